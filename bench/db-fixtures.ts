@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase, type HearthDb } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+
+export interface BenchDb {
+  hdb: HearthDb;
+  url: string;
+  drop(): Promise<void>;
+}
+
+const ADMIN_URL = process.env.HEARTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function sqliteBenchDb(): Promise<BenchDb> {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
+  const url = `sqlite:${join(dir, 'bench.db')}`;
+  const hdb = openDatabase(url);
+  await migrateToLatest(hdb.db);
+  return { hdb, url, drop: async () => { await hdb.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** A fresh PostgreSQL database, or null (with a note on stderr) when no server answers. */
+export async function postgresBenchDb(): Promise<BenchDb | null> {
+  const name = `hearth_bench_${process.pid}_${Date.now() % 100000}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+  } catch {
+    process.stderr.write(`bench: PostgreSQL not reachable at ${ADMIN_URL}; skipping its figures\n`);
+    return null;
+  }
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  const hdb = openDatabase(url, { poolSize: 8 });
+  await migrateToLatest(hdb.db);
+  return {
+    hdb, url,
+    drop: async () => {
+      await hdb.close();
+      const c = new pg.Client({ connectionString: ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export const round = (n: number, digits = 1): number => Number(n.toFixed(digits));

@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { resolveColumns } from '../src/identity/columns.ts';
+import { DEFAULT_MATCH_CONFIG, matchRecords } from '../src/identity/engine.ts';
+import { blockingRecall, pairwiseMetrics } from '../src/identity/metrics.ts';
+import type { PersonRecord } from '../src/identity/types.ts';
+import { generateSyntheticPeople } from './synth-people.ts';
+
+const FEBRL_DIR = fileURLToPath(new URL('../../shared/data/febrl/', import.meta.url));
+
+/** FEBRL file -> records (columns mapped by the same aliases as `hearth match`) and entity ids. */
+export async function loadFebrl(name: string, source?: string): Promise<{ records: PersonRecord[]; entity: string[] }> {
+  const rows: string[][] = parse(await readFile(`${FEBRL_DIR}${name}`), { trim: true });
+  const cols = resolveColumns(rows[0]!, new Map());
+  if (typeof cols === 'string') throw new Error(cols);
+  const body = rows.slice(1);
+  return {
+    // rec-<E>-org / rec-<E>-dup-<k>: the entity is <E>.
+    entity: body.map((r) => r[0]!.split('-')[1]!),
+    records: body.map((r) => ({ id: r[0]!, ...(source ? { source } : {}), fields: Object.fromEntries([...cols].map(([f, i]) => [f, r[i]])) })),
+  };
+}
+
+async function febrlAccuracy(files: string[]): Promise<Record<string, unknown>> {
+  const parts = await Promise.all(files.map((f, k) => loadFebrl(f, files.length > 1 ? String(k) : undefined)));
+  const records = parts.flatMap((p) => p.records);
+  const entity = parts.flatMap((p) => p.entity);
+  const link = files.length > 1;
+  const started = performance.now();
+  const result = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, linkAcrossSourcesOnly: link });
+  const sources = link ? records.map((r) => r.source ?? '') : undefined;
+  const m = pairwiseMetrics(result.clusterOf, entity, sources);
+  return {
+    records: records.length,
+    candidate_pairs: result.candidatePairs,
+    blocking_recall: round(blockingRecall(result.candidateCodes, entity, sources)),
+    precision: round(m.precision),
+    recall: round(m.recall),
+    f1: round(m.f1),
+    true_pairs: m.true_pairs,
+    predicted_pairs: m.predicted_pairs,
+    review_pairs: result.pairs.filter((p) => p.band === 'review').length,
+    em_lambda: round(result.model.lambda),
+    elapsed_ms: Math.round(performance.now() - started),
+  };
+}
+
+/** One synthetic run, in this process (the parent runs it in a child to measure peak RSS alone). */
+export function syntheticRun(size: number): Record<string, unknown> {
+  const synth = generateSyntheticPeople({ records: size, seed: 7 });
+  const started = performance.now();
+  const result = matchRecords(synth.records);
+  const elapsed = performance.now() - started;
+  const m = pairwiseMetrics(result.clusterOf, synth.entity);
+  return {
+    records: size,
+    elapsed_ms: Math.round(elapsed),
+    records_per_second: Math.round(size / (elapsed / 1000)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    candidate_pairs: result.candidatePairs,
+    blocking_recall: round(blockingRecall(result.candidateCodes, synth.entity)),
+    precision: round(m.precision),
+    recall: round(m.recall),
+    f1: round(m.f1),
+  };
+}
+
+async function syntheticInChild(size: number): Promise<Record<string, unknown>> {
+  const self = fileURLToPath(import.meta.url);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--max-old-space-size=4096', self, '--synthetic', String(size)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+const round = (x: number): number => Math.round(x * 10000) / 10000;
+
+/**
+ * Accuracy on FEBRL 1-3 (dedup) and 4a/4b (linkage) with parameters estimated without labels,
+ * and speed/peak memory on synthetic people (default 100k and 1M records; the matching time
+ * excludes generating the data, the peak RSS includes it).
+ */
+export async function runIdentityBench(opts: { sizes?: number[] } = {}): Promise<Record<string, unknown>> {
+  const febrl: Record<string, unknown> = {};
+  for (const n of ['1', '2', '3']) febrl[`febrl${n}`] = await febrlAccuracy([`dataset${n}.csv`]);
+  febrl.febrl4 = await febrlAccuracy(['dataset4a.csv', 'dataset4b.csv']);
+  const synthetic: Record<string, unknown> = {};
+  for (const size of opts.sizes ?? [100_000, 1_000_000]) synthetic[String(size)] = await syntheticInChild(size);
+  return { identity: { febrl, synthetic } };
+}
+
+if (import.meta.main) {
+  const at = process.argv.indexOf('--synthetic');
+  if (at > 0) {
+    process.stdout.write(`${JSON.stringify(syntheticRun(Number(process.argv[at + 1])))}\n`);
+  } else {
+    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    process.stdout.write(`${JSON.stringify(await runIdentityBench(sizes.length ? { sizes } : {}), null, 2)}\n`);
+  }
+}

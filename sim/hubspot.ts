@@ -1,0 +1,253 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createFaults, delay, type FaultPlan, type Faults } from './faults.ts';
+import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
+
+export type { FaultPlan } from './faults.ts';
+
+export interface SimContact {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface HubSpotSim {
+  url: string;
+  token: string;
+  /** Requests received (including faulted ones). */
+  readonly requests: number;
+  createContact(props: Record<string, string>): string;
+  getContact(id: string): SimContact | undefined;
+  listContacts(): SimContact[];
+  /** A human edits the contact in the CRM UI (reported to Hearth as CRM_UI). */
+  updateFromUi(id: string, props: Record<string, string>): void;
+  /** API writes to a contact, with their times (to measure the sync window). */
+  history(id: string): { at: number; properties: Record<string, string | null> }[];
+  /** Number of API writes to a contact. */
+  writes(id: string): number;
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+export interface HubSpotSimOptions {
+  port?: number;
+  token?: string;
+  /** Send every change to Hearth as signed v3 `contact.propertyChange` deliveries. */
+  webhook?: { url: string; client_secret: string; app_id: string };
+}
+
+// HubSpot's own 429 body for the rolling ten-second limit (hubspot.md §6); the SDK keys its retry on policyName.
+const RATE_LIMIT_BODY = { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: '20f98dfa-05b6-4d27-8d96-ecfde54ca211', policyName: 'TEN_SECONDLY_ROLLING', groupName: 'publicapi:private_app-api-calls-ten-secondly:1512050:26892217' };
+const DEFAULT_PROPS = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
+const READ_ONLY = new Set(['hs_object_id', 'createdate', 'lastmodifieddate']);
+const BASE = '/crm/v3/objects/contacts';
+const MAX_BATCH = 100;
+
+type Source = 'INTEGRATION' | 'CRM_UI';
+type Reply = { status: number; body?: unknown };
+
+/**
+ * A HubSpot-compatible CRM over loopback: the contacts endpoints the official SDK calls, bearer
+ * auth, HubSpot's error and 429 shapes, fault injection, and signed v3 webhooks back to Hearth.
+ */
+export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<HubSpotSim> {
+  const token = opts.token ?? 'pat-demo-token';
+  const store = createStore(opts.webhook);
+  const faults = createFaults();
+  let requests = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requests++;
+    const text = await readBody(req);
+    await delay(faults.plan);
+    const fault = faults.next();
+    if (fault === 'drop') return void req.socket.destroy();
+    if (fault === 'rate_limit') return sendJson(res, 429, RATE_LIMIT_BODY, retryAfterHeader(faults.plan.retry_after_s));
+    if (fault === 'server_error') return sendJson(res, 503, error('SERVICE_UNAVAILABLE', 'Service Unavailable'));
+    if (req.headers.authorization !== `Bearer ${token}`) return sendJson(res, 401, error('INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.'));
+    const body = parseJson(text);
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const reply = body === undefined ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') } : route(store, req.method ?? 'GET', url, body as any);
+    sendJson(res, reply.status, reply.body ?? {}, rateLimitHeaders(requests));
+  }
+
+  const server = await listen(handle, opts.port);
+  return {
+    url: server.url,
+    token,
+    get requests() { return requests; },
+    createContact: (props) => store.create(props),
+    getContact: (id) => store.contacts.get(id),
+    listContacts: () => [...store.contacts.values()],
+    updateFromUi: (id, props) => void store.update(id, props, 'CRM_UI'),
+    history: (id) => store.writes.get(id) ?? [],
+    writes: (id) => store.writes.get(id)?.length ?? 0,
+    faults,
+    close: server.close,
+  };
+}
+
+function route(store: Store, method: string, url: URL, body: any): Reply {
+  const path = url.pathname.replace(/\/$/, '');
+  if (method === 'POST' && path === `${BASE}/search`) return search(store, body);
+  if (method === 'POST' && path === `${BASE}/batch/update`) return batchUpdate(store, body);
+  if (method === 'POST' && path === BASE) return createOne(store, body);
+  if (method === 'GET' && path === BASE) return list(store, url.searchParams);
+  const m = new RegExp(`^${BASE}/([^/]+)$`).exec(path);
+  if (!m) return { status: 404, body: error('OBJECT_NOT_FOUND', `No route for ${method} ${path}`) };
+  const c = store.find(decodeURIComponent(m[1]!), url.searchParams.get('idProperty'));
+  if (!c) return { status: 404, body: error('OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.') };
+  if (method === 'GET') return { status: 200, body: view(c, requested(url.searchParams)) };
+  if (method === 'PATCH') return patch(store, c, body);
+  return { status: 405, body: error('VALIDATION_ERROR', `${method} is not supported`) };
+}
+
+function search(store: Store, body: any): Reply {
+  const groups: any[] = body.filterGroups ?? [];
+  const matches = (c: SimContact) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(c, f)));
+  const all = [...store.contacts.values()].filter(matches);
+  const after = Number(body.after ?? 0) || 0;
+  const limit = Math.min(Number(body.limit ?? 10) || 10, 200);
+  const page = all.slice(after, after + limit);
+  const props: string[] = body.properties?.length ? body.properties : DEFAULT_PROPS;
+  return { status: 200, body: { total: all.length, results: page.map((c) => view(c, props)), ...paging(after + limit, all.length) } };
+}
+
+function filterMatches(c: SimContact, f: any): boolean {
+  const v = (c.properties[f.propertyName] ?? '').toLowerCase();
+  if (f.operator === 'EQ') return v === String(f.value ?? '').toLowerCase();
+  if (f.operator === 'HAS_PROPERTY') return v !== '';
+  return false;
+}
+
+function batchUpdate(store: Store, body: any): Reply {
+  const inputs: any[] = Array.isArray(body.inputs) ? body.inputs : [];
+  if (inputs.length > MAX_BATCH) return { status: 400, body: error('VALIDATION_ERROR', `The maximum number of inputs supported in a batch request is ${MAX_BATCH}`) };
+  const invalid = inputs.map((i) => invalidProperty(i.properties)).find(Boolean);
+  if (invalid) return { status: 400, body: invalid };
+  const found = inputs.filter((i) => store.contacts.has(String(i.id)));
+  const missing = inputs.filter((i) => !store.contacts.has(String(i.id)));
+  const results = found.map((i) => view(store.update(String(i.id), i.properties, 'INTEGRATION')!));
+  const now = new Date().toISOString();
+  const out: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: now, completedAt: now };
+  if (missing.length === 0) return { status: 200, body: out };
+  const errors = missing.map((i) => ({ status: 'error', category: 'OBJECT_NOT_FOUND', message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', context: { ids: [String(i.id)] } }));
+  return { status: 207, body: { ...out, numErrors: errors.length, errors } };
+}
+
+function createOne(store: Store, body: any): Reply {
+  const invalid = invalidProperty(body.properties);
+  if (invalid) return { status: 400, body: invalid };
+  const email = body.properties?.email;
+  const dup = email ? store.find(email, 'email') : undefined;
+  if (dup) return { status: 409, body: error('CONFLICT', `Contact already exists. Existing ID: ${dup.id}`) };
+  return { status: 201, body: view(store.contacts.get(store.create(body.properties ?? {}))!) };
+}
+
+function patch(store: Store, c: SimContact, body: any): Reply {
+  const invalid = invalidProperty(body.properties);
+  if (invalid) return { status: 400, body: invalid };
+  return { status: 200, body: view(store.update(c.id, body.properties ?? {}, 'INTEGRATION')!) };
+}
+
+function list(store: Store, q: URLSearchParams): Reply {
+  const all = [...store.contacts.values()];
+  const after = Number(q.get('after') ?? 0) || 0;
+  const limit = Math.min(Number(q.get('limit') ?? 10) || 10, 100);
+  return { status: 200, body: { results: all.slice(after, after + limit).map((c) => view(c, requested(q))), ...paging(after + limit, all.length) } };
+}
+
+const paging = (next: number, total: number) => (next < total ? { paging: { next: { after: String(next), link: `?after=${next}` } } } : {});
+const requested = (q: URLSearchParams) => (q.get('properties') ? q.get('properties')!.split(',') : DEFAULT_PROPS);
+
+/** HubSpot rejects read-only, non-string or unknown-typed property values with VALIDATION_ERROR. */
+function invalidProperty(props: unknown): unknown {
+  if (props === undefined) return undefined;
+  if (typeof props !== 'object' || props === null) return error('VALIDATION_ERROR', 'properties must be an object');
+  for (const [k, v] of Object.entries(props)) {
+    if (READ_ONLY.has(k)) return validation(k, `${k} is a read only property; its value cannot be set.`, 'READ_ONLY_VALUE');
+    if (v !== null && typeof v !== 'string') return validation(k, `Property values must be strings; ${k} is ${typeof v}.`, 'INVALID_OPTION');
+  }
+  return undefined;
+}
+
+function validation(prop: string, message: string, code: string) {
+  return { ...error('VALIDATION_ERROR', 'Property values were not valid'), errors: [{ message, code, in: prop, context: { propertyName: [prop] } }] };
+}
+
+function error(category: string, message: string) {
+  return { status: 'error', message, correlationId: 'c3a1f0e2-sim0-4000-8000-000000000000', category };
+}
+
+function retryAfterHeader(seconds: number | null | undefined): Record<string, string> {
+  return seconds === null ? {} : { 'retry-after': String(seconds ?? 1) };
+}
+
+function rateLimitHeaders(n: number): Record<string, string> {
+  return { 'x-hubspot-ratelimit-max': '190', 'x-hubspot-ratelimit-remaining': String(Math.max(0, 190 - (n % 190))), 'x-hubspot-ratelimit-interval-milliseconds': '10000' };
+}
+
+function view(c: SimContact, props?: string[]) {
+  const properties = props ? Object.fromEntries(props.map((p) => [p, c.properties[p] ?? null])) : { ...c.properties };
+  return { id: c.id, properties, createdAt: c.createdAt, updatedAt: c.updatedAt, archived: false };
+}
+
+interface Store {
+  contacts: Map<string, SimContact>;
+  writes: Map<string, { at: number; properties: Record<string, string | null> }[]>;
+  create(props: Record<string, string>): string;
+  find(key: string, idProperty: string | null): SimContact | undefined;
+  update(id: string, props: Record<string, string | null>, source: Source): SimContact | undefined;
+}
+
+function createStore(webhook: HubSpotSimOptions['webhook']): Store {
+  const contacts = new Map<string, SimContact>();
+  const writes: Store['writes'] = new Map();
+  const emit = webhookEmitter(webhook);
+  let nextId = 501;
+  return {
+    contacts,
+    writes,
+    create(props) {
+      const id = String(nextId++);
+      const now = new Date().toISOString();
+      contacts.set(id, { id, properties: { ...props, hs_object_id: id, createdate: now, lastmodifieddate: now }, createdAt: now, updatedAt: now });
+      return id;
+    },
+    find(key, idProperty) {
+      if (!idProperty || idProperty === 'hs_object_id') return contacts.get(key);
+      return [...contacts.values()].find((c) => (c.properties[idProperty] ?? '').toLowerCase() === key.toLowerCase());
+    },
+    update(id, props, source) {
+      const c = contacts.get(id);
+      if (!c) return undefined;
+      const changed = Object.fromEntries(Object.entries(props).filter(([k, v]) => c.properties[k] !== v));
+      const now = new Date();
+      Object.assign(c.properties, props, { lastmodifieddate: now.toISOString() });
+      c.updatedAt = now.toISOString();
+      if (source === 'INTEGRATION') writes.set(id, [...(writes.get(id) ?? []), { at: now.getTime(), properties: { ...props } }]);
+      // HubSpot only notifies about properties whose value actually changed.
+      if (Object.keys(changed).length) emit(id, changed, source);
+      return c;
+    },
+  };
+}
+
+/** One signed v3 delivery per change, one event per property (as HubSpot sends them). */
+function webhookEmitter(webhook: HubSpotSimOptions['webhook']) {
+  let eventId = 1000;
+  return (id: string, props: Record<string, string | null>, source: Source): void => {
+    if (!webhook) return;
+    const occurredAt = Date.now();
+    const events = Object.entries(props).map(([propertyName, propertyValue]) => ({
+      eventId: eventId++, subscriptionId: 2345, portalId: 62515, appId: Number(webhook.app_id), occurredAt,
+      subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: Number(id), propertyName, propertyValue: propertyValue ?? '',
+      changeSource: source, sourceId: source === 'INTEGRATION' ? webhook.app_id : 'userId:777',
+    }));
+    const body = JSON.stringify(events);
+    const ts = String(Date.now());
+    const sig = createHmac('sha256', webhook.client_secret).update(`POST${webhook.url}${body}${ts}`).digest('base64');
+    void postQuietly(webhook.url, { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' }, body);
+  };
+}

@@ -1,0 +1,240 @@
+import { Client } from '@hubspot/api-client';
+import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
+import { HearthError } from '../../errors.ts';
+import type { PostalAddress } from '../../address/types.ts';
+import type { Logger } from '../../log.ts';
+import { scrubSecrets } from '../../log.ts';
+import { hmacSha256, safeEqual } from '../hmac.ts';
+import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
+
+export interface HubSpotConfig {
+  access_token: string;
+  base_url: string;
+  client_secret?: string | undefined;
+  app_id?: string | undefined;
+  webhook_url?: string | undefined;
+}
+
+export interface HubSpotDeps {
+  logger?: Logger;
+  now?: () => number;
+}
+
+const REPLAY_WINDOW_MS = 5 * 60 * 1000;
+const ADDRESS_PROPS = ['address', 'city', 'state', 'zip', 'country'] as const;
+const MAX_BATCH = 100;
+
+/**
+ * HubSpot CRM through the official SDK. Write-back targets the contact's standard address
+ * properties; line 2 is folded into `address` because contacts have no second line.
+ * SDK v13 adds its RetryDecorator only when `numberOfApiCallRetries` > 0 (it would sleep 10 s on a
+ * ten-secondly 429 and retry 5xx) and its Bottleneck limiter only when `limiterOptions` is given:
+ * we pass 0 and no limiter, so every 429/5xx reaches the outbox, which alone decides retries.
+ */
+export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Connector {
+  const client = new Client({ accessToken: cfg.access_token, basePath: cfg.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
+  const now = deps.now ?? Date.now;
+  return {
+    id: 'hubspot',
+    maxBatch: 100,
+    outbound: {
+      kinds: ['crm.address_write'],
+      deliver: (jobs) => deliverAddresses(client, jobs as OutboundJob<AddressWritePayload>[], now),
+      expectedWrites: (job) => {
+        const p = job.payload as AddressWritePayload;
+        return p.external_id ? { external_id: p.external_id, written: addressProperties(p.address) } : null;
+      },
+    },
+    ingress: {
+      verify: (req) => verifyV3(req, cfg.client_secret, cfg.webhook_url),
+      parse: (req) => parseEvents(req, cfg.app_id),
+      contactFromFields,
+    },
+  };
+}
+
+/** The standard contact properties an address is written to. */
+export function addressProperties(a: PostalAddress): Record<string, string> {
+  return {
+    address: [a.line1, a.line2].filter((s) => s && s.trim()).join(' '),
+    city: a.city ?? '',
+    state: a.region ?? '',
+    zip: a.postal_code ?? '',
+    country: a.country ?? '',
+  };
+}
+
+async function deliverAddresses(client: Client, jobs: OutboundJob<AddressWritePayload>[], now: () => number): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = new Array(jobs.length);
+  const writes: Write[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const found = await findContactId(client, job.payload).catch((err: unknown) => mapError(err, now));
+    if (typeof found === 'string') writes.push({ i, id: found, properties: addressProperties(job.payload.address) });
+    else results[i] = found ?? { ok: false, kind: 'not_found', message: scrubSecrets(`no HubSpot contact with email ${job.payload.email ?? '(none)'}`) };
+  }
+  // One job: a plain PATCH (a 404 names the contact). Several: batch update, 100 inputs a call.
+  if (writes.length === 1) await writeOne(client, writes[0]!, results, now);
+  for (let k = 0; writes.length > 1 && k < writes.length; k += MAX_BATCH) await writeBatch(client, writes.slice(k, k + MAX_BATCH), results, now);
+  return results;
+}
+
+interface Write {
+  i: number;
+  id: string;
+  properties: Record<string, string>;
+}
+
+async function writeOne(client: Client, w: Write, results: DeliveryResult[], now: () => number): Promise<void> {
+  try {
+    await client.crm.contacts.basicApi.update(w.id, { properties: w.properties });
+    results[w.i] = { ok: true, external_id: w.id, written: w.properties };
+  } catch (err) {
+    results[w.i] = mapError(err, now);
+  }
+}
+
+async function writeBatch(client: Client, writes: Write[], results: DeliveryResult[], now: () => number): Promise<void> {
+  try {
+    // A 207 lists per-input errors; an input absent from `results` did not land.
+    const res = await client.crm.contacts.batchApi.update({ inputs: writes.map((w) => ({ id: w.id, properties: w.properties })) });
+    const ok = new Set(res.results.map((r) => r.id));
+    const errors = (res as { errors?: { message?: string; category?: string; context?: Record<string, string[]> }[] }).errors ?? [];
+    for (const w of writes) {
+      const why = errors.find((e) => e.context?.ids?.includes(w.id));
+      results[w.i] = ok.has(w.id) ? { ok: true, external_id: w.id, written: w.properties } : { ok: false, kind: why?.category === 'VALIDATION_ERROR' ? 'invalid' : 'not_found', message: scrubSecrets(`HubSpot contact ${w.id}: ${why?.message ?? 'not updated'}`) };
+    }
+  } catch (err) {
+    const failure = mapError(err, now);
+    for (const w of writes) results[w.i] = failure;
+  }
+}
+
+/** The crosswalk id if known, else a search by email; null when HubSpot has no such contact. */
+async function findContactId(client: Client, p: AddressWritePayload): Promise<string | null> {
+  if (p.external_id) return p.external_id;
+  if (!p.email) return null;
+  const res = await client.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }], properties: ['email'], limit: 1, after: '0', sorts: [] });
+  return res.results[0]?.id ?? null;
+}
+
+/** The fields of the SDK's ApiException (and of Node network errors) that the mapping reads. */
+interface SdkError {
+  code?: number | string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  message?: string;
+}
+
+const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|timeout|aborted|fetch failed|network/i;
+
+/**
+ * HubSpot's errors as neutral kinds; a 429 carries when to come back: Retry-After if sent, else
+ * the policy's window (ten-secondly rolling: 10 s; search's secondly limit: 1 s; daily: 1 h).
+ */
+export function mapError(err: unknown, now: () => number): Extract<DeliveryResult, { ok: false }> {
+  const e = (err ?? {}) as SdkError;
+  const status = typeof e.code === 'number' ? e.code : 0;
+  const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
+  const detail = status ? `HubSpot ${status}: ${body.slice(0, 400)}` : `HubSpot unreachable: ${e.message ?? String(err)}`;
+  const message = scrubSecrets(detail);
+  const kind = kindOf(status, body, `${e.code ?? ''} ${e.message ?? ''}`);
+  if (kind !== 'rate_limited') return { ok: false, kind, message };
+  return { ok: false, kind, message, retry_after_ms: retryAfterMs(header(e.headers, 'retry-after'), now) ?? policyWait(body) };
+}
+
+function kindOf(status: number, body: string, text: string): FailureKind {
+  if (status === 0) return NETWORK.test(text) ? 'transient' : 'unknown';
+  if (status === 429 || body.includes('"RATE_LIMIT"')) return 'rate_limited';
+  if (status >= 500 || status === 408) return 'transient';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status >= 400) return 'invalid';
+  return 'unknown';
+}
+
+function policyWait(body: string): number {
+  if (body.includes('"DAILY"')) return 60 * 60 * 1000;
+  if (body.includes('secondly limit.') && !body.includes('ten_secondly')) return 1000;
+  return 10_000;
+}
+
+function header(headers: Record<string, string> | undefined, name: string): string | undefined {
+  return Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+/** `Retry-After` is either seconds or an HTTP date. */
+export function retryAfterMs(value: string | undefined, now: () => number): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now());
+}
+
+/** Webhook signature v3: HMAC-SHA256(client secret, method + uri + body + timestamp), 5-minute window. */
+export function verifyV3(req: WebhookRequest, secret: string | undefined, publicUrl: string | undefined): VerifyResult {
+  if (!secret) return { ok: false, error: 'connectors.hubspot.client_secret is not configured' };
+  const signature = req.headers['x-hubspot-signature-v3'];
+  const timestamp = req.headers['x-hubspot-request-timestamp'];
+  if (!signature || !timestamp) return { ok: false, error: 'missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header' };
+  if (!(Math.abs(req.now - Number(timestamp)) <= REPLAY_WINDOW_MS)) return { ok: false, error: 'X-HubSpot-Request-Timestamp is outside the 5-minute window' };
+  const uri = decodeUri(publicUrl ?? req.url);
+  const expected = hmacSha256(secret, `${req.method}${uri}${req.rawBody.toString('utf8')}${timestamp}`, 'base64');
+  return safeEqual(signature, expected) ? { ok: true } : { ok: false, error: 'X-HubSpot-Signature-v3 does not match' };
+}
+
+const URI_DECODES: Record<string, string> = { '%3A': ':', '%2F': '/', '%3F': '?', '%40': '@', '%21': '!', '%24': '$', '%27': "'", '%28': '(', '%29': ')', '%2A': '*', '%2C': ',', '%3B': ';' };
+function decodeUri(uri: string): string {
+  return uri.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (m) => URI_DECODES[m.toUpperCase()] ?? m);
+}
+
+interface HubSpotEvent {
+  eventId?: number;
+  occurredAt?: number;
+  subscriptionType?: string;
+  objectId?: number;
+  propertyName?: string;
+  propertyValue?: string;
+  changeSource?: string;
+  sourceId?: string;
+}
+
+export function parseEvents(req: WebhookRequest, appId: string | undefined): InboundEvent[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(req.rawBody.toString('utf8'));
+  } catch {
+    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
+  }
+  if (!Array.isArray(body)) throw new HearthError('bad_request', 'hubspot body must be a JSON array of events', { field: 'body' });
+  return body.map((e: HubSpotEvent, i) => toEvent(e, i, appId));
+}
+
+function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): InboundEvent {
+  for (const f of ['eventId', 'occurredAt', 'subscriptionType', 'objectId'] as const) {
+    if (e[f] === undefined || e[f] === null) throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
+  }
+  const delivery_id = `${e.eventId}:${e.occurredAt}`;
+  if (e.subscriptionType !== 'contact.propertyChange') return { delivery_id, event: { type: 'unsupported', source: 'hubspot', vendor_type: String(e.subscriptionType) } };
+  if (!e.propertyName) throw new HearthError('bad_request', `hubspot event[${i}].propertyName is required`, { field: `[${i}].propertyName` });
+  const fields = { [e.propertyName]: e.propertyValue ?? null };
+  // HubSpot marks API writes with the app that made them: ours are echoes.
+  const ours = Boolean(appId) && (e.changeSource === 'INTEGRATION' || e.changeSource === 'API') && e.sourceId === appId;
+  return {
+    delivery_id,
+    event: { type: 'contact.updated', source: 'hubspot', external_id: String(e.objectId), contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: Number(e.occurredAt) },
+  };
+}
+
+/** Maps HubSpot contact properties to canonical fields; only the properties present are set. */
+export function contactFromFields(f: Record<string, string | null>): CanonicalContact {
+  const c: CanonicalContact = {};
+  if ('firstname' in f) c.given_name = f.firstname || null;
+  if ('lastname' in f) c.family_name = f.lastname || null;
+  if ('email' in f) c.email = f.email || null;
+  if ('phone' in f) c.phone = f.phone || null;
+  if (ADDRESS_PROPS.some((p) => p in f)) {
+    c.address = { line1: f.address ?? '', line2: null, city: f.city ?? null, region: f.state ?? null, postal_code: f.zip ?? null, country: f.country ?? null };
+  }
+  return c;
+}

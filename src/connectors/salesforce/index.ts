@@ -1,0 +1,258 @@
+import jsforce from 'jsforce';
+import { HearthError } from '../../errors.ts';
+import type { PostalAddress } from '../../address/types.ts';
+import type { Logger } from '../../log.ts';
+import { scrubSecrets as scrubCommon } from '../../log.ts';
+import { hmacSha256, safeEqual } from '../hmac.ts';
+import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
+
+export interface SalesforceConfig {
+  instance_url: string;
+  access_token: string;
+  api_version: string;
+  client_id: string;
+  cdc_secret?: string | undefined;
+}
+
+export interface SalesforceDeps {
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** The slice of jsforce's Connection Hearth uses. */
+interface SfConnection {
+  query<T>(soql: string): Promise<{ records: T[] }>;
+  sobject(type: string): { update(records: Record<string, unknown>[], opts?: { allOrNone?: boolean }): Promise<{ id?: string; success: boolean; errors: { statusCode?: string; errorCode?: string; message: string }[] }[]> };
+}
+
+/**
+ * Salesforce Contacts through jsforce. Write-back targets the standard Mailing* fields; every
+ * call carries `Sforce-Call-Options: client=<client_id>`, so Change Data Capture marks the echo
+ * of our own writes in `changeOrigin`.
+ */
+export function createSalesforceConnector(cfg: SalesforceConfig, deps: SalesforceDeps = {}): Connector {
+  const now = deps.now ?? Date.now;
+  const conn = new jsforce.Connection({ instanceUrl: cfg.instance_url, accessToken: cfg.access_token, version: cfg.api_version, callOptions: { client: cfg.client_id } }) as unknown as SfConnection;
+  return {
+    id: 'salesforce',
+    maxBatch: 200,
+    outbound: {
+      kinds: ['crm.address_write'],
+      deliver: (jobs) => deliverAddresses(conn, jobs as OutboundJob<AddressWritePayload>[]),
+      expectedWrites: (job) => {
+        const p = job.payload as AddressWritePayload;
+        return p.external_id ? { external_id: p.external_id, written: mailingFields(p.address) } : null;
+      },
+    },
+    ingress: {
+      verify: (req) => verifyRelay(req, cfg.cdc_secret),
+      parse: (req) => parseChangeEvents(req, cfg.client_id, now),
+      contactFromFields,
+    },
+  };
+}
+
+export function mailingFields(a: PostalAddress): Record<string, string | null> {
+  return {
+    MailingStreet: [a.line1, a.line2].filter((s) => s && s.trim()).join('\n'),
+    MailingCity: a.city ?? null,
+    MailingState: a.region ?? null,
+    MailingPostalCode: a.postal_code ?? null,
+    MailingCountry: a.country ?? null,
+  };
+}
+
+const MAX_COLLECTION = 200;
+
+// Salesforce session ids (`00D…!AQ…`) contain `!`, which the shared scrubber's token pattern stops at.
+function scrubSecrets(text: string): string {
+  return scrubCommon(text.replace(/\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]+/g, '[redacted]'));
+}
+
+async function deliverAddresses(conn: SfConnection, jobs: OutboundJob<AddressWritePayload>[]): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = new Array(jobs.length);
+  let ids: (string | null)[];
+  try {
+    ids = await resolveIds(conn, jobs.map((j) => j.payload));
+  } catch (err) {
+    return jobs.map(() => mapError(err));
+  }
+  const records: SfWrite[] = [];
+  jobs.forEach((j, i) => {
+    const id = ids[i];
+    if (id) records.push({ i, id, fields: mailingFields(j.payload.address) });
+    else results[i] = { ok: false, kind: 'not_found', message: scrubSecrets(`no Salesforce Contact with email ${j.payload.email ?? '(none)'}`) };
+  });
+  // sObject Collections take 200 records a call; allOrNone false so one bad record fails alone.
+  for (let k = 0; k < records.length; k += MAX_COLLECTION) await writeCollection(conn, records.slice(k, k + MAX_COLLECTION), results);
+  return results;
+}
+
+interface SfWrite {
+  i: number;
+  id: string;
+  fields: Record<string, string | null>;
+}
+
+async function writeCollection(conn: SfConnection, records: SfWrite[], results: DeliveryResult[]): Promise<void> {
+  try {
+    const saved = await conn.sobject('Contact').update(records.map((r) => ({ Id: r.id, ...r.fields })), { allOrNone: false });
+    records.forEach((r, k) => { results[r.i] = saveResult(r, saved[k]); });
+  } catch (err) {
+    const failure = mapError(err);
+    for (const r of records) results[r.i] = failure;
+  }
+}
+
+type SaveResult = { id?: string; success: boolean; errors: { statusCode?: string; errorCode?: string; message: string }[] };
+
+function saveResult(r: SfWrite, s: SaveResult | undefined): DeliveryResult {
+  if (s?.success) return { ok: true, external_id: r.id, written: r.fields };
+  const first = s?.errors[0];
+  const kind = kindOfCode(first?.statusCode ?? first?.errorCode ?? '');
+  const message = scrubSecrets(`Salesforce ${first?.statusCode ?? first?.errorCode ?? ''}: ${s?.errors.map((e) => e.message).join('; ') || 'no result for this record'}`);
+  return kind === 'rate_limited' ? { ok: false, kind, message, retry_after_ms: limitWait(message) } : { ok: false, kind, message };
+}
+
+/** Crosswalk ids first; the rest are looked up by email in one SOQL query. */
+async function resolveIds(conn: SfConnection, payloads: AddressWritePayload[]): Promise<(string | null)[]> {
+  const emails = [...new Set(payloads.filter((p) => !p.external_id && p.email).map((p) => p.email!.toLowerCase()))];
+  const byEmail = new Map<string, string>();
+  if (emails.length) {
+    const list = emails.map((e) => `'${e.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
+    const res = await conn.query<{ Id: string; Email: string }>(`SELECT Id, Email FROM Contact WHERE Email IN (${list})`);
+    for (const r of res.records) byEmail.set(r.Email.toLowerCase(), r.Id);
+  }
+  return payloads.map((p) => p.external_id ?? (p.email ? byEmail.get(p.email.toLowerCase()) ?? null : null));
+}
+
+const CODE_KINDS: Record<string, FailureKind> = {
+  REQUEST_LIMIT_EXCEEDED: 'rate_limited',
+  INVALID_SESSION_ID: 'auth',
+  INSUFFICIENT_ACCESS_OR_READONLY: 'auth',
+  INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY: 'auth',
+  API_DISABLED_FOR_ORG: 'auth',
+  NOT_FOUND: 'not_found',
+  ENTITY_IS_DELETED: 'not_found',
+  INVALID_CROSS_REFERENCE_KEY: 'not_found',
+  UNABLE_TO_LOCK_ROW: 'transient',
+  SERVER_UNAVAILABLE: 'transient',
+  SERVICE_UNAVAILABLE: 'transient',
+  ERROR_HTTP_500: 'transient',
+  ERROR_HTTP_502: 'transient',
+  ERROR_HTTP_503: 'transient',
+  ERROR_HTTP_504: 'transient',
+};
+
+const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|FetchError|fetch failed|timeout/i;
+
+/** Salesforce's error codes as neutral kinds; any other code is a request Salesforce refused (invalid). */
+export function kindOfCode(code: string): FailureKind {
+  return CODE_KINDS[code] ?? (/^ERROR_HTTP_5\d\d$/.test(code) ? 'transient' : code ? 'invalid' : 'unknown');
+}
+
+/** jsforce errors (`errorCode`/`name` from Salesforce's error array, FetchError for the network) as neutral kinds. */
+export function mapError(err: unknown): Extract<DeliveryResult, { ok: false }> {
+  const e = (err ?? {}) as { errorCode?: string; name?: string; code?: string; message?: string };
+  const network = NETWORK.test(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? ''}`) && !e.errorCode;
+  const code = e.errorCode ?? (network ? (e.code ?? 'NETWORK') : '');
+  const message = scrubSecrets(`Salesforce ${code || 'error'}: ${e.message ?? String(err)}`.slice(0, 500));
+  const kind = network ? 'transient' : kindOfCode(code);
+  return kind === 'rate_limited' ? { ok: false, kind, message, retry_after_ms: limitWait(e.message ?? '') } : { ok: false, kind, message };
+}
+
+// Salesforce sends no Retry-After. The daily allocation is a rolling 24 h count: wait an hour;
+// the concurrent long-running request limit clears in seconds.
+function limitWait(message: string): number {
+  return /ConcurrentRequests|concurrent/i.test(message) ? 30_000 : 60 * 60 * 1000;
+}
+
+/**
+ * CDC events reach Hearth through a relay (Salesforce delivers CDC over the Pub/Sub API or
+ * CometD, not webhooks); the relay signs the JSON body: `X-Hearth-Signature: sha256=<hex>`.
+ */
+export function verifyRelay(req: WebhookRequest, secret: string | undefined): VerifyResult {
+  if (!secret) return { ok: false, error: 'connectors.salesforce.cdc_secret is not configured' };
+  const header = req.headers['x-hearth-signature'];
+  if (!header?.startsWith('sha256=')) return { ok: false, error: 'missing X-Hearth-Signature: sha256=<hex> header' };
+  return safeEqual(header.slice(7), hmacSha256(secret, req.rawBody, 'hex')) ? { ok: true } : { ok: false, error: 'X-Hearth-Signature does not match the body' };
+}
+
+interface ChangeEvent {
+  replayId?: string | number;
+  ChangeEventHeader?: { entityName?: string; recordIds?: string[]; changeType?: string; changeOrigin?: string; commitTimestamp?: number; nulledFields?: string[] };
+  [field: string]: unknown;
+}
+
+/** Body: one event or `{ events: [...] }`, each with its `replayId`. */
+export function parseChangeEvents(req: WebhookRequest, clientId: string, now: () => number = () => req.now): InboundEvent[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(req.rawBody.toString('utf8'));
+  } catch {
+    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HearthError('bad_request', 'salesforce body must be a change event object or { events: [...] }', { field: 'body' });
+  const events = (body as { events?: ChangeEvent[] }).events ?? [body as ChangeEvent];
+  if (!Array.isArray(events)) throw new HearthError('bad_request', 'events must be an array', { field: 'events' });
+  return events.flatMap((e, i) => toEvents(e, i, clientId, now));
+}
+
+function toEvents(e: ChangeEvent, i: number, clientId: string, now: () => number): InboundEvent[] {
+  if (typeof e !== 'object' || e === null) throw required(i, '');
+  const h = e.ChangeEventHeader;
+  if (e.replayId === undefined || e.replayId === null || e.replayId === '') throw required(i, '.replayId');
+  if (typeof h !== 'object' || h === null) throw required(i, '.ChangeEventHeader');
+  if (!Array.isArray(h.recordIds) || h.recordIds.length === 0) throw required(i, '.ChangeEventHeader.recordIds');
+  if (!h.changeType) throw required(i, '.ChangeEventHeader.changeType');
+  const delivery = String(e.replayId);
+  if (h.entityName !== 'Contact' || !['CREATE', 'UPDATE'].includes(h.changeType)) return [{ delivery_id: delivery, event: { type: 'unsupported', source: 'salesforce', vendor_type: `${h.entityName}.${h.changeType}` } }];
+  const fields = flatten(e);
+  const ours = isHearthOrigin(h.changeOrigin, clientId);
+  return h.recordIds.map((id, k) => ({
+    delivery_id: h.recordIds!.length > 1 ? `${delivery}:${k}` : delivery,
+    event: { type: 'contact.updated' as const, source: 'salesforce' as const, external_id: id, contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: h.commitTimestamp ?? now() },
+  }));
+}
+
+function required(i: number, path: string): HearthError {
+  return new HearthError('bad_request', `salesforce events[${i}]${path} is required`, { field: `events[${i}]${path}` });
+}
+
+/** `com/salesforce/api/rest/62.0;client=hearth` names the client that made the change; UI edits have none. */
+export function isHearthOrigin(changeOrigin: string | undefined, clientId: string): boolean {
+  return (changeOrigin ?? '').split(';').some((part) => part.trim() === `client=${clientId}`);
+}
+
+const FLAT_FIELDS = ['Email', 'Phone', 'MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry', 'FirstName', 'LastName'];
+
+/** `MailingAddress: {City}` and `Name: {FirstName}` compound fields become flat `MailingCity`, `FirstName`. */
+function flatten(e: ChangeEvent): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const addr = e.MailingAddress as Record<string, string | null> | undefined;
+  const name = e.Name as Record<string, string | null> | undefined;
+  for (const [k, v] of Object.entries(addr ?? {})) if (['Street', 'City', 'State', 'PostalCode', 'Country'].includes(k)) out[`Mailing${k}`] = v;
+  for (const [k, v] of Object.entries(name ?? {})) if (['FirstName', 'LastName'].includes(k)) out[k] = v;
+  for (const k of FLAT_FIELDS) {
+    if (k in e) out[k] = (e[k] as string | null) ?? null;
+  }
+  // Fields set to null are listed in the header (`MailingAddress.City`) and may be absent from the body.
+  for (const f of e.ChangeEventHeader?.nulledFields ?? []) {
+    const k = f.replace(/^MailingAddress\./, 'Mailing').replace(/^Name\./, '');
+    if (FLAT_FIELDS.includes(k)) out[k] = null;
+  }
+  return out;
+}
+
+export function contactFromFields(f: Record<string, string | null>): CanonicalContact {
+  const c: CanonicalContact = {};
+  if ('FirstName' in f) c.given_name = f.FirstName ?? null;
+  if ('LastName' in f) c.family_name = f.LastName ?? null;
+  if ('Email' in f) c.email = f.Email ?? null;
+  if ('Phone' in f) c.phone = f.Phone ?? null;
+  if (['MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry'].some((k) => k in f)) {
+    const [line1, ...rest] = (f.MailingStreet ?? '').split('\n');
+    c.address = { line1: line1 ?? '', line2: rest.join(' ') || null, city: f.MailingCity ?? null, region: f.MailingState ?? null, postal_code: f.MailingPostalCode ?? null, country: f.MailingCountry ?? null };
+  }
+  return c;
+}

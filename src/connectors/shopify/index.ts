@@ -1,0 +1,159 @@
+import { HearthError } from '../../errors.ts';
+import type { PostalAddress } from '../../address/types.ts';
+import { hmacSha256, safeEqual } from '../hmac.ts';
+import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../types.ts';
+
+export interface ShopifyConfig {
+  webhook_secret: string;
+}
+
+/** The slice of Shopify's REST address we read (orders' shipping_address, customers' default_address). */
+interface ShopifyAddress {
+  address1?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  province_code?: string | null;
+  province?: string | null;
+  zip?: string | null;
+  country_code?: string | null;
+  country?: string | null;
+}
+
+interface ShopifyCustomer {
+  id?: number | string;
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  phone?: string | null;
+  default_address?: ShopifyAddress | null;
+  updated_at?: string;
+}
+
+interface ShopifyOrder {
+  id?: number | string;
+  name?: string;
+  email?: string | null;
+  phone?: string | null;
+  created_at?: string;
+  customer?: ShopifyCustomer | null;
+  shipping_address?: (ShopifyAddress & { first_name?: string | null; last_name?: string | null; phone?: string | null }) | null;
+}
+
+/**
+ * Shopify storefront: `orders/create` carries the shipping address checkout validated (the
+ * write-back trigger); `customers/update` carries profile edits. Deliveries are verified with
+ * the HMAC of the raw body and de-duplicated by `X-Shopify-Event-Id`. There is no replay
+ * window: Shopify retries a delivery for 4 hours with the original body, and the event id
+ * already makes replays harmless.
+ */
+export function createShopifyConnector(cfg: ShopifyConfig): Connector {
+  return {
+    id: 'shopify',
+    ingress: {
+      verify: (req) => verifyShopify(req, cfg.webhook_secret),
+      parse: parseShopify,
+    },
+  };
+}
+
+export function verifyShopify(req: WebhookRequest, secret: string): VerifyResult {
+  const given = req.headers['x-shopify-hmac-sha256'];
+  if (!given) return { ok: false, error: 'missing X-Shopify-Hmac-Sha256 header' };
+  const expected = hmacSha256(secret, req.rawBody, 'base64');
+  return safeEqual(given, expected) ? { ok: true } : { ok: false, error: 'X-Shopify-Hmac-Sha256 does not match the body' };
+}
+
+export function parseShopify(req: WebhookRequest): InboundEvent[] {
+  const topic = req.headers['x-shopify-topic'];
+  const deliveryId = req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'];
+  if (!topic) throw new HearthError('bad_request', 'missing X-Shopify-Topic header', { field: 'X-Shopify-Topic' });
+  if (!deliveryId) throw new HearthError('bad_request', 'missing X-Shopify-Event-Id header', { field: 'X-Shopify-Event-Id' });
+  const body = parseJsonObject(req.rawBody);
+  const triggered = parseTime(req.headers['x-shopify-triggered-at']);
+  return [{ delivery_id: deliveryId, event: toCanonical(topic, body, triggered ?? req.now) }];
+}
+
+function toCanonical(topic: string, body: Record<string, unknown>, occurredAt: number): CanonicalEvent {
+  switch (topic) {
+    case 'orders/create':
+      return orderEvent(body as ShopifyOrder, occurredAt);
+    case 'customers/update':
+    case 'customers/create':
+      return customerEvent(body as ShopifyCustomer, occurredAt);
+    default:
+      return { type: 'unsupported', source: 'shopify', vendor_type: topic };
+  }
+}
+
+function orderEvent(order: ShopifyOrder, occurredAt: number): CanonicalEvent {
+  requireField(order.id, 'id');
+  const ship = order.shipping_address;
+  // Digital goods and pickup orders have no shipping address: nothing was confirmed.
+  if (!ship) return { type: 'unsupported', source: 'shopify', vendor_type: 'orders/create (no shipping_address)' };
+  requireField(ship.address1, 'shipping_address.address1');
+  const customer = order.customer ?? null;
+  return {
+    type: 'checkout.address_confirmed',
+    source: 'shopify',
+    external_id: customer?.id !== undefined ? String(customer.id) : null,
+    contact: {
+      given_name: customer?.first_name ?? ship.first_name ?? null,
+      family_name: customer?.last_name ?? ship.last_name ?? null,
+      email: order.email ?? customer?.email ?? null,
+      phone: customer?.phone ?? order.phone ?? ship.phone ?? null,
+    },
+    address: toAddress(ship),
+    order_id: order.name ?? String(order.id),
+    occurred_at: parseTime(order.created_at) ?? occurredAt,
+  };
+}
+
+function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {
+  requireField(c.id, 'id');
+  const address = c.default_address?.address1 ? toAddress(c.default_address) : null;
+  return {
+    type: 'contact.updated',
+    source: 'shopify',
+    external_id: String(c.id),
+    contact: { given_name: c.first_name ?? null, family_name: c.last_name ?? null, email: c.email ?? null, phone: c.phone ?? null, address },
+    vendor_fields: { first_name: c.first_name ?? null, last_name: c.last_name ?? null, email: c.email ?? null, phone: c.phone ?? null },
+    origin_is_hearth: false,
+    occurred_at: parseTime(c.updated_at) ?? occurredAt,
+  };
+}
+
+export function toAddress(a: ShopifyAddress): PostalAddress {
+  return {
+    line1: a.address1 ?? '',
+    line2: a.address2 ?? null,
+    city: a.city ?? null,
+    region: a.province_code ?? a.province ?? null,
+    postal_code: a.zip ?? null,
+    country: a.country_code ?? a.country ?? null,
+  };
+}
+
+function requireField(value: unknown, field: string): void {
+  if (value === undefined || value === null || value === '') {
+    throw new HearthError('bad_request', `shopify payload: ${field} is required`, { field });
+  }
+}
+
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HearthError('bad_request', 'body must be a JSON object', { field: 'body' });
+  }
+  return body as Record<string, unknown>;
+}
+
+function parseTime(value: string | undefined | null): number | null {
+  if (!value) return null;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : t;
+}

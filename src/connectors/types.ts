@@ -1,0 +1,129 @@
+import type { PostalAddress } from '../address/types.ts';
+
+/** The connectors Hearth ships. Adding one: a folder under connectors/ and an entry in registry.ts. */
+export type ConnectorId = 'shopify' | 'hubspot' | 'salesforce' | 'webhook';
+
+/** Neutral failure kinds every connector maps its vendor's errors into. */
+export type FailureKind = 'transient' | 'rate_limited' | 'auth' | 'not_found' | 'invalid' | 'unknown';
+
+/** A person as any system describes them, in Hearth's canonical field names. */
+export interface CanonicalContact {
+  given_name?: string | null;
+  family_name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  address?: PostalAddress | null;
+}
+
+/** What a webhook or change event means to Hearth, whatever the vendor's payload looked like. */
+export type CanonicalEvent =
+  | {
+      /** Checkout confirmed (validated) a shipping address for a customer: the write-back trigger. */
+      type: 'checkout.address_confirmed';
+      source: ConnectorId;
+      /** The storefront's customer id, if the order had a customer. */
+      external_id: string | null;
+      contact: CanonicalContact;
+      address: PostalAddress;
+      order_id: string;
+      occurred_at: number;
+    }
+  | {
+      /** A system of record reports a changed person record (storefront customer, CRM contact). */
+      type: 'contact.updated';
+      source: ConnectorId;
+      external_id: string;
+      contact: CanonicalContact;
+      /**
+       * The vendor's raw property values in this change (`{ city: 'Austin' }`), used to recognise
+       * echoes of Hearth's own writes by value.
+       */
+      vendor_fields: Record<string, string | null>;
+      /** True when the vendor itself says Hearth made this change (HubSpot sourceId, SF changeOrigin). */
+      origin_is_hearth: boolean;
+      occurred_at: number;
+    }
+  | { type: 'unsupported'; source: ConnectorId; vendor_type: string };
+
+/** One event of a webhook delivery, with the vendor's id that makes it idempotent. */
+export interface InboundEvent {
+  /** Shopify X-Shopify-Event-Id; HubSpot `${eventId}:${occurredAt}`; Salesforce replay id. */
+  delivery_id: string;
+  event: CanonicalEvent;
+}
+
+export interface WebhookRequest {
+  rawBody: Buffer;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  method: string;
+  /** The full URL the vendor called (HubSpot v3 signs it). */
+  url: string;
+  now: number;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; error: string };
+
+export interface WebhookIngress {
+  /** Authenticates the raw bytes (HMAC, constant time, replay window). Never throws. */
+  verify(req: WebhookRequest): VerifyResult;
+  /** Turns a verified body into canonical events; throws HearthError('bad_request') naming the field. */
+  parse(req: WebhookRequest): InboundEvent[];
+  /**
+   * Optional: maps a record's accumulated vendor properties to a canonical contact. Vendors that
+   * report one property per change event (HubSpot) need it: the engine merges each change into
+   * the record's last snapshot and asks for the whole contact, so a changed `city` arrives as a
+   * complete address.
+   */
+  contactFromFields?(fields: Record<string, string | null>): CanonicalContact;
+}
+
+/** An outbound unit of work handed to a connector by the job worker. */
+export interface OutboundJob<P = unknown> {
+  id: string;
+  kind: string;
+  attempts: number;
+  payload: P;
+}
+
+/** Payload of `crm.address_write`: put the canonical address into the CRM's standard fields. */
+export interface AddressWritePayload {
+  customer_id: string;
+  /** The CRM record id from the crosswalk, or null to look it up by email. */
+  external_id: string | null;
+  email: string | null;
+  address: PostalAddress;
+  /** When checkout corrected it (start of the sync window). */
+  corrected_at: number;
+}
+
+export type DeliveryResult =
+  | {
+      ok: true;
+      /** The record the write landed on (so the crosswalk can learn it). */
+      external_id?: string;
+      /** Vendor property values written, to recognise the echo when the vendor reports them back. */
+      written?: Record<string, string | null>;
+    }
+  | { ok: false; kind: FailureKind; message: string; retry_after_ms?: number };
+
+export interface OutboundConnector {
+  /** Job kinds this connector can deliver. */
+  kinds: readonly string[];
+  /** Delivers a batch (same kind); returns one result per job, in order. Never throws for vendor errors. */
+  deliver(jobs: OutboundJob[]): Promise<DeliveryResult[]>;
+  /**
+   * Optional: the vendor property values a job is about to write, when the record id is already
+   * known. The worker remembers them before sending, so an echo that the vendor reports before
+   * our write is acknowledged is still recognised.
+   */
+  expectedWrites?(job: OutboundJob): { external_id: string; written: Record<string, string | null> } | null;
+}
+
+export interface Connector {
+  id: ConnectorId;
+  ingress?: WebhookIngress;
+  outbound?: OutboundConnector;
+  /** Largest batch `deliver` accepts (HubSpot batch update: 100). */
+  maxBatch?: number;
+}

@@ -1,0 +1,86 @@
+import { hmacSha256 } from '../hmac.ts';
+import type { Connector, DeliveryResult, FailureKind, OutboundJob } from '../types.ts';
+import { scrubSecrets } from '../../log.ts';
+
+export interface WebhookTarget {
+  name: string;
+  url: string;
+  secret: string;
+}
+
+export interface WebhookJobPayload {
+  target: string;
+  event: { id: string; type: string; created_at: string; data: unknown };
+}
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+export interface WebhookDeps {
+  fetch?: FetchLike;
+  now?: () => number;
+  timeout_ms?: number;
+}
+
+/**
+ * Generic signed JSON webhooks for downstream readers (loyalty, support, email marketing).
+ * Signature like Stripe's: `X-Hearth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`;
+ * `Idempotency-Key` is the event id, so a receiver can drop a redelivery.
+ */
+export function createWebhookConnector(targets: WebhookTarget[], deps: WebhookDeps = {}): Connector {
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const send = deps.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  const now = deps.now ?? Date.now;
+  const timeout = deps.timeout_ms ?? 10_000;
+  return {
+    id: 'webhook',
+    maxBatch: 20,
+    outbound: {
+      kinds: ['webhook.deliver'],
+      deliver: (jobs) => Promise.all(jobs.map((j) => deliverOne(byName, send, now, timeout, j as OutboundJob<WebhookJobPayload>))),
+    },
+  };
+}
+
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  return `t=${unixSeconds},v1=${hmacSha256(secret, `${unixSeconds}.${body}`, 'hex')}`;
+}
+
+async function deliverOne(byName: Map<string, WebhookTarget>, send: FetchLike, now: () => number, timeout: number, job: OutboundJob<WebhookJobPayload>): Promise<DeliveryResult> {
+  const target = byName.get(job.payload.target);
+  if (!target) return { ok: false, kind: 'invalid', message: `webhook target "${job.payload.target}" is not configured` };
+  const body = JSON.stringify(job.payload.event);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'Hearth-Webhooks/1',
+    'x-hearth-event-id': job.payload.event.id,
+    'x-hearth-event-type': job.payload.event.type,
+    'x-hearth-signature': signWebhook(target.secret, body, Math.floor(now() / 1000)),
+    'idempotency-key': job.payload.event.id,
+  };
+  try {
+    const res = await send(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+    if (res.status >= 200 && res.status < 300) return { ok: true };
+    const text = scrubSecrets((await res.text().catch(() => '')).slice(0, 500));
+    return { ok: false, kind: kindOfStatus(res.status), message: `HTTP ${res.status} from ${target.name}: ${text}`, ...retryAfter(res.headers.get('retry-after'), now) };
+  } catch (err) {
+    return { ok: false, kind: 'transient', message: scrubSecrets(`${target.name}: ${(err as Error).message}`) };
+  }
+}
+
+export function kindOfStatus(status: number): FailureKind {
+  if (status === 429) return 'rate_limited';
+  if (status === 408 || status >= 500) return 'transient';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404 || status === 410) return 'not_found';
+  if (status >= 400) return 'invalid';
+  return 'unknown';
+}
+
+/** `Retry-After` is either seconds or an HTTP date. */
+export function retryAfter(header: string | null, now: () => number): { retry_after_ms?: number } {
+  if (!header) return {};
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return { retry_after_ms: Math.max(0, seconds * 1000) };
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? {} : { retry_after_ms: Math.max(0, at - now()) };
+}

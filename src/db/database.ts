@@ -1,0 +1,103 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { HearthError } from '../errors.ts';
+import type { Database } from './schema.ts';
+
+/**
+ * What differs between the dialects, as flags. Code asks "can I skip locked rows?",
+ * never "is this PostgreSQL?".
+ */
+export interface DialectCaps {
+  name: 'sqlite' | 'postgres';
+  /** `FOR UPDATE SKIP LOCKED` exists: several processes may claim work concurrently. */
+  skipLocked: boolean;
+  /** Only one process may use the database (an embedded file). */
+  singleProcess: boolean;
+}
+
+export interface HearthDb {
+  db: Kysely<Database>;
+  caps: DialectCaps;
+  /** A printable form of the URL with any password removed. */
+  display: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** SQLite `synchronous`: NORMAL survives process crashes; FULL also survives power loss. */
+  sqliteSynchronous?: 'NORMAL' | 'FULL';
+  poolSize?: number;
+  onIdleError?: (err: Error) => void;
+}
+
+export function openDatabase(url: string, opts: OpenOptions = {}): HearthDb {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), opts);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, opts);
+  throw new HearthError('invalid_config', `database URL must start with sqlite: or postgres:// (got "${redactUrl(url)}")`);
+}
+
+function openSqlite(path: string, opts: OpenOptions): HearthDb {
+  if (!path) throw new HearthError('invalid_config', 'database URL sqlite: needs a file path, e.g. sqlite:./data/hearth.db');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'NORMAL'}`);
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return {
+    db,
+    caps: { name: 'sqlite', skipLocked: false, singleProcess: true },
+    display: `sqlite:${path}`,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string, opts: OpenOptions): HearthDb {
+  // BIGINT columns hold epoch milliseconds; they fit in a double, so parse them as numbers.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types });
+  // An idle client whose server connection drops (restart, failover) must not crash the
+  // process; the pool replaces it on next use.
+  pool.on('error', (err) => opts.onIdleError?.(err));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    caps: { name: 'postgres', skipLocked: true, singleProcess: false },
+    display: redactUrl(url),
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * Kysely prepares every query afresh; on SQLite, preparing costs more than running a small
+ * statement. One connection runs one query at a time, so reusing prepared statements by SQL
+ * text is safe; the cache is bounded because IN-lists and multi-row inserts vary the text.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, max = 500) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sqlText: string) => {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        cache.delete(sqlText);
+      } else {
+        stmt = sqlite.prepare(sqlText);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, stmt);
+      return stmt;
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,33 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as core from './migrations/0001-core.ts';
+
+/**
+ * The one migration set, listed in code (no directory scanning): later migrations append here.
+ * Issues that add tables add a file under migrations/ and one line below.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-core': core,
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+export interface MigrateOutcome {
+  applied: string[];
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'hearth_migrations', migrationLockTableName: 'hearth_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'hearth_migrations', migrationLockTableName: 'hearth_migrations_lock' });
+  const all = await migrator.getMigrations();
+  return all.filter((m) => !m.executedAt).map((m) => m.name);
+}

@@ -1,0 +1,77 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { HearthConfig } from '../config.ts';
+import type { ConnectorRegistry } from '../connectors/registry.ts';
+import type { HearthDb } from '../db/database.ts';
+import { errorBody, HearthError, isHearthError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { authenticate, type Principal } from './auth.ts';
+import { registerApiRoutes } from './api-routes.ts';
+import { registerOpsRoutes } from './ops-routes.ts';
+import { registerWebhookRoutes } from './webhook-routes.ts';
+
+export interface AppDeps {
+  config: HearthConfig;
+  hdb: HearthDb;
+  connectors: ConnectorRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called after webhook events are stored, to start applying them at once. */
+  onEventsStored?: () => void;
+  now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Builds the HTTP app without listening, so tests drive it with `app.inject()`. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.config.server.body_limit_bytes });
+  app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(errorBody(new HearthError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Hearth API', version: '0.1.0', description: 'Customer identity and household master-data hub. `/v1` calls need `Authorization: Bearer <api key>`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(async (scope) => registerWebhookRoutes(scope, deps));
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (req) => {
+      req.principal = await authenticate(deps.hdb.db, req.headers.authorization, deps.config.bootstrap_api_key);
+    });
+    registerApiRoutes(scope, deps);
+  }, { prefix: '/v1' });
+  registerOpsRoutes(app, deps);
+  return app;
+}
+
+function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  const hearth = toHearthError(err);
+  if (hearth.code === 'internal') logger.error({ err, url: req.url }, 'unhandled error');
+  void reply.status(hearth.status).send(errorBody(hearth));
+}
+
+/** Maps Fastify's own errors (validation, body size, content type) onto Hearth's codes. */
+function toHearthError(err: FastifyError | Error): HearthError {
+  if (isHearthError(err)) return err;
+  const f = err as FastifyError;
+  if (f.validation) {
+    const v = f.validation[0];
+    const field = v ? `${f.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}${(v.params as { missingProperty?: string }).missingProperty ? `.${(v.params as { missingProperty: string }).missingProperty}` : ''}` : 'body';
+    return new HearthError('bad_request', `${field}: ${v?.message ?? 'invalid'}`, { field });
+  }
+  if (f.statusCode === 413) return new HearthError('payload_too_large', 'request body is larger than the limit');
+  if (f.statusCode === 415) return new HearthError('unsupported_media_type', 'send the body as application/json');
+  if (f.statusCode === 400) return new HearthError('bad_request', f.message);
+  return new HearthError('internal', 'internal error');
+}

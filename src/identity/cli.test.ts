@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runMatchCommand } from './cli.ts';
+
+const FEBRL = fileURLToPath(new URL('../../../shared/data/febrl/', import.meta.url));
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c.toString()));
+  stderr.on('data', (c: Buffer) => err.push(c.toString()));
+  const code = await runMatchCommand(argv, { stdout, stderr, isTTY: false });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+const PEOPLE = `id,first_name,last_name,email,phone,dob,person
+1,Robert,Smith,bob.smith@gmail.com,(415) 555-1234,1980-03-04,a
+2,Bob,Smith,bobsmith+shop@gmail.com,415.555.1234,1980-04-03,a
+3,Alice,Jones,alice@example.com,212-555-0000,1975-01-01,b
+`;
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'hearth-match-'));
+}
+
+test('happy path: one row per record, summary, pairs and truth metrics', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'in.csv'), PEOPLE);
+  const r = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--pairs', join(d, 'pairs.csv'), '--truth-column', 'person', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = readFileSync(join(d, 'out.csv'), 'utf8').trim().split('\n');
+  assert.equal(rows[0], 'record_id,cluster_id,match_probability');
+  assert.equal(rows.length, 4);
+  assert.match(rows[1]!, /^1,1,0\.9/);
+  assert.match(rows[2]!, /^2,1,0\.9/);
+  assert.equal(rows[3], '3,3,');
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.records, 3);
+  assert.equal(summary.clusters, 2);
+  assert.equal(summary.metrics.f1, 1);
+  assert.match(readFileSync(join(d, 'pairs.csv'), 'utf8'), /^record_a,record_b,match_probability,band,explain\n1,2,0\.9\d+,auto,given_name=close/);
+});
+
+test('--help prints usage', async () => {
+  const r = await run(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /hearth match INPUT\.csv --out CLUSTERS\.csv/);
+});
+
+test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb, soc_sec_id...)', async () => {
+  const d = dir();
+  const r = await run([join(FEBRL, 'dataset4a.csv'), '--link', join(FEBRL, 'dataset4b.csv'), '--out', join(d, 'out.csv'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.records, 10000);
+  assert.ok(summary.clusters < 5100 && summary.clusters >= 5000, String(summary.clusters));
+});
+
+function assertBadInput(r: { code: number; stderr: string }, pattern: RegExp, d: string): void {
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, pattern);
+  assert.deepEqual(readdirSync(d).filter((f) => f.startsWith('out')), []);
+}
+
+test('missing id column: one line naming file and line, exit 2, no output', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'in.csv'), PEOPLE);
+  const r = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--id-column', 'customer_id']);
+  assertBadInput(r, /in\.csv:1: no id column "customer_id"/, d);
+});
+
+test('unknown --map target', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'in.csv'), PEOPLE);
+  const r = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--map', 'shoe_size=dob']);
+  assertBadInput(r, /unknown canonical field "shoe_size"/, d);
+  const r2 = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--map', 'date_of_birth=birthday']);
+  assertBadInput(r2, /in\.csv:1: --map date_of_birth=birthday: no column named "birthday"/, d);
+});
+
+test('malformed CSV row names the line', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'in.csv'), `${PEOPLE}4,Eve,"unterminated,x,y,z,c\n`);
+  const r = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv')]);
+  assertBadInput(r, /in\.csv:\d+: malformed CSV row/, d);
+  writeFileSync(join(d, 'in2.csv'), `${PEOPLE}4,Eve,Adams\n`);
+  const r2 = await run([join(d, 'in2.csv'), '--out', join(d, 'out.csv')]);
+  assertBadInput(r2, /in2\.csv:5: malformed CSV row/, d);
+});
+
+test('unreadable file', async () => {
+  const d = dir();
+  const r = await run([join(d, 'nope.csv'), '--out', join(d, 'out.csv')]);
+  assertBadInput(r, /nope\.csv: cannot read file \(no such file\)/, d);
+  assert.equal(existsSync(join(d, 'out.csv')), false);
+});

@@ -1,0 +1,166 @@
+import { areNicknames } from './nicknames.ts';
+import { editDistance, jaroWinkler } from './strings.ts';
+import type { PreparedRecord } from './types.ts';
+
+/** -1 = a value is missing on either side (no evidence); 0 = disagree; higher = closer. */
+export type Level = number;
+
+export interface ComparisonContext {
+  nicknames: Map<string, number[]>;
+}
+
+export interface FieldComparator {
+  name: string;
+  /** Level labels, index = level (0 is always disagreement). */
+  levels: readonly string[];
+  compare(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): Level;
+  /** The value whose frequency adjusts an exact agreement (term-frequency adjustment). */
+  tfValue?: (r: PreparedRecord) => string;
+  /** A personal attribute (not a location or contact point): see the EM bound in fellegi-sunter.ts. */
+  personal?: boolean;
+}
+
+const NAME_LEVELS = ['different', 'similar', 'close', 'exact'] as const;
+
+function swapped(a: PreparedRecord, b: PreparedRecord): boolean {
+  return a.given !== '' && a.family !== '' && a.given === b.family && a.family === b.given;
+}
+
+/** Given names: exact (or given/family swap), nickname or JW >= 0.92, JW >= 0.8 or initial. */
+export function compareGiven(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): Level {
+  if (a.given === '' || b.given === '') return -1;
+  if (a.given === b.given || swapped(a, b)) return 3;
+  if (areNicknames(ctx.nicknames, a.given, b.given)) return 2;
+  return similarity(a.given, b.given);
+}
+
+export function compareFamily(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.family === '' || b.family === '') return -1;
+  if (a.family === b.family || swapped(a, b)) return 3;
+  return similarity(a.family, b.family);
+}
+
+function similarity(x: string, y: string): Level {
+  // A lone initial agrees weakly with any name starting with it.
+  if ((x.length === 1 || y.length === 1) && x[0] === y[0]) return 1;
+  const jw = jaroWinkler(x, y);
+  if (jw >= 0.92) return 2;
+  return jw >= 0.8 ? 1 : 0;
+}
+
+/** Dates: exact; day/month swapped or one digit wrong/transposed; two edits or same year-month. */
+export function compareDob(a: PreparedRecord, b: PreparedRecord): Level {
+  const x = a.dob;
+  const y = b.dob;
+  if (x === '' || y === '') return -1;
+  if (x === y) return 3;
+  if (x.length === 8 && y.length === 8 && x.slice(0, 4) === y.slice(0, 4) && x.slice(4, 6) === y.slice(6, 8) && x.slice(6, 8) === y.slice(4, 6)) return 2;
+  const d = editDistance(x, y, 2);
+  if (d <= 1) return 2;
+  return d === 2 ? 1 : 0;
+}
+
+/** Identifiers (national id, street number, postcode): exact, one edit, (optionally) two edits. */
+function identifierComparator(get: (r: PreparedRecord) => string, maxEdits: 1 | 2): FieldComparator['compare'] {
+  return (a, b) => {
+    const x = get(a);
+    const y = get(b);
+    if (x === '' || y === '') return -1;
+    if (x === y) return maxEdits + 1;
+    const d = editDistance(x, y, maxEdits);
+    return d > maxEdits ? 0 : maxEdits + 1 - d;
+  };
+}
+
+/** Free text (street, line 2, city): exact, JW >= 0.92, JW >= 0.8. */
+function textComparator(get: (r: PreparedRecord) => string): FieldComparator['compare'] {
+  return (a, b) => {
+    const x = get(a);
+    const y = get(b);
+    if (x === '' || y === '') return -1;
+    if (x === y) return 3;
+    const jw = jaroWinkler(x, y);
+    if (jw >= 0.92) return 2;
+    return jw >= 0.8 ? 1 : 0;
+  };
+}
+
+/** Emails: exact canonical form; same local part at another provider. */
+export function compareEmail(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.email === '' || b.email === '') return -1;
+  if (a.email === b.email) return 2;
+  const at = a.email.indexOf('@');
+  return at > 0 && b.email.startsWith(a.email.slice(0, at + 1)) ? 1 : 0;
+}
+
+/** Phones: exact E.164; one digit wrong or transposed. */
+export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.phone === '' || b.phone === '') return -1;
+  if (a.phone === b.phone) return 2;
+  return editDistance(a.phone, b.phone, 1) <= 1 ? 1 : 0;
+}
+
+/**
+ * Street address (number + street): one comparator, not one per part, because the parts are
+ * strongly correlated (two records at the same number and street are not twice as likely to
+ * match). Same = number and street agree (street up to a typo); close = one of them slightly
+ * off; same_street = street alone agrees.
+ */
+export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.street === '' || b.street === '') return -1;
+  const street = a.street === b.street ? 2 : jaroWinkler(a.street, b.street) >= 0.92 ? 1 : 0;
+  if (street === 0) return 0;
+  const number = a.streetNumber === '' || b.streetNumber === '' ? -1 : a.streetNumber === b.streetNumber ? 2 : editDistance(a.streetNumber, b.streetNumber, 1) <= 1 ? 1 : 0;
+  if (number === 2) return street === 2 ? 3 : 2;
+  if (number === 1 || number === -1) return 2;
+  return 1;
+}
+
+/** Locality (postcode, city, region), likewise one comparator for correlated parts. */
+export function compareLocality(a: PreparedRecord, b: PreparedRecord): Level {
+  const pc = a.postcode === '' || b.postcode === '' ? -1 : a.postcode === b.postcode ? 2 : editDistance(a.postcode, b.postcode, 1) <= 1 ? 1 : 0;
+  const city = a.city === '' || b.city === '' ? -1 : a.city === b.city ? 2 : jaroWinkler(a.city, b.city) >= 0.9 ? 1 : 0;
+  const region = a.region === '' || b.region === '' ? -1 : a.region === b.region ? 1 : 0;
+  if (pc === -1 && city === -1 && region === -1) return -1;
+  if ((pc === 2 && city >= 1) || (pc === 2 && city === -1) || (pc === -1 && city === 2)) return 3;
+  if (pc === 2 || city === 2 || (pc === 1 && city >= 1)) return 2;
+  if (pc === 1 || city === 1 || (pc === -1 && city === -1 && region === 1)) return 1;
+  return 0;
+}
+
+const TEXT_LEVELS = ['different', 'similar', 'close', 'exact'] as const;
+
+/** The comparison vector: one comparator per field, in a fixed order. */
+export const FIELD_COMPARATORS: readonly FieldComparator[] = [
+  { name: 'given_name', levels: NAME_LEVELS, compare: compareGiven, personal: true, tfValue: (r) => r.given },
+  { name: 'family_name', levels: NAME_LEVELS, compare: compareFamily, personal: true, tfValue: (r) => r.family },
+  { name: 'date_of_birth', levels: ['different', 'two_edits', 'swap_or_typo', 'exact'], compare: compareDob, personal: true },
+  { name: 'national_id', levels: ['different', 'two_edits', 'one_edit', 'exact'], compare: identifierComparator((r) => r.nationalId, 2), personal: true },
+  { name: 'email', levels: ['different', 'similar', 'exact'], compare: compareEmail },
+  { name: 'phone', levels: ['different', 'one_edit', 'exact'], compare: comparePhone },
+  { name: 'address_line2', levels: TEXT_LEVELS, compare: textComparator((r) => r.line2) },
+  { name: 'street_address', levels: ['different', 'same_street', 'close', 'same'], compare: compareStreetAddress, tfValue: (r) => r.street },
+  { name: 'locality', levels: ['different', 'near', 'close', 'same'], compare: compareLocality, tfValue: (r) => r.postcode || r.city },
+];
+
+/** Radix of the packed comparison vector: the most levels of any field plus one for "missing". */
+export const PATTERN_RADIX = 5;
+
+/** Packs a comparison vector into one integer (digit = level + 1, base PATTERN_RADIX). */
+export function comparePair(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): number {
+  let code = 0;
+  for (let f = 0; f < FIELD_COMPARATORS.length; f++) {
+    code = code * PATTERN_RADIX + FIELD_COMPARATORS[f]!.compare(a, b, ctx) + 1;
+  }
+  return code;
+}
+
+/** Unpacks a pattern into levels (-1 = missing), in FIELD_COMPARATORS order. */
+export function unpackPattern(code: number): Level[] {
+  const levels = new Array<Level>(FIELD_COMPARATORS.length);
+  for (let f = FIELD_COMPARATORS.length - 1; f >= 0; f--) {
+    levels[f] = (code % PATTERN_RADIX) - 1;
+    code = Math.floor(code / PATTERN_RADIX);
+  }
+  return levels;
+}

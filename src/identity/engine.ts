@@ -1,0 +1,203 @@
+import { bandOf, DEFAULT_BANDS } from './bands.ts';
+import { blockPairs, decodePair, DEFAULT_BLOCKING_RULES, type BlockingRule } from './blocking.ts';
+import { clusterPairs, type LinkPair } from './cluster.ts';
+import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
+import { estimateU, explainPair, fitEm, levelWeights, pairWeight, termFrequencies, tfAdjustment, weightToProbability, type Explanation, type FsModel } from './fellegi-sunter.ts';
+import { buildNicknameIndex } from './nicknames.ts';
+import { createPreparer } from './prepare.ts';
+import type { Band, BandConfig, PersonRecord, PreparedRecord } from './types.ts';
+
+export interface MatchConfig {
+  bands: BandConfig;
+  /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
+  defaultCountry: string;
+  blockingRules: readonly BlockingRule[];
+  maxBlockSize: number;
+  blockWindow: number;
+  /** Random pairs sampled to initialise u. */
+  uSamples: number;
+  emMaxIterations: number;
+  /**
+   * Linkage mode: only pairs across different `source` values are compared, and a cluster
+   * holds at most one record per source (each input is assumed free of internal duplicates).
+   */
+  linkAcrossSourcesOnly: boolean;
+  onProgress?: (phase: string, done: number, total: number) => void;
+}
+
+export const DEFAULT_MATCH_CONFIG: MatchConfig = {
+  bands: DEFAULT_BANDS,
+  defaultCountry: 'US',
+  blockingRules: DEFAULT_BLOCKING_RULES,
+  maxBlockSize: 200,
+  blockWindow: 20,
+  uSamples: 50_000,
+  emMaxIterations: 60,
+  linkAcrossSourcesOnly: false,
+};
+
+export interface ScoredPair {
+  a: number;
+  b: number;
+  probability: number;
+  band: Band;
+  /** True when an auto-link was refused by the chaining guard (sent to review). */
+  guarded: boolean;
+}
+
+export interface MatchResult {
+  records: number;
+  candidatePairs: number;
+  blocking: { rulePairs: Record<string, number>; oversizeBlocks: number };
+  model: FsModel;
+  /** Pairs in the auto and review bands. */
+  pairs: ScoredPair[];
+  /** Cluster root (smallest record index of the cluster) per record. */
+  clusterOf: Int32Array;
+  /** Highest probability of an accepted auto-link touching each record (NaN for singletons). */
+  recordProbability: Float64Array;
+  clusters: number;
+  explain(a: number, b: number): Explanation;
+  /** Candidate pair codes (i * n + j), for blocking-recall measurement. */
+  candidateCodes: Float64Array;
+}
+
+/** Runs the whole linkage: prepare, block, compare, fit (EM, no labels), score, cluster. */
+export function matchRecords(records: readonly PersonRecord[], config: MatchConfig = DEFAULT_MATCH_CONFIG): MatchResult {
+  const n = records.length;
+  const progress = config.onProgress ?? (() => {});
+  const prepare = createPreparer({ defaultCountry: config.defaultCountry });
+  const prepared: PreparedRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    prepared[i] = prepare(records[i]!.fields);
+    if ((i & 0xffff) === 0) progress('prepare', i, n);
+  }
+  const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
+  const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
+  progress('block', 0, 1);
+  const blocked = blockPairs(prepared, config.blockingRules, { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources } : {}) });
+  const codes = blocked.pairs;
+  const patterns = comparePairs(prepared, codes, ctx, progress);
+  progress('fit', 0, 1);
+  const model = fitModel(prepared, patterns, ctx, config);
+  progress('score', 0, 1);
+  const pairs = scorePairs(model, prepared, codes, patterns, config.bands);
+  const weightOf = pairScorer(model, prepared, ctx);
+  const reviewWeight = Math.log2(config.bands.p_review / (1 - config.bands.p_review));
+  const conflicts = (i: number, j: number, direct: boolean): boolean =>
+    (sources !== undefined && sources[i] === sources[j]) ||
+    // The linked pair itself must not conflict. Other members of the two clusters (never
+    // compared directly) conflict only if their own evidence also fails to reach review.
+    (strongConflict(prepared[i]!, prepared[j]!, ctx) && (direct || weightOf(i, j) < reviewWeight));
+  progress('cluster', 0, 1);
+  const autos = pairs.filter((p) => p.band === 'auto');
+  const { clusterOf, refused } = clusterPairs(n, autos, { conflicts, maxClusterSize: 50 });
+  markRefused(pairs, refused);
+  progress('done', 1, 1);
+  const recordProbability = bestProbabilities(n, pairs, clusterOf);
+  let clusters = 0;
+  for (let i = 0; i < n; i++) if (clusterOf[i] === i) clusters++;
+  return {
+    records: n,
+    candidatePairs: codes.length,
+    blocking: { rulePairs: blocked.rulePairs, oversizeBlocks: blocked.oversizeBlocks },
+    model,
+    pairs,
+    clusterOf,
+    recordProbability,
+    clusters,
+    candidateCodes: codes,
+    explain: (a, b) => explainPair(model, unpackPattern(comparePair(prepared[a]!, prepared[b]!, ctx)), prepared[a]!),
+  };
+}
+
+function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: ComparisonContext, progress: NonNullable<MatchConfig['onProgress']>): Int32Array {
+  const n = prepared.length;
+  const patterns = new Int32Array(codes.length);
+  for (let p = 0; p < codes.length; p++) {
+    const [i, j] = decodePair(codes[p]!, n);
+    patterns[p] = comparePair(prepared[i]!, prepared[j]!, ctx);
+    if ((p & 0x3ffff) === 0) progress('compare', p, codes.length);
+  }
+  progress('compare', codes.length, codes.length);
+  return patterns;
+}
+
+function fitModel(prepared: PreparedRecord[], patterns: Int32Array, ctx: ComparisonContext, config: MatchConfig): FsModel {
+  const counts = new Map<number, number>();
+  for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + 1);
+  const u = estimateU(prepared, ctx, config.uSamples);
+  const fitted = fitEm(counts, u, { maxIterations: config.emMaxIterations, tolerance: 1e-6 });
+  return { ...fitted, tf: termFrequencies(prepared) };
+}
+
+/** Match weight of any two records (used by the chaining guard for pairs never blocked together). */
+function pairScorer(model: FsModel, prepared: PreparedRecord[], ctx: ComparisonContext): (i: number, j: number) => number {
+  const weights = levelWeights(model);
+  return (i, j) => pairWeight(model, weights, unpackPattern(comparePair(prepared[i]!, prepared[j]!, ctx)), prepared[i]!);
+}
+
+function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Array, patterns: Int32Array, bands: BandConfig): ScoredPair[] {
+  const n = prepared.length;
+  const weights = levelWeights(model);
+  const prior = Math.log2(model.lambda / (1 - model.lambda));
+  const baseCache = new Map<number, number>();
+  const tfFields = FIELD_COMPARATORS.map((c, f) => ({ f, c, tf: model.tf[f], div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f), exact: c.levels.length })).filter((x) => x.tf);
+  const out: ScoredPair[] = [];
+  for (let p = 0; p < codes.length; p++) {
+    const code = patterns[p]!;
+    let w = baseCache.get(code);
+    if (w === undefined) {
+      w = prior + unpackPattern(code).reduce((s, l, f) => (l < 0 ? s : s + weights[f]![l]!), 0);
+      baseCache.set(code, w);
+    }
+    const [i, j] = decodePair(codes[p]!, n);
+    for (const t of tfFields) {
+      // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
+      if (Math.floor(code / t.div) % PATTERN_RADIX === t.exact) w += tfAdjustment(t.tf!, t.c.tfValue!(prepared[i]!));
+    }
+    const probability = weightToProbability(w);
+    const band = bandOf(probability, bands);
+    if (band !== 'reject') out.push({ a: i, b: j, probability, band, guarded: false });
+  }
+  return out;
+}
+
+/**
+ * Strong-identifier conflict: two of the personal attributes {given name, date of birth,
+ * national id} present on both sides and plainly different (not a typo, nickname, initial or
+ * day/month swap). One such difference happens between records of one person; two are the
+ * signature of relatives sharing an address, family name and often a phone. Contact points
+ * (phone, email) are left out: people change them and households share them.
+ */
+export function strongConflict(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): boolean {
+  // An exactly shared national id outweighs the rest: the other values are then data errors.
+  if (a.nationalId !== '' && a.nationalId === b.nationalId) return false;
+  let differences = 0;
+  if (compareGiven(a, b, ctx) === 0) differences++;
+  if (compareDob(a, b) === 0 || compareDob(a, b) === 1) differences++;
+  if (NATIONAL_ID.compare(a, b, ctx) === 0) differences++;
+  return differences >= 2;
+}
+
+const NATIONAL_ID = FIELD_COMPARATORS.find((c) => c.name === 'national_id')!;
+
+function markRefused(pairs: ScoredPair[], refused: LinkPair[]): void {
+  const refusedSet = new Set(refused);
+  for (const p of pairs) {
+    if (refusedSet.has(p)) {
+      p.band = 'review';
+      p.guarded = true;
+    }
+  }
+}
+
+function bestProbabilities(n: number, pairs: ScoredPair[], clusterOf: Int32Array): Float64Array {
+  const best = new Float64Array(n).fill(Number.NaN);
+  for (const p of pairs) {
+    if (p.band !== 'auto' || clusterOf[p.a] !== clusterOf[p.b]) continue;
+    if (!(best[p.a]! >= p.probability)) best[p.a] = p.probability;
+    if (!(best[p.b]! >= p.probability)) best[p.b] = p.probability;
+  }
+  return best;
+}

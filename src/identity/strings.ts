@@ -1,0 +1,117 @@
+// String similarity primitives used by the comparators. Hand-written because they sit in the
+// innermost loop (millions of calls) and must not allocate.
+
+// Reused scratch buffers: the comparators run millions of times and must not allocate.
+const buffers = [new Int32Array(64), new Int32Array(64), new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+
+function scratch(slot: number, length: number): Int32Array {
+  let buf = buffers[slot]!;
+  if (buf.length < length + 1) {
+    buf = new Int32Array((length + 1) * 2);
+    buffers[slot] = buf;
+  }
+  buf.fill(0, 0, length + 1);
+  return buf;
+}
+
+/** Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, up to 4 prefix characters). */
+export function jaroWinkler(a: string, b: string): number {
+  if (a === b) return a.length === 0 ? 0 : 1;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return 0;
+  const range = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
+  const aFlags = scratch(0, la);
+  const bFlags = scratch(1, lb);
+  let matches = 0;
+  for (let i = 0; i < la; i++) {
+    const lo = Math.max(0, i - range);
+    const hi = Math.min(i + range + 1, lb);
+    const c = a.charCodeAt(i);
+    for (let j = lo; j < hi; j++) {
+      if (bFlags[j] === 0 && b.charCodeAt(j) === c) {
+        aFlags[i] = 1;
+        bFlags[j] = 1;
+        matches++;
+        break;
+      }
+    }
+  }
+  if (matches === 0) return 0;
+  let k = 0;
+  let transpositions = 0;
+  for (let i = 0; i < la; i++) {
+    if (aFlags[i] === 0) continue;
+    while (bFlags[k] === 0) k++;
+    if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
+    k++;
+  }
+  const m = matches;
+  const jaro = (m / la + m / lb + (m - transpositions / 2) / m) / 3;
+  let prefix = 0;
+  const maxPrefix = Math.min(4, la, lb);
+  while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+/**
+ * Optimal-string-alignment distance (Levenshtein plus adjacent transposition), stopping early
+ * once the distance exceeds `max` (returns max + 1 then).
+ */
+export function editDistance(a: string, b: string, max: number): number {
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > max) return max + 1;
+  if (a === b) return 0;
+  let prev2 = scratch(2, lb);
+  let prev = scratch(3, lb);
+  let cur = scratch(4, lb);
+  for (let j = 0; j <= lb; j++) prev[j] = j;
+  for (let i = 1; i <= la; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= lb; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+        v = Math.min(v, prev2[j - 2]! + 1);
+      }
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return Math.min(prev[lb]!, max + 1);
+}
+
+const SOUNDEX_CODES = '01230120022455012623010202';
+
+/** American Soundex (letter + 3 digits); '' for input without letters. */
+export function soundex(s: string): string {
+  let out = '';
+  let last = '';
+  for (let i = 0; i < s.length && out.length < 4; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (c < 97 || c > 122) continue;
+    const code = SOUNDEX_CODES[c - 97]!;
+    if (out.length === 0) {
+      out = String.fromCharCode(c - 32);
+      last = code;
+      continue;
+    }
+    // h and w do not separate letters with the same code; vowels do.
+    if (c === 104 || c === 119) continue;
+    if (code !== '0' && code !== last) out += code;
+    last = code;
+  }
+  return out.length === 0 ? '' : out.padEnd(4, '0');
+}
+
+/** Lower case, letters and digits only, single spaces. */
+export function simplify(s: string): string {
+  return s.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, ' ').trim();
+}

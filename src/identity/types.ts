@@ -1,0 +1,44 @@
+/** Canonical input fields of a person record (all optional strings, as read from a source). */
+export const CANONICAL_FIELDS = [
+  'given_name', 'family_name', 'email', 'phone', 'address_line1', 'address_line2', 'street_number',
+  'city', 'region', 'postal_code', 'country', 'date_of_birth', 'national_id',
+] as const;
+
+export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
+
+export type PersonInput = Partial<Record<CanonicalField, string | null | undefined>>;
+
+/** One record to match: its id in the source, an optional source tag (for linkage), fields. */
+export interface PersonRecord {
+  id: string;
+  source?: string;
+  fields: PersonInput;
+}
+
+/** A record after normalisation: what comparators and blocking read. '' means missing. */
+export interface PreparedRecord {
+  given: string;
+  family: string;
+  email: string;
+  phone: string;
+  dob: string;
+  nationalId: string;
+  streetNumber: string;
+  street: string;
+  line2: string;
+  city: string;
+  postcode: string;
+  region: string;
+  /** Sound-alike codes, computed once for blocking. */
+  givenSdx: string;
+  familySdx: string;
+}
+
+export interface BandConfig {
+  /** Pairs with probability >= p_auto are linked automatically (subject to the chaining guard). */
+  p_auto: number;
+  /** Pairs with probability >= p_review (and < p_auto) go to the review queue. */
+  p_review: number;
+}
+
+export type Band = 'auto' | 'review' | 'reject';

@@ -1,0 +1,55 @@
+import { isHearthError } from './errors.ts';
+import type { CliIo, Command } from './cli/io.ts';
+
+const HELP = `hearth — customer identity and household master-data hub
+
+Usage: hearth <command> [options]
+
+Commands:
+  serve               API, webhooks, workers and console (--config FILE, --db URL)
+  demo                serve plus simulated Shopify / HubSpot / loyalty systems and a workload
+  migrate             apply database migrations
+  jobs list|retry     outbound jobs and dead letters
+  keys create|list    API keys with roles
+  address normalize   one free-text address per stdin line -> JSON lines with a delivery-point key
+  match               identity resolution over a CSV file
+
+Run 'hearth <command> --help' for the options of a command.
+Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
+
+/** Commands load lazily: `hearth --help` touches no database or vendor SDK. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./cli/serve.ts')).serveCommand,
+  demo: async () => (await import('./cli/demo.ts')).demoCommand,
+  migrate: async () => (await import('./cli/migrate.ts')).migrateCommand,
+  jobs: async () => (await import('./cli/jobs.ts')).jobsCommand,
+  keys: async () => (await import('./cli/keys.ts')).keysCommand,
+  address: async () => (await import('./cli/address.ts')).addressCommand,
+  match: async () => (await import('./cli/match.ts')).matchCommand,
+};
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${HELP}\n`);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`hearth: unknown command "${name}" (see hearth --help)\n`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (err) {
+    io.stderr.write(`hearth ${name}: ${isHearthError(err) ? err.message : (err as Error).message}\n`);
+    return isHearthError(err) && err.code !== 'internal' ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, isTTY: Boolean(process.stderr.isTTY) };
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

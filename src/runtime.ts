@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import { normalizeAddress } from './address/index.ts';
+import type { HearthConfig } from './config.ts';
+import { buildConnectors, jobTargets, type ConnectorRegistry } from './connectors/registry.ts';
+import type { FetchLike } from './connectors/webhook/index.ts';
+import type { ConnectorId } from './connectors/types.ts';
+import { openDatabase, type HearthDb } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { buildApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { EngineContext } from './sync/context.ts';
+import { startWorkers, type Workers } from './sync/worker.ts';
+
+export interface Hearth {
+  app: FastifyInstance;
+  hdb: HearthDb;
+  connectors: ConnectorRegistry;
+  metrics: Metrics;
+  workers: Workers | null;
+  /** Base URL once listening. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Run the inbox and outbox workers in this process (default true). */
+  workers?: boolean;
+  /** Apply pending migrations at start (default true; the migrator holds a lock). */
+  migrate?: boolean;
+  listen?: boolean;
+  now?: () => number;
+  fetch?: FetchLike;
+  /** Use this open database instead of opening config.database (tests); it is not closed by close(). */
+  hdb?: HearthDb;
+}
+
+export function engineContext(config: HearthConfig, connectors: ConnectorRegistry = {}): EngineContext {
+  return {
+    contactFromFields: (system, fields) => connectors[system as ConnectorId]?.ingress?.contactFromFields?.(fields) ?? null,
+    policy: config.ownership,
+    writeback_crm: config.writeback.crm,
+    webhook_targets: (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events })),
+    max_attempts: config.jobs.max_attempts,
+    keyAddress: (a) => normalizeAddress(a).key,
+  };
+}
+
+/** Wires one Hearth process from validated config: database, connectors, HTTP app, workers. */
+export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
+  const owned = !o.hdb;
+  let workers: Workers | null = null;
+  const hdb = o.hdb ?? openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
+  try {
+    if (o.migrate !== false) await migrateToLatest(hdb.db);
+    const connectors = buildConnectors(config.connectors, { logger: o.logger, ...(o.now ? { now: o.now } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
+    const metrics = createMetrics();
+    workers = o.workers === false ? null : startWorkers({
+      hdb, ctx: engineContext(config, connectors), connectors, targets: jobTargets(config), retry: config.jobs,
+      lease_ms: config.jobs.lease_seconds * 1000, batch: config.jobs.batch_size, apply_batch: config.jobs.apply_batch_size, poll_interval_ms: config.jobs.poll_interval_ms,
+      logger: o.logger, metrics, ...(o.now ? { now: o.now } : {}),
+    });
+    const running = workers;
+    const app = await buildApp({ config, hdb, connectors, metrics, logger: o.logger, ...(running ? { onEventsStored: () => running.wake() } : {}), ...(o.now ? { now: o.now } : {}) });
+    const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
+    return {
+      app, hdb, connectors, metrics, workers: running, url,
+      close: async () => {
+        await app.close();
+        await running?.stop();
+        if (owned) await hdb.close();
+      },
+    };
+  } catch (err) {
+    await workers?.stop();
+    if (owned) await hdb.close();
+    throw err;
+  }
+}
