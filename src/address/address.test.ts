@@ -68,3 +68,30 @@ test('hearth address normalize: JSON line per input line, blank lines skipped', 
   assert.equal(lines[0].key, lines[1].key);
   assert.equal(lines[0].components.occupancy_identifier, '4B');
 });
+
+test('PO boxes in every spelling are one delivery point; the box ends the street part', () => {
+  const base = key('PO Box 12, Austin, TX 78701');
+  for (const v of ['P.O. Box 12, Austin, TX 78701', 'P O BOX #12 Austin TX 78701', 'POB 12, Austin, TX 78701', 'Post Office Box 12, Austin TX 78701-0012', 'PO Bx 12, Austin, TX 78701']) {
+    assert.equal(key(v), base, v);
+  }
+  assert.notEqual(key('PO Box 13, Austin, TX 78701'), base);
+  assert.equal(parseAddress('P.O. Box 11418').usps_box_id, '11418', 'five digits after Box are the box, not a ZIP');
+  assert.equal(parseAddress('PO Box 637 Powder Springs, GA 30127').place_name, 'POWDER SPRINGS');
+  assert.equal(parseAddress('P O Box 98 St Joseph MI 49085-0098').place_name, 'ST JOSEPH');
+  const both = parseAddress('110 West Edwards P.O. Box 5000, Springfield, IL 62704');
+  assert.deepEqual([both.address_number, both.street_name, both.usps_box_id], ['110', 'EDWARDS', '5000']);
+  assert.equal(parseAddress('123 Box Elder Rd, Ogden, UT 84401').street_name, 'BOX ELDER', 'a street named Box is not a box');
+});
+
+test('rural route boxes keep their route: RR 2 Box 348 is not RR 3 Box 348', () => {
+  assert.deepEqual(parseAddress('RR 2 Box 348, Canton, OH 44730'), {
+    usps_box_group_type: 'RR', usps_box_group_id: '2', usps_box_type: 'BOX', usps_box_id: '348', place_name: 'CANTON', state_name: 'OH', zip_code: '44730',
+  });
+  assert.equal(key('RR2 BOX 348 Canton OH 44730'), key('Rural Route 2, Box 348, Canton, OH 44730'));
+  assert.equal(key('RFD 2 Box 348, Canton, OH 44730'), key('RR 2 Box 348, Canton, OH 44730'));
+  assert.notEqual(key('RR 3 Box 348, Canton, OH 44730'), key('RR 2 Box 348, Canton, OH 44730'));
+  assert.equal(parseAddress('rr 4, box 164 a').usps_box_id, '164A');
+  assert.equal(normalizeAddress('rr 4 box 283e, Rio, IL 61472').standardized, 'RR 4 BOX 283E, RIO, IL 61472');
+  const diff = compareAddresses('RR 3 Box 348, Canton, OH 44730', 'RR 2 Box 348, Canton, OH 44730');
+  assert.deepEqual(diff.differing, ['usps_box_group_id']);
+});

@@ -44,19 +44,24 @@ function keyValue(part: (typeof KEY_PARTS)[number], v: string | undefined): stri
 export function deliveryPointKey(c: AddressComponents, raw: string): string {
   if (!c.street_name && !c.usps_box_id) return `RAW|${tokenize(raw).filter((t) => t !== ',').join(' ')}`;
   const where = c.zip_code ?? [c.place_name, c.state_name].filter(Boolean).join(' ');
-  return [...KEY_PARTS.map((p) => keyValue(p, c[p])), where].join('|');
+  const parts = KEY_PARTS.map((p) => keyValue(p, c[p]));
+  // A rural-route box is only a delivery point with its route: RR 2 BOX 5 is not RR 3 BOX 5.
+  if (c.usps_box_group_id) parts[parts.length - 1] = `${c.usps_box_group_type}${c.usps_box_group_id}/${parts.at(-1)}`;
+  return [...parts, where].join('|');
 }
 
 export function standardize(c: AddressComponents): string {
+  const box = c.usps_box_group_id ? `${c.usps_box_group_type} ${c.usps_box_group_id} BOX ${c.usps_box_id}` : `PO BOX ${c.usps_box_id}`;
+  const street = c.street_name ? [c.address_number, c.street_name_pre_directional, c.street_name, c.street_name_post_type, c.street_name_post_directional].filter(Boolean).join(' ') : '';
   const line1 = c.usps_box_id
-    ? `PO BOX ${c.usps_box_id}`
+    ? [street, box].filter(Boolean).join(' ')
     : [c.address_number, c.street_name_pre_directional, c.street_name, c.street_name_post_type, c.street_name_post_directional, c.occupancy_identifier ? `${c.occupancy_type === '#' ? '#' : c.occupancy_type ?? '#'} ${c.occupancy_identifier}` : c.occupancy_type].filter(Boolean).join(' ');
   const zip = c.zip_code ? (c.zip_plus4 ? `${c.zip_code}-${c.zip_plus4}` : c.zip_code) : '';
   const last = [c.place_name, [c.state_name, zip].filter(Boolean).join(' ')].filter(Boolean).join(', ');
   return [line1, last].filter(Boolean).join(', ');
 }
 
-const COMPARED: (keyof AddressComponents)[] = ['address_number', 'street_name_pre_directional', 'street_name', 'street_name_post_type', 'street_name_post_directional', 'occupancy_type', 'occupancy_identifier', 'usps_box_id', 'place_name', 'state_name', 'zip_code', 'zip_plus4'];
+const COMPARED: (keyof AddressComponents)[] = ['address_number', 'street_name_pre_directional', 'street_name', 'street_name_post_type', 'street_name_post_directional', 'occupancy_type', 'occupancy_identifier', 'usps_box_group_type', 'usps_box_group_id', 'usps_box_id', 'place_name', 'state_name', 'zip_code', 'zip_plus4'];
 
 /**
  * Which components differ as delivery-point values (`differing`), and which are spelled

@@ -6,6 +6,8 @@ const DIRECTIONALS: Readonly<Record<string, string>> = {
   NORTH: 'N', SOUTH: 'S', EAST: 'E', WEST: 'W', NORTHEAST: 'NE', NORTHWEST: 'NW', SOUTHEAST: 'SE', SOUTHWEST: 'SW',
 };
 const ROUTE_WORDS = new Set(['HWY', 'HIGHWAY', 'ROUTE', 'RTE', 'RT', 'ROAD', 'RD', 'INTERSTATE', 'I', 'US', 'SR', 'CR', 'FM', 'STATE', 'COUNTY', 'HWAY', 'HIWAY']);
+// Rural route and highway contract words, with the Pub. 28 form of each.
+const BOX_GROUPS: Readonly<Record<string, string>> = { RR: 'RR', RFD: 'RR', RTE: 'RR', RT: 'RR', ROUTE: 'RR', HC: 'HC', HCR: 'HC' };
 const MILITARY: Readonly<Record<string, string>> = { AA: 'AA', AE: 'AE', AP: 'AP' };
 const STATE_CODES = new Set([...Object.values(STATES), ...Object.keys(MILITARY)]);
 const COUNTRY_TAIL = [['UNITED', 'STATES', 'OF', 'AMERICA'], ['UNITED', 'STATES'], ['USA'], ['US']];
@@ -58,7 +60,8 @@ function takeZip(tokens: string[], c: AddressComponents): void {
   trimCommas(tokens);
   const last = tokens.at(-1);
   const m = last ? /^(\d{5})(?:-?(\d{4}))?$/.exec(last) : null;
-  if (!m || tokens.length < 3) return;
+  // "P.O. Box 11418": five digits after a box designator are the box, not a ZIP.
+  if (!m || tokens.length < 3 || ['BOX', 'BX', 'POB', '#'].includes(tokens.at(-2)!)) return;
   tokens.pop();
   c.zip_code = m[1]!;
   if (m[2]) c.zip_plus4 = m[2];
@@ -82,6 +85,12 @@ function takeState(tokens: string[], c: AddressComponents): void {
 /** The city is the last comma-separated part, or the words after the street's last recognisable piece. */
 function splitCity(tokens: string[], hadLastLine: boolean): { street: string[]; city: string[] } {
   trimCommas(tokens);
+  // "PO Box 637 Powder Springs", "Acme Inc, P.O. Box 9 St Joseph": the box ends the street part.
+  const box = findBox(tokens);
+  if (box) {
+    const city = tokens.slice(box.end).filter((t) => t !== ',');
+    if (hadLastLine || !city.some((t) => /\d/.test(t))) return { street: tokens.slice(0, box.end).filter((t) => t !== ','), city };
+  }
   const lastComma = tokens.lastIndexOf(',');
   if (lastComma > 0) {
     const tail = tokens.slice(lastComma + 1);
@@ -130,8 +139,14 @@ function unitLength(tokens: string[], i: number): number {
 }
 
 function parseStreet(input: string[], c: AddressComponents): void {
-  let tokens = input;
-  if (takePoBox(tokens, c)) return;
+  let tokens = input.filter((t) => t !== ',');
+  const box = findBox(tokens);
+  if (box) {
+    Object.assign(c, box.components);
+    // A street before the box ("110 West Edwards PO Box 5000") is kept; a firm name is not parsed.
+    tokens = /^\d/.test(tokens[0] ?? '') && box.start >= 2 ? tokens.slice(0, box.start) : [];
+    if (!tokens.length) return;
+  }
   let i = 0;
   if (/^\d/.test(tokens[0] ?? '') || /^[NSEW]\d/.test(tokens[0] ?? '')) {
     c.address_number = tokens[0]!;
@@ -152,13 +167,56 @@ function parseStreet(input: string[], c: AddressComponents): void {
   parseStreetName(tokens.slice(i, end), c);
 }
 
-function takePoBox(tokens: string[], c: AddressComponents): boolean {
-  const text = tokens.join(' ');
-  const m = /^(?:P O|PO|POST OFFICE)? ?BOX (?:# )?(\S+)/.exec(text);
-  if (!m) return false;
-  c.usps_box_type = 'PO BOX';
-  c.usps_box_id = m[1]!;
-  return true;
+interface BoxMatch {
+  start: number;
+  end: number;
+  components: AddressComponents;
+}
+
+/**
+ * A PO box ("PO Box 12", "P.O. Box #12", "POB 12", "Post Office Box 12", "Box 12") or a rural
+ * route box ("RR 2 Box 348", "RR2 BOX 348", "RFD 2 Box 5", "HC 1 Box 7") anywhere in the tokens.
+ * A bare "Box" needs an identifier with a digit, so "Box Elder Rd" stays a street.
+ */
+export function findBox(tokens: string[]): BoxMatch | undefined {
+  for (let i = 0; i < tokens.length; i++) {
+    const group = boxGroupAt(tokens, i);
+    const at = group ? group.next : i;
+    const box = boxAt(tokens, at, group !== undefined);
+    if (!box) continue;
+    const components: AddressComponents = group ? { usps_box_group_type: group.type, usps_box_group_id: group.id, usps_box_type: 'BOX' } : { usps_box_type: 'PO BOX' };
+    components.usps_box_id = box.id;
+    return { start: i, end: box.end, components };
+  }
+  return undefined;
+}
+
+function boxGroupAt(tokens: string[], i: number): { type: string; id: string; next: number } | undefined {
+  const joined = /^(RR|RFD|HC|HCR)(\d+)$/.exec(tokens[i]!);
+  let type: string | undefined;
+  let id: string | undefined;
+  let next = i + 1;
+  if (joined) [type, id] = [BOX_GROUPS[joined[1]!], joined[2]];
+  else if (tokens[i] === 'RURAL' && tokens[i + 1] === 'ROUTE') [type, id, next] = ['RR', tokens[i + 2], i + 3];
+  else if (BOX_GROUPS[tokens[i]!]) [type, id, next] = [BOX_GROUPS[tokens[i]!], tokens[i + 1], i + 2];
+  if (!type || !id || !/^\d+$/.test(id)) return undefined;
+  if (tokens[next] === ',') next++;
+  return { type, id, next };
+}
+
+const PO_PREFIXES: readonly (readonly string[])[] = [['POST', 'OFFICE', 'BOX'], ['P', 'O', 'BOX'], ['PO', 'BOX'], ['PO', 'BX'], ['POB'], ['BOX'], ['BX']];
+
+function boxAt(tokens: string[], i: number, afterGroup: boolean): { id: string; end: number } | undefined {
+  const prefix = PO_PREFIXES.find((p) => p.every((w, k) => tokens[i + k] === w));
+  if (!prefix) return undefined;
+  let j = i + prefix.length;
+  if (tokens[j] === '#') j++;
+  const id = tokens[j];
+  const bare = prefix.length === 1 && prefix[0] !== 'POB';
+  if (!id || !/^[A-Z0-9-]+$/.test(id) || (!/\d/.test(id) && (bare && !afterGroup || id.length > 1))) return undefined;
+  // "Box 164 A": a lone letter after the number belongs to the box when nothing follows it.
+  if (/^\d+$/.test(id) && /^[A-Z]$/.test(tokens[j + 1] ?? '') && j + 2 === tokens.length) return { id: `${id}${tokens[j + 1]}`, end: j + 2 };
+  return { id, end: j + 1 };
 }
 
 function takeUnit(tokens: string[], c: AddressComponents): void {

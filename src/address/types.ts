@@ -21,6 +21,9 @@ export interface AddressComponents {
   street_name_post_directional?: string;
   occupancy_type?: string;
   occupancy_identifier?: string;
+  /** Rural route or highway contract route: `RR` or `HC`, and its number ("RR 2 BOX 348"). */
+  usps_box_group_type?: string;
+  usps_box_group_id?: string;
   usps_box_type?: string;
   usps_box_id?: string;
   place_name?: string;

@@ -54,13 +54,26 @@ test('--help prints usage', async () => {
   assert.match(r.stdout, /hearth match INPUT\.csv --out CLUSTERS\.csv/);
 });
 
-test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb, soc_sec_id...)', async () => {
+test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb, soc_sec_id...), scored by --truth-pattern', async () => {
   const d = dir();
-  const r = await run([join(FEBRL, 'dataset4a.csv'), '--link', join(FEBRL, 'dataset4b.csv'), '--out', join(d, 'out.csv'), '--json']);
+  const truth = ['--truth-column', 'rec_id', '--truth-pattern', 'rec-(\\d+)'];
+  const r = await run([join(FEBRL, 'dataset4a.csv'), '--link', join(FEBRL, 'dataset4b.csv'), '--out', join(d, 'out.csv'), ...truth, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.records, 10000);
   assert.ok(summary.clusters < 5100 && summary.clusters >= 5000, String(summary.clusters));
+  assert.equal(summary.metrics.true_pairs, 5000);
+  assert.ok(summary.metrics.precision >= 0.995, `precision ${summary.metrics.precision}`);
+  assert.ok(summary.metrics.f1 >= 0.99, `f1 ${summary.metrics.f1}`);
+});
+
+test('--truth-pattern: an invalid expression or one without --truth-column is bad input', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'in.csv'), PEOPLE);
+  const bad = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--truth-column', 'person', '--truth-pattern', '(']);
+  assertBadInput(bad, /--truth-pattern \(: Invalid regular expression/, d);
+  const alone = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--truth-pattern', 'x']);
+  assertBadInput(alone, /--truth-pattern needs --truth-column/, d);
 });
 
 function assertBadInput(r: { code: number; stderr: string }, pattern: RegExp, d: string): void {

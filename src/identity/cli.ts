@@ -33,6 +33,8 @@ Options:
   --pairs FILE           also write scored pairs in the auto and review bands with the
                          per-field explanation (record_a,record_b,match_probability,band,explain)
   --truth-column COL     known entity id column: print pairwise precision/recall/F1
+  --truth-pattern RE     take the entity id from the truth column with this regular expression
+                         (its first group), e.g. 'rec-(\\d+)' for FEBRL's rec-552-dup-3
   --country CC           country for phone numbers without a country code (default US)
   --p-auto P             auto-link threshold (default ${DEFAULT_MATCH_CONFIG.bands.p_auto})
   --p-review P           review threshold (default ${DEFAULT_MATCH_CONFIG.bands.p_review})
@@ -50,6 +52,7 @@ const OPTIONS = {
   map: { type: 'string', multiple: true },
   pairs: { type: 'string' },
   'truth-column': { type: 'string' },
+  'truth-pattern': { type: 'string' },
   country: { type: 'string' },
   'p-auto': { type: 'string' },
   'p-review': { type: 'string' },
@@ -63,6 +66,7 @@ interface Options {
   pairsOut: string | undefined;
   idColumn: string | undefined;
   truthColumn: string | undefined;
+  truthPattern: RegExp | undefined;
   map: Map<CanonicalField, string>;
   config: MatchConfig;
   json: boolean;
@@ -130,6 +134,7 @@ function parseFlags(argv: string[]): Options | 'help' {
     pairsOut: values.pairs,
     idColumn: values['id-column'],
     truthColumn: values['truth-column'],
+    truthPattern: truthPattern(values['truth-pattern'], values['truth-column']),
     map: parseMap(values.map ?? []),
     config: { ...DEFAULT_MATCH_CONFIG, bands, defaultCountry: values.country ?? 'US', linkAcrossSourcesOnly: values.link !== undefined },
     json: values.json ?? false,
@@ -141,6 +146,23 @@ function probability(raw: string | undefined, fallback: number, flag: string): n
   const p = Number(raw);
   if (!Number.isFinite(p) || p < 0 || p > 1) throw invalid(`${flag} ${raw}: expected a probability between 0 and 1`);
   return p;
+}
+
+function truthPattern(raw: string | undefined, column: string | undefined): RegExp | undefined {
+  if (raw === undefined) return undefined;
+  if (column === undefined) throw invalid('--truth-pattern needs --truth-column');
+  try {
+    return new RegExp(raw);
+  } catch (err) {
+    throw invalid(`--truth-pattern ${raw}: ${(err as Error).message}`);
+  }
+}
+
+/** The entity id inside a truth value; a value the pattern does not match stays its own entity. */
+function entityOf(value: string, pattern: RegExp | undefined): string {
+  if (!pattern) return value;
+  const m = pattern.exec(value);
+  return m ? (m[1] ?? m[0]) : value;
 }
 
 function parseMap(entries: string[]): Map<CanonicalField, string> {
@@ -171,7 +193,7 @@ async function readInputs(opts: Options): Promise<Inputs> {
       if (seen.has(key)) throw invalid(`${file}:${line}: duplicate record id "${record.id}"`);
       seen.set(key, file);
       records.push(source === undefined ? record : { ...record, source });
-      truth.push(entity);
+      truth.push(entityOf(entity, opts.truthPattern));
     });
   }
   return { records, truth: opts.truthColumn ? truth : undefined };

@@ -6,18 +6,25 @@ import { resolveColumns } from './columns.ts';
 import { matchRecords } from './engine.ts';
 import { pairwiseMetrics } from './metrics.ts';
 
-const FILE = new URL('../../../shared/data/febrl/dataset1.csv', import.meta.url);
+const FEBRL = new URL('../../../shared/data/febrl/', import.meta.url);
 
-test('FEBRL1 accuracy floor (parameters estimated without labels)', () => {
-  const rows: string[][] = parse(readFileSync(FILE), { trim: true });
+// Floors sit just under what the engine measures (bench/identity.ts) and at the issue's aim
+// (F1 >= 0.99, precision >= 0.995), so a regression in any comparator or in EM shows here.
+for (const file of ['dataset1.csv', 'dataset2.csv', 'dataset3.csv']) {
+  test(`FEBRL ${file} accuracy floor (parameters estimated without labels)`, () => {
+    const m = febrlMetrics(file);
+    assert.ok(m.precision >= 0.995, `precision ${m.precision}`);
+    assert.ok(m.recall >= 0.98, `recall ${m.recall}`);
+    assert.ok(m.f1 >= 0.99, `f1 ${m.f1}`);
+  });
+}
+
+function febrlMetrics(file: string): ReturnType<typeof pairwiseMetrics> {
+  const rows: string[][] = parse(readFileSync(new URL(file, FEBRL)), { trim: true });
   const cols = resolveColumns(rows[0]!, new Map());
   assert.ok(typeof cols !== 'string');
   const body = rows.slice(1);
   const records = body.map((r) => ({ id: r[0]!, fields: Object.fromEntries([...cols].map(([f, i]) => [f, r[i]])) }));
   const entity = body.map((r) => r[0]!.split('-')[1]!);
-  const result = matchRecords(records);
-  const m = pairwiseMetrics(result.clusterOf, entity);
-  assert.ok(m.precision >= 0.995, `precision ${m.precision}`);
-  assert.ok(m.recall >= 0.97, `recall ${m.recall}`);
-  assert.ok(m.f1 >= 0.98, `f1 ${m.f1}`);
-});
+  return pairwiseMetrics(matchRecords(records).clusterOf, entity);
+}
