@@ -98,9 +98,10 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
   function query(soql: string): Reply {
     if (!/\bFROM\s+Contact\b/i.test(soql)) return { status: 400, body: [{ message: 'sObject type is not supported.', errorCode: 'INVALID_TYPE' }] };
     const keys = [...soql.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1').toLowerCase());
+    const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id').split(',').map((f) => f.trim()).filter((f) => f !== 'Id');
     const records = [...contacts.entries()]
       .filter(([Id, c]) => keys.includes((c.Email ?? '').toLowerCase()) || keys.includes(Id.toLowerCase()))
-      .map(([Id, c]) => ({ attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` }, Id, Email: c.Email ?? null }));
+      .map(([Id, c]) => ({ attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` }, Id, ...Object.fromEntries(fields.map((f) => [f, c[f] ?? null])) }));
     return { status: 200, body: { totalSize: records.length, done: true, records } };
   }
 

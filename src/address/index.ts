@@ -23,6 +23,12 @@ export function normalizeAddress(input: string | PostalAddress): NormalizedAddre
   return { raw, components, key: deliveryPointKey(components, raw), standardized: standardize(components) };
 }
 
+/** True when both name one delivery point, however spelled; an empty street never matches. */
+export function sameDeliveryPoint(a: PostalAddress, b: PostalAddress): boolean {
+  if (!a.line1.trim() || !b.line1.trim()) return false;
+  return normalizeAddress(a).key === normalizeAddress(b).key;
+}
+
 function normalizeCountry(country: string): string {
   const c = country.trim().toUpperCase();
   return ['US', 'USA', 'UNITED STATES', 'UNITED STATES OF AMERICA'].includes(c) ? 'US' : c;

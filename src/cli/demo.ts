@@ -96,7 +96,7 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
     }
     const c = crm.getContact(id)!;
     const writes = crm.history(id);
-    const lag = writes.length ? `written ${writes.length}x, ${writes[0]!.at - sentAt.get(person.email)!} ms after checkout` : 'no write (the CRM already has this delivery point)';
+    const lag = writes.length ? `written ${writes.length}x, ${writes[0]!.at - sentAt.get(person.email)!} ms after checkout` : 'no write: the CRM already has this delivery point';
     writeLine(io.stdout, `  ${person.email.padEnd(28)} was "${person.crm.address}" -> now "${c.properties.address}, ${c.properties.city}, ${c.properties.state} ${c.properties.zip}" (${lag})`);
   }
   const echoes = await hearth.hdb.db.selectFrom('inbox_events').select('id').where('status', '=', 'echo').execute();

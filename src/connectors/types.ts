@@ -104,6 +104,11 @@ export type DeliveryResult =
       external_id?: string;
       /** Vendor property values written, to recognise the echo when the vendor reports them back. */
       written?: Record<string, string | null>;
+      /**
+       * Set instead of `written` when the record already held the same delivery point (another
+       * spelling): nothing was written, and these are the values it holds.
+       */
+      unchanged?: Record<string, string | null>;
     }
   | { ok: false; kind: FailureKind; message: string; retry_after_ms?: number };
 

@@ -72,7 +72,7 @@ async function settleOne(hdb: HearthDb, system: string, job: JobsTable, result: 
     if (s.status === 'done') {
       await markDone(trx, job.id, now);
       const ext = result.ok ? result.external_id : undefined;
-      if (ext && job.customer_id && system !== 'webhook') await mergeLinkSnapshot(trx, system, ext, job.customer_id, result.ok ? (result.written ?? {}) : {}, now);
+      if (ext && job.customer_id && system !== 'webhook') await mergeLinkSnapshot(trx, system, ext, job.customer_id, result.ok ? (result.written ?? result.unchanged ?? {}) : {}, now);
       if (ext && result.ok && result.written) await rememberWrites(trx, system, ext, result.written, job.id, now);
     } else if (s.status === 'retry') {
       await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);

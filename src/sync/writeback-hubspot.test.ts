@@ -69,6 +69,18 @@ describeEachDialect('address write-back to HubSpot', (ctx) => {
     assert.equal(crm.getContact(id)!.properties.address, '9 Oak St');
   });
 
+  test('a contact that already holds the delivery point in another spelling is left as it is, and linked', async () => {
+    const id = crm.createContact({ email: 'bo@example.com', firstname: 'Bo', lastname: 'Lee', address: '77 W Sunset Blvd Apt 4B', city: 'Chicago', state: 'IL', zip: '60614', country: 'US' });
+    await ship(5, 'bo@example.com', '77 West Sunset Boulevard', 'Apartment 4-B', '60614-2201');
+    await settled();
+    assert.equal(crm.history(id).length, 0, 'nothing written: respelling is not a correction');
+    assert.equal(crm.getContact(id)!.properties.address, '77 W Sunset Blvd Apt 4B');
+    const link = await hearth.hdb.db.selectFrom('source_links').select('customer_id').where('system', '=', 'hubspot').where('external_id', '=', id).executeTakeFirst();
+    assert.ok(link, 'crosswalk learned the CRM id');
+    const jobs = (await hearth.app.inject({ method: 'GET', url: '/v1/jobs?target=hubspot&status=done', headers: auth })).json().data;
+    assert.ok(jobs.some((j: { customer_id: string }) => j.customer_id === link.customer_id), 'the job settled as done');
+  });
+
   test('a CRM user renaming the contact updates Hearth (the CRM owns names)', async () => {
     const id = (await hearth.hdb.db.selectFrom('source_links').select('external_id').where('system', '=', 'hubspot').executeTakeFirstOrThrow()).external_id;
     crm.updateFromUi(id, { firstname: 'Anabel' });

@@ -44,6 +44,17 @@ describeEachDialect('address write-back to Salesforce', (ctx) => {
     assert.deepEqual(events.map((e) => e.status), ['echo']);
   });
 
+  test('a Contact that already holds the delivery point in another spelling is not rewritten', async () => {
+    const id = crm.createContact({ Email: 'kim@example.com', FirstName: 'Kim', LastName: 'Ng', MailingStreet: '500 Congress Avenue\nSte 300', MailingCity: 'Austin', MailingState: 'Texas', MailingPostalCode: '78701-1234', MailingCountry: 'US' });
+    const order = buildOrder({ order_id: 2, customer_id: 12, email: 'kim@example.com', first_name: 'Kim', last_name: 'Ng', address1: '500 Congress Ave', address2: 'Suite 300', city: 'Austin', province_code: 'TX', zip: '78701' });
+    assert.equal((await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET, 'sf-2')).status, 200);
+    await settled();
+    assert.equal(crm.history(id).length, 0);
+    assert.equal(crm.getContact(id)!.MailingStreet, '500 Congress Avenue\nSte 300');
+    const link = await ctx.hdb().db.selectFrom('source_links').select('customer_id').where('system', '=', 'salesforce').where('external_id', '=', id).executeTakeFirst();
+    assert.ok(link, 'crosswalk learned the Contact id');
+  });
+
   test('a bad relay signature is refused', async () => {
     const res = await fetch(`${hearth.url}/webhooks/salesforce`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hearth-signature': 'sha256=00' }, body: '{}' });
     assert.equal(res.status, 401);

@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { HearthError } from '../../errors.ts';
+import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
@@ -68,9 +69,12 @@ async function deliverAddresses(client: Client, jobs: OutboundJob<AddressWritePa
   const results: DeliveryResult[] = new Array(jobs.length);
   const writes: Write[] = [];
   for (const [i, job] of jobs.entries()) {
-    const found = await findContactId(client, job.payload).catch((err: unknown) => mapError(err, now));
-    if (typeof found === 'string') writes.push({ i, id: found, properties: addressProperties(job.payload.address) });
-    else results[i] = found ?? { ok: false, kind: 'not_found', message: scrubSecrets(`no HubSpot contact with email ${job.payload.email ?? '(none)'}`) };
+    const found = await findContact(client, job.payload).catch((err: unknown) => mapError(err, now));
+    if (found && 'ok' in found) results[i] = found;
+    else if (!found) results[i] = { ok: false, kind: 'not_found', message: scrubSecrets(`no HubSpot contact with email ${job.payload.email ?? '(none)'}`) };
+    // Already the same delivery point (another spelling): writing would only respell the CRM's.
+    else if (found.current && sameDeliveryPoint(heldAddress(found.current), job.payload.address)) results[i] = { ok: true, external_id: found.id, unchanged: found.current };
+    else writes.push({ i, id: found.id, properties: addressProperties(job.payload.address) });
   }
   // One job: a plain PATCH (a 404 names the contact). Several: batch update, 100 inputs a call.
   if (writes.length === 1) await writeOne(client, writes[0]!, results, now);
@@ -109,12 +113,23 @@ async function writeBatch(client: Client, writes: Write[], results: DeliveryResu
   }
 }
 
-/** The crosswalk id if known, else a search by email; null when HubSpot has no such contact. */
-async function findContactId(client: Client, p: AddressWritePayload): Promise<string | null> {
-  if (p.external_id) return p.external_id;
+/**
+ * The crosswalk id if known, else a search by email that also reads the contact's address (a
+ * contact Hearth has never written holds an address Hearth has not seen); null when HubSpot has
+ * no such contact.
+ */
+async function findContact(client: Client, p: AddressWritePayload): Promise<{ id: string; current?: Record<string, string | null> } | null> {
+  if (p.external_id) return { id: p.external_id };
   if (!p.email) return null;
-  const res = await client.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }], properties: ['email'], limit: 1, after: '0', sorts: [] });
-  return res.results[0]?.id ?? null;
+  const res = await client.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }], properties: ['email', ...ADDRESS_PROPS], limit: 1, after: '0', sorts: [] });
+  const hit = res.results[0];
+  if (!hit) return null;
+  return { id: hit.id, current: Object.fromEntries(ADDRESS_PROPS.map((k) => [k, hit.properties[k] ?? null])) };
+}
+
+/** The contact's address properties as an address, to compare with what would be written. */
+function heldAddress(c: Record<string, string | null>): PostalAddress {
+  return { line1: c.address ?? '', city: c.city, region: c.state, postal_code: c.zip, country: c.country };
 }
 
 /** The fields of the SDK's ApiException (and of Node network errors) that the mapping reads. */

@@ -1,5 +1,6 @@
 import jsforce from 'jsforce';
 import { HearthError } from '../../errors.ts';
+import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
@@ -71,17 +72,19 @@ function scrubSecrets(text: string): string {
 
 async function deliverAddresses(conn: SfConnection, jobs: OutboundJob<AddressWritePayload>[]): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array(jobs.length);
-  let ids: (string | null)[];
+  let found: (Found | null)[];
   try {
-    ids = await resolveIds(conn, jobs.map((j) => j.payload));
+    found = await resolveIds(conn, jobs.map((j) => j.payload));
   } catch (err) {
     return jobs.map(() => mapError(err));
   }
   const records: SfWrite[] = [];
   jobs.forEach((j, i) => {
-    const id = ids[i];
-    if (id) records.push({ i, id, fields: mailingFields(j.payload.address) });
-    else results[i] = { ok: false, kind: 'not_found', message: scrubSecrets(`no Salesforce Contact with email ${j.payload.email ?? '(none)'}`) };
+    const f = found[i];
+    if (!f) results[i] = { ok: false, kind: 'not_found', message: scrubSecrets(`no Salesforce Contact with email ${j.payload.email ?? '(none)'}`) };
+    // Already the same delivery point (another spelling): writing would only respell the CRM's.
+    else if (f.current && sameDeliveryPoint(heldAddress(f.current), j.payload.address)) results[i] = { ok: true, external_id: f.id, unchanged: f.current };
+    else records.push({ i, id: f.id, fields: mailingFields(j.payload.address) });
   });
   // sObject Collections take 200 records a call; allOrNone false so one bad record fails alone.
   for (let k = 0; k < records.length; k += MAX_COLLECTION) await writeCollection(conn, records.slice(k, k + MAX_COLLECTION), results);
@@ -114,16 +117,29 @@ function saveResult(r: SfWrite, s: SaveResult | undefined): DeliveryResult {
   return kind === 'rate_limited' ? { ok: false, kind, message, retry_after_ms: limitWait(message) } : { ok: false, kind, message };
 }
 
-/** Crosswalk ids first; the rest are looked up by email in one SOQL query. */
-async function resolveIds(conn: SfConnection, payloads: AddressWritePayload[]): Promise<(string | null)[]> {
+interface Found {
+  id: string;
+  /** The Mailing* values, read when the contact was found by email (Hearth never wrote it). */
+  current?: Record<string, string | null>;
+}
+
+const MAILING_FIELDS = ['MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry'] as const;
+
+/** Crosswalk ids first; the rest are looked up by email in one SOQL query that also reads the address. */
+async function resolveIds(conn: SfConnection, payloads: AddressWritePayload[]): Promise<(Found | null)[]> {
   const emails = [...new Set(payloads.filter((p) => !p.external_id && p.email).map((p) => p.email!.toLowerCase()))];
-  const byEmail = new Map<string, string>();
+  const byEmail = new Map<string, Found>();
   if (emails.length) {
     const list = emails.map((e) => `'${e.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
-    const res = await conn.query<{ Id: string; Email: string }>(`SELECT Id, Email FROM Contact WHERE Email IN (${list})`);
-    for (const r of res.records) byEmail.set(r.Email.toLowerCase(), r.Id);
+    const res = await conn.query<Record<string, string | null> & { Id: string; Email: string }>(`SELECT Id, Email, ${MAILING_FIELDS.join(', ')} FROM Contact WHERE Email IN (${list})`);
+    for (const r of res.records) byEmail.set(r.Email.toLowerCase(), { id: r.Id, current: Object.fromEntries(MAILING_FIELDS.map((k) => [k, r[k] ?? null])) });
   }
-  return payloads.map((p) => p.external_id ?? (p.email ? byEmail.get(p.email.toLowerCase()) ?? null : null));
+  return payloads.map((p) => (p.external_id ? { id: p.external_id } : p.email ? byEmail.get(p.email.toLowerCase()) ?? null : null));
+}
+
+/** The Mailing* values as an address, to compare with what would be written. */
+function heldAddress(c: Record<string, string | null>): PostalAddress {
+  return { line1: c.MailingStreet ?? '', city: c.MailingCity, region: c.MailingState, postal_code: c.MailingPostalCode, country: c.MailingCountry };
 }
 
 const CODE_KINDS: Record<string, FailureKind> = {
