@@ -7,10 +7,12 @@ import { parseConfig } from '../config.ts';
 import { describeEachDialect } from '../db/test-dialects.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
+import { linkSource } from '../customers/customer-store.ts';
 import { enqueueJobs, claimJobs, markDead } from '../sync/jobs.ts';
 import { buildApp } from './app.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+const ADMIN = 'hk_console_test_admin_key';
 const haveBrowser = existsSync(CHROMIUM);
 if (!haveBrowser) console.log(`# notice: ${CHROMIUM} not found (apt-get install chromium); console browser test skipped`);
 
@@ -19,7 +21,7 @@ describeEachDialect('operator console in a real browser', (ctx) => {
   let browser: Browser | undefined;
   let url = '';
   before(async () => {
-    const config = parseConfig({ log: { level: 'silent' }, writeback: { sync_window_seconds: 60 } });
+    const config = parseConfig({ log: { level: 'silent' }, writeback: { sync_window_seconds: 60 } }, { HEARTH_API_KEY: ADMIN });
     app = await buildApp({ config, hdb: ctx.hdb(), connectors: {}, metrics: createMetrics(), logger: createLogger('silent') });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     if (haveBrowser) browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
@@ -42,6 +44,40 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     assert.match(jobsTable, /hubspot\s+dead\s+1/);
     const late = await page.locator('h2:has-text("sync window") + table').innerText();
     assert.match(late, new RegExp(job!.id));
+    await page.close();
+  });
+
+  test('with an API key: lists dead letters with their error, re-drives one, looks a customer up', { skip: !haveBrowser }, async () => {
+    const { db, caps } = ctx.hdb();
+    const t = Date.now();
+    await db.insertInto('customers').values({ id: 'cus_console_ana', given_name: 'Ana', family_name: 'Diaz', email: 'ana@example.com', email_normalized: 'ana@example.com', address_line1: '2200 N Lincoln Ave', city: 'Chicago', region: 'IL', postal_code: '60614', field_sources: '{}', version: 1, created_at: t, updated_at: t }).execute();
+    await linkSource(db, 'hubspot', '5101', 'cus_console_ana', null, t);
+    await enqueueJobs(db, [{ target: 'hubspot', kind: 'crm.address_write', job_key: 'hubspot:cus_console_ana', payload: {}, origin_at: t, customer_id: 'cus_console_ana' }], 3, t);
+    const [job] = await claimJobs(db, caps, { target: 'hubspot', limit: 1, worker_id: 'w', now: t, lease_ms: 1000 });
+    await markDead(db, job!.id, 'HubSpot 400: <b>invalid</b> zip', 'invalid', t + 1);
+    const page = await browser!.newPage();
+    await page.goto(url);
+    await page.fill('#api-key', 'hk_wrong');
+    await page.click('#key-form button');
+    await page.locator('#dead-status.err').waitFor();
+    assert.match(await page.locator('#dead-status').innerText(), /API key/i);
+    await page.fill('#api-key', ADMIN);
+    await page.click('#key-form button');
+    const deadRow = page.locator(`#dead-body tr:has-text("${job!.id}")`);
+    await deadRow.waitFor();
+    assert.match(await deadRow.innerText(), /HubSpot 400: <b>invalid<\/b> zip/, 'the error is shown as text, not markup');
+    await deadRow.locator('button').click();
+    await page.locator('#dead-status.ok:has-text("queued again")').waitFor();
+    assert.equal(await page.locator(`#dead-body tr:has-text("${job!.id}")`).count(), 0);
+    assert.equal((await db.selectFrom('jobs').select('status').where('id', '=', job!.id).executeTakeFirstOrThrow()).status, 'pending');
+    await page.fill('#customer-email', 'ANA@example.com');
+    await page.click('#customer-form button');
+    await page.locator('#customer-links').waitFor();
+    assert.match(await page.locator('#customer').innerText(), /2200 N Lincoln Ave, Chicago, IL, 60614/);
+    assert.match(await page.locator('#customer-links').innerText(), /hubspot\s+5101/);
+    await page.fill('#customer-email', 'nobody@example.com');
+    await page.click('#customer-form button');
+    await page.locator('#customer-status.err:has-text("no customer")').waitFor();
     await page.close();
   });
 });

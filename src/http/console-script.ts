@@ -1,0 +1,99 @@
+/**
+ * The console's browser script, served inline by `renderConsole`. It only calls the public `/v1`
+ * API with the operator's own key (kept in sessionStorage, never sent anywhere else), so the
+ * console has no privileges of its own: a readonly key can look, an operator key can re-drive.
+ * Every value reaches the page through textContent, never as HTML.
+ */
+export const CONSOLE_SCRIPT = `
+const $ = (s) => document.querySelector(s);
+const keyInput = $('#api-key');
+keyInput.value = sessionStorage.getItem('hearth_api_key') || '';
+
+async function api(path, method) {
+  const res = await fetch('/v1' + path, { method: method || 'GET', headers: { authorization: 'Bearer ' + keyInput.value } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + res.status);
+  return body;
+}
+
+function el(tag, text, attrs) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function row(cells) {
+  const tr = el('tr');
+  for (const c of cells) { const td = el('td'); if (c instanceof Node) td.append(c); else td.textContent = c === null || c === undefined ? '' : String(c); tr.append(td); }
+  return tr;
+}
+
+function say(where, message, isError) {
+  const p = $(where);
+  p.textContent = message;
+  p.className = isError ? 'err' : 'ok';
+}
+
+async function loadDead() {
+  const body = $('#dead-body');
+  try {
+    const { data } = await api('/jobs?status=dead&limit=100');
+    body.replaceChildren();
+    if (data.length === 0) body.append(row(['no dead letters']));
+    for (const j of data) {
+      const button = el('button', 'Re-drive', { 'data-job': j.id });
+      button.addEventListener('click', () => redrive(j.id));
+      body.append(row([j.id, j.target, j.customer_id, j.attempts, j.last_error_kind, j.last_error, button]));
+    }
+    say('#dead-status', data.length + ' dead letter(s)', false);
+  } catch (err) {
+    say('#dead-status', err.message, true);
+  }
+}
+
+async function redrive(id) {
+  try {
+    await api('/jobs/' + encodeURIComponent(id) + '/retry', 'POST');
+    say('#dead-status', 'job ' + id + ' queued again', false);
+    await loadDead();
+    say('#dead-status', 'job ' + id + ' queued again', false);
+  } catch (err) {
+    say('#dead-status', err.message, true);
+  }
+}
+
+async function findCustomer(email) {
+  const out = $('#customer');
+  out.replaceChildren();
+  try {
+    const { data } = await api('/customers?email=' + encodeURIComponent(email));
+    if (data.length === 0) return say('#customer-status', 'no customer with email ' + email, true);
+    const c = await api('/customers/' + encodeURIComponent(data[0].id));
+    say('#customer-status', c.id, false);
+    const a = c.address || {};
+    out.append(el('p', [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '>'));
+    out.append(el('p', 'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')));
+    const links = el('table', null, { id: 'customer-links' });
+    links.append(row(['system', 'external id', 'linked at']));
+    for (const l of c.source_records) links.append(row([l.system, l.external_id, l.linked_at]));
+    const changes = el('table', null, { id: 'customer-changes' });
+    changes.append(row(['when', 'field', 'old', 'new', 'source']));
+    for (const ch of c.changes) changes.append(row([ch.changed_at, ch.field, ch.old_value, ch.new_value, ch.source_system]));
+    out.append(el('h3', 'Source records'), links, el('h3', 'Change history'), changes);
+  } catch (err) {
+    say('#customer-status', err.message, true);
+  }
+}
+
+$('#key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem('hearth_api_key', keyInput.value);
+  loadDead();
+});
+$('#customer-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  findCustomer($('#customer-email').value.trim());
+});
+if (keyInput.value) loadDead();
+`;
