@@ -125,10 +125,36 @@ export interface OutboundConnector {
   expectedWrites?(job: OutboundJob): { external_id: string; written: Record<string, string | null> } | null;
 }
 
+/** One record read from a system of record by a pull (import, refresh, reconciliation). */
+export interface PulledContact {
+  external_id: string;
+  contact: CanonicalContact;
+  /** The vendor's raw values of the properties asked for (standard address fields, opt-in...). */
+  properties: Record<string, string | null>;
+  /** When the vendor last changed the record, if it says (epoch ms). */
+  updated_at: number | null;
+}
+
+export interface PullPage {
+  records: PulledContact[];
+  /** Opaque cursor for the next page; null at the end. Saved so a pull can resume. */
+  next_cursor: string | null;
+}
+
+/**
+ * Paged reading of a system's people, within its rate limits (retries on 429 inside).
+ * `extra_properties` names vendor properties to return in `properties` besides the standard ones.
+ */
+export interface ContactSource {
+  listContacts(cursor: string | null, opts: { limit: number; extra_properties?: readonly string[] }): Promise<PullPage>;
+}
+
 export interface Connector {
   id: ConnectorId;
   ingress?: WebhookIngress;
   outbound?: OutboundConnector;
+  /** Paged reads of the system's contacts (CRMs). */
+  source?: ContactSource;
   /** Largest batch `deliver` accepts (HubSpot batch update: 100). */
   maxBatch?: number;
 }

@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as core from './migrations/0001-core.ts';
+import * as households from './migrations/0002-households.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -7,6 +8,7 @@ import * as core from './migrations/0001-core.ts';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-core': core,
+  '0002-households': households,
 };
 
 class StaticProvider implements MigrationProvider {

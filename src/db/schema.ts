@@ -110,6 +110,32 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+export interface HouseholdsTable {
+  id: string;
+  name: string | null;
+  /** The CRM that is the authority for this household, and its id there (company, account). */
+  source_system: string;
+  external_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export type HierarchyRole = 'head' | 'member';
+
+/** One period of one customer's membership; the open period has `valid_to` null. */
+export interface HouseholdMembersTable {
+  id: string;
+  household_id: string;
+  customer_id: string;
+  role: HierarchyRole;
+  /** points_aggregation_opt_in: explicit consent, 0/1, default 0. */
+  opt_in: number;
+  valid_from: number;
+  valid_to: number | null;
+  source_system: string;
+  created_at: number;
+}
+
 export interface Database {
   customers: CustomersTable;
   source_links: SourceLinksTable;
@@ -118,4 +144,6 @@ export interface Database {
   jobs: JobsTable;
   echo_fingerprints: EchoFingerprintsTable;
   api_keys: ApiKeysTable;
+  households: HouseholdsTable;
+  household_members: HouseholdMembersTable;
 }
