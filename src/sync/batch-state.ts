@@ -36,6 +36,11 @@ export interface BatchState {
   changeLog: ChangeLogTable[];
   jobs: NewJob[];
   statuses: Map<InboxStatus, string[]>;
+  /**
+   * Work that needs the database (ledger entries, household membership, identity review items),
+   * run by `flushBatch` after the rows above are written, in the same transaction and in order.
+   */
+  deferred: ((trx: Db) => Promise<void>)[];
 }
 
 export const linkKey = (system: string, externalId: string): string => `${system}\u0000${externalId}`;
@@ -49,7 +54,7 @@ function chunks<T>(xs: T[]): T[][] {
 
 /** Loads what the batch's events can touch: their links, customers by link and email, CRM links, echo fingerprints. */
 export async function loadBatch(db: Db, events: CanonicalEvent[], crm: string | null, now: number): Promise<BatchState> {
-  const state: BatchState = { customers: new Map(), dirtyCustomers: new Set(), links: new Map(), dirtyLinks: new Set(), byEmail: new Map(), crmLinks: new Map(), echoes: new Map(), changeLog: [], jobs: [], statuses: new Map() };
+  const state: BatchState = { customers: new Map(), dirtyCustomers: new Set(), links: new Map(), dirtyLinks: new Set(), byEmail: new Map(), crmLinks: new Map(), echoes: new Map(), changeLog: [], jobs: [], statuses: new Map(), deferred: [] };
   await loadLinks(db, state, events);
   await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id));
   await loadByEmail(db, state, events);
@@ -188,6 +193,7 @@ export async function flushBatch(db: Db, state: BatchState, maxAttempts: number,
   await upsertLinks(db, [...state.dirtyLinks].map((k) => state.links.get(k)!), now);
   for (const part of chunks(state.changeLog)) await db.insertInto('change_log').values(part).execute();
   await enqueueJobs(db, state.jobs, maxAttempts, now);
+  for (const task of state.deferred) await task(db);
   for (const [status, ids] of state.statuses) {
     for (const part of chunks(ids)) {
       await db.updateTable('inbox_events').set((eb) => ({ status, applied_at: now, attempts: eb('attempts', '+', 1) })).where('id', 'in', part).execute();
