@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   engine: async () => (await import('./engine.ts')).runEngineBench(),
   writeback_lag: async () => (await import('./writeback-lag.ts')).runWritebackLagBench(),
   identity: async () => (await import('./identity.ts')).runIdentityBench(),
+  audit: async () => (await import('./audit.ts')).runAuditBench(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type FaultPlan, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
+import { createHouseholdRoutes, type HubSpotHouseholdSim } from './hubspot-households.ts';
 
 export type { FaultPlan } from './faults.ts';
 
@@ -27,6 +28,8 @@ export interface HubSpotSim {
   /** Number of API writes to a contact. */
   writes(id: string): number;
   faults: Faults;
+  /** Companies and associations (households). */
+  households: HubSpotHouseholdSim;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ type Reply = { status: number; body?: unknown };
 export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<HubSpotSim> {
   const token = opts.token ?? 'pat-demo-token';
   const store = createStore(opts.webhook);
+  const households = createHouseholdRoutes(opts.webhook);
   const faults = createFaults();
   let requests = 0;
 
@@ -68,7 +72,7 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     if (req.headers.authorization !== `Bearer ${token}`) return sendJson(res, 401, error('INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.'));
     const body = parseJson(text);
     const url = new URL(req.url ?? '/', 'http://sim');
-    const reply = body === undefined ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') } : route(store, req.method ?? 'GET', url, body as any);
+    const reply = body === undefined ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') } : (households.route(req.method ?? 'GET', url.pathname.replace(/\/$/, ''), body) ?? route(store, req.method ?? 'GET', url, body as any));
     sendJson(res, reply.status, reply.body ?? {}, rateLimitHeaders(requests));
   }
 
@@ -84,6 +88,7 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     history: (id) => store.writes.get(id) ?? [],
     writes: (id) => store.writes.get(id)?.length ?? 0,
     faults,
+    households,
     close: server.close,
   };
 }
@@ -159,7 +164,8 @@ function list(store: Store, q: URLSearchParams): Reply {
 }
 
 const paging = (next: number, total: number) => (next < total ? { paging: { next: { after: String(next), link: `?after=${next}` } } } : {});
-const requested = (q: URLSearchParams) => (q.get('properties') ? q.get('properties')!.split(',') : DEFAULT_PROPS);
+// `properties=a,b` or repeated `properties=a&properties=b` (the SDK's form): HubSpot takes both.
+const requested = (q: URLSearchParams) => (q.get('properties') ? q.getAll('properties').flatMap((p) => p.split(',')) : DEFAULT_PROPS);
 
 /** HubSpot rejects read-only, non-string or unknown-typed property values with VALIDATION_ERROR. */
 function invalidProperty(props: unknown): unknown {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
+import { createAccountStore, type SalesforceAccountSim } from './salesforce-accounts.ts';
 
 export interface SalesforceSim {
   url: string;
@@ -15,6 +16,8 @@ export interface SalesforceSim {
   history(id: string): { at: number; fields: Record<string, string | null> }[];
   writes(id: string): number;
   faults: Faults;
+  /** NPSP Household Accounts (members: Contacts with that AccountId). */
+  accounts: SalesforceAccountSim;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
   const writes = new Map<string, { at: number; fields: Record<string, string | null> }[]>();
   const relay = cdcRelay(opts.cdc);
   const faults = createFaults();
+  const accounts = createAccountStore();
+  const cursors = new Map<string, { ids: string[]; fields: string[]; batch: number }>();
   let requests = 0;
   let seq = 1;
 
@@ -67,12 +72,14 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     const url = new URL(req.url ?? '/', 'http://sim');
     const version = /^\/services\/data\/v([\d.]+)/.exec(url.pathname)?.[1] ?? '62.0';
     const origin = `com/salesforce/api/rest/${version};${String(req.headers['sforce-call-options'] ?? '')}`;
-    send(res, route(req.method ?? 'GET', url, body as any, origin));
+    send(res, route(req.method ?? 'GET', url, body as any, origin, batchSize(req.headers['sforce-query-options'])));
   }
 
-  function route(method: string, url: URL, body: any, origin: string): Reply {
+  function route(method: string, url: URL, body: any, origin: string, batch = 2000): Reply {
     const path = url.pathname.replace(/^\/services\/data\/v[\d.]+/, '');
-    if (method === 'GET' && path === '/query') return query(url.searchParams.get('q') ?? '');
+    if (method === 'GET' && path === '/query') return query(url.searchParams.get('q') ?? '', batch);
+    const more = /^\/query\/(01g\w+)-(\d+)$/.exec(path);
+    if (method === 'GET' && more) return queryMore(more[1]!, Number(more[2]));
     if (method === 'PATCH' && path === '/composite/sobjects') return collectionUpdate(body, origin);
     const m = /^\/sobjects\/Contact\/(\w+)$/.exec(path);
     if (!m) return notFound();
@@ -94,15 +101,35 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     }) };
   }
 
-  // Enough SOQL for `SELECT ... FROM Contact WHERE Email IN ('a', 'b')` / `WHERE Id = '...'`.
-  function query(soql: string): Reply {
+  // Enough SOQL for `SELECT ... FROM Contact WHERE Email IN ('a', 'b')` / `WHERE Id = '...'`, and
+  // `SELECT ... FROM Contact` (no WHERE: every contact) paged by `Sforce-Query-Options: batchSize=n`.
+  function query(soql: string, batch = 2000): Reply {
+    if (/\bFROM\s+Account\b/i.test(soql)) return accounts.query(soql);
     if (!/\bFROM\s+Contact\b/i.test(soql)) return { status: 400, body: [{ message: 'sObject type is not supported.', errorCode: 'INVALID_TYPE' }] };
     const keys = [...soql.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1').toLowerCase());
     const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id').split(',').map((f) => f.trim()).filter((f) => f !== 'Id');
-    const records = [...contacts.entries()]
-      .filter(([Id, c]) => keys.includes((c.Email ?? '').toLowerCase()) || keys.includes(Id.toLowerCase()))
-      .map(([Id, c]) => ({ attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` }, Id, ...Object.fromEntries(fields.map((f) => [f, c[f] ?? null])) }));
-    return { status: 200, body: { totalSize: records.length, done: true, records } };
+    const all = !/\bWHERE\b/i.test(soql);
+    const ids = [...contacts.entries()].filter(([Id, c]) => all || keys.includes((c.Email ?? '').toLowerCase()) || keys.includes(Id.toLowerCase())).map(([Id]) => Id);
+    const cursor = { ids, fields, batch };
+    if (ids.length <= batch) return { status: 200, body: { totalSize: ids.length, done: true, records: ids.map((id) => sfRecord(id, fields)) } };
+    const qid = `01gSIM${String(cursors.size + 1).padStart(10, '0')}`;
+    cursors.set(qid, cursor);
+    return queryMore(qid, 0);
+  }
+
+  // A query locator: the rest of a result set, `batch` records a page (`nextRecordsUrl` until `done`).
+  function queryMore(qid: string, offset: number): Reply {
+    const c = cursors.get(qid);
+    if (!c || offset > c.ids.length) return { status: 400, body: [{ message: 'invalid query locator', errorCode: 'INVALID_QUERY_LOCATOR' }] };
+    const next = offset + c.batch;
+    const done = next >= c.ids.length;
+    const records = c.ids.slice(offset, next).filter((id) => contacts.has(id)).map((id) => sfRecord(id, c.fields));
+    return { status: 200, body: { totalSize: c.ids.length, done, ...(done ? {} : { nextRecordsUrl: `/services/data/v62.0/query/${qid}-${next}` }), records } };
+  }
+
+  function sfRecord(Id: string, fields: string[]) {
+    const c = contacts.get(Id)!;
+    return { attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` }, Id, ...Object.fromEntries(fields.map((f) => [f, c[f] ?? null])) };
   }
 
   const server = await listen(handle, opts.port);
@@ -116,8 +143,15 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     history: (id) => writes.get(id) ?? [],
     writes: (id) => writes.get(id)?.length ?? 0,
     faults,
+    accounts,
     close: server.close,
   };
+}
+
+/** `Sforce-Query-Options: batchSize=500`: records per query page (Salesforce: 200..2000, default 2000). */
+function batchSize(header: string | string[] | undefined): number {
+  const n = Number(/batchSize=(\d+)/i.exec(String(header ?? ''))?.[1]);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 2000) : 2000;
 }
 
 const notFound = (): Reply => ({ status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] });

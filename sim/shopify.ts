@@ -15,6 +15,8 @@ export interface ShopifyOrderInput {
   zip: string;
   country_code?: string;
   created_at?: string;
+  /** Order total ("59.00" by default). */
+  total_price?: string;
 }
 
 export function buildOrder(o: ShopifyOrderInput): Record<string, unknown> {
@@ -26,10 +28,18 @@ export function buildOrder(o: ShopifyOrderInput): Record<string, unknown> {
   return {
     id: o.order_id, admin_graphql_api_id: `gid://shopify/Order/${o.order_id}`, name: `#${o.order_id % 100000}`,
     email: o.email, phone: null, created_at: o.created_at ?? new Date().toISOString(), currency: 'USD',
-    total_price: '59.00', subtotal_price: '49.00', financial_status: 'paid', fulfillment_status: null,
+    total_price: o.total_price ?? '59.00', subtotal_price: '49.00', financial_status: 'paid', fulfillment_status: null,
     customer: { id: o.customer_id, email: o.email, first_name: o.first_name, last_name: o.last_name, phone: o.phone ?? null, state: 'enabled' },
     shipping_address: address, billing_address: address,
     line_items: [{ id: o.order_id * 10, title: 'Serum', sku: 'SER-30', quantity: 1, price: '49.00', requires_shipping: true }],
+  };
+}
+
+/** A `refunds/create` body: one successful refund transaction of `amount`. */
+export function buildRefund(refundId: number, orderId: number, amount: string, createdAt: string = new Date().toISOString()): Record<string, unknown> {
+  return {
+    id: refundId, order_id: orderId, created_at: createdAt, note: null, restock: true,
+    refund_line_items: [], transactions: [{ id: refundId * 10, order_id: orderId, kind: 'refund', status: 'success', amount, currency: 'USD', gateway: 'shopify_payments' }],
   };
 }
 

@@ -34,8 +34,71 @@ const connectors = z.object({
       cdc_secret: z.string().min(8).optional(),
     })
     .optional(),
+  zoho: z
+    .object({
+      access_token: z.string().min(1),
+      base_url: z.url().default('https://www.zohoapis.com'),
+      /** Only Accounts with this Account_Type are households; null: every Account. */
+      household_account_type: z.string().nullable().default('Household'),
+      /** The Account lookup field naming the head of household. */
+      primary_contact_field: z.string().min(1).default('Primary_Contact'),
+    })
+    .optional(),
   webhook: z.object({ targets: z.array(webhookTarget).default([]) }).optional(),
+  /** Identity providers that receive household claims (docs/identity-provider.md). Secrets via ${ENV}. */
+  scim: z
+    .object({
+      base_url: z.url(),
+      access_token: z.string().min(1),
+      schema_urn: z.string().regex(/^urn:/, 'a URN').default('urn:ietf:params:scim:schemas:extension:hearth:2.0:User'),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
+  auth0: z
+    .object({
+      domain: z.string().min(1),
+      client_id: z.string().min(1),
+      client_secret: z.string().min(1),
+      audience: z.string().optional(),
+      metadata_key: z.string().min(1).default('household'),
+      require_verified_email: z.boolean().default(true),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
+  keycloak: z
+    .object({
+      base_url: z.url(),
+      realm: z.string().min(1),
+      token_realm: z.string().min(1).optional(),
+      client_id: z.string().min(1),
+      client_secret: z.string().min(1),
+      verify_writes: z.boolean().default(true),
+      require_verified_email: z.boolean().default(true),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
 });
+
+/** What reconciliation does with drift in a field: heal it through the outbox, queue it for review, or measure it. */
+export const RECONCILE_POLICIES = ['heal', 'review', 'report'] as const;
+export type ReconcilePolicy = (typeof RECONCILE_POLICIES)[number];
+/** Defaults: the CRM write-back heals addresses; phones wait for an operator; the CRM owns names and email. */
+export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = { address: 'heal', phone: 'review', given_name: 'report', family_name: 'report', email: 'report' };
+
+const reconcile = z
+  .object({
+    /** Minutes between scheduled runs; 0: on demand only. */
+    schedule_minutes: z.number().min(0).default(0),
+    /** Records asked for per page of a pull. */
+    page_size: z.number().int().min(1).max(2000).default(100),
+    policies: z
+      .partialRecord(z.enum(OWNED_FIELDS), z.enum(RECONCILE_POLICIES))
+      .default({})
+      // Only addresses have a corrective write (crm.address_write); other fields can be reviewed or reported.
+      .refine((p) => Object.entries(p).every(([f, v]) => v !== 'heal' || f === 'address'), { message: 'heal is supported for address only; use review or report' })
+      .transform((p) => ({ ...DEFAULT_RECONCILE_POLICIES, ...p })),
+  })
+  .prefault({});
 
 const schema = z.object({
   database: z.string().default('sqlite:./data/hearth.db'),
@@ -56,6 +119,21 @@ const schema = z.object({
   ownership: z
     .partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1))
     .default({}),
+  /** Where households come from: the CRM that is their authority, and how it models them. */
+  households: z
+    .object({
+      source: z.enum(['hubspot', 'salesforce', 'zoho']),
+      /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
+      hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
+      /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
+      opt_in_property: z.string().min(1).default('points_aggregation_opt_in'),
+      /** Association labels that make a contact the head (HubSpot), case-insensitive. */
+      head_labels: z.array(z.string().min(1)).default(['Head of household', 'Primary contact']),
+      member_labels: z.array(z.string().min(1)).default(['Household member']),
+      page_size: z.number().int().min(1).max(200).default(100),
+    })
+    .nullable()
+    .default(null),
   jobs: z
     .object({
       max_attempts: z.number().int().min(1).default(8),
@@ -70,6 +148,36 @@ const schema = z.object({
   webhooks: z
     .object({ replay_window_seconds: z.number().int().positive().default(300) })
     .default({ replay_window_seconds: 300 }),
+  loyalty: z
+    .object({
+      /** Points earned per 1.00 of order total (any currency; mixed currencies are not converted). */
+      points_per_unit: z.number().min(0).default(1),
+      /** Rolling window of qualifying spend for tiers. */
+      tier_window_days: z.number().int().min(1).default(365),
+      /** Tiers by minimum qualifying spend (major units), lowest first. */
+      tiers: z.array(z.object({ name: z.string().min(1), min_spend: z.number().min(0) })).min(1).default([{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }]),
+      /** Who may redeem from a household pool. */
+      redemption_authority: z.enum(['any_opted_in', 'head_only']).default('any_opted_in'),
+      /** On opt-out or leaving: the pool keeps everything, or the member takes their attributed share. */
+      split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
+      /** Alert when manual adjustments exceed this share of ledger entries. */
+      adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
+    })
+    .default({ points_per_unit: 1, tier_window_days: 365, tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household', adjustment_alert_rate: 0.02 }),
+  identity: z
+    .object({
+      /** Match new source records against existing customers at ingest. */
+      enabled: z.boolean().default(true),
+      /** Match probability at or above which a record is linked automatically. */
+      auto_link: z.number().min(0).max(1).default(0.95),
+      /** Probability at or above which (below auto_link) a pair goes to the review queue. */
+      review: z.number().min(0).max(1).default(0.6),
+      /** Country for phone numbers written without a country code. */
+      default_country: z.string().length(2).default('US'),
+    })
+    .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
+    .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
+  reconcile,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
 });
 
@@ -111,6 +219,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
   }
   const cfg = result.data;
   validateWriteback(cfg);
+  validateHouseholds(cfg);
   return {
     ...cfg,
     ownership: { ...DEFAULT_OWNERSHIP, ...cfg.ownership },
@@ -124,6 +233,13 @@ function validateWriteback(cfg: z.infer<typeof schema>): void {
     throw new HearthError('invalid_config', `config writeback.crm: connector "${crm}" is not configured under connectors.${crm}`, {
       path: 'writeback.crm',
     });
+  }
+}
+
+function validateHouseholds(cfg: z.infer<typeof schema>): void {
+  const source = cfg.households?.source;
+  if (source && !cfg.connectors[source]) {
+    throw new HearthError('invalid_config', `config households.source: connector "${source}" is not configured under connectors.${source}`, { path: 'households.source' });
   }
 }
 

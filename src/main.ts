@@ -13,6 +13,7 @@ Commands:
   keys create|list    API keys with roles
   address normalize   one free-text address per stdin line -> JSON lines with a delivery-point key
   match               identity resolution over a CSV file
+  reconcile           pull connected CRMs, measure drift per system and field, heal per policy
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: async () => (await import('./cli/keys.ts')).keysCommand,
   address: async () => (await import('./cli/address.ts')).addressCommand,
   match: async () => (await import('./cli/match.ts')).matchCommand,
+  reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

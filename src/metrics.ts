@@ -10,6 +10,11 @@ export interface Metrics {
   ownershipRejections: Counter<'field' | 'source'>;
   inboxDepth: Gauge<'status'>;
   outboxDepth: Gauge<'target' | 'status'>;
+  /** Manual adjustments as a share of ledger entries (sampled at scrape), and its alert threshold. */
+  loyaltyAdjustmentRate: Gauge;
+  loyaltyAdjustmentThreshold: Gauge;
+  reconcileDriftRate: Gauge<'system' | 'field'>;
+  reconcileDrifted: Gauge<'system' | 'field'>;
 }
 
 export function createMetrics(): Metrics {
@@ -29,6 +34,10 @@ export function createMetrics(): Metrics {
     }),
     ownershipRejections: new Counter({ name: 'hearth_ownership_rejections_total', help: 'Field changes refused by the ownership policy.', labelNames: ['field', 'source'], registers: reg }),
     inboxDepth: new Gauge({ name: 'hearth_inbox_events', help: 'Inbox events by status (sampled at scrape).', labelNames: ['status'], registers: reg }),
+    loyaltyAdjustmentRate: new Gauge({ name: 'hearth_loyalty_manual_adjustment_rate', help: 'Manual point adjustments as a share of all ledger entries; alert when above hearth_loyalty_manual_adjustment_alert_threshold.', registers: reg }),
+    loyaltyAdjustmentThreshold: new Gauge({ name: 'hearth_loyalty_manual_adjustment_alert_threshold', help: 'Configured alert threshold for the manual adjustment rate (loyalty.adjustment_alert_rate).', registers: reg }),
     outboxDepth: new Gauge({ name: 'hearth_outbox_jobs', help: 'Outbound jobs by target and status (sampled at scrape).', labelNames: ['target', 'status'], registers: reg }),
+    reconcileDriftRate: new Gauge({ name: 'hearth_reconcile_drift_rate', help: 'Share of compared records whose field disagrees with Hearth (last finished reconciliation run; format-only differences excluded).', labelNames: ['system', 'field'], registers: reg }),
+    reconcileDrifted: new Gauge({ name: 'hearth_reconcile_drifted_records', help: 'Records whose field disagrees with Hearth (last finished reconciliation run).', labelNames: ['system', 'field'], registers: reg }),
   };
 }

@@ -7,10 +7,13 @@ import type { ConnectorId } from './connectors/types.ts';
 import { openDatabase, type HearthDb } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
+import { householdEngineContext } from './households/settings.ts';
+import { identitySettings } from './identity/incremental.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { EngineContext } from './sync/context.ts';
 import { startWorkers, type Workers } from './sync/worker.ts';
+import { createReconcileRunner } from './sync/reconcile-run.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -44,6 +47,8 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     webhook_targets: (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events })),
     max_attempts: config.jobs.max_attempts,
     keyAddress: (a) => normalizeAddress(a).key,
+    households: householdEngineContext(config),
+    identity: identitySettings(config.identity),
   };
 }
 
@@ -63,10 +68,13 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
     });
     const running = workers;
     const app = await buildApp({ config, hdb, connectors, metrics, logger: o.logger, ...(running ? { onEventsStored: () => running.wake() } : {}), ...(o.now ? { now: o.now } : {}) });
+    // Scheduled reconciliation runs where the workers run; the timer is cleared on close.
+    const reconciler = running && config.reconcile.schedule_minutes > 0 ? createReconcileRunner({ hdb, connectors, config, metrics, logger: o.logger, onJobsQueued: () => running.wake(), ...(o.now ? { now: o.now } : {}) }, config.reconcile.schedule_minutes) : null;
     const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
     return {
       app, hdb, connectors, metrics, workers: running, url,
       close: async () => {
+        await reconciler?.close();
         await app.close();
         await running?.stop();
         if (owned) await hdb.close();

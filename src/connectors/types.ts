@@ -1,7 +1,7 @@
 import type { PostalAddress } from '../address/types.ts';
 
 /** The connectors Hearth ships. Adding one: a folder under connectors/ and an entry in registry.ts. */
-export type ConnectorId = 'shopify' | 'hubspot' | 'salesforce' | 'webhook';
+export type ConnectorId = 'shopify' | 'hubspot' | 'salesforce' | 'zoho' | 'webhook' | 'scim' | 'auth0' | 'keycloak';
 
 /** Neutral failure kinds every connector maps its vendor's errors into. */
 export type FailureKind = 'transient' | 'rate_limited' | 'auth' | 'not_found' | 'invalid' | 'unknown';
@@ -41,6 +41,60 @@ export type CanonicalEvent =
       vendor_fields: Record<string, string | null>;
       /** True when the vendor itself says Hearth made this change (HubSpot sourceId, SF changeOrigin). */
       origin_is_hearth: boolean;
+      occurred_at: number;
+    }
+  | {
+      /**
+       * A CRM reports a change to a contact's household relationship (HubSpot associationChange,
+       * Salesforce CDC on Contact.AccountId). It carries only what the vendor said; the apply step
+       * never calls the vendor: roles it cannot know are kept, and the next pull refreshes them.
+       */
+      type: 'household.changed';
+      source: ConnectorId;
+      /** The contact. */
+      external_id: string;
+      /** What the event tells of the person besides (association events: nothing, `{}`). */
+      contact: CanonicalContact;
+      /**
+       * The contact now belongs to this CRM household record (company, account). `primary`: the
+       * CRM marks it the contact's main one, replacing the current; a non-primary record is
+       * joined only by a contact in no household.
+       */
+      joined?: { household_external_id: string; role: 'head' | 'member' | null; primary: boolean };
+      /** The contact left this household record (`*`: whichever it was in). */
+      left?: string;
+      origin_is_hearth: boolean;
+      occurred_at: number;
+    }
+  | {
+      /** The storefront took an order (the points ledger earns on it; it is forwarded enriched). */
+      type: 'order.placed';
+      source: ConnectorId;
+      /** The storefront's customer id, if the order had a customer. */
+      external_id: string | null;
+      contact: CanonicalContact;
+      /** The storefront's order id (stable across topics: refunds name it). */
+      order_id: string;
+      /** The human order name (`#1001`). */
+      order_name: string | null;
+      /** Order total in minor units (cents). */
+      total_minor: number;
+      currency: string | null;
+      line_count: number;
+      occurred_at: number;
+    }
+  | {
+      /** An order was cancelled (whole) or refunded (part): its points are reversed. */
+      type: 'order.reversed';
+      source: ConnectorId;
+      external_id: string | null;
+      contact: CanonicalContact;
+      order_id: string;
+      reason: 'cancelled' | 'refunded';
+      /** The refund's id (one reversal per refund); null for a cancellation. */
+      refund_id: string | null;
+      /** Amount refunded in minor units; null: the whole order. */
+      amount_minor: number | null;
       occurred_at: number;
     }
   | { type: 'unsupported'; source: ConnectorId; vendor_type: string };
@@ -147,6 +201,28 @@ export interface PullPage {
  */
 export interface ContactSource {
   listContacts(cursor: string | null, opts: { limit: number; extra_properties?: readonly string[] }): Promise<PullPage>;
+}
+
+/** A contact's household as its CRM describes it, in Hearth's terms. */
+export interface HouseholdLink {
+  /** The CRM record that stands for the household (company, account, head contact); null: none. */
+  household: { external_id: string; name: string | null } | null;
+  role: 'head' | 'member';
+  /** points_aggregation_opt_in: explicit consent, false unless the CRM property says yes. */
+  opt_in: boolean;
+}
+
+/** Reads household relationships for a page of pulled contacts (keyed by contact external id). */
+export interface HouseholdSource {
+  householdsOf(contacts: readonly PulledContact[]): Promise<Map<string, HouseholdLink>>;
+}
+
+/** Payload of `crm.opt_in_write`: set the configured opt-in property of a CRM contact. */
+export interface OptInWritePayload {
+  customer_id: string;
+  external_id: string;
+  property: string;
+  opt_in: boolean;
 }
 
 export interface Connector {

@@ -1,6 +1,10 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as core from './migrations/0001-core.ts';
 import * as households from './migrations/0002-households.ts';
+import * as identity from './migrations/0003-identity.ts';
+import * as reconcile from './migrations/0004-reconcile.ts';
+import * as loyalty from './migrations/0005-loyalty.ts';
+import * as householdsMore from './migrations/0006-households-more.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -9,6 +13,10 @@ import * as households from './migrations/0002-households.ts';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-core': core,
   '0002-households': households,
+  '0003-identity': identity,
+  '0004-reconcile': reconcile,
+  '0005-loyalty': loyalty,
+  '0006-households-more': householdsMore,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -136,6 +136,192 @@ export interface HouseholdMembersTable {
   created_at: number;
 }
 
+export type LedgerKind = 'earn' | 'redeem' | 'adjust' | 'reverse' | 'expire' | 'transfer';
+
+/** One append-only points ledger entry; balances are sums over these. */
+export interface LedgerEntriesTable {
+  id: string;
+  kind: LedgerKind;
+  /** The account credited or debited: a customer (`cus_`) or a household pool (`hh_`). */
+  account_id: string;
+  /** Attribution: the individual who caused it (null for an operator adjustment of a pool). */
+  customer_id: string | null;
+  /** The attributed individual's household at the time (null when none). */
+  household_id: string | null;
+  /** Signed points. */
+  points: number;
+  /** Signed qualifying spend in minor units (cents), counted towards tiers. */
+  spend_minor: number;
+  currency: string | null;
+  order_ref: string | null;
+  order_name: string | null;
+  /** The entry this one answers (a reversal's earn, a transfer's other leg). */
+  ref_entry_id: string | null;
+  /** Where it came from: shopify, api, backfill, membership... */
+  source: string;
+  actor: string;
+  reason: string | null;
+  /** Unique when set: an order earns once however often its webhook repeats. */
+  idempotency_key: string | null;
+  /** Business time (order time); windows and audits use it. */
+  occurred_at: number;
+  created_at: number;
+}
+
+/** A row per ledger account, locked by debits so concurrent redemptions never overdraw. */
+export interface LoyaltyAccountsTable {
+  id: string;
+  kind: 'customer' | 'household';
+  lock_seq: number;
+  created_at: number;
+}
+
+/** The tier last computed for a customer (to notice changes); tierOf computes the live one. */
+export interface TierStateTable {
+  customer_id: string;
+  tier: string | null;
+  basis: 'household' | 'individual';
+  basis_id: string;
+  qualifying_spend_minor: number;
+  updated_at: number;
+}
+
+export type ReviewKind = 'match' | 'household_suggestion';
+export type ReviewStatus = 'pending' | 'linked' | 'not_a_match';
+
+/** A blocking key of a customer (`phone:+1...`, `addr:<address key>`...): candidate look-up at ingest. */
+export interface IdentityKeysTable {
+  key: string;
+  customer_id: string;
+}
+
+/** An uncertain match or a household suggestion waiting for an operator. */
+export interface ReviewItemsTable {
+  id: string;
+  kind: ReviewKind;
+  /** Unique per kind: a pair (or address and family) is queued once, decided once. */
+  subject_key: string;
+  status: ReviewStatus;
+  /** JSON array of customer ids: [existing, incoming] for a match, the members for a household. */
+  customer_ids: string;
+  score: number | null;
+  /** JSON: the match explanation (fields, levels, weights) or the household evidence. */
+  explanation: string | null;
+  source_system: string | null;
+  event_id: string | null;
+  merge_id: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One merge (B into A) or unmerge, with both records' prior state and the moved crosswalk entries. */
+export interface MergeLogTable {
+  id: string;
+  action: 'merge' | 'unmerge';
+  survivor_id: string;
+  merged_id: string;
+  /** JSON rows: the survivor and the merged record before this action, and the survivor after. */
+  survivor_before: string;
+  merged_before: string;
+  survivor_after: string;
+  /** JSON array of the crosswalk entries (system, external_id) that moved. */
+  moved_links: string;
+  /** For an unmerge: the merge it undid. For a merge: the unmerge that undid it. */
+  undoes: string | null;
+  undone_by: string | null;
+  review_id: string | null;
+  actor: string;
+  created_at: number;
+}
+
+export type HouseholdPullStatus = 'running' | 'done' | 'failed';
+
+/** One household pull (`hearth sync pull`): the cursor after the last committed page, and counts. */
+export interface HouseholdPullsTable {
+  id: string;
+  connector: string;
+  status: HouseholdPullStatus;
+  cursor: string | null;
+  pages: number;
+  contacts: number;
+  customers_created: number;
+  households_created: number;
+  members_changed: number;
+  error: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export type ReconcileRunStatus = 'running' | 'paused' | 'failed' | 'done';
+
+/** One reconciliation run: which systems it pulls, where it is (system + cursor, so it resumes), and its counts. */
+export interface ReconcileRunsTable {
+  id: string;
+  status: ReconcileRunStatus;
+  /** api, cli or schedule. */
+  trigger: string;
+  actor: string;
+  /** JSON array of the systems to pull, in order. */
+  systems: string;
+  /** The system being pulled (null once all are done). */
+  system: string | null;
+  /** The saved cursor of the next page of `system` (null: its first page). */
+  cursor: string | null;
+  pages: number;
+  records: number;
+  matched: number;
+  unmatched: number;
+  findings: number;
+  jobs: number;
+  /** JSON: system -> field -> { compared, drifted, format_only }, accumulated page by page. */
+  stats: string;
+  error: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export type DriftKind = 'drift' | 'format_only';
+/** open: awaits an operator (review); healing: a corrective job is queued; reported: measured only; ignored: format only. */
+export type DriftStatus = 'open' | 'healing' | 'reported' | 'ignored' | 'dismissed' | 'superseded';
+
+/** One field of one record in one system that disagrees with Hearth's canonical value. */
+export interface DriftFindingsTable {
+  id: string;
+  run_id: string;
+  system: string;
+  external_id: string;
+  customer_id: string;
+  field: string;
+  kind: DriftKind;
+  /** The field's policy when found: heal, review or report. */
+  policy: string;
+  status: DriftStatus;
+  canonical_value: string | null;
+  system_value: string | null;
+  /** JSON evidence: differing address components, both E.164 numbers... */
+  detail: string | null;
+  job_id: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The drift scorecard of one run: per system and field, the share of records that disagree. */
+export interface ReconcileScoresTable {
+  run_id: string;
+  system: string;
+  field: string;
+  compared: number;
+  drifted: number;
+  format_only: number;
+  computed_at: number;
+}
+
 export interface Database {
   customers: CustomersTable;
   source_links: SourceLinksTable;
@@ -146,4 +332,14 @@ export interface Database {
   api_keys: ApiKeysTable;
   households: HouseholdsTable;
   household_members: HouseholdMembersTable;
+  household_pulls: HouseholdPullsTable;
+  identity_keys: IdentityKeysTable;
+  review_items: ReviewItemsTable;
+  merge_log: MergeLogTable;
+  ledger_entries: LedgerEntriesTable;
+  loyalty_accounts: LoyaltyAccountsTable;
+  tier_state: TierStateTable;
+  reconcile_runs: ReconcileRunsTable;
+  drift_findings: DriftFindingsTable;
+  reconcile_scores: ReconcileScoresTable;
 }

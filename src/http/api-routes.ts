@@ -5,8 +5,13 @@ import type { ApiRole, JobStatus } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { getJob, lateWritebacks, listJobs, requeueJob } from '../sync/jobs.ts';
 import { createApiKey, requireRole, ROLES } from './auth.ts';
+import { registerIdentityRoutes } from './identity-routes.ts';
+import { registerIdentityClaimsRoutes } from './identity-claims-routes.ts';
 import type { AppDeps } from './app.ts';
+import { registerHouseholdRoutes } from './household-routes.ts';
+import { registerLoyaltyRoutes } from './loyalty-routes.ts';
 import { changeView, eventView, jobView, linkView } from './views.ts';
+import { registerReconcileRoutes } from './reconcile-routes.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
@@ -16,6 +21,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerCustomerRoutes(app, deps);
   registerJobRoutes(app, deps);
   registerKeyRoutes(app, deps);
+  registerHouseholdRoutes(app, deps);
+  registerLoyaltyRoutes(app, deps);
+  registerReconcileRoutes(app, deps);
+  registerIdentityRoutes(app, deps);
+  registerIdentityClaimsRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {

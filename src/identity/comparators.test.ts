@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { compareDob, compareEmail, compareFamily, compareGiven, comparePhone, compareStreetAddress, type ComparisonContext } from './comparators.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { canonicalEmail, createPreparer } from './prepare.ts';
+import { mulberry32 } from './fellegi-sunter.ts';
 import { editDistance, jaroWinkler, soundex } from './strings.ts';
 import type { PersonInput } from './types.ts';
 
@@ -67,3 +68,26 @@ test('street addresses use the address normaliser (unit variants, street type)',
   assert.equal(compareStreetAddress(a, rec({ address_line1: '14 Oak St' })), 2);
   assert.equal(compareStreetAddress(a, rec({ address_line1: '12 Elm St' })), 0);
 });
+
+test('the one-edit fast path agrees with the full edit distance', () => {
+  const rand = mulberry32(11);
+  const word = (): string => Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abc'[Math.floor(rand() * 3)]).join('');
+  let near = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const a = word();
+    const b = rand() < 0.5 ? word() : mutate(a, rand);
+    const full = Math.min(editDistance(a, b, 3), 2);
+    assert.equal(editDistance(a, b, 1), full, `${a} ${b}`);
+    if (full === 1) near++;
+  }
+  assert.ok(near > 1000, `only ${near} one-edit pairs exercised`);
+});
+
+function mutate(s: string, rand: () => number): string {
+  const i = Math.floor(rand() * s.length);
+  const r = rand();
+  if (r < 0.25) return s.slice(0, i) + 'x' + s.slice(i + 1);
+  if (r < 0.5) return s.slice(0, i) + s.slice(i + 1);
+  if (r < 0.75) return s.slice(0, i) + 'y' + s.slice(i);
+  return i + 1 < s.length ? s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2) : s;
+}

@@ -54,10 +54,17 @@ export function compareDob(a: PreparedRecord, b: PreparedRecord): Level {
   const y = b.dob;
   if (x === '' || y === '') return -1;
   if (x === y) return 3;
-  if (x.length === 8 && y.length === 8 && x.slice(0, 4) === y.slice(0, 4) && x.slice(4, 6) === y.slice(6, 8) && x.slice(6, 8) === y.slice(4, 6)) return 2;
+  if (dayMonthSwapped(x, y)) return 2;
   const d = editDistance(x, y, 2);
   if (d <= 1) return 2;
   return d === 2 ? 1 : 0;
+}
+
+// YYYYMMDD against YYYYDDMM (compared in place: this runs for most candidate pairs).
+function dayMonthSwapped(x: string, y: string): boolean {
+  if (x.length !== 8 || y.length !== 8) return false;
+  for (let i = 0; i < 4; i++) if (x.charCodeAt(i) !== y.charCodeAt(i)) return false;
+  return x.charCodeAt(4) === y.charCodeAt(6) && x.charCodeAt(5) === y.charCodeAt(7) && x.charCodeAt(6) === y.charCodeAt(4) && x.charCodeAt(7) === y.charCodeAt(5);
 }
 
 /** Identifiers (national id, street number, postcode): exact, one edit, (optionally) two edits. */
@@ -89,8 +96,15 @@ function textComparator(get: (r: PreparedRecord) => string): FieldComparator['co
 export function compareEmail(a: PreparedRecord, b: PreparedRecord): Level {
   if (a.email === '' || b.email === '') return -1;
   if (a.email === b.email) return 2;
-  const at = a.email.indexOf('@');
-  return at > 0 && b.email.startsWith(a.email.slice(0, at + 1)) ? 1 : 0;
+  return sameLocalPart(a.email, b.email) ? 1 : 0;
+}
+
+// b starts with a's local part and its `@` (compared in place: no substring per pair).
+function sameLocalPart(a: string, b: string): boolean {
+  const at = a.indexOf('@');
+  if (at <= 0 || b.length <= at) return false;
+  for (let i = 0; i <= at; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Phones: exact E.164; one digit wrong or transposed. */

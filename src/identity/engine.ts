@@ -142,7 +142,7 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
   const weights = levelWeights(model);
   const prior = Math.log2(model.lambda / (1 - model.lambda));
   const baseCache = new Map<number, number>();
-  const tfFields = FIELD_COMPARATORS.map((c, f) => ({ f, c, tf: model.tf[f], div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f), exact: c.levels.length })).filter((x) => x.tf);
+  const tfFields = FIELD_COMPARATORS.map((c, f) => ({ f, c, tf: model.tf[f], div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f), exact: c.levels.length, adjust: new Map<string, number>() })).filter((x) => x.tf);
   const out: ScoredPair[] = [];
   for (let p = 0; p < codes.length; p++) {
     const code = patterns[p]!;
@@ -154,7 +154,14 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
     const [i, j] = decodePair(codes[p]!, n);
     for (const t of tfFields) {
       // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
-      if (Math.floor(code / t.div) % PATTERN_RADIX === t.exact) w += tfAdjustment(t.tf!, t.c.tfValue!(prepared[i]!));
+      if (Math.floor(code / t.div) % PATTERN_RADIX !== t.exact) continue;
+      const value = t.c.tfValue!(prepared[i]!);
+      let adj = t.adjust.get(value);
+      if (adj === undefined) {
+        adj = tfAdjustment(t.tf!, value);
+        t.adjust.set(value, adj);
+      }
+      w += adj;
     }
     const probability = weightToProbability(w);
     const band = bandOf(probability, bands);

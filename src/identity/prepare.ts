@@ -10,45 +10,109 @@ export interface PrepareOptions {
 }
 
 /**
- * Normalises records for comparison. Holds caches (phones and addresses repeat across
- * household members and duplicates), so create one per run.
+ * Normalises records for comparison. Holds caches (names, dates, places, phones and addresses
+ * repeat across household members and duplicates), so create one per run.
  */
 export function createPreparer(opts: PrepareOptions): (input: PersonInput) => PreparedRecord {
-  const phoneCache = new Map<string, string>();
   const country = opts.defaultCountry.toUpperCase() as CountryCode;
-  const phone = (raw: string): string => {
-    const digits = raw.replace(/[^0-9+]/g, '');
-    if (digits.replace(/\+/g, '').length < 4) return '';
-    let e164 = phoneCache.get(digits);
-    if (e164 === undefined) {
-      e164 = normalizePhone(digits, country);
-      phoneCache.set(digits, e164);
-    }
-    return e164;
+  const caches: PrepareCaches = {
+    phone: memo((digits) => fastPhone(digits, country) ?? normalizePhone(digits, country)),
+    name: memo((raw) => nameKey(raw)),
+    soundex: memo(soundex),
+    dob: memo(canonicalDob),
+    place: memo(simplify),
+    street: memoStreet(),
   };
-  return (input) => prepareRecord(input, phone);
+  return (input) => prepareRecord(input, caches);
 }
 
-function prepareRecord(input: PersonInput, phone: (raw: string) => string): PreparedRecord {
-  const given = nameKey(input.given_name);
-  const family = nameKey(input.family_name);
-  const street = streetParts(input.street_number, input.address_line1, input.address_line2);
+interface PrepareCaches {
+  phone: (digits: string) => string;
+  name: (raw: string) => string;
+  soundex: (key: string) => string;
+  dob: (raw: string) => string;
+  place: (raw: string) => string;
+  street: (number: string, line1: string, line2: string) => StreetParts;
+}
+
+// Bounded memo: a preparer kept by a long-running process must not grow without limit, so a
+// cache that reaches MEMO_LIMIT entries starts over (values are pure functions of the key).
+const MEMO_LIMIT = 1 << 20;
+
+function memo<T>(fn: (key: string) => T): (key: string) => T {
+  let cache = new Map<string, T>();
+  return (key) => {
+    let v = cache.get(key);
+    if (v === undefined) {
+      v = fn(key);
+      if (cache.size >= MEMO_LIMIT) cache = new Map();
+      cache.set(key, v);
+    }
+    return v;
+  };
+}
+
+// Household members share an address: parse each distinct (number, line 1, line 2) once.
+function memoStreet(): PrepareCaches['street'] {
+  let cache = new Map<string, Map<string, StreetParts>>();
+  return (number, line1, line2) => {
+    const outer = `${number}\u0000${line1}`;
+    let inner = cache.get(outer);
+    if (inner === undefined) {
+      if (cache.size >= MEMO_LIMIT) cache = new Map();
+      inner = new Map();
+      cache.set(outer, inner);
+    }
+    let parts = inner.get(line2);
+    if (parts === undefined) {
+      parts = streetParts(number, line1, line2);
+      inner.set(line2, parts);
+    }
+    return parts;
+  };
+}
+
+function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
+  const given = c.name(input.given_name ?? '');
+  const family = c.name(input.family_name ?? '');
+  const street = c.street(input.street_number ?? '', input.address_line1 ?? '', input.address_line2 ?? '');
   return {
     given,
     family,
     email: canonicalEmail(input.email ?? ''),
-    phone: phone(input.phone ?? ''),
-    dob: canonicalDob(input.date_of_birth ?? ''),
+    phone: phoneOf(input.phone ?? '', c.phone),
+    dob: c.dob(input.date_of_birth ?? ''),
     nationalId: (input.national_id ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     streetNumber: street.number,
     street: street.name,
     line2: street.unit,
-    city: simplify(input.city ?? ''),
+    city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
-    region: simplify(input.region ?? ''),
-    givenSdx: soundex(given),
-    familySdx: soundex(family),
+    region: c.place(input.region ?? ''),
+    givenSdx: c.soundex(given),
+    familySdx: c.soundex(family),
   };
+}
+
+function phoneOf(raw: string, normalize: (digits: string) => string): string {
+  const digits = raw.replace(/[^0-9+]/g, '');
+  if (digits.replace(/\+/g, '').length < 4) return '';
+  return normalize(digits);
+}
+
+const NANP_NUMBER = /^(\+?)1?([2-9]\d{9})$/;
+const NANP_COUNTRIES = new Set(['US', 'CA']);
+
+/**
+ * North American numbers without libphonenumber (its parse is the costliest step of preparing a
+ * record): `+1` and ten digits, or in the US/Canada ten digits with an optional leading 1,
+ * give `+1` and the ten digits, as libphonenumber does (prepare.test.ts checks the two agree).
+ * Anything else returns undefined and goes to libphonenumber.
+ */
+export function fastPhone(digits: string, country: string): string | undefined {
+  const m = NANP_NUMBER.exec(digits);
+  if (!m || (m[1] === '' && !NANP_COUNTRIES.has(country)) || (m[1] === '+' && digits[1] !== '1')) return undefined;
+  return `+1${m[2]!}`;
 }
 
 /** Names compare without spaces or punctuation: `Mc Carthy` = `McCarthy`, `O'Neil` = `ONeil`. */
@@ -110,7 +174,13 @@ export function canonicalDob(raw: string): string {
  * one, else from the address normaliser's components (or a leading number when the
  * normaliser gives no components).
  */
-function streetParts(numberRaw: string | null | undefined, line1Raw: string | null | undefined, line2Raw: string | null | undefined): { number: string; name: string; unit: string } {
+interface StreetParts {
+  number: string;
+  name: string;
+  unit: string;
+}
+
+function streetParts(numberRaw: string | null | undefined, line1Raw: string | null | undefined, line2Raw: string | null | undefined): StreetParts {
   const line1 = (line1Raw ?? '').trim();
   const line2 = (line2Raw ?? '').trim();
   const number = simplify(numberRaw ?? '').replace(/ /g, '');

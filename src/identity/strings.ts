@@ -63,6 +63,7 @@ export function editDistance(a: string, b: string, max: number): number {
   const lb = b.length;
   if (Math.abs(la - lb) > max) return max + 1;
   if (a === b) return 0;
+  if (max === 1) return withinOneEdit(a, b) ? 1 : 2;
   let prev2 = scratch(2, lb);
   let prev = scratch(3, lb);
   let cur = scratch(4, lb);
@@ -86,6 +87,25 @@ export function editDistance(a: string, b: string, max: number): number {
     cur = t;
   }
   return Math.min(prev[lb]!, max + 1);
+}
+
+/**
+ * True when two different strings are one edit apart (substitution, insertion, deletion or
+ * adjacent transposition): the `max = 1` case of editDistance in one linear pass.
+ */
+function withinOneEdit(a: string, b: string): boolean {
+  const [s, t] = a.length <= b.length ? [a, b] : [b, a];
+  let i = 0;
+  while (i < s.length && s.charCodeAt(i) === t.charCodeAt(i)) i++;
+  if (s.length !== t.length) return tailEquals(s, i, t, i + 1);
+  if (tailEquals(s, i + 1, t, i + 1)) return true;
+  return i + 1 < s.length && s.charCodeAt(i) === t.charCodeAt(i + 1) && s.charCodeAt(i + 1) === t.charCodeAt(i) && tailEquals(s, i + 2, t, i + 2);
+}
+
+function tailEquals(s: string, i: number, t: string, j: number): boolean {
+  if (s.length - i !== t.length - j) return false;
+  for (; i < s.length; i++, j++) if (s.charCodeAt(i) !== t.charCodeAt(j)) return false;
+  return true;
 }
 
 const SOUNDEX_CODES = '01230120022455012623010202';

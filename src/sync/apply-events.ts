@@ -3,9 +3,11 @@ import type { CanonicalEvent } from '../connectors/types.ts';
 import type { HearthDb } from '../db/database.ts';
 import type { Database, InboxEventsTable } from '../db/schema.ts';
 import { applyCheckoutAddress, applyContactUpdate } from './apply-flows.ts';
+import { applyHouseholdChanged, applyOptInFromUpdate } from '../households/household-flows.ts';
 import { flushBatch, loadBatch, settle, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
 import { pendingEventIds, settleEvent } from './inbox.ts';
+import { applyOrderPlaced, applyOrderReversed } from './order-flow.ts';
 
 /** An event that fails this many times is parked as `failed` for an operator. */
 const MAX_EVENT_ATTEMPTS = 5;
@@ -82,7 +84,13 @@ function dispatch(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eve
     case 'checkout.address_confirmed':
       return applyCheckoutAddress(state, ctx, ev, eventId, now);
     case 'contact.updated':
-      return applyContactUpdate(state, ctx, ev, eventId, now);
+      return applyOptInFromUpdate(state, ctx, ev, applyContactUpdate(state, ctx, ev, eventId, now), eventId, now);
+    case 'household.changed':
+      return applyHouseholdChanged(state, ctx, ev, eventId, now);
+    case 'order.placed':
+      return applyOrderPlaced(state, ctx, ev, eventId, now);
+    case 'order.reversed':
+      return applyOrderReversed(state, ctx, ev, eventId, now);
     case 'unsupported':
       return { status: 'ignored', jobs: 0, rejected: [] };
     default: {

@@ -2,6 +2,7 @@ import type { CanonicalContact, CanonicalEvent } from '../connectors/types.ts';
 import { addressOf } from '../customers/customer.ts';
 import { planChanges, type ChangePlan, type IncomingContact } from '../customers/plan.ts';
 import type { CustomersTable } from '../db/schema.ts';
+import { matchIncoming } from '../identity/incremental.ts';
 import { newId } from '../ids.ts';
 import { isEcho, resolveCustomer, setLink, updateCustomer, type BatchState, type LinkState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
@@ -16,6 +17,7 @@ type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
  * downstream webhooks. Works on the batch state; the caller flushes it in its transaction.
  */
 export function applyCheckoutAddress(state: BatchState, ctx: EngineContext, ev: Checkout, eventId: string, now: number): ApplyOutcome {
+  matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
   const incoming = toIncoming(ctx, { ...ev.contact, address: ev.address }, true);
   return applyIncoming(state, ctx, customer, incoming, { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at, order_id: ev.order_id }, now);
@@ -27,6 +29,7 @@ export function applyCheckoutAddress(state: BatchState, ctx: EngineContext, ev: 
  */
 export function applyContactUpdate(state: BatchState, ctx: EngineContext, ev: ContactUpdate, eventId: string, now: number): ApplyOutcome {
   if (ev.origin_is_hearth || isEcho(state, ev.source, ev.external_id, ev.vendor_fields)) return { status: 'echo', jobs: 0, rejected: [] };
+  matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
   const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
   // Only the fields this event changed are applied; the snapshot completes a partial address.

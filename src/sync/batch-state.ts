@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { CanonicalEvent } from '../connectors/types.ts';
 import { normalizeEmail } from '../customers/customer.ts';
 import type { ChangeLogTable, CustomersTable, Database, InboxStatus } from '../db/schema.ts';
+import { loadIdentityCandidates } from '../identity/incremental.ts';
 import { newId } from '../ids.ts';
 import { ECHO_TTL_MS, fingerprint } from './echo.ts';
 import { enqueueJobs, type NewJob } from './jobs.ts';
@@ -58,6 +59,7 @@ export async function loadBatch(db: Db, events: CanonicalEvent[], crm: string | 
   await loadLinks(db, state, events);
   await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id));
   await loadByEmail(db, state, events);
+  await loadIdentityCandidates(db, state, events);
   if (crm) await loadCrmLinks(db, state, crm);
   await loadEchoes(db, state, events, now);
   return state;

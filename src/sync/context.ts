@@ -1,6 +1,8 @@
 import type { PostalAddress } from '../address/types.ts';
 import type { OwnershipPolicy } from '../customers/ownership.ts';
 import type { CanonicalContact } from '../connectors/types.ts';
+import type { IdentitySettings } from '../identity/incremental.ts';
+import type { IdpTargetSource } from './identity-push.ts';
 
 /** What the apply flows need to know, derived once from config. */
 export interface EngineContext {
@@ -13,6 +15,20 @@ export interface EngineContext {
   keyAddress(address: PostalAddress): string;
   /** The connector's mapping of accumulated vendor properties to a contact, if it has one. */
   contactFromFields(system: string, fields: Record<string, string | null>): CanonicalContact | null;
+  /** Household settings (config `households`); absent or null when households are not read. */
+  households?: HouseholdEngineContext | null;
+  /** Identity matching of new source records at ingest (config `identity`); null when disabled. */
+  identity?: IdentitySettings | null;
+}
+
+/** What the apply step needs to keep household membership in step with the CRM. */
+export interface HouseholdEngineContext {
+  /** The CRM that is the authority for households. */
+  source: string;
+  /** Its contact property holding the points-aggregation opt-in. */
+  opt_in_property: string;
+  /** Where identity-provider pushes go (the configured connectors). */
+  idp: IdpTargetSource;
 }
 
 export type ApplyStatus = 'applied' | 'ignored' | 'echo';

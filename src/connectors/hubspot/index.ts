@@ -6,6 +6,9 @@ import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { createHubSpotSource } from './pull.ts';
+import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
+import { deliverByKind } from '../deliver-by-kind.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
 
 export interface HubSpotConfig {
@@ -38,10 +41,15 @@ export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {
   return {
     id: 'hubspot',
     maxBatch: 100,
+    source: createHubSpotSource(client, now),
     outbound: {
-      kinds: ['crm.address_write'],
-      deliver: (jobs) => deliverAddresses(client, jobs as OutboundJob<AddressWritePayload>[], now),
+      kinds: ['crm.address_write', 'crm.opt_in_write'],
+      deliver: (jobs) => deliverByKind(jobs, {
+        'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
+        'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
+      }),
       expectedWrites: (job) => {
+        if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: addressProperties(p.address) } : null;
       },
@@ -226,6 +234,8 @@ export function parseEvents(req: WebhookRequest, appId: string | undefined): Inb
 }
 
 function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): InboundEvent {
+  // Association events name their records as fromObjectId/toObjectId, not objectId.
+  if (e.subscriptionType === 'contact.associationChange') return associationEvent(e as AssociationChangeEvent, i, appId);
   for (const f of ['eventId', 'occurredAt', 'subscriptionType', 'objectId'] as const) {
     if (e[f] === undefined || e[f] === null) throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
   }

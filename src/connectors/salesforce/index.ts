@@ -5,6 +5,9 @@ import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { deliverByKind } from '../deliver-by-kind.ts';
+import { accountChange, deliverOptIns, optInExpectedWrite } from './households.ts';
+import { createSalesforceSource, type SfReader } from './pull.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
 
 export interface SalesforceConfig {
@@ -37,10 +40,15 @@ export function createSalesforceConnector(cfg: SalesforceConfig, deps: Salesforc
   return {
     id: 'salesforce',
     maxBatch: 200,
+    source: createSalesforceSource(conn as unknown as SfReader),
     outbound: {
-      kinds: ['crm.address_write'],
-      deliver: (jobs) => deliverAddresses(conn, jobs as OutboundJob<AddressWritePayload>[]),
+      kinds: ['crm.address_write', 'crm.opt_in_write'],
+      deliver: (jobs) => deliverByKind(jobs, {
+        'crm.address_write': (js) => deliverAddresses(conn, js as OutboundJob<AddressWritePayload>[]),
+        'crm.opt_in_write': (js) => deliverOptIns(conn, js),
+      }),
       expectedWrites: (job) => {
+        if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: mailingFields(p.address) } : null;
       },
@@ -225,10 +233,13 @@ function toEvents(e: ChangeEvent, i: number, clientId: string, now: () => number
   if (h.entityName !== 'Contact' || !['CREATE', 'UPDATE'].includes(h.changeType)) return [{ delivery_id: delivery, event: { type: 'unsupported', source: 'salesforce', vendor_type: `${h.entityName}.${h.changeType}` } }];
   const fields = flatten(e);
   const ours = isHearthOrigin(h.changeOrigin, clientId);
-  return h.recordIds.map((id, k) => ({
-    delivery_id: h.recordIds!.length > 1 ? `${delivery}:${k}` : delivery,
-    event: { type: 'contact.updated' as const, source: 'salesforce' as const, external_id: id, contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: h.commitTimestamp ?? now() },
-  }));
+  return h.recordIds.flatMap((id, k): InboundEvent[] => {
+    const delivery_id = h.recordIds!.length > 1 ? `${delivery}:${k}` : delivery;
+    const update: InboundEvent = { delivery_id, event: { type: 'contact.updated' as const, source: 'salesforce' as const, external_id: id, contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: h.commitTimestamp ?? now() } };
+    // A changed AccountId is a household move (NPSP): its own event, applied after the update.
+    const moved = accountChange(e, h.nulledFields ?? [], id, ours, h.commitTimestamp ?? now());
+    return moved ? [update, { delivery_id: `${delivery_id}:household`, event: moved }] : [update];
+  });
 }
 
 function required(i: number, path: string): HearthError {
@@ -252,6 +263,8 @@ function flatten(e: ChangeEvent): Record<string, string | null> {
   for (const k of FLAT_FIELDS) {
     if (k in e) out[k] = (e[k] as string | null) ?? null;
   }
+  // Custom fields (`__c`, e.g. the household opt-in checkbox) travel as strings.
+  for (const [k, v] of Object.entries(e)) if (k.endsWith('__c') && (v === null || typeof v !== 'object')) out[k] = v === null ? null : String(v);
   // Fields set to null are listed in the header (`MailingAddress.City`) and may be absent from the body.
   for (const f of e.ChangeEventHeader?.nulledFields ?? []) {
     const k = f.replace(/^MailingAddress\./, 'Mailing').replace(/^Name\./, '');

@@ -36,6 +36,9 @@ interface ShopifyOrder {
   phone?: string | null;
   created_at?: string;
   customer?: ShopifyCustomer | null;
+  currency?: string | null;
+  total_price?: string | number | null;
+  line_items?: unknown[] | null;
   shipping_address?: (ShopifyAddress & { first_name?: string | null; last_name?: string | null; phone?: string | null }) | null;
 }
 
@@ -70,7 +73,10 @@ export function parseShopify(req: WebhookRequest): InboundEvent[] {
   if (!deliveryId) throw new HearthError('bad_request', 'missing X-Shopify-Event-Id header', { field: 'X-Shopify-Event-Id' });
   const body = parseJsonObject(req.rawBody);
   const triggered = parseTime(req.headers['x-shopify-triggered-at']);
-  return [{ delivery_id: deliveryId, event: toCanonical(topic, body, triggered ?? req.now) }];
+  const events: InboundEvent[] = [{ delivery_id: deliveryId, event: toCanonical(topic, body, triggered ?? req.now) }];
+  // The order itself is a second event of the same delivery (the points ledger, checkout enrichment).
+  if (topic === 'orders/create') events.push({ delivery_id: `${deliveryId}:order`, event: orderPlaced(body as ShopifyOrder, triggered ?? req.now) });
+  return events;
 }
 
 function toCanonical(topic: string, body: Record<string, unknown>, occurredAt: number): CanonicalEvent {
@@ -80,6 +86,10 @@ function toCanonical(topic: string, body: Record<string, unknown>, occurredAt: n
     case 'customers/update':
     case 'customers/create':
       return customerEvent(body as ShopifyCustomer, occurredAt);
+    case 'orders/cancelled':
+      return orderCancelled(body as ShopifyOrder, occurredAt);
+    case 'refunds/create':
+      return refundCreated(body as ShopifyRefund, occurredAt);
     default:
       return { type: 'unsupported', source: 'shopify', vendor_type: topic };
   }
@@ -106,6 +116,67 @@ function orderEvent(order: ShopifyOrder, occurredAt: number): CanonicalEvent {
     order_id: order.name ?? String(order.id),
     occurred_at: parseTime(order.created_at) ?? occurredAt,
   };
+}
+
+function orderPlaced(order: ShopifyOrder, occurredAt: number): CanonicalEvent {
+  requireField(order.id, 'id');
+  const total = moneyMinor(order.total_price);
+  // Without a total there is nothing to earn on; the address half of the delivery still counts.
+  if (total === null) return { type: 'unsupported', source: 'shopify', vendor_type: 'orders/create (no total_price)' };
+  return {
+    type: 'order.placed',
+    source: 'shopify',
+    external_id: order.customer?.id !== undefined && order.customer?.id !== null ? String(order.customer.id) : null,
+    contact: orderContact(order),
+    order_id: String(order.id),
+    order_name: order.name ?? null,
+    total_minor: total,
+    currency: order.currency ?? null,
+    line_count: Array.isArray(order.line_items) ? order.line_items.length : 0,
+    occurred_at: parseTime(order.created_at) ?? occurredAt,
+  };
+}
+
+function orderCancelled(order: ShopifyOrder & { cancelled_at?: string | null }, occurredAt: number): CanonicalEvent {
+  requireField(order.id, 'id');
+  return {
+    type: 'order.reversed', source: 'shopify', external_id: order.customer?.id != null ? String(order.customer.id) : null, contact: orderContact(order),
+    order_id: String(order.id), reason: 'cancelled', refund_id: null, amount_minor: null, occurred_at: parseTime(order.cancelled_at) ?? occurredAt,
+  };
+}
+
+/** The slice of a Shopify refund we read: the money actually returned. */
+interface ShopifyRefund {
+  id?: number | string;
+  order_id?: number | string;
+  created_at?: string;
+  transactions?: { kind?: string; status?: string; amount?: string | number }[] | null;
+  refund_line_items?: { subtotal?: string | number; total_tax?: string | number }[] | null;
+}
+
+function refundCreated(refund: ShopifyRefund, occurredAt: number): CanonicalEvent {
+  requireField(refund.id, 'id');
+  requireField(refund.order_id, 'order_id');
+  const paid = (refund.transactions ?? []).filter((t) => (t.kind ?? 'refund') === 'refund' && (t.status ?? 'success') === 'success');
+  const items = refund.refund_line_items ?? [];
+  const amount = paid.length > 0
+    ? paid.reduce((sum, t) => sum + (moneyMinor(t.amount) ?? 0), 0)
+    : items.reduce((sum, i) => sum + (moneyMinor(i.subtotal) ?? 0) + (moneyMinor(i.total_tax) ?? 0), 0);
+  return {
+    type: 'order.reversed', source: 'shopify', external_id: null, contact: {}, order_id: String(refund.order_id), reason: 'refunded',
+    refund_id: String(refund.id), amount_minor: amount, occurred_at: parseTime(refund.created_at) ?? occurredAt,
+  };
+}
+
+function orderContact(order: ShopifyOrder): { given_name: string | null; family_name: string | null; email: string | null } {
+  return { given_name: order.customer?.first_name ?? null, family_name: order.customer?.last_name ?? null, email: order.email ?? order.customer?.email ?? null };
+}
+
+/** Shopify money ("59.00") in minor units; null when absent or not a number. */
+function moneyMinor(v: string | number | null | undefined): number | null {
+  if (v === undefined || v === null || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.round(n * 100) : null;
 }
 
 function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {

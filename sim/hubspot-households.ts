@@ -1,0 +1,134 @@
+import { createHmac } from 'node:crypto';
+import { postQuietly } from './http.ts';
+
+/** One association type on a pair, as HubSpot's v4 API reports it. */
+export interface SimAssociationType {
+  category: 'HUBSPOT_DEFINED' | 'USER_DEFINED';
+  typeId: number;
+  label: string | null;
+}
+
+/**
+ * Companies and v4 associations for the HubSpot simulator: company-as-household (contact ->
+ * company, primary and labelled) and contact <-> contact labelled pairs ("Head of household" /
+ * "Household member"). Association changes are reported to Hearth as signed
+ * `contact.associationChange` webhooks, as HubSpot sends them.
+ */
+export interface HubSpotHouseholdSim {
+  createCompany(name: string): string;
+  /** Associates a contact with a company (unlabelled 279; `primary` adds type 1; `label` a user-defined label). */
+  associateCompany(contactId: string, companyId: string, o?: { primary?: boolean; label?: string }): void;
+  /** Removes every association between the contact and the company. */
+  dissociateCompany(contactId: string, companyId: string): void;
+  /** A paired contact label: on the member's side the head is "Head of household", and the inverse. */
+  labelHousehold(memberId: string, headId: string): void;
+  associations(fromType: string, fromId: string, toType: string): { toObjectId: string; associationTypes: SimAssociationType[] }[];
+}
+
+export interface HouseholdRoutes extends HubSpotHouseholdSim {
+  /** Answers the household routes; undefined for any other path. */
+  route(method: string, path: string, body: any): { status: number; body?: unknown } | undefined;
+}
+
+const LABEL_IDS: Record<string, number> = { 'Head of household': 12, 'Household member': 13, 'Primary contact': 14 };
+const TYPES = { contact_company: 279, company_contact: 280, primary_contact_company: 1, primary_company_contact: 2, contact_contact: 449 };
+const TYPE_NAME: Record<string, string> = { contacts: '0-1', companies: '0-2' };
+
+export function createHouseholdRoutes(webhook: { url: string; client_secret: string; app_id: string } | undefined): HouseholdRoutes {
+  const companies = new Map<string, { id: string; properties: Record<string, string | null>; createdAt: string }>();
+  const assoc = new Map<string, SimAssociationType[]>(); // `${fromType}:${fromId}:${toType}:${toId}`
+  let nextCompany = 9001;
+  let eventId = 500_000;
+  const key = (ft: string, f: string, tt: string, t: string) => `${ft}:${f}:${tt}:${t}`;
+  const put = (ft: string, f: string, tt: string, t: string, types: SimAssociationType[]) => {
+    const k = key(ft, f, tt, t);
+    const merged = [...(assoc.get(k) ?? [])];
+    for (const ty of types) if (!merged.some((m) => m.typeId === ty.typeId && m.category === ty.category)) merged.push(ty);
+    assoc.set(k, merged);
+  };
+  const label = (l: string): SimAssociationType => ({ category: 'USER_DEFINED', typeId: LABEL_IDS[l] ?? 99, label: l });
+
+  function emit(contactId: string, companyId: string, removed: boolean, primary: boolean): void {
+    if (!webhook) return;
+    const occurredAt = Date.now();
+    const body = JSON.stringify([{
+      eventId: eventId++, subscriptionId: 2346, portalId: 62515, appId: Number(webhook.app_id), occurredAt, subscriptionType: 'contact.associationChange', attemptNumber: 0,
+      changeSource: 'CRM_UI', sourceId: 'userId:777', associationType: 'CONTACT_TO_COMPANY', fromObjectId: Number(contactId), toObjectId: Number(companyId), associationRemoved: removed, isPrimaryAssociation: primary,
+    }]);
+    const ts = String(Date.now());
+    const sig = createHmac('sha256', webhook.client_secret).update(`POST${webhook.url}${body}${ts}`).digest('base64');
+    void postQuietly(webhook.url, { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' }, body);
+  }
+
+  const api: HubSpotHouseholdSim = {
+    createCompany(name) {
+      const id = String(nextCompany++);
+      companies.set(id, { id, properties: { name, hs_object_id: id }, createdAt: new Date().toISOString() });
+      return id;
+    },
+    associateCompany(contactId, companyId, o = {}) {
+      const forward: SimAssociationType[] = [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_company, label: null }];
+      const back: SimAssociationType[] = [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.company_contact, label: null }];
+      if (o.primary) {
+        forward.unshift({ category: 'HUBSPOT_DEFINED', typeId: TYPES.primary_contact_company, label: 'Primary' });
+        back.unshift({ category: 'HUBSPOT_DEFINED', typeId: TYPES.primary_company_contact, label: 'Primary' });
+      }
+      if (o.label) forward.push(label(o.label)), back.push(label(o.label));
+      put('contacts', contactId, 'companies', companyId, forward);
+      put('companies', companyId, 'contacts', contactId, back);
+      emit(contactId, companyId, false, Boolean(o.primary));
+    },
+    dissociateCompany(contactId, companyId) {
+      const had = assoc.get(key('contacts', contactId, 'companies', companyId));
+      assoc.delete(key('contacts', contactId, 'companies', companyId));
+      assoc.delete(key('companies', companyId, 'contacts', contactId));
+      if (had) emit(contactId, companyId, true, had.some((t) => t.typeId === TYPES.primary_contact_company));
+    },
+    labelHousehold(memberId, headId) {
+      put('contacts', memberId, 'contacts', headId, [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null }, label('Head of household')]);
+      put('contacts', headId, 'contacts', memberId, [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null }, label('Household member')]);
+    },
+    associations(fromType, fromId, toType) {
+      const prefix = `${fromType}:${fromId}:${toType}:`;
+      return [...assoc.entries()].filter(([k]) => k.startsWith(prefix)).map(([k, types]) => ({ toObjectId: k.slice(prefix.length), associationTypes: types }));
+    },
+  };
+
+  function route(method: string, path: string, body: any): { status: number; body?: unknown } | undefined {
+    const batchRead = /^\/crm\/v4\/associations\/([\w-]+)\/([\w-]+)\/batch\/read$/.exec(path);
+    if (method === 'POST' && batchRead) return readAssociations(normalType(batchRead[1]!), normalType(batchRead[2]!), body);
+    if (method === 'POST' && path === '/crm/v3/objects/companies/batch/read') return readCompanies(body);
+    const list = /^\/crm\/v4\/objects\/([\w-]+)\/(\d+)\/associations\/([\w-]+)$/.exec(path);
+    if (method === 'GET' && list) return { status: 200, body: { results: api.associations(normalType(list[1]!), list[2]!, normalType(list[3]!)).map(wire) } };
+    return undefined;
+  }
+
+  function readAssociations(from: string, to: string, body: any) {
+    const inputs: { id: string }[] = Array.isArray(body?.inputs) ? body.inputs : [];
+    if (inputs.length > 1000) return { status: 400, body: { status: 'error', message: 'Too many inputs', category: 'VALIDATION_ERROR' } };
+    const now = new Date().toISOString();
+    const results = inputs.map((i) => ({ from: { id: String(i.id) }, to: api.associations(from, String(i.id), to).map(wire) })).filter((r) => r.to.length > 0);
+    return { status: 200, body: { status: 'COMPLETE', results, startedAt: now, completedAt: now } };
+  }
+
+  function readCompanies(body: any) {
+    const inputs: { id: string }[] = Array.isArray(body?.inputs) ? body.inputs : [];
+    const props: string[] = body?.properties?.length ? body.properties : ['name'];
+    const now = new Date().toISOString();
+    const results = inputs.map((i) => companies.get(String(i.id))).filter((c) => c !== undefined)
+      .map((c) => ({ id: c.id, properties: Object.fromEntries(props.map((p) => [p, c.properties[p] ?? null])), createdAt: c.createdAt, updatedAt: c.createdAt, archived: false }));
+    return { status: 200, body: { status: 'COMPLETE', results, startedAt: now, completedAt: now } };
+  }
+
+  return { ...api, route };
+}
+
+// HubSpot accepts object type names or ids (`0-1`) in association paths.
+function normalType(t: string): string {
+  const byId = Object.entries(TYPE_NAME).find(([, id]) => id === t)?.[0];
+  const name = byId ?? t.toLowerCase();
+  return name === 'contact' ? 'contacts' : name === 'company' ? 'companies' : name;
+}
+
+// Object ids are numbers on the wire (int64).
+const wire = (a: { toObjectId: string; associationTypes: SimAssociationType[] }) => ({ toObjectId: Number(a.toObjectId), associationTypes: a.associationTypes });

@@ -1,0 +1,152 @@
+import { open, rename, unlink } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { HearthError, isHearthError } from '../errors.ts';
+import type { ProgressFn } from './csv-stream.ts';
+import { renderHtmlReport } from './report-html.ts';
+import { writeJsonReport } from './report-json.ts';
+import { runAudit } from './run-audit.ts';
+import { CRM_FORMATS, FINDING_KINDS, type AuditReport, type CrmFormat } from './types.ts';
+
+export interface AuditIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  isTTY: boolean;
+}
+
+const HELP = `Usage: hearth audit --crm FILE --crm-format hubspot|salesforce|zoho --orders FILE --orders-format shopify [options]
+
+Cross-system drift audit from plain exports: joins CRM contacts and Shopify orders by normalised
+email, takes each customer's most recent order, and compares its shipping address (as a delivery
+point: "Apt 4B" = "Apartment 4-B", "Street" = "St", ZIP+4 = ZIP5) and phone (as E.164) with the CRM.
+
+Finding kinds: ${FINDING_KINDS.join(', ')}
+(format_only = same delivery point or number spelled differently: counted, never drift).
+
+Options:
+  --crm FILE             CRM contacts export (CSV; BOM, quoting, column order, extra columns are fine)
+  --crm-format F         hubspot (Record ID, Email, Street Address, City, Postal Code, ...),
+                         salesforce (Id, Email, MailingStreet, MailingCity, MailingPostalCode, ...),
+                         zoho (Record Id, Email, Mailing Street, Mailing City, Mailing Zip, ...)
+  --orders FILE          Shopify orders export (one row per line item)
+  --orders-format F      shopify
+  --out FILE             write the report: .html (self-contained page with charts) or JSON
+                         ({"summary": ..., "findings": [...]}); written to a temporary file and
+                         renamed when complete
+  --as-of DATE           measure stale-address ages up to DATE (ISO-8601; default now)
+  --json                 print the summary as JSON on stdout (the whole report when no --out)
+  --help                 show this help
+
+Exit status: 0 when the audit ran (whatever it found), 2 on bad input, 1 on an internal error.
+`;
+
+const OPTIONS = {
+  crm: { type: 'string' },
+  'crm-format': { type: 'string' },
+  orders: { type: 'string' },
+  'orders-format': { type: 'string' },
+  out: { type: 'string' },
+  'as-of': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+interface Options {
+  crmFile: string;
+  crmFormat: CrmFormat;
+  ordersFile: string;
+  out: string | undefined;
+  asOf: number | undefined;
+  json: boolean;
+}
+
+/** `hearth audit`: exit 0 on success, 2 on bad input (one line on stderr, no report file). */
+export async function runAuditCommand(argv: string[], io: AuditIo): Promise<number> {
+  let temp: string | undefined;
+  try {
+    const opts = parseFlags(argv);
+    if (opts === 'help') {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
+    if (io.isTTY) io.stderr.write('\r\x1b[K');
+    if (opts.out) {
+      temp = `${opts.out}.${process.pid}.tmp`;
+      await writeReport(temp, opts.out, report);
+      await rename(temp, opts.out);
+      temp = undefined;
+    }
+    if (opts.json) io.stdout.write(`${JSON.stringify(opts.out ? report.summary : report)}\n`);
+    else io.stdout.write(formatSummary(report, opts.out));
+    return 0;
+  } catch (err) {
+    if (temp) await unlink(temp).catch(() => {});
+    const message = (err as Error).message.split('\n')[0];
+    io.stderr.write(`hearth audit: ${message}\n`);
+    return isHearthError(err) && err.code !== 'internal' ? 2 : 1;
+  }
+}
+
+function invalid(message: string): HearthError {
+  return new HearthError('invalid_input', message);
+}
+
+function parseFlags(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (err) {
+    throw invalid((err as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return 'help';
+  if (!values.crm) throw invalid('--crm FILE is required (see --help)');
+  if (!values.orders) throw invalid('--orders FILE is required (see --help)');
+  const format = values['crm-format'];
+  if (!format || !(CRM_FORMATS as readonly string[]).includes(format)) throw invalid(`--crm-format must be one of ${CRM_FORMATS.join(', ')}`);
+  const ordersFormat = values['orders-format'] ?? 'shopify';
+  if (ordersFormat !== 'shopify') throw invalid('--orders-format must be shopify');
+  return { crmFile: values.crm, crmFormat: format as CrmFormat, ordersFile: values.orders, out: values.out, asOf: parseAsOf(values['as-of']), json: values.json ?? false };
+}
+
+function parseAsOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) throw invalid(`--as-of ${raw}: expected an ISO-8601 date`);
+  return t;
+}
+
+export function isHtmlPath(path: string): boolean {
+  return /\.html?$/i.test(path);
+}
+
+async function writeReport(temp: string, out: string, report: AuditReport): Promise<void> {
+  const handle = await open(temp, 'w').catch((err: NodeJS.ErrnoException) => {
+    throw invalid(`${out}: cannot write report (${err.code ?? err.message})`);
+  });
+  try {
+    if (isHtmlPath(out)) await handle.write(renderHtmlReport(report));
+    else await writeJsonReport(handle, report);
+  } finally {
+    await handle.close();
+  }
+}
+
+function formatSummary(report: AuditReport, out: string | undefined): string {
+  const s = report.summary;
+  const counts = FINDING_KINDS.map((k) => `${k} ${s.counts[k]}`).join(', ');
+  const lines = [
+    `read ${s.crm.rows_read} CRM rows and ${s.orders.rows_read} order rows in ${s.elapsed_ms} ms (${s.rows_per_second} rows/s); ${s.joined_customers} customers in both`,
+    counts,
+    `address drift ${(s.drift_rate.address.rate * 100).toFixed(2)}% of ${s.drift_rate.address.compared}, phone drift ${(s.drift_rate.phone.rate * 100).toFixed(2)}% of ${s.drift_rate.phone.compared}`,
+  ];
+  if (out) lines.push(`report written to ${out}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function progressBar(stream: NodeJS.WritableStream): ProgressFn {
+  return (file, read, total) => {
+    const share = total === 0 ? 1 : Math.min(1, read / total);
+    const filled = Math.round(share * 30);
+    stream.write(`\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% ${file}`);
+  };
+}

@@ -1,0 +1,87 @@
+import type { PostalAddress } from '../address/index.ts';
+
+export const CRM_FORMATS = ['hubspot', 'salesforce', 'zoho'] as const;
+export type CrmFormat = (typeof CRM_FORMATS)[number];
+
+export const FINDING_KINDS = ['stale_address', 'missing_address', 'missing_in_crm', 'duplicate_contact', 'phone_mismatch', 'format_only'] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** Fields whose drift the summary rates: the delivery point as a whole, its parts, and the phone. */
+export const DRIFT_FIELDS = ['address', 'address_number', 'street_name', 'occupancy_identifier', 'place_name', 'state_name', 'zip_code', 'phone'] as const;
+export type DriftField = (typeof DRIFT_FIELDS)[number];
+
+/**
+ * One CRM contact as the audit keeps it: strings only, the address fields joined by `\u001f`
+ * (one string instead of six), and a link to the next contact with the same email.
+ */
+export interface CrmContact {
+  id: string;
+  address: string;
+  phone: string;
+  next: CrmContact | undefined;
+}
+
+/** The most recent order seen for one email. */
+export interface LatestOrder {
+  name: string;
+  id: string;
+  createdAt: number;
+  createdRaw: string;
+  address: string;
+  phone: string;
+}
+
+export interface OrderRef {
+  name: string;
+  id: string | null;
+  created_at: string;
+}
+
+export interface FindingEvidence {
+  field: 'address' | 'phone' | 'contact';
+  crm_value: string | null;
+  observed_value: string | null;
+  order: OrderRef | null;
+  /** Components (or `phone`) whose values differ as delivery points / numbers. */
+  differing: string[];
+  /** Components that differ only in spelling. */
+  format_only: string[];
+  months_since_order: number | null;
+  /** For duplicate_contact: every CRM id sharing the email. */
+  crm_ids?: string[];
+  /** For phone findings: both numbers as E.164 (bare digits when not a possible number). */
+  crm_e164?: string;
+  observed_e164?: string;
+}
+
+export interface Finding {
+  kind: FindingKind;
+  email: string;
+  crm_id: string | null;
+  evidence: FindingEvidence;
+}
+
+export interface FieldDrift {
+  compared: number;
+  drifted: number;
+  rate: number;
+}
+
+export interface AuditSummary {
+  crm: { file: string; format: CrmFormat; rows_read: number; contacts: number; distinct_emails: number; without_email: number };
+  orders: { file: string; format: 'shopify'; rows_read: number; orders: number; customers: number; without_email: number; bad_dates: number };
+  rows_read: number;
+  joined_customers: number;
+  counts: Record<FindingKind, number>;
+  drift_rate: Record<DriftField, FieldDrift>;
+  as_of: string;
+  elapsed_ms: number;
+  rows_per_second: number;
+}
+
+export interface AuditReport {
+  summary: AuditSummary;
+  findings: Finding[];
+}
+
+export type { PostalAddress };

@@ -1,0 +1,81 @@
+import type { Kysely } from 'kysely';
+import type { CanonicalEvent } from '../connectors/types.ts';
+import type { Database, HierarchyRole } from '../db/schema.ts';
+import { linkKey, resolveCustomer, type BatchState } from '../sync/batch-state.ts';
+import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from '../sync/context.ts';
+import { parseOptIn } from './mapping.ts';
+import { applyWantedMembership, currentMembership, type WantedMembership } from './membership-apply.ts';
+
+type Db = Kysely<Database>;
+type HouseholdChanged = Extract<CanonicalEvent, { type: 'household.changed' }>;
+type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
+
+/** The open membership as the event rules see it. */
+export interface HeldMembership {
+  household_external_id: string;
+  role: HierarchyRole;
+  opt_in: boolean;
+}
+
+/**
+ * The membership a `household.changed` event leads to, from the current one and what the CRM
+ * said — or 'keep'. Pure. A role the event does not name is kept when the contact stays in the
+ * same household, else 'member' (a pull settles the head); consent stays with the person.
+ */
+export function membershipAfter(current: HeldMembership | undefined, ev: Pick<HouseholdChanged, 'joined' | 'left'>, knownOptIn: boolean): WantedMembership | 'keep' {
+  const j = ev.joined;
+  if (j) {
+    const same = current?.household_external_id === j.household_external_id;
+    if (current && !same && !j.primary) return 'keep';
+    const role = j.role ?? (same ? current!.role : 'member');
+    return { household: { external_id: j.household_external_id, name: null }, role, opt_in: current?.opt_in ?? knownOptIn };
+  }
+  if (ev.left && current && (ev.left === '*' || ev.left === current.household_external_id)) return { household: null, role: current.role, opt_in: current.opt_in };
+  return 'keep';
+}
+
+/**
+ * A CRM changed a contact's household relationship. The customer is resolved (a contact Hearth
+ * has not seen yet gets a customer and crosswalk entry, filled in by the next pull — never
+ * dropped); the membership change runs as a deferred task in the batch's transaction.
+ */
+export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev: HouseholdChanged, eventId: string, now: number): ApplyOutcome {
+  const hh = ctx.households;
+  if (!hh || ev.source !== hh.source) return { status: 'ignored', jobs: 0, rejected: [] };
+  if (ev.origin_is_hearth) return { status: 'echo', jobs: 0, rejected: [] };
+  const customer = resolveCustomer(state, ev.source, ev.external_id, null, now);
+  const knownOptIn = parseOptIn(state.links.get(linkKey(ev.source, ev.external_id))?.snapshot?.[hh.opt_in_property]);
+  state.deferred.push(async (trx) => {
+    const held = await heldMembership(trx, customer.id, hh.source);
+    const want = membershipAfter(held, ev, knownOptIn);
+    if (want !== 'keep') await applyWantedMembership(trx, hh.source, customer.id, want, effects(ctx, hh), { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId }, now);
+  });
+  return { status: 'applied', customer_id: customer.id, jobs: 0, rejected: [] };
+}
+
+/**
+ * After a contact update from the household CRM was applied: when it carries the opt-in
+ * property, the member's consent follows it at once (a new membership period).
+ */
+export function applyOptInFromUpdate(state: BatchState, ctx: EngineContext, ev: ContactUpdate, outcome: ApplyOutcome, eventId: string, now: number): ApplyOutcome {
+  const hh = ctx.households;
+  if (!hh || ev.source !== hh.source || outcome.status !== 'applied' || !outcome.customer_id || !(hh.opt_in_property in ev.vendor_fields)) return outcome;
+  const customerId = outcome.customer_id;
+  const optIn = parseOptIn(ev.vendor_fields[hh.opt_in_property]);
+  state.deferred.push(async (trx) => {
+    const held = await heldMembership(trx, customerId, hh.source);
+    if (!held || held.opt_in === optIn) return;
+    const want = { household: { external_id: held.household_external_id, name: null }, role: held.role, opt_in: optIn };
+    await applyWantedMembership(trx, hh.source, customerId, want, effects(ctx, hh), { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId }, now);
+  });
+  return outcome;
+}
+
+const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({ idp: hh.idp, max_attempts: ctx.max_attempts });
+
+/** The open membership, if it belongs to a household of this CRM (another source's is left alone). */
+async function heldMembership(trx: Db, customerId: string, source: string): Promise<HeldMembership | undefined> {
+  const m = await currentMembership(trx, customerId);
+  if (!m || m.household_source !== source) return undefined;
+  return { household_external_id: m.household_external_id, role: m.role, opt_in: m.points_aggregation_opt_in };
+}

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PostalAddress } from '../address/types.ts';
+import { parseConfig } from '../config.ts';
+import type { CanonicalContact, InboundEvent } from '../connectors/types.ts';
+import { describeEachDialect, type DialectContext } from '../db/test-dialects.ts';
+import { engineContext } from '../runtime.ts';
+import { applyPendingEvents } from '../sync/apply-events.ts';
+import { storeDeliveries } from '../sync/inbox.ts';
+import { decide, defaultIngestModel, identityKeys, type Candidate } from './incremental.ts';
+
+const T0 = Date.UTC(2026, 0, 5);
+const ctxFor = (identity: Record<string, unknown> = {}) => engineContext(parseConfig({ database: 'sqlite::memory:', identity }));
+
+function crmContact(id: string, contact: CanonicalContact): InboundEvent {
+  return { delivery_id: `crm-${id}`, event: { type: 'contact.updated', source: 'hubspot', external_id: id, contact, vendor_fields: { email: contact.email ?? null }, origin_is_hearth: false, occurred_at: T0 } };
+}
+
+function checkout(id: string, contact: CanonicalContact, address: PostalAddress): InboundEvent {
+  return { delivery_id: `shop-${id}`, event: { type: 'checkout.address_confirmed', source: 'shopify', external_id: id, contact, address, order_id: `o-${id}`, occurred_at: T0 } };
+}
+
+/** Stores deliveries and applies them through the engine, as the inbox worker does. */
+async function ingest(ctx: DialectContext, connector: string, events: InboundEvent[], identity: Record<string, unknown> = {}) {
+  const { db } = ctx.hdb();
+  await storeDeliveries(db, connector, events, T0);
+  const report = await applyPendingEvents(ctx.hdb(), ctxFor(identity), 100, () => T0 + 1000);
+  assert.equal(report.failed, 0);
+  return report;
+}
+
+const linkOf = async (ctx: DialectContext, system: string, id: string) =>
+  (await ctx.hdb().db.selectFrom('source_links').select('customer_id').where('system', '=', system).where('external_id', '=', id).executeTakeFirstOrThrow()).customer_id;
+
+const matchReviews = (ctx: DialectContext, customerId: string) =>
+  ctx.hdb().db.selectFrom('review_items').selectAll().where('kind', '=', 'match').where('customer_ids', 'like', `%${customerId}%`).execute();
+
+describeEachDialect('identity matching at ingest', (ctx) => {
+  test('a storefront record with a typo in the name and another spelling of the email, same phone and address, joins the CRM customer', async () => {
+    await ingest(ctx, 'hubspot', [crmContact('h-100', { given_name: 'Jonathan', family_name: 'Whitfield', email: 'jonathan.whitfield@gmail.com', phone: '(217) 555-0142', address: { line1: '12 Oak Avenue', line2: 'Apt 4B', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' } })]);
+    const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
+    const before = await ctx.hdb().db.selectFrom('customers').select('id').execute();
+    await ingest(ctx, 'shopify', [checkout('s-100', { given_name: 'Jonahtan', family_name: 'Whitfield', email: 'Jonathan.Whitfield+shop@gmail.com', phone: '+1 217-555-0142' }, { line1: '12 Oak Ave', line2: 'Apartment 4-B', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' })]);
+    assert.equal(await linkOf(ctx, 'shopify', 's-100'), crmCustomer);
+    assert.equal((await ctx.hdb().db.selectFrom('customers').select('id').execute()).length, before.length, 'no new customer');
+    const log = await ctx.hdb().db.selectFrom('change_log').selectAll().where('customer_id', '=', crmCustomer).where('field', '=', 'source_link').execute();
+    assert.equal(log.length, 1);
+    assert.equal(log[0]!.new_value, 'shopify:s-100');
+    assert.match(log[0]!.actor, /^identity:auto_link p=(0\.9[5-9]|1\.0)/);
+    assert.deepEqual(await matchReviews(ctx, crmCustomer), []);
+  });
+
+  test('an uncertain match gets its own customer and a review item with the score explanation', async () => {
+    await ingest(ctx, 'hubspot', [crmContact('h-200', { given_name: 'Katherine', family_name: 'Doyle', email: 'kdoyle@example.com', address: { line1: '40 Birch Rd', city: 'Springfield', region: 'IL', postal_code: '62702', country: 'US' } })]);
+    const existing = await linkOf(ctx, 'hubspot', 'h-200');
+    await ingest(ctx, 'shopify', [checkout('s-200', { given_name: 'Kate', family_name: 'Doyle', email: 'kate.d@example.org' }, { line1: '40 Birch Road', city: 'Springfield', region: 'IL', postal_code: '62702', country: 'US' })]);
+    const incoming = await linkOf(ctx, 'shopify', 's-200');
+    assert.notEqual(incoming, existing);
+    const [item, ...rest] = await matchReviews(ctx, existing);
+    assert.equal(rest.length, 0);
+    assert.equal(item!.status, 'pending');
+    assert.deepEqual(JSON.parse(item!.customer_ids), [existing, incoming]);
+    assert.ok(item!.score! >= 0.6 && item!.score! < 0.95, `score ${item!.score} in the review band`);
+    const explanation = JSON.parse(item!.explanation!) as { fields: { field: string; level: string; weight: number }[]; guard: string | null };
+    const given = explanation.fields.find((f) => f.field === 'given_name')!;
+    assert.equal(given.level, 'close', 'Kate is a nickname of Katherine');
+    assert.ok(explanation.fields.find((f) => f.field === 'email')!.weight < 0, 'different emails weigh against');
+    assert.equal(explanation.guard, null);
+  });
+
+  test('conflicting strong identifiers (other email and other phone) never auto-link, however close the rest', async () => {
+    await ingest(ctx, 'hubspot', [crmContact('h-300', { given_name: 'Maria', family_name: 'Lopez', email: 'maria.lopez@example.com', phone: '217-555-0199', address: { line1: '7 Elm St', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' } })]);
+    const existing = await linkOf(ctx, 'hubspot', 'h-300');
+    await ingest(ctx, 'shopify', [checkout('s-300', { given_name: 'Maria', family_name: 'Lopez', email: 'mlopez77@example.net', phone: '217-555-0123' }, { line1: '7 Elm Street', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' })]);
+    const incoming = await linkOf(ctx, 'shopify', 's-300');
+    assert.notEqual(incoming, existing);
+    const [item] = await matchReviews(ctx, existing);
+    assert.ok(item!.score! >= 0.95, 'the model alone would have linked them');
+    assert.equal((JSON.parse(item!.explanation!) as { guard: string }).guard, 'email_and_phone_differ');
+  });
+
+  test('an unrelated record at another address is neither linked nor queued', async () => {
+    await ingest(ctx, 'shopify', [checkout('s-400', { given_name: 'Omar', family_name: 'Haddad', email: 'omar@example.net', phone: '217-555-0177' }, { line1: '900 Main St', city: 'Springfield', region: 'IL', postal_code: '62704', country: 'US' })]);
+    const id = await linkOf(ctx, 'shopify', 's-400');
+    assert.deepEqual(await matchReviews(ctx, id), []);
+    const keys = await ctx.hdb().db.selectFrom('identity_keys').select('key').where('customer_id', '=', id).orderBy('key').execute();
+    assert.deepEqual(keys.map((k) => k.key.split(':')[0]), ['addr', 'email', 'fpc', 'phone'], 'blocking keys are kept for later records');
+  });
+
+  test('with identity matching disabled, a new record gets a new customer as before', async () => {
+    await ingest(ctx, 'hubspot', [crmContact('h-500', { given_name: 'Lena', family_name: 'Berg', email: 'lena.berg@gmail.com', phone: '217-555-0166', address: { line1: '3 Cedar Ln', city: 'Springfield', region: 'IL', postal_code: '62705', country: 'US' } })]);
+    await ingest(ctx, 'shopify', [checkout('s-500', { given_name: 'Lena', family_name: 'Berg', email: 'Lena.Berg+x@gmail.com', phone: '217-555-0166' }, { line1: '3 Cedar Lane', city: 'Springfield', region: 'IL', postal_code: '62705', country: 'US' })], { enabled: false });
+    assert.notEqual(await linkOf(ctx, 'shopify', 's-500'), await linkOf(ctx, 'hubspot', 'h-500'));
+  });
+});
+
+test('bands: a second sure candidate or a conflict sends an auto-link to review', () => {
+  const settings = { auto_link: 0.95, review: 0.6, default_country: 'US', model: defaultIngestModel() };
+  const cand = (id: string, probability: number, conflict: string | null = null): Candidate => ({ customer_id: id, probability, conflict, explanation: { match_probability: probability, match_weight: 0, prior_weight: 0, fields: [] } });
+  assert.equal(decide([cand('a', 0.99)], settings).band, 'auto');
+  assert.deepEqual(decide([cand('a', 0.99), cand('b', 0.97)], settings), { band: 'review', candidate: cand('a', 0.99), reason: 'several_candidates' });
+  assert.deepEqual(decide([cand('a', 0.99, 'date_of_birth_differs')], settings), { band: 'review', candidate: cand('a', 0.99, 'date_of_birth_differs'), reason: 'date_of_birth_differs' });
+  assert.equal(decide([cand('a', 0.7)], settings).band, 'review');
+  assert.equal(decide([cand('a', 0.2)], settings).band, 'reject');
+  assert.equal(decide([], settings).band, 'reject');
+});
+
+test('blocking keys: the phone key ignores the country code, the email key follows the canonical form', () => {
+  const a = identityKeys({ email: 'Jo.Smith+x@googlemail.com', phone: '+1 (217) 555-0142', family_name: "O'Neil", postal_code: '62701-1234' }, 'K1');
+  const b = identityKeys({ email: 'josmith@gmail.com', phone: '217.555.0142', family_name: 'ONeil', postal_code: '62701' }, 'K1');
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, ['email:josmith@gmail.com', 'phone:175550142', 'addr:K1', 'fpc:oneil|62701']);
+});

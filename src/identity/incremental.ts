@@ -1,0 +1,288 @@
+import type { Kysely } from 'kysely';
+import { normalizeAddress } from '../address/index.ts';
+import type { PostalAddress } from '../address/types.ts';
+import type { HearthConfig } from '../config.ts';
+import type { CanonicalContact, CanonicalEvent } from '../connectors/types.ts';
+import { normalizeEmail } from '../customers/customer.ts';
+import type { CustomersTable, Database } from '../db/schema.ts';
+import { newId } from '../ids.ts';
+import { linkKey, setLink, type BatchState } from '../sync/batch-state.ts';
+import { comparePair, FIELD_COMPARATORS, unpackPattern, type ComparisonContext, type Level } from './comparators.ts';
+import { strongConflict } from './engine.ts';
+import { explainPair, type Explanation, type FsModel } from './fellegi-sunter.ts';
+import { suggestHouseholds } from './householding.ts';
+import { buildNicknameIndex } from './nicknames.ts';
+import { canonicalEmail, createPreparer } from './prepare.ts';
+import { queueMatchReview } from './review-store.ts';
+import { simplify } from './strings.ts';
+import type { PersonInput, PreparedRecord } from './types.ts';
+
+type Db = Kysely<Database>;
+
+/** The identity settings the apply flows use (from `identity` in config). */
+export interface IdentitySettings {
+  auto_link: number;
+  review: number;
+  default_country: string;
+  model: FsModel;
+}
+
+export function identitySettings(cfg: HearthConfig['identity']): IdentitySettings | null {
+  if (!cfg.enabled) return null;
+  return { auto_link: cfg.auto_link, review: cfg.review, default_country: cfg.default_country, model: DEFAULT_INGEST_MODEL };
+}
+
+// m/u per field and level (index 0 = disagree ... last = exact), in the comparators' level order.
+// Hand-set defaults, not estimated: at ingest one new record meets a handful of candidates, too
+// few pairs for EM. u is the chance a random pair of different people agrees at that level; m the
+// chance two records of one person do (people keep several emails and phones, so contact points
+// disagree often for the same person and weigh little when they do). Address agreement is kept
+// moderate because relatives share it.
+const DEFAULT_PARAMS: Record<string, { m: number[]; u: number[] }> = {
+  given_name: { m: [0.01, 0.05, 0.12, 0.82], u: [0.93, 0.03, 0.03, 0.01] },
+  family_name: { m: [0.03, 0.04, 0.1, 0.83], u: [0.9, 0.05, 0.02, 0.03] },
+  date_of_birth: { m: [0.02, 0.03, 0.1, 0.85], u: [0.96, 0.02, 0.01, 0.01] },
+  national_id: { m: [0.02, 0.02, 0.04, 0.92], u: [0.997, 0.001, 0.001, 0.001] },
+  email: { m: [0.4, 0.05, 0.55], u: [0.997, 0.002, 0.001] },
+  phone: { m: [0.35, 0.05, 0.6], u: [0.99, 0.005, 0.005] },
+  address_line2: { m: [0.15, 0.05, 0.1, 0.7], u: [0.7, 0.1, 0.1, 0.1] },
+  street_address: { m: [0.15, 0.05, 0.1, 0.7], u: [0.95, 0.02, 0.01, 0.02] },
+  locality: { m: [0.1, 0.05, 0.1, 0.75], u: [0.75, 0.1, 0.05, 0.1] },
+};
+/** Prior: the chance that a candidate (sharing a blocking key) is the same person. */
+const DEFAULT_LAMBDA = 0.001;
+
+/** The ingest model: defaults above; a field the table does not know (added later) weighs nothing. */
+export function defaultIngestModel(): FsModel {
+  const params = FIELD_COMPARATORS.map((c) => {
+    const p = DEFAULT_PARAMS[c.name];
+    return p && p.m.length === c.levels.length ? p : { m: c.levels.map(() => 1), u: c.levels.map(() => 1) };
+  });
+  return { lambda: DEFAULT_LAMBDA, m: params.map((p) => p.m), u: params.map((p) => p.u), iterations: 0, tf: FIELD_COMPARATORS.map(() => null) };
+}
+const DEFAULT_INGEST_MODEL = defaultIngestModel();
+
+export function personOfRow(r: CustomersTable): PersonInput {
+  return { given_name: r.given_name, family_name: r.family_name, email: r.email, phone: r.phone, address_line1: r.address_line1, address_line2: r.address_line2, city: r.city, region: r.region, postal_code: r.postal_code, country: r.country };
+}
+
+export function personOfContact(c: CanonicalContact, address?: PostalAddress | null): PersonInput {
+  const a = address ?? c.address ?? null;
+  return { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address_line1: a?.line1, address_line2: a?.line2, city: a?.city, region: a?.region, postal_code: a?.postal_code, country: a?.country };
+}
+
+function addressKeyOf(a: PostalAddress | null | undefined): string | null {
+  if (!a?.line1) return null;
+  try {
+    return normalizeAddress(a).key;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Blocking keys of a person: canonical email, the last nine digits of the phone (the same with or
+ * without a country code), the delivery-point key, family name + 5-digit postcode. Any shared key
+ * makes a customer a candidate.
+ */
+export function identityKeys(p: PersonInput, addressKey: string | null): string[] {
+  const keys: string[] = [];
+  const email = canonicalEmail(p.email ?? '');
+  if (email.includes('@')) keys.push(`email:${email}`);
+  const digits = (p.phone ?? '').replace(/[^0-9]/g, '');
+  if (digits.length >= 9) keys.push(`phone:${digits.slice(-9)}`);
+  if (addressKey) keys.push(`addr:${addressKey}`);
+  const family = simplify(p.family_name ?? '').replace(/ /g, '');
+  const postcode = (p.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase().slice(0, 5);
+  if (family && postcode) keys.push(`fpc:${family}|${postcode}`);
+  return keys;
+}
+
+export const rowKeys = (r: CustomersTable): string[] => identityKeys(personOfRow(r), r.address_key);
+
+const CHUNK = 200;
+function chunks<T>(xs: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
+  return out;
+}
+
+/** Rewrites the blocking keys of these customers (none for merged ones). */
+export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promise<void> {
+  for (const part of chunks(rows)) {
+    await db.deleteFrom('identity_keys').where('customer_id', 'in', part.map((r) => r.id)).execute();
+    const values = part.filter((r) => !r.merged_into).flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));
+    for (const vs of chunks(values)) await db.insertInto('identity_keys').values(vs).execute();
+  }
+}
+
+/** A source record the crosswalk and exact email do not resolve: the one identity matching handles. */
+function unresolved(state: BatchState, system: string, externalId: string | null, email: string | null | undefined): externalId is string {
+  if (!externalId || state.links.has(linkKey(system, externalId))) return false;
+  const normalized = normalizeEmail(email);
+  return !(normalized && state.byEmail.has(normalized));
+}
+
+interface Incoming {
+  system: string;
+  externalId: string | null;
+  person: PersonInput;
+  addressKey: string | null;
+}
+
+/** The source record an event describes, for the event types that create customers. */
+function incomingOf(ev: CanonicalEvent): Incoming | null {
+  if (ev.type === 'checkout.address_confirmed') return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact, ev.address), addressKey: addressKeyOf(ev.address) };
+  if (ev.type === 'contact.updated' && !ev.origin_is_hearth) return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact), addressKey: addressKeyOf(ev.contact.address) };
+  return null;
+}
+
+/**
+ * Loads the customers that share a blocking key with the batch's unresolved source records, so
+ * matching can run in memory. Called by `loadBatch` after links and emails are known.
+ */
+export async function loadIdentityCandidates(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
+  // Blocking keys (and household suggestions) follow every customer the batch writes.
+  state.deferred.push((trx) => afterBatch(trx, state));
+  const keys = new Set<string>();
+  for (const ev of events) {
+    const incoming = incomingOf(ev);
+    if (!incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) continue;
+    for (const k of identityKeys(incoming.person, incoming.addressKey)) keys.add(k);
+  }
+  const ids = new Set<string>();
+  for (const part of chunks([...keys])) {
+    for (const r of await db.selectFrom('identity_keys').select('customer_id').where('key', 'in', part).execute()) ids.add(r.customer_id);
+  }
+  const wanted = [...ids].filter((id) => !state.customers.has(id));
+  for (const part of chunks(wanted)) {
+    for (const row of await db.selectFrom('customers').selectAll().where('id', 'in', part).where('merged_into', 'is', null).execute()) state.customers.set(row.id, row);
+  }
+}
+
+/** Per batch: the comparison context, a preparer, and prepared customers by id and version. */
+interface Matcher {
+  ctx: ComparisonContext;
+  prepare: (p: PersonInput) => PreparedRecord;
+  cache: Map<string, { version: number; keys: string[]; prepared: PreparedRecord | null }>;
+}
+
+let nicknames: Map<string, number[]> | undefined;
+const matchers = new WeakMap<BatchState, Matcher>();
+
+function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
+  let m = matchers.get(state);
+  if (!m) {
+    nicknames ??= buildNicknameIndex();
+    m = { ctx: { nicknames }, prepare: createPreparer({ defaultCountry: settings.default_country }), cache: new Map() };
+    matchers.set(state, m);
+  }
+  return m;
+}
+
+/** Batches whose flows ran with identity matching enabled (they also get household suggestions). */
+const enabledBatches = new WeakSet<BatchState>();
+
+async function afterBatch(db: Db, state: BatchState): Promise<void> {
+  const rows = [...state.dirtyCustomers].map((id) => state.customers.get(id)!);
+  await refreshIdentityKeys(db, rows);
+  if (!enabledBatches.has(state)) return;
+  const addressKeys = [...new Set(rows.filter((r) => !r.merged_into && r.address_key).map((r) => r.address_key!))];
+  if (addressKeys.length > 0) await suggestHouseholds(db, addressKeys, Math.max(...rows.map((r) => r.updated_at)));
+}
+
+function entryOf(m: Matcher, row: CustomersTable): { keys: string[]; prepared: PreparedRecord | null } {
+  const hit = m.cache.get(row.id);
+  if (hit && hit.version === row.version) return hit;
+  const entry = { version: row.version, keys: rowKeys(row), prepared: null };
+  m.cache.set(row.id, entry);
+  return entry;
+}
+
+function preparedOf(m: Matcher, row: CustomersTable): PreparedRecord {
+  const entry = entryOf(m, row) as { prepared: PreparedRecord | null };
+  entry.prepared ??= m.prepare(personOfRow(row));
+  return entry.prepared;
+}
+
+export interface Candidate {
+  customer_id: string;
+  probability: number;
+  explanation: Explanation;
+  /** Why an auto-link is refused, if it is. */
+  conflict: string | null;
+}
+
+/**
+ * Strong identifiers that must not differ for an automatic link: emails and phones both present
+ * and both different; a date of birth present on both sides and different (beyond a typo or a
+ * day/month swap); given names plainly different (not a typo, nickname or initial); the
+ * engine's chaining guard (two personal attributes in conflict).
+ */
+export function conflictOf(a: PreparedRecord, b: PreparedRecord, levels: Level[], ctx: ComparisonContext): string | null {
+  const level = (name: string): Level => levels[FIELD_COMPARATORS.findIndex((c) => c.name === name)] ?? -1;
+  const top = (name: string): number => (FIELD_COMPARATORS.find((c) => c.name === name)?.levels.length ?? 0) - 1;
+  if (a.email !== '' && b.email !== '' && a.phone !== '' && b.phone !== '' && level('email') < top('email') && level('phone') < top('phone')) return 'email_and_phone_differ';
+  if (level('date_of_birth') === 0 || level('date_of_birth') === 1) return 'date_of_birth_differs';
+  if (level('given_name') === 0) return 'given_name_differs';
+  return strongConflict(a, b, ctx) ? 'personal_attributes_conflict' : null;
+}
+
+/** Scores an incoming person against the in-batch customers sharing a blocking key, best first. */
+export function rankCandidates(state: BatchState, settings: IdentitySettings, person: PersonInput, addressKey: string | null): Candidate[] {
+  const m = matcherFor(state, settings);
+  const keys = new Set(identityKeys(person, addressKey));
+  if (keys.size === 0) return [];
+  const incoming = m.prepare(person);
+  const out: Candidate[] = [];
+  for (const row of state.customers.values()) {
+    if (row.merged_into || !entryOf(m, row).keys.some((k) => keys.has(k))) continue;
+    const existing = preparedOf(m, row);
+    const levels = unpackPattern(comparePair(incoming, existing, m.ctx));
+    const explanation = explainPair(settings.model, levels, incoming);
+    out.push({ customer_id: row.id, probability: explanation.match_probability, explanation, conflict: conflictOf(incoming, existing, levels, m.ctx) });
+  }
+  return out.sort((x, y) => y.probability - x.probability);
+}
+
+export type IngestDecision =
+  | { band: 'auto'; candidate: Candidate }
+  | { band: 'review'; candidate: Candidate; reason: string | null }
+  | { band: 'reject' };
+
+/** Bands from config, with the guards: a conflict or a second sure candidate sends an auto-link to review. */
+export function decide(candidates: Candidate[], settings: IdentitySettings): IngestDecision {
+  const best = candidates[0];
+  if (!best || best.probability < settings.review) return { band: 'reject' };
+  if (best.probability < settings.auto_link) return { band: 'review', candidate: best, reason: null };
+  if (best.conflict) return { band: 'review', candidate: best, reason: best.conflict };
+  const rival = candidates[1];
+  if (rival && rival.probability >= settings.auto_link) return { band: 'review', candidate: best, reason: 'several_candidates' };
+  return { band: 'auto', candidate: best };
+}
+
+/**
+ * Identity matching of a new source record, before the flow resolves its customer. An auto-link
+ * attaches the record to the existing customer (crosswalk, so `resolveCustomer` finds it); a
+ * review-band match lets the record get its own customer and queues a review item for the pair
+ * (in the batch transaction, once the new customer exists); a reject does nothing.
+ */
+export function matchIncoming(state: BatchState, settings: IdentitySettings | null | undefined, ev: CanonicalEvent, eventId: string, now: number): IngestDecision | null {
+  if (settings) enabledBatches.add(state);
+  const incoming = settings ? incomingOf(ev) : null;
+  if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) return null;
+  const decision = decide(rankCandidates(state, settings, incoming.person, incoming.addressKey), settings);
+  const { system, externalId } = incoming;
+  if (decision.band === 'auto') {
+    setLink(state, system, externalId, decision.candidate.customer_id, undefined, now);
+    state.changeLog.push({ id: newId('chg', now), customer_id: decision.candidate.customer_id, field: 'source_link', old_value: null, new_value: `${system}:${externalId}`, source_system: 'hearth', actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`, event_id: eventId, changed_at: now });
+  } else if (decision.band === 'review') {
+    const { candidate, reason } = decision;
+    state.deferred.push(async (trx) => {
+      const incomingId = state.links.get(linkKey(system, externalId))?.customer_id;
+      if (!incomingId || incomingId === candidate.customer_id) return;
+      await queueMatchReview(trx, { existing: candidate.customer_id, incoming: incomingId, score: candidate.probability, explanation: { ...candidate.explanation, guard: reason, model: 'defaults' }, source_system: system, event_id: eventId }, now);
+    });
+  }
+  return decision;
+}

@@ -1,0 +1,26 @@
+import type { ReconcilePolicy } from '../config.ts';
+import type { DriftKind, DriftStatus } from '../db/schema.ts';
+import type { FieldComparison } from './compare.ts';
+
+export interface FindingDecision {
+  kind: DriftKind;
+  status: DriftStatus;
+  /** Enqueue the corrective write now. */
+  heal: boolean;
+}
+
+/** Fields with a corrective write (the CRM write-back writes addresses only). */
+export const HEALABLE_FIELDS: readonly string[] = ['address'];
+
+/**
+ * What a comparison becomes: nothing when equal; a format-only note (never healed); or drift
+ * handled by the field's policy — heal (queued write), review (open for an operator), report.
+ * `canHeal` is false for a system Hearth does not write to: its heal-policy drift waits for review.
+ */
+export function decideFinding(c: FieldComparison, policy: ReconcilePolicy, canHeal = true): FindingDecision | null {
+  if (c.outcome === 'same') return null;
+  if (c.outcome === 'format_only') return { kind: 'format_only', status: 'ignored', heal: false };
+  if (policy === 'heal' && canHeal && HEALABLE_FIELDS.includes(c.field)) return { kind: 'drift', status: 'healing', heal: true };
+  if (policy === 'report') return { kind: 'drift', status: 'reported', heal: false };
+  return { kind: 'drift', status: 'open', heal: false };
+}
