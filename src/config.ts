@@ -162,8 +162,10 @@ const schema = z.object({
       split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
       /** Alert when manual adjustments exceed this share of ledger entries. */
       adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
+      /** Earned points expire this many days after the order (oldest first); null: never. */
+      points_expire_days: z.number().int().positive().nullable().default(null),
     })
-    .default({ points_per_unit: 1, tier_window_days: 365, tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household', adjustment_alert_rate: 0.02 }),
+    .default({ points_per_unit: 1, tier_window_days: 365, tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household', adjustment_alert_rate: 0.02, points_expire_days: null }),
   identity: z
     .object({
       /** Match new source records against existing customers at ingest. */

@@ -13,6 +13,9 @@ Commands:
   keys create|list    API keys with roles
   address normalize   one free-text address per stdin line -> JSON lines with a delivery-point key
   match               identity resolution over a CSV file
+  audit               cross-system drift audit from CRM + orders exports
+  sync pull           import/refresh a CRM's contacts with their households (resumable)
+  loyalty backfill|audit  replay a Shopify orders export into the points ledger; redemptions outside the household
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
 
 Run 'hearth <command> --help' for the options of a command.
@@ -27,7 +30,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: async () => (await import('./cli/keys.ts')).keysCommand,
   address: async () => (await import('./cli/address.ts')).addressCommand,
   match: async () => (await import('./cli/match.ts')).matchCommand,
+  audit: async () => (await import('./cli/audit.ts')).auditCommand,
+  sync: async () => (await import('./cli/sync.ts')).syncCommand,
   reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,
+  loyalty: async () => (await import('./cli/loyalty.ts')).loyaltyCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

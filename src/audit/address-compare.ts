@@ -1,5 +1,5 @@
 import { compareAddresses, normalizeAddress, type NormalizedAddress } from '../address/index.ts';
-import { isEmptyAddress, looseAddressKey, unpackAddress, withoutCountry } from './packed-address.ts';
+import { looseAddressKey, unpackAddress, withoutCountry } from './packed-address.ts';
 
 export type AddressVerdict = 'same' | 'format_only' | 'drift';
 
@@ -52,5 +52,3 @@ function spelledDifferently(crm: string, observed: string): string[] {
   const b = unpackAddress(observed);
   return FIELDS.filter((f) => (a[f] ?? '').toUpperCase() !== (b[f] ?? '').toUpperCase());
 }
-
-export { isEmptyAddress };

@@ -1,8 +1,8 @@
 import type { CrmIndex } from './crm-reader.ts';
 import type { OrderFold } from './orders-reader.ts';
-import { createAddressComparer, isEmptyAddress } from './address-compare.ts';
+import { createAddressComparer } from './address-compare.ts';
 import { monthsBetween } from './order-date.ts';
-import { displayAddress, unpackAddress } from './packed-address.ts';
+import { displayAddress, isEmptyAddress, unpackAddress } from './packed-address.ts';
 import { comparePhones } from './phone-compare.ts';
 import { DRIFT_FIELDS, FINDING_KINDS, type CrmContact, type DriftField, type FieldDrift, type Finding, type FindingKind, type LatestOrder, type OrderRef } from './types.ts';
 
@@ -73,11 +73,11 @@ function compareContact(state: JoinState, email: string, contact: CrmContact, or
   if (contact.phone && order.phone) comparePhoneOf(state, email, contact, order);
 }
 
-const ADDRESS_PARTS = DRIFT_FIELDS.filter((f) => f !== 'address' && f !== 'phone');
+const ADDRESS_FIELDS: readonly DriftField[] = DRIFT_FIELDS.filter((f) => f !== 'phone');
 
 function compareAddressOf(state: JoinState, email: string, contact: CrmContact, order: LatestOrder): void {
   if (isEmptyAddress(order.address)) return; // nothing shipped (digital goods, pickup): no evidence
-  countCompared(state, ['address', ...ADDRESS_PARTS]);
+  countCompared(state, ADDRESS_FIELDS);
   if (isEmptyAddress(contact.address)) {
     state.tally.address.drifted++;
     add(state, 'missing_address', email, contact.id, addressEvidence(state, contact, order, ['address'], []));

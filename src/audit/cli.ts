@@ -1,4 +1,6 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, rename, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { ProgressFn } from './csv-stream.ts';
@@ -61,30 +63,38 @@ interface Options {
 
 /** `hearth audit`: exit 0 on success, 2 on bad input (one line on stderr, no report file). */
 export async function runAuditCommand(argv: string[], io: AuditIo): Promise<number> {
-  let temp: string | undefined;
+  const temp = { path: undefined as string | undefined };
   try {
     const opts = parseFlags(argv);
     if (opts === 'help') {
       io.stdout.write(HELP);
       return 0;
     }
-    const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
-    if (io.isTTY) io.stderr.write('\r\x1b[K');
-    if (opts.out) {
-      temp = `${opts.out}.${process.pid}.tmp`;
-      await writeReport(temp, opts.out, report);
-      await rename(temp, opts.out);
-      temp = undefined;
-    }
-    if (opts.json) io.stdout.write(`${JSON.stringify(opts.out ? report.summary : report)}\n`);
-    else io.stdout.write(formatSummary(report, opts.out));
+    await execute(opts, io, temp);
     return 0;
   } catch (err) {
-    if (temp) await unlink(temp).catch(() => {});
-    const message = (err as Error).message.split('\n')[0];
-    io.stderr.write(`hearth audit: ${message}\n`);
+    if (temp.path) await unlink(temp.path).catch(() => {});
+    if (io.isTTY) io.stderr.write('\r\x1b[K');
+    io.stderr.write(`hearth audit: ${(err as Error).message.split('\n')[0]}\n`);
     return isHearthError(err) && err.code !== 'internal' ? 2 : 1;
   }
+}
+
+/** Runs the audit, writes the report through a temporary file (tracked in `temp` for cleanup). */
+async function execute(opts: Options, io: AuditIo, temp: { path: string | undefined }): Promise<void> {
+  if (opts.out) await assertWritable(opts.out);
+  const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
+  if (io.isTTY) io.stderr.write('\r\x1b[K');
+  if (opts.out) {
+    temp.path = `${opts.out}.${process.pid}.tmp`;
+    await writeReport(temp.path, opts.out, report);
+    await rename(temp.path, opts.out).catch((err: NodeJS.ErrnoException) => {
+      throw invalid(`${opts.out}: cannot write report (${err.code ?? err.message})`);
+    });
+    temp.path = undefined;
+  }
+  if (opts.json) io.stdout.write(`${JSON.stringify(opts.out ? report.summary : report)}\n`);
+  else io.stdout.write(formatSummary(report, opts.out));
 }
 
 function invalid(message: string): HearthError {
@@ -113,6 +123,13 @@ function parseAsOf(raw: string | undefined): number | undefined {
   const t = Date.parse(raw);
   if (Number.isNaN(t)) throw invalid(`--as-of ${raw}: expected an ISO-8601 date`);
   return t;
+}
+
+/** Checked before the audit runs, so a typo in --out does not cost a full pass over the exports. */
+async function assertWritable(out: string): Promise<void> {
+  await access(dirname(resolve(out)), constants.W_OK).catch((err: NodeJS.ErrnoException) => {
+    throw invalid(`${out}: cannot write report (${err.code === 'ENOENT' ? 'no such directory' : err.code ?? err.message})`);
+  });
 }
 
 export function isHtmlPath(path: string): boolean {

@@ -11,7 +11,7 @@ export interface OrdersJob {
 
 /** Starts folding the orders export in a worker thread; the caller reads the CRM meanwhile. */
 export function startOrdersWorker(file: string, onProgress?: ProgressFn): OrdersJob {
-  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), { workerData: { file, progress: Boolean(onProgress), auditOrdersWorker: true } });
+  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), { workerData: { file, progress: Boolean(onProgress), auditOrdersWorker: true }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   const result = new Promise<OrderFold>((resolve, reject) => {
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m.file, m.read, m.total);

@@ -39,14 +39,19 @@ export async function readLatestOrders(file: string, opts: CsvReadOptions = {}):
   return fold;
 }
 
-/** A row starts a new order when its `Name` differs from the previous row's and carries order fields. */
+/**
+ * A row starts a new order when its `Name` differs from the previous row's and it carries order
+ * fields; rows without `Created at` and `Email` are further line items.
+ */
 export function addOrderRow(fold: OrderFold, columns: ColumnIndex<OrderField>, row: readonly string[]): void {
   const name = cell(row, columns.name).trim();
+  if (name === fold.currentName && name) return; // another line item of the same order
   const createdRaw = cell(row, columns.created_at).trim();
-  if (name === fold.currentName || (!name && !createdRaw)) return; // another line item of the same order
+  const rawEmail = cell(row, columns.email);
+  if (!createdRaw && !rawEmail.trim()) return;
   fold.currentName = name;
   fold.orders++;
-  const email = normalizeEmail(cell(row, columns.email));
+  const email = normalizeEmail(rawEmail);
   if (!email) {
     fold.withoutEmail++;
     return;

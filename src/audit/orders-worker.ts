@@ -43,7 +43,7 @@ async function work(): Promise<void> {
     const onProgress = (f: string, read: number, total: number): void => parentPort!.postMessage({ type: 'progress', file: f, read, total } satisfies WorkerMessage);
     const fold = await readLatestOrders(file, progress ? { onProgress } : {});
     const result = packOrders(fold);
-    parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.createdAt.buffer]);
+    parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.createdAt.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort!.postMessage({ type: 'error', message: (err as Error).message, hearth: isHearthError(err) } satisfies WorkerMessage);
   }

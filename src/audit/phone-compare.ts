@@ -12,12 +12,17 @@ export interface PhoneComparison {
  * Compares two phone numbers as E.164 (libphonenumber-js), the country of the address deciding
  * numbers written without a country code. Identical strings and identical digits skip the parser.
  */
-export function comparePhones(crm: string, observed: string, country: string | (() => string)): PhoneComparison {
+export function comparePhones(crmRaw: string, observedRaw: string, country: string | (() => string)): PhoneComparison {
+  // Shopify exports guard phone numbers against spreadsheets with a leading `'`.
+  const crm = crmRaw.replace(/^'/, '');
+  const observed = observedRaw.replace(/^'/, '');
   if (crm === observed) return { verdict: 'same', crm_e164: crm, observed_e164: observed };
   const a = digits(crm);
   const b = digits(observed);
   if (a === b) return { verdict: 'format_only', crm_e164: crm, observed_e164: observed };
   const region = countryCode(typeof country === 'function' ? country() : country);
+  // North America: `(312) 555-1212` and `+1 312 555 1212` differ only by the country code.
+  if ((region === 'US' || region === 'CA') && a.length + b.length === 21 && (`1${a}` === b || `1${b}` === a)) return { verdict: 'format_only', crm_e164: `+1${a.slice(-10)}`, observed_e164: `+1${b.slice(-10)}` };
   const x = toE164(crm, region);
   const y = toE164(observed, region);
   return { verdict: x === y ? 'format_only' : 'mismatch', crm_e164: x, observed_e164: y };

@@ -65,9 +65,10 @@ function horizontalBars(rows: { label: string; value: number; note: string }[]):
   const left = 170;
   const barMax = width - left - 150;
   const h = 22;
+  const max = Math.max(...rows.map((r) => r.value)); // bars scale to the worst field; labels give the rate
   const bars = rows.map((r, i) => {
     const y = i * h + 4;
-    const w = Math.max(r.value > 0 ? 1 : 0, Math.round(r.value * barMax));
+    const w = max === 0 ? 0 : Math.max(r.value > 0 ? 1 : 0, Math.round((r.value / max) * barMax));
     return `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${escapeHtml(r.label)}</text><rect x="${left}" y="${y + 2}" width="${w}" height="${h - 6}" fill="#c0392b"/><text x="${left + w + 6}" y="${y + 14}">${escapeHtml(`${(r.value * 100).toFixed(1)}% (${r.note})`)}</text>`;
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${rows.length * h + 8}" role="img" aria-label="drift rate by field">${bars.join('')}</svg>`;

@@ -1,5 +1,3 @@
-import type { PostalAddress } from '../address/index.ts';
-
 export const CRM_FORMATS = ['hubspot', 'salesforce', 'zoho'] as const;
 export type CrmFormat = (typeof CRM_FORMATS)[number];
 
@@ -83,5 +81,3 @@ export interface AuditReport {
   summary: AuditSummary;
   findings: Finding[];
 }
-
-export type { PostalAddress };

@@ -11,14 +11,14 @@ import { describeEachDialect } from '../db/test-dialects.ts';
 import { newId } from '../ids.ts';
 import { main } from '../main.ts';
 
-function io() {
+function io(isTTY = false) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c) => (out += c));
   stderr.on('data', (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY: false }, out: () => out, err: () => err };
+  return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY }, out: () => out, err: () => err };
 }
 
 const address = { line1: '12 Pine St', line2: 'Unit 3', city: 'Austin', region: 'TX', postal_code: '78701', country: 'US' };
@@ -29,7 +29,7 @@ describeEachDialect('hearth reconcile (CLI) over HubSpot and Salesforce', (ctx) 
   let dir: string;
   let cfg: string;
   const run = async (...args: string[]) => {
-    const t = io();
+    const t = io(args.includes('--resume'));
     const code = await main(['reconcile', '--config', cfg, '--db', ctx.url(), ...args], t.io);
     return { code, out: t.out(), err: t.err() };
   };
@@ -87,6 +87,7 @@ describeEachDialect('hearth reconcile (CLI) over HubSpot and Salesforce', (ctx) 
     assert.equal(resumed.code, 0, resumed.err);
     assert.match(resumed.out, new RegExp(`run ${id}: done  records=3 matched=3`));
     assert.match(resumed.out, /salesforce\taddress\t3\t1\t1\t33\.3%/);
+    assert.match(resumed.err, /\rreconciling done: 3 records, 2 findings\n$/, 'progress on a terminal');
   });
 
   test('bad input is one line and exit 2; a CRM that fails ends the run as failed (exit 1)', async () => {

@@ -33,7 +33,10 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
     await migrateToLatest(hdb.db);
     const deps: ReconcileDeps = { hdb, connectors: buildConnectors(config.connectors, { logger }), config, logger };
     const run = values.resume ? await resumeRun(deps, values.resume) : await createRun(deps, { systems: values.system, trigger: 'cli', actor: 'cli' });
-    const done = await executeRun(deps, run.id, maxPages === undefined ? {} : { max_pages: maxPages });
+    // Progress on a terminal: one line rewritten per committed page.
+    const onPage = io.isTTY ? (r: { system: string | null; records: number; findings: number }) => io.stderr.write(`\rreconciling ${r.system ?? 'done'}: ${r.records} records, ${r.findings} findings`) : undefined;
+    const done = await executeRun(deps, run.id, { ...(maxPages === undefined ? {} : { max_pages: maxPages }), ...(onPage ? { onPage } : {}) });
+    if (onPage) io.stderr.write('\n');
     const view = runView(done);
     if (values.json) writeLine(io.stdout, JSON.stringify(view));
     else printRun(view, io);

@@ -176,7 +176,7 @@ export interface LoyaltyAccountsTable {
   created_at: number;
 }
 
-/** The tier last computed for a customer (to notice changes); tierOf computes the live one. */
+/** The tier last set for a customer (to notice changes; spend as of that moment); tierOf computes the live one. */
 export interface TierStateTable {
   customer_id: string;
   tier: string | null;
@@ -236,7 +236,7 @@ export interface MergeLogTable {
   created_at: number;
 }
 
-export type HouseholdPullStatus = 'running' | 'done' | 'failed';
+export type HouseholdPullStatus = 'running' | 'paused' | 'done' | 'failed';
 
 /** One household pull (`hearth sync pull`): the cursor after the last committed page, and counts. */
 export interface HouseholdPullsTable {

@@ -4,7 +4,7 @@ import type { Database, HierarchyRole } from '../db/schema.ts';
 import { linkKey, resolveCustomer, type BatchState } from '../sync/batch-state.ts';
 import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from '../sync/context.ts';
 import { parseOptIn } from './mapping.ts';
-import { applyWantedMembership, currentMembership, type WantedMembership } from './membership-apply.ts';
+import { applyWantedMembership, currentMembership, demoteOtherHeads, type WantedMembership } from './membership-apply.ts';
 
 type Db = Kysely<Database>;
 type HouseholdChanged = Extract<CanonicalEvent, { type: 'household.changed' }>;
@@ -48,7 +48,11 @@ export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev:
   state.deferred.push(async (trx) => {
     const held = await heldMembership(trx, customer.id, hh.source);
     const want = membershipAfter(held, ev, knownOptIn);
-    if (want !== 'keep') await applyWantedMembership(trx, hh.source, customer.id, want, effects(ctx, hh), { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId }, now);
+    if (want === 'keep') return;
+    const cause = { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId };
+    const out = await applyWantedMembership(trx, hh.source, customer.id, want, effects(ctx, hh), cause, now);
+    // The CRM named this contact the head (NPSP primary contact): the former head is a member now.
+    if (ev.joined?.role === 'head' && out.opened) await demoteOtherHeads(trx, hh.source, out.opened.household_id, customer.id, effects(ctx, hh), cause, now);
   });
   return { status: 'applied', customer_id: customer.id, jobs: 0, rejected: [] };
 }

@@ -4,7 +4,7 @@ import type { Database, HierarchyRole } from '../db/schema.ts';
 import { applyMembershipChange } from '../loyalty/membership-change.ts';
 import { identityPushJobs, type IdpTargetSource } from '../sync/identity-push.ts';
 import { enqueueJobs } from '../sync/jobs.ts';
-import { membershipAt, setMembership, upsertHousehold, type Membership } from './membership-store.ts';
+import { householdMembersAt, membershipAt, setMembership, upsertHousehold, type Membership } from './membership-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -40,13 +40,19 @@ export interface WantedMembership {
  * household row is found or created, the timeline closes/opens a period when anything differs,
  * and a change is handed to the loyalty ledger (split, tiers) and queued for the identity
  * providers — all in the same transaction, so the ledger and IdP never see half a change.
+ * `seen` (CRM household id -> `hh_` id) lets a caller applying many members skip repeat lookups.
  */
-export async function applyWantedMembership(trx: Db, source: string, customerId: string, want: WantedMembership | HouseholdLink, fx: MembershipEffects, cause: ChangeCause, now: number): Promise<MembershipOutcome> {
+export async function applyWantedMembership(trx: Db, source: string, customerId: string, want: WantedMembership | HouseholdLink, fx: MembershipEffects, cause: ChangeCause, now: number, seen?: Map<string, string>): Promise<MembershipOutcome> {
   let householdId: string | null = null;
   let created = false;
   if (want.household) {
-    created = !(await householdExists(trx, source, want.household.external_id));
-    householdId = await upsertHousehold(trx, source, want.household.external_id, want.household.name, now);
+    // A page of a pull names the same household for each member: find or create it once.
+    householdId = seen?.get(want.household.external_id) ?? null;
+    if (!householdId) {
+      created = !(await householdExists(trx, source, want.household.external_id));
+      householdId = await upsertHousehold(trx, source, want.household.external_id, want.household.name, now);
+      seen?.set(want.household.external_id, householdId);
+    }
   }
   const change = await setMembership(trx, customerId, householdId ? { household_id: householdId, role: want.role, opt_in: want.opt_in, source_system: source } : null, now);
   if (!change.closed && !change.opened) return { changed: false, household_created: created };
@@ -72,4 +78,17 @@ export async function currentMembership(db: Db, customerId: string): Promise<(Me
 
 async function householdExists(db: Db, source: string, externalId: string): Promise<boolean> {
   return Boolean(await db.selectFrom('households').select('id').where('source_system', '=', source).where('external_id', '=', externalId).executeTakeFirst());
+}
+
+/**
+ * One head per household when the CRM names the head (NPSP's primary contact): the other open
+ * heads become members, each as a membership change of its own (ledger hook, IdP push).
+ */
+export async function demoteOtherHeads(trx: Db, source: string, householdId: string, headCustomerId: string, fx: MembershipEffects, cause: ChangeCause, now: number): Promise<number> {
+  const others = (await householdMembersAt(trx, householdId)).filter((m) => m.role === 'head' && m.customer_id !== headCustomerId);
+  for (const m of others) {
+    const change = await setMembership(trx, m.customer_id, { household_id: householdId, role: 'member', opt_in: m.points_aggregation_opt_in, source_system: source }, now);
+    await afterMembershipChange(trx, m.customer_id, change, fx, cause, now);
+  }
+  return others.length;
 }

@@ -117,4 +117,22 @@ describeEachDialect('household pull from HubSpot (company as household) and real
     }, 10_000, 'cat opted in');
     assert.equal(m.role, 'member');
   });
+  test('the opt-in API writes the property back to HubSpot, whose echo is not applied twice', async () => {
+    const danId = await customerOf(hearth, 'hubspot', ids.dan!);
+    const res = await hearth.app.inject({ method: 'PUT', url: `/v1/customers/${danId}/household-opt-in`, headers: auth, payload: { opt_in: true } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().hierarchy_role, 'head');
+    await eventually(async () => crm.getContact(ids.dan!)!.properties.points_aggregation_opt_in === 'true', 10_000, 'written to HubSpot');
+    assert.equal(crm.writes(ids.dan!), 1);
+    await eventually(() => hearth.hdb.db.selectFrom('inbox_events').select('id').where('connector', '=', 'hubspot').where('status', '=', 'echo').executeTakeFirst(), 10_000, 'the echo of our write');
+    const m = (await membershipAt(hearth.hdb.db, danId))!;
+    assert.equal(m.points_aggregation_opt_in, true);
+    const periods = (await householdHistory(hearth.hdb.db, m.household_id)).filter((p) => p.customer_id === danId);
+    assert.equal(periods.length, 2, 'the pull period, then the API one');
+    const readonly = await hearth.app.inject({ method: 'POST', url: '/v1/api-keys', headers: auth, payload: { name: 'viewer', role: 'readonly' } });
+    const viewer = { authorization: `Bearer ${readonly.json().key}` };
+    assert.equal((await hearth.app.inject({ method: 'PUT', url: `/v1/customers/${danId}/household-opt-in`, headers: viewer, payload: { opt_in: false } })).statusCode, 403);
+    assert.equal((await hearth.app.inject({ method: 'POST', url: '/v1/connectors/hubspot/pull', headers: viewer, payload: {} })).statusCode, 403);
+    assert.equal((await hearth.app.inject({ method: 'GET', url: `/v1/households/${m.household_id}`, headers: viewer })).statusCode, 200);
+  });
 });

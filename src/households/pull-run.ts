@@ -2,9 +2,10 @@ import type { Kysely } from 'kysely';
 import type { CanonicalEvent, ContactSource, HouseholdLink, HouseholdSource, PulledContact } from '../connectors/types.ts';
 import type { HearthDb } from '../db/database.ts';
 import type { Database, HouseholdPullsTable } from '../db/schema.ts';
+import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { applyContactUpdate } from '../sync/apply-flows.ts';
-import { flushBatch, loadBatch, resolveCustomer, type BatchState } from '../sync/batch-state.ts';
+import { flushBatch, loadBatch, resolveCustomer } from '../sync/batch-state.ts';
 import type { EngineContext } from '../sync/context.ts';
 import { applyWantedMembership, type MembershipEffects } from './membership-apply.ts';
 
@@ -33,7 +34,7 @@ export interface PullOptions {
 export interface PullSummary {
   pull_id: string;
   connector: string;
-  status: HouseholdPullsTable['status'] | 'paused';
+  status: HouseholdPullsTable['status'];
   resumed: boolean;
   pages: number;
   contacts: number;
@@ -70,6 +71,7 @@ export async function runPull(o: PullOptions): Promise<PullSummary> {
       o.onPage?.(summary);
       if (cursor === null) return summary;
     }
+    await o.hdb.db.updateTable('household_pulls').set({ status: 'paused', updated_at: o.now() }).where('id', '=', run.id).execute();
     return { ...summary, status: 'paused' };
   } catch (err) {
     await o.hdb.db.updateTable('household_pulls').set({ status: 'failed', error: (err as Error).message.slice(0, 1000), updated_at: o.now() }).where('id', '=', run.id).execute();
@@ -90,7 +92,7 @@ async function applyPage(trx: Db, o: PullOptions, runId: string, records: Pulled
   }
   const counts: PageCounts = { contacts: records.length, customers_created: [...state.customers.keys()].filter((id) => !before.has(id)).length, households_created: 0, members_changed: 0 };
   state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, now));
-  await flushBatch(trx, state as BatchState, o.ctx.max_attempts, now);
+  await flushBatch(trx, state, o.ctx.max_attempts, now);
   await trx.updateTable('household_pulls').set((eb) => ({
     cursor: next, status: next === null ? 'done' : 'running', error: null, updated_at: now, finished_at: next === null ? now : null,
     pages: eb('pages', '+', 1), contacts: eb('contacts', '+', counts.contacts), customers_created: eb('customers_created', '+', counts.customers_created),
@@ -100,10 +102,11 @@ async function applyPage(trx: Db, o: PullOptions, runId: string, records: Pulled
 }
 
 async function applyLinks(db: Db, o: PullOptions, runId: string, customerOf: Map<string, string>, links: Map<string, HouseholdLink>, counts: PageCounts, now: number): Promise<void> {
+  const seen = new Map<string, string>();
   for (const [externalId, link] of links) {
     const customerId = customerOf.get(externalId);
     if (!customerId) continue;
-    const r = await applyWantedMembership(db, o.connector, customerId, link, o.effects, { source: o.connector, occurred_at: now, event_id: runId }, now);
+    const r = await applyWantedMembership(db, o.connector, customerId, link, o.effects, { source: o.connector, occurred_at: now, event_id: runId }, now, seen);
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;
   }
@@ -114,14 +117,21 @@ function asUpdate(source: string, r: PulledContact, now: number): ContactUpdate 
   return { type: 'contact.updated', source: source as ContactUpdate['source'], external_id: r.external_id, contact: r.contact, vendor_fields: r.properties, origin_is_hearth: false, occurred_at: Math.min(r.updated_at ?? now, now) };
 }
 
-/** The unfinished pull of this connector to resume, or a new one. */
+/** A running pull that has not committed a page for this long is taken to have died. */
+export const STALE_PULL_MS = 60_000;
+
+/**
+ * The unfinished pull of this connector to resume (paused, failed, or running but silent for
+ * STALE_PULL_MS: its process died), or a new one. A pull that is alive is never joined: 409.
+ */
 async function openRun(db: Db, connector: string, restart: boolean, now: number): Promise<{ run: HouseholdPullsTable; resumed: boolean }> {
-  const open = await db.selectFrom('household_pulls').selectAll().where('connector', '=', connector).where('status', 'in', ['running', 'failed']).orderBy('started_at', 'desc').executeTakeFirst();
-  if (open && !restart) {
-    await db.updateTable('household_pulls').set({ status: 'running', updated_at: now }).where('id', '=', open.id).execute();
-    return { run: { ...open, status: 'running' }, resumed: true };
+  const open = await db.selectFrom('household_pulls').selectAll().where('connector', '=', connector).where('status', 'in', ['running', 'paused', 'failed']).orderBy('started_at', 'desc').executeTakeFirst();
+  if (open) {
+    const claimed = await db.updateTable('household_pulls').set({ status: restart ? 'failed' : 'running', updated_at: now, ...(restart ? { error: 'abandoned: a new pull was started' } : {}) })
+      .where('id', '=', open.id).where((eb) => eb.or([eb('status', 'in', ['paused', 'failed']), eb('updated_at', '<', now - STALE_PULL_MS)])).executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) throw new HearthError('conflict', `pull ${open.id} of ${connector} is running; try again when it ends (or ${STALE_PULL_MS / 1000} s after its last page if its process died)`, { pull_id: open.id });
+    if (!restart) return { run: { ...open, status: 'running' }, resumed: true };
   }
-  if (open) await db.updateTable('household_pulls').set({ status: 'failed', error: 'abandoned: a new pull was started', updated_at: now }).where('connector', '=', connector).where('status', 'in', ['running', 'failed']).execute();
   const run: HouseholdPullsTable = { id: newId('run', now), connector, status: 'running', cursor: null, pages: 0, contacts: 0, customers_created: 0, households_created: 0, members_changed: 0, error: null, started_at: now, updated_at: now, finished_at: null };
   await db.insertInto('household_pulls').values(run).execute();
   return { run, resumed: false };

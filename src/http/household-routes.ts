@@ -58,6 +58,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     },
   }, async (req) => {
     requireRole(req.principal!, 'operator');
+    // runtime.ts builds this app: imported at call time, not at load (no import cycle).
     const { engineContext } = await import('../runtime.ts');
     const b = req.body ?? {};
     const summary = await pullConnector(deps.hdb, deps.config, deps.connectors, engineContext(deps.config, deps.connectors), req.params.name, { ...(b.restart ? { restart: true } : {}), ...(b.max_pages ? { max_pages: b.max_pages } : {}), ...(b.page_size ? { page_size: b.page_size } : {}) }, now);

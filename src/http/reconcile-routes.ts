@@ -4,7 +4,7 @@ import { OWNED_FIELDS } from '../config.ts';
 import type { Database, DriftFindingsTable, DriftKind, DriftStatus, ReconcileRunsTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { rate, scorecard, scoreLine, type RunStats } from '../reconcile/scorecard.ts';
-import { createReconcileRunner, createRun, decideOnFinding, executeRun, getRun, resumeRun, type FindingAction, type ReconcileDeps } from '../sync/reconcile-run.ts';
+import { createReconcileRunner, createRun, decideOnFinding, executeRun, getRun, refreshDriftGauges, resumeRun, type FindingAction, type ReconcileDeps } from '../sync/reconcile-run.ts';
 import type { AppDeps } from './app.ts';
 import { requireRole } from './auth.ts';
 
@@ -47,8 +47,9 @@ export function findingView(f: DriftFindingsTable) {
 export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): void {
   const rdeps: ReconcileDeps = { hdb: deps.hdb, connectors: deps.connectors, config: deps.config, now: deps.now, metrics: deps.metrics, logger: deps.logger, onJobsQueued: deps.onEventsStored };
   const runner = createReconcileRunner(rdeps);
-  app.addHook('onClose', () => runner.close());
   const db = deps.hdb.db;
+  app.addHook('onClose', () => runner.close());
+  app.addHook('onReady', () => refreshDriftGauges(db, deps.metrics));
 
   app.post<{ Body: { systems?: string[]; wait: boolean } }>('/reconcile/runs', { schema: { summary: 'Start a reconciliation run (operator); 202 at once, or 200 when finished with `wait: true`', tags: ['reconcile'], body: runBody } }, async (req, reply) => {
     requireRole(req.principal!, 'operator');

@@ -1,5 +1,5 @@
 import { bandOf, DEFAULT_BANDS } from './bands.ts';
-import { blockPairs, decodePair, DEFAULT_BLOCKING_RULES, type BlockingRule } from './blocking.ts';
+import { blockPairs, decodePair, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { clusterPairs, type LinkPair } from './cluster.ts';
 import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
 import { estimateU, explainPair, fitEm, levelWeights, pairWeight, termFrequencies, tfAdjustment, weightToProbability, type Explanation, type FsModel } from './fellegi-sunter.ts';
@@ -22,8 +22,16 @@ export interface MatchConfig {
    * holds at most one record per source (each input is assumed free of internal duplicates).
    */
   linkAcrossSourcesOnly: boolean;
+  /**
+   * Most pairs of training-only blocking rules compared to fit the model (a hash sample when
+   * there are more, each kept pair weighted up). Default TRAINING_PAIR_BUDGET.
+   */
+  trainingPairBudget?: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
+
+/** Enough pairs for EM to see the mix of the training-only rules' pairs at any input size. */
+export const TRAINING_PAIR_BUDGET = 500_000;
 
 export const DEFAULT_MATCH_CONFIG: MatchConfig = {
   bands: DEFAULT_BANDS,
@@ -34,6 +42,7 @@ export const DEFAULT_MATCH_CONFIG: MatchConfig = {
   uSamples: 50_000,
   emMaxIterations: 60,
   linkAcrossSourcesOnly: false,
+  trainingPairBudget: TRAINING_PAIR_BUDGET,
 };
 
 export interface ScoredPair {
@@ -45,10 +54,20 @@ export interface ScoredPair {
   guarded: boolean;
 }
 
+export interface BlockingSummary {
+  /** Pairs each scoring rule gave (before de-duplication across rules). */
+  rulePairs: Record<string, number>;
+  oversizeBlocks: number;
+  /** Training-only rules: their pairs before sampling, the sampled share, and the pairs compared. */
+  trainingRawPairs: number;
+  trainingSampleRate: number;
+  trainingPairs: number;
+}
+
 export interface MatchResult {
   records: number;
   candidatePairs: number;
-  blocking: { rulePairs: Record<string, number>; oversizeBlocks: number };
+  blocking: BlockingSummary;
   model: FsModel;
   /** Pairs in the auto and review bands. */
   pairs: ScoredPair[];
@@ -75,11 +94,14 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
   const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
   progress('block', 0, 1);
-  const blocked = blockPairs(prepared, config.blockingRules, { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources } : {}) });
+  const blockOpts = { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources } : {}) };
+  const blocked = blockPairs(prepared, config.blockingRules.filter((r) => !r.trainingOnly), blockOpts);
   const codes = blocked.pairs;
+  const training = sampleTrainingPairs(prepared, config.blockingRules.filter((r) => r.trainingOnly), { ...blockOpts, budget: config.trainingPairBudget ?? TRAINING_PAIR_BUDGET }, codes);
   const patterns = comparePairs(prepared, codes, ctx, progress);
+  const trainingPatterns = comparePairs(prepared, training.pairs, ctx, () => {});
   progress('fit', 0, 1);
-  const model = fitModel(prepared, patterns, ctx, config);
+  const model = fitModel(prepared, [{ patterns, weight: 1 }, { patterns: trainingPatterns, weight: 1 / training.rate }], ctx, config);
   progress('score', 0, 1);
   const pairs = scorePairs(model, prepared, codes, patterns, config.bands);
   const weightOf = pairScorer(model, prepared, ctx);
@@ -100,7 +122,13 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   return {
     records: n,
     candidatePairs: codes.length,
-    blocking: { rulePairs: blocked.rulePairs, oversizeBlocks: blocked.oversizeBlocks },
+    blocking: {
+      rulePairs: blocked.rulePairs,
+      oversizeBlocks: blocked.oversizeBlocks,
+      trainingRawPairs: training.rawPairs,
+      trainingSampleRate: training.rate,
+      trainingPairs: training.pairs.length,
+    },
     model,
     pairs,
     clusterOf,
@@ -123,9 +151,10 @@ function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: Comp
   return patterns;
 }
 
-function fitModel(prepared: PreparedRecord[], patterns: Int32Array, ctx: ComparisonContext, config: MatchConfig): FsModel {
+/** EM over the comparison patterns of scored and training pairs (a sampled pair counts 1 / rate). */
+function fitModel(prepared: PreparedRecord[], sets: { patterns: Int32Array; weight: number }[], ctx: ComparisonContext, config: MatchConfig): FsModel {
   const counts = new Map<number, number>();
-  for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + 1);
+  for (const { patterns, weight } of sets) for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + weight);
   const u = estimateU(prepared, ctx, config.uSamples);
   const fitted = fitEm(counts, u, { maxIterations: config.emMaxIterations, tolerance: 1e-6 });
   return { ...fitted, tf: termFrequencies(prepared) };

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Kysely } from 'kysely';
 import type { PostalAddress } from '../address/types.ts';
 import { parseConfig } from '../config.ts';
 import type { CanonicalContact, InboundEvent } from '../connectors/types.ts';
@@ -7,7 +8,12 @@ import { describeEachDialect, type DialectContext } from '../db/test-dialects.ts
 import { engineContext } from '../runtime.ts';
 import { applyPendingEvents } from '../sync/apply-events.ts';
 import { storeDeliveries } from '../sync/inbox.ts';
-import { decide, defaultIngestModel, identityKeys, type Candidate } from './incremental.ts';
+import * as identityMigration from '../db/migrations/0003-identity.ts';
+import { comparePair, unpackPattern } from './comparators.ts';
+import { conflictOf, decide, defaultIngestModel, identityKeys, type Candidate } from './incremental.ts';
+import { buildNicknameIndex } from './nicknames.ts';
+import { createPreparer } from './prepare.ts';
+import type { PersonInput } from './types.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const ctxFor = (identity: Record<string, unknown> = {}) => engineContext(parseConfig({ database: 'sqlite::memory:', identity }));
@@ -50,6 +56,14 @@ describeEachDialect('identity matching at ingest', (ctx) => {
     assert.deepEqual(await matchReviews(ctx, crmCustomer), []);
   });
 
+  test('a second storefront account of a customer who already has one goes to review, not auto-link', async () => {
+    const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
+    await ingest(ctx, 'shopify', [checkout('s-101', { given_name: 'Jonathan', family_name: 'Whitfield', email: 'jonathanwhitfield@gmail.com', phone: '217 555 0142' }, { line1: '12 Oak Avenue', line2: '#4B', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' })]);
+    assert.notEqual(await linkOf(ctx, 'shopify', 's-101'), crmCustomer);
+    const [item] = await matchReviews(ctx, crmCustomer);
+    assert.equal((JSON.parse(item!.explanation!) as { guard: string }).guard, 'already_linked_in_system');
+  });
+
   test('an uncertain match gets its own customer and a review item with the score explanation', async () => {
     await ingest(ctx, 'hubspot', [crmContact('h-200', { given_name: 'Katherine', family_name: 'Doyle', email: 'kdoyle@example.com', address: { line1: '40 Birch Rd', city: 'Springfield', region: 'IL', postal_code: '62702', country: 'US' } })]);
     const existing = await linkOf(ctx, 'hubspot', 'h-200');
@@ -87,6 +101,16 @@ describeEachDialect('identity matching at ingest', (ctx) => {
     assert.deepEqual(keys.map((k) => k.key.split(':')[0]), ['addr', 'email', 'fpc', 'phone'], 'blocking keys are kept for later records');
   });
 
+  test('two records of one person in the same batch are linked in memory', async () => {
+    const address = { line1: '18 Maple Dr', city: 'Springfield', region: 'IL', postal_code: '62706', country: 'US' };
+    const { db } = ctx.hdb();
+    await storeDeliveries(db, 'hubspot', [crmContact('h-600', { given_name: 'Priya', family_name: 'Raman', email: 'priya.raman@gmail.com', phone: '217-555-0188', address })], T0);
+    await storeDeliveries(db, 'shopify', [checkout('s-600', { given_name: 'Priya', family_name: 'Ramen', email: 'p.r.i.y.a.raman@gmail.com', phone: '(217) 555 0188' }, { ...address, line1: '18 Maple Drive' })], T0);
+    const report = await applyPendingEvents(ctx.hdb(), ctxFor(), 100, () => T0 + 1000);
+    assert.equal(report.applied, 2);
+    assert.equal(await linkOf(ctx, 'shopify', 's-600'), await linkOf(ctx, 'hubspot', 'h-600'));
+  });
+
   test('with identity matching disabled, a new record gets a new customer as before', async () => {
     await ingest(ctx, 'hubspot', [crmContact('h-500', { given_name: 'Lena', family_name: 'Berg', email: 'lena.berg@gmail.com', phone: '217-555-0166', address: { line1: '3 Cedar Ln', city: 'Springfield', region: 'IL', postal_code: '62705', country: 'US' } })]);
     await ingest(ctx, 'shopify', [checkout('s-500', { given_name: 'Lena', family_name: 'Berg', email: 'Lena.Berg+x@gmail.com', phone: '217-555-0166' }, { line1: '3 Cedar Lane', city: 'Springfield', region: 'IL', postal_code: '62705', country: 'US' })], { enabled: false });
@@ -110,4 +134,41 @@ test('blocking keys: the phone key ignores the country code, the email key follo
   const b = identityKeys({ email: 'josmith@gmail.com', phone: '217.555.0142', family_name: 'ONeil', postal_code: '62701' }, 'K1');
   assert.deepEqual(a, b);
   assert.deepEqual(a, ['email:josmith@gmail.com', 'phone:175550142', 'addr:K1', 'fpc:oneil|62701']);
+});
+
+describeEachDialect('identity migration', (ctx) => {
+  test('customers that exist before the migration get their blocking keys (merged ones do not)', async () => {
+    const { db } = ctx.hdb();
+    await identityMigration.down(db as unknown as Kysely<unknown>);
+    const row = { given_name: 'Ivo', family_name: 'Petrov', email: 'ivo@example.com', email_normalized: 'ivo@example.com', phone: '217-555-0101', address_line1: '2 Pine St', address_line2: null, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US', address_key: 'K-IVO', address_source: 'api', address_validated_at: null, field_sources: '{}', version: 1, created_at: T0, updated_at: T0 };
+    await db.insertInto('customers').values([{ ...row, id: 'cus_mig_a', merged_into: null }, { ...row, id: 'cus_mig_b', merged_into: 'cus_mig_a' }]).execute();
+    await identityMigration.up(db as unknown as Kysely<unknown>);
+    const keys = await db.selectFrom('identity_keys').selectAll().orderBy('key').execute();
+    assert.deepEqual(keys, [
+      { key: 'addr:K-IVO', customer_id: 'cus_mig_a' }, { key: 'email:ivo@example.com', customer_id: 'cus_mig_a' },
+      { key: 'fpc:petrov|62701', customer_id: 'cus_mig_a' }, { key: 'phone:175550101', customer_id: 'cus_mig_a' },
+    ]);
+  });
+});
+
+test('config: the review band must not exceed the auto-link band', () => {
+  assert.throws(() => parseConfig({ identity: { auto_link: 0.5, review: 0.9 } }), (e: Error & { code?: string }) => e.code === 'invalid_config' && /identity/.test(e.message));
+  assert.equal(ctxFor({ enabled: false }).identity, null);
+  assert.equal(ctxFor().identity!.auto_link, 0.95);
+});
+
+test('auto-link guards: conflicting identifiers, or nothing but name and address in common', () => {
+  const prepare = createPreparer({ defaultCountry: 'US' });
+  const nick = { nicknames: buildNicknameIndex() };
+  const home = { address_line1: '4 Oak St', city: 'Springfield', region: 'IL', postal_code: '62701' };
+  const guard = (x: PersonInput, y: PersonInput) => {
+    const [a, b] = [prepare(x), prepare(y)];
+    return conflictOf(a, b, unpackPattern(comparePair(a, b, nick)), nick);
+  };
+  const senior = { ...home, given_name: 'John', family_name: 'Carver', email: 'john.carver@example.com', phone: '217-555-0110' };
+  assert.equal(guard(senior, { ...home, given_name: 'John', family_name: 'Carver', email: 'jc2008@example.net' }), 'no_shared_identifier');
+  assert.equal(guard(senior, { ...senior, email: 'other@example.net', phone: '217-555-0999' }), 'email_and_phone_differ');
+  assert.equal(guard({ ...senior, date_of_birth: '1961-04-02' }, { ...senior, date_of_birth: '1994-11-23' }), 'date_of_birth_differs');
+  assert.equal(guard(senior, { ...senior, given_name: 'Martha' }), 'given_name_differs');
+  assert.equal(guard(senior, { ...home, given_name: 'Jonh', family_name: 'Carver', email: 'jc2008@example.net', phone: '+1 217 555 0110' }), null);
 });

@@ -112,7 +112,7 @@ export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promi
   for (const part of chunks(rows)) {
     await db.deleteFrom('identity_keys').where('customer_id', 'in', part.map((r) => r.id)).execute();
     const values = part.filter((r) => !r.merged_into).flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));
-    for (const vs of chunks(values)) await db.insertInto('identity_keys').values(vs).execute();
+    for (const vs of chunks(values)) await db.insertInto('identity_keys').values(vs).onConflict((oc) => oc.columns(['key', 'customer_id']).doNothing()).execute();
   }
 }
 
@@ -158,6 +158,21 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   for (const part of chunks(wanted)) {
     for (const row of await db.selectFrom('customers').selectAll().where('id', 'in', part).where('merged_into', 'is', null).execute()) state.customers.set(row.id, row);
   }
+  const systems = new Map<string, Set<string>>();
+  for (const part of chunks([...ids])) {
+    for (const r of await db.selectFrom('source_links').select(['customer_id', 'system']).where('customer_id', 'in', part).execute()) systems.set(r.customer_id, (systems.get(r.customer_id) ?? new Set()).add(r.system));
+  }
+  storedSystems.set(state, systems);
+}
+
+/** Per batch: the systems each candidate already has a crosswalk entry in (as stored). */
+const storedSystems = new WeakMap<BatchState, Map<string, Set<string>>>();
+
+/** The systems a customer has records in: stored entries plus those this batch added. */
+function linkedSystems(state: BatchState, customerId: string): Set<string> {
+  const out = new Set(storedSystems.get(state)?.get(customerId) ?? []);
+  for (const l of state.links.values()) if (l.customer_id === customerId) out.add(l.system);
+  return out;
 }
 
 /** Per batch: the comparison context, a preparer, and prepared customers by id and version. */
@@ -217,7 +232,8 @@ export interface Candidate {
  * Strong identifiers that must not differ for an automatic link: emails and phones both present
  * and both different; a date of birth present on both sides and different (beyond a typo or a
  * day/month swap); given names plainly different (not a typo, nickname or initial); the
- * engine's chaining guard (two personal attributes in conflict).
+ * engine's chaining guard (two personal attributes in conflict); and no identifier (email,
+ * phone, date of birth, national id) agreeing exactly.
  */
 export function conflictOf(a: PreparedRecord, b: PreparedRecord, levels: Level[], ctx: ComparisonContext): string | null {
   const level = (name: string): Level => levels[FIELD_COMPARATORS.findIndex((c) => c.name === name)] ?? -1;
@@ -225,22 +241,29 @@ export function conflictOf(a: PreparedRecord, b: PreparedRecord, levels: Level[]
   if (a.email !== '' && b.email !== '' && a.phone !== '' && b.phone !== '' && level('email') < top('email') && level('phone') < top('phone')) return 'email_and_phone_differ';
   if (level('date_of_birth') === 0 || level('date_of_birth') === 1) return 'date_of_birth_differs';
   if (level('given_name') === 0) return 'given_name_differs';
-  return strongConflict(a, b, ctx) ? 'personal_attributes_conflict' : null;
+  if (strongConflict(a, b, ctx)) return 'personal_attributes_conflict';
+  // Name and address alone never link automatically: relatives (a Jr. at his father's address)
+  // share both. One identifier must agree exactly.
+  const shared = ['email', 'phone', 'date_of_birth', 'national_id'].some((f) => level(f) >= 0 && level(f) === top(f));
+  return shared ? null : 'no_shared_identifier';
 }
 
 /** Scores an incoming person against the in-batch customers sharing a blocking key, best first. */
-export function rankCandidates(state: BatchState, settings: IdentitySettings, person: PersonInput, addressKey: string | null): Candidate[] {
+export function rankCandidates(state: BatchState, settings: IdentitySettings, incoming: Pick<Incoming, 'system' | 'person' | 'addressKey'>): Candidate[] {
+  const { system, person, addressKey } = incoming;
   const m = matcherFor(state, settings);
   const keys = new Set(identityKeys(person, addressKey));
   if (keys.size === 0) return [];
-  const incoming = m.prepare(person);
+  const prepared = m.prepare(person);
   const out: Candidate[] = [];
   for (const row of state.customers.values()) {
     if (row.merged_into || !entryOf(m, row).keys.some((k) => keys.has(k))) continue;
     const existing = preparedOf(m, row);
-    const levels = unpackPattern(comparePair(incoming, existing, m.ctx));
-    const explanation = explainPair(settings.model, levels, incoming);
-    out.push({ customer_id: row.id, probability: explanation.match_probability, explanation, conflict: conflictOf(incoming, existing, levels, m.ctx) });
+    const levels = unpackPattern(comparePair(prepared, existing, m.ctx));
+    const explanation = explainPair(settings.model, levels, prepared);
+    // A second record from one system (a duplicate CRM contact or storefront account) is for a person to decide.
+    const conflict = conflictOf(prepared, existing, levels, m.ctx) ?? (linkedSystems(state, row.id).has(system) ? 'already_linked_in_system' : null);
+    out.push({ customer_id: row.id, probability: explanation.match_probability, explanation, conflict });
   }
   return out.sort((x, y) => y.probability - x.probability);
 }
@@ -271,7 +294,7 @@ export function matchIncoming(state: BatchState, settings: IdentitySettings | nu
   if (settings) enabledBatches.add(state);
   const incoming = settings ? incomingOf(ev) : null;
   if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) return null;
-  const decision = decide(rankCandidates(state, settings, incoming.person, incoming.addressKey), settings);
+  const decision = decide(rankCandidates(state, settings, incoming), settings);
   const { system, externalId } = incoming;
   if (decision.band === 'auto') {
     setLink(state, system, externalId, decision.candidate.customer_id, undefined, now);

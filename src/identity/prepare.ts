@@ -16,7 +16,7 @@ export interface PrepareOptions {
 export function createPreparer(opts: PrepareOptions): (input: PersonInput) => PreparedRecord {
   const country = opts.defaultCountry.toUpperCase() as CountryCode;
   const caches: PrepareCaches = {
-    phone: memo((digits) => fastPhone(digits, country) ?? normalizePhone(digits, country)),
+    phone: phoneNormalizer(country),
     name: memo((raw) => nameKey(raw)),
     soundex: memo(soundex),
     dob: memo(canonicalDob),
@@ -52,21 +52,26 @@ function memo<T>(fn: (key: string) => T): (key: string) => T {
   };
 }
 
-// Household members share an address: parse each distinct (number, line 1, line 2) once.
+// Household members share an address: parse each distinct (line 1, number, line 2) once. Maps
+// nested by part, not one joined key: a joined key is a new string to hash on every look-up.
 function memoStreet(): PrepareCaches['street'] {
-  let cache = new Map<string, Map<string, StreetParts>>();
+  let cache = new Map<string, Map<string, Map<string, StreetParts>>>();
   return (number, line1, line2) => {
-    const outer = `${number}\u0000${line1}`;
-    let inner = cache.get(outer);
-    if (inner === undefined) {
+    let byNumber = cache.get(line1);
+    if (byNumber === undefined) {
       if (cache.size >= MEMO_LIMIT) cache = new Map();
-      inner = new Map();
-      cache.set(outer, inner);
+      byNumber = new Map();
+      cache.set(line1, byNumber);
     }
-    let parts = inner.get(line2);
+    let byLine2 = byNumber.get(number);
+    if (byLine2 === undefined) {
+      byLine2 = new Map();
+      byNumber.set(number, byLine2);
+    }
+    let parts = byLine2.get(line2);
     if (parts === undefined) {
       parts = streetParts(number, line1, line2);
-      inner.set(line2, parts);
+      byLine2.set(line2, parts);
     }
     return parts;
   };
@@ -92,6 +97,12 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     givenSdx: c.soundex(given),
     familySdx: c.soundex(family),
   };
+}
+
+// The fast path is cheaper than a cache look-up; only libphonenumber's answers are cached.
+function phoneNormalizer(country: CountryCode): (digits: string) => string {
+  const slow = memo((digits) => normalizePhone(digits, country));
+  return (digits) => fastPhone(digits, country) ?? slow(digits);
 }
 
 function phoneOf(raw: string, normalize: (digits: string) => string): string {
@@ -141,13 +152,9 @@ export function canonicalEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   const at = email.lastIndexOf('@');
   if (at <= 0 || at === email.length - 1) return email;
-  let local = email.slice(0, at);
-  let domain = email.slice(at + 1);
-  if (GMAIL_DOMAINS.has(domain)) {
-    domain = 'gmail.com';
-    local = local.split('+')[0]!.replace(/\./g, '');
-  }
-  return `${local}@${domain}`;
+  if (!GMAIL_DOMAINS.has(email.slice(at + 1))) return email;
+  // join, not a template: it gives a flat string, which compares faster in the pair loop.
+  return [email.slice(0, at).split('+')[0]!.replace(/\./g, ''), 'gmail.com'].join('@');
 }
 
 /**

@@ -52,8 +52,9 @@ export async function backfillOrders(db: Db, orders: ExportedOrder[], now: numbe
   for (let i = 0; i < orders.length; i += CHUNK) {
     await db.transaction().execute(async (trx) => {
       for (const o of orders.slice(i, i + CHUNK)) {
-        const { outcome, customer } = await replayOne(trx, o, now, s);
+        const { outcome, customer, points } = await replayOne(trx, o, now, s);
         count(report, outcome, o);
+        report.credited.points += points ?? 0;
         if (customer && outcome.startsWith('credited')) touched.add(customer);
       }
     });
@@ -63,7 +64,7 @@ export async function backfillOrders(db: Db, orders: ExportedOrder[], now: numbe
   return report;
 }
 
-async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettings): Promise<{ outcome: Outcome; customer?: string }> {
+async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettings): Promise<{ outcome: Outcome; customer?: string; points?: number }> {
   const net = o.total_minor - o.refunded_minor;
   if (o.cancelled || net <= 0) return { outcome: 'not_earning' };
   const customer = await customerByEmail(db, o.email);
@@ -73,7 +74,7 @@ async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettin
   if (ref === null) return { outcome: 'already', customer };
   const earn = await earnForOrder(db, { source: 'shopify', order_ref: ref, order_name: o.name, customer_id: customer, total_minor: net, currency: o.currency, occurred_at: o.created_at }, now, s, { source: 'backfill', actor: 'cli:backfill' });
   if (!earn.entry) return { outcome: 'already', customer };
-  return { outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool', customer };
+  return { outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool', customer, points: earn.points };
 }
 
 /** The surviving customer with this email, if Hearth knows one. */

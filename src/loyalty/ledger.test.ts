@@ -4,6 +4,7 @@ import { describeEachDialect } from '../db/test-dialects.ts';
 import { HearthError } from '../errors.ts';
 import { householdHistory } from '../households/membership-store.ts';
 import { adjust } from './adjustment.ts';
+import { expirePoints } from './expiry.ts';
 import { applyMembershipChange } from './membership-change.ts';
 import { attributedBalance, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder, reverseOrder } from './order-ledger.ts';
@@ -64,11 +65,17 @@ describeEachDialect('loyalty ledger', (ctx) => {
     // Each alone would be silver at most; together (120 + 100 + 90) they pass 300.
     const changes = await db().transaction().execute(async (trx) => {
       await earnForOrder(trx, { source: 'shopify', order_ref: 'o-h2-4', order_name: null, customer_id: ids[2]!, total_minor: 9000, currency: 'USD', occurred_at: at }, at, s, { source: 'shopify', actor: 'test' });
-      return reevaluateTiers(trx, [ids[2]!], at, s, { source: 'test' });
+      return reevaluateTiers(trx, [ids[2]!], at, { ...s, idp: { idp_targets: ['scim'] }, webhook_targets: [{ name: 'loyalty', events: ['tier.changed'] }] }, { source: 'test' });
     });
     for (const id of ids) assert.equal(await tierOf(db(), id, at, s), 'gold');
     assert.equal(await tierOf(db(), outsider, at, s), 'silver');
     assert.deepEqual(changes.filter((c) => c.tier === 'gold').map((c) => c.customer_id).sort(), [...ids].sort());
+    // The same transaction queued a tier.changed webhook and an identity-provider push per member.
+    const jobs = await db().selectFrom('jobs').select(['target', 'kind', 'customer_id', 'payload']).where('customer_id', 'in', ids).where('created_at', '=', at).execute();
+    assert.deepEqual(jobs.filter((j) => j.target === 'webhook:loyalty').map((j) => j.customer_id).sort(), [...ids].sort());
+    const pushes = jobs.filter((j) => j.target === 'scim');
+    assert.deepEqual(pushes.map((j) => j.customer_id).sort(), [...ids].sort());
+    assert.ok(pushes.every((j) => (JSON.parse(j.payload) as { claims: { tier: string; household_id: string } }).claims.household_id === hh));
     // The rolling window: 31 days later the spend has aged out.
     assert.equal(await tierOf(db(), ids[0]!, at + 31 * DAY, s), 'member');
   });
@@ -164,6 +171,26 @@ describeEachDialect('loyalty ledger', (ctx) => {
     assert.equal(await poolBalance(db(), hh), 100);
   });
 
+  test('expiry takes what was earned before the cutoff and not spent since, oldest first, once; adjustments never expire', async () => {
+    const x = await addCustomer(db(), 'expire@example.com', T0);
+    const exp = testSettings({ expire_after_ms: 90 * DAY });
+    await order(x, 'o-exp-old', 100, T0 + DAY);
+    await order(x, 'o-exp-old-refunded', 40, T0 + DAY);
+    await reverseOrder(db(), { source: 'shopify', order_ref: 'o-exp-old-refunded', reason: 'cancelled', refund_id: null, amount_minor: null, occurred_at: T0 + 2 * DAY }, T0 + 2 * DAY, { source: 'shopify', actor: 't' });
+    await order(x, 'o-exp-new', 50, T0 + 95 * DAY);
+    await redeem(db(), { customer_id: x, points: 30, actor: 't' }, T0 + 96 * DAY, exp);
+    await adjust(db(), { account_id: x, points: 20, reason: 'goodwill', actor: 'k' }, T0 + 10 * DAY, exp);
+    const now = T0 + 100 * DAY; // the cutoff is day 10: the 100 (and the cancelled 40) are old
+    const first = await expirePoints(db(), now, exp);
+    assert.ok(first.accounts_expired >= 1);
+    const entries = await db().selectFrom('ledger_entries').select(['points']).where('account_id', '=', x).where('kind', '=', 'expire').execute();
+    assert.deepEqual(entries.map((e) => Number(e.points)), [-70]);
+    assert.equal(await balanceOf(db(), x), 100 + 40 - 40 + 50 - 30 + 20 - 70);
+    await expirePoints(db(), now, exp);
+    assert.equal((await db().selectFrom('ledger_entries').select('id').where('account_id', '=', x).where('kind', '=', 'expire').execute()).length, 1);
+    await assert.rejects(expirePoints(db(), now, s), (e: HearthError) => e.code === 'invalid_config');
+  });
+
   test('manual adjustments carry actor and reason, feed the adjustment rate, and may not overdraw', async () => {
     const x = await addCustomer(db(), 'adj@example.com', T0);
     await order(x, 'o-adj-1', 10, T0 + DAY);
@@ -172,7 +199,9 @@ describeEachDialect('loyalty ledger', (ctx) => {
     assert.equal(res.entry.actor, 'key:support');
     assert.equal(res.entry.reason, 'goodwill');
     assert.ok(res.manual_adjustment_rate.entries > 0);
-    assert.equal(res.manual_adjustment_rate.adjustments, 1);
+    const all = await db().selectFrom('ledger_entries').select('kind').execute();
+    assert.equal(res.manual_adjustment_rate.adjustments, all.filter((e) => e.kind === 'adjust').length);
+    assert.equal(res.manual_adjustment_rate.entries, all.length);
     assert.equal(res.manual_adjustment_rate.alert, res.manual_adjustment_rate.rate > 0.02);
     await assert.rejects(adjust(db(), { account_id: x, points: -36, reason: 'oops', actor: 'k' }, T0 + DAY, s), (e: HearthError) => e.code === 'conflict');
     await assert.rejects(adjust(db(), { account_id: 'hh_missing', points: 5, reason: 'x', actor: 'k' }, T0 + DAY, s), (e: HearthError) => e.code === 'not_found');

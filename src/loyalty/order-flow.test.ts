@@ -149,6 +149,19 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     assert.equal((await hearth.app.inject({ method: 'POST', url: '/v1/checkout/enrich', headers: as(readonly), payload: {} })).statusCode, 400);
   });
 
+  test('over HTTP too: 50 parallel redemptions against a pool that covers 10 give ten 201s and forty 409s', async () => {
+    const now = Date.now();
+    const pool = await addHousehold(db(), 'http-race', now);
+    const members = [await addCustomer(db(), 'race-a@example.com', now), await addCustomer(db(), 'race-b@example.com', now)];
+    for (const m of members) await join(db(), m, { household_id: pool, role: 'member', opt_in: true }, now - 1000, activeLoyaltySettings());
+    assert.equal((await hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: as(operator), payload: { account_id: pool, points: 1000, reason: 'opening balance' } })).statusCode, 201);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => hearth.app.inject({ method: 'POST', url: '/v1/loyalty/redemptions', headers: as(operator), payload: { customer_id: members[i % 2], points: 100 } })));
+    const codes = results.map((r) => r.statusCode);
+    assert.equal(codes.filter((c) => c === 201).length, 10);
+    assert.equal(codes.filter((c) => c === 409).length, 40);
+    assert.equal(await poolBalance(db(), pool), 0);
+  });
+
   test('the admin key works too (bootstrap)', async () => {
     assert.equal((await hearth.app.inject({ method: 'GET', url: '/v1/loyalty/adjustment-rate', headers: as(ADMIN_KEY) })).statusCode, 200);
   });

@@ -16,6 +16,8 @@ export interface LoyaltySettings {
   redemption_authority: 'any_opted_in' | 'head_only';
   split_policy: 'stays_with_household' | 'member_takes_share';
   adjustment_alert_rate: number;
+  /** Earned points expire this long after the order; null: never. */
+  expire_after_ms: number | null;
   /** Webhook targets and the events they subscribe to (`tier.changed`, `order.enriched`). */
   webhook_targets: { name: string; events: string[] }[];
   /** Identity providers that receive tier changes (the `connectors` config). */
@@ -32,6 +34,7 @@ export function loyaltySettings(config: HearthConfig): LoyaltySettings {
     redemption_authority: l.redemption_authority,
     split_policy: l.split_policy,
     adjustment_alert_rate: l.adjustment_alert_rate,
+    expire_after_ms: l.points_expire_days === null ? null : l.points_expire_days * 86_400_000,
     webhook_targets: (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events })),
     idp: config.connectors as IdpTargetSource,
     max_attempts: config.jobs.max_attempts,
@@ -45,6 +48,7 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
   redemption_authority: 'any_opted_in',
   split_policy: 'stays_with_household',
   adjustment_alert_rate: 0.02,
+  expire_after_ms: null,
   webhook_targets: [],
   idp: { idp_targets: [] },
   max_attempts: 8,

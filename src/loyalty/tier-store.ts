@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { householdMembersAt, membershipAt } from '../households/membership-store.ts';
+import { householdMembersAt, membershipAt, type Membership } from '../households/membership-store.ts';
 import { identityPushJobs } from '../sync/identity-push.ts';
 import { enqueueJobs, type NewJob } from '../sync/jobs.ts';
 import { spendSince } from './ledger-store.ts';
@@ -56,36 +56,42 @@ export interface TierOrigin {
 
 /**
  * Re-evaluates the tiers of these customers and of every current member of their households,
- * in the caller's transaction; stores them and queues the `tier.changed` webhooks and identity
- * pushes for those that changed. Returns the changes.
+ * in the caller's transaction; stores the ones that changed and queues the `tier.changed`
+ * webhooks and identity pushes for them. Returns the changes. A few set queries whatever the
+ * household size: memberships, one spend sum per basis, the stored tiers.
  */
 export async function reevaluateTiers(trx: Db, customerIds: string[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<TierChange[]> {
-  const everyone = await withHouseholdMembers(trx, customerIds);
-  const spendCache = new Map<string, number>();
+  const bases = await basesWithHouseholds(trx, customerIds);
+  const spend = new Map<string, number>();
+  for (const b of bases.values()) if (!spend.has(b.basis_id)) spend.set(b.basis_id, await windowSpend(trx, b.basis_id, now, s));
+  const stored = new Map((await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', [...bases.keys()]).execute()).map((r) => [r.customer_id, r]));
   const changes: TierChange[] = [];
-  for (const id of everyone) {
-    const b = await tierBasis(trx, id);
-    if (!spendCache.has(b.basis_id)) spendCache.set(b.basis_id, await windowSpend(trx, b.basis_id, now, s));
-    const spend = spendCache.get(b.basis_id)!;
-    const tier = tierFor(spend, s.tiers);
-    const prev = await trx.selectFrom('tier_state').select('tier').where('customer_id', '=', id).executeTakeFirst();
-    const row = { customer_id: id, tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: spend, updated_at: now };
+  for (const [id, b] of [...bases].sort(([a], [c]) => (a < c ? -1 : 1))) {
+    const qualifying = spend.get(b.basis_id)!;
+    const tier = tierFor(qualifying, s.tiers);
+    const prev = stored.get(id);
+    if (prev && prev.tier === tier && prev.basis === b.basis && prev.basis_id === b.basis_id) continue;
+    const row = { customer_id: id, tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: qualifying, updated_at: now };
     await trx.insertInto('tier_state').values(row)
-      .onConflict((oc) => oc.column('customer_id').doUpdateSet({ tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: spend, updated_at: now })).execute();
-    const previous = prev ? prev.tier : null;
-    if (previous !== tier) changes.push({ customer_id: id, previous_tier: previous, tier, ...b, qualifying_spend_minor: spend });
+      .onConflict((oc) => oc.column('customer_id').doUpdateSet({ tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: qualifying, updated_at: now })).execute();
+    if ((prev?.tier ?? null) !== tier) changes.push({ customer_id: id, previous_tier: prev?.tier ?? null, tier, ...b, qualifying_spend_minor: qualifying });
   }
   if (changes.length > 0) await enqueueJobs(trx, await tierChangeJobs(trx, changes, now, s, origin), s.max_attempts, now);
   return changes;
 }
 
-async function withHouseholdMembers(db: Db, customerIds: string[]): Promise<string[]> {
-  const out = new Set(customerIds);
-  for (const id of customerIds) {
+/** The tier basis of each customer and of every current member of their households. */
+async function basesWithHouseholds(db: Db, customerIds: string[]): Promise<Map<string, TierBasis>> {
+  const out = new Map<string, TierBasis>();
+  const basisOf = (m: Membership | undefined, id: string): TierBasis => (m?.points_aggregation_opt_in ? { basis: 'household', basis_id: m.household_id } : { basis: 'individual', basis_id: id });
+  const households = new Set<string>();
+  for (const id of new Set(customerIds)) {
     const m = await membershipAt(db, id);
-    if (m) for (const member of await householdMembersAt(db, m.household_id)) out.add(member.customer_id);
+    out.set(id, basisOf(m, id));
+    if (m) households.add(m.household_id);
   }
-  return [...out].sort();
+  for (const hh of households) for (const m of await householdMembersAt(db, hh)) out.set(m.customer_id, basisOf(m, m.customer_id));
+  return out;
 }
 
 async function tierChangeJobs(db: Db, changes: TierChange[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<NewJob[]> {

@@ -46,7 +46,7 @@ function compareField(field: OwnedField, canonical: CanonicalContact, pulled: Ca
 /** Names fold case, accents and spacing; email folds case (its local part is case-insensitive in practice). */
 function fold(v: string, field: OwnedField): string {
   const lower = v.toLowerCase().replace(/\s+/g, ' ').trim();
-  return field === 'email' ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[.'’-]/g, '');
+  return field === 'email' ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[\s.'’-]/g, '');
 }
 
 export function comparePhoneField(want: string, got: string | null, country: CountryCode): FieldComparison {

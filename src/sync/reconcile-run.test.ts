@@ -6,10 +6,14 @@ import type { PostalAddress } from '../address/types.ts';
 import { addressColumns, normalizeEmail } from '../customers/customer.ts';
 import type { HearthDb } from '../db/database.ts';
 import { describeEachDialect } from '../db/test-dialects.ts';
+import { buildApp } from '../http/app.ts';
 import { createApiKey } from '../http/auth.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
 import { newId } from '../ids.ts';
 import type { Hearth } from '../runtime.ts';
 import type { HearthConfig } from '../config.ts';
+import { HearthError } from '../errors.ts';
 import { isQuiet } from './quiet.ts';
 import { createRun, executeRun, resumeRun, type ReconcileDeps } from './reconcile-run.ts';
 import { ADMIN_KEY, eventually, freePort, startTestHearth } from './test-harness.ts';
@@ -140,6 +144,11 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
     const metrics = (await hearth.app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /hearth_reconcile_drift_rate\{system="hubspot",field="address"\} 0\n/);
     assert.match(metrics, /hearth_reconcile_drift_rate\{system="hubspot",field="phone"\} 0.25\n/);
+    // Another process (a fresh app on the same database) exports the same scorecard from its start.
+    const other = await buildApp({ config, hdb: hearth.hdb, connectors: hearth.connectors, metrics: createMetrics(), logger: createLogger('silent') });
+    await other.ready();
+    assert.match((await other.inject({ method: 'GET', url: '/metrics' })).body, /hearth_reconcile_drifted_records\{system="hubspot",field="phone"\} 1\n/);
+    await other.close();
   });
 
   test('an operator decides a review finding: phone has no corrective write (409); dismiss closes it once', async () => {
@@ -186,6 +195,7 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
     const rows = await ctx.hdb().db.selectFrom('drift_findings').select(['external_id', 'field']).where('run_id', '=', run.id).execute();
     assert.equal(new Set(rows.map((r) => `${r.external_id}/${r.field}`)).size, rows.length, 'no record reported twice');
     assert.equal((await api('POST', `/v1/reconcile/runs/${run.id}/resume`, {})).statusCode, 409, 'a finished run does not resume');
+    await assert.rejects(executeRun(deps(), run.id), (e: unknown) => e instanceof HearthError && e.code === 'conflict', 'a finished run is not executed again');
   });
 
   test('routes: auth, roles and bad input answer 4xx with a clear error', async () => {
@@ -236,6 +246,8 @@ describeEachDialect('scheduled reconciliation', (ctx) => {
       return rows.length >= 2 ? rows : null;
     }, 10_000, 'two scheduled runs');
     assert.ok(runs.every((r) => r.records === 1 && r.matched === 1 && r.findings === 0));
+    const ordered = [...runs].sort((a, b) => a.started_at - b.started_at);
+    ordered.slice(1).forEach((r, i) => assert.ok(r.started_at >= ordered[i]!.finished_at!, 'runs never overlap'));
     await hearth.close();
     const count = async () => (await ctx.hdb().db.selectFrom('reconcile_runs').select('id').execute()).length;
     const closedAt = await count();

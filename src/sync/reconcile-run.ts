@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics.ts';
 import { compareContact, type FieldComparison } from '../reconcile/compare.ts';
 import { decideFinding, HEALABLE_FIELDS } from '../reconcile/policy.ts';
 import { projectCustomer } from '../reconcile/projection.ts';
-import { scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
+import { rate, scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
 import { enqueueJobs, type NewJob } from './jobs.ts';
 
 type Db = Kysely<Database>;
@@ -37,6 +37,8 @@ export interface RunControl {
   max_pages?: number;
   /** Checked between pages: true pauses the run (shutdown). */
   shouldStop?: () => boolean;
+  /** Called after each committed page (progress). */
+  onPage?: (run: ReconcileRunsTable) => void;
 }
 
 /** The connected systems a run can pull (connectors with a contact source). */
@@ -96,6 +98,7 @@ async function mustGetRun(db: Db, id: string): Promise<ReconcileRunsTable> {
 export async function executeRun(deps: ReconcileDeps, id: string, ctl: RunControl = {}): Promise<ReconcileRunsTable> {
   const now = deps.now ?? Date.now;
   let run = await mustGetRun(deps.hdb.db, id);
+  if (run.status !== 'running') throw new HearthError('conflict', `run ${id} is ${run.status}; create a run or resume this one first`);
   let pages = 0;
   try {
     while (run.system) {
@@ -105,6 +108,7 @@ export async function executeRun(deps: ReconcileDeps, id: string, ctl: RunContro
       const page = await source.listContacts(run.cursor, { limit: deps.config.reconcile.page_size });
       run = await applyPage(deps, run, page, now());
       pages++;
+      ctl.onPage?.(run);
     }
     return await finishRun(deps, run, now());
   } catch (err) {
@@ -278,6 +282,18 @@ async function finishRun(deps: ReconcileDeps, run: ReconcileRunsTable, now: numb
   return { ...run, status: 'done', finished_at: now, updated_at: now, error: null };
 }
 
+/** Sets the drift gauges from each system's last finished run (at start: runs other processes finished). */
+export async function refreshDriftGauges(db: Db, metrics: Metrics): Promise<void> {
+  const rows = await db.selectFrom('reconcile_scores as s').innerJoin('reconcile_runs as r', 'r.id', 's.run_id').selectAll('s').where('r.status', '=', 'done').orderBy('s.run_id', 'desc').limit(1000).execute();
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (seen.has(`${r.system}\u0000${r.field}`)) continue;
+    seen.add(`${r.system}\u0000${r.field}`);
+    metrics.reconcileDriftRate.set({ system: r.system, field: r.field }, rate(r.drifted, r.compared));
+    metrics.reconcileDrifted.set({ system: r.system, field: r.field }, r.drifted);
+  }
+}
+
 export type FindingAction = 'heal' | 'dismiss';
 
 /**
@@ -331,22 +347,42 @@ export interface ReconcileRunner {
 export function createReconcileRunner(deps: ReconcileDeps, scheduleMinutes = 0): ReconcileRunner {
   let inflight: Promise<unknown> = Promise.resolve();
   let stopping = false;
-  const launch = (run: ReconcileRunsTable): ReconcileRunsTable => {
-    inflight = executeRun(deps, run.id, { shouldStop: () => stopping }).catch((err: unknown) => deps.logger?.error({ err, run_id: run.id }, 'reconciliation run crashed'));
-    return run;
+  let busy = false;
+  // Creation and execution are both tracked, so close() also waits for a run being created.
+  const launch = (created: Promise<ReconcileRunsTable>): Promise<ReconcileRunsTable> => {
+    busy = true;
+    const started = created.then((run) => {
+      inflight = executeRun(deps, run.id, { shouldStop: () => stopping })
+        .catch((err: unknown) => deps.logger?.error({ err, run_id: run.id }, 'reconciliation run crashed'))
+        .finally(() => { busy = false; });
+      return run;
+    }, (err: unknown) => {
+      busy = false;
+      throw err;
+    });
+    inflight = started.catch(() => undefined);
+    return started;
   };
   const timer = scheduleMinutes > 0 ? setInterval(() => {
-    createRun(deps, { trigger: 'schedule', actor: 'schedule' }).then(launch, (err: unknown) => deps.logger?.info({ err: (err as Error).message }, 'scheduled reconciliation skipped'));
+    // A tick while this process still runs one is skipped (the database refuses other processes' overlap).
+    if (stopping || busy) return;
+    launch(createRun(deps, { trigger: 'schedule', actor: 'schedule' })).catch((err: unknown) => deps.logger?.info({ err: (err as Error).message }, 'scheduled reconciliation skipped'));
   }, scheduleMinutes * 60_000) : null;
   timer?.unref();
+  const settle = async () => {
+    for (let seen = inflight; ; seen = inflight) {
+      await seen;
+      if (seen === inflight) return;
+    }
+  };
   return {
-    start: async (o) => launch(await createRun(deps, o)),
-    resume: async (id) => launch(await resumeRun(deps, id)),
-    idle: async () => { await inflight; },
+    start: (o) => launch(createRun(deps, o)),
+    resume: (id) => launch(resumeRun(deps, id)),
+    idle: settle,
     close: async () => {
       stopping = true;
       if (timer) clearInterval(timer);
-      await inflight;
+      await settle();
     },
   };
 }

@@ -105,19 +105,23 @@ export interface AssociationChangeEvent {
 
 /**
  * A contact's company association changed: joining (the company is the household; a primary
- * association replaces the current one) or leaving that company. Other pairs (contact to contact,
- * deals...) carry no household fact a webhook can settle: they are unsupported, and a pull reads them.
+ * association replaces the current one) or leaving that company. A removed contact-to-contact
+ * pair leaves the household keyed by the other contact (`contact:<id>`, labelled-pair mode).
+ * Other changes carry no household fact a webhook can settle: unsupported; a pull reads them.
  */
 export function associationEvent(e: AssociationChangeEvent, i: number, appId: string | undefined): InboundEvent {
   for (const f of ['eventId', 'occurredAt'] as const) {
     if (e[f] === undefined || e[f] === null) throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
   }
   const delivery_id = `${e.eventId}:${e.occurredAt}`;
-  if (e.associationType !== 'CONTACT_TO_COMPANY') return { delivery_id, event: { type: 'unsupported', source: 'hubspot', vendor_type: `contact.associationChange:${e.associationType ?? '?'}` } };
+  // A removed contact-to-contact pair ends a membership in the household keyed by that contact
+  // (labelled-pair mode); an added pair carries no label in the event, so a pull reads it.
+  const pairRemoved = e.associationType === 'CONTACT_TO_CONTACT' && e.associationRemoved === true;
+  if (e.associationType !== 'CONTACT_TO_COMPANY' && !pairRemoved) return { delivery_id, event: { type: 'unsupported', source: 'hubspot', vendor_type: `contact.associationChange:${e.associationType ?? '?'}` } };
   for (const f of ['fromObjectId', 'toObjectId'] as const) {
     if (e[f] === undefined || e[f] === null || e[f] === '') throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
   }
-  const company = String(e.toObjectId);
+  const company = pairRemoved ? `contact:${e.toObjectId}` : String(e.toObjectId);
   const ours = Boolean(appId) && (e.changeSource === 'INTEGRATION' || e.changeSource === 'API') && e.sourceId === appId;
   const base = { type: 'household.changed' as const, source: 'hubspot' as const, external_id: String(e.fromObjectId), contact: {}, origin_is_hearth: ours, occurred_at: Number(e.occurredAt) };
   return { delivery_id, event: e.associationRemoved ? { ...base, left: company } : { ...base, joined: { household_external_id: company, role: null, primary: e.isPrimaryAssociation === true } } };

@@ -1,7 +1,7 @@
 import jsforce from 'jsforce';
 import { npspHousehold, type NpspAccount } from '../../households/mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { CanonicalEvent, DeliveryResult, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact } from '../types.ts';
+import type { CanonicalEvent, DeliveryResult, HouseholdLink, HouseholdSource, InboundEvent, OptInWritePayload, OutboundJob, PulledContact } from '../types.ts';
 import { mapError, type SalesforceConfig } from './index.ts';
 
 /** The slice of jsforce's Connection the household reads and opt-in writes use. */
@@ -73,4 +73,18 @@ export function accountChange(e: Record<string, unknown>, nulled: readonly strin
   if (nulled.includes('AccountId') || ('AccountId' in e && !e.AccountId)) return { ...base, left: '*' };
   if (typeof e.AccountId === 'string' && e.AccountId) return { ...base, joined: { household_external_id: e.AccountId, role: null, primary: true } };
   return null;
+}
+
+/**
+ * An AccountChangeEvent naming a new primary contact (`npe01__One2OneContact__c`): that contact
+ * becomes the head of the household (the apply step makes the former head a member). Any other
+ * Account change carries no membership fact.
+ */
+export function primaryContactChange(e: Record<string, unknown>, accountIds: string[], delivery: string, ours: boolean, occurredAt: number): InboundEvent[] {
+  const head = e.npe01__One2OneContact__c;
+  if (typeof head !== 'string' || !head) return [{ delivery_id: delivery, event: { type: 'unsupported', source: 'salesforce', vendor_type: 'Account.UPDATE' } }];
+  return accountIds.map((accountId, k) => ({
+    delivery_id: accountIds.length > 1 ? `${delivery}:${k}` : delivery,
+    event: { type: 'household.changed', source: 'salesforce', external_id: head, contact: {}, joined: { household_external_id: accountId, role: 'head', primary: true }, origin_is_hearth: ours, occurred_at: occurredAt },
+  }));
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
-import { accountChange, deliverOptIns, optInExpectedWrite } from './households.ts';
+import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
 
@@ -230,6 +230,7 @@ function toEvents(e: ChangeEvent, i: number, clientId: string, now: () => number
   if (!Array.isArray(h.recordIds) || h.recordIds.length === 0) throw required(i, '.ChangeEventHeader.recordIds');
   if (!h.changeType) throw required(i, '.ChangeEventHeader.changeType');
   const delivery = String(e.replayId);
+  if (h.entityName === 'Account' && h.changeType === 'UPDATE') return primaryContactChange(e, h.recordIds, delivery, isHearthOrigin(h.changeOrigin, clientId), h.commitTimestamp ?? now());
   if (h.entityName !== 'Contact' || !['CREATE', 'UPDATE'].includes(h.changeType)) return [{ delivery_id: delivery, event: { type: 'unsupported', source: 'salesforce', vendor_type: `${h.entityName}.${h.changeType}` } }];
   const fields = flatten(e);
   const ours = isHearthOrigin(h.changeOrigin, clientId);

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { HearthError } from '../errors.ts';
+import { auditRedemptions, ledgerRedemptions, redemptionLog, type RedemptionAudit } from '../loyalty/audit.ts';
+import { backfillOrders, type BackfillReport } from '../loyalty/backfill.ts';
+import { expirePoints } from '../loyalty/expiry.ts';
+import { readOrdersExport } from '../loyalty/orders-csv.ts';
+import { loyaltySettings, useLoyaltySettings } from '../loyalty/settings.ts';
+import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
+import { parseFlags, writeLine, type CliIo } from './io.ts';
+
+const HELP = `Usage:
+  hearth loyalty backfill --orders ORDERS.csv [--json]
+  hearth loyalty audit [--redemptions LOG.csv] [--json]
+  hearth loyalty expire [--json]
+Common: [--config FILE] [--db URL]
+
+backfill replays a Shopify orders export under the household membership timeline: each order
+earns what it would have earned when placed (idempotent: re-running credits nothing twice, and
+manual adjustments are never touched), and reports the unrecoverable portion (orders with no
+linkable customer, members whose household history is unknown) with counts and amounts.
+audit lists redemptions made against an account outside the redeemer's household at that time,
+as a share of all redemptions: from Hearth's ledger, or from an imported log with columns
+redeemed_at, redeemer_email|redeemer_id, account_email|account_id, points.
+expire writes 'expire' entries for points earned more than loyalty.points_expire_days ago and
+not spent since (oldest first; run it daily, e.g. from cron; a second run expires nothing more).`;
+
+export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAGS, orders: { type: 'string' }, redemptions: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const [sub, ...extra] = positionals;
+  if (values.help || !sub) return (writeLine(values.help ? io.stdout : io.stderr, HELP), values.help ? 0 : 2);
+  if (extra.length > 0) throw new HearthError('invalid_input', `unexpected argument "${extra[0]}"`);
+  if (sub !== 'backfill' && sub !== 'audit' && sub !== 'expire') throw new HearthError('invalid_input', `unknown loyalty subcommand "${sub}" (backfill, audit or expire)`);
+  if (sub === 'backfill' && !values.orders) throw new HearthError('invalid_input', 'loyalty backfill needs --orders FILE');
+  const config = configFrom(values, io);
+  if (sub === 'expire') return expire(configFrom(values, io), Boolean(values.json), io);
+  const input = sub === 'backfill' ? await readText(values.orders!) : values.redemptions ? await readText(values.redemptions) : null;
+  const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null; // validated before the database is opened
+  const settings = loyaltySettings(config);
+  useLoyaltySettings(settings);
+  const hdb = openDatabase(config.database);
+  try {
+    await migrateToLatest(hdb.db);
+    if (orders) {
+      const report = await backfillOrders(hdb.db, orders, Date.now(), settings);
+      writeLine(io.stdout, values.json ? JSON.stringify(report) : backfillText(report));
+      return 0;
+    }
+    const records = input === null ? await ledgerRedemptions(hdb.db) : await redemptionLog(hdb.db, input, values.redemptions);
+    const audit = await auditRedemptions(hdb.db, records, input === null ? 'ledger' : 'file');
+    writeLine(io.stdout, values.json ? JSON.stringify(audit) : auditText(audit));
+    return 0;
+  } finally {
+    await hdb.close();
+  }
+}
+
+async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: CliIo): Promise<number> {
+  const settings = loyaltySettings(config);
+  useLoyaltySettings(settings);
+  const hdb = openDatabase(config.database);
+  try {
+    await migrateToLatest(hdb.db);
+    const r = await expirePoints(hdb.db, Date.now(), settings);
+    writeLine(io.stdout, json ? JSON.stringify(r) : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts (earned before ${r.cutoff})`);
+    return 0;
+  } finally {
+    await hdb.close();
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new HearthError('invalid_input', `${file}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+const money = (n: number): string => n.toFixed(2);
+
+function backfillText(r: BackfillReport): string {
+  const u = r.unrecoverable;
+  return [
+    `orders: ${r.orders} (${r.line_rows} line rows)${r.currencies.length ? `, currency ${r.currencies.join('/')}` : ''}`,
+    `credited: ${r.credited.orders} orders, ${money(r.credited.amount)}, ${r.credited.points} points (${r.credited.to_household_pools} to household pools, ${r.credited.to_individuals} to individuals)`,
+    `already in the ledger: ${r.already_credited.orders} orders, ${money(r.already_credited.amount)}`,
+    `not earning (cancelled or refunded): ${r.not_earning.orders} orders, ${money(r.not_earning.amount)}`,
+    `unrecoverable: ${u.total.orders} orders, ${money(u.total.amount)} (${(u.share_of_amount * 100).toFixed(1)}% of the earning amount)`,
+    `  no linkable customer: ${u.no_linkable_customer.orders} orders, ${money(u.no_linkable_customer.amount)}`,
+    `  household history unknown: ${u.household_history_unknown.orders} orders, ${money(u.household_history_unknown.amount)}`,
+    `tier changes: ${r.tier_changes}`,
+  ].join('\n');
+}
+
+function auditText(a: RedemptionAudit): string {
+  const lines = [
+    `redemptions (${a.source}): ${a.redemptions}, judged ${a.judged}, unknown redeemer or account ${a.unknown}`,
+    `outside the redeemer's household: ${a.outside_household} (${(a.share * 100).toFixed(1)}%), ${a.points_outside} of ${a.points} points`,
+  ];
+  for (const f of a.findings) lines.push(`  ${f.ref}\t${f.at}\tredeemer ${f.redeemer_id} (household ${f.redeemer_household_id ?? 'none'})\taccount ${f.account_id}\t${f.points} points`);
+  return lines.join('\n');
+}
