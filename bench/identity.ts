@@ -36,6 +36,7 @@ async function febrlAccuracy(files: string[]): Promise<Record<string, unknown>> 
   return {
     records: records.length,
     candidate_pairs: result.candidatePairs,
+    training_pairs: result.blocking.trainingPairs,
     blocking_recall: round(blockingRecall(result.candidateCodes, entity, sources)),
     precision: round(m.precision),
     recall: round(m.recall),
@@ -51,21 +52,44 @@ async function febrlAccuracy(files: string[]): Promise<Record<string, unknown>> 
 /** One synthetic run, in this process (the parent runs it in a child to measure peak RSS alone). */
 export function syntheticRun(size: number): Record<string, unknown> {
   const synth = generateSyntheticPeople({ records: size, seed: 7 });
+  const phases = phaseTimer();
   const started = performance.now();
-  const result = matchRecords(synth.records);
+  const cpuStart = process.cpuUsage();
+  const result = matchRecords(synth.records, { ...DEFAULT_MATCH_CONFIG, onProgress: phases.onProgress });
   const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
   const m = pairwiseMetrics(result.clusterOf, synth.entity);
   return {
     records: size,
     elapsed_ms: Math.round(elapsed),
+    // CPU time of the process: on a shared machine the wall clock also counts other work.
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     records_per_second: Math.round(size / (elapsed / 1000)),
+    phases_ms: phases.done(),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     candidate_pairs: result.candidatePairs,
+    training_pairs: result.blocking.trainingPairs,
+    training_sample_rate: round(result.blocking.trainingSampleRate),
+    oversize_blocks: result.blocking.oversizeBlocks,
     blocking_recall: round(blockingRecall(result.candidateCodes, synth.entity)),
     precision: round(m.precision),
     recall: round(m.recall),
     f1: round(m.f1),
   };
+}
+
+/** Wall-clock milliseconds per engine phase, from its progress callback. */
+function phaseTimer(): { onProgress: (phase: string) => void; done: () => Record<string, number> } {
+  const phases: Record<string, number> = {};
+  let current = '';
+  let since = performance.now();
+  const onProgress = (phase: string): void => {
+    if (phase === current) return;
+    const now = performance.now();
+    if (current !== '') phases[current] = Math.round((phases[current] ?? 0) + now - since);
+    [current, since] = [phase, now];
+  };
+  return { onProgress, done: () => phases };
 }
 
 async function syntheticInChild(size: number): Promise<Record<string, unknown>> {

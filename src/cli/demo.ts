@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { parseConfig } from '../config.ts';
 import { HearthError } from '../errors.ts';
+import { runLoyaltyDemo } from '../loyalty/demo-scenario.ts';
 import { createLogger } from '../log.ts';
 import { startHearth, type Hearth } from '../runtime.ts';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -50,13 +51,16 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       connectors: {
         shopify: { webhook_secret: SHOPIFY_SECRET },
         hubspot: { access_token: 'pat-demo-token', base_url: crm.url, client_secret: HUBSPOT_SECRET, app_id: APP_ID },
-        webhook: { targets: [{ name: 'loyalty', url: loyalty.url, secret: 'whsec_demo_loyalty', events: ['address.corrected'] }] },
+        webhook: { targets: [{ name: 'loyalty', url: loyalty.url, secret: 'whsec_demo_loyalty', events: ['address.corrected', 'order.enriched', 'tier.changed'] }] },
       },
       writeback: { crm: 'hubspot', sync_window_seconds: 60 },
       jobs: { base_delay_ms: 200, max_delay_ms: 5000, poll_interval_ms: 50 },
     }, { HEARTH_API_KEY: apiKey });
     hearth = await startHearth(config, { logger: createLogger(config.log.level) });
     await runWorkload(hearth, crm, loyalty, io);
+    const running = hearth;
+    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), write: (line) => writeLine(io.stdout, line) });
+    writeLine(io.stdout, `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`);
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;
@@ -101,7 +105,11 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
   }
   const echoes = await hearth.hdb.db.selectFrom('inbox_events').select('id').where('status', '=', 'echo').execute();
   writeLine(io.stdout, `\nHubSpot reported ${echoes.length} of Hearth's own writes back; all recognised as echoes and not re-applied.`);
-  writeLine(io.stdout, `The loyalty platform received ${loyalty.received.length} signed address.corrected webhooks.`);
+  writeLine(io.stdout, `The loyalty platform received ${countByType(loyalty, 'address.corrected')} signed address.corrected webhooks.`);
+}
+
+function countByType(receiver: Receiver, type: string): number {
+  return receiver.received.filter((r) => (r.body as { type?: string }).type === type).length;
 }
 
 /** Waits until the inbox is applied and no job is pending or running (bounded). */

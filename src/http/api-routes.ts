@@ -3,6 +3,9 @@ import { changeHistory, getCustomerRow, listLinks } from '../customers/customer-
 import { normalizeEmail, toCustomer } from '../customers/customer.ts';
 import type { ApiRole, JobStatus } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
+import { membershipAt } from '../households/membership-store.ts';
+import { balanceOf } from '../loyalty/ledger-store.ts';
+import { tierOf } from '../loyalty/tier-store.ts';
 import { getJob, lateWritebacks, listJobs, requeueJob } from '../sync/jobs.ts';
 import { createApiKey, requireRole, ROLES } from './auth.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
@@ -33,8 +36,8 @@ function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string } }>('/customers/:id', { schema: { summary: 'A customer with its source records (crosswalk) and change history', tags: ['customers'], params: idParam } }, async (req) => {
     const row = await getCustomerRow(db, req.params.id);
     if (!row) throw new HearthError('not_found', `customer ${req.params.id} not found`);
-    const [links, changes, jobs] = await Promise.all([listLinks(db, row.id), changeHistory(db, row.id), listJobs(db, { customer_id: row.id, limit: 50 })]);
-    return { ...toCustomer(row), source_records: links.map(linkView), changes: changes.map(changeView), jobs: jobs.map(jobView) };
+    const [links, changes, jobs, loyalty] = await Promise.all([listLinks(db, row.id), changeHistory(db, row.id), listJobs(db, { customer_id: row.id, limit: 50 }), loyaltyView(db, row.id, (deps.now ?? Date.now)())]);
+    return { ...toCustomer(row), ...loyalty, source_records: links.map(linkView), changes: changes.map(changeView), jobs: jobs.map(jobView) };
   });
   app.get<{ Querystring: { email: string } }>('/customers', { schema: { summary: 'Find customers by email', tags: ['customers'], querystring: { type: 'object', properties: { email: { type: 'string', minLength: 3 } }, required: ['email'] } } }, async (req) => {
     const rows = await db.selectFrom('customers').selectAll().where('email_normalized', '=', normalizeEmail(req.query.email)).where('merged_into', 'is', null).orderBy('id').limit(50).execute();
@@ -45,6 +48,18 @@ function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
     if (req.query.status) q = q.where('status', '=', req.query.status as 'failed');
     return { data: (await q.execute()).map(eventView) };
   });
+}
+
+/** Household, role, opt-in, tier and the individual's own points balance (derived from the ledger). */
+async function loyaltyView(db: AppDeps['hdb']['db'], customerId: string, now: number) {
+  const [m, tier, balance] = await Promise.all([membershipAt(db, customerId), tierOf(db, customerId, now), balanceOf(db, customerId)]);
+  return {
+    household_id: m?.household_id ?? null,
+    hierarchy_role: m?.role ?? null,
+    points_aggregation_opt_in: m?.points_aggregation_opt_in ?? false,
+    tier,
+    points_balance: balance,
+  };
 }
 
 function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {

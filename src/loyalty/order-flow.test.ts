@@ -67,6 +67,8 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     assert.equal(await poolBalance(db(), hh), 350);
     const gold = await eventually(async () => { const t = hooks('tier.changed').filter((h) => h.data.tier === 'gold'); return t.length === 2 ? t : null; }, 10_000, 'tier changes');
     assert.deepEqual(gold.map((h) => h.data.customer_id).sort(), [ann, ben].sort());
+    const customer = (await hearth.app.inject({ method: 'GET', url: `/v1/customers/${ben}`, headers: as(readonly) })).json();
+    assert.deepEqual([customer.household_id, customer.hierarchy_role, customer.points_aggregation_opt_in, customer.tier, customer.points_balance], [hh, 'member', true, 'gold', 0], 'pooled points are not on the individual account');
   });
 
   test('a repeated webhook, or the same order under another event id, never credits twice', async () => {
@@ -162,7 +164,9 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     assert.equal(await poolBalance(db(), pool), 0);
   });
 
-  test('the admin key works too (bootstrap)', async () => {
+  test('the admin key works too (bootstrap); the routes are in the OpenAPI document', async () => {
     assert.equal((await hearth.app.inject({ method: 'GET', url: '/v1/loyalty/adjustment-rate', headers: as(ADMIN_KEY) })).statusCode, 200);
+    const spec = (await hearth.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown> };
+    for (const path of ['/v1/loyalty/redemptions', '/v1/loyalty/adjustments', '/v1/loyalty/accounts/{id}/entries', '/v1/checkout/enrich']) assert.ok(spec.paths[path], path);
   });
 });

@@ -87,7 +87,9 @@ describeEachDialect('SIGKILL in the middle of a load', (ctx) => {
         return open.length === 0 && pending.length === 0 && customers.length === N;
       }, 30_000, 'all events applied and jobs settled');
       const events = await db.selectFrom('inbox_events').select(['delivery_id', 'status']).execute();
-      assert.equal(events.length, N, 'one inbox row per delivery id');
+      // Each orders/create delivery is two events: the confirmed address and the order itself.
+      assert.equal(events.length, 2 * N, 'one inbox row per event of each delivery id');
+      assert.equal(events.filter((e) => e.delivery_id.endsWith(':order')).length, N);
       assert.ok(events.every((e) => e.status === 'applied'));
       const changes = await db.selectFrom('change_log').select('customer_id').where('field', '=', 'address_line1').execute();
       assert.equal(changes.length, N, 'each correction applied exactly once');
