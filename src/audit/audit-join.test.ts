@@ -52,7 +52,7 @@ function crmOf(contacts: [email: string, id: string, address: string, phone: str
 
 function ordersOf(orders: [email: string, name: string, date: string, address: string, phone: string][]): OrderFold {
   const fold = emptyOrderFold();
-  for (const [email, name, date, address, phone] of orders) fold.latest.set(email, { name, id: name.slice(1), createdAt: Date.parse(date), createdRaw: date, address, phone });
+  for (const [email, name, date, address, phone] of orders) fold.latest.set(email, { name, id: name.slice(1), createdAt: Date.parse(date), address, phone });
   return fold;
 }
 

@@ -160,10 +160,19 @@ function formatSummary(report: AuditReport, out: string | undefined): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One bar over both exports (they are read at the same time), by bytes read. */
 function progressBar(stream: NodeJS.WritableStream): ProgressFn {
+  const files = new Map<string, { read: number; total: number }>();
   return (file, read, total) => {
-    const share = total === 0 ? 1 : Math.min(1, read / total);
+    files.set(file, { read, total });
+    let done = 0;
+    let all = 0;
+    for (const f of files.values()) {
+      done += f.read;
+      all += f.total;
+    }
+    const share = all === 0 ? 1 : Math.min(1, done / all);
     const filled = Math.round(share * 30);
-    stream.write(`\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% ${file}`);
+    stream.write(`\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% reading ${[...files.keys()].join(' + ')}`);
   };
 }

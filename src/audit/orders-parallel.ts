@@ -29,8 +29,8 @@ function unpackOrders(p: PackedOrders): OrderFold {
   const fold = emptyOrderFold();
   Object.assign(fold, { rowsRead: p.rowsRead, orders: p.orders, withoutEmail: p.withoutEmail, badDates: p.badDates });
   for (let k = 0; k < p.emails.length; k++) {
-    const [name = '', id = '', createdRaw = '', address = '', phone = ''] = p.fields[k]!.split(FIELD_SEP);
-    fold.latest.set(p.emails[k]!, { name, id, createdAt: p.createdAt[k]!, createdRaw, address, phone });
+    const [name = '', id = '', address = '', phone = ''] = p.fields[k]!.split(FIELD_SEP);
+    fold.latest.set(p.emails[k]!, { name, id, createdAt: p.createdAt[k]!, address, phone });
   }
   return fold;
 }

@@ -67,7 +67,6 @@ export function addOrderRow(fold: OrderFold, columns: ColumnIndex<OrderField>, r
     name,
     id: cell(row, columns.id).trim(),
     createdAt,
-    createdRaw,
     address: orderAddress(columns, row),
     phone: cell(row, columns.shipping_phone).trim() || cell(row, columns.phone).trim() || cell(row, columns.billing_phone).trim(),
   });

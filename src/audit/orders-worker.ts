@@ -31,7 +31,7 @@ export function packOrders(fold: OrderFold): PackedOrders {
   let k = 0;
   for (const [email, o] of fold.latest) {
     emails.push(email);
-    fields.push([o.name, o.id, o.createdRaw, o.address, o.phone].join(FIELD_SEP));
+    fields.push([o.name, o.id, o.address, o.phone].join(FIELD_SEP));
     createdAt[k++] = o.createdAt;
   }
   return { emails, fields, createdAt, rowsRead: fold.rowsRead, orders: fold.orders, withoutEmail: fold.withoutEmail, badDates: fold.badDates };

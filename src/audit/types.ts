@@ -24,7 +24,6 @@ export interface LatestOrder {
   name: string;
   id: string;
   createdAt: number;
-  createdRaw: string;
   address: string;
   phone: string;
 }

@@ -106,35 +106,56 @@ interface Blocks {
 }
 
 /**
- * Groups records by the rule's key. Keys become block numbers through one Map; members are then
- * gathered with a counting sort into one typed array instead of an array per key.
+ * Groups records by the rule's key. Each key is hashed to a number and packed with its record
+ * index into one float (hash in the high bits), so one numeric sort gathers the blocks with
+ * ascending members: no Map holding a million key strings per rule (that cost more in garbage
+ * collection than anything else in blocking). Keys with the same hash share a block (the hash
+ * keeps 33 bits at a million records: some tens of such blocks per rule) — a few extra
+ * candidate pairs, never a lost one.
  */
 function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule): Blocks {
   const n = records.length;
-  const ids = new Map<string, number>();
-  const blockOf = new Int32Array(n);
-  const sizes: number[] = [];
+  const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const scale = 2 ** indexBits;
+  // The hash keeps its top 53 - indexBits bits, so hash and index fit a float exactly.
+  const hashScale = 1 / 2 ** (indexBits - 1);
+  const packed = new Float64Array(n);
+  let m = 0;
   for (let i = 0; i < n; i++) {
     const k = rule.key(records[i]!);
-    if (k === '') {
-      blockOf[i] = -1;
-      continue;
-    }
-    let b = ids.get(k);
-    if (b === undefined) {
-      b = sizes.length;
-      ids.set(k, b);
-      sizes.push(0);
-    }
-    blockOf[i] = b;
-    sizes[b]!++;
+    if (k !== '') packed[m++] = Math.floor(keyHash(k) * hashScale) * scale + i;
   }
-  const start = new Int32Array(sizes.length + 1);
-  for (let b = 0; b < sizes.length; b++) start[b + 1] = start[b]! + sizes[b]!;
-  const fill = start.slice(0, sizes.length);
-  const members = new Int32Array(start[sizes.length]!);
-  for (let i = 0; i < n; i++) if (blockOf[i]! >= 0) members[fill[blockOf[i]!]!++] = i;
-  return { start, members, count: sizes.length };
+  const sorted = packed.subarray(0, m).sort();
+  const start = new Int32Array(m + 1);
+  const members = new Int32Array(m);
+  let count = 0;
+  let previous = -1;
+  for (let x = 0; x < m; x++) {
+    const hash = Math.floor(sorted[x]! / scale);
+    members[x] = sorted[x]! - hash * scale;
+    if (hash !== previous) start[count++] = x;
+    previous = hash;
+  }
+  start[count] = m;
+  return { start, members, count };
+}
+
+/** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */
+function keyHash(k: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (fmix(a) >>> 0) * 2 ** 20 + (fmix(b) >>> 12);
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Calls `visit` with the members of each block of two or more records. */
@@ -241,12 +262,24 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
   const codes = new Float64Array(total);
   let w = 0;
   for (let i = 0; i < n; i++) {
-    const list = partners.subarray(start[i]!, start[i + 1]!).sort();
-    for (let x = 0; x < list.length; x++) {
-      if (x === 0 || list[x] !== list[x - 1]) codes[w++] = i * n + list[x]!;
+    const from = start[i]!;
+    const to = start[i + 1]!;
+    if (to - from > 32) partners.subarray(from, to).sort();
+    else insertionSort(partners, from, to);
+    for (let x = from; x < to; x++) {
+      if (x === from || partners[x] !== partners[x - 1]) codes[w++] = i * n + partners[x]!;
     }
   }
   return codes.slice(0, w);
+}
+
+function insertionSort(a: Int32Array, from: number, to: number): void {
+  for (let x = from + 1; x < to; x++) {
+    const v = a[x]!;
+    let y = x - 1;
+    for (; y >= from && a[y]! > v; y--) a[y + 1] = a[y]!;
+    a[y + 1] = v;
+  }
 }
 
 /** Decodes pair code -> [i, j]. */
