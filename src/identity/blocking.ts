@@ -38,7 +38,7 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
   { name: 'postcode_street', key: (r) => join(r.postcode, pre(r.street, 3)) },
   { name: 'postcode_family_soundex', key: (r) => join(r.postcode, r.familySdx) },
   { name: 'given_soundex_dob_year_month', key: (r) => join(r.givenSdx, pre(r.dob, 6)), trainingOnly: true },
-  { name: 'family_soundex_dob_year', key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)) },
+  { name: 'family_soundex_dob_year', key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)), trainingOnly: true },
   { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
 ];
 
@@ -57,31 +57,37 @@ export interface BlockingResult {
   oversizeBlocks: number;
 }
 
-/** Growable pair list: the lower record index and the higher one, in two typed arrays. */
+/**
+ * Pair list (lower index, higher index) in typed-array chunks. Callers reserve what a rule can
+ * give, so a million-record run allocates each chunk once instead of doubling and copying:
+ * large typed-array allocations are what set off full garbage collections of the whole heap.
+ */
 class PairBuffer {
-  lo: Int32Array = new Int32Array(1 << 16);
-  hi: Int32Array = new Int32Array(1 << 16);
+  chunks: { lo: Int32Array; hi: Int32Array; length: number }[] = [];
   length = 0;
-  push(i: number, j: number): void {
-    if (this.length === this.lo.length) {
-      this.lo = grow(this.lo);
-      this.hi = grow(this.hi);
-    }
-    this.lo[this.length] = i < j ? i : j;
-    this.hi[this.length++] = i < j ? j : i;
+  private current = { lo: new Int32Array(0), hi: new Int32Array(0), length: 0 };
+  reserve(count: number): void {
+    if (this.current.lo.length - this.current.length >= count) return;
+    this.current = { lo: new Int32Array(Math.max(count, 1 << 16)), hi: new Int32Array(Math.max(count, 1 << 16)), length: 0 };
+    this.chunks.push(this.current);
   }
-}
-
-function grow(a: Int32Array): Int32Array {
-  const next = new Int32Array(a.length * 2);
-  next.set(a);
-  return next;
+  push(i: number, j: number): void {
+    let c = this.current;
+    if (c.length === c.lo.length) {
+      this.reserve(1 << 16);
+      c = this.current;
+    }
+    c.lo[c.length] = i < j ? i : j;
+    c.hi[c.length++] = i < j ? j : i;
+    this.length++;
+  }
 }
 
 /** Candidate pairs from the union of the rules, de-duplicated. */
 export function blockPairs(records: readonly PreparedRecord[], rules: readonly BlockingRule[], opts: BlockingOptions): BlockingResult {
   const n = records.length;
   const buf = new PairBuffer();
+  const scratch = new BlockScratch(n);
   const rulePairs: Record<string, number> = {};
   let oversizeBlocks = 0;
   const add = (i: number, j: number): void => {
@@ -90,12 +96,26 @@ export function blockPairs(records: readonly PreparedRecord[], rules: readonly B
   };
   for (const rule of rules) {
     const before = buf.length;
-    forEachBlock(records, rule, (block) => {
-      if (blockPairsOf(block, records, opts, add)) oversizeBlocks++;
+    const blocks = groupBlocks(records, rule, scratch);
+    buf.reserve(blockPairCount(blocks, opts));
+    forEachBlock(blocks, (members, from, to) => {
+      if (blockPairsOf(members, from, to, records, opts, add)) oversizeBlocks++;
     });
     rulePairs[rule.name] = buf.length - before;
   }
   return { pairs: uniquePairCodes(buf, n), rulePairs, oversizeBlocks };
+}
+
+/** Typed arrays for grouping one rule's blocks, reused rule after rule. */
+class BlockScratch {
+  packed: Float64Array;
+  start: Int32Array;
+  members: Int32Array;
+  constructor(n: number) {
+    this.packed = new Float64Array(n);
+    this.start = new Int32Array(n + 1);
+    this.members = new Int32Array(n);
+  }
 }
 
 /** Blocks of one rule: block b holds members[start[b]..start[b + 1]) (ascending indexes). */
@@ -113,21 +133,19 @@ interface Blocks {
  * keeps 33 bits at a million records: some tens of such blocks per rule) — a few extra
  * candidate pairs, never a lost one.
  */
-function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule): Blocks {
+function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scratch: BlockScratch): Blocks {
   const n = records.length;
   const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const scale = 2 ** indexBits;
   // The hash keeps its top 53 - indexBits bits, so hash and index fit a float exactly.
   const hashScale = 1 / 2 ** (indexBits - 1);
-  const packed = new Float64Array(n);
+  const { packed, start, members } = scratch;
   let m = 0;
   for (let i = 0; i < n; i++) {
     const k = rule.key(records[i]!);
     if (k !== '') packed[m++] = Math.floor(keyHash(k) * hashScale) * scale + i;
   }
   const sorted = packed.subarray(0, m).sort();
-  const start = new Int32Array(m + 1);
-  const members = new Int32Array(m);
   let count = 0;
   let previous = -1;
   for (let x = 0; x < m; x++) {
@@ -158,23 +176,29 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Calls `visit` with the members of each block of two or more records. */
-function forEachBlock(records: readonly PreparedRecord[], rule: BlockingRule, visit: (block: Int32Array) => void): void {
-  const { start, members, count } = groupBlocks(records, rule);
-  for (let b = 0; b < count; b++) if (start[b + 1]! - start[b]! >= 2) visit(members.subarray(start[b]!, start[b + 1]!));
+/** Calls `visit` with each block of two or more records: members[from..to). */
+function forEachBlock({ start, members, count }: Blocks, visit: (members: Int32Array, from: number, to: number) => void): void {
+  for (let b = 0; b < count; b++) if (start[b + 1]! - start[b]! >= 2) visit(members, start[b]!, start[b + 1]!);
+}
+
+function blockPairCount(blocks: Blocks, opts: BlockingOptions): number {
+  let total = 0;
+  for (let b = 0; b < blocks.count; b++) total += pairCountOf(blocks.start[b + 1]! - blocks.start[b]!, opts);
+  return total;
 }
 
 /** Emits a block's pairs: all of them, or the sorted-neighbourhood window of an oversize block. */
-function blockPairsOf(block: Int32Array, records: readonly PreparedRecord[], opts: BlockingOptions, add: (i: number, j: number) => void): boolean {
-  if (block.length > opts.maxBlockSize) {
-    windowPairs(Array.from(block), records, opts.window, add);
+function blockPairsOf(members: Int32Array, from: number, to: number, records: readonly PreparedRecord[], opts: BlockingOptions, add: (i: number, j: number) => void): boolean {
+  if (to - from > opts.maxBlockSize) {
+    windowPairs(Array.from(members.subarray(from, to)), records, opts.window, add);
     return true;
   }
-  for (let x = 0; x < block.length; x++) for (let y = x + 1; y < block.length; y++) add(block[x]!, block[y]!);
+  for (let x = from; x < to; x++) for (let y = x + 1; y < to; y++) add(members[x]!, members[y]!);
   return false;
 }
 
 function pairCountOf(size: number, opts: BlockingOptions): number {
+  if (size < 2) return 0;
   if (size <= opts.maxBlockSize) return (size * (size - 1)) / 2;
   // Window pairs: each record meets up to `window` following ones.
   const w = Math.min(opts.window, size - 1);
@@ -196,9 +220,9 @@ export interface TrainingPairs {
  * the scored candidates in `exclude` (sorted codes), which are counted already.
  */
 export function sampleTrainingPairs(records: readonly PreparedRecord[], rules: readonly BlockingRule[], opts: BlockingOptions & { budget: number }, exclude: Float64Array): TrainingPairs {
-  const grouped = rules.map((rule) => groupBlocks(records, rule));
+  const grouped = rules.map((rule) => copyBlocks(groupBlocks(records, rule, new BlockScratch(records.length))));
   let rawPairs = 0;
-  for (const g of grouped) for (let b = 0; b < g.count; b++) rawPairs += pairCountOf(g.start[b + 1]! - g.start[b]!, opts);
+  for (const g of grouped) rawPairs += blockPairCount(g, opts);
   const rate = rawPairs <= opts.budget ? 1 : opts.budget / rawPairs;
   const threshold = rate * 2 ** 32;
   const buf = new PairBuffer();
@@ -207,12 +231,13 @@ export function sampleTrainingPairs(records: readonly PreparedRecord[], rules: r
     if (rate < 1 && pairHash(i < j ? i : j, i < j ? j : i) >= threshold) return;
     buf.push(i, j);
   };
-  for (const g of grouped) {
-    for (let b = 0; b < g.count; b++) {
-      if (g.start[b + 1]! - g.start[b]! >= 2) blockPairsOf(g.members.subarray(g.start[b]!, g.start[b + 1]!), records, opts, add);
-    }
-  }
+  buf.reserve(Math.ceil(Math.min(rawPairs, opts.budget) * 1.05) + 1024);
+  for (const g of grouped) forEachBlock(g, (members, from, to) => blockPairsOf(members, from, to, records, opts, add));
   return { pairs: without(uniquePairCodes(buf, records.length), exclude), rate, rawPairs };
+}
+
+function copyBlocks(b: Blocks): Blocks {
+  return { start: b.start.slice(0, b.count + 1), members: b.members.slice(0, b.start[b.count]!), count: b.count };
 }
 
 // A 32-bit mix of the two indexes (murmur3 finaliser), uniform enough to sample pairs by.
@@ -252,25 +277,30 @@ function windowPairs(block: number[], records: readonly PreparedRecord[], window
  * sorts, where one sort of every code would be O(P log P).
  */
 function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
-  const total = buf.length;
   const start = new Int32Array(n + 1);
-  for (let p = 0; p < total; p++) start[buf.lo[p]! + 1]!++;
+  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) start[c.lo[p]! + 1]!++;
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const fill = start.slice(0, n);
-  const partners = new Int32Array(total);
-  for (let p = 0; p < total; p++) partners[fill[buf.lo[p]!]!++] = buf.hi[p]!;
-  const codes = new Float64Array(total);
+  const partners = new Int32Array(buf.length);
+  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) partners[fill[c.lo[p]!]!++] = c.hi[p]!;
+  // Sort each record's partners and drop repeats in place; start[] becomes the compacted offsets.
   let w = 0;
+  let from = 0;
   for (let i = 0; i < n; i++) {
-    const from = start[i]!;
     const to = start[i + 1]!;
     if (to - from > 32) partners.subarray(from, to).sort();
     else insertionSort(partners, from, to);
+    start[i] = w;
+    let last = -1;
     for (let x = from; x < to; x++) {
-      if (x === from || partners[x] !== partners[x - 1]) codes[w++] = i * n + partners[x]!;
+      if (partners[x] !== last) last = partners[w++] = partners[x]!;
     }
+    from = to;
   }
-  return codes.slice(0, w);
+  start[n] = w;
+  const codes = new Float64Array(w);
+  for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
+  return codes;
 }
 
 function insertionSort(a: Int32Array, from: number, to: number): void {

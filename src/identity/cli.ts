@@ -286,6 +286,7 @@ function summarize(result: MatchResult, elapsedMs: number, metrics: Evaluation |
   return {
     records: result.records,
     candidate_pairs: result.candidatePairs,
+    training_pairs: result.blocking.trainingPairs,
     clusters: result.clusters,
     auto_pairs: count('auto'),
     review_pairs: count('review'),

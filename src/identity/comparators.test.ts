@@ -91,3 +91,38 @@ function mutate(s: string, rand: () => number): string {
   if (r < 0.75) return s.slice(0, i) + 'y' + s.slice(i);
   return i + 1 < s.length ? s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2) : s;
 }
+
+test('jaro-winkler (bit flags up to 31 characters, arrays beyond) agrees with the textbook version', () => {
+  const rand = mulberry32(12);
+  const word = (max: number): string => Array.from({ length: 1 + Math.floor(rand() * max) }, () => 'abcde'[Math.floor(rand() * 5)]).join('');
+  for (let k = 0; k < 5_000; k++) {
+    const a = word(k % 2 === 0 ? 12 : 40);
+    const b = rand() < 0.5 ? word(k % 2 === 0 ? 12 : 40) : mutate(a, rand);
+    assert.equal(jaroWinkler(a, b), referenceJaroWinkler(a, b), `${a} ${b}`);
+  }
+});
+
+// Textbook Jaro-Winkler with arrays, as the reference for the bit-flag version.
+function referenceJaroWinkler(a: string, b: string): number {
+  if (a === b) return a.length === 0 ? 0 : 1;
+  const range = Math.max(0, Math.floor(Math.max(a.length, b.length) / 2) - 1);
+  const aFlags = new Array<boolean>(a.length).fill(false);
+  const bFlags = new Array<boolean>(b.length).fill(false);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = Math.max(0, i - range); j < Math.min(i + range + 1, b.length); j++) {
+      if (!bFlags[j] && a[i] === b[j]) {
+        aFlags[i] = bFlags[j] = true;
+        m++;
+        break;
+      }
+    }
+  }
+  if (m === 0) return 0;
+  const bMatched = [...b].filter((_, j) => bFlags[j]);
+  const t = [...a].filter((_, i) => aFlags[i]).filter((c, x) => c !== bMatched[x]).length;
+  const jaro = (m / a.length + m / b.length + (m - t / 2) / m) / 3;
+  let prefix = 0;
+  while (prefix < Math.min(4, a.length, b.length) && a[prefix] === b[prefix]) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}

@@ -103,3 +103,19 @@ test('a household chain is not merged into one person', () => {
   assert.equal(clusterOf[2], clusterOf[3]);
   assert.notEqual(clusterOf[0], clusterOf[2]);
 });
+
+test('training-only rules: sampled to the budget, weighted up, the model and the clusters hold', () => {
+  const { records, entity } = population();
+  const full = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, trainingPairBudget: 1e9 });
+  const sampled = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, trainingPairBudget: full.blocking.trainingRawPairs / 4 });
+  assert.equal(full.blocking.trainingSampleRate, 1);
+  assert.ok(full.blocking.trainingPairs > 100, `${full.blocking.trainingPairs} training pairs`);
+  assert.ok(Math.abs(sampled.blocking.trainingSampleRate - 0.25) < 1e-9);
+  assert.ok(sampled.blocking.trainingPairs < full.blocking.trainingPairs / 2);
+  // The scored candidates do not depend on the training sample.
+  assert.deepEqual(sampled.candidateCodes, full.candidateCodes);
+  assert.ok(Math.abs(sampled.model.lambda - full.model.lambda) < 0.05, `lambda ${sampled.model.lambda} vs ${full.model.lambda}`);
+  const wrong = (r: typeof full): number => records.filter((_, i) => entity[r.clusterOf[i]!] !== entity[i]).length;
+  assert.equal(wrong(full), 0);
+  assert.equal(wrong(sampled), 0);
+});

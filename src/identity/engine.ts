@@ -1,5 +1,5 @@
 import { bandOf, DEFAULT_BANDS } from './bands.ts';
-import { blockPairs, decodePair, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
+import { blockPairs, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { clusterPairs, type LinkPair } from './cluster.ts';
 import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
 import { estimateU, explainPair, fitEm, levelWeights, pairWeight, termFrequencies, tfAdjustment, weightToProbability, type Explanation, type FsModel } from './fellegi-sunter.ts';
@@ -143,7 +143,9 @@ function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: Comp
   const n = prepared.length;
   const patterns = new Int32Array(codes.length);
   for (let p = 0; p < codes.length; p++) {
-    const [i, j] = decodePair(codes[p]!, n);
+    // Decoded inline: no [i, j] array per pair in the two hottest loops.
+    const i = Math.floor(codes[p]! / n);
+    const j = codes[p]! - i * n;
     patterns[p] = comparePair(prepared[i]!, prepared[j]!, ctx);
     if ((p & 0x3ffff) === 0) progress('compare', p, codes.length);
   }
@@ -180,7 +182,9 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
       w = prior + unpackPattern(code).reduce((s, l, f) => (l < 0 ? s : s + weights[f]![l]!), 0);
       baseCache.set(code, w);
     }
-    const [i, j] = decodePair(codes[p]!, n);
+    // Decoded inline: no [i, j] array per pair in the two hottest loops.
+    const i = Math.floor(codes[p]! / n);
+    const j = codes[p]! - i * n;
     for (const t of tfFields) {
       // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
       if (Math.floor(code / t.div) % PATTERN_RADIX !== t.exact) continue;

@@ -130,8 +130,16 @@ interface Incoming {
   addressKey: string | null;
 }
 
-/** The source record an event describes, for the event types that create customers. */
+const incomings = new WeakMap<CanonicalEvent, Incoming | null>();
+
+/** The source record an event describes (for the event types that create customers), once per event. */
 function incomingOf(ev: CanonicalEvent): Incoming | null {
+  let out = incomings.get(ev);
+  if (out === undefined) incomings.set(ev, (out = describeIncoming(ev)));
+  return out;
+}
+
+function describeIncoming(ev: CanonicalEvent): Incoming | null {
   if (ev.type === 'checkout.address_confirmed') return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact, ev.address), addressKey: addressKeyOf(ev.address) };
   if (ev.type === 'contact.updated' && !ev.origin_is_hearth) return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact), addressKey: addressKeyOf(ev.contact.address) };
   return null;
@@ -175,11 +183,16 @@ function linkedSystems(state: BatchState, customerId: string): Set<string> {
   return out;
 }
 
-/** Per batch: the comparison context, a preparer, and prepared customers by id and version. */
+/**
+ * Per batch: the comparison context, a preparer, prepared customers by id and version, and an
+ * index from blocking key to the customers that had it (possibly stale: candidates are checked).
+ */
 interface Matcher {
   ctx: ComparisonContext;
   prepare: (p: PersonInput) => PreparedRecord;
   cache: Map<string, { version: number; keys: string[]; prepared: PreparedRecord | null }>;
+  index: Map<string, Set<string>>;
+  indexed: Map<string, number>;
 }
 
 let nicknames: Map<string, number[]> | undefined;
@@ -189,10 +202,21 @@ function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
   let m = matchers.get(state);
   if (!m) {
     nicknames ??= buildNicknameIndex();
-    m = { ctx: { nicknames }, prepare: createPreparer({ defaultCountry: settings.default_country }), cache: new Map() };
+    m = { ctx: { nicknames }, prepare: createPreparer({ defaultCountry: settings.default_country }), cache: new Map(), index: new Map(), indexed: new Map() };
     matchers.set(state, m);
+    for (const row of state.customers.values()) indexRow(m, row);
+  }
+  // Only the batch's own writes change customers after loading: keep their keys indexed.
+  for (const id of state.dirtyCustomers) {
+    const row = state.customers.get(id)!;
+    if (m.indexed.get(id) !== row.version) indexRow(m, row);
   }
   return m;
+}
+
+function indexRow(m: Matcher, row: CustomersTable): void {
+  m.indexed.set(row.id, row.version);
+  for (const k of entryOf(m, row).keys) m.index.set(k, (m.index.get(k) ?? new Set()).add(row.id));
 }
 
 /** Batches whose flows ran with identity matching enabled (they also get household suggestions). */
@@ -254,10 +278,13 @@ export function rankCandidates(state: BatchState, settings: IdentitySettings, in
   const m = matcherFor(state, settings);
   const keys = new Set(identityKeys(person, addressKey));
   if (keys.size === 0) return [];
+  const ids = new Set([...keys].flatMap((k) => [...(m.index.get(k) ?? [])]));
+  if (ids.size === 0) return [];
   const prepared = m.prepare(person);
   const out: Candidate[] = [];
-  for (const row of state.customers.values()) {
-    if (row.merged_into || !entryOf(m, row).keys.some((k) => keys.has(k))) continue;
+  for (const id of ids) {
+    const row = state.customers.get(id);
+    if (!row || row.merged_into || !entryOf(m, row).keys.some((k) => keys.has(k))) continue;
     const existing = preparedOf(m, row);
     const levels = unpackPattern(comparePair(prepared, existing, m.ctx));
     const explanation = explainPair(settings.model, levels, prepared);

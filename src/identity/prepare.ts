@@ -52,26 +52,18 @@ function memo<T>(fn: (key: string) => T): (key: string) => T {
   };
 }
 
-// Household members share an address: parse each distinct (line 1, number, line 2) once. Maps
-// nested by part, not one joined key: a joined key is a new string to hash on every look-up.
+// Household members share an address: parse each distinct (line 1, number, line 2) once. Most
+// records have no separate number or line 2, and then line 1 itself is the key (a joined key is
+// a new string to hash on every look-up).
 function memoStreet(): PrepareCaches['street'] {
-  let cache = new Map<string, Map<string, Map<string, StreetParts>>>();
+  let cache = new Map<string, StreetParts>();
   return (number, line1, line2) => {
-    let byNumber = cache.get(line1);
-    if (byNumber === undefined) {
-      if (cache.size >= MEMO_LIMIT) cache = new Map();
-      byNumber = new Map();
-      cache.set(line1, byNumber);
-    }
-    let byLine2 = byNumber.get(number);
-    if (byLine2 === undefined) {
-      byLine2 = new Map();
-      byNumber.set(number, byLine2);
-    }
-    let parts = byLine2.get(line2);
+    const key = number === '' && line2 === '' ? line1 : `${line1}\u0000${number}\u0000${line2}`;
+    let parts = cache.get(key);
     if (parts === undefined) {
       parts = streetParts(number, line1, line2);
-      byLine2.set(line2, parts);
+      if (cache.size >= MEMO_LIMIT) cache = new Map();
+      cache.set(key, parts);
     }
     return parts;
   };

@@ -20,6 +20,7 @@ export function jaroWinkler(a: string, b: string): number {
   const la = a.length;
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
+  if (la <= 31 && lb <= 31) return jaroWinklerShort(a, b);
   const range = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
   const aFlags = scratch(0, la);
   const bFlags = scratch(1, lb);
@@ -43,6 +44,45 @@ export function jaroWinkler(a: string, b: string): number {
   for (let i = 0; i < la; i++) {
     if (aFlags[i] === 0) continue;
     while (bFlags[k] === 0) k++;
+    if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
+    k++;
+  }
+  const m = matches;
+  const jaro = (m / la + m / lb + (m - transpositions / 2) / m) / 3;
+  let prefix = 0;
+  const maxPrefix = Math.min(4, la, lb);
+  while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+// The same computation for strings of up to 31 characters (names, streets, cities: nearly every
+// call), with the matched-character flags kept in two integers instead of scratch arrays.
+function jaroWinklerShort(a: string, b: string): number {
+  const la = a.length;
+  const lb = b.length;
+  const range = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
+  let aFlags = 0;
+  let bFlags = 0;
+  let matches = 0;
+  for (let i = 0; i < la; i++) {
+    const lo = i > range ? i - range : 0;
+    const hi = i + range + 1 < lb ? i + range + 1 : lb;
+    const c = a.charCodeAt(i);
+    for (let j = lo; j < hi; j++) {
+      if ((bFlags & (1 << j)) === 0 && b.charCodeAt(j) === c) {
+        aFlags |= 1 << i;
+        bFlags |= 1 << j;
+        matches++;
+        break;
+      }
+    }
+  }
+  if (matches === 0) return 0;
+  let k = 0;
+  let transpositions = 0;
+  for (let i = 0; i < la; i++) {
+    if ((aFlags & (1 << i)) === 0) continue;
+    while ((bFlags & (1 << k)) === 0) k++;
     if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
     k++;
   }
