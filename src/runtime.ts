@@ -9,6 +9,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
 import { householdEngineContext } from './households/settings.ts';
 import { identitySettings } from './identity/incremental.ts';
+import { loyaltySettings } from './loyalty/settings.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { EngineContext } from './sync/context.ts';
@@ -49,6 +50,7 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     keyAddress: (a) => normalizeAddress(a).key,
     households: householdEngineContext(config),
     identity: identitySettings(config.identity),
+    loyalty: loyaltySettings(config),
   };
 }
 

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { parseConfig } from '../config.ts';
 import { HearthError } from '../errors.ts';
 import { runLoyaltyDemo } from '../loyalty/demo-scenario.ts';
+import { loyaltySettings } from '../loyalty/settings.ts';
 import { createLogger } from '../log.ts';
 import { startHearth, type Hearth } from '../runtime.ts';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -59,7 +60,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     hearth = await startHearth(config, { logger: createLogger(config.log.level) });
     await runWorkload(hearth, crm, loyalty, io);
     const running = hearth;
-    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), write: (line) => writeLine(io.stdout, line) });
+    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), loyalty: loyaltySettings(config), write: (line) => writeLine(io.stdout, line) });
     writeLine(io.stdout, `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`);
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();

@@ -6,7 +6,7 @@ import { auditRedemptions, ledgerRedemptions, redemptionLog, type RedemptionAudi
 import { backfillOrders, type BackfillReport } from '../loyalty/backfill.ts';
 import { expirePoints } from '../loyalty/expiry.ts';
 import { readOrdersExport } from '../loyalty/orders-csv.ts';
-import { loyaltySettings, useLoyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings } from '../loyalty/settings.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
@@ -38,7 +38,6 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
   const input = sub === 'backfill' ? await readText(values.orders!) : values.redemptions ? await readText(values.redemptions) : null;
   const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null; // validated before the database is opened
   const settings = loyaltySettings(config);
-  useLoyaltySettings(settings);
   const hdb = openDatabase(config.database);
   try {
     await migrateToLatest(hdb.db);
@@ -58,7 +57,6 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
 
 async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: CliIo): Promise<number> {
   const settings = loyaltySettings(config);
-  useLoyaltySettings(settings);
   const hdb = openDatabase(config.database);
   try {
     await migrateToLatest(hdb.db);

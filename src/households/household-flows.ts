@@ -75,7 +75,7 @@ export function applyOptInFromUpdate(state: BatchState, ctx: EngineContext, ev: 
   return outcome;
 }
 
-const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({ idp: hh.idp, max_attempts: ctx.max_attempts });
+const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({ idp: hh.idp, max_attempts: ctx.max_attempts, loyalty: ctx.loyalty });
 
 /** The open membership, if it belongs to a household of this CRM (another source's is left alone). */
 async function heldMembership(trx: Db, customerId: string, source: string): Promise<HeldMembership | undefined> {

@@ -1,3 +1,4 @@
+import { DEFAULT_LOYALTY } from '../loyalty/settings.ts';
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import type { CustomersTable } from '../db/schema.ts';
@@ -32,7 +33,7 @@ describe('membershipAfter (real-time household events)', () => {
 });
 
 describeEachDialect('applyWantedMembership: timeline, loyalty hook and IdP pushes in one transaction', (ctx) => {
-  const fx: MembershipEffects = { idp: { idp_targets: ['scim'] }, max_attempts: 3 };
+  const fx: MembershipEffects = { idp: { idp_targets: ['scim'] }, max_attempts: 3, loyalty: DEFAULT_LOYALTY };
   const cause = { source: 'hubspot', occurred_at: 1000 };
 
   test('a change opens a period, queues an IdP push with the new claims; the same state changes nothing', async () => {

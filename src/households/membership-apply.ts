@@ -1,3 +1,4 @@
+import type { LoyaltySettings } from '../loyalty/settings.ts';
 import type { Kysely } from 'kysely';
 import type { HouseholdLink } from '../connectors/types.ts';
 import type { Database, HierarchyRole } from '../db/schema.ts';
@@ -12,6 +13,7 @@ type Db = Kysely<Database>;
 export interface MembershipEffects {
   idp: IdpTargetSource;
   max_attempts: number;
+  loyalty: LoyaltySettings;
 }
 
 /** Why a membership changed (the IdP push jobs carry it). */
@@ -62,9 +64,9 @@ export async function applyWantedMembership(trx: Db, source: string, customerId:
 
 /** The same transaction's consequences of a change: the ledger's hook, then the IdP push jobs. */
 export async function afterMembershipChange(trx: Db, customerId: string, change: { closed?: Membership; opened?: Membership }, fx: MembershipEffects, cause: ChangeCause, now: number): Promise<void> {
-  await applyMembershipChange(trx, { customer_id: customerId, ...change }, now);
+  await applyMembershipChange(trx, { customer_id: customerId, ...change }, now, fx.loyalty);
   const customer = await trx.selectFrom('customers').select(['id', 'email']).where('id', '=', customerId).executeTakeFirst();
-  const jobs = await identityPushJobs(trx, fx.idp, [{ id: customerId, email: customer?.email ?? null }], cause, now);
+  const jobs = await identityPushJobs(trx, fx.idp, fx.loyalty, [{ id: customerId, email: customer?.email ?? null }], cause, now);
   await enqueueJobs(trx, jobs, fx.max_attempts, now);
 }
 

@@ -1,3 +1,4 @@
+import { loyaltySettings } from '../loyalty/settings.ts';
 import { Client } from '@hubspot/api-client';
 import type { HearthConfig } from '../config.ts';
 import { createHubSpotHouseholds } from '../connectors/hubspot/households.ts';
@@ -55,7 +56,7 @@ export async function pullConnector(hdb: HearthDb, config: HearthConfig, connect
   const src = pullSources(config, connectors, name, now);
   return runPull({
     hdb, ctx, connector: name, ...src, now,
-    effects: { idp: config.connectors, max_attempts: config.jobs.max_attempts },
+    effects: { idp: config.connectors, max_attempts: config.jobs.max_attempts, loyalty: loyaltySettings(config) },
     page_size: r.page_size ?? config.households?.page_size ?? 100,
     ...(r.restart ? { restart: true } : {}), ...(r.max_pages ? { max_pages: r.max_pages } : {}), ...(r.onPage ? { onPage: r.onPage } : {}),
   });

@@ -1,3 +1,4 @@
+import { loyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
 import type { FastifyInstance } from 'fastify';
 import { changeHistory, getCustomerRow, listLinks } from '../customers/customer-store.ts';
 import { normalizeEmail, toCustomer } from '../customers/customer.ts';
@@ -33,11 +34,12 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
   const db = deps.hdb.db;
+  const loyalty = loyaltySettings(deps.config);
   app.get<{ Params: { id: string } }>('/customers/:id', { schema: { summary: 'A customer with its source records (crosswalk) and change history', tags: ['customers'], params: idParam } }, async (req) => {
     const row = await getCustomerRow(db, req.params.id);
     if (!row) throw new HearthError('not_found', `customer ${req.params.id} not found`);
-    const [links, changes, jobs, loyalty] = await Promise.all([listLinks(db, row.id), changeHistory(db, row.id), listJobs(db, { customer_id: row.id, limit: 50 }), loyaltyView(db, row.id, (deps.now ?? Date.now)())]);
-    return { ...toCustomer(row), ...loyalty, source_records: links.map(linkView), changes: changes.map(changeView), jobs: jobs.map(jobView) };
+    const [links, changes, jobs, household] = await Promise.all([listLinks(db, row.id), changeHistory(db, row.id), listJobs(db, { customer_id: row.id, limit: 50 }), loyaltyView(db, row.id, (deps.now ?? Date.now)(), loyalty)]);
+    return { ...toCustomer(row), ...household, source_records: links.map(linkView), changes: changes.map(changeView), jobs: jobs.map(jobView) };
   });
   app.get<{ Querystring: { email: string } }>('/customers', { schema: { summary: 'Find customers by email', tags: ['customers'], querystring: { type: 'object', properties: { email: { type: 'string', minLength: 3 } }, required: ['email'] } } }, async (req) => {
     const rows = await db.selectFrom('customers').selectAll().where('email_normalized', '=', normalizeEmail(req.query.email)).where('merged_into', 'is', null).orderBy('id').limit(50).execute();
@@ -51,8 +53,8 @@ function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** Household, role, opt-in, tier and the individual's own points balance (derived from the ledger). */
-async function loyaltyView(db: AppDeps['hdb']['db'], customerId: string, now: number) {
-  const [m, tier, balance] = await Promise.all([membershipAt(db, customerId), tierOf(db, customerId, now), balanceOf(db, customerId)]);
+async function loyaltyView(db: AppDeps['hdb']['db'], customerId: string, now: number, s: LoyaltySettings) {
+  const [m, tier, balance] = await Promise.all([membershipAt(db, customerId), tierOf(db, customerId, now, s), balanceOf(db, customerId)]);
   return {
     household_id: m?.household_id ?? null,
     hierarchy_role: m?.role ?? null,

@@ -1,3 +1,4 @@
+import { loyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
 import type { FastifyInstance } from 'fastify';
 import { getCustomerRow } from '../customers/customer-store.ts';
 import type { HouseholdPullsTable } from '../db/schema.ts';
@@ -17,11 +18,12 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 /** Households (read), a member's opt-in (operator), and CRM pulls (operator). */
 export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const loyalty = loyaltySettings(deps.config);
   const db = deps.hdb.db;
   const now = deps.now ?? Date.now;
 
   app.get<{ Params: { id: string } }>('/households/:id', { schema: { summary: 'A household: members with role and opt-in, pool balance, tier, membership history', tags: ['households'], params: idParam } }, async (req) => {
-    const view = await householdView(deps, req.params.id, now());
+    const view = await householdView(deps, req.params.id, now(), loyalty);
     if (!view) throw new HearthError('not_found', `household ${req.params.id} not found`);
     return view;
   });
@@ -33,7 +35,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
       const customer = await getCustomerRow(db, req.query.customer_id);
       if (!customer) throw new HearthError('not_found', `customer ${req.query.customer_id} not found`);
       const m = await membershipAt(db, customer.id);
-      return { data: m ? [await householdView(deps, m.household_id, now())] : [] };
+      return { data: m ? [await householdView(deps, m.household_id, now(), loyalty)] : [] };
     }
     const rows = await db.selectFrom('households').selectAll().orderBy('id', 'desc').limit(req.query.limit).execute();
     return { data: rows.map((h) => ({ id: h.id, name: h.name, source_system: h.source_system, external_id: h.external_id, updated_at: iso(h.updated_at) })) };
@@ -45,7 +47,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     requireRole(req.principal!, 'operator');
     const h = deps.config.households;
     if (!h) throw new HearthError('conflict', 'households are not configured (config households.source)');
-    const r = await setOptInViaApi(db, req.params.id, req.body.opt_in, { opt_in_property: h.opt_in_property, idp: deps.config.connectors, max_attempts: deps.config.jobs.max_attempts }, now());
+    const r = await setOptInViaApi(db, req.params.id, req.body.opt_in, { opt_in_property: h.opt_in_property, idp: deps.config.connectors, max_attempts: deps.config.jobs.max_attempts, loyalty }, now());
     if (r.job_id) deps.onEventsStored?.();
     return { customer_id: r.membership.customer_id, household_id: r.membership.household_id, hierarchy_role: r.membership.role, points_aggregation_opt_in: r.membership.points_aggregation_opt_in, changed: r.changed, writeback_job_id: r.job_id };
   });
@@ -71,7 +73,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
   });
 }
 
-async function householdView(deps: AppDeps, id: string, now: number) {
+async function householdView(deps: AppDeps, id: string, now: number, loyalty: LoyaltySettings) {
   const db = deps.hdb.db;
   const hh = await db.selectFrom('households').selectAll().where('id', '=', id).executeTakeFirst();
   if (!hh) return null;
@@ -81,7 +83,7 @@ async function householdView(deps: AppDeps, id: string, now: number) {
   return {
     id: hh.id, name: hh.name, source_system: hh.source_system, external_id: hh.external_id,
     pool_balance: await poolBalance(db, hh.id),
-    tier: await householdTier(db, hh.id, now),
+    tier: await householdTier(db, hh.id, now, loyalty),
     members: members.map((m) => ({ ...memberView(m), given_name: byId.get(m.customer_id)?.given_name ?? null, family_name: byId.get(m.customer_id)?.family_name ?? null, email: byId.get(m.customer_id)?.email ?? null })),
     history: history.map(memberView),
     created_at: iso(hh.created_at), updated_at: iso(hh.updated_at),

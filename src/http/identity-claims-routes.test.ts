@@ -1,3 +1,4 @@
+import { DEFAULT_LOYALTY } from '../loyalty/settings.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linkSource } from '../customers/customer-store.ts';
@@ -42,7 +43,7 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
   test('by IdP subject (crosswalk), with a readonly key', async () => {
     const res = await get(`?subject=${encodeURIComponent('auth0|abc123')}`);
     assert.equal(res.statusCode, 200);
-    const tier = await tierOf(ctx.hdb().db, head, Date.now());
+    const tier = await tierOf(ctx.hdb().db, head, Date.now(), DEFAULT_LOYALTY);
     assert.deepEqual(res.json(), { customer_id: head, household_id: household, hierarchy_role: 'head', points_aggregation_opt_in: true, tier });
     const kc = await get('?subject=5f1c-kc&system=keycloak');
     assert.equal(kc.json().customer_id, head);
@@ -53,7 +54,7 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
     assert.equal((await get('?email=HEAD@example.com')).json().household_id, household);
     const res = await get('?email=loner@example.com');
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { customer_id: loner, household_id: null, hierarchy_role: null, points_aggregation_opt_in: false, tier: await tierOf(ctx.hdb().db, loner, Date.now()) });
+    assert.deepEqual(res.json(), { customer_id: loner, household_id: null, hierarchy_role: null, points_aggregation_opt_in: false, tier: await tierOf(ctx.hdb().db, loner, Date.now(), DEFAULT_LOYALTY) });
   });
 
   test('an unknown subject falls back to the e-mail when both are given', async () => {

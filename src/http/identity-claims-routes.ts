@@ -1,3 +1,4 @@
+import { loyaltySettings } from '../loyalty/settings.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { IDP_SYSTEMS, type IdpSystem } from '../connectors/idp/claims.ts';
@@ -28,6 +29,7 @@ const claimsResponse = {
  * with both `subject` and `email`, the e-mail is the fallback for a login Hearth has not met yet.
  */
 export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const loyalty = loyaltySettings(deps.config);
   const now = deps.now ?? Date.now;
   app.get<{ Querystring: ClaimsQuery }>('/identity/claims', {
     schema: {
@@ -41,7 +43,7 @@ export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps
     if (!subject && !email) throw new HearthError('bad_request', 'give subject (the IdP user id) or email', { field: 'subject' });
     const customerId = await resolveCustomer(deps.hdb.db, subject, email, system);
     if (!customerId) throw new HearthError('not_found', subject ? `no customer is linked to IdP subject ${subject}${email ? ' or has that e-mail' : ''}` : 'no customer has that e-mail');
-    return { customer_id: customerId, ...(await claimsOf(deps.hdb.db, customerId, now())) };
+    return { customer_id: customerId, ...(await claimsOf(deps.hdb.db, customerId, now(), loyalty)) };
   });
 }
 

@@ -5,7 +5,7 @@ import { adjust } from '../loyalty/adjustment.ts';
 import { enrichmentFor } from '../loyalty/enrichment.ts';
 import { accountExists, adjustmentRate, balanceOf, isHouseholdAccount, listEntries } from '../loyalty/ledger-store.ts';
 import { redeem } from '../loyalty/redemption.ts';
-import { loyaltySettings, useLoyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
 import { entryView } from '../loyalty/views.ts';
 import type { AppDeps } from './app.ts';
 import { requireRole, type Principal } from './auth.ts';
@@ -14,13 +14,11 @@ const str = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const actorOf = (p: Principal): string => `api_key:${p.key_id}`;
 
 /**
- * `/v1/loyalty/*` and `/v1/checkout/enrich`. Registering the routes also installs the loyalty
- * settings for this process (the apply step and the household hooks read them) and the
+ * `/v1/loyalty/*` and `/v1/checkout/enrich`. Registering the routes also starts sampling the
  * manual-adjustment-rate gauges.
  */
 export function registerLoyaltyRoutes(app: FastifyInstance, deps: AppDeps): void {
   const s = loyaltySettings(deps.config);
-  useLoyaltySettings(s);
   sampleAdjustmentRate(deps, s);
   registerLedgerRoutes(app, deps, s);
   registerEnrichRoute(app, deps, s);

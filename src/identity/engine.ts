@@ -31,7 +31,7 @@ export interface MatchConfig {
 }
 
 /** Enough pairs for EM to see the mix of the training-only rules' pairs at any input size. */
-export const TRAINING_PAIR_BUDGET = 500_000;
+export const TRAINING_PAIR_BUDGET = 300_000;
 
 export const DEFAULT_MATCH_CONFIG: MatchConfig = {
   bands: DEFAULT_BANDS,

@@ -11,7 +11,6 @@ import { adjust } from './adjustment.ts';
 import { appendEntry, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder } from './order-ledger.ts';
 import { pointsFor } from './tiers.ts';
-import { useLoyaltySettings } from './settings.ts';
 import { addCustomer, addHousehold, join as joinHousehold, testSettings } from './test-fixtures.ts';
 
 const DAY = 86_400_000;
@@ -73,7 +72,6 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
   const orders: GenOrder[] = [];
 
   before(async () => {
-    useLoyaltySettings(s);
     hh = await addHousehold(db(), 'bf-house', T0);
     other = await addHousehold(db(), 'bf-other', T0);
     for (const p of ['ann', 'ben', 'cal', 'dee', 'eve', 'fay']) people[p] = await addCustomer(db(), `${p}@backfill.test`, T0);

@@ -1,3 +1,5 @@
+import type { HearthConfig } from '../config.ts';
+import { loyaltySettings } from './settings.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeEachDialect } from '../db/test-dialects.ts';
@@ -8,14 +10,15 @@ import { runLoyaltyDemo } from './demo-scenario.ts';
 
 describeEachDialect('the loyalty demo scenario', (ctx) => {
   let hearth: Hearth;
+  let config: HearthConfig;
   before(async () => {
-    ({ hearth } = await startTestHearth(ctx, { loyalty: { split_policy: 'member_takes_share' } }));
+    ({ hearth, config } = await startTestHearth(ctx, { loyalty: { split_policy: 'member_takes_share' } }));
   });
   after(() => hearth.close());
 
   test('combined spend lifts all three, the adjustment survives the backfill, the opt-out splits the pool', async () => {
     const lines: string[] = [];
-    const r = await runLoyaltyDemo(hearth, { shopify_secret: SHOPIFY_SECRET, api_key: ADMIN_KEY, settle: async () => { await eventually(() => isQuiet(ctx.hdb().db), 20_000, 'quiet'); }, write: (l) => lines.push(l) });
+    const r = await runLoyaltyDemo(hearth, { shopify_secret: SHOPIFY_SECRET, api_key: ADMIN_KEY, settle: async () => { await eventually(() => isQuiet(ctx.hdb().db), 20_000, 'quiet'); }, write: (l) => lines.push(l), loyalty: loyaltySettings(config) });
     // Default tiers: silver from 500.00; 220 + 180 + 150 = 550 together, none alone.
     assert.deepEqual(Object.values(r.tiers), ['silver', 'silver', 'silver']);
     assert.equal(r.pool_after_orders, 550);

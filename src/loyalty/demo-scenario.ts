@@ -6,7 +6,7 @@ import { backfillOrders, type BackfillReport } from './backfill.ts';
 import { balanceOf, poolBalance } from './ledger-store.ts';
 import { applyMembershipChange } from './membership-change.ts';
 import { readOrdersExport } from './orders-csv.ts';
-import { activeLoyaltySettings } from './settings.ts';
+import type { LoyaltySettings } from './settings.ts';
 import { tierOf } from './tier-store.ts';
 import { tierFor, toMinor } from './tiers.ts';
 
@@ -17,6 +17,8 @@ export interface LoyaltyDemoOptions {
   /** Waits until the inbox is applied and the outbox is idle. */
   settle: () => Promise<void>;
   write: (line: string) => void;
+  /** The running Hearth's loyalty settings (from its config). */
+  loyalty: LoyaltySettings;
 }
 
 export interface LoyaltyDemoResult {
@@ -44,7 +46,7 @@ const PEOPLE = [
 export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Promise<LoyaltyDemoResult> {
   const db = hearth.hdb.db;
   const ids = await ensureCustomers(hearth, o);
-  const household = await ensureHousehold(hearth, ids);
+  const household = await ensureHousehold(hearth, ids, o.loyalty);
   o.write(`\nLoyalty: the Okafor household (${household}) pools points; each member orders once.`);
   for (const [i, p] of PEOPLE.entries()) {
     const order = buildOrder({ order_id: 8100 + i, customer_id: p.shopify_id, email: p.email, first_name: p.first, last_name: 'Okafor', address1: '41 Birch Lane', city: 'Evanston', province_code: 'IL', zip: '60201', total_price: p.total });
@@ -52,19 +54,19 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   }
   await o.settle();
   const tiers: Record<string, string | null> = {};
-  for (const p of PEOPLE) tiers[p.email] = await tierOf(db, ids[p.email]!, Date.now());
+  for (const p of PEOPLE) tiers[p.email] = await tierOf(db, ids[p.email]!, Date.now(), o.loyalty);
   const pool = await poolBalance(db, household);
-  for (const p of PEOPLE) o.write(`  ${p.email.padEnd(26)} spent ${p.total.padStart(7)} (alone: ${tierFor(toMinor(p.total)!, activeLoyaltySettings().tiers)}) -> tier ${tiers[p.email]} with the household (pool ${pool} points)`);
+  for (const p of PEOPLE) o.write(`  ${p.email.padEnd(26)} spent ${p.total.padStart(7)} (alone: ${tierFor(toMinor(p.total)!, o.loyalty.tiers)}) -> tier ${tiers[p.email]} with the household (pool ${pool} points)`);
 
   const adjustment = await hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: { authorization: `Bearer ${o.api_key}` }, payload: { account_id: household, customer_id: ids[PEOPLE[1]!.email], points: 25, reason: 'support: goodwill for a late parcel' } });
   const adjustmentId = (adjustment.json() as { entry: { id: string } }).entry.id;
   o.write(`  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`);
 
-  const backfill = await backfillOrders(db, readOrdersExport(exportOf(), 'demo-orders.csv'), Date.now(), activeLoyaltySettings());
+  const backfill = await backfillOrders(db, readOrdersExport(exportOf(), 'demo-orders.csv'), Date.now(), o.loyalty);
   const survived = Boolean(await db.selectFrom('ledger_entries').select('id').where('id', '=', adjustmentId).where('kind', '=', 'adjust').executeTakeFirst());
   o.write(`  nightly backfill of the orders export: ${backfill.credited.orders} credited, ${backfill.already_credited.orders} already in the ledger, unrecoverable ${backfill.unrecoverable.total.orders} orders / ${backfill.unrecoverable.total.amount.toFixed(2)} (no linkable customer ${backfill.unrecoverable.no_linkable_customer.orders}, household history unknown ${backfill.unrecoverable.household_history_unknown.orders}); the manual adjustment ${survived ? 'is still there' : 'was LOST'}`);
 
-  const split = await optOut(hearth, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email);
+  const split = await optOut(hearth, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty);
   o.write(`  ${split.email} opts out (policy ${split.policy}): pool ${split.pool_before} -> ${split.pool_after} points, their own account ${split.member_balance}; history kept as transfer entries`);
   return { household_id: household, tiers, pool_after_orders: pool, adjustment_id: adjustmentId, adjustment_survived: survived, backfill, split };
 }
@@ -81,7 +83,7 @@ async function ensureCustomers(hearth: Hearth, o: LoyaltyDemoOptions): Promise<R
 }
 
 /** Their household as the CRM set it up, or (no CRM in this run) a demo household, all opted in. */
-async function ensureHousehold(hearth: Hearth, ids: Record<string, string>): Promise<string> {
+async function ensureHousehold(hearth: Hearth, ids: Record<string, string>, s: LoyaltySettings): Promise<string> {
   const db = hearth.hdb.db;
   const existing = await membershipAt(db, ids[PEOPLE[0]!.email]!);
   if (existing) return existing.household_id;
@@ -90,7 +92,7 @@ async function ensureHousehold(hearth: Hearth, ids: Record<string, string>): Pro
     const hh = await upsertHousehold(trx, 'demo', 'okafor', 'Okafor household', at);
     for (const p of PEOPLE) {
       const change = await setMembership(trx, ids[p.email]!, { household_id: hh, role: p.role, opt_in: true, source_system: 'demo' }, at);
-      await applyMembershipChange(trx, { customer_id: ids[p.email]!, ...change }, at);
+      await applyMembershipChange(trx, { customer_id: ids[p.email]!, ...change }, at, s);
     }
     return hh;
   });
@@ -111,14 +113,14 @@ function exportOf(): string {
   return stringify([header, ...rows]);
 }
 
-async function optOut(hearth: Hearth, household: string, customerId: string, email: string): Promise<LoyaltyDemoResult['split']> {
+async function optOut(hearth: Hearth, household: string, customerId: string, email: string, s: LoyaltySettings): Promise<LoyaltyDemoResult['split']> {
   const db = hearth.hdb.db;
   const pool_before = await poolBalance(db, household);
   const now = Date.now();
   const current = (await householdMembersAt(db, household)).find((m) => m.customer_id === customerId)!;
   await db.transaction().execute(async (trx) => {
     const change = await setMembership(trx, customerId, { household_id: household, role: current.role, opt_in: false, source_system: 'demo' }, now);
-    await applyMembershipChange(trx, { customer_id: customerId, ...change }, now);
+    await applyMembershipChange(trx, { customer_id: customerId, ...change }, now, s);
   });
-  return { email, policy: activeLoyaltySettings().split_policy, pool_before, pool_after: await poolBalance(db, household), member_balance: await balanceOf(db, customerId) };
+  return { email, policy: s.split_policy, pool_before, pool_after: await poolBalance(db, household), member_balance: await balanceOf(db, customerId) };
 }

@@ -9,7 +9,6 @@ import { applyMembershipChange } from './membership-change.ts';
 import { attributedBalance, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder, reverseOrder } from './order-ledger.ts';
 import { redeem } from './redemption.ts';
-import { useLoyaltySettings } from './settings.ts';
 import { addCustomer, addHousehold, join, testSettings } from './test-fixtures.ts';
 import { reevaluateTiers, tierOf } from './tier-store.ts';
 
@@ -22,7 +21,6 @@ describeEachDialect('loyalty ledger', (ctx) => {
   const order = (customer_id: string, ref: string, total: number, at: number) =>
     db().transaction().execute((trx) => earnForOrder(trx, { source: 'shopify', order_ref: ref, order_name: `#${ref}`, customer_id, total_minor: total * 100, currency: 'USD', occurred_at: at }, at, s, { source: 'shopify', actor: 'connector:shopify' }));
 
-  before(() => useLoyaltySettings(s));
 
   test('an individual earns on their own account; balances are sums; a repeated order earns once', async () => {
     const solo = await addCustomer(db(), 'solo@example.com', T0);

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { householdMembersAt, type Membership } from '../households/membership-store.ts';
 import { appendEntry, attributedBalance, balanceOf, lockAccount } from './ledger-store.ts';
-import { activeLoyaltySettings, type LoyaltySettings } from './settings.ts';
+import type { LoyaltySettings } from './settings.ts';
 import { reevaluateTiers } from './tier-store.ts';
 import { splitShare } from './tiers.ts';
 
@@ -21,7 +21,7 @@ export interface MembershipChange {
  * from now on they earn individually. Then the tiers of the member and of everyone in the old
  * and new household are re-evaluated (and tier changes queued).
  */
-export async function applyMembershipChange(trx: Db, change: MembershipChange, now: number, s: LoyaltySettings = activeLoyaltySettings()): Promise<void> {
+export async function applyMembershipChange(trx: Db, change: MembershipChange, now: number, s: LoyaltySettings): Promise<void> {
   const { closed, opened } = change;
   if (closed && leavesPool(closed, opened)) await splitFromPool(trx, change.customer_id, closed, now, s);
   const affected = [change.customer_id];

@@ -8,7 +8,7 @@ import type { Hearth } from '../runtime.ts';
 import { ADMIN_KEY, eventually, SHOPIFY_SECRET, startTestHearth } from '../sync/test-harness.ts';
 import { balanceOf, poolBalance } from './ledger-store.ts';
 import { addCustomer, addHousehold, join } from './test-fixtures.ts';
-import { activeLoyaltySettings } from './settings.ts';
+import { loyaltySettings, type LoyaltySettings } from './settings.ts';
 
 interface Hook { id: string; type: string; data: Record<string, unknown> }
 
@@ -20,6 +20,7 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
   let ben: string;
   let operator: string;
   let readonly: string;
+  let settings: LoyaltySettings;
   const db = () => ctx.hdb().db;
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
   const post = (topic: string, payload: unknown, eventId: string) => {
@@ -32,16 +33,18 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
 
   before(async () => {
     receiver = await startReceiver();
-    ({ hearth } = await startTestHearth(ctx, {
+    let config;
+    ({ hearth, config } = await startTestHearth(ctx, {
       loyalty: { tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 100 }, { name: 'gold', min_spend: 300 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household' },
       connectors: { webhook: { targets: [{ name: 'loyalty', url: receiver.url, secret: 'whsec_loyalty1', events: ['order.enriched', 'tier.changed'] }] } },
     }));
+    settings = loyaltySettings(config);
     const now = Date.now();
     hh = await addHousehold(db(), 'rivera', now);
     ann = await addCustomer(db(), 'ann@example.com', now);
     ben = await addCustomer(db(), 'ben@example.com', now);
-    await join(db(), ann, { household_id: hh, role: 'head', opt_in: true }, now - 1000, activeLoyaltySettings());
-    await join(db(), ben, { household_id: hh, role: 'member', opt_in: true }, now - 1000, activeLoyaltySettings());
+    await join(db(), ann, { household_id: hh, role: 'head', opt_in: true }, now - 1000, settings);
+    await join(db(), ben, { household_id: hh, role: 'member', opt_in: true }, now - 1000, settings);
     operator = (await createApiKey(db(), 'pos', 'operator', now)).key;
     readonly = (await createApiKey(db(), 'viewer', 'readonly', now)).key;
   });
@@ -155,7 +158,7 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     const now = Date.now();
     const pool = await addHousehold(db(), 'http-race', now);
     const members = [await addCustomer(db(), 'race-a@example.com', now), await addCustomer(db(), 'race-b@example.com', now)];
-    for (const m of members) await join(db(), m, { household_id: pool, role: 'member', opt_in: true }, now - 1000, activeLoyaltySettings());
+    for (const m of members) await join(db(), m, { household_id: pool, role: 'member', opt_in: true }, now - 1000, settings);
     assert.equal((await hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: as(operator), payload: { account_id: pool, points: 1000, reason: 'opening balance' } })).statusCode, 201);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => hearth.app.inject({ method: 'POST', url: '/v1/loyalty/redemptions', headers: as(operator), payload: { customer_id: members[i % 2], points: 100 } })));
     const codes = results.map((r) => r.statusCode);

@@ -53,17 +53,3 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
   idp: { idp_targets: [] },
   max_attempts: 8,
 };
-
-// The hooks other slices call with a fixed signature (`applyMembershipChange(trx, change, now)`,
-// `tierOf(db, id, now)`) and the apply step (whose EngineContext predates loyalty) cannot be
-// handed the settings; the process that loaded the config installs them once at start
-// (`useLoyaltySettings`), and every function also takes them as an explicit parameter.
-let active: LoyaltySettings = DEFAULT_LOYALTY;
-
-export function useLoyaltySettings(s: LoyaltySettings): void {
-  active = s;
-}
-
-export function activeLoyaltySettings(): LoyaltySettings {
-  return active;
-}

@@ -4,7 +4,7 @@ import { householdMembersAt, membershipAt, type Membership } from '../households
 import { identityPushJobs } from '../sync/identity-push.ts';
 import { enqueueJobs, type NewJob } from '../sync/jobs.ts';
 import { spendSince } from './ledger-store.ts';
-import { activeLoyaltySettings, type LoyaltySettings } from './settings.ts';
+import type { LoyaltySettings } from './settings.ts';
 import { tierFor } from './tiers.ts';
 
 type Db = Kysely<Database>;
@@ -29,14 +29,14 @@ export async function windowSpend(db: Db, accountId: string, now: number, s: Loy
  * The household's tier for opted-in members, else the individual's; null for an unknown
  * customer (or when no tier's minimum is reached). Computed from the ledger at `now`.
  */
-export async function tierOf(db: Db, customerId: string, now: number, s: LoyaltySettings = activeLoyaltySettings()): Promise<string | null> {
+export async function tierOf(db: Db, customerId: string, now: number, s: LoyaltySettings): Promise<string | null> {
   const known = await db.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst();
   if (!known) return null;
   const b = await tierBasis(db, customerId);
   return tierFor(await windowSpend(db, b.basis_id, now, s), s.tiers);
 }
 
-export async function householdTier(db: Db, householdId: string, now: number, s: LoyaltySettings = activeLoyaltySettings()): Promise<string | null> {
+export async function householdTier(db: Db, householdId: string, now: number, s: LoyaltySettings): Promise<string | null> {
   return tierFor(await windowSpend(db, householdId, now, s), s.tiers);
 }
 
@@ -108,6 +108,6 @@ async function tierChangeJobs(db: Db, changes: TierChange[], now: number, s: Loy
     }
   }
   const emails = await db.selectFrom('customers').select(['id', 'email']).where('id', 'in', changes.map((c) => c.customer_id)).execute();
-  jobs.push(...await identityPushJobs(db, s.idp, emails, { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null }, now));
+  jobs.push(...await identityPushJobs(db, s.idp, s, emails, { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null }, now));
   return jobs;
 }

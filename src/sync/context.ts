@@ -2,6 +2,7 @@ import type { PostalAddress } from '../address/types.ts';
 import type { OwnershipPolicy } from '../customers/ownership.ts';
 import type { CanonicalContact } from '../connectors/types.ts';
 import type { IdentitySettings } from '../identity/incremental.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
 import type { IdpTargetSource } from './identity-push.ts';
 
 /** What the apply flows need to know, derived once from config. */
@@ -19,6 +20,8 @@ export interface EngineContext {
   households?: HouseholdEngineContext | null;
   /** Identity matching of new source records at ingest (config `identity`); null when disabled. */
   identity?: IdentitySettings | null;
+  /** Points, tiers and their events (config `loyalty`). */
+  loyalty: LoyaltySettings;
 }
 
 /** What the apply step needs to keep household membership in step with the CRM. */

@@ -1,3 +1,4 @@
+import { DEFAULT_LOYALTY } from '../loyalty/settings.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuth0Sim, startKeycloakSim, startScimSim, type Auth0Sim, type KeycloakSim, type ScimSim } from '../../sim/idp.ts';
@@ -27,7 +28,7 @@ async function insertCustomer(hdb: HearthDb, email: string | null, now = Date.no
 async function changeMembership(hdb: HearthDb, config: HearthConfig, customer: { id: string; email: string | null }, next: MembershipInput | null, now = Date.now()): Promise<number> {
   return hdb.db.transaction().execute(async (trx) => {
     await setMembership(trx, customer.id, next, now);
-    const jobs = await identityPushJobs(trx, config.connectors, [customer], { source: 'hubspot', occurred_at: now, event_id: null });
+    const jobs = await identityPushJobs(trx, config.connectors, DEFAULT_LOYALTY, [customer], { source: 'hubspot', occurred_at: now, event_id: null });
     await enqueueJobs(trx, jobs, config.jobs.max_attempts, now);
     return jobs.length;
   });
@@ -75,7 +76,7 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
     hearth.workers!.wake();
     await eventually(async () => (await jobsOf(id)).filter((j) => j.status === 'done').length === 3, 15_000, 'three pushes done');
 
-    const tier = await tierOf(hdb.db, id, Date.now());
+    const tier = await tierOf(hdb.db, id, Date.now(), DEFAULT_LOYALTY);
     assert.deepEqual(scim.getUser(scimId)![HEARTH_SCIM_SCHEMA], { householdId: hh, hierarchyRole: 'head', pointsAggregationOptIn: true, ...(tier === null ? {} : { tier }) });
     assert.deepEqual(auth0.getUser(auth0Id)!.app_metadata.household, { household_id: hh, hierarchy_role: 'head', points_aggregation_opt_in: true, tier });
     assert.deepEqual(keycloak.getUser(kcId)!.attributes.household_id, [hh]);
@@ -118,10 +119,10 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
     const now = Date.now();
     const jobs = await hdb.db.transaction().execute(async (trx) => {
       await setMembership(trx, id, { household_id: hh, role: 'member', opt_in: false, source_system: 'hubspot' }, now);
-      const first = await identityPushJobs(trx, { idp_targets: ['auth0'] }, [{ id, email: 'una@example.com' }], { source: 'hubspot', occurred_at: now });
+      const first = await identityPushJobs(trx, { idp_targets: ['auth0'] }, DEFAULT_LOYALTY, [{ id, email: 'una@example.com' }], { source: 'hubspot', occurred_at: now });
       await enqueueJobs(trx, first, 4, now);
       await setMembership(trx, id, { household_id: hh, role: 'member', opt_in: true, source_system: 'hubspot' }, now + 1);
-      const second = await identityPushJobs(trx, { idp_targets: ['auth0'] }, [{ id, email: 'una@example.com' }], { source: 'hubspot', occurred_at: now + 1 });
+      const second = await identityPushJobs(trx, { idp_targets: ['auth0'] }, DEFAULT_LOYALTY, [{ id, email: 'una@example.com' }], { source: 'hubspot', occurred_at: now + 1 });
       await enqueueJobs(trx, second, 4, now + 1);
       return [...first, ...second];
     });
@@ -133,7 +134,7 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
   test('a customer with neither a known IdP id nor an e-mail gets no push', async () => {
     const hdb = ctx.hdb();
     const id = await insertCustomer(hdb, null);
-    const jobs = await identityPushJobs(hdb.db, config.connectors, [{ id, email: null }], { source: 'api', occurred_at: Date.now() });
+    const jobs = await identityPushJobs(hdb.db, config.connectors, DEFAULT_LOYALTY, [{ id, email: null }], { source: 'api', occurred_at: Date.now() });
     assert.deepEqual(jobs, []);
   });
 });

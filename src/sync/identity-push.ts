@@ -1,3 +1,4 @@
+import type { LoyaltySettings } from '../loyalty/settings.ts';
 import type { Kysely } from 'kysely';
 import { IDP_PUSH_KIND, IDP_SYSTEMS, type IdentityClaims, type IdentityPushPayload, type IdpSystem } from '../connectors/idp/claims.ts';
 import type { Database } from '../db/schema.ts';
@@ -25,13 +26,13 @@ export function idpTargets(src: IdpTargetSource): IdpSystem[] {
 }
 
 /** A customer's household claims now: open membership (if any) and tier. */
-export async function claimsOf(db: Db, customerId: string, now: number): Promise<IdentityClaims> {
+export async function claimsOf(db: Db, customerId: string, now: number, s: LoyaltySettings): Promise<IdentityClaims> {
   const m = await membershipAt(db, customerId);
   return {
     household_id: m?.household_id ?? null,
     hierarchy_role: m?.role ?? null,
     points_aggregation_opt_in: m?.points_aggregation_opt_in ?? false,
-    tier: await tierOf(db, customerId, now),
+    tier: await tierOf(db, customerId, now, s),
   };
 }
 
@@ -42,13 +43,13 @@ export async function claimsOf(db: Db, customerId: string, now: number): Promise
  * One job per configured IdP and customer; the key is target+customer, so one user's pushes run
  * in order, and a newer push supersedes a pending older one (the payload is the whole state).
  */
-export async function identityPushJobs(db: Db, targets: IdpTargetSource, customers: { id: string; email: string | null }[], origin: IdentityPushOrigin, now = origin.occurred_at): Promise<NewJob[]> {
+export async function identityPushJobs(db: Db, targets: IdpTargetSource, s: LoyaltySettings, customers: { id: string; email: string | null }[], origin: IdentityPushOrigin, now = origin.occurred_at): Promise<NewJob[]> {
   const systems = idpTargets(targets);
   if (systems.length === 0 || customers.length === 0) return [];
   const links = await idpLinks(db, systems, customers.map((c) => c.id));
   const jobs: NewJob[] = [];
   for (const c of dedupe(customers)) {
-    const claims = await claimsOf(db, c.id, now);
+    const claims = await claimsOf(db, c.id, now, s);
     for (const target of systems) {
       const external_id = links.get(`${target}\u0000${c.id}`) ?? null;
       if (!external_id && !c.email) continue; // no way to find this person's login

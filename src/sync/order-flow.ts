@@ -5,7 +5,7 @@ import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { enrichmentFor, type Enrichment } from '../loyalty/enrichment.ts';
 import { earnForOrder, reverseOrder } from '../loyalty/order-ledger.ts';
-import { activeLoyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { reevaluateTiers } from '../loyalty/tier-store.ts';
 import { resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
@@ -14,9 +14,9 @@ import { enqueueJobs, type NewJob } from './jobs.ts';
 type OrderPlaced = Extract<CanonicalEvent, { type: 'order.placed' }>;
 type OrderReversed = Extract<CanonicalEvent, { type: 'order.reversed' }>;
 
-/** Loyalty settings for the apply step: tier rules from the installed settings, targets from the engine's config. */
+/** Loyalty settings for the apply step (derived once from config into the engine context). */
 function settingsFor(ctx: EngineContext): LoyaltySettings {
-  return { ...activeLoyaltySettings(), webhook_targets: ctx.webhook_targets, max_attempts: ctx.max_attempts };
+  return ctx.loyalty;
 }
 
 /**
