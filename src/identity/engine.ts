@@ -215,7 +215,8 @@ export function strongConflict(a: PreparedRecord, b: PreparedRecord, ctx: Compar
   if (a.nationalId !== '' && a.nationalId === b.nationalId) return false;
   let differences = 0;
   if (compareGiven(a, b, ctx) === 0) differences++;
-  if (compareDob(a, b) === 0 || compareDob(a, b) === 1) differences++;
+  const dob = compareDob(a, b);
+  if (dob === 0 || dob === 1) differences++;
   if (NATIONAL_ID.compare(a, b, ctx) === 0) differences++;
   return differences >= 2;
 }

@@ -18,7 +18,7 @@ export function createPreparer(opts: PrepareOptions): (input: PersonInput) => Pr
   const caches: PrepareCaches = {
     phone: phoneNormalizer(country),
     name: memo((raw) => nameKey(raw)),
-    soundex: memo(soundex),
+    soundex,
     dob: memo(canonicalDob),
     place: memo(simplify),
     street: memoStreet(),
