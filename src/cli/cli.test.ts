@@ -1,24 +1,14 @@
+import { captureIo } from './test-io.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { main } from '../main.ts';
 import { openDatabase } from '../db/database.ts';
 import { enqueueJobs, claimJobs, markDead } from '../sync/jobs.ts';
 
-function io(stdinText = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const stdin = new PassThrough();
-  stdin.end(stdinText);
-  return { io: { stdin, stdout, stderr, env: {}, isTTY: false }, out: () => out, err: () => err };
-}
+const io = (stdinText = '') => captureIo(stdinText);
 
 const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
 const db = `sqlite:${join(dir, 'cli.db')}`;

@@ -1,9 +1,9 @@
+import { captureIo } from './test-io.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
 import { startSalesforceSim, type SalesforceSim } from '../../sim/salesforce.ts';
 import { normalizeAddress } from '../address/index.ts';
@@ -11,15 +11,7 @@ import { describeEachDialect } from '../db/test-dialects.ts';
 import { newId } from '../ids.ts';
 import { main } from '../main.ts';
 
-function io(isTTY = false) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY }, out: () => out, err: () => err };
-}
+const io = (isTTY = false) => { const c = captureIo(); c.io.isTTY = isTTY; return c; };
 
 const address = { line1: '12 Pine St', line2: 'Unit 3', city: 'Austin', region: 'TX', postal_code: '78701', country: 'US' };
 

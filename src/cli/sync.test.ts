@@ -1,23 +1,15 @@
+import { captureIo } from './test-io.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
 import { describeEachDialect } from '../db/test-dialects.ts';
 import { householdMembersAt, membershipAt } from '../households/membership-store.ts';
 import { main } from '../main.ts';
 
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY: false }, out: () => out, err: () => err };
-}
+const io = () => captureIo();
 
 describeEachDialect('hearth sync pull (HubSpot contact-to-contact household labels)', (ctx) => {
   let crm: HubSpotSim;

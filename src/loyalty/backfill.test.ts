@@ -1,8 +1,8 @@
+import { captureIo } from '../cli/test-io.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { before, test } from 'node:test';
 import { stringify } from 'csv-stringify/sync';
 import { main } from '../main.ts';
@@ -53,15 +53,7 @@ function toCsv(orders: GenOrder[]): string {
   return stringify(rows);
 }
 
-function cli() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY: false }, out: () => out, err: () => err };
-}
+const cli = () => captureIo();
 
 describeEachDialect('loyalty backfill and audit', (ctx) => {
   const db = () => ctx.hdb().db;
