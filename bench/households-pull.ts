@@ -1,45 +1,70 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startHubSpotSim } from '../sim/hubspot.ts';
+import { startHubSpotSim, type HubSpotSim } from '../sim/hubspot.ts';
 import { parseConfig } from '../src/config.ts';
 import { buildConnectors } from '../src/connectors/registry.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { pullConnector } from '../src/households/sources.ts';
 import { createLogger } from '../src/log.ts';
 import { engineContext } from '../src/runtime.ts';
+import { postgresBenchDb, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 
 /**
  * Household pull throughput: N HubSpot contacts in households of four (company as household),
- * pulled in pages of 100 into a fresh database, then pulled again (nothing changes). Prints JSON.
- * `node bench/households-pull.ts [contacts] [postgres-url]`.
+ * pulled in pages of 100 into a fresh database, then pulled again (nothing changes). Baseline in
+ * the same run: paging the same contacts through the connector alone (SDK + simulator), no store.
  */
-const n = Number(process.argv[2] ?? 2000);
-const dbUrl = process.argv[3];
-const crm = await startHubSpotSim();
-for (let i = 0; i < n; i += 4) {
-  const company = crm.households.createCompany(`Household ${i / 4}`);
-  for (let k = 0; k < 4 && i + k < n; k++) {
-    const id = crm.createContact({ email: `p${i + k}@bench.example`, firstname: `P${i + k}`, lastname: 'Bench', points_aggregation_opt_in: k < 2 ? 'true' : 'false' });
-    crm.households.associateCompany(id, company, { primary: true, ...(k === 0 ? { label: 'Head of household' } : {}) });
+export async function runHouseholdsPullBench(opts: { contacts?: number } = {}): Promise<Record<string, unknown>> {
+  const n = opts.contacts ?? 2000;
+  const crm = await seededCrm(n);
+  const out: Record<string, unknown> = { contacts: n, page_size: 100 };
+  try {
+    for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
+      const bdb = await open();
+      if (!bdb) continue;
+      try {
+        out[name] = await pullTwice(bdb, crm);
+      } finally {
+        await bdb.drop();
+      }
+    }
+  } finally {
+    await crm.close();
   }
+  return out;
 }
-const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
-const config = parseConfig({ database: dbUrl ?? `sqlite:${join(dir, 'b.db')}`, connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, households: { source: 'hubspot' }, log: { level: 'silent' } });
-const hdb = openDatabase(config.database);
-await migrateToLatest(hdb.db);
-const connectors = buildConnectors(config.connectors, { logger: createLogger('silent') });
-const ctx = engineContext(config, connectors);
-const timed = async (restart: boolean) => {
+
+async function seededCrm(n: number): Promise<HubSpotSim> {
+  const crm = await startHubSpotSim();
+  for (let i = 0; i < n; i += 4) {
+    const company = crm.households.createCompany(`Household ${i / 4}`);
+    for (let k = 0; k < 4 && i + k < n; k++) {
+      const id = crm.createContact({ email: `p${i + k}@bench.example`, firstname: `P${i + k}`, lastname: 'Bench', points_aggregation_opt_in: k < 2 ? 'true' : 'false' });
+      crm.households.associateCompany(id, company, { primary: true, ...(k === 0 ? { label: 'Head of household' } : {}) });
+    }
+  }
+  return crm;
+}
+
+async function pullTwice(bdb: BenchDb, crm: HubSpotSim) {
+  const config = parseConfig({ database: bdb.url, connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, households: { source: 'hubspot' }, log: { level: 'silent' } });
+  const connectors = buildConnectors(config.connectors, { logger: createLogger('silent') });
+  const ctx = engineContext(config, connectors);
+  const timed = async () => {
+    const t0 = performance.now();
+    const s = await pullConnector(bdb.hdb, config, connectors, ctx, 'hubspot', { restart: true, page_size: 100 });
+    const seconds = (performance.now() - t0) / 1000;
+    return { contacts: s.contacts, members_changed: s.members_changed, seconds: round(seconds), contacts_per_second: Math.round(s.contacts / seconds) };
+  };
+  const first_pull = await timed();
+  const second_pull = await timed();
   const t0 = performance.now();
-  const s = await pullConnector(hdb, config, connectors, ctx, 'hubspot', { restart, page_size: 100 });
-  const seconds = (performance.now() - t0) / 1000;
-  return { contacts: s.contacts, members_changed: s.members_changed, seconds: Number(seconds.toFixed(2)), contacts_per_second: Math.round(s.contacts / seconds) };
-};
-const first = await timed(true);
-const again = await timed(true);
-console.log(JSON.stringify({ bench: 'households-pull', dialect: dbUrl ? 'postgres' : 'sqlite', contacts: n, first_pull: first, second_pull: again }));
-await hdb.close();
-await crm.close();
-rmSync(dir, { recursive: true, force: true });
+  let cursor: string | null = null;
+  let listed = 0;
+  do {
+    const page = await connectors.hubspot!.source!.listContacts(cursor, { limit: 100, extra_properties: ['points_aggregation_opt_in'] });
+    listed += page.records.length;
+    cursor = page.next_cursor;
+  } while (cursor);
+  const s = (performance.now() - t0) / 1000;
+  return { first_pull, second_pull, baseline_listing_only: { contacts: listed, seconds: round(s), contacts_per_second: Math.round(listed / s) } };
+}
+
+const round = (x: number) => Number(x.toFixed(2));
