@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   engine: async () => (await import('./engine.ts')).runEngineBench(),
   writeback_lag: async () => (await import('./writeback-lag.ts')).runWritebackLagBench(),
   identity: async () => (await import('./identity.ts')).runIdentityBench(),
+  loyalty: async () => (await import('./loyalty.ts')).runLoyaltyBench(),
   households_pull: async () => (await import('./households-pull.ts')).runHouseholdsPullBench(),
   audit: async () => (await import('./audit.ts')).runAuditBench(),
 };

@@ -1,3 +1,4 @@
+import { hash52 } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
 /** A blocking rule: records with the same non-empty key become candidate pairs. */
@@ -143,7 +144,7 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   let m = 0;
   for (let i = 0; i < n; i++) {
     const k = rule.key(records[i]!);
-    if (k !== '') packed[m++] = Math.floor(keyHash(k) * hashScale) * scale + i;
+    if (k !== '') packed[m++] = Math.floor(hash52(k) * hashScale) * scale + i;
   }
   const sorted = packed.subarray(0, m).sort();
   let count = 0;
@@ -156,24 +157,6 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   }
   start[count] = m;
   return { start, members, count };
-}
-
-/** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */
-function keyHash(k: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < k.length; i++) {
-    const c = k.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-  }
-  return (fmix(a) >>> 0) * 2 ** 20 + (fmix(b) >>> 12);
-}
-
-function fmix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 /** Calls `visit` with each block of two or more records: members[from..to). */

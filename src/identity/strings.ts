@@ -175,3 +175,21 @@ export function soundex(s: string): string {
 export function simplify(s: string): string {
   return s.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, ' ').trim();
 }
+
+/** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */
+export function hash52(k: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (fmix(a) >>> 0) * 2 ** 20 + (fmix(b) >>> 12);
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

@@ -1,0 +1,79 @@
+import type { CanonicalEvent } from '../src/connectors/types.ts';
+import { parseConfig } from '../src/config.ts';
+import { addCustomer, addHousehold, join } from '../src/loyalty/test-fixtures.ts';
+import { loyaltySettings } from '../src/loyalty/settings.ts';
+import { engineContext } from '../src/runtime.ts';
+import { applyPendingEvents } from '../src/sync/apply-events.ts';
+import { storeDeliveries } from '../src/sync/inbox.ts';
+import { postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+
+/**
+ * Orders applied per second through the points ledger (resolve the customer, earn into the
+ * household pool under the membership at order time, re-evaluate every member's tier, queue
+ * `order.enriched` and `tier.changed`), for customers in opted-in households of five. Baseline in
+ * the same run: the same number of checkout address events through the same engine, no ledger.
+ */
+export async function runLoyaltyBench(opts: { orders?: number; customers?: number } = {}): Promise<Record<string, unknown>> {
+  const orders = opts.orders ?? 5000;
+  const customers = opts.customers ?? 1000;
+  const out: Record<string, unknown> = { orders, customers, household_size: 5 };
+  for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
+    const bdb = await open();
+    if (!bdb) continue;
+    try {
+      await seedHouseholds(bdb, customers);
+      out[name] = { ledger: await applyAll(bdb, orders, (i) => order(i, customers)), baseline_address_events: await applyAll(bdb, orders, (i) => checkout(i)) };
+    } finally {
+      await bdb.drop();
+    }
+  }
+  return out;
+}
+
+const config = parseConfig({ connectors: { webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1', events: ['order.enriched', 'tier.changed', 'address.corrected'] }] } } });
+
+async function seedHouseholds(bdb: BenchDb, n: number): Promise<void> {
+  const db = bdb.hdb.db;
+  const now = Date.now() - 60_000;
+  const s = loyaltySettings(config);
+  for (let h = 0; h < n / 5; h++) {
+    const hh = await addHousehold(db, `bench-${h}`, now);
+    for (let k = 0; k < 5; k++) {
+      const id = await addCustomer(db, `member${h * 5 + k}@bench.example`, now);
+      await join(db, id, { household_id: hh, role: k === 0 ? 'head' : 'member', opt_in: true }, now, s);
+    }
+  }
+}
+
+function order(i: number, customers: number): CanonicalEvent {
+  return {
+    type: 'order.placed', source: 'shopify', external_id: null, order_id: String(500_000 + i), order_name: `#${500_000 + i}`,
+    contact: { email: `member${i % customers}@bench.example` }, total_minor: 2_000 + (i % 50) * 1_000, currency: 'USD', line_count: 1, occurred_at: Date.now(),
+  };
+}
+
+function checkout(i: number): CanonicalEvent {
+  return {
+    type: 'checkout.address_confirmed', source: 'shopify', external_id: String(900_000 + i), order_id: `#${i}`, occurred_at: Date.now(),
+    contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `addr${i}@example.com`, phone: null },
+    address: { line1: `${i} Main Street`, line2: null, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' },
+  };
+}
+
+async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalEvent) {
+  const prefix = `${Math.random().toString(36).slice(2, 8)}-`;
+  for (let i = 0; i < n; i += 1000) {
+    await storeDeliveries(bdb.hdb.db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: prefix + (i + k), event: make(i + k) })), Date.now());
+  }
+  const ctx = engineContext(config);
+  const t0 = performance.now();
+  let applied = 0;
+  for (;;) {
+    const r = await applyPendingEvents(bdb.hdb, ctx, 500, Date.now);
+    if (r.outcomes.length === 0) break;
+    applied += r.applied;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const earned = await bdb.hdb.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'earn').executeTakeFirstOrThrow();
+  return { applied, earn_entries_total: Number(earned.n), seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
+}
