@@ -10,36 +10,42 @@ import { postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtur
 /**
  * Orders applied per second through the points ledger (resolve the customer, earn into the
  * household pool under the membership at order time, re-evaluate every member's tier, queue
- * `order.enriched` and `tier.changed`), for customers in opted-in households of five. Baseline in
- * the same run: the same number of checkout address events through the same engine, no ledger.
+ * `order.enriched` and `tier.changed`), for 1,000 customers in opted-in households of 1, 5 and 50
+ * (tier re-evaluation cost as households grow). Baseline in the same run: the same number of
+ * checkout address events through the same engine, no ledger.
  */
 export async function runLoyaltyBench(opts: { orders?: number; customers?: number } = {}): Promise<Record<string, unknown>> {
   const orders = opts.orders ?? 5000;
   const customers = opts.customers ?? 1000;
-  const out: Record<string, unknown> = { orders, customers, household_size: 5 };
+  const out: Record<string, unknown> = { orders, customers };
   for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
-    const bdb = await open();
-    if (!bdb) continue;
-    try {
-      await seedHouseholds(bdb, customers);
-      out[name] = { ledger: await applyAll(bdb, orders, (i) => order(i, customers)), baseline_address_events: await applyAll(bdb, orders, (i) => checkout(i)) };
-    } finally {
-      await bdb.drop();
+    const result: Record<string, unknown> = {};
+    for (const size of [1, 5, 50]) {
+      const bdb = await open();
+      if (!bdb) break;
+      try {
+        await seedHouseholds(bdb, customers, size);
+        result[`household_of_${size}`] = await applyAll(bdb, orders, (i) => order(i, customers));
+        if (size === 5) result.baseline_address_events = await applyAll(bdb, orders, (i) => checkout(i));
+      } finally {
+        await bdb.drop();
+      }
     }
+    if (Object.keys(result).length) out[name] = result;
   }
   return out;
 }
 
 const config = parseConfig({ connectors: { webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1', events: ['order.enriched', 'tier.changed', 'address.corrected'] }] } } });
 
-async function seedHouseholds(bdb: BenchDb, n: number): Promise<void> {
+async function seedHouseholds(bdb: BenchDb, n: number, size: number): Promise<void> {
   const db = bdb.hdb.db;
   const now = Date.now() - 60_000;
   const s = loyaltySettings(config);
-  for (let h = 0; h < n / 5; h++) {
+  for (let h = 0; h < n / size; h++) {
     const hh = await addHousehold(db, `bench-${h}`, now);
-    for (let k = 0; k < 5; k++) {
-      const id = await addCustomer(db, `member${h * 5 + k}@bench.example`, now);
+    for (let k = 0; k < size; k++) {
+      const id = await addCustomer(db, `member${h * size + k}@bench.example`, now);
       await join(db, id, { household_id: hh, role: k === 0 ? 'head' : 'member', opt_in: true }, now, s);
     }
   }
@@ -61,6 +67,7 @@ function checkout(i: number): CanonicalEvent {
 }
 
 async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalEvent) {
+  const earnedBefore = await earnCount(bdb);
   const prefix = `${Math.random().toString(36).slice(2, 8)}-`;
   for (let i = 0; i < n; i += 1000) {
     await storeDeliveries(bdb.hdb.db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: prefix + (i + k), event: make(i + k) })), Date.now());
@@ -74,6 +81,10 @@ async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalE
     applied += r.applied;
   }
   const seconds = (performance.now() - t0) / 1000;
-  const earned = await bdb.hdb.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'earn').executeTakeFirstOrThrow();
-  return { applied, earn_entries_total: Number(earned.n), seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
+  return { applied, earn_entries: (await earnCount(bdb)) - earnedBefore, seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
+}
+
+async function earnCount(bdb: BenchDb): Promise<number> {
+  const row = await bdb.hdb.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'earn').executeTakeFirstOrThrow();
+  return Number(row.n);
 }

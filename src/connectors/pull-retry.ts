@@ -39,3 +39,13 @@ function retryWait(f: Failure, attempt: number): number | null {
   if (f.kind === 'transient') return 250 * 2 ** (attempt - 1);
   return null;
 }
+
+/** Runs a read; a `not_found` failure becomes null (the record is gone), anything else is thrown. */
+export async function orNullIfMissing<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof HearthError && err.details?.kind === 'not_found') return null;
+    throw err;
+  }
+}

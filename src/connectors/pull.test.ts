@@ -1,3 +1,4 @@
+import { deliverContactFetches } from './contact-fetch.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -50,6 +51,20 @@ describe('HubSpot contact pull', () => {
     assert.equal(hs.requests - before, 3);
   });
 
+  test('one contact by id; a missing one is null; a fetch job turns it into a contact.updated event', async () => {
+    const id = hs.listContacts()[0]!.id;
+    const one = await source.getContact!(id, { extra_properties: ['hs_marketable'] });
+    assert.equal(one?.contact.email, 'p1@example.com');
+    assert.equal(one?.properties.hs_marketable, 'true');
+    assert.equal(await source.getContact!('999999', {}), null);
+    const [ok, missing] = await deliverContactFetches('hubspot', source, [
+      { id: 'job_a', kind: 'crm.contact_fetch', attempts: 1, payload: { external_id: id, extra_properties: [] } },
+      { id: 'job_b', kind: 'crm.contact_fetch', attempts: 1, payload: { external_id: '999999', extra_properties: [] } },
+    ], Date.now);
+    assert.ok(ok?.ok && ok.inbound?.[0]?.delivery_id === 'fetch:job_a' && ok.inbound[0].event.type === 'contact.updated');
+    assert.deepEqual(missing && !missing.ok ? missing.kind : null, 'not_found');
+  });
+
   test('a bad token fails at once as connector_error kind auth', async () => {
     const bad = createHubSpotConnector({ access_token: 'wrong', base_url: hs.url }).source!;
     await assert.rejects(bad.listContacts(null, { limit: 2 }), (e: unknown) => e instanceof HearthError && e.code === 'connector_error' && e.details?.kind === 'auth');
@@ -90,5 +105,12 @@ describe('Salesforce contact pull', () => {
     sf.faults.set({ server_error_next: 1 });
     assert.equal((await source.listContacts(null, { limit: 10 })).records.length, 5);
     await assert.rejects(source.listContacts(null, { limit: 2, extra_properties: ['Email FROM User --'] }), (e: unknown) => e instanceof HearthError && e.code === 'bad_request');
+  });
+
+  test('one contact by id (SOQL WHERE Id); a missing one is null; a malformed id is refused before any call', async () => {
+    const id = sf.createContact({ Email: 'one@example.com', FirstName: 'One', LastName: 'Ng' });
+    assert.equal((await source.getContact!(id, {}))?.contact.email, 'one@example.com');
+    assert.equal(await source.getContact!('003000000000000AAA', {}), null);
+    await assert.rejects(source.getContact!("x' OR Id != '", {}), (e: unknown) => e instanceof HearthError && e.code === 'bad_request');
   });
 });

@@ -163,6 +163,8 @@ export type DeliveryResult =
        * spelling): nothing was written, and these are the values it holds.
        */
       unchanged?: Record<string, string | null>;
+      /** Events a read job produced (a fetched contact), stored in the inbox as the job settles. */
+      inbound?: InboundEvent[];
     }
   | { ok: false; kind: FailureKind; message: string; retry_after_ms?: number };
 
@@ -201,6 +203,8 @@ export interface PullPage {
  */
 export interface ContactSource {
   listContacts(cursor: string | null, opts: { limit: number; extra_properties?: readonly string[] }): Promise<PullPage>;
+  /** One contact by id (null: the system has no such contact). */
+  getContact?(externalId: string, opts: { extra_properties?: readonly string[] }): Promise<PulledContact | null>;
 }
 
 /** A contact's household as its CRM describes it, in Hearth's terms. */

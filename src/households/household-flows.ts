@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
+import { CONTACT_FETCH, type ContactFetchPayload } from '../connectors/contact-fetch.ts';
 import type { CanonicalEvent } from '../connectors/types.ts';
+import type { NewJob } from '../sync/jobs.ts';
 import type { Database, HierarchyRole } from '../db/schema.ts';
 import { linkKey, resolveCustomer, type BatchState } from '../sync/batch-state.ts';
 import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from '../sync/context.ts';
@@ -36,14 +38,19 @@ export function membershipAfter(current: HeldMembership | undefined, ev: Pick<Ho
 
 /**
  * A CRM changed a contact's household relationship. The customer is resolved (a contact Hearth
- * has not seen yet gets a customer and crosswalk entry, filled in by the next pull — never
- * dropped); the membership change runs as a deferred task in the batch's transaction.
+ * has not seen yet gets a customer and crosswalk entry at once, and a job fetches the contact
+ * from the CRM — never dropped); the membership change runs as a deferred task in the batch's
+ * transaction.
  */
 export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev: HouseholdChanged, eventId: string, now: number): ApplyOutcome {
   const hh = ctx.households;
   if (!hh || ev.source !== hh.source) return { status: 'ignored', jobs: 0, rejected: [] };
   if (ev.origin_is_hearth) return { status: 'echo', jobs: 0, rejected: [] };
+  const unseen = !state.links.has(linkKey(ev.source, ev.external_id));
   const customer = resolveCustomer(state, ev.source, ev.external_id, null, now);
+  // A contact Hearth has not seen is fetched from the CRM, not dropped: the fetch job's result
+  // comes back through the inbox as a contact.updated that fills the customer in.
+  if (unseen) state.jobs.push(contactFetchJob(ev.source, ev.external_id, hh.opt_in_property, customer.id, eventId, ev.occurred_at));
   const knownOptIn = parseOptIn(state.links.get(linkKey(ev.source, ev.external_id))?.snapshot?.[hh.opt_in_property]);
   state.deferred.push(async (trx) => {
     const held = await heldMembership(trx, customer.id, hh.source);
@@ -73,6 +80,11 @@ export function applyOptInFromUpdate(state: BatchState, ctx: EngineContext, ev: 
     await applyWantedMembership(trx, hh.source, customerId, want, effects(ctx, hh), { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId }, now);
   });
   return outcome;
+}
+
+function contactFetchJob(system: string, externalId: string, optInProperty: string, customerId: string, eventId: string, at: number): NewJob {
+  const payload: ContactFetchPayload = { external_id: externalId, extra_properties: [optInProperty] };
+  return { target: system, kind: CONTACT_FETCH, job_key: `${system}:fetch:${externalId}`, payload, origin_at: at, event_id: eventId, customer_id: customerId, supersedes_pending: true };
 }
 
 const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({ idp: hh.idp, max_attempts: ctx.max_attempts, loyalty: ctx.loyalty });

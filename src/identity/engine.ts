@@ -87,13 +87,12 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   const n = records.length;
   const progress = config.onProgress ?? (() => {});
   const prepare = createPreparer({ defaultCountry: config.defaultCountry });
-  const { order, rank } = localityOrder(records);
   const prepared: PreparedRecord[] = new Array(n);
-  for (let k = 0; k < n; k++) {
-    // Prepared in locality order, so records that block together also sit together in memory.
-    prepared[order[k]!] = prepare(records[order[k]!]!.fields);
-    if ((k & 0xffff) === 0) progress('prepare', k, n);
+  for (let i = 0; i < n; i++) {
+    prepared[i] = prepare(records[i]!.fields);
+    if ((i & 0xffff) === 0) progress('prepare', i, n);
   }
+  const { rank } = localityOrder(records);
   const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
   const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
   progress('block', 0, 1);

@@ -5,6 +5,7 @@ import type { JobsTable } from '../db/schema.ts';
 import { scrubSecrets } from '../log.ts';
 import { settle, type RetryPolicy, type Settlement } from './backoff.ts';
 import { rememberWrites } from './echo.ts';
+import { insertEvents } from './inbox.ts';
 import { claimJobs, markDead, markDone, markRetry } from './jobs.ts';
 
 export interface DeliverOptions {
@@ -74,6 +75,8 @@ async function settleOne(hdb: HearthDb, system: string, job: JobsTable, result: 
       const ext = result.ok ? result.external_id : undefined;
       if (ext && job.customer_id && system !== 'webhook') await mergeLinkSnapshot(trx, system, ext, job.customer_id, result.ok ? (result.written ?? result.unchanged ?? {}) : {}, now);
       if (ext && result.ok && result.written) await rememberWrites(trx, system, ext, result.written, job.id, now);
+      // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
+      if (result.ok && result.inbound?.length) await insertEvents(trx, system, result.inbound, now);
     } else if (s.status === 'retry') {
       await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
     } else {

@@ -15,19 +15,22 @@ export interface StoreOutcome {
  * The vendor's delivery id is unique per connector, so a redelivery is recognised and skipped.
  */
 export async function storeDeliveries(db: Db, connector: string, events: InboundEvent[], now: number): Promise<StoreOutcome> {
-  return db.transaction().execute(async (trx) => {
-    const accepted: string[] = [];
-    for (const e of events) {
-      const id = newId('evt', now);
-      const res = await trx
-        .insertInto('inbox_events')
-        .values({ id, connector, delivery_id: e.delivery_id, event_type: e.event.type, payload: JSON.stringify(e.event), status: 'pending', attempts: 0, error: null, received_at: now, applied_at: null })
-        .onConflict((oc) => oc.columns(['connector', 'delivery_id']).doNothing())
-        .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) accepted.push(id);
-    }
-    return { accepted, duplicates: events.length - accepted.length };
-  });
+  return db.transaction().execute((trx) => insertEvents(trx, connector, events, now));
+}
+
+/** Inserts inbound events in the caller's transaction (a fetch job's result joins its settlement). */
+export async function insertEvents(trx: Db, connector: string, events: InboundEvent[], now: number): Promise<StoreOutcome> {
+  const accepted: string[] = [];
+  for (const e of events) {
+    const id = newId('evt', now);
+    const res = await trx
+      .insertInto('inbox_events')
+      .values({ id, connector, delivery_id: e.delivery_id, event_type: e.event.type, payload: JSON.stringify(e.event), status: 'pending', attempts: 0, error: null, received_at: now, applied_at: null })
+      .onConflict((oc) => oc.columns(['connector', 'delivery_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) accepted.push(id);
+  }
+  return { accepted, duplicates: events.length - accepted.length };
 }
 
 export async function pendingEventIds(db: Db, limit: number): Promise<string[]> {

@@ -8,6 +8,7 @@ import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { createHubSpotSource } from './pull.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
+import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
 
@@ -38,18 +39,21 @@ const MAX_BATCH = 100;
 export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Connector {
   const client = new Client({ accessToken: cfg.access_token, basePath: cfg.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
   const now = deps.now ?? Date.now;
+  const source = createHubSpotSource(client, now);
   return {
     id: 'hubspot',
     maxBatch: 100,
-    source: createHubSpotSource(client, now),
+    source,
     outbound: {
-      kinds: ['crm.address_write', 'crm.opt_in_write'],
+      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH],
       deliver: (jobs) => deliverByKind(jobs, {
         'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
         'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
+        [CONTACT_FETCH]: (js) => deliverContactFetches('hubspot', source, js, now),
       }),
       expectedWrites: (job) => {
         if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
+        if (job.kind !== 'crm.address_write') return null;
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: addressProperties(p.address) } : null;
       },

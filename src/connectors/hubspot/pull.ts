@@ -1,5 +1,5 @@
 import type { Client } from '@hubspot/api-client';
-import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
+import { orNullIfMissing, withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { ContactSource, PulledContact, PullPage } from '../types.ts';
 import { contactFromFields, mapError } from './index.ts';
 
@@ -26,6 +26,11 @@ export function createHubSpotSource(client: Client, now: () => number, retry: Pu
       const limit = Math.max(1, Math.min(MAX_PAGE, opts.limit));
       const page = await withPullRetries(() => client.crm.contacts.basicApi.getPage(limit, cursor ?? undefined, properties, undefined, undefined, false), (err) => mapError(err, now), retry);
       return { records: page.results.map((c) => pulledContact(c, properties)), next_cursor: page.paging?.next?.after ?? null };
+    },
+    async getContact(id, opts) {
+      const properties = [...new Set([...STANDARD_PROPERTIES, 'lastmodifieddate', ...(opts.extra_properties ?? [])])];
+      // One call: the job that asked for the contact retries with the outbox's own backoff.
+      return orNullIfMissing(() => withPullRetries(() => client.crm.contacts.basicApi.getById(id, properties), (err) => mapError(err, now), { ...retry, max_attempts: 1 }).then((c) => pulledContact(c, properties)));
     },
   };
 }

@@ -5,6 +5,7 @@ import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
@@ -37,18 +38,21 @@ interface SfConnection {
 export function createSalesforceConnector(cfg: SalesforceConfig, deps: SalesforceDeps = {}): Connector {
   const now = deps.now ?? Date.now;
   const conn = new jsforce.Connection({ instanceUrl: cfg.instance_url, accessToken: cfg.access_token, version: cfg.api_version, callOptions: { client: cfg.client_id } }) as unknown as SfConnection;
+  const source = createSalesforceSource(conn as unknown as SfReader);
   return {
     id: 'salesforce',
     maxBatch: 200,
-    source: createSalesforceSource(conn as unknown as SfReader),
+    source,
     outbound: {
-      kinds: ['crm.address_write', 'crm.opt_in_write'],
+      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH],
       deliver: (jobs) => deliverByKind(jobs, {
         'crm.address_write': (js) => deliverAddresses(conn, js as OutboundJob<AddressWritePayload>[]),
         'crm.opt_in_write': (js) => deliverOptIns(conn, js),
+        [CONTACT_FETCH]: (js) => deliverContactFetches('salesforce', source, js, now),
       }),
       expectedWrites: (job) => {
         if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
+        if (job.kind !== 'crm.address_write') return null;
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: mailingFields(p.address) } : null;
       },

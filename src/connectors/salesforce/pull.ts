@@ -8,6 +8,7 @@ export const STANDARD_FIELDS = ['FirstName', 'LastName', 'Email', 'Phone', 'Mail
 // Salesforce pages a query 200..2000 records (default 2000); it may return more than asked.
 const MAX_BATCH = 2000;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*(__c)?$/;
+const SF_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
 type SfRecord = Record<string, unknown> & { Id: string };
 interface SfQueryResult {
@@ -36,6 +37,13 @@ export function createSalesforceSource(conn: SfReader, retry: PullRetryOptions =
       const call = () => (cursor ? conn.queryMore(cursor, options) : conn.query(`SELECT Id, ${fields.join(', ')} FROM Contact`, options));
       const res = (await withPullRetries(async () => (await call()) as SfQueryResult, mapError, retry));
       return { records: res.records.map((r) => pulledContact(r, fields)), next_cursor: !res.done && res.nextRecordsUrl ? res.nextRecordsUrl : null };
+    },
+    async getContact(id, opts) {
+      if (!SF_ID.test(id)) throw new HearthError('bad_request', `not a Salesforce record id: ${JSON.stringify(id)}`, { field: 'external_id' });
+      const fields = [...new Set([...STANDARD_FIELDS, 'LastModifiedDate', ...(opts.extra_properties ?? []).map(fieldName)])];
+      const options: QueryOptions = { autoFetch: false, headers: {} };
+      const res = await withPullRetries(async () => (await conn.query(`SELECT Id, ${fields.join(', ')} FROM Contact WHERE Id = '${id}'`, options)) as SfQueryResult, mapError, { ...retry, max_attempts: 1 });
+      return res.records[0] ? pulledContact(res.records[0], fields) : null;
     },
   };
 }
