@@ -29,6 +29,9 @@ describeEachDialect('the loyalty demo scenario', (ctx) => {
     assert.deepEqual(r.backfill.unrecoverable.household_history_unknown, { orders: 1, amount: 95 });
     assert.deepEqual({ ...r.split, email: undefined }, { email: undefined, policy: 'member_takes_share', pool_before: 605, pool_after: 455, member_balance: 150 });
     assert.ok(lines.some((l) => l.includes('opts out')));
+    const claimLines = lines.filter((l) => l.includes('identity claims for'));
+    assert.equal(claimLines.length, 3, 'the claims endpoint answers for each member');
+    for (const l of claimLines) assert.match(l, new RegExp(`household_id=${r.household_id} hierarchy_role=(head|member) tier=silver`));
     if (process.env.SHOW_DEMO) console.log(lines.join('\n'));
   });
 });

@@ -58,6 +58,12 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   const pool = await poolBalance(db, household);
   for (const p of PEOPLE) o.write(`  ${p.email.padEnd(26)} spent ${p.total.padStart(7)} (alone: ${tierFor(toMinor(p.total)!, o.loyalty.tiers)}) -> tier ${tiers[p.email]} with the household (pool ${pool} points)`);
 
+  for (const p of PEOPLE) {
+    const claims = await hearth.app.inject({ method: 'GET', url: `/v1/identity/claims?email=${encodeURIComponent(p.email)}`, headers: { authorization: `Bearer ${o.api_key}` } });
+    const c = claims.json() as { household_id: string; hierarchy_role: string; tier: string };
+    o.write(`  identity claims for ${p.email.padEnd(24)} household_id=${c.household_id} hierarchy_role=${c.hierarchy_role} tier=${c.tier}`);
+  }
+
   const adjustment = await hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: { authorization: `Bearer ${o.api_key}` }, payload: { account_id: household, customer_id: ids[PEOPLE[1]!.email], points: 25, reason: 'support: goodwill for a late parcel' } });
   const adjustmentId = (adjustment.json() as { entry: { id: string } }).entry.id;
   o.write(`  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`);
