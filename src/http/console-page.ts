@@ -14,7 +14,9 @@ const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.
 /**
  * The console: queue depths and late write-backs, server-rendered (counts and ids only, no
  * personal data without a key). With an API key typed into the page, its script lists dead
- * letters with their errors and re-drives them, and looks customers up by email through `/v1`.
+ * letters with their errors and re-drives them, looks customers up by email (crosswalk, history,
+ * household and points), works the identity review queue and shows the drift scorecard, all
+ * through `/v1`.
  */
 export function renderConsole(d: ConsoleData): string {
   const inboxRows = d.inbox.map((r) => `<tr><td>${esc(r.status)}</td><td>${r.n}</td></tr>`).join('') || '<tr><td colspan="2">empty</td></tr>';
@@ -33,6 +35,10 @@ export function renderConsole(d: ConsoleData): string {
 <h3>Customer lookup</h3>
 <form id="customer-form"><label>Email <input id="customer-email" type="email" size="40"></label> <button>Find</button></form>
 <p id="customer-status"></p><div id="customer"></div>
+<h3>Review queue</h3><p id="review-status">enter an API key to list items waiting for a decision</p>
+<table><thead><tr><th>item</th><th>kind</th><th>score</th><th>people</th><th>why</th><th></th></tr></thead><tbody id="review-body"></tbody></table>
+<h3>Drift scorecard (latest reconciliation run)</h3><p id="drift-status"></p>
+<table><thead><tr><th>system</th><th>field</th><th>compared</th><th>drifted</th><th>drift rate</th><th>format only</th></tr></thead><tbody id="drift-body"></tbody></table>
 <script>${CONSOLE_SCRIPT}</script>
 </body></html>`;
 }

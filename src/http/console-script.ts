@@ -9,8 +9,10 @@ const $ = (s) => document.querySelector(s);
 const keyInput = $('#api-key');
 keyInput.value = sessionStorage.getItem('hearth_api_key') || '';
 
-async function api(path, method) {
-  const res = await fetch('/v1' + path, { method: method || 'GET', headers: { authorization: 'Bearer ' + keyInput.value } });
+async function api(path, method, payload) {
+  const headers = { authorization: 'Bearer ' + keyInput.value };
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch('/v1' + path, { method: method || 'GET', headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + res.status);
   return body;
@@ -74,6 +76,9 @@ async function findCustomer(email) {
     const a = c.address || {};
     out.append(el('p', [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '>'));
     out.append(el('p', 'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')));
+    out.append(el('p', c.household_id
+      ? 'Household ' + c.household_id + ' (' + c.hierarchy_role + ', points pooling ' + (c.points_aggregation_opt_in ? 'on' : 'off') + ') · tier ' + (c.tier || 'none') + ' · own points ' + c.points_balance
+      : 'No household · tier ' + (c.tier || 'none') + ' · own points ' + c.points_balance, { id: 'customer-household' }));
     const links = el('table', null, { id: 'customer-links' });
     links.append(row(['system', 'external id', 'linked at']));
     for (const l of c.source_records) links.append(row([l.system, l.external_id, l.linked_at]));
@@ -86,14 +91,78 @@ async function findCustomer(email) {
   }
 }
 
+function person(c) {
+  return c.missing ? c.id + ' (gone)' : [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '> ' + c.id;
+}
+
+function why(item) {
+  const e = item.explanation;
+  if (!e) return '';
+  const held = e.guard ? 'held back: ' + e.guard + '; ' : '';
+  if (Array.isArray(e.fields)) return held + e.fields.map((f) => f.field + ' ' + f.level + ' (' + Number(f.weight).toFixed(1) + ')').join(', ');
+  return JSON.stringify(e);
+}
+
+async function loadReview() {
+  const body = $('#review-body');
+  try {
+    const { data } = await api('/review?limit=100');
+    body.replaceChildren();
+    if (data.length === 0) body.append(row(['nothing waiting']));
+    for (const item of data) {
+      const actions = el('span');
+      for (const [decision, label] of [['link', 'Link'], ['not_a_match', 'Not a match']]) {
+        const b = el('button', label, { 'data-review': item.id, 'data-decision': decision });
+        b.addEventListener('click', () => decide(item.id, decision));
+        actions.append(b, ' ');
+      }
+      const people = el('span');
+      for (const c of item.customers) people.append(el('div', person(c)));
+      body.append(row([item.id, item.kind, item.score === null ? '' : Number(item.score).toFixed(3), people, why(item), actions]));
+    }
+    say('#review-status', data.length + ' item(s) waiting', false);
+  } catch (err) {
+    say('#review-status', err.message, true);
+  }
+}
+
+async function decide(id, decision) {
+  try {
+    await api('/review/' + encodeURIComponent(id), 'POST', { decision });
+    await loadReview();
+    say('#review-status', 'item ' + id + ': ' + decision, false);
+  } catch (err) {
+    say('#review-status', err.message, true);
+  }
+}
+
+async function loadDrift() {
+  const body = $('#drift-body');
+  try {
+    const { data } = await api('/reconcile/scorecard');
+    body.replaceChildren();
+    if (data.length === 0) body.append(row(['no reconciliation run yet']));
+    for (const s of data) body.append(row([s.system, s.field, s.compared, s.drifted, (100 * s.drift_rate).toFixed(1) + '%', s.format_only]));
+    say('#drift-status', data.length ? 'from run ' + data[0].run_id : '', false);
+  } catch (err) {
+    say('#drift-status', err.message, true);
+  }
+}
+
+function loadAll() {
+  loadDead();
+  loadReview();
+  loadDrift();
+}
+
 $('#key-form').addEventListener('submit', (e) => {
   e.preventDefault();
   sessionStorage.setItem('hearth_api_key', keyInput.value);
-  loadDead();
+  loadAll();
 });
 $('#customer-form').addEventListener('submit', (e) => {
   e.preventDefault();
   findCustomer($('#customer-email').value.trim());
 });
-if (keyInput.value) loadDead();
+if (keyInput.value) loadAll();
 `;

@@ -9,6 +9,7 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { linkSource } from '../customers/customer-store.ts';
 import { enqueueJobs, claimJobs, markDead } from '../sync/jobs.ts';
+import { queueMatchReview } from '../identity/review-store.ts';
 import { buildApp } from './app.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -78,6 +79,38 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     await page.fill('#customer-email', 'nobody@example.com');
     await page.click('#customer-form button');
     await page.locator('#customer-status.err:has-text("no customer")').waitFor();
+    await page.close();
+  });
+
+  test('works the review queue (not a match) and shows the drift scorecard', { skip: !haveBrowser }, async () => {
+    const { db } = ctx.hdb();
+    const t = Date.now();
+    const customer = (id: string, given: string, email: string) => ({ id, given_name: given, family_name: 'Okoro', email, email_normalized: email, field_sources: '{}', version: 1, created_at: t, updated_at: t });
+    await db.insertInto('customers').values([customer('cus_console_r1', 'Ada', 'ada@example.com'), customer('cus_console_r2', 'Adaeze', 'adaeze@example.net')]).execute();
+    const explanation = { match_probability: 0.8, match_weight: 2, prior_weight: -10, fields: [{ field: 'family_name', level: 'exact', weight: 6.5, tf_adjustment: 0 }, { field: 'email', level: 'differ', weight: -4.2, tf_adjustment: 0 }], guard: 'emails and phones both differ' };
+    await queueMatchReview(db, { existing: 'cus_console_r1', incoming: 'cus_console_r2', score: 0.8, explanation, source_system: 'shopify', event_id: null }, t);
+    await db.insertInto('reconcile_runs').values({ id: 'run_console', status: 'done', trigger: 'api', actor: 'test', systems: '["hubspot"]', system: null, cursor: null, pages: 1, records: 4, matched: 4, unmatched: 0, findings: 1, jobs: 1, stats: '{}', error: null, started_at: t, updated_at: t, finished_at: t }).execute();
+    await db.insertInto('reconcile_scores').values({ run_id: 'run_console', system: 'hubspot', field: 'address', compared: 4, drifted: 1, format_only: 1, computed_at: t }).execute();
+    const page = await browser!.newPage();
+    await page.goto(url);
+    await page.fill('#api-key', ADMIN);
+    await page.click('#key-form button');
+    const item = page.locator('#review-body tr:has-text("cus_console_r2")');
+    await item.waitFor();
+    const text = await item.innerText();
+    assert.match(text, /Ada Okoro <ada@example.com>/);
+    assert.match(text, /held back: emails and phones both differ; family_name exact \(6\.5\), email differ \(-4\.2\)/);
+    await page.locator('#drift-body tr:has-text("address")').waitFor();
+    assert.match(await page.locator('#drift-body').innerText(), /hubspot\s+address\s+4\s+1\s+25\.0%\s+1/);
+    await item.locator('button[data-decision="not_a_match"]').click();
+    await page.locator('#review-status.ok:has-text("not_a_match")').waitFor();
+    assert.equal(await page.locator('#review-body tr:has-text("cus_console_r2")').count(), 0);
+    const decided = await db.selectFrom('review_items').select(['status']).where('customer_ids', 'like', '%cus_console_r2%').executeTakeFirstOrThrow();
+    assert.notEqual(decided.status, 'pending');
+    await page.fill('#customer-email', 'ada@example.com');
+    await page.click('#customer-form button');
+    await page.locator('#customer-household').waitFor();
+    assert.match(await page.locator('#customer-household').innerText(), /No household · tier member · own points 0/);
     await page.close();
   });
 });

@@ -86,26 +86,25 @@ export interface MatchResult {
 export function matchRecords(records: readonly PersonRecord[], config: MatchConfig = DEFAULT_MATCH_CONFIG): MatchResult {
   const n = records.length;
   const progress = config.onProgress ?? (() => {});
-  const prepare = createPreparer({ defaultCountry: config.defaultCountry });
-  const prepared: PreparedRecord[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    prepared[i] = prepare(records[i]!.fields);
-    if ((i & 0xffff) === 0) progress('prepare', i, n);
-  }
-  const { rank } = localityOrder(records);
-  const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
   const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
+  // Prepare, block, compare and score run in locality order (local index r is input record
+  // order[r]); the fit, the clustering and every result use input indexes.
+  const { order } = localityOrder(records);
+  const local = prepareInOrder(records, order, config, progress);
+  const prepared: PreparedRecord[] = new Array(n);
+  for (let r = 0; r < n; r++) prepared[order[r]!] = local[r]!;
+  const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
   progress('block', 0, 1);
-  const blockOpts = { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources } : {}) };
-  const blocked = blockPairs(prepared, config.blockingRules.filter((r) => !r.trainingOnly), blockOpts);
+  const blockOpts = { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources: Array.from(order, (i) => sources[i]!) } : {}) };
+  const blocked = blockPairs(local, config.blockingRules.filter((r) => !r.trainingOnly), blockOpts);
   const codes = blocked.pairs;
-  const training = sampleTrainingPairs(prepared, config.blockingRules.filter((r) => r.trainingOnly), { ...blockOpts, budget: config.trainingPairBudget ?? TRAINING_PAIR_BUDGET }, codes);
-  const patterns = comparePairs(prepared, codes, ctx, progress, rank);
-  const trainingPatterns = comparePairs(prepared, training.pairs, ctx, () => {}, rank);
+  const training = sampleTrainingPairs(local, config.blockingRules.filter((r) => r.trainingOnly), { ...blockOpts, budget: config.trainingPairBudget ?? TRAINING_PAIR_BUDGET }, codes);
+  const patterns = comparePairs(local, codes, ctx, progress);
+  const trainingPatterns = comparePairs(local, training.pairs, ctx, () => {});
   progress('fit', 0, 1);
   const model = fitModel(prepared, [{ patterns, weight: 1 }, { patterns: trainingPatterns, weight: 1 / training.rate }], ctx, config);
   progress('score', 0, 1);
-  const pairs = scorePairs(model, prepared, codes, patterns, config.bands);
+  const pairs = scorePairs(model, local, codes, patterns, config.bands, order);
   const weightOf = pairScorer(model, prepared, ctx);
   const reviewWeight = Math.log2(config.bands.p_review / (1 - config.bands.p_review));
   const conflicts = (i: number, j: number, direct: boolean): boolean =>
@@ -136,26 +135,20 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
     clusterOf,
     recordProbability,
     clusters,
-    candidateCodes: codes,
+    candidateCodes: inputCodes(codes, order),
     explain: (a, b) => explainPair(model, unpackPattern(comparePair(prepared[a]!, prepared[b]!, ctx)), prepared[a]!),
   };
 }
 
-/**
- * Comparison pattern of every pair, visited in locality order (see localityOrder): a quarter
- * faster at a million records than visiting them by record index, for the same patterns.
- */
-function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: ComparisonContext, progress: NonNullable<MatchConfig['onProgress']>, rank: Int32Array): Int32Array {
+function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: ComparisonContext, progress: NonNullable<MatchConfig['onProgress']>): Int32Array {
   const n = prepared.length;
   const patterns = new Int32Array(codes.length);
-  const visit = pairsByRank(codes, rank);
-  for (let k = 0; k < codes.length; k++) {
-    const p = visit[k]!;
+  for (let p = 0; p < codes.length; p++) {
     // Decoded inline: no [i, j] array per pair in the two hottest loops.
     const i = Math.floor(codes[p]! / n);
     const j = codes[p]! - i * n;
     patterns[p] = comparePair(prepared[i]!, prepared[j]!, ctx);
-    if ((k & 0x3ffff) === 0) progress('compare', k, codes.length);
+    if ((p & 0x3ffff) === 0) progress('compare', p, codes.length);
   }
   progress('compare', codes.length, codes.length);
   return patterns;
@@ -190,21 +183,28 @@ export function localityOrder(records: readonly PersonRecord[]): { order: Int32A
   return { order, rank };
 }
 
-/** Pair positions by the lower rank of their two records (a counting sort: linear). */
-function pairsByRank(codes: Float64Array, rank: Int32Array): Int32Array {
-  const n = rank.length;
-  const start = new Int32Array(n + 1);
-  const lowRank = (p: number): number => {
-    const i = Math.floor(codes[p]! / n);
-    const a = rank[i]!;
-    const b = rank[codes[p]! - i * n]!;
-    return a < b ? a : b;
-  };
-  for (let p = 0; p < codes.length; p++) start[lowRank(p) + 1]!++;
-  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
-  const visit = new Int32Array(codes.length);
-  for (let p = 0; p < codes.length; p++) visit[start[lowRank(p)]!++] = p;
-  return visit;
+/** Records prepared in locality order: local record r is input record order[r]. */
+function prepareInOrder(records: readonly PersonRecord[], order: Int32Array, config: MatchConfig, progress: NonNullable<MatchConfig['onProgress']>): PreparedRecord[] {
+  const prepare = createPreparer({ defaultCountry: config.defaultCountry });
+  const local: PreparedRecord[] = new Array(records.length);
+  for (let r = 0; r < records.length; r++) {
+    local[r] = prepare(records[order[r]!]!.fields);
+    if ((r & 0xffff) === 0) progress('prepare', r, records.length);
+  }
+  return local;
+}
+
+/** Local pair codes -> input pair codes (i * n + j, i < j). */
+function inputCodes(codes: Float64Array, order: Int32Array): Float64Array {
+  const n = order.length;
+  const out = new Float64Array(codes.length);
+  for (let p = 0; p < codes.length; p++) {
+    const r = Math.floor(codes[p]! / n);
+    const a = order[r]!;
+    const b = order[codes[p]! - r * n]!;
+    out[p] = a < b ? a * n + b : b * n + a;
+  }
+  return out.sort();
 }
 
 /** EM over the comparison patterns of scored and training pairs (a sampled pair counts 1 / rate). */
@@ -222,7 +222,8 @@ function pairScorer(model: FsModel, prepared: PreparedRecord[], ctx: ComparisonC
   return (i, j) => pairWeight(model, weights, unpackPattern(comparePair(prepared[i]!, prepared[j]!, ctx)), prepared[i]!);
 }
 
-function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Array, patterns: Int32Array, bands: BandConfig): ScoredPair[] {
+/** Pairs in the auto and review bands, with input indexes (a < b), in input order of (a, b). */
+function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Array, patterns: Int32Array, bands: BandConfig, order: Int32Array): ScoredPair[] {
   const n = prepared.length;
   const weights = levelWeights(model);
   const prior = Math.log2(model.lambda / (1 - model.lambda));
@@ -236,13 +237,14 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
       w = prior + unpackPattern(code).reduce((s, l, f) => (l < 0 ? s : s + weights[f]![l]!), 0);
       baseCache.set(code, w);
     }
-    // Decoded inline: no [i, j] array per pair in the two hottest loops.
-    const i = Math.floor(codes[p]! / n);
-    const j = codes[p]! - i * n;
+    const r = Math.floor(codes[p]! / n);
+    const s = codes[p]! - r * n;
+    // a is the record with the lower input index: its value is the one the adjustment reads.
+    const [a, b, first] = order[r]! < order[s]! ? [order[r]!, order[s]!, r] : [order[s]!, order[r]!, s];
     for (const t of tfFields) {
       // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
       if (Math.floor(code / t.div) % PATTERN_RADIX !== t.exact) continue;
-      const value = t.c.tfValue!(prepared[i]!);
+      const value = t.c.tfValue!(prepared[first]!);
       let adj = t.adjust.get(value);
       if (adj === undefined) {
         adj = tfAdjustment(t.tf!, value);
@@ -252,9 +254,9 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
     }
     const probability = weightToProbability(w);
     const band = bandOf(probability, bands);
-    if (band !== 'reject') out.push({ a: i, b: j, probability, band, guarded: false });
+    if (band !== 'reject') out.push({ a, b, probability, band, guarded: false });
   }
-  return out;
+  return out.sort((x, y) => x.a - y.a || x.b - y.b);
 }
 
 /**
