@@ -80,6 +80,7 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
   test('link merges the pair; deciding twice is 409; unmerge restores both; unmerging twice is 409', async () => {
     const item = (await call('GET', '/v1/review?kind=match', readonly)).json().data[0];
     const [robert, bob] = item.customers as { id: string }[];
+    assert.equal((await call('POST', '/v1/loyalty/adjustments', operator, { account_id: bob!.id, customer_id: bob!.id, points: 40, reason: 'goodwill' })).statusCode, 201);
     const linked = await call('POST', `/v1/review/${item.id}`, operator, { decision: 'link' });
     assert.equal(linked.statusCode, 200);
     assert.equal(linked.json().status, 'linked');
@@ -90,12 +91,16 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
     const viaBob = (await call('GET', `/v1/customers/${bob!.id}`, readonly)).json();
     assert.equal(viaBob.id, robert!.id, 'the merged id resolves to the survivor');
     assert.deepEqual(viaBob.source_records.map((s: { system: string }) => s.system).sort(), ['hubspot', 'shopify']);
+    assert.equal(viaBob.points_balance, 40, "the merged customer's points follow them to the survivor");
 
     const unmerged = await call('POST', `/v1/customers/${bob!.id}/unmerge`, operator);
     assert.equal(unmerged.statusCode, 200);
     assert.deepEqual(unmerged.json().customers.map((c: { id: string; merged_into: string | null }) => [c.id, c.merged_into]), [[robert!.id, null], [bob!.id, null]]);
     const bobAgain = (await call('GET', `/v1/customers/${bob!.id}`, readonly)).json();
     assert.deepEqual(bobAgain.source_records.map((s: { system: string }) => s.system), ['shopify']);
+    assert.equal(unmerged.json().points_returned, 40);
+    assert.equal(bobAgain.points_balance, 40);
+    assert.equal((await call('GET', `/v1/customers/${robert!.id}`, readonly)).json().points_balance, 0);
     assert.equal((await call('POST', `/v1/customers/${bob!.id}/unmerge`, operator)).statusCode, 409);
     assert.equal((await call('POST', `/v1/customers/${bob!.id}/unmerge`, readonly)).statusCode, 403);
   });

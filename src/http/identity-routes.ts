@@ -1,11 +1,11 @@
+import { decideReview, unmerge } from '../sync/merge-flow.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { listLinks } from '../customers/customer-store.ts';
 import { toCustomer } from '../customers/customer.ts';
 import type { Database, ReviewItemsTable, ReviewKind, ReviewStatus } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
-import { unmergeCustomer } from '../identity/merge.ts';
-import { decideReviewItem, listReviewItems, type ReviewDecision } from '../identity/review-store.ts';
+import { listReviewItems, type ReviewDecision } from '../identity/review-store.ts';
 import type { AppDeps } from './app.ts';
 import { requireRole } from './auth.ts';
 import { linkView } from './views.ts';
@@ -36,7 +36,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
     },
   }, async (req) => {
     requireRole(req.principal!, 'operator');
-    const item = await decideReviewItem(db, req.params.id, req.body.decision, `operator:${req.principal!.key_id}`, now());
+    const item = await decideReview(db, req.params.id, req.body.decision, `operator:${req.principal!.key_id}`, now());
     return reviewView(db, item);
   });
   app.post<{ Params: { id: string } }>('/customers/:id/unmerge', {
@@ -45,8 +45,8 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
     requireRole(req.principal!, 'operator');
     const exists = await db.selectFrom('customers').select('id').where('id', '=', req.params.id).executeTakeFirst();
     if (!exists) throw new HearthError('not_found', `customer ${req.params.id} not found`);
-    const out = await unmergeCustomer(db, req.params.id, { actor: `operator:${req.principal!.key_id}`, now: now() });
-    return { unmerge_id: out.unmerge_id, merge_id: out.merge_id, kept_fields: out.kept_fields, customers: [toCustomer(out.survivor), toCustomer(out.restored)] };
+    const out = await unmerge(db, req.params.id, { actor: `operator:${req.principal!.key_id}`, now: now() });
+    return { unmerge_id: out.unmerge_id, merge_id: out.merge_id, kept_fields: out.kept_fields, points_returned: out.points_returned, customers: [toCustomer(out.survivor), toCustomer(out.restored)] };
   });
 }
 

@@ -89,7 +89,7 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
   // Prepare, block, compare and score run in locality order (local index r is input record
   // order[r]); the fit, the clustering and every result use input indexes.
-  const { order } = localityOrder(records);
+  const order = localityOrder(records);
   const local = prepareInOrder(records, order, config, progress);
   const prepared: PreparedRecord[] = new Array(n);
   for (let r = 0; r < n; r++) prepared[order[r]!] = local[r]!;
@@ -160,7 +160,7 @@ function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: Comp
  * arbitrary). Only speed depends on it: each comparison reads two records, and visiting pairs
  * in this order keeps the records they read in the CPU cache.
  */
-export function localityOrder(records: readonly PersonRecord[]): { order: Int32Array; rank: Int32Array } {
+export function localityOrder(records: readonly PersonRecord[]): Int32Array {
   const n = records.length;
   const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const familyBits = Math.floor((53 - indexBits) / 3);
@@ -174,13 +174,8 @@ export function localityOrder(records: readonly PersonRecord[]): { order: Int32A
   }
   packed.sort();
   const order = new Int32Array(n);
-  const rank = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    const i = packed[r]! % 2 ** indexBits;
-    order[r] = i;
-    rank[i] = r;
-  }
-  return { order, rank };
+  for (let r = 0; r < n; r++) order[r] = packed[r]! % 2 ** indexBits;
+  return order;
 }
 
 /** Records prepared in locality order: local record r is input record order[r]. */
@@ -240,7 +235,9 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
     const r = Math.floor(codes[p]! / n);
     const s = codes[p]! - r * n;
     // a is the record with the lower input index: its value is the one the adjustment reads.
-    const [a, b, first] = order[r]! < order[s]! ? [order[r]!, order[s]!, r] : [order[s]!, order[r]!, s];
+    const first = order[r]! < order[s]! ? r : s;
+    const a = order[first]!;
+    const b = order[first === r ? s : r]!;
     for (const t of tfFields) {
       // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
       if (Math.floor(code / t.div) % PATTERN_RADIX !== t.exact) continue;
