@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { HearthError } from '../errors.ts';
 import type { Database } from './schema.ts';
@@ -100,4 +100,14 @@ function withStatementCache(sqlite: SqliteDatabase.Database, max = 500) {
 
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * Serialises check-then-write sections across processes (one live reconciliation run...): inside
+ * the caller's transaction, other writers of `table` wait until it commits. A single-process
+ * database (SQLite) already has one writer, so nothing is needed there.
+ */
+export async function lockTableForWrite(trx: Kysely<Database>, caps: DialectCaps, table: keyof Database & string): Promise<void> {
+  if (caps.singleProcess) return;
+  await sql`LOCK TABLE ${sql.table(table)} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
 }

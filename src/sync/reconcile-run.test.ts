@@ -1,3 +1,4 @@
+import { openDatabase } from '../db/database.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -196,6 +197,25 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
     assert.equal(new Set(rows.map((r) => `${r.external_id}/${r.field}`)).size, rows.length, 'no record reported twice');
     assert.equal((await api('POST', `/v1/reconcile/runs/${run.id}/resume`, {})).statusCode, 409, 'a finished run does not resume');
     await assert.rejects(executeRun(deps(), run.id), (e: unknown) => e instanceof HearthError && e.code === 'conflict', 'a finished run is not executed again');
+  });
+
+  test('runs started at the same moment: exactly one starts, the others are told which run is live', async () => {
+    await eventually(() => isQuiet(ctx.hdb().db), 15_000, 'settled');
+    // On PostgreSQL a second pool makes the starts truly concurrent, as two Hearth processes would;
+    // SQLite is one process by design (one connection, transactions in turn).
+    const other = ctx.hdb().caps.singleProcess ? hearth.hdb : openDatabase(ctx.url());
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => createRun({ ...deps(), hdb: i % 2 ? other : hearth.hdb }, { trigger: 'test', actor: `racer${i}` })));
+      const started = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(started.length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof HearthError && r.reason.code === 'conflict' && /still running/.test(r.reason.message), String(r.reason?.stack ?? r.reason));
+      const live = await ctx.hdb().db.selectFrom('reconcile_runs').select('id').where('status', '=', 'running').execute();
+      assert.equal(live.length, 1);
+      const done = await executeRun(deps(), (started[0] as PromiseFulfilledResult<{ id: string }>).value.id);
+      assert.equal(done.status, 'done');
+    } finally {
+      if (other !== hearth.hdb) await other.close();
+    }
   });
 
   test('routes: auth, roles and bad input answer 4xx with a clear error', async () => {

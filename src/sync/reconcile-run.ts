@@ -3,7 +3,7 @@ import type { HearthConfig } from '../config.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import type { AddressWritePayload, ConnectorId, PulledContact, PullPage } from '../connectors/types.ts';
 import { addressOf, normalizeEmail } from '../customers/customer.ts';
-import type { HearthDb } from '../db/database.ts';
+import { lockTableForWrite, type HearthDb } from '../db/database.ts';
 import type { CustomersTable, Database, DriftFindingsTable, ReconcileRunsTable } from '../db/schema.ts';
 import { HearthError, isHearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -54,13 +54,17 @@ export async function createRun(deps: ReconcileDeps, o: { systems?: string[] | u
   if (unknown.length) throw new HearthError('bad_request', `cannot reconcile ${unknown.join(', ')}: connected systems with contact pulls are ${available.join(', ') || '(none)'}`, { field: 'systems' });
   if (systems.length === 0) throw new HearthError('bad_request', 'no connected system to reconcile (configure connectors.hubspot or connectors.salesforce)', { field: 'systems' });
   const now = (deps.now ?? Date.now)();
-  const live = await liveRun(deps.hdb.db, now);
-  if (live) throw new HearthError('conflict', `reconciliation run ${live.id} is still running`, { run_id: live.id });
   const row: ReconcileRunsTable = {
     id: newId('run', now), status: 'running', trigger: o.trigger, actor: o.actor, systems: JSON.stringify(systems), system: systems[0]!, cursor: null,
     pages: 0, records: 0, matched: 0, unmatched: 0, findings: 0, jobs: 0, stats: '{}', error: null, started_at: now, updated_at: now, finished_at: null,
   };
-  await deps.hdb.db.insertInto('reconcile_runs').values(row).execute();
+  // Check and insert under one lock: two processes starting a run at once get one run and a 409.
+  await deps.hdb.db.transaction().execute(async (trx) => {
+    await lockTableForWrite(trx, deps.hdb.caps, 'reconcile_runs');
+    const live = await liveRun(trx, now);
+    if (live) throw new HearthError('conflict', `reconciliation run ${live.id} is still running`, { run_id: live.id });
+    await trx.insertInto('reconcile_runs').values(row).execute();
+  });
   return row;
 }
 
@@ -70,9 +74,12 @@ export async function resumeRun(deps: ReconcileDeps, id: string): Promise<Reconc
   const run = await mustGetRun(deps.hdb.db, id);
   const abandoned = run.status === 'running' && run.updated_at < now - STALE_RUN_MS;
   if (run.status !== 'paused' && run.status !== 'failed' && !abandoned) throw new HearthError('conflict', `run ${id} is ${run.status}; only paused, failed or abandoned runs resume`);
-  const live = await liveRun(deps.hdb.db, now);
-  if (live && live.id !== id) throw new HearthError('conflict', `reconciliation run ${live.id} is still running`, { run_id: live.id });
-  await deps.hdb.db.updateTable('reconcile_runs').set({ status: 'running', error: null, updated_at: now }).where('id', '=', id).execute();
+  await deps.hdb.db.transaction().execute(async (trx) => {
+    await lockTableForWrite(trx, deps.hdb.caps, 'reconcile_runs');
+    const live = await liveRun(trx, now);
+    if (live && live.id !== id) throw new HearthError('conflict', `reconciliation run ${live.id} is still running`, { run_id: live.id });
+    await trx.updateTable('reconcile_runs').set({ status: 'running', error: null, updated_at: now }).where('id', '=', id).execute();
+  });
   return { ...run, status: 'running', error: null, updated_at: now };
 }
 
