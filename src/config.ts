@@ -94,8 +94,8 @@ const reconcile = z
     policies: z
       .partialRecord(z.enum(OWNED_FIELDS), z.enum(RECONCILE_POLICIES))
       .default({})
-      // Only addresses have a corrective write (crm.address_write); other fields can be reviewed or reported.
-      .refine((p) => Object.entries(p).every(([f, v]) => v !== 'heal' || f === 'address'), { message: 'heal is supported for address only; use review or report' })
+      // Email is an identity key: Hearth never rewrites it in a CRM; it can be reviewed or reported.
+      .refine((p) => p.email !== 'heal', { message: 'heal is not supported for email (an identity key); use review or report' })
       .transform((p) => ({ ...DEFAULT_RECONCILE_POLICIES, ...p })),
   })
   .prefault({});

@@ -22,12 +22,13 @@ function join(a: string, b: string, c?: string): string {
 
 /**
  * Default rules. Their union forgives an error in any one field (a typo in the family name
- * still meets its twin by date of birth, by phone, by address...). The two sound-alike name
- * rules are training only: their blocks (a common first and last name, a common first name and
- * birth month) grow quadratically — at a million synthetic people they gave 20M of 30M pairs —
- * while the pairs only they find are 0.04% of the true pairs on synthetic data and 0.1% on
- * FEBRL 3 (none on FEBRL 1, 2, 4). Their pairs still shape the model: the mix of candidate
- * pairs EM sees stays that of all the rules.
+ * still meets its twin by date of birth, by phone, by address...). The three sound-alike rules
+ * are training only: their blocks (a common first and last name; a common first name and birth
+ * month; a common family name, birth year and initial) grow with the square of the input — 27M
+ * pairs at a million synthetic people, against 5.4M from all the other rules — while the true
+ * pairs only they find are few: blocking recall 0.9997 -> 0.9990 on synthetic data, FEBRL 3
+ * 0.9928 -> 0.9917, FEBRL 4 0.9990 -> 0.9988, FEBRL 1 and 2 unchanged. Their pairs still shape
+ * the model (a sample, weighted): the mix of pairs EM sees stays that of all the rules.
  */
 export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
   { name: 'soundex_names', key: (r) => join(r.givenSdx, r.familySdx), trainingOnly: true },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareDob, compareEmail, compareFamily, compareGiven, comparePhone, compareStreetAddress, type ComparisonContext } from './comparators.ts';
+import { compareDob, compareEmail, compareFamily, compareGiven, comparePhone, compareStreetAddress, PairMemo, type ComparisonContext } from './comparators.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { canonicalEmail, createPreparer } from './prepare.ts';
 import { mulberry32 } from './fellegi-sunter.ts';
@@ -126,3 +126,17 @@ function referenceJaroWinkler(a: string, b: string): number {
   while (prefix < Math.min(4, a.length, b.length) && a[prefix] === b[prefix]) prefix++;
   return jaro + prefix * 0.1 * (1 - jaro);
 }
+
+test('given names compare the same with the per-run memo as without it, also once it is full', () => {
+  const rand = mulberry32(13);
+  const names = ['robert', 'bob', 'rob', 'roberta', 'margaret', 'peggy', 'jon', 'john', 'jonathan', 'j', 'smith', 'ann', 'anne'];
+  const memo = new PairMemo(20);
+  const memoCtx: ComparisonContext = { ...ctx, givenLevels: memo };
+  for (let k = 0; k < 2_000; k++) {
+    const a = rec({ given_name: names[Math.floor(rand() * names.length)]!, family_name: 'smith' });
+    const b = rec({ given_name: names[Math.floor(rand() * names.length)]!, family_name: 'john' });
+    assert.equal(compareGiven(a, b, memoCtx), compareGiven(a, b, ctx));
+  }
+  const remembered = names.flatMap((x) => names.filter((y) => memo.get(x, y) !== undefined)).length;
+  assert.equal(remembered, 20, 'the memo fills up to its limit and no further');
+});

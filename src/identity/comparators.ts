@@ -7,6 +7,34 @@ export type Level = number;
 
 export interface ComparisonContext {
   nicknames: Map<string, number[]>;
+  /** Optional memo of given-name levels (a run compares the same common names millions of times). */
+  givenLevels?: PairMemo;
+}
+
+/**
+ * Levels of string pairs already compared: x -> y -> level. Holds at most `limit` entries and
+ * then only answers from what it has (a full memo is still right, just no longer growing).
+ */
+export class PairMemo {
+  private readonly map = new Map<string, Map<string, Level>>();
+  private readonly limit: number;
+  private size = 0;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  get(x: string, y: string): Level | undefined {
+    return this.map.get(x)?.get(y);
+  }
+  set(x: string, y: string, level: Level): void {
+    if (this.size >= this.limit) return;
+    let inner = this.map.get(x);
+    if (inner === undefined) {
+      inner = new Map();
+      this.map.set(x, inner);
+    }
+    inner.set(y, level);
+    this.size++;
+  }
 }
 
 export interface FieldComparator {
@@ -30,8 +58,19 @@ function swapped(a: PreparedRecord, b: PreparedRecord): boolean {
 export function compareGiven(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): Level {
   if (a.given === '' || b.given === '') return -1;
   if (a.given === b.given || swapped(a, b)) return 3;
-  if (areNicknames(ctx.nicknames, a.given, b.given)) return 2;
-  return similarity(a.given, b.given);
+  const memo = ctx.givenLevels;
+  if (memo === undefined) return givenNameLevel(a.given, b.given, ctx);
+  let level = memo.get(a.given, b.given);
+  if (level === undefined) {
+    level = givenNameLevel(a.given, b.given, ctx);
+    memo.set(a.given, b.given, level);
+  }
+  return level;
+}
+
+// Two different given names: nickname, else by similarity.
+function givenNameLevel(x: string, y: string, ctx: ComparisonContext): Level {
+  return areNicknames(ctx.nicknames, x, y) ? 2 : similarity(x, y);
 }
 
 export function compareFamily(a: PreparedRecord, b: PreparedRecord): Level {

@@ -1,7 +1,7 @@
 import { bandOf, DEFAULT_BANDS } from './bands.ts';
 import { blockPairs, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { clusterPairs, type LinkPair } from './cluster.ts';
-import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
+import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PairMemo, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
 import { estimateU, explainPair, fitEm, levelWeights, pairWeight, termFrequencies, tfAdjustment, weightToProbability, type Explanation, type FsModel } from './fellegi-sunter.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { createPreparer } from './prepare.ts';
@@ -30,6 +30,9 @@ export interface MatchConfig {
   trainingPairBudget?: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
+
+// Given-name pairs remembered per run (a few hundred MB at most; common names repeat).
+const GIVEN_MEMO_LIMIT = 2_000_000;
 
 /** Enough pairs for EM to see the mix of the training-only rules' pairs at any input size. */
 export const TRAINING_PAIR_BUDGET = 300_000;
@@ -93,7 +96,7 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   const local = prepareInOrder(records, order, config, progress);
   const prepared: PreparedRecord[] = new Array(n);
   for (let r = 0; r < n; r++) prepared[order[r]!] = local[r]!;
-  const ctx: ComparisonContext = { nicknames: buildNicknameIndex() };
+  const ctx: ComparisonContext = { nicknames: buildNicknameIndex(), givenLevels: new PairMemo(GIVEN_MEMO_LIMIT) };
   progress('block', 0, 1);
   const blockOpts = { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources: Array.from(order, (i) => sources[i]!) } : {}) };
   const blocked = blockPairs(local, config.blockingRules.filter((r) => !r.trainingOnly), blockOpts);
@@ -102,7 +105,7 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   const patterns = comparePairs(local, codes, ctx, progress);
   const trainingPatterns = comparePairs(local, training.pairs, ctx, () => {});
   progress('fit', 0, 1);
-  const model = fitModel(prepared, [{ patterns, weight: 1 }, { patterns: trainingPatterns, weight: 1 / training.rate }], ctx, config);
+  const model = fitModel({ inputOrder: prepared, localOrder: local }, [{ patterns, weight: 1 }, { patterns: trainingPatterns, weight: 1 / training.rate }], ctx, config);
   progress('score', 0, 1);
   const pairs = scorePairs(model, local, codes, patterns, config.bands, order);
   const weightOf = pairScorer(model, prepared, ctx);
@@ -203,12 +206,14 @@ function inputCodes(codes: Float64Array, order: Int32Array): Float64Array {
 }
 
 /** EM over the comparison patterns of scored and training pairs (a sampled pair counts 1 / rate). */
-function fitModel(prepared: PreparedRecord[], sets: { patterns: Int32Array; weight: number }[], ctx: ComparisonContext, config: MatchConfig): FsModel {
+function fitModel(records: { inputOrder: PreparedRecord[]; localOrder: PreparedRecord[] }, sets: { patterns: Int32Array; weight: number }[], ctx: ComparisonContext, config: MatchConfig): FsModel {
   const counts = new Map<number, number>();
   for (const { patterns, weight } of sets) for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + weight);
-  const u = estimateU(prepared, ctx, config.uSamples);
+  // u from random pairs of input indexes (the sample does not depend on the locality order);
+  // value counts in locality order (the order in memory).
+  const u = estimateU(records.inputOrder, ctx, config.uSamples);
   const fitted = fitEm(counts, u, { maxIterations: config.emMaxIterations, tolerance: 1e-6 });
-  return { ...fitted, tf: termFrequencies(prepared) };
+  return { ...fitted, tf: termFrequencies(records.localOrder) };
 }
 
 /** Match weight of any two records (used by the chaining guard for pairs never blocked together). */

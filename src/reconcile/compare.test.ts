@@ -52,7 +52,9 @@ test('policies: format_only is never healed; heal only for a healable field on a
   assert.deepEqual(decideFinding(fmt!, 'heal'), { kind: 'format_only', status: 'ignored', heal: false });
   assert.deepEqual(decideFinding(phone!, 'review'), { kind: 'drift', status: 'open', heal: false });
   assert.deepEqual(decideFinding(phone!, 'report'), { kind: 'drift', status: 'reported', heal: false });
-  assert.deepEqual(decideFinding(phone!, 'heal'), { kind: 'drift', status: 'open', heal: false });
+  assert.deepEqual(decideFinding(phone!, 'heal'), { kind: 'drift', status: 'healing', heal: true });
+  const [email] = compareContact({ email: 'a@example.com' }, { email: 'b@example.com' }, 'US');
+  assert.deepEqual(decideFinding(email!, 'heal'), { kind: 'drift', status: 'open', heal: false }, 'email is never rewritten');
 });
 
 test('scorecard: drift rate per system and field counts drift, not format-only differences', () => {

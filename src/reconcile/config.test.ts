@@ -11,7 +11,7 @@ test('reconcile config: defaults heal addresses, review phones, report names; of
 
 test('reconcile config: heal on a field without a corrective write, or a bad policy, is refused with its path', () => {
   const refused = (raw: unknown, path: RegExp) => assert.throws(() => parseConfig(raw), (e: unknown) => e instanceof HearthError && e.code === 'invalid_config' && path.test(e.message));
-  refused({ reconcile: { policies: { phone: 'heal' } } }, /^config reconcile\.policies: heal is supported for address only/);
+  refused({ reconcile: { policies: { email: 'heal' } } }, /^config reconcile\.policies: heal is not supported for email/);
   refused({ reconcile: { policies: { address: 'fix' } } }, /^config reconcile\.policies\.address/);
   refused({ reconcile: { page_size: 0 } }, /^config reconcile\.page_size/);
 });

@@ -9,8 +9,8 @@ export interface FindingDecision {
   heal: boolean;
 }
 
-/** Fields with a corrective write (the CRM write-back writes addresses only). */
-export const HEALABLE_FIELDS: readonly string[] = ['address'];
+/** Fields with a corrective write: the address write-back, and the person-field write for phone and names. */
+export const HEALABLE_FIELDS: readonly string[] = ['address', 'phone', 'given_name', 'family_name'];
 
 /**
  * What a comparison becomes: nothing when equal; a format-only note (never healed); or drift

@@ -152,14 +152,31 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
     await other.close();
   });
 
-  test('an operator decides a review finding: phone has no corrective write (409); dismiss closes it once', async () => {
+  test('an operator decides review findings: dismiss closes one once; heal writes the phone to the CRM, its echo suppressed', async () => {
     const [f] = (await api('GET', '/v1/reconcile/findings?field=phone&status=open')).json().data;
-    assert.equal((await api('POST', `/v1/reconcile/findings/${f.id}`, { action: 'heal' })).statusCode, 409);
     assert.equal((await api('POST', `/v1/reconcile/findings/${f.id}`, { action: 'dismiss' }, { authorization: `Bearer ${readonlyKey}` })).statusCode, 403);
     const dismissed = await api('POST', `/v1/reconcile/findings/${f.id}`, { action: 'dismiss' });
     assert.equal(dismissed.statusCode, 200);
     assert.deepEqual([dismissed.json().status, dismissed.json().decided_by], ['dismissed', 'bootstrap']);
     assert.equal((await api('POST', `/v1/reconcile/findings/${f.id}`, { action: 'dismiss' })).statusCode, 409);
+
+    await eventually(() => isQuiet(ctx.hdb().db), 15_000, 'settled');
+    const run = await createRun(deps(), { trigger: 'test', actor: 'test' });
+    await executeRun(deps(), run.id);
+    const [g] = (await api('GET', `/v1/reconcile/findings?run_id=${run.id}&field=phone&status=open`)).json().data;
+    assert.ok(g, 'the phone still drifts, so the next run finds it again');
+    const healed = await api('POST', `/v1/reconcile/findings/${g.id}`, { action: 'heal' });
+    assert.equal(healed.statusCode, 200, healed.body);
+    assert.equal(healed.json().status, 'healing');
+    const job = await ctx.hdb().db.selectFrom('jobs').select(['kind', 'job_key']).where('id', '=', healed.json().job_id).executeTakeFirstOrThrow();
+    assert.deepEqual([job.kind, job.job_key], ['crm.fields_write', `hubspot:${customers.cy}:phone`]);
+    await eventually(async () => crm.getContact(ids.cy!)!.properties.phone === '+13125550103', 10_000, 'phone written to HubSpot');
+    await eventually(() => isQuiet(ctx.hdb().db), 15_000, 'settled after the write');
+    const echoes = await ctx.hdb().db.selectFrom('inbox_events').select('payload').where('connector', '=', 'hubspot').where('status', '=', 'echo').execute();
+    assert.ok(echoes.some((e) => e.payload.includes('+13125550103')), 'the CRM reporting our phone write back is an echo');
+    const again = await createRun(deps(), { trigger: 'test', actor: 'test' });
+    await executeRun(deps(), again.id);
+    assert.equal((await api('GET', `/v1/reconcile/findings?run_id=${again.id}&field=phone&kind=drift`)).json().data.length, 0, 'no phone drift after the heal');
   });
 
   test('an address finding under review is healed by the operator: finding and job commit together', async () => {

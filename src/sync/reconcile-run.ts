@@ -14,6 +14,7 @@ import { decideFinding, HEALABLE_FIELDS } from '../reconcile/policy.ts';
 import { projectCustomer } from '../reconcile/projection.ts';
 import { rate, scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
 import { enqueueJobs, type NewJob } from './jobs.ts';
+import { FIELDS_WRITE, type FieldsWritePayload, type WritableField } from '../connectors/fields-write.ts';
 
 type Db = Kysely<Database>;
 
@@ -252,10 +253,10 @@ async function queueHeals(db: Db, deps: ReconcileDeps, system: string, heals: Pa
   const jobs: NewJob[] = [];
   const owners: DriftFindingsTable[] = [];
   for (const h of heals) {
-    const pending = await pendingWrite(db, system, h.customer.id);
+    const pending = await pendingWrite(db, system, h.customer.id, h.finding.field);
     if (pending) h.finding.job_id = pending;
     else {
-      jobs.push(healJob(system, h.customer, h.external_id, now));
+      jobs.push(healJob(system, h.customer, h.external_id, h.finding.field, now));
       owners.push(h.finding);
     }
   }
@@ -264,14 +265,24 @@ async function queueHeals(db: Db, deps: ReconcileDeps, system: string, heals: Pa
   return ids.length;
 }
 
-async function pendingWrite(db: Db, system: string, customerId: string): Promise<string | null> {
-  const row = await db.selectFrom('jobs').select('id').where('job_key', '=', `${system}:${customerId}`).where('kind', '=', 'crm.address_write').where('status', 'in', ['pending', 'running']).orderBy('id', 'desc').executeTakeFirst();
+async function pendingWrite(db: Db, system: string, customerId: string, field: string): Promise<string | null> {
+  const { kind, job_key } = healKey(system, customerId, field);
+  const row = await db.selectFrom('jobs').select('id').where('job_key', '=', job_key).where('kind', '=', kind).where('status', 'in', ['pending', 'running']).orderBy('id', 'desc').executeTakeFirst();
   return row?.id ?? null;
 }
 
-function healJob(system: string, customer: CustomersTable, externalId: string, now: number): NewJob {
-  const payload: AddressWritePayload = { customer_id: customer.id, external_id: externalId, email: customer.email, address: addressOf(customer)!, corrected_at: now };
-  return { target: system, kind: 'crm.address_write', job_key: `${system}:${customer.id}`, payload, origin_at: now, customer_id: customer.id, supersedes_pending: true };
+// Addresses go through the write-back's own kind and key; a person field has a key of its own,
+// so a newer value of one field supersedes only that field's pending write.
+function healKey(system: string, customerId: string, field: string): { kind: string; job_key: string } {
+  return field === 'address' ? { kind: 'crm.address_write', job_key: `${system}:${customerId}` } : { kind: FIELDS_WRITE, job_key: `${system}:${customerId}:${field}` };
+}
+
+function healJob(system: string, customer: CustomersTable, externalId: string, field: string, now: number): NewJob {
+  const { kind, job_key } = healKey(system, customer.id, field);
+  const payload: AddressWritePayload | FieldsWritePayload = field === 'address'
+    ? { customer_id: customer.id, external_id: externalId, email: customer.email, address: addressOf(customer)!, corrected_at: now }
+    : { customer_id: customer.id, external_id: externalId, fields: { [field as WritableField]: customer[field as WritableField] } };
+  return { target: system, kind, job_key, payload, origin_at: now, customer_id: customer.id, supersedes_pending: true };
 }
 
 /** Closes the run: the scorecard of each system is kept per run, and exported as gauges. */
@@ -317,7 +328,7 @@ export async function decideOnFinding(deps: ReconcileDeps, id: string, action: F
     let patch: Partial<DriftFindingsTable> = { status: 'dismissed' };
     if (action === 'heal') {
       const customer = await healableCustomer(trx, deps, f);
-      const jobId = (await pendingWrite(trx, f.system, customer.id)) ?? (await enqueueJobs(trx, [healJob(f.system, customer, f.external_id, now)], deps.config.jobs.max_attempts, now))[0]!;
+      const jobId = (await pendingWrite(trx, f.system, customer.id, f.field)) ?? (await enqueueJobs(trx, [healJob(f.system, customer, f.external_id, f.field, now)], deps.config.jobs.max_attempts, now))[0]!;
       queued = true;
       patch = { status: 'healing', job_id: jobId };
     }
@@ -331,9 +342,10 @@ export async function decideOnFinding(deps: ReconcileDeps, id: string, action: F
 
 async function healableCustomer(db: Db, deps: ReconcileDeps, f: DriftFindingsTable): Promise<CustomersTable> {
   if (f.kind !== 'drift' || !HEALABLE_FIELDS.includes(f.field)) throw new HearthError('conflict', `${f.field} has no corrective write; fix it in ${f.system} or dismiss the finding`);
-  if (deps.config.writeback.crm !== f.system) throw new HearthError('conflict', `Hearth writes addresses only to the write-back CRM (${deps.config.writeback.crm ?? 'none configured'}), not ${f.system}`);
+  if (deps.config.writeback.crm !== f.system) throw new HearthError('conflict', `Hearth writes only to the write-back CRM (${deps.config.writeback.crm ?? 'none configured'}), not ${f.system}`);
   const customer = (await survivors(db, [f.customer_id])).get(f.customer_id);
-  if (!customer || !addressOf(customer)) throw new HearthError('conflict', `customer ${f.customer_id} has no canonical address to write`);
+  const has = f.field === 'address' ? Boolean(customer && addressOf(customer)) : Boolean(customer?.[f.field as WritableField]);
+  if (!customer || !has) throw new HearthError('conflict', `customer ${f.customer_id} has no canonical ${f.field} to write`);
   return customer;
 }
 

@@ -10,6 +10,7 @@ import { createHubSpotSource } from './pull.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
+import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
 
 export interface HubSpotConfig {
@@ -45,14 +46,16 @@ export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {
     maxBatch: 100,
     source,
     outbound: {
-      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH],
+      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH, FIELDS_WRITE],
       deliver: (jobs) => deliverByKind(jobs, {
         'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
         'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
         [CONTACT_FETCH]: (js) => deliverContactFetches('hubspot', source, js, now),
+        [FIELDS_WRITE]: (js) => deliverFieldWrites(client, js, now),
       }),
       expectedWrites: (job) => {
         if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
+        if (job.kind === FIELDS_WRITE) return vendorValues(job, HUBSPOT_FIELDS);
         if (job.kind !== 'crm.address_write') return null;
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: addressProperties(p.address) } : null;
@@ -75,6 +78,25 @@ export function addressProperties(a: PostalAddress): Record<string, string> {
     zip: a.postal_code ?? '',
     country: a.country ?? '',
   };
+}
+
+/** HubSpot contact properties of the canonical person fields a fields write corrects. */
+const HUBSPOT_FIELDS: Record<WritableField, string> = { given_name: 'firstname', family_name: 'lastname', phone: 'phone' };
+
+/** Person-field corrections, one PATCH per contact (HubSpot clears a property with ''). */
+async function deliverFieldWrites(client: Client, jobs: OutboundJob[], now: () => number): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = [];
+  for (const job of jobs) {
+    const { external_id, written } = vendorValues(job, HUBSPOT_FIELDS);
+    const properties = Object.fromEntries(Object.entries(written).map(([k, v]) => [k, v ?? '']));
+    try {
+      await client.crm.contacts.basicApi.update(external_id, { properties });
+      results.push({ ok: true, external_id, written });
+    } catch (err) {
+      results.push(mapError(err, now));
+    }
+  }
+  return results;
 }
 
 async function deliverAddresses(client: Client, jobs: OutboundJob<AddressWritePayload>[], now: () => number): Promise<DeliveryResult[]> {

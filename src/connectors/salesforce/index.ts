@@ -7,6 +7,7 @@ import { scrubSecrets as scrubCommon } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
+import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
 import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
@@ -44,14 +45,16 @@ export function createSalesforceConnector(cfg: SalesforceConfig, deps: Salesforc
     maxBatch: 200,
     source,
     outbound: {
-      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH],
+      kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH, FIELDS_WRITE],
       deliver: (jobs) => deliverByKind(jobs, {
         'crm.address_write': (js) => deliverAddresses(conn, js as OutboundJob<AddressWritePayload>[]),
         'crm.opt_in_write': (js) => deliverOptIns(conn, js),
         [CONTACT_FETCH]: (js) => deliverContactFetches('salesforce', source, js, now),
+        [FIELDS_WRITE]: (js) => deliverFieldWrites(conn, js),
       }),
       expectedWrites: (job) => {
         if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
+        if (job.kind === FIELDS_WRITE) return vendorValues(job, SALESFORCE_FIELDS);
         if (job.kind !== 'crm.address_write') return null;
         const p = job.payload as AddressWritePayload;
         return p.external_id ? { external_id: p.external_id, written: mailingFields(p.address) } : null;
@@ -80,6 +83,20 @@ const MAX_COLLECTION = 200;
 // Salesforce session ids (`00D…!AQ…`) contain `!`, which the shared scrubber's token pattern stops at.
 function scrubSecrets(text: string): string {
   return scrubCommon(text.replace(/\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]+/g, '[redacted]'));
+}
+
+/** Contact fields of the canonical person fields a fields write corrects. */
+const SALESFORCE_FIELDS: Record<WritableField, string> = { given_name: 'FirstName', family_name: 'LastName', phone: 'Phone' };
+
+/** Person-field corrections by record id, through the same sObject Collections write as addresses. */
+async function deliverFieldWrites(conn: SfConnection, jobs: OutboundJob[]): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = new Array(jobs.length);
+  const records: SfWrite[] = jobs.map((j, i) => {
+    const { external_id, written } = vendorValues(j, SALESFORCE_FIELDS);
+    return { i, id: external_id, fields: written };
+  });
+  for (let k = 0; k < records.length; k += MAX_COLLECTION) await writeCollection(conn, records.slice(k, k + MAX_COLLECTION), results);
+  return results;
 }
 
 async function deliverAddresses(conn: SfConnection, jobs: OutboundJob<AddressWritePayload>[]): Promise<DeliveryResult[]> {
