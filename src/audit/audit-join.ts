@@ -11,11 +11,15 @@ export interface JoinResult {
   counts: Record<FindingKind, number>;
   drift: Record<DriftField, FieldDrift>;
   joinedCustomers: number;
+  /** Of those, joined through Hearth's crosswalk (another email than the CRM's). */
+  joinedByCrosswalk: number;
 }
 
 export interface JoinOptions {
   /** The audit's "now": stale-address ages are measured up to it. */
   asOf: number;
+  /** Hearth's crosswalk (order email -> CRM record id), when the audit may use it. */
+  crosswalk?: Map<string, string>;
 }
 
 /**
@@ -31,10 +35,26 @@ export function auditJoin(crm: CrmIndex, orders: OrderFold, opts: JoinOptions): 
     state.joined++;
     for (let c: CrmContact | undefined = first; c; c = c.next) compareContact(state, email, c, order);
   }
+  const byId = opts.crosswalk?.size ? contactsById(crm) : null;
   for (const [email, order] of orders.latest) {
-    if (!crm.byEmail.has(email)) add(state, 'missing_in_crm', email, null, { field: 'contact', crm_value: null, observed_value: displayAddress(order.address), order: orderRef(order), differing: [], format_only: [], months_since_order: monthsBetween(order.createdAt, opts.asOf) });
+    if (crm.byEmail.has(email)) continue;
+    // Not under this email, but Hearth knows the person and their CRM record: compare with it.
+    const linked = byId?.get(opts.crosswalk!.get(email) ?? '');
+    if (linked) {
+      state.joined++;
+      state.joinedByCrosswalk++;
+      compareContact(state, email, linked, order);
+      continue;
+    }
+    add(state, 'missing_in_crm', email, null, { field: 'contact', crm_value: null, observed_value: displayAddress(order.address), order: orderRef(order), differing: [], format_only: [], months_since_order: monthsBetween(order.createdAt, opts.asOf) });
   }
-  return { findings: state.findings, counts: state.counts, drift: rates(state.tally), joinedCustomers: state.joined };
+  return { findings: state.findings, counts: state.counts, drift: rates(state.tally), joinedCustomers: state.joined, joinedByCrosswalk: state.joinedByCrosswalk };
+}
+
+function contactsById(crm: CrmIndex): Map<string, CrmContact> {
+  const out = new Map<string, CrmContact>();
+  for (const first of crm.byEmail.values()) for (let c: CrmContact | undefined = first; c; c = c.next) out.set(c.id, c);
+  return out;
 }
 
 interface JoinState {
@@ -43,6 +63,7 @@ interface JoinState {
   counts: Record<FindingKind, number>;
   tally: Record<DriftField, { compared: number; drifted: number }>;
   joined: number;
+  joinedByCrosswalk: number;
   compareAddress: ReturnType<typeof createAddressComparer>;
 }
 
@@ -53,6 +74,7 @@ function newState(opts: JoinOptions): JoinState {
     counts: Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>,
     tally: Object.fromEntries(DRIFT_FIELDS.map((f) => [f, { compared: 0, drifted: 0 }])) as JoinState['tally'],
     joined: 0,
+    joinedByCrosswalk: 0,
     compareAddress: createAddressComparer(),
   };
 }

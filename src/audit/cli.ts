@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { ProgressFn } from './csv-stream.ts';
+import { loadCrosswalk } from './crosswalk.ts';
 import { renderHtmlReport } from './report-html.ts';
 import { writeJsonReport } from './report-json.ts';
 import { runAudit } from './run-audit.ts';
@@ -35,6 +36,9 @@ Options:
                          ({"summary": ..., "findings": [...]}); written to a temporary file and
                          renamed when complete
   --as-of DATE           measure stale-address ages up to DATE (ISO-8601; default now)
+  --db URL               also join through Hearth's crosswalk (sqlite:PATH or postgres://...): an
+                         order under another email of a customer Hearth links to a CRM record is
+                         compared with that record instead of counting as missing_in_crm
   --json                 print the summary as JSON on stdout (the whole report when no --out)
   --help                 show this help
 
@@ -48,6 +52,7 @@ const OPTIONS = {
   'orders-format': { type: 'string' },
   out: { type: 'string' },
   'as-of': { type: 'string' },
+  db: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -59,6 +64,7 @@ interface Options {
   out: string | undefined;
   asOf: number | undefined;
   json: boolean;
+  db: string | undefined;
 }
 
 /** `hearth audit`: exit 0 on success, 2 on bad input (one line on stderr, no report file). */
@@ -83,7 +89,8 @@ export async function runAuditCommand(argv: string[], io: AuditIo): Promise<numb
 /** Runs the audit, writes the report through a temporary file (tracked in `temp` for cleanup). */
 async function execute(opts: Options, io: AuditIo, temp: { path: string | undefined }): Promise<void> {
   if (opts.out) await assertWritable(opts.out);
-  const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
+  const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat) : undefined;
+  const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ...(crosswalk ? { crosswalk } : {}), ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
   if (io.isTTY) io.stderr.write('\r\x1b[K');
   if (opts.out) {
     temp.path = `${opts.out}.${process.pid}.tmp`;
@@ -115,7 +122,7 @@ function parseFlags(argv: string[]): Options | 'help' {
   if (!format || !(CRM_FORMATS as readonly string[]).includes(format)) throw invalid(`--crm-format must be one of ${CRM_FORMATS.join(', ')}`);
   const ordersFormat = values['orders-format'] ?? 'shopify';
   if (ordersFormat !== 'shopify') throw invalid('--orders-format must be shopify');
-  return { crmFile: values.crm, crmFormat: format as CrmFormat, ordersFile: values.orders, out: values.out, asOf: parseAsOf(values['as-of']), json: values.json ?? false };
+  return { crmFile: values.crm, crmFormat: format as CrmFormat, ordersFile: values.orders, out: values.out, asOf: parseAsOf(values['as-of']), json: values.json ?? false, db: values.db };
 }
 
 function parseAsOf(raw: string | undefined): number | undefined {

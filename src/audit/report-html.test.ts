@@ -12,7 +12,7 @@ function report(findings: Finding[], file = 'crm.csv'): AuditReport {
     summary: {
       crm: { file, format: 'hubspot', rows_read: 1, contacts: 1, distinct_emails: 1, without_email: 0 },
       orders: { file: 'orders.csv', format: 'shopify', rows_read: 1, orders: 1, customers: 1, without_email: 0, bad_dates: 0 },
-      rows_read: 2, joined_customers: 1,
+      rows_read: 2, joined_customers: 1, joined_by_crosswalk: 0,
       counts: Object.fromEntries(FINDING_KINDS.map((k) => [k, findings.filter((f) => f.kind === k).length])) as AuditReport['summary']['counts'],
       drift_rate: Object.fromEntries(DRIFT_FIELDS.map((f) => [f, { compared: 4, drifted: 1, rate: 0.25 }])) as AuditReport['summary']['drift_rate'],
       as_of: '2026-01-01T00:00:00.000Z', elapsed_ms: 1, rows_per_second: 2,

@@ -14,6 +14,8 @@ export interface AuditOptions {
   onProgress?: ProgressFn;
   /** Fold the orders export in a worker thread while the CRM export is read (default true). */
   parallel?: boolean;
+  /** Hearth's crosswalk (order email -> CRM record id) to join people the CRM knows by another email. */
+  crosswalk?: Map<string, string>;
 }
 
 /** Reads both exports (CRM into an email map, orders streamed to latest-per-customer) and joins. */
@@ -21,7 +23,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const started = performance.now();
   const asOf = opts.asOf ?? Date.now();
   const { crm, orders } = opts.parallel === false ? await readInTurn(opts) : await readInParallel(opts);
-  const join = auditJoin(crm, orders, { asOf });
+  const join = auditJoin(crm, orders, { asOf, ...(opts.crosswalk ? { crosswalk: opts.crosswalk } : {}) });
   const elapsed = performance.now() - started;
   const rowsRead = crm.rowsRead + orders.rowsRead;
   return {
@@ -30,6 +32,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       orders: { file: opts.ordersFile, format: 'shopify', rows_read: orders.rowsRead, orders: orders.orders, customers: orders.latest.size, without_email: orders.withoutEmail, bad_dates: orders.badDates },
       rows_read: rowsRead,
       joined_customers: join.joinedCustomers,
+      joined_by_crosswalk: join.joinedByCrosswalk,
       counts: join.counts,
       drift_rate: join.drift,
       as_of: new Date(asOf).toISOString(),

@@ -69,6 +69,8 @@ export interface AuditSummary {
   orders: { file: string; format: 'shopify'; rows_read: number; orders: number; customers: number; without_email: number; bad_dates: number };
   rows_read: number;
   joined_customers: number;
+  /** Of those, joined through Hearth's crosswalk (`--db`): the order's email is not the CRM's. */
+  joined_by_crosswalk: number;
   counts: Record<FindingKind, number>;
   drift_rate: Record<DriftField, FieldDrift>;
   as_of: string;

@@ -1,0 +1,39 @@
+import { normalizeEmail } from '../customers/customer.ts';
+import { openDatabase } from '../db/database.ts';
+import type { CrmFormat } from './types.ts';
+
+/**
+ * Hearth's crosswalk as the audit needs it: every email a known customer goes by (the canonical
+ * one and those its source records carry) -> the id of that customer's record in the audited CRM.
+ * An order placed under another address of someone the CRM knows then joins their contact
+ * instead of counting as missing from the CRM.
+ */
+export type Crosswalk = Map<string, string>;
+
+export async function loadCrosswalk(dbUrl: string, crm: CrmFormat): Promise<Crosswalk> {
+  const hdb = openDatabase(dbUrl);
+  try {
+    const rows = await hdb.db
+      .selectFrom('source_links as crm')
+      .innerJoin('customers as c', 'c.id', 'crm.customer_id')
+      .leftJoin('source_links as other', 'other.customer_id', 'c.id')
+      .select(['crm.external_id as crm_id', 'c.email_normalized as email', 'other.snapshot as snapshot'])
+      .where('crm.system', '=', crm)
+      .where('c.merged_into', 'is', null)
+      .execute();
+    const out: Crosswalk = new Map();
+    for (const r of rows) {
+      for (const email of [r.email, ...snapshotEmails(r.snapshot)]) if (email && !out.has(email)) out.set(email, r.crm_id);
+    }
+    return out;
+  } finally {
+    await hdb.close();
+  }
+}
+
+// Vendors name the field differently (Shopify and HubSpot `email`, Salesforce `Email`).
+function snapshotEmails(snapshot: string | null): string[] {
+  if (!snapshot) return [];
+  const fields = JSON.parse(snapshot) as Record<string, unknown>;
+  return ['email', 'Email'].map((k) => (typeof fields[k] === 'string' ? normalizeEmail(fields[k] as string) : null)).filter((e): e is string => Boolean(e));
+}
