@@ -258,7 +258,26 @@ function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Ar
     const band = bandOf(probability, bands);
     if (band !== 'reject') out.push({ a, b, probability, band, guarded: false });
   }
-  return out.sort((x, y) => x.a - y.a || x.b - y.b);
+  return sortByRecords(out, n);
+}
+
+/** Pairs ordered by (a, b): a counting sort on a, then the few pairs of each a by b. */
+function sortByRecords(pairs: ScoredPair[], n: number): ScoredPair[] {
+  const start = new Int32Array(n + 1);
+  for (const p of pairs) start[p.a + 1]!++;
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, n);
+  const sorted = new Array<ScoredPair>(pairs.length);
+  for (const p of pairs) sorted[fill[p.a]!++] = p;
+  for (let i = 0; i < n; i++) {
+    for (let x = start[i]! + 1; x < start[i + 1]!; x++) {
+      const p = sorted[x]!;
+      let y = x - 1;
+      for (; y >= start[i]! && sorted[y]!.b > p.b; y--) sorted[y + 1] = sorted[y]!;
+      sorted[y + 1] = p;
+    }
+  }
+  return sorted;
 }
 
 /**
