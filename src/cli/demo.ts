@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { parseConfig } from '../config.ts';
+import { parseConfig, type HearthConfig } from '../config.ts';
 import { HearthError } from '../errors.ts';
-import { runLoyaltyDemo } from '../loyalty/demo-scenario.ts';
+import { runLoyaltyDemo, seedLoyaltyHousehold } from '../loyalty/demo-scenario.ts';
+import { pullConnector } from '../households/sources.ts';
 import { loyaltySettings } from '../loyalty/settings.ts';
 import { createLogger } from '../log.ts';
-import { startHearth, type Hearth } from '../runtime.ts';
+import { engineContext, startHearth, type Hearth } from '../runtime.ts';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
 import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { buildOrder, sendShopifyWebhook } from '../../sim/shopify.ts';
@@ -55,12 +56,16 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
         webhook: { targets: [{ name: 'loyalty', url: loyalty.url, secret: 'whsec_demo_loyalty', events: ['address.corrected', 'order.enriched', 'tier.changed'] }] },
       },
       writeback: { crm: 'hubspot', sync_window_seconds: 60 },
+      households: { source: 'hubspot' },
       jobs: { base_delay_ms: 200, max_delay_ms: 5000, poll_interval_ms: 50 },
     }, { HEARTH_API_KEY: apiKey });
     hearth = await startHearth(config, { logger: createLogger(config.log.level) });
     await runWorkload(hearth, crm, loyalty, io);
     const running = hearth;
-    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), loyalty: loyaltySettings(config), write: (line) => writeLine(io.stdout, line) });
+    await pullHouseholds(running, config, crm, io);
+    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), loyalty: loyaltySettings(config), opt_out_through_api: true, write: (line) => writeLine(io.stdout, line) });
+    await settle(running);
+    writeLine(io.stdout, `  HubSpot now has points_aggregation_opt_in=${crm.listContacts().find((c) => c.properties.email === 'chi.okafor@example.com')?.properties.points_aggregation_opt_in} for chi.okafor@example.com (written back by Hearth).`);
     writeLine(io.stdout, `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`);
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
@@ -70,6 +75,14 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     await crm.close();
     await loyalty.close();
   }
+}
+
+/** The CRM is the authority for households: Hearth imports them (company as household) before the loyalty scenario. */
+async function pullHouseholds(hearth: Hearth, config: HearthConfig, crm: HubSpotSim, io: CliIo): Promise<void> {
+  seedLoyaltyHousehold(crm);
+  const s = await pullConnector(hearth.hdb, config, hearth.connectors, engineContext(config, hearth.connectors), 'hubspot', { restart: true });
+  const households = await hearth.hdb.db.selectFrom('households').select('name').where('source_system', '=', 'hubspot').execute();
+  writeLine(io.stdout, `\nPulled ${s.contacts} HubSpot contacts with their households (${households.map((h) => h.name).join(', ')}; ${s.members_changed} memberships): the CRM stays the authority.`);
 }
 
 async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, io: CliIo): Promise<void> {

@@ -150,6 +150,21 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
     assert.equal(JSON.parse(third.out()).already_credited.orders, 1);
   });
 
+  test('an order already in the ledger is "already" even when the household was learned after it', async () => {
+    const now = Date.now();
+    const late = await addCustomer(db(), 'late@backfill.test', now);
+    const at = now - 2 * DAY;
+    await earnForOrder(db(), { source: 'shopify', order_ref: '888001', order_name: '#8801', customer_id: late, total_minor: 4000, currency: 'USD', occurred_at: at }, at, s, { source: 'shopify', actor: 'connector:shopify' });
+    await joinHousehold(db(), late, { household_id: hh, role: 'member', opt_in: true }, now, s);
+    const file = join(dir, 'late.csv');
+    writeFileSync(file, toCsv([{ name: '#8801', id: '888001', email: 'late@backfill.test', total: 40, refunded: 0, at, cancelled: false, lines: 1 }]));
+    const run = cli();
+    assert.equal(await main(['loyalty', 'backfill', '--orders', file, '--db', ctx.url(), '--json'], run.io), 0, run.err());
+    const report = JSON.parse(run.out());
+    assert.equal(report.already_credited.orders, 1);
+    assert.equal(report.unrecoverable.household_history_unknown.orders, 0);
+  });
+
   test('a file that is not an orders export, or has a bad row, is one line of error and writes nothing', async () => {
     const count = async () => (await db().selectFrom('ledger_entries').select('id').execute()).length;
     const n = await count();

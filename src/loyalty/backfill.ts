@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { normalizeEmail } from '../customers/customer.ts';
 import type { Database } from '../db/schema.ts';
 import { membershipAt } from '../households/membership-store.ts';
-import { earnForOrder } from './order-ledger.ts';
+import { entryByKey } from './ledger-store.ts';
+import { earnForOrder, earnKey } from './order-ledger.ts';
 import type { ExportedOrder } from './orders-csv.ts';
 import type { LoyaltySettings } from './settings.ts';
 import { reevaluateTiers } from './tier-store.ts';
@@ -69,9 +70,10 @@ async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettin
   if (o.cancelled || net <= 0) return { outcome: 'not_earning' };
   const customer = await customerByEmail(db, o.email);
   if (!customer) return { outcome: 'no_customer' };
-  if (!(await membershipAt(db, customer, o.created_at)) && (await historyStartsAfter(db, customer, o.created_at))) return { outcome: 'history_unknown', customer };
+  // An order the ledger already has is counted as such first, whatever is known of its household then.
   const ref = o.id ?? (await refByName(db, o.name));
-  if (ref === null) return { outcome: 'already', customer };
+  if (ref === null || (await entryByKey(db, earnKey('shopify', ref)))) return { outcome: 'already', customer };
+  if (!(await membershipAt(db, customer, o.created_at)) && (await historyStartsAfter(db, customer, o.created_at))) return { outcome: 'history_unknown', customer };
   const earn = await earnForOrder(db, { source: 'shopify', order_ref: ref, order_name: o.name, customer_id: customer, total_minor: net, currency: o.currency, occurred_at: o.created_at }, now, s, { source: 'backfill', actor: 'cli:backfill' });
   if (!earn.entry) return { outcome: 'already', customer };
   return { outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool', customer, points: earn.points };

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { buildOrder, sendShopifyWebhook, signShopifyDelivery } from '../../sim/shopify.ts';
 import { householdMembersAt, membershipAt, setMembership, upsertHousehold } from '../households/membership-store.ts';
+import type { HubSpotSim } from '../../sim/hubspot.ts';
 import type { Hearth } from '../runtime.ts';
 import { backfillOrders, type BackfillReport } from './backfill.ts';
 import { balanceOf, poolBalance } from './ledger-store.ts';
@@ -19,6 +20,8 @@ export interface LoyaltyDemoOptions {
   write: (line: string) => void;
   /** The running Hearth's loyalty settings (from its config). */
   loyalty: LoyaltySettings;
+  /** The opt-out goes through `PUT /v1/customers/:id/household-opt-in` (written back to the household CRM). */
+  opt_out_through_api?: boolean;
 }
 
 export interface LoyaltyDemoResult {
@@ -29,6 +32,18 @@ export interface LoyaltyDemoResult {
   adjustment_survived: boolean;
   backfill: BackfillReport;
   split: { email: string; policy: string; pool_before: number; pool_after: number; member_balance: number };
+}
+
+/**
+ * The Okafor household as the CRM keeps it (HubSpot company-as-household, Ada the head, all three
+ * opted in to points pooling), for a demo whose households come from the simulated HubSpot.
+ */
+export function seedLoyaltyHousehold(crm: HubSpotSim): void {
+  const company = crm.households.createCompany('Okafor household');
+  for (const p of PEOPLE) {
+    const id = crm.createContact({ email: p.email, firstname: p.first, lastname: 'Okafor', address: '41 Birch Lane', city: 'Evanston', state: 'IL', zip: '60201', country: 'US', points_aggregation_opt_in: 'true' });
+    crm.households.associateCompany(id, company, { primary: true, ...(p.role === 'head' ? { label: 'Head of household' } : {}) });
+  }
 }
 
 const PEOPLE = [
@@ -68,11 +83,13 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   const adjustmentId = (adjustment.json() as { entry: { id: string } }).entry.id;
   o.write(`  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`);
 
-  const backfill = await backfillOrders(db, readOrdersExport(exportOf(), 'demo-orders.csv'), Date.now(), o.loyalty);
+  const backfill = await backfillOrders(db, readOrdersExport(exportOf((await membershipAt(db, ids[PEOPLE[0]!.email]!))!.valid_from), 'demo-orders.csv'), Date.now(), o.loyalty);
   const survived = Boolean(await db.selectFrom('ledger_entries').select('id').where('id', '=', adjustmentId).where('kind', '=', 'adjust').executeTakeFirst());
   o.write(`  nightly backfill of the orders export: ${backfill.credited.orders} credited, ${backfill.already_credited.orders} already in the ledger, unrecoverable ${backfill.unrecoverable.total.orders} orders / ${backfill.unrecoverable.total.amount.toFixed(2)} (no linkable customer ${backfill.unrecoverable.no_linkable_customer.orders}, household history unknown ${backfill.unrecoverable.household_history_unknown.orders}); the manual adjustment ${survived ? 'is still there' : 'was LOST'}`);
 
-  const split = await optOut(hearth, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty);
+  const split = o.opt_out_through_api
+    ? await optOutThroughApi(hearth, o.api_key, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty)
+    : await optOut(hearth, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty);
   o.write(`  ${split.email} opts out (policy ${split.policy}): pool ${split.pool_before} -> ${split.pool_after} points, their own account ${split.member_balance}; history kept as transfer entries`);
   return { household_id: household, tiers, pool_after_orders: pool, adjustment_id: adjustmentId, adjustment_survived: survived, backfill, split };
 }
@@ -108,15 +125,25 @@ async function ensureHousehold(hearth: Hearth, ids: Record<string, string>, s: L
  * The export the old nightly script would replay: the three orders Hearth already earned, one
  * it never saw (a webhook lost before Hearth), a guest order, and one from before the household existed.
  */
-function exportOf(): string {
+function exportOf(householdKnownSince: number): string {
   const header = ['Name', 'Email', 'Financial Status', 'Currency', 'Total', 'Created at', 'Lineitem quantity', 'Lineitem name', 'Id'];
   const at = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000');
   const now = new Date();
   const rows = PEOPLE.map((p, i) => [`#${8100 + i}`, p.email, 'paid', 'USD', p.total, at(now), '1', 'Serum', String(8100 + i)]);
-  rows.push(['#8050', PEOPLE[1]!.email, 'paid', 'USD', '30.00', at(new Date(now.getTime() - 30_000)), '1', 'Lotion', '8050']);
+  // After Hearth learned the household (the export's times are whole seconds), before these orders.
+  rows.push(['#8050', PEOPLE[1]!.email, 'paid', 'USD', '30.00', at(new Date(Math.max(householdKnownSince + 1000, now.getTime() - 30_000))), '1', 'Lotion', '8050']);
   rows.push(['#7001', 'guest.checkout@example.com', 'paid', 'USD', '42.00', at(now), '1', 'Soap', '7001']);
   rows.push(['#6001', PEOPLE[0]!.email, 'paid', 'USD', '95.00', at(new Date(now.getTime() - 400 * 86_400_000)), '1', 'Candle', '6001']);
   return stringify([header, ...rows]);
+}
+
+/** The operator records the opt-out in Hearth; Hearth writes it back to the CRM, which stays the record. */
+async function optOutThroughApi(hearth: Hearth, apiKey: string, household: string, customerId: string, email: string, s: LoyaltySettings): Promise<LoyaltyDemoResult['split']> {
+  const db = hearth.hdb.db;
+  const pool_before = await poolBalance(db, household);
+  const res = await hearth.app.inject({ method: 'PUT', url: `/v1/customers/${customerId}/household-opt-in`, headers: { authorization: `Bearer ${apiKey}` }, payload: { opt_in: false } });
+  if (res.statusCode !== 200) throw new Error(`opt-out failed: ${res.body}`);
+  return { email, policy: s.split_policy, pool_before, pool_after: await poolBalance(db, household), member_balance: await balanceOf(db, customerId) };
 }
 
 async function optOut(hearth: Hearth, household: string, customerId: string, email: string, s: LoyaltySettings): Promise<LoyaltyDemoResult['split']> {
