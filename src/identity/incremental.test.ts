@@ -56,6 +56,17 @@ describeEachDialect('identity matching at ingest', (ctx) => {
     assert.deepEqual(await matchReviews(ctx, crmCustomer), []);
   });
 
+  test('a guest checkout (no storefront customer id) under a new email, same phone and address, joins the CRM customer', async () => {
+    await ingest(ctx, 'hubspot', [crmContact('h-guest', { given_name: 'Margaret', family_name: 'Okonkwo', email: 'm.okonkwo@work.example', phone: '(312) 555-0177', address: { line1: '400 W Erie St', line2: 'Unit 12', city: 'Chicago', region: 'IL', postal_code: '60654', country: 'US' } })]);
+    const crmCustomer = await linkOf(ctx, 'hubspot', 'h-guest');
+    const before = (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length;
+    const guest: InboundEvent = { delivery_id: 'shop-guest-1', event: { type: 'checkout.address_confirmed', source: 'shopify', external_id: null, contact: { given_name: 'Margret', family_name: 'Okonkwo', email: 'maggie.okonkwo@home.example', phone: '+1 312 555 0177' }, address: { line1: '400 West Erie Street', line2: '#12', city: 'Chicago', region: 'IL', postal_code: '60654', country: 'US' }, order_id: 'o-guest-1', occurred_at: T0 } };
+    await ingest(ctx, 'shopify', [guest]);
+    assert.equal((await ctx.hdb().db.selectFrom('customers').select('id').execute()).length, before, 'no new customer for the guest');
+    const log = await ctx.hdb().db.selectFrom('change_log').selectAll().where('customer_id', '=', crmCustomer).where('field', '=', 'source_link').execute();
+    assert.deepEqual(log.map((l) => l.new_value), ['shopify:guest:maggie.okonkwo@home.example']);
+  });
+
   test('a second storefront account of a customer who already has one goes to review, not auto-link', async () => {
     const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
     await ingest(ctx, 'shopify', [checkout('s-101', { given_name: 'Jonathan', family_name: 'Whitfield', email: 'jonathanwhitfield@gmail.com', phone: '217 555 0142' }, { line1: '12 Oak Avenue', line2: '#4B', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' })]);

@@ -117,9 +117,12 @@ export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promi
 }
 
 /** A source record the crosswalk and exact email do not resolve: the one identity matching handles. */
-function unresolved(state: BatchState, system: string, externalId: string | null, email: string | null | undefined): externalId is string {
-  if (!externalId || state.links.has(linkKey(system, externalId))) return false;
+// A record with a source id unknown to the crosswalk, or a guest checkout (no source id) whose
+// email no customer has: matching decides whether it is someone Hearth already knows.
+function unresolved(state: BatchState, system: string, externalId: string | null, email: string | null | undefined): boolean {
+  if (externalId && state.links.has(linkKey(system, externalId))) return false;
   const normalized = normalizeEmail(email);
+  if (!externalId && !normalized) return false;
   return !(normalized && state.byEmail.has(normalized));
 }
 
@@ -323,13 +326,17 @@ export function matchIncoming(state: BatchState, settings: IdentitySettings | nu
   if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) return null;
   const decision = decide(rankCandidates(state, settings, incoming), settings);
   const { system, externalId } = incoming;
+  const email = normalizeEmail(incoming.person.email);
   if (decision.band === 'auto') {
-    setLink(state, system, externalId, decision.candidate.customer_id, undefined, now);
-    state.changeLog.push({ id: newId('chg', now), customer_id: decision.candidate.customer_id, field: 'source_link', old_value: null, new_value: `${system}:${externalId}`, source_system: 'hearth', actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`, event_id: eventId, changed_at: now });
+    // A guest has no source id to link: its email then resolves to the customer it matched.
+    if (externalId) setLink(state, system, externalId, decision.candidate.customer_id, undefined, now);
+    else state.byEmail.set(email!, decision.candidate.customer_id);
+    const linked = externalId ? `${system}:${externalId}` : `${system}:guest:${email}`;
+    state.changeLog.push({ id: newId('chg', now), customer_id: decision.candidate.customer_id, field: 'source_link', old_value: null, new_value: linked, source_system: 'hearth', actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`, event_id: eventId, changed_at: now });
   } else if (decision.band === 'review') {
     const { candidate, reason } = decision;
     state.deferred.push(async (trx) => {
-      const incomingId = state.links.get(linkKey(system, externalId))?.customer_id;
+      const incomingId = externalId ? state.links.get(linkKey(system, externalId))?.customer_id : state.byEmail.get(email!);
       if (!incomingId || incomingId === candidate.customer_id) return;
       await queueMatchReview(trx, { existing: candidate.customer_id, incoming: incomingId, score: candidate.probability, explanation: { ...candidate.explanation, guard: reason, model: 'defaults' }, source_system: system, event_id: eventId }, now);
     });
