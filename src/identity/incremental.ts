@@ -152,6 +152,9 @@ function describeIncoming(ev: CanonicalEvent): Incoming | null {
  * Loads the customers that share a blocking key with the batch's unresolved source records, so
  * matching can run in memory. Called by `loadBatch` after links and emails are known.
  */
+/** Blocking keys shared by more customers than this are too common to use at ingest. */
+export const MAX_CUSTOMERS_PER_KEY = 200;
+
 export async function loadIdentityCandidates(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
   // Blocking keys (and household suggestions) follow every customer the batch writes.
   state.deferred.push((trx) => afterBatch(trx, state));
@@ -161,10 +164,19 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
     if (!incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) continue;
     for (const k of identityKeys(incoming.person, incoming.addressKey)) keys.add(k);
   }
-  const ids = new Set<string>();
+  const byKey = new Map<string, string[]>();
   for (const part of chunks([...keys])) {
-    for (const r of await db.selectFrom('identity_keys').select('customer_id').where('key', 'in', part).execute()) ids.add(r.customer_id);
+    for (const r of await db.selectFrom('identity_keys').select(['key', 'customer_id']).where('key', 'in', part).execute()) {
+      const list = byKey.get(r.key);
+      if (list) list.push(r.customer_id);
+      else byKey.set(r.key, [r.customer_id]);
+    }
   }
+  // A key shared by very many customers (a common surname in a big postcode) says little about
+  // who a record is and would make every new record cost as much as the block: it is skipped,
+  // and the other keys (email, phone, delivery point) still find the candidates that matter.
+  const ids = new Set<string>();
+  for (const list of byKey.values()) if (list.length <= MAX_CUSTOMERS_PER_KEY) for (const id of list) ids.add(id);
   const wanted = [...ids].filter((id) => !state.customers.has(id));
   for (const part of chunks(wanted)) {
     for (const row of await db.selectFrom('customers').selectAll().where('id', 'in', part).where('merged_into', 'is', null).execute()) state.customers.set(row.id, row);
@@ -281,7 +293,11 @@ export function rankCandidates(state: BatchState, settings: IdentitySettings, in
   const m = matcherFor(state, settings);
   const keys = new Set(identityKeys(person, addressKey));
   if (keys.size === 0) return [];
-  const ids = new Set([...keys].flatMap((k) => [...(m.index.get(k) ?? [])]));
+  const ids = new Set<string>();
+  for (const k of keys) {
+    const block = m.index.get(k);
+    if (block && block.size <= MAX_CUSTOMERS_PER_KEY) for (const id of block) ids.add(id);
+  }
   if (ids.size === 0) return [];
   const prepared = m.prepare(person);
   const out: Candidate[] = [];
