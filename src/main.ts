@@ -15,7 +15,7 @@ Commands:
   match               identity resolution over a CSV file
   audit               cross-system drift audit from CRM + orders exports
   sync pull           import/refresh a CRM's contacts with their households (resumable)
-  loyalty backfill|audit  replay a Shopify orders export into the points ledger; redemptions outside the household
+  loyalty backfill|audit|expire  orders export into the ledger; redemptions outside the household; expiry
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
 
 Run 'hearth <command> --help' for the options of a command.
