@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type HearthDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { applyPendingEvents } from '../src/sync/apply-events.ts';
+import type { EngineContext } from '../src/sync/context.ts';
 
 export interface BenchDb {
   hdb: HearthDb;
@@ -54,3 +56,15 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
+
+/** Applies every pending inbox event through the engine, as the inbox worker does; timed. */
+export async function drainInbox(hdb: HearthDb, ctx: EngineContext): Promise<{ applied: number; seconds: number }> {
+  const t0 = performance.now();
+  let applied = 0;
+  for (;;) {
+    const r = await applyPendingEvents(hdb, ctx, 500, Date.now);
+    if (r.outcomes.length === 0) break;
+    applied += r.applied;
+  }
+  return { applied, seconds: (performance.now() - t0) / 1000 };
+}

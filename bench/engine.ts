@@ -2,9 +2,8 @@ import { sql } from 'kysely';
 import type { CanonicalEvent } from '../src/connectors/types.ts';
 import { parseConfig } from '../src/config.ts';
 import { engineContext } from '../src/runtime.ts';
-import { applyPendingEvents } from '../src/sync/apply-events.ts';
 import { storeDeliveries } from '../src/sync/inbox.ts';
-import { postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 
 /**
  * Events applied per second by the engine (resolve customer, ownership policy, change log,
@@ -40,15 +39,7 @@ async function engineRate(bdb: BenchDb, n: number) {
     await storeDeliveries(db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: `b-${i + k}`, event: checkout(i + k) })), Date.now());
   }
   const config = parseConfig({ connectors: { hubspot: { access_token: 'x', base_url: 'http://127.0.0.1:1' }, webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1' }] } }, writeback: { crm: 'hubspot' } });
-  const ctx = engineContext(config);
-  const t0 = performance.now();
-  let applied = 0;
-  for (;;) {
-    const r = await applyPendingEvents(bdb.hdb, ctx, 500, Date.now);
-    if (r.outcomes.length === 0) break;
-    applied += r.applied;
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
   const count = async (t: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(t)}`.execute(db)).rows[0]!.n);
   const jobs = await count('jobs');
   // Rows the engine wrote: customers, crosswalk, change log, jobs, plus one inbox update per event.

@@ -3,9 +3,8 @@ import { parseConfig } from '../src/config.ts';
 import { addCustomer, addHousehold, join } from '../src/loyalty/test-fixtures.ts';
 import { loyaltySettings } from '../src/loyalty/settings.ts';
 import { engineContext } from '../src/runtime.ts';
-import { applyPendingEvents } from '../src/sync/apply-events.ts';
 import { storeDeliveries } from '../src/sync/inbox.ts';
-import { postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 
 /**
  * Orders applied per second through the points ledger (resolve the customer, earn into the
@@ -72,15 +71,7 @@ async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalE
   for (let i = 0; i < n; i += 1000) {
     await storeDeliveries(bdb.hdb.db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: prefix + (i + k), event: make(i + k) })), Date.now());
   }
-  const ctx = engineContext(config);
-  const t0 = performance.now();
-  let applied = 0;
-  for (;;) {
-    const r = await applyPendingEvents(bdb.hdb, ctx, 500, Date.now);
-    if (r.outcomes.length === 0) break;
-    applied += r.applied;
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
   return { applied, earn_entries: (await earnCount(bdb)) - earnedBefore, seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
 }
 
