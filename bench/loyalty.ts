@@ -10,8 +10,9 @@ import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from 
  * Orders applied per second through the points ledger (resolve the customer, earn into the
  * household pool under the membership at order time, re-evaluate every member's tier, queue
  * `order.enriched` and `tier.changed`), for 1,000 customers in opted-in households of 1, 5 and 50
- * (tier re-evaluation cost as households grow). Baseline in the same run: the same number of
- * checkout address events through the same engine, no ledger.
+ * (tier re-evaluation cost as households grow). Baselines in the same run: the same number of
+ * checkout address events through the same engine (no ledger), and the database's raw batched
+ * insert rate into the ledger table.
  */
 export async function runLoyaltyBench(opts: { orders?: number; customers?: number } = {}): Promise<Record<string, unknown>> {
   const orders = opts.orders ?? 5000;
@@ -25,7 +26,10 @@ export async function runLoyaltyBench(opts: { orders?: number; customers?: numbe
       try {
         await seedHouseholds(bdb, customers, size);
         result[`household_of_${size}`] = await applyAll(bdb, orders, (i) => order(i, customers));
-        if (size === 5) result.baseline_address_events = await applyAll(bdb, orders, (i) => checkout(i));
+        if (size === 5) {
+          result.baseline_address_events = await applyAll(bdb, orders, (i) => checkout(i));
+          result.baseline_raw_ledger_insert = await rawLedgerInserts(bdb, orders);
+        }
       } finally {
         await bdb.drop();
       }
@@ -73,6 +77,20 @@ async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalE
   }
   const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
   return { applied, earn_entries: (await earnCount(bdb)) - earnedBefore, seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
+}
+
+/** The database's own rate for the ledger table: batched plain inserts of earn-shaped rows. */
+async function rawLedgerInserts(bdb: BenchDb, n: number) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 500) {
+    const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
+      id: `led_raw_${i + k}`, kind: 'adjust' as const, account_id: `cus_raw_${(i + k) % 1000}`, customer_id: `cus_raw_${(i + k) % 1000}`, household_id: null, points: 10,
+      spend_minor: 0, currency: null, order_ref: null, order_name: null, ref_entry_id: null, source: 'bench', actor: 'bench', reason: 'raw insert rate', idempotency_key: `raw:${i + k}`, occurred_at: Date.now(), created_at: Date.now(),
+    }));
+    await bdb.hdb.db.transaction().execute((trx) => trx.insertInto('ledger_entries').values(rows).execute());
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { rows: n, seconds: round(seconds, 2), rows_per_second: round(n / seconds, 0) };
 }
 
 async function earnCount(bdb: BenchDb): Promise<number> {
