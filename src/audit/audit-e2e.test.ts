@@ -1,3 +1,4 @@
+import { captureIo } from '../cli/test-io.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +13,9 @@ import type { AuditReport, Finding } from './types.ts';
 const AS_OF = '2026-01-01T00:00:00Z';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const code = await runAuditCommand(argv, { stdout, stderr, isTTY: false });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  const c = captureIo();
+  const code = await runAuditCommand(argv, c.io);
+  return { code, stdout: c.out(), stderr: c.err() };
 }
 
 function emails(findings: Finding[], kind: Finding['kind']): Set<string> {

@@ -1,8 +1,8 @@
+import { captureIo } from '../cli/test-io.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runMatchCommand } from './cli.ts';
@@ -10,14 +10,9 @@ import { runMatchCommand } from './cli.ts';
 const FEBRL = fileURLToPath(new URL('../../../shared/data/febrl/', import.meta.url));
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c.toString()));
-  stderr.on('data', (c: Buffer) => err.push(c.toString()));
-  const code = await runMatchCommand(argv, { stdout, stderr, isTTY: false });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  const c = captureIo();
+  const code = await runMatchCommand(argv, c.io);
+  return { code, stdout: c.out(), stderr: c.err() };
 }
 
 const PEOPLE = `id,first_name,last_name,email,phone,dob,person
