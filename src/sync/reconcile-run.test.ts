@@ -207,7 +207,10 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
     assert.deepEqual([saved.status, saved.pages, saved.records, saved.position], ['paused', 1, 2, { system: 'hubspot', cursor: '2' }]);
     assert.equal((await api('POST', '/v1/reconcile/runs', {})).statusCode, 202, 'a paused run does not block a new one');
     await eventually(async () => (await api('GET', '/v1/reconcile/runs?limit=1')).json().data[0].status === 'done', 15_000, 'background run');
-    await resumeRun(deps(), run.id);
+    const [first, second] = await Promise.allSettled([resumeRun(deps(), run.id), resumeRun(deps(), run.id)]);
+    assert.equal([first, second].filter((r) => r.status === 'fulfilled').length, 1, 'a run resumes once');
+    const refused = [first, second].find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(refused.reason instanceof HearthError && refused.reason.code === 'conflict');
     const done = await executeRun(deps(), run.id);
     assert.deepEqual([done.status, done.pages, done.records, done.matched, done.unmatched], ['done', 3, 5, 4, 1]);
     const rows = await ctx.hdb().db.selectFrom('drift_findings').select(['external_id', 'field']).where('run_id', '=', run.id).execute();

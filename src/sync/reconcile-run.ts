@@ -79,7 +79,11 @@ export async function resumeRun(deps: ReconcileDeps, id: string): Promise<Reconc
     await lockTableForWrite(trx, deps.hdb.caps, 'reconcile_runs');
     const live = await liveRun(trx, now);
     if (live && live.id !== id) throw new HearthError('conflict', `reconciliation run ${live.id} is still running`, { run_id: live.id });
-    await trx.updateTable('reconcile_runs').set({ status: 'running', error: null, updated_at: now }).where('id', '=', id).execute();
+    // Re-checked under the lock: of two resumes of one run, only the first finds it resumable.
+    const res = await trx.updateTable('reconcile_runs').set({ status: 'running', error: null, updated_at: now }).where('id', '=', id)
+      .where((eb) => eb.or([eb('status', 'in', ['paused', 'failed']), eb.and([eb('status', '=', 'running'), eb('updated_at', '<', now - STALE_RUN_MS)])]))
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new HearthError('conflict', `run ${id} was resumed by someone else`);
   });
   return { ...run, status: 'running', error: null, updated_at: now };
 }
@@ -155,7 +159,9 @@ async function applyPage(deps: ReconcileDeps, run: ReconcileRunsTable, page: Pul
       findings: run.findings + result.findings.length, jobs: run.jobs + queued, stats: JSON.stringify(stats), updated_at: now,
     };
     const { id, ...rest } = updated;
-    await trx.updateTable('reconcile_runs').set(rest).where('id', '=', id).execute();
+    // Optimistic: if another executor moved this run on meanwhile, this page's work is rolled back.
+    const res = await trx.updateTable('reconcile_runs').set(rest).where('id', '=', id).where('pages', '=', run.pages).where('status', '=', 'running').executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new HearthError('conflict', `run ${id} was moved on by another executor`);
     return updated;
   });
   if (queued) deps.onJobsQueued?.();
