@@ -1,3 +1,4 @@
+import { HearthError } from '../errors.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -85,6 +86,13 @@ describeEachDialect('household pull from HubSpot (company as household) and real
     const again = await pull({ restart: true });
     assert.equal(again.resumed, false);
     assert.deepEqual([again.contacts, again.customers_created, again.households_created, again.members_changed], [5, 0, 0, 0]);
+  });
+
+  test('two pulls started at the same moment: one runs, the other is told a pull is running (409)', async () => {
+    const results = await Promise.allSettled([pull({ restart: true }), pull({ restart: true })]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(refused.reason instanceof HearthError && refused.reason.code === 'conflict', String(refused.reason));
   });
 
   test('an associationChange webhook moves a member at once and keeps the history', async () => {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CanonicalEvent, ContactSource, HouseholdLink, HouseholdSource, PulledContact } from '../connectors/types.ts';
-import type { HearthDb } from '../db/database.ts';
+import { lockTableForWrite, type HearthDb } from '../db/database.ts';
 import type { Database, HouseholdPullsTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -58,14 +58,19 @@ interface PageCounts {
  * that stops for any reason resumes after the last committed page and never applies one twice.
  */
 export async function runPull(o: PullOptions): Promise<PullSummary> {
-  const { run, resumed } = await openRun(o.hdb.db, o.connector, o.restart === true, o.now());
+  // Under a table lock: two pulls of one connector started at once get one pull and a 409.
+  const { run, resumed } = await o.hdb.db.transaction().execute(async (trx) => {
+    await lockTableForWrite(trx, o.hdb.caps, 'household_pulls');
+    return openRun(trx, o.connector, o.restart === true, o.now());
+  });
   let cursor = run.cursor;
   let summary = toSummary(run, resumed);
   try {
     for (let pages = 0; o.max_pages === undefined || pages < o.max_pages; pages++) {
       const page = await o.contacts.listContacts(cursor, { limit: o.page_size, extra_properties: o.extra_properties });
       const links = o.households ? await o.households.householdsOf(page.records) : new Map<string, HouseholdLink>();
-      const counts = await o.hdb.db.transaction().execute((trx) => applyPage(trx, o, run.id, page.records, links, page.next_cursor));
+      const from = cursor;
+      const counts = await o.hdb.db.transaction().execute((trx) => applyPage(trx, o, run.id, page.records, links, from, page.next_cursor));
       cursor = page.next_cursor;
       summary = addCounts(summary, counts, cursor === null ? 'done' : 'running');
       o.onPage?.(summary);
@@ -79,7 +84,7 @@ export async function runPull(o: PullOptions): Promise<PullSummary> {
   }
 }
 
-async function applyPage(trx: Db, o: PullOptions, runId: string, records: PulledContact[], links: Map<string, HouseholdLink>, next: string | null): Promise<PageCounts> {
+async function applyPage(trx: Db, o: PullOptions, runId: string, records: PulledContact[], links: Map<string, HouseholdLink>, from: string | null, next: string | null): Promise<PageCounts> {
   const now = o.now();
   const events = records.map((r) => asUpdate(o.connector, r, now));
   const state = await loadBatch(trx, events, o.ctx.writeback_crm, now);
@@ -97,7 +102,11 @@ async function applyPage(trx: Db, o: PullOptions, runId: string, records: Pulled
     cursor: next, status: next === null ? 'done' : 'running', error: null, updated_at: now, finished_at: next === null ? now : null,
     pages: eb('pages', '+', 1), contacts: eb('contacts', '+', counts.contacts), customers_created: eb('customers_created', '+', counts.customers_created),
     households_created: eb('households_created', '+', counts.households_created), members_changed: eb('members_changed', '+', counts.members_changed),
-  })).where('id', '=', runId).execute();
+  })).where('id', '=', runId).where('status', '=', 'running').where((eb) => (from === null ? eb('cursor', 'is', null) : eb('cursor', '=', from))).executeTakeFirst()
+    .then((res) => {
+      // Another process took this pull over (it looked dead): this page's work is rolled back.
+      if (Number(res.numUpdatedRows) !== 1) throw new HearthError('conflict', `pull ${runId} was taken over by another process`);
+    });
   return counts;
 }
 
@@ -117,8 +126,11 @@ function asUpdate(source: string, r: PulledContact, now: number): ContactUpdate 
   return { type: 'contact.updated', source: source as ContactUpdate['source'], external_id: r.external_id, contact: r.contact, vendor_fields: r.properties, origin_is_hearth: false, occurred_at: Math.min(r.updated_at ?? now, now) };
 }
 
-/** A running pull that has not committed a page for this long is taken to have died. */
-export const STALE_PULL_MS = 60_000;
+/**
+ * A running pull that has not committed a page for this long is taken to have died. Well above
+ * the slowest page (five tries with waits of up to a minute for rate limits, plus household reads).
+ */
+export const STALE_PULL_MS = 10 * 60_000;
 
 /**
  * The unfinished pull of this connector to resume (paused, failed, or running but silent for

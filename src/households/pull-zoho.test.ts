@@ -5,6 +5,7 @@ import { describeEachDialect } from '../db/test-dialects.ts';
 import type { Hearth } from '../runtime.ts';
 import { ADMIN_KEY, eventually, startTestHearth } from '../sync/test-harness.ts';
 import { membershipAt } from './membership-store.ts';
+import { STALE_PULL_MS } from './pull-run.ts';
 
 const auth = { authorization: `Bearer ${ADMIN_KEY}` };
 
@@ -76,7 +77,7 @@ describeEachDialect('household pull from Zoho (Account as household)', (ctx) => 
     assert.equal(busy.statusCode, 409);
     assert.match(busy.json().error.message, /is running/);
     assert.equal((await hearth.app.inject({ method: 'POST', url: '/v1/connectors/zoho/pull', headers: auth, payload: { restart: true } })).statusCode, 409);
-    await hearth.hdb.db.updateTable('household_pulls').set({ updated_at: Date.now() - 120_000 }).where('id', '=', last.id).execute();
+    await hearth.hdb.db.updateTable('household_pulls').set({ updated_at: Date.now() - STALE_PULL_MS - 1000 }).where('id', '=', last.id).execute();
     const resumed = await hearth.app.inject({ method: 'POST', url: '/v1/connectors/zoho/pull', headers: auth, payload: {} });
     assert.deepEqual([resumed.statusCode, resumed.json().pull_id, resumed.json().status], [200, last.id, 'done']);
   });
