@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 // Households as the CRM describes them. Membership is a timeline: a change (role, opt-in,
 // leaving) closes the current row (valid_to) and opens a new one, so history is never rewritten.
@@ -28,6 +28,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('household_members_customer_idx').on('household_members').columns(['customer_id', 'valid_to']).execute();
   await db.schema.createIndex('household_members_household_idx').on('household_members').columns(['household_id', 'valid_to']).execute();
+  // At most one open period per customer, whatever two writers race to do (partial unique index).
+  await db.schema.createIndex('household_members_open_uq').on('household_members').column('customer_id').unique().where(sql.ref('valid_to'), 'is', null).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
