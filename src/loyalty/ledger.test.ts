@@ -126,6 +126,9 @@ describeEachDialect('loyalty ledger', (ctx) => {
     const replay = await redeem(db(), { customer_id: head, points: 40, actor: 't', idempotency_key: 'k1' }, T0 + DAY, s);
     assert.equal(replay.replayed, true);
     assert.equal(await poolBalance(db(), hh), 60);
+    assert.equal(await reason(redeem(db(), { customer_id: head, points: 5, actor: 't', idempotency_key: 'k1' }, T0 + DAY, s)), 'conflict:idempotency_key_reused', 'the same key for another amount is refused');
+    assert.equal(await reason(redeem(db(), { customer_id: member, points: 40, actor: 't', idempotency_key: 'k1' }, T0 + DAY, s)), 'ok', "another customer's key of the same name is their own");
+    assert.equal(await poolBalance(db(), hh), 20);
   });
 
   test('split policy stays_with_household: the pool keeps the balance, the split is a recorded transfer, later orders earn individually', async () => {

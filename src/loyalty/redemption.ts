@@ -33,13 +33,20 @@ export async function redeem(db: Db, r: RedemptionRequest, now: number, s: Loyal
   if (!Number.isInteger(r.points) || r.points <= 0) throw new HearthError('bad_request', 'points must be a positive integer', { field: 'points' });
   return db.transaction().execute(async (trx) => {
     await requireCustomer(trx, r.customer_id);
-    const m = await membershipAt(trx, r.customer_id);
-    const account = r.account_id ?? (m?.points_aggregation_opt_in ? m.household_id : r.customer_id);
-    await authorise(trx, r.customer_id, m, account, s);
+    const guess = await membershipAt(trx, r.customer_id);
+    const account = r.account_id ?? (guess?.points_aggregation_opt_in ? guess.household_id : r.customer_id);
+    await authorise(trx, r.customer_id, guess, account, s);
     await lockAccount(trx, account, now);
-    const key = r.idempotency_key ? `redeem:${r.idempotency_key}` : null;
+    // Read again under the lock: an opt-out or split that committed meanwhile is seen.
+    const m = await membershipAt(trx, r.customer_id);
+    await authorise(trx, r.customer_id, m, account, s);
+    // Keys are the client's, per customer: another customer's key never replays someone else's entry.
+    const key = r.idempotency_key ? `redeem:${r.customer_id}:${r.idempotency_key}` : null;
     const earlier = key ? await entryByKey(trx, key) : undefined;
-    if (earlier) return { entry: earlier, balance: await balanceOf(trx, account), replayed: true };
+    if (earlier) {
+      if (earlier.account_id !== account || earlier.points !== -r.points) throw new HearthError('conflict', `idempotency key ${r.idempotency_key} was used for another redemption (${-earlier.points} points from ${earlier.account_id})`, { reason: 'idempotency_key_reused' });
+      return { entry: earlier, balance: await balanceOf(trx, account), replayed: true };
+    }
     const balance = await balanceOf(trx, account);
     if (balance < r.points) throw new HearthError('conflict', `insufficient points: account ${account} holds ${balance}, ${r.points} requested`, { reason: 'insufficient_points', balance, requested: r.points });
     const entry = await appendEntry(trx, {
