@@ -45,15 +45,15 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
     const r = await redeem(db, { ...req.body, actor: actorOf(req.principal!) }, now(), s);
     return reply.status(r.replayed ? 200 : 201).send({ entry: entryView(r.entry), balance: r.balance, replayed: r.replayed });
   });
-  app.post<{ Body: { account_id: string; customer_id?: string; points: number; reason: string } }>('/loyalty/adjustments', {
+  app.post<{ Body: { account_id: string; customer_id?: string; points: number; reason: string; idempotency_key?: string } }>('/loyalty/adjustments', {
     schema: {
       summary: 'Manual adjustment (operator) with reason; nothing ever overwrites it. Returns the manual-adjustment rate', tags: ['loyalty'],
-      body: { type: 'object', additionalProperties: false, required: ['account_id', 'points', 'reason'], properties: { account_id: str, customer_id: str, points: { type: 'integer' }, reason: { type: 'string', minLength: 1, maxLength: 500 } } },
+      body: { type: 'object', additionalProperties: false, required: ['account_id', 'points', 'reason'], properties: { account_id: str, customer_id: str, points: { type: 'integer' }, reason: { type: 'string', minLength: 1, maxLength: 500 }, idempotency_key: str } },
     },
   }, async (req, reply) => {
     requireRole(req.principal!, 'operator');
     const r = await adjust(db, { ...req.body, actor: actorOf(req.principal!) }, now(), s);
-    return reply.status(201).send({ entry: entryView(r.entry), balance: r.balance, manual_adjustment_rate: r.manual_adjustment_rate });
+    return reply.status(r.replayed ? 200 : 201).send({ entry: entryView(r.entry), balance: r.balance, replayed: r.replayed, manual_adjustment_rate: r.manual_adjustment_rate });
   });
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit: number } }>('/loyalty/accounts/:id/entries', {
     schema: {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { membershipAt } from '../households/membership-store.ts';
-import { adjustmentRate, appendEntry, balanceOf, isHouseholdAccount, lockAccount, type AdjustmentRate, type LedgerEntry } from './ledger-store.ts';
+import { adjustmentRate, appendEntry, balanceOf, isHouseholdAccount, lockAccount, type AdjustmentRate, type LedgerEntry, entryByKey } from './ledger-store.ts';
 import type { LoyaltySettings } from './settings.ts';
 
 type Db = Kysely<Database>;
@@ -15,11 +15,14 @@ export interface AdjustmentRequest {
   points: number;
   reason: string;
   actor: string;
+  /** The client's key: a retried request returns the first entry instead of adjusting twice. */
+  idempotency_key?: string | undefined;
 }
 
 export interface AdjustmentResult {
   entry: LedgerEntry;
   balance: number;
+  replayed: boolean;
   manual_adjustment_rate: AdjustmentRate;
 }
 
@@ -35,14 +38,20 @@ export async function adjust(db: Db, r: AdjustmentRequest, now: number, s: Loyal
     if (r.customer_id) await requireCustomer(trx, r.customer_id);
     const m = r.customer_id ? await membershipAt(trx, r.customer_id) : undefined;
     await lockAccount(trx, r.account_id, now);
+    const key = r.idempotency_key ? `adjust:${r.account_id}:${r.idempotency_key}` : null;
+    const earlier = key ? await entryByKey(trx, key) : undefined;
+    if (earlier) {
+      if (earlier.points !== r.points) throw new HearthError('conflict', `idempotency key ${r.idempotency_key} was used for another adjustment (${earlier.points} points)`, { reason: 'idempotency_key_reused' });
+      return { entry: earlier, balance: await balanceOf(trx, r.account_id), replayed: true };
+    }
     const balance = await balanceOf(trx, r.account_id);
     if (balance + r.points < 0) throw new HearthError('conflict', `adjustment would overdraw account ${r.account_id} (balance ${balance})`, { reason: 'insufficient_points', balance });
     const entry = await appendEntry(trx, {
       kind: 'adjust', account_id: r.account_id, customer_id: r.customer_id ?? (isHouseholdAccount(r.account_id) ? null : r.account_id),
       household_id: m?.household_id ?? (isHouseholdAccount(r.account_id) ? r.account_id : null), points: r.points,
-      source: 'api', actor: r.actor, reason: r.reason.trim(), occurred_at: now,
+      source: 'api', actor: r.actor, reason: r.reason.trim(), idempotency_key: key, occurred_at: now,
     }, now);
-    return { entry: entry!, balance: balance + r.points };
+    return { entry: entry!, balance: balance + r.points, replayed: false };
   });
   return { ...result, manual_adjustment_rate: await adjustmentRate(db, s.adjustment_alert_rate) };
 }

@@ -143,6 +143,12 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     assert.match(metrics.body, new RegExp(`hearth_loyalty_manual_adjustment_rate ${(1 / counts.length).toString().slice(0, 6)}`));
     assert.match(metrics.body, /hearth_loyalty_manual_adjustment_alert_threshold 0.02/);
     assert.equal(await balanceOf(db(), ann), 15);
+    // A client retry with its idempotency key adjusts once; the same key for another amount is a 409.
+    const first = await adjust(operator, { account_id: ann, points: 3, reason: 'goodwill', idempotency_key: 'tkt-9' });
+    const retry = await adjust(operator, { account_id: ann, points: 3, reason: 'goodwill', idempotency_key: 'tkt-9' });
+    assert.deepEqual([first.statusCode, retry.statusCode, retry.json().replayed, retry.json().entry.id], [201, 200, true, first.json().entry.id]);
+    assert.equal((await adjust(operator, { account_id: ann, points: 4, reason: 'goodwill', idempotency_key: 'tkt-9' })).statusCode, 409);
+    assert.equal(retry.json().balance, 18);
   });
 
   test('checkout enrichment answers synchronously by email or id; 404 unknown, 400 without either', async () => {
