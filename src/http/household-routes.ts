@@ -54,9 +54,9 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
 
   app.post<{ Params: { name: string }; Body: { restart?: boolean; max_pages?: number; page_size?: number } | undefined }>('/connectors/:name/pull', {
     schema: {
-      summary: 'Import or refresh every contact of a CRM with its household relationships (operator); resumes an unfinished pull; `max_pages` bounds one call',
+      summary: 'Import or refresh every contact of a CRM with its household relationships (operator); resumes an unfinished pull. One call does at most `max_pages` pages (default 20) and answers `paused` when more remain: call again to go on (`hearth sync pull` runs to the end)',
       tags: ['households'], params: nameParam,
-      body: { type: 'object', additionalProperties: false, properties: { restart: { type: 'boolean' }, max_pages: { type: 'integer', minimum: 1 }, page_size: { type: 'integer', minimum: 1, maximum: 200 } } },
+      body: { type: 'object', additionalProperties: false, properties: { restart: { type: 'boolean' }, max_pages: { type: 'integer', minimum: 1, maximum: 500, default: 20 }, page_size: { type: 'integer', minimum: 1, maximum: 200 } } },
     },
   }, async (req) => {
     requireRole(req.principal!, 'operator');

@@ -209,3 +209,16 @@ describeEachDialect('loyalty ledger', (ctx) => {
     assert.equal(await balanceOf(db(), x), 35);
   });
 });
+
+describeEachDialect('an order earned under its name by a backfill', (ctx) => {
+  test('is not earned again when its webhook arrives later with the order id', async () => {
+    const db = ctx.hdb().db;
+    const who = await addCustomer(db, 'named@example.com', T0);
+    const facts = { source: 'shopify', order_name: '#5150', customer_id: who, total_minor: 3000, currency: 'USD', occurred_at: T0 };
+    const byName = await earnForOrder(db, { ...facts, order_ref: 'name:#5150' }, T0, s, { source: 'backfill', actor: 'cli:backfill' });
+    assert.ok(byName.entry);
+    const byId = await earnForOrder(db, { ...facts, order_ref: '5150001' }, T0 + 1, s, { source: 'shopify', actor: 'connector:shopify' });
+    assert.equal(byId.entry, null);
+    assert.equal(await balanceOf(db, who), 30);
+  });
+});

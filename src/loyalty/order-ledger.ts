@@ -39,6 +39,10 @@ export function accountAt(customerId: string, m: Membership | undefined): string
  * is always the individual; the credit goes to the pool only for opted-in members.
  */
 export async function earnForOrder(db: Db, o: OrderFacts, now: number, s: LoyaltySettings, origin: { source: string; actor: string }): Promise<EarnResult> {
+  // A backfill of an export without order ids earned this order under its name: not twice.
+  if (o.order_name && !o.order_ref.startsWith('name:') && (await entryByKey(db, earnKey(o.source, `name:${o.order_name}`)))) {
+    return { entry: null, membership: undefined, account_id: o.customer_id, points: 0 };
+  }
   const membership = await membershipAt(db, o.customer_id, o.occurred_at);
   const account_id = accountAt(o.customer_id, membership);
   const points = pointsFor(Math.max(0, o.total_minor), s.points_per_unit);
