@@ -57,7 +57,6 @@ async function loadDead() {
 async function redrive(id) {
   try {
     await api('/jobs/' + encodeURIComponent(id) + '/retry', 'POST');
-    say('#dead-status', 'job ' + id + ' queued again', false);
     await loadDead();
     say('#dead-status', 'job ' + id + ' queued again', false);
   } catch (err) {
