@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type HearthDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { applyPendingEvents } from '../src/sync/apply-events.ts';
-import type { EngineContext } from '../src/sync/context.ts';
+import { applyPendingEvents } from '../src/engine/apply-loop.ts';
+import type { EngineContext } from '../src/flows/context.ts';
 
 export interface BenchDb {
   hdb: HearthDb;

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { CanonicalEvent } from '../src/connectors/types.ts';
-import { parseConfig } from '../src/config.ts';
+import type { CanonicalEvent } from '../src/canonical/types.ts';
+import { parseConfig } from '../src/config/loader.ts';
 import { engineContext } from '../src/runtime.ts';
-import { storeDeliveries } from '../src/sync/inbox.ts';
+import { storeDeliveries } from '../src/engine/inbox.ts';
 import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 
 /**

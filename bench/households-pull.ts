@@ -1,7 +1,7 @@
 import { startHubSpotSim, type HubSpotSim } from '../sim/hubspot.ts';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/loader.ts';
 import { buildConnectors } from '../src/connectors/registry.ts';
-import { pullConnector } from '../src/households/sources.ts';
+import { pullConnector } from '../src/flows/pull-sources.ts';
 import { createLogger } from '../src/log.ts';
 import { engineContext } from '../src/runtime.ts';
 import { postgresBenchDb, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';

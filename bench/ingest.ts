@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/loader.ts';
 import { createLogger } from '../src/log.ts';
 import { startHearth } from '../src/runtime.ts';
 import { buildOrder, signShopifyDelivery } from '../sim/shopify.ts';

@@ -1,5 +1,5 @@
 import { Client } from '@hubspot/api-client';
-import { parseConfig } from '../src/config.ts';
+import { parseConfig } from '../src/config/loader.ts';
 import { createLogger } from '../src/log.ts';
 import { startHearth } from '../src/runtime.ts';
 import { startHubSpotSim } from '../sim/hubspot.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@hubspot/api-client';
 import { createHubSpotConnector } from '../src/connectors/hubspot/index.ts';
 import { createSalesforceConnector } from '../src/connectors/salesforce/index.ts';
-import type { AddressWritePayload, Connector, InboundEvent, OutboundJob } from '../src/connectors/types.ts';
+import type { AddressWritePayload, Connector, InboundEvent, OutboundJob } from '../src/canonical/types.ts';
 import { startHubSpotSim, type HubSpotSim } from './hubspot.ts';
 import { startSalesforceSim, type SalesforceSim } from './salesforce.ts';
 

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHubSpotConnector } from '../src/connectors/hubspot/index.ts';
 import { createSalesforceConnector } from '../src/connectors/salesforce/index.ts';
-import type { AddressWritePayload, Connector, OutboundJob } from '../src/connectors/types.ts';
+import type { AddressWritePayload, Connector, OutboundJob } from '../src/canonical/types.ts';
 import { startHubSpotSim, type HubSpotSim } from './hubspot.ts';
 import { startSalesforceSim, type SalesforceSim } from './salesforce.ts';
 

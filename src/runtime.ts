@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { normalizeAddress } from './address/index.ts';
-import type { HearthConfig } from './config.ts';
+import type { HearthConfig } from './config/loader.ts';
 import { buildConnectors, jobTargets, type ConnectorRegistry } from './connectors/registry.ts';
 import type { FetchLike } from './connectors/webhook/index.ts';
-import type { ConnectorId } from './connectors/types.ts';
+import type { ConnectorId } from './canonical/types.ts';
 import { openDatabase, type HearthDb } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
@@ -12,9 +12,9 @@ import { identitySettings } from './identity/incremental.ts';
 import { loyaltySettings } from './loyalty/settings.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { EngineContext } from './sync/context.ts';
-import { startWorkers, type Workers } from './sync/worker.ts';
-import { createReconcileRunner } from './sync/reconcile-run.ts';
+import type { EngineContext } from './flows/context.ts';
+import { startWorkers, type Workers } from './engine/worker.ts';
+import { createReconcileRunner } from './flows/reconcile-run.ts';
 
 export interface Hearth {
   app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { runAddressNormalize } from './cli.ts';
+import { runAddressNormalize } from '../cli/address-normalize.ts';
 import { compareAddresses, normalizeAddress, parseAddress } from './index.ts';
 
 const key = (s: string) => normalizeAddress(s).key;

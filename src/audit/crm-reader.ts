@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../customers/customer.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import { CRM_COLUMNS, resolveColumns, type ColumnIndex, type CrmField } from './columns.ts';
 import { streamCsv, type CsvReadOptions } from './csv-stream.ts';
 import { packAddress } from './packed-address.ts';

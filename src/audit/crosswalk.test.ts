@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { captureIo } from '../cli/test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import { linkSource } from '../customers/customer-store.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { main } from '../main.ts';
 import type { AuditReport } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../customers/customer.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import { openDatabase } from '../db/database.ts';
 import type { CrmFormat } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { HearthError } from '../errors.ts';
-import { normalizeEmail } from '../customers/customer.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import { SHOPIFY_ORDER_COLUMNS, resolveColumns, type ColumnIndex, type OrderField } from './columns.ts';
 import { cell } from './crm-reader.ts';
 import { streamCsv, type CsvReadOptions } from './csv-stream.ts';

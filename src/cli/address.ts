@@ -1,4 +1,4 @@
-import { runAddressNormalize } from '../address/cli.ts';
+import { runAddressNormalize } from './address-normalize.ts';
 import { HearthError } from '../errors.ts';
 import { writeLine, type CliIo } from './io.ts';
 

@@ -1,4 +1,4 @@
-import { captureIo } from './test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main.ts';
 import { openDatabase } from '../db/database.ts';
-import { enqueueJobs, claimJobs, markDead } from '../sync/jobs.ts';
+import { enqueueJobs, claimJobs, markDead } from '../engine/jobs.ts';
 
 const io = (stdinText = '') => captureIo(stdinText);
 

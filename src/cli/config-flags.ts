@@ -1,4 +1,4 @@
-import { loadConfig, type HearthConfig } from '../config.ts';
+import { loadConfig, type HearthConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 import type { CliIo } from './io.ts';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { parseConfig, type HearthConfig } from '../config.ts';
+import { parseConfig, type HearthConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
-import { runLoyaltyDemo, seedLoyaltyHousehold } from '../loyalty/demo-scenario.ts';
-import { pullConnector } from '../households/sources.ts';
+import { runLoyaltyDemo, seedLoyaltyHousehold } from './demo-loyalty.ts';
+import { pullConnector } from '../flows/pull-sources.ts';
 import { loyaltySettings } from '../loyalty/settings.ts';
 import { createLogger } from '../log.ts';
 import { engineContext, startHearth, type Hearth } from '../runtime.ts';
@@ -12,8 +12,8 @@ import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { buildOrder, sendShopifyWebhook } from '../../sim/shopify.ts';
 import { DEMO_PEOPLE, type DemoPerson } from './demo-people.ts';
 import { waitForSignal } from './serve.ts';
-import { isQuiet } from '../sync/quiet.ts';
-import { freePort } from './free-port.ts';
+import { isQuiet } from '../engine/quiet.ts';
+import { freePort } from '../../test-support/free-port.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
 const HELP = `Usage: hearth demo [--port PORT] [--db URL] [--once] [--keep]

@@ -3,7 +3,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import type { JobStatus } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { jobView } from '../http/views.ts';
-import { getJob, listJobs, requeueJob } from '../sync/jobs.ts';
+import { getJob, listJobs, requeueJob } from '../engine/jobs.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 

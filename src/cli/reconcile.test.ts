@@ -1,4 +1,4 @@
-import { captureIo } from './test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
 import { startSalesforceSim, type SalesforceSim } from '../../sim/salesforce.ts';
 import { normalizeAddress } from '../address/index.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { newId } from '../ids.ts';
 import { main } from '../main.ts';
 

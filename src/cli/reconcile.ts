@@ -2,9 +2,9 @@ import { buildConnectors } from '../connectors/registry.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
-import { runView } from '../http/reconcile-routes.ts';
+import { runView } from '../http/routes/reconcile.ts';
 import { createLogger } from '../log.ts';
-import { createRun, executeRun, resumeRun, type ReconcileDeps } from '../sync/reconcile-run.ts';
+import { createRun, executeRun, resumeRun, type ReconcileDeps } from '../flows/reconcile-run.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 

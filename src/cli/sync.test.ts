@@ -1,11 +1,11 @@
-import { captureIo } from './test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { householdMembersAt, membershipAt } from '../households/membership-store.ts';
 import { main } from '../main.ts';
 

@@ -1,5 +1,5 @@
 import { HearthError } from '../errors.ts';
-import type { ConnectorId, ContactSource, DeliveryResult, FailureKind, OutboundJob } from './types.ts';
+import type { ConnectorId, ContactSource, DeliveryResult, FailureKind, OutboundJob } from '../canonical/types.ts';
 
 /** Job kind: read one contact from a CRM and feed it into the inbox as a `contact.updated`. */
 export const CONTACT_FETCH = 'crm.contact_fetch';

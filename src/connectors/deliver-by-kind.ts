@@ -1,4 +1,4 @@
-import type { DeliveryResult, OutboundJob } from './types.ts';
+import type { DeliveryResult, OutboundJob } from '../canonical/types.ts';
 
 export type KindHandler = (jobs: OutboundJob[]) => Promise<DeliveryResult[]>;
 

@@ -1,4 +1,4 @@
-import type { OutboundJob } from './types.ts';
+import type { OutboundJob } from '../canonical/types.ts';
 
 /** Job kind: write a contact's person fields (reconciliation heals a drifted phone or name). */
 export const FIELDS_WRITE = 'crm.fields_write';

@@ -1,5 +1,5 @@
 import { HearthError } from '../errors.ts';
-import type { DeliveryResult } from './types.ts';
+import type { DeliveryResult } from '../canonical/types.ts';
 
 type Failure = Extract<DeliveryResult, { ok: false }>;
 

@@ -6,7 +6,7 @@ import { startSalesforceSim, type SalesforceSim } from '../../sim/salesforce.ts'
 import { HearthError } from '../errors.ts';
 import { createHubSpotConnector } from './hubspot/index.ts';
 import { createSalesforceConnector } from './salesforce/index.ts';
-import type { ContactSource, PulledContact } from './types.ts';
+import type { ContactSource, PulledContact } from '../canonical/types.ts';
 
 /** Reads every page, returning the records and the cursors seen. */
 async function pullAll(source: ContactSource, limit: number, extra?: string[]): Promise<{ records: PulledContact[]; cursors: (string | null)[] }> {

@@ -1,9 +1,9 @@
-import type { HearthConfig } from '../config.ts';
+import type { HearthConfig } from '../config/loader.ts';
 import type { Logger } from '../log.ts';
 import { createHubSpotConnector } from './hubspot/index.ts';
 import { createSalesforceConnector } from './salesforce/index.ts';
 import { createShopifyConnector } from './shopify/index.ts';
-import type { Connector, ConnectorId } from './types.ts';
+import type { Connector, ConnectorId } from '../canonical/types.ts';
 import { createZohoConnector } from './zoho/index.ts';
 import { createWebhookConnector, type FetchLike } from './webhook/index.ts';
 import { createAuth0Connector } from './auth0/index.ts';

@@ -1,4 +1,4 @@
-import type { OwnedField } from '../config.ts';
+import type { OwnedField } from '../config/loader.ts';
 
 /** Field -> sources allowed to set it, highest precedence first. */
 export type OwnershipPolicy = Record<OwnedField, string[]>;

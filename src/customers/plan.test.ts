@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_OWNERSHIP } from '../config.ts';
+import { DEFAULT_OWNERSHIP } from '../config/loader.ts';
 import { planChanges } from './plan.ts';
 
 const empty = {

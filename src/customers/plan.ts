@@ -1,7 +1,7 @@
-import type { OwnedField } from '../config.ts';
+import type { OwnedField } from '../config/loader.ts';
 import type { PostalAddress } from '../address/types.ts';
 import type { CustomersTable } from '../db/schema.ts';
-import { ADDRESS_COLUMNS, addressColumns, normalizeEmail } from './customer.ts';
+import { ADDRESS_COLUMNS, addressColumns, normalizeEmail } from '../canonical/customer.ts';
 import { decideOwnership, type OwnershipPolicy } from './ownership.ts';
 
 /** Incoming person data from one source, with the address already keyed by address/. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { describeEachDialect } from './test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { pendingMigrations } from './migrate.ts';
 import { openDatabase, redactUrl } from './database.ts';
 

@@ -1,4 +1,4 @@
-import type { HouseholdLink } from '../connectors/types.ts';
+import type { HouseholdLink } from '../canonical/types.ts';
 
 /**
  * Pure mappings from each CRM's way of describing a household to one `HouseholdLink`

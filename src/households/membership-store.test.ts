@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { householdHistory, membershipAt, setMembership, upsertHousehold } from './membership-store.ts';
 
 describeEachDialect('household membership timeline', (ctx) => {

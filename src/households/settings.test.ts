@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../config/loader.ts';
 import { householdEngineContext } from './settings.ts';
 
 test('households config: defaults, and a source that is not configured is a clear error', () => {

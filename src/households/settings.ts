@@ -1,5 +1,5 @@
-import type { HearthConfig } from '../config.ts';
-import type { HouseholdEngineContext } from '../sync/context.ts';
+import type { HearthConfig } from '../config/loader.ts';
+import type { HouseholdEngineContext } from '../flows/context.ts';
 
 /** The apply step's household settings from config; null when no CRM is the household source. */
 export function householdEngineContext(config: HearthConfig): HouseholdEngineContext | null {

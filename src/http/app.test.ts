@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { parseConfig } from '../config.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { parseConfig } from '../config/loader.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { buildApp } from './app.ts';

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
-import { parseConfig } from '../config.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { parseConfig } from '../config/loader.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { linkSource } from '../customers/customer-store.ts';
-import { enqueueJobs, claimJobs, markDead } from '../sync/jobs.ts';
+import { enqueueJobs, claimJobs, markDead } from '../engine/jobs.ts';
 import { queueMatchReview } from '../identity/review-store.ts';
 import { buildApp } from './app.ts';
 

@@ -1,4 +1,4 @@
-import { captureIo } from '../cli/test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

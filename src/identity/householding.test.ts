@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CustomersTable } from '../db/schema.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { setMembership, upsertHousehold } from '../households/membership-store.ts';
 import { newId } from '../ids.ts';
 import { householdProposals, suggestHouseholds } from './householding.ts';

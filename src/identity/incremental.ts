@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
 import { normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
-import type { HearthConfig } from '../config.ts';
-import type { CanonicalContact, CanonicalEvent } from '../connectors/types.ts';
-import { normalizeEmail } from '../customers/customer.ts';
+import type { HearthConfig } from '../config/loader.ts';
+import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { linkKey, setLink, type BatchState } from '../sync/batch-state.ts';
+import { linkKey, setLink, type BatchState } from '../flows/batch-state.ts';
 import { comparePair, FIELD_COMPARATORS, unpackPattern, type ComparisonContext, type Level } from './comparators.ts';
 import { strongConflict } from './engine.ts';
 import { explainPair, type Explanation, type FsModel } from './fellegi-sunter.ts';

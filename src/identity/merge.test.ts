@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getCustomerRow } from '../customers/customer-store.ts';
 import type { CustomersTable } from '../db/schema.ts';
-import { describeEachDialect, type DialectContext } from '../db/test-dialects.ts';
+import { describeEachDialect, type DialectContext } from '../../test-support/dialects.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { refreshIdentityKeys } from './incremental.ts';

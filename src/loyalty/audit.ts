@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
-import { normalizeEmail } from '../customers/customer.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import type { Database } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { membershipAt } from '../households/membership-store.ts';

@@ -1,4 +1,4 @@
-import { captureIo } from '../cli/test-io.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { stringify } from 'csv-stringify/sync';
 import { main } from '../main.ts';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { adjust } from './adjustment.ts';
 import { appendEntry, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder } from './order-ledger.ts';
 import { pointsFor } from './tiers.ts';
-import { addCustomer, addHousehold, join as joinHousehold, testSettings } from './test-fixtures.ts';
+import { addCustomer, addHousehold, join as joinHousehold, testSettings } from '../../test-support/loyalty-fixtures.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.now() - 200 * DAY;

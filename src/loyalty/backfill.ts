@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { normalizeEmail } from '../customers/customer.ts';
+import { normalizeEmail } from '../canonical/customer.ts';
 import type { Database } from '../db/schema.ts';
 import { membershipAt } from '../households/membership-store.ts';
 import { entryByKey } from './ledger-store.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { describeEachDialect } from '../db/test-dialects.ts';
+import { describeEachDialect } from '../../test-support/dialects.ts';
 import { HearthError } from '../errors.ts';
 import { householdHistory } from '../households/membership-store.ts';
 import { adjust } from './adjustment.ts';
@@ -9,7 +9,7 @@ import { applyMembershipChange } from './membership-change.ts';
 import { attributedBalance, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder, reverseOrder } from './order-ledger.ts';
 import { redeem } from './redemption.ts';
-import { addCustomer, addHousehold, join, testSettings } from './test-fixtures.ts';
+import { addCustomer, addHousehold, join, testSettings } from '../../test-support/loyalty-fixtures.ts';
 import { reevaluateTiers, tierOf } from './tier-store.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,5 +1,5 @@
-import type { HearthConfig } from '../config.ts';
-import type { IdpTargetSource } from '../sync/identity-push.ts';
+import type { HearthConfig } from '../config/loader.ts';
+import type { IdpTargetSource } from '../flows/identity-push.ts';
 
 export interface TierRule {
   name: string;

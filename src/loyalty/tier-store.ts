@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { householdMembersAt, membershipAt, type Membership } from '../households/membership-store.ts';
-import { identityPushJobs } from '../sync/identity-push.ts';
-import { enqueueJobs, type NewJob } from '../sync/jobs.ts';
+import { identityPushJobs } from '../flows/identity-push.ts';
+import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { spendSince } from './ledger-store.ts';
 import type { LoyaltySettings } from './settings.ts';
 import { tierFor } from './tiers.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createShopifyConnector } from '../connectors/shopify/index.ts';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 import { buildOrder, buildRefund, signShopifyDelivery } from '../../sim/shopify.ts';
 import { leavesPool } from './membership-change.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CanonicalContact } from '../connectors/types.ts';
+import type { CanonicalContact } from '../canonical/types.ts';
 import { compareContact, type FieldComparison } from './compare.ts';
 import { decideFinding } from './policy.ts';
 import { scorecard, tally, type RunStats } from './scorecard.ts';

@@ -1,8 +1,8 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { compareAddresses, joinPostal, normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
-import type { OwnedField } from '../config.ts';
-import type { CanonicalContact } from '../connectors/types.ts';
+import type { OwnedField } from '../config/loader.ts';
+import type { CanonicalContact } from '../canonical/types.ts';
 
 /** same: identical; format_only: same value spelled differently (never drift); drift: a different value. */
 export type FieldOutcome = 'same' | 'format_only' | 'drift';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 
 test('reconcile config: defaults heal addresses, review phones, report names; off unless scheduled', () => {

@@ -1,4 +1,4 @@
-import type { ReconcilePolicy } from '../config.ts';
+import type { ReconcilePolicy } from '../config/loader.ts';
 import type { DriftKind, DriftStatus } from '../db/schema.ts';
 import type { FieldComparison } from './compare.ts';
 

@@ -1,5 +1,5 @@
-import type { CanonicalContact } from '../connectors/types.ts';
-import { addressOf } from '../customers/customer.ts';
+import type { CanonicalContact } from '../canonical/types.ts';
+import { addressOf } from '../canonical/customer.ts';
 import type { CustomersTable } from '../db/schema.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Connector, OutboundJob } from '../types.ts';
+import type { Connector, OutboundJob } from '../../canonical/types.ts';
 import { IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../idp/claims.ts';
 import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../idp/http.ts';
 import { deliverPushes, type IdpUserApi } from '../idp/push.ts';

@@ -3,7 +3,7 @@ import { hubspotCompanyHousehold, hubspotLabelHousehold, optInValue, type HubSpo
 import { HearthError } from '../../errors.ts';
 import { scrubSecrets } from '../../log.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { DeliveryResult, HouseholdLink, InboundEvent, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact } from '../types.ts';
+import type { DeliveryResult, HouseholdLink, InboundEvent, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact } from '../../canonical/types.ts';
 import { mapError } from './index.ts';
 
 export interface HubSpotHouseholdOptions {

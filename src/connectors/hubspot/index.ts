@@ -11,7 +11,7 @@ import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationCh
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
-import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
+import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface HubSpotConfig {
   access_token: string;

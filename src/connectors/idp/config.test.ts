@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../config.ts';
+import { parseConfig } from '../../config/loader.ts';
 import { jobTargets } from '../registry.ts';
 import { HEARTH_SCIM_SCHEMA } from '../scim/index.ts';
 

@@ -1,5 +1,5 @@
 import { scrubSecrets } from '../../log.ts';
-import type { DeliveryResult } from '../types.ts';
+import type { DeliveryResult } from '../../canonical/types.ts';
 import { kindOfStatus, retryAfter } from '../webhook/index.ts';
 
 /** The slice of `fetch` the IdP connectors use (injectable for tests). */

@@ -1,4 +1,4 @@
-import type { DeliveryResult, OutboundJob } from '../types.ts';
+import type { DeliveryResult, OutboundJob } from '../../canonical/types.ts';
 import { flatClaims, type IdentityClaims, type IdentityPushPayload, type MissingUserPolicy } from './claims.ts';
 import type { Failure, Outcome } from './http.ts';
 

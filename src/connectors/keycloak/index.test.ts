@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startKeycloakSim, type KeycloakSim } from '../../../sim/idp.ts';
 import type { IdentityPushPayload } from '../idp/claims.ts';
-import type { DeliveryResult } from '../types.ts';
+import type { DeliveryResult } from '../../canonical/types.ts';
 import { createKeycloakConnector, mergeAttributes, type KeycloakConfig } from './index.ts';
 
 const claims = { household_id: 'hh_01', hierarchy_role: 'head' as const, points_aggregation_opt_in: false, tier: null };

@@ -1,7 +1,7 @@
 import jsforce from 'jsforce';
 import { npspHousehold, type NpspAccount } from '../../households/mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { CanonicalEvent, DeliveryResult, HouseholdLink, HouseholdSource, InboundEvent, OptInWritePayload, OutboundJob, PulledContact } from '../types.ts';
+import type { CanonicalEvent, DeliveryResult, HouseholdLink, HouseholdSource, InboundEvent, OptInWritePayload, OutboundJob, PulledContact } from '../../canonical/types.ts';
 import { mapError, type SalesforceConfig } from './index.ts';
 
 /** The slice of jsforce's Connection the household reads and opt-in writes use. */

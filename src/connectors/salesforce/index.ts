@@ -10,7 +10,7 @@ import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
-import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../types.ts';
+import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface SalesforceConfig {
   instance_url: string;

@@ -1,6 +1,6 @@
 import { HearthError } from '../../errors.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { ContactSource, PulledContact, PullPage } from '../types.ts';
+import type { ContactSource, PulledContact, PullPage } from '../../canonical/types.ts';
 import { contactFromFields, mapError } from './index.ts';
 
 /** The standard Contact fields every pull reads; `extra_properties` adds to them. */

@@ -1,7 +1,7 @@
 import { HearthError } from '../../errors.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
-import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../types.ts';
+import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface ShopifyConfig {
   webhook_secret: string;

@@ -1,5 +1,5 @@
 import { hmacSha256 } from '../hmac.ts';
-import type { Connector, DeliveryResult, FailureKind, OutboundJob } from '../types.ts';
+import type { Connector, DeliveryResult, FailureKind, OutboundJob } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
 
 export interface WebhookTarget {

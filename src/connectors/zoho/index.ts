@@ -2,7 +2,7 @@ import { zohoHousehold, optInValue, type ZohoAccount } from '../../households/ma
 import { scrubSecrets } from '../../log.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { CanonicalContact, Connector, ContactSource, DeliveryResult, FailureKind, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact, PullPage } from '../types.ts';
+import type { CanonicalContact, Connector, ContactSource, DeliveryResult, FailureKind, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact, PullPage } from '../../canonical/types.ts';
 
 export interface ZohoConfig {
   access_token: string;

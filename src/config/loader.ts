@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { HearthError } from '../errors.ts';
+
+/** Canonical customer fields whose writers are governed by the ownership policy. */
+export const OWNED_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
+export type OwnedField = (typeof OWNED_FIELDS)[number];
+
+const webhookTarget = z.object({
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, - and _'),
+  url: z.url(),
+  secret: z.string().min(8, 'at least 8 characters'),
+  events: z.array(z.string()).default(['address.corrected']),
+});
+
+const connectors = z.object({
+  shopify: z.object({ webhook_secret: z.string().min(1) }).optional(),
+  hubspot: z
+    .object({
+      access_token: z.string().min(1),
+      base_url: z.url().default('https://api.hubapi.com'),
+      client_secret: z.string().min(1).optional(),
+      app_id: z.string().optional(),
+      webhook_url: z.string().optional(),
+    })
+    .optional(),
+  salesforce: z
+    .object({
+      instance_url: z.url(),
+      access_token: z.string().min(1),
+      api_version: z.string().default('62.0'),
+      client_id: z.string().default('hearth'),
+      cdc_secret: z.string().min(8).optional(),
+    })
+    .optional(),
+  zoho: z
+    .object({
+      access_token: z.string().min(1),
+      base_url: z.url().default('https://www.zohoapis.com'),
+      /** Only Accounts with this Account_Type are households; null: every Account. */
+      household_account_type: z.string().nullable().default('Household'),
+      /** The Account lookup field naming the head of household. */
+      primary_contact_field: z.string().min(1).default('Primary_Contact'),
+    })
+    .optional(),
+  webhook: z.object({ targets: z.array(webhookTarget).default([]) }).optional(),
+  /** Identity providers that receive household claims (docs/identity-provider.md). Secrets via ${ENV}. */
+  scim: z
+    .object({
+      base_url: z.url(),
+      access_token: z.string().min(1),
+      schema_urn: z.string().regex(/^urn:/, 'a URN').default('urn:ietf:params:scim:schemas:extension:hearth:2.0:User'),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
+  auth0: z
+    .object({
+      domain: z.string().min(1),
+      client_id: z.string().min(1),
+      client_secret: z.string().min(1),
+      audience: z.string().optional(),
+      metadata_key: z.string().min(1).default('household'),
+      require_verified_email: z.boolean().default(true),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
+  keycloak: z
+    .object({
+      base_url: z.url(),
+      realm: z.string().min(1),
+      token_realm: z.string().min(1).optional(),
+      client_id: z.string().min(1),
+      client_secret: z.string().min(1),
+      verify_writes: z.boolean().default(true),
+      require_verified_email: z.boolean().default(true),
+      missing_user: z.enum(['skip', 'fail']).default('skip'),
+    })
+    .optional(),
+});
+
+/** What reconciliation does with drift in a field: heal it through the outbox, queue it for review, or measure it. */
+export const RECONCILE_POLICIES = ['heal', 'review', 'report'] as const;
+export type ReconcilePolicy = (typeof RECONCILE_POLICIES)[number];
+/** Defaults: the CRM write-back heals addresses; phones wait for an operator; the CRM owns names and email. */
+export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = { address: 'heal', phone: 'review', given_name: 'report', family_name: 'report', email: 'report' };
+
+const reconcile = z
+  .object({
+    /** Minutes between scheduled runs; 0: on demand only. */
+    schedule_minutes: z.number().min(0).default(0),
+    /** Records asked for per page of a pull. */
+    page_size: z.number().int().min(1).max(2000).default(100),
+    policies: z
+      .partialRecord(z.enum(OWNED_FIELDS), z.enum(RECONCILE_POLICIES))
+      .default({})
+      // Email is an identity key: Hearth never rewrites it in a CRM; it can be reviewed or reported.
+      .refine((p) => p.email !== 'heal', { message: 'heal is not supported for email (an identity key); use review or report' })
+      .transform((p) => ({ ...DEFAULT_RECONCILE_POLICIES, ...p })),
+  })
+  .prefault({});
+
+const schema = z.object({
+  database: z.string().default('sqlite:./data/hearth.db'),
+  server: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(4000),
+      body_limit_bytes: z.number().int().positive().default(1_048_576),
+    })
+    .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
+  connectors: connectors.default({}),
+  writeback: z
+    .object({
+      crm: z.enum(['hubspot', 'salesforce']).nullable().default(null),
+      sync_window_seconds: z.number().positive().default(60),
+    })
+    .default({ crm: null, sync_window_seconds: 60 }),
+  ownership: z
+    .partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1))
+    .default({}),
+  /** Where households come from: the CRM that is their authority, and how it models them. */
+  households: z
+    .object({
+      source: z.enum(['hubspot', 'salesforce', 'zoho']),
+      /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
+      hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
+      /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
+      opt_in_property: z.string().min(1).default('points_aggregation_opt_in'),
+      /** Association labels that make a contact the head (HubSpot), case-insensitive. */
+      head_labels: z.array(z.string().min(1)).default(['Head of household', 'Primary contact']),
+      member_labels: z.array(z.string().min(1)).default(['Household member']),
+      page_size: z.number().int().min(1).max(200).default(100),
+    })
+    .nullable()
+    .default(null),
+  jobs: z
+    .object({
+      max_attempts: z.number().int().min(1).default(8),
+      base_delay_ms: z.number().int().min(1).default(500),
+      max_delay_ms: z.number().int().min(1).default(300_000),
+      lease_seconds: z.number().int().min(1).default(60),
+      poll_interval_ms: z.number().int().min(1).default(100),
+      batch_size: z.number().int().min(1).max(100).default(50),
+      apply_batch_size: z.number().int().min(1).max(5000).default(500),
+    })
+    .default({ max_attempts: 8, base_delay_ms: 500, max_delay_ms: 300_000, lease_seconds: 60, poll_interval_ms: 100, batch_size: 50, apply_batch_size: 500 }),
+  webhooks: z
+    .object({ replay_window_seconds: z.number().int().positive().default(300) })
+    .default({ replay_window_seconds: 300 }),
+  loyalty: z
+    .object({
+      /** Points earned per 1.00 of order total (any currency; mixed currencies are not converted). */
+      points_per_unit: z.number().min(0).default(1),
+      /** Rolling window of qualifying spend for tiers. */
+      tier_window_days: z.number().int().min(1).default(365),
+      /** Tiers by minimum qualifying spend (major units), lowest first. */
+      tiers: z.array(z.object({ name: z.string().min(1), min_spend: z.number().min(0) })).min(1).default([{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }]),
+      /** Who may redeem from a household pool. */
+      redemption_authority: z.enum(['any_opted_in', 'head_only']).default('any_opted_in'),
+      /** On opt-out or leaving: the pool keeps everything, or the member takes their attributed share. */
+      split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
+      /** Alert when manual adjustments exceed this share of ledger entries. */
+      adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
+      /** Earned points expire this many days after the order (oldest first); null: never. */
+      points_expire_days: z.number().int().positive().nullable().default(null),
+    })
+    .default({ points_per_unit: 1, tier_window_days: 365, tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household', adjustment_alert_rate: 0.02, points_expire_days: null }),
+  identity: z
+    .object({
+      /** Match new source records against existing customers at ingest. */
+      enabled: z.boolean().default(true),
+      /** Match probability at or above which a record is linked automatically. */
+      auto_link: z.number().min(0).max(1).default(0.95),
+      /** Probability at or above which (below auto_link) a pair goes to the review queue. */
+      review: z.number().min(0).max(1).default(0.6),
+      /** Country for phone numbers written without a country code. */
+      default_country: z.string().length(2).default('US'),
+    })
+    .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
+    .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
+  reconcile,
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+});
+
+export type HearthConfig = z.infer<typeof schema> & {
+  /** The bootstrap admin key from HEARTH_API_KEY, if set. */
+  bootstrap_api_key: string | undefined;
+  ownership: Record<OwnedField, string[]>;
+};
+
+/** Default precedence: checkout-validated addresses outrank the CRM's; the CRM owns names. */
+export const DEFAULT_OWNERSHIP: Record<OwnedField, string[]> = {
+  given_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  family_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  email: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  phone: ['shopify', 'hubspot', 'salesforce', 'zoho', 'api'],
+  address: ['shopify', 'api', 'hubspot', 'salesforce', 'zoho'],
+};
+
+export interface ConfigSources {
+  file?: string | undefined;
+  /** Values from CLI flags, already in config shape; they override the file. */
+  overrides?: { database?: string | undefined; host?: string | undefined; port?: number | undefined };
+  env: Record<string, string | undefined>;
+}
+
+/** Reads, substitutes and validates the configuration once; everything else receives the result. */
+export function loadConfig(sources: ConfigSources): HearthConfig {
+  const raw = sources.file ? readConfigFile(sources.file, sources.env) : {};
+  const merged = applyOverrides(raw, sources.overrides ?? {}, sources.env);
+  return parseConfig(merged, sources.env);
+}
+
+export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}): HearthConfig {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.join('.') || '(root)';
+    throw new HearthError('invalid_config', `config ${where}: ${issue.message}`, { path: where });
+  }
+  const cfg = result.data;
+  validateWriteback(cfg);
+  validateHouseholds(cfg);
+  return {
+    ...cfg,
+    ownership: { ...DEFAULT_OWNERSHIP, ...cfg.ownership },
+    bootstrap_api_key: env.HEARTH_API_KEY || undefined,
+  };
+}
+
+function validateWriteback(cfg: z.infer<typeof schema>): void {
+  const crm = cfg.writeback.crm;
+  if (crm && !cfg.connectors[crm]) {
+    throw new HearthError('invalid_config', `config writeback.crm: connector "${crm}" is not configured under connectors.${crm}`, {
+      path: 'writeback.crm',
+    });
+  }
+}
+
+function validateHouseholds(cfg: z.infer<typeof schema>): void {
+  const source = cfg.households?.source;
+  if (source && !cfg.connectors[source]) {
+    throw new HearthError('invalid_config', `config households.source: connector "${source}" is not configured under connectors.${source}`, { path: 'households.source' });
+  }
+}
+
+function readConfigFile(file: string, env: Record<string, string | undefined>): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HearthError('invalid_config', `config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  const substituted = substituteEnv(text, env, file);
+  try {
+    return file.endsWith('.json') ? JSON.parse(substituted) : (parseYaml(substituted) ?? {});
+  } catch (err) {
+    throw new HearthError('invalid_config', `config file ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** `${NAME}` is replaced by the environment value; a missing variable is an error, not an empty secret. */
+export function substituteEnv(text: string, env: Record<string, string | undefined>, file = 'config'): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const value = env[name];
+    if (value === undefined) throw new HearthError('invalid_config', `config file ${file}: environment variable ${name} is not set`);
+    return value;
+  });
+}
+
+function applyOverrides(raw: unknown, o: NonNullable<ConfigSources['overrides']>, env: Record<string, string | undefined>): unknown {
+  const base = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const server = { ...((base.server as Record<string, unknown>) ?? {}) };
+  if (o.host !== undefined) server.host = o.host;
+  if (o.port !== undefined) server.port = o.port;
+  const database = o.database ?? env.HEARTH_DB ?? base.database;
+  return { ...base, server, ...(database !== undefined ? { database } : {}) };
+}

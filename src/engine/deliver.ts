@@ -1,0 +1,87 @@
+import type { Connector, DeliveryResult, OutboundJob } from '../canonical/types.ts';
+import { mergeLinkSnapshot } from '../customers/customer-store.ts';
+import type { HearthDb } from '../db/database.ts';
+import type { JobsTable } from '../db/schema.ts';
+import { scrubSecrets } from '../log.ts';
+import { settle, type RetryPolicy, type Settlement } from './backoff.ts';
+import { rememberWrites } from './echo.ts';
+import { insertEvents } from './inbox.ts';
+import { claimJobs, markDead, markDone, markRetry } from './jobs.ts';
+
+export interface DeliverOptions {
+  worker_id: string;
+  lease_ms: number;
+  batch: number;
+  retry: RetryPolicy;
+  now: () => number;
+  random: () => number;
+  onSettled?: (job: JobsTable, s: Settlement, now: number) => void;
+}
+
+/** The system a target writes to: `hubspot`, or `webhook` for `webhook:<name>`. */
+export function connectorOfTarget(target: string): string {
+  return target.split(':')[0]!;
+}
+
+/**
+ * Claims due jobs of one target, hands them to the connector as one batch and settles each:
+ * done (the crosswalk and echo fingerprints learn what was written), retry later, or dead letter.
+ * Returns how many jobs were claimed.
+ */
+export async function deliverDueJobs(hdb: HearthDb, connector: Connector, target: string, o: DeliverOptions): Promise<number> {
+  const outbound = connector.outbound;
+  if (!outbound) return 0;
+  const limit = Math.min(o.batch, connector.maxBatch ?? o.batch);
+  const jobs = await claimJobs(hdb.db, hdb.caps, { target, limit, worker_id: o.worker_id, now: o.now(), lease_ms: o.lease_ms });
+  if (jobs.length === 0) return 0;
+  const batch = jobs.map(toOutbound);
+  await rememberExpected(hdb, connector, batch, o.now());
+  const results = await deliverSafely(outbound.deliver.bind(outbound), batch);
+  for (const [i, job] of jobs.entries()) {
+    await settleOne(hdb, connector.id, job, results[i] ?? { ok: false, kind: 'unknown', message: 'connector returned no result' }, o);
+  }
+  return jobs.length;
+}
+
+async function rememberExpected(hdb: HearthDb, connector: Connector, batch: OutboundJob[], now: number): Promise<void> {
+  const expect = connector.outbound?.expectedWrites;
+  if (!expect) return;
+  for (const job of batch) {
+    const e = expect.call(connector.outbound, job);
+    if (e) await rememberWrites(hdb.db, connector.id, e.external_id, e.written, job.id, now);
+  }
+}
+
+function toOutbound(j: JobsTable): OutboundJob {
+  return { id: j.id, kind: j.kind, attempts: j.attempts, payload: JSON.parse(j.payload) };
+}
+
+// A connector that throws instead of returning results is a bug, but the jobs must still settle.
+async function deliverSafely(deliver: (jobs: OutboundJob[]) => Promise<DeliveryResult[]>, jobs: OutboundJob[]): Promise<DeliveryResult[]> {
+  try {
+    return await deliver(jobs);
+  } catch (err) {
+    const message = scrubSecrets((err as Error).message ?? String(err));
+    return jobs.map(() => ({ ok: false as const, kind: 'unknown' as const, message }));
+  }
+}
+
+async function settleOne(hdb: HearthDb, system: string, job: JobsTable, result: DeliveryResult, o: DeliverOptions): Promise<void> {
+  const s = settle(result, job.attempts, o.retry, o.random);
+  const now = o.now();
+  await hdb.db.transaction().execute(async (trx) => {
+    if (s.status === 'done') {
+      await markDone(trx, job.id, now);
+      const ext = result.ok ? result.external_id : undefined;
+      if (ext && job.customer_id && system !== 'webhook') await mergeLinkSnapshot(trx, system, ext, job.customer_id, result.ok ? (result.written ?? result.unchanged ?? {}) : {}, now);
+      if (ext && result.ok && result.written) await rememberWrites(trx, system, ext, result.written, job.id, now);
+      // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
+      if (result.ok && result.inbound?.length) await insertEvents(trx, system, result.inbound, now);
+    } else if (s.status === 'retry') {
+      await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
+    } else {
+      await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
+    }
+  });
+  o.onSettled?.(job, s, now);
+}

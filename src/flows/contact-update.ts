@@ -1,0 +1,73 @@
+import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
+import { addressOf } from '../canonical/customer.ts';
+import { planChanges, type ChangePlan, type IncomingContact } from '../customers/plan.ts';
+import type { CustomersTable } from '../db/schema.ts';
+import { matchIncoming } from '../identity/incremental.ts';
+import { newId } from '../ids.ts';
+import { isEcho, resolveCustomer, setLink, updateCustomer, type BatchState, type LinkState } from './batch-state.ts';
+import type { ApplyOutcome, EngineContext } from './context.ts';
+import { outboundJobs, type ChangeOrigin } from './outbound-jobs.ts';
+
+type Checkout = Extract<CanonicalEvent, { type: 'checkout.address_confirmed' }>;
+type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
+
+/**
+ * Checkout confirmed a shipping address: find the customer, adopt the address under the
+ * ownership policy, and when the delivery point moved, queue the CRM write-back and the
+ * downstream webhooks. Works on the batch state; the caller flushes it in its transaction.
+ */
+export function applyCheckoutAddress(state: BatchState, ctx: EngineContext, ev: Checkout, eventId: string, now: number): ApplyOutcome {
+  matchIncoming(state, ctx.identity, ev, eventId, now);
+  const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
+  const incoming = toIncoming(ctx, { ...ev.contact, address: ev.address }, true);
+  return applyIncoming(state, ctx, customer, incoming, { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at, order_id: ev.order_id }, now);
+}
+
+/**
+ * A system of record changed a person. An echo of Hearth's own write is recognised (the
+ * vendor's origin marker, or the values we wrote) and goes no further: no sync loops.
+ */
+export function applyContactUpdate(state: BatchState, ctx: EngineContext, ev: ContactUpdate, eventId: string, now: number): ApplyOutcome {
+  if (ev.origin_is_hearth || isEcho(state, ev.source, ev.external_id, ev.vendor_fields)) return { status: 'echo', jobs: 0, rejected: [] };
+  matchIncoming(state, ctx.identity, ev, eventId, now);
+  const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
+  const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
+  // Only the fields this event changed are applied; the snapshot completes a partial address.
+  const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
+  const contact = whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
+  return applyIncoming(state, ctx, customer, toIncoming(ctx, contact, false), { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at }, now);
+}
+
+function applyIncoming(state: BatchState, ctx: EngineContext, customer: CustomersTable, incoming: IncomingContact, origin: ChangeOrigin, now: number): ApplyOutcome {
+  const previous = addressOf(customer);
+  const plan = planChanges(customer, incoming, origin.source, ctx.policy, origin.occurred_at);
+  const after = applyPlan(state, customer, plan, origin, now);
+  const crm = state.crmLinks.get(after.id) ?? null;
+  const jobs = outboundJobs(ctx, after, previous, plan, origin, crm?.external_id ?? null, crmAlreadyThere(ctx, after, crm));
+  state.jobs.push(...jobs);
+  return { status: 'applied', customer_id: after.id, jobs: jobs.length, rejected: plan.rejected };
+}
+
+/** The row update, a version bump and one change-log row per field (old, new, source, actor, event). */
+function applyPlan(state: BatchState, row: CustomersTable, plan: ChangePlan, origin: ChangeOrigin, now: number): CustomersTable {
+  if (plan.log.length === 0) return row;
+  const next = { ...row, ...plan.updates, version: row.version + 1, updated_at: now };
+  updateCustomer(state, next);
+  for (const c of plan.log) {
+    state.changeLog.push({ id: newId('chg', now), customer_id: row.id, ...c, source_system: origin.source, actor: `connector:${origin.source}`, event_id: origin.event_id, changed_at: now });
+  }
+  return next;
+}
+
+/** Does the CRM, as last seen, already hold this delivery point (perhaps spelled its own way)? */
+function crmAlreadyThere(ctx: EngineContext, after: CustomersTable, crm: LinkState | null): boolean {
+  if (!crm?.snapshot || !ctx.writeback_crm || !after.address_key) return false;
+  const address = ctx.contactFromFields(ctx.writeback_crm, crm.snapshot)?.address;
+  return Boolean(address?.line1) && ctx.keyAddress(address!) === after.address_key;
+}
+
+/** A partial address (a CRM reporting only `city`) is not a delivery point; it is left out. */
+function toIncoming(ctx: EngineContext, c: CanonicalContact, validated: boolean): IncomingContact {
+  const address = c.address?.line1 ? { value: c.address, key: ctx.keyAddress(c.address), validated } : null;
+  return { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address };
+}

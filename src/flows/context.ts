@@ -1,0 +1,44 @@
+import type { PostalAddress } from '../address/types.ts';
+import type { OwnershipPolicy } from '../customers/ownership.ts';
+import type { CanonicalContact } from '../canonical/types.ts';
+import type { IdentitySettings } from '../identity/incremental.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
+import type { IdpTargetSource } from './identity-push.ts';
+
+/** What the apply flows need to know, derived once from config. */
+export interface EngineContext {
+  policy: OwnershipPolicy;
+  /** The CRM that receives address write-backs, if any. */
+  writeback_crm: string | null;
+  webhook_targets: { name: string; events: string[] }[];
+  max_attempts: number;
+  /** The delivery-point key of an address (from address/). */
+  keyAddress(address: PostalAddress): string;
+  /** The connector's mapping of accumulated vendor properties to a contact, if it has one. */
+  contactFromFields(system: string, fields: Record<string, string | null>): CanonicalContact | null;
+  /** Household settings (config `households`); absent or null when households are not read. */
+  households?: HouseholdEngineContext | null;
+  /** Identity matching of new source records at ingest (config `identity`); null when disabled. */
+  identity?: IdentitySettings | null;
+  /** Points, tiers and their events (config `loyalty`). */
+  loyalty: LoyaltySettings;
+}
+
+/** What the apply step needs to keep household membership in step with the CRM. */
+export interface HouseholdEngineContext {
+  /** The CRM that is the authority for households. */
+  source: string;
+  /** Its contact property holding the points-aggregation opt-in. */
+  opt_in_property: string;
+  /** Where identity-provider pushes go (the configured connectors). */
+  idp: IdpTargetSource;
+}
+
+export type ApplyStatus = 'applied' | 'ignored' | 'echo';
+
+export interface ApplyOutcome {
+  status: ApplyStatus;
+  customer_id?: string;
+  jobs: number;
+  rejected: { field: string; reason: string }[];
+}

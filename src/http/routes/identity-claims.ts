@@ -1,0 +1,62 @@
+import { loyaltySettings } from '../../loyalty/settings.ts';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { IDP_SYSTEMS, type IdpSystem } from '../../connectors/idp/claims.ts';
+import { getCustomerRow } from '../../customers/customer-store.ts';
+import { normalizeEmail } from '../../canonical/customer.ts';
+import type { Database } from '../../db/schema.ts';
+import { HearthError } from '../../errors.ts';
+import { claimsOf } from '../../flows/identity-push.ts';
+import type { AppDeps } from '../app.ts';
+
+type Db = Kysely<Database>;
+interface ClaimsQuery { subject?: string; email?: string; system?: IdpSystem }
+
+const claimsResponse = {
+  type: 'object',
+  properties: {
+    customer_id: { type: 'string' },
+    household_id: { type: ['string', 'null'] },
+    hierarchy_role: { type: ['string', 'null'], description: 'head or member' },
+    points_aggregation_opt_in: { type: 'boolean' },
+    tier: { type: ['string', 'null'] },
+  },
+} as const;
+
+/**
+ * `GET /v1/identity/claims`: the household claims an Auth0 Action or a Keycloak mapper puts into
+ * tokens. The subject is the IdP user id Hearth learned when it pushed to that user (crosswalk);
+ * with both `subject` and `email`, the e-mail is the fallback for a login Hearth has not met yet.
+ */
+export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const loyalty = loyaltySettings(deps.config);
+  const now = deps.now ?? Date.now;
+  app.get<{ Querystring: ClaimsQuery }>('/identity/claims', {
+    schema: {
+      summary: 'Household claims for an identity-provider user (by subject or e-mail)',
+      tags: ['identity'],
+      querystring: { type: 'object', additionalProperties: false, properties: { subject: { type: 'string', minLength: 1, maxLength: 300 }, email: { type: 'string', minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }, system: { type: 'string', enum: [...IDP_SYSTEMS] } } },
+      response: { 200: claimsResponse },
+    },
+  }, async (req) => {
+    const { subject, email, system } = req.query;
+    if (!subject && !email) throw new HearthError('bad_request', 'give subject (the IdP user id) or email', { field: 'subject' });
+    const customerId = await resolveCustomer(deps.hdb.db, subject, email, system);
+    if (!customerId) throw new HearthError('not_found', subject ? `no customer is linked to IdP subject ${subject}${email ? ' or has that e-mail' : ''}` : 'no customer has that e-mail');
+    return { customer_id: customerId, ...(await claimsOf(deps.hdb.db, customerId, now(), loyalty)) };
+  });
+}
+
+async function resolveCustomer(db: Db, subject: string | undefined, email: string | undefined, system: IdpSystem | undefined): Promise<string | null> {
+  if (subject) {
+    const link = await db.selectFrom('source_links').select('customer_id')
+      .where('system', 'in', system ? [system] : [...IDP_SYSTEMS]).where('external_id', '=', subject)
+      .orderBy('updated_at', 'desc').executeTakeFirst();
+    // A merged customer resolves to the survivor.
+    if (link) return (await getCustomerRow(db, link.customer_id))?.id ?? null;
+  }
+  const normalized = normalizeEmail(email);
+  if (!normalized) return null;
+  const row = await db.selectFrom('customers').select('id').where('email_normalized', '=', normalized).where('merged_into', 'is', null).orderBy('id').executeTakeFirst();
+  return row?.id ?? null;
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { pendingMigrations } from '../../db/migrate.ts';
+import { inboxCounts } from '../../engine/inbox.ts';
+import { jobCounts, lateWritebacks } from '../../engine/jobs.ts';
+import type { AppDeps } from '../app.ts';
+import { renderConsole } from '../console-page.ts';
+
+/** Liveness, readiness, Prometheus metrics and the operator console landing page. */
+export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const db = deps.hdb.db;
+  const hide = { hide: true };
+  app.get('/healthz', { schema: hide }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: hide }, async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(db);
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
+      return { status: 'ready', database: deps.hdb.caps.name };
+    } catch (err) {
+      return reply.status(503).send({ status: 'not_ready', reason: `database unreachable: ${(err as Error).message}` });
+    }
+  });
+  app.get('/metrics', { schema: hide }, async (_req, reply) => {
+    await sampleDepths(deps);
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.get('/', { schema: hide }, async (_req, reply) => {
+    const now = (deps.now ?? Date.now)();
+    const [inbox, jobs, late] = await Promise.all([inboxCounts(db), jobCounts(db), lateWritebacks(db, deps.config.writeback.sync_window_seconds * 1000, now, 20)]);
+    return reply.type('text/html; charset=utf-8').send(renderConsole({ inbox, jobs, late, window_s: deps.config.writeback.sync_window_seconds, database: deps.hdb.display }));
+  });
+}
+
+async function sampleDepths(deps: AppDeps): Promise<void> {
+  const [inbox, jobs] = await Promise.all([inboxCounts(deps.hdb.db), jobCounts(deps.hdb.db)]);
+  deps.metrics.inboxDepth.reset();
+  deps.metrics.outboxDepth.reset();
+  for (const r of inbox) deps.metrics.inboxDepth.set({ status: r.status }, r.n);
+  for (const r of jobs) deps.metrics.outboxDepth.set({ target: r.target, status: r.status }, r.n);
+}

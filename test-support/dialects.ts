@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import pg from 'pg';
+import { openDatabase, type HearthDb } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+
+/**
+ * Runs a suite once per dialect, each on a database of its own that is created, migrated and
+ * dropped around the suite. PostgreSQL is used when a server answers at HEARTH_TEST_PG_URL
+ * (default: the local server); otherwise that half is skipped with a printed notice.
+ */
+export interface DialectContext {
+  /** The migrated database of this run; valid inside tests and hooks. */
+  hdb(): HearthDb;
+  /** A URL another process could open (for multi-process and crash tests). */
+  url(): string;
+}
+
+const ADMIN_URL = process.env.HEARTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+let pgReachable: Promise<boolean> | undefined;
+
+export function postgresAvailable(): Promise<boolean> {
+  pgReachable ??= (async () => {
+    const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      console.log(`# notice: PostgreSQL not reachable at ${ADMIN_URL}; PostgreSQL suites are skipped`);
+      return false;
+    }
+  })();
+  return pgReachable;
+}
+
+export const DIALECTS = ['sqlite', 'postgres'] as const;
+export type DialectName = (typeof DIALECTS)[number];
+
+export function describeEachDialect(title: string, body: (ctx: DialectContext, dialect: DialectName) => void): void {
+  for (const dialect of DIALECTS) {
+    describe(`${title} [${dialect}]`, async () => {
+      const skip = dialect === 'postgres' && !(await postgresAvailable());
+      if (skip) {
+        describe.skip('PostgreSQL not reachable', () => {});
+        return;
+      }
+      const fixture = dialect === 'sqlite' ? sqliteFixture() : postgresFixture();
+      before(() => fixture.setUp());
+      after(() => fixture.tearDown());
+      body({ hdb: () => fixture.current(), url: () => fixture.url() }, dialect);
+    });
+  }
+}
+
+interface Fixture {
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  current(): HearthDb;
+  url(): string;
+}
+
+function sqliteFixture(): Fixture {
+  let dir = '';
+  let hdb: HearthDb | undefined;
+  return {
+    async setUp() {
+      dir = mkdtempSync(join(tmpdir(), 'hearth-test-'));
+      hdb = openDatabase(`sqlite:${join(dir, 'hearth.db')}`);
+      await migrateToLatest(hdb.db);
+    },
+    async tearDown() {
+      await hdb?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    current: () => must(hdb),
+    url: () => `sqlite:${join(dir, 'hearth.db')}`,
+  };
+}
+
+function postgresFixture(): Fixture {
+  const name = `hearth_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  let hdb: HearthDb | undefined;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    async setUp() {
+      await admin(`CREATE DATABASE ${name}`);
+      hdb = openDatabase(dbUrl, { poolSize: 12 });
+      await migrateToLatest(hdb.db);
+    },
+    async tearDown() {
+      await hdb?.close();
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+    current: () => must(hdb),
+    url: () => dbUrl,
+  };
+}
+
+function must<T>(v: T | undefined): T {
+  if (v === undefined) throw new Error('database fixture used outside its suite');
+  return v;
+}
