@@ -1,6 +1,6 @@
 // Import rules for Hearth (run by `npm run check`). Every arrow points one way:
-//   errors/ids/log/metrics, canonical, address, db  <  domains  <  engine  <  connectors
-//   <  flows  <  config  <  http, cli, runtime, main.   See ARCHITECTURE.md.
+//   errors/ids/log/metrics, canonical, address, db  <  domains, engine  <  connectors
+//   <  config  <  flows  <  http  <  cli, runtime, main.   See ARCHITECTURE.md.
 const DOMAINS = '^src/(customers|households|loyalty|identity|reconcile|audit)/';
 const ABOVE_DOMAINS = '^src/(engine|flows|connectors|http|cli|config)/|^src/(runtime|main)\\.ts$';
 
@@ -58,7 +58,14 @@ module.exports = {
       name: 'flows-below-http',
       severity: 'error',
       from: { path: '^src/flows/' },
-      to: { path: '^src/(http|cli|config)/|^src/(runtime|main)\\.ts$' },
+      to: { path: '^src/(http|cli)/|^src/(runtime|main)\\.ts$' },
+    },
+    {
+      name: 'config-below-flows',
+      comment: 'config/ reads and validates; it composes the connectors\' schemas and the domains\' settings types.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/(engine|flows|http|cli)/|^src/(runtime|main)\\.ts$' },
     },
     {
       name: 'http-not-cli',
@@ -75,8 +82,9 @@ module.exports = {
     },
     {
       name: 'product-never-imports-tests',
+      comment: 'Simulators are for tests and `hearth demo` only: the demo commands are the one place src/ may start them.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '\\.test\\.ts$' },
+      from: { path: '^src/', pathNot: '\\.test\\.ts$|^src/cli/demo[^/]*\\.ts$' },
       to: { path: '^(sim|test-support|bench)/|\\.test\\.ts$' },
     },
   ],

@@ -3,8 +3,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { streamCsv } from '../src/audit/csv-stream.ts';
 import { runAudit } from '../src/audit/run-audit.ts';
-import { writeSyntheticExports } from '../src/audit/synthetic.ts';
+import { writeSyntheticExports } from '../test-support/audit-exports.ts';
 import { round } from './db-fixtures.ts';
+import { CONNECTORS, contactsExport, ordersExport } from '../src/connectors/registry.ts';
+
+const SHOPIFY = ordersExport(CONNECTORS, 'shopify');
 
 const CONTACTS = 500_000;
 const ORDER_ROWS = 1_000_000;
@@ -28,8 +31,8 @@ export async function runAuditBench(): Promise<Record<string, unknown>> {
     const rows = ex.crmRows + ex.orderRows;
     const loadAverage = loadavg()[0]!;
     const baseline = await measure(async () => (await countRows(ex.crmFile)) + (await countRows(ex.ordersFile)));
-    const audit = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: 'hubspot', ordersFile: ex.ordersFile, asOf }));
-    const inTurn = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: 'hubspot', ordersFile: ex.ordersFile, asOf, parallel: false }));
+    const audit = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf }));
+    const inTurn = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: false }));
     const report = audit.value;
     const stale = new Set(report.findings.filter((f) => f.kind === 'stale_address').map((f) => f.email));
     return {

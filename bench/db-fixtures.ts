@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type HearthDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { createEventApplier } from '../src/flows/apply-events.ts';
 import { applyPendingEvents } from '../src/engine/apply-loop.ts';
 import type { EngineContext } from '../src/flows/context.ts';
 
@@ -62,7 +63,7 @@ export async function drainInbox(hdb: HearthDb, ctx: EngineContext): Promise<{ a
   const t0 = performance.now();
   let applied = 0;
   for (;;) {
-    const r = await applyPendingEvents(hdb, ctx, 500, Date.now);
+    const r = await applyPendingEvents(hdb, createEventApplier(ctx), 500, Date.now);
     if (r.outcomes.length === 0) break;
     applied += r.applied;
   }

@@ -45,7 +45,7 @@ async function seededCrm(n: number): Promise<HubSpotSim> {
 
 async function pullTwice(bdb: BenchDb, crm: HubSpotSim) {
   const config = parseConfig({ database: bdb.url, connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, households: { source: 'hubspot' }, log: { level: 'silent' } });
-  const connectors = buildConnectors(config.connectors, { logger: createLogger('silent') });
+  const connectors = buildConnectors(config.descriptors, config.connectors, { logger: createLogger('silent') });
   const ctx = engineContext(config, connectors);
   const timed = async () => {
     const t0 = performance.now();

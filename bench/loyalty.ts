@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../src/canonical/types.ts';
 import { parseConfig } from '../src/config/loader.ts';
 import { addCustomer, addHousehold, join } from '../test-support/loyalty-fixtures.ts';
-import { loyaltySettings } from '../src/loyalty/settings.ts';
+import { loyaltySettings } from '../src/config/derive.ts';
 import { engineContext } from '../src/runtime.ts';
 import { storeDeliveries } from '../src/engine/inbox.ts';
 import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createFaults, delay, type FaultPlan, type Faults } from './faults.ts';
+import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
 import { createHouseholdRoutes, type HubSpotHouseholdSim } from './hubspot-households.ts';
 

@@ -1,19 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { normalizeAddress } from './address/index.ts';
 import type { HearthConfig } from './config/loader.ts';
 import { buildConnectors, jobTargets, type ConnectorRegistry } from './connectors/registry.ts';
 import type { FetchLike } from './connectors/webhook/index.ts';
-import type { ConnectorId } from './canonical/types.ts';
 import { openDatabase, type HearthDb } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { migrateWithData } from './flows/migrate.ts';
 import { buildApp } from './http/app.ts';
-import { householdEngineContext } from './households/settings.ts';
-import { identitySettings } from './identity/incremental.ts';
-import { loyaltySettings } from './loyalty/settings.ts';
+import { engineContext } from './flows/engine-context.ts';
+
+export { engineContext };
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import type { EngineContext } from './flows/context.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
+import { createEventApplier, learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 
 export interface Hearth {
@@ -40,31 +38,17 @@ export interface StartOptions {
   hdb?: HearthDb;
 }
 
-export function engineContext(config: HearthConfig, connectors: ConnectorRegistry = {}): EngineContext {
-  return {
-    contactFromFields: (system, fields) => connectors[system as ConnectorId]?.ingress?.contactFromFields?.(fields) ?? null,
-    policy: config.ownership,
-    writeback_crm: config.writeback.crm,
-    webhook_targets: (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events })),
-    max_attempts: config.jobs.max_attempts,
-    keyAddress: (a) => normalizeAddress(a).key,
-    households: householdEngineContext(config),
-    identity: identitySettings(config.identity),
-    loyalty: loyaltySettings(config),
-  };
-}
-
 /** Wires one Hearth process from validated config: database, connectors, HTTP app, workers. */
 export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
   const owned = !o.hdb;
   let workers: Workers | null = null;
   const hdb = o.hdb ?? openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
   try {
-    if (o.migrate !== false) await migrateToLatest(hdb.db);
-    const connectors = buildConnectors(config.connectors, { logger: o.logger, ...(o.now ? { now: o.now } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
+    if (o.migrate !== false) await migrateWithData(hdb.db);
+    const connectors = buildConnectors(config.descriptors, config.connectors, { logger: o.logger, ...(o.now ? { now: o.now } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
     const metrics = createMetrics();
     workers = o.workers === false ? null : startWorkers({
-      hdb, ctx: engineContext(config, connectors), connectors, targets: jobTargets(config), retry: config.jobs,
+      hdb, applier: createEventApplier(engineContext(config, connectors)), onDelivered: learnLinkOnDelivery, connectors, targets: jobTargets(config.descriptors, config), retry: config.jobs,
       lease_ms: config.jobs.lease_seconds * 1000, batch: config.jobs.batch_size, apply_batch: config.jobs.apply_batch_size, poll_interval_ms: config.jobs.poll_interval_ms,
       logger: o.logger, metrics, ...(o.now ? { now: o.now } : {}),
     });

@@ -20,7 +20,7 @@ export async function startTestHearth(ctx: DialectContext, raw: Record<string, u
   return { hearth, config };
 }
 
-export { freePort } from './free-port.ts';
+export { freePort } from '../src/cli/free-port.ts';
 
 /** Polls until `check` returns a truthy value (async work settles), or fails after `ms`. */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 10_000, what = 'condition'): Promise<T> {

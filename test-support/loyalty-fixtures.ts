@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, HierarchyRole } from '../src/db/schema.ts';
 import { setMembership, upsertHousehold } from '../src/households/membership-store.ts';
 import { newId } from '../src/ids.ts';
-import { applyMembershipChange } from '../src/loyalty/membership-change.ts';
+import { applyMembershipChange } from '../src/flows/membership-change.ts';
 import { DEFAULT_LOYALTY, type LoyaltySettings } from '../src/loyalty/settings.ts';
 
 type Db = Kysely<Database>;

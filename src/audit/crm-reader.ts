@@ -1,5 +1,5 @@
 import { normalizeEmail } from '../canonical/customer.ts';
-import { CRM_COLUMNS, resolveColumns, type ColumnIndex, type CrmField } from './columns.ts';
+import { resolveColumns, type ColumnIndex, type CrmField } from './columns.ts';
 import { streamCsv, type CsvReadOptions } from './csv-stream.ts';
 import { packAddress } from './packed-address.ts';
 import type { CrmContact, CrmFormat } from './types.ts';
@@ -23,7 +23,7 @@ export async function readCrmContacts(file: string, format: CrmFormat, opts: Csv
   index.rowsRead = await streamCsv(
     file,
     (header) => {
-      columns = resolveColumns(file, header, CRM_COLUMNS[format], `${format} contacts export`);
+      columns = resolveColumns(file, header, format.columns, `${format.name} contacts export`);
     },
     (row) => addContactRow(index, columns, row),
     opts,

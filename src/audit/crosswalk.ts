@@ -1,6 +1,5 @@
 import { normalizeEmail } from '../canonical/customer.ts';
 import { openDatabase } from '../db/database.ts';
-import type { CrmFormat } from './types.ts';
 
 /**
  * Hearth's crosswalk as the audit needs it: every email a known customer goes by (the canonical
@@ -10,7 +9,8 @@ import type { CrmFormat } from './types.ts';
  */
 export type Crosswalk = Map<string, string>;
 
-export async function loadCrosswalk(dbUrl: string, crm: CrmFormat): Promise<Crosswalk> {
+/** `crm`: the audited CRM's system name in the crosswalk. */
+export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswalk> {
   const hdb = openDatabase(dbUrl);
   try {
     const rows = await hdb.db

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { HearthError } from '../errors.ts';
 import type { ProgressFn } from './csv-stream.ts';
 import { emptyOrderFold, type OrderFold } from './orders-reader.ts';
+import type { OrdersFormat } from './types.ts';
 import { FIELD_SEP, type PackedOrders, type WorkerMessage } from './orders-worker.ts';
 
 export interface OrdersJob {
@@ -10,8 +11,8 @@ export interface OrdersJob {
 }
 
 /** Starts folding the orders export in a worker thread; the caller reads the CRM meanwhile. */
-export function startOrdersWorker(file: string, onProgress?: ProgressFn): OrdersJob {
-  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), { workerData: { file, progress: Boolean(onProgress), auditOrdersWorker: true }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+export function startOrdersWorker(file: string, format: OrdersFormat, onProgress?: ProgressFn): OrdersJob {
+  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), { workerData: { file, format, progress: Boolean(onProgress), auditOrdersWorker: true }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
   const result = new Promise<OrderFold>((resolve, reject) => {
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m.file, m.read, m.total);

@@ -1,14 +1,14 @@
 import { HearthError } from '../errors.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
-import { SHOPIFY_ORDER_COLUMNS, resolveColumns, type ColumnIndex, type OrderField } from './columns.ts';
+import { resolveColumns, type ColumnIndex, type OrderField } from './columns.ts';
 import { cell } from './crm-reader.ts';
 import { streamCsv, type CsvReadOptions } from './csv-stream.ts';
 import { parseOrderDate } from './order-date.ts';
 import { packAddress } from './packed-address.ts';
-import type { LatestOrder } from './types.ts';
+import type { LatestOrder, OrdersFormat } from './types.ts';
 
 /**
- * Folds a Shopify orders export (one row per line item; order fields only on an order's first
+ * Folds an orders export (one row per line item; order fields only on an order's first
  * row) into each customer's most recent order. Only the latest order per email is kept.
  */
 export interface OrderFold {
@@ -24,14 +24,14 @@ export function emptyOrderFold(): OrderFold {
   return { latest: new Map(), rowsRead: 0, orders: 0, withoutEmail: 0, badDates: 0, currentName: '' };
 }
 
-export async function readLatestOrders(file: string, opts: CsvReadOptions = {}): Promise<OrderFold> {
+export async function readLatestOrders(file: string, format: OrdersFormat, opts: CsvReadOptions = {}): Promise<OrderFold> {
   const fold = emptyOrderFold();
   let columns: ColumnIndex<OrderField> = {};
   fold.rowsRead = await streamCsv(
     file,
     (header) => {
-      columns = resolveColumns(file, header, SHOPIFY_ORDER_COLUMNS, 'shopify orders export');
-      if (columns.address1 === undefined && columns.street === undefined) throw new HearthError('invalid_input', `${file}: missing required column "Shipping Address1" (shopify orders export)`);
+      columns = resolveColumns(file, header, format.columns, `${format.name} orders export`);
+      if (columns.address1 === undefined && columns.street === undefined) throw new HearthError('invalid_input', `${file}: missing required column "Shipping Address1" (${format.name} orders export)`);
     },
     (row) => addOrderRow(fold, columns, row),
     opts,

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isHearthError } from '../errors.ts';
 import { readLatestOrders, type OrderFold } from './orders-reader.ts';
+import type { OrdersFormat } from './types.ts';
 
 /**
  * Worker side of `readLatestOrdersInWorker`: folds the orders export on a second core while the
@@ -38,10 +39,10 @@ export function packOrders(fold: OrderFold): PackedOrders {
 }
 
 async function work(): Promise<void> {
-  const { file, progress } = workerData as { file: string; progress: boolean };
+  const { file, progress, format } = workerData as { file: string; progress: boolean; format: OrdersFormat };
   try {
     const onProgress = (f: string, read: number, total: number): void => parentPort!.postMessage({ type: 'progress', file: f, read, total } satisfies WorkerMessage);
-    const fold = await readLatestOrders(file, progress ? { onProgress } : {});
+    const fold = await readLatestOrders(file, format, progress ? { onProgress } : {});
     const result = packOrders(fold);
     parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.createdAt.buffer as ArrayBuffer]);
   } catch (err) {

@@ -4,17 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { runAuditCommand } from './cli.ts';
+import { runAuditCommand } from '../cli/audit.ts';
 import { runAudit } from './run-audit.ts';
-import { writeSyntheticExports } from './synthetic.ts';
+import { writeSyntheticExports } from '../../test-support/audit-exports.ts';
+import { CONNECTORS, contactsExport, ordersExport } from '../connectors/registry.ts';
+
+const SHOPIFY = ordersExport(CONNECTORS, 'shopify');
 
 const asOf = Date.parse('2026-01-01T00:00:00Z');
 const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-run-'));
 const ex = writeSyntheticExports(dir, { contacts: 400, orderRows: 1500, asOf, duplicateEvery: 41, missing: 3 });
 
 test('orders folded in a worker thread give the same report as reading both files in turn', async () => {
-  const a = await runAudit({ crmFile: ex.crmFile, crmFormat: 'hubspot', ordersFile: ex.ordersFile, asOf, parallel: true });
-  const b = await runAudit({ crmFile: ex.crmFile, crmFormat: 'hubspot', ordersFile: ex.ordersFile, asOf, parallel: false });
+  const a = await runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: true });
+  const b = await runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: false });
   assert.deepEqual(a.findings, b.findings);
   assert.deepEqual({ ...a.summary, elapsed_ms: 0, rows_per_second: 0 }, { ...b.summary, elapsed_ms: 0, rows_per_second: 0 });
   assert.ok(a.summary.counts.stale_address > 0);
@@ -48,7 +51,7 @@ test('Salesforce and Zoho exports audit the same way as HubSpot', async () => {
   const zoho = join(dir, 'zoho.csv');
   writeFileSync(zoho, 'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mailing Country\nz1,ann@x.com,123 Main Street Apt 4B,Springfield,IL,62704,USA\nz2,bo@x.com,1 Oak Ave,Austin,TX,78701,USA\n');
   for (const [crmFile, crmFormat, staleId] of [[sf, 'salesforce', '003B'], [zoho, 'zoho', 'z2']] as const) {
-    const r = await runAudit({ crmFile, crmFormat, ordersFile: orders, asOf });
+    const r = await runAudit({ crmFile, crmFormat: contactsExport(CONNECTORS, crmFormat), ordersFile: orders, ordersFormat: SHOPIFY, asOf });
     assert.deepEqual(r.findings.map((f) => [f.kind, f.crm_id]), [['format_only', crmFormat === 'zoho' ? 'z1' : '003A'], ['stale_address', staleId]], crmFormat);
   }
 });

@@ -3,12 +3,13 @@ import { readCrmContacts, type CrmIndex } from './crm-reader.ts';
 import type { ProgressFn } from './csv-stream.ts';
 import { startOrdersWorker } from './orders-parallel.ts';
 import { readLatestOrders, type OrderFold } from './orders-reader.ts';
-import type { AuditReport, CrmFormat } from './types.ts';
+import type { AuditReport, CrmFormat, OrdersFormat } from './types.ts';
 
 export interface AuditOptions {
   crmFile: string;
   crmFormat: CrmFormat;
   ordersFile: string;
+  ordersFormat: OrdersFormat;
   /** Epoch ms the ages of stale addresses are measured to (default: now). */
   asOf?: number;
   onProgress?: ProgressFn;
@@ -28,8 +29,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const rowsRead = crm.rowsRead + orders.rowsRead;
   return {
     summary: {
-      crm: { file: opts.crmFile, format: opts.crmFormat, rows_read: crm.rowsRead, contacts: crm.contacts, distinct_emails: crm.byEmail.size, without_email: crm.withoutEmail },
-      orders: { file: opts.ordersFile, format: 'shopify', rows_read: orders.rowsRead, orders: orders.orders, customers: orders.latest.size, without_email: orders.withoutEmail, bad_dates: orders.badDates },
+      crm: { file: opts.crmFile, format: opts.crmFormat.name, rows_read: crm.rowsRead, contacts: crm.contacts, distinct_emails: crm.byEmail.size, without_email: crm.withoutEmail },
+      orders: { file: opts.ordersFile, format: opts.ordersFormat.name, rows_read: orders.rowsRead, orders: orders.orders, customers: orders.latest.size, without_email: orders.withoutEmail, bad_dates: orders.badDates },
       rows_read: rowsRead,
       joined_customers: join.joinedCustomers,
       joined_by_crosswalk: join.joinedByCrosswalk,
@@ -50,12 +51,12 @@ interface Inputs {
 
 async function readInTurn(opts: AuditOptions): Promise<Inputs> {
   const crm = await readCrmContacts(opts.crmFile, opts.crmFormat, { onProgress: opts.onProgress });
-  return { crm, orders: await readLatestOrders(opts.ordersFile, { onProgress: opts.onProgress }) };
+  return { crm, orders: await readLatestOrders(opts.ordersFile, opts.ordersFormat, { onProgress: opts.onProgress }) };
 }
 
 /** Two cores: orders in a worker, CRM here. A CRM error wins and stops the worker. */
 async function readInParallel(opts: AuditOptions): Promise<Inputs> {
-  const job = startOrdersWorker(opts.ordersFile, opts.onProgress);
+  const job = startOrdersWorker(opts.ordersFile, opts.ordersFormat, opts.onProgress);
   job.result.catch(() => {});
   try {
     const crm = await readCrmContacts(opts.crmFile, opts.crmFormat, { onProgress: opts.onProgress });

@@ -1,5 +1,9 @@
-export const CRM_FORMATS = ['hubspot', 'salesforce', 'zoho'] as const;
-export type CrmFormat = (typeof CRM_FORMATS)[number];
+import type { ExportFormat } from '../canonical/export-columns.ts';
+import type { CrmField, OrderField } from '../canonical/export-columns.ts';
+
+/** The CRM contacts export format (its columns come from the connector's descriptor). */
+export type CrmFormat = ExportFormat<CrmField>;
+export type OrdersFormat = ExportFormat<OrderField>;
 
 export const FINDING_KINDS = ['stale_address', 'missing_address', 'missing_in_crm', 'duplicate_contact', 'phone_mismatch', 'format_only'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -65,8 +69,8 @@ export interface FieldDrift {
 }
 
 export interface AuditSummary {
-  crm: { file: string; format: CrmFormat; rows_read: number; contacts: number; distinct_emails: number; without_email: number };
-  orders: { file: string; format: 'shopify'; rows_read: number; orders: number; customers: number; without_email: number; bad_dates: number };
+  crm: { file: string; format: string; rows_read: number; contacts: number; distinct_emails: number; without_email: number };
+  orders: { file: string; format: string; rows_read: number; orders: number; customers: number; without_email: number; bad_dates: number };
   rows_read: number;
   joined_customers: number;
   /** Of those, joined through Hearth's crosswalk (`--db`): the order's email is not the CRM's. */

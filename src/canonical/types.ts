@@ -1,7 +1,7 @@
 import type { PostalAddress } from '../address/types.ts';
 
-/** The connectors Hearth ships. Adding one: a folder under connectors/ and an entry in registry.ts. */
-export type ConnectorId = 'shopify' | 'hubspot' | 'salesforce' | 'zoho' | 'webhook' | 'scim' | 'auth0' | 'keycloak';
+/** A connector's name (`connectors.<name>` in config, the system in the crosswalk); see connectors/registry.ts. */
+export type ConnectorId = string;
 
 /** Neutral failure kinds every connector maps its vendor's errors into. */
 export type FailureKind = 'transient' | 'rate_limited' | 'auth' | 'not_found' | 'invalid' | 'unknown';

@@ -1,5 +1,5 @@
 import type { HearthConfig } from '../config/loader.ts';
-import { loyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings } from '../config/derive.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeEachDialect } from '../../test-support/dialects.ts';

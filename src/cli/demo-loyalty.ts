@@ -3,9 +3,9 @@ import { buildOrder, sendShopifyWebhook, signShopifyDelivery } from '../../sim/s
 import { householdMembersAt, membershipAt, setMembership, upsertHousehold } from '../households/membership-store.ts';
 import type { HubSpotSim } from '../../sim/hubspot.ts';
 import type { Hearth } from '../runtime.ts';
-import { backfillOrders, type BackfillReport } from '../loyalty/backfill.ts';
+import { backfillOrders, type BackfillReport } from '../flows/backfill.ts';
 import { balanceOf, poolBalance } from '../loyalty/ledger-store.ts';
-import { applyMembershipChange } from '../loyalty/membership-change.ts';
+import { applyMembershipChange } from '../flows/membership-change.ts';
 import { readOrdersExport } from '../loyalty/orders-csv.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { tierOf } from '../loyalty/tier-store.ts';
@@ -83,7 +83,7 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   const adjustmentId = (adjustment.json() as { entry: { id: string } }).entry.id;
   o.write(`  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`);
 
-  const backfill = await backfillOrders(db, readOrdersExport(exportOf((await membershipAt(db, ids[PEOPLE[0]!.email]!))!.valid_from), 'demo-orders.csv'), Date.now(), o.loyalty);
+  const backfill = await backfillOrders(db, readOrdersExport(exportOf((await membershipAt(db, ids[PEOPLE[0]!.email]!))!.valid_from), 'demo-orders.csv'), Date.now(), o.loyalty, 'shopify');
   const survived = Boolean(await db.selectFrom('ledger_entries').select('id').where('id', '=', adjustmentId).where('kind', '=', 'adjust').executeTakeFirst());
   o.write(`  nightly backfill of the orders export: ${backfill.credited.orders} credited, ${backfill.already_credited.orders} already in the ledger, unrecoverable ${backfill.unrecoverable.total.orders} orders / ${backfill.unrecoverable.total.amount.toFixed(2)} (no linkable customer ${backfill.unrecoverable.no_linkable_customer.orders}, household history unknown ${backfill.unrecoverable.household_history_unknown.orders}); the manual adjustment ${survived ? 'is still there' : 'was LOST'}`);
 

@@ -4,7 +4,8 @@ import { parseConfig, type HearthConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 import { runLoyaltyDemo, seedLoyaltyHousehold } from './demo-loyalty.ts';
 import { pullConnector } from '../flows/pull-sources.ts';
-import { loyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings } from '../config/derive.ts';
+import { signatureHeaders } from '../connectors/registry.ts';
 import { createLogger } from '../log.ts';
 import { engineContext, startHearth, type Hearth } from '../runtime.ts';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
@@ -13,7 +14,7 @@ import { buildOrder, sendShopifyWebhook } from '../../sim/shopify.ts';
 import { DEMO_PEOPLE, type DemoPerson } from './demo-people.ts';
 import { waitForSignal } from './serve.ts';
 import { isQuiet } from '../engine/quiet.ts';
-import { freePort } from '../../test-support/free-port.ts';
+import { freePort } from './free-port.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
 const HELP = `Usage: hearth demo [--port PORT] [--db URL] [--once] [--keep]
@@ -59,7 +60,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       households: { source: 'hubspot' },
       jobs: { base_delay_ms: 200, max_delay_ms: 5000, poll_interval_ms: 50 },
     }, { HEARTH_API_KEY: apiKey });
-    hearth = await startHearth(config, { logger: createLogger(config.log.level) });
+    hearth = await startHearth(config, { logger: createLogger(config.log.level, undefined, signatureHeaders(config.descriptors)) });
     await runWorkload(hearth, crm, loyalty, io);
     const running = hearth;
     await pullHouseholds(running, config, crm, io);

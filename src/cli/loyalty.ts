@@ -3,10 +3,10 @@ import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import { auditRedemptions, ledgerRedemptions, redemptionLog, type RedemptionAudit } from '../loyalty/audit.ts';
-import { backfillOrders, type BackfillReport } from '../loyalty/backfill.ts';
+import { backfillOrders, type BackfillReport } from '../flows/backfill.ts';
 import { expirePoints } from '../loyalty/expiry.ts';
 import { readOrdersExport } from '../loyalty/orders-csv.ts';
-import { loyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings } from '../config/derive.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
@@ -42,7 +42,7 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
   try {
     await migrateToLatest(hdb.db);
     if (orders) {
-      const report = await backfillOrders(hdb.db, orders, Date.now(), settings);
+      const report = await backfillOrders(hdb.db, orders, Date.now(), settings, 'shopify');
       writeLine(io.stdout, values.json ? JSON.stringify(report) : backfillText(report));
       return 0;
     }

@@ -1,5 +1,5 @@
 import { openDatabase } from '../db/database.ts';
-import { migrateToLatest } from '../db/migrate.ts';
+import { migrateWithData } from '../flows/migrate.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
@@ -13,7 +13,7 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
   const config = configFrom(values, io);
   const hdb = openDatabase(config.database);
   try {
-    const { applied } = await migrateToLatest(hdb.db);
+    const { applied } = await migrateWithData(hdb.db);
     if (values.json) writeLine(io.stdout, JSON.stringify({ database: hdb.display, applied }));
     else writeLine(io.stdout, applied.length ? `applied ${applied.join(', ')} to ${hdb.display}` : `${hdb.display} is up to date`);
     return 0;

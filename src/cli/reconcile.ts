@@ -31,7 +31,7 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
   const hdb = openDatabase(config.database);
   try {
     await migrateToLatest(hdb.db);
-    const deps: ReconcileDeps = { hdb, connectors: buildConnectors(config.connectors, { logger }), config, logger };
+    const deps: ReconcileDeps = { hdb, connectors: buildConnectors(config.descriptors, config.connectors, { logger }), config, logger };
     const run = values.resume ? await resumeRun(deps, values.resume) : await createRun(deps, { systems: values.system, trigger: 'cli', actor: 'cli' });
     // Progress on a terminal: one line rewritten per committed page.
     const onPage = io.isTTY ? (r: { system: string | null; records: number; findings: number }) => io.stderr.write(`\rreconciling ${r.system ?? 'done'}: ${r.records} records, ${r.findings} findings`) : undefined;

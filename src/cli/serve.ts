@@ -1,3 +1,4 @@
+import { signatureHeaders } from '../connectors/registry.ts';
 import { createLogger } from '../log.ts';
 import { startHearth } from '../runtime.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
@@ -16,7 +17,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { ...CONFIG_FLAGS, host: { type: 'string' }, port: { type: 'string' }, 'no-workers': { type: 'boolean' }, 'no-migrate': { type: 'boolean' } });
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const config = configFrom(values, io);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, signatureHeaders(config.descriptors));
   const hearth = await startHearth(config, { logger, workers: !values['no-workers'], migrate: !values['no-migrate'] });
   logger.info({ url: hearth.url, database: hearth.hdb.display, connectors: Object.keys(hearth.connectors) }, 'hearth serving');
   await waitForSignal();

@@ -32,7 +32,7 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
   const hdb = openDatabase(config.database);
   try {
     await migrateToLatest(hdb.db);
-    const connectors = buildConnectors(config.connectors, { logger });
+    const connectors = buildConnectors(config.descriptors, config.connectors, { logger });
     const progress = io.isTTY && !values.json ? (s: PullSummary) => io.stderr.write(`\r${connector}: page ${s.pages}, ${s.contacts} contacts, ${s.members_changed} memberships changed`) : undefined;
     const summary = await pullConnector(hdb, config, connectors, engineContext(config, connectors), connector, {
       ...(values.restart ? { restart: true } : {}), ...(maxPages ? { max_pages: maxPages } : {}), ...(pageSize ? { page_size: pageSize } : {}), ...(progress ? { onPage: progress } : {}),

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_OWNERSHIP, loadConfig, parseConfig, substituteEnv } from './loader.ts';
+import { loadConfig, parseConfig, substituteEnv } from './loader.ts';
+
+/** The precedence the shipped descriptors' ranks must produce (checkout outranks the CRM for addresses). */
+const DEFAULT_OWNERSHIP = {
+  given_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  family_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  email: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
+  phone: ['shopify', 'hubspot', 'salesforce', 'zoho', 'api'],
+  address: ['shopify', 'api', 'hubspot', 'salesforce', 'zoho'],
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'hearth-config-'));
 

@@ -2,88 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
+import { OWNED_FIELDS, type OwnedField } from '../canonical/fields.ts';
+import { CONNECTORS, defaultOwnership, descriptorOf, namesWith, type Capability, type ConnectorsConfig, type Descriptors } from '../connectors/registry.ts';
+import { DEFAULT_RECONCILE_POLICIES, RECONCILE_POLICIES } from '../reconcile/policy.ts';
 
-/** Canonical customer fields whose writers are governed by the ownership policy. */
-export const OWNED_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
-export type OwnedField = (typeof OWNED_FIELDS)[number];
-
-const webhookTarget = z.object({
-  name: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, - and _'),
-  url: z.url(),
-  secret: z.string().min(8, 'at least 8 characters'),
-  events: z.array(z.string()).default(['address.corrected']),
-});
-
-const connectors = z.object({
-  shopify: z.object({ webhook_secret: z.string().min(1) }).optional(),
-  hubspot: z
-    .object({
-      access_token: z.string().min(1),
-      base_url: z.url().default('https://api.hubapi.com'),
-      client_secret: z.string().min(1).optional(),
-      app_id: z.string().optional(),
-      webhook_url: z.string().optional(),
-    })
-    .optional(),
-  salesforce: z
-    .object({
-      instance_url: z.url(),
-      access_token: z.string().min(1),
-      api_version: z.string().default('62.0'),
-      client_id: z.string().default('hearth'),
-      cdc_secret: z.string().min(8).optional(),
-    })
-    .optional(),
-  zoho: z
-    .object({
-      access_token: z.string().min(1),
-      base_url: z.url().default('https://www.zohoapis.com'),
-      /** Only Accounts with this Account_Type are households; null: every Account. */
-      household_account_type: z.string().nullable().default('Household'),
-      /** The Account lookup field naming the head of household. */
-      primary_contact_field: z.string().min(1).default('Primary_Contact'),
-    })
-    .optional(),
-  webhook: z.object({ targets: z.array(webhookTarget).default([]) }).optional(),
-  /** Identity providers that receive household claims (docs/identity-provider.md). Secrets via ${ENV}. */
-  scim: z
-    .object({
-      base_url: z.url(),
-      access_token: z.string().min(1),
-      schema_urn: z.string().regex(/^urn:/, 'a URN').default('urn:ietf:params:scim:schemas:extension:hearth:2.0:User'),
-      missing_user: z.enum(['skip', 'fail']).default('skip'),
-    })
-    .optional(),
-  auth0: z
-    .object({
-      domain: z.string().min(1),
-      client_id: z.string().min(1),
-      client_secret: z.string().min(1),
-      audience: z.string().optional(),
-      metadata_key: z.string().min(1).default('household'),
-      require_verified_email: z.boolean().default(true),
-      missing_user: z.enum(['skip', 'fail']).default('skip'),
-    })
-    .optional(),
-  keycloak: z
-    .object({
-      base_url: z.url(),
-      realm: z.string().min(1),
-      token_realm: z.string().min(1).optional(),
-      client_id: z.string().min(1),
-      client_secret: z.string().min(1),
-      verify_writes: z.boolean().default(true),
-      require_verified_email: z.boolean().default(true),
-      missing_user: z.enum(['skip', 'fail']).default('skip'),
-    })
-    .optional(),
-});
-
-/** What reconciliation does with drift in a field: heal it through the outbox, queue it for review, or measure it. */
-export const RECONCILE_POLICIES = ['heal', 'review', 'report'] as const;
-export type ReconcilePolicy = (typeof RECONCILE_POLICIES)[number];
-/** Defaults: the CRM write-back heals addresses; phones wait for an operator; the CRM owns names and email. */
-export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = { address: 'heal', phone: 'review', given_name: 'report', family_name: 'report', email: 'report' };
 
 const reconcile = z
   .object({
@@ -100,7 +22,9 @@ const reconcile = z
   })
   .prefault({});
 
-const schema = z.object({
+/** The whole config schema; `connectors` is composed from the registered descriptors. */
+export function configSchema(descriptors: Descriptors) {
+  return z.object({
   database: z.string().default('sqlite:./data/hearth.db'),
   server: z
     .object({
@@ -109,10 +33,10 @@ const schema = z.object({
       body_limit_bytes: z.number().int().positive().default(1_048_576),
     })
     .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
-  connectors: connectors.default({}),
+  connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
   writeback: z
     .object({
-      crm: z.enum(['hubspot', 'salesforce']).nullable().default(null),
+      crm: z.string().nullable().default(null),
       sync_window_seconds: z.number().positive().default(60),
     })
     .default({ crm: null, sync_window_seconds: 60 }),
@@ -122,7 +46,7 @@ const schema = z.object({
   /** Where households come from: the CRM that is their authority, and how it models them. */
   households: z
     .object({
-      source: z.enum(['hubspot', 'salesforce', 'zoho']),
+      source: z.string().min(1),
       /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
       hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
       /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
@@ -181,21 +105,17 @@ const schema = z.object({
     .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
   reconcile,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
-});
+  });
+}
 
-export type HearthConfig = z.infer<typeof schema> & {
+type ParsedConfig = z.infer<ReturnType<typeof configSchema>>;
+
+export type HearthConfig = ParsedConfig & {
+  /** The connector descriptors this process runs with (the shipped registry unless a test adds one). */
+  descriptors: Descriptors;
   /** The bootstrap admin key from HEARTH_API_KEY, if set. */
   bootstrap_api_key: string | undefined;
   ownership: Record<OwnedField, string[]>;
-};
-
-/** Default precedence: checkout-validated addresses outrank the CRM's; the CRM owns names. */
-export const DEFAULT_OWNERSHIP: Record<OwnedField, string[]> = {
-  given_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  family_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  email: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  phone: ['shopify', 'hubspot', 'salesforce', 'zoho', 'api'],
-  address: ['shopify', 'api', 'hubspot', 'salesforce', 'zoho'],
 };
 
 export interface ConfigSources {
@@ -206,43 +126,54 @@ export interface ConfigSources {
 }
 
 /** Reads, substitutes and validates the configuration once; everything else receives the result. */
-export function loadConfig(sources: ConfigSources): HearthConfig {
+export function loadConfig(sources: ConfigSources, descriptors: Descriptors = CONNECTORS): HearthConfig {
   const raw = sources.file ? readConfigFile(sources.file, sources.env) : {};
   const merged = applyOverrides(raw, sources.overrides ?? {}, sources.env);
-  return parseConfig(merged, sources.env);
+  return parseConfig(merged, sources.env, descriptors);
 }
 
-export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}): HearthConfig {
-  const result = schema.safeParse(raw);
+export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}, descriptors: Descriptors = CONNECTORS): HearthConfig {
+  const result = configSchema(descriptors).safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.join('.') || '(root)';
     throw new HearthError('invalid_config', `config ${where}: ${issue.message}`, { path: where });
   }
   const cfg = result.data;
-  validateWriteback(cfg);
-  validateHouseholds(cfg);
+  validateWriteback(cfg, descriptors);
+  validateHouseholds(cfg, descriptors);
   return {
     ...cfg,
-    ownership: { ...DEFAULT_OWNERSHIP, ...cfg.ownership },
+    descriptors,
+    ownership: { ...defaultOwnership(descriptors), ...cfg.ownership },
     bootstrap_api_key: env.HEARTH_API_KEY || undefined,
   };
 }
 
-function validateWriteback(cfg: z.infer<typeof schema>): void {
-  const crm = cfg.writeback.crm;
-  if (crm && !cfg.connectors[crm]) {
-    throw new HearthError('invalid_config', `config writeback.crm: connector "${crm}" is not configured under connectors.${crm}`, {
-      path: 'writeback.crm',
-    });
-  }
+function validateWriteback(cfg: ParsedConfig, descriptors: Descriptors): void {
+  requireConnector(cfg, descriptors, 'writeback.crm', cfg.writeback.crm, 'writeback');
 }
 
-function validateHouseholds(cfg: z.infer<typeof schema>): void {
-  const source = cfg.households?.source;
-  if (source && !cfg.connectors[source]) {
-    throw new HearthError('invalid_config', `config households.source: connector "${source}" is not configured under connectors.${source}`, { path: 'households.source' });
-  }
+function validateHouseholds(cfg: ParsedConfig, descriptors: Descriptors): void {
+  const source = cfg.households?.source ?? null;
+  requireConnector(cfg, descriptors, 'households.source', source, 'pull');
+  if (source && !descriptorOf(descriptors, source)?.households) throw invalidAt('households.source', `connector "${source}" cannot read households`);
+}
+
+/** A connector named in config must exist, have the capability, and be configured. */
+function requireConnector(cfg: ParsedConfig, descriptors: Descriptors, path: string, name: string | null, capability: Capability): void {
+  if (!name) return;
+  const able = namesWith(descriptors, capability);
+  if (!able.includes(name)) throw invalidAt(path, `"${name}" is not one of ${able.join(', ')}`);
+  if (!(cfg.connectors as Record<string, unknown>)[name]) throw invalidAt(path, `connector "${name}" is not configured under connectors.${name}`);
+}
+
+function invalidAt(path: string, message: string): HearthError {
+  return new HearthError('invalid_config', `config ${path}: ${message}`, { path });
+}
+
+function connectorsSchema(descriptors: Descriptors): z.ZodType<ConnectorsConfig> {
+  return z.object(Object.fromEntries(descriptors.map((d) => [d.name, d.config.optional()]))) as unknown as z.ZodType<ConnectorsConfig>;
 }
 
 function readConfigFile(file: string, env: Record<string, string | undefined>): unknown {

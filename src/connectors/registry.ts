@@ -1,44 +1,120 @@
-import type { HearthConfig } from '../config/loader.ts';
-import type { Logger } from '../log.ts';
-import { createHubSpotConnector } from './hubspot/index.ts';
-import { createSalesforceConnector } from './salesforce/index.ts';
-import { createShopifyConnector } from './shopify/index.ts';
-import type { Connector, ConnectorId } from '../canonical/types.ts';
-import { createZohoConnector } from './zoho/index.ts';
-import { createWebhookConnector, type FetchLike } from './webhook/index.ts';
-import { createAuth0Connector } from './auth0/index.ts';
-import { createKeycloakConnector } from './keycloak/index.ts';
-import { createScimConnector } from './scim/index.ts';
+import type { ColumnSpec, CrmField, ExportFormat, OrderField } from '../canonical/export-columns.ts';
+import { API_WRITER, OWNED_FIELDS, type OwnedField } from '../canonical/fields.ts';
+import type { Connector } from '../canonical/types.ts';
+import { HearthError } from '../errors.ts';
+import { auth0Connector } from './auth0/descriptor.ts';
+import type { ConnectorDeps, ConnectorDescriptor } from './connector.ts';
+import { hubspotConnector } from './hubspot/descriptor.ts';
+import { keycloakConnector } from './keycloak/descriptor.ts';
+import { salesforceConnector } from './salesforce/descriptor.ts';
+import { scimConnector } from './scim/descriptor.ts';
+import { shopifyConnector } from './shopify/descriptor.ts';
+import { webhookConnector } from './webhook/descriptor.ts';
+import { zohoConnector } from './zoho/descriptor.ts';
 
-/** The one registry: every configured connector by id. Unconfigured connectors are absent. */
-export type ConnectorRegistry = Partial<Record<ConnectorId, Connector>>;
+/** The connectors Hearth ships: one line each. Order breaks ties in ownership precedence. */
+export const CONNECTORS = [
+  shopifyConnector,
+  hubspotConnector,
+  salesforceConnector,
+  zohoConnector,
+  webhookConnector,
+  scimConnector,
+  auth0Connector,
+  keycloakConnector,
+] as const;
 
-export interface ConnectorDeps {
-  logger: Logger;
-  now?: () => number;
-  fetch?: FetchLike;
+type Shipped = (typeof CONNECTORS)[number];
+type ConfigOf<D> = D extends ConnectorDescriptor<string, infer C> ? C : never;
+
+/** `connectors:` in config: each shipped connector's own block, typed by its descriptor. */
+export type ConnectorsConfig = { [D in Shipped as D['name']]?: ConfigOf<D> } & Record<string, unknown>;
+
+/** The descriptors one process runs with: the shipped list, plus any a test or plugin registers. */
+export type Descriptors = readonly ConnectorDescriptor<string, any>[];
+
+/** Live connectors of one process, by name. Unconfigured connectors are absent. */
+export type ConnectorRegistry = Record<string, Connector | undefined>;
+
+export type Capability = keyof ConnectorDescriptor['capabilities'];
+
+export function descriptorOf(descriptors: Descriptors, name: string): ConnectorDescriptor<string, any> | undefined {
+  return descriptors.find((d) => d.name === name);
 }
 
-export function buildConnectors(cfg: HearthConfig['connectors'], deps: ConnectorDeps): ConnectorRegistry {
+/** Names of the connectors with a capability, in registry order. */
+export function namesWith(descriptors: Descriptors, capability: Capability): string[] {
+  return descriptors.filter((d) => d.capabilities[capability]).map((d) => d.name);
+}
+
+/**
+ * Systems reconciliation can run over: any it can pull contacts from. It heals only through the
+ * write-back CRM; elsewhere heal-policy drift waits for review.
+ */
+export function reconcilableNames(descriptors: Descriptors): string[] {
+  return namesWith(descriptors, 'pull');
+}
+
+/** Creates a connector for every configured descriptor. */
+export function buildConnectors(descriptors: Descriptors, cfg: Record<string, unknown>, deps: ConnectorDeps): ConnectorRegistry {
   const registry: ConnectorRegistry = {};
-  if (cfg.shopify) registry.shopify = createShopifyConnector(cfg.shopify);
-  if (cfg.hubspot) registry.hubspot = createHubSpotConnector(cfg.hubspot, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) });
-  if (cfg.salesforce) registry.salesforce = createSalesforceConnector(cfg.salesforce, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) });
-  if (cfg.zoho) registry.zoho = createZohoConnector(cfg.zoho, { ...(deps.now ? { now: deps.now } : {}) });
-  if (cfg.webhook) registry.webhook = createWebhookConnector(cfg.webhook.targets, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) });
-  if (cfg.scim) registry.scim = createScimConnector(cfg.scim, { now: deps.now });
-  if (cfg.auth0) registry.auth0 = createAuth0Connector(cfg.auth0, { now: deps.now });
-  if (cfg.keycloak) registry.keycloak = createKeycloakConnector(cfg.keycloak, { now: deps.now });
+  for (const d of descriptors) {
+    const block = cfg[d.name];
+    if (block !== undefined && block !== null) registry[d.name] = d.create(block, deps);
+  }
   return registry;
 }
 
-/** Job targets the configured connectors serve: the write-back CRM and each webhook subscriber. */
-export function jobTargets(config: HearthConfig): string[] {
+/** Job targets the configured connectors serve: write-back and household CRMs, subscribers, IdPs. */
+export function jobTargets(descriptors: Descriptors, config: { connectors: Record<string, unknown>; writeback: { crm: string | null }; households: { source: string } | null }): string[] {
   const targets: string[] = [];
-  if (config.writeback.crm) targets.push(config.writeback.crm);
+  const add = (t: string) => void (targets.includes(t) ? null : targets.push(t));
+  if (config.writeback.crm) add(config.writeback.crm);
   // The household CRM receives opt-in write-backs.
-  if (config.households && !targets.includes(config.households.source)) targets.push(config.households.source);
-  for (const t of config.connectors.webhook?.targets ?? []) targets.push(`webhook:${t.name}`);
-  for (const idp of ['scim', 'auth0', 'keycloak'] as const) if (config.connectors[idp]) targets.push(idp);
+  if (config.households) add(config.households.source);
+  for (const d of descriptors) {
+    const block = config.connectors[d.name];
+    if (block === undefined || block === null) continue;
+    if (d.targets) d.targets(block).forEach(add);
+    else if (d.capabilities.idp) add(d.name);
+  }
   return targets;
+}
+
+/** Default precedence per owned field from the descriptors' ranks (the API writer ranks 20). */
+export function defaultOwnership(descriptors: Descriptors): Record<OwnedField, string[]> {
+  const API_RANK = 20;
+  const out = {} as Record<OwnedField, string[]>;
+  for (const field of OWNED_FIELDS) {
+    const ranked = descriptors.flatMap((d, i) => (d.ownership?.[field] === undefined ? [] : [{ name: d.name, rank: d.ownership[field]!, i }]));
+    ranked.push({ name: API_WRITER, rank: API_RANK, i: descriptors.length });
+    out[field] = ranked.sort((a, b) => a.rank - b.rank || a.i - b.i).map((r) => r.name);
+  }
+  return out;
+}
+
+/** Request headers that carry signatures: redacted from request logs. */
+export function signatureHeaders(descriptors: Descriptors): string[] {
+  return [...new Set(descriptors.flatMap((d) => d.signature_headers ?? []))];
+}
+
+/** A CRM contacts export format by connector name; a clear error lists the ones that exist. */
+export function contactsExport(descriptors: Descriptors, name: string): ExportFormat<CrmField> {
+  return exportOf(descriptors, name, 'contacts') as ExportFormat<CrmField>;
+}
+
+/** An orders export format by connector name. */
+export function ordersExport(descriptors: Descriptors, name: string): ExportFormat<OrderField> {
+  return exportOf(descriptors, name, 'orders') as ExportFormat<OrderField>;
+}
+
+/** Connector names that declare an export of this kind. */
+export function exportNames(descriptors: Descriptors, kind: 'contacts' | 'orders'): string[] {
+  return descriptors.filter((d) => d.exports?.[kind]).map((d) => d.name);
+}
+
+function exportOf(descriptors: Descriptors, name: string, kind: 'contacts' | 'orders'): ExportFormat<string> {
+  const columns = descriptorOf(descriptors, name)?.exports?.[kind] as readonly ColumnSpec<string>[] | undefined;
+  if (!columns) throw new HearthError('invalid_input', `no ${kind} export format "${name}" (one of: ${exportNames(descriptors, kind).join(', ')})`);
+  return { name, columns };
 }

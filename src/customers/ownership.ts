@@ -1,4 +1,4 @@
-import type { OwnedField } from '../config/loader.ts';
+import type { OwnedField } from '../canonical/fields.ts';
 
 /** Field -> sources allowed to set it, highest precedence first. */
 export type OwnershipPolicy = Record<OwnedField, string[]>;

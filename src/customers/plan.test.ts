@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_OWNERSHIP } from '../config/loader.ts';
+import { CONNECTORS, defaultOwnership } from '../connectors/registry.ts';
+
+const DEFAULT_OWNERSHIP = defaultOwnership(CONNECTORS);
 import { planChanges } from './plan.ts';
 
 const empty = {

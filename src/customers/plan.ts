@@ -1,4 +1,4 @@
-import type { OwnedField } from '../config/loader.ts';
+import type { OwnedField } from '../canonical/fields.ts';
 import type { PostalAddress } from '../address/types.ts';
 import type { CustomersTable } from '../db/schema.ts';
 import { ADDRESS_COLUMNS, addressColumns, normalizeEmail } from '../canonical/customer.ts';

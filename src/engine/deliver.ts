@@ -1,7 +1,7 @@
 import type { Connector, DeliveryResult, OutboundJob } from '../canonical/types.ts';
-import { mergeLinkSnapshot } from '../customers/customer-store.ts';
 import type { HearthDb } from '../db/database.ts';
-import type { JobsTable } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, JobsTable } from '../db/schema.ts';
 import { scrubSecrets } from '../log.ts';
 import { settle, type RetryPolicy, type Settlement } from './backoff.ts';
 import { rememberWrites } from './echo.ts';
@@ -16,11 +16,8 @@ export interface DeliverOptions {
   now: () => number;
   random: () => number;
   onSettled?: (job: JobsTable, s: Settlement, now: number) => void;
-}
-
-/** The system a target writes to: `hubspot`, or `webhook` for `webhook:<name>`. */
-export function connectorOfTarget(target: string): string {
-  return target.split(':')[0]!;
+  /** In the settling transaction of a done job (the crosswalk learns the record it landed on). */
+  onDelivered?: (trx: Kysely<Database>, system: string, job: JobsTable, result: Extract<DeliveryResult, { ok: true }>, now: number) => Promise<void>;
 }
 
 /**
@@ -73,7 +70,7 @@ async function settleOne(hdb: HearthDb, system: string, job: JobsTable, result: 
     if (s.status === 'done') {
       await markDone(trx, job.id, now);
       const ext = result.ok ? result.external_id : undefined;
-      if (ext && job.customer_id && system !== 'webhook') await mergeLinkSnapshot(trx, system, ext, job.customer_id, result.ok ? (result.written ?? result.unchanged ?? {}) : {}, now);
+      if (result.ok && o.onDelivered) await o.onDelivered(trx, system, job, result, now);
       if (ext && result.ok && result.written) await rememberWrites(trx, system, ext, result.written, job.id, now);
       // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
       if (result.ok && result.inbound?.length) await insertEvents(trx, system, result.inbound, now);

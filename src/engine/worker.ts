@@ -3,15 +3,18 @@ import type { HearthDb } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { newId } from '../ids.ts';
-import { applyPendingEvents } from './apply-loop.ts';
+import { applyPendingEvents, type EventApplier } from './apply-loop.ts';
 import type { RetryPolicy } from './backoff.ts';
-import type { EngineContext } from '../flows/context.ts';
-import { connectorOfTarget, deliverDueJobs } from './deliver.ts';
+import { connectorOfTarget } from '../canonical/fields.ts';
+import { deliverDueJobs, type DeliverOptions } from './deliver.ts';
 import { nextDueAt } from './jobs.ts';
 
 export interface WorkerOptions {
   hdb: HearthDb;
-  ctx: EngineContext;
+  /** What applying an inbox event means (flows/apply-events.ts). */
+  applier: EventApplier<any>;
+  /** Called in the settling transaction when a job is done (the crosswalk learns the record). */
+  onDelivered?: DeliverOptions['onDelivered'];
   connectors: Partial<Record<string, Connector>>;
   /** Job targets to serve (`hubspot`, `webhook:loyalty`...). */
   targets: string[];
@@ -60,7 +63,7 @@ export function startWorkers(o: WorkerOptions): Workers {
 }
 
 async function applyRound(o: WorkerOptions, now: () => number): Promise<number> {
-  const r = await applyPendingEvents(o.hdb, o.ctx, o.apply_batch, now);
+  const r = await applyPendingEvents(o.hdb, o.applier, o.apply_batch, now);
   if (o.metrics) {
     for (const k of ['applied', 'echo', 'ignored', 'failed'] as const) if (r[k]) o.metrics.eventsApplied.inc({ outcome: k }, r[k]);
     for (const { outcome } of r.outcomes) for (const rej of outcome.rejected) o.metrics.ownershipRejections.inc({ field: rej.field, source: 'event' });
@@ -71,6 +74,7 @@ async function applyRound(o: WorkerOptions, now: () => number): Promise<number> 
 function deliverRound(o: WorkerOptions, connector: Connector, target: string, workerId: string, now: () => number, random: () => number): Promise<number> {
   return deliverDueJobs(o.hdb, connector, target, {
     worker_id: workerId, lease_ms: o.lease_ms, batch: o.batch, retry: o.retry, now, random,
+    ...(o.onDelivered ? { onDelivered: o.onDelivered } : {}),
     onSettled: (job, s, at) => {
       o.metrics?.jobsSettled.inc({ target, outcome: s.status, kind: job.kind });
       if (s.status === 'done') o.metrics?.writebackLag.observe({ target }, Math.max(0, at - job.origin_at) / 1000);

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { ChangeLogTable, CustomersTable, Database, InboxStatus } from '../db/schema.ts';
-import { loadIdentityCandidates } from '../identity/incremental.ts';
 import { newId } from '../ids.ts';
 import { ECHO_TTL_MS, fingerprint } from '../engine/echo.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
@@ -53,13 +52,19 @@ function chunks<T>(xs: T[]): T[][] {
   return out;
 }
 
-/** Loads what the batch's events can touch: their links, customers by link and email, CRM links, echo fingerprints. */
-export async function loadBatch(db: Db, events: CanonicalEvent[], crm: string | null, now: number): Promise<BatchState> {
+/** A further read into the batch before its CRM links (identity candidates, flows/identity-at-ingest.ts). */
+export type BatchLoader = (db: Db, state: BatchState, events: CanonicalEvent[]) => Promise<void>;
+
+/**
+ * Loads what the batch's events can touch: their links, customers by link and email, what
+ * `more` adds (identity candidates), the CRM links of all of them, echo fingerprints.
+ */
+export async function loadBatch(db: Db, events: CanonicalEvent[], crm: string | null, now: number, more?: BatchLoader): Promise<BatchState> {
   const state: BatchState = { customers: new Map(), dirtyCustomers: new Set(), links: new Map(), dirtyLinks: new Set(), byEmail: new Map(), crmLinks: new Map(), echoes: new Map(), changeLog: [], jobs: [], statuses: new Map(), deferred: [] };
   await loadLinks(db, state, events);
   await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id));
   await loadByEmail(db, state, events);
-  await loadIdentityCandidates(db, state, events);
+  if (more) await more(db, state, events);
   if (crm) await loadCrmLinks(db, state, crm);
   await loadEchoes(db, state, events, now);
   return state;

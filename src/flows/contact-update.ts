@@ -2,7 +2,7 @@ import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { planChanges, type ChangePlan, type IncomingContact } from '../customers/plan.ts';
 import type { CustomersTable } from '../db/schema.ts';
-import { matchIncoming } from '../identity/incremental.ts';
+import { matchIncoming } from './identity-at-ingest.ts';
 import { newId } from '../ids.ts';
 import { isEcho, resolveCustomer, setLink, updateCustomer, type BatchState, type LinkState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';

@@ -1,9 +1,11 @@
 import type { PostalAddress } from '../address/types.ts';
 import type { OwnershipPolicy } from '../customers/ownership.ts';
 import type { CanonicalContact } from '../canonical/types.ts';
-import type { IdentitySettings } from '../identity/incremental.ts';
+import type { IdentitySettings } from '../identity/ingest-model.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
-import type { IdpTargetSource } from './identity-push.ts';
+import type { HouseholdEngineContext } from '../households/settings.ts';
+
+export type { HouseholdEngineContext };
 
 /** What the apply flows need to know, derived once from config. */
 export interface EngineContext {
@@ -24,21 +26,4 @@ export interface EngineContext {
   loyalty: LoyaltySettings;
 }
 
-/** What the apply step needs to keep household membership in step with the CRM. */
-export interface HouseholdEngineContext {
-  /** The CRM that is the authority for households. */
-  source: string;
-  /** Its contact property holding the points-aggregation opt-in. */
-  opt_in_property: string;
-  /** Where identity-provider pushes go (the configured connectors). */
-  idp: IdpTargetSource;
-}
-
-export type ApplyStatus = 'applied' | 'ignored' | 'echo';
-
-export interface ApplyOutcome {
-  status: ApplyStatus;
-  customer_id?: string;
-  jobs: number;
-  rejected: { field: string; reason: string }[];
-}
+export type { ApplyOutcome, ApplyStatus } from '../engine/apply-loop.ts';

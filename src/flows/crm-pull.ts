@@ -6,6 +6,7 @@ import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { applyContactUpdate } from './contact-update.ts';
 import { flushBatch, loadBatch, resolveCustomer } from './batch-state.ts';
+import { loadIdentityCandidates } from './identity-at-ingest.ts';
 import type { EngineContext } from './context.ts';
 import { applyWantedMembership, type MembershipEffects } from './membership-apply.ts';
 
@@ -87,7 +88,7 @@ export async function runPull(o: PullOptions): Promise<PullSummary> {
 async function applyPage(trx: Db, o: PullOptions, runId: string, records: PulledContact[], links: Map<string, HouseholdLink>, from: string | null, next: string | null): Promise<PageCounts> {
   const now = o.now();
   const events = records.map((r) => asUpdate(o.connector, r, now));
-  const state = await loadBatch(trx, events, o.ctx.writeback_crm, now);
+  const state = await loadBatch(trx, events, o.ctx.writeback_crm, now, loadIdentityCandidates);
   const before = new Set(state.customers.keys());
   const customerOf = new Map<string, string>();
   for (const ev of events) {

@@ -5,7 +5,7 @@ import type { NewJob } from '../engine/jobs.ts';
 import type { Database, HierarchyRole } from '../db/schema.ts';
 import { linkKey, resolveCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from './context.ts';
-import { parseOptIn } from '../households/mapping.ts';
+import { parseOptIn } from '../canonical/opt-in.ts';
 import { applyWantedMembership, currentMembership, demoteOtherHeads, type WantedMembership } from './membership-apply.ts';
 
 type Db = Kysely<Database>;

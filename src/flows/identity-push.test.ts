@@ -11,6 +11,8 @@ import { tierOf } from '../loyalty/tier-store.ts';
 import type { HearthConfig } from '../config/loader.ts';
 import type { Hearth } from '../runtime.ts';
 import { identityPushJobs, idpTargets } from './identity-push.ts';
+import { idpTargetsOf } from '../config/derive.ts';
+import { parseConfig } from '../config/loader.ts';
 import { enqueueJobs } from '../engine/jobs.ts';
 import { ADMIN_KEY, eventually, startTestHearth } from '../../test-support/harness.ts';
 
@@ -28,7 +30,7 @@ async function insertCustomer(hdb: HearthDb, email: string | null, now = Date.no
 async function changeMembership(hdb: HearthDb, config: HearthConfig, customer: { id: string; email: string | null }, next: MembershipInput | null, now = Date.now()): Promise<number> {
   return hdb.db.transaction().execute(async (trx) => {
     await setMembership(trx, customer.id, next, now);
-    const jobs = await identityPushJobs(trx, config.connectors, DEFAULT_LOYALTY, [customer], { source: 'hubspot', occurred_at: now, event_id: null });
+    const jobs = await identityPushJobs(trx, idpTargetsOf(config), DEFAULT_LOYALTY, [customer], { source: 'hubspot', occurred_at: now, event_id: null });
     await enqueueJobs(trx, jobs, config.jobs.max_attempts, now);
     return jobs.length;
   });
@@ -59,9 +61,9 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
   });
 
   test('targets are the configured identity providers', () => {
-    assert.deepEqual(idpTargets(config.connectors), ['scim', 'auth0', 'keycloak']);
+    assert.deepEqual(idpTargets(idpTargetsOf(config)), ['scim', 'auth0', 'keycloak']);
     assert.deepEqual(idpTargets({ idp_targets: ['auth0'] }), ['auth0']);
-    assert.deepEqual(idpTargets({}), []);
+    assert.deepEqual(idpTargetsOf(parseConfig({})).idp_targets, []);
   });
 
   test('a new membership reaches all three IdPs through the worker, and the crosswalk learns the user ids', async () => {
@@ -134,7 +136,7 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
   test('a customer with neither a known IdP id nor an e-mail gets no push', async () => {
     const hdb = ctx.hdb();
     const id = await insertCustomer(hdb, null);
-    const jobs = await identityPushJobs(hdb.db, config.connectors, DEFAULT_LOYALTY, [{ id, email: null }], { source: 'api', occurred_at: Date.now() });
+    const jobs = await identityPushJobs(hdb.db, idpTargetsOf(config), DEFAULT_LOYALTY, [{ id, email: null }], { source: 'api', occurred_at: Date.now() });
     assert.deepEqual(jobs, []);
   });
 });

@@ -1,6 +1,7 @@
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import type { Kysely } from 'kysely';
-import { IDP_PUSH_KIND, IDP_SYSTEMS, type IdentityClaims, type IdentityPushPayload, type IdpSystem } from '../connectors/idp/claims.ts';
+import type { IdpTargets } from '../canonical/fields.ts';
+import { IDP_PUSH_KIND, type IdentityClaims, type IdentityPushPayload } from '../canonical/identity-claims.ts';
 import type { Database } from '../db/schema.ts';
 import { membershipAt } from '../households/membership-store.ts';
 import { tierOf } from '../loyalty/tier-store.ts';
@@ -8,8 +9,8 @@ import type { NewJob } from '../engine/jobs.ts';
 
 type Db = Kysely<Database>;
 
-/** Which identity providers receive pushes: a list, or the `connectors` config (configured ones). */
-export type IdpTargetSource = { idp_targets: readonly IdpSystem[] } | Partial<Record<IdpSystem, unknown>>;
+/** Which identity providers receive pushes (config/derive.ts `idpTargetsOf`). */
+export type IdpTargetSource = IdpTargets;
 
 export interface IdentityPushOrigin {
   /** What changed it: `hubspot`, `salesforce`, `api`, `loyalty`... */
@@ -19,10 +20,8 @@ export interface IdentityPushOrigin {
   event_id?: string | null;
 }
 
-export function idpTargets(src: IdpTargetSource): IdpSystem[] {
-  if ('idp_targets' in src && Array.isArray(src.idp_targets)) return [...src.idp_targets];
-  const cfg = src as Partial<Record<IdpSystem, unknown>>;
-  return IDP_SYSTEMS.filter((s) => cfg[s] !== undefined && cfg[s] !== null);
+export function idpTargets(src: IdpTargetSource): string[] {
+  return [...src.idp_targets];
 }
 
 /** A customer's household claims now: open membership (if any) and tier. */
@@ -65,7 +64,7 @@ function dedupe<T extends { id: string }>(items: T[]): T[] {
 }
 
 /** Known IdP user ids from the crosswalk, keyed `system\0customer_id` (the newest link wins). */
-async function idpLinks(db: Db, systems: IdpSystem[], customerIds: string[]): Promise<Map<string, string>> {
+async function idpLinks(db: Db, systems: string[], customerIds: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < customerIds.length; i += 500) {
     const rows = await db.selectFrom('source_links').select(['system', 'external_id', 'customer_id'])

@@ -2,7 +2,7 @@ import type { LoyaltySettings } from '../loyalty/settings.ts';
 import type { Kysely } from 'kysely';
 import type { HouseholdLink } from '../canonical/types.ts';
 import type { Database, HierarchyRole } from '../db/schema.ts';
-import { applyMembershipChange } from '../loyalty/membership-change.ts';
+import { applyMembershipChange } from '../flows/membership-change.ts';
 import { identityPushJobs, type IdpTargetSource } from './identity-push.ts';
 import { enqueueJobs } from '../engine/jobs.ts';
 import { householdMembersAt, membershipAt, setMembership, upsertHousehold, type Membership } from '../households/membership-store.ts';

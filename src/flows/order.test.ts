@@ -8,7 +8,8 @@ import type { Hearth } from '../runtime.ts';
 import { ADMIN_KEY, eventually, SHOPIFY_SECRET, startTestHearth } from '../../test-support/harness.ts';
 import { balanceOf, poolBalance } from '../loyalty/ledger-store.ts';
 import { addCustomer, addHousehold, join } from '../../test-support/loyalty-fixtures.ts';
-import { loyaltySettings, type LoyaltySettings } from '../loyalty/settings.ts';
+import { type LoyaltySettings } from '../loyalty/settings.ts';
+import { loyaltySettings } from '../config/derive.ts';
 
 interface Hook { id: string; type: string; data: Record<string, unknown> }
 

@@ -6,7 +6,7 @@ import { newId } from '../ids.ts';
 import { enrichmentFor, type Enrichment } from '../loyalty/enrichment.ts';
 import { earnForOrder, reverseOrder } from '../loyalty/order-ledger.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
-import { reevaluateTiers } from '../loyalty/tier-store.ts';
+import { reevaluateTiers } from './tiers.ts';
 import { resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { HearthConfig } from '../config/loader.ts';
-import type { ConnectorRegistry } from '../connectors/registry.ts';
+import { descriptorOf, reconcilableNames, type ConnectorRegistry } from '../connectors/registry.ts';
 import type { AddressWritePayload, ConnectorId, PulledContact, PullPage } from '../canonical/types.ts';
 import { addressOf, normalizeEmail } from '../canonical/customer.ts';
 import { lockTableForWrite, type HearthDb } from '../db/database.ts';
@@ -25,7 +25,7 @@ const CHUNK = 200;
 export interface ReconcileDeps {
   hdb: HearthDb;
   connectors: ConnectorRegistry;
-  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity'>;
+  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity' | 'descriptors'>;
   now?: () => number;
   metrics?: Metrics | undefined;
   logger?: Logger | undefined;
@@ -43,17 +43,17 @@ export interface RunControl {
 }
 
 /** The connected systems a run can pull (connectors with a contact source). */
-export function reconcilableSystems(connectors: ConnectorRegistry): string[] {
-  return Object.values(connectors).filter((c) => c?.source).map((c) => c!.id);
+export function reconcilableSystems(deps: Pick<ReconcileDeps, 'connectors' | 'config'>): string[] {
+  return reconcilableNames(deps.config.descriptors).filter((name) => deps.connectors[name]?.source);
 }
 
 /** Creates a run over `systems` (all reconcilable ones when empty); refuses while another run is live. */
 export async function createRun(deps: ReconcileDeps, o: { systems?: string[] | undefined; trigger: string; actor: string }): Promise<ReconcileRunsTable> {
-  const available = reconcilableSystems(deps.connectors);
+  const available = reconcilableSystems(deps);
   const systems = o.systems?.length ? [...new Set(o.systems)] : available;
   const unknown = systems.filter((s) => !available.includes(s));
   if (unknown.length) throw new HearthError('bad_request', `cannot reconcile ${unknown.join(', ')}: connected systems with contact pulls are ${available.join(', ') || '(none)'}`, { field: 'systems' });
-  if (systems.length === 0) throw new HearthError('bad_request', 'no connected system to reconcile (configure connectors.hubspot or connectors.salesforce)', { field: 'systems' });
+  if (systems.length === 0) throw new HearthError('bad_request', `no connected system to reconcile (configure one of: ${reconcilableNames(deps.config.descriptors).map((n) => `connectors.${n}`).join(', ')})`, { field: 'systems' });
   const now = (deps.now ?? Date.now)();
   const row: ReconcileRunsTable = {
     id: newId('run', now), status: 'running', trigger: o.trigger, actor: o.actor, systems: JSON.stringify(systems), system: systems[0]!, cursor: null,
@@ -176,7 +176,7 @@ function evaluatePage(deps: ReconcileDeps, runId: string, system: string, record
     const customer = matches.get(rec.external_id);
     if (!customer) continue;
     out.matched++;
-    const comparisons = compareContact(projectCustomer(customer, system), rec.contact, deps.config.identity.default_country);
+    const comparisons = compareContact(projectCustomer(customer, descriptorOf(deps.config.descriptors, system)?.single_street_line === true), rec.contact, deps.config.identity.default_country);
     tally(stats, system, comparisons);
     for (const c of comparisons) {
       const policy = deps.config.reconcile.policies[c.field];

@@ -1,9 +1,11 @@
-import type { HearthConfig } from '../config/loader.ts';
-import type { HouseholdEngineContext } from '../flows/context.ts';
+import type { IdpTargets } from '../canonical/fields.ts';
 
-/** The apply step's household settings from config; null when no CRM is the household source. */
-export function householdEngineContext(config: HearthConfig): HouseholdEngineContext | null {
-  const h = config.households;
-  if (!h) return null;
-  return { source: h.source, opt_in_property: h.opt_in_property, idp: config.connectors };
+/** What the apply step needs to keep household membership in step with the CRM. */
+export interface HouseholdEngineContext {
+  /** The CRM that is the authority for households. */
+  source: string;
+  /** Its contact property holding the points-aggregation opt-in. */
+  opt_in_property: string;
+  /** Where identity-provider pushes go (the configured connectors). */
+  idp: IdpTargets;
 }

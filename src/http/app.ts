@@ -1,27 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { HearthConfig } from '../config/loader.ts';
-import type { ConnectorRegistry } from '../connectors/registry.ts';
-import type { HearthDb } from '../db/database.ts';
 import { errorBody, HearthError, isHearthError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
+import type { AppDeps } from './deps.ts';
 import { authenticate, type Principal } from './auth.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 
-export interface AppDeps {
-  config: HearthConfig;
-  hdb: HearthDb;
-  connectors: ConnectorRegistry;
-  metrics: Metrics;
-  logger: Logger;
-  /** Called after webhook events are stored, to start applying them at once. */
-  onEventsStored?: () => void;
-  now?: () => number;
-}
+export type { AppDeps };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -5,7 +5,7 @@ import type { CustomersTable } from '../db/schema.ts';
 import { describeEachDialect, type DialectContext } from '../../test-support/dialects.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { refreshIdentityKeys } from './incremental.ts';
+import { refreshIdentityKeys } from './ingest-model.ts';
 import { mergeCustomers, unmergeCustomer } from './merge.ts';
 
 const T0 = Date.UTC(2026, 1, 1);

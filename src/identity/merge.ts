@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ChangeLogTable, CustomersTable, Database, MergeLogTable, SourceLinksTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { refreshIdentityKeys } from './incremental.ts';
+import { refreshIdentityKeys } from './ingest-model.ts';
 
 type Db = Kysely<Database>;
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CountryCode } from 'libphonenumber-js';
 import { mulberry32 } from './fellegi-sunter.ts';
-import { createPreparer, fastPhone, normalizePhone } from './prepare.ts';
+import { fastPhone } from '../canonical/phone.ts';
+import { createPreparer, normalizePhone } from './prepare.ts';
 
 test('the North American phone fast path agrees with libphonenumber', () => {
   const rand = mulberry32(5);

@@ -1,4 +1,5 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { fastPhone, toE164 } from '../canonical/phone.ts';
 import { normalizeAddress } from '../address/index.ts';
 import type { NormalizedAddress } from '../address/types.ts';
 import { simplify, soundex } from './strings.ts';
@@ -103,35 +104,14 @@ function phoneOf(raw: string, normalize: (digits: string) => string): string {
   return normalize(digits);
 }
 
-const NANP_NUMBER = /^(\+?)1?([2-9]\d{9})$/;
-const NANP_COUNTRIES = new Set(['US', 'CA']);
-
-/**
- * North American numbers without libphonenumber (its parse is the costliest step of preparing a
- * record): `+1` and ten digits, or in the US/Canada ten digits with an optional leading 1,
- * give `+1` and the ten digits, as libphonenumber does (prepare.test.ts checks the two agree).
- * Anything else returns undefined and goes to libphonenumber.
- */
-export function fastPhone(digits: string, country: string): string | undefined {
-  const m = NANP_NUMBER.exec(digits);
-  if (!m || (m[1] === '' && !NANP_COUNTRIES.has(country)) || (m[1] === '+' && digits[1] !== '1')) return undefined;
-  return `+1${m[2]!}`;
-}
-
 /** Names compare without spaces or punctuation: `Mc Carthy` = `McCarthy`, `O'Neil` = `ONeil`. */
 function nameKey(raw: string | null | undefined): string {
   return simplify(raw ?? '').replace(/ /g, '');
 }
 
-/** E.164 when libphonenumber can read the number, else its bare digits. */
+/** E.164 when libphonenumber can read the number, else its bare digits (canonical/phone.ts). */
 export function normalizePhone(raw: string, country: CountryCode): string {
-  try {
-    const parsed = parsePhoneNumberFromString(raw, country);
-    if (parsed && parsed.isPossible()) return parsed.number;
-  } catch {
-    // Unparseable numbers still compare by their digits below.
-  }
-  return raw.replace(/[^0-9]/g, '');
+  return toE164(raw, country);
 }
 
 // Google documents that dots in a Gmail address are ignored and that `+anything` is delivered

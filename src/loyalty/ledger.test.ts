@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { describeEachDialect } from '../../test-support/dialects.ts';
 import { HearthError } from '../errors.ts';
 import { householdHistory } from '../households/membership-store.ts';
 import { adjust } from './adjustment.ts';
 import { expirePoints } from './expiry.ts';
-import { applyMembershipChange } from './membership-change.ts';
+import { applyMembershipChange } from '../flows/membership-change.ts';
 import { attributedBalance, balanceOf, poolBalance } from './ledger-store.ts';
 import { earnForOrder, reverseOrder } from './order-ledger.ts';
 import { redeem } from './redemption.ts';
 import { addCustomer, addHousehold, join, testSettings } from '../../test-support/loyalty-fixtures.ts';
-import { reevaluateTiers, tierOf } from './tier-store.ts';
+import { tierOf } from './tier-store.ts';
+import { reevaluateTiers } from '../flows/tiers.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;

@@ -1,5 +1,4 @@
-import type { HearthConfig } from '../config/loader.ts';
-import type { IdpTargetSource } from '../flows/identity-push.ts';
+import type { IdpTargets } from '../canonical/fields.ts';
 
 export interface TierRule {
   name: string;
@@ -20,25 +19,9 @@ export interface LoyaltySettings {
   expire_after_ms: number | null;
   /** Webhook targets and the events they subscribe to (`tier.changed`, `order.enriched`). */
   webhook_targets: { name: string; events: string[] }[];
-  /** Identity providers that receive tier changes (the `connectors` config). */
-  idp: IdpTargetSource;
+  /** Identity providers that receive tier changes. */
+  idp: IdpTargets;
   max_attempts: number;
-}
-
-export function loyaltySettings(config: HearthConfig): LoyaltySettings {
-  const l = config.loyalty;
-  return {
-    points_per_unit: l.points_per_unit,
-    tier_window_ms: l.tier_window_days * 86_400_000,
-    tiers: l.tiers.map((t) => ({ name: t.name, min_spend_minor: Math.round(t.min_spend * 100) })).sort((a, b) => b.min_spend_minor - a.min_spend_minor),
-    redemption_authority: l.redemption_authority,
-    split_policy: l.split_policy,
-    adjustment_alert_rate: l.adjustment_alert_rate,
-    expire_after_ms: l.points_expire_days === null ? null : l.points_expire_days * 86_400_000,
-    webhook_targets: (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events })),
-    idp: config.connectors as IdpTargetSource,
-    max_attempts: config.jobs.max_attempts,
-  };
 }
 
 export const DEFAULT_LOYALTY: LoyaltySettings = {

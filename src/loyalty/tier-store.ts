@@ -1,8 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { householdMembersAt, membershipAt, type Membership } from '../households/membership-store.ts';
-import { identityPushJobs } from '../flows/identity-push.ts';
-import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { spendSince } from './ledger-store.ts';
 import type { LoyaltySettings } from './settings.ts';
 import { tierFor } from './tiers.ts';
@@ -49,18 +47,13 @@ export interface TierChange {
   qualifying_spend_minor: number;
 }
 
-export interface TierOrigin {
-  source: string;
-  event_id?: string | null;
-}
-
 /**
- * Re-evaluates the tiers of these customers and of every current member of their households,
- * in the caller's transaction; stores the ones that changed and queues the `tier.changed`
- * webhooks and identity pushes for them. Returns the changes. A few set queries whatever the
+ * Re-evaluates the tiers of these customers and of every current member of their households, in
+ * the caller's transaction, and stores the ones that changed; returns the changes (what follows a
+ * change, webhooks and identity pushes, is `flows/tiers.ts`). A few set queries whatever the
  * household size: memberships, one spend sum per basis, the stored tiers.
  */
-export async function reevaluateTiers(trx: Db, customerIds: string[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<TierChange[]> {
+export async function storeTierChanges(trx: Db, customerIds: string[], now: number, s: LoyaltySettings): Promise<TierChange[]> {
   const bases = await basesWithHouseholds(trx, customerIds);
   const spend = new Map<string, number>();
   for (const b of bases.values()) if (!spend.has(b.basis_id)) spend.set(b.basis_id, await windowSpend(trx, b.basis_id, now, s));
@@ -76,7 +69,6 @@ export async function reevaluateTiers(trx: Db, customerIds: string[], now: numbe
       .onConflict((oc) => oc.column('customer_id').doUpdateSet({ tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: qualifying, updated_at: now })).execute();
     if ((prev?.tier ?? null) !== tier) changes.push({ customer_id: id, previous_tier: prev?.tier ?? null, tier, ...b, qualifying_spend_minor: qualifying });
   }
-  if (changes.length > 0) await enqueueJobs(trx, await tierChangeJobs(trx, changes, now, s, origin), s.max_attempts, now);
   return changes;
 }
 
@@ -92,22 +84,4 @@ async function basesWithHouseholds(db: Db, customerIds: string[]): Promise<Map<s
   }
   for (const hh of households) for (const m of await householdMembersAt(db, hh)) out.set(m.customer_id, basisOf(m, m.customer_id));
   return out;
-}
-
-async function tierChangeJobs(db: Db, changes: TierChange[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<NewJob[]> {
-  const jobs: NewJob[] = [];
-  for (const t of s.webhook_targets.filter((w) => w.events.includes('tier.changed'))) {
-    for (const c of changes) {
-      const event = {
-        id: `tier_${c.customer_id}_${now}.${t.name}`,
-        type: 'tier.changed',
-        created_at: new Date(now).toISOString(),
-        data: { customer_id: c.customer_id, household_id: c.basis === 'household' ? c.basis_id : null, previous_tier: c.previous_tier, tier: c.tier, basis: c.basis, qualifying_spend: c.qualifying_spend_minor / 100, source: origin.source },
-      };
-      jobs.push({ target: `webhook:${t.name}`, kind: 'webhook.deliver', job_key: `webhook:${t.name}:${c.customer_id}`, payload: { target: t.name, event }, origin_at: now, event_id: origin.event_id ?? null, customer_id: c.customer_id });
-    }
-  }
-  const emails = await db.selectFrom('customers').select(['id', 'email']).where('id', 'in', changes.map((c) => c.customer_id)).execute();
-  jobs.push(...await identityPushJobs(db, s.idp, s, emails, { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null }, now));
-  return jobs;
 }

@@ -4,9 +4,9 @@ import { createShopifyConnector } from '../connectors/shopify/index.ts';
 import { parseConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 import { buildOrder, buildRefund, signShopifyDelivery } from '../../sim/shopify.ts';
-import { leavesPool } from './membership-change.ts';
+import { leavesPool } from '../flows/membership-change.ts';
 import { parseExportDate, readOrdersExport } from './orders-csv.ts';
-import { loyaltySettings } from './settings.ts';
+import { loyaltySettings } from '../config/derive.ts';
 import { pointsFor, reversalPoints, splitShare, tierFor, toMinor } from './tiers.ts';
 
 const tiers = [{ name: 'gold', min_spend_minor: 30_000 }, { name: 'silver', min_spend_minor: 10_000 }, { name: 'member', min_spend_minor: 0 }];

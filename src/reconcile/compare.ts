@@ -1,7 +1,8 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { toE164 } from '../canonical/phone.ts';
 import { compareAddresses, joinPostal, normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
-import type { OwnedField } from '../config/loader.ts';
+import type { OwnedField } from '../canonical/fields.ts';
 import type { CanonicalContact } from '../canonical/types.ts';
 
 /** same: identical; format_only: same value spelled differently (never drift); drift: a different value. */
@@ -56,16 +57,6 @@ export function comparePhoneField(want: string, got: string | null, country: Cou
   return { field: 'phone', outcome, canonical: want, system: got, detail: { canonical_e164: canonicalE164, system_e164: systemE164 } };
 }
 
-/** E.164 when the number is possible, else its bare digits (so it still compares). */
-export function toE164(raw: string, country: CountryCode): string {
-  try {
-    const parsed = parsePhoneNumberFromString(raw, country);
-    if (parsed?.isPossible()) return parsed.number;
-  } catch {
-    // An unparseable number compares by its digits.
-  }
-  return raw.replace(/\D/g, '');
-}
 
 function phoneCountry(c: CanonicalContact, fallback: string): CountryCode {
   const country = (c.address?.country ?? '').trim().toUpperCase();

@@ -1,6 +1,12 @@
-import type { ReconcilePolicy } from '../config/loader.ts';
+import type { OwnedField } from '../canonical/fields.ts';
 import type { DriftKind, DriftStatus } from '../db/schema.ts';
 import type { FieldComparison } from './compare.ts';
+
+/** What reconciliation does with drift in a field: heal it through the outbox, queue it for review, or measure it. */
+export const RECONCILE_POLICIES = ['heal', 'review', 'report'] as const;
+export type ReconcilePolicy = (typeof RECONCILE_POLICIES)[number];
+/** Defaults: the CRM write-back heals addresses; phones wait for an operator; the CRM owns names and email. */
+export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = { address: 'heal', phone: 'review', given_name: 'report', family_name: 'report', email: 'report' };
 
 export interface FindingDecision {
   kind: DriftKind;

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAuth0Sim, type Auth0Sim } from '../../../sim/idp.ts';
-import type { IdentityPushPayload } from '../idp/claims.ts';
+import type { IdentityPushPayload } from '../../canonical/identity-claims.ts';
 import type { DeliveryResult } from '../../canonical/types.ts';
 import { auth0BaseUrl, createAuth0Connector, type Auth0Config } from './index.ts';
 

@@ -1,7 +1,7 @@
 import type { Connector, OutboundJob } from '../../canonical/types.ts';
-import { IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../idp/claims.ts';
-import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../idp/http.ts';
-import { deliverPushes, type IdpUserApi } from '../idp/push.ts';
+import { IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../../canonical/identity-claims.ts';
+import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../shared/idp/http.ts';
+import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
 
 export interface Auth0Config {
   /** Tenant domain (`example.us.auth0.com`) or base URL. */

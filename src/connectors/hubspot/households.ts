@@ -1,10 +1,11 @@
 import { Client } from '@hubspot/api-client';
-import { hubspotCompanyHousehold, hubspotLabelHousehold, optInValue, type HubSpotAssociation } from '../../households/mapping.ts';
+import { optInValue } from '../../canonical/opt-in.ts';
+import { hubspotCompanyHousehold, hubspotLabelHousehold, type HubSpotAssociation } from './household-mapping.ts';
 import { HearthError } from '../../errors.ts';
 import { scrubSecrets } from '../../log.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { DeliveryResult, HouseholdLink, InboundEvent, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact } from '../../canonical/types.ts';
-import { mapError } from './index.ts';
+import { mapError } from './mapping.ts';
 
 export interface HubSpotHouseholdOptions {
   mode: 'company' | 'contact_labels';

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { HearthError } from '../../errors.ts';
-import { addressProperties, contactFromFields, mapError, parseEvents, verifyV3 } from './index.ts';
+import { addressProperties, parseEvents, verifyV3 } from './index.ts';
+import { contactFromFields, mapError } from './mapping.ts';
 
 const SECRET = 'hs-secret';
 const URL_ = 'https://hooks.example.com/webhooks/hubspot?x=1';

@@ -7,11 +7,12 @@ import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { createHubSpotSource } from './pull.ts';
+import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
-import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
+import type { AddressWritePayload, Connector, DeliveryResult, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface HubSpotConfig {
   access_token: string;
@@ -27,7 +28,6 @@ export interface HubSpotDeps {
 }
 
 const REPLAY_WINDOW_MS = 5 * 60 * 1000;
-const ADDRESS_PROPS = ['address', 'city', 'state', 'zip', 'country'] as const;
 const MAX_BATCH = 100;
 
 /**
@@ -167,59 +167,6 @@ function heldAddress(c: Record<string, string | null>): PostalAddress {
 }
 
 /** The fields of the SDK's ApiException (and of Node network errors) that the mapping reads. */
-interface SdkError {
-  code?: number | string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  message?: string;
-}
-
-const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|timeout|aborted|fetch failed|network/i;
-
-/**
- * HubSpot's errors as neutral kinds; a 429 carries when to come back: Retry-After if sent, else
- * the policy's window (ten-secondly rolling: 10 s; search's secondly limit: 1 s; daily: 1 h).
- */
-export function mapError(err: unknown, now: () => number): Extract<DeliveryResult, { ok: false }> {
-  const e = (err ?? {}) as SdkError;
-  const status = typeof e.code === 'number' ? e.code : 0;
-  const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
-  const detail = status ? `HubSpot ${status}: ${body.slice(0, 400)}` : `HubSpot unreachable: ${e.message ?? String(err)}`;
-  const message = scrubSecrets(detail);
-  const kind = kindOf(status, body, `${e.code ?? ''} ${e.message ?? ''}`);
-  if (kind !== 'rate_limited') return { ok: false, kind, message };
-  return { ok: false, kind, message, retry_after_ms: retryAfterMs(header(e.headers, 'retry-after'), now) ?? policyWait(body) };
-}
-
-function kindOf(status: number, body: string, text: string): FailureKind {
-  if (status === 0) return NETWORK.test(text) ? 'transient' : 'unknown';
-  if (status === 429 || body.includes('"RATE_LIMIT"')) return 'rate_limited';
-  if (status >= 500 || status === 408) return 'transient';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404) return 'not_found';
-  if (status >= 400) return 'invalid';
-  return 'unknown';
-}
-
-function policyWait(body: string): number {
-  if (body.includes('"DAILY"')) return 60 * 60 * 1000;
-  if (body.includes('secondly limit.') && !body.includes('ten_secondly')) return 1000;
-  return 10_000;
-}
-
-function header(headers: Record<string, string> | undefined, name: string): string | undefined {
-  return Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
-}
-
-/** `Retry-After` is either seconds or an HTTP date. */
-export function retryAfterMs(value: string | undefined, now: () => number): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now());
-}
-
 /** Webhook signature v3: HMAC-SHA256(client secret, method + uri + body + timestamp), 5-minute window. */
 export function verifyV3(req: WebhookRequest, secret: string | undefined, publicUrl: string | undefined): VerifyResult {
   if (!secret) return { ok: false, error: 'connectors.hubspot.client_secret is not configured' };
@@ -275,17 +222,4 @@ function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): Inbound
     delivery_id,
     event: { type: 'contact.updated', source: 'hubspot', external_id: String(e.objectId), contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: Number(e.occurredAt) },
   };
-}
-
-/** Maps HubSpot contact properties to canonical fields; only the properties present are set. */
-export function contactFromFields(f: Record<string, string | null>): CanonicalContact {
-  const c: CanonicalContact = {};
-  if ('firstname' in f) c.given_name = f.firstname || null;
-  if ('lastname' in f) c.family_name = f.lastname || null;
-  if ('email' in f) c.email = f.email || null;
-  if ('phone' in f) c.phone = f.phone || null;
-  if (ADDRESS_PROPS.some((p) => p in f)) {
-    c.address = { line1: f.address ?? '', line2: null, city: f.city ?? null, region: f.state ?? null, postal_code: f.zip ?? null, country: f.country ?? null };
-  }
-  return c;
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@hubspot/api-client';
 import { orNullIfMissing, withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { ContactSource, PulledContact, PullPage } from '../../canonical/types.ts';
-import { contactFromFields, mapError } from './index.ts';
+import { contactFromFields, mapError } from './mapping.ts';
 
 /** The standard contact properties every pull reads; `extra_properties` adds to them. */
 export const STANDARD_PROPERTIES = ['firstname', 'lastname', 'email', 'phone', 'address', 'city', 'state', 'zip', 'country'] as const;

@@ -1,7 +1,7 @@
 import type { Connector, OutboundJob } from '../../canonical/types.ts';
-import { flatClaims, IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../idp/claims.ts';
-import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../idp/http.ts';
-import { deliverPushes, type IdpUserApi } from '../idp/push.ts';
+import { flatClaims, IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../../canonical/identity-claims.ts';
+import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../shared/idp/http.ts';
+import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
 
 export interface KeycloakConfig {
   /** Server URL, e.g. https://sso.example.com (no `/realms/...`). */

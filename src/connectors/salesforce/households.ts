@@ -1,8 +1,9 @@
 import jsforce from 'jsforce';
-import { npspHousehold, type NpspAccount } from '../../households/mapping.ts';
+import { npspHousehold, type NpspAccount } from './household-mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { CanonicalEvent, DeliveryResult, HouseholdLink, HouseholdSource, InboundEvent, OptInWritePayload, OutboundJob, PulledContact } from '../../canonical/types.ts';
-import { mapError, type SalesforceConfig } from './index.ts';
+import { mapError } from './mapping.ts';
+import type { SalesforceConfig } from './config.ts';
 
 /** The slice of jsforce's Connection the household reads and opt-in writes use. */
 export interface SfHouseholdConnection {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { HearthError } from '../../errors.ts';
 import { startSalesforceSim } from '../../../sim/salesforce.ts';
-import { createSalesforceConnector, isHearthOrigin, kindOfCode, mailingFields, mapError, parseChangeEvents, verifyRelay } from './index.ts';
+import { createSalesforceConnector, isHearthOrigin, mailingFields, parseChangeEvents, verifyRelay } from './index.ts';
+import { kindOfCode, mapError } from './mapping.ts';
 
 const SECRET = 'cdc-relay-secret';
 const req = (body: string, headers: Record<string, string> = {}) => ({ rawBody: Buffer.from(body), headers, method: 'POST', url: 'http://h/webhooks/salesforce', now: 1714650009999 });

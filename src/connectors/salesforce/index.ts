@@ -3,22 +3,17 @@ import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
-import { scrubSecrets as scrubCommon } from '../../log.ts';
+import { contactFromFields, kindOfCode, limitWait, mapError, scrubSecrets } from './mapping.ts';
+import type { SalesforceConfig } from './config.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
-import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, FailureKind, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
+import type { AddressWritePayload, Connector, DeliveryResult, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
-export interface SalesforceConfig {
-  instance_url: string;
-  access_token: string;
-  api_version: string;
-  client_id: string;
-  cdc_secret?: string | undefined;
-}
+export type { SalesforceConfig };
 
 export interface SalesforceDeps {
   logger?: Logger;
@@ -80,10 +75,6 @@ export function mailingFields(a: PostalAddress): Record<string, string | null> {
 
 const MAX_COLLECTION = 200;
 
-// Salesforce session ids (`00D…!AQ…`) contain `!`, which the shared scrubber's token pattern stops at.
-function scrubSecrets(text: string): string {
-  return scrubCommon(text.replace(/\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]+/g, '[redacted]'));
-}
 
 /** Contact fields of the canonical person fields a fields write corrects. */
 const SALESFORCE_FIELDS: Record<WritableField, string> = { given_name: 'FirstName', family_name: 'LastName', phone: 'Phone' };
@@ -171,47 +162,6 @@ function heldAddress(c: Record<string, string | null>): PostalAddress {
   return { line1: c.MailingStreet ?? '', city: c.MailingCity, region: c.MailingState, postal_code: c.MailingPostalCode, country: c.MailingCountry };
 }
 
-const CODE_KINDS: Record<string, FailureKind> = {
-  REQUEST_LIMIT_EXCEEDED: 'rate_limited',
-  INVALID_SESSION_ID: 'auth',
-  INSUFFICIENT_ACCESS_OR_READONLY: 'auth',
-  INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY: 'auth',
-  API_DISABLED_FOR_ORG: 'auth',
-  NOT_FOUND: 'not_found',
-  ENTITY_IS_DELETED: 'not_found',
-  INVALID_CROSS_REFERENCE_KEY: 'not_found',
-  UNABLE_TO_LOCK_ROW: 'transient',
-  SERVER_UNAVAILABLE: 'transient',
-  SERVICE_UNAVAILABLE: 'transient',
-  ERROR_HTTP_500: 'transient',
-  ERROR_HTTP_502: 'transient',
-  ERROR_HTTP_503: 'transient',
-  ERROR_HTTP_504: 'transient',
-};
-
-const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|FetchError|fetch failed|timeout/i;
-
-/** Salesforce's error codes as neutral kinds; any other code is a request Salesforce refused (invalid). */
-export function kindOfCode(code: string): FailureKind {
-  return CODE_KINDS[code] ?? (/^ERROR_HTTP_5\d\d$/.test(code) ? 'transient' : code ? 'invalid' : 'unknown');
-}
-
-/** jsforce errors (`errorCode`/`name` from Salesforce's error array, FetchError for the network) as neutral kinds. */
-export function mapError(err: unknown): Extract<DeliveryResult, { ok: false }> {
-  const e = (err ?? {}) as { errorCode?: string; name?: string; code?: string; message?: string };
-  const network = NETWORK.test(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? ''}`) && !e.errorCode;
-  const code = e.errorCode ?? (network ? (e.code ?? 'NETWORK') : '');
-  const message = scrubSecrets(`Salesforce ${code || 'error'}: ${e.message ?? String(err)}`.slice(0, 500));
-  const kind = network ? 'transient' : kindOfCode(code);
-  return kind === 'rate_limited' ? { ok: false, kind, message, retry_after_ms: limitWait(e.message ?? '') } : { ok: false, kind, message };
-}
-
-// Salesforce sends no Retry-After. The daily allocation is a rolling 24 h count: wait an hour;
-// the concurrent long-running request limit clears in seconds.
-function limitWait(message: string): number {
-  return /ConcurrentRequests|concurrent/i.test(message) ? 30_000 : 60 * 60 * 1000;
-}
-
 /**
  * CDC events reach Hearth through a relay (Salesforce delivers CDC over the Pub/Sub API or
  * CometD, not webhooks); the relay signs the JSON body: `X-Hearth-Signature: sha256=<hex>`.
@@ -293,17 +243,4 @@ function flatten(e: ChangeEvent): Record<string, string | null> {
     if (FLAT_FIELDS.includes(k)) out[k] = null;
   }
   return out;
-}
-
-export function contactFromFields(f: Record<string, string | null>): CanonicalContact {
-  const c: CanonicalContact = {};
-  if ('FirstName' in f) c.given_name = f.FirstName ?? null;
-  if ('LastName' in f) c.family_name = f.LastName ?? null;
-  if ('Email' in f) c.email = f.Email ?? null;
-  if ('Phone' in f) c.phone = f.Phone ?? null;
-  if (['MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry'].some((k) => k in f)) {
-    const [line1, ...rest] = (f.MailingStreet ?? '').split('\n');
-    c.address = { line1: line1 ?? '', line2: rest.join(' ') || null, city: f.MailingCity ?? null, region: f.MailingState ?? null, postal_code: f.MailingPostalCode ?? null, country: f.MailingCountry ?? null };
-  }
-  return c;
 }

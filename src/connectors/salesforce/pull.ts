@@ -1,7 +1,7 @@
 import { HearthError } from '../../errors.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { ContactSource, PulledContact, PullPage } from '../../canonical/types.ts';
-import { contactFromFields, mapError } from './index.ts';
+import { contactFromFields, mapError } from './mapping.ts';
 
 /** The standard Contact fields every pull reads; `extra_properties` adds to them. */
 export const STANDARD_FIELDS = ['FirstName', 'LastName', 'Email', 'Phone', 'MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry'] as const;

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startScimSim, type ScimSim } from '../../../sim/idp.ts';
-import type { IdentityPushPayload } from '../idp/claims.ts';
+import type { IdentityPushPayload } from '../../canonical/identity-claims.ts';
 import type { DeliveryResult } from '../../canonical/types.ts';
 import { createScimConnector, HEARTH_SCIM_SCHEMA, scimPatch, type ScimConfig } from './index.ts';
 

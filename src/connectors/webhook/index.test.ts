@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hmacSha256 } from '../hmac.ts';
-import { createWebhookConnector, kindOfStatus, retryAfter, signWebhook } from './index.ts';
+import { createWebhookConnector, signWebhook } from './index.ts';
+import { kindOfStatus, retryAfter } from '../shared/http.ts';
 
 const job = (id: string) => ({ id, kind: 'webhook.deliver', attempts: 1, payload: { target: 'loyalty', event: { id: `evt_${id}`, type: 'address.corrected', created_at: '2026-01-01T00:00:00.000Z', data: { x: 1 } } } });
 

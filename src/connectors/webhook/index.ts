@@ -1,6 +1,9 @@
 import { hmacSha256 } from '../hmac.ts';
-import type { Connector, DeliveryResult, FailureKind, OutboundJob } from '../../canonical/types.ts';
+import type { Connector, DeliveryResult, OutboundJob } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
+import { kindOfStatus, retryAfter, type FetchLike } from '../shared/http.ts';
+
+export type { FetchLike };
 
 export interface WebhookTarget {
   name: string;
@@ -13,7 +16,6 @@ export interface WebhookJobPayload {
   event: { id: string; type: string; created_at: string; data: unknown };
 }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export interface WebhookDeps {
   fetch?: FetchLike;
@@ -67,20 +69,4 @@ async function deliverOne(byName: Map<string, WebhookTarget>, send: FetchLike, n
   }
 }
 
-export function kindOfStatus(status: number): FailureKind {
-  if (status === 429) return 'rate_limited';
-  if (status === 408 || status >= 500) return 'transient';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404 || status === 410) return 'not_found';
-  if (status >= 400) return 'invalid';
-  return 'unknown';
-}
 
-/** `Retry-After` is either seconds or an HTTP date. */
-export function retryAfter(header: string | null, now: () => number): { retry_after_ms?: number } {
-  if (!header) return {};
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return { retry_after_ms: Math.max(0, seconds * 1000) };
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? {} : { retry_after_ms: Math.max(0, at - now()) };
-}

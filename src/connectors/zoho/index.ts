@@ -1,8 +1,10 @@
-import { zohoHousehold, optInValue, type ZohoAccount } from '../../households/mapping.ts';
+import { optInValue } from '../../canonical/opt-in.ts';
+import { zohoHousehold, type ZohoAccount } from './household-mapping.ts';
 import { scrubSecrets } from '../../log.ts';
+import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { CanonicalContact, Connector, ContactSource, DeliveryResult, FailureKind, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact, PullPage } from '../../canonical/types.ts';
+import type { CanonicalContact, Connector, ContactSource, DeliveryResult, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact, PullPage } from '../../canonical/types.ts';
 
 export interface ZohoConfig {
   access_token: string;
@@ -76,11 +78,10 @@ function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
 
 export function mapStatus(status: number, body: string, retryAfter: string | null, now: () => number): Extract<DeliveryResult, { ok: false }> {
   const message = scrubSecrets(`Zoho ${status}: ${body.slice(0, 400)}`);
-  const kind: FailureKind = status === 429 ? 'rate_limited' : status >= 500 ? 'transient' : status === 401 || status === 403 ? 'auth' : status === 404 ? 'not_found' : 'invalid';
+  const kind = kindOfStatus(status);
   if (kind !== 'rate_limited') return { ok: false, kind, message };
-  const seconds = Number(retryAfter);
-  const at = retryAfter ? Date.parse(retryAfter) : NaN;
-  return { ok: false, kind, message, retry_after_ms: Number.isFinite(seconds) && retryAfter ? seconds * 1000 : Number.isNaN(at) ? 60_000 : Math.max(0, at - now()) };
+  // Zoho's limits are per minute: without a Retry-After, wait one.
+  return { ok: false, kind, message, retry_after_ms: parseRetryAfter(retryAfter, now) ?? 60_000 };
 }
 
 const classify = (err: unknown) => (err instanceof ZohoCallError ? err.failure : { ok: false as const, kind: 'unknown' as const, message: String(err) });

@@ -1,6 +1,4 @@
 import type { Kysely } from 'kysely';
-import { refreshIdentityKeys } from '../../identity/incremental.ts';
-import type { Database } from '../schema.ts';
 
 // Identity resolution inside Hearth: blocking keys per customer (candidate look-up at ingest),
 // the review queue (uncertain matches, household suggestions) and the merge log (unmerge).
@@ -12,7 +10,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('identity_keys_pk', ['key', 'customer_id'])
     .execute();
   await db.schema.createIndex('identity_keys_customer_idx').on('identity_keys').column('customer_id').execute();
-  await backfillKeys(db as unknown as Kysely<Database>);
+  // Keys of customers that existed before this migration are written by the identity domain
+  // after migrating (identity/ingest-model.ts rebuildIdentityKeys): a migration runs no domain code.
 
   await db.schema
     .createTable('review_items')
@@ -54,16 +53,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 // Customers that exist before this migration become match candidates too.
-async function backfillKeys(db: Kysely<Database>): Promise<void> {
-  let after = '';
-  for (;;) {
-    const rows = await db.selectFrom('customers').selectAll().where('id', '>', after).where('merged_into', 'is', null).orderBy('id').limit(1000).execute();
-    if (rows.length === 0) return;
-    await refreshIdentityKeys(db, rows);
-    after = rows.at(-1)!.id;
-  }
-}
-
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['merge_log', 'review_items', 'identity_keys']) await db.schema.dropTable(t).ifExists().execute();
 }

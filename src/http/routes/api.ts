@@ -1,4 +1,5 @@
-import { loyaltySettings, type LoyaltySettings } from '../../loyalty/settings.ts';
+import { type LoyaltySettings } from '../../loyalty/settings.ts';
+import { loyaltySettings } from '../../config/derive.ts';
 import type { FastifyInstance } from 'fastify';
 import { changeHistory, getCustomerRow, listLinks } from '../../customers/customer-store.ts';
 import { normalizeEmail, toCustomer } from '../../canonical/customer.ts';
@@ -11,7 +12,7 @@ import { getJob, lateWritebacks, listJobs, requeueJob } from '../../engine/jobs.
 import { createApiKey, requireRole, ROLES } from '../auth.ts';
 import { registerIdentityRoutes } from './identity.ts';
 import { registerIdentityClaimsRoutes } from './identity-claims.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { registerHouseholdRoutes } from './households.ts';
 import { registerLoyaltyRoutes } from './loyalty.ts';
 import { changeView, eventView, jobView, linkView } from '../views.ts';

@@ -1,4 +1,6 @@
-import { loyaltySettings, type LoyaltySettings } from '../../loyalty/settings.ts';
+import type { LoyaltySettings } from '../../loyalty/settings.ts';
+import { engineContext } from '../../flows/engine-context.ts';
+import { idpTargetsOf, loyaltySettings } from '../../config/derive.ts';
 import type { FastifyInstance } from 'fastify';
 import { getCustomerRow } from '../../customers/customer-store.ts';
 import type { HouseholdPullsTable } from '../../db/schema.ts';
@@ -9,7 +11,7 @@ import { listPulls } from '../../flows/crm-pull.ts';
 import { pullConnector } from '../../flows/pull-sources.ts';
 import { poolBalance } from '../../loyalty/ledger-store.ts';
 import { householdTier } from '../../loyalty/tier-store.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { requireRole } from '../auth.ts';
 
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
@@ -47,7 +49,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     requireRole(req.principal!, 'operator');
     const h = deps.config.households;
     if (!h) throw new HearthError('conflict', 'households are not configured (config households.source)');
-    const r = await setOptInViaApi(db, req.params.id, req.body.opt_in, { opt_in_property: h.opt_in_property, idp: deps.config.connectors, max_attempts: deps.config.jobs.max_attempts, loyalty }, now());
+    const r = await setOptInViaApi(db, req.params.id, req.body.opt_in, { opt_in_property: h.opt_in_property, idp: idpTargetsOf(deps.config), max_attempts: deps.config.jobs.max_attempts, loyalty }, now());
     if (r.job_id) deps.onEventsStored?.();
     return { customer_id: r.membership.customer_id, household_id: r.membership.household_id, hierarchy_role: r.membership.role, points_aggregation_opt_in: r.membership.points_aggregation_opt_in, changed: r.changed, writeback_job_id: r.job_id };
   });
@@ -60,8 +62,6 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     },
   }, async (req) => {
     requireRole(req.principal!, 'operator');
-    // runtime.ts builds this app: imported at call time, not at load (no import cycle).
-    const { engineContext } = await import('../../runtime.ts');
     const b = req.body ?? {};
     const summary = await pullConnector(deps.hdb, deps.config, deps.connectors, engineContext(deps.config, deps.connectors), req.params.name, { ...(b.restart ? { restart: true } : {}), ...(b.max_pages ? { max_pages: b.max_pages } : {}), ...(b.page_size ? { page_size: b.page_size } : {}) }, now);
     deps.onEventsStored?.();

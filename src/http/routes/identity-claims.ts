@@ -1,16 +1,16 @@
-import { loyaltySettings } from '../../loyalty/settings.ts';
+import { loyaltySettings } from '../../config/derive.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { IDP_SYSTEMS, type IdpSystem } from '../../connectors/idp/claims.ts';
+import { namesWith } from '../../connectors/registry.ts';
 import { getCustomerRow } from '../../customers/customer-store.ts';
 import { normalizeEmail } from '../../canonical/customer.ts';
 import type { Database } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import { claimsOf } from '../../flows/identity-push.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 
 type Db = Kysely<Database>;
-interface ClaimsQuery { subject?: string; email?: string; system?: IdpSystem }
+interface ClaimsQuery { subject?: string; email?: string; system?: string }
 
 const claimsResponse = {
   type: 'object',
@@ -31,26 +31,27 @@ const claimsResponse = {
 export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const loyalty = loyaltySettings(deps.config);
   const now = deps.now ?? Date.now;
+  const idps = namesWith(deps.config.descriptors, 'idp');
   app.get<{ Querystring: ClaimsQuery }>('/identity/claims', {
     schema: {
       summary: 'Household claims for an identity-provider user (by subject or e-mail)',
       tags: ['identity'],
-      querystring: { type: 'object', additionalProperties: false, properties: { subject: { type: 'string', minLength: 1, maxLength: 300 }, email: { type: 'string', minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }, system: { type: 'string', enum: [...IDP_SYSTEMS] } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { subject: { type: 'string', minLength: 1, maxLength: 300 }, email: { type: 'string', minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }, system: { type: 'string', enum: idps } } },
       response: { 200: claimsResponse },
     },
   }, async (req) => {
     const { subject, email, system } = req.query;
     if (!subject && !email) throw new HearthError('bad_request', 'give subject (the IdP user id) or email', { field: 'subject' });
-    const customerId = await resolveCustomer(deps.hdb.db, subject, email, system);
+    const customerId = await resolveCustomer(deps.hdb.db, subject, email, system ? [system] : idps);
     if (!customerId) throw new HearthError('not_found', subject ? `no customer is linked to IdP subject ${subject}${email ? ' or has that e-mail' : ''}` : 'no customer has that e-mail');
     return { customer_id: customerId, ...(await claimsOf(deps.hdb.db, customerId, now(), loyalty)) };
   });
 }
 
-async function resolveCustomer(db: Db, subject: string | undefined, email: string | undefined, system: IdpSystem | undefined): Promise<string | null> {
+async function resolveCustomer(db: Db, subject: string | undefined, email: string | undefined, systems: string[]): Promise<string | null> {
   if (subject) {
     const link = await db.selectFrom('source_links').select('customer_id')
-      .where('system', 'in', system ? [system] : [...IDP_SYSTEMS]).where('external_id', '=', subject)
+      .where('system', 'in', systems).where('external_id', '=', subject)
       .orderBy('updated_at', 'desc').executeTakeFirst();
     // A merged customer resolves to the survivor.
     if (link) return (await getCustomerRow(db, link.customer_id))?.id ?? null;

@@ -7,6 +7,7 @@ import { describeEachDialect } from '../../../test-support/dialects.ts';
 import { createLogger } from '../../log.ts';
 import { createMetrics } from '../../metrics.ts';
 import { engineContext } from '../../runtime.ts';
+import { createEventApplier } from '../../flows/apply-events.ts';
 import { applyPendingEvents } from '../../engine/apply-loop.ts';
 import { storeDeliveries } from '../../engine/inbox.ts';
 import { buildApp } from '../app.ts';
@@ -35,7 +36,7 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
     readonly = (await createApiKey(hdb.db, 'ro', 'readonly', T0)).key;
     for (const [connector, ev] of events) {
       await storeDeliveries(hdb.db, connector, [ev], T0);
-      await applyPendingEvents(hdb, engineContext(config), 100, () => T0 + 1000);
+      await applyPendingEvents(hdb, createEventApplier(engineContext(config)), 100, () => T0 + 1000);
     }
   });
   after(() => app.close());

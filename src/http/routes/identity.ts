@@ -6,7 +6,7 @@ import { toCustomer } from '../../canonical/customer.ts';
 import type { Database, ReviewItemsTable, ReviewKind, ReviewStatus } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import { listReviewItems, type ReviewDecision } from '../../identity/review-store.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { requireRole } from '../auth.ts';
 import { linkView } from '../views.ts';
 

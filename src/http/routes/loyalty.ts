@@ -5,9 +5,10 @@ import { adjust } from '../../loyalty/adjustment.ts';
 import { enrichmentFor } from '../../loyalty/enrichment.ts';
 import { accountExists, adjustmentRate, balanceOf, isHouseholdAccount, listEntries } from '../../loyalty/ledger-store.ts';
 import { redeem } from '../../loyalty/redemption.ts';
-import { loyaltySettings, type LoyaltySettings } from '../../loyalty/settings.ts';
+import { type LoyaltySettings } from '../../loyalty/settings.ts';
+import { loyaltySettings } from '../../config/derive.ts';
 import { entryView } from '../../loyalty/views.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { requireRole, type Principal } from '../auth.ts';
 
 const str = { type: 'string', minLength: 1, maxLength: 200 } as const;

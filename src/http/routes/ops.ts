@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { inboxCounts } from '../../engine/inbox.ts';
 import { jobCounts, lateWritebacks } from '../../engine/jobs.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { renderConsole } from '../console-page.ts';
 
 /** Liveness, readiness, Prometheus metrics and the operator console landing page. */

@@ -1,26 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { OWNED_FIELDS } from '../../config/loader.ts';
+import { OWNED_FIELDS } from '../../canonical/fields.ts';
 import type { Database, DriftFindingsTable, DriftKind, DriftStatus, ReconcileRunsTable } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import { rate, scorecard, scoreLine, type RunStats } from '../../reconcile/scorecard.ts';
 import { createReconcileRunner, createRun, decideOnFinding, executeRun, getRun, refreshDriftGauges, resumeRun, type FindingAction, type ReconcileDeps } from '../../flows/reconcile-run.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
+import { reconcilableNames } from '../../connectors/registry.ts';
 import { requireRole } from '../auth.ts';
 
 const STATUSES: DriftStatus[] = ['open', 'healing', 'reported', 'ignored', 'dismissed', 'superseded'];
 const KINDS: DriftKind[] = ['drift', 'format_only'];
-const SYSTEMS = ['hubspot', 'salesforce'];
 const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
 const limit = { type: 'integer', minimum: 1, maximum: 500, default: 100 } as const;
-const runBody = {
+/** Answer when the run has finished instead of at once (202). */
+const wait = { type: 'boolean', default: false } as const;
+const runBody = (systems: string[]) => ({
   type: 'object', additionalProperties: false,
-  properties: {
-    systems: { type: 'array', items: { type: 'string', enum: SYSTEMS }, minItems: 1, uniqueItems: true },
-    /** Answer when the run has finished instead of at once (202). */
-    wait: { type: 'boolean', default: false },
-  },
-} as const;
+  properties: { systems: { type: 'array', items: { type: 'string', enum: systems }, minItems: 1, uniqueItems: true }, wait },
+}) as const;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -48,16 +46,17 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
   const rdeps: ReconcileDeps = { hdb: deps.hdb, connectors: deps.connectors, config: deps.config, now: deps.now, metrics: deps.metrics, logger: deps.logger, onJobsQueued: deps.onEventsStored };
   const runner = createReconcileRunner(rdeps);
   const db = deps.hdb.db;
+  const systems = reconcilableNames(deps.config.descriptors);
   app.addHook('onClose', () => runner.close());
   app.addHook('onReady', () => refreshDriftGauges(db, deps.metrics));
 
-  app.post<{ Body: { systems?: string[]; wait: boolean } }>('/reconcile/runs', { schema: { summary: 'Start a reconciliation run (operator); 202 at once, or 200 when finished with `wait: true`', tags: ['reconcile'], body: runBody } }, async (req, reply) => {
+  app.post<{ Body: { systems?: string[]; wait: boolean } }>('/reconcile/runs', { schema: { summary: 'Start a reconciliation run (operator); 202 at once, or 200 when finished with `wait: true`', tags: ['reconcile'], body: runBody(systems) } }, async (req, reply) => {
     requireRole(req.principal!, 'operator');
     const o = { systems: req.body?.systems, trigger: 'api', actor: req.principal!.key_id };
     if (!req.body?.wait) return reply.status(202).send(runView(await runner.start(o)));
     return runView(await executeRun(rdeps, (await createRun(rdeps, o)).id));
   });
-  app.post<{ Params: { id: string }; Body: { wait: boolean } }>('/reconcile/runs/:id/resume', { schema: { summary: 'Resume a paused, failed or abandoned run from its saved cursor (operator)', tags: ['reconcile'], params: idParam, body: { type: 'object', additionalProperties: false, properties: { wait: runBody.properties.wait } } } }, async (req, reply) => {
+  app.post<{ Params: { id: string }; Body: { wait: boolean } }>('/reconcile/runs/:id/resume', { schema: { summary: 'Resume a paused, failed or abandoned run from its saved cursor (operator)', tags: ['reconcile'], params: idParam, body: { type: 'object', additionalProperties: false, properties: { wait } } } }, async (req, reply) => {
     requireRole(req.principal!, 'operator');
     if (!req.body?.wait) return reply.status(202).send(runView(await runner.resume(req.params.id)));
     return runView(await executeRun(rdeps, (await resumeRun(rdeps, req.params.id)).id));
@@ -71,7 +70,7 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
     if (!run) throw new HearthError('not_found', `reconciliation run ${req.params.id} not found`);
     return runView(run);
   });
-  registerFindingRoutes(app, rdeps);
+  registerFindingRoutes(app, rdeps, systems);
   app.get<{ Querystring: { history: number } }>('/reconcile/scorecard', { schema: { summary: 'Drift per system and field: the latest finished run, and the rate over recent runs', tags: ['reconcile'], querystring: { type: 'object', properties: { history: { type: 'integer', minimum: 1, maximum: 100, default: 10 } } } } }, async (req) => scorecardView(db, req.query.history));
 }
 
@@ -86,11 +85,11 @@ interface FindingQuery {
   limit: number;
 }
 
-function registerFindingRoutes(app: FastifyInstance, rdeps: ReconcileDeps): void {
+function registerFindingRoutes(app: FastifyInstance, rdeps: ReconcileDeps, systems: string[]): void {
   const db = rdeps.hdb.db;
   const querystring = {
     type: 'object', additionalProperties: false,
-    properties: { system: { type: 'string', enum: SYSTEMS }, field: { type: 'string', enum: [...OWNED_FIELDS] }, status: { type: 'string', enum: STATUSES }, kind: { type: 'string', enum: KINDS }, run_id: { type: 'string' }, customer_id: { type: 'string' }, after: { type: 'string' }, limit },
+    properties: { system: { type: 'string', enum: systems }, field: { type: 'string', enum: [...OWNED_FIELDS] }, status: { type: 'string', enum: STATUSES }, kind: { type: 'string', enum: KINDS }, run_id: { type: 'string' }, customer_id: { type: 'string' }, after: { type: 'string' }, limit },
   } as const;
   app.get<{ Querystring: FindingQuery }>('/reconcile/findings', { schema: { summary: 'Drift findings by system, field, status, kind or run (oldest first; page with `after`)', tags: ['reconcile'], querystring } }, async (req) => {
     const q = req.query;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ConnectorId } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 import { storeDeliveries } from '../../engine/inbox.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../deps.ts';
 
 /**
  * `POST /webhooks/:connector`: verify the raw bytes, parse to canonical events, store them in

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hubspotCompanyHousehold, hubspotLabelHousehold, npspHousehold, parseOptIn, sameSalesforceId, zohoHousehold, type HubSpotAssociation } from './mapping.ts';
+import { parseOptIn } from '../canonical/opt-in.ts';
+import { hubspotCompanyHousehold, hubspotLabelHousehold, type HubSpotAssociation } from './hubspot/household-mapping.ts';
+import { npspHousehold, sameSalesforceId } from './salesforce/household-mapping.ts';
+import { zohoHousehold } from './zoho/household-mapping.ts';
 
 const unlabeled = (id: string): HubSpotAssociation => ({ toObjectId: id, associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 279 }] });
 const primary = (id: string, label?: string): HubSpotAssociation => ({

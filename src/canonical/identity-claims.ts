@@ -1,8 +1,5 @@
-import type { HierarchyRole } from '../../db/schema.ts';
+import type { HierarchyRole } from '../db/schema.ts';
 
-/** The identity providers Hearth pushes household context to. */
-export const IDP_SYSTEMS = ['scim', 'auth0', 'keycloak'] as const;
-export type IdpSystem = (typeof IDP_SYSTEMS)[number];
 
 /** Job kind of a push of household claims to an identity provider. */
 export const IDP_PUSH_KIND = 'idp.claims_push';

@@ -2,11 +2,11 @@ import type { Kysely } from 'kysely';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { Database } from '../db/schema.ts';
 import { membershipAt } from '../households/membership-store.ts';
-import { entryByKey } from './ledger-store.ts';
-import { earnForOrder, earnKey } from './order-ledger.ts';
-import type { ExportedOrder } from './orders-csv.ts';
-import type { LoyaltySettings } from './settings.ts';
-import { reevaluateTiers } from './tier-store.ts';
+import { entryByKey } from '../loyalty/ledger-store.ts';
+import { earnForOrder, earnKey } from '../loyalty/order-ledger.ts';
+import type { ExportedOrder } from '../loyalty/orders-csv.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
+import { reevaluateTiers } from './tiers.ts';
 
 type Db = Kysely<Database>;
 
@@ -47,13 +47,14 @@ const CHUNK = 200;
  * as the unrecoverable portion, not guessed. It only appends earn entries: manual adjustments,
  * redemptions and reversals are never touched. Tiers are re-evaluated at the end.
  */
-export async function backfillOrders(db: Db, orders: ExportedOrder[], now: number, s: LoyaltySettings): Promise<BackfillReport> {
+/** `source`: the storefront the export came from (its orders' idempotency keys name it, as its webhooks do). */
+export async function backfillOrders(db: Db, orders: ExportedOrder[], now: number, s: LoyaltySettings, source: string): Promise<BackfillReport> {
   const report = emptyReport(orders);
   const touched = new Set<string>();
   for (let i = 0; i < orders.length; i += CHUNK) {
     await db.transaction().execute(async (trx) => {
       for (const o of orders.slice(i, i + CHUNK)) {
-        const { outcome, customer, points } = await replayOne(trx, o, now, s);
+        const { outcome, customer, points } = await replayOne(trx, o, now, s, source);
         count(report, outcome, o);
         report.credited.points += points ?? 0;
         if (customer && outcome.startsWith('credited')) touched.add(customer);
@@ -65,16 +66,16 @@ export async function backfillOrders(db: Db, orders: ExportedOrder[], now: numbe
   return report;
 }
 
-async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettings): Promise<{ outcome: Outcome; customer?: string; points?: number }> {
+async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettings, source: string): Promise<{ outcome: Outcome; customer?: string; points?: number }> {
   const net = o.total_minor - o.refunded_minor;
   if (o.cancelled || net <= 0) return { outcome: 'not_earning' };
   const customer = await customerByEmail(db, o.email);
   if (!customer) return { outcome: 'no_customer' };
   // An order the ledger already has is counted as such first, whatever is known of its household then.
   const ref = o.id ?? (await refByName(db, o.name));
-  if (ref === null || (await entryByKey(db, earnKey('shopify', ref)))) return { outcome: 'already', customer };
+  if (ref === null || (await entryByKey(db, earnKey(source, ref)))) return { outcome: 'already', customer };
   if (!(await membershipAt(db, customer, o.created_at)) && (await historyStartsAfter(db, customer, o.created_at))) return { outcome: 'history_unknown', customer };
-  const earn = await earnForOrder(db, { source: 'shopify', order_ref: ref, order_name: o.name, customer_id: customer, total_minor: net, currency: o.currency, occurred_at: o.created_at }, now, s, { source: 'backfill', actor: 'cli:backfill' });
+  const earn = await earnForOrder(db, { source, order_ref: ref, order_name: o.name, customer_id: customer, total_minor: net, currency: o.currency, occurred_at: o.created_at }, now, s, { source: 'backfill', actor: 'cli:backfill' });
   if (!earn.entry) return { outcome: 'already', customer };
   return { outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool', customer, points: earn.points };
 }

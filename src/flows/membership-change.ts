@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { householdMembersAt, type Membership } from '../households/membership-store.ts';
-import { appendEntry, attributedBalance, balanceOf, lockAccount } from './ledger-store.ts';
-import type { LoyaltySettings } from './settings.ts';
-import { reevaluateTiers } from './tier-store.ts';
-import { splitShare } from './tiers.ts';
+import { appendEntry, attributedBalance, balanceOf, lockAccount } from '../loyalty/ledger-store.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
+import { reevaluateTiers } from './tiers.ts';
+import { splitShare } from '../loyalty/tiers.ts';
 
 type Db = Kysely<Database>;
 

@@ -1,6 +1,6 @@
-import { scrubSecrets } from '../../log.ts';
-import type { DeliveryResult } from '../../canonical/types.ts';
-import { kindOfStatus, retryAfter } from '../webhook/index.ts';
+import { scrubSecrets } from '../../../log.ts';
+import type { DeliveryResult } from '../../../canonical/types.ts';
+import { kindOfStatus, retryAfter } from '../http.ts';
 
 /** The slice of `fetch` the IdP connectors use (injectable for tests). */
 export type IdpFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;

@@ -1,5 +1,5 @@
-import type { DeliveryResult, OutboundJob } from '../../canonical/types.ts';
-import { flatClaims, type IdentityClaims, type IdentityPushPayload, type MissingUserPolicy } from './claims.ts';
+import type { DeliveryResult, OutboundJob } from '../../../canonical/types.ts';
+import { flatClaims, type IdentityClaims, type IdentityPushPayload, type MissingUserPolicy } from '../../../canonical/identity-claims.ts';
 import type { Failure, Outcome } from './http.ts';
 
 /** What each identity provider offers the push: find a login by e-mail, write claims onto it. */

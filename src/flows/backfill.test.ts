@@ -7,10 +7,10 @@ import { before, test } from 'node:test';
 import { stringify } from 'csv-stringify/sync';
 import { main } from '../main.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
-import { adjust } from './adjustment.ts';
-import { appendEntry, balanceOf, poolBalance } from './ledger-store.ts';
-import { earnForOrder } from './order-ledger.ts';
-import { pointsFor } from './tiers.ts';
+import { adjust } from '../loyalty/adjustment.ts';
+import { appendEntry, balanceOf, poolBalance } from '../loyalty/ledger-store.ts';
+import { earnForOrder } from '../loyalty/order-ledger.ts';
+import { pointsFor } from '../loyalty/tiers.ts';
 import { addCustomer, addHousehold, join as joinHousehold, testSettings } from '../../test-support/loyalty-fixtures.ts';
 
 const DAY = 86_400_000;

@@ -1,0 +1,22 @@
+/** Canonical customer fields whose writers are governed by the ownership policy. */
+export const OWNED_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
+export type OwnedField = (typeof OWNED_FIELDS)[number];
+
+/** The writer name of changes made through Hearth's own API (it ranks in ownership like a system). */
+export const API_WRITER = 'api';
+
+/** Job target of a downstream webhook subscriber (`webhook:<name>`): one ordered queue per subscriber. */
+export function subscriberTarget(name: string): string {
+  return `webhook:${name}`;
+}
+
+/** The connector a job target belongs to: the target itself, or `webhook` for `webhook:<name>`. */
+export function connectorOfTarget(target: string): string {
+  const colon = target.indexOf(':');
+  return colon === -1 ? target : target.slice(0, colon);
+}
+
+/** The identity providers that receive household claims (the configured connectors with that capability). */
+export interface IdpTargets {
+  idp_targets: readonly string[];
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { defineConnector } from '../connector.ts';
+import { createAuth0Connector } from './index.ts';
+
+/** Auth0 Management API: household claims in the user's app_metadata. */
+export const auth0Connector = defineConnector({
+  name: 'auth0',
+  config: z.object({
+    domain: z.string().min(1),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    audience: z.string().optional(),
+    metadata_key: z.string().min(1).default('household'),
+    require_verified_email: z.boolean().default(true),
+    missing_user: z.enum(['skip', 'fail']).default('skip'),
+  }),
+  capabilities: { idp: true },
+  create: (cfg, deps) => createAuth0Connector(cfg, { now: deps.now }),
+});

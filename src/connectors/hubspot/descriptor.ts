@@ -1,0 +1,43 @@
+import { Client } from '@hubspot/api-client';
+import { z } from 'zod';
+import { optional, required } from '../../canonical/export-columns.ts';
+import { defineConnector } from '../connector.ts';
+import { createHubSpotHouseholds } from './households.ts';
+import { createHubSpotConnector } from './index.ts';
+
+const config = z.object({
+  access_token: z.string().min(1),
+  base_url: z.url().default('https://api.hubapi.com'),
+  client_secret: z.string().min(1).optional(),
+  app_id: z.string().optional(),
+  webhook_url: z.string().optional(),
+});
+
+/** HubSpot CRM: write-back, contact pulls, households (companies or labelled pairs), v3 webhooks. */
+export const hubspotConnector = defineConnector({
+  name: 'hubspot',
+  config,
+  ownership: { given_name: 10, family_name: 10, email: 10, phone: 11, address: 30 },
+  capabilities: { ingress: true, writeback: true, pull: true },
+  single_street_line: true,
+  signature_headers: ['x-hubspot-signature-v3'],
+  households: (cfg, o, deps) => {
+    const client = new Client({ accessToken: cfg.access_token, basePath: cfg.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
+    return createHubSpotHouseholds(client, { mode: o.hubspot_mode, opt_in_property: o.opt_in_property, head_labels: o.head_labels, member_labels: o.member_labels }, deps.now ?? Date.now);
+  },
+  exports: {
+    // HubSpot exports use property labels (internal names accepted too).
+    contacts: [
+      required('id', 'Record ID', 'hs_object_id', 'Contact ID'),
+      required('email', 'Email', 'email'),
+      required('street', 'Street Address', 'address'),
+      required('city', 'City', 'city'),
+      required('postal_code', 'Postal Code', 'zip'),
+      optional('region', 'State/Region', 'state', 'State/Region Code', 'hs_state_code'),
+      optional('country', 'Country/Region', 'country', 'Country/Region Code', 'hs_country_region_code'),
+      optional('phone', 'Phone Number', 'phone'),
+      optional('mobile', 'Mobile Phone Number', 'mobilephone'),
+    ],
+  },
+  create: (cfg, deps) => createHubSpotConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
+});

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { defineConnector } from '../connector.ts';
+import { createKeycloakConnector } from './index.ts';
+
+/** Keycloak Admin REST API: household claims as user attributes (read, merge, PUT, read back). */
+export const keycloakConnector = defineConnector({
+  name: 'keycloak',
+  config: z.object({
+    base_url: z.url(),
+    realm: z.string().min(1),
+    token_realm: z.string().min(1).optional(),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    verify_writes: z.boolean().default(true),
+    require_verified_email: z.boolean().default(true),
+    missing_user: z.enum(['skip', 'fail']).default('skip'),
+  }),
+  capabilities: { idp: true },
+  create: (cfg, deps) => createKeycloakConnector(cfg, { now: deps.now }),
+});

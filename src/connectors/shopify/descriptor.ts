@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { optional, required } from '../../canonical/export-columns.ts';
+import { defineConnector } from '../connector.ts';
+import { createShopifyConnector } from './index.ts';
+
+/** Shopify: the storefront. Webhooks in (orders, customers, refunds); its orders export for audits and backfills. */
+export const shopifyConnector = defineConnector({
+  name: 'shopify',
+  config: z.object({ webhook_secret: z.string().min(1) }),
+  // Checkout-validated addresses and phones outrank the CRM's; the CRM owns names and email.
+  ownership: { address: 10, phone: 5, given_name: 30, family_name: 30, email: 30 },
+  capabilities: { ingress: true },
+  signature_headers: ['x-shopify-hmac-sha256'],
+  exports: {
+    orders: [
+      required('name', 'Name'),
+      required('email', 'Email'),
+      required('created_at', 'Created at'),
+      required('city', 'Shipping City'),
+      required('zip', 'Shipping Zip'),
+      optional('address1', 'Shipping Address1'),
+      optional('street', 'Shipping Street'),
+      optional('address2', 'Shipping Address2'),
+      optional('province', 'Shipping Province', 'Shipping Province Name'),
+      optional('country', 'Shipping Country'),
+      optional('shipping_phone', 'Shipping Phone'),
+      optional('phone', 'Phone'),
+      optional('billing_phone', 'Billing Phone'),
+      optional('id', 'Id'),
+    ],
+  },
+  create: (cfg) => createShopifyConnector(cfg),
+});

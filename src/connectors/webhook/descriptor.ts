@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { subscriberTarget } from '../../canonical/fields.ts';
+import { defineConnector } from '../connector.ts';
+import { createWebhookConnector } from './index.ts';
+
+const target = z.object({
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, - and _'),
+  url: z.url(),
+  secret: z.string().min(8, 'at least 8 characters'),
+  events: z.array(z.string()).default(['address.corrected']),
+});
+
+/** Signed JSON webhooks to downstream readers (loyalty, support, email): one ordered queue per subscriber. */
+export const webhookConnector = defineConnector({
+  name: 'webhook',
+  config: z.object({ targets: z.array(target).default([]) }),
+  capabilities: {},
+  targets: (cfg) => cfg.targets.map((t) => subscriberTarget(t.name)),
+  create: (cfg, deps) => createWebhookConnector(cfg.targets, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) }),
+});

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { optional, required } from '../../canonical/export-columns.ts';
+import { defineConnector } from '../connector.ts';
+import { createZohoConnector, createZohoHouseholds } from './index.ts';
+
+const config = z.object({
+  access_token: z.string().min(1),
+  base_url: z.url().default('https://www.zohoapis.com'),
+  /** Only Accounts with this Account_Type are households; null: every Account. */
+  household_account_type: z.string().nullable().default('Household'),
+  /** The Account lookup field naming the head of household. */
+  primary_contact_field: z.string().min(1).default('Primary_Contact'),
+});
+
+/** Zoho CRM: contact pulls and households (Accounts); opt-in write-back. No address write-back yet. */
+export const zohoConnector = defineConnector({
+  name: 'zoho',
+  config,
+  ownership: { given_name: 12, family_name: 12, email: 12, phone: 13, address: 32 },
+  capabilities: { pull: true },
+  household_fields: ['Account_Name'],
+  households: (cfg, o) => createZohoHouseholds(cfg, { opt_in_property: o.opt_in_property }),
+  exports: {
+    // Zoho exports use labels (API names accepted).
+    contacts: [
+      required('id', 'Record Id', 'Id', 'Contact Id'),
+      required('email', 'Email'),
+      required('street', 'Mailing Street', 'Mailing_Street'),
+      required('city', 'Mailing City', 'Mailing_City'),
+      required('postal_code', 'Mailing Zip', 'Mailing_Zip'),
+      optional('region', 'Mailing State', 'Mailing_State'),
+      optional('country', 'Mailing Country', 'Mailing_Country'),
+      optional('phone', 'Phone', 'Home Phone', 'Home_Phone'),
+      optional('mobile', 'Mobile'),
+    ],
+  },
+  create: (cfg, deps) => createZohoConnector(cfg, { ...(deps.now ? { now: deps.now } : {}) }),
+});
