@@ -31,8 +31,25 @@ export async function runAuditBench(): Promise<Record<string, unknown>> {
     const rows = ex.crmRows + ex.orderRows;
     const loadAverage = loadavg()[0]!;
     const baseline = await measure(async () => (await countRows(ex.crmFile)) + (await countRows(ex.ordersFile)));
-    const audit = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf }));
-    const inTurn = await measure(() => runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: false }));
+    const audit = await measure(() =>
+      runAudit({
+        crmFile: ex.crmFile,
+        crmFormat: contactsExport(CONNECTORS, 'hubspot'),
+        ordersFile: ex.ordersFile,
+        ordersFormat: SHOPIFY,
+        asOf,
+      }),
+    );
+    const inTurn = await measure(() =>
+      runAudit({
+        crmFile: ex.crmFile,
+        crmFormat: contactsExport(CONNECTORS, 'hubspot'),
+        ordersFile: ex.ordersFile,
+        ordersFormat: SHOPIFY,
+        asOf,
+        parallel: false,
+      }),
+    );
     const report = audit.value;
     const stale = new Set(report.findings.filter((f) => f.kind === 'stale_address').map((f) => f.email));
     return {
@@ -57,9 +74,13 @@ export async function runAuditBench(): Promise<Record<string, unknown>> {
 
 async function countRows(file: string): Promise<number> {
   let rows = 0;
-  await streamCsv(file, () => {}, () => {
-    rows++;
-  });
+  await streamCsv(
+    file,
+    () => {},
+    () => {
+      rows++;
+    },
+  );
   return rows;
 }
 
@@ -79,5 +100,9 @@ async function measure<T>(fn: () => Promise<T>): Promise<Measured<T>> {
 }
 
 function rates(rows: number, m: Measured<unknown>): Record<string, number> {
-  return { seconds: round(m.wallMs / 1000, 2), rows_per_s: Math.round(rows / (m.wallMs / 1000)), cpu_seconds: round(m.cpuMs / 1000, 2) };
+  return {
+    seconds: round(m.wallMs / 1000, 2),
+    rows_per_s: Math.round(rows / (m.wallMs / 1000)),
+    cpu_seconds: round(m.cpuMs / 1000, 2),
+  };
 }

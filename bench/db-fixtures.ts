@@ -21,7 +21,14 @@ export async function sqliteBenchDb(): Promise<BenchDb> {
   const url = `sqlite:${join(dir, 'bench.db')}`;
   const hdb = openDatabase(url);
   await migrateToLatest(hdb.db);
-  return { hdb, url, drop: async () => { await hdb.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    hdb,
+    url,
+    drop: async () => {
+      await hdb.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A fresh PostgreSQL database, or null (with a note on stderr) when no server answers. */
@@ -40,7 +47,8 @@ export async function postgresBenchDb(): Promise<BenchDb | null> {
   const hdb = openDatabase(url, { poolSize: 8 });
   await migrateToLatest(hdb.db);
   return {
-    hdb, url,
+    hdb,
+    url,
     drop: async () => {
       await hdb.close();
       const c = new pg.Client({ connectionString: ADMIN_URL });

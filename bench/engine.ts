@@ -13,7 +13,10 @@ import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from 
 export async function runEngineBench(opts: { events?: number } = {}): Promise<Record<string, unknown>> {
   const n = opts.events ?? 20_000;
   const out: Record<string, unknown> = { events: n };
-  for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
+  for (const [name, open] of [
+    ['sqlite', sqliteBenchDb],
+    ['postgres', postgresBenchDb],
+  ] as const) {
     const bdb = await open();
     if (!bdb) continue;
     try {
@@ -27,24 +30,55 @@ export async function runEngineBench(opts: { events?: number } = {}): Promise<Re
 
 function checkout(i: number): CanonicalEvent {
   return {
-    type: 'checkout.address_confirmed', source: 'shopify', external_id: String(100_000 + i), order_id: `#${i}`, occurred_at: Date.now(),
+    type: 'checkout.address_confirmed',
+    source: 'shopify',
+    external_id: String(100_000 + i),
+    order_id: `#${i}`,
+    occurred_at: Date.now(),
     contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `bench${i}@example.com`, phone: null },
-    address: { line1: `${i} Main Street`, line2: i % 3 === 0 ? `Apt ${i % 50}B` : null, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' },
+    address: {
+      line1: `${i} Main Street`,
+      line2: i % 3 === 0 ? `Apt ${i % 50}B` : null,
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
   };
 }
 
 async function engineRate(bdb: BenchDb, n: number) {
   const db = bdb.hdb.db;
   for (let i = 0; i < n; i += 1000) {
-    await storeDeliveries(db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: `b-${i + k}`, event: checkout(i + k) })), Date.now());
+    await storeDeliveries(
+      db,
+      'shopify',
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: `b-${i + k}`, event: checkout(i + k) })),
+      Date.now(),
+    );
   }
-  const config = parseConfig({ connectors: { hubspot: { access_token: 'x', base_url: 'http://127.0.0.1:1' }, webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1' }] } }, writeback: { crm: 'hubspot' } });
+  const config = parseConfig({
+    connectors: {
+      hubspot: { access_token: 'x', base_url: 'http://127.0.0.1:1' },
+      webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1' }] },
+    },
+    writeback: { crm: 'hubspot' },
+  });
   const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
-  const count = async (t: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(t)}`.execute(db)).rows[0]!.n);
+  const count = async (t: string) =>
+    Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(t)}`.execute(db)).rows[0]!.n);
   const jobs = await count('jobs');
   // Rows the engine wrote: customers, crosswalk, change log, jobs, plus one inbox update per event.
-  const rows = (await count('customers')) + (await count('source_links')) + (await count('change_log')) + jobs + applied;
-  return { applied, jobs_enqueued: jobs, rows_written: rows, seconds: round(seconds, 2), events_per_second: round(applied / seconds, 0), rows_written_per_second: round(rows / seconds, 0) };
+  const rows =
+    (await count('customers')) + (await count('source_links')) + (await count('change_log')) + jobs + applied;
+  return {
+    applied,
+    jobs_enqueued: jobs,
+    rows_written: rows,
+    seconds: round(seconds, 2),
+    events_per_second: round(applied / seconds, 0),
+    rows_written_per_second: round(rows / seconds, 0),
+  };
 }
 
 async function upsertRate(bdb: BenchDb, n: number) {
@@ -53,10 +87,20 @@ async function upsertRate(bdb: BenchDb, n: number) {
   for (let i = 0; i < n; i += 500) {
     await db.transaction().execute(async (trx) => {
       const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
-        id: `cus_base_${i + k}`, email: `base${i + k}@example.com`, email_normalized: `base${i + k}@example.com`, address_line1: `${i + k} Main St`,
-        field_sources: '{}', version: 1, created_at: 0, updated_at: 0,
+        id: `cus_base_${i + k}`,
+        email: `base${i + k}@example.com`,
+        email_normalized: `base${i + k}@example.com`,
+        address_line1: `${i + k} Main St`,
+        field_sources: '{}',
+        version: 1,
+        created_at: 0,
+        updated_at: 0,
       }));
-      await trx.insertInto('customers').values(rows).onConflict((oc) => oc.column('id').doUpdateSet({ updated_at: 1 })).execute();
+      await trx
+        .insertInto('customers')
+        .values(rows)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ updated_at: 1 }))
+        .execute();
     });
   }
   const seconds = (performance.now() - t0) / 1000;

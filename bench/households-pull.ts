@@ -16,7 +16,10 @@ export async function runHouseholdsPullBench(opts: { contacts?: number } = {}): 
   const crm = await seededCrm(n);
   const out: Record<string, unknown> = { contacts: n, page_size: 100 };
   try {
-    for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
+    for (const [name, open] of [
+      ['sqlite', sqliteBenchDb],
+      ['postgres', postgresBenchDb],
+    ] as const) {
       const bdb = await open();
       if (!bdb) continue;
       try {
@@ -36,22 +39,40 @@ async function seededCrm(n: number): Promise<HubSpotSim> {
   for (let i = 0; i < n; i += 4) {
     const company = crm.households.createCompany(`Household ${i / 4}`);
     for (let k = 0; k < 4 && i + k < n; k++) {
-      const id = crm.createContact({ email: `p${i + k}@bench.example`, firstname: `P${i + k}`, lastname: 'Bench', points_aggregation_opt_in: k < 2 ? 'true' : 'false' });
-      crm.households.associateCompany(id, company, { primary: true, ...(k === 0 ? { label: 'Head of household' } : {}) });
+      const id = crm.createContact({
+        email: `p${i + k}@bench.example`,
+        firstname: `P${i + k}`,
+        lastname: 'Bench',
+        points_aggregation_opt_in: k < 2 ? 'true' : 'false',
+      });
+      crm.households.associateCompany(id, company, {
+        primary: true,
+        ...(k === 0 ? { label: 'Head of household' } : {}),
+      });
     }
   }
   return crm;
 }
 
 async function pullTwice(bdb: BenchDb, crm: HubSpotSim) {
-  const config = parseConfig({ database: bdb.url, connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, households: { source: 'hubspot' }, log: { level: 'silent' } });
+  const config = parseConfig({
+    database: bdb.url,
+    connectors: { hubspot: { access_token: crm.token, base_url: crm.url } },
+    households: { source: 'hubspot' },
+    log: { level: 'silent' },
+  });
   const connectors = buildConnectors(config.descriptors, config.connectors, { logger: createLogger('silent') });
   const ctx = engineContext(config, connectors);
   const timed = async () => {
     const t0 = performance.now();
     const s = await pullConnector(bdb.hdb, config, connectors, ctx, 'hubspot', { restart: true, page_size: 100 });
     const seconds = (performance.now() - t0) / 1000;
-    return { contacts: s.contacts, members_changed: s.members_changed, seconds: round(seconds), contacts_per_second: Math.round(s.contacts / seconds) };
+    return {
+      contacts: s.contacts,
+      members_changed: s.members_changed,
+      seconds: round(seconds),
+      contacts_per_second: Math.round(s.contacts / seconds),
+    };
   };
   const first_pull = await timed();
   const second_pull = await timed();
@@ -59,12 +80,19 @@ async function pullTwice(bdb: BenchDb, crm: HubSpotSim) {
   let cursor: string | null = null;
   let listed = 0;
   do {
-    const page = await connectors.hubspot!.source!.listContacts(cursor, { limit: 100, extra_properties: ['points_aggregation_opt_in'] });
+    const page = await connectors.hubspot!.source!.listContacts(cursor, {
+      limit: 100,
+      extra_properties: ['points_aggregation_opt_in'],
+    });
     listed += page.records.length;
     cursor = page.next_cursor;
   } while (cursor);
   const s = (performance.now() - t0) / 1000;
-  return { first_pull, second_pull, baseline_listing_only: { contacts: listed, seconds: round(s), contacts_per_second: Math.round(listed / s) } };
+  return {
+    first_pull,
+    second_pull,
+    baseline_listing_only: { contacts: listed, seconds: round(s), contacts_per_second: Math.round(listed / s) },
+  };
 }
 
 const round = (x: number) => Number(x.toFixed(2));

@@ -14,11 +14,16 @@ import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from 
  * checkout address events through the same engine (no ledger), and the database's raw batched
  * insert rate into the ledger table.
  */
-export async function runLoyaltyBench(opts: { orders?: number; customers?: number } = {}): Promise<Record<string, unknown>> {
+export async function runLoyaltyBench(
+  opts: { orders?: number; customers?: number } = {},
+): Promise<Record<string, unknown>> {
   const orders = opts.orders ?? 5000;
   const customers = opts.customers ?? 1000;
   const out: Record<string, unknown> = { orders, customers };
-  for (const [name, open] of [['sqlite', sqliteBenchDb], ['postgres', postgresBenchDb]] as const) {
+  for (const [name, open] of [
+    ['sqlite', sqliteBenchDb],
+    ['postgres', postgresBenchDb],
+  ] as const) {
     const result: Record<string, unknown> = {};
     for (const size of [1, 5, 50]) {
       const bdb = await open();
@@ -39,7 +44,20 @@ export async function runLoyaltyBench(opts: { orders?: number; customers?: numbe
   return out;
 }
 
-const config = parseConfig({ connectors: { webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1', events: ['order.enriched', 'tier.changed', 'address.corrected'] }] } } });
+const config = parseConfig({
+  connectors: {
+    webhook: {
+      targets: [
+        {
+          name: 'loyalty',
+          url: 'http://127.0.0.1:1/x',
+          secret: 'whsec_bench_1',
+          events: ['order.enriched', 'tier.changed', 'address.corrected'],
+        },
+      ],
+    },
+  },
+});
 
 async function seedHouseholds(bdb: BenchDb, n: number, size: number): Promise<void> {
   const db = bdb.hdb.db;
@@ -56,16 +74,35 @@ async function seedHouseholds(bdb: BenchDb, n: number, size: number): Promise<vo
 
 function order(i: number, customers: number): CanonicalEvent {
   return {
-    type: 'order.placed', source: 'shopify', external_id: null, order_id: String(500_000 + i), order_name: `#${500_000 + i}`,
-    contact: { email: `member${i % customers}@bench.example` }, total_minor: 2_000 + (i % 50) * 1_000, currency: 'USD', line_count: 1, occurred_at: Date.now(),
+    type: 'order.placed',
+    source: 'shopify',
+    external_id: null,
+    order_id: String(500_000 + i),
+    order_name: `#${500_000 + i}`,
+    contact: { email: `member${i % customers}@bench.example` },
+    total_minor: 2_000 + (i % 50) * 1_000,
+    currency: 'USD',
+    line_count: 1,
+    occurred_at: Date.now(),
   };
 }
 
 function checkout(i: number): CanonicalEvent {
   return {
-    type: 'checkout.address_confirmed', source: 'shopify', external_id: String(900_000 + i), order_id: `#${i}`, occurred_at: Date.now(),
+    type: 'checkout.address_confirmed',
+    source: 'shopify',
+    external_id: String(900_000 + i),
+    order_id: `#${i}`,
+    occurred_at: Date.now(),
     contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `addr${i}@example.com`, phone: null },
-    address: { line1: `${i} Main Street`, line2: null, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' },
+    address: {
+      line1: `${i} Main Street`,
+      line2: null,
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
   };
 }
 
@@ -73,10 +110,20 @@ async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalE
   const earnedBefore = await earnCount(bdb);
   const prefix = `${Math.random().toString(36).slice(2, 8)}-`;
   for (let i = 0; i < n; i += 1000) {
-    await storeDeliveries(bdb.hdb.db, 'shopify', Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: prefix + (i + k), event: make(i + k) })), Date.now());
+    await storeDeliveries(
+      bdb.hdb.db,
+      'shopify',
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: prefix + (i + k), event: make(i + k) })),
+      Date.now(),
+    );
   }
   const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
-  return { applied, earn_entries: (await earnCount(bdb)) - earnedBefore, seconds: round(seconds, 2), per_second: round(applied / seconds, 0) };
+  return {
+    applied,
+    earn_entries: (await earnCount(bdb)) - earnedBefore,
+    seconds: round(seconds, 2),
+    per_second: round(applied / seconds, 0),
+  };
 }
 
 /** The database's own rate for the ledger table: batched plain inserts of earn-shaped rows. */
@@ -84,8 +131,23 @@ async function rawLedgerInserts(bdb: BenchDb, n: number) {
   const t0 = performance.now();
   for (let i = 0; i < n; i += 500) {
     const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
-      id: `led_raw_${i + k}`, kind: 'adjust' as const, account_id: `cus_raw_${(i + k) % 1000}`, customer_id: `cus_raw_${(i + k) % 1000}`, household_id: null, points: 10,
-      spend_minor: 0, currency: null, order_ref: null, order_name: null, ref_entry_id: null, source: 'bench', actor: 'bench', reason: 'raw insert rate', idempotency_key: `raw:${i + k}`, occurred_at: Date.now(), created_at: Date.now(),
+      id: `led_raw_${i + k}`,
+      kind: 'adjust' as const,
+      account_id: `cus_raw_${(i + k) % 1000}`,
+      customer_id: `cus_raw_${(i + k) % 1000}`,
+      household_id: null,
+      points: 10,
+      spend_minor: 0,
+      currency: null,
+      order_ref: null,
+      order_name: null,
+      ref_entry_id: null,
+      source: 'bench',
+      actor: 'bench',
+      reason: 'raw insert rate',
+      idempotency_key: `raw:${i + k}`,
+      occurred_at: Date.now(),
+      created_at: Date.now(),
     }));
     await bdb.hdb.db.transaction().execute((trx) => trx.insertInto('ledger_entries').values(rows).execute());
   }
@@ -94,6 +156,10 @@ async function rawLedgerInserts(bdb: BenchDb, n: number) {
 }
 
 async function earnCount(bdb: BenchDb): Promise<number> {
-  const row = await bdb.hdb.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'earn').executeTakeFirstOrThrow();
+  const row = await bdb.hdb.db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('kind', '=', 'earn')
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

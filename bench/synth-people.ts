@@ -18,13 +18,73 @@ export interface SynthPeople {
   entity: string[];
 }
 
-const GIVEN = 'james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse bryan billy bruce gabriel joe logan albert willie alan eugene russell vincent philip bobby johnny bradley mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret ashley kimberly emily donna michelle carol amanda melissa deborah stephanie dorothy rebecca sharon laura cynthia amy kathleen angela shirley brenda emma anna pamela nicole samantha katherine christine helen debra rachel carolyn janet maria catherine heather diane olivia julie joyce victoria ruth virginia lauren kelly christina joan evelyn judith andrea hannah megan cheryl jacqueline martha madison teresa gloria sara janice ann kathryn abigail sophia frances jean alice judy isabella julia grace amber denise danielle marilyn beverly charlotte natalie theresa diana brittany doris kayla alexis lori marie'.split(' ');
-const NICK: Record<string, string> = { robert: 'bob', william: 'bill', richard: 'dick', james: 'jim', michael: 'mike', elizabeth: 'liz', margaret: 'peggy', katherine: 'kate', thomas: 'tom', joseph: 'joe', christopher: 'chris', daniel: 'dan', matthew: 'matt', anthony: 'tony', edward: 'ted', jennifer: 'jen', patricia: 'pat', rebecca: 'becky', samuel: 'sam', victoria: 'vicky', susan: 'sue', andrew: 'andy', benjamin: 'ben', nicholas: 'nick', alexander: 'alex', timothy: 'tim', stephen: 'steve', jonathan: 'jon', kenneth: 'ken', lawrence: 'larry', catherine: 'cathy', deborah: 'debbie', pamela: 'pam', jessica: 'jess', zachary: 'zach' };
-const SYL = 'son ler man ton ber ford ley field well wood ing ris ins dal kin mer den ski vic han ock art ell ong ney wick stone brook'.split(' ');
-const ROOT = 'smith john will brown jones mill davi gar rod wil mart ander tay thom her moor jack whit harr sanch clark ram lew robin walk young allen king wright scott torr nguy hill flor green adam nel bak hall riv camp mitch cart rob gom phil evan turn diaz park cruz edward coll reyes stew morr mor murph cook rog gut ort morg coop pet bail reed kell how ram kim cox ward rich wat brook chav wood jam benn gray mend ruiz hugh price alv cast sand pat myer long ross fost jim'.split(' ');
-const STREET = 'main oak pine maple cedar elm washington lake hill park view sunset river church spring north south ridge walnut willow forest highland meadow lincoln jackson franklin center mill dogwood cherry laurel chestnut hickory jefferson madison adams poplar birch'.split(' ');
-const TYPES: [string, string][] = [['street', 'st'], ['avenue', 'ave'], ['road', 'rd'], ['drive', 'dr'], ['lane', 'ln'], ['court', 'ct'], ['place', 'pl'], ['boulevard', 'blvd']];
-const CITIES = 'springfield riverside franklin greenville bristol clinton fairview salem madison georgetown arlington ashland burlington manchester milton newport oxford jackson dover hudson kingston lebanon marion'.split(' ');
+const GIVEN =
+  'james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse bryan billy bruce gabriel joe logan albert willie alan eugene russell vincent philip bobby johnny bradley mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret ashley kimberly emily donna michelle carol amanda melissa deborah stephanie dorothy rebecca sharon laura cynthia amy kathleen angela shirley brenda emma anna pamela nicole samantha katherine christine helen debra rachel carolyn janet maria catherine heather diane olivia julie joyce victoria ruth virginia lauren kelly christina joan evelyn judith andrea hannah megan cheryl jacqueline martha madison teresa gloria sara janice ann kathryn abigail sophia frances jean alice judy isabella julia grace amber denise danielle marilyn beverly charlotte natalie theresa diana brittany doris kayla alexis lori marie'.split(
+    ' ',
+  );
+const NICK: Record<string, string> = {
+  robert: 'bob',
+  william: 'bill',
+  richard: 'dick',
+  james: 'jim',
+  michael: 'mike',
+  elizabeth: 'liz',
+  margaret: 'peggy',
+  katherine: 'kate',
+  thomas: 'tom',
+  joseph: 'joe',
+  christopher: 'chris',
+  daniel: 'dan',
+  matthew: 'matt',
+  anthony: 'tony',
+  edward: 'ted',
+  jennifer: 'jen',
+  patricia: 'pat',
+  rebecca: 'becky',
+  samuel: 'sam',
+  victoria: 'vicky',
+  susan: 'sue',
+  andrew: 'andy',
+  benjamin: 'ben',
+  nicholas: 'nick',
+  alexander: 'alex',
+  timothy: 'tim',
+  stephen: 'steve',
+  jonathan: 'jon',
+  kenneth: 'ken',
+  lawrence: 'larry',
+  catherine: 'cathy',
+  deborah: 'debbie',
+  pamela: 'pam',
+  jessica: 'jess',
+  zachary: 'zach',
+};
+const SYL =
+  'son ler man ton ber ford ley field well wood ing ris ins dal kin mer den ski vic han ock art ell ong ney wick stone brook'.split(
+    ' ',
+  );
+const ROOT =
+  'smith john will brown jones mill davi gar rod wil mart ander tay thom her moor jack whit harr sanch clark ram lew robin walk young allen king wright scott torr nguy hill flor green adam nel bak hall riv camp mitch cart rob gom phil evan turn diaz park cruz edward coll reyes stew morr mor murph cook rog gut ort morg coop pet bail reed kell how ram kim cox ward rich wat brook chav wood jam benn gray mend ruiz hugh price alv cast sand pat myer long ross fost jim'.split(
+    ' ',
+  );
+const STREET =
+  'main oak pine maple cedar elm washington lake hill park view sunset river church spring north south ridge walnut willow forest highland meadow lincoln jackson franklin center mill dogwood cherry laurel chestnut hickory jefferson madison adams poplar birch'.split(
+    ' ',
+  );
+const TYPES: [string, string][] = [
+  ['street', 'st'],
+  ['avenue', 'ave'],
+  ['road', 'rd'],
+  ['drive', 'dr'],
+  ['lane', 'ln'],
+  ['court', 'ct'],
+  ['place', 'pl'],
+  ['boulevard', 'blvd'],
+];
+const CITIES =
+  'springfield riverside franklin greenville bristol clinton fairview salem madison georgetown arlington ashland burlington manchester milton newport oxford jackson dover hudson kingston lebanon marion'.split(
+    ' ',
+  );
 const STATES = 'ca tx ny fl il pa oh ga nc mi nj va wa az ma tn in mo md wi co mn sc al la'.split(' ');
 const DOMAINS = ['gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.com', 'icloud.com', 'aol.com'];
 
@@ -53,7 +113,10 @@ export function generateSyntheticPeople(opts: SynthOptions): SynthPeople {
       const id = `p${personId++}`;
       const copies = rand() < 0.35 ? 1 + Math.floor(rand() * 3) : 0;
       for (let k = 0; k <= copies && records.length < opts.records; k++) {
-        records.push({ id: `${id}-${k}`, fields: k === 0 ? gen.render(person, false) : gen.render(gen.corrupt(person), true) });
+        records.push({
+          id: `${id}-${k}`,
+          fields: k === 0 ? gen.render(person, false) : gen.render(gen.corrupt(person), true),
+        });
         entity.push(id);
       }
     }
@@ -141,9 +204,32 @@ class Generator {
     const r = (): number => this.rand();
     const [name, full] = p.street;
     const type = variant && r() < 0.5 ? (TYPES.find((t) => t[0] === full)?.[1] ?? full) : full;
-    const unit = p.unit === '' ? '' : variant ? this.pick([`Apt ${p.unit}`, `#${p.unit}`, `Apartment ${p.unit.replace(/(\d+)(\D)/, '$1-$2')}`, `Unit ${p.unit}`]) : `Apt ${p.unit}`;
-    const email = variant && p.email.endsWith('@gmail.com') && r() < 0.3 ? p.email.replace('.', '').replace('@', '+shop@') : p.email;
-    const phone = p.phone === '' ? '' : variant ? this.pick([`(${p.phone.slice(0, 3)}) ${p.phone.slice(3, 6)}-${p.phone.slice(6)}`, `${p.phone.slice(0, 3)}.${p.phone.slice(3, 6)}.${p.phone.slice(6)}`, `+1 ${p.phone}`, p.phone]) : p.phone;
+    const unit =
+      p.unit === ''
+        ? ''
+        : variant
+          ? this.pick([
+              `Apt ${p.unit}`,
+              `#${p.unit}`,
+              `Apartment ${p.unit.replace(/(\d+)(\D)/, '$1-$2')}`,
+              `Unit ${p.unit}`,
+            ])
+          : `Apt ${p.unit}`;
+    const email =
+      variant && p.email.endsWith('@gmail.com') && r() < 0.3
+        ? p.email.replace('.', '').replace('@', '+shop@')
+        : p.email;
+    const phone =
+      p.phone === ''
+        ? ''
+        : variant
+          ? this.pick([
+              `(${p.phone.slice(0, 3)}) ${p.phone.slice(3, 6)}-${p.phone.slice(6)}`,
+              `${p.phone.slice(0, 3)}.${p.phone.slice(3, 6)}.${p.phone.slice(6)}`,
+              `+1 ${p.phone}`,
+              p.phone,
+            ])
+          : p.phone;
     return {
       given_name: variant && r() < 0.3 ? p.given.toUpperCase() : p.given,
       family_name: p.family,

@@ -29,8 +29,13 @@ export function createFaults(): FaultState {
   let plan: FaultPlan = {};
   let seen = 0;
   return {
-    set: (p) => { plan = { ...p }; seen = 0; },
-    get plan() { return plan; },
+    set: (p) => {
+      plan = { ...p };
+      seen = 0;
+    },
+    get plan() {
+      return plan;
+    },
     next: () => {
       seen++;
       if (plan.drop_next) return (plan.drop_next--, 'drop');

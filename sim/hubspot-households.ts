@@ -22,7 +22,11 @@ export interface HubSpotHouseholdSim {
   dissociateCompany(contactId: string, companyId: string): void;
   /** A paired contact label: on the member's side the head is "Head of household", and the inverse. */
   labelHousehold(memberId: string, headId: string): void;
-  associations(fromType: string, fromId: string, toType: string): { toObjectId: string; associationTypes: SimAssociationType[] }[];
+  associations(
+    fromType: string,
+    fromId: string,
+    toType: string,
+  ): { toObjectId: string; associationTypes: SimAssociationType[] }[];
 }
 
 export interface HouseholdRoutes extends HubSpotHouseholdSim {
@@ -31,10 +35,18 @@ export interface HouseholdRoutes extends HubSpotHouseholdSim {
 }
 
 const LABEL_IDS: Record<string, number> = { 'Head of household': 12, 'Household member': 13, 'Primary contact': 14 };
-const TYPES = { contact_company: 279, company_contact: 280, primary_contact_company: 1, primary_company_contact: 2, contact_contact: 449 };
+const TYPES = {
+  contact_company: 279,
+  company_contact: 280,
+  primary_contact_company: 1,
+  primary_company_contact: 2,
+  contact_contact: 449,
+};
 const TYPE_NAME: Record<string, string> = { contacts: '0-1', companies: '0-2' };
 
-export function createHouseholdRoutes(webhook: { url: string; client_secret: string; app_id: string } | undefined): HouseholdRoutes {
+export function createHouseholdRoutes(
+  webhook: { url: string; client_secret: string; app_id: string } | undefined,
+): HouseholdRoutes {
   const companies = new Map<string, { id: string; properties: Record<string, string | null>; createdAt: string }>();
   const assoc = new Map<string, SimAssociationType[]>(); // `${fromType}:${fromId}:${toType}:${toId}`
   let nextCompany = 9001;
@@ -43,7 +55,8 @@ export function createHouseholdRoutes(webhook: { url: string; client_secret: str
   const put = (ft: string, f: string, tt: string, t: string, types: SimAssociationType[]) => {
     const k = key(ft, f, tt, t);
     const merged = [...(assoc.get(k) ?? [])];
-    for (const ty of types) if (!merged.some((m) => m.typeId === ty.typeId && m.category === ty.category)) merged.push(ty);
+    for (const ty of types)
+      if (!merged.some((m) => m.typeId === ty.typeId && m.category === ty.category)) merged.push(ty);
     assoc.set(k, merged);
   };
   const label = (l: string): SimAssociationType => ({ category: 'USER_DEFINED', typeId: LABEL_IDS[l] ?? 99, label: l });
@@ -51,13 +64,31 @@ export function createHouseholdRoutes(webhook: { url: string; client_secret: str
   function emit(contactId: string, companyId: string, removed: boolean, primary: boolean): void {
     if (!webhook) return;
     const occurredAt = Date.now();
-    const body = JSON.stringify([{
-      eventId: eventId++, subscriptionId: 2346, portalId: 62515, appId: Number(webhook.app_id), occurredAt, subscriptionType: 'contact.associationChange', attemptNumber: 0,
-      changeSource: 'CRM_UI', sourceId: 'userId:777', associationType: 'CONTACT_TO_COMPANY', fromObjectId: Number(contactId), toObjectId: Number(companyId), associationRemoved: removed, isPrimaryAssociation: primary,
-    }]);
+    const body = JSON.stringify([
+      {
+        eventId: eventId++,
+        subscriptionId: 2346,
+        portalId: 62515,
+        appId: Number(webhook.app_id),
+        occurredAt,
+        subscriptionType: 'contact.associationChange',
+        attemptNumber: 0,
+        changeSource: 'CRM_UI',
+        sourceId: 'userId:777',
+        associationType: 'CONTACT_TO_COMPANY',
+        fromObjectId: Number(contactId),
+        toObjectId: Number(companyId),
+        associationRemoved: removed,
+        isPrimaryAssociation: primary,
+      },
+    ]);
     const ts = String(Date.now());
     const sig = createHmac('sha256', webhook.client_secret).update(`POST${webhook.url}${body}${ts}`).digest('base64');
-    void postQuietly(webhook.url, { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' }, body);
+    void postQuietly(
+      webhook.url,
+      { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' },
+      body,
+    );
   }
 
   const api: HubSpotHouseholdSim = {
@@ -67,7 +98,9 @@ export function createHouseholdRoutes(webhook: { url: string; client_secret: str
       return id;
     },
     associateCompany(contactId, companyId, o = {}) {
-      const forward: SimAssociationType[] = [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_company, label: null }];
+      const forward: SimAssociationType[] = [
+        { category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_company, label: null },
+      ];
       const back: SimAssociationType[] = [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.company_contact, label: null }];
       if (o.primary) {
         forward.unshift({ category: 'HUBSPOT_DEFINED', typeId: TYPES.primary_contact_company, label: 'Primary' });
@@ -82,32 +115,54 @@ export function createHouseholdRoutes(webhook: { url: string; client_secret: str
       const had = assoc.get(key('contacts', contactId, 'companies', companyId));
       assoc.delete(key('contacts', contactId, 'companies', companyId));
       assoc.delete(key('companies', companyId, 'contacts', contactId));
-      if (had) emit(contactId, companyId, true, had.some((t) => t.typeId === TYPES.primary_contact_company));
+      if (had)
+        emit(
+          contactId,
+          companyId,
+          true,
+          had.some((t) => t.typeId === TYPES.primary_contact_company),
+        );
     },
     labelHousehold(memberId, headId) {
-      put('contacts', memberId, 'contacts', headId, [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null }, label('Head of household')]);
-      put('contacts', headId, 'contacts', memberId, [{ category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null }, label('Household member')]);
+      put('contacts', memberId, 'contacts', headId, [
+        { category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null },
+        label('Head of household'),
+      ]);
+      put('contacts', headId, 'contacts', memberId, [
+        { category: 'HUBSPOT_DEFINED', typeId: TYPES.contact_contact, label: null },
+        label('Household member'),
+      ]);
     },
     associations(fromType, fromId, toType) {
       const prefix = `${fromType}:${fromId}:${toType}:`;
-      return [...assoc.entries()].filter(([k]) => k.startsWith(prefix)).map(([k, types]) => ({ toObjectId: k.slice(prefix.length), associationTypes: types }));
+      return [...assoc.entries()]
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([k, types]) => ({ toObjectId: k.slice(prefix.length), associationTypes: types }));
     },
   };
 
   function route(method: string, path: string, body: any): { status: number; body?: unknown } | undefined {
     const batchRead = /^\/crm\/v4\/associations\/([\w-]+)\/([\w-]+)\/batch\/read$/.exec(path);
-    if (method === 'POST' && batchRead) return readAssociations(normalType(batchRead[1]!), normalType(batchRead[2]!), body);
+    if (method === 'POST' && batchRead)
+      return readAssociations(normalType(batchRead[1]!), normalType(batchRead[2]!), body);
     if (method === 'POST' && path === '/crm/v3/objects/companies/batch/read') return readCompanies(body);
     const list = /^\/crm\/v4\/objects\/([\w-]+)\/(\d+)\/associations\/([\w-]+)$/.exec(path);
-    if (method === 'GET' && list) return { status: 200, body: { results: api.associations(normalType(list[1]!), list[2]!, normalType(list[3]!)).map(wire) } };
+    if (method === 'GET' && list)
+      return {
+        status: 200,
+        body: { results: api.associations(normalType(list[1]!), list[2]!, normalType(list[3]!)).map(wire) },
+      };
     return undefined;
   }
 
   function readAssociations(from: string, to: string, body: any) {
     const inputs: { id: string }[] = Array.isArray(body?.inputs) ? body.inputs : [];
-    if (inputs.length > 1000) return { status: 400, body: { status: 'error', message: 'Too many inputs', category: 'VALIDATION_ERROR' } };
+    if (inputs.length > 1000)
+      return { status: 400, body: { status: 'error', message: 'Too many inputs', category: 'VALIDATION_ERROR' } };
     const now = new Date().toISOString();
-    const results = inputs.map((i) => ({ from: { id: String(i.id) }, to: api.associations(from, String(i.id), to).map(wire) })).filter((r) => r.to.length > 0);
+    const results = inputs
+      .map((i) => ({ from: { id: String(i.id) }, to: api.associations(from, String(i.id), to).map(wire) }))
+      .filter((r) => r.to.length > 0);
     return { status: 200, body: { status: 'COMPLETE', results, startedAt: now, completedAt: now } };
   }
 
@@ -115,8 +170,16 @@ export function createHouseholdRoutes(webhook: { url: string; client_secret: str
     const inputs: { id: string }[] = Array.isArray(body?.inputs) ? body.inputs : [];
     const props: string[] = body?.properties?.length ? body.properties : ['name'];
     const now = new Date().toISOString();
-    const results = inputs.map((i) => companies.get(String(i.id))).filter((c) => c !== undefined)
-      .map((c) => ({ id: c.id, properties: Object.fromEntries(props.map((p) => [p, c.properties[p] ?? null])), createdAt: c.createdAt, updatedAt: c.createdAt, archived: false }));
+    const results = inputs
+      .map((i) => companies.get(String(i.id)))
+      .filter((c) => c !== undefined)
+      .map((c) => ({
+        id: c.id,
+        properties: Object.fromEntries(props.map((p) => [p, c.properties[p] ?? null])),
+        createdAt: c.createdAt,
+        updatedAt: c.createdAt,
+        archived: false,
+      }));
     return { status: 200, body: { status: 'COMPLETE', results, startedAt: now, completedAt: now } };
   }
 
@@ -131,4 +194,7 @@ function normalType(t: string): string {
 }
 
 // Object ids are numbers on the wire (int64).
-const wire = (a: { toObjectId: string; associationTypes: SimAssociationType[] }) => ({ toObjectId: Number(a.toObjectId), associationTypes: a.associationTypes });
+const wire = (a: { toObjectId: string; associationTypes: SimAssociationType[] }) => ({
+  toObjectId: Number(a.toObjectId),
+  associationTypes: a.associationTypes,
+});

@@ -41,7 +41,14 @@ export interface HubSpotSimOptions {
 }
 
 // HubSpot's own 429 body for the rolling ten-second limit (hubspot.md §6); the SDK keys its retry on policyName.
-const RATE_LIMIT_BODY = { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: '20f98dfa-05b6-4d27-8d96-ecfde54ca211', policyName: 'TEN_SECONDLY_ROLLING', groupName: 'publicapi:private_app-api-calls-ten-secondly:1512050:26892217' };
+const RATE_LIMIT_BODY = {
+  status: 'error',
+  message: 'You have reached your ten_secondly_rolling limit.',
+  errorType: 'RATE_LIMIT',
+  correlationId: '20f98dfa-05b6-4d27-8d96-ecfde54ca211',
+  policyName: 'TEN_SECONDLY_ROLLING',
+  groupName: 'publicapi:private_app-api-calls-ten-secondly:1512050:26892217',
+};
 const DEFAULT_PROPS = ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'];
 const READ_ONLY = new Set(['hs_object_id', 'createdate', 'lastmodifieddate']);
 const BASE = '/crm/v3/objects/contacts';
@@ -69,10 +76,22 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     if (fault === 'drop') return void req.socket.destroy();
     if (fault === 'rate_limit') return sendJson(res, 429, RATE_LIMIT_BODY, retryAfterHeader(faults.plan.retry_after_s));
     if (fault === 'server_error') return sendJson(res, 503, error('SERVICE_UNAVAILABLE', 'Service Unavailable'));
-    if (req.headers.authorization !== `Bearer ${token}`) return sendJson(res, 401, error('INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.'));
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return sendJson(
+        res,
+        401,
+        error(
+          'INVALID_AUTHENTICATION',
+          'Authentication credentials not found. This API supports OAuth 2.0 authentication.',
+        ),
+      );
     const body = parseJson(text);
     const url = new URL(req.url ?? '/', 'http://sim');
-    const reply = body === undefined ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') } : (households.route(req.method ?? 'GET', url.pathname.replace(/\/$/, ''), body) ?? route(store, req.method ?? 'GET', url, body as any));
+    const reply =
+      body === undefined
+        ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') }
+        : (households.route(req.method ?? 'GET', url.pathname.replace(/\/$/, ''), body) ??
+          route(store, req.method ?? 'GET', url, body as any));
     sendJson(res, reply.status, reply.body ?? {}, rateLimitHeaders(requests));
   }
 
@@ -80,7 +99,9 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
   return {
     url: server.url,
     token,
-    get requests() { return requests; },
+    get requests() {
+      return requests;
+    },
     createContact: (props) => store.create(props),
     getContact: (id) => store.contacts.get(id),
     listContacts: () => [...store.contacts.values()],
@@ -110,13 +131,17 @@ function route(store: Store, method: string, url: URL, body: any): Reply {
 
 function search(store: Store, body: any): Reply {
   const groups: any[] = body.filterGroups ?? [];
-  const matches = (c: SimContact) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(c, f)));
+  const matches = (c: SimContact) =>
+    groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(c, f)));
   const all = [...store.contacts.values()].filter(matches);
   const after = Number(body.after ?? 0) || 0;
   const limit = Math.min(Number(body.limit ?? 10) || 10, 200);
   const page = all.slice(after, after + limit);
   const props: string[] = body.properties?.length ? body.properties : DEFAULT_PROPS;
-  return { status: 200, body: { total: all.length, results: page.map((c) => view(c, props)), ...paging(after + limit, all.length) } };
+  return {
+    status: 200,
+    body: { total: all.length, results: page.map((c) => view(c, props)), ...paging(after + limit, all.length) },
+  };
 }
 
 function filterMatches(c: SimContact, f: any): boolean {
@@ -128,7 +153,11 @@ function filterMatches(c: SimContact, f: any): boolean {
 
 function batchUpdate(store: Store, body: any): Reply {
   const inputs: any[] = Array.isArray(body.inputs) ? body.inputs : [];
-  if (inputs.length > MAX_BATCH) return { status: 400, body: error('VALIDATION_ERROR', `The maximum number of inputs supported in a batch request is ${MAX_BATCH}`) };
+  if (inputs.length > MAX_BATCH)
+    return {
+      status: 400,
+      body: error('VALIDATION_ERROR', `The maximum number of inputs supported in a batch request is ${MAX_BATCH}`),
+    };
   const invalid = inputs.map((i) => invalidProperty(i.properties)).find(Boolean);
   if (invalid) return { status: 400, body: invalid };
   const found = inputs.filter((i) => store.contacts.has(String(i.id)));
@@ -137,7 +166,12 @@ function batchUpdate(store: Store, body: any): Reply {
   const now = new Date().toISOString();
   const out: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: now, completedAt: now };
   if (missing.length === 0) return { status: 200, body: out };
-  const errors = missing.map((i) => ({ status: 'error', category: 'OBJECT_NOT_FOUND', message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', context: { ids: [String(i.id)] } }));
+  const errors = missing.map((i) => ({
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+    context: { ids: [String(i.id)] },
+  }));
   return { status: 207, body: { ...out, numErrors: errors.length, errors } };
 }
 
@@ -160,26 +194,39 @@ function list(store: Store, q: URLSearchParams): Reply {
   const all = [...store.contacts.values()];
   const after = Number(q.get('after') ?? 0) || 0;
   const limit = Math.min(Number(q.get('limit') ?? 10) || 10, 100);
-  return { status: 200, body: { results: all.slice(after, after + limit).map((c) => view(c, requested(q))), ...paging(after + limit, all.length) } };
+  return {
+    status: 200,
+    body: {
+      results: all.slice(after, after + limit).map((c) => view(c, requested(q))),
+      ...paging(after + limit, all.length),
+    },
+  };
 }
 
-const paging = (next: number, total: number) => (next < total ? { paging: { next: { after: String(next), link: `?after=${next}` } } } : {});
+const paging = (next: number, total: number) =>
+  next < total ? { paging: { next: { after: String(next), link: `?after=${next}` } } } : {};
 // `properties=a,b` or repeated `properties=a&properties=b` (the SDK's form): HubSpot takes both.
-const requested = (q: URLSearchParams) => (q.get('properties') ? q.getAll('properties').flatMap((p) => p.split(',')) : DEFAULT_PROPS);
+const requested = (q: URLSearchParams) =>
+  q.get('properties') ? q.getAll('properties').flatMap((p) => p.split(',')) : DEFAULT_PROPS;
 
 /** HubSpot rejects read-only, non-string or unknown-typed property values with VALIDATION_ERROR. */
 function invalidProperty(props: unknown): unknown {
   if (props === undefined) return undefined;
   if (typeof props !== 'object' || props === null) return error('VALIDATION_ERROR', 'properties must be an object');
   for (const [k, v] of Object.entries(props)) {
-    if (READ_ONLY.has(k)) return validation(k, `${k} is a read only property; its value cannot be set.`, 'READ_ONLY_VALUE');
-    if (v !== null && typeof v !== 'string') return validation(k, `Property values must be strings; ${k} is ${typeof v}.`, 'INVALID_OPTION');
+    if (READ_ONLY.has(k))
+      return validation(k, `${k} is a read only property; its value cannot be set.`, 'READ_ONLY_VALUE');
+    if (v !== null && typeof v !== 'string')
+      return validation(k, `Property values must be strings; ${k} is ${typeof v}.`, 'INVALID_OPTION');
   }
   return undefined;
 }
 
 function validation(prop: string, message: string, code: string) {
-  return { ...error('VALIDATION_ERROR', 'Property values were not valid'), errors: [{ message, code, in: prop, context: { propertyName: [prop] } }] };
+  return {
+    ...error('VALIDATION_ERROR', 'Property values were not valid'),
+    errors: [{ message, code, in: prop, context: { propertyName: [prop] } }],
+  };
 }
 
 function error(category: string, message: string) {
@@ -191,7 +238,11 @@ function retryAfterHeader(seconds: number | null | undefined): Record<string, st
 }
 
 function rateLimitHeaders(n: number): Record<string, string> {
-  return { 'x-hubspot-ratelimit-max': '190', 'x-hubspot-ratelimit-remaining': String(Math.max(0, 190 - (n % 190))), 'x-hubspot-ratelimit-interval-milliseconds': '10000' };
+  return {
+    'x-hubspot-ratelimit-max': '190',
+    'x-hubspot-ratelimit-remaining': String(Math.max(0, 190 - (n % 190))),
+    'x-hubspot-ratelimit-interval-milliseconds': '10000',
+  };
 }
 
 function view(c: SimContact, props?: string[]) {
@@ -218,7 +269,12 @@ function createStore(webhook: HubSpotSimOptions['webhook']): Store {
     create(props) {
       const id = String(nextId++);
       const now = new Date().toISOString();
-      contacts.set(id, { id, properties: { ...props, hs_object_id: id, createdate: now, lastmodifieddate: now }, createdAt: now, updatedAt: now });
+      contacts.set(id, {
+        id,
+        properties: { ...props, hs_object_id: id, createdate: now, lastmodifieddate: now },
+        createdAt: now,
+        updatedAt: now,
+      });
       return id;
     },
     find(key, idProperty) {
@@ -232,7 +288,8 @@ function createStore(webhook: HubSpotSimOptions['webhook']): Store {
       const now = new Date();
       Object.assign(c.properties, props, { lastmodifieddate: now.toISOString() });
       c.updatedAt = now.toISOString();
-      if (source === 'INTEGRATION') writes.set(id, [...(writes.get(id) ?? []), { at: now.getTime(), properties: { ...props } }]);
+      if (source === 'INTEGRATION')
+        writes.set(id, [...(writes.get(id) ?? []), { at: now.getTime(), properties: { ...props } }]);
       // HubSpot only notifies about properties whose value actually changed.
       if (Object.keys(changed).length) emit(id, changed, source);
       return c;
@@ -247,13 +304,26 @@ function webhookEmitter(webhook: HubSpotSimOptions['webhook']) {
     if (!webhook) return;
     const occurredAt = Date.now();
     const events = Object.entries(props).map(([propertyName, propertyValue]) => ({
-      eventId: eventId++, subscriptionId: 2345, portalId: 62515, appId: Number(webhook.app_id), occurredAt,
-      subscriptionType: 'contact.propertyChange', attemptNumber: 0, objectId: Number(id), propertyName, propertyValue: propertyValue ?? '',
-      changeSource: source, sourceId: source === 'INTEGRATION' ? webhook.app_id : 'userId:777',
+      eventId: eventId++,
+      subscriptionId: 2345,
+      portalId: 62515,
+      appId: Number(webhook.app_id),
+      occurredAt,
+      subscriptionType: 'contact.propertyChange',
+      attemptNumber: 0,
+      objectId: Number(id),
+      propertyName,
+      propertyValue: propertyValue ?? '',
+      changeSource: source,
+      sourceId: source === 'INTEGRATION' ? webhook.app_id : 'userId:777',
     }));
     const body = JSON.stringify(events);
     const ts = String(Date.now());
     const sig = createHmac('sha256', webhook.client_secret).update(`POST${webhook.url}${body}${ts}`).digest('base64');
-    void postQuietly(webhook.url, { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' }, body);
+    void postQuietly(
+      webhook.url,
+      { 'x-hubspot-signature-v3': sig, 'x-hubspot-request-timestamp': ts, 'user-agent': 'HubSpot Connect 2.0 (sim)' },
+      body,
+    );
   };
 }

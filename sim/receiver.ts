@@ -23,7 +23,11 @@ export async function startReceiver(): Promise<Receiver> {
         res.writeHead(failStatus, { 'content-type': 'application/json' }).end('{"error":"injected"}');
         return;
       }
-      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'), at: Date.now() });
+      received.push({
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'),
+        at: Date.now(),
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
   });
@@ -31,7 +35,10 @@ export async function startReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/hearth`,
     received,
-    failNext: (n, status) => { failures = n; failStatus = status; },
+    failNext: (n, status) => {
+      failures = n;
+      failStatus = status;
+    },
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

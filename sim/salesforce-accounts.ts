@@ -26,9 +26,15 @@ export function createAccountStore(): AccountRoutes {
   let seq = 1;
   const record = (Id: string, fields: string[]) => {
     const a = accounts.get(Id)!;
-    const out: Record<string, unknown> = { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${Id}` }, Id };
+    const out: Record<string, unknown> = {
+      attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${Id}` },
+      Id,
+    };
     for (const f of fields) {
-      if (f === 'RecordType.DeveloperName') out.RecordType = a.RecordTypeDeveloperName ? { attributes: { type: 'RecordType' }, DeveloperName: a.RecordTypeDeveloperName } : null;
+      if (f === 'RecordType.DeveloperName')
+        out.RecordType = a.RecordTypeDeveloperName
+          ? { attributes: { type: 'RecordType' }, DeveloperName: a.RecordTypeDeveloperName }
+          : null;
       else out[f] = (a as unknown as Record<string, unknown>)[f] ?? null;
     }
     return out;
@@ -44,7 +50,10 @@ export function createAccountStore(): AccountRoutes {
       Object.assign(accounts.get(id)!, a);
     },
     query(soql) {
-      const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id').split(',').map((f) => f.trim()).filter((f) => f !== 'Id');
+      const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id')
+        .split(',')
+        .map((f) => f.trim())
+        .filter((f) => f !== 'Id');
       const keys = [...soql.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
       const ids = [...accounts.keys()].filter((id) => !/\bWHERE\b/i.test(soql) || keys.includes(id));
       return { status: 200, body: { totalSize: ids.length, done: true, records: ids.map((id) => record(id, fields)) } };

@@ -30,7 +30,13 @@ export interface SalesforceSimOptions {
 
 type Reply = { status: number; body?: unknown };
 const MAX_COLLECTION = 200;
-const MAILING = { MailingStreet: 'Street', MailingCity: 'City', MailingState: 'State', MailingPostalCode: 'PostalCode', MailingCountry: 'Country' } as const;
+const MAILING = {
+  MailingStreet: 'Street',
+  MailingCity: 'City',
+  MailingState: 'State',
+  MailingPostalCode: 'PostalCode',
+  MailingCountry: 'Country',
+} as const;
 const NAME = { FirstName: 'FirstName', LastName: 'LastName' } as const;
 
 /**
@@ -51,7 +57,9 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
 
   const update = (id: string, fields: Record<string, unknown>, origin: string, api: boolean) => {
     const c = contacts.get(id)!;
-    const changed = Object.fromEntries(Object.entries(fields).filter(([k, v]) => k !== 'Id' && k !== 'attributes' && c[k] !== v)) as Record<string, string | null>;
+    const changed = Object.fromEntries(
+      Object.entries(fields).filter(([k, v]) => k !== 'Id' && k !== 'attributes' && c[k] !== v),
+    ) as Record<string, string | null>;
     Object.assign(c, changed);
     if (api) writes.set(id, [...(writes.get(id) ?? []), { at: Date.now(), fields: changed }]);
     relay(id, changed, origin);
@@ -63,11 +71,24 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     await delay(faults.plan);
     const fault = faults.next();
     if (fault === 'drop') return void req.socket.destroy();
-    if (fault === 'rate_limit') return send(res, { status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] });
-    if (fault === 'server_error') return send(res, { status: 503, body: [{ message: 'Service Unavailable', errorCode: 'SERVER_UNAVAILABLE' }] });
-    if (req.headers.authorization !== `Bearer ${token}`) return send(res, { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] });
+    if (fault === 'rate_limit')
+      return send(res, {
+        status: 403,
+        body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }],
+      });
+    if (fault === 'server_error')
+      return send(res, { status: 503, body: [{ message: 'Service Unavailable', errorCode: 'SERVER_UNAVAILABLE' }] });
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return send(res, {
+        status: 401,
+        body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }],
+      });
     const body = parseJson(text);
-    if (body === undefined) return send(res, { status: 400, body: [{ message: 'Unexpected character in JSON body', errorCode: 'JSON_PARSER_ERROR' }] });
+    if (body === undefined)
+      return send(res, {
+        status: 400,
+        body: [{ message: 'Unexpected character in JSON body', errorCode: 'JSON_PARSER_ERROR' }],
+      });
     // The API name and version jsforce called, plus its call options: what CDC reports as changeOrigin.
     const url = new URL(req.url ?? '/', 'http://sim');
     const version = /^\/services\/data\/v([\d.]+)/.exec(url.pathname)?.[1] ?? '62.0';
@@ -84,34 +105,68 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     const m = /^\/sobjects\/Contact\/(\w+)$/.exec(path);
     if (!m) return notFound();
     const id = m[1]!;
-    if (!contacts.has(id)) return /^003\w{12}(\w{3})?$/.test(id) ? notFound() : { status: 400, body: [{ message: `Contact id: ${id}`, errorCode: 'MALFORMED_ID', fields: ['Id'] }] };
-    if (method === 'GET') return { status: 200, body: { attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${id}` }, Id: id, ...contacts.get(id) } };
+    if (!contacts.has(id))
+      return /^003\w{12}(\w{3})?$/.test(id)
+        ? notFound()
+        : { status: 400, body: [{ message: `Contact id: ${id}`, errorCode: 'MALFORMED_ID', fields: ['Id'] }] };
+    if (method === 'GET')
+      return {
+        status: 200,
+        body: {
+          attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${id}` },
+          Id: id,
+          ...contacts.get(id),
+        },
+      };
     if (method === 'PATCH') return (update(id, body, origin, true), { status: 204 });
     return notFound();
   }
 
   function collectionUpdate(body: any, origin: string): Reply {
     const records: Record<string, unknown>[] = Array.isArray(body.records) ? body.records : [];
-    if (records.length > MAX_COLLECTION) return { status: 400, body: [{ message: `The number of records can't be more than ${MAX_COLLECTION}`, errorCode: 'EXCEEDED_ID_LIMIT' }] };
-    return { status: 200, body: records.map((r) => {
-      const id = String(r.id ?? r.Id ?? '');
-      if (!contacts.has(id)) return { success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
-      update(id, r, origin, true);
-      return { id, success: true, errors: [] };
-    }) };
+    if (records.length > MAX_COLLECTION)
+      return {
+        status: 400,
+        body: [
+          { message: `The number of records can't be more than ${MAX_COLLECTION}`, errorCode: 'EXCEEDED_ID_LIMIT' },
+        ],
+      };
+    return {
+      status: 200,
+      body: records.map((r) => {
+        const id = String(r.id ?? r.Id ?? '');
+        if (!contacts.has(id))
+          return {
+            success: false,
+            errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }],
+          };
+        update(id, r, origin, true);
+        return { id, success: true, errors: [] };
+      }),
+    };
   }
 
   // Enough SOQL for `SELECT ... FROM Contact WHERE Email IN ('a', 'b')` / `WHERE Id = '...'`, and
   // `SELECT ... FROM Contact` (no WHERE: every contact) paged by `Sforce-Query-Options: batchSize=n`.
   function query(soql: string, batch = 2000): Reply {
     if (/\bFROM\s+Account\b/i.test(soql)) return accounts.query(soql);
-    if (!/\bFROM\s+Contact\b/i.test(soql)) return { status: 400, body: [{ message: 'sObject type is not supported.', errorCode: 'INVALID_TYPE' }] };
+    if (!/\bFROM\s+Contact\b/i.test(soql))
+      return { status: 400, body: [{ message: 'sObject type is not supported.', errorCode: 'INVALID_TYPE' }] };
     const keys = [...soql.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1').toLowerCase());
-    const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id').split(',').map((f) => f.trim()).filter((f) => f !== 'Id');
+    const fields = (/^\s*SELECT\s+(.+?)\s+FROM\b/i.exec(soql)?.[1] ?? 'Id')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== 'Id');
     const all = !/\bWHERE\b/i.test(soql);
-    const ids = [...contacts.entries()].filter(([Id, c]) => all || keys.includes((c.Email ?? '').toLowerCase()) || keys.includes(Id.toLowerCase())).map(([Id]) => Id);
+    const ids = [...contacts.entries()]
+      .filter(([Id, c]) => all || keys.includes((c.Email ?? '').toLowerCase()) || keys.includes(Id.toLowerCase()))
+      .map(([Id]) => Id);
     const cursor = { ids, fields, batch };
-    if (ids.length <= batch) return { status: 200, body: { totalSize: ids.length, done: true, records: ids.map((id) => sfRecord(id, fields)) } };
+    if (ids.length <= batch)
+      return {
+        status: 200,
+        body: { totalSize: ids.length, done: true, records: ids.map((id) => sfRecord(id, fields)) },
+      };
     const qid = `01gSIM${String(cursors.size + 1).padStart(10, '0')}`;
     cursors.set(qid, cursor);
     return queryMore(qid, 0);
@@ -120,24 +175,46 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
   // A query locator: the rest of a result set, `batch` records a page (`nextRecordsUrl` until `done`).
   function queryMore(qid: string, offset: number): Reply {
     const c = cursors.get(qid);
-    if (!c || offset > c.ids.length) return { status: 400, body: [{ message: 'invalid query locator', errorCode: 'INVALID_QUERY_LOCATOR' }] };
+    if (!c || offset > c.ids.length)
+      return { status: 400, body: [{ message: 'invalid query locator', errorCode: 'INVALID_QUERY_LOCATOR' }] };
     const next = offset + c.batch;
     const done = next >= c.ids.length;
-    const records = c.ids.slice(offset, next).filter((id) => contacts.has(id)).map((id) => sfRecord(id, c.fields));
-    return { status: 200, body: { totalSize: c.ids.length, done, ...(done ? {} : { nextRecordsUrl: `/services/data/v62.0/query/${qid}-${next}` }), records } };
+    const records = c.ids
+      .slice(offset, next)
+      .filter((id) => contacts.has(id))
+      .map((id) => sfRecord(id, c.fields));
+    return {
+      status: 200,
+      body: {
+        totalSize: c.ids.length,
+        done,
+        ...(done ? {} : { nextRecordsUrl: `/services/data/v62.0/query/${qid}-${next}` }),
+        records,
+      },
+    };
   }
 
   function sfRecord(Id: string, fields: string[]) {
     const c = contacts.get(Id)!;
-    return { attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` }, Id, ...Object.fromEntries(fields.map((f) => [f, c[f] ?? null])) };
+    return {
+      attributes: { type: 'Contact', url: `/services/data/v62.0/sobjects/Contact/${Id}` },
+      Id,
+      ...Object.fromEntries(fields.map((f) => [f, c[f] ?? null])),
+    };
   }
 
   const server = await listen(handle, opts.port);
   return {
     url: server.url,
     token,
-    get requests() { return requests; },
-    createContact: (fields) => { const id = `0035g00000${String(seq++).padStart(5, '0')}AAA`; contacts.set(id, { ...fields }); return id; },
+    get requests() {
+      return requests;
+    },
+    createContact: (fields) => {
+      const id = `0035g00000${String(seq++).padStart(5, '0')}AAA`;
+      contacts.set(id, { ...fields });
+      return id;
+    },
     getContact: (id) => contacts.get(id),
     updateFromUi: (id, fields) => update(id, fields, '', false),
     history: (id) => writes.get(id) ?? [],
@@ -154,7 +231,10 @@ function batchSize(header: string | string[] | undefined): number {
   return Number.isInteger(n) && n > 0 ? Math.min(n, 2000) : 2000;
 }
 
-const notFound = (): Reply => ({ status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] });
+const notFound = (): Reply => ({
+  status: 404,
+  body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }],
+});
 
 function send(res: ServerResponse, r: Reply): void {
   if (r.status === 204) return void res.writeHead(204, { 'sforce-limit-info': 'api-usage=18/15000' }).end();
@@ -173,7 +253,13 @@ function cdcRelay(cdc: SalesforceSimOptions['cdc']) {
   };
 }
 
-export function changeEvent(replayId: number, commitNumber: number, id: string, changed: Record<string, string | null>, origin: string): Record<string, unknown> {
+export function changeEvent(
+  replayId: number,
+  commitNumber: number,
+  id: string,
+  changed: Record<string, string | null>,
+  origin: string,
+): Record<string, unknown> {
   const event: Record<string, unknown> = {};
   const changedFields: string[] = [];
   const nest = (compound: string, part: string, v: string | null) => {
@@ -183,10 +269,26 @@ export function changeEvent(replayId: number, commitNumber: number, id: string, 
   for (const [k, v] of Object.entries(changed)) {
     if (k in MAILING) nest('MailingAddress', MAILING[k as keyof typeof MAILING], v);
     else if (k in NAME) nest('Name', NAME[k as keyof typeof NAME], v);
-    else { event[k] = v; changedFields.push(k); }
+    else {
+      event[k] = v;
+      changedFields.push(k);
+    }
   }
   const now = Date.now();
   event.LastModifiedDate = new Date(now).toISOString();
-  const header = { entityName: 'Contact', recordIds: [id], changeType: 'UPDATE', changeOrigin: origin, transactionKey: `tx-${commitNumber}`, sequenceNumber: 1, commitTimestamp: now, commitNumber, commitUser: '0055g000005mc66AAA', nulledFields: Object.keys(changed).filter((k) => changed[k] === null), diffFields: [], changedFields: [...changedFields, 'LastModifiedDate'] };
+  const header = {
+    entityName: 'Contact',
+    recordIds: [id],
+    changeType: 'UPDATE',
+    changeOrigin: origin,
+    transactionKey: `tx-${commitNumber}`,
+    sequenceNumber: 1,
+    commitTimestamp: now,
+    commitNumber,
+    commitUser: '0055g000005mc66AAA',
+    nulledFields: Object.keys(changed).filter((k) => changed[k] === null),
+    diffFields: [],
+    changedFields: [...changedFields, 'LastModifiedDate'],
+  };
   return { replayId, ChangeEventHeader: header, ...event };
 }

@@ -43,14 +43,39 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
     await delay(faults.plan);
     const fault = faults.next();
     if (fault === 'drop') return void req.socket.destroy();
-    if (fault === 'rate_limit') return sendJson(res, 429, { code: 'TOO_MANY_REQUESTS', details: {}, message: 'too many requests', status: 'error' }, { 'retry-after': String(faults.plan.retry_after_s ?? 1) });
-    if (fault === 'server_error') return sendJson(res, 500, { code: 'INTERNAL_ERROR', details: {}, message: 'Internal Server Error', status: 'error' });
-    if (req.headers.authorization !== `Zoho-oauthtoken ${token}`) return sendJson(res, 401, { code: 'INVALID_TOKEN', details: {}, message: 'invalid oauth token', status: 'error' });
+    if (fault === 'rate_limit')
+      return sendJson(
+        res,
+        429,
+        { code: 'TOO_MANY_REQUESTS', details: {}, message: 'too many requests', status: 'error' },
+        { 'retry-after': String(faults.plan.retry_after_s ?? 1) },
+      );
+    if (fault === 'server_error')
+      return sendJson(res, 500, {
+        code: 'INTERNAL_ERROR',
+        details: {},
+        message: 'Internal Server Error',
+        status: 'error',
+      });
+    if (req.headers.authorization !== `Zoho-oauthtoken ${token}`)
+      return sendJson(res, 401, {
+        code: 'INVALID_TOKEN',
+        details: {},
+        message: 'invalid oauth token',
+        status: 'error',
+      });
     const body = parseJson(text);
-    if (body === undefined) return sendJson(res, 400, { code: 'INVALID_DATA', details: {}, message: 'body is not JSON', status: 'error' });
+    if (body === undefined)
+      return sendJson(res, 400, { code: 'INVALID_DATA', details: {}, message: 'body is not JSON', status: 'error' });
     const url = new URL(req.url ?? '/', 'http://sim');
     const m = /^\/crm\/v\d+\/(Contacts|Accounts)$/.exec(url.pathname);
-    if (!m) return sendJson(res, 404, { code: 'INVALID_URL_PATTERN', details: {}, message: 'Please check if the URL trying to access is a correct one', status: 'error' });
+    if (!m)
+      return sendJson(res, 404, {
+        code: 'INVALID_URL_PATTERN',
+        details: {},
+        message: 'Please check if the URL trying to access is a correct one',
+        status: 'error',
+      });
     const module = modules[m[1] as keyof typeof modules];
     if (req.method === 'GET') return list(res, module, url.searchParams);
     if (req.method === 'PUT' && m[1] === 'Contacts') return update(res, module, body as { data?: ZohoRecord[] });
@@ -59,7 +84,13 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
 
   function list(res: ServerResponse, module: Map<string, ZohoRecord>, q: URLSearchParams): void {
     const fields = q.get('fields')?.split(',').filter(Boolean);
-    if (!fields?.length) return sendJson(res, 400, { code: 'REQUIRED_PARAM_MISSING', details: { param: 'fields' }, message: 'One of the expected parameter is missing', status: 'error' });
+    if (!fields?.length)
+      return sendJson(res, 400, {
+        code: 'REQUIRED_PARAM_MISSING',
+        details: { param: 'fields' },
+        message: 'One of the expected parameter is missing',
+        status: 'error',
+      });
     const ids = q.get('ids')?.split(',');
     const all = [...module.values()].filter((r) => !ids || ids.includes(r.id));
     const perPage = Math.min(Number(q.get('per_page') ?? MAX_PAGE) || MAX_PAGE, MAX_PAGE);
@@ -68,18 +99,38 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
     // Zoho answers an empty list with 204 and no body.
     if (slice.length === 0) return void res.writeHead(204).end();
     const data = slice.map((r) => ({ id: r.id, ...Object.fromEntries(fields.map((f) => [f, r[f] ?? null])) }));
-    sendJson(res, 200, { data, info: { per_page: perPage, count: data.length, page, more_records: page * perPage < all.length } });
+    sendJson(res, 200, {
+      data,
+      info: { per_page: perPage, count: data.length, page, more_records: page * perPage < all.length },
+    });
   }
 
   function update(res: ServerResponse, module: Map<string, ZohoRecord>, body: { data?: ZohoRecord[] }): void {
     const data = Array.isArray(body.data) ? body.data : [];
-    if (data.length > MAX_WRITE) return sendJson(res, 400, { code: 'LIMIT_EXCEEDED', details: { limit: MAX_WRITE }, message: 'the number of records exceeds the limit', status: 'error' });
+    if (data.length > MAX_WRITE)
+      return sendJson(res, 400, {
+        code: 'LIMIT_EXCEEDED',
+        details: { limit: MAX_WRITE },
+        message: 'the number of records exceeds the limit',
+        status: 'error',
+      });
     const out = data.map((r, i) => {
       const rec = module.get(String(r.id));
-      if (!rec) return { code: 'INVALID_DATA', details: { api_name: 'id', json_path: `$.data[${i}].id` }, message: 'the related id given seems to be invalid', status: 'error' };
+      if (!rec)
+        return {
+          code: 'INVALID_DATA',
+          details: { api_name: 'id', json_path: `$.data[${i}].id` },
+          message: 'the related id given seems to be invalid',
+          status: 'error',
+        };
       Object.assign(rec, r, { Modified_Time: new Date().toISOString() });
       writes.set(rec.id, (writes.get(rec.id) ?? 0) + 1);
-      return { code: 'SUCCESS', details: { Modified_Time: rec.Modified_Time, id: rec.id }, message: 'record updated', status: 'success' };
+      return {
+        code: 'SUCCESS',
+        details: { Modified_Time: rec.Modified_Time, id: rec.id },
+        message: 'record updated',
+        status: 'success',
+      };
     });
     sendJson(res, out.every((o) => o.status === 'success') ? 200 : 207, { data: out });
   }
@@ -93,7 +144,9 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
   return {
     url: server.url,
     token,
-    get requests() { return requests; },
+    get requests() {
+      return requests;
+    },
     createAccount: (fields) => create(modules.Accounts, fields),
     updateAccount: (id, fields) => void Object.assign(modules.Accounts.get(id)!, fields),
     createContact: (fields) => create(modules.Contacts, fields),

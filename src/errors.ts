@@ -40,6 +40,8 @@ export function isHearthError(err: unknown): err is HearthError {
 }
 
 /** The public JSON shape of an error (snake_case, stable). */
-export function errorBody(err: HearthError): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+export function errorBody(err: HearthError): {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+} {
   return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
 }

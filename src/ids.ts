@@ -1,7 +1,21 @@
 import { monotonicFactory } from 'ulidx';
 
 /** Prefixes of Hearth's ids: sortable (ULID) and self-describing, like Stripe's. */
-export type IdPrefix = 'cus' | 'hh' | 'evt' | 'job' | 'led' | 'chg' | 'key' | 'mc' | 'drf' | 'run' | 'rev' | 'mrg' | 'wrk' | 'hm';
+export type IdPrefix =
+  | 'cus'
+  | 'hh'
+  | 'evt'
+  | 'job'
+  | 'led'
+  | 'chg'
+  | 'key'
+  | 'mc'
+  | 'drf'
+  | 'run'
+  | 'rev'
+  | 'mrg'
+  | 'wrk'
+  | 'hm';
 
 const next = monotonicFactory();
 

@@ -22,9 +22,24 @@ export function createMetrics(): Metrics {
   const reg = [registry];
   return {
     registry,
-    webhookDeliveries: new Counter({ name: 'hearth_webhook_deliveries_total', help: 'Webhook deliveries by connector and outcome (accepted, duplicate, unauthorized, bad_request).', labelNames: ['connector', 'outcome'], registers: reg }),
-    eventsApplied: new Counter({ name: 'hearth_events_applied_total', help: 'Inbox events settled by outcome (applied, echo, ignored, failed).', labelNames: ['outcome'], registers: reg }),
-    jobsSettled: new Counter({ name: 'hearth_jobs_settled_total', help: 'Outbound job attempts by target, kind and outcome (done, retry, dead).', labelNames: ['target', 'outcome', 'kind'], registers: reg }),
+    webhookDeliveries: new Counter({
+      name: 'hearth_webhook_deliveries_total',
+      help: 'Webhook deliveries by connector and outcome (accepted, duplicate, unauthorized, bad_request).',
+      labelNames: ['connector', 'outcome'],
+      registers: reg,
+    }),
+    eventsApplied: new Counter({
+      name: 'hearth_events_applied_total',
+      help: 'Inbox events settled by outcome (applied, echo, ignored, failed).',
+      labelNames: ['outcome'],
+      registers: reg,
+    }),
+    jobsSettled: new Counter({
+      name: 'hearth_jobs_settled_total',
+      help: 'Outbound job attempts by target, kind and outcome (done, retry, dead).',
+      labelNames: ['target', 'outcome', 'kind'],
+      registers: reg,
+    }),
     writebackLag: new Histogram({
       name: 'hearth_writeback_lag_seconds',
       help: 'From the change at the source (checkout correction) to the target acknowledging the write.',
@@ -32,12 +47,45 @@ export function createMetrics(): Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
       registers: reg,
     }),
-    ownershipRejections: new Counter({ name: 'hearth_ownership_rejections_total', help: 'Field changes refused by the ownership policy.', labelNames: ['field', 'source'], registers: reg }),
-    inboxDepth: new Gauge({ name: 'hearth_inbox_events', help: 'Inbox events by status (sampled at scrape).', labelNames: ['status'], registers: reg }),
-    loyaltyAdjustmentRate: new Gauge({ name: 'hearth_loyalty_manual_adjustment_rate', help: 'Manual point adjustments as a share of all ledger entries; alert when above hearth_loyalty_manual_adjustment_alert_threshold.', registers: reg }),
-    loyaltyAdjustmentThreshold: new Gauge({ name: 'hearth_loyalty_manual_adjustment_alert_threshold', help: 'Configured alert threshold for the manual adjustment rate (loyalty.adjustment_alert_rate).', registers: reg }),
-    outboxDepth: new Gauge({ name: 'hearth_outbox_jobs', help: 'Outbound jobs by target and status (sampled at scrape).', labelNames: ['target', 'status'], registers: reg }),
-    reconcileDriftRate: new Gauge({ name: 'hearth_reconcile_drift_rate', help: 'Share of compared records whose field disagrees with Hearth (last finished reconciliation run; format-only differences excluded).', labelNames: ['system', 'field'], registers: reg }),
-    reconcileDrifted: new Gauge({ name: 'hearth_reconcile_drifted_records', help: 'Records whose field disagrees with Hearth (last finished reconciliation run).', labelNames: ['system', 'field'], registers: reg }),
+    ownershipRejections: new Counter({
+      name: 'hearth_ownership_rejections_total',
+      help: 'Field changes refused by the ownership policy.',
+      labelNames: ['field', 'source'],
+      registers: reg,
+    }),
+    inboxDepth: new Gauge({
+      name: 'hearth_inbox_events',
+      help: 'Inbox events by status (sampled at scrape).',
+      labelNames: ['status'],
+      registers: reg,
+    }),
+    loyaltyAdjustmentRate: new Gauge({
+      name: 'hearth_loyalty_manual_adjustment_rate',
+      help: 'Manual point adjustments as a share of all ledger entries; alert when above hearth_loyalty_manual_adjustment_alert_threshold.',
+      registers: reg,
+    }),
+    loyaltyAdjustmentThreshold: new Gauge({
+      name: 'hearth_loyalty_manual_adjustment_alert_threshold',
+      help: 'Configured alert threshold for the manual adjustment rate (loyalty.adjustment_alert_rate).',
+      registers: reg,
+    }),
+    outboxDepth: new Gauge({
+      name: 'hearth_outbox_jobs',
+      help: 'Outbound jobs by target and status (sampled at scrape).',
+      labelNames: ['target', 'status'],
+      registers: reg,
+    }),
+    reconcileDriftRate: new Gauge({
+      name: 'hearth_reconcile_drift_rate',
+      help: 'Share of compared records whose field disagrees with Hearth (last finished reconciliation run; format-only differences excluded).',
+      labelNames: ['system', 'field'],
+      registers: reg,
+    }),
+    reconcileDrifted: new Gauge({
+      name: 'hearth_reconcile_drifted_records',
+      help: 'Records whose field disagrees with Hearth (last finished reconciliation run).',
+      labelNames: ['system', 'field'],
+      registers: reg,
+    }),
   };
 }

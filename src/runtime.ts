@@ -42,23 +42,69 @@ export interface StartOptions {
 export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
   const owned = !o.hdb;
   let workers: Workers | null = null;
-  const hdb = o.hdb ?? openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
+  const hdb =
+    o.hdb ??
+    openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
   try {
     if (o.migrate !== false) await migrateWithData(hdb.db);
-    const connectors = buildConnectors(config.descriptors, config.connectors, { logger: o.logger, ...(o.now ? { now: o.now } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) });
-    const metrics = createMetrics();
-    workers = o.workers === false ? null : startWorkers({
-      hdb, applier: createEventApplier(engineContext(config, connectors)), onDelivered: learnLinkOnDelivery, connectors, targets: jobTargets(config.descriptors, config), retry: config.jobs,
-      lease_ms: config.jobs.lease_seconds * 1000, batch: config.jobs.batch_size, apply_batch: config.jobs.apply_batch_size, poll_interval_ms: config.jobs.poll_interval_ms,
-      logger: o.logger, metrics, ...(o.now ? { now: o.now } : {}),
+    const connectors = buildConnectors(config.descriptors, config.connectors, {
+      logger: o.logger,
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
     });
+    const metrics = createMetrics();
+    workers =
+      o.workers === false
+        ? null
+        : startWorkers({
+            hdb,
+            applier: createEventApplier(engineContext(config, connectors)),
+            onDelivered: learnLinkOnDelivery,
+            connectors,
+            targets: jobTargets(config.descriptors, config),
+            retry: config.jobs,
+            lease_ms: config.jobs.lease_seconds * 1000,
+            batch: config.jobs.batch_size,
+            apply_batch: config.jobs.apply_batch_size,
+            poll_interval_ms: config.jobs.poll_interval_ms,
+            logger: o.logger,
+            metrics,
+            ...(o.now ? { now: o.now } : {}),
+          });
     const running = workers;
-    const app = await buildApp({ config, hdb, connectors, metrics, logger: o.logger, ...(running ? { onEventsStored: () => running.wake() } : {}), ...(o.now ? { now: o.now } : {}) });
+    const app = await buildApp({
+      config,
+      hdb,
+      connectors,
+      metrics,
+      logger: o.logger,
+      ...(running ? { onEventsStored: () => running.wake() } : {}),
+      ...(o.now ? { now: o.now } : {}),
+    });
     // Scheduled reconciliation runs where the workers run; the timer is cleared on close.
-    const reconciler = running && config.reconcile.schedule_minutes > 0 ? createReconcileRunner({ hdb, connectors, config, metrics, logger: o.logger, onJobsQueued: () => running.wake(), ...(o.now ? { now: o.now } : {}) }, config.reconcile.schedule_minutes) : null;
+    const reconciler =
+      running && config.reconcile.schedule_minutes > 0
+        ? createReconcileRunner(
+            {
+              hdb,
+              connectors,
+              config,
+              metrics,
+              logger: o.logger,
+              onJobsQueued: () => running.wake(),
+              ...(o.now ? { now: o.now } : {}),
+            },
+            config.reconcile.schedule_minutes,
+          )
+        : null;
     const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
     return {
-      app, hdb, connectors, metrics, workers: running, url,
+      app,
+      hdb,
+      connectors,
+      metrics,
+      workers: running,
+      url,
       close: async () => {
         await reconciler?.close();
         await app.close();

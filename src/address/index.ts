@@ -5,21 +5,54 @@ export { parseAddress } from './parse.ts';
 export type { AddressComparison, AddressComponents, NormalizedAddress, PostalAddress } from './types.ts';
 
 const ORDINALS: Readonly<Record<string, string>> = {
-  FIRST: '1ST', SECOND: '2ND', THIRD: '3RD', FOURTH: '4TH', FIFTH: '5TH', SIXTH: '6TH', SEVENTH: '7TH', EIGHTH: '8TH', NINTH: '9TH', TENTH: '10TH',
-  ELEVENTH: '11TH', TWELFTH: '12TH', THIRTEENTH: '13TH', FOURTEENTH: '14TH', FIFTEENTH: '15TH', SIXTEENTH: '16TH', SEVENTEENTH: '17TH', EIGHTEENTH: '18TH', NINETEENTH: '19TH', TWENTIETH: '20TH',
+  FIRST: '1ST',
+  SECOND: '2ND',
+  THIRD: '3RD',
+  FOURTH: '4TH',
+  FIFTH: '5TH',
+  SIXTH: '6TH',
+  SEVENTH: '7TH',
+  EIGHTH: '8TH',
+  NINTH: '9TH',
+  TENTH: '10TH',
+  ELEVENTH: '11TH',
+  TWELFTH: '12TH',
+  THIRTEENTH: '13TH',
+  FOURTEENTH: '14TH',
+  FIFTEENTH: '15TH',
+  SIXTEENTH: '16TH',
+  SEVENTEENTH: '17TH',
+  EIGHTEENTH: '18TH',
+  NINETEENTH: '19TH',
+  TWENTIETH: '20TH',
 };
 
 /** Parts of the delivery point, in key order. City is left out when there is a ZIP (ZIP decides). */
-const KEY_PARTS = ['address_number', 'street_name_pre_directional', 'street_name', 'street_name_post_type', 'street_name_post_directional', 'occupancy_identifier', 'usps_box_id'] as const;
+const KEY_PARTS = [
+  'address_number',
+  'street_name_pre_directional',
+  'street_name',
+  'street_name_post_type',
+  'street_name_post_directional',
+  'occupancy_identifier',
+  'usps_box_id',
+] as const;
 
 export function joinPostal(a: PostalAddress): string {
-  return [[a.line1, a.line2].filter((s) => s && s.trim()).join(' '), a.city, [a.region, a.postal_code].filter(Boolean).join(' ')].filter((s) => s && String(s).trim()).join(', ');
+  return [
+    [a.line1, a.line2].filter((s) => s && s.trim()).join(' '),
+    a.city,
+    [a.region, a.postal_code].filter(Boolean).join(' '),
+  ]
+    .filter((s) => s && String(s).trim())
+    .join(', ');
 }
 
 export function normalizeAddress(input: string | PostalAddress): NormalizedAddress {
   const raw = typeof input === 'string' ? input : joinPostal(input);
   const components = parseAddress(raw);
-  if (typeof input !== 'string' && input.country && !components.country) components.country = normalizeCountry(input.country);
+  if (typeof input !== 'string' && input.country && !components.country)
+    components.country = normalizeCountry(input.country);
   return { raw, components, key: deliveryPointKey(components, raw), standardized: standardize(components) };
 }
 
@@ -37,7 +70,11 @@ function normalizeCountry(country: string): string {
 /** Key values compare spelling-free: ordinals as numbers, no hyphens or spaces inside unit ids. */
 function keyValue(part: (typeof KEY_PARTS)[number], v: string | undefined): string {
   if (!v) return '';
-  if (part === 'street_name') return v.split(/[\s-]+/).map((w) => ORDINALS[w] ?? w).join(' ');
+  if (part === 'street_name')
+    return v
+      .split(/[\s-]+/)
+      .map((w) => ORDINALS[w] ?? w)
+      .join(' ');
   if (part === 'occupancy_identifier' || part === 'usps_box_id') return v.replace(/[\s-]/g, '');
   return v;
 }
@@ -48,7 +85,10 @@ function keyValue(part: (typeof KEY_PARTS)[number], v: string | undefined): stri
  * address that parses to no street at all keys on its normalised tokens.
  */
 export function deliveryPointKey(c: AddressComponents, raw: string): string {
-  if (!c.street_name && !c.usps_box_id) return `RAW|${tokenize(raw).filter((t) => t !== ',').join(' ')}`;
+  if (!c.street_name && !c.usps_box_id)
+    return `RAW|${tokenize(raw)
+      .filter((t) => t !== ',')
+      .join(' ')}`;
   const where = c.zip_code ?? [c.place_name, c.state_name].filter(Boolean).join(' ');
   const parts = KEY_PARTS.map((p) => keyValue(p, c[p]));
   // A rural-route box is only a delivery point with its route: RR 2 BOX 5 is not RR 3 BOX 5.
@@ -57,24 +97,65 @@ export function deliveryPointKey(c: AddressComponents, raw: string): string {
 }
 
 export function standardize(c: AddressComponents): string {
-  const box = c.usps_box_group_id ? `${c.usps_box_group_type} ${c.usps_box_group_id} BOX ${c.usps_box_id}` : `PO BOX ${c.usps_box_id}`;
-  const street = c.street_name ? [c.address_number, c.street_name_pre_directional, c.street_name, c.street_name_post_type, c.street_name_post_directional].filter(Boolean).join(' ') : '';
+  const box = c.usps_box_group_id
+    ? `${c.usps_box_group_type} ${c.usps_box_group_id} BOX ${c.usps_box_id}`
+    : `PO BOX ${c.usps_box_id}`;
+  const street = c.street_name
+    ? [
+        c.address_number,
+        c.street_name_pre_directional,
+        c.street_name,
+        c.street_name_post_type,
+        c.street_name_post_directional,
+      ]
+        .filter(Boolean)
+        .join(' ')
+    : '';
   const line1 = c.usps_box_id
     ? [street, box].filter(Boolean).join(' ')
-    : [c.address_number, c.street_name_pre_directional, c.street_name, c.street_name_post_type, c.street_name_post_directional, c.occupancy_identifier ? `${c.occupancy_type === '#' ? '#' : c.occupancy_type ?? '#'} ${c.occupancy_identifier}` : c.occupancy_type].filter(Boolean).join(' ');
+    : [
+        c.address_number,
+        c.street_name_pre_directional,
+        c.street_name,
+        c.street_name_post_type,
+        c.street_name_post_directional,
+        c.occupancy_identifier
+          ? `${c.occupancy_type === '#' ? '#' : (c.occupancy_type ?? '#')} ${c.occupancy_identifier}`
+          : c.occupancy_type,
+      ]
+        .filter(Boolean)
+        .join(' ');
   const zip = c.zip_code ? (c.zip_plus4 ? `${c.zip_code}-${c.zip_plus4}` : c.zip_code) : '';
   const last = [c.place_name, [c.state_name, zip].filter(Boolean).join(' ')].filter(Boolean).join(', ');
   return [line1, last].filter(Boolean).join(', ');
 }
 
-const COMPARED: (keyof AddressComponents)[] = ['address_number', 'street_name_pre_directional', 'street_name', 'street_name_post_type', 'street_name_post_directional', 'occupancy_type', 'occupancy_identifier', 'usps_box_group_type', 'usps_box_group_id', 'usps_box_id', 'place_name', 'state_name', 'zip_code', 'zip_plus4'];
+const COMPARED: (keyof AddressComponents)[] = [
+  'address_number',
+  'street_name_pre_directional',
+  'street_name',
+  'street_name_post_type',
+  'street_name_post_directional',
+  'occupancy_type',
+  'occupancy_identifier',
+  'usps_box_group_type',
+  'usps_box_group_id',
+  'usps_box_id',
+  'place_name',
+  'state_name',
+  'zip_code',
+  'zip_plus4',
+];
 
 /**
  * Which components differ as delivery-point values (`differing`), and which are spelled
  * differently but mean the same (`format_only`: `FIFTH`/`5TH`, `APT`/`#`, ZIP+4 present or not,
  * the city when the ZIP already decides the place).
  */
-export function compareAddresses(a: string | PostalAddress | NormalizedAddress, b: string | PostalAddress | NormalizedAddress): AddressComparison {
+export function compareAddresses(
+  a: string | PostalAddress | NormalizedAddress,
+  b: string | PostalAddress | NormalizedAddress,
+): AddressComparison {
   const x = toNormalized(a);
   const y = toNormalized(b);
   const same = x.key === y.key;
@@ -84,16 +165,27 @@ export function compareAddresses(a: string | PostalAddress | NormalizedAddress, 
     const rawX = x.components[part] ?? '';
     const rawY = y.components[part] ?? '';
     if (rawX === rawY) continue;
-    const meaningful = KEY_PARTS.includes(part as (typeof KEY_PARTS)[number]) && comparable(part, rawX) !== comparable(part, rawY);
-    const zipDecides = part === 'zip_code' || (part === 'place_name' && Boolean(x.components.zip_code && y.components.zip_code)) || part === 'zip_plus4' || part === 'occupancy_type';
-    if (!same && (meaningful || (part === 'zip_code') || (!zipDecides && !KEY_PARTS.includes(part as (typeof KEY_PARTS)[number])))) differing.push(part);
+    const meaningful =
+      KEY_PARTS.includes(part as (typeof KEY_PARTS)[number]) && comparable(part, rawX) !== comparable(part, rawY);
+    const zipDecides =
+      part === 'zip_code' ||
+      (part === 'place_name' && Boolean(x.components.zip_code && y.components.zip_code)) ||
+      part === 'zip_plus4' ||
+      part === 'occupancy_type';
+    if (
+      !same &&
+      (meaningful || part === 'zip_code' || (!zipDecides && !KEY_PARTS.includes(part as (typeof KEY_PARTS)[number])))
+    )
+      differing.push(part);
     else format_only.push(part);
   }
   return { same_delivery_point: same, differing, format_only };
 }
 
 function comparable(part: keyof AddressComponents, v: string | undefined): string {
-  return KEY_PARTS.includes(part as (typeof KEY_PARTS)[number]) ? keyValue(part as (typeof KEY_PARTS)[number], v) : (v ?? '');
+  return KEY_PARTS.includes(part as (typeof KEY_PARTS)[number])
+    ? keyValue(part as (typeof KEY_PARTS)[number], v)
+    : (v ?? '');
 }
 
 function toNormalized(v: string | PostalAddress | NormalizedAddress): NormalizedAddress {

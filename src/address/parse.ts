@@ -2,12 +2,52 @@ import type { AddressComponents } from './types.ts';
 import { STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
 
 const DIRECTIONALS: Readonly<Record<string, string>> = {
-  N: 'N', S: 'S', E: 'E', W: 'W', NE: 'NE', NW: 'NW', SE: 'SE', SW: 'SW',
-  NORTH: 'N', SOUTH: 'S', EAST: 'E', WEST: 'W', NORTHEAST: 'NE', NORTHWEST: 'NW', SOUTHEAST: 'SE', SOUTHWEST: 'SW',
+  N: 'N',
+  S: 'S',
+  E: 'E',
+  W: 'W',
+  NE: 'NE',
+  NW: 'NW',
+  SE: 'SE',
+  SW: 'SW',
+  NORTH: 'N',
+  SOUTH: 'S',
+  EAST: 'E',
+  WEST: 'W',
+  NORTHEAST: 'NE',
+  NORTHWEST: 'NW',
+  SOUTHEAST: 'SE',
+  SOUTHWEST: 'SW',
 };
-const ROUTE_WORDS = new Set(['HWY', 'HIGHWAY', 'ROUTE', 'RTE', 'RT', 'ROAD', 'RD', 'INTERSTATE', 'I', 'US', 'SR', 'CR', 'FM', 'STATE', 'COUNTY', 'HWAY', 'HIWAY']);
+const ROUTE_WORDS = new Set([
+  'HWY',
+  'HIGHWAY',
+  'ROUTE',
+  'RTE',
+  'RT',
+  'ROAD',
+  'RD',
+  'INTERSTATE',
+  'I',
+  'US',
+  'SR',
+  'CR',
+  'FM',
+  'STATE',
+  'COUNTY',
+  'HWAY',
+  'HIWAY',
+]);
 // Rural route and highway contract words, with the Pub. 28 form of each.
-const BOX_GROUPS: Readonly<Record<string, string>> = { RR: 'RR', RFD: 'RR', RTE: 'RR', RT: 'RR', ROUTE: 'RR', HC: 'HC', HCR: 'HC' };
+const BOX_GROUPS: Readonly<Record<string, string>> = {
+  RR: 'RR',
+  RFD: 'RR',
+  RTE: 'RR',
+  RT: 'RR',
+  ROUTE: 'RR',
+  HC: 'HC',
+  HCR: 'HC',
+};
 const MILITARY: Readonly<Record<string, string>> = { AA: 'AA', AE: 'AE', AP: 'AP' };
 const STATE_CODES = new Set([...Object.values(STATES), ...Object.keys(MILITARY)]);
 const COUNTRY_TAIL = [['UNITED', 'STATES', 'OF', 'AMERICA'], ['UNITED', 'STATES'], ['USA'], ['US']];
@@ -89,7 +129,8 @@ function splitCity(tokens: string[], hadLastLine: boolean): { street: string[]; 
   const box = findBox(tokens);
   if (box) {
     const city = tokens.slice(box.end).filter((t) => t !== ',');
-    if (hadLastLine || !city.some((t) => /\d/.test(t))) return { street: tokens.slice(0, box.end).filter((t) => t !== ','), city };
+    if (hadLastLine || !city.some((t) => /\d/.test(t)))
+      return { street: tokens.slice(0, box.end).filter((t) => t !== ','), city };
   }
   const lastComma = tokens.lastIndexOf(',');
   if (lastComma > 0) {
@@ -100,13 +141,16 @@ function splitCity(tokens: string[], hadLastLine: boolean): { street: string[]; 
     return { street: [...head, ...tail], city: [] };
   }
   // "SOLDOTNA, AK 99669": no number and no box before the state means there is only a city.
-  if (hadLastLine && !/^\d/.test(tokens[0] ?? '') && !/\bBOX\b/.test(tokens.join(' '))) return { street: [], city: tokens };
+  if (hadLastLine && !/^\d/.test(tokens[0] ?? '') && !/\bBOX\b/.test(tokens.join(' ')))
+    return { street: [], city: tokens };
   // Without a state or ZIP, a city can only follow the street's suffix ("1755 Howard St Des Plaines");
   // words with digits there are a unit ("801 S Canal St C1S"), not a city.
   if (!hadLastLine) {
     const end = streetEnd(tokens, true);
     const rest = tokens.slice(end);
-    return end <= 0 || rest.some((t) => /\d/.test(t)) ? { street: tokens, city: [] } : { street: tokens.slice(0, end), city: rest };
+    return end <= 0 || rest.some((t) => /\d/.test(t))
+      ? { street: tokens, city: [] }
+      : { street: tokens.slice(0, end), city: rest };
   }
   const end = streetEnd(tokens, false);
   return { street: tokens.slice(0, end), city: tokens.slice(end) };
@@ -118,7 +162,24 @@ function isUnitStart(tokens: string[], i: number): boolean {
 }
 
 function needsRange(t: string): boolean {
-  return !['BSMT', 'BASEMENT', 'FRNT', 'FRONT', 'LBBY', 'LOBBY', 'LOWR', 'LOWER', 'OFC', 'OFFICE', 'PH', 'PENTHOUSE', 'REAR', 'SIDE', 'UPPR', 'UPPER'].includes(t);
+  return ![
+    'BSMT',
+    'BASEMENT',
+    'FRNT',
+    'FRONT',
+    'LBBY',
+    'LOBBY',
+    'LOWR',
+    'LOWER',
+    'OFC',
+    'OFFICE',
+    'PH',
+    'PENTHOUSE',
+    'REAR',
+    'SIDE',
+    'UPPR',
+    'UPPER',
+  ].includes(t);
 }
 
 /** Without commas: the street ends after its suffix (+ post-directional, + unit), else after the number and one word. */
@@ -127,7 +188,8 @@ function streetEnd(tokens: string[], suffixMayEnd: boolean): number {
   for (let i = 2; i < tokens.length - (suffixMayEnd ? 0 : 1); i++) if (SUFFIXES[tokens[i]!]) end = i + 1;
   if (end < 0) return suffixMayEnd ? -1 : Math.min(tokens.length, /^\d/.test(tokens[0] ?? '') ? 3 : tokens.length);
   if (DIRECTIONALS[tokens[end] ?? ''] && end < tokens.length - 1) end++;
-  if (end < tokens.length && isUnitStart(tokens, end)) end = Math.min(tokens.length, end + (tokens[end] === '#' ? 2 : unitLength(tokens, end)));
+  if (end < tokens.length && isUnitStart(tokens, end))
+    end = Math.min(tokens.length, end + (tokens[end] === '#' ? 2 : unitLength(tokens, end)));
   return end;
 }
 
@@ -151,7 +213,10 @@ function parseStreet(input: string[], c: AddressComponents): void {
   if (/^\d/.test(tokens[0] ?? '') || /^[NSEW]\d/.test(tokens[0] ?? '')) {
     c.address_number = tokens[0]!;
     i = 1;
-    if (/^\d+\/\d+$/.test(tokens[1] ?? '')) { c.address_number += ` ${tokens[1]}`; i = 2; }
+    if (/^\d+\/\d+$/.test(tokens[1] ?? '')) {
+      c.address_number += ` ${tokens[1]}`;
+      i = 2;
+    }
   }
   // "15th Floor", "Ground Floor": the identifier comes before the designator.
   const last = tokens.at(-1);
@@ -162,7 +227,11 @@ function parseStreet(input: string[], c: AddressComponents): void {
   }
   let end = tokens.length;
   for (let u = i + 1; u < tokens.length; u++) {
-    if (isUnitStart(tokens, u)) { takeUnit(tokens.slice(u), c); end = u; break; }
+    if (isUnitStart(tokens, u)) {
+      takeUnit(tokens.slice(u), c);
+      end = u;
+      break;
+    }
   }
   parseStreetName(tokens.slice(i, end), c);
 }
@@ -184,7 +253,9 @@ export function findBox(tokens: string[]): BoxMatch | undefined {
     const at = group ? group.next : i;
     const box = boxAt(tokens, at, group !== undefined);
     if (!box) continue;
-    const components: AddressComponents = group ? { usps_box_group_type: group.type, usps_box_group_id: group.id, usps_box_type: 'BOX' } : { usps_box_type: 'PO BOX' };
+    const components: AddressComponents = group
+      ? { usps_box_group_type: group.type, usps_box_group_id: group.id, usps_box_type: 'BOX' }
+      : { usps_box_type: 'PO BOX' };
     components.usps_box_id = box.id;
     return { start: i, end: box.end, components };
   }
@@ -204,7 +275,15 @@ function boxGroupAt(tokens: string[], i: number): { type: string; id: string; ne
   return { type, id, next };
 }
 
-const PO_PREFIXES: readonly (readonly string[])[] = [['POST', 'OFFICE', 'BOX'], ['P', 'O', 'BOX'], ['PO', 'BOX'], ['PO', 'BX'], ['POB'], ['BOX'], ['BX']];
+const PO_PREFIXES: readonly (readonly string[])[] = [
+  ['POST', 'OFFICE', 'BOX'],
+  ['P', 'O', 'BOX'],
+  ['PO', 'BOX'],
+  ['PO', 'BX'],
+  ['POB'],
+  ['BOX'],
+  ['BX'],
+];
 
 function boxAt(tokens: string[], i: number, afterGroup: boolean): { id: string; end: number } | undefined {
   const prefix = PO_PREFIXES.find((p) => p.every((w, k) => tokens[i + k] === w));
@@ -213,9 +292,10 @@ function boxAt(tokens: string[], i: number, afterGroup: boolean): { id: string; 
   if (tokens[j] === '#') j++;
   const id = tokens[j];
   const bare = prefix.length === 1 && prefix[0] !== 'POB';
-  if (!id || !/^[A-Z0-9-]+$/.test(id) || (!/\d/.test(id) && (bare && !afterGroup || id.length > 1))) return undefined;
+  if (!id || !/^[A-Z0-9-]+$/.test(id) || (!/\d/.test(id) && ((bare && !afterGroup) || id.length > 1))) return undefined;
   // "Box 164 A": a lone letter after the number belongs to the box when nothing follows it.
-  if (/^\d+$/.test(id) && /^[A-Z]$/.test(tokens[j + 1] ?? '') && j + 2 === tokens.length) return { id: `${id}${tokens[j + 1]}`, end: j + 2 };
+  if (/^\d+$/.test(id) && /^[A-Z]$/.test(tokens[j + 1] ?? '') && j + 2 === tokens.length)
+    return { id: `${id}${tokens[j + 1]}`, end: j + 2 };
   return { id, end: j + 1 };
 }
 
@@ -233,7 +313,13 @@ function parseStreetName(tokens: string[], c: AddressComponents): void {
   // (not the number of a route: "US HWY 50", "COUNTY ROAD 5").
   const tail = words.at(-1) ?? '';
   const before = words.at(-2) ?? '';
-  if (words.length >= 3 && !c.occupancy_identifier && /\d/.test(tail) && !/^\d+(ST|ND|RD|TH)$/.test(tail) && !ROUTE_WORDS.has(before)) {
+  if (
+    words.length >= 3 &&
+    !c.occupancy_identifier &&
+    /\d/.test(tail) &&
+    !/^\d+(ST|ND|RD|TH)$/.test(tail) &&
+    !ROUTE_WORDS.has(before)
+  ) {
     c.occupancy_identifier = words.pop()!;
   }
   if (words.length >= 2 && DIRECTIONALS[words[0]!] && !(words.length === 2 && SUFFIXES[words[1]!])) {

@@ -28,9 +28,15 @@ export function createAddressComparer(memoLimit = 200_000): (crm: string, observ
     return n;
   };
   return (crm, observed) => {
-    if (withoutCountry(crm) === withoutCountry(observed) || looseAddressKey(crm) === looseAddressKey(observed)) return SAME;
+    if (withoutCountry(crm) === withoutCountry(observed) || looseAddressKey(crm) === looseAddressKey(observed))
+      return SAME;
     const c = compareAddresses(normalized(crm), normalized(observed));
-    if (c.same_delivery_point) return { verdict: 'format_only', differing: [], format_only: [...c.format_only, ...spelledDifferently(crm, observed)] };
+    if (c.same_delivery_point)
+      return {
+        verdict: 'format_only',
+        differing: [],
+        format_only: [...c.format_only, ...spelledDifferently(crm, observed)],
+      };
     return cityMovedWithZip({ verdict: 'drift', differing: c.differing, format_only: c.format_only });
   };
 }
@@ -41,7 +47,11 @@ export function createAddressComparer(memoLimit = 200_000): (crm: string, observ
  */
 function cityMovedWithZip(o: AddressOutcome): AddressOutcome {
   if (!o.differing.includes('zip_code') || !o.format_only.includes('place_name')) return o;
-  return { ...o, differing: [...o.differing, 'place_name'], format_only: o.format_only.filter((p) => p !== 'place_name') };
+  return {
+    ...o,
+    differing: [...o.differing, 'place_name'],
+    format_only: o.format_only.filter((p) => p !== 'place_name'),
+  };
 }
 
 const FIELDS = ['line1', 'line2', 'city', 'region', 'postal_code', 'country'] as const;

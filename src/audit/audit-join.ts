@@ -4,7 +4,17 @@ import { createAddressComparer } from './address-compare.ts';
 import { monthsBetween } from './order-date.ts';
 import { displayAddress, isEmptyAddress, unpackAddress } from './packed-address.ts';
 import { comparePhones } from './phone-compare.ts';
-import { DRIFT_FIELDS, FINDING_KINDS, type CrmContact, type DriftField, type FieldDrift, type Finding, type FindingKind, type LatestOrder, type OrderRef } from './types.ts';
+import {
+  DRIFT_FIELDS,
+  FINDING_KINDS,
+  type CrmContact,
+  type DriftField,
+  type FieldDrift,
+  type Finding,
+  type FindingKind,
+  type LatestOrder,
+  type OrderRef,
+} from './types.ts';
 
 export interface JoinResult {
   findings: Finding[];
@@ -46,9 +56,23 @@ export function auditJoin(crm: CrmIndex, orders: OrderFold, opts: JoinOptions): 
       compareContact(state, email, linked, order);
       continue;
     }
-    add(state, 'missing_in_crm', email, null, { field: 'contact', crm_value: null, observed_value: displayAddress(order.address), order: orderRef(order), differing: [], format_only: [], months_since_order: monthsBetween(order.createdAt, opts.asOf) });
+    add(state, 'missing_in_crm', email, null, {
+      field: 'contact',
+      crm_value: null,
+      observed_value: displayAddress(order.address),
+      order: orderRef(order),
+      differing: [],
+      format_only: [],
+      months_since_order: monthsBetween(order.createdAt, opts.asOf),
+    });
   }
-  return { findings: state.findings, counts: state.counts, drift: rates(state.tally), joinedCustomers: state.joined, joinedByCrosswalk: state.joinedByCrosswalk };
+  return {
+    findings: state.findings,
+    counts: state.counts,
+    drift: rates(state.tally),
+    joinedCustomers: state.joined,
+    joinedByCrosswalk: state.joinedByCrosswalk,
+  };
 }
 
 function contactsById(crm: CrmIndex): Map<string, CrmContact> {
@@ -79,7 +103,13 @@ function newState(opts: JoinOptions): JoinState {
   };
 }
 
-function add(state: JoinState, kind: FindingKind, email: string, crmId: string | null, evidence: Finding['evidence']): void {
+function add(
+  state: JoinState,
+  kind: FindingKind,
+  email: string,
+  crmId: string | null,
+  evidence: Finding['evidence'],
+): void {
   state.counts[kind]++;
   state.findings.push({ kind, email, crm_id: crmId, evidence });
 }
@@ -87,7 +117,16 @@ function add(state: JoinState, kind: FindingKind, email: string, crmId: string |
 function addDuplicate(state: JoinState, email: string, first: CrmContact): void {
   const ids: string[] = [];
   for (let c: CrmContact | undefined = first; c; c = c.next) ids.push(c.id);
-  add(state, 'duplicate_contact', email, first.id, { field: 'contact', crm_value: null, observed_value: null, order: null, differing: [], format_only: [], months_since_order: null, crm_ids: ids });
+  add(state, 'duplicate_contact', email, first.id, {
+    field: 'contact',
+    crm_value: null,
+    observed_value: null,
+    order: null,
+    differing: [],
+    format_only: [],
+    months_since_order: null,
+    crm_ids: ids,
+  });
 }
 
 function compareContact(state: JoinState, email: string, contact: CrmContact, order: LatestOrder): void {
@@ -113,25 +152,57 @@ function compareAddressOf(state: JoinState, email: string, contact: CrmContact, 
   }
   state.tally.address.drifted++;
   for (const part of outcome.differing) if (part in state.tally) state.tally[part as DriftField].drifted++;
-  add(state, 'stale_address', email, contact.id, addressEvidence(state, contact, order, outcome.differing, outcome.format_only));
+  add(
+    state,
+    'stale_address',
+    email,
+    contact.id,
+    addressEvidence(state, contact, order, outcome.differing, outcome.format_only),
+  );
 }
 
-function addressEvidence(state: JoinState, contact: CrmContact, order: LatestOrder, differing: string[], formatOnly: string[]): Finding['evidence'] {
+function addressEvidence(
+  state: JoinState,
+  contact: CrmContact,
+  order: LatestOrder,
+  differing: string[],
+  formatOnly: string[],
+): Finding['evidence'] {
   const crmValue = isEmptyAddress(contact.address) ? null : displayAddress(contact.address);
-  return { field: 'address', crm_value: crmValue, observed_value: displayAddress(order.address), order: orderRef(order), differing, format_only: formatOnly, months_since_order: monthsBetween(order.createdAt, state.asOf) };
+  return {
+    field: 'address',
+    crm_value: crmValue,
+    observed_value: displayAddress(order.address),
+    order: orderRef(order),
+    differing,
+    format_only: formatOnly,
+    months_since_order: monthsBetween(order.createdAt, state.asOf),
+  };
 }
 
 function comparePhoneOf(state: JoinState, email: string, contact: CrmContact, order: LatestOrder): void {
   state.tally.phone.compared++;
   const p = comparePhones(contact.phone, order.phone, () => unpackAddress(order.address).country ?? '');
   if (p.verdict === 'same') return;
-  const base = { field: 'phone' as const, crm_value: contact.phone, observed_value: order.phone, order: orderRef(order), months_since_order: monthsBetween(order.createdAt, state.asOf) };
+  const base = {
+    field: 'phone' as const,
+    crm_value: contact.phone,
+    observed_value: order.phone,
+    order: orderRef(order),
+    months_since_order: monthsBetween(order.createdAt, state.asOf),
+  };
   if (p.verdict === 'format_only') {
     add(state, 'format_only', email, contact.id, { ...base, differing: [], format_only: ['phone'] });
     return;
   }
   state.tally.phone.drifted++;
-  add(state, 'phone_mismatch', email, contact.id, { ...base, differing: ['phone'], format_only: [], crm_e164: p.crm_e164, observed_e164: p.observed_e164 });
+  add(state, 'phone_mismatch', email, contact.id, {
+    ...base,
+    differing: ['phone'],
+    format_only: [],
+    crm_e164: p.crm_e164,
+    observed_e164: p.observed_e164,
+  });
 }
 
 function countCompared(state: JoinState, fields: readonly DriftField[]): void {

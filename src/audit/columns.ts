@@ -5,13 +5,21 @@ export type { ColumnSpec, CrmField, OrderField } from '../canonical/export-colum
 
 /** Header names compare without case, spaces or punctuation: `Mailing_Street` = `Mailing Street`. */
 export function headerKey(name: string): string {
-  return name.replace(/^\uFEFF/, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+  return name
+    .replace(/^\uFEFF/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 }
 
 export type ColumnIndex<F extends string> = Partial<Record<F, number>>;
 
 /** Where each logical column sits in this file's header; throws naming the first missing one. */
-export function resolveColumns<F extends string>(file: string, header: readonly string[], specs: readonly ColumnSpec<F>[], what: string): ColumnIndex<F> {
+export function resolveColumns<F extends string>(
+  file: string,
+  header: readonly string[],
+  specs: readonly ColumnSpec<F>[],
+  what: string,
+): ColumnIndex<F> {
   const positions = new Map<string, number>();
   header.forEach((h, i) => {
     const key = headerKey(h);
@@ -21,7 +29,8 @@ export function resolveColumns<F extends string>(file: string, header: readonly 
   for (const spec of specs) {
     const at = spec.names.map((n) => positions.get(headerKey(n))).find((i) => i !== undefined);
     if (at !== undefined) index[spec.field] = at;
-    else if (spec.required) throw new HearthError('invalid_input', `${file}: missing required column "${spec.names[0]}" (${what})`);
+    else if (spec.required)
+      throw new HearthError('invalid_input', `${file}: missing required column "${spec.names[0]}" (${what})`);
   }
   return index;
 }

@@ -40,8 +40,15 @@ export function addContactRow(index: CrmIndex, columns: ColumnIndex<CrmField>, r
   }
   const contact: CrmContact = {
     id: cell(row, columns.id).trim(),
-    address: packAddress(cell(row, columns.street), cell(row, columns.street2), cell(row, columns.city), cell(row, columns.region), cell(row, columns.postal_code), cell(row, columns.country)),
-    phone: (cell(row, columns.phone).trim() || cell(row, columns.mobile).trim()),
+    address: packAddress(
+      cell(row, columns.street),
+      cell(row, columns.street2),
+      cell(row, columns.city),
+      cell(row, columns.region),
+      cell(row, columns.postal_code),
+      cell(row, columns.country),
+    ),
+    phone: cell(row, columns.phone).trim() || cell(row, columns.mobile).trim(),
     next: undefined,
   };
   index.contacts++;

@@ -23,7 +23,8 @@ export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswa
       .execute();
     const out: Crosswalk = new Map();
     for (const r of rows) {
-      for (const email of [r.email, ...snapshotEmails(r.snapshot)]) if (email && !out.has(email)) out.set(email, r.crm_id);
+      for (const email of [r.email, ...snapshotEmails(r.snapshot)])
+        if (email && !out.has(email)) out.set(email, r.crm_id);
     }
     return out;
   } finally {
@@ -35,5 +36,7 @@ export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswa
 function snapshotEmails(snapshot: string | null): string[] {
   if (!snapshot) return [];
   const fields = JSON.parse(snapshot) as Record<string, unknown>;
-  return ['email', 'Email'].map((k) => (typeof fields[k] === 'string' ? normalizeEmail(fields[k] as string) : null)).filter((e): e is string => Boolean(e));
+  return ['email', 'Email']
+    .map((k) => (typeof fields[k] === 'string' ? normalizeEmail(fields[k] as string) : null))
+    .filter((e): e is string => Boolean(e));
 }

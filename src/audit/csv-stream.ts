@@ -17,7 +17,12 @@ export const CSV_OPTIONS = { bom: true, skip_empty_lines: true, relax_column_cou
  * strings. Memory stays bounded by the parser's buffer. Read and parse failures become one-line
  * `invalid_input` errors naming the file (and the line where known).
  */
-export async function streamCsv(file: string, onHeader: (header: string[]) => void, onRow: (row: string[]) => void, opts: CsvReadOptions = {}): Promise<number> {
+export async function streamCsv(
+  file: string,
+  onHeader: (header: string[]) => void,
+  onRow: (row: string[]) => void,
+  opts: CsvReadOptions = {},
+): Promise<number> {
   const handle = await open(file).catch((err: NodeJS.ErrnoException) => {
     throw new HearthError('invalid_input', describeReadError(file, err));
   });

@@ -1,4 +1,5 @@
-const SHOPIFY_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*(?:(Z|UTC)|([+-])(\d{2}):?(\d{2}))?$/;
+const SHOPIFY_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*(?:(Z|UTC)|([+-])(\d{2}):?(\d{2}))?$/;
 
 /**
  * Epoch milliseconds of a Shopify export timestamp (`2024-05-01 10:00:00 -0400`; ISO-8601 and a

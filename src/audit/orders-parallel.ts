@@ -12,7 +12,10 @@ export interface OrdersJob {
 
 /** Starts folding the orders export in a worker thread; the caller reads the CRM meanwhile. */
 export function startOrdersWorker(file: string, format: OrdersFormat, onProgress?: ProgressFn): OrdersJob {
-  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), { workerData: { file, format, progress: Boolean(onProgress), auditOrdersWorker: true }, resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+  const worker = new Worker(new URL('./orders-worker.ts', import.meta.url), {
+    workerData: { file, format, progress: Boolean(onProgress), auditOrdersWorker: true },
+    resourceLimits: { maxYoungGenerationSizeMb: 48 },
+  });
   const result = new Promise<OrderFold>((resolve, reject) => {
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') onProgress?.(m.file, m.read, m.total);
@@ -22,7 +25,12 @@ export function startOrdersWorker(file: string, format: OrdersFormat, onProgress
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`orders worker exited with code ${code}`)));
   });
-  result.then(() => worker.terminate(), () => worker.terminate()).catch(() => {});
+  result
+    .then(
+      () => worker.terminate(),
+      () => worker.terminate(),
+    )
+    .catch(() => {});
   return { result, cancel: async () => void (await worker.terminate()) };
 }
 

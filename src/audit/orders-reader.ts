@@ -24,14 +24,22 @@ export function emptyOrderFold(): OrderFold {
   return { latest: new Map(), rowsRead: 0, orders: 0, withoutEmail: 0, badDates: 0, currentName: '' };
 }
 
-export async function readLatestOrders(file: string, format: OrdersFormat, opts: CsvReadOptions = {}): Promise<OrderFold> {
+export async function readLatestOrders(
+  file: string,
+  format: OrdersFormat,
+  opts: CsvReadOptions = {},
+): Promise<OrderFold> {
   const fold = emptyOrderFold();
   let columns: ColumnIndex<OrderField> = {};
   fold.rowsRead = await streamCsv(
     file,
     (header) => {
       columns = resolveColumns(file, header, format.columns, `${format.name} orders export`);
-      if (columns.address1 === undefined && columns.street === undefined) throw new HearthError('invalid_input', `${file}: missing required column "Shipping Address1" (${format.name} orders export)`);
+      if (columns.address1 === undefined && columns.street === undefined)
+        throw new HearthError(
+          'invalid_input',
+          `${file}: missing required column "Shipping Address1" (${format.name} orders export)`,
+        );
     },
     (row) => addOrderRow(fold, columns, row),
     opts,
@@ -68,13 +76,22 @@ export function addOrderRow(fold: OrderFold, columns: ColumnIndex<OrderField>, r
     id: cell(row, columns.id).trim(),
     createdAt,
     address: orderAddress(columns, row),
-    phone: cell(row, columns.shipping_phone).trim() || cell(row, columns.phone).trim() || cell(row, columns.billing_phone).trim(),
+    phone:
+      cell(row, columns.shipping_phone).trim() ||
+      cell(row, columns.phone).trim() ||
+      cell(row, columns.billing_phone).trim(),
   });
 }
 
 function orderAddress(columns: ColumnIndex<OrderField>, row: readonly string[]): string {
   const line1 = columns.address1 !== undefined ? cell(row, columns.address1) : cell(row, columns.street);
   const line2 = columns.address1 !== undefined ? cell(row, columns.address2) : '';
-  return packAddress(line1, line2, cell(row, columns.city), cell(row, columns.province), cell(row, columns.zip), cell(row, columns.country));
+  return packAddress(
+    line1,
+    line2,
+    cell(row, columns.city),
+    cell(row, columns.province),
+    cell(row, columns.zip),
+    cell(row, columns.country),
+  );
 }
-

@@ -35,18 +35,31 @@ export function packOrders(fold: OrderFold): PackedOrders {
     fields.push([o.name, o.id, o.address, o.phone].join(FIELD_SEP));
     createdAt[k++] = o.createdAt;
   }
-  return { emails, fields, createdAt, rowsRead: fold.rowsRead, orders: fold.orders, withoutEmail: fold.withoutEmail, badDates: fold.badDates };
+  return {
+    emails,
+    fields,
+    createdAt,
+    rowsRead: fold.rowsRead,
+    orders: fold.orders,
+    withoutEmail: fold.withoutEmail,
+    badDates: fold.badDates,
+  };
 }
 
 async function work(): Promise<void> {
   const { file, progress, format } = workerData as { file: string; progress: boolean; format: OrdersFormat };
   try {
-    const onProgress = (f: string, read: number, total: number): void => parentPort!.postMessage({ type: 'progress', file: f, read, total } satisfies WorkerMessage);
+    const onProgress = (f: string, read: number, total: number): void =>
+      parentPort!.postMessage({ type: 'progress', file: f, read, total } satisfies WorkerMessage);
     const fold = await readLatestOrders(file, format, progress ? { onProgress } : {});
     const result = packOrders(fold);
     parentPort!.postMessage({ type: 'done', result } satisfies WorkerMessage, [result.createdAt.buffer as ArrayBuffer]);
   } catch (err) {
-    parentPort!.postMessage({ type: 'error', message: (err as Error).message, hearth: isHearthError(err) } satisfies WorkerMessage);
+    parentPort!.postMessage({
+      type: 'error',
+      message: (err as Error).message,
+      hearth: isHearthError(err),
+    } satisfies WorkerMessage);
   }
 }
 

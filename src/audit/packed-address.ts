@@ -7,8 +7,22 @@ const SEP = '\u001f';
  * contact costs one string instead of an object with six. Line breaks inside a street (Salesforce
  * `MailingStreet`) become spaces; the `'` spreadsheets-guard before a ZIP (Shopify) is dropped.
  */
-export function packAddress(line1: string, line2: string, city: string, region: string, postalCode: string, country: string): string {
-  return [clean(line1), clean(line2), clean(city), clean(region), clean(postalCode).replace(/^'/, ''), clean(country)].join(SEP);
+export function packAddress(
+  line1: string,
+  line2: string,
+  city: string,
+  region: string,
+  postalCode: string,
+  country: string,
+): string {
+  return [
+    clean(line1),
+    clean(line2),
+    clean(city),
+    clean(region),
+    clean(postalCode).replace(/^'/, ''),
+    clean(country),
+  ].join(SEP);
 }
 
 export function unpackAddress(packed: string): PostalAddress {
@@ -39,7 +53,11 @@ export function displayAddress(packed: string): string {
  * same delivery point, so the parser is not needed. Country is left out (US vs United States).
  */
 export function looseAddressKey(packed: string): string {
-  return withoutCountry(packed).toUpperCase().replace(/[.,]/g, '').replace(/[\s\u001f]+/g, ' ').trim();
+  return withoutCountry(packed)
+    .toUpperCase()
+    .replace(/[.,]/g, '')
+    .replace(/[\s\u001f]+/g, ' ')
+    .trim();
 }
 
 function clean(v: string): string {

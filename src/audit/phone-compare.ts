@@ -27,7 +27,6 @@ export function comparePhones(crmRaw: string, observedRaw: string, country: stri
   return { verdict: x === y ? 'format_only' : 'mismatch', crm_e164: x, observed_e164: y };
 }
 
-
 function digits(raw: string): string {
   return raw.replace(/\D/g, '');
 }

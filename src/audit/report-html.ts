@@ -6,8 +6,13 @@ export function escapeHtml(v: unknown): string {
 }
 
 const AGE_BUCKETS: { label: string; max: number }[] = [
-  { label: '<1', max: 0 }, { label: '1', max: 1 }, { label: '2', max: 2 }, { label: '3–5', max: 5 },
-  { label: '6–11', max: 11 }, { label: '12–23', max: 23 }, { label: '24+', max: Number.POSITIVE_INFINITY },
+  { label: '<1', max: 0 },
+  { label: '1', max: 1 },
+  { label: '2', max: 2 },
+  { label: '3–5', max: 5 },
+  { label: '6–11', max: 11 },
+  { label: '12–23', max: 23 },
+  { label: '24+', max: Number.POSITIVE_INFINITY },
 ];
 
 /** Stale addresses counted by whole months since the order that showed the new address. */
@@ -21,7 +26,17 @@ export function ageHistogram(findings: readonly Finding[]): { label: string; cou
   return counts;
 }
 
-const SEVERITY: Record<string, number> = { zip_code: 8, state_name: 8, place_name: 4, street_name: 4, address_number: 4, street_name_pre_directional: 2, street_name_post_type: 2, occupancy_identifier: 1, usps_box_id: 2 };
+const SEVERITY: Record<string, number> = {
+  zip_code: 8,
+  state_name: 8,
+  place_name: 4,
+  street_name: 4,
+  address_number: 4,
+  street_name_pre_directional: 2,
+  street_name_post_type: 2,
+  occupancy_identifier: 1,
+  usps_box_id: 2,
+};
 
 /** Stale addresses ranked worst first: a move to another ZIP over a unit change, then the oldest. */
 export function worstExamples(findings: readonly Finding[], limit: number): Finding[] {
@@ -37,7 +52,11 @@ export function worstExamples(findings: readonly Finding[], limit: number): Find
 /** A self-contained page: inline CSS and SVG, no scripts, no external assets. */
 export function renderHtmlReport(report: AuditReport, worstLimit = 50): string {
   const s = report.summary;
-  const drift = DRIFT_FIELDS.map((f) => ({ label: f, value: s.drift_rate[f].rate, note: `${s.drift_rate[f].drifted} / ${s.drift_rate[f].compared}` }));
+  const drift = DRIFT_FIELDS.map((f) => ({
+    label: f,
+    value: s.drift_rate[f].rate,
+    note: `${s.drift_rate[f].drifted} / ${s.drift_rate[f].compared}`,
+  }));
   const ages = ageHistogram(report.findings);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hearth drift audit</title>
@@ -90,6 +109,9 @@ function columnChart(rows: { label: string; count: number }[]): string {
 
 function worstTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return '<p>No stale addresses.</p>';
-  const rows = findings.map((f) => `<tr><td>${escapeHtml(f.email)}</td><td>${escapeHtml(f.crm_id)}</td><td>${escapeHtml(f.evidence.crm_value)}</td><td>${escapeHtml(f.evidence.observed_value)}</td><td>${escapeHtml(f.evidence.order?.name)} ${escapeHtml(f.evidence.order?.created_at.slice(0, 10))}</td><td>${escapeHtml(f.evidence.differing.join(', '))}</td><td class="num">${f.evidence.months_since_order ?? ''}</td></tr>`);
+  const rows = findings.map(
+    (f) =>
+      `<tr><td>${escapeHtml(f.email)}</td><td>${escapeHtml(f.crm_id)}</td><td>${escapeHtml(f.evidence.crm_value)}</td><td>${escapeHtml(f.evidence.observed_value)}</td><td>${escapeHtml(f.evidence.order?.name)} ${escapeHtml(f.evidence.order?.created_at.slice(0, 10))}</td><td>${escapeHtml(f.evidence.differing.join(', '))}</td><td class="num">${f.evidence.months_since_order ?? ''}</td></tr>`,
+  );
   return `<table><tr><th>email</th><th>CRM id</th><th>CRM address</th><th>latest order ships to</th><th>order</th><th>differs in</th><th class="num">months</th></tr>\n${rows.join('\n')}\n</table>`;
 }

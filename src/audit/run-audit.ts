@@ -29,8 +29,23 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const rowsRead = crm.rowsRead + orders.rowsRead;
   return {
     summary: {
-      crm: { file: opts.crmFile, format: opts.crmFormat.name, rows_read: crm.rowsRead, contacts: crm.contacts, distinct_emails: crm.byEmail.size, without_email: crm.withoutEmail },
-      orders: { file: opts.ordersFile, format: opts.ordersFormat.name, rows_read: orders.rowsRead, orders: orders.orders, customers: orders.latest.size, without_email: orders.withoutEmail, bad_dates: orders.badDates },
+      crm: {
+        file: opts.crmFile,
+        format: opts.crmFormat.name,
+        rows_read: crm.rowsRead,
+        contacts: crm.contacts,
+        distinct_emails: crm.byEmail.size,
+        without_email: crm.withoutEmail,
+      },
+      orders: {
+        file: opts.ordersFile,
+        format: opts.ordersFormat.name,
+        rows_read: orders.rowsRead,
+        orders: orders.orders,
+        customers: orders.latest.size,
+        without_email: orders.withoutEmail,
+        bad_dates: orders.badDates,
+      },
       rows_read: rowsRead,
       joined_customers: join.joinedCustomers,
       joined_by_crosswalk: join.joinedByCrosswalk,

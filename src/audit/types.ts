@@ -5,11 +5,27 @@ import type { CrmField, OrderField } from '../canonical/export-columns.ts';
 export type CrmFormat = ExportFormat<CrmField>;
 export type OrdersFormat = ExportFormat<OrderField>;
 
-export const FINDING_KINDS = ['stale_address', 'missing_address', 'missing_in_crm', 'duplicate_contact', 'phone_mismatch', 'format_only'] as const;
+export const FINDING_KINDS = [
+  'stale_address',
+  'missing_address',
+  'missing_in_crm',
+  'duplicate_contact',
+  'phone_mismatch',
+  'format_only',
+] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** Fields whose drift the summary rates: the delivery point as a whole, its parts, and the phone. */
-export const DRIFT_FIELDS = ['address', 'address_number', 'street_name', 'occupancy_identifier', 'place_name', 'state_name', 'zip_code', 'phone'] as const;
+export const DRIFT_FIELDS = [
+  'address',
+  'address_number',
+  'street_name',
+  'occupancy_identifier',
+  'place_name',
+  'state_name',
+  'zip_code',
+  'phone',
+] as const;
 export type DriftField = (typeof DRIFT_FIELDS)[number];
 
 /**
@@ -69,8 +85,23 @@ export interface FieldDrift {
 }
 
 export interface AuditSummary {
-  crm: { file: string; format: string; rows_read: number; contacts: number; distinct_emails: number; without_email: number };
-  orders: { file: string; format: string; rows_read: number; orders: number; customers: number; without_email: number; bad_dates: number };
+  crm: {
+    file: string;
+    format: string;
+    rows_read: number;
+    contacts: number;
+    distinct_emails: number;
+    without_email: number;
+  };
+  orders: {
+    file: string;
+    format: string;
+    rows_read: number;
+    orders: number;
+    customers: number;
+    without_email: number;
+    bad_dates: number;
+  };
   rows_read: number;
   joined_customers: number;
   /** Of those, joined through Hearth's crosswalk (`--db`): the order's email is not the CRM's. */

@@ -1,6 +1,5 @@
 import type { HierarchyRole } from '../db/schema.ts';
 
-
 /** Job kind of a push of household claims to an identity provider. */
 export const IDP_PUSH_KIND = 'idp.claims_push';
 

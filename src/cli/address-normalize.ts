@@ -13,7 +13,9 @@ export async function runAddressNormalize(io: AddressCliIo): Promise<number> {
   for await (const line of lines) {
     if (!line.trim()) continue;
     const n = normalizeAddress(line.trim());
-    io.stdout.write(`${JSON.stringify({ raw: line, components: n.components, key: n.key, standardized: n.standardized })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ raw: line, components: n.components, key: n.key, standardized: n.standardized })}\n`,
+    );
   }
   return 0;
 }

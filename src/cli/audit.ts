@@ -96,7 +96,15 @@ export async function runAuditCommand(argv: string[], io: AuditIo): Promise<numb
 async function execute(opts: Options, io: AuditIo, temp: { path: string | undefined }): Promise<void> {
   if (opts.out) await assertWritable(opts.out);
   const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name) : undefined;
-  const report = await runAudit({ crmFile: opts.crmFile, crmFormat: opts.crmFormat, ordersFile: opts.ordersFile, ordersFormat: opts.ordersFormat, ...(crosswalk ? { crosswalk } : {}), ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}), ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}) });
+  const report = await runAudit({
+    crmFile: opts.crmFile,
+    crmFormat: opts.crmFormat,
+    ordersFile: opts.ordersFile,
+    ordersFormat: opts.ordersFormat,
+    ...(crosswalk ? { crosswalk } : {}),
+    ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
+    ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}),
+  });
   if (io.isTTY) io.stderr.write('\r\x1b[K');
   if (opts.out) {
     temp.path = `${opts.out}.${process.pid}.tmp`;
@@ -127,8 +135,18 @@ function parseFlags(argv: string[]): Options | 'help' {
   const format = values['crm-format'];
   if (!format || !CRM_FORMATS.includes(format)) throw invalid(`--crm-format must be one of ${CRM_FORMATS.join(', ')}`);
   const ordersFormat = values['orders-format'] ?? ORDER_FORMATS[0]!;
-  if (!ORDER_FORMATS.includes(ordersFormat)) throw invalid(`--orders-format must be one of ${ORDER_FORMATS.join(', ')}`);
-  return { crmFile: values.crm, crmFormat: contactsExport(CONNECTORS, format), ordersFile: values.orders, ordersFormat: ordersExport(CONNECTORS, ordersFormat), out: values.out, asOf: parseAsOf(values['as-of']), json: values.json ?? false, db: values.db };
+  if (!ORDER_FORMATS.includes(ordersFormat))
+    throw invalid(`--orders-format must be one of ${ORDER_FORMATS.join(', ')}`);
+  return {
+    crmFile: values.crm,
+    crmFormat: contactsExport(CONNECTORS, format),
+    ordersFile: values.orders,
+    ordersFormat: ordersExport(CONNECTORS, ordersFormat),
+    out: values.out,
+    asOf: parseAsOf(values['as-of']),
+    json: values.json ?? false,
+    db: values.db,
+  };
 }
 
 function parseAsOf(raw: string | undefined): number | undefined {
@@ -141,7 +159,9 @@ function parseAsOf(raw: string | undefined): number | undefined {
 /** Checked before the audit runs, so a typo in --out does not cost a full pass over the exports. */
 async function assertWritable(out: string): Promise<void> {
   await access(dirname(resolve(out)), constants.W_OK).catch((err: NodeJS.ErrnoException) => {
-    throw invalid(`${out}: cannot write report (${err.code === 'ENOENT' ? 'no such directory' : err.code ?? err.message})`);
+    throw invalid(
+      `${out}: cannot write report (${err.code === 'ENOENT' ? 'no such directory' : (err.code ?? err.message)})`,
+    );
   });
 }
 
@@ -186,7 +206,9 @@ function progressBar(stream: NodeJS.WritableStream): ProgressFn {
     }
     const share = all === 0 ? 1 : Math.min(1, done / all);
     const filled = Math.round(share * 30);
-    stream.write(`\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% reading ${[...files.keys()].join(' + ')}`);
+    stream.write(
+      `\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% reading ${[...files.keys()].join(' + ')}`,
+    );
   };
 }
 

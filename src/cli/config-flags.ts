@@ -9,8 +9,17 @@ export const CONFIG_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function configFrom(values: { config?: string | undefined; db?: string | undefined; host?: string | undefined; port?: string | undefined }, io: CliIo): HearthConfig {
+export function configFrom(
+  values: {
+    config?: string | undefined;
+    db?: string | undefined;
+    host?: string | undefined;
+    port?: string | undefined;
+  },
+  io: CliIo,
+): HearthConfig {
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new HearthError('invalid_input', `--port must be a port number (got "${values.port}")`);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536))
+    throw new HearthError('invalid_input', `--port must be a port number (got "${values.port}")`);
   return loadConfig({ file: values.config, overrides: { database: values.db, host: values.host, port }, env: io.env });
 }

@@ -35,39 +35,78 @@ const HUBSPOT_SECRET = 'hubspot-demo-client-secret';
 const APP_ID = '424242';
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, { help: { type: 'boolean', short: 'h' }, port: { type: 'string' }, db: { type: 'string' }, once: { type: 'boolean' }, keep: { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    port: { type: 'string' },
+    db: { type: 'string' },
+    once: { type: 'boolean' },
+    keep: { type: 'boolean' },
+  });
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const requested = Number(values.port ?? 4000);
-  if (!Number.isInteger(requested) || requested < 0 || requested > 65535) throw new HearthError('invalid_input', `--port must be a port number (got "${values.port}")`);
+  if (!Number.isInteger(requested) || requested < 0 || requested > 65535)
+    throw new HearthError('invalid_input', `--port must be a port number (got "${values.port}")`);
   // The simulated CRM must know Hearth's webhook URL before Hearth starts: resolve port 0 now.
   const port = requested === 0 ? await freePort() : requested;
   const database = values.db ?? 'sqlite:./data/demo.db';
-  if (!values.keep && database.startsWith('sqlite:')) for (const ext of ['', '-wal', '-shm']) rmSync(database.slice(7) + ext, { force: true });
+  if (!values.keep && database.startsWith('sqlite:'))
+    for (const ext of ['', '-wal', '-shm']) rmSync(database.slice(7) + ext, { force: true });
   const apiKey = io.env.HEARTH_API_KEY ?? `hk_demo_${randomBytes(9).toString('base64url')}`;
 
-  const crm = await startHubSpotSim({ webhook: { url: `http://127.0.0.1:${port}/webhooks/hubspot`, client_secret: HUBSPOT_SECRET, app_id: APP_ID } });
+  const crm = await startHubSpotSim({
+    webhook: { url: `http://127.0.0.1:${port}/webhooks/hubspot`, client_secret: HUBSPOT_SECRET, app_id: APP_ID },
+  });
   const loyalty = await startReceiver();
   let hearth: Hearth | undefined;
   try {
-    const config = parseConfig({
-      database, server: { host: '127.0.0.1', port }, log: { level: io.env.HEARTH_LOG_LEVEL ?? 'error' },
-      connectors: {
-        shopify: { webhook_secret: SHOPIFY_SECRET },
-        hubspot: { access_token: 'pat-demo-token', base_url: crm.url, client_secret: HUBSPOT_SECRET, app_id: APP_ID },
-        webhook: { targets: [{ name: 'loyalty', url: loyalty.url, secret: 'whsec_demo_loyalty', events: ['address.corrected', 'order.enriched', 'tier.changed'] }] },
+    const config = parseConfig(
+      {
+        database,
+        server: { host: '127.0.0.1', port },
+        log: { level: io.env.HEARTH_LOG_LEVEL ?? 'error' },
+        connectors: {
+          shopify: { webhook_secret: SHOPIFY_SECRET },
+          hubspot: { access_token: 'pat-demo-token', base_url: crm.url, client_secret: HUBSPOT_SECRET, app_id: APP_ID },
+          webhook: {
+            targets: [
+              {
+                name: 'loyalty',
+                url: loyalty.url,
+                secret: 'whsec_demo_loyalty',
+                events: ['address.corrected', 'order.enriched', 'tier.changed'],
+              },
+            ],
+          },
+        },
+        writeback: { crm: 'hubspot', sync_window_seconds: 60 },
+        households: { source: 'hubspot' },
+        jobs: { base_delay_ms: 200, max_delay_ms: 5000, poll_interval_ms: 50 },
       },
-      writeback: { crm: 'hubspot', sync_window_seconds: 60 },
-      households: { source: 'hubspot' },
-      jobs: { base_delay_ms: 200, max_delay_ms: 5000, poll_interval_ms: 50 },
-    }, { HEARTH_API_KEY: apiKey });
-    hearth = await startHearth(config, { logger: createLogger(config.log.level, undefined, signatureHeaders(config.descriptors)) });
+      { HEARTH_API_KEY: apiKey },
+    );
+    hearth = await startHearth(config, {
+      logger: createLogger(config.log.level, undefined, signatureHeaders(config.descriptors)),
+    });
     await runWorkload(hearth, crm, loyalty, io);
     const running = hearth;
     await pullHouseholds(running, config, crm, io);
-    await runLoyaltyDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), loyalty: loyaltySettings(config), opt_out_through_api: true, write: (line) => writeLine(io.stdout, line) });
+    await runLoyaltyDemo(running, {
+      shopify_secret: SHOPIFY_SECRET,
+      api_key: apiKey,
+      settle: () => settle(running),
+      loyalty: loyaltySettings(config),
+      opt_out_through_api: true,
+      write: (line) => writeLine(io.stdout, line),
+    });
     await settle(running);
-    writeLine(io.stdout, `  HubSpot now has points_aggregation_opt_in=${crm.listContacts().find((c) => c.properties.email === 'chi.okafor@example.com')?.properties.points_aggregation_opt_in} for chi.okafor@example.com (written back by Hearth).`);
-    writeLine(io.stdout, `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`);
+    writeLine(
+      io.stdout,
+      `  HubSpot now has points_aggregation_opt_in=${crm.listContacts().find((c) => c.properties.email === 'chi.okafor@example.com')?.properties.points_aggregation_opt_in} for chi.okafor@example.com (written back by Hearth).`,
+    );
+    writeLine(
+      io.stdout,
+      `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`,
+    );
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;
@@ -81,46 +120,97 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
 /** The CRM is the authority for households: Hearth imports them (company as household) before the loyalty scenario. */
 async function pullHouseholds(hearth: Hearth, config: HearthConfig, crm: HubSpotSim, io: CliIo): Promise<void> {
   seedLoyaltyHousehold(crm);
-  const s = await pullConnector(hearth.hdb, config, hearth.connectors, engineContext(config, hearth.connectors), 'hubspot', { restart: true });
-  const households = await hearth.hdb.db.selectFrom('households').select('name').where('source_system', '=', 'hubspot').execute();
-  writeLine(io.stdout, `\nPulled ${s.contacts} HubSpot contacts with their households (${households.map((h) => h.name).join(', ')}; ${s.members_changed} memberships): the CRM stays the authority.`);
+  const s = await pullConnector(
+    hearth.hdb,
+    config,
+    hearth.connectors,
+    engineContext(config, hearth.connectors),
+    'hubspot',
+    { restart: true },
+  );
+  const households = await hearth.hdb.db
+    .selectFrom('households')
+    .select('name')
+    .where('source_system', '=', 'hubspot')
+    .execute();
+  writeLine(
+    io.stdout,
+    `\nPulled ${s.contacts} HubSpot contacts with their households (${households.map((h) => h.name).join(', ')}; ${s.members_changed} memberships): the CRM stays the authority.`,
+  );
 }
 
 async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, io: CliIo): Promise<void> {
   const seeded = DEMO_PEOPLE.map((p) => ({ person: p, id: p.in_crm ? crm.createContact(p.crm) : null }));
-  writeLine(io.stdout, `Seeded the simulated HubSpot with ${seeded.filter((s) => s.id).length} contacts (addresses as the CRM has them).`);
+  writeLine(
+    io.stdout,
+    `Seeded the simulated HubSpot with ${seeded.filter((s) => s.id).length} contacts (addresses as the CRM has them).`,
+  );
   crm.faults.set({ rate_limit_next: 2, server_error_next: 1 });
   writeLine(io.stdout, 'The simulated CRM will answer the first requests with 429 (ten-secondly limit) and 503.\n');
   const sentAt = new Map<string, number>();
   for (const [i, { person }] of seeded.entries()) {
-    const order = buildOrder({ order_id: 1001 + i, customer_id: 7000 + i, email: person.email, first_name: person.first_name, last_name: person.last_name, ...person.checkout });
+    const order = buildOrder({
+      order_id: 1001 + i,
+      customer_id: 7000 + i,
+      email: person.email,
+      first_name: person.first_name,
+      last_name: person.last_name,
+      ...person.checkout,
+    });
     const res = await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET);
     sentAt.set(person.email, Date.now());
-    writeLine(io.stdout, `storefront  order #${1001 + i} for ${person.email} ships to "${person.checkout.address1}${person.checkout.address2 ? ' ' + person.checkout.address2 : ''}" -> Hearth ${res.status}`);
+    writeLine(
+      io.stdout,
+      `storefront  order #${1001 + i} for ${person.email} ships to "${person.checkout.address1}${person.checkout.address2 ? ' ' + person.checkout.address2 : ''}" -> Hearth ${res.status}`,
+    );
   }
   await settle(hearth);
   // A week later two of them order again, typing the same address their own way.
   for (const [i, { person }] of seeded.entries()) {
     if (!person.respelled) continue;
-    const order = buildOrder({ order_id: 2001 + i, customer_id: 7000 + i, email: person.email, first_name: person.first_name, last_name: person.last_name, ...person.respelled });
+    const order = buildOrder({
+      order_id: 2001 + i,
+      customer_id: 7000 + i,
+      email: person.email,
+      first_name: person.first_name,
+      last_name: person.last_name,
+      ...person.respelled,
+    });
     const res = await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET);
-    writeLine(io.stdout, `storefront  order #${2001 + i} for ${person.email} ships to "${person.respelled.address1}${person.respelled.address2 ? ' ' + person.respelled.address2 : ''}" (same door, other spelling) -> Hearth ${res.status}`);
+    writeLine(
+      io.stdout,
+      `storefront  order #${2001 + i} for ${person.email} ships to "${person.respelled.address1}${person.respelled.address2 ? ' ' + person.respelled.address2 : ''}" (same door, other spelling) -> Hearth ${res.status}`,
+    );
   }
   await settle(hearth);
   writeLine(io.stdout, '\nResult in the CRM (standard address fields):');
   for (const { person, id } of seeded) {
     if (!id) {
-      writeLine(io.stdout, `  ${person.email.padEnd(28)} not in the CRM: the write-back is a dead letter (visible at /v1/jobs?status=dead)`);
+      writeLine(
+        io.stdout,
+        `  ${person.email.padEnd(28)} not in the CRM: the write-back is a dead letter (visible at /v1/jobs?status=dead)`,
+      );
       continue;
     }
     const c = crm.getContact(id)!;
     const writes = crm.history(id);
-    const lag = writes.length ? `written ${writes.length}x, ${writes[0]!.at - sentAt.get(person.email)!} ms after checkout` : 'no write: the CRM already has this delivery point';
-    writeLine(io.stdout, `  ${person.email.padEnd(28)} was "${person.crm.address}" -> now "${c.properties.address}, ${c.properties.city}, ${c.properties.state} ${c.properties.zip}" (${lag})`);
+    const lag = writes.length
+      ? `written ${writes.length}x, ${writes[0]!.at - sentAt.get(person.email)!} ms after checkout`
+      : 'no write: the CRM already has this delivery point';
+    writeLine(
+      io.stdout,
+      `  ${person.email.padEnd(28)} was "${person.crm.address}" -> now "${c.properties.address}, ${c.properties.city}, ${c.properties.state} ${c.properties.zip}" (${lag})`,
+    );
   }
   const echoes = await hearth.hdb.db.selectFrom('inbox_events').select('id').where('status', '=', 'echo').execute();
-  writeLine(io.stdout, `\nHubSpot reported ${echoes.length} of Hearth's own writes back; all recognised as echoes and not re-applied.`);
-  writeLine(io.stdout, `The loyalty platform received ${countByType(loyalty, 'address.corrected')} signed address.corrected webhooks.`);
+  writeLine(
+    io.stdout,
+    `\nHubSpot reported ${echoes.length} of Hearth's own writes back; all recognised as echoes and not re-applied.`,
+  );
+  writeLine(
+    io.stdout,
+    `The loyalty platform received ${countByType(loyalty, 'address.corrected')} signed address.corrected webhooks.`,
+  );
 }
 
 function countByType(receiver: Receiver, type: string): number {
@@ -137,7 +227,9 @@ async function settle(hearth: Hearth): Promise<void> {
 }
 
 function printWhereToLook(io: CliIo, url: string, key: string): void {
-  writeLine(io.stdout, `
+  writeLine(
+    io.stdout,
+    `
 Hearth is running at ${url}
   console          ${url}/
   API docs         ${url}/docs
@@ -147,7 +239,8 @@ Try:
   curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/customers?email=maria.garcia@example.com'
   curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/jobs?status=dead'
   curl -s -H 'Authorization: Bearer ${key}' '${url}/v1/writeback/late'
-Ctrl-C stops the demo.`);
+Ctrl-C stops the demo.`,
+  );
 }
 
 export type { DemoPerson };

@@ -12,7 +12,11 @@ export interface CliIo {
 export type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 /** parseArgs with Hearth's error style: an unknown flag is one clear line, not a stack trace. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {

@@ -18,19 +18,40 @@ Common: [--config FILE] [--db URL]
 const STATUSES = ['pending', 'running', 'done', 'dead', 'superseded'];
 
 export async function jobsCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAGS, status: { type: 'string' }, target: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      ...CONFIG_FLAGS,
+      status: { type: 'string' },
+      target: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   const [sub, ...ids] = positionals;
   if (values.help || !sub) return (writeLine(values.help ? io.stdout : io.stderr, HELP), values.help ? 0 : 2);
-  if (values.status && !STATUSES.includes(values.status)) throw new HearthError('invalid_input', `--status must be one of ${STATUSES.join(', ')}`);
+  if (values.status && !STATUSES.includes(values.status))
+    throw new HearthError('invalid_input', `--status must be one of ${STATUSES.join(', ')}`);
   const limit = values.limit === undefined ? 100 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new HearthError('invalid_input', '--limit must be a positive integer');
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new HearthError('invalid_input', '--limit must be a positive integer');
   const hdb = openDatabase(configFrom(values, io).database);
   try {
     await migrateToLatest(hdb.db);
     if (sub === 'list') {
-      const rows = await listJobs(hdb.db, { status: values.status as JobStatus | undefined, target: values.target, limit });
+      const rows = await listJobs(hdb.db, {
+        status: values.status as JobStatus | undefined,
+        target: values.target,
+        limit,
+      });
       if (values.json) writeLine(io.stdout, JSON.stringify({ data: rows.map(jobView) }));
-      else for (const j of rows) writeLine(io.stdout, [j.id, j.target, j.kind, j.status, `attempts=${j.attempts}`, j.last_error ?? ''].join('\t'));
+      else
+        for (const j of rows)
+          writeLine(
+            io.stdout,
+            [j.id, j.target, j.kind, j.status, `attempts=${j.attempts}`, j.last_error ?? ''].join('\t'),
+          );
       return 0;
     }
     if (sub === 'retry') return await retry(hdb.db, ids, io);
@@ -45,9 +66,16 @@ async function retry(db: Parameters<typeof getJob>[0], ids: string[], io: CliIo)
   let failures = 0;
   for (const id of ids) {
     const job = await getJob(db, id);
-    if (!job) { writeLine(io.stderr, `hearth jobs: ${id}: not found`); failures++; continue; }
+    if (!job) {
+      writeLine(io.stderr, `hearth jobs: ${id}: not found`);
+      failures++;
+      continue;
+    }
     if (await requeueJob(db, id, Date.now())) writeLine(io.stdout, `${id}: requeued`);
-    else { writeLine(io.stderr, `hearth jobs: ${id}: is ${job.status}; only dead or superseded jobs can be retried`); failures++; }
+    else {
+      writeLine(io.stderr, `hearth jobs: ${id}: is ${job.status}; only dead or superseded jobs can be retried`);
+      failures++;
+    }
   }
   return failures ? 1 : 0;
 }

@@ -13,12 +13,18 @@ Common: [--config FILE] [--db URL]
 The key is printed once; only its SHA-256 hash is stored.`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAGS, name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    { ...CONFIG_FLAGS, name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
   const sub = positionals[0];
   if (values.help || !sub) return (writeLine(values.help ? io.stdout : io.stderr, HELP), values.help ? 0 : 2);
-  if (sub !== 'create' && sub !== 'list') throw new HearthError('invalid_input', `unknown keys subcommand "${sub}" (create or list)`);
+  if (sub !== 'create' && sub !== 'list')
+    throw new HearthError('invalid_input', `unknown keys subcommand "${sub}" (create or list)`);
   if (sub === 'create' && !values.name) throw new HearthError('invalid_input', 'keys create needs --name');
-  if (sub === 'create' && !ROLES.includes(values.role as ApiRole)) throw new HearthError('invalid_input', `--role must be one of ${ROLES.join(', ')}`);
+  if (sub === 'create' && !ROLES.includes(values.role as ApiRole))
+    throw new HearthError('invalid_input', `--role must be one of ${ROLES.join(', ')}`);
   const hdb = openDatabase(configFrom(values, io).database);
   try {
     await migrateToLatest(hdb.db);
@@ -27,7 +33,11 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
       writeLine(io.stdout, values.json ? JSON.stringify(key) : `${key.id} ${key.role} ${key.key}`);
       return 0;
     }
-    const rows = await hdb.db.selectFrom('api_keys').select(['id', 'name', 'role', 'revoked_at']).orderBy('id').execute();
+    const rows = await hdb.db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'role', 'revoked_at'])
+      .orderBy('id')
+      .execute();
     if (values.json) writeLine(io.stdout, JSON.stringify({ data: rows }));
     else for (const r of rows) writeLine(io.stdout, `${r.id}\t${r.role}\t${r.name}${r.revoked_at ? '\trevoked' : ''}`);
     return 0;

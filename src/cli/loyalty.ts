@@ -27,15 +27,26 @@ expire writes 'expire' entries for points earned more than loyalty.points_expire
 not spent since (oldest first; run it daily, e.g. from cron; a second run expires nothing more).`;
 
 export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAGS, orders: { type: 'string' }, redemptions: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    { ...CONFIG_FLAGS, orders: { type: 'string' }, redemptions: { type: 'string' }, json: { type: 'boolean' } },
+    true,
+  );
   const [sub, ...extra] = positionals;
   if (values.help || !sub) return (writeLine(values.help ? io.stdout : io.stderr, HELP), values.help ? 0 : 2);
   if (extra.length > 0) throw new HearthError('invalid_input', `unexpected argument "${extra[0]}"`);
-  if (sub !== 'backfill' && sub !== 'audit' && sub !== 'expire') throw new HearthError('invalid_input', `unknown loyalty subcommand "${sub}" (backfill, audit or expire)`);
-  if (sub === 'backfill' && !values.orders) throw new HearthError('invalid_input', 'loyalty backfill needs --orders FILE');
+  if (sub !== 'backfill' && sub !== 'audit' && sub !== 'expire')
+    throw new HearthError('invalid_input', `unknown loyalty subcommand "${sub}" (backfill, audit or expire)`);
+  if (sub === 'backfill' && !values.orders)
+    throw new HearthError('invalid_input', 'loyalty backfill needs --orders FILE');
   const config = configFrom(values, io);
   if (sub === 'expire') return expire(configFrom(values, io), Boolean(values.json), io);
-  const input = sub === 'backfill' ? await readText(values.orders!) : values.redemptions ? await readText(values.redemptions) : null;
+  const input =
+    sub === 'backfill'
+      ? await readText(values.orders!)
+      : values.redemptions
+        ? await readText(values.redemptions)
+        : null;
   const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null; // validated before the database is opened
   const settings = loyaltySettings(config);
   const hdb = openDatabase(config.database);
@@ -46,7 +57,8 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
       writeLine(io.stdout, values.json ? JSON.stringify(report) : backfillText(report));
       return 0;
     }
-    const records = input === null ? await ledgerRedemptions(hdb.db) : await redemptionLog(hdb.db, input, values.redemptions);
+    const records =
+      input === null ? await ledgerRedemptions(hdb.db) : await redemptionLog(hdb.db, input, values.redemptions);
     const audit = await auditRedemptions(hdb.db, records, input === null ? 'ledger' : 'file');
     writeLine(io.stdout, values.json ? JSON.stringify(audit) : auditText(audit));
     return 0;
@@ -61,7 +73,12 @@ async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: 
   try {
     await migrateToLatest(hdb.db);
     const r = await expirePoints(hdb.db, Date.now(), settings);
-    writeLine(io.stdout, json ? JSON.stringify(r) : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts (earned before ${r.cutoff})`);
+    writeLine(
+      io.stdout,
+      json
+        ? JSON.stringify(r)
+        : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts (earned before ${r.cutoff})`,
+    );
     return 0;
   } finally {
     await hdb.close();
@@ -72,7 +89,10 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new HearthError('invalid_input', `${file}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new HearthError(
+      'invalid_input',
+      `${file}: cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -97,6 +117,9 @@ function auditText(a: RedemptionAudit): string {
     `redemptions (${a.source}): ${a.redemptions}, judged ${a.judged}, unknown redeemer or account ${a.unknown}`,
     `outside the redeemer's household: ${a.outside_household} (${(a.share * 100).toFixed(1)}%), ${a.points_outside} of ${a.points} points`,
   ];
-  for (const f of a.findings) lines.push(`  ${f.ref}\t${f.at}\tredeemer ${f.redeemer_id} (household ${f.redeemer_household_id ?? 'none'})\taccount ${f.account_id}\t${f.points} points`);
+  for (const f of a.findings)
+    lines.push(
+      `  ${f.ref}\t${f.at}\tredeemer ${f.redeemer_id} (household ${f.redeemer_household_id ?? 'none'})\taccount ${f.account_id}\t${f.points} points`,
+    );
   return lines.join('\n');
 }

@@ -15,7 +15,11 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
   try {
     const { applied } = await migrateWithData(hdb.db);
     if (values.json) writeLine(io.stdout, JSON.stringify({ database: hdb.display, applied }));
-    else writeLine(io.stdout, applied.length ? `applied ${applied.join(', ')} to ${hdb.display}` : `${hdb.display} is up to date`);
+    else
+      writeLine(
+        io.stdout,
+        applied.length ? `applied ${applied.join(', ')} to ${hdb.display}` : `${hdb.display} is up to date`,
+      );
     return 0;
   } finally {
     await hdb.close();

@@ -21,21 +21,42 @@ finding open for an operator, 'report' only measures. A failed or --max-pages ru
 Exit status: 0 when the run finished (or paused at --max-pages), 1 when it failed.`;
 
 export async function reconcileCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONFIG_FLAGS, system: { type: 'string', multiple: true }, resume: { type: 'string' }, 'max-pages': { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    ...CONFIG_FLAGS,
+    system: { type: 'string', multiple: true },
+    resume: { type: 'string' },
+    'max-pages': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const maxPages = values['max-pages'] === undefined ? undefined : Number(values['max-pages']);
-  if (maxPages !== undefined && !(Number.isInteger(maxPages) && maxPages >= 1)) throw new HearthError('invalid_input', '--max-pages must be a positive integer');
-  if (values.resume && values.system) throw new HearthError('invalid_input', '--resume continues a run over its own systems; drop --system');
+  if (maxPages !== undefined && !(Number.isInteger(maxPages) && maxPages >= 1))
+    throw new HearthError('invalid_input', '--max-pages must be a positive integer');
+  if (values.resume && values.system)
+    throw new HearthError('invalid_input', '--resume continues a run over its own systems; drop --system');
   const config = configFrom(values, io);
   const logger = createLogger('error', process.stderr);
   const hdb = openDatabase(config.database);
   try {
     await migrateToLatest(hdb.db);
-    const deps: ReconcileDeps = { hdb, connectors: buildConnectors(config.descriptors, config.connectors, { logger }), config, logger };
-    const run = values.resume ? await resumeRun(deps, values.resume) : await createRun(deps, { systems: values.system, trigger: 'cli', actor: 'cli' });
+    const deps: ReconcileDeps = {
+      hdb,
+      connectors: buildConnectors(config.descriptors, config.connectors, { logger }),
+      config,
+      logger,
+    };
+    const run = values.resume
+      ? await resumeRun(deps, values.resume)
+      : await createRun(deps, { systems: values.system, trigger: 'cli', actor: 'cli' });
     // Progress on a terminal: one line rewritten per committed page.
-    const onPage = io.isTTY ? (r: { system: string | null; records: number; findings: number }) => io.stderr.write(`\rreconciling ${r.system ?? 'done'}: ${r.records} records, ${r.findings} findings`) : undefined;
-    const done = await executeRun(deps, run.id, { ...(maxPages === undefined ? {} : { max_pages: maxPages }), ...(onPage ? { onPage } : {}) });
+    const onPage = io.isTTY
+      ? (r: { system: string | null; records: number; findings: number }) =>
+          io.stderr.write(`\rreconciling ${r.system ?? 'done'}: ${r.records} records, ${r.findings} findings`)
+      : undefined;
+    const done = await executeRun(deps, run.id, {
+      ...(maxPages === undefined ? {} : { max_pages: maxPages }),
+      ...(onPage ? { onPage } : {}),
+    });
     if (onPage) io.stderr.write('\n');
     const view = runView(done);
     if (values.json) writeLine(io.stdout, JSON.stringify(view));
@@ -47,9 +68,16 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
 }
 
 function printRun(v: ReturnType<typeof runView>, io: CliIo): void {
-  writeLine(io.stdout, `run ${v.id}: ${v.status}  records=${v.records} matched=${v.matched} unmatched=${v.unmatched} findings=${v.findings} heal_jobs=${v.jobs}`);
+  writeLine(
+    io.stdout,
+    `run ${v.id}: ${v.status}  records=${v.records} matched=${v.matched} unmatched=${v.unmatched} findings=${v.findings} heal_jobs=${v.jobs}`,
+  );
   if (v.error) writeLine(io.stdout, `error: ${v.error}`);
   if (v.position && v.status !== 'done') writeLine(io.stdout, `resume with: hearth reconcile --resume ${v.id}`);
   writeLine(io.stdout, ['system', 'field', 'compared', 'drifted', 'format_only', 'drift_rate'].join('\t'));
-  for (const l of v.scorecard) writeLine(io.stdout, [l.system, l.field, l.compared, l.drifted, l.format_only, `${(l.drift_rate * 100).toFixed(1)}%`].join('\t'));
+  for (const l of v.scorecard)
+    writeLine(
+      io.stdout,
+      [l.system, l.field, l.compared, l.drifted, l.format_only, `${(l.drift_rate * 100).toFixed(1)}%`].join('\t'),
+    );
 }

@@ -14,12 +14,21 @@ outbox workers, /metrics, /healthz, /readyz and the console (/).
   --no-migrate    do not apply migrations at start`;
 
 export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONFIG_FLAGS, host: { type: 'string' }, port: { type: 'string' }, 'no-workers': { type: 'boolean' }, 'no-migrate': { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    ...CONFIG_FLAGS,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'no-workers': { type: 'boolean' },
+    'no-migrate': { type: 'boolean' },
+  });
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const config = configFrom(values, io);
   const logger = createLogger(config.log.level, undefined, signatureHeaders(config.descriptors));
   const hearth = await startHearth(config, { logger, workers: !values['no-workers'], migrate: !values['no-migrate'] });
-  logger.info({ url: hearth.url, database: hearth.hdb.display, connectors: Object.keys(hearth.connectors) }, 'hearth serving');
+  logger.info(
+    { url: hearth.url, database: hearth.hdb.display, connectors: Object.keys(hearth.connectors) },
+    'hearth serving',
+  );
   await waitForSignal();
   logger.info('shutting down');
   await hearth.close();

@@ -21,10 +21,24 @@ Each page commits with the cursor of the next one: an interrupted pull resumes w
 Prints a summary: contacts, customers created, households created, memberships changed.`;
 
 export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { ...CONFIG_FLAGS, restart: { type: 'boolean' }, 'max-pages': { type: 'string' }, 'page-size': { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      ...CONFIG_FLAGS,
+      restart: { type: 'boolean' },
+      'max-pages': { type: 'string' },
+      'page-size': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const [action, connector, ...extra] = positionals;
-  if (action !== 'pull' || !connector || extra.length) throw new HearthError('invalid_input', 'usage: hearth sync pull <hubspot|salesforce|zoho> (see hearth sync --help)');
+  if (action !== 'pull' || !connector || extra.length)
+    throw new HearthError(
+      'invalid_input',
+      'usage: hearth sync pull <hubspot|salesforce|zoho> (see hearth sync --help)',
+    );
   const maxPages = positiveInt(values['max-pages'], '--max-pages');
   const pageSize = positiveInt(values['page-size'], '--page-size');
   const config = configFrom(values, io);
@@ -33,9 +47,18 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     await migrateToLatest(hdb.db);
     const connectors = buildConnectors(config.descriptors, config.connectors, { logger });
-    const progress = io.isTTY && !values.json ? (s: PullSummary) => io.stderr.write(`\r${connector}: page ${s.pages}, ${s.contacts} contacts, ${s.members_changed} memberships changed`) : undefined;
+    const progress =
+      io.isTTY && !values.json
+        ? (s: PullSummary) =>
+            io.stderr.write(
+              `\r${connector}: page ${s.pages}, ${s.contacts} contacts, ${s.members_changed} memberships changed`,
+            )
+        : undefined;
     const summary = await pullConnector(hdb, config, connectors, engineContext(config, connectors), connector, {
-      ...(values.restart ? { restart: true } : {}), ...(maxPages ? { max_pages: maxPages } : {}), ...(pageSize ? { page_size: pageSize } : {}), ...(progress ? { onPage: progress } : {}),
+      ...(values.restart ? { restart: true } : {}),
+      ...(maxPages ? { max_pages: maxPages } : {}),
+      ...(pageSize ? { page_size: pageSize } : {}),
+      ...(progress ? { onPage: progress } : {}),
     });
     if (progress) io.stderr.write('\n');
     if (values.json) writeLine(io.stdout, JSON.stringify(summary));
@@ -49,12 +72,16 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
 function positiveInt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(Number.isInteger(n) && n >= 1)) throw new HearthError('invalid_input', `${flag} must be a positive integer (got "${v}")`);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new HearthError('invalid_input', `${flag} must be a positive integer (got "${v}")`);
   return n;
 }
 
 function printSummary(s: PullSummary, io: CliIo): void {
   writeLine(io.stdout, `pull ${s.pull_id} (${s.connector}): ${s.status}${s.resumed ? ' (resumed)' : ''}`);
-  writeLine(io.stdout, `contacts=${s.contacts} pages=${s.pages} customers_created=${s.customers_created} households_created=${s.households_created} members_changed=${s.members_changed}`);
+  writeLine(
+    io.stdout,
+    `contacts=${s.contacts} pages=${s.pages} customers_created=${s.customers_created} households_created=${s.households_created} members_changed=${s.members_changed}`,
+  );
   if (s.status === 'paused') writeLine(io.stdout, `resume with: hearth sync pull ${s.connector}`);
 }

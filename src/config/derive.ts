@@ -10,7 +10,11 @@ import type { HearthConfig } from './loader.ts';
 /** The configured connectors that receive household claims. */
 export function idpTargetsOf(config: Pick<HearthConfig, 'descriptors' | 'connectors'>): IdpTargets {
   const connectors = config.connectors as Record<string, unknown>;
-  return { idp_targets: namesWith(config.descriptors, 'idp').filter((n) => connectors[n] !== undefined && connectors[n] !== null) };
+  return {
+    idp_targets: namesWith(config.descriptors, 'idp').filter(
+      (n) => connectors[n] !== undefined && connectors[n] !== null,
+    ),
+  };
 }
 
 /** Downstream webhook subscribers and the events each takes. */
@@ -23,7 +27,9 @@ export function loyaltySettings(config: HearthConfig): LoyaltySettings {
   return {
     points_per_unit: l.points_per_unit,
     tier_window_ms: l.tier_window_days * 86_400_000,
-    tiers: l.tiers.map((t) => ({ name: t.name, min_spend_minor: Math.round(t.min_spend * 100) })).sort((a, b) => b.min_spend_minor - a.min_spend_minor),
+    tiers: l.tiers
+      .map((t) => ({ name: t.name, min_spend_minor: Math.round(t.min_spend * 100) }))
+      .sort((a, b) => b.min_spend_minor - a.min_spend_minor),
     redemption_authority: l.redemption_authority,
     split_policy: l.split_policy,
     adjustment_alert_rate: l.adjustment_alert_rate,
@@ -44,5 +50,10 @@ export function householdEngineContext(config: HearthConfig): HouseholdEngineCon
 /** Identity matching at ingest; null when disabled. */
 export function identitySettings(cfg: HearthConfig['identity']): IdentitySettings | null {
   if (!cfg.enabled) return null;
-  return { auto_link: cfg.auto_link, review: cfg.review, default_country: cfg.default_country, model: DEFAULT_INGEST_MODEL };
+  return {
+    auto_link: cfg.auto_link,
+    review: cfg.review,
+    default_country: cfg.default_country,
+    model: DEFAULT_INGEST_MODEL,
+  };
 }

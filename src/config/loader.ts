@@ -3,9 +3,16 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
 import { OWNED_FIELDS, type OwnedField } from '../canonical/fields.ts';
-import { CONNECTORS, defaultOwnership, descriptorOf, namesWith, type Capability, type ConnectorsConfig, type Descriptors } from '../connectors/registry.ts';
+import {
+  CONNECTORS,
+  defaultOwnership,
+  descriptorOf,
+  namesWith,
+  type Capability,
+  type ConnectorsConfig,
+  type Descriptors,
+} from '../connectors/registry.ts';
 import { DEFAULT_RECONCILE_POLICIES, RECONCILE_POLICIES } from '../reconcile/policy.ts';
-
 
 const reconcile = z
   .object({
@@ -17,7 +24,9 @@ const reconcile = z
       .partialRecord(z.enum(OWNED_FIELDS), z.enum(RECONCILE_POLICIES))
       .default({})
       // Email is an identity key: Hearth never rewrites it in a CRM; it can be reviewed or reported.
-      .refine((p) => p.email !== 'heal', { message: 'heal is not supported for email (an identity key); use review or report' })
+      .refine((p) => p.email !== 'heal', {
+        message: 'heal is not supported for email (an identity key); use review or report',
+      })
       .transform((p) => ({ ...DEFAULT_RECONCILE_POLICIES, ...p })),
   })
   .prefault({});
@@ -25,86 +34,113 @@ const reconcile = z
 /** The whole config schema; `connectors` is composed from the registered descriptors. */
 export function configSchema(descriptors: Descriptors) {
   return z.object({
-  database: z.string().default('sqlite:./data/hearth.db'),
-  server: z
-    .object({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(4000),
-      body_limit_bytes: z.number().int().positive().default(1_048_576),
-    })
-    .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
-  connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
-  writeback: z
-    .object({
-      crm: z.string().nullable().default(null),
-      sync_window_seconds: z.number().positive().default(60),
-    })
-    .default({ crm: null, sync_window_seconds: 60 }),
-  ownership: z
-    .partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1))
-    .default({}),
-  /** Where households come from: the CRM that is their authority, and how it models them. */
-  households: z
-    .object({
-      source: z.string().min(1),
-      /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
-      hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
-      /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
-      opt_in_property: z.string().min(1).default('points_aggregation_opt_in'),
-      /** Association labels that make a contact the head (HubSpot), case-insensitive. */
-      head_labels: z.array(z.string().min(1)).default(['Head of household', 'Primary contact']),
-      member_labels: z.array(z.string().min(1)).default(['Household member']),
-      page_size: z.number().int().min(1).max(200).default(100),
-    })
-    .nullable()
-    .default(null),
-  jobs: z
-    .object({
-      max_attempts: z.number().int().min(1).default(8),
-      base_delay_ms: z.number().int().min(1).default(500),
-      max_delay_ms: z.number().int().min(1).default(300_000),
-      lease_seconds: z.number().int().min(1).default(60),
-      poll_interval_ms: z.number().int().min(1).default(100),
-      batch_size: z.number().int().min(1).max(100).default(50),
-      apply_batch_size: z.number().int().min(1).max(5000).default(500),
-    })
-    .default({ max_attempts: 8, base_delay_ms: 500, max_delay_ms: 300_000, lease_seconds: 60, poll_interval_ms: 100, batch_size: 50, apply_batch_size: 500 }),
-  webhooks: z
-    .object({ replay_window_seconds: z.number().int().positive().default(300) })
-    .default({ replay_window_seconds: 300 }),
-  loyalty: z
-    .object({
-      /** Points earned per 1.00 of order total (any currency; mixed currencies are not converted). */
-      points_per_unit: z.number().min(0).default(1),
-      /** Rolling window of qualifying spend for tiers. */
-      tier_window_days: z.number().int().min(1).default(365),
-      /** Tiers by minimum qualifying spend (major units), lowest first. */
-      tiers: z.array(z.object({ name: z.string().min(1), min_spend: z.number().min(0) })).min(1).default([{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }]),
-      /** Who may redeem from a household pool. */
-      redemption_authority: z.enum(['any_opted_in', 'head_only']).default('any_opted_in'),
-      /** On opt-out or leaving: the pool keeps everything, or the member takes their attributed share. */
-      split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
-      /** Alert when manual adjustments exceed this share of ledger entries. */
-      adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
-      /** Earned points expire this many days after the order (oldest first); null: never. */
-      points_expire_days: z.number().int().positive().nullable().default(null),
-    })
-    .default({ points_per_unit: 1, tier_window_days: 365, tiers: [{ name: 'member', min_spend: 0 }, { name: 'silver', min_spend: 500 }, { name: 'gold', min_spend: 1500 }], redemption_authority: 'any_opted_in', split_policy: 'stays_with_household', adjustment_alert_rate: 0.02, points_expire_days: null }),
-  identity: z
-    .object({
-      /** Match new source records against existing customers at ingest. */
-      enabled: z.boolean().default(true),
-      /** Match probability at or above which a record is linked automatically. */
-      auto_link: z.number().min(0).max(1).default(0.95),
-      /** Probability at or above which (below auto_link) a pair goes to the review queue. */
-      review: z.number().min(0).max(1).default(0.6),
-      /** Country for phone numbers written without a country code. */
-      default_country: z.string().length(2).default('US'),
-    })
-    .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
-    .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
-  reconcile,
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+    database: z.string().default('sqlite:./data/hearth.db'),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(4000),
+        body_limit_bytes: z.number().int().positive().default(1_048_576),
+      })
+      .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
+    connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
+    writeback: z
+      .object({
+        crm: z.string().nullable().default(null),
+        sync_window_seconds: z.number().positive().default(60),
+      })
+      .default({ crm: null, sync_window_seconds: 60 }),
+    ownership: z.partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1)).default({}),
+    /** Where households come from: the CRM that is their authority, and how it models them. */
+    households: z
+      .object({
+        source: z.string().min(1),
+        /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
+        hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
+        /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
+        opt_in_property: z.string().min(1).default('points_aggregation_opt_in'),
+        /** Association labels that make a contact the head (HubSpot), case-insensitive. */
+        head_labels: z.array(z.string().min(1)).default(['Head of household', 'Primary contact']),
+        member_labels: z.array(z.string().min(1)).default(['Household member']),
+        page_size: z.number().int().min(1).max(200).default(100),
+      })
+      .nullable()
+      .default(null),
+    jobs: z
+      .object({
+        max_attempts: z.number().int().min(1).default(8),
+        base_delay_ms: z.number().int().min(1).default(500),
+        max_delay_ms: z.number().int().min(1).default(300_000),
+        lease_seconds: z.number().int().min(1).default(60),
+        poll_interval_ms: z.number().int().min(1).default(100),
+        batch_size: z.number().int().min(1).max(100).default(50),
+        apply_batch_size: z.number().int().min(1).max(5000).default(500),
+      })
+      .default({
+        max_attempts: 8,
+        base_delay_ms: 500,
+        max_delay_ms: 300_000,
+        lease_seconds: 60,
+        poll_interval_ms: 100,
+        batch_size: 50,
+        apply_batch_size: 500,
+      }),
+    webhooks: z
+      .object({ replay_window_seconds: z.number().int().positive().default(300) })
+      .default({ replay_window_seconds: 300 }),
+    loyalty: z
+      .object({
+        /** Points earned per 1.00 of order total (any currency; mixed currencies are not converted). */
+        points_per_unit: z.number().min(0).default(1),
+        /** Rolling window of qualifying spend for tiers. */
+        tier_window_days: z.number().int().min(1).default(365),
+        /** Tiers by minimum qualifying spend (major units), lowest first. */
+        tiers: z
+          .array(z.object({ name: z.string().min(1), min_spend: z.number().min(0) }))
+          .min(1)
+          .default([
+            { name: 'member', min_spend: 0 },
+            { name: 'silver', min_spend: 500 },
+            { name: 'gold', min_spend: 1500 },
+          ]),
+        /** Who may redeem from a household pool. */
+        redemption_authority: z.enum(['any_opted_in', 'head_only']).default('any_opted_in'),
+        /** On opt-out or leaving: the pool keeps everything, or the member takes their attributed share. */
+        split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
+        /** Alert when manual adjustments exceed this share of ledger entries. */
+        adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
+        /** Earned points expire this many days after the order (oldest first); null: never. */
+        points_expire_days: z.number().int().positive().nullable().default(null),
+      })
+      .default({
+        points_per_unit: 1,
+        tier_window_days: 365,
+        tiers: [
+          { name: 'member', min_spend: 0 },
+          { name: 'silver', min_spend: 500 },
+          { name: 'gold', min_spend: 1500 },
+        ],
+        redemption_authority: 'any_opted_in',
+        split_policy: 'stays_with_household',
+        adjustment_alert_rate: 0.02,
+        points_expire_days: null,
+      }),
+    identity: z
+      .object({
+        /** Match new source records against existing customers at ingest. */
+        enabled: z.boolean().default(true),
+        /** Match probability at or above which a record is linked automatically. */
+        auto_link: z.number().min(0).max(1).default(0.95),
+        /** Probability at or above which (below auto_link) a pair goes to the review queue. */
+        review: z.number().min(0).max(1).default(0.6),
+        /** Country for phone numbers written without a country code. */
+        default_country: z.string().length(2).default('US'),
+      })
+      .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
+      .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
+    reconcile,
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .default({ level: 'info' }),
   });
 }
 
@@ -132,7 +168,11 @@ export function loadConfig(sources: ConfigSources, descriptors: Descriptors = CO
   return parseConfig(merged, sources.env, descriptors);
 }
 
-export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}, descriptors: Descriptors = CONNECTORS): HearthConfig {
+export function parseConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  descriptors: Descriptors = CONNECTORS,
+): HearthConfig {
   const result = configSchema(descriptors).safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -157,15 +197,23 @@ function validateWriteback(cfg: ParsedConfig, descriptors: Descriptors): void {
 function validateHouseholds(cfg: ParsedConfig, descriptors: Descriptors): void {
   const source = cfg.households?.source ?? null;
   requireConnector(cfg, descriptors, 'households.source', source, 'pull');
-  if (source && !descriptorOf(descriptors, source)?.households) throw invalidAt('households.source', `connector "${source}" cannot read households`);
+  if (source && !descriptorOf(descriptors, source)?.households)
+    throw invalidAt('households.source', `connector "${source}" cannot read households`);
 }
 
 /** A connector named in config must exist, have the capability, and be configured. */
-function requireConnector(cfg: ParsedConfig, descriptors: Descriptors, path: string, name: string | null, capability: Capability): void {
+function requireConnector(
+  cfg: ParsedConfig,
+  descriptors: Descriptors,
+  path: string,
+  name: string | null,
+  capability: Capability,
+): void {
   if (!name) return;
   const able = namesWith(descriptors, capability);
   if (!able.includes(name)) throw invalidAt(path, `"${name}" is not one of ${able.join(', ')}`);
-  if (!(cfg.connectors as Record<string, unknown>)[name]) throw invalidAt(path, `connector "${name}" is not configured under connectors.${name}`);
+  if (!(cfg.connectors as Record<string, unknown>)[name])
+    throw invalidAt(path, `connector "${name}" is not configured under connectors.${name}`);
 }
 
 function invalidAt(path: string, message: string): HearthError {
@@ -173,7 +221,9 @@ function invalidAt(path: string, message: string): HearthError {
 }
 
 function connectorsSchema(descriptors: Descriptors): z.ZodType<ConnectorsConfig> {
-  return z.object(Object.fromEntries(descriptors.map((d) => [d.name, d.config.optional()]))) as unknown as z.ZodType<ConnectorsConfig>;
+  return z.object(
+    Object.fromEntries(descriptors.map((d) => [d.name, d.config.optional()])),
+  ) as unknown as z.ZodType<ConnectorsConfig>;
 }
 
 function readConfigFile(file: string, env: Record<string, string | undefined>): unknown {
@@ -181,7 +231,10 @@ function readConfigFile(file: string, env: Record<string, string | undefined>): 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new HearthError('invalid_config', `config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new HearthError(
+      'invalid_config',
+      `config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+    );
   }
   const substituted = substituteEnv(text, env, file);
   try {
@@ -195,12 +248,17 @@ function readConfigFile(file: string, env: Record<string, string | undefined>): 
 export function substituteEnv(text: string, env: Record<string, string | undefined>, file = 'config'): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const value = env[name];
-    if (value === undefined) throw new HearthError('invalid_config', `config file ${file}: environment variable ${name} is not set`);
+    if (value === undefined)
+      throw new HearthError('invalid_config', `config file ${file}: environment variable ${name} is not set`);
     return value;
   });
 }
 
-function applyOverrides(raw: unknown, o: NonNullable<ConfigSources['overrides']>, env: Record<string, string | undefined>): unknown {
+function applyOverrides(
+  raw: unknown,
+  o: NonNullable<ConfigSources['overrides']>,
+  env: Record<string, string | undefined>,
+): unknown {
   const base = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const server = { ...((base.server as Record<string, unknown>) ?? {}) };
   if (o.host !== undefined) server.host = o.host;

@@ -14,7 +14,10 @@ export interface FieldsWritePayload {
 }
 
 /** The vendor's property values for a fields write, through the connector's field names. */
-export function vendorValues(job: OutboundJob, names: Record<WritableField, string>): { external_id: string; written: Record<string, string | null> } {
+export function vendorValues(
+  job: OutboundJob,
+  names: Record<WritableField, string>,
+): { external_id: string; written: Record<string, string | null> } {
   const p = job.payload as FieldsWritePayload;
   const written: Record<string, string | null> = {};
   for (const f of WRITABLE_FIELDS) if (f in p.fields) written[names[f]] = p.fields[f] ?? null;

@@ -18,7 +18,11 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * transient failures with a short exponential backoff. Anything else, or a wait too long to sit
  * through, becomes HearthError('connector_error') carrying the neutral `kind`.
  */
-export async function withPullRetries<T>(call: () => Promise<T>, classify: (err: unknown) => Failure, opts: PullRetryOptions = {}): Promise<T> {
+export async function withPullRetries<T>(
+  call: () => Promise<T>,
+  classify: (err: unknown) => Failure,
+  opts: PullRetryOptions = {},
+): Promise<T> {
   const maxAttempts = opts.max_attempts ?? 5;
   const maxWait = opts.max_wait_ms ?? 60_000;
   const sleep = opts.sleep ?? defaultSleep;
@@ -28,7 +32,12 @@ export async function withPullRetries<T>(call: () => Promise<T>, classify: (err:
     } catch (err) {
       const f = classify(err);
       const wait = retryWait(f, attempt);
-      if (wait === null || attempt >= maxAttempts || wait > maxWait) throw new HearthError('connector_error', f.message, { kind: f.kind, attempts: attempt, ...(f.retry_after_ms !== undefined ? { retry_after_ms: f.retry_after_ms } : {}) });
+      if (wait === null || attempt >= maxAttempts || wait > maxWait)
+        throw new HearthError('connector_error', f.message, {
+          kind: f.kind,
+          attempts: attempt,
+          ...(f.retry_after_ms !== undefined ? { retry_after_ms: f.retry_after_ms } : {}),
+        });
       await sleep(wait);
     }
   }

@@ -56,7 +56,11 @@ export function reconcilableNames(descriptors: Descriptors): string[] {
 }
 
 /** Creates a connector for every configured descriptor. */
-export function buildConnectors(descriptors: Descriptors, cfg: Record<string, unknown>, deps: ConnectorDeps): ConnectorRegistry {
+export function buildConnectors(
+  descriptors: Descriptors,
+  cfg: Record<string, unknown>,
+  deps: ConnectorDeps,
+): ConnectorRegistry {
   const registry: ConnectorRegistry = {};
   for (const d of descriptors) {
     const block = cfg[d.name];
@@ -66,7 +70,14 @@ export function buildConnectors(descriptors: Descriptors, cfg: Record<string, un
 }
 
 /** Job targets the configured connectors serve: write-back and household CRMs, subscribers, IdPs. */
-export function jobTargets(descriptors: Descriptors, config: { connectors: Record<string, unknown>; writeback: { crm: string | null }; households: { source: string } | null }): string[] {
+export function jobTargets(
+  descriptors: Descriptors,
+  config: {
+    connectors: Record<string, unknown>;
+    writeback: { crm: string | null };
+    households: { source: string } | null;
+  },
+): string[] {
   const targets: string[] = [];
   const add = (t: string) => void (targets.includes(t) ? null : targets.push(t));
   if (config.writeback.crm) add(config.writeback.crm);
@@ -86,7 +97,9 @@ export function defaultOwnership(descriptors: Descriptors): Record<OwnedField, s
   const API_RANK = 20;
   const out = {} as Record<OwnedField, string[]>;
   for (const field of OWNED_FIELDS) {
-    const ranked = descriptors.flatMap((d, i) => (d.ownership?.[field] === undefined ? [] : [{ name: d.name, rank: d.ownership[field]!, i }]));
+    const ranked = descriptors.flatMap((d, i) =>
+      d.ownership?.[field] === undefined ? [] : [{ name: d.name, rank: d.ownership[field]!, i }],
+    );
     ranked.push({ name: API_WRITER, rank: API_RANK, i: descriptors.length });
     out[field] = ranked.sort((a, b) => a.rank - b.rank || a.i - b.i).map((r) => r.name);
   }
@@ -115,6 +128,10 @@ export function exportNames(descriptors: Descriptors, kind: 'contacts' | 'orders
 
 function exportOf(descriptors: Descriptors, name: string, kind: 'contacts' | 'orders'): ExportFormat<string> {
   const columns = descriptorOf(descriptors, name)?.exports?.[kind] as readonly ColumnSpec<string>[] | undefined;
-  if (!columns) throw new HearthError('invalid_input', `no ${kind} export format "${name}" (one of: ${exportNames(descriptors, kind).join(', ')})`);
+  if (!columns)
+    throw new HearthError(
+      'invalid_input',
+      `no ${kind} export format "${name}" (one of: ${exportNames(descriptors, kind).join(', ')})`,
+    );
   return { name, columns };
 }

@@ -11,18 +11,48 @@ export async function getCustomerRow(db: Db, id: string): Promise<CustomersTable
 }
 
 /** Records (or refreshes) the crosswalk entry `(system, external_id) -> customer`. */
-export async function linkSource(db: Db, system: string, externalId: string, customerId: string, snapshot: unknown, now: number): Promise<void> {
+export async function linkSource(
+  db: Db,
+  system: string,
+  externalId: string,
+  customerId: string,
+  snapshot: unknown,
+  now: number,
+): Promise<void> {
   const json = snapshot === undefined ? null : JSON.stringify(snapshot);
   await db
     .insertInto('source_links')
-    .values({ system, external_id: externalId, customer_id: customerId, snapshot: json, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.columns(['system', 'external_id']).doUpdateSet({ customer_id: customerId, updated_at: now, ...(json === null ? {} : { snapshot: json }) }))
+    .values({
+      system,
+      external_id: externalId,
+      customer_id: customerId,
+      snapshot: json,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['system', 'external_id'])
+        .doUpdateSet({ customer_id: customerId, updated_at: now, ...(json === null ? {} : { snapshot: json }) }),
+    )
     .execute();
 }
 
 /** Merges changed vendor properties into the link's snapshot; returns the merged snapshot. */
-export async function mergeLinkSnapshot(db: Db, system: string, externalId: string, customerId: string, fields: Record<string, string | null>, now: number): Promise<Record<string, string | null>> {
-  const row = await db.selectFrom('source_links').select('snapshot').where('system', '=', system).where('external_id', '=', externalId).executeTakeFirst();
+export async function mergeLinkSnapshot(
+  db: Db,
+  system: string,
+  externalId: string,
+  customerId: string,
+  fields: Record<string, string | null>,
+  now: number,
+): Promise<Record<string, string | null>> {
+  const row = await db
+    .selectFrom('source_links')
+    .select('snapshot')
+    .where('system', '=', system)
+    .where('external_id', '=', externalId)
+    .executeTakeFirst();
   const merged = { ...(row?.snapshot ? (JSON.parse(row.snapshot) as Record<string, string | null>) : {}), ...fields };
   await linkSource(db, system, externalId, customerId, merged, now);
   return merged;
@@ -33,5 +63,11 @@ export async function listLinks(db: Db, customerId: string) {
 }
 
 export async function changeHistory(db: Db, customerId: string, limit = 200) {
-  return db.selectFrom('change_log').selectAll().where('customer_id', '=', customerId).orderBy('id', 'desc').limit(limit).execute();
+  return db
+    .selectFrom('change_log')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }

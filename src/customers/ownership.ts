@@ -11,7 +11,13 @@ export type OwnershipDecision = { allowed: true } | { allowed: false; reason: st
  * source of equal or lower precedence. Precedence, not recency, is the declared policy: a CRM
  * edit does not undo an address that checkout validated later, unless config says so.
  */
-export function decideOwnership(policy: OwnershipPolicy, field: OwnedField, source: string, currentSource: string | null, currentEmpty: boolean): OwnershipDecision {
+export function decideOwnership(
+  policy: OwnershipPolicy,
+  field: OwnedField,
+  source: string,
+  currentSource: string | null,
+  currentEmpty: boolean,
+): OwnershipDecision {
   const ranking = policy[field];
   const rank = ranking.indexOf(source);
   if (rank < 0) return { allowed: false, reason: `${source} may not set ${field}` };

@@ -28,7 +28,10 @@ export interface ChangePlan {
   address_moved: boolean;
 }
 
-type Row = Pick<CustomersTable, 'given_name' | 'family_name' | 'email' | 'phone' | 'address_key' | 'field_sources' | (typeof ADDRESS_COLUMNS)[number]>;
+type Row = Pick<
+  CustomersTable,
+  'given_name' | 'family_name' | 'email' | 'phone' | 'address_key' | 'field_sources' | (typeof ADDRESS_COLUMNS)[number]
+>;
 
 const SCALARS = ['given_name', 'family_name', 'email', 'phone'] as const;
 
@@ -36,7 +39,13 @@ const SCALARS = ['given_name', 'family_name', 'email', 'phone'] as const;
  * Decides what an incoming record changes on the canonical customer under the ownership policy.
  * Pure: the caller writes `updates` and `log` in the same transaction as the event's jobs.
  */
-export function planChanges(row: Row, incoming: IncomingContact, source: string, policy: OwnershipPolicy, now: number): ChangePlan {
+export function planChanges(
+  row: Row,
+  incoming: IncomingContact,
+  source: string,
+  policy: OwnershipPolicy,
+  now: number,
+): ChangePlan {
   const sources = JSON.parse(row.field_sources) as Partial<Record<OwnedField, string>>;
   const plan: ChangePlan = { updates: {}, log: [], rejected: [], address_moved: false };
   for (const field of SCALARS) planScalar(plan, row, sources, field, incoming[field], source, policy);
@@ -45,7 +54,15 @@ export function planChanges(row: Row, incoming: IncomingContact, source: string,
   return plan;
 }
 
-function planScalar(plan: ChangePlan, row: Row, sources: Partial<Record<OwnedField, string>>, field: (typeof SCALARS)[number], value: string | null | undefined, source: string, policy: OwnershipPolicy): void {
+function planScalar(
+  plan: ChangePlan,
+  row: Row,
+  sources: Partial<Record<OwnedField, string>>,
+  field: (typeof SCALARS)[number],
+  value: string | null | undefined,
+  source: string,
+  policy: OwnershipPolicy,
+): void {
   const next = value?.trim() || null;
   if (next === null || same(field, row[field], next)) return;
   const decision = decideOwnership(policy, field, source, sources[field] ?? null, row[field] === null);
@@ -63,7 +80,15 @@ function same(field: string, a: string | null, b: string): boolean {
   return field === 'email' ? normalizeEmail(a) === normalizeEmail(b) : a === b;
 }
 
-function planAddress(plan: ChangePlan, row: Row, sources: Partial<Record<OwnedField, string>>, incoming: NonNullable<IncomingContact['address']>, source: string, policy: OwnershipPolicy, now: number): void {
+function planAddress(
+  plan: ChangePlan,
+  row: Row,
+  sources: Partial<Record<OwnedField, string>>,
+  incoming: NonNullable<IncomingContact['address']>,
+  source: string,
+  policy: OwnershipPolicy,
+  now: number,
+): void {
   const cols = addressColumns(incoming.value);
   const spellingChanged = ADDRESS_COLUMNS.some((c) => cols[c] !== row[c]);
   const moved = incoming.key !== row.address_key;

@@ -36,11 +36,15 @@ export interface OpenOptions {
 export function openDatabase(url: string, opts: OpenOptions = {}): HearthDb {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), opts);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, opts);
-  throw new HearthError('invalid_config', `database URL must start with sqlite: or postgres:// (got "${redactUrl(url)}")`);
+  throw new HearthError(
+    'invalid_config',
+    `database URL must start with sqlite: or postgres:// (got "${redactUrl(url)}")`,
+  );
 }
 
 function openSqlite(path: string, opts: OpenOptions): HearthDb {
-  if (!path) throw new HearthError('invalid_config', 'database URL sqlite: needs a file path, e.g. sqlite:./data/hearth.db');
+  if (!path)
+    throw new HearthError('invalid_config', 'database URL sqlite: needs a file path, e.g. sqlite:./data/hearth.db');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SqliteDatabase(path);
   sqlite.pragma('journal_mode = WAL');
@@ -107,7 +111,11 @@ export function redactUrl(url: string): string {
  * the caller's transaction, other writers of `table` wait until it commits. A single-process
  * database (SQLite) already has one writer, so nothing is needed there.
  */
-export async function lockTableForWrite(trx: Kysely<Database>, caps: DialectCaps, table: keyof Database & string): Promise<void> {
+export async function lockTableForWrite(
+  trx: Kysely<Database>,
+  caps: DialectCaps,
+  table: keyof Database & string,
+): Promise<void> {
   if (caps.singleProcess) return;
   await sql`LOCK TABLE ${sql.table(table)} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
 }

@@ -30,14 +30,24 @@ export interface MigrateOutcome {
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrateOutcome> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'hearth_migrations', migrationLockTableName: 'hearth_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(),
+    migrationTableName: 'hearth_migrations',
+    migrationLockTableName: 'hearth_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }
 
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'hearth_migrations', migrationLockTableName: 'hearth_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(),
+    migrationTableName: 'hearth_migrations',
+    migrationLockTableName: 'hearth_migrations_lock',
+  });
   const all = await migrator.getMigrations();
   return all.filter((m) => !m.executedAt).map((m) => m.name);
 }

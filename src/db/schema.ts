@@ -1,5 +1,3 @@
-
-
 /** Table types. Times are epoch milliseconds; JSON is stored as text; booleans as 0/1. */
 export interface CustomersTable {
   id: string;

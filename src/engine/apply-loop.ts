@@ -46,7 +46,12 @@ export interface ApplyReport {
  * If a batch throws, each of its events is retried alone, so one bad event cannot block or
  * half-apply the others.
  */
-export async function applyPendingEvents<S>(hdb: HearthDb, applier: EventApplier<S>, limit: number, now: () => number): Promise<ApplyReport> {
+export async function applyPendingEvents<S>(
+  hdb: HearthDb,
+  applier: EventApplier<S>,
+  limit: number,
+  now: () => number,
+): Promise<ApplyReport> {
   const report: ApplyReport = { applied: 0, echo: 0, ignored: 0, failed: 0, outcomes: [] };
   const ids = await pendingEventIds(hdb.db, limit);
   if (ids.length === 0) return report;
@@ -59,7 +64,13 @@ export async function applyPendingEvents<S>(hdb: HearthDb, applier: EventApplier
   return report;
 }
 
-async function applyAlone<S>(hdb: HearthDb, applier: EventApplier<S>, id: string, now: () => number, report: ApplyReport): Promise<void> {
+async function applyAlone<S>(
+  hdb: HearthDb,
+  applier: EventApplier<S>,
+  id: string,
+  now: () => number,
+  report: ApplyReport,
+): Promise<void> {
   try {
     const outcomes = await hdb.db.transaction().execute((trx) => applyBatch(trx, hdb, applier, [id], now()));
     for (const o of outcomes) count(report, o);
@@ -76,8 +87,19 @@ async function applyAlone<S>(hdb: HearthDb, applier: EventApplier<S>, id: string
   }
 }
 
-async function applyBatch<S>(trx: Kysely<Database>, hdb: HearthDb, applier: EventApplier<S>, ids: string[], now: number): Promise<{ event_id: string; outcome: ApplyOutcome }[]> {
-  let q = trx.selectFrom('inbox_events').selectAll().where('id', 'in', ids).where('status', '=', 'pending').orderBy('id');
+async function applyBatch<S>(
+  trx: Kysely<Database>,
+  hdb: HearthDb,
+  applier: EventApplier<S>,
+  ids: string[],
+  now: number,
+): Promise<{ event_id: string; outcome: ApplyOutcome }[]> {
+  let q = trx
+    .selectFrom('inbox_events')
+    .selectAll()
+    .where('id', 'in', ids)
+    .where('status', '=', 'pending')
+    .orderBy('id');
   // Another process may be applying some of them: skip those rather than wait (never apply twice).
   if (hdb.caps.skipLocked) q = q.forUpdate().skipLocked();
   const rows = await q.execute();

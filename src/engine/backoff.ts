@@ -22,14 +22,20 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
  * the vendor asks and gets three times the attempt budget before dead-lettering. `invalid` and
  * `not_found` will not get better by retrying, so they go to the dead letters at once.
  */
-export function settle(result: DeliveryResult, attempts: number, policy: RetryPolicy, random: () => number): Settlement {
+export function settle(
+  result: DeliveryResult,
+  attempts: number,
+  policy: RetryPolicy,
+  random: () => number,
+): Settlement {
   if (result.ok) return { status: 'done' };
   const { kind, message } = result;
   if (kind === 'invalid' || kind === 'not_found') return { status: 'dead', error: message, kind };
   const budget = kind === 'rate_limited' ? policy.max_attempts * 3 : policy.max_attempts;
   if (attempts >= budget) return { status: 'dead', error: message, kind };
-  const delay = kind === 'rate_limited' && result.retry_after_ms !== undefined
-    ? result.retry_after_ms + Math.round(random() * Math.min(1000, result.retry_after_ms * 0.1))
-    : backoffDelay(attempts, policy, random);
+  const delay =
+    kind === 'rate_limited' && result.retry_after_ms !== undefined
+      ? result.retry_after_ms + Math.round(random() * Math.min(1000, result.retry_after_ms * 0.1))
+      : backoffDelay(attempts, policy, random);
   return { status: 'retry', delay_ms: delay, error: message, kind };
 }

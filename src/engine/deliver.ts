@@ -17,7 +17,13 @@ export interface DeliverOptions {
   random: () => number;
   onSettled?: (job: JobsTable, s: Settlement, now: number) => void;
   /** In the settling transaction of a done job (the crosswalk learns the record it landed on). */
-  onDelivered?: (trx: Kysely<Database>, system: string, job: JobsTable, result: Extract<DeliveryResult, { ok: true }>, now: number) => Promise<void>;
+  onDelivered?: (
+    trx: Kysely<Database>,
+    system: string,
+    job: JobsTable,
+    result: Extract<DeliveryResult, { ok: true }>,
+    now: number,
+  ) => Promise<void>;
 }
 
 /**
@@ -25,17 +31,34 @@ export interface DeliverOptions {
  * done (the crosswalk and echo fingerprints learn what was written), retry later, or dead letter.
  * Returns how many jobs were claimed.
  */
-export async function deliverDueJobs(hdb: HearthDb, connector: Connector, target: string, o: DeliverOptions): Promise<number> {
+export async function deliverDueJobs(
+  hdb: HearthDb,
+  connector: Connector,
+  target: string,
+  o: DeliverOptions,
+): Promise<number> {
   const outbound = connector.outbound;
   if (!outbound) return 0;
   const limit = Math.min(o.batch, connector.maxBatch ?? o.batch);
-  const jobs = await claimJobs(hdb.db, hdb.caps, { target, limit, worker_id: o.worker_id, now: o.now(), lease_ms: o.lease_ms });
+  const jobs = await claimJobs(hdb.db, hdb.caps, {
+    target,
+    limit,
+    worker_id: o.worker_id,
+    now: o.now(),
+    lease_ms: o.lease_ms,
+  });
   if (jobs.length === 0) return 0;
   const batch = jobs.map(toOutbound);
   await rememberExpected(hdb, connector, batch, o.now());
   const results = await deliverSafely(outbound.deliver.bind(outbound), batch);
   for (const [i, job] of jobs.entries()) {
-    await settleOne(hdb, connector.id, job, results[i] ?? { ok: false, kind: 'unknown', message: 'connector returned no result' }, o);
+    await settleOne(
+      hdb,
+      connector.id,
+      job,
+      results[i] ?? { ok: false, kind: 'unknown', message: 'connector returned no result' },
+      o,
+    );
   }
   return jobs.length;
 }
@@ -54,7 +77,10 @@ function toOutbound(j: JobsTable): OutboundJob {
 }
 
 // A connector that throws instead of returning results is a bug, but the jobs must still settle.
-async function deliverSafely(deliver: (jobs: OutboundJob[]) => Promise<DeliveryResult[]>, jobs: OutboundJob[]): Promise<DeliveryResult[]> {
+async function deliverSafely(
+  deliver: (jobs: OutboundJob[]) => Promise<DeliveryResult[]>,
+  jobs: OutboundJob[],
+): Promise<DeliveryResult[]> {
   try {
     return await deliver(jobs);
   } catch (err) {
@@ -63,7 +89,13 @@ async function deliverSafely(deliver: (jobs: OutboundJob[]) => Promise<DeliveryR
   }
 }
 
-async function settleOne(hdb: HearthDb, system: string, job: JobsTable, result: DeliveryResult, o: DeliverOptions): Promise<void> {
+async function settleOne(
+  hdb: HearthDb,
+  system: string,
+  job: JobsTable,
+  result: DeliveryResult,
+  o: DeliverOptions,
+): Promise<void> {
   const s = settle(result, job.attempts, o.retry, o.random);
   const now = o.now();
   await hdb.db.transaction().execute(async (trx) => {

@@ -14,12 +14,28 @@ export function fingerprint(property: string, value: string | null): string {
 }
 
 /** Remembers the vendor property values a delivered job wrote to one record. */
-export async function rememberWrites(db: Db, system: string, externalId: string, written: Record<string, string | null>, jobId: string, now: number): Promise<void> {
-  const rows = Object.entries(written).map(([prop, value]) => ({ system, external_id: externalId, fingerprint: fingerprint(prop, value), job_id: jobId, created_at: now }));
+export async function rememberWrites(
+  db: Db,
+  system: string,
+  externalId: string,
+  written: Record<string, string | null>,
+  jobId: string,
+  now: number,
+): Promise<void> {
+  const rows = Object.entries(written).map(([prop, value]) => ({
+    system,
+    external_id: externalId,
+    fingerprint: fingerprint(prop, value),
+    job_id: jobId,
+    created_at: now,
+  }));
   if (rows.length > 0) await db.insertInto('echo_fingerprints').values(rows).execute();
 }
 
 export async function pruneEchoes(db: Db, now: number): Promise<number> {
-  const res = await db.deleteFrom('echo_fingerprints').where('created_at', '<', now - ECHO_TTL_MS).executeTakeFirst();
+  const res = await db
+    .deleteFrom('echo_fingerprints')
+    .where('created_at', '<', now - ECHO_TTL_MS)
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }

@@ -14,18 +14,39 @@ export interface StoreOutcome {
  * Makes a webhook delivery durable before it is acknowledged: one transaction for all its events.
  * The vendor's delivery id is unique per connector, so a redelivery is recognised and skipped.
  */
-export async function storeDeliveries(db: Db, connector: string, events: InboundEvent[], now: number): Promise<StoreOutcome> {
+export async function storeDeliveries(
+  db: Db,
+  connector: string,
+  events: InboundEvent[],
+  now: number,
+): Promise<StoreOutcome> {
   return db.transaction().execute((trx) => insertEvents(trx, connector, events, now));
 }
 
 /** Inserts inbound events in the caller's transaction (a fetch job's result joins its settlement). */
-export async function insertEvents(trx: Db, connector: string, events: InboundEvent[], now: number): Promise<StoreOutcome> {
+export async function insertEvents(
+  trx: Db,
+  connector: string,
+  events: InboundEvent[],
+  now: number,
+): Promise<StoreOutcome> {
   const accepted: string[] = [];
   for (const e of events) {
     const id = newId('evt', now);
     const res = await trx
       .insertInto('inbox_events')
-      .values({ id, connector, delivery_id: e.delivery_id, event_type: e.event.type, payload: JSON.stringify(e.event), status: 'pending', attempts: 0, error: null, received_at: now, applied_at: null })
+      .values({
+        id,
+        connector,
+        delivery_id: e.delivery_id,
+        event_type: e.event.type,
+        payload: JSON.stringify(e.event),
+        status: 'pending',
+        attempts: 0,
+        error: null,
+        received_at: now,
+        applied_at: null,
+      })
       .onConflict((oc) => oc.columns(['connector', 'delivery_id']).doNothing())
       .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) accepted.push(id);
@@ -34,12 +55,28 @@ export async function insertEvents(trx: Db, connector: string, events: InboundEv
 }
 
 export async function pendingEventIds(db: Db, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('inbox_events').select('id').where('status', '=', 'pending').orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom('inbox_events')
+    .select('id')
+    .where('status', '=', 'pending')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 
-export async function settleEvent(db: Db, id: string, status: InboxStatus, now: number, error: string | null = null): Promise<void> {
-  await db.updateTable('inbox_events').set({ status, applied_at: now, error, attempts: sql<number>`attempts + 1` }).where('id', '=', id).execute();
+export async function settleEvent(
+  db: Db,
+  id: string,
+  status: InboxStatus,
+  now: number,
+  error: string | null = null,
+): Promise<void> {
+  await db
+    .updateTable('inbox_events')
+    .set({ status, applied_at: now, error, attempts: sql<number>`attempts + 1` })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function getEvent(db: Db, id: string): Promise<InboxEventsTable | undefined> {
@@ -47,6 +84,10 @@ export async function getEvent(db: Db, id: string): Promise<InboxEventsTable | u
 }
 
 export async function inboxCounts(db: Db): Promise<{ status: string; n: number }[]> {
-  const rows = await db.selectFrom('inbox_events').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('inbox_events')
+    .select(['status', sql<number>`count(*)`.as('n')])
+    .groupBy('status')
+    .execute();
   return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
 }

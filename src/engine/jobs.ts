@@ -29,26 +29,55 @@ export async function enqueueJobs(db: Db, jobs: NewJob[], maxAttempts: number, n
   await supersedePending(db, jobs, now);
   // Within one call, too, only the last job of a superseding kind and key stays pending.
   const last = new Map<string, number>();
-  jobs.forEach((j, i) => { if (j.supersedes_pending) last.set(`${j.kind}\u0000${j.job_key}`, i); });
+  jobs.forEach((j, i) => {
+    if (j.supersedes_pending) last.set(`${j.kind}\u0000${j.job_key}`, i);
+  });
   const rows = jobs.map((j, i) => ({
-    id: newId('job', now), target: j.target, kind: j.kind, job_key: j.job_key, payload: JSON.stringify(j.payload),
-    status: j.supersedes_pending && last.get(`${j.kind}\u0000${j.job_key}`) !== i ? ('superseded' as const) : ('pending' as const),
-    attempts: 0, max_attempts: maxAttempts, run_at: now, locked_by: null, locked_until: null,
-    last_error: null, last_error_kind: null, event_id: j.event_id ?? null, customer_id: j.customer_id ?? null,
-    origin_at: j.origin_at, created_at: now, updated_at: now, done_at: null,
+    id: newId('job', now),
+    target: j.target,
+    kind: j.kind,
+    job_key: j.job_key,
+    payload: JSON.stringify(j.payload),
+    status:
+      j.supersedes_pending && last.get(`${j.kind}\u0000${j.job_key}`) !== i
+        ? ('superseded' as const)
+        : ('pending' as const),
+    attempts: 0,
+    max_attempts: maxAttempts,
+    run_at: now,
+    locked_by: null,
+    locked_until: null,
+    last_error: null,
+    last_error_kind: null,
+    event_id: j.event_id ?? null,
+    customer_id: j.customer_id ?? null,
+    origin_at: j.origin_at,
+    created_at: now,
+    updated_at: now,
+    done_at: null,
   }));
-  for (let i = 0; i < rows.length; i += 200) await db.insertInto('jobs').values(rows.slice(i, i + 200)).execute();
+  for (let i = 0; i < rows.length; i += 200)
+    await db
+      .insertInto('jobs')
+      .values(rows.slice(i, i + 200))
+      .execute();
   return rows.map((r) => r.id);
 }
 
 async function supersedePending(db: Db, jobs: NewJob[], now: number): Promise<void> {
   const keysByKind = new Map<string, Set<string>>();
-  for (const j of jobs) if (j.supersedes_pending) keysByKind.set(j.kind, (keysByKind.get(j.kind) ?? new Set()).add(j.job_key));
+  for (const j of jobs)
+    if (j.supersedes_pending) keysByKind.set(j.kind, (keysByKind.get(j.kind) ?? new Set()).add(j.job_key));
   for (const [kind, keys] of keysByKind) {
     const list = [...keys];
     for (let i = 0; i < list.length; i += 200) {
-      await db.updateTable('jobs').set({ status: 'superseded', updated_at: now })
-        .where('kind', '=', kind).where('status', '=', 'pending').where('job_key', 'in', list.slice(i, i + 200)).execute();
+      await db
+        .updateTable('jobs')
+        .set({ status: 'superseded', updated_at: now })
+        .where('kind', '=', kind)
+        .where('status', '=', 'pending')
+        .where('job_key', 'in', list.slice(i, i + 200))
+        .execute();
     }
   }
 }
@@ -72,19 +101,36 @@ export async function claimJobs(db: Db, caps: DialectCaps, o: ClaimOptions): Pro
     .selectFrom('jobs as j')
     .select('j.id')
     .where('j.target', '=', o.target)
-    .where((eb) => eb.or([
-      eb.and([eb('j.status', '=', 'pending'), eb('j.run_at', '<=', o.now)]),
-      eb.and([eb('j.status', '=', 'running'), eb('j.locked_until', '<', o.now)]),
-    ]))
-    .where((eb) => eb.not(eb.exists(
-      eb.selectFrom('jobs as p').select('p.id').whereRef('p.job_key', '=', 'j.job_key').whereRef('p.id', '<', 'j.id').where('p.status', 'in', ['pending', 'running']),
-    )))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('j.status', '=', 'pending'), eb('j.run_at', '<=', o.now)]),
+        eb.and([eb('j.status', '=', 'running'), eb('j.locked_until', '<', o.now)]),
+      ]),
+    )
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('jobs as p')
+            .select('p.id')
+            .whereRef('p.job_key', '=', 'j.job_key')
+            .whereRef('p.id', '<', 'j.id')
+            .where('p.status', 'in', ['pending', 'running']),
+        ),
+      ),
+    )
     .orderBy('j.id')
     .limit(o.limit);
   if (caps.skipLocked) due = due.forUpdate().skipLocked();
   const rows = await db
     .updateTable('jobs')
-    .set({ status: 'running', locked_by: o.worker_id, locked_until: o.now + o.lease_ms, attempts: sql<number>`attempts + 1`, updated_at: o.now })
+    .set({
+      status: 'running',
+      locked_by: o.worker_id,
+      locked_until: o.now + o.lease_ms,
+      attempts: sql<number>`attempts + 1`,
+      updated_at: o.now,
+    })
     .where('id', 'in', due)
     .returningAll()
     .execute();
@@ -92,21 +138,59 @@ export async function claimJobs(db: Db, caps: DialectCaps, o: ClaimOptions): Pro
 }
 
 export async function markDone(db: Db, id: string, now: number): Promise<void> {
-  await db.updateTable('jobs').set({ status: 'done', done_at: now, locked_by: null, locked_until: null, updated_at: now }).where('id', '=', id).execute();
+  await db
+    .updateTable('jobs')
+    .set({ status: 'done', done_at: now, locked_by: null, locked_until: null, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
-export async function markRetry(db: Db, id: string, runAt: number, error: string, kind: FailureKind, now: number): Promise<void> {
-  await db.updateTable('jobs').set({ status: 'pending', run_at: runAt, last_error: error, last_error_kind: kind, locked_by: null, locked_until: null, updated_at: now }).where('id', '=', id).execute();
+export async function markRetry(
+  db: Db,
+  id: string,
+  runAt: number,
+  error: string,
+  kind: FailureKind,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({
+      status: 'pending',
+      run_at: runAt,
+      last_error: error,
+      last_error_kind: kind,
+      locked_by: null,
+      locked_until: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function markDead(db: Db, id: string, error: string, kind: FailureKind, now: number): Promise<void> {
-  await db.updateTable('jobs').set({ status: 'dead', last_error: error, last_error_kind: kind, locked_by: null, locked_until: null, updated_at: now }).where('id', '=', id).execute();
+  await db
+    .updateTable('jobs')
+    .set({
+      status: 'dead',
+      last_error: error,
+      last_error_kind: kind,
+      locked_by: null,
+      locked_until: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Re-drives a dead (or superseded) job: a fresh attempt budget, due now. Returns false if it is not retryable. */
 export async function requeueJob(db: Db, id: string, now: number): Promise<boolean> {
-  const res = await db.updateTable('jobs').set({ status: 'pending', attempts: 0, run_at: now, updated_at: now })
-    .where('id', '=', id).where('status', 'in', ['dead', 'superseded']).executeTakeFirst();
+  const res = await db
+    .updateTable('jobs')
+    .set({ status: 'pending', attempts: 0, run_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', ['dead', 'superseded'])
+    .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
@@ -133,23 +217,38 @@ export async function getJob(db: Db, id: string): Promise<JobsTable | undefined>
 }
 
 export async function jobCounts(db: Db): Promise<{ target: string; status: string; n: number }[]> {
-  const rows = await db.selectFrom('jobs').select(['target', 'status', sql<number>`count(*)`.as('n')]).groupBy(['target', 'status']).execute();
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['target', 'status', sql<number>`count(*)`.as('n')])
+    .groupBy(['target', 'status'])
+    .execute();
   return rows.map((r) => ({ ...r, n: Number(r.n) }));
 }
 
 /** The nearest time any pending job of a target becomes due (so idle workers can sleep until then). */
 export async function nextDueAt(db: Db, target: string): Promise<number | null> {
-  const row = await db.selectFrom('jobs').select(sql<number>`min(run_at)`.as('t')).where('target', '=', target).where('status', '=', 'pending').executeTakeFirst();
+  const row = await db
+    .selectFrom('jobs')
+    .select(sql<number>`min(run_at)`.as('t'))
+    .where('target', '=', target)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
   return row?.t === null || row?.t === undefined ? null : Number(row.t);
 }
 
 /** Write-backs that missed the sync window: delivered late, or still undelivered past it. */
 export async function lateWritebacks(db: Db, windowMs: number, now: number, limit: number): Promise<JobsTable[]> {
-  return db.selectFrom('jobs').selectAll()
+  return db
+    .selectFrom('jobs')
+    .selectAll()
     .where('kind', '=', 'crm.address_write')
-    .where((eb) => eb.or([
-      eb.and([eb('status', '=', 'done'), eb(sql`done_at - origin_at`, '>', windowMs)]),
-      eb.and([eb('status', 'in', ['pending', 'running', 'dead']), eb('origin_at', '<', now - windowMs)]),
-    ]))
-    .orderBy('origin_at').limit(limit).execute();
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('status', '=', 'done'), eb(sql`done_at - origin_at`, '>', windowMs)]),
+        eb.and([eb('status', 'in', ['pending', 'running', 'dead']), eb('origin_at', '<', now - windowMs)]),
+      ]),
+    )
+    .orderBy('origin_at')
+    .limit(limit)
+    .execute();
 }

@@ -52,7 +52,15 @@ export function startWorkers(o: WorkerOptions): Workers {
       o.logger.warn({ target }, 'no outbound connector for job target; its jobs wait');
       continue;
     }
-    loops.push(createLoop(target, () => deliverRound(o, connector, target, workerId, now, random), o, now, () => nextDueAt(o.hdb.db, target)));
+    loops.push(
+      createLoop(
+        target,
+        () => deliverRound(o, connector, target, workerId, now, random),
+        o,
+        now,
+        () => nextDueAt(o.hdb.db, target),
+      ),
+    );
   }
   return {
     wake: () => loops.forEach((l) => l.wake()),
@@ -65,20 +73,35 @@ export function startWorkers(o: WorkerOptions): Workers {
 async function applyRound(o: WorkerOptions, now: () => number): Promise<number> {
   const r = await applyPendingEvents(o.hdb, o.applier, o.apply_batch, now);
   if (o.metrics) {
-    for (const k of ['applied', 'echo', 'ignored', 'failed'] as const) if (r[k]) o.metrics.eventsApplied.inc({ outcome: k }, r[k]);
-    for (const { outcome } of r.outcomes) for (const rej of outcome.rejected) o.metrics.ownershipRejections.inc({ field: rej.field, source: 'event' });
+    for (const k of ['applied', 'echo', 'ignored', 'failed'] as const)
+      if (r[k]) o.metrics.eventsApplied.inc({ outcome: k }, r[k]);
+    for (const { outcome } of r.outcomes)
+      for (const rej of outcome.rejected) o.metrics.ownershipRejections.inc({ field: rej.field, source: 'event' });
   }
   return r.outcomes.length + r.failed;
 }
 
-function deliverRound(o: WorkerOptions, connector: Connector, target: string, workerId: string, now: () => number, random: () => number): Promise<number> {
+function deliverRound(
+  o: WorkerOptions,
+  connector: Connector,
+  target: string,
+  workerId: string,
+  now: () => number,
+  random: () => number,
+): Promise<number> {
   return deliverDueJobs(o.hdb, connector, target, {
-    worker_id: workerId, lease_ms: o.lease_ms, batch: o.batch, retry: o.retry, now, random,
+    worker_id: workerId,
+    lease_ms: o.lease_ms,
+    batch: o.batch,
+    retry: o.retry,
+    now,
+    random,
     ...(o.onDelivered ? { onDelivered: o.onDelivered } : {}),
     onSettled: (job, s, at) => {
       o.metrics?.jobsSettled.inc({ target, outcome: s.status, kind: job.kind });
       if (s.status === 'done') o.metrics?.writebackLag.observe({ target }, Math.max(0, at - job.origin_at) / 1000);
-      if (s.status === 'dead') o.logger.warn({ job_id: job.id, target, error: s.error, kind: s.kind }, 'job dead-lettered');
+      if (s.status === 'dead')
+        o.logger.warn({ job_id: job.id, target, error: s.error, kind: s.kind }, 'job dead-lettered');
     },
   });
 }
@@ -88,15 +111,33 @@ interface Loop {
   stop(): Promise<void>;
 }
 
-function createLoop(name: string, round: () => Promise<number>, o: WorkerOptions, now: () => number, nextDue?: () => Promise<number | null>): Loop {
+function createLoop(
+  name: string,
+  round: () => Promise<number>,
+  o: WorkerOptions,
+  now: () => number,
+  nextDue?: () => Promise<number | null>,
+): Loop {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   let pendingWake = false;
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    if (pendingWake) { pendingWake = false; resolve(); return; }
-    const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
-    wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (pendingWake) {
+        pendingWake = false;
+        resolve();
+        return;
+      }
+      const t = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(t);
+        wakeUp = null;
+        resolve();
+      };
+    });
   const run = async () => {
     while (!stopped) {
       let did = 0;

@@ -20,7 +20,13 @@ export function createEventApplier(ctx: EngineContext): EventApplier<BatchState>
   };
 }
 
-function dispatch(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eventId: string, now: number): ApplyOutcome {
+function dispatch(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: CanonicalEvent,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
   switch (ev.type) {
     case 'checkout.address_confirmed':
       return applyCheckoutAddress(state, ctx, ev, eventId, now);
@@ -41,9 +47,21 @@ function dispatch(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eve
   }
 }
 
-
 /** A delivered job taught Hearth the record it landed on: the crosswalk keeps it with what it holds. */
-export async function learnLinkOnDelivery(trx: Kysely<Database>, system: string, job: JobsTable, result: Extract<DeliveryResult, { ok: true }>, now: number): Promise<void> {
+export async function learnLinkOnDelivery(
+  trx: Kysely<Database>,
+  system: string,
+  job: JobsTable,
+  result: Extract<DeliveryResult, { ok: true }>,
+  now: number,
+): Promise<void> {
   if (!result.external_id || !job.customer_id) return;
-  await mergeLinkSnapshot(trx, system, result.external_id, job.customer_id, result.written ?? result.unchanged ?? {}, now);
+  await mergeLinkSnapshot(
+    trx,
+    system,
+    result.external_id,
+    job.customer_id,
+    result.written ?? result.unchanged ?? {},
+    now,
+  );
 }

@@ -48,7 +48,13 @@ const CHUNK = 200;
  * redemptions and reversals are never touched. Tiers are re-evaluated at the end.
  */
 /** `source`: the storefront the export came from (its orders' idempotency keys name it, as its webhooks do). */
-export async function backfillOrders(db: Db, orders: ExportedOrder[], now: number, s: LoyaltySettings, source: string): Promise<BackfillReport> {
+export async function backfillOrders(
+  db: Db,
+  orders: ExportedOrder[],
+  now: number,
+  s: LoyaltySettings,
+  source: string,
+): Promise<BackfillReport> {
   const report = emptyReport(orders);
   const touched = new Set<string>();
   for (let i = 0; i < orders.length; i += CHUNK) {
@@ -61,12 +67,21 @@ export async function backfillOrders(db: Db, orders: ExportedOrder[], now: numbe
       }
     });
   }
-  if (touched.size > 0) report.tier_changes = (await db.transaction().execute((trx) => reevaluateTiers(trx, [...touched], now, s, { source: 'backfill' }))).length;
+  if (touched.size > 0)
+    report.tier_changes = (
+      await db.transaction().execute((trx) => reevaluateTiers(trx, [...touched], now, s, { source: 'backfill' }))
+    ).length;
   finish(report);
   return report;
 }
 
-async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettings, source: string): Promise<{ outcome: Outcome; customer?: string; points?: number }> {
+async function replayOne(
+  db: Db,
+  o: ExportedOrder,
+  now: number,
+  s: LoyaltySettings,
+  source: string,
+): Promise<{ outcome: Outcome; customer?: string; points?: number }> {
   const net = o.total_minor - o.refunded_minor;
   if (o.cancelled || net <= 0) return { outcome: 'not_earning' };
   const customer = await customerByEmail(db, o.email);
@@ -74,29 +89,63 @@ async function replayOne(db: Db, o: ExportedOrder, now: number, s: LoyaltySettin
   // An order the ledger already has is counted as such first, whatever is known of its household then.
   const ref = o.id ?? (await refByName(db, o.name));
   if (ref === null || (await entryByKey(db, earnKey(source, ref)))) return { outcome: 'already', customer };
-  if (!(await membershipAt(db, customer, o.created_at)) && (await historyStartsAfter(db, customer, o.created_at))) return { outcome: 'history_unknown', customer };
-  const earn = await earnForOrder(db, { source, order_ref: ref, order_name: o.name, customer_id: customer, total_minor: net, currency: o.currency, occurred_at: o.created_at }, now, s, { source: 'backfill', actor: 'cli:backfill' });
+  if (!(await membershipAt(db, customer, o.created_at)) && (await historyStartsAfter(db, customer, o.created_at)))
+    return { outcome: 'history_unknown', customer };
+  const earn = await earnForOrder(
+    db,
+    {
+      source,
+      order_ref: ref,
+      order_name: o.name,
+      customer_id: customer,
+      total_minor: net,
+      currency: o.currency,
+      occurred_at: o.created_at,
+    },
+    now,
+    s,
+    { source: 'backfill', actor: 'cli:backfill' },
+  );
   if (!earn.entry) return { outcome: 'already', customer };
-  return { outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool', customer, points: earn.points };
+  return {
+    outcome: earn.account_id === customer ? 'credited_individual' : 'credited_pool',
+    customer,
+    points: earn.points,
+  };
 }
 
 /** The surviving customer with this email, if Hearth knows one. */
 async function customerByEmail(db: Db, email: string | null): Promise<string | null> {
   const normalized = normalizeEmail(email);
   if (!normalized) return null;
-  const row = await db.selectFrom('customers').select(['id', 'merged_into']).where('email_normalized', '=', normalized).orderBy('id').executeTakeFirst();
+  const row = await db
+    .selectFrom('customers')
+    .select(['id', 'merged_into'])
+    .where('email_normalized', '=', normalized)
+    .orderBy('id')
+    .executeTakeFirst();
   return row ? (row.merged_into ?? row.id) : null;
 }
 
 /** A household member whose first known period begins after the order: where they belonged then is unknown. */
 async function historyStartsAfter(db: Db, customerId: string, at: number): Promise<boolean> {
-  const first = await db.selectFrom('household_members').select('valid_from').where('customer_id', '=', customerId).orderBy('valid_from').executeTakeFirst();
+  const first = await db
+    .selectFrom('household_members')
+    .select('valid_from')
+    .where('customer_id', '=', customerId)
+    .orderBy('valid_from')
+    .executeTakeFirst();
   return first !== undefined && first.valid_from > at;
 }
 
 /** Without an `Id` column the order is keyed by name, unless the ledger already has it under its id. */
 async function refByName(db: Db, name: string): Promise<string | null> {
-  const earned = await db.selectFrom('ledger_entries').select('id').where('kind', '=', 'earn').where('order_name', '=', name).executeTakeFirst();
+  const earned = await db
+    .selectFrom('ledger_entries')
+    .select('id')
+    .where('kind', '=', 'earn')
+    .where('order_name', '=', name)
+    .executeTakeFirst();
   return earned ? null : `name:${name}`;
 }
 
@@ -104,10 +153,19 @@ const bucket = (): Bucket => ({ orders: 0, amount: 0 });
 
 function emptyReport(orders: ExportedOrder[]): BackfillReport {
   return {
-    orders: orders.length, line_rows: orders.reduce((n, o) => n + o.line_rows, 0),
-    credited: { ...bucket(), points: 0, to_household_pools: 0, to_individuals: 0 }, already_credited: bucket(), not_earning: bucket(),
-    unrecoverable: { no_linkable_customer: bucket(), household_history_unknown: bucket(), total: bucket(), share_of_amount: 0 },
-    currencies: [...new Set(orders.map((o) => o.currency).filter((c): c is string => Boolean(c)))].sort(), tier_changes: 0,
+    orders: orders.length,
+    line_rows: orders.reduce((n, o) => n + o.line_rows, 0),
+    credited: { ...bucket(), points: 0, to_household_pools: 0, to_individuals: 0 },
+    already_credited: bucket(),
+    not_earning: bucket(),
+    unrecoverable: {
+      no_linkable_customer: bucket(),
+      household_history_unknown: bucket(),
+      total: bucket(),
+      share_of_amount: 0,
+    },
+    currencies: [...new Set(orders.map((o) => o.currency).filter((c): c is string => Boolean(c)))].sort(),
+    tier_changes: 0,
   };
 }
 
@@ -125,18 +183,33 @@ function count(r: BackfillReport, outcome: Outcome, o: ExportedOrder): void {
       if (outcome === 'credited_pool') r.credited.to_household_pools++;
       else r.credited.to_individuals++;
       return;
-    case 'already': return add(r.already_credited, o, net);
-    case 'not_earning': return add(r.not_earning, o, o.total_minor);
-    case 'no_customer': return add(r.unrecoverable.no_linkable_customer, o, net);
-    case 'history_unknown': return add(r.unrecoverable.household_history_unknown, o, net);
+    case 'already':
+      return add(r.already_credited, o, net);
+    case 'not_earning':
+      return add(r.not_earning, o, o.total_minor);
+    case 'no_customer':
+      return add(r.unrecoverable.no_linkable_customer, o, net);
+    case 'history_unknown':
+      return add(r.unrecoverable.household_history_unknown, o, net);
   }
 }
 
 /** Amounts to major units; totals and the unrecoverable share. */
 function finish(r: BackfillReport): void {
   const u = r.unrecoverable;
-  u.total = { orders: u.no_linkable_customer.orders + u.household_history_unknown.orders, amount: u.no_linkable_customer.amount + u.household_history_unknown.amount };
+  u.total = {
+    orders: u.no_linkable_customer.orders + u.household_history_unknown.orders,
+    amount: u.no_linkable_customer.amount + u.household_history_unknown.amount,
+  };
   const earning = r.credited.amount + r.already_credited.amount + u.total.amount;
   u.share_of_amount = earning === 0 ? 0 : Math.round((u.total.amount / earning) * 10_000) / 10_000;
-  for (const b of [r.credited, r.already_credited, r.not_earning, u.no_linkable_customer, u.household_history_unknown, u.total]) b.amount = b.amount / 100;
+  for (const b of [
+    r.credited,
+    r.already_credited,
+    r.not_earning,
+    u.no_linkable_customer,
+    u.household_history_unknown,
+    u.total,
+  ])
+    b.amount = b.amount / 100;
 }

@@ -59,10 +59,32 @@ export type BatchLoader = (db: Db, state: BatchState, events: CanonicalEvent[]) 
  * Loads what the batch's events can touch: their links, customers by link and email, what
  * `more` adds (identity candidates), the CRM links of all of them, echo fingerprints.
  */
-export async function loadBatch(db: Db, events: CanonicalEvent[], crm: string | null, now: number, more?: BatchLoader): Promise<BatchState> {
-  const state: BatchState = { customers: new Map(), dirtyCustomers: new Set(), links: new Map(), dirtyLinks: new Set(), byEmail: new Map(), crmLinks: new Map(), echoes: new Map(), changeLog: [], jobs: [], statuses: new Map(), deferred: [] };
+export async function loadBatch(
+  db: Db,
+  events: CanonicalEvent[],
+  crm: string | null,
+  now: number,
+  more?: BatchLoader,
+): Promise<BatchState> {
+  const state: BatchState = {
+    customers: new Map(),
+    dirtyCustomers: new Set(),
+    links: new Map(),
+    dirtyLinks: new Set(),
+    byEmail: new Map(),
+    crmLinks: new Map(),
+    echoes: new Map(),
+    changeLog: [],
+    jobs: [],
+    statuses: new Map(),
+    deferred: [],
+  };
   await loadLinks(db, state, events);
-  await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id));
+  await loadCustomers(
+    db,
+    state,
+    [...state.links.values()].map((l) => l.customer_id),
+  );
   await loadByEmail(db, state, events);
   if (more) await more(db, state, events);
   if (crm) await loadCrmLinks(db, state, crm);
@@ -78,8 +100,20 @@ async function loadLinks(db: Db, state: BatchState, events: CanonicalEvent[]): P
   }
   for (const [system, ids] of bySystem) {
     for (const part of chunks([...ids])) {
-      const rows = await db.selectFrom('source_links').selectAll().where('system', '=', system).where('external_id', 'in', part).execute();
-      for (const r of rows) state.links.set(linkKey(r.system, r.external_id), { system: r.system, external_id: r.external_id, customer_id: r.customer_id, snapshot: r.snapshot ? JSON.parse(r.snapshot) : null, created_at: r.created_at });
+      const rows = await db
+        .selectFrom('source_links')
+        .selectAll()
+        .where('system', '=', system)
+        .where('external_id', 'in', part)
+        .execute();
+      for (const r of rows)
+        state.links.set(linkKey(r.system, r.external_id), {
+          system: r.system,
+          external_id: r.external_id,
+          customer_id: r.customer_id,
+          snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
+          created_at: r.created_at,
+        });
     }
   }
 }
@@ -100,9 +134,21 @@ async function loadCustomers(db: Db, state: BatchState, ids: string[]): Promise<
 }
 
 async function loadByEmail(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
-  const emails = [...new Set(events.flatMap((ev) => (ev.type === 'unsupported' ? [] : [normalizeEmail(ev.contact.email)]).filter((e): e is string => e !== null)))];
+  const emails = [
+    ...new Set(
+      events.flatMap((ev) =>
+        (ev.type === 'unsupported' ? [] : [normalizeEmail(ev.contact.email)]).filter((e): e is string => e !== null),
+      ),
+    ),
+  ];
   for (const part of chunks(emails)) {
-    const rows = await db.selectFrom('customers').selectAll().where('email_normalized', 'in', part).where('merged_into', 'is', null).orderBy('id').execute();
+    const rows = await db
+      .selectFrom('customers')
+      .selectAll()
+      .where('email_normalized', 'in', part)
+      .where('merged_into', 'is', null)
+      .orderBy('id')
+      .execute();
     for (const row of rows) {
       if (!state.customers.has(row.id)) state.customers.set(row.id, row);
       if (!state.byEmail.has(row.email_normalized!)) state.byEmail.set(row.email_normalized!, row.id);
@@ -112,10 +158,22 @@ async function loadByEmail(db: Db, state: BatchState, events: CanonicalEvent[]):
 
 async function loadCrmLinks(db: Db, state: BatchState, crm: string): Promise<void> {
   for (const part of chunks([...state.customers.keys()])) {
-    const rows = await db.selectFrom('source_links').selectAll().where('system', '=', crm).where('customer_id', 'in', part).orderBy('updated_at').execute();
+    const rows = await db
+      .selectFrom('source_links')
+      .selectAll()
+      .where('system', '=', crm)
+      .where('customer_id', 'in', part)
+      .orderBy('updated_at')
+      .execute();
     for (const r of rows) {
       const key = linkKey(r.system, r.external_id);
-      const link = state.links.get(key) ?? { system: r.system, external_id: r.external_id, customer_id: r.customer_id, snapshot: r.snapshot ? JSON.parse(r.snapshot) : null, created_at: r.created_at };
+      const link = state.links.get(key) ?? {
+        system: r.system,
+        external_id: r.external_id,
+        customer_id: r.customer_id,
+        snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
+        created_at: r.created_at,
+      };
       state.links.set(key, link);
       state.crmLinks.set(r.customer_id, link);
     }
@@ -123,12 +181,21 @@ async function loadCrmLinks(db: Db, state: BatchState, crm: string): Promise<voi
 }
 
 async function loadEchoes(db: Db, state: BatchState, events: CanonicalEvent[], now: number): Promise<void> {
-  const updates = events.filter((e): e is Extract<CanonicalEvent, { type: 'contact.updated' }> => e.type === 'contact.updated' && !e.origin_is_hearth);
+  const updates = events.filter(
+    (e): e is Extract<CanonicalEvent, { type: 'contact.updated' }> =>
+      e.type === 'contact.updated' && !e.origin_is_hearth,
+  );
   const bySystem = new Map<string, Set<string>>();
   for (const ev of updates) bySystem.set(ev.source, (bySystem.get(ev.source) ?? new Set()).add(ev.external_id));
   for (const [system, ids] of bySystem) {
     for (const part of chunks([...ids])) {
-      const rows = await db.selectFrom('echo_fingerprints').select(['external_id', 'fingerprint']).where('system', '=', system).where('external_id', 'in', part).where('created_at', '>=', now - ECHO_TTL_MS).execute();
+      const rows = await db
+        .selectFrom('echo_fingerprints')
+        .select(['external_id', 'fingerprint'])
+        .where('system', '=', system)
+        .where('external_id', 'in', part)
+        .where('created_at', '>=', now - ECHO_TTL_MS)
+        .execute();
       for (const r of rows) {
         const key = linkKey(system, r.external_id);
         state.echoes.set(key, (state.echoes.get(key) ?? new Set()).add(r.fingerprint));
@@ -138,14 +205,25 @@ async function loadEchoes(db: Db, state: BatchState, events: CanonicalEvent[], n
 }
 
 /** Is this change the echo of our own write? Every property it reports carries a value we wrote. */
-export function isEcho(state: BatchState, system: string, externalId: string, vendorFields: Record<string, string | null>): boolean {
+export function isEcho(
+  state: BatchState,
+  system: string,
+  externalId: string,
+  vendorFields: Record<string, string | null>,
+): boolean {
   const known = state.echoes.get(linkKey(system, externalId));
   const wanted = Object.entries(vendorFields).map(([p, v]) => fingerprint(p, v));
   return Boolean(known) && wanted.length > 0 && wanted.every((f) => known!.has(f));
 }
 
 /** The crosswalk first, then an exact (normalised) email, else a new customer; the crosswalk learns the link. */
-export function resolveCustomer(state: BatchState, system: string, externalId: string | null, email: string | null | undefined, now: number): CustomersTable {
+export function resolveCustomer(
+  state: BatchState,
+  system: string,
+  externalId: string | null,
+  email: string | null | undefined,
+  now: number,
+): CustomersTable {
   const linked = externalId ? state.links.get(linkKey(system, externalId)) : undefined;
   if (linked) return survivor(state, linked.customer_id) ?? createCustomer(state, now);
   const normalized = normalizeEmail(email);
@@ -163,10 +241,26 @@ function survivor(state: BatchState, id: string): CustomersTable | undefined {
 
 function createCustomer(state: BatchState, now: number): CustomersTable {
   const row: CustomersTable = {
-    id: newId('cus', now), given_name: null, family_name: null, email: null, email_normalized: null, phone: null,
-    address_line1: null, address_line2: null, city: null, region: null, postal_code: null, country: null,
-    address_key: null, address_source: null, address_validated_at: null, field_sources: '{}', merged_into: null,
-    version: 1, created_at: now, updated_at: now,
+    id: newId('cus', now),
+    given_name: null,
+    family_name: null,
+    email: null,
+    email_normalized: null,
+    phone: null,
+    address_line1: null,
+    address_line2: null,
+    city: null,
+    region: null,
+    postal_code: null,
+    country: null,
+    address_key: null,
+    address_source: null,
+    address_validated_at: null,
+    field_sources: '{}',
+    merged_into: null,
+    version: 1,
+    created_at: now,
+    updated_at: now,
   };
   state.customers.set(row.id, row);
   state.dirtyCustomers.add(row.id);
@@ -174,9 +268,22 @@ function createCustomer(state: BatchState, now: number): CustomersTable {
 }
 
 /** Records or refreshes a crosswalk entry; `fields` (vendor properties) merge into its snapshot. */
-export function setLink(state: BatchState, system: string, externalId: string, customerId: string, fields: Record<string, string | null> | undefined, now: number): LinkState {
+export function setLink(
+  state: BatchState,
+  system: string,
+  externalId: string,
+  customerId: string,
+  fields: Record<string, string | null> | undefined,
+  now: number,
+): LinkState {
   const key = linkKey(system, externalId);
-  const link = state.links.get(key) ?? { system, external_id: externalId, customer_id: customerId, snapshot: null, created_at: now };
+  const link = state.links.get(key) ?? {
+    system,
+    external_id: externalId,
+    customer_id: customerId,
+    snapshot: null,
+    created_at: now,
+  };
   link.customer_id = customerId;
   if (fields) link.snapshot = { ...(link.snapshot ?? {}), ...fields };
   state.links.set(key, link);
@@ -187,7 +294,8 @@ export function setLink(state: BatchState, system: string, externalId: string, c
 export function updateCustomer(state: BatchState, next: CustomersTable): void {
   state.customers.set(next.id, next);
   state.dirtyCustomers.add(next.id);
-  if (next.email_normalized && !state.byEmail.has(next.email_normalized)) state.byEmail.set(next.email_normalized, next.id);
+  if (next.email_normalized && !state.byEmail.has(next.email_normalized))
+    state.byEmail.set(next.email_normalized, next.id);
 }
 
 export function settle(state: BatchState, eventId: string, status: InboxStatus): void {
@@ -196,33 +304,86 @@ export function settle(state: BatchState, eventId: string, status: InboxStatus):
 
 /** Writes the batch back: customers and links as upserts, change log and jobs as inserts, event statuses. */
 export async function flushBatch(db: Db, state: BatchState, maxAttempts: number, now: number): Promise<void> {
-  await upsertCustomers(db, [...state.dirtyCustomers].map((id) => state.customers.get(id)!));
-  await upsertLinks(db, [...state.dirtyLinks].map((k) => state.links.get(k)!), now);
+  await upsertCustomers(
+    db,
+    [...state.dirtyCustomers].map((id) => state.customers.get(id)!),
+  );
+  await upsertLinks(
+    db,
+    [...state.dirtyLinks].map((k) => state.links.get(k)!),
+    now,
+  );
   for (const part of chunks(state.changeLog)) await db.insertInto('change_log').values(part).execute();
   await enqueueJobs(db, state.jobs, maxAttempts, now);
   for (const task of state.deferred) await task(db);
   for (const [status, ids] of state.statuses) {
     for (const part of chunks(ids)) {
-      await db.updateTable('inbox_events').set((eb) => ({ status, applied_at: now, attempts: eb('attempts', '+', 1) })).where('id', 'in', part).execute();
+      await db
+        .updateTable('inbox_events')
+        .set((eb) => ({ status, applied_at: now, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', part)
+        .execute();
     }
   }
 }
 
-const CUSTOMER_COLUMNS = ['given_name', 'family_name', 'email', 'email_normalized', 'phone', 'address_line1', 'address_line2', 'city', 'region', 'postal_code', 'country', 'address_key', 'address_source', 'address_validated_at', 'field_sources', 'merged_into', 'version', 'updated_at'] as const;
+const CUSTOMER_COLUMNS = [
+  'given_name',
+  'family_name',
+  'email',
+  'email_normalized',
+  'phone',
+  'address_line1',
+  'address_line2',
+  'city',
+  'region',
+  'postal_code',
+  'country',
+  'address_key',
+  'address_source',
+  'address_validated_at',
+  'field_sources',
+  'merged_into',
+  'version',
+  'updated_at',
+] as const;
 
 async function upsertCustomers(db: Db, rows: CustomersTable[]): Promise<void> {
   for (const part of chunks(rows)) {
-    await db.insertInto('customers').values(part)
-      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => Object.fromEntries(CUSTOMER_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))))
+    await db
+      .insertInto('customers')
+      .values(part)
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet((eb) => Object.fromEntries(CUSTOMER_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+      )
       .execute();
   }
 }
 
 async function upsertLinks(db: Db, links: LinkState[], now: number): Promise<void> {
-  const rows = links.map((l) => ({ system: l.system, external_id: l.external_id, customer_id: l.customer_id, snapshot: l.snapshot ? JSON.stringify(l.snapshot) : null, created_at: l.created_at, updated_at: now }));
+  const rows = links.map((l) => ({
+    system: l.system,
+    external_id: l.external_id,
+    customer_id: l.customer_id,
+    snapshot: l.snapshot ? JSON.stringify(l.snapshot) : null,
+    created_at: l.created_at,
+    updated_at: now,
+  }));
   for (const part of chunks(rows)) {
-    await db.insertInto('source_links').values(part)
-      .onConflict((oc) => oc.columns(['system', 'external_id']).doUpdateSet((eb) => ({ customer_id: eb.ref('excluded.customer_id'), snapshot: eb.ref('excluded.snapshot'), updated_at: eb.ref('excluded.updated_at') })))
+    await db
+      .insertInto('source_links')
+      .values(part)
+      .onConflict((oc) =>
+        oc
+          .columns(['system', 'external_id'])
+          .doUpdateSet((eb) => ({
+            customer_id: eb.ref('excluded.customer_id'),
+            snapshot: eb.ref('excluded.snapshot'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+      )
       .execute();
   }
 }

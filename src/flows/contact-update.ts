@@ -16,45 +16,102 @@ type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
  * ownership policy, and when the delivery point moved, queue the CRM write-back and the
  * downstream webhooks. Works on the batch state; the caller flushes it in its transaction.
  */
-export function applyCheckoutAddress(state: BatchState, ctx: EngineContext, ev: Checkout, eventId: string, now: number): ApplyOutcome {
+export function applyCheckoutAddress(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: Checkout,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
   matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
   const incoming = toIncoming(ctx, { ...ev.contact, address: ev.address }, true);
-  return applyIncoming(state, ctx, customer, incoming, { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at, order_id: ev.order_id }, now);
+  return applyIncoming(
+    state,
+    ctx,
+    customer,
+    incoming,
+    { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at, order_id: ev.order_id },
+    now,
+  );
 }
 
 /**
  * A system of record changed a person. An echo of Hearth's own write is recognised (the
  * vendor's origin marker, or the values we wrote) and goes no further: no sync loops.
  */
-export function applyContactUpdate(state: BatchState, ctx: EngineContext, ev: ContactUpdate, eventId: string, now: number): ApplyOutcome {
-  if (ev.origin_is_hearth || isEcho(state, ev.source, ev.external_id, ev.vendor_fields)) return { status: 'echo', jobs: 0, rejected: [] };
+export function applyContactUpdate(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: ContactUpdate,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
+  if (ev.origin_is_hearth || isEcho(state, ev.source, ev.external_id, ev.vendor_fields))
+    return { status: 'echo', jobs: 0, rejected: [] };
   matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
   const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
   // Only the fields this event changed are applied; the snapshot completes a partial address.
   const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
-  const contact = whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
-  return applyIncoming(state, ctx, customer, toIncoming(ctx, contact, false), { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at }, now);
+  const contact =
+    whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
+  return applyIncoming(
+    state,
+    ctx,
+    customer,
+    toIncoming(ctx, contact, false),
+    { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at },
+    now,
+  );
 }
 
-function applyIncoming(state: BatchState, ctx: EngineContext, customer: CustomersTable, incoming: IncomingContact, origin: ChangeOrigin, now: number): ApplyOutcome {
+function applyIncoming(
+  state: BatchState,
+  ctx: EngineContext,
+  customer: CustomersTable,
+  incoming: IncomingContact,
+  origin: ChangeOrigin,
+  now: number,
+): ApplyOutcome {
   const previous = addressOf(customer);
   const plan = planChanges(customer, incoming, origin.source, ctx.policy, origin.occurred_at);
   const after = applyPlan(state, customer, plan, origin, now);
   const crm = state.crmLinks.get(after.id) ?? null;
-  const jobs = outboundJobs(ctx, after, previous, plan, origin, crm?.external_id ?? null, crmAlreadyThere(ctx, after, crm));
+  const jobs = outboundJobs(
+    ctx,
+    after,
+    previous,
+    plan,
+    origin,
+    crm?.external_id ?? null,
+    crmAlreadyThere(ctx, after, crm),
+  );
   state.jobs.push(...jobs);
   return { status: 'applied', customer_id: after.id, jobs: jobs.length, rejected: plan.rejected };
 }
 
 /** The row update, a version bump and one change-log row per field (old, new, source, actor, event). */
-function applyPlan(state: BatchState, row: CustomersTable, plan: ChangePlan, origin: ChangeOrigin, now: number): CustomersTable {
+function applyPlan(
+  state: BatchState,
+  row: CustomersTable,
+  plan: ChangePlan,
+  origin: ChangeOrigin,
+  now: number,
+): CustomersTable {
   if (plan.log.length === 0) return row;
   const next = { ...row, ...plan.updates, version: row.version + 1, updated_at: now };
   updateCustomer(state, next);
   for (const c of plan.log) {
-    state.changeLog.push({ id: newId('chg', now), customer_id: row.id, ...c, source_system: origin.source, actor: `connector:${origin.source}`, event_id: origin.event_id, changed_at: now });
+    state.changeLog.push({
+      id: newId('chg', now),
+      customer_id: row.id,
+      ...c,
+      source_system: origin.source,
+      actor: `connector:${origin.source}`,
+      event_id: origin.event_id,
+      changed_at: now,
+    });
   }
   return next;
 }

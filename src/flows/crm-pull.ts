@@ -1,5 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { CanonicalEvent, ContactSource, HouseholdLink, HouseholdSource, PulledContact } from '../canonical/types.ts';
+import type {
+  CanonicalEvent,
+  ContactSource,
+  HouseholdLink,
+  HouseholdSource,
+  PulledContact,
+} from '../canonical/types.ts';
 import { lockTableForWrite, type HearthDb } from '../db/database.ts';
 import type { Database, HouseholdPullsTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
@@ -71,21 +77,39 @@ export async function runPull(o: PullOptions): Promise<PullSummary> {
       const page = await o.contacts.listContacts(cursor, { limit: o.page_size, extra_properties: o.extra_properties });
       const links = o.households ? await o.households.householdsOf(page.records) : new Map<string, HouseholdLink>();
       const from = cursor;
-      const counts = await o.hdb.db.transaction().execute((trx) => applyPage(trx, o, run.id, page.records, links, from, page.next_cursor));
+      const counts = await o.hdb.db
+        .transaction()
+        .execute((trx) => applyPage(trx, o, run.id, page.records, links, from, page.next_cursor));
       cursor = page.next_cursor;
       summary = addCounts(summary, counts, cursor === null ? 'done' : 'running');
       o.onPage?.(summary);
       if (cursor === null) return summary;
     }
-    await o.hdb.db.updateTable('household_pulls').set({ status: 'paused', updated_at: o.now() }).where('id', '=', run.id).execute();
+    await o.hdb.db
+      .updateTable('household_pulls')
+      .set({ status: 'paused', updated_at: o.now() })
+      .where('id', '=', run.id)
+      .execute();
     return { ...summary, status: 'paused' };
   } catch (err) {
-    await o.hdb.db.updateTable('household_pulls').set({ status: 'failed', error: (err as Error).message.slice(0, 1000), updated_at: o.now() }).where('id', '=', run.id).execute();
+    await o.hdb.db
+      .updateTable('household_pulls')
+      .set({ status: 'failed', error: (err as Error).message.slice(0, 1000), updated_at: o.now() })
+      .where('id', '=', run.id)
+      .execute();
     throw err;
   }
 }
 
-async function applyPage(trx: Db, o: PullOptions, runId: string, records: PulledContact[], links: Map<string, HouseholdLink>, from: string | null, next: string | null): Promise<PageCounts> {
+async function applyPage(
+  trx: Db,
+  o: PullOptions,
+  runId: string,
+  records: PulledContact[],
+  links: Map<string, HouseholdLink>,
+  from: string | null,
+  next: string | null,
+): Promise<PageCounts> {
   const now = o.now();
   const events = records.map((r) => asUpdate(o.connector, r, now));
   const state = await loadBatch(trx, events, o.ctx.writeback_crm, now, loadIdentityCandidates);
@@ -96,27 +120,63 @@ async function applyPage(trx: Db, o: PullOptions, runId: string, records: Pulled
     // An echo of our own write changes no fields, but the contact still has a customer.
     customerOf.set(ev.external_id, resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now).id);
   }
-  const counts: PageCounts = { contacts: records.length, customers_created: [...state.customers.keys()].filter((id) => !before.has(id)).length, households_created: 0, members_changed: 0 };
+  const counts: PageCounts = {
+    contacts: records.length,
+    customers_created: [...state.customers.keys()].filter((id) => !before.has(id)).length,
+    households_created: 0,
+    members_changed: 0,
+  };
   state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, now));
   await flushBatch(trx, state, o.ctx.max_attempts, now);
-  await trx.updateTable('household_pulls').set((eb) => ({
-    cursor: next, status: next === null ? 'done' : 'running', error: null, updated_at: now, finished_at: next === null ? now : null,
-    pages: eb('pages', '+', 1), contacts: eb('contacts', '+', counts.contacts), customers_created: eb('customers_created', '+', counts.customers_created),
-    households_created: eb('households_created', '+', counts.households_created), members_changed: eb('members_changed', '+', counts.members_changed),
-  })).where('id', '=', runId).where('status', '=', 'running').where((eb) => (from === null ? eb('cursor', 'is', null) : eb('cursor', '=', from))).executeTakeFirst()
+  await trx
+    .updateTable('household_pulls')
+    .set((eb) => ({
+      cursor: next,
+      status: next === null ? 'done' : 'running',
+      error: null,
+      updated_at: now,
+      finished_at: next === null ? now : null,
+      pages: eb('pages', '+', 1),
+      contacts: eb('contacts', '+', counts.contacts),
+      customers_created: eb('customers_created', '+', counts.customers_created),
+      households_created: eb('households_created', '+', counts.households_created),
+      members_changed: eb('members_changed', '+', counts.members_changed),
+    }))
+    .where('id', '=', runId)
+    .where('status', '=', 'running')
+    .where((eb) => (from === null ? eb('cursor', 'is', null) : eb('cursor', '=', from)))
+    .executeTakeFirst()
     .then((res) => {
       // Another process took this pull over (it looked dead): this page's work is rolled back.
-      if (Number(res.numUpdatedRows) !== 1) throw new HearthError('conflict', `pull ${runId} was taken over by another process`);
+      if (Number(res.numUpdatedRows) !== 1)
+        throw new HearthError('conflict', `pull ${runId} was taken over by another process`);
     });
   return counts;
 }
 
-async function applyLinks(db: Db, o: PullOptions, runId: string, customerOf: Map<string, string>, links: Map<string, HouseholdLink>, counts: PageCounts, now: number): Promise<void> {
+async function applyLinks(
+  db: Db,
+  o: PullOptions,
+  runId: string,
+  customerOf: Map<string, string>,
+  links: Map<string, HouseholdLink>,
+  counts: PageCounts,
+  now: number,
+): Promise<void> {
   const seen = new Map<string, string>();
   for (const [externalId, link] of links) {
     const customerId = customerOf.get(externalId);
     if (!customerId) continue;
-    const r = await applyWantedMembership(db, o.connector, customerId, link, o.effects, { source: o.connector, occurred_at: now, event_id: runId }, now, seen);
+    const r = await applyWantedMembership(
+      db,
+      o.connector,
+      customerId,
+      link,
+      o.effects,
+      { source: o.connector, occurred_at: now, event_id: runId },
+      now,
+      seen,
+    );
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;
   }
@@ -124,7 +184,15 @@ async function applyLinks(db: Db, o: PullOptions, runId: string, customerOf: Map
 
 /** A pulled record goes through the engine as the change event a webhook would have carried. */
 function asUpdate(source: string, r: PulledContact, now: number): ContactUpdate {
-  return { type: 'contact.updated', source: source as ContactUpdate['source'], external_id: r.external_id, contact: r.contact, vendor_fields: r.properties, origin_is_hearth: false, occurred_at: Math.min(r.updated_at ?? now, now) };
+  return {
+    type: 'contact.updated',
+    source: source as ContactUpdate['source'],
+    external_id: r.external_id,
+    contact: r.contact,
+    vendor_fields: r.properties,
+    origin_is_hearth: false,
+    occurred_at: Math.min(r.updated_at ?? now, now),
+  };
 }
 
 /**
@@ -137,25 +205,81 @@ export const STALE_PULL_MS = 10 * 60_000;
  * The unfinished pull of this connector to resume (paused, failed, or running but silent for
  * STALE_PULL_MS: its process died), or a new one. A pull that is alive is never joined: 409.
  */
-async function openRun(db: Db, connector: string, restart: boolean, now: number): Promise<{ run: HouseholdPullsTable; resumed: boolean }> {
-  const open = await db.selectFrom('household_pulls').selectAll().where('connector', '=', connector).where('status', 'in', ['running', 'paused', 'failed']).orderBy('started_at', 'desc').executeTakeFirst();
+async function openRun(
+  db: Db,
+  connector: string,
+  restart: boolean,
+  now: number,
+): Promise<{ run: HouseholdPullsTable; resumed: boolean }> {
+  const open = await db
+    .selectFrom('household_pulls')
+    .selectAll()
+    .where('connector', '=', connector)
+    .where('status', 'in', ['running', 'paused', 'failed'])
+    .orderBy('started_at', 'desc')
+    .executeTakeFirst();
   if (open) {
-    const claimed = await db.updateTable('household_pulls').set({ status: restart ? 'failed' : 'running', updated_at: now, ...(restart ? { error: 'abandoned: a new pull was started' } : {}) })
-      .where('id', '=', open.id).where((eb) => eb.or([eb('status', 'in', ['paused', 'failed']), eb('updated_at', '<', now - STALE_PULL_MS)])).executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) throw new HearthError('conflict', `pull ${open.id} of ${connector} is running; try again when it ends (or ${STALE_PULL_MS / 1000} s after its last page if its process died)`, { pull_id: open.id });
+    const claimed = await db
+      .updateTable('household_pulls')
+      .set({
+        status: restart ? 'failed' : 'running',
+        updated_at: now,
+        ...(restart ? { error: 'abandoned: a new pull was started' } : {}),
+      })
+      .where('id', '=', open.id)
+      .where((eb) => eb.or([eb('status', 'in', ['paused', 'failed']), eb('updated_at', '<', now - STALE_PULL_MS)]))
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1)
+      throw new HearthError(
+        'conflict',
+        `pull ${open.id} of ${connector} is running; try again when it ends (or ${STALE_PULL_MS / 1000} s after its last page if its process died)`,
+        { pull_id: open.id },
+      );
     if (!restart) return { run: { ...open, status: 'running' }, resumed: true };
   }
-  const run: HouseholdPullsTable = { id: newId('run', now), connector, status: 'running', cursor: null, pages: 0, contacts: 0, customers_created: 0, households_created: 0, members_changed: 0, error: null, started_at: now, updated_at: now, finished_at: null };
+  const run: HouseholdPullsTable = {
+    id: newId('run', now),
+    connector,
+    status: 'running',
+    cursor: null,
+    pages: 0,
+    contacts: 0,
+    customers_created: 0,
+    households_created: 0,
+    members_changed: 0,
+    error: null,
+    started_at: now,
+    updated_at: now,
+    finished_at: null,
+  };
   await db.insertInto('household_pulls').values(run).execute();
   return { run, resumed: false };
 }
 
 function toSummary(r: HouseholdPullsTable, resumed: boolean): PullSummary {
-  return { pull_id: r.id, connector: r.connector, status: r.status, resumed, pages: r.pages, contacts: r.contacts, customers_created: r.customers_created, households_created: r.households_created, members_changed: r.members_changed };
+  return {
+    pull_id: r.id,
+    connector: r.connector,
+    status: r.status,
+    resumed,
+    pages: r.pages,
+    contacts: r.contacts,
+    customers_created: r.customers_created,
+    households_created: r.households_created,
+    members_changed: r.members_changed,
+  };
 }
 
 function addCounts(s: PullSummary, c: PageCounts, status: PullSummary['status']): PullSummary {
-  return { ...s, status, pages: s.pages + 1, contacts: s.contacts + c.contacts, customers_created: s.customers_created + c.customers_created, households_created: s.households_created + c.households_created, members_changed: s.members_changed + c.members_changed };
+  return {
+    ...s,
+    status,
+    pages: s.pages + 1,
+    contacts: s.contacts + c.contacts,
+    customers_created: s.customers_created + c.customers_created,
+    households_created: s.households_created + c.households_created,
+    members_changed: s.members_changed + c.members_changed,
+  };
 }
 
 /** The latest pulls (newest first), for the API. */

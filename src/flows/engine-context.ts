@@ -18,4 +18,3 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     loyalty: loyaltySettings(config),
   };
 }
-

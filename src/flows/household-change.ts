@@ -6,7 +6,12 @@ import type { Database, HierarchyRole } from '../db/schema.ts';
 import { linkKey, resolveCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from './context.ts';
 import { parseOptIn } from '../canonical/opt-in.ts';
-import { applyWantedMembership, currentMembership, demoteOtherHeads, type WantedMembership } from './membership-apply.ts';
+import {
+  applyWantedMembership,
+  currentMembership,
+  demoteOtherHeads,
+  type WantedMembership,
+} from './membership-apply.ts';
 
 type Db = Kysely<Database>;
 type HouseholdChanged = Extract<CanonicalEvent, { type: 'household.changed' }>;
@@ -24,15 +29,24 @@ export interface HeldMembership {
  * said — or 'keep'. Pure. A role the event does not name is kept when the contact stays in the
  * same household, else 'member' (a pull settles the head); consent stays with the person.
  */
-export function membershipAfter(current: HeldMembership | undefined, ev: Pick<HouseholdChanged, 'joined' | 'left'>, knownOptIn: boolean): WantedMembership | 'keep' {
+export function membershipAfter(
+  current: HeldMembership | undefined,
+  ev: Pick<HouseholdChanged, 'joined' | 'left'>,
+  knownOptIn: boolean,
+): WantedMembership | 'keep' {
   const j = ev.joined;
   if (j) {
     const same = current?.household_external_id === j.household_external_id;
     if (current && !same && !j.primary) return 'keep';
     const role = j.role ?? (same ? current!.role : 'member');
-    return { household: { external_id: j.household_external_id, name: null }, role, opt_in: current?.opt_in ?? knownOptIn };
+    return {
+      household: { external_id: j.household_external_id, name: null },
+      role,
+      opt_in: current?.opt_in ?? knownOptIn,
+    };
   }
-  if (ev.left && current && (ev.left === '*' || ev.left === current.household_external_id)) return { household: null, role: current.role, opt_in: current.opt_in };
+  if (ev.left && current && (ev.left === '*' || ev.left === current.household_external_id))
+    return { household: null, role: current.role, opt_in: current.opt_in };
   return 'keep';
 }
 
@@ -42,7 +56,13 @@ export function membershipAfter(current: HeldMembership | undefined, ev: Pick<Ho
  * from the CRM — never dropped); the membership change runs as a deferred task in the batch's
  * transaction.
  */
-export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev: HouseholdChanged, eventId: string, now: number): ApplyOutcome {
+export function applyHouseholdChanged(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: HouseholdChanged,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
   const hh = ctx.households;
   if (!hh || ev.source !== hh.source) return { status: 'ignored', jobs: 0, rejected: [] };
   if (ev.origin_is_hearth) return { status: 'echo', jobs: 0, rejected: [] };
@@ -50,7 +70,10 @@ export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev:
   const customer = resolveCustomer(state, ev.source, ev.external_id, null, now);
   // A contact Hearth has not seen is fetched from the CRM, not dropped: the fetch job's result
   // comes back through the inbox as a contact.updated that fills the customer in.
-  if (unseen) state.jobs.push(contactFetchJob(ev.source, ev.external_id, hh.opt_in_property, customer.id, eventId, ev.occurred_at));
+  if (unseen)
+    state.jobs.push(
+      contactFetchJob(ev.source, ev.external_id, hh.opt_in_property, customer.id, eventId, ev.occurred_at),
+    );
   const knownOptIn = parseOptIn(state.links.get(linkKey(ev.source, ev.external_id))?.snapshot?.[hh.opt_in_property]);
   state.deferred.push(async (trx) => {
     const held = await heldMembership(trx, customer.id, hh.source);
@@ -59,7 +82,8 @@ export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev:
     const cause = { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId };
     const out = await applyWantedMembership(trx, hh.source, customer.id, want, effects(ctx, hh), cause, now);
     // The CRM named this contact the head (NPSP primary contact): the former head is a member now.
-    if (ev.joined?.role === 'head' && out.opened) await demoteOtherHeads(trx, hh.source, out.opened.household_id, customer.id, effects(ctx, hh), cause, now);
+    if (ev.joined?.role === 'head' && out.opened)
+      await demoteOtherHeads(trx, hh.source, out.opened.household_id, customer.id, effects(ctx, hh), cause, now);
   });
   return { status: 'applied', customer_id: customer.id, jobs: 0, rejected: [] };
 }
@@ -68,26 +92,68 @@ export function applyHouseholdChanged(state: BatchState, ctx: EngineContext, ev:
  * After a contact update from the household CRM was applied: when it carries the opt-in
  * property, the member's consent follows it at once (a new membership period).
  */
-export function applyOptInFromUpdate(state: BatchState, ctx: EngineContext, ev: ContactUpdate, outcome: ApplyOutcome, eventId: string, now: number): ApplyOutcome {
+export function applyOptInFromUpdate(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: ContactUpdate,
+  outcome: ApplyOutcome,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
   const hh = ctx.households;
-  if (!hh || ev.source !== hh.source || outcome.status !== 'applied' || !outcome.customer_id || !(hh.opt_in_property in ev.vendor_fields)) return outcome;
+  if (
+    !hh ||
+    ev.source !== hh.source ||
+    outcome.status !== 'applied' ||
+    !outcome.customer_id ||
+    !(hh.opt_in_property in ev.vendor_fields)
+  )
+    return outcome;
   const customerId = outcome.customer_id;
   const optIn = parseOptIn(ev.vendor_fields[hh.opt_in_property]);
   state.deferred.push(async (trx) => {
     const held = await heldMembership(trx, customerId, hh.source);
     if (!held || held.opt_in === optIn) return;
     const want = { household: { external_id: held.household_external_id, name: null }, role: held.role, opt_in: optIn };
-    await applyWantedMembership(trx, hh.source, customerId, want, effects(ctx, hh), { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId }, now);
+    await applyWantedMembership(
+      trx,
+      hh.source,
+      customerId,
+      want,
+      effects(ctx, hh),
+      { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId },
+      now,
+    );
   });
   return outcome;
 }
 
-function contactFetchJob(system: string, externalId: string, optInProperty: string, customerId: string, eventId: string, at: number): NewJob {
+function contactFetchJob(
+  system: string,
+  externalId: string,
+  optInProperty: string,
+  customerId: string,
+  eventId: string,
+  at: number,
+): NewJob {
   const payload: ContactFetchPayload = { external_id: externalId, extra_properties: [optInProperty] };
-  return { target: system, kind: CONTACT_FETCH, job_key: `${system}:fetch:${externalId}`, payload, origin_at: at, event_id: eventId, customer_id: customerId, supersedes_pending: true };
+  return {
+    target: system,
+    kind: CONTACT_FETCH,
+    job_key: `${system}:fetch:${externalId}`,
+    payload,
+    origin_at: at,
+    event_id: eventId,
+    customer_id: customerId,
+    supersedes_pending: true,
+  };
 }
 
-const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({ idp: hh.idp, max_attempts: ctx.max_attempts, loyalty: ctx.loyalty });
+const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({
+  idp: hh.idp,
+  max_attempts: ctx.max_attempts,
+  loyalty: ctx.loyalty,
+});
 
 /** The open membership, if it belongs to a household of this CRM (another source's is left alone). */
 async function heldMembership(trx: Db, customerId: string, source: string): Promise<HeldMembership | undefined> {

@@ -4,22 +4,39 @@ import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { linkKey, setLink, type BatchState } from './batch-state.ts';
-import { conflictOf, decide, identityKeys, personOfContact, personOfRow, rowKeys, refreshIdentityKeys, type Candidate, type IdentitySettings, type IngestDecision, addressKeyOf, chunks } from '../identity/ingest-model.ts';
-import { comparePair, unpackPattern, type ComparisonContext, } from '../identity/comparators.ts';
-import { explainPair, } from '../identity/fellegi-sunter.ts';
+import {
+  conflictOf,
+  decide,
+  identityKeys,
+  personOfContact,
+  personOfRow,
+  rowKeys,
+  refreshIdentityKeys,
+  type Candidate,
+  type IdentitySettings,
+  type IngestDecision,
+  addressKeyOf,
+  chunks,
+} from '../identity/ingest-model.ts';
+import { comparePair, unpackPattern, type ComparisonContext } from '../identity/comparators.ts';
+import { explainPair } from '../identity/fellegi-sunter.ts';
 import { suggestHouseholds } from '../identity/householding.ts';
 import { buildNicknameIndex } from '../identity/nicknames.ts';
 import { createPreparer } from '../identity/prepare.ts';
 import { queueMatchReview } from '../identity/review-store.ts';
 import type { PersonInput, PreparedRecord } from '../identity/types.ts';
 
-
 type Db = Kysely<Database>;
 
 /** A source record the crosswalk and exact email do not resolve: the one identity matching handles. */
 // A record with a source id unknown to the crosswalk, or a guest checkout (no source id) whose
 // email no customer has: matching decides whether it is someone Hearth already knows.
-function unresolved(state: BatchState, system: string, externalId: string | null, email: string | null | undefined): boolean {
+function unresolved(
+  state: BatchState,
+  system: string,
+  externalId: string | null,
+  email: string | null | undefined,
+): boolean {
   if (externalId && state.links.has(linkKey(system, externalId))) return false;
   const normalized = normalizeEmail(email);
   if (!externalId && !normalized) return false;
@@ -43,8 +60,20 @@ function incomingOf(ev: CanonicalEvent): Incoming | null {
 }
 
 function describeIncoming(ev: CanonicalEvent): Incoming | null {
-  if (ev.type === 'checkout.address_confirmed') return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact, ev.address), addressKey: addressKeyOf(ev.address) };
-  if (ev.type === 'contact.updated' && !ev.origin_is_hearth) return { system: ev.source, externalId: ev.external_id, person: personOfContact(ev.contact), addressKey: addressKeyOf(ev.contact.address) };
+  if (ev.type === 'checkout.address_confirmed')
+    return {
+      system: ev.source,
+      externalId: ev.external_id,
+      person: personOfContact(ev.contact, ev.address),
+      addressKey: addressKeyOf(ev.address),
+    };
+  if (ev.type === 'contact.updated' && !ev.origin_is_hearth)
+    return {
+      system: ev.source,
+      externalId: ev.external_id,
+      person: personOfContact(ev.contact),
+      addressKey: addressKeyOf(ev.contact.address),
+    };
   return null;
 }
 
@@ -66,7 +95,11 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   }
   const byKey = new Map<string, string[]>();
   for (const part of chunks([...keys])) {
-    for (const r of await db.selectFrom('identity_keys').select(['key', 'customer_id']).where('key', 'in', part).execute()) {
+    for (const r of await db
+      .selectFrom('identity_keys')
+      .select(['key', 'customer_id'])
+      .where('key', 'in', part)
+      .execute()) {
       const list = byKey.get(r.key);
       if (list) list.push(r.customer_id);
       else byKey.set(r.key, [r.customer_id]);
@@ -79,11 +112,22 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   for (const list of byKey.values()) if (list.length <= MAX_CUSTOMERS_PER_KEY) for (const id of list) ids.add(id);
   const wanted = [...ids].filter((id) => !state.customers.has(id));
   for (const part of chunks(wanted)) {
-    for (const row of await db.selectFrom('customers').selectAll().where('id', 'in', part).where('merged_into', 'is', null).execute()) state.customers.set(row.id, row);
+    for (const row of await db
+      .selectFrom('customers')
+      .selectAll()
+      .where('id', 'in', part)
+      .where('merged_into', 'is', null)
+      .execute())
+      state.customers.set(row.id, row);
   }
   const systems = new Map<string, Set<string>>();
   for (const part of chunks([...ids])) {
-    for (const r of await db.selectFrom('source_links').select(['customer_id', 'system']).where('customer_id', 'in', part).execute()) systems.set(r.customer_id, (systems.get(r.customer_id) ?? new Set()).add(r.system));
+    for (const r of await db
+      .selectFrom('source_links')
+      .select(['customer_id', 'system'])
+      .where('customer_id', 'in', part)
+      .execute())
+      systems.set(r.customer_id, (systems.get(r.customer_id) ?? new Set()).add(r.system));
   }
   storedSystems.set(state, systems);
 }
@@ -117,7 +161,13 @@ function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
   let m = matchers.get(state);
   if (!m) {
     nicknames ??= buildNicknameIndex();
-    m = { ctx: { nicknames }, prepare: createPreparer({ defaultCountry: settings.default_country }), cache: new Map(), index: new Map(), indexed: new Map() };
+    m = {
+      ctx: { nicknames },
+      prepare: createPreparer({ defaultCountry: settings.default_country }),
+      cache: new Map(),
+      index: new Map(),
+      indexed: new Map(),
+    };
     matchers.set(state, m);
     for (const row of state.customers.values()) indexRow(m, row);
   }
@@ -159,7 +209,11 @@ function preparedOf(m: Matcher, row: CustomersTable): PreparedRecord {
   return entry.prepared;
 }
 
-export function rankCandidates(state: BatchState, settings: IdentitySettings, incoming: Pick<Incoming, 'system' | 'person' | 'addressKey'>): Candidate[] {
+export function rankCandidates(
+  state: BatchState,
+  settings: IdentitySettings,
+  incoming: Pick<Incoming, 'system' | 'person' | 'addressKey'>,
+): Candidate[] {
   const { system, person, addressKey } = incoming;
   const m = matcherFor(state, settings);
   const keys = new Set(identityKeys(person, addressKey));
@@ -179,16 +233,25 @@ export function rankCandidates(state: BatchState, settings: IdentitySettings, in
     const levels = unpackPattern(comparePair(prepared, existing, m.ctx));
     const explanation = explainPair(settings.model, levels, prepared);
     // A second record from one system (a duplicate CRM contact or storefront account) is for a person to decide.
-    const conflict = conflictOf(prepared, existing, levels, m.ctx) ?? (linkedSystems(state, row.id).has(system) ? 'already_linked_in_system' : null);
+    const conflict =
+      conflictOf(prepared, existing, levels, m.ctx) ??
+      (linkedSystems(state, row.id).has(system) ? 'already_linked_in_system' : null);
     out.push({ customer_id: row.id, probability: explanation.match_probability, explanation, conflict });
   }
   return out.sort((x, y) => y.probability - x.probability);
 }
 
-export function matchIncoming(state: BatchState, settings: IdentitySettings | null | undefined, ev: CanonicalEvent, eventId: string, now: number): IngestDecision | null {
+export function matchIncoming(
+  state: BatchState,
+  settings: IdentitySettings | null | undefined,
+  ev: CanonicalEvent,
+  eventId: string,
+  now: number,
+): IngestDecision | null {
   if (settings) enabledBatches.add(state);
   const incoming = settings ? incomingOf(ev) : null;
-  if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) return null;
+  if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email))
+    return null;
   const decision = decide(rankCandidates(state, settings, incoming), settings);
   const { system, externalId } = incoming;
   const email = normalizeEmail(incoming.person.email);
@@ -197,13 +260,36 @@ export function matchIncoming(state: BatchState, settings: IdentitySettings | nu
     if (externalId) setLink(state, system, externalId, decision.candidate.customer_id, undefined, now);
     else state.byEmail.set(email!, decision.candidate.customer_id);
     const linked = externalId ? `${system}:${externalId}` : `${system}:guest:${email}`;
-    state.changeLog.push({ id: newId('chg', now), customer_id: decision.candidate.customer_id, field: 'source_link', old_value: null, new_value: linked, source_system: 'hearth', actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`, event_id: eventId, changed_at: now });
+    state.changeLog.push({
+      id: newId('chg', now),
+      customer_id: decision.candidate.customer_id,
+      field: 'source_link',
+      old_value: null,
+      new_value: linked,
+      source_system: 'hearth',
+      actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`,
+      event_id: eventId,
+      changed_at: now,
+    });
   } else if (decision.band === 'review') {
     const { candidate, reason } = decision;
     state.deferred.push(async (trx) => {
-      const incomingId = externalId ? state.links.get(linkKey(system, externalId))?.customer_id : state.byEmail.get(email!);
+      const incomingId = externalId
+        ? state.links.get(linkKey(system, externalId))?.customer_id
+        : state.byEmail.get(email!);
       if (!incomingId || incomingId === candidate.customer_id) return;
-      await queueMatchReview(trx, { existing: candidate.customer_id, incoming: incomingId, score: candidate.probability, explanation: { ...candidate.explanation, guard: reason, model: 'defaults' }, source_system: system, event_id: eventId }, now);
+      await queueMatchReview(
+        trx,
+        {
+          existing: candidate.customer_id,
+          incoming: incomingId,
+          score: candidate.probability,
+          explanation: { ...candidate.explanation, guard: reason, model: 'defaults' },
+          source_system: system,
+          event_id: eventId,
+        },
+        now,
+      );
     });
   }
   return decision;

@@ -42,18 +42,44 @@ export async function claimsOf(db: Db, customerId: string, now: number, s: Loyal
  * One job per configured IdP and customer; the key is target+customer, so one user's pushes run
  * in order, and a newer push supersedes a pending older one (the payload is the whole state).
  */
-export async function identityPushJobs(db: Db, targets: IdpTargetSource, s: LoyaltySettings, customers: { id: string; email: string | null }[], origin: IdentityPushOrigin, now = origin.occurred_at): Promise<NewJob[]> {
+export async function identityPushJobs(
+  db: Db,
+  targets: IdpTargetSource,
+  s: LoyaltySettings,
+  customers: { id: string; email: string | null }[],
+  origin: IdentityPushOrigin,
+  now = origin.occurred_at,
+): Promise<NewJob[]> {
   const systems = idpTargets(targets);
   if (systems.length === 0 || customers.length === 0) return [];
-  const links = await idpLinks(db, systems, customers.map((c) => c.id));
+  const links = await idpLinks(
+    db,
+    systems,
+    customers.map((c) => c.id),
+  );
   const jobs: NewJob[] = [];
   for (const c of dedupe(customers)) {
     const claims = await claimsOf(db, c.id, now, s);
     for (const target of systems) {
       const external_id = links.get(`${target}\u0000${c.id}`) ?? null;
       if (!external_id && !c.email) continue; // no way to find this person's login
-      const payload: IdentityPushPayload = { customer_id: c.id, external_id, email: c.email, claims, changed_at: origin.occurred_at };
-      jobs.push({ target, kind: IDP_PUSH_KIND, job_key: `${target}:${c.id}`, payload, origin_at: origin.occurred_at, event_id: origin.event_id ?? null, customer_id: c.id, supersedes_pending: true });
+      const payload: IdentityPushPayload = {
+        customer_id: c.id,
+        external_id,
+        email: c.email,
+        claims,
+        changed_at: origin.occurred_at,
+      };
+      jobs.push({
+        target,
+        kind: IDP_PUSH_KIND,
+        job_key: `${target}:${c.id}`,
+        payload,
+        origin_at: origin.occurred_at,
+        event_id: origin.event_id ?? null,
+        customer_id: c.id,
+        supersedes_pending: true,
+      });
     }
   }
   return jobs;
@@ -67,8 +93,13 @@ function dedupe<T extends { id: string }>(items: T[]): T[] {
 async function idpLinks(db: Db, systems: string[], customerIds: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < customerIds.length; i += 500) {
-    const rows = await db.selectFrom('source_links').select(['system', 'external_id', 'customer_id'])
-      .where('system', 'in', systems).where('customer_id', 'in', customerIds.slice(i, i + 500)).orderBy('updated_at').execute();
+    const rows = await db
+      .selectFrom('source_links')
+      .select(['system', 'external_id', 'customer_id'])
+      .where('system', 'in', systems)
+      .where('customer_id', 'in', customerIds.slice(i, i + 500))
+      .orderBy('updated_at')
+      .execute();
     for (const r of rows) out.set(`${r.system}\u0000${r.customer_id}`, r.external_id);
   }
   return out;

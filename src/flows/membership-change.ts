@@ -21,7 +21,12 @@ export interface MembershipChange {
  * from now on they earn individually. Then the tiers of the member and of everyone in the old
  * and new household are re-evaluated (and tier changes queued).
  */
-export async function applyMembershipChange(trx: Db, change: MembershipChange, now: number, s: LoyaltySettings): Promise<void> {
+export async function applyMembershipChange(
+  trx: Db,
+  change: MembershipChange,
+  now: number,
+  s: LoyaltySettings,
+): Promise<void> {
   const { closed, opened } = change;
   if (closed && leavesPool(closed, opened)) await splitFromPool(trx, change.customer_id, closed, now, s);
   const affected = [change.customer_id];
@@ -41,17 +46,61 @@ export function leavesPool(closed: Membership, opened: Membership | undefined): 
  * account as two transfer entries, under the pool's lock so a concurrent redemption cannot
  * spend it twice.
  */
-async function splitFromPool(trx: Db, customerId: string, closed: Membership, now: number, s: LoyaltySettings): Promise<void> {
+async function splitFromPool(
+  trx: Db,
+  customerId: string,
+  closed: Membership,
+  now: number,
+  s: LoyaltySettings,
+): Promise<void> {
   const pool = closed.household_id;
   const key = `split:${customerId}:${pool}:${closed.valid_from}`;
-  const base = { kind: 'transfer' as const, customer_id: customerId, household_id: pool, source: 'membership', actor: 'system:membership', occurred_at: now };
+  const base = {
+    kind: 'transfer' as const,
+    customer_id: customerId,
+    household_id: pool,
+    source: 'membership',
+    actor: 'system:membership',
+    occurred_at: now,
+  };
   if (s.split_policy === 'stays_with_household') {
-    await appendEntry(trx, { ...base, account_id: pool, points: 0, reason: 'left the pool: the balance stays with the household (policy stays_with_household)', idempotency_key: key }, now);
+    await appendEntry(
+      trx,
+      {
+        ...base,
+        account_id: pool,
+        points: 0,
+        reason: 'left the pool: the balance stays with the household (policy stays_with_household)',
+        idempotency_key: key,
+      },
+      now,
+    );
     return;
   }
   await lockAccount(trx, pool, now);
   const share = splitShare(await attributedBalance(trx, pool, customerId), await balanceOf(trx, pool));
-  const out = await appendEntry(trx, { ...base, account_id: pool, points: -share, reason: `left the pool: member takes their attributed share (${share} points)`, idempotency_key: `${key}:out` }, now);
+  const out = await appendEntry(
+    trx,
+    {
+      ...base,
+      account_id: pool,
+      points: -share,
+      reason: `left the pool: member takes their attributed share (${share} points)`,
+      idempotency_key: `${key}:out`,
+    },
+    now,
+  );
   if (!out || share === 0) return;
-  await appendEntry(trx, { ...base, account_id: customerId, points: share, ref_entry_id: out.id, reason: `share of household ${pool} on leaving the pool`, idempotency_key: `${key}:in` }, now);
+  await appendEntry(
+    trx,
+    {
+      ...base,
+      account_id: customerId,
+      points: share,
+      ref_entry_id: out.id,
+      reason: `share of household ${pool} on leaving the pool`,
+      idempotency_key: `${key}:in`,
+    },
+    now,
+  );
 }

@@ -18,9 +18,15 @@ export interface PullSources {
 }
 
 /** What a pull of `name` reads: the connector's contact pages and, if it is the household source, its household reads. */
-export function pullSources(config: HearthConfig, connectors: ConnectorRegistry, name: string, now: () => number = Date.now): PullSources {
+export function pullSources(
+  config: HearthConfig,
+  connectors: ConnectorRegistry,
+  name: string,
+  now: () => number = Date.now,
+): PullSources {
   const pullable = namesWith(config.descriptors, 'pull');
-  if (!pullable.includes(name)) throw new HearthError('not_found', `connector ${name} cannot be pulled (one of: ${pullable.join(', ')})`);
+  if (!pullable.includes(name))
+    throw new HearthError('not_found', `connector ${name} cannot be pulled (one of: ${pullable.join(', ')})`);
   const contacts = connectors[name]?.source;
   if (!contacts) throw new HearthError('not_found', `connector ${name} is not configured (connectors.${name})`);
   const h = config.households;
@@ -39,12 +45,26 @@ export interface PullRequest {
 }
 
 /** One pull of one connector with the process's config (CLI and HTTP share it). */
-export async function pullConnector(hdb: HearthDb, config: HearthConfig, connectors: ConnectorRegistry, ctx: EngineContext, name: string, r: PullRequest, now: () => number = Date.now): Promise<PullSummary> {
+export async function pullConnector(
+  hdb: HearthDb,
+  config: HearthConfig,
+  connectors: ConnectorRegistry,
+  ctx: EngineContext,
+  name: string,
+  r: PullRequest,
+  now: () => number = Date.now,
+): Promise<PullSummary> {
   const src = pullSources(config, connectors, name, now);
   return runPull({
-    hdb, ctx, connector: name, ...src, now,
+    hdb,
+    ctx,
+    connector: name,
+    ...src,
+    now,
     effects: { idp: idpTargetsOf(config), max_attempts: config.jobs.max_attempts, loyalty: loyaltySettings(config) },
     page_size: r.page_size ?? config.households?.page_size ?? 100,
-    ...(r.restart ? { restart: true } : {}), ...(r.max_pages ? { max_pages: r.max_pages } : {}), ...(r.onPage ? { onPage: r.onPage } : {}),
+    ...(r.restart ? { restart: true } : {}),
+    ...(r.max_pages ? { max_pages: r.max_pages } : {}),
+    ...(r.onPage ? { onPage: r.onPage } : {}),
   });
 }

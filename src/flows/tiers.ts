@@ -18,13 +18,26 @@ export interface TierOrigin {
  * the caller's transaction, and queues the `tier.changed` webhooks and identity pushes for the
  * ones that changed, in the same transaction. Returns the changes.
  */
-export async function reevaluateTiers(trx: Db, customerIds: string[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<TierChange[]> {
+export async function reevaluateTiers(
+  trx: Db,
+  customerIds: string[],
+  now: number,
+  s: LoyaltySettings,
+  origin: TierOrigin,
+): Promise<TierChange[]> {
   const changes = await storeTierChanges(trx, customerIds, now, s);
-  if (changes.length > 0) await enqueueJobs(trx, await tierChangeJobs(trx, changes, now, s, origin), s.max_attempts, now);
+  if (changes.length > 0)
+    await enqueueJobs(trx, await tierChangeJobs(trx, changes, now, s, origin), s.max_attempts, now);
   return changes;
 }
 
-async function tierChangeJobs(db: Db, changes: TierChange[], now: number, s: LoyaltySettings, origin: TierOrigin): Promise<NewJob[]> {
+async function tierChangeJobs(
+  db: Db,
+  changes: TierChange[],
+  now: number,
+  s: LoyaltySettings,
+  origin: TierOrigin,
+): Promise<NewJob[]> {
   const jobs: NewJob[] = [];
   for (const t of s.webhook_targets.filter((w) => w.events.includes('tier.changed'))) {
     for (const c of changes) {
@@ -32,12 +45,45 @@ async function tierChangeJobs(db: Db, changes: TierChange[], now: number, s: Loy
         id: `tier_${c.customer_id}_${now}.${t.name}`,
         type: 'tier.changed',
         created_at: new Date(now).toISOString(),
-        data: { customer_id: c.customer_id, household_id: c.basis === 'household' ? c.basis_id : null, previous_tier: c.previous_tier, tier: c.tier, basis: c.basis, qualifying_spend: c.qualifying_spend_minor / 100, source: origin.source },
+        data: {
+          customer_id: c.customer_id,
+          household_id: c.basis === 'household' ? c.basis_id : null,
+          previous_tier: c.previous_tier,
+          tier: c.tier,
+          basis: c.basis,
+          qualifying_spend: c.qualifying_spend_minor / 100,
+          source: origin.source,
+        },
       };
-      jobs.push({ target: subscriberTarget(t.name), kind: 'webhook.deliver', job_key: `webhook:${t.name}:${c.customer_id}`, payload: { target: t.name, event }, origin_at: now, event_id: origin.event_id ?? null, customer_id: c.customer_id });
+      jobs.push({
+        target: subscriberTarget(t.name),
+        kind: 'webhook.deliver',
+        job_key: `webhook:${t.name}:${c.customer_id}`,
+        payload: { target: t.name, event },
+        origin_at: now,
+        event_id: origin.event_id ?? null,
+        customer_id: c.customer_id,
+      });
     }
   }
-  const emails = await db.selectFrom('customers').select(['id', 'email']).where('id', 'in', changes.map((c) => c.customer_id)).execute();
-  jobs.push(...await identityPushJobs(db, s.idp, s, emails, { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null }, now));
+  const emails = await db
+    .selectFrom('customers')
+    .select(['id', 'email'])
+    .where(
+      'id',
+      'in',
+      changes.map((c) => c.customer_id),
+    )
+    .execute();
+  jobs.push(
+    ...(await identityPushJobs(
+      db,
+      s.idp,
+      s,
+      emails,
+      { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null },
+      now,
+    )),
+  );
   return jobs;
 }

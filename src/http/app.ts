@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { errorBody, HearthError, isHearthError } from '../errors.ts';
@@ -19,26 +25,39 @@ declare module 'fastify' {
 
 /** Builds the HTTP app without listening, so tests drive it with `app.inject()`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.config.server.body_limit_bytes });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.server.body_limit_bytes,
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send(errorBody(new HearthError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+    void reply
+      .status(404)
+      .send(errorBody(new HearthError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Hearth API', version: '0.1.0', description: 'Customer identity and household master-data hub. `/v1` calls need `Authorization: Bearer <api key>`.' },
+      info: {
+        title: 'Hearth API',
+        version: '0.1.0',
+        description:
+          'Customer identity and household master-data hub. `/v1` calls need `Authorization: Bearer <api key>`.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(async (scope) => registerWebhookRoutes(scope, deps));
-  await app.register(async (scope) => {
-    scope.addHook('onRequest', async (req) => {
-      req.principal = await authenticate(deps.hdb.db, req.headers.authorization, deps.config.bootstrap_api_key);
-    });
-    registerApiRoutes(scope, deps);
-  }, { prefix: '/v1' });
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', async (req) => {
+        req.principal = await authenticate(deps.hdb.db, req.headers.authorization, deps.config.bootstrap_api_key);
+      });
+      registerApiRoutes(scope, deps);
+    },
+    { prefix: '/v1' },
+  );
   registerOpsRoutes(app, deps);
   return app;
 }
@@ -55,7 +74,9 @@ function toHearthError(err: FastifyError | Error): HearthError {
   const f = err as FastifyError;
   if (f.validation) {
     const v = f.validation[0];
-    const field = v ? `${f.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}${(v.params as { missingProperty?: string }).missingProperty ? `.${(v.params as { missingProperty: string }).missingProperty}` : ''}` : 'body';
+    const field = v
+      ? `${f.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}${(v.params as { missingProperty?: string }).missingProperty ? `.${(v.params as { missingProperty: string }).missingProperty}` : ''}`
+      : 'body';
     return new HearthError('bad_request', `${field}: ${v?.message ?? 'invalid'}`, { field });
   }
   if (f.statusCode === 413) return new HearthError('payload_too_large', 'request body is larger than the limit');

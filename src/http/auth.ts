@@ -18,25 +18,42 @@ export function hashKey(key: string): string {
 }
 
 /** Creates an API key; the plain key is returned once and only its hash is stored. */
-export async function createApiKey(db: Kysely<Database>, name: string, role: ApiRole, now: number): Promise<{ id: string; key: string; role: ApiRole; name: string }> {
+export async function createApiKey(
+  db: Kysely<Database>,
+  name: string,
+  role: ApiRole,
+  now: number,
+): Promise<{ id: string; key: string; role: ApiRole; name: string }> {
   const key = `hk_${randomBytes(24).toString('base64url')}`;
   const id = newId('key', now);
-  await db.insertInto('api_keys').values({ id, name, role, key_hash: hashKey(key), created_at: now, revoked_at: null, last_used_at: null }).execute();
+  await db
+    .insertInto('api_keys')
+    .values({ id, name, role, key_hash: hashKey(key), created_at: now, revoked_at: null, last_used_at: null })
+    .execute();
   return { id, key, role, name };
 }
 
 /** Resolves `Authorization: Bearer <key>` to a principal: the bootstrap admin key or a stored key. */
-export async function authenticate(db: Kysely<Database>, header: string | undefined, bootstrapKey: string | undefined): Promise<Principal> {
+export async function authenticate(
+  db: Kysely<Database>,
+  header: string | undefined,
+  bootstrapKey: string | undefined,
+): Promise<Principal> {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   if (!match) throw new HearthError('unauthorized', 'missing Authorization: Bearer <api key>');
   const key = match[1]!;
   const hash = hashKey(key);
   if (bootstrapKey && safeEqual(hash, hashKey(bootstrapKey))) return { key_id: 'bootstrap', role: 'admin' };
-  const row = await db.selectFrom('api_keys').select(['id', 'role', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['id', 'role', 'revoked_at'])
+    .where('key_hash', '=', hash)
+    .executeTakeFirst();
   if (!row || row.revoked_at !== null) throw new HearthError('unauthorized', 'unknown or revoked API key');
   return { key_id: row.id, role: row.role };
 }
 
 export function requireRole(p: Principal, needed: ApiRole): void {
-  if (RANK[p.role] < RANK[needed]) throw new HearthError('forbidden', `this action needs the ${needed} role; the key has ${p.role}`);
+  if (RANK[p.role] < RANK[needed])
+    throw new HearthError('forbidden', `this action needs the ${needed} role; the key has ${p.role}`);
 }

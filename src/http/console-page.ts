@@ -19,9 +19,22 @@ const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.
  * through `/v1`.
  */
 export function renderConsole(d: ConsoleData): string {
-  const inboxRows = d.inbox.map((r) => `<tr><td>${esc(r.status)}</td><td>${r.n}</td></tr>`).join('') || '<tr><td colspan="2">empty</td></tr>';
-  const jobRows = d.jobs.map((r) => `<tr><td>${esc(r.target)}</td><td class="s-${esc(r.status)}">${esc(r.status)}</td><td>${r.n}</td></tr>`).join('') || '<tr><td colspan="3">no jobs yet</td></tr>';
-  const lateRows = d.late.map((j) => `<tr><td>${esc(j.id)}</td><td>${esc(j.customer_id)}</td><td>${esc(j.status)}</td><td>${new Date(j.origin_at).toISOString()}</td><td>${j.done_at ? ((j.done_at - j.origin_at) / 1000).toFixed(1) + ' s' : 'not yet'}</td></tr>`).join('') || '<tr><td colspan="5">none: every write-back within the window</td></tr>';
+  const inboxRows =
+    d.inbox.map((r) => `<tr><td>${esc(r.status)}</td><td>${r.n}</td></tr>`).join('') ||
+    '<tr><td colspan="2">empty</td></tr>';
+  const jobRows =
+    d.jobs
+      .map(
+        (r) => `<tr><td>${esc(r.target)}</td><td class="s-${esc(r.status)}">${esc(r.status)}</td><td>${r.n}</td></tr>`,
+      )
+      .join('') || '<tr><td colspan="3">no jobs yet</td></tr>';
+  const lateRows =
+    d.late
+      .map(
+        (j) =>
+          `<tr><td>${esc(j.id)}</td><td>${esc(j.customer_id)}</td><td>${esc(j.status)}</td><td>${new Date(j.origin_at).toISOString()}</td><td>${j.done_at ? ((j.done_at - j.origin_at) / 1000).toFixed(1) + ' s' : 'not yet'}</td></tr>`,
+      )
+      .join('') || '<tr><td colspan="5">none: every write-back within the window</td></tr>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hearth console</title>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.s-dead{color:#b00;font-weight:bold}.s-done{color:#070}.err{color:#b00}.ok{color:#070}form{margin:.5rem 0 1rem}</style>
 </head><body><h1>Hearth</h1><p>Database: <code>${esc(d.database)}</code> · <a href="/">refresh</a> · <a href="/docs">API docs</a> · <a href="/metrics">metrics</a></p>

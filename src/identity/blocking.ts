@@ -40,7 +40,11 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
   { name: 'postcode_street', key: (r) => join(r.postcode, pre(r.street, 3)) },
   { name: 'postcode_family_soundex', key: (r) => join(r.postcode, r.familySdx) },
   { name: 'given_soundex_dob_year_month', key: (r) => join(r.givenSdx, pre(r.dob, 6)), trainingOnly: true },
-  { name: 'family_soundex_dob_year', key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)), trainingOnly: true },
+  {
+    name: 'family_soundex_dob_year',
+    key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)),
+    trainingOnly: true,
+  },
   { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
 ];
 
@@ -70,7 +74,11 @@ class PairBuffer {
   private current = { lo: new Int32Array(0), hi: new Int32Array(0), length: 0 };
   reserve(count: number): void {
     if (this.current.lo.length - this.current.length >= count) return;
-    this.current = { lo: new Int32Array(Math.max(count, 1 << 16)), hi: new Int32Array(Math.max(count, 1 << 16)), length: 0 };
+    this.current = {
+      lo: new Int32Array(Math.max(count, 1 << 16)),
+      hi: new Int32Array(Math.max(count, 1 << 16)),
+      length: 0,
+    };
     this.chunks.push(this.current);
   }
   push(i: number, j: number): void {
@@ -86,7 +94,11 @@ class PairBuffer {
 }
 
 /** Candidate pairs from the union of the rules, de-duplicated. */
-export function blockPairs(records: readonly PreparedRecord[], rules: readonly BlockingRule[], opts: BlockingOptions): BlockingResult {
+export function blockPairs(
+  records: readonly PreparedRecord[],
+  rules: readonly BlockingRule[],
+  opts: BlockingOptions,
+): BlockingResult {
   const n = records.length;
   const buf = new PairBuffer();
   const scratch = new BlockScratch(n);
@@ -161,7 +173,10 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
 }
 
 /** Calls `visit` with each block of two or more records: members[from..to). */
-function forEachBlock({ start, members, count }: Blocks, visit: (members: Int32Array, from: number, to: number) => void): void {
+function forEachBlock(
+  { start, members, count }: Blocks,
+  visit: (members: Int32Array, from: number, to: number) => void,
+): void {
   for (let b = 0; b < count; b++) if (start[b + 1]! - start[b]! >= 2) visit(members, start[b]!, start[b + 1]!);
 }
 
@@ -172,7 +187,14 @@ function blockPairCount(blocks: Blocks, opts: BlockingOptions): number {
 }
 
 /** Emits a block's pairs: all of them, or the sorted-neighbourhood window of an oversize block. */
-function blockPairsOf(members: Int32Array, from: number, to: number, records: readonly PreparedRecord[], opts: BlockingOptions, add: (i: number, j: number) => void): boolean {
+function blockPairsOf(
+  members: Int32Array,
+  from: number,
+  to: number,
+  records: readonly PreparedRecord[],
+  opts: BlockingOptions,
+  add: (i: number, j: number) => void,
+): boolean {
   if (to - from > opts.maxBlockSize) {
     windowPairs(Array.from(members.subarray(from, to)), records, opts.window, add);
     return true;
@@ -203,7 +225,12 @@ export interface TrainingPairs {
  * of the pair (so the same pair is in or out for every rule, and runs are reproducible), minus
  * the scored candidates in `exclude` (sorted codes), which are counted already.
  */
-export function sampleTrainingPairs(records: readonly PreparedRecord[], rules: readonly BlockingRule[], opts: BlockingOptions & { budget: number }, exclude: Float64Array): TrainingPairs {
+export function sampleTrainingPairs(
+  records: readonly PreparedRecord[],
+  rules: readonly BlockingRule[],
+  opts: BlockingOptions & { budget: number },
+  exclude: Float64Array,
+): TrainingPairs {
   const grouped = rules.map((rule) => copyBlocks(groupBlocks(records, rule, new BlockScratch(records.length))));
   let rawPairs = 0;
   for (const g of grouped) rawPairs += blockPairCount(g, opts);
@@ -247,7 +274,12 @@ function without(a: Float64Array, b: Float64Array): Float64Array {
 
 // Sorted neighbourhood inside an oversize block: sort by full name and pair nearby records, so
 // a very common key (a popular name, a shared office phone) stays linear instead of quadratic.
-function windowPairs(block: number[], records: readonly PreparedRecord[], window: number, add: (i: number, j: number) => void): void {
+function windowPairs(
+  block: number[],
+  records: readonly PreparedRecord[],
+  window: number,
+  add: (i: number, j: number) => void,
+): void {
   const sortKey = (i: number): string => `${records[i]!.family} ${records[i]!.given} ${records[i]!.dob}`;
   const sorted = block.map((i) => ({ i, k: sortKey(i) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i));
   for (let x = 0; x < sorted.length; x++) {

@@ -125,7 +125,10 @@ function parseFlags(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   if (positionals.length !== 1) throw invalid('expected exactly one INPUT.csv (see --help)');
   if (!values.out) throw invalid('--out CLUSTERS.csv is required');
-  const bands = { p_auto: probability(values['p-auto'], DEFAULT_MATCH_CONFIG.bands.p_auto, '--p-auto'), p_review: probability(values['p-review'], DEFAULT_MATCH_CONFIG.bands.p_review, '--p-review') };
+  const bands = {
+    p_auto: probability(values['p-auto'], DEFAULT_MATCH_CONFIG.bands.p_auto, '--p-auto'),
+    p_review: probability(values['p-review'], DEFAULT_MATCH_CONFIG.bands.p_review, '--p-review'),
+  };
   const bandProblem = validateBands(bands);
   if (bandProblem) throw invalid(bandProblem);
   return {
@@ -136,7 +139,12 @@ function parseFlags(argv: string[]): Options | 'help' {
     truthColumn: values['truth-column'],
     truthPattern: truthPattern(values['truth-pattern'], values['truth-column']),
     map: parseMap(values.map ?? []),
-    config: { ...DEFAULT_MATCH_CONFIG, bands, defaultCountry: values.country ?? 'US', linkAcrossSourcesOnly: values.link !== undefined },
+    config: {
+      ...DEFAULT_MATCH_CONFIG,
+      bands,
+      defaultCountry: values.country ?? 'US',
+      linkAcrossSourcesOnly: values.link !== undefined,
+    },
     json: values.json ?? false,
   };
 }
@@ -171,7 +179,8 @@ function parseMap(entries: string[]): Map<CanonicalField, string> {
     const eq = entry.indexOf('=');
     const field = eq < 0 ? entry : entry.slice(0, eq);
     if (eq <= 0 || eq === entry.length - 1) throw invalid(`--map ${entry}: expected canonical=column`);
-    if (!isCanonicalField(field)) throw invalid(`--map ${entry}: unknown canonical field "${field}" (known: ${CANONICAL_FIELDS.join(', ')})`);
+    if (!isCanonicalField(field))
+      throw invalid(`--map ${entry}: unknown canonical field "${field}" (known: ${CANONICAL_FIELDS.join(', ')})`);
     map.set(field, entry.slice(eq + 1));
   }
   return map;
@@ -244,10 +253,20 @@ function describeReadError(file: string, err: NodeJS.ErrnoException & { lines?: 
   return `${file}:${line}: malformed CSV row: ${err.message.split('\n')[0]!.replace(/^Invalid Record Length: /, '')}`;
 }
 
-function columnLayout(file: string, header: string[], opts: Options): { id: number; truth: number | undefined; fields: Map<CanonicalField, number> } {
+function columnLayout(
+  file: string,
+  header: string[],
+  opts: Options,
+): { id: number; truth: number | undefined; fields: Map<CanonicalField, number> } {
   const find = (name: string): number => header.findIndex((h) => h.trim().toLowerCase() === name.toLowerCase());
-  const id = opts.idColumn !== undefined ? find(opts.idColumn) : ['id', 'record_id', 'rec_id'].map(find).find((i) => i >= 0) ?? -1;
-  if (id < 0) throw invalid(`${file}:1: ${opts.idColumn ? `no id column "${opts.idColumn}"` : 'no id column (id, record_id or rec_id); use --id-column'}`);
+  const id =
+    opts.idColumn !== undefined
+      ? find(opts.idColumn)
+      : (['id', 'record_id', 'rec_id'].map(find).find((i) => i >= 0) ?? -1);
+  if (id < 0)
+    throw invalid(
+      `${file}:1: ${opts.idColumn ? `no id column "${opts.idColumn}"` : 'no id column (id, record_id or rec_id); use --id-column'}`,
+    );
   const truth = opts.truthColumn === undefined ? undefined : find(opts.truthColumn);
   if (truth !== undefined && truth < 0) throw invalid(`${file}:1: no truth column "${opts.truthColumn}"`);
   const fields = resolveColumns(header, opts.map);
@@ -266,8 +285,17 @@ function clustersCsv(records: PersonRecord[], result: MatchResult): string {
 
 function pairsCsv(records: PersonRecord[], result: MatchResult): string {
   const rows = result.pairs.map((p) => {
-    const explain = result.explain(p.a, p.b).fields.filter((f) => f.level !== 'missing').map((f) => `${f.field}=${f.level}(${(f.weight + f.tf_adjustment).toFixed(2)})`);
-    return [records[p.a]!.id, records[p.b]!.id, p.probability.toFixed(6), p.guarded ? 'review:chaining_guard' : p.band, explain.join(' ')];
+    const explain = result
+      .explain(p.a, p.b)
+      .fields.filter((f) => f.level !== 'missing')
+      .map((f) => `${f.field}=${f.level}(${(f.weight + f.tf_adjustment).toFixed(2)})`);
+    return [
+      records[p.a]!.id,
+      records[p.b]!.id,
+      p.probability.toFixed(6),
+      p.guarded ? 'review:chaining_guard' : p.band,
+      explain.join(' '),
+    ];
   });
   return stringify([['record_a', 'record_b', 'match_probability', 'band', 'explain'], ...rows]);
 }
@@ -278,7 +306,10 @@ interface Evaluation extends PairwiseMetrics {
 
 function evaluate(result: MatchResult, truth: string[], records: PersonRecord[], opts: Options): Evaluation {
   const sources = opts.config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
-  return { ...pairwiseMetrics(result.clusterOf, truth, sources), blocking_recall: blockingRecall(result.candidateCodes, truth, sources) };
+  return {
+    ...pairwiseMetrics(result.clusterOf, truth, sources),
+    blocking_recall: blockingRecall(result.candidateCodes, truth, sources),
+  };
 }
 
 function summarize(result: MatchResult, elapsedMs: number, metrics: Evaluation | undefined): Record<string, unknown> {
@@ -297,9 +328,14 @@ function summarize(result: MatchResult, elapsedMs: number, metrics: Evaluation |
 }
 
 function formatSummary(s: Record<string, unknown>): string {
-  const lines = [`records ${s.records}, candidate pairs ${s.candidate_pairs}, clusters ${s.clusters}, auto ${s.auto_pairs}, review ${s.review_pairs}, elapsed ${s.elapsed_ms} ms`];
+  const lines = [
+    `records ${s.records}, candidate pairs ${s.candidate_pairs}, clusters ${s.clusters}, auto ${s.auto_pairs}, review ${s.review_pairs}, elapsed ${s.elapsed_ms} ms`,
+  ];
   const m = s.metrics as Evaluation | undefined;
-  if (m) lines.push(`precision ${m.precision.toFixed(4)}, recall ${m.recall.toFixed(4)}, f1 ${m.f1.toFixed(4)}, blocking recall ${m.blocking_recall.toFixed(4)}`);
+  if (m)
+    lines.push(
+      `precision ${m.precision.toFixed(4)}, recall ${m.recall.toFixed(4)}, f1 ${m.f1.toFixed(4)}, blocking recall ${m.blocking_recall.toFixed(4)}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

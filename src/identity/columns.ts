@@ -19,7 +19,11 @@ const ALIASES: Record<CanonicalField, readonly string[]> = {
   national_id: ['national_id', 'soc_sec_id', 'ssn', 'social_security_number'],
 };
 
-const squash = (s: string): string => s.trim().toLowerCase().replace(/[\s_-]+/g, '');
+const squash = (s: string): string =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
 
 export function isCanonicalField(name: string): name is CanonicalField {
   return (CANONICAL_FIELDS as readonly string[]).includes(name);
@@ -29,7 +33,10 @@ export function isCanonicalField(name: string): name is CanonicalField {
  * canonical field -> column index. Explicit `--map` entries win; other fields are found by
  * their canonical name or an alias. Returns the problem as text when a mapped column is absent.
  */
-export function resolveColumns(header: readonly string[], explicit: ReadonlyMap<CanonicalField, string>): Map<CanonicalField, number> | string {
+export function resolveColumns(
+  header: readonly string[],
+  explicit: ReadonlyMap<CanonicalField, string>,
+): Map<CanonicalField, number> | string {
   const byName = new Map<string, number>();
   header.forEach((h, i) => {
     if (!byName.has(squash(h))) byName.set(squash(h), i);

@@ -103,7 +103,12 @@ export function compareDob(a: PreparedRecord, b: PreparedRecord): Level {
 function dayMonthSwapped(x: string, y: string): boolean {
   if (x.length !== 8 || y.length !== 8) return false;
   for (let i = 0; i < 4; i++) if (x.charCodeAt(i) !== y.charCodeAt(i)) return false;
-  return x.charCodeAt(4) === y.charCodeAt(6) && x.charCodeAt(5) === y.charCodeAt(7) && x.charCodeAt(6) === y.charCodeAt(4) && x.charCodeAt(7) === y.charCodeAt(5);
+  return (
+    x.charCodeAt(4) === y.charCodeAt(6) &&
+    x.charCodeAt(5) === y.charCodeAt(7) &&
+    x.charCodeAt(6) === y.charCodeAt(4) &&
+    x.charCodeAt(7) === y.charCodeAt(5)
+  );
 }
 
 /** Identifiers (national id, street number, postcode): exact, one edit, (optionally) two edits. */
@@ -163,7 +168,14 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
   if (a.street === '' || b.street === '') return -1;
   const street = a.street === b.street ? 2 : jaroWinkler(a.street, b.street) >= 0.92 ? 1 : 0;
   if (street === 0) return 0;
-  const number = a.streetNumber === '' || b.streetNumber === '' ? -1 : a.streetNumber === b.streetNumber ? 2 : editDistance(a.streetNumber, b.streetNumber, 1) <= 1 ? 1 : 0;
+  const number =
+    a.streetNumber === '' || b.streetNumber === ''
+      ? -1
+      : a.streetNumber === b.streetNumber
+        ? 2
+        : editDistance(a.streetNumber, b.streetNumber, 1) <= 1
+          ? 1
+          : 0;
   if (number === 2) return street === 2 ? 3 : 2;
   if (number === 1 || number === -1) return 2;
   return 1;
@@ -171,7 +183,14 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
 
 /** Locality (postcode, city, region), likewise one comparator for correlated parts. */
 export function compareLocality(a: PreparedRecord, b: PreparedRecord): Level {
-  const pc = a.postcode === '' || b.postcode === '' ? -1 : a.postcode === b.postcode ? 2 : editDistance(a.postcode, b.postcode, 1) <= 1 ? 1 : 0;
+  const pc =
+    a.postcode === '' || b.postcode === ''
+      ? -1
+      : a.postcode === b.postcode
+        ? 2
+        : editDistance(a.postcode, b.postcode, 1) <= 1
+          ? 1
+          : 0;
   const city = a.city === '' || b.city === '' ? -1 : a.city === b.city ? 2 : jaroWinkler(a.city, b.city) >= 0.9 ? 1 : 0;
   const region = a.region === '' || b.region === '' ? -1 : a.region === b.region ? 1 : 0;
   if (pc === -1 && city === -1 && region === -1) return -1;
@@ -187,13 +206,33 @@ const TEXT_LEVELS = ['different', 'similar', 'close', 'exact'] as const;
 export const FIELD_COMPARATORS: readonly FieldComparator[] = [
   { name: 'given_name', levels: NAME_LEVELS, compare: compareGiven, personal: true, tfValue: (r) => r.given },
   { name: 'family_name', levels: NAME_LEVELS, compare: compareFamily, personal: true, tfValue: (r) => r.family },
-  { name: 'date_of_birth', levels: ['different', 'two_edits', 'swap_or_typo', 'exact'], compare: compareDob, personal: true },
-  { name: 'national_id', levels: ['different', 'two_edits', 'one_edit', 'exact'], compare: identifierComparator((r) => r.nationalId, 2), personal: true },
+  {
+    name: 'date_of_birth',
+    levels: ['different', 'two_edits', 'swap_or_typo', 'exact'],
+    compare: compareDob,
+    personal: true,
+  },
+  {
+    name: 'national_id',
+    levels: ['different', 'two_edits', 'one_edit', 'exact'],
+    compare: identifierComparator((r) => r.nationalId, 2),
+    personal: true,
+  },
   { name: 'email', levels: ['different', 'similar', 'exact'], compare: compareEmail },
   { name: 'phone', levels: ['different', 'one_edit', 'exact'], compare: comparePhone },
   { name: 'address_line2', levels: TEXT_LEVELS, compare: textComparator((r) => r.line2) },
-  { name: 'street_address', levels: ['different', 'same_street', 'close', 'same'], compare: compareStreetAddress, tfValue: (r) => r.street },
-  { name: 'locality', levels: ['different', 'near', 'close', 'same'], compare: compareLocality, tfValue: (r) => r.postcode || r.city },
+  {
+    name: 'street_address',
+    levels: ['different', 'same_street', 'close', 'same'],
+    compare: compareStreetAddress,
+    tfValue: (r) => r.street,
+  },
+  {
+    name: 'locality',
+    levels: ['different', 'near', 'close', 'same'],
+    compare: compareLocality,
+    tfValue: (r) => r.postcode || r.city,
+  },
 ];
 
 /** Radix of the packed comparison vector: the most levels of any field plus one for "missing". */

@@ -1,8 +1,28 @@
 import { bandOf, DEFAULT_BANDS } from './bands.ts';
 import { blockPairs, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { clusterPairs, type LinkPair } from './cluster.ts';
-import { compareDob, compareGiven, comparePair, FIELD_COMPARATORS, PairMemo, PATTERN_RADIX, unpackPattern, type ComparisonContext } from './comparators.ts';
-import { estimateU, explainPair, fitEm, levelWeights, pairWeight, termFrequencies, tfAdjustment, weightToProbability, type Explanation, type FsModel } from './fellegi-sunter.ts';
+import {
+  compareDob,
+  compareGiven,
+  comparePair,
+  FIELD_COMPARATORS,
+  PairMemo,
+  PATTERN_RADIX,
+  unpackPattern,
+  type ComparisonContext,
+} from './comparators.ts';
+import {
+  estimateU,
+  explainPair,
+  fitEm,
+  levelWeights,
+  pairWeight,
+  termFrequencies,
+  tfAdjustment,
+  weightToProbability,
+  type Explanation,
+  type FsModel,
+} from './fellegi-sunter.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { createPreparer } from './prepare.ts';
 import { hash52 } from './strings.ts';
@@ -86,7 +106,10 @@ export interface MatchResult {
 }
 
 /** Runs the whole linkage: prepare, block, compare, fit (EM, no labels), score, cluster. */
-export function matchRecords(records: readonly PersonRecord[], config: MatchConfig = DEFAULT_MATCH_CONFIG): MatchResult {
+export function matchRecords(
+  records: readonly PersonRecord[],
+  config: MatchConfig = DEFAULT_MATCH_CONFIG,
+): MatchResult {
   const n = records.length;
   const progress = config.onProgress ?? (() => {});
   const sources = config.linkAcrossSourcesOnly ? records.map((r) => r.source ?? '') : undefined;
@@ -98,14 +121,35 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   for (let r = 0; r < n; r++) prepared[order[r]!] = local[r]!;
   const ctx: ComparisonContext = { nicknames: buildNicknameIndex(), givenLevels: new PairMemo(GIVEN_MEMO_LIMIT) };
   progress('block', 0, 1);
-  const blockOpts = { maxBlockSize: config.maxBlockSize, window: config.blockWindow, ...(sources ? { sources: Array.from(order, (i) => sources[i]!) } : {}) };
-  const blocked = blockPairs(local, config.blockingRules.filter((r) => !r.trainingOnly), blockOpts);
+  const blockOpts = {
+    maxBlockSize: config.maxBlockSize,
+    window: config.blockWindow,
+    ...(sources ? { sources: Array.from(order, (i) => sources[i]!) } : {}),
+  };
+  const blocked = blockPairs(
+    local,
+    config.blockingRules.filter((r) => !r.trainingOnly),
+    blockOpts,
+  );
   const codes = blocked.pairs;
-  const training = sampleTrainingPairs(local, config.blockingRules.filter((r) => r.trainingOnly), { ...blockOpts, budget: config.trainingPairBudget ?? TRAINING_PAIR_BUDGET }, codes);
+  const training = sampleTrainingPairs(
+    local,
+    config.blockingRules.filter((r) => r.trainingOnly),
+    { ...blockOpts, budget: config.trainingPairBudget ?? TRAINING_PAIR_BUDGET },
+    codes,
+  );
   const patterns = comparePairs(local, codes, ctx, progress);
   const trainingPatterns = comparePairs(local, training.pairs, ctx, () => {});
   progress('fit', 0, 1);
-  const model = fitModel({ inputOrder: prepared, localOrder: local }, [{ patterns, weight: 1 }, { patterns: trainingPatterns, weight: 1 / training.rate }], ctx, config);
+  const model = fitModel(
+    { inputOrder: prepared, localOrder: local },
+    [
+      { patterns, weight: 1 },
+      { patterns: trainingPatterns, weight: 1 / training.rate },
+    ],
+    ctx,
+    config,
+  );
   progress('score', 0, 1);
   const pairs = scorePairs(model, local, codes, patterns, config.bands, order);
   const weightOf = pairScorer(model, prepared, ctx);
@@ -143,7 +187,12 @@ export function matchRecords(records: readonly PersonRecord[], config: MatchConf
   };
 }
 
-function comparePairs(prepared: PreparedRecord[], codes: Float64Array, ctx: ComparisonContext, progress: NonNullable<MatchConfig['onProgress']>): Int32Array {
+function comparePairs(
+  prepared: PreparedRecord[],
+  codes: Float64Array,
+  ctx: ComparisonContext,
+  progress: NonNullable<MatchConfig['onProgress']>,
+): Int32Array {
   const n = prepared.length;
   const patterns = new Int32Array(codes.length);
   for (let p = 0; p < codes.length; p++) {
@@ -182,7 +231,12 @@ export function localityOrder(records: readonly PersonRecord[]): Int32Array {
 }
 
 /** Records prepared in locality order: local record r is input record order[r]. */
-function prepareInOrder(records: readonly PersonRecord[], order: Int32Array, config: MatchConfig, progress: NonNullable<MatchConfig['onProgress']>): PreparedRecord[] {
+function prepareInOrder(
+  records: readonly PersonRecord[],
+  order: Int32Array,
+  config: MatchConfig,
+  progress: NonNullable<MatchConfig['onProgress']>,
+): PreparedRecord[] {
   const prepare = createPreparer({ defaultCountry: config.defaultCountry });
   const local: PreparedRecord[] = new Array(records.length);
   for (let r = 0; r < records.length; r++) {
@@ -206,9 +260,15 @@ function inputCodes(codes: Float64Array, order: Int32Array): Float64Array {
 }
 
 /** EM over the comparison patterns of scored and training pairs (a sampled pair counts 1 / rate). */
-function fitModel(records: { inputOrder: PreparedRecord[]; localOrder: PreparedRecord[] }, sets: { patterns: Int32Array; weight: number }[], ctx: ComparisonContext, config: MatchConfig): FsModel {
+function fitModel(
+  records: { inputOrder: PreparedRecord[]; localOrder: PreparedRecord[] },
+  sets: { patterns: Int32Array; weight: number }[],
+  ctx: ComparisonContext,
+  config: MatchConfig,
+): FsModel {
   const counts = new Map<number, number>();
-  for (const { patterns, weight } of sets) for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + weight);
+  for (const { patterns, weight } of sets)
+    for (const code of patterns) counts.set(code, (counts.get(code) ?? 0) + weight);
   // u from random pairs of input indexes (the sample does not depend on the locality order);
   // value counts in locality order (the order in memory).
   const u = estimateU(records.inputOrder, ctx, config.uSamples);
@@ -217,18 +277,37 @@ function fitModel(records: { inputOrder: PreparedRecord[]; localOrder: PreparedR
 }
 
 /** Match weight of any two records (used by the chaining guard for pairs never blocked together). */
-function pairScorer(model: FsModel, prepared: PreparedRecord[], ctx: ComparisonContext): (i: number, j: number) => number {
+function pairScorer(
+  model: FsModel,
+  prepared: PreparedRecord[],
+  ctx: ComparisonContext,
+): (i: number, j: number) => number {
   const weights = levelWeights(model);
-  return (i, j) => pairWeight(model, weights, unpackPattern(comparePair(prepared[i]!, prepared[j]!, ctx)), prepared[i]!);
+  return (i, j) =>
+    pairWeight(model, weights, unpackPattern(comparePair(prepared[i]!, prepared[j]!, ctx)), prepared[i]!);
 }
 
 /** Pairs in the auto and review bands, with input indexes (a < b), in input order of (a, b). */
-function scorePairs(model: FsModel, prepared: PreparedRecord[], codes: Float64Array, patterns: Int32Array, bands: BandConfig, order: Int32Array): ScoredPair[] {
+function scorePairs(
+  model: FsModel,
+  prepared: PreparedRecord[],
+  codes: Float64Array,
+  patterns: Int32Array,
+  bands: BandConfig,
+  order: Int32Array,
+): ScoredPair[] {
   const n = prepared.length;
   const weights = levelWeights(model);
   const prior = Math.log2(model.lambda / (1 - model.lambda));
   const baseCache = new Map<number, number>();
-  const tfFields = FIELD_COMPARATORS.map((c, f) => ({ f, c, tf: model.tf[f], div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f), exact: c.levels.length, adjust: new Map<string, number>() })).filter((x) => x.tf);
+  const tfFields = FIELD_COMPARATORS.map((c, f) => ({
+    f,
+    c,
+    tf: model.tf[f],
+    div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f),
+    exact: c.levels.length,
+    adjust: new Map<string, number>(),
+  })).filter((x) => x.tf);
   const out: ScoredPair[] = [];
   for (let p = 0; p < codes.length; p++) {
     const code = patterns[p]!;

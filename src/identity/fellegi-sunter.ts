@@ -33,10 +33,17 @@ const U_PRIOR_PAIRS = 100;
 const TF_CAP_BITS = 4;
 
 /** u from random pairs: nearly all random pairs are non-matches, so their levels estimate u. */
-export function estimateU(records: readonly PreparedRecord[], ctx: ComparisonContext, samples: number, seed = 1): number[][] {
+export function estimateU(
+  records: readonly PreparedRecord[],
+  ctx: ComparisonContext,
+  samples: number,
+  seed = 1,
+): number[][] {
   // Prior: random pairs almost always disagree. Worth U_PRIOR_PAIRS pairs, it only matters
   // for tiny inputs, where a few records sharing a value would otherwise look "common".
-  const counts = FIELD_COMPARATORS.map((c) => c.levels.map((_, l) => (l === 0 ? 0.97 : 0.03 / (c.levels.length - 1)) * U_PRIOR_PAIRS));
+  const counts = FIELD_COMPARATORS.map((c) =>
+    c.levels.map((_, l) => (l === 0 ? 0.97 : 0.03 / (c.levels.length - 1)) * U_PRIOR_PAIRS),
+  );
   const count = (i: number, j: number): void => {
     FIELD_COMPARATORS.forEach((c, f) => {
       const level = c.compare(records[i]!, records[j]!, ctx);
@@ -44,7 +51,7 @@ export function estimateU(records: readonly PreparedRecord[], ctx: ComparisonCon
     });
   };
   const n = records.length;
-  if (n * (n - 1) / 2 <= samples) {
+  if ((n * (n - 1)) / 2 <= samples) {
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) count(i, j);
     return counts.map(normalize);
   }
@@ -74,7 +81,11 @@ export function fitEm(patternCounts: Map<number, number>, uInit: number[][], opt
   // 2 = unrelated. Blocking on address and family name brings in many relatives; with only two
   // classes EM tends to learn "same household" as the match class. The two non-match classes
   // are folded into one u at the end, so scoring stays an additive Fellegi-Sunter model.
-  const priors = [FIELD_COMPARATORS.map(initialM).map(normalize), FIELD_COMPARATORS.map((c, f) => (c.personal ? [...uInit[f]!] : initialM(c))).map(normalize), uInit.map((row) => [...row])];
+  const priors = [
+    FIELD_COMPARATORS.map(initialM).map(normalize),
+    FIELD_COMPARATORS.map((c, f) => (c.personal ? [...uInit[f]!] : initialM(c))).map(normalize),
+    uInit.map((row) => [...row]),
+  ];
   const priorShare = [PRIOR_LAMBDA, (1 - PRIOR_LAMBDA) / 2, (1 - PRIOR_LAMBDA) / 2];
   let params = priors;
   let share = priorShare;
@@ -95,14 +106,23 @@ export function fitEm(patternCounts: Map<number, number>, uInit: number[][], opt
       }
     }
     const total = mass.reduce((x, y) => x + y, 0);
-    const next = acc.map((cls, k) => cls.map(normalize).map((row, f) => (k === 0 ? capDisagreement(row, f) : k === 1 && fixedForRelatives(f) ? priors[1]![f]! : row)));
+    const next = acc.map((cls, k) =>
+      cls
+        .map(normalize)
+        .map((row, f) => (k === 0 ? capDisagreement(row, f) : k === 1 && fixedForRelatives(f) ? priors[1]![f]! : row)),
+    );
     const nextShare = mass.map((x) => clamp(x / total));
-    const delta = Math.max(...nextShare.map((x, k) => Math.abs(x - share[k]!)), ...next.map((cls, k) => maxDiff(cls, params[k]!)));
+    const delta = Math.max(
+      ...nextShare.map((x, k) => Math.abs(x - share[k]!)),
+      ...next.map((cls, k) => maxDiff(cls, params[k]!)),
+    );
     [params, share] = [next, nextShare];
     if (delta < opts.tolerance) break;
   }
   const nonMatch = share[1]! + share[2]!;
-  const u = params[1]!.map((row, f) => row.map((v, l) => clamp((share[1]! * v + share[2]! * params[2]![f]![l]!) / nonMatch)));
+  const u = params[1]!.map((row, f) =>
+    row.map((v, l) => clamp((share[1]! * v + share[2]! * params[2]![f]![l]!) / nonMatch)),
+  );
   return { lambda: share[0]!, m: params[0]!, u, iterations };
 }
 
@@ -117,7 +137,9 @@ function fixedForRelatives(f: number): boolean {
 }
 
 function posteriors(levels: number[], params: number[][][], share: number[]): number[] {
-  const logs = share.map((s, k) => levels.reduce((acc, l, f) => (l < 0 ? acc : acc + Math.log(params[k]![f]![l]!)), Math.log(s)));
+  const logs = share.map((s, k) =>
+    levels.reduce((acc, l, f) => (l < 0 ? acc : acc + Math.log(params[k]![f]![l]!)), Math.log(s)),
+  );
   const max = Math.max(...logs);
   const exps = logs.map((x) => Math.exp(x - max));
   const sum = exps.reduce((x, y) => x + y, 0);
@@ -219,7 +241,12 @@ export function explainPair(model: FsModel, levels: number[], a: PreparedRecord)
     return { field: c.name, level: c.levels[l]!, weight: round(weights[f]![l]!), tf_adjustment: round(adj) };
   });
   const total = prior + fields.reduce((s, x) => s + x.weight + x.tf_adjustment, 0);
-  return { match_probability: weightToProbability(total), match_weight: round(total), prior_weight: round(prior), fields };
+  return {
+    match_probability: weightToProbability(total),
+    match_weight: round(total),
+    prior_weight: round(prior),
+    fields,
+  };
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;

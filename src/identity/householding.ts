@@ -35,8 +35,13 @@ export function householdProposals(rows: CustomersTable[], householdOf: Map<stri
     if (households.size === 1) continue;
     const ids = members.map((m) => m.id).sort();
     out.push({
-      subject, customer_ids: ids,
-      evidence: { address_key: members[0]!.address_key!, family_name: members[0]!.family_name!, current_households: Object.fromEntries(ids.map((id) => [id, householdOf.get(id) ?? null])) },
+      subject,
+      customer_ids: ids,
+      evidence: {
+        address_key: members[0]!.address_key!,
+        family_name: members[0]!.family_name!,
+        current_households: Object.fromEntries(ids.map((id) => [id, householdOf.get(id) ?? null])),
+      },
     });
   }
   return out;
@@ -47,9 +52,16 @@ export function householdProposals(rows: CustomersTable[], householdOf: Map<stri
  * `addressKeys` is null) as `household_suggestion` review items. Never imposed: households
  * belong to the CRM; an operator confirms a suggestion and makes it there.
  */
-export async function suggestHouseholds(db: Db, addressKeys: string[] | null, now: number): Promise<HouseholdProposal[]> {
+export async function suggestHouseholds(
+  db: Db,
+  addressKeys: string[] | null,
+  now: number,
+): Promise<HouseholdProposal[]> {
   const rows = addressKeys === null ? await sharedAddressCustomers(db) : await customersAt(db, addressKeys);
-  const householdOf = await openHouseholds(db, rows.map((r) => r.id));
+  const householdOf = await openHouseholds(
+    db,
+    rows.map((r) => r.id),
+  );
   const proposals = householdProposals(rows, householdOf);
   for (const p of proposals) await queueHouseholdSuggestion(db, p.subject, p.customer_ids, p.evidence, now);
   return proposals;
@@ -58,20 +70,45 @@ export async function suggestHouseholds(db: Db, addressKeys: string[] | null, no
 async function customersAt(db: Db, keys: string[]): Promise<CustomersTable[]> {
   const out: CustomersTable[] = [];
   for (let i = 0; i < keys.length; i += CHUNK) {
-    out.push(...(await db.selectFrom('customers').selectAll().where('address_key', 'in', keys.slice(i, i + CHUNK)).where('merged_into', 'is', null).orderBy('id').execute()));
+    out.push(
+      ...(await db
+        .selectFrom('customers')
+        .selectAll()
+        .where('address_key', 'in', keys.slice(i, i + CHUNK))
+        .where('merged_into', 'is', null)
+        .orderBy('id')
+        .execute()),
+    );
   }
   return out;
 }
 
 async function sharedAddressCustomers(db: Db): Promise<CustomersTable[]> {
-  const shared = db.selectFrom('customers').select('address_key').where('address_key', 'is not', null).where('merged_into', 'is', null).groupBy('address_key').having((eb) => eb.fn.countAll(), '>', 1);
-  return db.selectFrom('customers').selectAll().where('address_key', 'in', shared).where('merged_into', 'is', null).orderBy('id').execute();
+  const shared = db
+    .selectFrom('customers')
+    .select('address_key')
+    .where('address_key', 'is not', null)
+    .where('merged_into', 'is', null)
+    .groupBy('address_key')
+    .having((eb) => eb.fn.countAll(), '>', 1);
+  return db
+    .selectFrom('customers')
+    .selectAll()
+    .where('address_key', 'in', shared)
+    .where('merged_into', 'is', null)
+    .orderBy('id')
+    .execute();
 }
 
 async function openHouseholds(db: Db, ids: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const rows = await db.selectFrom('household_members').select(['customer_id', 'household_id']).where('customer_id', 'in', ids.slice(i, i + CHUNK)).where('valid_to', 'is', null).execute();
+    const rows = await db
+      .selectFrom('household_members')
+      .select(['customer_id', 'household_id'])
+      .where('customer_id', 'in', ids.slice(i, i + CHUNK))
+      .where('valid_to', 'is', null)
+      .execute();
     for (const r of rows) out.set(r.customer_id, r.household_id);
   }
   return out;

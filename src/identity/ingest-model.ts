@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
 import { normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
-import type { CanonicalContact, } from '../canonical/types.ts';
+import type { CanonicalContact } from '../canonical/types.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { FIELD_COMPARATORS, type ComparisonContext, type Level } from './comparators.ts';
 import { strongConflict } from './engine.ts';
 import { type Explanation, type FsModel } from './fellegi-sunter.ts';
-import { canonicalEmail, } from './prepare.ts';
+import { canonicalEmail } from './prepare.ts';
 import { simplify } from './strings.ts';
 import type { PersonInput, PreparedRecord } from './types.ts';
 
@@ -40,17 +40,45 @@ export function defaultIngestModel(): FsModel {
     const p = DEFAULT_PARAMS[c.name];
     return p && p.m.length === c.levels.length ? p : { m: c.levels.map(() => 1), u: c.levels.map(() => 1) };
   });
-  return { lambda: DEFAULT_LAMBDA, m: params.map((p) => p.m), u: params.map((p) => p.u), iterations: 0, tf: FIELD_COMPARATORS.map(() => null) };
+  return {
+    lambda: DEFAULT_LAMBDA,
+    m: params.map((p) => p.m),
+    u: params.map((p) => p.u),
+    iterations: 0,
+    tf: FIELD_COMPARATORS.map(() => null),
+  };
 }
 export const DEFAULT_INGEST_MODEL = defaultIngestModel();
 
 export function personOfRow(r: CustomersTable): PersonInput {
-  return { given_name: r.given_name, family_name: r.family_name, email: r.email, phone: r.phone, address_line1: r.address_line1, address_line2: r.address_line2, city: r.city, region: r.region, postal_code: r.postal_code, country: r.country };
+  return {
+    given_name: r.given_name,
+    family_name: r.family_name,
+    email: r.email,
+    phone: r.phone,
+    address_line1: r.address_line1,
+    address_line2: r.address_line2,
+    city: r.city,
+    region: r.region,
+    postal_code: r.postal_code,
+    country: r.country,
+  };
 }
 
 export function personOfContact(c: CanonicalContact, address?: PostalAddress | null): PersonInput {
   const a = address ?? c.address ?? null;
-  return { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address_line1: a?.line1, address_line2: a?.line2, city: a?.city, region: a?.region, postal_code: a?.postal_code, country: a?.country };
+  return {
+    given_name: c.given_name,
+    family_name: c.family_name,
+    email: c.email,
+    phone: c.phone,
+    address_line1: a?.line1,
+    address_line2: a?.line2,
+    city: a?.city,
+    region: a?.region,
+    postal_code: a?.postal_code,
+    country: a?.country,
+  };
 }
 
 export function addressKeyOf(a: PostalAddress | null | undefined): string | null {
@@ -75,7 +103,10 @@ export function identityKeys(p: PersonInput, addressKey: string | null): string[
   if (digits.length >= 9) keys.push(`phone:${digits.slice(-9)}`);
   if (addressKey) keys.push(`addr:${addressKey}`);
   const family = simplify(p.family_name ?? '').replace(/ /g, '');
-  const postcode = (p.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase().slice(0, 5);
+  const postcode = (p.postal_code ?? '')
+    .replace(/[^0-9a-zA-Z]/g, '')
+    .toLowerCase()
+    .slice(0, 5);
   if (family && postcode) keys.push(`fpc:${family}|${postcode}`);
   return keys;
 }
@@ -92,9 +123,23 @@ export function chunks<T>(xs: T[]): T[][] {
 /** Rewrites the blocking keys of these customers (none for merged ones). */
 export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promise<void> {
   for (const part of chunks(rows)) {
-    await db.deleteFrom('identity_keys').where('customer_id', 'in', part.map((r) => r.id)).execute();
-    const values = part.filter((r) => !r.merged_into).flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));
-    for (const vs of chunks(values)) await db.insertInto('identity_keys').values(vs).onConflict((oc) => oc.columns(['key', 'customer_id']).doNothing()).execute();
+    await db
+      .deleteFrom('identity_keys')
+      .where(
+        'customer_id',
+        'in',
+        part.map((r) => r.id),
+      )
+      .execute();
+    const values = part
+      .filter((r) => !r.merged_into)
+      .flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));
+    for (const vs of chunks(values))
+      await db
+        .insertInto('identity_keys')
+        .values(vs)
+        .onConflict((oc) => oc.columns(['key', 'customer_id']).doNothing())
+        .execute();
   }
 }
 
@@ -113,10 +158,23 @@ export interface Candidate {
  * engine's chaining guard (two personal attributes in conflict); and no identifier (email,
  * phone, date of birth, national id) agreeing exactly.
  */
-export function conflictOf(a: PreparedRecord, b: PreparedRecord, levels: Level[], ctx: ComparisonContext): string | null {
+export function conflictOf(
+  a: PreparedRecord,
+  b: PreparedRecord,
+  levels: Level[],
+  ctx: ComparisonContext,
+): string | null {
   const level = (name: string): Level => levels[FIELD_COMPARATORS.findIndex((c) => c.name === name)] ?? -1;
   const top = (name: string): number => (FIELD_COMPARATORS.find((c) => c.name === name)?.levels.length ?? 0) - 1;
-  if (a.email !== '' && b.email !== '' && a.phone !== '' && b.phone !== '' && level('email') < top('email') && level('phone') < top('phone')) return 'email_and_phone_differ';
+  if (
+    a.email !== '' &&
+    b.email !== '' &&
+    a.phone !== '' &&
+    b.phone !== '' &&
+    level('email') < top('email') &&
+    level('phone') < top('phone')
+  )
+    return 'email_and_phone_differ';
   if (level('date_of_birth') === 0 || level('date_of_birth') === 1) return 'date_of_birth_differs';
   if (level('given_name') === 0) return 'given_name_differs';
   if (strongConflict(a, b, ctx)) return 'personal_attributes_conflict';
@@ -139,7 +197,8 @@ export function decide(candidates: Candidate[], settings: IdentitySettings): Ing
   if (best.probability < settings.auto_link) return { band: 'review', candidate: best, reason: null };
   if (best.conflict) return { band: 'review', candidate: best, reason: best.conflict };
   const rival = candidates[1];
-  if (rival && rival.probability >= settings.auto_link) return { band: 'review', candidate: best, reason: 'several_candidates' };
+  if (rival && rival.probability >= settings.auto_link)
+    return { band: 'review', candidate: best, reason: 'several_candidates' };
   return { band: 'auto', candidate: best };
 }
 
@@ -153,7 +212,14 @@ export function decide(candidates: Candidate[], settings: IdentitySettings): Ing
 export async function rebuildIdentityKeys(db: Db): Promise<void> {
   let after = '';
   for (;;) {
-    const rows = await db.selectFrom('customers').selectAll().where('id', '>', after).where('merged_into', 'is', null).orderBy('id').limit(1000).execute();
+    const rows = await db
+      .selectFrom('customers')
+      .selectAll()
+      .where('id', '>', after)
+      .where('merged_into', 'is', null)
+      .orderBy('id')
+      .limit(1000)
+      .execute();
     if (rows.length === 0) return;
     await refreshIdentityKeys(db, rows);
     after = rows.at(-1)!.id;

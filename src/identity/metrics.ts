@@ -35,10 +35,15 @@ function groupBy<K>(n: number, keyOf: (i: number) => K): Map<K, number[]> {
  * Pairwise precision/recall/F1 of a clustering against known entity ids (records with an empty
  * entity id count as their own entity).
  */
-export function pairwiseMetrics(clusterOf: ArrayLike<number>, entityOf: readonly string[], sources?: readonly string[]): PairwiseMetrics {
+export function pairwiseMetrics(
+  clusterOf: ArrayLike<number>,
+  entityOf: readonly string[],
+  sources?: readonly string[],
+): PairwiseMetrics {
   const n = entityOf.length;
   const entity = (i: number): string => (entityOf[i] === '' ? `\u0000${i}` : entityOf[i]!);
-  const sum = (groups: Map<unknown, number[]>): number => [...groups.values()].reduce((s, g) => s + pairsIn(g, sources), 0);
+  const sum = (groups: Map<unknown, number[]>): number =>
+    [...groups.values()].reduce((s, g) => s + pairsIn(g, sources), 0);
   const true_pairs = sum(groupBy(n, entity));
   const predicted_pairs = sum(groupBy(n, (i) => clusterOf[i]!));
   const true_positives = sum(groupBy(n, (i) => `${clusterOf[i]}\u0000${entity(i)}`));
@@ -49,13 +54,21 @@ export function pairwiseMetrics(clusterOf: ArrayLike<number>, entityOf: readonly
 }
 
 /** Share of true pairs that blocking kept as candidates. */
-export function blockingRecall(candidateCodes: Float64Array, entityOf: readonly string[], sources?: readonly string[]): number {
+export function blockingRecall(
+  candidateCodes: Float64Array,
+  entityOf: readonly string[],
+  sources?: readonly string[],
+): number {
   const n = entityOf.length;
   let kept = 0;
   for (const code of candidateCodes) {
     const [i, j] = decodePair(code, n);
     if (entityOf[i] !== '' && entityOf[i] === entityOf[j]) kept++;
   }
-  const truth = pairwiseMetrics(new Int32Array(n).map((_, i) => i), entityOf, sources).true_pairs;
+  const truth = pairwiseMetrics(
+    new Int32Array(n).map((_, i) => i),
+    entityOf,
+    sources,
+  ).true_pairs;
   return truth === 0 ? 1 : kept / truth;
 }

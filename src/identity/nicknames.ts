@@ -67,13 +67,15 @@ zachary zach zack
 /** name -> ids of the groups it belongs to (a nickname like `pat` belongs to several). */
 export function buildNicknameIndex(): Map<string, number[]> {
   const index = new Map<string, number[]>();
-  GROUPS.trim().split('\n').forEach((line, id) => {
-    for (const name of line.trim().split(/\s+/)) {
-      const ids = index.get(name) ?? [];
-      if (!ids.includes(id)) ids.push(id);
-      index.set(name, ids);
-    }
-  });
+  GROUPS.trim()
+    .split('\n')
+    .forEach((line, id) => {
+      for (const name of line.trim().split(/\s+/)) {
+        const ids = index.get(name) ?? [];
+        if (!ids.includes(id)) ids.push(id);
+        index.set(name, ids);
+      }
+    });
   return index;
 }
 

@@ -159,7 +159,11 @@ interface StreetParts {
   unit: string;
 }
 
-function streetParts(numberRaw: string | null | undefined, line1Raw: string | null | undefined, line2Raw: string | null | undefined): StreetParts {
+function streetParts(
+  numberRaw: string | null | undefined,
+  line1Raw: string | null | undefined,
+  line2Raw: string | null | undefined,
+): StreetParts {
   const line1 = (line1Raw ?? '').trim();
   const line2 = (line2Raw ?? '').trim();
   const number = simplify(numberRaw ?? '').replace(/ /g, '');
@@ -170,9 +174,20 @@ function streetParts(numberRaw: string | null | undefined, line1Raw: string | nu
   // `Apt 4B`, `#4B` and `Apartment 4-B` all become the occupancy identifier `4b`.
   const unit = (c.occupancy_identifier ?? '').toLowerCase() || rawUnit;
   if (c.street_name) {
-    const name = [c.street_name_pre_directional, c.street_name_pre_type, c.street_name, c.street_name_post_type, c.street_name_post_directional]
-      .filter(Boolean).join('');
-    return { number: number || (c.address_number ?? '').toLowerCase(), name: name.toLowerCase().replace(/[^a-z0-9]/g, ''), unit };
+    const name = [
+      c.street_name_pre_directional,
+      c.street_name_pre_type,
+      c.street_name,
+      c.street_name_post_type,
+      c.street_name_post_directional,
+    ]
+      .filter(Boolean)
+      .join('');
+    return {
+      number: number || (c.address_number ?? '').toLowerCase(),
+      name: name.toLowerCase().replace(/[^a-z0-9]/g, ''),
+      unit,
+    };
   }
   const text = simplify(normalized?.standardized ?? line1);
   const lead = /^(\d+[a-z]?) (.*)$/.exec(text);

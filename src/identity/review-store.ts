@@ -20,30 +20,76 @@ export interface MatchReviewInput {
 /** Queues a pair once: a pair already queued (or decided) is not queued again. */
 export async function queueMatchReview(db: Db, input: MatchReviewInput, now: number): Promise<void> {
   const subject = [input.existing, input.incoming].sort().join('|');
-  await db.insertInto('review_items').values({
-    id: newId('rev', now), kind: 'match', subject_key: subject, status: 'pending', customer_ids: JSON.stringify([input.existing, input.incoming]),
-    score: input.score, explanation: JSON.stringify(input.explanation), source_system: input.source_system, event_id: input.event_id,
-    merge_id: null, decided_by: null, decided_at: null, created_at: now, updated_at: now,
-  }).onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing()).execute();
+  await db
+    .insertInto('review_items')
+    .values({
+      id: newId('rev', now),
+      kind: 'match',
+      subject_key: subject,
+      status: 'pending',
+      customer_ids: JSON.stringify([input.existing, input.incoming]),
+      score: input.score,
+      explanation: JSON.stringify(input.explanation),
+      source_system: input.source_system,
+      event_id: input.event_id,
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+    .execute();
 }
 
 /**
  * Queues (or refreshes, while still pending) a household suggestion for a subject such as
  * `address key | family name`. A decided suggestion is never raised again for that subject.
  */
-export async function queueHouseholdSuggestion(db: Db, subject: string, customerIds: string[], evidence: unknown, now: number): Promise<void> {
+export async function queueHouseholdSuggestion(
+  db: Db,
+  subject: string,
+  customerIds: string[],
+  evidence: unknown,
+  now: number,
+): Promise<void> {
   const ids = JSON.stringify(customerIds);
-  const found = await db.selectFrom('review_items').select(['id', 'status', 'customer_ids']).where('kind', '=', 'household_suggestion').where('subject_key', '=', subject).executeTakeFirst();
+  const found = await db
+    .selectFrom('review_items')
+    .select(['id', 'status', 'customer_ids'])
+    .where('kind', '=', 'household_suggestion')
+    .where('subject_key', '=', subject)
+    .executeTakeFirst();
   if (found) {
     if (found.status === 'pending' && found.customer_ids !== ids) {
-      await db.updateTable('review_items').set({ customer_ids: ids, explanation: JSON.stringify(evidence), updated_at: now }).where('id', '=', found.id).execute();
+      await db
+        .updateTable('review_items')
+        .set({ customer_ids: ids, explanation: JSON.stringify(evidence), updated_at: now })
+        .where('id', '=', found.id)
+        .execute();
     }
     return;
   }
-  await db.insertInto('review_items').values({
-    id: newId('rev', now), kind: 'household_suggestion', subject_key: subject, status: 'pending', customer_ids: ids, score: null,
-    explanation: JSON.stringify(evidence), source_system: null, event_id: null, merge_id: null, decided_by: null, decided_at: null, created_at: now, updated_at: now,
-  }).onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing()).execute();
+  await db
+    .insertInto('review_items')
+    .values({
+      id: newId('rev', now),
+      kind: 'household_suggestion',
+      subject_key: subject,
+      status: 'pending',
+      customer_ids: ids,
+      score: null,
+      explanation: JSON.stringify(evidence),
+      source_system: null,
+      event_id: null,
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+    .execute();
 }
 
 export interface ReviewQuery {
@@ -54,7 +100,12 @@ export interface ReviewQuery {
 }
 
 export async function listReviewItems(db: Db, q: ReviewQuery): Promise<ReviewItemsTable[]> {
-  let query = db.selectFrom('review_items').selectAll().where('status', '=', q.status ?? 'pending').orderBy('id').limit(q.limit);
+  let query = db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('status', '=', q.status ?? 'pending')
+    .orderBy('id')
+    .limit(q.limit);
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (q.after) query = query.where('id', '>', q.after);
   return query.execute();
@@ -72,21 +123,33 @@ export type ReviewDecision = 'link' | 'not_a_match';
  * stays the authority for households: nothing is imposed). `not_a_match` closes the item; the
  * pair is not queued again. Deciding twice is a conflict.
  */
-export async function decideReviewItem(db: Db, id: string, decision: ReviewDecision, actor: string, now: number): Promise<ReviewItemsTable> {
+export async function decideReviewItem(
+  db: Db,
+  id: string,
+  decision: ReviewDecision,
+  actor: string,
+  now: number,
+): Promise<ReviewItemsTable> {
   return inTransaction(db, async (trx) => {
     const item = await getReviewItem(trx, id);
     if (!item) throw new HearthError('not_found', `review item ${id} not found`);
-    if (item.status !== 'pending') throw new HearthError('conflict', `review item ${id} was already decided (${item.status})`);
+    if (item.status !== 'pending')
+      throw new HearthError('conflict', `review item ${id} was already decided (${item.status})`);
     let mergeId: string | null = null;
     if (decision === 'link' && item.kind === 'match') {
-      const [existing, incoming] = (JSON.parse(item.customer_ids) as [string, string]);
+      const [existing, incoming] = JSON.parse(item.customer_ids) as [string, string];
       // Either may have been merged elsewhere since: merge the survivors, unless they are one already.
       const [a, b] = [await survivorId(trx, existing), await survivorId(trx, incoming)];
       if (!a || !b) throw new HearthError('conflict', `a customer of review item ${id} no longer exists`);
       if (a !== b) mergeId = (await mergeCustomers(trx, a, b, { actor, reviewId: id, now })).merge_id;
     }
     const status: ReviewStatus = decision === 'link' ? 'linked' : 'not_a_match';
-    const res = await trx.updateTable('review_items').set({ status, merge_id: mergeId, decided_by: actor, decided_at: now, updated_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+    const res = await trx
+      .updateTable('review_items')
+      .set({ status, merge_id: mergeId, decided_by: actor, decided_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new HearthError('conflict', `review item ${id} was already decided`);
     return (await getReviewItem(trx, id))!;
   });

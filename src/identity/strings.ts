@@ -114,7 +114,12 @@ export function editDistance(a: string, b: string, max: number): number {
     for (let j = 1; j <= lb; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+      if (
+        i > 1 &&
+        j > 1 &&
+        a.charCodeAt(i - 1) === b.charCodeAt(j - 2) &&
+        a.charCodeAt(i - 2) === b.charCodeAt(j - 1)
+      ) {
         v = Math.min(v, prev2[j - 2]! + 1);
       }
       cur[j] = v;
@@ -139,7 +144,12 @@ function withinOneEdit(a: string, b: string): boolean {
   while (i < s.length && s.charCodeAt(i) === t.charCodeAt(i)) i++;
   if (s.length !== t.length) return tailEquals(s, i, t, i + 1);
   if (tailEquals(s, i + 1, t, i + 1)) return true;
-  return i + 1 < s.length && s.charCodeAt(i) === t.charCodeAt(i + 1) && s.charCodeAt(i + 1) === t.charCodeAt(i) && tailEquals(s, i + 2, t, i + 2);
+  return (
+    i + 1 < s.length &&
+    s.charCodeAt(i) === t.charCodeAt(i + 1) &&
+    s.charCodeAt(i + 1) === t.charCodeAt(i) &&
+    tailEquals(s, i + 2, t, i + 2)
+  );
 }
 
 function tailEquals(s: string, i: number, t: string, j: number): boolean {
@@ -173,7 +183,12 @@ export function soundex(s: string): string {
 
 /** Lower case, letters and digits only, single spaces. */
 export function simplify(s: string): string {
-  return s.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, ' ').trim();
+  return s
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }
 
 /** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */

@@ -1,7 +1,18 @@
 /** Canonical input fields of a person record (all optional strings, as read from a source). */
 export const CANONICAL_FIELDS = [
-  'given_name', 'family_name', 'email', 'phone', 'address_line1', 'address_line2', 'street_number',
-  'city', 'region', 'postal_code', 'country', 'date_of_birth', 'national_id',
+  'given_name',
+  'family_name',
+  'email',
+  'phone',
+  'address_line1',
+  'address_line2',
+  'street_number',
+  'city',
+  'region',
+  'postal_code',
+  'country',
+  'date_of_birth',
+  'national_id',
 ] as const;
 
 export type CanonicalField = (typeof CANONICAL_FIELDS)[number];

@@ -48,23 +48,55 @@ export interface RedemptionAudit {
  * of another household, or the individual account of someone who was not in the redeemer's
  * household (their own account is always inside).
  */
-export async function auditRedemptions(db: Db, records: RedemptionRecord[], source: RedemptionAudit['source'], maxFindings = 50): Promise<RedemptionAudit> {
-  const out: RedemptionAudit = { source, redemptions: records.length, judged: 0, outside_household: 0, share: 0, points: 0, points_outside: 0, unknown: 0, findings: [] };
+export async function auditRedemptions(
+  db: Db,
+  records: RedemptionRecord[],
+  source: RedemptionAudit['source'],
+  maxFindings = 50,
+): Promise<RedemptionAudit> {
+  const out: RedemptionAudit = {
+    source,
+    redemptions: records.length,
+    judged: 0,
+    outside_household: 0,
+    share: 0,
+    points: 0,
+    points_outside: 0,
+    unknown: 0,
+    findings: [],
+  };
   for (const r of records) {
     out.points += r.points;
-    if (!r.redeemer_id || !r.account_id) { out.unknown++; continue; }
+    if (!r.redeemer_id || !r.account_id) {
+      out.unknown++;
+      continue;
+    }
     out.judged++;
     const home = (await membershipAt(db, r.redeemer_id, r.at))?.household_id ?? null;
     if (await insideHousehold(db, r.redeemer_id, home, r.account_id, r.at)) continue;
     out.outside_household++;
     out.points_outside += r.points;
-    if (out.findings.length < maxFindings) out.findings.push({ ref: r.ref, redeemer_id: r.redeemer_id, account_id: r.account_id, points: r.points, at: new Date(r.at).toISOString(), redeemer_household_id: home });
+    if (out.findings.length < maxFindings)
+      out.findings.push({
+        ref: r.ref,
+        redeemer_id: r.redeemer_id,
+        account_id: r.account_id,
+        points: r.points,
+        at: new Date(r.at).toISOString(),
+        redeemer_household_id: home,
+      });
   }
   out.share = out.judged === 0 ? 0 : Math.round((out.outside_household / out.judged) * 10_000) / 10_000;
   return out;
 }
 
-async function insideHousehold(db: Db, redeemer: string, home: string | null, account: string, at: number): Promise<boolean> {
+async function insideHousehold(
+  db: Db,
+  redeemer: string,
+  home: string | null,
+  account: string,
+  at: number,
+): Promise<boolean> {
   if (account === redeemer) return true;
   if (isHouseholdAccount(account)) return account === home;
   if (!home) return false;
@@ -73,8 +105,19 @@ async function insideHousehold(db: Db, redeemer: string, home: string | null, ac
 
 /** Hearth's own redemptions. */
 export async function ledgerRedemptions(db: Db): Promise<RedemptionRecord[]> {
-  const rows = await db.selectFrom('ledger_entries').select(['id', 'customer_id', 'account_id', 'points', 'occurred_at']).where('kind', '=', 'redeem').orderBy('id').execute();
-  return rows.map((r) => ({ redeemer_id: r.customer_id, account_id: r.account_id, points: -Number(r.points), at: Number(r.occurred_at), ref: r.id }));
+  const rows = await db
+    .selectFrom('ledger_entries')
+    .select(['id', 'customer_id', 'account_id', 'points', 'occurred_at'])
+    .where('kind', '=', 'redeem')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    redeemer_id: r.customer_id,
+    account_id: r.account_id,
+    points: -Number(r.points),
+    at: Number(r.occurred_at),
+    ref: r.id,
+  }));
 }
 
 /**
@@ -83,17 +126,35 @@ export async function ledgerRedemptions(db: Db): Promise<RedemptionRecord[]> {
  * id), `points`. Emails resolve to Hearth customers; what does not resolve counts as unknown.
  */
 export async function redemptionLog(db: Db, text: string, file = 'redemptions.csv'): Promise<RedemptionRecord[]> {
-  const rows = parse(text, { bom: true, columns: (h: string[]) => h.map((c) => c.trim().toLowerCase().replace(/\s+/g, '_')), skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
+  const rows = parse(text, {
+    bom: true,
+    columns: (h: string[]) => h.map((c) => c.trim().toLowerCase().replace(/\s+/g, '_')),
+    skip_empty_lines: true,
+    relax_column_count: true,
+  }) as Record<string, string>[];
   const out: RedemptionRecord[] = [];
   for (const [i, r] of rows.entries()) {
     const line = i + 2;
     const at = parseExportDate(r.redeemed_at ?? '');
-    if (Number.isNaN(at)) throw new HearthError('invalid_input', `${file} line ${line}: redeemed_at "${r.redeemed_at ?? ''}" is not a date`);
+    if (Number.isNaN(at))
+      throw new HearthError(
+        'invalid_input',
+        `${file} line ${line}: redeemed_at "${r.redeemed_at ?? ''}" is not a date`,
+      );
     const points = Number(r.points);
-    if (!Number.isFinite(points)) throw new HearthError('invalid_input', `${file} line ${line}: points "${r.points ?? ''}" is not a number`);
-    if (!r.redeemer_id && !r.redeemer_email) throw new HearthError('invalid_input', `${file} line ${line}: redeemer_email or redeemer_id is required`);
-    if (!r.account_id && !r.account_email) throw new HearthError('invalid_input', `${file} line ${line}: account_email or account_id is required`);
-    out.push({ redeemer_id: await resolve(db, r.redeemer_id, r.redeemer_email), account_id: await resolve(db, r.account_id, r.account_email), points, at, ref: `${file}:${line}` });
+    if (!Number.isFinite(points))
+      throw new HearthError('invalid_input', `${file} line ${line}: points "${r.points ?? ''}" is not a number`);
+    if (!r.redeemer_id && !r.redeemer_email)
+      throw new HearthError('invalid_input', `${file} line ${line}: redeemer_email or redeemer_id is required`);
+    if (!r.account_id && !r.account_email)
+      throw new HearthError('invalid_input', `${file} line ${line}: account_email or account_id is required`);
+    out.push({
+      redeemer_id: await resolve(db, r.redeemer_id, r.redeemer_email),
+      account_id: await resolve(db, r.account_id, r.account_email),
+      points,
+      at,
+      ref: `${file}:${line}`,
+    });
   }
   return out;
 }
@@ -102,6 +163,11 @@ async function resolve(db: Db, id: string | undefined, email: string | undefined
   if (id) return id.trim();
   const normalized = normalizeEmail(email);
   if (!normalized) return null;
-  const row = await db.selectFrom('customers').select(['id', 'merged_into']).where('email_normalized', '=', normalized).orderBy('id').executeTakeFirst();
+  const row = await db
+    .selectFrom('customers')
+    .select(['id', 'merged_into'])
+    .where('email_normalized', '=', normalized)
+    .orderBy('id')
+    .executeTakeFirst();
   return row ? (row.merged_into ?? row.id) : null;
 }

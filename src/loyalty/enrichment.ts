@@ -23,8 +23,15 @@ export interface Enrichment {
 }
 
 /** Household and tier of a customer for an order placed at `at` (membership then; tier and balance now). */
-export async function enrichmentFor(db: Db, customerId: string, at: number | undefined, now: number, s: LoyaltySettings, known?: Membership | null): Promise<Enrichment> {
-  const m = known === undefined ? await membershipAt(db, customerId, at) : known ?? undefined;
+export async function enrichmentFor(
+  db: Db,
+  customerId: string,
+  at: number | undefined,
+  now: number,
+  s: LoyaltySettings,
+  known?: Membership | null,
+): Promise<Enrichment> {
+  const m = known === undefined ? await membershipAt(db, customerId, at) : (known ?? undefined);
   const account_id = accountAt(customerId, m);
   return {
     customer_id: customerId,

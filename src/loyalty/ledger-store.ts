@@ -7,8 +7,32 @@ type Db = Kysely<Database>;
 export type LedgerEntry = LedgerEntriesTable;
 
 /** An entry to append; id and created_at are assigned here. */
-export type NewEntry = Omit<LedgerEntriesTable, 'id' | 'created_at' | 'spend_minor' | 'currency' | 'order_ref' | 'order_name' | 'ref_entry_id' | 'reason' | 'idempotency_key' | 'household_id'>
-  & Partial<Pick<LedgerEntriesTable, 'spend_minor' | 'currency' | 'order_ref' | 'order_name' | 'ref_entry_id' | 'reason' | 'idempotency_key' | 'household_id'>>;
+export type NewEntry = Omit<
+  LedgerEntriesTable,
+  | 'id'
+  | 'created_at'
+  | 'spend_minor'
+  | 'currency'
+  | 'order_ref'
+  | 'order_name'
+  | 'ref_entry_id'
+  | 'reason'
+  | 'idempotency_key'
+  | 'household_id'
+> &
+  Partial<
+    Pick<
+      LedgerEntriesTable,
+      | 'spend_minor'
+      | 'currency'
+      | 'order_ref'
+      | 'order_name'
+      | 'ref_entry_id'
+      | 'reason'
+      | 'idempotency_key'
+      | 'household_id'
+    >
+  >;
 
 export const isHouseholdAccount = (accountId: string): boolean => accountId.startsWith('hh_');
 
@@ -18,13 +42,30 @@ export const isHouseholdAccount = (accountId: string): boolean => accountId.star
  */
 export async function appendEntry(db: Db, e: NewEntry, now: number): Promise<LedgerEntry | null> {
   const row: LedgerEntry = {
-    id: newId('led', now), kind: e.kind, account_id: e.account_id, customer_id: e.customer_id, household_id: e.household_id ?? null,
-    points: e.points, spend_minor: e.spend_minor ?? 0, currency: e.currency ?? null, order_ref: e.order_ref ?? null, order_name: e.order_name ?? null,
-    ref_entry_id: e.ref_entry_id ?? null, source: e.source, actor: e.actor, reason: e.reason ?? null, idempotency_key: e.idempotency_key ?? null,
-    occurred_at: e.occurred_at, created_at: now,
+    id: newId('led', now),
+    kind: e.kind,
+    account_id: e.account_id,
+    customer_id: e.customer_id,
+    household_id: e.household_id ?? null,
+    points: e.points,
+    spend_minor: e.spend_minor ?? 0,
+    currency: e.currency ?? null,
+    order_ref: e.order_ref ?? null,
+    order_name: e.order_name ?? null,
+    ref_entry_id: e.ref_entry_id ?? null,
+    source: e.source,
+    actor: e.actor,
+    reason: e.reason ?? null,
+    idempotency_key: e.idempotency_key ?? null,
+    occurred_at: e.occurred_at,
+    created_at: now,
   };
   await ensureAccount(db, row.account_id, now);
-  const res = await db.insertInto('ledger_entries').values(row).onConflict((oc) => oc.column('idempotency_key').doNothing()).executeTakeFirst();
+  const res = await db
+    .insertInto('ledger_entries')
+    .values(row)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .executeTakeFirst();
   return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1 ? row : null;
 }
 
@@ -33,8 +74,16 @@ export async function entryByKey(db: Db, key: string): Promise<LedgerEntry | und
 }
 
 async function ensureAccount(db: Db, accountId: string, now: number): Promise<void> {
-  await db.insertInto('loyalty_accounts').values({ id: accountId, kind: isHouseholdAccount(accountId) ? 'household' : 'customer', lock_seq: 0, created_at: now })
-    .onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('loyalty_accounts')
+    .values({
+      id: accountId,
+      kind: isHouseholdAccount(accountId) ? 'household' : 'customer',
+      lock_seq: 0,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }
 
 /**
@@ -44,12 +93,20 @@ async function ensureAccount(db: Db, accountId: string, now: number): Promise<vo
  */
 export async function lockAccount(trx: Db, accountId: string, now: number): Promise<void> {
   await ensureAccount(trx, accountId, now);
-  await trx.updateTable('loyalty_accounts').set((eb) => ({ lock_seq: eb('lock_seq', '+', 1) })).where('id', '=', accountId).execute();
+  await trx
+    .updateTable('loyalty_accounts')
+    .set((eb) => ({ lock_seq: eb('lock_seq', '+', 1) }))
+    .where('id', '=', accountId)
+    .execute();
 }
 
 /** The balance of an account: the sum of its entries. */
 export async function balanceOf(db: Db, accountId: string): Promise<number> {
-  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.sum<number | string | null>('points').as('b')).where('account_id', '=', accountId).executeTakeFirst();
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.sum<number | string | null>('points').as('b'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
   return Number(row?.b ?? 0);
 }
 
@@ -60,20 +117,32 @@ export async function poolBalance(db: Db, householdId: string): Promise<number> 
 
 /** What one member contributed to an account, net (earns, reversals, their redemptions, transfers). */
 export async function attributedBalance(db: Db, accountId: string, customerId: string): Promise<number> {
-  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.sum<number | string | null>('points').as('b'))
-    .where('account_id', '=', accountId).where('customer_id', '=', customerId).executeTakeFirst();
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.sum<number | string | null>('points').as('b'))
+    .where('account_id', '=', accountId)
+    .where('customer_id', '=', customerId)
+    .executeTakeFirst();
   return Number(row?.b ?? 0);
 }
 
 /** Qualifying spend credited to an account since `since` (minor units). */
 export async function spendSince(db: Db, accountId: string, since: number): Promise<number> {
-  const row = await db.selectFrom('ledger_entries').select((eb) => eb.fn.sum<number | string | null>('spend_minor').as('s'))
-    .where('account_id', '=', accountId).where('occurred_at', '>', since).executeTakeFirst();
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.sum<number | string | null>('spend_minor').as('s'))
+    .where('account_id', '=', accountId)
+    .where('occurred_at', '>', since)
+    .executeTakeFirst();
   return Number(row?.s ?? 0);
 }
 
 /** An account's entries, oldest first, paged by id. */
-export async function listEntries(db: Db, accountId: string, o: { after?: string | undefined; limit: number }): Promise<LedgerEntry[]> {
+export async function listEntries(
+  db: Db,
+  accountId: string,
+  o: { after?: string | undefined; limit: number },
+): Promise<LedgerEntry[]> {
   let q = db.selectFrom('ledger_entries').selectAll().where('account_id', '=', accountId).orderBy('id').limit(o.limit);
   if (o.after) q = q.where('id', '>', o.after);
   return q.execute();
@@ -85,7 +154,11 @@ export async function accountExists(db: Db, accountId: string): Promise<boolean>
 
 /** Entries of each kind, for the manual-adjustment rate. */
 export async function entryCounts(db: Db): Promise<Record<LedgerKind, number>> {
-  const rows = await db.selectFrom('ledger_entries').select(['kind', (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy('kind').execute();
+  const rows = await db
+    .selectFrom('ledger_entries')
+    .select(['kind', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .groupBy('kind')
+    .execute();
   const out: Record<LedgerKind, number> = { earn: 0, redeem: 0, adjust: 0, reverse: 0, expire: 0, transfer: 0 };
   for (const r of rows) out[r.kind] = Number(r.n);
   return out;

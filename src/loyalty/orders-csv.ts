@@ -20,7 +20,8 @@ export interface ExportedOrder {
 }
 
 const REQUIRED = ['Name', 'Email', 'Total', 'Created at'] as const;
-const SHOPIFY_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*(?:(Z|UTC)|([+-])(\d{2}):?(\d{2}))?$/;
+const SHOPIFY_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*(?:(Z|UTC)|([+-])(\d{2}):?(\d{2}))?$/;
 
 /** Epoch ms of `2024-05-01 10:00:00 -0400` (ISO-8601 too; no offset = UTC); NaN if not a date. */
 export function parseExportDate(raw: string): number {
@@ -51,29 +52,64 @@ export function readOrdersExport(text: string, file = 'orders.csv'): ExportedOrd
     const name = (r[col.Name] ?? '').trim();
     if (!name) throw new HearthError('invalid_input', `${file} line ${i + 2}: Name is empty`);
     const known = orders.get(name);
-    if (known) { known.line_rows++; return; }
+    if (known) {
+      known.line_rows++;
+      return;
+    }
     orders.set(name, toOrder(r, col, name, i + 2, file));
   });
   return [...orders.values()];
 }
 
-type Columns = Record<(typeof REQUIRED)[number], number> & { Id: number; Currency: number; 'Refunded Amount': number; 'Cancelled at': number };
+type Columns = Record<(typeof REQUIRED)[number], number> & {
+  Id: number;
+  Currency: number;
+  'Refunded Amount': number;
+  'Cancelled at': number;
+};
 
 function columnIndex(header: string[], file: string): Columns {
   const at = (name: string) => header.findIndex((h) => h.trim() === name);
-  for (const c of REQUIRED) if (at(c) < 0) throw new HearthError('invalid_input', `${file}: column "${c}" is missing (is this a Shopify orders export?)`);
-  return { Name: at('Name'), Email: at('Email'), Total: at('Total'), 'Created at': at('Created at'), Id: at('Id'), Currency: at('Currency'), 'Refunded Amount': at('Refunded Amount'), 'Cancelled at': at('Cancelled at') };
+  for (const c of REQUIRED)
+    if (at(c) < 0)
+      throw new HearthError('invalid_input', `${file}: column "${c}" is missing (is this a Shopify orders export?)`);
+  return {
+    Name: at('Name'),
+    Email: at('Email'),
+    Total: at('Total'),
+    'Created at': at('Created at'),
+    Id: at('Id'),
+    Currency: at('Currency'),
+    'Refunded Amount': at('Refunded Amount'),
+    'Cancelled at': at('Cancelled at'),
+  };
 }
 
 function toOrder(r: string[], col: Columns, name: string, line: number, file: string): ExportedOrder {
   const cell = (i: number) => (i >= 0 ? (r[i] ?? '').trim() : '');
   const total = toMinor(cell(col.Total));
-  if (total === null) throw new HearthError('invalid_input', `${file} line ${line}: Total "${cell(col.Total)}" of order ${name} is not an amount`);
+  if (total === null)
+    throw new HearthError(
+      'invalid_input',
+      `${file} line ${line}: Total "${cell(col.Total)}" of order ${name} is not an amount`,
+    );
   const created = parseExportDate(cell(col['Created at']));
-  if (Number.isNaN(created)) throw new HearthError('invalid_input', `${file} line ${line}: Created at "${cell(col['Created at'])}" of order ${name} is not a date`);
+  if (Number.isNaN(created))
+    throw new HearthError(
+      'invalid_input',
+      `${file} line ${line}: Created at "${cell(col['Created at'])}" of order ${name} is not a date`,
+    );
   const refunded = toMinor(cell(col['Refunded Amount'])) ?? 0;
   return {
-    name, id: cell(col.Id).replace(/^'/, '') || null, email: cell(col.Email) || null, currency: cell(col.Currency) || null,
-    total_minor: total, refunded_minor: refunded, created_at: created, cancelled: cell(col['Cancelled at']) !== '', line_rows: 1, line,
+    name,
+    id: cell(col.Id).replace(/^'/, '') || null,
+    email: cell(col.Email) || null,
+    currency: cell(col.Currency) || null,
+    total_minor: total,
+    refunded_minor: refunded,
+    created_at: created,
+    cancelled: cell(col['Cancelled at']) !== '',
+    line_rows: 1,
+    line,
   };
 }

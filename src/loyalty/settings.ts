@@ -27,7 +27,11 @@ export interface LoyaltySettings {
 export const DEFAULT_LOYALTY: LoyaltySettings = {
   points_per_unit: 1,
   tier_window_ms: 365 * 86_400_000,
-  tiers: [{ name: 'gold', min_spend_minor: 150_000 }, { name: 'silver', min_spend_minor: 50_000 }, { name: 'member', min_spend_minor: 0 }],
+  tiers: [
+    { name: 'gold', min_spend_minor: 150_000 },
+    { name: 'silver', min_spend_minor: 50_000 },
+    { name: 'member', min_spend_minor: 0 },
+  ],
   redemption_authority: 'any_opted_in',
   split_policy: 'stays_with_household',
   adjustment_alert_rate: 0.02,

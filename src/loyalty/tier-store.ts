@@ -15,7 +15,9 @@ export interface TierBasis {
 
 export async function tierBasis(db: Db, customerId: string, at?: number): Promise<TierBasis> {
   const m = await membershipAt(db, customerId, at);
-  return m?.points_aggregation_opt_in ? { basis: 'household', basis_id: m.household_id } : { basis: 'individual', basis_id: customerId };
+  return m?.points_aggregation_opt_in
+    ? { basis: 'household', basis_id: m.household_id }
+    : { basis: 'individual', basis_id: customerId };
 }
 
 /** Qualifying spend of an account over the rolling window ending at `now`. */
@@ -34,7 +36,12 @@ export async function tierOf(db: Db, customerId: string, now: number, s: Loyalty
   return tierFor(await windowSpend(db, b.basis_id, now, s), s.tiers);
 }
 
-export async function householdTier(db: Db, householdId: string, now: number, s: LoyaltySettings): Promise<string | null> {
+export async function householdTier(
+  db: Db,
+  householdId: string,
+  now: number,
+  s: LoyaltySettings,
+): Promise<string | null> {
   return tierFor(await windowSpend(db, householdId, now, s), s.tiers);
 }
 
@@ -53,21 +60,62 @@ export interface TierChange {
  * change, webhooks and identity pushes, is `flows/tiers.ts`). A few set queries whatever the
  * household size: memberships, one spend sum per basis, the stored tiers.
  */
-export async function storeTierChanges(trx: Db, customerIds: string[], now: number, s: LoyaltySettings): Promise<TierChange[]> {
+export async function storeTierChanges(
+  trx: Db,
+  customerIds: string[],
+  now: number,
+  s: LoyaltySettings,
+): Promise<TierChange[]> {
   const bases = await basesWithHouseholds(trx, customerIds);
   const spend = new Map<string, number>();
-  for (const b of bases.values()) if (!spend.has(b.basis_id)) spend.set(b.basis_id, await windowSpend(trx, b.basis_id, now, s));
-  const stored = new Map((await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', [...bases.keys()]).execute()).map((r) => [r.customer_id, r]));
+  for (const b of bases.values())
+    if (!spend.has(b.basis_id)) spend.set(b.basis_id, await windowSpend(trx, b.basis_id, now, s));
+  const stored = new Map(
+    (
+      await trx
+        .selectFrom('tier_state')
+        .selectAll()
+        .where('customer_id', 'in', [...bases.keys()])
+        .execute()
+    ).map((r) => [r.customer_id, r]),
+  );
   const changes: TierChange[] = [];
   for (const [id, b] of [...bases].sort(([a], [c]) => (a < c ? -1 : 1))) {
     const qualifying = spend.get(b.basis_id)!;
     const tier = tierFor(qualifying, s.tiers);
     const prev = stored.get(id);
     if (prev && prev.tier === tier && prev.basis === b.basis && prev.basis_id === b.basis_id) continue;
-    const row = { customer_id: id, tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: qualifying, updated_at: now };
-    await trx.insertInto('tier_state').values(row)
-      .onConflict((oc) => oc.column('customer_id').doUpdateSet({ tier, basis: b.basis, basis_id: b.basis_id, qualifying_spend_minor: qualifying, updated_at: now })).execute();
-    if ((prev?.tier ?? null) !== tier) changes.push({ customer_id: id, previous_tier: prev?.tier ?? null, tier, ...b, qualifying_spend_minor: qualifying });
+    const row = {
+      customer_id: id,
+      tier,
+      basis: b.basis,
+      basis_id: b.basis_id,
+      qualifying_spend_minor: qualifying,
+      updated_at: now,
+    };
+    await trx
+      .insertInto('tier_state')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .column('customer_id')
+          .doUpdateSet({
+            tier,
+            basis: b.basis,
+            basis_id: b.basis_id,
+            qualifying_spend_minor: qualifying,
+            updated_at: now,
+          }),
+      )
+      .execute();
+    if ((prev?.tier ?? null) !== tier)
+      changes.push({
+        customer_id: id,
+        previous_tier: prev?.tier ?? null,
+        tier,
+        ...b,
+        qualifying_spend_minor: qualifying,
+      });
   }
   return changes;
 }
@@ -75,13 +123,17 @@ export async function storeTierChanges(trx: Db, customerIds: string[], now: numb
 /** The tier basis of each customer and of every current member of their households. */
 async function basesWithHouseholds(db: Db, customerIds: string[]): Promise<Map<string, TierBasis>> {
   const out = new Map<string, TierBasis>();
-  const basisOf = (m: Membership | undefined, id: string): TierBasis => (m?.points_aggregation_opt_in ? { basis: 'household', basis_id: m.household_id } : { basis: 'individual', basis_id: id });
+  const basisOf = (m: Membership | undefined, id: string): TierBasis =>
+    m?.points_aggregation_opt_in
+      ? { basis: 'household', basis_id: m.household_id }
+      : { basis: 'individual', basis_id: id };
   const households = new Set<string>();
   for (const id of new Set(customerIds)) {
     const m = await membershipAt(db, id);
     out.set(id, basisOf(m, id));
     if (m) households.add(m.household_id);
   }
-  for (const hh of households) for (const m of await householdMembersAt(db, hh)) out.set(m.customer_id, basisOf(m, m.customer_id));
+  for (const hh of households)
+    for (const m of await householdMembersAt(db, hh)) out.set(m.customer_id, basisOf(m, m.customer_id));
   return out;
 }

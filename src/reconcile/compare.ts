@@ -25,7 +25,11 @@ export const RECONCILED_FIELDS: readonly OwnedField[] = ['given_name', 'family_n
  * field by field. A field Hearth holds no value for is not compared (nothing to be right about);
  * a value Hearth holds that the system lacks is drift.
  */
-export function compareContact(canonical: CanonicalContact, pulled: CanonicalContact, defaultCountry: string): FieldComparison[] {
+export function compareContact(
+  canonical: CanonicalContact,
+  pulled: CanonicalContact,
+  defaultCountry: string,
+): FieldComparison[] {
   const out: FieldComparison[] = [];
   for (const field of RECONCILED_FIELDS) {
     const c = compareField(field, canonical, pulled, defaultCountry);
@@ -34,29 +38,47 @@ export function compareContact(canonical: CanonicalContact, pulled: CanonicalCon
   return out;
 }
 
-function compareField(field: OwnedField, canonical: CanonicalContact, pulled: CanonicalContact, country: string): FieldComparison | null {
-  if (field === 'address') return canonical.address?.line1?.trim() ? compareAddressField(canonical.address, pulled.address ?? null) : null;
+function compareField(
+  field: OwnedField,
+  canonical: CanonicalContact,
+  pulled: CanonicalContact,
+  country: string,
+): FieldComparison | null {
+  if (field === 'address')
+    return canonical.address?.line1?.trim() ? compareAddressField(canonical.address, pulled.address ?? null) : null;
   const want = text(canonical[field]);
   if (!want) return null;
   const got = text(pulled[field]);
   if (field === 'phone') return comparePhoneField(want, got, phoneCountry(canonical, country));
-  const outcome: FieldOutcome = got === want ? 'same' : got && fold(got, field) === fold(want, field) ? 'format_only' : 'drift';
+  const outcome: FieldOutcome =
+    got === want ? 'same' : got && fold(got, field) === fold(want, field) ? 'format_only' : 'drift';
   return { field, outcome, canonical: want, system: got, detail: {} };
 }
 
 /** Names fold case, accents and spacing; email folds case (its local part is case-insensitive in practice). */
 function fold(v: string, field: OwnedField): string {
   const lower = v.toLowerCase().replace(/\s+/g, ' ').trim();
-  return field === 'email' ? lower : lower.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[\s.'’-]/g, '');
+  return field === 'email'
+    ? lower
+    : lower
+        .normalize('NFKD')
+        .replace(/\p{M}/gu, '')
+        .replace(/[\s.'’-]/g, '');
 }
 
 export function comparePhoneField(want: string, got: string | null, country: CountryCode): FieldComparison {
   const canonicalE164 = toE164(want, country);
   const systemE164 = got ? toE164(got, country) : null;
-  const outcome: FieldOutcome = got === want ? 'same' : systemE164 && systemE164 === canonicalE164 ? 'format_only' : 'drift';
-  return { field: 'phone', outcome, canonical: want, system: got, detail: { canonical_e164: canonicalE164, system_e164: systemE164 } };
+  const outcome: FieldOutcome =
+    got === want ? 'same' : systemE164 && systemE164 === canonicalE164 ? 'format_only' : 'drift';
+  return {
+    field: 'phone',
+    outcome,
+    canonical: want,
+    system: got,
+    detail: { canonical_e164: canonicalE164, system_e164: systemE164 },
+  };
 }
-
 
 function phoneCountry(c: CanonicalContact, fallback: string): CountryCode {
   const country = (c.address?.country ?? '').trim().toUpperCase();
@@ -74,7 +96,13 @@ export function compareAddressField(want: PostalAddress, got: PostalAddress | nu
   if (canonical === system) return { field: 'address', outcome: 'same', canonical, system, detail: {} };
   const cmp = compareAddresses(normalizeAddress(want), normalizeAddress(got));
   const outcome: FieldOutcome = cmp.same_delivery_point ? 'format_only' : 'drift';
-  return { field: 'address', outcome, canonical, system, detail: cmp.same_delivery_point ? { format_only: cmp.format_only } : { differing: cmp.differing } };
+  return {
+    field: 'address',
+    outcome,
+    canonical,
+    system,
+    detail: cmp.same_delivery_point ? { format_only: cmp.format_only } : { differing: cmp.differing },
+  };
 }
 
 function addressText(a: PostalAddress): string {

@@ -6,7 +6,13 @@ import type { FieldComparison } from './compare.ts';
 export const RECONCILE_POLICIES = ['heal', 'review', 'report'] as const;
 export type ReconcilePolicy = (typeof RECONCILE_POLICIES)[number];
 /** Defaults: the CRM write-back heals addresses; phones wait for an operator; the CRM owns names and email. */
-export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = { address: 'heal', phone: 'review', given_name: 'report', family_name: 'report', email: 'report' };
+export const DEFAULT_RECONCILE_POLICIES: Record<OwnedField, ReconcilePolicy> = {
+  address: 'heal',
+  phone: 'review',
+  given_name: 'report',
+  family_name: 'report',
+  email: 'report',
+};
 
 export interface FindingDecision {
   kind: DriftKind;
@@ -26,7 +32,8 @@ export const HEALABLE_FIELDS: readonly string[] = ['address', 'phone', 'given_na
 export function decideFinding(c: FieldComparison, policy: ReconcilePolicy, canHeal = true): FindingDecision | null {
   if (c.outcome === 'same') return null;
   if (c.outcome === 'format_only') return { kind: 'format_only', status: 'ignored', heal: false };
-  if (policy === 'heal' && canHeal && HEALABLE_FIELDS.includes(c.field)) return { kind: 'drift', status: 'healing', heal: true };
+  if (policy === 'heal' && canHeal && HEALABLE_FIELDS.includes(c.field))
+    return { kind: 'drift', status: 'healing', heal: true };
   if (policy === 'report') return { kind: 'drift', status: 'reported', heal: false };
   return { kind: 'drift', status: 'open', heal: false };
 }

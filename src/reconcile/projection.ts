@@ -8,6 +8,15 @@ import type { CustomersTable } from '../db/schema.ts';
  */
 export function projectCustomer(row: CustomersTable, singleStreetLine: boolean): CanonicalContact {
   const address = addressOf(row);
-  const folded = address && singleStreetLine ? { ...address, line1: [address.line1, address.line2].filter((s) => s && s.trim()).join(' '), line2: null } : address;
-  return { given_name: row.given_name, family_name: row.family_name, email: row.email, phone: row.phone, address: folded };
+  const folded =
+    address && singleStreetLine
+      ? { ...address, line1: [address.line1, address.line2].filter((s) => s && s.trim()).join(' '), line2: null }
+      : address;
+  return {
+    given_name: row.given_name,
+    family_name: row.family_name,
+    email: row.email,
+    phone: row.phone,
+    address: folded,
+  };
 }

@@ -44,5 +44,11 @@ export function scorecard(stats: RunStats): ScoreLine[] {
 }
 
 export function scoreLine(system: string, field: string, t: FieldTally): ScoreLine {
-  return { system, field, ...t, drift_rate: rate(t.drifted, t.compared), format_only_rate: rate(t.format_only, t.compared) };
+  return {
+    system,
+    field,
+    ...t,
+    drift_rate: rate(t.drifted, t.compared),
+    format_only_rate: rate(t.format_only, t.compared),
+  };
 }

@@ -22,8 +22,21 @@ export const hubspotConnector = defineConnector({
   single_street_line: true,
   signature_headers: ['x-hubspot-signature-v3'],
   households: (cfg, o, deps) => {
-    const client = new Client({ accessToken: cfg.access_token, basePath: cfg.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
-    return createHubSpotHouseholds(client, { mode: o.hubspot_mode, opt_in_property: o.opt_in_property, head_labels: o.head_labels, member_labels: o.member_labels }, deps.now ?? Date.now);
+    const client = new Client({
+      accessToken: cfg.access_token,
+      basePath: cfg.base_url.replace(/\/$/, ''),
+      numberOfApiCallRetries: 0,
+    });
+    return createHubSpotHouseholds(
+      client,
+      {
+        mode: o.hubspot_mode,
+        opt_in_property: o.opt_in_property,
+        head_labels: o.head_labels,
+        member_labels: o.member_labels,
+      },
+      deps.now ?? Date.now,
+    );
   },
   exports: {
     // HubSpot exports use property labels (internal names accepted too).

@@ -22,12 +22,23 @@ const hasLabel = (a: HubSpotAssociation, labels: readonly string[]): boolean => 
  * household; the contact is its head when that association carries a head label (e.g. "Head of
  * household" or "Primary contact"), else a member.
  */
-export function hubspotCompanyHousehold(companies: readonly HubSpotAssociation[], names: ReadonlyMap<string, string | null>, headLabels: readonly string[], optIn: unknown): HouseholdLink {
-  const primary = companies.find((a) => a.associationTypes.some((t) => t.category === 'HUBSPOT_DEFINED' && t.typeId === HUBSPOT_PRIMARY_COMPANY_TYPE));
+export function hubspotCompanyHousehold(
+  companies: readonly HubSpotAssociation[],
+  names: ReadonlyMap<string, string | null>,
+  headLabels: readonly string[],
+  optIn: unknown,
+): HouseholdLink {
+  const primary = companies.find((a) =>
+    a.associationTypes.some((t) => t.category === 'HUBSPOT_DEFINED' && t.typeId === HUBSPOT_PRIMARY_COMPANY_TYPE),
+  );
   const chosen = primary ?? [...companies].sort((a, b) => compareIds(a.toObjectId, b.toObjectId))[0];
   if (!chosen) return { household: null, role: 'member', opt_in: parseOptIn(optIn) };
   const id = String(chosen.toObjectId);
-  return { household: { external_id: id, name: names.get(id) ?? null }, role: hasLabel(chosen, headLabels) ? 'head' : 'member', opt_in: parseOptIn(optIn) };
+  return {
+    household: { external_id: id, name: names.get(id) ?? null },
+    role: hasLabel(chosen, headLabels) ? 'head' : 'member',
+    opt_in: parseOptIn(optIn),
+  };
 }
 
 /**
@@ -35,10 +46,23 @@ export function hubspotCompanyHousehold(companies: readonly HubSpotAssociation[]
  * B labelled "Head of household" -> A is a member of B's household; B labelled "Household member"
  * -> A heads the household. The household is keyed by its head: `contact:<head id>`.
  */
-export function hubspotLabelHousehold(contactId: string, contacts: readonly HubSpotAssociation[], labels: { head: readonly string[]; member: readonly string[] }, optIn: unknown): HouseholdLink {
-  const head = [...contacts].sort((a, b) => compareIds(a.toObjectId, b.toObjectId)).find((a) => hasLabel(a, labels.head));
-  if (head) return { household: { external_id: `contact:${head.toObjectId}`, name: null }, role: 'member', opt_in: parseOptIn(optIn) };
-  if (contacts.some((a) => hasLabel(a, labels.member))) return { household: { external_id: `contact:${contactId}`, name: null }, role: 'head', opt_in: parseOptIn(optIn) };
+export function hubspotLabelHousehold(
+  contactId: string,
+  contacts: readonly HubSpotAssociation[],
+  labels: { head: readonly string[]; member: readonly string[] },
+  optIn: unknown,
+): HouseholdLink {
+  const head = [...contacts]
+    .sort((a, b) => compareIds(a.toObjectId, b.toObjectId))
+    .find((a) => hasLabel(a, labels.head));
+  if (head)
+    return {
+      household: { external_id: `contact:${head.toObjectId}`, name: null },
+      role: 'member',
+      opt_in: parseOptIn(optIn),
+    };
+  if (contacts.some((a) => hasLabel(a, labels.member)))
+    return { household: { external_id: `contact:${contactId}`, name: null }, role: 'head', opt_in: parseOptIn(optIn) };
   return { household: null, role: 'member', opt_in: parseOptIn(optIn) };
 }
 

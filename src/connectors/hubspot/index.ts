@@ -12,7 +12,15 @@ import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationCh
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
-import type { AddressWritePayload, Connector, DeliveryResult, InboundEvent, OutboundJob, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
+import type {
+  AddressWritePayload,
+  Connector,
+  DeliveryResult,
+  InboundEvent,
+  OutboundJob,
+  VerifyResult,
+  WebhookRequest,
+} from '../../canonical/types.ts';
 
 export interface HubSpotConfig {
   access_token: string;
@@ -38,7 +46,11 @@ const MAX_BATCH = 100;
  * we pass 0 and no limiter, so every 429/5xx reaches the outbox, which alone decides retries.
  */
 export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Connector {
-  const client = new Client({ accessToken: cfg.access_token, basePath: cfg.base_url.replace(/\/$/, ''), numberOfApiCallRetries: 0 });
+  const client = new Client({
+    accessToken: cfg.access_token,
+    basePath: cfg.base_url.replace(/\/$/, ''),
+    numberOfApiCallRetries: 0,
+  });
   const now = deps.now ?? Date.now;
   const source = createHubSpotSource(client, now);
   return {
@@ -47,12 +59,13 @@ export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {
     source,
     outbound: {
       kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH, FIELDS_WRITE],
-      deliver: (jobs) => deliverByKind(jobs, {
-        'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
-        'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
-        [CONTACT_FETCH]: (js) => deliverContactFetches('hubspot', source, js, now),
-        [FIELDS_WRITE]: (js) => deliverFieldWrites(client, js, now),
-      }),
+      deliver: (jobs) =>
+        deliverByKind(jobs, {
+          'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
+          'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
+          [CONTACT_FETCH]: (js) => deliverContactFetches('hubspot', source, js, now),
+          [FIELDS_WRITE]: (js) => deliverFieldWrites(client, js, now),
+        }),
       expectedWrites: (job) => {
         if (job.kind === 'crm.opt_in_write') return optInExpectedWrite(job);
         if (job.kind === FIELDS_WRITE) return vendorValues(job, HUBSPOT_FIELDS);
@@ -81,7 +94,11 @@ export function addressProperties(a: PostalAddress): Record<string, string> {
 }
 
 /** HubSpot contact properties of the canonical person fields a fields write corrects. */
-const HUBSPOT_FIELDS: Record<WritableField, string> = { given_name: 'firstname', family_name: 'lastname', phone: 'phone' };
+const HUBSPOT_FIELDS: Record<WritableField, string> = {
+  given_name: 'firstname',
+  family_name: 'lastname',
+  phone: 'phone',
+};
 
 /** Person-field corrections, one PATCH per contact (HubSpot clears a property with ''). */
 async function deliverFieldWrites(client: Client, jobs: OutboundJob[], now: () => number): Promise<DeliveryResult[]> {
@@ -99,20 +116,31 @@ async function deliverFieldWrites(client: Client, jobs: OutboundJob[], now: () =
   return results;
 }
 
-async function deliverAddresses(client: Client, jobs: OutboundJob<AddressWritePayload>[], now: () => number): Promise<DeliveryResult[]> {
+async function deliverAddresses(
+  client: Client,
+  jobs: OutboundJob<AddressWritePayload>[],
+  now: () => number,
+): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array(jobs.length);
   const writes: Write[] = [];
   for (const [i, job] of jobs.entries()) {
     const found = await findContact(client, job.payload).catch((err: unknown) => mapError(err, now));
     if (found && 'ok' in found) results[i] = found;
-    else if (!found) results[i] = { ok: false, kind: 'not_found', message: scrubSecrets(`no HubSpot contact with email ${job.payload.email ?? '(none)'}`) };
+    else if (!found)
+      results[i] = {
+        ok: false,
+        kind: 'not_found',
+        message: scrubSecrets(`no HubSpot contact with email ${job.payload.email ?? '(none)'}`),
+      };
     // Already the same delivery point (another spelling): writing would only respell the CRM's.
-    else if (found.current && sameDeliveryPoint(heldAddress(found.current), job.payload.address)) results[i] = { ok: true, external_id: found.id, unchanged: found.current };
+    else if (found.current && sameDeliveryPoint(heldAddress(found.current), job.payload.address))
+      results[i] = { ok: true, external_id: found.id, unchanged: found.current };
     else writes.push({ i, id: found.id, properties: addressProperties(job.payload.address) });
   }
   // One job: a plain PATCH (a 404 names the contact). Several: batch update, 100 inputs a call.
   if (writes.length === 1) await writeOne(client, writes[0]!, results, now);
-  for (let k = 0; writes.length > 1 && k < writes.length; k += MAX_BATCH) await writeBatch(client, writes.slice(k, k + MAX_BATCH), results, now);
+  for (let k = 0; writes.length > 1 && k < writes.length; k += MAX_BATCH)
+    await writeBatch(client, writes.slice(k, k + MAX_BATCH), results, now);
   return results;
 }
 
@@ -131,15 +159,29 @@ async function writeOne(client: Client, w: Write, results: DeliveryResult[], now
   }
 }
 
-async function writeBatch(client: Client, writes: Write[], results: DeliveryResult[], now: () => number): Promise<void> {
+async function writeBatch(
+  client: Client,
+  writes: Write[],
+  results: DeliveryResult[],
+  now: () => number,
+): Promise<void> {
   try {
     // A 207 lists per-input errors; an input absent from `results` did not land.
-    const res = await client.crm.contacts.batchApi.update({ inputs: writes.map((w) => ({ id: w.id, properties: w.properties })) });
+    const res = await client.crm.contacts.batchApi.update({
+      inputs: writes.map((w) => ({ id: w.id, properties: w.properties })),
+    });
     const ok = new Set(res.results.map((r) => r.id));
-    const errors = (res as { errors?: { message?: string; category?: string; context?: Record<string, string[]> }[] }).errors ?? [];
+    const errors =
+      (res as { errors?: { message?: string; category?: string; context?: Record<string, string[]> }[] }).errors ?? [];
     for (const w of writes) {
       const why = errors.find((e) => e.context?.ids?.includes(w.id));
-      results[w.i] = ok.has(w.id) ? { ok: true, external_id: w.id, written: w.properties } : { ok: false, kind: why?.category === 'VALIDATION_ERROR' ? 'invalid' : 'not_found', message: scrubSecrets(`HubSpot contact ${w.id}: ${why?.message ?? 'not updated'}`) };
+      results[w.i] = ok.has(w.id)
+        ? { ok: true, external_id: w.id, written: w.properties }
+        : {
+            ok: false,
+            kind: why?.category === 'VALIDATION_ERROR' ? 'invalid' : 'not_found',
+            message: scrubSecrets(`HubSpot contact ${w.id}: ${why?.message ?? 'not updated'}`),
+          };
     }
   } catch (err) {
     const failure = mapError(err, now);
@@ -152,10 +194,19 @@ async function writeBatch(client: Client, writes: Write[], results: DeliveryResu
  * contact Hearth has never written holds an address Hearth has not seen); null when HubSpot has
  * no such contact.
  */
-async function findContact(client: Client, p: AddressWritePayload): Promise<{ id: string; current?: Record<string, string | null> } | null> {
+async function findContact(
+  client: Client,
+  p: AddressWritePayload,
+): Promise<{ id: string; current?: Record<string, string | null> } | null> {
   if (p.external_id) return { id: p.external_id };
   if (!p.email) return null;
-  const res = await client.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }], properties: ['email', ...ADDRESS_PROPS], limit: 1, after: '0', sorts: [] });
+  const res = await client.crm.contacts.searchApi.doSearch({
+    filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }],
+    properties: ['email', ...ADDRESS_PROPS],
+    limit: 1,
+    after: '0',
+    sorts: [],
+  });
   const hit = res.results[0];
   if (!hit) return null;
   return { id: hit.id, current: Object.fromEntries(ADDRESS_PROPS.map((k) => [k, hit.properties[k] ?? null])) };
@@ -172,14 +223,29 @@ export function verifyV3(req: WebhookRequest, secret: string | undefined, public
   if (!secret) return { ok: false, error: 'connectors.hubspot.client_secret is not configured' };
   const signature = req.headers['x-hubspot-signature-v3'];
   const timestamp = req.headers['x-hubspot-request-timestamp'];
-  if (!signature || !timestamp) return { ok: false, error: 'missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header' };
-  if (!(Math.abs(req.now - Number(timestamp)) <= REPLAY_WINDOW_MS)) return { ok: false, error: 'X-HubSpot-Request-Timestamp is outside the 5-minute window' };
+  if (!signature || !timestamp)
+    return { ok: false, error: 'missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp header' };
+  if (!(Math.abs(req.now - Number(timestamp)) <= REPLAY_WINDOW_MS))
+    return { ok: false, error: 'X-HubSpot-Request-Timestamp is outside the 5-minute window' };
   const uri = decodeUri(publicUrl ?? req.url);
   const expected = hmacSha256(secret, `${req.method}${uri}${req.rawBody.toString('utf8')}${timestamp}`, 'base64');
   return safeEqual(signature, expected) ? { ok: true } : { ok: false, error: 'X-HubSpot-Signature-v3 does not match' };
 }
 
-const URI_DECODES: Record<string, string> = { '%3A': ':', '%2F': '/', '%3F': '?', '%40': '@', '%21': '!', '%24': '$', '%27': "'", '%28': '(', '%29': ')', '%2A': '*', '%2C': ',', '%3B': ';' };
+const URI_DECODES: Record<string, string> = {
+  '%3A': ':',
+  '%2F': '/',
+  '%3F': '?',
+  '%40': '@',
+  '%21': '!',
+  '%24': '$',
+  '%27': "'",
+  '%28': '(',
+  '%29': ')',
+  '%2A': '*',
+  '%2C': ',',
+  '%3B': ';',
+};
 function decodeUri(uri: string): string {
   return uri.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (m) => URI_DECODES[m.toUpperCase()] ?? m);
 }
@@ -202,24 +268,39 @@ export function parseEvents(req: WebhookRequest, appId: string | undefined): Inb
   } catch {
     throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
   }
-  if (!Array.isArray(body)) throw new HearthError('bad_request', 'hubspot body must be a JSON array of events', { field: 'body' });
+  if (!Array.isArray(body))
+    throw new HearthError('bad_request', 'hubspot body must be a JSON array of events', { field: 'body' });
   return body.map((e: HubSpotEvent, i) => toEvent(e, i, appId));
 }
 
 function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): InboundEvent {
   // Association events name their records as fromObjectId/toObjectId, not objectId.
-  if (e.subscriptionType === 'contact.associationChange') return associationEvent(e as AssociationChangeEvent, i, appId);
+  if (e.subscriptionType === 'contact.associationChange')
+    return associationEvent(e as AssociationChangeEvent, i, appId);
   for (const f of ['eventId', 'occurredAt', 'subscriptionType', 'objectId'] as const) {
-    if (e[f] === undefined || e[f] === null) throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
+    if (e[f] === undefined || e[f] === null)
+      throw new HearthError('bad_request', `hubspot event[${i}].${f} is required`, { field: `[${i}].${f}` });
   }
   const delivery_id = `${e.eventId}:${e.occurredAt}`;
-  if (e.subscriptionType !== 'contact.propertyChange') return { delivery_id, event: { type: 'unsupported', source: 'hubspot', vendor_type: String(e.subscriptionType) } };
-  if (!e.propertyName) throw new HearthError('bad_request', `hubspot event[${i}].propertyName is required`, { field: `[${i}].propertyName` });
+  if (e.subscriptionType !== 'contact.propertyChange')
+    return { delivery_id, event: { type: 'unsupported', source: 'hubspot', vendor_type: String(e.subscriptionType) } };
+  if (!e.propertyName)
+    throw new HearthError('bad_request', `hubspot event[${i}].propertyName is required`, {
+      field: `[${i}].propertyName`,
+    });
   const fields = { [e.propertyName]: e.propertyValue ?? null };
   // HubSpot marks API writes with the app that made them: ours are echoes.
   const ours = Boolean(appId) && (e.changeSource === 'INTEGRATION' || e.changeSource === 'API') && e.sourceId === appId;
   return {
     delivery_id,
-    event: { type: 'contact.updated', source: 'hubspot', external_id: String(e.objectId), contact: contactFromFields(fields), vendor_fields: fields, origin_is_hearth: ours, occurred_at: Number(e.occurredAt) },
+    event: {
+      type: 'contact.updated',
+      source: 'hubspot',
+      external_id: String(e.objectId),
+      contact: contactFromFields(fields),
+      vendor_fields: fields,
+      origin_is_hearth: ours,
+      occurred_at: Number(e.occurredAt),
+    },
   };
 }

@@ -14,7 +14,8 @@ interface SdkError {
   message?: string;
 }
 
-const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|timeout|aborted|fetch failed|network/i;
+const NETWORK =
+  /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|timeout|aborted|fetch failed|network/i;
 
 /**
  * HubSpot's errors as neutral kinds; a 429 carries when to come back: Retry-After if sent, else
@@ -24,11 +25,18 @@ export function mapError(err: unknown, now: () => number): Extract<DeliveryResul
   const e = (err ?? {}) as SdkError;
   const status = typeof e.code === 'number' ? e.code : 0;
   const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? '');
-  const detail = status ? `HubSpot ${status}: ${body.slice(0, 400)}` : `HubSpot unreachable: ${e.message ?? String(err)}`;
+  const detail = status
+    ? `HubSpot ${status}: ${body.slice(0, 400)}`
+    : `HubSpot unreachable: ${e.message ?? String(err)}`;
   const message = scrubSecrets(detail);
   const kind = kindOf(status, body, `${e.code ?? ''} ${e.message ?? ''}`);
   if (kind !== 'rate_limited') return { ok: false, kind, message };
-  return { ok: false, kind, message, retry_after_ms: parseRetryAfter(header(e.headers, 'retry-after'), now) ?? policyWait(body) };
+  return {
+    ok: false,
+    kind,
+    message,
+    retry_after_ms: parseRetryAfter(header(e.headers, 'retry-after'), now) ?? policyWait(body),
+  };
 }
 
 function kindOf(status: number, body: string, text: string): FailureKind {
@@ -56,7 +64,14 @@ export function contactFromFields(f: Record<string, string | null>): CanonicalCo
   if ('email' in f) c.email = f.email || null;
   if ('phone' in f) c.phone = f.phone || null;
   if (ADDRESS_PROPS.some((p) => p in f)) {
-    c.address = { line1: f.address ?? '', line2: null, city: f.city ?? null, region: f.state ?? null, postal_code: f.zip ?? null, country: f.country ?? null };
+    c.address = {
+      line1: f.address ?? '',
+      line2: null,
+      city: f.city ?? null,
+      region: f.state ?? null,
+      postal_code: f.zip ?? null,
+      country: f.country ?? null,
+    };
   }
   return c;
 }

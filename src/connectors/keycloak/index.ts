@@ -1,6 +1,19 @@
 import type { Connector, OutboundJob } from '../../canonical/types.ts';
-import { flatClaims, IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../../canonical/identity-claims.ts';
-import { createHttpClient, createTokenCache, tokenOf, withToken, type HttpClient, type HttpDeps, type Outcome } from '../shared/idp/http.ts';
+import {
+  flatClaims,
+  IDP_PUSH_KIND,
+  type IdentityClaims,
+  type MissingUserPolicy,
+} from '../../canonical/identity-claims.ts';
+import {
+  createHttpClient,
+  createTokenCache,
+  tokenOf,
+  withToken,
+  type HttpClient,
+  type HttpDeps,
+  type Outcome,
+} from '../shared/idp/http.ts';
 import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
 
 export interface KeycloakConfig {
@@ -20,7 +33,16 @@ export interface KeycloakConfig {
 }
 
 type Attributes = Record<string, string[]>;
-interface UserRepresentation { id?: string; username?: string; email?: string; firstName?: string; lastName?: string; enabled?: boolean; emailVerified?: boolean; attributes?: Attributes }
+interface UserRepresentation {
+  id?: string;
+  username?: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  enabled?: boolean;
+  emailVerified?: boolean;
+  attributes?: Attributes;
+}
 
 /** The user's attributes with the household claims merged in (a null claim removes its attribute). */
 export function mergeAttributes(current: Attributes | undefined, c: IdentityClaims): Attributes {
@@ -42,7 +64,10 @@ export function createKeycloakConnector(cfg: KeycloakConfig, deps: HttpDeps = {}
   return {
     id: 'keycloak',
     maxBatch: 20,
-    outbound: { kinds: [IDP_PUSH_KIND], deliver: (jobs: OutboundJob[]) => deliverPushes('keycloak', api, cfg.missing_user, jobs) },
+    outbound: {
+      kinds: [IDP_PUSH_KIND],
+      deliver: (jobs: OutboundJob[]) => deliverPushes('keycloak', api, cfg.missing_user, jobs),
+    },
   };
 }
 
@@ -51,8 +76,15 @@ function keycloakUserApi(cfg: KeycloakConfig, http: HttpClient): IdpUserApi {
   const users = `${base}/admin/realms/${encodeURIComponent(cfg.realm)}/users`;
   const tokenUrl = `${base}/realms/${encodeURIComponent(cfg.token_realm ?? cfg.realm)}/protocol/openid-connect/token`;
   const tokens = createTokenCache(async () => {
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: cfg.client_id, client_secret: cfg.client_secret }).toString();
-    const r = await http.request('POST', tokenUrl, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: cfg.client_id,
+      client_secret: cfg.client_secret,
+    }).toString();
+    const r = await http.request('POST', tokenUrl, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     return r.ok ? tokenOf('keycloak', r.value) : r;
   }, http.now);
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -61,22 +93,37 @@ function keycloakUserApi(cfg: KeycloakConfig, http: HttpClient): IdpUserApi {
     return r.ok ? { ok: true, value: (r.value ?? {}) as UserRepresentation } : r;
   };
   return {
-    findByEmail: (email) => withToken(tokens, async (token): Promise<Outcome<string[]>> => {
-      const r = await http.request('GET', `${users}?${new URLSearchParams({ email, exact: 'true' })}`, { headers: auth(token) });
-      if (!r.ok) return r;
-      const list = Array.isArray(r.value) ? (r.value as UserRepresentation[]) : [];
-      const trusted = list.filter((u) => !cfg.require_verified_email || u.emailVerified === true);
-      return { ok: true, value: trusted.map((u) => u.id).filter((id): id is string => typeof id === 'string') };
-    }),
-    writeClaims: (id, claims) => withToken(tokens, async (token): Promise<Outcome<null>> => {
-      const user = await getUser(token, id);
-      if (!user.ok) return user;
-      const u = user.value;
-      const rep: UserRepresentation = { username: u.username, email: u.email, firstName: u.firstName, lastName: u.lastName, enabled: u.enabled, emailVerified: u.emailVerified, attributes: mergeAttributes(u.attributes, claims) };
-      const put = await http.request('PUT', `${users}/${encodeURIComponent(id)}`, { headers: { ...auth(token), 'content-type': 'application/json' }, body: JSON.stringify(rep) });
-      if (!put.ok) return put;
-      return cfg.verify_writes ? verify(await getUser(token, id), claims) : { ok: true, value: null };
-    }),
+    findByEmail: (email) =>
+      withToken(tokens, async (token): Promise<Outcome<string[]>> => {
+        const r = await http.request('GET', `${users}?${new URLSearchParams({ email, exact: 'true' })}`, {
+          headers: auth(token),
+        });
+        if (!r.ok) return r;
+        const list = Array.isArray(r.value) ? (r.value as UserRepresentation[]) : [];
+        const trusted = list.filter((u) => !cfg.require_verified_email || u.emailVerified === true);
+        return { ok: true, value: trusted.map((u) => u.id).filter((id): id is string => typeof id === 'string') };
+      }),
+    writeClaims: (id, claims) =>
+      withToken(tokens, async (token): Promise<Outcome<null>> => {
+        const user = await getUser(token, id);
+        if (!user.ok) return user;
+        const u = user.value;
+        const rep: UserRepresentation = {
+          username: u.username,
+          email: u.email,
+          firstName: u.firstName,
+          lastName: u.lastName,
+          enabled: u.enabled,
+          emailVerified: u.emailVerified,
+          attributes: mergeAttributes(u.attributes, claims),
+        };
+        const put = await http.request('PUT', `${users}/${encodeURIComponent(id)}`, {
+          headers: { ...auth(token), 'content-type': 'application/json' },
+          body: JSON.stringify(rep),
+        });
+        if (!put.ok) return put;
+        return cfg.verify_writes ? verify(await getUser(token, id), claims) : { ok: true, value: null };
+      }),
   };
 }
 
@@ -85,7 +132,13 @@ function verify(read: Outcome<UserRepresentation>, claims: IdentityClaims): Outc
   if (!read.ok) return read;
   const want = flatClaims(claims);
   const got = read.value.attributes ?? {};
-  const dropped = Object.entries(want).filter(([k, v]) => v !== null && got[k]?.[0] !== v).map(([k]) => k);
+  const dropped = Object.entries(want)
+    .filter(([k, v]) => v !== null && got[k]?.[0] !== v)
+    .map(([k]) => k);
   if (dropped.length === 0) return { ok: true, value: null };
-  return { ok: false, kind: 'invalid', message: `keycloak kept none of ${dropped.join(', ')}: declare them in the realm's user profile or set unmanagedAttributePolicy to ADMIN_EDIT` };
+  return {
+    ok: false,
+    kind: 'invalid',
+    message: `keycloak kept none of ${dropped.join(', ')}: declare them in the realm's user profile or set unmanagedAttributePolicy to ADMIN_EDIT`,
+  };
 }

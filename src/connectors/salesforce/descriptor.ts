@@ -35,5 +35,6 @@ export const salesforceConnector = defineConnector({
       optional('mobile', 'MobilePhone', 'Mobile', 'Mobile Phone'),
     ],
   },
-  create: (cfg, deps) => createSalesforceConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
+  create: (cfg, deps) =>
+    createSalesforceConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
 });

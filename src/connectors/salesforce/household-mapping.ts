@@ -26,5 +26,9 @@ export function sameSalesforceId(a: string | null | undefined, b: string | null 
 export function npspHousehold(contactId: string, account: NpspAccount | undefined, optIn: unknown): HouseholdLink {
   if (!account || !isNpspHousehold(account)) return { household: null, role: 'member', opt_in: parseOptIn(optIn) };
   const head = sameSalesforceId(account.npe01__One2OneContact__c, contactId);
-  return { household: { external_id: account.Id, name: account.Name ?? null }, role: head ? 'head' : 'member', opt_in: parseOptIn(optIn) };
+  return {
+    household: { external_id: account.Id, name: account.Name ?? null },
+    role: head ? 'head' : 'member',
+    opt_in: parseOptIn(optIn),
+  };
 }

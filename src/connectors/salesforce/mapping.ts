@@ -40,7 +40,9 @@ export function mapError(err: unknown): Extract<DeliveryResult, { ok: false }> {
   const code = e.errorCode ?? (network ? (e.code ?? 'NETWORK') : '');
   const message = scrubSecrets(`Salesforce ${code || 'error'}: ${e.message ?? String(err)}`.slice(0, 500));
   const kind = network ? 'transient' : kindOfCode(code);
-  return kind === 'rate_limited' ? { ok: false, kind, message, retry_after_ms: limitWait(e.message ?? '') } : { ok: false, kind, message };
+  return kind === 'rate_limited'
+    ? { ok: false, kind, message, retry_after_ms: limitWait(e.message ?? '') }
+    : { ok: false, kind, message };
 }
 
 // Salesforce sends no Retry-After. The daily allocation is a rolling 24 h count: wait an hour;
@@ -57,7 +59,14 @@ export function contactFromFields(f: Record<string, string | null>): CanonicalCo
   if ('Phone' in f) c.phone = f.Phone ?? null;
   if (['MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry'].some((k) => k in f)) {
     const [line1, ...rest] = (f.MailingStreet ?? '').split('\n');
-    c.address = { line1: line1 ?? '', line2: rest.join(' ') || null, city: f.MailingCity ?? null, region: f.MailingState ?? null, postal_code: f.MailingPostalCode ?? null, country: f.MailingCountry ?? null };
+    c.address = {
+      line1: line1 ?? '',
+      line2: rest.join(' ') || null,
+      city: f.MailingCity ?? null,
+      region: f.MailingState ?? null,
+      postal_code: f.MailingPostalCode ?? null,
+      country: f.MailingCountry ?? null,
+    };
   }
   return c;
 }

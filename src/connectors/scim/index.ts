@@ -19,13 +19,22 @@ export interface ScimConfig {
 
 /** The extension attributes Hearth writes (names as in the extension schema, docs/identity-provider.md). */
 export function scimAttributes(c: IdentityClaims): Record<string, string | boolean | null> {
-  return { householdId: c.household_id, hierarchyRole: c.hierarchy_role, pointsAggregationOptIn: c.points_aggregation_opt_in, tier: c.tier };
+  return {
+    householdId: c.household_id,
+    hierarchyRole: c.hierarchy_role,
+    pointsAggregationOptIn: c.points_aggregation_opt_in,
+    tier: c.tier,
+  };
 }
 
 /** A SCIM 2.0 PATCH that sets (replace) or clears (remove) each extension attribute. */
-export function scimPatch(urn: string, c: IdentityClaims): { schemas: string[]; Operations: { op: string; path: string; value?: unknown }[] } {
+export function scimPatch(
+  urn: string,
+  c: IdentityClaims,
+): { schemas: string[]; Operations: { op: string; path: string; value?: unknown }[] } {
   const ops = Object.entries(scimAttributes(c)).map(([name, value]) =>
-    value === null ? { op: 'remove', path: `${urn}:${name}` } : { op: 'replace', path: `${urn}:${name}`, value });
+    value === null ? { op: 'remove', path: `${urn}:${name}` } : { op: 'replace', path: `${urn}:${name}`, value },
+  );
   return { schemas: [PATCH_OP], Operations: ops };
 }
 
@@ -39,7 +48,10 @@ export function createScimConnector(cfg: ScimConfig, deps: HttpDeps = {}): Conne
   return {
     id: 'scim',
     maxBatch: 20,
-    outbound: { kinds: [IDP_PUSH_KIND], deliver: (jobs: OutboundJob[]) => deliverPushes('scim', api, cfg.missing_user, jobs) },
+    outbound: {
+      kinds: [IDP_PUSH_KIND],
+      deliver: (jobs: OutboundJob[]) => deliverPushes('scim', api, cfg.missing_user, jobs),
+    },
   };
 }
 
@@ -47,7 +59,11 @@ function scimUserApi(cfg: ScimConfig, http: HttpClient): IdpUserApi {
   const base = cfg.base_url.replace(/\/$/, '');
   const headers = { authorization: `Bearer ${cfg.access_token}`, accept: SCIM_JSON };
   const search = async (filter: string): Promise<Outcome<string[]>> => {
-    const r = await http.request('GET', `${base}/Users?${new URLSearchParams({ filter, attributes: 'id', count: '10' })}`, { headers });
+    const r = await http.request(
+      'GET',
+      `${base}/Users?${new URLSearchParams({ filter, attributes: 'id', count: '10' })}`,
+      { headers },
+    );
     if (!r.ok) return r;
     const list = (r.value as { Resources?: { id?: unknown }[] } | null)?.Resources ?? [];
     return { ok: true, value: list.map((u) => u.id).filter((id): id is string => typeof id === 'string') };
@@ -62,7 +78,10 @@ function scimUserApi(cfg: ScimConfig, http: HttpClient): IdpUserApi {
       return !byEmail.ok && byEmail.kind === 'invalid' ? { ok: true, value: [] } : byEmail;
     },
     async writeClaims(id, claims) {
-      const r = await http.request('PATCH', `${base}/Users/${encodeURIComponent(id)}`, { headers: { ...headers, 'content-type': SCIM_JSON }, body: JSON.stringify(scimPatch(cfg.schema_urn, claims)) });
+      const r = await http.request('PATCH', `${base}/Users/${encodeURIComponent(id)}`, {
+        headers: { ...headers, 'content-type': SCIM_JSON },
+        body: JSON.stringify(scimPatch(cfg.schema_urn, claims)),
+      });
       return r.ok ? { ok: true, value: null } : r;
     },
   };

@@ -39,7 +39,9 @@ interface ShopifyOrder {
   currency?: string | null;
   total_price?: string | number | null;
   line_items?: unknown[] | null;
-  shipping_address?: (ShopifyAddress & { first_name?: string | null; last_name?: string | null; phone?: string | null }) | null;
+  shipping_address?:
+    | (ShopifyAddress & { first_name?: string | null; last_name?: string | null; phone?: string | null })
+    | null;
 }
 
 /**
@@ -63,19 +65,23 @@ export function verifyShopify(req: WebhookRequest, secret: string): VerifyResult
   const given = req.headers['x-shopify-hmac-sha256'];
   if (!given) return { ok: false, error: 'missing X-Shopify-Hmac-Sha256 header' };
   const expected = hmacSha256(secret, req.rawBody, 'base64');
-  return safeEqual(given, expected) ? { ok: true } : { ok: false, error: 'X-Shopify-Hmac-Sha256 does not match the body' };
+  return safeEqual(given, expected)
+    ? { ok: true }
+    : { ok: false, error: 'X-Shopify-Hmac-Sha256 does not match the body' };
 }
 
 export function parseShopify(req: WebhookRequest): InboundEvent[] {
   const topic = req.headers['x-shopify-topic'];
   const deliveryId = req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'];
   if (!topic) throw new HearthError('bad_request', 'missing X-Shopify-Topic header', { field: 'X-Shopify-Topic' });
-  if (!deliveryId) throw new HearthError('bad_request', 'missing X-Shopify-Event-Id header', { field: 'X-Shopify-Event-Id' });
+  if (!deliveryId)
+    throw new HearthError('bad_request', 'missing X-Shopify-Event-Id header', { field: 'X-Shopify-Event-Id' });
   const body = parseJsonObject(req.rawBody);
   const triggered = parseTime(req.headers['x-shopify-triggered-at']);
   const events: InboundEvent[] = [{ delivery_id: deliveryId, event: toCanonical(topic, body, triggered ?? req.now) }];
   // The order itself is a second event of the same delivery (the points ledger, checkout enrichment).
-  if (topic === 'orders/create') events.push({ delivery_id: `${deliveryId}:order`, event: orderPlaced(body as ShopifyOrder, triggered ?? req.now) });
+  if (topic === 'orders/create')
+    events.push({ delivery_id: `${deliveryId}:order`, event: orderPlaced(body as ShopifyOrder, triggered ?? req.now) });
   return events;
 }
 
@@ -140,8 +146,15 @@ function orderPlaced(order: ShopifyOrder, occurredAt: number): CanonicalEvent {
 function orderCancelled(order: ShopifyOrder & { cancelled_at?: string | null }, occurredAt: number): CanonicalEvent {
   requireField(order.id, 'id');
   return {
-    type: 'order.reversed', source: 'shopify', external_id: order.customer?.id != null ? String(order.customer.id) : null, contact: orderContact(order),
-    order_id: String(order.id), reason: 'cancelled', refund_id: null, amount_minor: null, occurred_at: parseTime(order.cancelled_at) ?? occurredAt,
+    type: 'order.reversed',
+    source: 'shopify',
+    external_id: order.customer?.id != null ? String(order.customer.id) : null,
+    contact: orderContact(order),
+    order_id: String(order.id),
+    reason: 'cancelled',
+    refund_id: null,
+    amount_minor: null,
+    occurred_at: parseTime(order.cancelled_at) ?? occurredAt,
   };
 }
 
@@ -157,19 +170,37 @@ interface ShopifyRefund {
 function refundCreated(refund: ShopifyRefund, occurredAt: number): CanonicalEvent {
   requireField(refund.id, 'id');
   requireField(refund.order_id, 'order_id');
-  const paid = (refund.transactions ?? []).filter((t) => (t.kind ?? 'refund') === 'refund' && (t.status ?? 'success') === 'success');
+  const paid = (refund.transactions ?? []).filter(
+    (t) => (t.kind ?? 'refund') === 'refund' && (t.status ?? 'success') === 'success',
+  );
   const items = refund.refund_line_items ?? [];
-  const amount = paid.length > 0
-    ? paid.reduce((sum, t) => sum + (moneyMinor(t.amount) ?? 0), 0)
-    : items.reduce((sum, i) => sum + (moneyMinor(i.subtotal) ?? 0) + (moneyMinor(i.total_tax) ?? 0), 0);
+  const amount =
+    paid.length > 0
+      ? paid.reduce((sum, t) => sum + (moneyMinor(t.amount) ?? 0), 0)
+      : items.reduce((sum, i) => sum + (moneyMinor(i.subtotal) ?? 0) + (moneyMinor(i.total_tax) ?? 0), 0);
   return {
-    type: 'order.reversed', source: 'shopify', external_id: null, contact: {}, order_id: String(refund.order_id), reason: 'refunded',
-    refund_id: String(refund.id), amount_minor: amount, occurred_at: parseTime(refund.created_at) ?? occurredAt,
+    type: 'order.reversed',
+    source: 'shopify',
+    external_id: null,
+    contact: {},
+    order_id: String(refund.order_id),
+    reason: 'refunded',
+    refund_id: String(refund.id),
+    amount_minor: amount,
+    occurred_at: parseTime(refund.created_at) ?? occurredAt,
   };
 }
 
-function orderContact(order: ShopifyOrder): { given_name: string | null; family_name: string | null; email: string | null } {
-  return { given_name: order.customer?.first_name ?? null, family_name: order.customer?.last_name ?? null, email: order.email ?? order.customer?.email ?? null };
+function orderContact(order: ShopifyOrder): {
+  given_name: string | null;
+  family_name: string | null;
+  email: string | null;
+} {
+  return {
+    given_name: order.customer?.first_name ?? null,
+    family_name: order.customer?.last_name ?? null,
+    email: order.email ?? order.customer?.email ?? null,
+  };
 }
 
 /** Shopify money ("59.00") in minor units; null when absent or not a number. */
@@ -186,8 +217,19 @@ function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {
     type: 'contact.updated',
     source: 'shopify',
     external_id: String(c.id),
-    contact: { given_name: c.first_name ?? null, family_name: c.last_name ?? null, email: c.email ?? null, phone: c.phone ?? null, address },
-    vendor_fields: { first_name: c.first_name ?? null, last_name: c.last_name ?? null, email: c.email ?? null, phone: c.phone ?? null },
+    contact: {
+      given_name: c.first_name ?? null,
+      family_name: c.last_name ?? null,
+      email: c.email ?? null,
+      phone: c.phone ?? null,
+      address,
+    },
+    vendor_fields: {
+      first_name: c.first_name ?? null,
+      last_name: c.last_name ?? null,
+      email: c.email ?? null,
+      phone: c.phone ?? null,
+    },
     origin_is_hearth: false,
     occurred_at: parseTime(c.updated_at) ?? occurredAt,
   };

@@ -16,5 +16,9 @@ export const webhookConnector = defineConnector({
   config: z.object({ targets: z.array(target).default([]) }),
   capabilities: {},
   targets: (cfg) => cfg.targets.map((t) => subscriberTarget(t.name)),
-  create: (cfg, deps) => createWebhookConnector(cfg.targets, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) }),
+  create: (cfg, deps) =>
+    createWebhookConnector(cfg.targets, {
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
 });

@@ -16,7 +16,6 @@ export interface WebhookJobPayload {
   event: { id: string; type: string; created_at: string; data: unknown };
 }
 
-
 export interface WebhookDeps {
   fetch?: FetchLike;
   now?: () => number;
@@ -38,7 +37,8 @@ export function createWebhookConnector(targets: WebhookTarget[], deps: WebhookDe
     maxBatch: 20,
     outbound: {
       kinds: ['webhook.deliver'],
-      deliver: (jobs) => Promise.all(jobs.map((j) => deliverOne(byName, send, now, timeout, j as OutboundJob<WebhookJobPayload>))),
+      deliver: (jobs) =>
+        Promise.all(jobs.map((j) => deliverOne(byName, send, now, timeout, j as OutboundJob<WebhookJobPayload>))),
     },
   };
 }
@@ -47,9 +47,16 @@ export function signWebhook(secret: string, body: string, unixSeconds: number): 
   return `t=${unixSeconds},v1=${hmacSha256(secret, `${unixSeconds}.${body}`, 'hex')}`;
 }
 
-async function deliverOne(byName: Map<string, WebhookTarget>, send: FetchLike, now: () => number, timeout: number, job: OutboundJob<WebhookJobPayload>): Promise<DeliveryResult> {
+async function deliverOne(
+  byName: Map<string, WebhookTarget>,
+  send: FetchLike,
+  now: () => number,
+  timeout: number,
+  job: OutboundJob<WebhookJobPayload>,
+): Promise<DeliveryResult> {
   const target = byName.get(job.payload.target);
-  if (!target) return { ok: false, kind: 'invalid', message: `webhook target "${job.payload.target}" is not configured` };
+  if (!target)
+    return { ok: false, kind: 'invalid', message: `webhook target "${job.payload.target}" is not configured` };
   const body = JSON.stringify(job.payload.event);
   const headers = {
     'content-type': 'application/json',
@@ -63,10 +70,13 @@ async function deliverOne(byName: Map<string, WebhookTarget>, send: FetchLike, n
     const res = await send(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
     if (res.status >= 200 && res.status < 300) return { ok: true };
     const text = scrubSecrets((await res.text().catch(() => '')).slice(0, 500));
-    return { ok: false, kind: kindOfStatus(res.status), message: `HTTP ${res.status} from ${target.name}: ${text}`, ...retryAfter(res.headers.get('retry-after'), now) };
+    return {
+      ok: false,
+      kind: kindOfStatus(res.status),
+      message: `HTTP ${res.status} from ${target.name}: ${text}`,
+      ...retryAfter(res.headers.get('retry-after'), now),
+    };
   } catch (err) {
     return { ok: false, kind: 'transient', message: scrubSecrets(`${target.name}: ${(err as Error).message}`) };
   }
 }
-
-

@@ -4,7 +4,18 @@ import { scrubSecrets } from '../../log.ts';
 import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
-import type { CanonicalContact, Connector, ContactSource, DeliveryResult, HouseholdLink, HouseholdSource, OptInWritePayload, OutboundJob, PulledContact, PullPage } from '../../canonical/types.ts';
+import type {
+  CanonicalContact,
+  Connector,
+  ContactSource,
+  DeliveryResult,
+  HouseholdLink,
+  HouseholdSource,
+  OptInWritePayload,
+  OutboundJob,
+  PulledContact,
+  PullPage,
+} from '../../canonical/types.ts';
 
 export interface ZohoConfig {
   access_token: string;
@@ -14,7 +25,10 @@ export interface ZohoConfig {
 }
 
 /** The slice of fetch the connector uses (tests and the sim pass their own). */
-export type ZohoFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+export type ZohoFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export interface ZohoDeps {
   fetch?: ZohoFetch;
@@ -22,7 +36,18 @@ export interface ZohoDeps {
   retry?: PullRetryOptions;
 }
 
-const STANDARD_FIELDS = ['First_Name', 'Last_Name', 'Email', 'Phone', 'Mailing_Street', 'Mailing_City', 'Mailing_State', 'Mailing_Zip', 'Mailing_Country', 'Modified_Time'] as const;
+const STANDARD_FIELDS = [
+  'First_Name',
+  'Last_Name',
+  'Email',
+  'Phone',
+  'Mailing_Street',
+  'Mailing_City',
+  'Mailing_State',
+  'Mailing_Zip',
+  'Mailing_Country',
+  'Modified_Time',
+] as const;
 const MAX_PAGE = 200;
 
 /** A failed Zoho call, carrying the neutral failure it maps to. */
@@ -64,9 +89,17 @@ function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
   return async (method, path, body) => {
     let res: Awaited<ReturnType<ZohoFetch>>;
     try {
-      res = await send(`${base}${path}`, { method, headers: { authorization: `Zoho-oauthtoken ${cfg.access_token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      res = await send(`${base}${path}`, {
+        method,
+        headers: { authorization: `Zoho-oauthtoken ${cfg.access_token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
     } catch (err) {
-      throw new ZohoCallError({ ok: false, kind: 'transient', message: scrubSecrets(`Zoho unreachable: ${(err as Error).message}`) });
+      throw new ZohoCallError({
+        ok: false,
+        kind: 'transient',
+        message: scrubSecrets(`Zoho unreachable: ${(err as Error).message}`),
+      });
     }
     const text = await res.text();
     // 204: a list with no records.
@@ -76,7 +109,12 @@ function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
   };
 }
 
-export function mapStatus(status: number, body: string, retryAfter: string | null, now: () => number): Extract<DeliveryResult, { ok: false }> {
+export function mapStatus(
+  status: number,
+  body: string,
+  retryAfter: string | null,
+  now: () => number,
+): Extract<DeliveryResult, { ok: false }> {
   const message = scrubSecrets(`Zoho ${status}: ${body.slice(0, 400)}`);
   const kind = kindOfStatus(status);
   if (kind !== 'rate_limited') return { ok: false, kind, message };
@@ -84,7 +122,8 @@ export function mapStatus(status: number, body: string, retryAfter: string | nul
   return { ok: false, kind, message, retry_after_ms: parseRetryAfter(retryAfter, now) ?? 60_000 };
 }
 
-const classify = (err: unknown) => (err instanceof ZohoCallError ? err.failure : { ok: false as const, kind: 'unknown' as const, message: String(err) });
+const classify = (err: unknown) =>
+  err instanceof ZohoCallError ? err.failure : { ok: false as const, kind: 'unknown' as const, message: String(err) };
 
 /** `GET /crm/v2/Contacts?fields=...&per_page=&page=`: the cursor is the next page number. */
 function createZohoSource(call: Call, retry?: PullRetryOptions): ContactSource {
@@ -93,7 +132,15 @@ function createZohoSource(call: Call, retry?: PullRetryOptions): ContactSource {
       const fields = [...new Set([...STANDARD_FIELDS, ...(opts.extra_properties ?? [])])];
       const page = Number(cursor ?? '1') || 1;
       const perPage = Math.max(1, Math.min(MAX_PAGE, opts.limit));
-      const res = await withPullRetries(() => call('GET', `/crm/v2/Contacts?fields=${encodeURIComponent(fields.join(','))}&per_page=${perPage}&page=${page}`), classify, retry);
+      const res = await withPullRetries(
+        () =>
+          call(
+            'GET',
+            `/crm/v2/Contacts?fields=${encodeURIComponent(fields.join(','))}&per_page=${perPage}&page=${page}`,
+          ),
+        classify,
+        retry,
+      );
       const records = ((res.data ?? []) as Record<string, unknown>[]).map((r) => pulledContact(r, fields));
       return { records, next_cursor: res.info?.more_records ? String(page + 1) : null };
     },
@@ -104,7 +151,12 @@ function pulledContact(r: Record<string, unknown>, fields: readonly string[]): P
   // Lookups (`Account_Name: { id, name }`) are kept as their record id.
   const props = Object.fromEntries(fields.map((f) => [f, scalar(r[f])]));
   const t = props.Modified_Time ? Date.parse(props.Modified_Time) : NaN;
-  return { external_id: String(r.id), contact: contactFromFields(props), properties: props, updated_at: Number.isNaN(t) ? null : t };
+  return {
+    external_id: String(r.id),
+    contact: contactFromFields(props),
+    properties: props,
+    updated_at: Number.isNaN(t) ? null : t,
+  };
 }
 
 function scalar(v: unknown): string | null {
@@ -114,8 +166,21 @@ function scalar(v: unknown): string | null {
 }
 
 export function contactFromFields(f: Record<string, string | null>): CanonicalContact {
-  const c: CanonicalContact = { given_name: f.First_Name ?? null, family_name: f.Last_Name ?? null, email: f.Email ?? null, phone: f.Phone ?? null };
-  if (f.Mailing_Street || f.Mailing_City) c.address = { line1: f.Mailing_Street ?? '', line2: null, city: f.Mailing_City ?? null, region: f.Mailing_State ?? null, postal_code: f.Mailing_Zip ?? null, country: f.Mailing_Country ?? null };
+  const c: CanonicalContact = {
+    given_name: f.First_Name ?? null,
+    family_name: f.Last_Name ?? null,
+    email: f.Email ?? null,
+    phone: f.Phone ?? null,
+  };
+  if (f.Mailing_Street || f.Mailing_City)
+    c.address = {
+      line1: f.Mailing_Street ?? '',
+      line2: null,
+      city: f.Mailing_City ?? null,
+      region: f.Mailing_State ?? null,
+      postal_code: f.Mailing_Zip ?? null,
+      country: f.Mailing_Country ?? null,
+    };
   return c;
 }
 
@@ -123,15 +188,28 @@ export function contactFromFields(f: Record<string, string | null>): CanonicalCo
  * Account-as-household for a page of contacts: one `GET /crm/v2/Accounts?ids=` per 100 accounts
  * reads their type and primary-contact lookup.
  */
-export function createZohoHouseholds(cfg: ZohoConfig, o: { opt_in_property: string }, deps: ZohoDeps = {}): HouseholdSource {
+export function createZohoHouseholds(
+  cfg: ZohoConfig,
+  o: { opt_in_property: string },
+  deps: ZohoDeps = {},
+): HouseholdSource {
   const call = zohoCaller(cfg, deps);
   const fields = ['Account_Name', 'Account_Type', cfg.primary_contact_field].join(',');
   return {
     async householdsOf(contacts: readonly PulledContact[]): Promise<Map<string, HouseholdLink>> {
-      const ids = [...new Set(contacts.map((c) => c.properties.Account_Name).filter((id): id is string => Boolean(id) && /^\d+$/.test(id!)))];
+      const ids = [
+        ...new Set(
+          contacts.map((c) => c.properties.Account_Name).filter((id): id is string => Boolean(id) && /^\d+$/.test(id!)),
+        ),
+      ];
       const accounts = new Map<string, ZohoAccount>();
       for (let i = 0; i < ids.length; i += 100) {
-        const res = await withPullRetries(() => call('GET', `/crm/v2/Accounts?ids=${ids.slice(i, i + 100).join(',')}&fields=${encodeURIComponent(fields)}`), classify, deps.retry);
+        const res = await withPullRetries(
+          () =>
+            call('GET', `/crm/v2/Accounts?ids=${ids.slice(i, i + 100).join(',')}&fields=${encodeURIComponent(fields)}`),
+          classify,
+          deps.retry,
+        );
         for (const a of (res.data ?? []) as ZohoAccount[]) accounts.set(String(a.id), a);
       }
       const out = new Map<string, HouseholdLink>();
@@ -148,12 +226,20 @@ export function createZohoHouseholds(cfg: ZohoConfig, o: { opt_in_property: stri
 async function deliverOptIns(call: Call, jobs: OutboundJob[]): Promise<DeliveryResult[]> {
   const payloads = jobs.map((j) => j.payload as OptInWritePayload);
   try {
-    const res = await call('PUT', '/crm/v2/Contacts', { data: payloads.map((p) => ({ id: p.external_id, [p.property]: p.opt_in })), trigger: [] });
+    const res = await call('PUT', '/crm/v2/Contacts', {
+      data: payloads.map((p) => ({ id: p.external_id, [p.property]: p.opt_in })),
+      trigger: [],
+    });
     const rows = (res.data ?? []) as { code?: string; status?: string; message?: string }[];
     return payloads.map((p, k): DeliveryResult => {
       const r = rows[k];
-      if (r?.status === 'success') return { ok: true, external_id: p.external_id, written: { [p.property]: optInValue(p.opt_in) } };
-      return { ok: false, kind: r?.code === 'INVALID_DATA' || r?.code === 'MANDATORY_NOT_FOUND' ? 'invalid' : 'not_found', message: scrubSecrets(`Zoho ${r?.code ?? 'no result'}: ${r?.message ?? ''}`) };
+      if (r?.status === 'success')
+        return { ok: true, external_id: p.external_id, written: { [p.property]: optInValue(p.opt_in) } };
+      return {
+        ok: false,
+        kind: r?.code === 'INVALID_DATA' || r?.code === 'MANDATORY_NOT_FOUND' ? 'invalid' : 'not_found',
+        message: scrubSecrets(`Zoho ${r?.code ?? 'no result'}: ${r?.message ?? ''}`),
+      };
     });
   } catch (err) {
     return jobs.map(() => classify(err));

@@ -53,7 +53,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('event_id', 'text')
     .addColumn('changed_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('change_log_customer_idx').on('change_log').columns(['customer_id', 'changed_at']).execute();
+  await db.schema
+    .createIndex('change_log_customer_idx')
+    .on('change_log')
+    .columns(['customer_id', 'changed_at'])
+    .execute();
 
   await db.schema
     .createTable('inbox_events')
@@ -104,7 +108,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('job_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('echo_lookup_idx').on('echo_fingerprints').columns(['system', 'external_id', 'fingerprint']).execute();
+  await db.schema
+    .createIndex('echo_lookup_idx')
+    .on('echo_fingerprints')
+    .columns(['system', 'external_id', 'fingerprint'])
+    .execute();
 
   await db.schema
     .createTable('api_keys')
@@ -119,7 +127,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['api_keys', 'echo_fingerprints', 'jobs', 'inbox_events', 'change_log', 'source_links', 'customers']) {
+  for (const t of [
+    'api_keys',
+    'echo_fingerprints',
+    'jobs',
+    'inbox_events',
+    'change_log',
+    'source_links',
+    'customers',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

@@ -26,10 +26,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('source_system', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('household_members_customer_idx').on('household_members').columns(['customer_id', 'valid_to']).execute();
-  await db.schema.createIndex('household_members_household_idx').on('household_members').columns(['household_id', 'valid_to']).execute();
+  await db.schema
+    .createIndex('household_members_customer_idx')
+    .on('household_members')
+    .columns(['customer_id', 'valid_to'])
+    .execute();
+  await db.schema
+    .createIndex('household_members_household_idx')
+    .on('household_members')
+    .columns(['household_id', 'valid_to'])
+    .execute();
   // At most one open period per customer, whatever two writers race to do (partial unique index).
-  await db.schema.createIndex('household_members_open_uq').on('household_members').column('customer_id').unique().where(sql.ref('valid_to'), 'is', null).execute();
+  await db.schema
+    .createIndex('household_members_open_uq')
+    .on('household_members')
+    .column('customer_id')
+    .unique()
+    .where(sql.ref('valid_to'), 'is', null)
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -24,7 +24,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('finished_at', 'bigint')
     .execute();
-  await db.schema.createIndex('reconcile_runs_status_idx').on('reconcile_runs').columns(['status', 'updated_at']).execute();
+  await db.schema
+    .createIndex('reconcile_runs_status_idx')
+    .on('reconcile_runs')
+    .columns(['status', 'updated_at'])
+    .execute();
 
   await db.schema
     .createTable('drift_findings')
@@ -47,8 +51,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('drift_findings_run_idx').on('drift_findings').columns(['run_id', 'id']).execute();
-  await db.schema.createIndex('drift_findings_filter_idx').on('drift_findings').columns(['system', 'field', 'status']).execute();
-  await db.schema.createIndex('drift_findings_record_idx').on('drift_findings').columns(['system', 'external_id', 'status']).execute();
+  await db.schema
+    .createIndex('drift_findings_filter_idx')
+    .on('drift_findings')
+    .columns(['system', 'field', 'status'])
+    .execute();
+  await db.schema
+    .createIndex('drift_findings_record_idx')
+    .on('drift_findings')
+    .columns(['system', 'external_id', 'status'])
+    .execute();
 
   await db.schema
     .createTable('reconcile_scores')
@@ -61,9 +73,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('computed_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('reconcile_scores_pk', ['run_id', 'system', 'field'])
     .execute();
-  await db.schema.createIndex('reconcile_scores_time_idx').on('reconcile_scores').columns(['system', 'field', 'computed_at']).execute();
+  await db.schema
+    .createIndex('reconcile_scores_time_idx')
+    .on('reconcile_scores')
+    .columns(['system', 'field', 'computed_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['reconcile_scores', 'drift_findings', 'reconcile_runs']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of ['reconcile_scores', 'drift_findings', 'reconcile_runs'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

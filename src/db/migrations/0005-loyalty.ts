@@ -24,8 +24,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('occurred_at', 'bigint', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('ledger_entries_account_idx').on('ledger_entries').columns(['account_id', 'occurred_at']).execute();
-  await db.schema.createIndex('ledger_entries_customer_idx').on('ledger_entries').columns(['customer_id', 'kind']).execute();
+  await db.schema
+    .createIndex('ledger_entries_account_idx')
+    .on('ledger_entries')
+    .columns(['account_id', 'occurred_at'])
+    .execute();
+  await db.schema
+    .createIndex('ledger_entries_customer_idx')
+    .on('ledger_entries')
+    .columns(['customer_id', 'kind'])
+    .execute();
   await db.schema.createIndex('ledger_entries_order_idx').on('ledger_entries').columns(['order_ref']).execute();
 
   await db.schema
@@ -48,5 +56,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['tier_state', 'loyalty_accounts', 'ledger_entries']) await db.schema.dropTable(t).ifExists().execute();
+  for (const t of ['tier_state', 'loyalty_accounts', 'ledger_entries'])
+    await db.schema.dropTable(t).ifExists().execute();
 }

@@ -19,7 +19,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('finished_at', 'bigint')
     .execute();
-  await db.schema.createIndex('household_pulls_connector_idx').on('household_pulls').columns(['connector', 'status']).execute();
+  await db.schema
+    .createIndex('household_pulls_connector_idx')
+    .on('household_pulls')
+    .columns(['connector', 'status'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

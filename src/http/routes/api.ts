@@ -36,26 +36,81 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
   const db = deps.hdb.db;
   const loyalty = loyaltySettings(deps.config);
-  app.get<{ Params: { id: string } }>('/customers/:id', { schema: { summary: 'A customer with its source records (crosswalk) and change history', tags: ['customers'], params: idParam } }, async (req) => {
-    const row = await getCustomerRow(db, req.params.id);
-    if (!row) throw new HearthError('not_found', `customer ${req.params.id} not found`);
-    const [links, changes, jobs, household] = await Promise.all([listLinks(db, row.id), changeHistory(db, row.id), listJobs(db, { customer_id: row.id, limit: 50 }), loyaltyView(db, row.id, (deps.now ?? Date.now)(), loyalty)]);
-    return { ...toCustomer(row), ...household, source_records: links.map(linkView), changes: changes.map(changeView), jobs: jobs.map(jobView) };
-  });
-  app.get<{ Querystring: { email: string } }>('/customers', { schema: { summary: 'Find customers by email', tags: ['customers'], querystring: { type: 'object', properties: { email: { type: 'string', minLength: 3 } }, required: ['email'] } } }, async (req) => {
-    const rows = await db.selectFrom('customers').selectAll().where('email_normalized', '=', normalizeEmail(req.query.email)).where('merged_into', 'is', null).orderBy('id').limit(50).execute();
-    return { data: rows.map(toCustomer) };
-  });
-  app.get<{ Querystring: { status?: string; limit: number } }>('/events', { schema: { summary: 'Inbox events (e.g. failed ones)', tags: ['sync'], querystring: { type: 'object', properties: { status: { type: 'string', enum: ['pending', 'applied', 'ignored', 'echo', 'failed'] }, limit } } } }, async (req) => {
-    let q = db.selectFrom('inbox_events').selectAll().orderBy('id', 'desc').limit(req.query.limit);
-    if (req.query.status) q = q.where('status', '=', req.query.status as 'failed');
-    return { data: (await q.execute()).map(eventView) };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/customers/:id',
+    {
+      schema: {
+        summary: 'A customer with its source records (crosswalk) and change history',
+        tags: ['customers'],
+        params: idParam,
+      },
+    },
+    async (req) => {
+      const row = await getCustomerRow(db, req.params.id);
+      if (!row) throw new HearthError('not_found', `customer ${req.params.id} not found`);
+      const [links, changes, jobs, household] = await Promise.all([
+        listLinks(db, row.id),
+        changeHistory(db, row.id),
+        listJobs(db, { customer_id: row.id, limit: 50 }),
+        loyaltyView(db, row.id, (deps.now ?? Date.now)(), loyalty),
+      ]);
+      return {
+        ...toCustomer(row),
+        ...household,
+        source_records: links.map(linkView),
+        changes: changes.map(changeView),
+        jobs: jobs.map(jobView),
+      };
+    },
+  );
+  app.get<{ Querystring: { email: string } }>(
+    '/customers',
+    {
+      schema: {
+        summary: 'Find customers by email',
+        tags: ['customers'],
+        querystring: { type: 'object', properties: { email: { type: 'string', minLength: 3 } }, required: ['email'] },
+      },
+    },
+    async (req) => {
+      const rows = await db
+        .selectFrom('customers')
+        .selectAll()
+        .where('email_normalized', '=', normalizeEmail(req.query.email))
+        .where('merged_into', 'is', null)
+        .orderBy('id')
+        .limit(50)
+        .execute();
+      return { data: rows.map(toCustomer) };
+    },
+  );
+  app.get<{ Querystring: { status?: string; limit: number } }>(
+    '/events',
+    {
+      schema: {
+        summary: 'Inbox events (e.g. failed ones)',
+        tags: ['sync'],
+        querystring: {
+          type: 'object',
+          properties: { status: { type: 'string', enum: ['pending', 'applied', 'ignored', 'echo', 'failed'] }, limit },
+        },
+      },
+    },
+    async (req) => {
+      let q = db.selectFrom('inbox_events').selectAll().orderBy('id', 'desc').limit(req.query.limit);
+      if (req.query.status) q = q.where('status', '=', req.query.status as 'failed');
+      return { data: (await q.execute()).map(eventView) };
+    },
+  );
 }
 
 /** Household, role, opt-in, tier and the individual's own points balance (derived from the ledger). */
 async function loyaltyView(db: AppDeps['hdb']['db'], customerId: string, now: number, s: LoyaltySettings) {
-  const [m, tier, balance] = await Promise.all([membershipAt(db, customerId), tierOf(db, customerId, now, s), balanceOf(db, customerId)]);
+  const [m, tier, balance] = await Promise.all([
+    membershipAt(db, customerId),
+    tierOf(db, customerId, now, s),
+    balanceOf(db, customerId),
+  ]);
   return {
     household_id: m?.household_id ?? null,
     hierarchy_role: m?.role ?? null,
@@ -68,51 +123,134 @@ async function loyaltyView(db: AppDeps['hdb']['db'], customerId: string, now: nu
 function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {
   const db = deps.hdb.db;
   const now = deps.now ?? Date.now;
-  app.get<{ Querystring: { status?: JobStatus; target?: string; limit: number; after?: string } }>('/jobs', {
-    schema: { summary: 'Outbound jobs; `status=dead` lists the dead letters', tags: ['sync'], querystring: { type: 'object', properties: { status: { type: 'string', enum: JOB_STATUSES }, target: { type: 'string' }, limit, after: { type: 'string' } } } },
-  }, async (req) => {
-    const rows = await listJobs(db, { status: req.query.status, target: req.query.target, after: req.query.after, limit: req.query.limit });
-    return { data: rows.map(jobView), next_after: rows.length === req.query.limit ? rows.at(-1)!.id : null };
-  });
-  app.get<{ Params: { id: string } }>('/jobs/:id', { schema: { summary: 'One job', tags: ['sync'], params: idParam } }, async (req) => {
-    const job = await getJob(db, req.params.id);
-    if (!job) throw new HearthError('not_found', `job ${req.params.id} not found`);
-    return jobView(job);
-  });
-  app.post<{ Params: { id: string } }>('/jobs/:id/retry', { schema: { summary: 'Re-drive a dead (or superseded) job (operator)', tags: ['sync'], params: idParam } }, async (req) => {
-    requireRole(req.principal!, 'operator');
-    const job = await getJob(db, req.params.id);
-    if (!job) throw new HearthError('not_found', `job ${req.params.id} not found`);
-    if (!(await requeueJob(db, job.id, now()))) throw new HearthError('conflict', `job ${job.id} is ${job.status}; only dead or superseded jobs can be retried`);
-    deps.onEventsStored?.();
-    return jobView((await getJob(db, job.id))!);
-  });
-  app.get<{ Querystring: { limit: number } }>('/writeback/late', { schema: { summary: 'Address write-backs past the sync window', tags: ['sync'], querystring: { type: 'object', properties: { limit } } } }, async (req) => {
-    const windowMs = deps.config.writeback.sync_window_seconds * 1000;
-    const rows = await lateWritebacks(db, windowMs, now(), req.query.limit);
-    return { sync_window_seconds: deps.config.writeback.sync_window_seconds, data: rows.map(jobView) };
-  });
+  app.get<{ Querystring: { status?: JobStatus; target?: string; limit: number; after?: string } }>(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Outbound jobs; `status=dead` lists the dead letters',
+        tags: ['sync'],
+        querystring: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: JOB_STATUSES },
+            target: { type: 'string' },
+            limit,
+            after: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const rows = await listJobs(db, {
+        status: req.query.status,
+        target: req.query.target,
+        after: req.query.after,
+        limit: req.query.limit,
+      });
+      return { data: rows.map(jobView), next_after: rows.length === req.query.limit ? rows.at(-1)!.id : null };
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/jobs/:id',
+    { schema: { summary: 'One job', tags: ['sync'], params: idParam } },
+    async (req) => {
+      const job = await getJob(db, req.params.id);
+      if (!job) throw new HearthError('not_found', `job ${req.params.id} not found`);
+      return jobView(job);
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/jobs/:id/retry',
+    { schema: { summary: 'Re-drive a dead (or superseded) job (operator)', tags: ['sync'], params: idParam } },
+    async (req) => {
+      requireRole(req.principal!, 'operator');
+      const job = await getJob(db, req.params.id);
+      if (!job) throw new HearthError('not_found', `job ${req.params.id} not found`);
+      if (!(await requeueJob(db, job.id, now())))
+        throw new HearthError(
+          'conflict',
+          `job ${job.id} is ${job.status}; only dead or superseded jobs can be retried`,
+        );
+      deps.onEventsStored?.();
+      return jobView((await getJob(db, job.id))!);
+    },
+  );
+  app.get<{ Querystring: { limit: number } }>(
+    '/writeback/late',
+    {
+      schema: {
+        summary: 'Address write-backs past the sync window',
+        tags: ['sync'],
+        querystring: { type: 'object', properties: { limit } },
+      },
+    },
+    async (req) => {
+      const windowMs = deps.config.writeback.sync_window_seconds * 1000;
+      const rows = await lateWritebacks(db, windowMs, now(), req.query.limit);
+      return { sync_window_seconds: deps.config.writeback.sync_window_seconds, data: rows.map(jobView) };
+    },
+  );
 }
 
 function registerKeyRoutes(app: FastifyInstance, deps: AppDeps): void {
   const db = deps.hdb.db;
   const now = deps.now ?? Date.now;
-  app.post<{ Body: { name: string; role: ApiRole } }>('/api-keys', {
-    schema: { summary: 'Create an API key (admin); the key is shown once', tags: ['admin'], body: { type: 'object', additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, role: { type: 'string', enum: [...ROLES] } }, required: ['name', 'role'] } },
-  }, async (req, reply) => {
-    requireRole(req.principal!, 'admin');
-    const key = await createApiKey(db, req.body.name, req.body.role, now());
-    return reply.status(201).send(key);
-  });
-  app.get('/api-keys', { schema: { summary: 'List API keys (admin), without the keys', tags: ['admin'] } }, async (req) => {
-    requireRole(req.principal!, 'admin');
-    const rows = await db.selectFrom('api_keys').select(['id', 'name', 'role', 'created_at', 'revoked_at']).orderBy('id').execute();
-    return { data: rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString(), revoked_at: r.revoked_at && new Date(r.revoked_at).toISOString() })) };
-  });
-  app.delete<{ Params: { id: string } }>('/api-keys/:id', { schema: { summary: 'Revoke an API key (admin)', tags: ['admin'], params: idParam } }, async (req) => {
-    requireRole(req.principal!, 'admin');
-    const res = await db.updateTable('api_keys').set({ revoked_at: now() }).where('id', '=', req.params.id).where('revoked_at', 'is', null).executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new HearthError('not_found', `active API key ${req.params.id} not found`);
-    return { id: req.params.id, revoked: true };
-  });
+  app.post<{ Body: { name: string; role: ApiRole } }>(
+    '/api-keys',
+    {
+      schema: {
+        summary: 'Create an API key (admin); the key is shown once',
+        tags: ['admin'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            role: { type: 'string', enum: [...ROLES] },
+          },
+          required: ['name', 'role'],
+        },
+      },
+    },
+    async (req, reply) => {
+      requireRole(req.principal!, 'admin');
+      const key = await createApiKey(db, req.body.name, req.body.role, now());
+      return reply.status(201).send(key);
+    },
+  );
+  app.get(
+    '/api-keys',
+    { schema: { summary: 'List API keys (admin), without the keys', tags: ['admin'] } },
+    async (req) => {
+      requireRole(req.principal!, 'admin');
+      const rows = await db
+        .selectFrom('api_keys')
+        .select(['id', 'name', 'role', 'created_at', 'revoked_at'])
+        .orderBy('id')
+        .execute();
+      return {
+        data: rows.map((r) => ({
+          ...r,
+          created_at: new Date(r.created_at).toISOString(),
+          revoked_at: r.revoked_at && new Date(r.revoked_at).toISOString(),
+        })),
+      };
+    },
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/api-keys/:id',
+    { schema: { summary: 'Revoke an API key (admin)', tags: ['admin'], params: idParam } },
+    async (req) => {
+      requireRole(req.principal!, 'admin');
+      const res = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: now() })
+        .where('id', '=', req.params.id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1)
+        throw new HearthError('not_found', `active API key ${req.params.id} not found`);
+      return { id: req.params.id, revoked: true };
+    },
+  );
 }

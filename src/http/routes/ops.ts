@@ -15,7 +15,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     try {
       await sql`select 1`.execute(db);
       const pending = await pendingMigrations(db);
-      if (pending.length > 0) return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
+      if (pending.length > 0)
+        return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
       return { status: 'ready', database: deps.hdb.caps.name };
     } catch (err) {
       return reply.status(503).send({ status: 'not_ready', reason: `database unreachable: ${(err as Error).message}` });
@@ -27,8 +28,22 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
   app.get('/', { schema: hide }, async (_req, reply) => {
     const now = (deps.now ?? Date.now)();
-    const [inbox, jobs, late] = await Promise.all([inboxCounts(db), jobCounts(db), lateWritebacks(db, deps.config.writeback.sync_window_seconds * 1000, now, 20)]);
-    return reply.type('text/html; charset=utf-8').send(renderConsole({ inbox, jobs, late, window_s: deps.config.writeback.sync_window_seconds, database: deps.hdb.display }));
+    const [inbox, jobs, late] = await Promise.all([
+      inboxCounts(db),
+      jobCounts(db),
+      lateWritebacks(db, deps.config.writeback.sync_window_seconds * 1000, now, 20),
+    ]);
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(
+        renderConsole({
+          inbox,
+          jobs,
+          late,
+          window_s: deps.config.writeback.sync_window_seconds,
+          database: deps.hdb.display,
+        }),
+      );
   });
 }
 

@@ -13,38 +13,49 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): vo
   // Signatures cover the exact bytes: keep the body raw, whatever its content type.
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  scope.post<{ Params: { connector: string } }>('/webhooks/:connector', {
-    schema: {
-      summary: 'Receive a vendor webhook (signature-authenticated, no API key)',
-      tags: ['webhooks'],
-      params: { type: 'object', properties: { connector: { type: 'string' } }, required: ['connector'] },
-      security: [],
-      response: { 200: { type: 'object', properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } } },
+  scope.post<{ Params: { connector: string } }>(
+    '/webhooks/:connector',
+    {
+      schema: {
+        summary: 'Receive a vendor webhook (signature-authenticated, no API key)',
+        tags: ['webhooks'],
+        params: { type: 'object', properties: { connector: { type: 'string' } }, required: ['connector'] },
+        security: [],
+        response: {
+          200: { type: 'object', properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } },
+        },
+      },
     },
-  }, async (req) => {
-    const name = req.params.connector;
-    const connector = deps.connectors[name as ConnectorId];
-    const ingress = connector?.ingress;
-    if (!ingress) throw new HearthError('not_found', `no webhook connector "${name}" is configured`);
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]));
-    const url = `${req.protocol}://${req.headers.host ?? 'localhost'}${req.url}`;
-    const request = { rawBody, headers, method: req.method, url, now: now() };
-    const verdict = ingress.verify(request);
-    if (!verdict.ok) {
-      deps.metrics.webhookDeliveries.inc({ connector: name, outcome: 'unauthorized' });
-      throw new HearthError('unauthorized', `${name} webhook: ${verdict.error}`);
-    }
-    let events;
-    try {
-      events = ingress.parse(request);
-    } catch (err) {
-      deps.metrics.webhookDeliveries.inc({ connector: name, outcome: 'bad_request' });
-      throw err;
-    }
-    const outcome = await storeDeliveries(deps.hdb.db, name, events, now());
-    deps.metrics.webhookDeliveries.inc({ connector: name, outcome: outcome.accepted.length > 0 ? 'accepted' : 'duplicate' });
-    if (outcome.accepted.length > 0) deps.onEventsStored?.();
-    return { accepted: outcome.accepted.length, duplicates: outcome.duplicates };
-  });
+    async (req) => {
+      const name = req.params.connector;
+      const connector = deps.connectors[name as ConnectorId];
+      const ingress = connector?.ingress;
+      if (!ingress) throw new HearthError('not_found', `no webhook connector "${name}" is configured`);
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]),
+      );
+      const url = `${req.protocol}://${req.headers.host ?? 'localhost'}${req.url}`;
+      const request = { rawBody, headers, method: req.method, url, now: now() };
+      const verdict = ingress.verify(request);
+      if (!verdict.ok) {
+        deps.metrics.webhookDeliveries.inc({ connector: name, outcome: 'unauthorized' });
+        throw new HearthError('unauthorized', `${name} webhook: ${verdict.error}`);
+      }
+      let events;
+      try {
+        events = ingress.parse(request);
+      } catch (err) {
+        deps.metrics.webhookDeliveries.inc({ connector: name, outcome: 'bad_request' });
+        throw err;
+      }
+      const outcome = await storeDeliveries(deps.hdb.db, name, events, now());
+      deps.metrics.webhookDeliveries.inc({
+        connector: name,
+        outcome: outcome.accepted.length > 0 ? 'accepted' : 'duplicate',
+      });
+      if (outcome.accepted.length > 0) deps.onEventsStored?.();
+      return { accepted: outcome.accepted.length, duplicates: outcome.duplicates };
+    },
+  );
 }

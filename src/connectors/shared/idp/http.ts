@@ -3,7 +3,10 @@ import type { DeliveryResult } from '../../../canonical/types.ts';
 import { kindOfStatus, retryAfter } from '../http.ts';
 
 /** The slice of `fetch` the IdP connectors use (injectable for tests). */
-export type IdpFetch = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+export type IdpFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export type Failure = Extract<DeliveryResult, { ok: false }>;
 export type Outcome<T> = { ok: true; value: T } | Failure;
@@ -16,7 +19,11 @@ export interface HttpDeps {
 
 export interface HttpClient {
   /** Sends a request; 2xx -> parsed JSON body (null when empty); else a neutral failure. Never throws. */
-  request(method: string, url: string, o?: { headers?: Record<string, string>; body?: string }): Promise<Outcome<unknown>>;
+  request(
+    method: string,
+    url: string,
+    o?: { headers?: Record<string, string>; body?: string },
+  ): Promise<Outcome<unknown>>;
   now(): number;
 }
 
@@ -29,12 +36,21 @@ export function createHttpClient(system: string, deps: HttpDeps): HttpClient {
     now,
     async request(method, url, o = {}) {
       try {
-        const res = await send(url, { method, headers: { accept: 'application/json', ...o.headers }, ...(o.body !== undefined ? { body: o.body } : {}), signal: AbortSignal.timeout(timeout) });
+        const res = await send(url, {
+          method,
+          headers: { accept: 'application/json', ...o.headers },
+          ...(o.body !== undefined ? { body: o.body } : {}),
+          signal: AbortSignal.timeout(timeout),
+        });
         const text = await res.text().catch(() => '');
         if (res.status >= 200 && res.status < 300) return { ok: true, value: parseBody(text) };
         return httpFailure(system, method, url, res.status, text, retryAfterOf(res.headers, now), now);
       } catch (err) {
-        return { ok: false, kind: 'transient', message: scrubSecrets(`${system} ${method} ${pathOf(url)}: ${(err as Error).message}`) };
+        return {
+          ok: false,
+          kind: 'transient',
+          message: scrubSecrets(`${system} ${method} ${pathOf(url)}: ${(err as Error).message}`),
+        };
       }
     },
   };
@@ -57,9 +73,22 @@ function parseBody(text: string): unknown {
   }
 }
 
-export function httpFailure(system: string, method: string, url: string, status: number, text: string, retryAfterHeader: string | null, now: () => number): Failure {
+export function httpFailure(
+  system: string,
+  method: string,
+  url: string,
+  status: number,
+  text: string,
+  retryAfterHeader: string | null,
+  now: () => number,
+): Failure {
   const detail = scrubSecrets(text.slice(0, 300));
-  return { ok: false, kind: kindOfStatus(status), message: `${system} ${method} ${pathOf(url)}: HTTP ${status} ${detail}`.trim(), ...retryAfter(retryAfterHeader, now) };
+  return {
+    ok: false,
+    kind: kindOfStatus(status),
+    message: `${system} ${method} ${pathOf(url)}: HTTP ${status} ${detail}`.trim(),
+    ...retryAfter(retryAfterHeader, now),
+  };
 }
 
 // Only the path goes into error messages: query strings carry e-mail addresses.
@@ -79,7 +108,10 @@ export interface TokenCache {
 }
 
 /** Caches a client-credentials token; `fetchToken` returns the token and its lifetime in seconds. */
-export function createTokenCache(fetchToken: () => Promise<Outcome<{ token: string; expires_in: number }>>, now: () => number): TokenCache {
+export function createTokenCache(
+  fetchToken: () => Promise<Outcome<{ token: string; expires_in: number }>>,
+  now: () => number,
+): TokenCache {
   let cached: { token: string; expires_at: number } | null = null;
   let inflight: Promise<Outcome<string>> | null = null;
   const refresh = async (): Promise<Outcome<string>> => {
@@ -93,7 +125,9 @@ export function createTokenCache(fetchToken: () => Promise<Outcome<{ token: stri
   return {
     get() {
       if (cached && now() < cached.expires_at) return Promise.resolve({ ok: true, value: cached.token });
-      inflight ??= refresh().finally(() => { inflight = null; });
+      inflight ??= refresh().finally(() => {
+        inflight = null;
+      });
       return inflight;
     },
     invalidate() {
@@ -105,9 +139,13 @@ export function createTokenCache(fetchToken: () => Promise<Outcome<{ token: stri
 /** Reads `{ access_token, expires_in }` from an OAuth token response. */
 export function tokenOf(system: string, body: unknown): Outcome<{ token: string; expires_in: number }> {
   const b = body as { access_token?: unknown; expires_in?: unknown } | null;
-  if (!b || typeof b.access_token !== 'string') return { ok: false, kind: 'auth', message: `${system}: token response has no access_token` };
+  if (!b || typeof b.access_token !== 'string')
+    return { ok: false, kind: 'auth', message: `${system}: token response has no access_token` };
   const expires = Number(b.expires_in);
-  return { ok: true, value: { token: b.access_token, expires_in: Number.isFinite(expires) && expires > 0 ? expires : 300 } };
+  return {
+    ok: true,
+    value: { token: b.access_token, expires_in: Number.isFinite(expires) && expires > 0 ? expires : 300 },
+  };
 }
 
 /** Calls `fn` with a token; on an auth failure, fetches a fresh token once and tries again. */
