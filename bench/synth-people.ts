@@ -18,10 +18,21 @@ export interface SynthPeople {
   entity: string[];
 }
 
-const GIVEN =
-  'james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse bryan billy bruce gabriel joe logan albert willie alan eugene russell vincent philip bobby johnny bradley mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret ashley kimberly emily donna michelle carol amanda melissa deborah stephanie dorothy rebecca sharon laura cynthia amy kathleen angela shirley brenda emma anna pamela nicole samantha katherine christine helen debra rachel carolyn janet maria catherine heather diane olivia julie joyce victoria ruth virginia lauren kelly christina joan evelyn judith andrea hannah megan cheryl jacqueline martha madison teresa gloria sara janice ann kathryn abigail sophia frances jean alice judy isabella julia grace amber denise danielle marilyn beverly charlotte natalie theresa diana brittany doris kayla alexis lori marie'.split(
-    ' ',
-  );
+const GIVEN = (
+  'james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony mark ' +
+  'donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan jacob gary ' +
+  'nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick ' +
+  'raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy ' +
+  'walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse bryan ' +
+  'billy bruce gabriel joe logan albert willie alan eugene russell vincent philip bobby johnny bradley mary ' +
+  'patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret ashley ' +
+  'kimberly emily donna michelle carol amanda melissa deborah stephanie dorothy rebecca sharon laura cynthia amy ' +
+  'kathleen angela shirley brenda emma anna pamela nicole samantha katherine christine helen debra rachel carolyn ' +
+  'janet maria catherine heather diane olivia julie joyce victoria ruth virginia lauren kelly christina joan ' +
+  'evelyn judith andrea hannah megan cheryl jacqueline martha madison teresa gloria sara janice ann kathryn ' +
+  'abigail sophia frances jean alice judy isabella julia grace amber denise danielle marilyn beverly charlotte ' +
+  'natalie theresa diana brittany doris kayla alexis lori marie'
+).split(' ');
 const NICK: Record<string, string> = {
   robert: 'bob',
   william: 'bill',
@@ -59,18 +70,22 @@ const NICK: Record<string, string> = {
   jessica: 'jess',
   zachary: 'zach',
 };
-const SYL =
-  'son ler man ton ber ford ley field well wood ing ris ins dal kin mer den ski vic han ock art ell ong ney wick stone brook'.split(
-    ' ',
-  );
-const ROOT =
-  'smith john will brown jones mill davi gar rod wil mart ander tay thom her moor jack whit harr sanch clark ram lew robin walk young allen king wright scott torr nguy hill flor green adam nel bak hall riv camp mitch cart rob gom phil evan turn diaz park cruz edward coll reyes stew morr mor murph cook rog gut ort morg coop pet bail reed kell how ram kim cox ward rich wat brook chav wood jam benn gray mend ruiz hugh price alv cast sand pat myer long ross fost jim'.split(
-    ' ',
-  );
-const STREET =
-  'main oak pine maple cedar elm washington lake hill park view sunset river church spring north south ridge walnut willow forest highland meadow lincoln jackson franklin center mill dogwood cherry laurel chestnut hickory jefferson madison adams poplar birch'.split(
-    ' ',
-  );
+const SYL = (
+  'son ler man ton ber ford ley field well wood ing ris ins dal kin mer den ski vic han ock art ell ong ney wick ' +
+  'stone brook'
+).split(' ');
+const ROOT = (
+  'smith john will brown jones mill davi gar rod wil mart ander tay thom her moor jack whit harr sanch clark ram ' +
+  'lew robin walk young allen king wright scott torr nguy hill flor green adam nel bak hall riv camp mitch cart ' +
+  'rob gom phil evan turn diaz park cruz edward coll reyes stew morr mor murph cook rog gut ort morg coop pet bail ' +
+  'reed kell how ram kim cox ward rich wat brook chav wood jam benn gray mend ruiz hugh price alv cast sand pat ' +
+  'myer long ross fost jim'
+).split(' ');
+const STREET = (
+  'main oak pine maple cedar elm washington lake hill park view sunset river church spring north south ridge ' +
+  'walnut willow forest highland meadow lincoln jackson franklin center mill dogwood cherry laurel chestnut ' +
+  'hickory jefferson madison adams poplar birch'
+).split(' ');
 const TYPES: [string, string][] = [
   ['street', 'st'],
   ['avenue', 'ave'],
@@ -81,10 +96,10 @@ const TYPES: [string, string][] = [
   ['place', 'pl'],
   ['boulevard', 'blvd'],
 ];
-const CITIES =
-  'springfield riverside franklin greenville bristol clinton fairview salem madison georgetown arlington ashland burlington manchester milton newport oxford jackson dover hudson kingston lebanon marion'.split(
-    ' ',
-  );
+const CITIES = (
+  'springfield riverside franklin greenville bristol clinton fairview salem madison georgetown arlington ashland ' +
+  'burlington manchester milton newport oxford jackson dover hudson kingston lebanon marion'
+).split(' ');
 const STATES = 'ca tx ny fl il pa oh ga nc mi nj va wa az ma tn in mo md wi co mn sc al la'.split(' ');
 const DOMAINS = ['gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.com', 'icloud.com', 'aol.com'];
 
@@ -165,7 +180,9 @@ class Generator {
     return Array.from({ length: size }, () => {
       const given = this.pick(GIVEN);
       const year = 1930 + Math.floor(this.rand() * 75);
-      const dob = `${year}-${String(1 + Math.floor(this.rand() * 12)).padStart(2, '0')}-${String(1 + Math.floor(this.rand() * 28)).padStart(2, '0')}`;
+      const dob =
+        `${year}-${String(1 + Math.floor(this.rand() * 12)).padStart(2, '0')}-` +
+        `${String(1 + Math.floor(this.rand() * 28)).padStart(2, '0')}`;
       return {
         given,
         family,

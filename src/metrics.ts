@@ -61,7 +61,9 @@ export function createMetrics(): Metrics {
     }),
     loyaltyAdjustmentRate: new Gauge({
       name: 'hearth_loyalty_manual_adjustment_rate',
-      help: 'Manual point adjustments as a share of all ledger entries; alert when above hearth_loyalty_manual_adjustment_alert_threshold.',
+      help:
+        'Manual point adjustments as a share of all ledger entries; ' +
+        'alert when above hearth_loyalty_manual_adjustment_alert_threshold.',
       registers: reg,
     }),
     loyaltyAdjustmentThreshold: new Gauge({
@@ -77,7 +79,9 @@ export function createMetrics(): Metrics {
     }),
     reconcileDriftRate: new Gauge({
       name: 'hearth_reconcile_drift_rate',
-      help: 'Share of compared records whose field disagrees with Hearth (last finished reconciliation run; format-only differences excluded).',
+      help:
+        'Share of compared records whose field disagrees with Hearth ' +
+        '(last finished reconciliation run; format-only differences excluded).',
       labelNames: ['system', 'field'],
       registers: reg,
     }),

@@ -182,7 +182,10 @@ function needsRange(t: string): boolean {
   ].includes(t);
 }
 
-/** Without commas: the street ends after its suffix (+ post-directional, + unit), else after the number and one word. */
+/**
+ * Without commas: the street ends after its suffix (+ post-directional, + unit), else after the
+ * number and one word.
+ */
 function streetEnd(tokens: string[], suffixMayEnd: boolean): number {
   let end = -1;
   for (let i = 2; i < tokens.length - (suffixMayEnd ? 0 : 1); i++) if (SUFFIXES[tokens[i]!]) end = i + 1;

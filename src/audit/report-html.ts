@@ -49,6 +49,11 @@ export function worstExamples(findings: readonly Finding[], limit: number): Find
     .map((x) => x.f);
 }
 
+const STYLE =
+  'body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}' +
+  'td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}' +
+  '.num{text-align:right}svg text{font:12px system-ui,sans-serif}';
+
 /** A self-contained page: inline CSS and SVG, no scripts, no external assets. */
 export function renderHtmlReport(report: AuditReport, worstLimit = 50): string {
   const s = report.summary;
@@ -58,17 +63,22 @@ export function renderHtmlReport(report: AuditReport, worstLimit = 50): string {
     note: `${s.drift_rate[f].drifted} / ${s.drift_rate[f].compared}`,
   }));
   const ages = ageHistogram(report.findings);
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hearth drift audit</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}.num{text-align:right}svg text{font:12px system-ui,sans-serif}</style>
+<style>${STYLE}</style>
 </head><body>
 <h1>Cross-system drift audit</h1>
-<p>CRM: ${escapeHtml(s.crm.file)} (${escapeHtml(s.crm.format)}, ${s.crm.contacts} contacts) · Orders: ${escapeHtml(s.orders.file)} (${s.orders.orders} orders, ${s.orders.rows_read} rows) · as of ${escapeHtml(s.as_of)} · ${s.elapsed_ms} ms</p>
+<p>CRM: ${escapeHtml(s.crm.file)} (${escapeHtml(s.crm.format)}, ${s.crm.contacts} contacts) · ` +
+    `Orders: ${escapeHtml(s.orders.file)} (${s.orders.orders} orders, ${s.orders.rows_read} rows) · ` +
+    `as of ${escapeHtml(s.as_of)} · ${s.elapsed_ms} ms</p>
 <h2>Findings</h2>
 <table><tr><th>kind</th><th class="num">count</th></tr>
 ${FINDING_KINDS.map((k) => `<tr><td>${escapeHtml(k)}</td><td class="num">${s.counts[k]}</td></tr>`).join('\n')}
 </table>
-<p>${s.joined_customers} customers are in both exports. <code>format_only</code> differences are the same delivery point or number spelled differently; they are counted, not drift.</p>
+<p>${s.joined_customers} customers are in both exports. ` +
+    '<code>format_only</code> differences are the same delivery point or number spelled differently; ' +
+    `they are counted, not drift.</p>
 <h2>Drift by field</h2>
 ${horizontalBars(drift)}
 <h2>Age of stale addresses (months since the order)</h2>
@@ -76,7 +86,8 @@ ${columnChart(ages)}
 <h2>Worst examples</h2>
 ${worstTable(worstExamples(report.findings, worstLimit))}
 </body></html>
-`;
+`
+  );
 }
 
 function horizontalBars(rows: { label: string; value: number; note: string }[]): string {
@@ -88,9 +99,16 @@ function horizontalBars(rows: { label: string; value: number; note: string }[]):
   const bars = rows.map((r, i) => {
     const y = i * h + 4;
     const w = max === 0 ? 0 : Math.max(r.value > 0 ? 1 : 0, Math.round((r.value / max) * barMax));
-    return `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${escapeHtml(r.label)}</text><rect x="${left}" y="${y + 2}" width="${w}" height="${h - 6}" fill="#c0392b"/><text x="${left + w + 6}" y="${y + 14}">${escapeHtml(`${(r.value * 100).toFixed(1)}% (${r.note})`)}</text>`;
+    return (
+      `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${escapeHtml(r.label)}</text>` +
+      `<rect x="${left}" y="${y + 2}" width="${w}" height="${h - 6}" fill="#c0392b"/>` +
+      `<text x="${left + w + 6}" y="${y + 14}">${escapeHtml(`${(r.value * 100).toFixed(1)}% (${r.note})`)}</text>`
+    );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${rows.length * h + 8}" role="img" aria-label="drift rate by field">${bars.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${rows.length * h + 8}" role="img" ` +
+    `aria-label="drift rate by field">${bars.join('')}</svg>`
+  );
 }
 
 function columnChart(rows: { label: string; count: number }[]): string {
@@ -102,16 +120,30 @@ function columnChart(rows: { label: string; count: number }[]): string {
   const cols = rows.map((r, i) => {
     const x = 10 + i * colW;
     const hgt = Math.round((r.count / max) * (bottom - 20));
-    return `<rect x="${x + 4}" y="${bottom - hgt}" width="${colW - 8}" height="${hgt}" fill="#2c7fb8"/><text x="${x + colW / 2}" y="${bottom - hgt - 4}" text-anchor="middle">${r.count}</text><text x="${x + colW / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(r.label)}</text>`;
+    return (
+      `<rect x="${x + 4}" y="${bottom - hgt}" width="${colW - 8}" height="${hgt}" fill="#2c7fb8"/>` +
+      `<text x="${x + colW / 2}" y="${bottom - hgt - 4}" text-anchor="middle">${r.count}</text>` +
+      `<text x="${x + colW / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(r.label)}</text>`
+    );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="stale addresses by months since the order">${cols.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" ` +
+    `aria-label="stale addresses by months since the order">${cols.join('')}</svg>`
+  );
 }
 
 function worstTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return '<p>No stale addresses.</p>';
   const rows = findings.map(
     (f) =>
-      `<tr><td>${escapeHtml(f.email)}</td><td>${escapeHtml(f.crm_id)}</td><td>${escapeHtml(f.evidence.crm_value)}</td><td>${escapeHtml(f.evidence.observed_value)}</td><td>${escapeHtml(f.evidence.order?.name)} ${escapeHtml(f.evidence.order?.created_at.slice(0, 10))}</td><td>${escapeHtml(f.evidence.differing.join(', '))}</td><td class="num">${f.evidence.months_since_order ?? ''}</td></tr>`,
+      `<tr><td>${escapeHtml(f.email)}</td><td>${escapeHtml(f.crm_id)}</td>` +
+      `<td>${escapeHtml(f.evidence.crm_value)}</td><td>${escapeHtml(f.evidence.observed_value)}</td>` +
+      `<td>${escapeHtml(f.evidence.order?.name)} ${escapeHtml(f.evidence.order?.created_at.slice(0, 10))}</td>` +
+      `<td>${escapeHtml(f.evidence.differing.join(', '))}</td>` +
+      `<td class="num">${f.evidence.months_since_order ?? ''}</td></tr>`,
   );
-  return `<table><tr><th>email</th><th>CRM id</th><th>CRM address</th><th>latest order ships to</th><th>order</th><th>differs in</th><th class="num">months</th></tr>\n${rows.join('\n')}\n</table>`;
+  return (
+    '<table><tr><th>email</th><th>CRM id</th><th>CRM address</th><th>latest order ships to</th><th>order</th>' +
+    `<th>differs in</th><th class="num">months</th></tr>\n${rows.join('\n')}\n</table>`
+  );
 }

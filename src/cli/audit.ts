@@ -21,7 +21,9 @@ export interface AuditIo {
 const CRM_FORMATS = exportNames(CONNECTORS, 'contacts');
 const ORDER_FORMATS = exportNames(CONNECTORS, 'orders');
 
-const HELP = `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} --orders FILE [--orders-format ${ORDER_FORMATS.join('|')}] [options]
+const HELP =
+  `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} --orders FILE ` +
+  `[--orders-format ${ORDER_FORMATS.join('|')}] [options]
 
 Cross-system drift audit from plain exports: joins CRM contacts and Shopify orders by normalised
 email, takes each customer's most recent order, and compares its shipping address (as a delivery
@@ -185,9 +187,11 @@ function formatSummary(report: AuditReport, out: string | undefined): string {
   const s = report.summary;
   const counts = FINDING_KINDS.map((k) => `${k} ${s.counts[k]}`).join(', ');
   const lines = [
-    `read ${s.crm.rows_read} CRM rows and ${s.orders.rows_read} order rows in ${s.elapsed_ms} ms (${s.rows_per_second} rows/s); ${s.joined_customers} customers in both`,
+    `read ${s.crm.rows_read} CRM rows and ${s.orders.rows_read} order rows in ${s.elapsed_ms} ms ` +
+      `(${s.rows_per_second} rows/s); ${s.joined_customers} customers in both`,
     counts,
-    `address drift ${(s.drift_rate.address.rate * 100).toFixed(2)}% of ${s.drift_rate.address.compared}, phone drift ${(s.drift_rate.phone.rate * 100).toFixed(2)}% of ${s.drift_rate.phone.compared}`,
+    `address drift ${(s.drift_rate.address.rate * 100).toFixed(2)}% of ${s.drift_rate.address.compared}, ` +
+      `phone drift ${(s.drift_rate.phone.rate * 100).toFixed(2)}% of ${s.drift_rate.phone.compared}`,
   ];
   if (out) lines.push(`report written to ${out}`);
   return `${lines.join('\n')}\n`;
@@ -207,7 +211,8 @@ function progressBar(stream: NodeJS.WritableStream): ProgressFn {
     const share = all === 0 ? 1 : Math.min(1, done / all);
     const filled = Math.round(share * 30);
     stream.write(
-      `\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% reading ${[...files.keys()].join(' + ')}`,
+      `\r\x1b[K[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${Math.round(share * 100)}% ` +
+        `reading ${[...files.keys()].join(' + ')}`,
     );
   };
 }

@@ -103,7 +103,8 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   const pool = await poolBalance(db, household);
   for (const p of PEOPLE)
     o.write(
-      `  ${p.email.padEnd(26)} spent ${p.total.padStart(7)} (alone: ${tierFor(toMinor(p.total)!, o.loyalty.tiers)}) -> tier ${tiers[p.email]} with the household (pool ${pool} points)`,
+      `  ${p.email.padEnd(26)} spent ${p.total.padStart(7)} (alone: ${tierFor(toMinor(p.total)!, o.loyalty.tiers)}) ` +
+        `-> tier ${tiers[p.email]} with the household (pool ${pool} points)`,
     );
 
   for (const p of PEOPLE) {
@@ -114,7 +115,8 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
     });
     const c = claims.json() as { household_id: string; hierarchy_role: string; tier: string };
     o.write(
-      `  identity claims for ${p.email.padEnd(24)} household_id=${c.household_id} hierarchy_role=${c.hierarchy_role} tier=${c.tier}`,
+      `  identity claims for ${p.email.padEnd(24)} household_id=${c.household_id} ` +
+        `hierarchy_role=${c.hierarchy_role} tier=${c.tier}`,
     );
   }
 
@@ -131,7 +133,8 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
   });
   const adjustmentId = (adjustment.json() as { entry: { id: string } }).entry.id;
   o.write(
-    `  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`,
+    `  support adds 25 points by hand (${adjustmentId}); manual-adjustment rate ` +
+      `${(adjustment.json() as { manual_adjustment_rate: { rate: number } }).manual_adjustment_rate.rate.toFixed(3)}`,
   );
 
   const backfill = await backfillOrders(
@@ -150,14 +153,21 @@ export async function runLoyaltyDemo(hearth: Hearth, o: LoyaltyDemoOptions): Pro
       .executeTakeFirst(),
   );
   o.write(
-    `  nightly backfill of the orders export: ${backfill.credited.orders} credited, ${backfill.already_credited.orders} already in the ledger, unrecoverable ${backfill.unrecoverable.total.orders} orders / ${backfill.unrecoverable.total.amount.toFixed(2)} (no linkable customer ${backfill.unrecoverable.no_linkable_customer.orders}, household history unknown ${backfill.unrecoverable.household_history_unknown.orders}); the manual adjustment ${survived ? 'is still there' : 'was LOST'}`,
+    `  nightly backfill of the orders export: ${backfill.credited.orders} credited, ` +
+      `${backfill.already_credited.orders} already in the ledger, ` +
+      `unrecoverable ${backfill.unrecoverable.total.orders} orders / ` +
+      `${backfill.unrecoverable.total.amount.toFixed(2)} ` +
+      `(no linkable customer ${backfill.unrecoverable.no_linkable_customer.orders}, ` +
+      `household history unknown ${backfill.unrecoverable.household_history_unknown.orders}); ` +
+      `the manual adjustment ${survived ? 'is still there' : 'was LOST'}`,
   );
 
   const split = o.opt_out_through_api
     ? await optOutThroughApi(hearth, o.api_key, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty)
     : await optOut(hearth, household, ids[PEOPLE[2]!.email]!, PEOPLE[2]!.email, o.loyalty);
   o.write(
-    `  ${split.email} opts out (policy ${split.policy}): pool ${split.pool_before} -> ${split.pool_after} points, their own account ${split.member_balance}; history kept as transfer entries`,
+    `  ${split.email} opts out (policy ${split.policy}): pool ${split.pool_before} -> ${split.pool_after} points, ` +
+      `their own account ${split.member_balance}; history kept as transfer entries`,
   );
   return {
     household_id: household,

@@ -101,11 +101,15 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     await settle(running);
     writeLine(
       io.stdout,
-      `  HubSpot now has points_aggregation_opt_in=${crm.listContacts().find((c) => c.properties.email === 'chi.okafor@example.com')?.properties.points_aggregation_opt_in} for chi.okafor@example.com (written back by Hearth).`,
+      `  HubSpot now has points_aggregation_opt_in=${
+        crm.listContacts().find((c) => c.properties.email === 'chi.okafor@example.com')?.properties
+          .points_aggregation_opt_in
+      } for chi.okafor@example.com (written back by Hearth).`,
     );
     writeLine(
       io.stdout,
-      `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`,
+      `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ` +
+        `${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`,
     );
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
@@ -135,7 +139,8 @@ async function pullHouseholds(hearth: Hearth, config: HearthConfig, crm: HubSpot
     .execute();
   writeLine(
     io.stdout,
-    `\nPulled ${s.contacts} HubSpot contacts with their households (${households.map((h) => h.name).join(', ')}; ${s.members_changed} memberships): the CRM stays the authority.`,
+    `\nPulled ${s.contacts} HubSpot contacts with their households (${households.map((h) => h.name).join(', ')}; ` +
+      `${s.members_changed} memberships): the CRM stays the authority.`,
   );
 }
 
@@ -161,7 +166,9 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
     sentAt.set(person.email, Date.now());
     writeLine(
       io.stdout,
-      `storefront  order #${1001 + i} for ${person.email} ships to "${person.checkout.address1}${person.checkout.address2 ? ' ' + person.checkout.address2 : ''}" -> Hearth ${res.status}`,
+      `storefront  order #${1001 + i} for ${person.email} ships to ` +
+        `"${person.checkout.address1}${person.checkout.address2 ? ' ' + person.checkout.address2 : ''}" ` +
+        `-> Hearth ${res.status}`,
     );
   }
   await settle(hearth);
@@ -179,7 +186,9 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
     const res = await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET);
     writeLine(
       io.stdout,
-      `storefront  order #${2001 + i} for ${person.email} ships to "${person.respelled.address1}${person.respelled.address2 ? ' ' + person.respelled.address2 : ''}" (same door, other spelling) -> Hearth ${res.status}`,
+      `storefront  order #${2001 + i} for ${person.email} ships to ` +
+        `"${person.respelled.address1}${person.respelled.address2 ? ' ' + person.respelled.address2 : ''}" ` +
+        `(same door, other spelling) -> Hearth ${res.status}`,
     );
   }
   await settle(hearth);
@@ -188,7 +197,8 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
     if (!id) {
       writeLine(
         io.stdout,
-        `  ${person.email.padEnd(28)} not in the CRM: the write-back is a dead letter (visible at /v1/jobs?status=dead)`,
+        `  ${person.email.padEnd(28)} not in the CRM: ` +
+          'the write-back is a dead letter (visible at /v1/jobs?status=dead)',
       );
       continue;
     }
@@ -199,7 +209,8 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
       : 'no write: the CRM already has this delivery point';
     writeLine(
       io.stdout,
-      `  ${person.email.padEnd(28)} was "${person.crm.address}" -> now "${c.properties.address}, ${c.properties.city}, ${c.properties.state} ${c.properties.zip}" (${lag})`,
+      `  ${person.email.padEnd(28)} was "${person.crm.address}" ` +
+        `-> now "${c.properties.address}, ${c.properties.city}, ${c.properties.state} ${c.properties.zip}" (${lag})`,
     );
   }
   const echoes = await hearth.hdb.db.selectFrom('inbox_events').select('id').where('status', '=', 'echo').execute();

@@ -47,7 +47,8 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
       : values.redemptions
         ? await readText(values.redemptions)
         : null;
-  const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null; // validated before the database is opened
+  // validated before the database is opened
+  const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null;
   const settings = loyaltySettings(config);
   const hdb = openDatabase(config.database);
   try {
@@ -77,7 +78,8 @@ async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: 
       io.stdout,
       json
         ? JSON.stringify(r)
-        : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts (earned before ${r.cutoff})`,
+        : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts ` +
+            `(earned before ${r.cutoff})`,
     );
     return 0;
   } finally {
@@ -101,13 +103,17 @@ const money = (n: number): string => n.toFixed(2);
 function backfillText(r: BackfillReport): string {
   const u = r.unrecoverable;
   return [
-    `orders: ${r.orders} (${r.line_rows} line rows)${r.currencies.length ? `, currency ${r.currencies.join('/')}` : ''}`,
-    `credited: ${r.credited.orders} orders, ${money(r.credited.amount)}, ${r.credited.points} points (${r.credited.to_household_pools} to household pools, ${r.credited.to_individuals} to individuals)`,
+    `orders: ${r.orders} (${r.line_rows} line rows)` +
+      `${r.currencies.length ? `, currency ${r.currencies.join('/')}` : ''}`,
+    `credited: ${r.credited.orders} orders, ${money(r.credited.amount)}, ${r.credited.points} points ` +
+      `(${r.credited.to_household_pools} to household pools, ${r.credited.to_individuals} to individuals)`,
     `already in the ledger: ${r.already_credited.orders} orders, ${money(r.already_credited.amount)}`,
     `not earning (cancelled or refunded): ${r.not_earning.orders} orders, ${money(r.not_earning.amount)}`,
-    `unrecoverable: ${u.total.orders} orders, ${money(u.total.amount)} (${(u.share_of_amount * 100).toFixed(1)}% of the earning amount)`,
+    `unrecoverable: ${u.total.orders} orders, ${money(u.total.amount)} ` +
+      `(${(u.share_of_amount * 100).toFixed(1)}% of the earning amount)`,
     `  no linkable customer: ${u.no_linkable_customer.orders} orders, ${money(u.no_linkable_customer.amount)}`,
-    `  household history unknown: ${u.household_history_unknown.orders} orders, ${money(u.household_history_unknown.amount)}`,
+    `  household history unknown: ${u.household_history_unknown.orders} orders, ` +
+      `${money(u.household_history_unknown.amount)}`,
     `tier changes: ${r.tier_changes}`,
   ].join('\n');
 }
@@ -115,11 +121,13 @@ function backfillText(r: BackfillReport): string {
 function auditText(a: RedemptionAudit): string {
   const lines = [
     `redemptions (${a.source}): ${a.redemptions}, judged ${a.judged}, unknown redeemer or account ${a.unknown}`,
-    `outside the redeemer's household: ${a.outside_household} (${(a.share * 100).toFixed(1)}%), ${a.points_outside} of ${a.points} points`,
+    `outside the redeemer's household: ${a.outside_household} (${(a.share * 100).toFixed(1)}%), ` +
+      `${a.points_outside} of ${a.points} points`,
   ];
   for (const f of a.findings)
     lines.push(
-      `  ${f.ref}\t${f.at}\tredeemer ${f.redeemer_id} (household ${f.redeemer_household_id ?? 'none'})\taccount ${f.account_id}\t${f.points} points`,
+      `  ${f.ref}\t${f.at}\tredeemer ${f.redeemer_id} (household ${f.redeemer_household_id ?? 'none'})` +
+        `\taccount ${f.account_id}\t${f.points} points`,
     );
   return lines.join('\n');
 }

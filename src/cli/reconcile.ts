@@ -70,7 +70,8 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
 function printRun(v: ReturnType<typeof runView>, io: CliIo): void {
   writeLine(
     io.stdout,
-    `run ${v.id}: ${v.status}  records=${v.records} matched=${v.matched} unmatched=${v.unmatched} findings=${v.findings} heal_jobs=${v.jobs}`,
+    `run ${v.id}: ${v.status}  records=${v.records} matched=${v.matched} unmatched=${v.unmatched} ` +
+      `findings=${v.findings} heal_jobs=${v.jobs}`,
   );
   if (v.error) writeLine(io.stdout, `error: ${v.error}`);
   if (v.position && v.status !== 'done') writeLine(io.stdout, `resume with: hearth reconcile --resume ${v.id}`);

@@ -81,7 +81,8 @@ function printSummary(s: PullSummary, io: CliIo): void {
   writeLine(io.stdout, `pull ${s.pull_id} (${s.connector}): ${s.status}${s.resumed ? ' (resumed)' : ''}`);
   writeLine(
     io.stdout,
-    `contacts=${s.contacts} pages=${s.pages} customers_created=${s.customers_created} households_created=${s.households_created} members_changed=${s.members_changed}`,
+    `contacts=${s.contacts} pages=${s.pages} customers_created=${s.customers_created} ` +
+      `households_created=${s.households_created} members_changed=${s.members_changed}`,
   );
   if (s.status === 'paused') writeLine(io.stdout, `resume with: hearth sync pull ${s.connector}`);
 }

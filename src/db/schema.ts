@@ -283,7 +283,10 @@ export interface ReconcileRunsTable {
 }
 
 export type DriftKind = 'drift' | 'format_only';
-/** open: awaits an operator (review); healing: a corrective job is queued; reported: measured only; ignored: format only. */
+/**
+ * open: awaits an operator (review); healing: a corrective job is queued; reported: measured only;
+ * ignored: format only.
+ */
 export type DriftStatus = 'open' | 'healing' | 'reported' | 'ignored' | 'dismissed' | 'superseded';
 
 /** One field of one record in one system that disagrees with Hearth's canonical value. */

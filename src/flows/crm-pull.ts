@@ -232,7 +232,8 @@ async function openRun(
     if (Number(claimed.numUpdatedRows) !== 1)
       throw new HearthError(
         'conflict',
-        `pull ${open.id} of ${connector} is running; try again when it ends (or ${STALE_PULL_MS / 1000} s after its last page if its process died)`,
+        `pull ${open.id} of ${connector} is running; try again when it ends ` +
+          `(or ${STALE_PULL_MS / 1000} s after its last page if its process died)`,
         { pull_id: open.id },
       );
     if (!restart) return { run: { ...open, status: 'running' }, resumed: true };

@@ -16,7 +16,8 @@ export interface ChangeOrigin {
 
 /**
  * The outbound jobs one applied change produces: the CRM write-back when the delivery point
- * moved (unless the CRM itself moved it, or already holds that delivery point), and a signed webhook per subscribed downstream reader.
+ * moved (unless the CRM itself moved it, or already holds that delivery point), and a signed
+ * webhook per subscribed downstream reader.
  */
 export function outboundJobs(
   ctx: EngineContext,

@@ -17,7 +17,10 @@ export interface PullSources {
   extra_properties: string[];
 }
 
-/** What a pull of `name` reads: the connector's contact pages and, if it is the household source, its household reads. */
+/**
+ * What a pull of `name` reads: the connector's contact pages and, if it is the household source,
+ * its household reads.
+ */
 export function pullSources(
   config: HearthConfig,
   connectors: ConnectorRegistry,

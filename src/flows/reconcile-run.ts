@@ -58,7 +58,8 @@ export async function createRun(
   if (unknown.length)
     throw new HearthError(
       'bad_request',
-      `cannot reconcile ${unknown.join(', ')}: connected systems with contact pulls are ${available.join(', ') || '(none)'}`,
+      `cannot reconcile ${unknown.join(', ')}: ` +
+        `connected systems with contact pulls are ${available.join(', ') || '(none)'}`,
       { field: 'systems' },
     );
   if (systems.length === 0)

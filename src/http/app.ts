@@ -75,7 +75,11 @@ function toHearthError(err: FastifyError | Error): HearthError {
   if (f.validation) {
     const v = f.validation[0];
     const field = v
-      ? `${f.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}${(v.params as { missingProperty?: string }).missingProperty ? `.${(v.params as { missingProperty: string }).missingProperty}` : ''}`
+      ? `${f.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}${
+          (v.params as { missingProperty?: string }).missingProperty
+            ? `.${(v.params as { missingProperty: string }).missingProperty}`
+            : ''
+        }`
       : 'body';
     return new HearthError('bad_request', `${field}: ${v?.message ?? 'invalid'}`, { field });
   }

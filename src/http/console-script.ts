@@ -12,7 +12,11 @@ keyInput.value = sessionStorage.getItem('hearth_api_key') || '';
 async function api(path, method, payload) {
   const headers = { authorization: 'Bearer ' + keyInput.value };
   if (payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch('/v1' + path, { method: method || 'GET', headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
+  const res = await fetch('/v1' + path, {
+    method: method || 'GET',
+    headers,
+    body: payload === undefined ? undefined : JSON.stringify(payload)
+  });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + res.status);
   return body;
@@ -27,7 +31,12 @@ function el(tag, text, attrs) {
 
 function row(cells) {
   const tr = el('tr');
-  for (const c of cells) { const td = el('td'); if (c instanceof Node) td.append(c); else td.textContent = c === null || c === undefined ? '' : String(c); tr.append(td); }
+  for (const c of cells) {
+    const td = el('td');
+    if (c instanceof Node) td.append(c);
+    else td.textContent = c === null || c === undefined ? '' : String(c);
+    tr.append(td);
+  }
   return tr;
 }
 
@@ -74,16 +83,21 @@ async function findCustomer(email) {
     say('#customer-status', c.id, false);
     const a = c.address || {};
     out.append(el('p', [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '>'));
-    out.append(el('p', 'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')));
+    out.append(el('p',
+      'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')));
     out.append(el('p', c.household_id
-      ? 'Household ' + c.household_id + ' (' + c.hierarchy_role + ', points pooling ' + (c.points_aggregation_opt_in ? 'on' : 'off') + ') · tier ' + (c.tier || 'none') + ' · own points ' + c.points_balance
-      : 'No household · tier ' + (c.tier || 'none') + ' · own points ' + c.points_balance, { id: 'customer-household' }));
+      ? 'Household ' + c.household_id + ' (' + c.hierarchy_role + ', points pooling ' +
+        (c.points_aggregation_opt_in ? 'on' : 'off') + ') · tier ' + (c.tier || 'none') +
+        ' · own points ' + c.points_balance
+      : 'No household · tier ' + (c.tier || 'none') + ' · own points ' + c.points_balance,
+      { id: 'customer-household' }));
     const links = el('table', null, { id: 'customer-links' });
     links.append(row(['system', 'external id', 'linked at']));
     for (const l of c.source_records) links.append(row([l.system, l.external_id, l.linked_at]));
     const changes = el('table', null, { id: 'customer-changes' });
     changes.append(row(['when', 'field', 'old', 'new', 'source']));
-    for (const ch of c.changes) changes.append(row([ch.changed_at, ch.field, ch.old_value, ch.new_value, ch.source_system]));
+    for (const ch of c.changes)
+      changes.append(row([ch.changed_at, ch.field, ch.old_value, ch.new_value, ch.source_system]));
     out.append(el('h3', 'Source records'), links, el('h3', 'Change history'), changes);
   } catch (err) {
     say('#customer-status', err.message, true);
@@ -91,14 +105,17 @@ async function findCustomer(email) {
 }
 
 function person(c) {
-  return c.missing ? c.id + ' (gone)' : [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '> ' + c.id;
+  return c.missing
+    ? c.id + ' (gone)'
+    : [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '> ' + c.id;
 }
 
 function why(item) {
   const e = item.explanation;
   if (!e) return '';
   const held = e.guard ? 'held back: ' + e.guard + '; ' : '';
-  if (Array.isArray(e.fields)) return held + e.fields.map((f) => f.field + ' ' + f.level + ' (' + Number(f.weight).toFixed(1) + ')').join(', ');
+  if (Array.isArray(e.fields))
+    return held + e.fields.map((f) => f.field + ' ' + f.level + ' (' + Number(f.weight).toFixed(1) + ')').join(', ');
   return JSON.stringify(e);
 }
 
@@ -117,7 +134,9 @@ async function loadReview() {
       }
       const people = el('span');
       for (const c of item.customers) people.append(el('div', person(c)));
-      body.append(row([item.id, item.kind, item.score === null ? '' : Number(item.score).toFixed(3), people, why(item), actions]));
+      body.append(row([
+        item.id, item.kind, item.score === null ? '' : Number(item.score).toFixed(3), people, why(item), actions
+      ]));
     }
     say('#review-status', data.length + ' item(s) waiting', false);
   } catch (err) {
@@ -141,7 +160,10 @@ async function loadDrift() {
     const { data } = await api('/reconcile/scorecard');
     body.replaceChildren();
     if (data.length === 0) body.append(row(['no reconciliation run yet']));
-    for (const s of data) body.append(row([s.system, s.field, s.compared, s.drifted, (100 * s.drift_rate).toFixed(1) + '%', s.format_only]));
+    for (const s of data)
+      body.append(row([
+        s.system, s.field, s.compared, s.drifted, (100 * s.drift_rate).toFixed(1) + '%', s.format_only
+      ]));
     say('#drift-status', data.length ? 'from run ' + data[0].run_id : '', false);
   } catch (err) {
     say('#drift-status', err.message, true);

@@ -265,7 +265,9 @@ function columnLayout(
       : (['id', 'record_id', 'rec_id'].map(find).find((i) => i >= 0) ?? -1);
   if (id < 0)
     throw invalid(
-      `${file}:1: ${opts.idColumn ? `no id column "${opts.idColumn}"` : 'no id column (id, record_id or rec_id); use --id-column'}`,
+      `${file}:1: ${
+        opts.idColumn ? `no id column "${opts.idColumn}"` : 'no id column (id, record_id or rec_id); use --id-column'
+      }`,
     );
   const truth = opts.truthColumn === undefined ? undefined : find(opts.truthColumn);
   if (truth !== undefined && truth < 0) throw invalid(`${file}:1: no truth column "${opts.truthColumn}"`);
@@ -329,12 +331,14 @@ function summarize(result: MatchResult, elapsedMs: number, metrics: Evaluation |
 
 function formatSummary(s: Record<string, unknown>): string {
   const lines = [
-    `records ${s.records}, candidate pairs ${s.candidate_pairs}, clusters ${s.clusters}, auto ${s.auto_pairs}, review ${s.review_pairs}, elapsed ${s.elapsed_ms} ms`,
+    `records ${s.records}, candidate pairs ${s.candidate_pairs}, clusters ${s.clusters}, ` +
+      `auto ${s.auto_pairs}, review ${s.review_pairs}, elapsed ${s.elapsed_ms} ms`,
   ];
   const m = s.metrics as Evaluation | undefined;
   if (m)
     lines.push(
-      `precision ${m.precision.toFixed(4)}, recall ${m.recall.toFixed(4)}, f1 ${m.f1.toFixed(4)}, blocking recall ${m.blocking_recall.toFixed(4)}`,
+      `precision ${m.precision.toFixed(4)}, recall ${m.recall.toFixed(4)}, f1 ${m.f1.toFixed(4)}, ` +
+        `blocking recall ${m.blocking_recall.toFixed(4)}`,
     );
   return `${lines.join('\n')}\n`;
 }

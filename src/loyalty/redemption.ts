@@ -55,7 +55,8 @@ export async function redeem(db: Db, r: RedemptionRequest, now: number, s: Loyal
       if (earlier.account_id !== account || earlier.points !== -r.points)
         throw new HearthError(
           'conflict',
-          `idempotency key ${r.idempotency_key} was used for another redemption (${-earlier.points} points from ${earlier.account_id})`,
+          `idempotency key ${r.idempotency_key} was used for another redemption ` +
+            `(${-earlier.points} points from ${earlier.account_id})`,
           { reason: 'idempotency_key_reused' },
         );
       return { entry: earlier, balance: await balanceOf(trx, account), replayed: true };
@@ -92,7 +93,10 @@ async function requireCustomer(db: Db, customerId: string): Promise<void> {
   if (!row) throw new HearthError('not_found', `customer ${customerId} not found`);
 }
 
-/** A pool: an opted-in member of that household now (the head only, if so configured). An individual account: its owner. */
+/**
+ * A pool: an opted-in member of that household now (the head only, if so configured). An
+ * individual account: its owner.
+ */
 async function authorise(
   db: Db,
   customerId: string,

@@ -86,7 +86,8 @@ function auth0UserApi(cfg: Auth0Config, http: HttpClient): IdpUserApi {
       withToken(tokens, async (token): Promise<Outcome<string[]>> => {
         const r = await http.request(
           'GET',
-          `${base}/api/v2/users-by-email?${new URLSearchParams({ email, fields: 'user_id,email_verified', include_fields: 'true' })}`,
+          `${base}/api/v2/users-by-email?` +
+            `${new URLSearchParams({ email, fields: 'user_id,email_verified', include_fields: 'true' })}`,
           { headers: auth(token) },
         );
         if (!r.ok) return r;

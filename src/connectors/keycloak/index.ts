@@ -139,6 +139,8 @@ function verify(read: Outcome<UserRepresentation>, claims: IdentityClaims): Outc
   return {
     ok: false,
     kind: 'invalid',
-    message: `keycloak kept none of ${dropped.join(', ')}: declare them in the realm's user profile or set unmanagedAttributePolicy to ADMIN_EDIT`,
+    message:
+      `keycloak kept none of ${dropped.join(', ')}: declare them in the realm's user profile ` +
+      'or set unmanagedAttributePolicy to ADMIN_EDIT',
   };
 }

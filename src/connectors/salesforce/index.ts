@@ -181,7 +181,8 @@ function saveResult(r: SfWrite, s: SaveResult | undefined): DeliveryResult {
   const first = s?.errors[0];
   const kind = kindOfCode(first?.statusCode ?? first?.errorCode ?? '');
   const message = scrubSecrets(
-    `Salesforce ${first?.statusCode ?? first?.errorCode ?? ''}: ${s?.errors.map((e) => e.message).join('; ') || 'no result for this record'}`,
+    `Salesforce ${first?.statusCode ?? first?.errorCode ?? ''}: ` +
+      `${s?.errors.map((e) => e.message).join('; ') || 'no result for this record'}`,
   );
   return kind === 'rate_limited'
     ? { ok: false, kind, message, retry_after_ms: limitWait(message) }

@@ -11,7 +11,10 @@ export interface ZohoAccount {
   [field: string]: unknown;
 }
 
-/** Zoho: the contact's Account is the household (when its Account_Type matches, if one is configured); the Account's primary-contact lookup is the head. */
+/**
+ * Zoho: the contact's Account is the household (when its Account_Type matches, if one is
+ * configured); the Account's primary-contact lookup is the head.
+ */
 export function zohoHousehold(
   contactId: string,
   account: ZohoAccount | undefined,

@@ -131,7 +131,9 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     {
       schema: {
         summary:
-          'Import or refresh every contact of a CRM with its household relationships (operator); resumes an unfinished pull. One call does at most `max_pages` pages (default 20) and answers `paused` when more remain: call again to go on (`hearth sync pull` runs to the end)',
+          'Import or refresh every contact of a CRM with its household relationships (operator); ' +
+          'resumes an unfinished pull. One call does at most `max_pages` pages (default 20) and answers ' +
+          '`paused` when more remain: call again to go on (`hearth sync pull` runs to the end)',
         tags: ['households'],
         params: nameParam,
         body: {

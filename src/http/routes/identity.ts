@@ -53,7 +53,8 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
     {
       schema: {
         summary:
-          'Decide a review item (operator): `link` merges the pair (a household suggestion is recorded as confirmed); `not_a_match` closes it',
+          'Decide a review item (operator): `link` merges the pair ' +
+          '(a household suggestion is recorded as confirmed); `not_a_match` closes it',
         tags: ['identity'],
         params: idParam,
         body: {

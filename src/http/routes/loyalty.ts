@@ -50,7 +50,8 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
     {
       schema: {
         summary:
-          'Redeem points (operator): from the household pool for opted-in members (per redemption_authority), else the own account; 409 when the balance does not cover it',
+          'Redeem points (operator): from the household pool for opted-in members (per redemption_authority), ' +
+          'else the own account; 409 when the balance does not cover it',
         tags: ['loyalty'],
         body: {
           type: 'object',
@@ -100,14 +101,12 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
     async (req, reply) => {
       requireRole(req.principal!, 'operator');
       const r = await adjust(db, { ...req.body, actor: actorOf(req.principal!) }, now(), s);
-      return reply
-        .status(r.replayed ? 200 : 201)
-        .send({
-          entry: entryView(r.entry),
-          balance: r.balance,
-          replayed: r.replayed,
-          manual_adjustment_rate: r.manual_adjustment_rate,
-        });
+      return reply.status(r.replayed ? 200 : 201).send({
+        entry: entryView(r.entry),
+        balance: r.balance,
+        replayed: r.replayed,
+        manual_adjustment_rate: r.manual_adjustment_rate,
+      });
     },
   );
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit: number } }>(
@@ -163,7 +162,8 @@ function registerEnrichRoute(app: FastifyInstance, deps: AppDeps, s: LoyaltySett
     {
       schema: {
         summary:
-          'Household context for a checkout in progress: household_id, hierarchy_role, points_aggregation_opt_in, tier (by customer_id or email)',
+          'Household context for a checkout in progress: household_id, hierarchy_role, points_aggregation_opt_in, ' +
+          'tier (by customer_id or email)',
         tags: ['loyalty'],
         body: {
           type: 'object',
