@@ -10,8 +10,24 @@ import { startHubSpotSim, type HubSpotSim } from './hubspot.ts';
 import { startSalesforceSim, type SalesforceSim } from './salesforce.ts';
 
 const job = (id: string, payload: Partial<AddressWritePayload>): OutboundJob<AddressWritePayload> => ({
-  id, kind: 'crm.address_write', attempts: 1,
-  payload: { customer_id: 'cus_1', external_id: null, email: null, corrected_at: 0, address: { line1: '123 Main St', line2: 'Apt 4B', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' }, ...payload },
+  id,
+  kind: 'crm.address_write',
+  attempts: 1,
+  payload: {
+    customer_id: 'cus_1',
+    external_id: null,
+    email: null,
+    corrected_at: 0,
+    address: {
+      line1: '123 Main St',
+      line2: 'Apt 4B',
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
+    ...payload,
+  },
 });
 const kinds = (rs: { ok: boolean; kind?: string }[]) => rs.map((r) => (r.ok ? 'ok' : r.kind));
 
@@ -23,7 +39,13 @@ async function startInbox(connector: () => Connector) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { rawBody: Buffer.concat(chunks), headers: req.headers as Record<string, string>, method: req.method ?? 'POST', url: `${url}${req.url === '/' ? '' : req.url}`, now: Date.now() };
+      const r = {
+        rawBody: Buffer.concat(chunks),
+        headers: req.headers as Record<string, string>,
+        method: req.method ?? 'POST',
+        url: `${url}${req.url === '/' ? '' : req.url}`,
+        now: Date.now(),
+      };
       const ingress = connector().ingress!;
       const verified = ingress.verify(r).ok;
       got.push({ verified, events: verified ? ingress.parse(r) : [] });
@@ -33,8 +55,19 @@ async function startInbox(connector: () => Connector) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const until = async (n: number) => { while (got.length < n) await new Promise<void>((r) => waiters.push(r)); };
-  return { url, got, until, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  const until = async (n: number) => {
+    while (got.length < n) await new Promise<void>((r) => waiters.push(r));
+  };
+  return {
+    url,
+    got,
+    until,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 let hs: HubSpotSim;
@@ -46,10 +79,21 @@ let sfInbox: Awaited<ReturnType<typeof startInbox>>;
 before(async () => {
   hsInbox = await startInbox(() => hubspot);
   hs = await startHubSpotSim({ webhook: { url: hsInbox.url, client_secret: 'hs-secret', app_id: '424242' } });
-  hubspot = createHubSpotConnector({ access_token: hs.token, base_url: hs.url, client_secret: 'hs-secret', app_id: '424242' });
+  hubspot = createHubSpotConnector({
+    access_token: hs.token,
+    base_url: hs.url,
+    client_secret: 'hs-secret',
+    app_id: '424242',
+  });
   sfInbox = await startInbox(() => salesforce);
   sf = await startSalesforceSim({ cdc: { url: sfInbox.url, secret: 'cdc-relay-secret' } });
-  salesforce = createSalesforceConnector({ instance_url: sf.url, access_token: sf.token, api_version: '62.0', client_id: 'hearth', cdc_secret: 'cdc-relay-secret' });
+  salesforce = createSalesforceConnector({
+    instance_url: sf.url,
+    access_token: sf.token,
+    api_version: '62.0',
+    client_id: 'hearth',
+    cdc_secret: 'cdc-relay-secret',
+  });
 });
 after(async () => {
   await Promise.all([hs.close(), sf.close(), hsInbox.close(), sfInbox.close()]);
@@ -58,7 +102,11 @@ after(async () => {
 test('HubSpot: one job is a PATCH found by email search; line 2 folded into address', async () => {
   const id = hs.createContact({ email: 'ana@example.com', address: '1 Old Rd' });
   const [r] = await hubspot.outbound!.deliver([job('j', { email: 'ANA@example.com' })]);
-  assert.deepEqual(r, { ok: true, external_id: id, written: { address: '123 Main St Apt 4B', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' } });
+  assert.deepEqual(r, {
+    ok: true,
+    external_id: id,
+    written: { address: '123 Main St Apt 4B', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' },
+  });
   assert.equal(hs.writes(id), 1);
   assert.deepEqual(hs.history(id)[0]!.properties, r!.ok ? r!.written : {});
 });
@@ -67,7 +115,11 @@ test('HubSpot: several jobs go in one batch update; a missing id fails alone (20
   const a = hs.createContact({ email: 'b1@example.com' });
   const b = hs.createContact({ email: 'b2@example.com' });
   const before = hs.requests;
-  const rs = await hubspot.outbound!.deliver([job('1', { external_id: a }), job('2', { external_id: '999999' }), job('3', { external_id: b, address: { line1: '9 Oak St' } })]);
+  const rs = await hubspot.outbound!.deliver([
+    job('1', { external_id: a }),
+    job('2', { external_id: '999999' }),
+    job('3', { external_id: b, address: { line1: '9 Oak St' } }),
+  ]);
   assert.deepEqual(kinds(rs), ['ok', 'not_found', 'ok']);
   assert.equal(hs.requests - before, 1, 'one batch call');
   assert.equal(hs.getContact(b)!.properties.address, '9 Oak St');
@@ -78,9 +130,11 @@ test('HubSpot: single PATCH to an unknown id is not_found; a read-only property 
   assert.deepEqual(kinds(await hubspot.outbound!.deliver([job('j', { external_id: '888888' })])), ['not_found']);
   const client = new Client({ accessToken: hs.token, basePath: hs.url, numberOfApiCallRetries: 0 });
   const id = hs.createContact({ email: 'ro@example.com' });
-  const err = await client.crm.contacts.basicApi.update(id, { properties: { hs_object_id: '1' } }).catch((e: unknown) => e);
+  const err = await client.crm.contacts.basicApi
+    .update(id, { properties: { hs_object_id: '1' } })
+    .catch((e: unknown) => e);
   assert.equal((err as { code: number }).code, 400);
-  assert.equal(((err as { body: { category: string } }).body).category, 'VALIDATION_ERROR');
+  assert.equal((err as { body: { category: string } }).body.category, 'VALIDATION_ERROR');
 });
 
 test('HubSpot sim: list paging and search paging through the SDK', async () => {
@@ -92,7 +146,13 @@ test('HubSpot sim: list paging and search paging through the SDK', async () => {
   assert.notEqual(page2.results[0]!.id, page1.results[0]!.id);
   const all = await client.crm.contacts.getAll(undefined, undefined, ['email']);
   assert.equal(all.length, hs.listContacts().length);
-  const found = await client.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'lifecyclestage', operator: 'EQ' as never, value: 'pager' }] }], limit: 3, after: '0', sorts: [], properties: ['email'] });
+  const found = await client.crm.contacts.searchApi.doSearch({
+    filterGroups: [{ filters: [{ propertyName: 'lifecyclestage', operator: 'EQ' as never, value: 'pager' }] }],
+    limit: 3,
+    after: '0',
+    sorts: [],
+    properties: ['email'],
+  });
   assert.equal(found.total, 5);
   assert.equal(found.results.length, 3);
   assert.equal(found.paging?.next?.after, '3');
@@ -119,25 +179,52 @@ test('HubSpot webhooks: API writes come back signed and marked as ours; UI edits
   await hsInbox.until(start + 2);
   const [api, ui] = hsInbox.got.slice(start);
   assert.ok(api!.verified && ui!.verified, 'v3 signatures verify');
-  assert.deepEqual(api!.events.map((e) => e.event.type === 'contact.updated' && [Object.keys(e.event.vendor_fields)[0], e.event.origin_is_hearth]), [['address', true], ['city', true], ['state', true], ['zip', true], ['country', true]]);
+  assert.deepEqual(
+    api!.events.map(
+      (e) => e.event.type === 'contact.updated' && [Object.keys(e.event.vendor_fields)[0], e.event.origin_is_hearth],
+    ),
+    [
+      ['address', true],
+      ['city', true],
+      ['state', true],
+      ['zip', true],
+      ['country', true],
+    ],
+  );
   const e = ui!.events[0]!.event;
-  assert.ok(e.type === 'contact.updated' && !e.origin_is_hearth && e.contact.given_name === 'Ana' && e.external_id === id);
-  assert.equal(new Set(hsInbox.got.flatMap((g) => g.events.map((x) => x.delivery_id))).size, hsInbox.got.flatMap((g) => g.events).length, 'delivery ids unique');
+  assert.ok(
+    e.type === 'contact.updated' && !e.origin_is_hearth && e.contact.given_name === 'Ana' && e.external_id === id,
+  );
+  assert.equal(
+    new Set(hsInbox.got.flatMap((g) => g.events.map((x) => x.delivery_id))).size,
+    hsInbox.got.flatMap((g) => g.events).length,
+    'delivery ids unique',
+  );
 });
 
 test('Salesforce: jsforce writes Mailing* through sObject Collections with our client id; CDC echo is marked', async () => {
   const a = sf.createContact({ Email: 'lee@example.com', MailingCity: 'Austin' });
   const b = sf.createContact({ Email: 'kim@example.com' });
   const start = sfInbox.got.length;
-  const rs = await salesforce.outbound!.deliver([job('1', { email: 'LEE@example.com' }), job('2', { external_id: b }), job('3', { email: 'none@example.com' })]);
+  const rs = await salesforce.outbound!.deliver([
+    job('1', { email: 'LEE@example.com' }),
+    job('2', { external_id: b }),
+    job('3', { email: 'none@example.com' }),
+  ]);
   assert.deepEqual(kinds(rs), ['ok', 'ok', 'not_found']);
   assert.equal(sf.getContact(a)!.MailingStreet, '123 Main St\nApt 4B');
   assert.equal(sf.writes(b), 1);
   await sfInbox.until(start + 2);
   sf.updateFromUi(a, { MailingCity: 'Dallas' });
   await sfInbox.until(start + 3);
-  const events = sfInbox.got.slice(start).map((g) => [g.verified, g.events[0]!.event.type === 'contact.updated' && g.events[0]!.event.origin_is_hearth]);
-  assert.deepEqual(events, [[true, true], [true, true], [true, false]]);
+  const events = sfInbox.got
+    .slice(start)
+    .map((g) => [g.verified, g.events[0]!.event.type === 'contact.updated' && g.events[0]!.event.origin_is_hearth]);
+  assert.deepEqual(events, [
+    [true, true],
+    [true, true],
+    [true, false],
+  ]);
   const ui = sfInbox.got.at(-1)!.events[0]!.event;
   assert.ok(ui.type === 'contact.updated' && ui.contact.address?.city === 'Dallas');
 });

@@ -41,14 +41,146 @@ export interface SyntheticExports {
   truth: SyntheticTruth;
 }
 
-export const SHOPIFY_ORDERS_HEADER = ['Name', 'Email', 'Financial Status', 'Paid at', 'Fulfillment Status', 'Fulfilled at', 'Accepts Marketing', 'Currency', 'Subtotal', 'Shipping', 'Taxes', 'Total', 'Discount Code', 'Discount Amount', 'Shipping Method', 'Created at', 'Lineitem quantity', 'Lineitem name', 'Lineitem price', 'Lineitem compare at price', 'Lineitem sku', 'Lineitem requires shipping', 'Lineitem taxable', 'Lineitem fulfillment status', 'Billing Name', 'Billing Street', 'Billing Address1', 'Billing Address2', 'Billing Company', 'Billing City', 'Billing Zip', 'Billing Province', 'Billing Country', 'Billing Phone', 'Shipping Name', 'Shipping Street', 'Shipping Address1', 'Shipping Address2', 'Shipping Company', 'Shipping City', 'Shipping Zip', 'Shipping Province', 'Shipping Country', 'Shipping Phone', 'Notes', 'Note Attributes', 'Cancelled at', 'Payment Method', 'Payment Reference', 'Refunded Amount', 'Vendor', 'Outstanding Balance', 'Employee', 'Location', 'Device ID', 'Id', 'Tags', 'Risk Level', 'Source', 'Lineitem discount', 'Tax 1 Name', 'Tax 1 Value', 'Tax 2 Name', 'Tax 2 Value', 'Tax 3 Name', 'Tax 3 Value', 'Tax 4 Name', 'Tax 4 Value', 'Tax 5 Name', 'Tax 5 Value', 'Phone', 'Receipt Number', 'Duties', 'Billing Province Name', 'Shipping Province Name', 'Payment ID', 'Payment Terms Name', 'Next Payment Due At', 'Payment References'];
+export const SHOPIFY_ORDERS_HEADER = [
+  'Name',
+  'Email',
+  'Financial Status',
+  'Paid at',
+  'Fulfillment Status',
+  'Fulfilled at',
+  'Accepts Marketing',
+  'Currency',
+  'Subtotal',
+  'Shipping',
+  'Taxes',
+  'Total',
+  'Discount Code',
+  'Discount Amount',
+  'Shipping Method',
+  'Created at',
+  'Lineitem quantity',
+  'Lineitem name',
+  'Lineitem price',
+  'Lineitem compare at price',
+  'Lineitem sku',
+  'Lineitem requires shipping',
+  'Lineitem taxable',
+  'Lineitem fulfillment status',
+  'Billing Name',
+  'Billing Street',
+  'Billing Address1',
+  'Billing Address2',
+  'Billing Company',
+  'Billing City',
+  'Billing Zip',
+  'Billing Province',
+  'Billing Country',
+  'Billing Phone',
+  'Shipping Name',
+  'Shipping Street',
+  'Shipping Address1',
+  'Shipping Address2',
+  'Shipping Company',
+  'Shipping City',
+  'Shipping Zip',
+  'Shipping Province',
+  'Shipping Country',
+  'Shipping Phone',
+  'Notes',
+  'Note Attributes',
+  'Cancelled at',
+  'Payment Method',
+  'Payment Reference',
+  'Refunded Amount',
+  'Vendor',
+  'Outstanding Balance',
+  'Employee',
+  'Location',
+  'Device ID',
+  'Id',
+  'Tags',
+  'Risk Level',
+  'Source',
+  'Lineitem discount',
+  'Tax 1 Name',
+  'Tax 1 Value',
+  'Tax 2 Name',
+  'Tax 2 Value',
+  'Tax 3 Name',
+  'Tax 3 Value',
+  'Tax 4 Name',
+  'Tax 4 Value',
+  'Tax 5 Name',
+  'Tax 5 Value',
+  'Phone',
+  'Receipt Number',
+  'Duties',
+  'Billing Province Name',
+  'Shipping Province Name',
+  'Payment ID',
+  'Payment Terms Name',
+  'Next Payment Due At',
+  'Payment References',
+];
 
-const HUBSPOT_HEADER = ['Record ID', 'First Name', 'Last Name', 'Email', 'Phone Number', 'Street Address', 'City', 'State/Region', 'Postal Code', 'Country/Region'];
+const HUBSPOT_HEADER = [
+  'Record ID',
+  'First Name',
+  'Last Name',
+  'Email',
+  'Phone Number',
+  'Street Address',
+  'City',
+  'State/Region',
+  'Postal Code',
+  'Country/Region',
+];
 const HUBSPOT_EXTRA = ['Lifecycle Stage', 'Notes'];
 
-const STREETS = ['Main', 'Oak', 'Maple', 'Cedar', 'Elm', 'Washington', 'Lake', 'Hill', 'Park', 'Pine', 'Sunset', 'Lincoln', 'Jackson', 'Franklin', 'Highland', 'Walnut', 'Chestnut', 'Spruce', 'Willow', 'Madison'];
-const SUFFIXES: [string, string][] = [['Street', 'St'], ['Avenue', 'Ave'], ['Road', 'Rd'], ['Drive', 'Dr'], ['Lane', 'Ln'], ['Boulevard', 'Blvd'], ['Court', 'Ct'], ['Place', 'Pl']];
-const PLACES: [string, string, string, string][] = [['Springfield', 'IL', '62704', '217'], ['Portland', 'OR', '97201', '503'], ['Austin', 'TX', '78701', '512'], ['Denver', 'CO', '80202', '303'], ['Madison', 'WI', '53703', '608'], ['Columbus', 'OH', '43215', '614'], ['Raleigh', 'NC', '27601', '919'], ['Boise', 'ID', '83702', '208'], ['Albany', 'NY', '12207', '518'], ['Tucson', 'AZ', '85701', '520']];
+const STREETS = [
+  'Main',
+  'Oak',
+  'Maple',
+  'Cedar',
+  'Elm',
+  'Washington',
+  'Lake',
+  'Hill',
+  'Park',
+  'Pine',
+  'Sunset',
+  'Lincoln',
+  'Jackson',
+  'Franklin',
+  'Highland',
+  'Walnut',
+  'Chestnut',
+  'Spruce',
+  'Willow',
+  'Madison',
+];
+const SUFFIXES: [string, string][] = [
+  ['Street', 'St'],
+  ['Avenue', 'Ave'],
+  ['Road', 'Rd'],
+  ['Drive', 'Dr'],
+  ['Lane', 'Ln'],
+  ['Boulevard', 'Blvd'],
+  ['Court', 'Ct'],
+  ['Place', 'Pl'],
+];
+const PLACES: [string, string, string, string][] = [
+  ['Springfield', 'IL', '62704', '217'],
+  ['Portland', 'OR', '97201', '503'],
+  ['Austin', 'TX', '78701', '512'],
+  ['Denver', 'CO', '80202', '303'],
+  ['Madison', 'WI', '53703', '608'],
+  ['Columbus', 'OH', '43215', '614'],
+  ['Raleigh', 'NC', '27601', '919'],
+  ['Boise', 'ID', '83702', '208'],
+  ['Albany', 'NY', '12207', '518'],
+  ['Tucson', 'AZ', '85701', '520'],
+];
 const FIRST = ['Ana', 'Ben', 'Chloe', 'Dev', 'Eva', 'Finn', 'Gia', 'Hugo', 'Iris', 'Jon'];
 const LAST = ['Smith', "O'Neil", 'Garcia', 'Nguyen', 'Brown', 'Okafor', 'Rossi', 'Kim', 'Silva', 'Novak'];
 
@@ -62,7 +194,13 @@ interface Home {
 
 /** Customer i's CRM address: spread over streets, places and units so most strings are distinct. */
 function homeOf(i: number): Home {
-  return { number: 100 + ((i * 7919) % 9800), street: STREETS[i % STREETS.length]!, suffix: SUFFIXES[(i >> 3) % SUFFIXES.length]!, unit: i % 3 === 0 ? `${1 + (i % 9)}${'ABCD'[i % 4]}` : '', place: PLACES[(i >> 5) % PLACES.length]! };
+  return {
+    number: 100 + ((i * 7919) % 9800),
+    street: STREETS[i % STREETS.length]!,
+    suffix: SUFFIXES[(i >> 3) % SUFFIXES.length]!,
+    unit: i % 3 === 0 ? `${1 + (i % 9)}${'ABCD'[i % 4]}` : '',
+    place: PLACES[(i >> 5) % PLACES.length]!,
+  };
 }
 
 function phoneOf(i: number, home: Home): string {
@@ -84,8 +222,16 @@ function latestShipTo(i: number, home: Home, scenario: number): ShipTo {
   const phone = phoneOf(i, home);
   if (scenario <= 1) return movedTo(i, home, phone);
   if (scenario <= 4) return respelled(i, home, phone);
-  const base = { address1: `${home.number} ${home.street} ${home.suffix[0]}`, address2: home.unit ? `Apt ${home.unit}` : '', city, province, zip, phone };
-  if (scenario === 5) return { ...base, phone: `(${home.place[3]}) 555-${String(1000 + ((i + 4321) % 9000)).padStart(4, '0')}` };
+  const base = {
+    address1: `${home.number} ${home.street} ${home.suffix[0]}`,
+    address2: home.unit ? `Apt ${home.unit}` : '',
+    city,
+    province,
+    zip,
+    phone,
+  };
+  if (scenario === 5)
+    return { ...base, phone: `(${home.place[3]}) 555-${String(1000 + ((i + 4321) % 9000)).padStart(4, '0')}` };
   if (scenario === 6) return { ...base, phone: `+1${home.place[3]}555${String(1000 + (i % 9000)).padStart(4, '0')}` };
   return base;
 }
@@ -93,29 +239,115 @@ function latestShipTo(i: number, home: Home, scenario: number): ShipTo {
 function movedTo(i: number, home: Home, phone: string): ShipTo {
   const [city, province, zip] = home.place;
   switch (Math.floor(i / 20) % 4) {
-    case 0: return { address1: `${home.number + 2} ${home.street} ${home.suffix[0]}`, address2: home.unit ? `Apt ${home.unit}` : '', city, province, zip, phone };
-    case 1: return { address1: `${home.number} ${STREETS[(i + 3) % STREETS.length]} ${home.suffix[0]}`, address2: '', city, province, zip, phone };
-    case 2: { const p = PLACES[((i >> 5) + 1) % PLACES.length]!; return { address1: `${home.number} ${home.street} ${home.suffix[0]}`, address2: home.unit ? `Apt ${home.unit}` : '', city: p[0], province: p[1], zip: p[2], phone }; }
-    default: return { address1: `${home.number} ${home.street} ${home.suffix[0]}`, address2: home.unit ? `Apt ${home.unit === '9D' ? '8C' : '9D'}` : 'Apt 12', city, province, zip, phone };
+    case 0:
+      return {
+        address1: `${home.number + 2} ${home.street} ${home.suffix[0]}`,
+        address2: home.unit ? `Apt ${home.unit}` : '',
+        city,
+        province,
+        zip,
+        phone,
+      };
+    case 1:
+      return {
+        address1: `${home.number} ${STREETS[(i + 3) % STREETS.length]} ${home.suffix[0]}`,
+        address2: '',
+        city,
+        province,
+        zip,
+        phone,
+      };
+    case 2: {
+      const p = PLACES[((i >> 5) + 1) % PLACES.length]!;
+      return {
+        address1: `${home.number} ${home.street} ${home.suffix[0]}`,
+        address2: home.unit ? `Apt ${home.unit}` : '',
+        city: p[0],
+        province: p[1],
+        zip: p[2],
+        phone,
+      };
+    }
+    default:
+      return {
+        address1: `${home.number} ${home.street} ${home.suffix[0]}`,
+        address2: home.unit ? `Apt ${home.unit === '9D' ? '8C' : '9D'}` : 'Apt 12',
+        city,
+        province,
+        zip,
+        phone,
+      };
   }
 }
 
 function respelled(i: number, home: Home, phone: string): ShipTo {
   const [city, province, zip] = home.place;
-  const unitVariants = [`Apartment ${home.unit.slice(0, -1)}-${home.unit.slice(-1)}`, `#${home.unit}`, `Unit ${home.unit}`, `APT ${home.unit}`];
+  const unitVariants = [
+    `Apartment ${home.unit.slice(0, -1)}-${home.unit.slice(-1)}`,
+    `#${home.unit}`,
+    `Unit ${home.unit}`,
+    `APT ${home.unit}`,
+  ];
   const unit = home.unit ? unitVariants[i % unitVariants.length]! : '';
   switch (i % 4) {
-    case 0: return { address1: `${home.number} ${home.street} ${home.suffix[1]}`, address2: unit, city, province, zip, phone };
-    case 1: return { address1: `${home.number} ${home.street.toUpperCase()} ${home.suffix[0].toUpperCase()}`, address2: unit, city: city.toUpperCase(), province, zip: `${zip}-${String(1000 + (i % 9000))}`, phone };
-    case 2: return { address1: `${home.number} ${home.street} ${home.suffix[1]}.`, address2: unit, city, province, zip: `${zip}-0042`, phone };
-    default: return { address1: `${home.number} ${home.street} ${home.suffix[1]}${unit ? `, ${unit}` : ''}`, address2: '', city, province, zip, phone };
+    case 0:
+      return {
+        address1: `${home.number} ${home.street} ${home.suffix[1]}`,
+        address2: unit,
+        city,
+        province,
+        zip,
+        phone,
+      };
+    case 1:
+      return {
+        address1: `${home.number} ${home.street.toUpperCase()} ${home.suffix[0].toUpperCase()}`,
+        address2: unit,
+        city: city.toUpperCase(),
+        province,
+        zip: `${zip}-${String(1000 + (i % 9000))}`,
+        phone,
+      };
+    case 2:
+      return {
+        address1: `${home.number} ${home.street} ${home.suffix[1]}.`,
+        address2: unit,
+        city,
+        province,
+        zip: `${zip}-0042`,
+        phone,
+      };
+    default:
+      return {
+        address1: `${home.number} ${home.street} ${home.suffix[1]}${unit ? `, ${unit}` : ''}`,
+        address2: '',
+        city,
+        province,
+        zip,
+        phone,
+      };
   }
 }
 
 function olderShipTo(i: number, home: Home, scenario: number): ShipTo {
   const [city, province, zip] = home.place;
-  if (scenario <= 1) return { address1: `${home.number} ${home.street} ${home.suffix[0]}`, address2: home.unit ? `Apt ${home.unit}` : '', city, province, zip, phone: phoneOf(i, home) };
-  return { address1: `${home.number + 40} ${STREETS[(i + 7) % STREETS.length]} ${home.suffix[0]}`, address2: '', city, province, zip, phone: phoneOf(i, home) };
+  if (scenario <= 1)
+    return {
+      address1: `${home.number} ${home.street} ${home.suffix[0]}`,
+      address2: home.unit ? `Apt ${home.unit}` : '',
+      city,
+      province,
+      zip,
+      phone: phoneOf(i, home),
+    };
+  return {
+    address1: `${home.number + 40} ${STREETS[(i + 7) % STREETS.length]} ${home.suffix[0]}`,
+    address2: '',
+    city,
+    province,
+    zip,
+    phone: phoneOf(i, home),
+  };
 }
 
 class ChunkWriter {
@@ -153,7 +385,14 @@ function emailOf(i: number): string {
 }
 
 export function writeSyntheticExports(dir: string, opts: SyntheticOptions): SyntheticExports {
-  const truth: SyntheticTruth = { stale: new Set(), formatOnly: new Set(), phoneMismatch: new Set(), phoneFormatOnly: new Set(), missingInCrm: new Set(), duplicates: new Set() };
+  const truth: SyntheticTruth = {
+    stale: new Set(),
+    formatOnly: new Set(),
+    phoneMismatch: new Set(),
+    phoneFormatOnly: new Set(),
+    missingInCrm: new Set(),
+    duplicates: new Set(),
+  };
   const crmFile = join(dir, 'hubspot-contacts.csv');
   const ordersFile = join(dir, 'shopify-orders.csv');
   const crmRows = writeContacts(crmFile, opts, truth);
@@ -163,7 +402,9 @@ export function writeSyntheticExports(dir: string, opts: SyntheticOptions): Synt
 
 function writeContacts(file: string, opts: SyntheticOptions, truth: SyntheticTruth): number {
   const w = new ChunkWriter(file);
-  const header = opts.messy ? [...HUBSPOT_HEADER.slice(5), HUBSPOT_EXTRA[0]!, ...HUBSPOT_HEADER.slice(0, 5), HUBSPOT_EXTRA[1]!] : HUBSPOT_HEADER;
+  const header = opts.messy
+    ? [...HUBSPOT_HEADER.slice(5), HUBSPOT_EXTRA[0]!, ...HUBSPOT_HEADER.slice(0, 5), HUBSPOT_EXTRA[1]!]
+    : HUBSPOT_HEADER;
   if (opts.messy) w.raw('\uFEFF');
   w.line(header);
   const every = opts.duplicateEvery ?? 1000;
@@ -171,15 +412,31 @@ function writeContacts(file: string, opts: SyntheticOptions, truth: SyntheticTru
   for (let i = 0; i < opts.contacts; i++) {
     const home = homeOf(i);
     const values: Record<string, string> = {
-      'Record ID': String(1000 + i), 'First Name': FIRST[i % FIRST.length]!, 'Last Name': LAST[(i >> 2) % LAST.length]!, Email: emailOf(i),
-      'Phone Number': phoneOf(i, home), 'Street Address': `${home.number} ${home.street} ${home.suffix[0]}${home.unit ? ` Apt ${home.unit}` : ''}`,
-      City: home.place[0], 'State/Region': home.place[1], 'Postal Code': home.place[2], 'Country/Region': 'United States',
-      'Lifecycle Stage': 'customer', Notes: i % 5 === 0 ? 'VIP, "gold"\nprefers email' : '',
+      'Record ID': String(1000 + i),
+      'First Name': FIRST[i % FIRST.length]!,
+      'Last Name': LAST[(i >> 2) % LAST.length]!,
+      Email: emailOf(i),
+      'Phone Number': phoneOf(i, home),
+      'Street Address': `${home.number} ${home.street} ${home.suffix[0]}${home.unit ? ` Apt ${home.unit}` : ''}`,
+      City: home.place[0],
+      'State/Region': home.place[1],
+      'Postal Code': home.place[2],
+      'Country/Region': 'United States',
+      'Lifecycle Stage': 'customer',
+      Notes: i % 5 === 0 ? 'VIP, "gold"\nprefers email' : '',
     };
     w.line(header.map((h) => values[h] ?? ''));
     rows++;
     if (every > 0 && i % every === every - 1) {
-      w.line(header.map((h) => (h === 'Record ID' ? String(900_000_000 + i) : h === 'Email' ? ` ${emailOf(i).toUpperCase()}` : values[h] ?? '')));
+      w.line(
+        header.map((h) =>
+          h === 'Record ID'
+            ? String(900_000_000 + i)
+            : h === 'Email'
+              ? ` ${emailOf(i).toUpperCase()}`
+              : (values[h] ?? ''),
+        ),
+      );
       rows++;
       truth.duplicates.add(emailOf(i));
     }
@@ -211,7 +468,11 @@ function* planOrders(opts: SyntheticOptions, truth: SyntheticTruth): Generator<O
       const email = inCrm ? emailOf(i) : `guest${i}@example.net`;
       const latestAt = opts.asOf - (1 + ((c * 37) % 720)) * 86_400_000;
       const createdAt = latestAt - pass * (45 + (c % 300)) * 86_400_000;
-      const shipTo = !inCrm ? latestShipTo(i, home, 10) : pass === 0 ? latestShipTo(i, home, scenario) : olderShipTo(i, home, scenario);
+      const shipTo = !inCrm
+        ? latestShipTo(i, home, 10)
+        : pass === 0
+          ? latestShipTo(i, home, scenario)
+          : olderShipTo(i, home, scenario);
       if (pass === 0) recordTruth(truth, inCrm, email, scenario);
       yield { email, shipTo, createdAt, items: 1 + ((c + pass) % 3) };
     }

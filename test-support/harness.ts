@@ -7,15 +7,28 @@ export const SHOPIFY_SECRET = 'shpss_test_secret';
 export const ADMIN_KEY = 'hk_test_admin_key';
 
 /** A Hearth wired to the suite's database, listening on a free loopback port. */
-export async function startTestHearth(ctx: DialectContext, raw: Record<string, unknown>): Promise<{ hearth: Hearth; config: HearthConfig }> {
-  const config = parseConfig({
-    database: ctx.url(),
-    server: { host: '127.0.0.1', port: (raw.port as number | undefined) ?? 0, body_limit_bytes: 64 * 1024 },
-    jobs: { max_attempts: 4, base_delay_ms: 20, max_delay_ms: 200, lease_seconds: 30, poll_interval_ms: 20, batch_size: 50 },
-    log: { level: 'silent' },
-    ...Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'port')),
-    connectors: { shopify: { webhook_secret: SHOPIFY_SECRET }, ...((raw.connectors as object) ?? {}) },
-  }, { HEARTH_API_KEY: ADMIN_KEY });
+export async function startTestHearth(
+  ctx: DialectContext,
+  raw: Record<string, unknown>,
+): Promise<{ hearth: Hearth; config: HearthConfig }> {
+  const config = parseConfig(
+    {
+      database: ctx.url(),
+      server: { host: '127.0.0.1', port: (raw.port as number | undefined) ?? 0, body_limit_bytes: 64 * 1024 },
+      jobs: {
+        max_attempts: 4,
+        base_delay_ms: 20,
+        max_delay_ms: 200,
+        lease_seconds: 30,
+        poll_interval_ms: 20,
+        batch_size: 50,
+      },
+      log: { level: 'silent' },
+      ...Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'port')),
+      connectors: { shopify: { webhook_secret: SHOPIFY_SECRET }, ...((raw.connectors as object) ?? {}) },
+    },
+    { HEARTH_API_KEY: ADMIN_KEY },
+  );
   const hearth = await startHearth(config, { logger: createLogger('silent'), hdb: ctx.hdb(), migrate: false });
   return { hearth, config };
 }
@@ -23,7 +36,11 @@ export async function startTestHearth(ctx: DialectContext, raw: Record<string, u
 export { freePort } from '../src/cli/free-port.ts';
 
 /** Polls until `check` returns a truthy value (async work settles), or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, ms = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  ms = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();

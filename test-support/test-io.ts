@@ -2,7 +2,10 @@ import { PassThrough } from 'node:stream';
 import type { CliIo } from '../src/cli/io.ts';
 
 /** A CliIo for tests: stdin holds `stdinText`; what the command writes is read back with out()/err(). */
-export function captureIo(stdinText = '', env: Record<string, string | undefined> = {}): { io: CliIo; out: () => string; err: () => string } {
+export function captureIo(
+  stdinText = '',
+  env: Record<string, string | undefined> = {},
+): { io: CliIo; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';

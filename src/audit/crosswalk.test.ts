@@ -9,11 +9,19 @@ import { describeEachDialect } from '../../test-support/dialects.ts';
 import { main } from '../main.ts';
 import type { AuditReport } from './types.ts';
 
-const CRM = ['Record ID,Email,Street Address,City,State/Region,Postal Code', '501,ana@work.example,14 Elm St,Chicago,IL,60614', '502,bo@example.com,9 Oak St,Chicago,IL,60614'].join('\n');
+const CRM = [
+  'Record ID,Email,Street Address,City,State/Region,Postal Code',
+  '501,ana@work.example,14 Elm St,Chicago,IL,60614',
+  '502,bo@example.com,9 Oak St,Chicago,IL,60614',
+].join('\n');
 // Ana orders from her personal address and has moved; nobody with that email is in the CRM.
-const ORDERS = ['Name,Email,Created at,Shipping Address1,Shipping City,Shipping Province,Shipping Zip', '#1001,ana@home.example,2026-03-01 10:00:00 +0000,2200 N Lincoln Ave,Chicago,IL,60614', '#1002,bo@example.com,2026-03-02 10:00:00 +0000,9 Oak Street,Chicago,IL,60614'].join('\n');
+const ORDERS = [
+  'Name,Email,Created at,Shipping Address1,Shipping City,Shipping Province,Shipping Zip',
+  '#1001,ana@home.example,2026-03-01 10:00:00 +0000,2200 N Lincoln Ave,Chicago,IL,60614',
+  '#1002,bo@example.com,2026-03-02 10:00:00 +0000,9 Oak Street,Chicago,IL,60614',
+].join('\n');
 
-describeEachDialect('hearth audit --db: joining through Hearth\'s crosswalk', (ctx) => {
+describeEachDialect("hearth audit --db: joining through Hearth's crosswalk", (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-xw-'));
   const files = { crm: join(dir, 'contacts.csv'), orders: join(dir, 'orders.csv'), out: join(dir, 'report.json') };
   before(async () => {
@@ -21,7 +29,20 @@ describeEachDialect('hearth audit --db: joining through Hearth\'s crosswalk', (c
     writeFileSync(files.orders, ORDERS);
     const db = ctx.hdb().db;
     const t = Date.now();
-    await db.insertInto('customers').values({ id: 'cus_xw_ana', given_name: 'Ana', family_name: 'Diaz', email: 'ana@work.example', email_normalized: 'ana@work.example', field_sources: '{}', version: 1, created_at: t, updated_at: t }).execute();
+    await db
+      .insertInto('customers')
+      .values({
+        id: 'cus_xw_ana',
+        given_name: 'Ana',
+        family_name: 'Diaz',
+        email: 'ana@work.example',
+        email_normalized: 'ana@work.example',
+        field_sources: '{}',
+        version: 1,
+        created_at: t,
+        updated_at: t,
+      })
+      .execute();
     await linkSource(db, 'hubspot', '501', 'cus_xw_ana', { email: 'ana@work.example' }, t);
     await linkSource(db, 'shopify', '7001', 'cus_xw_ana', { email: 'ana@home.example' }, t);
   });
@@ -29,19 +50,44 @@ describeEachDialect('hearth audit --db: joining through Hearth\'s crosswalk', (c
 
   const audit = async (extra: string[]) => {
     const c = captureIo();
-    const code = await main(['audit', '--crm', files.crm, '--crm-format', 'hubspot', '--orders', files.orders, '--orders-format', 'shopify', '--json', ...extra], c.io);
+    const code = await main(
+      [
+        'audit',
+        '--crm',
+        files.crm,
+        '--crm-format',
+        'hubspot',
+        '--orders',
+        files.orders,
+        '--orders-format',
+        'shopify',
+        '--json',
+        ...extra,
+      ],
+      c.io,
+    );
     assert.equal(code, 0, c.err());
     return JSON.parse(c.out()) as AuditReport;
   };
 
   test('without --db the other email is missing_in_crm; with it, the order joins her CRM record and shows the stale address', async () => {
     const plain = await audit([]);
-    assert.deepEqual(plain.findings.filter((f) => f.kind === 'missing_in_crm').map((f) => f.email), ['ana@home.example']);
+    assert.deepEqual(
+      plain.findings.filter((f) => f.kind === 'missing_in_crm').map((f) => f.email),
+      ['ana@home.example'],
+    );
     const linked = await audit(['--db', ctx.url()]);
     assert.equal(linked.summary.joined_by_crosswalk, 1);
     assert.equal(linked.findings.filter((f) => f.kind === 'missing_in_crm').length, 0);
     const stale = linked.findings.filter((f) => f.kind === 'stale_address');
-    assert.deepEqual(stale.map((f) => [f.email, f.crm_id]), [['ana@home.example', '501']]);
-    assert.equal(linked.findings.some((f) => f.email === 'bo@example.com' && f.kind === 'stale_address'), false, 'Street vs St is a format difference');
+    assert.deepEqual(
+      stale.map((f) => [f.email, f.crm_id]),
+      [['ana@home.example', '501']],
+    );
+    assert.equal(
+      linked.findings.some((f) => f.email === 'bo@example.com' && f.kind === 'stale_address'),
+      false,
+      'Street vs St is a format difference',
+    );
   });
 });

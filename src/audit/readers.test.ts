@@ -21,20 +21,46 @@ function file(name: string, text: string): string {
 
 test('header names match without case, spaces, punctuation or a BOM', () => {
   assert.equal(headerKey('\uFEFFMailing_Street'), headerKey('mailing street'));
-  const cols = resolveColumns('x.csv', ['Extra', 'postal code', 'EMAIL', 'street address', 'Record ID', 'City'], contactsExport(CONNECTORS, 'hubspot').columns, 'hubspot contacts export');
+  const cols = resolveColumns(
+    'x.csv',
+    ['Extra', 'postal code', 'EMAIL', 'street address', 'Record ID', 'City'],
+    contactsExport(CONNECTORS, 'hubspot').columns,
+    'hubspot contacts export',
+  );
   assert.deepEqual(cols, { id: 4, email: 2, street: 3, city: 5, postal_code: 1 });
 });
 
 test('a missing required column is one error naming the file and the vendor column', () => {
   assert.throws(
-    () => resolveColumns('crm.csv', ['Record ID', 'Email', 'City', 'Postal Code'], contactsExport(CONNECTORS, 'hubspot').columns, 'hubspot contacts export'),
-    (err: unknown) => isHearthError(err) && err.code === 'invalid_input' && err.message === 'crm.csv: missing required column "Street Address" (hubspot contacts export)',
+    () =>
+      resolveColumns(
+        'crm.csv',
+        ['Record ID', 'Email', 'City', 'Postal Code'],
+        contactsExport(CONNECTORS, 'hubspot').columns,
+        'hubspot contacts export',
+      ),
+    (err: unknown) =>
+      isHearthError(err) &&
+      err.code === 'invalid_input' &&
+      err.message === 'crm.csv: missing required column "Street Address" (hubspot contacts export)',
   );
-  assert.throws(() => resolveColumns('o.csv', ['Name', 'Email', 'Shipping City', 'Shipping Zip'], SHOPIFY.columns, 'shopify orders export'), /o\.csv: missing required column "Created at"/);
+  assert.throws(
+    () =>
+      resolveColumns(
+        'o.csv',
+        ['Name', 'Email', 'Shipping City', 'Shipping Zip'],
+        SHOPIFY.columns,
+        'shopify orders export',
+      ),
+    /o\.csv: missing required column "Created at"/,
+  );
 });
 
 test('HubSpot export: BOM, quoting, shuffled and extra columns, duplicate emails chained', async () => {
-  const path = file('hubspot.csv', '\uFEFF"Notes","Postal Code","City","Street Address","Email","Record ID","Phone Number"\n"says ""hi"",\nbye","62704","Springfield","123 Main Street Apt 4B"," Jane@Example.COM ","51","(217) 555-0101"\n,,,,,52,\n"","62704","Springfield","9 Oak Ave","jane@example.com","53",""\n');
+  const path = file(
+    'hubspot.csv',
+    '\uFEFF"Notes","Postal Code","City","Street Address","Email","Record ID","Phone Number"\n"says ""hi"",\nbye","62704","Springfield","123 Main Street Apt 4B"," Jane@Example.COM ","51","(217) 555-0101"\n,,,,,52,\n"","62704","Springfield","9 Oak Ave","jane@example.com","53",""\n',
+  );
   const crm = await readCrmContacts(path, contactsExport(CONNECTORS, 'hubspot'));
   assert.equal(crm.rowsRead, 3);
   assert.equal(crm.contacts, 2);
@@ -47,11 +73,36 @@ test('HubSpot export: BOM, quoting, shuffled and extra columns, duplicate emails
 });
 
 test('Salesforce API names with a multi-line MailingStreet; Zoho labels', async () => {
-  const sf = await readCrmContacts(file('sf.csv', 'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry,Phone\n003A,a@x.com,"1 Main St\nApt 4",Springfield,IL,62701,United States,+13125551212\n'), contactsExport(CONNECTORS, 'salesforce'));
-  assert.deepEqual(unpackAddress(sf.byEmail.get('a@x.com')!.address), { line1: '1 Main St Apt 4', line2: '', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'United States' });
-  const zoho = await readCrmContacts(file('zoho.csv', 'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mobile\nz1,b@x.com,5 Elm Rd,Austin,TX,78701,512-555-0100\n'), contactsExport(CONNECTORS, 'zoho'));
+  const sf = await readCrmContacts(
+    file(
+      'sf.csv',
+      'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry,Phone\n003A,a@x.com,"1 Main St\nApt 4",Springfield,IL,62701,United States,+13125551212\n',
+    ),
+    contactsExport(CONNECTORS, 'salesforce'),
+  );
+  assert.deepEqual(unpackAddress(sf.byEmail.get('a@x.com')!.address), {
+    line1: '1 Main St Apt 4',
+    line2: '',
+    city: 'Springfield',
+    region: 'IL',
+    postal_code: '62701',
+    country: 'United States',
+  });
+  const zoho = await readCrmContacts(
+    file(
+      'zoho.csv',
+      'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mobile\nz1,b@x.com,5 Elm Rd,Austin,TX,78701,512-555-0100\n',
+    ),
+    contactsExport(CONNECTORS, 'zoho'),
+  );
   assert.equal(zoho.byEmail.get('b@x.com')!.phone, '512-555-0100');
-  await assert.rejects(readCrmContacts(file('zoho2.csv', 'Record Id,Email,Mailing City,Mailing Zip\n'), contactsExport(CONNECTORS, 'zoho')), /missing required column "Mailing Street"/);
+  await assert.rejects(
+    readCrmContacts(
+      file('zoho2.csv', 'Record Id,Email,Mailing City,Mailing Zip\n'),
+      contactsExport(CONNECTORS, 'zoho'),
+    ),
+    /missing required column "Mailing Street"/,
+  );
 });
 
 test('Shopify dates: export format, ISO, bare dates; garbage is NaN', () => {
@@ -88,9 +139,21 @@ test('orders fold: line items collapse into one order, the most recent order win
 });
 
 test('orders export with only the combined Shipping Street column is accepted; with neither it is refused', async () => {
-  const ok = await readLatestOrders(file('o.csv', 'Name,Email,Created at,Shipping Street,Shipping City,Shipping Zip\n#1,a@x.com,2024-01-01 00:00:00 +0000,1 Main St Apt 2,Austin,78701\n'), SHOPIFY);
+  const ok = await readLatestOrders(
+    file(
+      'o.csv',
+      'Name,Email,Created at,Shipping Street,Shipping City,Shipping Zip\n#1,a@x.com,2024-01-01 00:00:00 +0000,1 Main St Apt 2,Austin,78701\n',
+    ),
+    SHOPIFY,
+  );
   assert.equal(unpackAddress(ok.latest.get('a@x.com')!.address).line1, '1 Main St Apt 2');
-  await assert.rejects(readLatestOrders(file('bad.csv', 'Name,Email,Created at,Shipping City,Shipping Zip\n'), SHOPIFY), /bad\.csv: missing required column "Shipping Address1"/);
+  await assert.rejects(
+    readLatestOrders(file('bad.csv', 'Name,Email,Created at,Shipping City,Shipping Zip\n'), SHOPIFY),
+    /bad\.csv: missing required column "Shipping Address1"/,
+  );
   await assert.rejects(readLatestOrders(file('empty.csv', ''), SHOPIFY), /empty\.csv: empty file/);
-  await assert.rejects(readLatestOrders('/nonexistent/orders.csv', SHOPIFY), /orders\.csv: cannot read file \(no such file\)/);
+  await assert.rejects(
+    readLatestOrders('/nonexistent/orders.csv', SHOPIFY),
+    /orders\.csv: cannot read file \(no such file\)/,
+  );
 });

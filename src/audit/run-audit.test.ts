@@ -16,10 +16,27 @@ const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-run-'));
 const ex = writeSyntheticExports(dir, { contacts: 400, orderRows: 1500, asOf, duplicateEvery: 41, missing: 3 });
 
 test('orders folded in a worker thread give the same report as reading both files in turn', async () => {
-  const a = await runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: true });
-  const b = await runAudit({ crmFile: ex.crmFile, crmFormat: contactsExport(CONNECTORS, 'hubspot'), ordersFile: ex.ordersFile, ordersFormat: SHOPIFY, asOf, parallel: false });
+  const a = await runAudit({
+    crmFile: ex.crmFile,
+    crmFormat: contactsExport(CONNECTORS, 'hubspot'),
+    ordersFile: ex.ordersFile,
+    ordersFormat: SHOPIFY,
+    asOf,
+    parallel: true,
+  });
+  const b = await runAudit({
+    crmFile: ex.crmFile,
+    crmFormat: contactsExport(CONNECTORS, 'hubspot'),
+    ordersFile: ex.ordersFile,
+    ordersFormat: SHOPIFY,
+    asOf,
+    parallel: false,
+  });
   assert.deepEqual(a.findings, b.findings);
-  assert.deepEqual({ ...a.summary, elapsed_ms: 0, rows_per_second: 0 }, { ...b.summary, elapsed_ms: 0, rows_per_second: 0 });
+  assert.deepEqual(
+    { ...a.summary, elapsed_ms: 0, rows_per_second: 0 },
+    { ...b.summary, elapsed_ms: 0, rows_per_second: 0 },
+  );
   assert.ok(a.summary.counts.stale_address > 0);
 });
 
@@ -30,7 +47,10 @@ test('on a terminal, progress goes to stderr and is cleared; stdout keeps the su
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runAuditCommand(['--crm', ex.crmFile, '--crm-format', 'hubspot', '--orders', ex.ordersFile, '--orders-format', 'shopify'], { stdout, stderr, isTTY: true });
+  const code = await runAuditCommand(
+    ['--crm', ex.crmFile, '--crm-format', 'hubspot', '--orders', ex.ordersFile, '--orders-format', 'shopify'],
+    { stdout, stderr, isTTY: true },
+  );
   assert.equal(code, 0, err);
   assert.match(err, /\[#+ *\] 100% .*hubspot-contacts\.csv/);
   assert.match(err, /\r\x1b\[K$/);
@@ -40,18 +60,43 @@ test('on a terminal, progress goes to stderr and is cleared; stdout keeps the su
 
 test('Salesforce and Zoho exports audit the same way as HubSpot', async () => {
   const orders = join(dir, 'few-orders.csv');
-  writeFileSync(orders, [
-    'Name,Email,Created at,Lineitem name,Shipping Address1,Shipping Address2,Shipping City,Shipping Zip,Shipping Province,Shipping Country,Shipping Phone',
-    '#2,ann@x.com,2025-11-01 09:00:00 -0500,Serum,123 Main St,Apartment 4-B,Springfield,62704-1234,IL,US,',
-    '#2,,,Cream,,,,,,,',
-    '#1,bo@x.com,2025-10-01 09:00:00 -0500,Serum,9 Elm Rd,,Austin,78701,TX,US,',
-  ].join('\n'));
+  writeFileSync(
+    orders,
+    [
+      'Name,Email,Created at,Lineitem name,Shipping Address1,Shipping Address2,Shipping City,Shipping Zip,Shipping Province,Shipping Country,Shipping Phone',
+      '#2,ann@x.com,2025-11-01 09:00:00 -0500,Serum,123 Main St,Apartment 4-B,Springfield,62704-1234,IL,US,',
+      '#2,,,Cream,,,,,,,',
+      '#1,bo@x.com,2025-10-01 09:00:00 -0500,Serum,9 Elm Rd,,Austin,78701,TX,US,',
+    ].join('\n'),
+  );
   const sf = join(dir, 'sf.csv');
-  writeFileSync(sf, 'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry\n003A,ann@x.com,"123 Main Street\nApt 4B",Springfield,IL,62704,United States\n003B,bo@x.com,1 Oak Ave,Austin,TX,78701,United States\n');
+  writeFileSync(
+    sf,
+    'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry\n003A,ann@x.com,"123 Main Street\nApt 4B",Springfield,IL,62704,United States\n003B,bo@x.com,1 Oak Ave,Austin,TX,78701,United States\n',
+  );
   const zoho = join(dir, 'zoho.csv');
-  writeFileSync(zoho, 'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mailing Country\nz1,ann@x.com,123 Main Street Apt 4B,Springfield,IL,62704,USA\nz2,bo@x.com,1 Oak Ave,Austin,TX,78701,USA\n');
-  for (const [crmFile, crmFormat, staleId] of [[sf, 'salesforce', '003B'], [zoho, 'zoho', 'z2']] as const) {
-    const r = await runAudit({ crmFile, crmFormat: contactsExport(CONNECTORS, crmFormat), ordersFile: orders, ordersFormat: SHOPIFY, asOf });
-    assert.deepEqual(r.findings.map((f) => [f.kind, f.crm_id]), [['format_only', crmFormat === 'zoho' ? 'z1' : '003A'], ['stale_address', staleId]], crmFormat);
+  writeFileSync(
+    zoho,
+    'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mailing Country\nz1,ann@x.com,123 Main Street Apt 4B,Springfield,IL,62704,USA\nz2,bo@x.com,1 Oak Ave,Austin,TX,78701,USA\n',
+  );
+  for (const [crmFile, crmFormat, staleId] of [
+    [sf, 'salesforce', '003B'],
+    [zoho, 'zoho', 'z2'],
+  ] as const) {
+    const r = await runAudit({
+      crmFile,
+      crmFormat: contactsExport(CONNECTORS, crmFormat),
+      ordersFile: orders,
+      ordersFormat: SHOPIFY,
+      asOf,
+    });
+    assert.deepEqual(
+      r.findings.map((f) => [f.kind, f.crm_id]),
+      [
+        ['format_only', crmFormat === 'zoho' ? 'z1' : '003A'],
+        ['stale_address', staleId],
+      ],
+      crmFormat,
+    );
   }
 });

@@ -4,7 +4,12 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
 import { fastPhone, toE164 } from './phone.ts';
 
 test('the North American fast path agrees with libphonenumber', () => {
-  const cases: [string, string][] = [['(312) 555-1212', 'US'], ['+1 312 555 1212', 'GB'], ['1-416-555-0199', 'CA'], ['312.555.1212', 'CA']];
+  const cases: [string, string][] = [
+    ['(312) 555-1212', 'US'],
+    ['+1 312 555 1212', 'GB'],
+    ['1-416-555-0199', 'CA'],
+    ['312.555.1212', 'CA'],
+  ];
   for (const [raw, country] of cases) {
     const slow = parsePhoneNumberFromString(raw, country as CountryCode)?.number;
     assert.equal(fastPhone(raw.replace(/[^0-9+]/g, ''), country), slow, raw);

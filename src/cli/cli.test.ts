@@ -14,7 +14,15 @@ const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
 const db = `sqlite:${join(dir, 'cli.db')}`;
 
 test('--help everywhere; unknown commands and flags are one line and non-zero', async () => {
-  for (const cmd of [['--help'], ['serve', '--help'], ['demo', '--help'], ['migrate', '--help'], ['jobs', '--help'], ['keys', '--help'], ['address', '--help']]) {
+  for (const cmd of [
+    ['--help'],
+    ['serve', '--help'],
+    ['demo', '--help'],
+    ['migrate', '--help'],
+    ['jobs', '--help'],
+    ['keys', '--help'],
+    ['address', '--help'],
+  ]) {
     const t = io();
     assert.equal(await main(cmd, t.io), 0, cmd.join(' '));
     assert.match(t.out(), /Usage|Commands/);
@@ -55,7 +63,12 @@ test('migrate, keys create/list, bad config', async () => {
 
 test('jobs list shows dead letters; jobs retry re-drives them and refuses others', async () => {
   const hdb = openDatabase(db);
-  await enqueueJobs(hdb.db, [{ target: 'hubspot', kind: 'crm.address_write', job_key: 'k', payload: {}, origin_at: 1 }], 3, 1);
+  await enqueueJobs(
+    hdb.db,
+    [{ target: 'hubspot', kind: 'crm.address_write', job_key: 'k', payload: {}, origin_at: 1 }],
+    3,
+    1,
+  );
   const [job] = await claimJobs(hdb.db, hdb.caps, { target: 'hubspot', limit: 1, worker_id: 'w', now: 1, lease_ms: 1 });
   await markDead(hdb.db, job!.id, 'HTTP 400 bad zip', 'invalid', 2);
   await hdb.close();

@@ -13,9 +13,18 @@ test('hearth demo --once: corrections reach the simulated CRM, respellings and e
   let out = '';
   stdout.on('data', (c) => (out += c));
   stderr.on('data', (c) => (out += c));
-  const code = await main(['demo', '--once', '--port', '0', '--db', `sqlite:${join(dir, 'demo.db')}`], { stdin: new PassThrough(), stdout, stderr, env: {}, isTTY: false });
+  const code = await main(['demo', '--once', '--port', '0', '--db', `sqlite:${join(dir, 'demo.db')}`], {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    env: {},
+    isTTY: false,
+  });
   assert.equal(code, 0, out);
-  assert.match(out, /maria\.garcia@example\.com\s+was "14 Elm St" -> now "2200 North Lincoln Avenue Apt 4B, Chicago, IL 60614" \(written 1x/);
+  assert.match(
+    out,
+    /maria\.garcia@example\.com\s+was "14 Elm St" -> now "2200 North Lincoln Avenue Apt 4B, Chicago, IL 60614" \(written 1x/,
+  );
   assert.match(out, /emma\.brown@example\.com\s+was .* \(written 1x/, 'the respelled second order wrote nothing');
   assert.match(out, /new\.customer@example\.com\s+not in the CRM: the write-back is a dead letter/);
   assert.match(out, /HubSpot reported \d+ of Hearth's own writes back; all recognised as echoes/);

@@ -20,19 +20,45 @@ describeEachDialect('hearth sync pull (HubSpot contact-to-contact household labe
     const code = await main(['sync', ...args, '--config', configFile, '--db', ctx.url()], t.io);
     return { code, out: t.out(), err: t.err() };
   };
-  const customerOf = async (id: string) => (await ctx.hdb().db.selectFrom('source_links').select('customer_id').where('system', '=', 'hubspot').where('external_id', '=', id).executeTakeFirstOrThrow()).customer_id;
+  const customerOf = async (id: string) =>
+    (
+      await ctx
+        .hdb()
+        .db.selectFrom('source_links')
+        .select('customer_id')
+        .where('system', '=', 'hubspot')
+        .where('external_id', '=', id)
+        .executeTakeFirstOrThrow()
+    ).customer_id;
 
   before(async () => {
     crm = await startHubSpotSim();
-    ids.head = crm.createContact({ email: 'pat@ng.example', firstname: 'Pat', lastname: 'Ng', points_aggregation_opt_in: 'true' });
-    ids.kid = crm.createContact({ email: 'sam@ng.example', firstname: 'Sam', lastname: 'Ng', points_aggregation_opt_in: 'true' });
+    ids.head = crm.createContact({
+      email: 'pat@ng.example',
+      firstname: 'Pat',
+      lastname: 'Ng',
+      points_aggregation_opt_in: 'true',
+    });
+    ids.kid = crm.createContact({
+      email: 'sam@ng.example',
+      firstname: 'Sam',
+      lastname: 'Ng',
+      points_aggregation_opt_in: 'true',
+    });
     ids.spouse = crm.createContact({ email: 'jo@ng.example', firstname: 'Jo', lastname: 'Ng' });
     ids.single = crm.createContact({ email: 'al@solo.example', firstname: 'Al', lastname: 'Solo' });
     crm.households.labelHousehold(ids.kid, ids.head);
     crm.households.labelHousehold(ids.spouse, ids.head);
     const dir = mkdtempSync(join(tmpdir(), 'hearth-sync-'));
     configFile = join(dir, 'hearth.json');
-    writeFileSync(configFile, JSON.stringify({ connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, households: { source: 'hubspot', hubspot_mode: 'contact_labels' }, log: { level: 'silent' } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        connectors: { hubspot: { access_token: crm.token, base_url: crm.url } },
+        households: { source: 'hubspot', hubspot_mode: 'contact_labels' },
+        log: { level: 'silent' },
+      }),
+    );
   });
   after(() => crm.close());
 
@@ -52,13 +78,24 @@ describeEachDialect('hearth sync pull (HubSpot contact-to-contact household labe
     assert.equal((await membershipAt(ctx.hdb().db, await customerOf(ids.kid!)))!.points_aggregation_opt_in, true);
     assert.equal((await membershipAt(ctx.hdb().db, await customerOf(ids.spouse!)))!.points_aggregation_opt_in, false);
     assert.equal(await membershipAt(ctx.hdb().db, await customerOf(ids.single!)), undefined);
-    const hh = await ctx.hdb().db.selectFrom('households').select('external_id').where('id', '=', head.household_id).executeTakeFirstOrThrow();
+    const hh = await ctx
+      .hdb()
+      .db.selectFrom('households')
+      .select('external_id')
+      .where('id', '=', head.household_id)
+      .executeTakeFirstOrThrow();
     assert.equal(hh.external_id, `contact:${ids.head}`);
   });
 
   test('bad input is one line and exit 2, nothing written', async () => {
     const pullsBefore = (await ctx.hdb().db.selectFrom('household_pulls').select('id').execute()).length;
-    for (const [args, why] of [[['pull'], /usage: hearth sync pull/], [['push', 'hubspot'], /usage/], [['pull', 'shopify'], /connector shopify cannot be pulled/], [['pull', 'salesforce'], /connector salesforce is not configured/], [['pull', 'hubspot', '--max-pages', '0'], /--max-pages must be a positive integer/]] as const) {
+    for (const [args, why] of [
+      [['pull'], /usage: hearth sync pull/],
+      [['push', 'hubspot'], /usage/],
+      [['pull', 'shopify'], /connector shopify cannot be pulled/],
+      [['pull', 'salesforce'], /connector salesforce is not configured/],
+      [['pull', 'hubspot', '--max-pages', '0'], /--max-pages must be a positive integer/],
+    ] as const) {
       const r = await run(...args);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.err, why);

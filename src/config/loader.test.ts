@@ -27,15 +27,22 @@ test('defaults match the documented contract', () => {
 
 test('YAML with ${ENV} substitution, flags override the file, HEARTH_API_KEY is the bootstrap key', () => {
   const file = join(dir, 'hearth.yaml');
-  writeFileSync(file, `database: sqlite:./x.db
+  writeFileSync(
+    file,
+    `database: sqlite:./x.db
 server: { host: 0.0.0.0, port: 4100 }
 connectors:
   shopify: { webhook_secret: \${SHOPIFY_WEBHOOK_SECRET} }
   hubspot: { access_token: \${HUBSPOT_TOKEN}, base_url: http://127.0.0.1:9999, client_secret: abc }
 writeback: { crm: hubspot, sync_window_seconds: 30 }
 ownership: { address: [shopify, hubspot] }
-`);
-  const c = loadConfig({ file, overrides: { port: 4200 }, env: { SHOPIFY_WEBHOOK_SECRET: 's3', HUBSPOT_TOKEN: 'pat-1', HEARTH_API_KEY: 'hk_1' } });
+`,
+  );
+  const c = loadConfig({
+    file,
+    overrides: { port: 4200 },
+    env: { SHOPIFY_WEBHOOK_SECRET: 's3', HUBSPOT_TOKEN: 'pat-1', HEARTH_API_KEY: 'hk_1' },
+  });
   assert.equal(c.connectors.shopify?.webhook_secret, 's3');
   assert.equal(c.connectors.hubspot?.base_url, 'http://127.0.0.1:9999');
   assert.equal(c.server.port, 4200);
@@ -55,7 +62,10 @@ test('JSON config files work too', () => {
 test('clear errors: missing env var, bad value, unknown writeback CRM, unreadable file', () => {
   assert.throws(() => substituteEnv('a: ${NOPE}', {}, 'x.yaml'), /x\.yaml: environment variable NOPE is not set/);
   assert.throws(() => parseConfig({ server: { port: 'eighty' } }), /config server\.port: /);
-  assert.throws(() => parseConfig({ writeback: { crm: 'hubspot' } }), /writeback\.crm: connector "hubspot" is not configured/);
+  assert.throws(
+    () => parseConfig({ writeback: { crm: 'hubspot' } }),
+    /writeback\.crm: connector "hubspot" is not configured/,
+  );
   assert.throws(() => parseConfig({ writeback: { crm: 'sap' } }), /config writeback\.crm/);
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /missing\.yaml: ENOENT/);
 });

@@ -16,8 +16,23 @@ describeEachDialect('database', (ctx) => {
   test('bigint epoch milliseconds round-trip as numbers', async () => {
     const { db } = ctx.hdb();
     const t = 1_763_000_000_123;
-    await db.insertInto('api_keys').values({ id: 'key_x', name: 'x', role: 'admin', key_hash: 'h', created_at: t, revoked_at: null, last_used_at: null }).execute();
-    const row = await db.selectFrom('api_keys').select('created_at').where('id', '=', 'key_x').executeTakeFirstOrThrow();
+    await db
+      .insertInto('api_keys')
+      .values({
+        id: 'key_x',
+        name: 'x',
+        role: 'admin',
+        key_hash: 'h',
+        created_at: t,
+        revoked_at: null,
+        last_used_at: null,
+      })
+      .execute();
+    const row = await db
+      .selectFrom('api_keys')
+      .select('created_at')
+      .where('id', '=', 'key_x')
+      .executeTakeFirstOrThrow();
     assert.equal(row.created_at, t);
     assert.equal(typeof row.created_at, 'number');
   });

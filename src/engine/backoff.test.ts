@@ -5,11 +5,26 @@ import { backoffDelay, settle } from './backoff.ts';
 const policy = { max_attempts: 4, base_delay_ms: 100, max_delay_ms: 1000 };
 
 test('backoff doubles per attempt, stays within [ceiling/2, ceiling] and is capped', () => {
-  assert.equal(backoffDelay(1, policy, () => 0), 50);
-  assert.equal(backoffDelay(1, policy, () => 1), 100);
-  assert.equal(backoffDelay(3, policy, () => 1), 400);
-  assert.equal(backoffDelay(10, policy, () => 1), 1000);
-  assert.equal(backoffDelay(10, policy, () => 0), 500);
+  assert.equal(
+    backoffDelay(1, policy, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(1, policy, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(3, policy, () => 1),
+    400,
+  );
+  assert.equal(
+    backoffDelay(10, policy, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(10, policy, () => 0),
+    500,
+  );
 });
 
 test('success settles as done', () => {
@@ -19,7 +34,10 @@ test('success settles as done', () => {
 test('transient failures retry until the attempt budget, then dead-letter with the error kept', () => {
   const fail = { ok: false as const, kind: 'transient' as const, message: '503 upstream' };
   assert.equal(settle(fail, 3, policy, () => 0.5).status, 'retry');
-  assert.deepEqual(settle(fail, 4, policy, () => 0.5), { status: 'dead', error: '503 upstream', kind: 'transient' });
+  assert.deepEqual(
+    settle(fail, 4, policy, () => 0.5),
+    { status: 'dead', error: '503 upstream', kind: 'transient' },
+  );
 });
 
 test('a 429 waits for Retry-After and gets a larger budget', () => {

@@ -3,20 +3,33 @@ import assert from 'node:assert/strict';
 import { describeEachDialect } from '../../test-support/dialects.ts';
 import { claimJobs, enqueueJobs, lateWritebacks, listJobs, markDead, markDone, markRetry, requeueJob } from './jobs.ts';
 
-const job = (key: string, kind = 'crm.address_write', origin_at = 0) => ({ target: 't1', kind, job_key: key, payload: { key }, origin_at, supersedes_pending: kind === 'crm.address_write' });
+const job = (key: string, kind = 'crm.address_write', origin_at = 0) => ({
+  target: 't1',
+  kind,
+  job_key: key,
+  payload: { key },
+  origin_at,
+  supersedes_pending: kind === 'crm.address_write',
+});
 
 describeEachDialect('job queue', (ctx) => {
   test('claims due jobs once, in order, one per key at a time', async () => {
     const { db, caps } = ctx.hdb();
     await enqueueJobs(db, [job('a', 'x'), job('a', 'y'), job('b', 'x')], 5, 1000);
     const first = await claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w1', now: 1000, lease_ms: 60_000 });
-    assert.deepEqual(first.map((j) => j.job_key), ['a', 'b']);
+    assert.deepEqual(
+      first.map((j) => j.job_key),
+      ['a', 'b'],
+    );
     assert.ok(first.every((j) => j.status === 'running' && j.attempts === 1));
     const none = await claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w2', now: 1001, lease_ms: 60_000 });
     assert.equal(none.length, 0, 'second job of key a waits for the first');
     await markDone(db, first[0]!.id, 1002);
     const next = await claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w2', now: 1003, lease_ms: 60_000 });
-    assert.deepEqual(next.map((j) => [j.job_key, j.kind]), [['a', 'y']]);
+    assert.deepEqual(
+      next.map((j) => [j.job_key, j.kind]),
+      [['a', 'y']],
+    );
     await markDone(db, next[0]!.id, 1004);
     await markDone(db, first[1]!.id, 1004);
   });
@@ -37,7 +50,10 @@ describeEachDialect('job queue', (ctx) => {
     await enqueueJobs(db, [job('r')], 5, 3000);
     const [j] = await claimJobs(db, caps, { target: 't1', limit: 1, worker_id: 'w', now: 3000, lease_ms: 100 });
     await markRetry(db, j!.id, 3500, '503', 'transient', 3001);
-    assert.equal((await claimJobs(db, caps, { target: 't1', limit: 1, worker_id: 'w', now: 3400, lease_ms: 100 })).length, 0);
+    assert.equal(
+      (await claimJobs(db, caps, { target: 't1', limit: 1, worker_id: 'w', now: 3400, lease_ms: 100 })).length,
+      0,
+    );
     const [again] = await claimJobs(db, caps, { target: 't1', limit: 1, worker_id: 'w', now: 3500, lease_ms: 100 });
     assert.equal(again!.attempts, 2);
     // The worker "dies": after the lease another worker takes it.
@@ -53,8 +69,17 @@ describeEachDialect('job queue', (ctx) => {
 
   test('concurrent claimers never take the same job', async () => {
     const { db, caps } = ctx.hdb();
-    await enqueueJobs(db, Array.from({ length: 60 }, (_, i) => job(`c${i}`)), 5, 4000);
-    const claims = await Promise.all(Array.from({ length: 6 }, (_, w) => claimJobs(db, caps, { target: 't1', limit: 15, worker_id: `w${w}`, now: 4000, lease_ms: 60_000 })));
+    await enqueueJobs(
+      db,
+      Array.from({ length: 60 }, (_, i) => job(`c${i}`)),
+      5,
+      4000,
+    );
+    const claims = await Promise.all(
+      Array.from({ length: 6 }, (_, w) =>
+        claimJobs(db, caps, { target: 't1', limit: 15, worker_id: `w${w}`, now: 4000, lease_ms: 60_000 }),
+      ),
+    );
     const ids = claims.flat().map((j) => j.id);
     assert.equal(new Set(ids).size, ids.length, 'no job claimed twice');
     assert.equal(ids.length, 60);
@@ -63,7 +88,16 @@ describeEachDialect('job queue', (ctx) => {
 
   test('late write-backs: delivered past the window, or undelivered past it', async () => {
     const { db, caps } = ctx.hdb();
-    await enqueueJobs(db, [{ ...job('late1'), origin_at: 10_000 }, { ...job('ontime'), origin_at: 10_000 }, { ...job('stuck'), origin_at: 10_000 }], 5, 10_000);
+    await enqueueJobs(
+      db,
+      [
+        { ...job('late1'), origin_at: 10_000 },
+        { ...job('ontime'), origin_at: 10_000 },
+        { ...job('stuck'), origin_at: 10_000 },
+      ],
+      5,
+      10_000,
+    );
     const claimed = await claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w', now: 10_000, lease_ms: 1000 });
     const byKey = Object.fromEntries(claimed.map((j) => [j.job_key, j.id]));
     await markDone(db, byKey.late1!, 80_000);

@@ -376,13 +376,11 @@ async function upsertLinks(db: Db, links: LinkState[], now: number): Promise<voi
       .insertInto('source_links')
       .values(part)
       .onConflict((oc) =>
-        oc
-          .columns(['system', 'external_id'])
-          .doUpdateSet((eb) => ({
-            customer_id: eb.ref('excluded.customer_id'),
-            snapshot: eb.ref('excluded.snapshot'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
+        oc.columns(['system', 'external_id']).doUpdateSet((eb) => ({
+          customer_id: eb.ref('excluded.customer_id'),
+          snapshot: eb.ref('excluded.snapshot'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
       )
       .execute();
   }

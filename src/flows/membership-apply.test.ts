@@ -8,21 +8,55 @@ import { applyWantedMembership, type MembershipEffects } from './membership-appl
 import { householdHistory, membershipAt } from '../households/membership-store.ts';
 
 const customer = (id: string, email: string): CustomersTable => ({
-  id, given_name: 'Ann', family_name: 'Smith', email, email_normalized: email, phone: null, address_line1: null, address_line2: null, city: null, region: null,
-  postal_code: null, country: null, address_key: null, address_source: null, address_validated_at: null, field_sources: '{}', merged_into: null, version: 1, created_at: 1, updated_at: 1,
+  id,
+  given_name: 'Ann',
+  family_name: 'Smith',
+  email,
+  email_normalized: email,
+  phone: null,
+  address_line1: null,
+  address_line2: null,
+  city: null,
+  region: null,
+  postal_code: null,
+  country: null,
+  address_key: null,
+  address_source: null,
+  address_validated_at: null,
+  field_sources: '{}',
+  merged_into: null,
+  version: 1,
+  created_at: 1,
+  updated_at: 1,
 });
 
 describe('membershipAfter (real-time household events)', () => {
   const held = { household_external_id: '9001', role: 'head' as const, opt_in: true };
   it('joining a new household as primary moves the member, role unknown -> member, consent kept', () => {
-    assert.deepEqual(membershipAfter(held, { joined: { household_external_id: '9002', role: null, primary: true } }, false), { household: { external_id: '9002', name: null }, role: 'member', opt_in: true });
+    assert.deepEqual(
+      membershipAfter(held, { joined: { household_external_id: '9002', role: null, primary: true } }, false),
+      { household: { external_id: '9002', name: null }, role: 'member', opt_in: true },
+    );
   });
   it('a non-primary association does not move a member who has a household', () => {
-    assert.equal(membershipAfter(held, { joined: { household_external_id: '9002', role: null, primary: false } }, false), 'keep');
-    assert.deepEqual(membershipAfter(undefined, { joined: { household_external_id: '9002', role: null, primary: false } }, true), { household: { external_id: '9002', name: null }, role: 'member', opt_in: true });
+    assert.equal(
+      membershipAfter(held, { joined: { household_external_id: '9002', role: null, primary: false } }, false),
+      'keep',
+    );
+    assert.deepEqual(
+      membershipAfter(undefined, { joined: { household_external_id: '9002', role: null, primary: false } }, true),
+      { household: { external_id: '9002', name: null }, role: 'member', opt_in: true },
+    );
   });
   it('re-joining the same household keeps the head role', () => {
-    assert.equal((membershipAfter(held, { joined: { household_external_id: '9001', role: null, primary: true } }, false) as { role: string }).role, 'head');
+    assert.equal(
+      (
+        membershipAfter(held, { joined: { household_external_id: '9001', role: null, primary: true } }, false) as {
+          role: string;
+        }
+      ).role,
+      'head',
+    );
   });
   it('leaving only the current household (or any, with *) ends the membership', () => {
     assert.equal(membershipAfter(held, { left: '9009' }, false), 'keep');
@@ -39,25 +73,69 @@ describeEachDialect('applyWantedMembership: timeline, loyalty hook and IdP pushe
   test('a change opens a period, queues an IdP push with the new claims; the same state changes nothing', async () => {
     const db = ctx.hdb().db;
     await db.insertInto('customers').values(customer('cus_a', 'ann@example.com')).execute();
-    const first = await db.transaction().execute((trx) => applyWantedMembership(trx, 'hubspot', 'cus_a', { household: { external_id: '9001', name: 'The Smiths' }, role: 'head', opt_in: true }, fx, cause, 1000));
+    const first = await db
+      .transaction()
+      .execute((trx) =>
+        applyWantedMembership(
+          trx,
+          'hubspot',
+          'cus_a',
+          { household: { external_id: '9001', name: 'The Smiths' }, role: 'head', opt_in: true },
+          fx,
+          cause,
+          1000,
+        ),
+      );
     assert.deepEqual([first.changed, first.household_created], [true, true]);
     const jobs = await db.selectFrom('jobs').selectAll().where('customer_id', '=', 'cus_a').execute();
     assert.equal(jobs.length, 1);
     assert.deepEqual([jobs[0]!.target, jobs[0]!.kind], ['scim', 'idp.claims_push']);
     const claims = JSON.parse(jobs[0]!.payload).claims;
-    assert.deepEqual([claims.household_id, claims.hierarchy_role, claims.points_aggregation_opt_in], [first.opened!.household_id, 'head', true]);
-    const again = await db.transaction().execute((trx) => applyWantedMembership(trx, 'hubspot', 'cus_a', { household: { external_id: '9001', name: null }, role: 'head', opt_in: true }, fx, cause, 2000));
+    assert.deepEqual(
+      [claims.household_id, claims.hierarchy_role, claims.points_aggregation_opt_in],
+      [first.opened!.household_id, 'head', true],
+    );
+    const again = await db
+      .transaction()
+      .execute((trx) =>
+        applyWantedMembership(
+          trx,
+          'hubspot',
+          'cus_a',
+          { household: { external_id: '9001', name: null }, role: 'head', opt_in: true },
+          fx,
+          cause,
+          2000,
+        ),
+      );
     assert.deepEqual([again.changed, again.household_created], [false, false]);
     assert.equal((await db.selectFrom('jobs').select('id').where('customer_id', '=', 'cus_a').execute()).length, 1);
   });
 
   test('leaving closes the period and the ledger records the split (loyalty hook, same transaction)', async () => {
     const db = ctx.hdb().db;
-    const left = await db.transaction().execute((trx) => applyWantedMembership(trx, 'hubspot', 'cus_a', { household: null, role: 'member', opt_in: false }, fx, cause, 3000));
+    const left = await db
+      .transaction()
+      .execute((trx) =>
+        applyWantedMembership(
+          trx,
+          'hubspot',
+          'cus_a',
+          { household: null, role: 'member', opt_in: false },
+          fx,
+          cause,
+          3000,
+        ),
+      );
     assert.equal(left.changed, true);
     assert.equal(left.closed!.valid_to, 3000);
     assert.equal(await membershipAt(db, 'cus_a'), undefined);
-    const split = await db.selectFrom('ledger_entries').selectAll().where('customer_id', '=', 'cus_a').where('kind', '=', 'transfer').execute();
+    const split = await db
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('customer_id', '=', 'cus_a')
+      .where('kind', '=', 'transfer')
+      .execute();
     assert.equal(split.length, 1, 'the pool split is a ledger entry');
     assert.equal((await householdHistory(db, left.closed!.household_id)).length, 1);
   });
@@ -65,12 +143,26 @@ describeEachDialect('applyWantedMembership: timeline, loyalty hook and IdP pushe
   test('a failure later in the transaction leaves no membership, no job, no household', async () => {
     const db = ctx.hdb().db;
     await db.insertInto('customers').values(customer('cus_b', 'bob@example.com')).execute();
-    await assert.rejects(db.transaction().execute(async (trx) => {
-      await applyWantedMembership(trx, 'hubspot', 'cus_b', { household: { external_id: '9777', name: 'Never' }, role: 'member', opt_in: true }, fx, cause, 4000);
-      throw new Error('crash after the change');
-    }), /crash after the change/);
+    await assert.rejects(
+      db.transaction().execute(async (trx) => {
+        await applyWantedMembership(
+          trx,
+          'hubspot',
+          'cus_b',
+          { household: { external_id: '9777', name: 'Never' }, role: 'member', opt_in: true },
+          fx,
+          cause,
+          4000,
+        );
+        throw new Error('crash after the change');
+      }),
+      /crash after the change/,
+    );
     assert.equal(await membershipAt(db, 'cus_b'), undefined);
     assert.equal((await db.selectFrom('jobs').select('id').where('customer_id', '=', 'cus_b').execute()).length, 0);
-    assert.equal(await db.selectFrom('households').select('id').where('external_id', '=', '9777').executeTakeFirst(), undefined);
+    assert.equal(
+      await db.selectFrom('households').select('id').where('external_id', '=', '9777').executeTakeFirst(),
+      undefined,
+    );
   });
 });

@@ -13,7 +13,13 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
   let app: FastifyInstance;
   before(async () => {
     const config = parseConfig({ log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
-    app = await buildApp({ config, hdb: ctx.hdb(), connectors: {}, metrics: createMetrics(), logger: createLogger('silent') });
+    app = await buildApp({
+      config,
+      hdb: ctx.hdb(),
+      connectors: {},
+      metrics: createMetrics(),
+      logger: createLogger('silent'),
+    });
   });
   after(() => app.close());
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -26,31 +32,70 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
   });
 
   test('the bootstrap admin creates keys; roles are enforced; revoked keys stop working', async () => {
-    const created = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: as(ADMIN), payload: { name: 'support desk', role: 'readonly' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: as(ADMIN),
+      payload: { name: 'support desk', role: 'readonly' },
+    });
     assert.equal(created.statusCode, 201);
     const { id, key } = created.json();
     assert.match(key, /^hk_/);
-    const stored = await ctx.hdb().db.selectFrom('api_keys').select('key_hash').where('id', '=', id).executeTakeFirstOrThrow();
+    const stored = await ctx
+      .hdb()
+      .db.selectFrom('api_keys')
+      .select('key_hash')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     assert.notEqual(stored.key_hash, key, 'only the hash is stored');
     assert.equal((await app.inject({ method: 'GET', url: '/v1/jobs', headers: as(key) })).statusCode, 200);
     const forbidden = await app.inject({ method: 'POST', url: '/v1/jobs/job_x/retry', headers: as(key) });
     assert.equal(forbidden.statusCode, 403);
     assert.match(forbidden.json().error.message, /operator role/);
-    assert.equal((await app.inject({ method: 'POST', url: '/v1/api-keys', headers: as(key), payload: { name: 'x', role: 'admin' } })).statusCode, 403);
-    assert.equal((await app.inject({ method: 'DELETE', url: `/v1/api-keys/${id}`, headers: as(ADMIN) })).statusCode, 200);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/api-keys',
+          headers: as(key),
+          payload: { name: 'x', role: 'admin' },
+        })
+      ).statusCode,
+      403,
+    );
+    assert.equal(
+      (await app.inject({ method: 'DELETE', url: `/v1/api-keys/${id}`, headers: as(ADMIN) })).statusCode,
+      200,
+    );
     assert.equal((await app.inject({ method: 'GET', url: '/v1/jobs', headers: as(key) })).statusCode, 401);
   });
 
   test('validation errors name the field; unknown ids are 404', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: as(ADMIN), payload: { name: 'x', role: 'root' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: as(ADMIN),
+      payload: { name: 'x', role: 'root' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().error.message, /body\.role/);
-    const missing = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: as(ADMIN), payload: { role: 'admin' } });
+    const missing = await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: as(ADMIN),
+      payload: { role: 'admin' },
+    });
     assert.match(missing.json().error.details.field, /name/);
     const status = await app.inject({ method: 'GET', url: '/v1/jobs?status=bogus', headers: as(ADMIN) });
     assert.equal(status.statusCode, 400);
-    assert.equal((await app.inject({ method: 'GET', url: '/v1/customers/cus_missing', headers: as(ADMIN) })).statusCode, 404);
-    assert.equal((await app.inject({ method: 'GET', url: '/v1/jobs/job_missing', headers: as(ADMIN) })).statusCode, 404);
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/v1/customers/cus_missing', headers: as(ADMIN) })).statusCode,
+      404,
+    );
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/v1/jobs/job_missing', headers: as(ADMIN) })).statusCode,
+      404,
+    );
     const route = await app.inject({ method: 'GET', url: '/nowhere' });
     assert.equal(route.statusCode, 404);
     assert.equal(route.json().error.code, 'not_found');
@@ -64,7 +109,13 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
     assert.match(metrics.body, /# TYPE hearth_outbox_jobs gauge/);
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     assert.equal(doc.openapi.startsWith('3.'), true);
-    for (const path of ['/webhooks/{connector}', '/v1/customers/{id}', '/v1/jobs', '/v1/jobs/{id}/retry', '/v1/writeback/late']) {
+    for (const path of [
+      '/webhooks/{connector}',
+      '/v1/customers/{id}',
+      '/v1/jobs',
+      '/v1/jobs/{id}/retry',
+      '/v1/writeback/late',
+    ]) {
       assert.ok(doc.paths[path], `${path} documented`);
     }
     const html = await app.inject({ method: 'GET', url: '/' });

@@ -15,17 +15,31 @@ import { buildApp } from './app.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'hk_console_test_admin_key';
 const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.log(`# notice: ${CHROMIUM} not found (apt-get install chromium); console browser test skipped`);
+if (!haveBrowser)
+  console.log(`# notice: ${CHROMIUM} not found (apt-get install chromium); console browser test skipped`);
 
 describeEachDialect('operator console in a real browser', (ctx) => {
   let app: FastifyInstance;
   let browser: Browser | undefined;
   let url = '';
   before(async () => {
-    const config = parseConfig({ log: { level: 'silent' }, writeback: { sync_window_seconds: 60 } }, { HEARTH_API_KEY: ADMIN });
-    app = await buildApp({ config, hdb: ctx.hdb(), connectors: {}, metrics: createMetrics(), logger: createLogger('silent') });
+    const config = parseConfig(
+      { log: { level: 'silent' }, writeback: { sync_window_seconds: 60 } },
+      { HEARTH_API_KEY: ADMIN },
+    );
+    app = await buildApp({
+      config,
+      hdb: ctx.hdb(),
+      connectors: {},
+      metrics: createMetrics(),
+      logger: createLogger('silent'),
+    });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    if (haveBrowser) browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    if (haveBrowser)
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
   });
   after(async () => {
     await browser?.close();
@@ -35,7 +49,21 @@ describeEachDialect('operator console in a real browser', (ctx) => {
   test('shows queue depths and the write-backs past the sync window', { skip: !haveBrowser }, async () => {
     const { db, caps } = ctx.hdb();
     const t = Date.now() - 120_000;
-    await enqueueJobs(db, [{ target: 'hubspot', kind: 'crm.address_write', job_key: 'hubspot:cus_console', payload: {}, origin_at: t, customer_id: 'cus_console' }], 3, t);
+    await enqueueJobs(
+      db,
+      [
+        {
+          target: 'hubspot',
+          kind: 'crm.address_write',
+          job_key: 'hubspot:cus_console',
+          payload: {},
+          origin_at: t,
+          customer_id: 'cus_console',
+        },
+      ],
+      3,
+      t,
+    );
     const [job] = await claimJobs(db, caps, { target: 'hubspot', limit: 1, worker_id: 'w', now: t, lease_ms: 1000 });
     await markDead(db, job!.id, 'HTTP 400 invalid zip', 'invalid', t + 1);
     const page = await browser!.newPage();
@@ -48,12 +76,45 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     await page.close();
   });
 
-  test('with an API key: lists dead letters with their error, re-drives one, looks a customer up', { skip: !haveBrowser }, async () => {
+  test('with an API key: lists dead letters with their error, re-drives one, looks a customer up', {
+    skip: !haveBrowser,
+  }, async () => {
     const { db, caps } = ctx.hdb();
     const t = Date.now();
-    await db.insertInto('customers').values({ id: 'cus_console_ana', given_name: 'Ana', family_name: 'Diaz', email: 'ana@example.com', email_normalized: 'ana@example.com', address_line1: '2200 N Lincoln Ave', city: 'Chicago', region: 'IL', postal_code: '60614', field_sources: '{}', version: 1, created_at: t, updated_at: t }).execute();
+    await db
+      .insertInto('customers')
+      .values({
+        id: 'cus_console_ana',
+        given_name: 'Ana',
+        family_name: 'Diaz',
+        email: 'ana@example.com',
+        email_normalized: 'ana@example.com',
+        address_line1: '2200 N Lincoln Ave',
+        city: 'Chicago',
+        region: 'IL',
+        postal_code: '60614',
+        field_sources: '{}',
+        version: 1,
+        created_at: t,
+        updated_at: t,
+      })
+      .execute();
     await linkSource(db, 'hubspot', '5101', 'cus_console_ana', null, t);
-    await enqueueJobs(db, [{ target: 'hubspot', kind: 'crm.address_write', job_key: 'hubspot:cus_console_ana', payload: {}, origin_at: t, customer_id: 'cus_console_ana' }], 3, t);
+    await enqueueJobs(
+      db,
+      [
+        {
+          target: 'hubspot',
+          kind: 'crm.address_write',
+          job_key: 'hubspot:cus_console_ana',
+          payload: {},
+          origin_at: t,
+          customer_id: 'cus_console_ana',
+        },
+      ],
+      3,
+      t,
+    );
     const [job] = await claimJobs(db, caps, { target: 'hubspot', limit: 1, worker_id: 'w', now: t, lease_ms: 1000 });
     await markDead(db, job!.id, 'HubSpot 400: <b>invalid</b> zip', 'invalid', t + 1);
     const page = await browser!.newPage();
@@ -66,11 +127,18 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     await page.click('#key-form button');
     const deadRow = page.locator(`#dead-body tr:has-text("${job!.id}")`);
     await deadRow.waitFor();
-    assert.match(await deadRow.innerText(), /HubSpot 400: <b>invalid<\/b> zip/, 'the error is shown as text, not markup');
+    assert.match(
+      await deadRow.innerText(),
+      /HubSpot 400: <b>invalid<\/b> zip/,
+      'the error is shown as text, not markup',
+    );
     await deadRow.locator('button').click();
     await page.locator('#dead-status.ok:has-text("queued again")').waitFor();
     await page.locator(`#dead-body tr:has-text("${job!.id}")`).waitFor({ state: 'detached' });
-    assert.equal((await db.selectFrom('jobs').select('status').where('id', '=', job!.id).executeTakeFirstOrThrow()).status, 'pending');
+    assert.equal(
+      (await db.selectFrom('jobs').select('status').where('id', '=', job!.id).executeTakeFirstOrThrow()).status,
+      'pending',
+    );
     await page.fill('#customer-email', 'ANA@example.com');
     await page.click('#customer-form button');
     await page.locator('#customer-links').waitFor();
@@ -85,12 +153,81 @@ describeEachDialect('operator console in a real browser', (ctx) => {
   test('works the review queue (not a match) and shows the drift scorecard', { skip: !haveBrowser }, async () => {
     const { db } = ctx.hdb();
     const t = Date.now();
-    const customer = (id: string, given: string, email: string) => ({ id, given_name: given, family_name: 'Okoro', email, email_normalized: email, field_sources: '{}', version: 1, created_at: t, updated_at: t });
-    await db.insertInto('customers').values([customer('cus_console_r1', 'Ada', 'ada@example.com'), customer('cus_console_r2', 'Adaeze', 'adaeze@example.net')]).execute();
-    const explanation = { match_probability: 0.8, match_weight: 2, prior_weight: -10, fields: [{ field: 'family_name', level: 'exact', weight: 6.5, tf_adjustment: 0 }, { field: 'email', level: 'differ', weight: -4.2, tf_adjustment: 0 }], guard: 'emails and phones both differ' };
-    await queueMatchReview(db, { existing: 'cus_console_r1', incoming: 'cus_console_r2', score: 0.8, explanation, source_system: 'shopify', event_id: null }, t);
-    await db.insertInto('reconcile_runs').values({ id: 'run_console', status: 'done', trigger: 'api', actor: 'test', systems: '["hubspot"]', system: null, cursor: null, pages: 1, records: 4, matched: 4, unmatched: 0, findings: 1, jobs: 1, stats: '{}', error: null, started_at: t, updated_at: t, finished_at: t }).execute();
-    await db.insertInto('reconcile_scores').values({ run_id: 'run_console', system: 'hubspot', field: 'address', compared: 4, drifted: 1, format_only: 1, computed_at: t }).execute();
+    const customer = (id: string, given: string, email: string) => ({
+      id,
+      given_name: given,
+      family_name: 'Okoro',
+      email,
+      email_normalized: email,
+      field_sources: '{}',
+      version: 1,
+      created_at: t,
+      updated_at: t,
+    });
+    await db
+      .insertInto('customers')
+      .values([
+        customer('cus_console_r1', 'Ada', 'ada@example.com'),
+        customer('cus_console_r2', 'Adaeze', 'adaeze@example.net'),
+      ])
+      .execute();
+    const explanation = {
+      match_probability: 0.8,
+      match_weight: 2,
+      prior_weight: -10,
+      fields: [
+        { field: 'family_name', level: 'exact', weight: 6.5, tf_adjustment: 0 },
+        { field: 'email', level: 'differ', weight: -4.2, tf_adjustment: 0 },
+      ],
+      guard: 'emails and phones both differ',
+    };
+    await queueMatchReview(
+      db,
+      {
+        existing: 'cus_console_r1',
+        incoming: 'cus_console_r2',
+        score: 0.8,
+        explanation,
+        source_system: 'shopify',
+        event_id: null,
+      },
+      t,
+    );
+    await db
+      .insertInto('reconcile_runs')
+      .values({
+        id: 'run_console',
+        status: 'done',
+        trigger: 'api',
+        actor: 'test',
+        systems: '["hubspot"]',
+        system: null,
+        cursor: null,
+        pages: 1,
+        records: 4,
+        matched: 4,
+        unmatched: 0,
+        findings: 1,
+        jobs: 1,
+        stats: '{}',
+        error: null,
+        started_at: t,
+        updated_at: t,
+        finished_at: t,
+      })
+      .execute();
+    await db
+      .insertInto('reconcile_scores')
+      .values({
+        run_id: 'run_console',
+        system: 'hubspot',
+        field: 'address',
+        compared: 4,
+        drifted: 1,
+        format_only: 1,
+        computed_at: t,
+      })
+      .execute();
     const page = await browser!.newPage();
     await page.goto(url);
     await page.fill('#api-key', ADMIN);
@@ -105,7 +242,11 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     await item.locator('button[data-decision="not_a_match"]').click();
     await page.locator('#review-status.ok:has-text("not_a_match")').waitFor();
     assert.equal(await page.locator('#review-body tr:has-text("cus_console_r2")').count(), 0);
-    const decided = await db.selectFrom('review_items').select(['status']).where('customer_ids', 'like', '%cus_console_r2%').executeTakeFirstOrThrow();
+    const decided = await db
+      .selectFrom('review_items')
+      .select(['status'])
+      .where('customer_ids', 'like', '%cus_console_r2%')
+      .executeTakeFirstOrThrow();
     assert.notEqual(decided.status, 'pending');
     await page.fill('#customer-email', 'ada@example.com');
     await page.click('#customer-form button');

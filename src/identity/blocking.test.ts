@@ -10,14 +10,16 @@ function people(count: number, seed: number): PreparedRecord[] {
   const rand = mulberry32(seed);
   const pick = (xs: string[]): string => xs[Math.floor(rand() * xs.length)]!;
   const prep = createPreparer({ defaultCountry: 'US' });
-  return Array.from({ length: count }, () => prep({
-    given_name: pick(['ann', 'bob', 'cy', 'dee', 'eve', 'flo', '']),
-    family_name: pick(['ash', 'birch', 'cedar', 'dogwood', 'elm']),
-    date_of_birth: `19${50 + Math.floor(rand() * 3)}-0${1 + Math.floor(rand() * 2)}-1${Math.floor(rand() * 3)}`,
-    postal_code: pick(['10001', '10002', '']),
-    address_line1: `${1 + Math.floor(rand() * 5)} ${pick(['oak', 'pine'])} st`,
-    phone: rand() < 0.5 ? `415555${1000 + Math.floor(rand() * 300)}` : '',
-  }));
+  return Array.from({ length: count }, () =>
+    prep({
+      given_name: pick(['ann', 'bob', 'cy', 'dee', 'eve', 'flo', '']),
+      family_name: pick(['ash', 'birch', 'cedar', 'dogwood', 'elm']),
+      date_of_birth: `19${50 + Math.floor(rand() * 3)}-0${1 + Math.floor(rand() * 2)}-1${Math.floor(rand() * 3)}`,
+      postal_code: pick(['10001', '10002', '']),
+      address_line1: `${1 + Math.floor(rand() * 5)} ${pick(['oak', 'pine'])} st`,
+      phone: rand() < 0.5 ? `415555${1000 + Math.floor(rand() * 300)}` : '',
+    }),
+  );
 }
 
 // The textbook union: a Map of key -> members per rule, every pair of a block, sorted codes.
@@ -30,12 +32,13 @@ function naivePairs(records: PreparedRecord[], rules: readonly BlockingRule[]): 
       const k = rule.key(r);
       if (k !== '') blocks.set(k, [...(blocks.get(k) ?? []), i]);
     });
-    for (const b of blocks.values()) for (let x = 0; x < b.length; x++) for (let y = x + 1; y < b.length; y++) codes.add(b[x]! * n + b[y]!);
+    for (const b of blocks.values())
+      for (let x = 0; x < b.length; x++) for (let y = x + 1; y < b.length; y++) codes.add(b[x]! * n + b[y]!);
   }
   return [...codes].sort((a, b) => a - b);
 }
 
-test('hashed blocking gives exactly the union of the rules\' pairs, sorted and unique', () => {
+test("hashed blocking gives exactly the union of the rules' pairs, sorted and unique", () => {
   const records = people(3000, 1);
   const got = blockPairs(records, DEFAULT_BLOCKING_RULES, { maxBlockSize: 1e9, window: 20 });
   assert.deepEqual([...got.pairs], naivePairs(records, DEFAULT_BLOCKING_RULES));
@@ -74,7 +77,10 @@ test('training pairs: all of them under the budget, a hash sample over it, never
   const expectedSet = new Set(expected);
   for (const c of sample.pairs) assert.ok(expectedSet.has(c));
   // Reproducible: the same pairs on a second run.
-  assert.deepEqual(sampleTrainingPairs(records, training, { ...opts, budget: all.rawPairs / 10 }, scored).pairs, sample.pairs);
+  assert.deepEqual(
+    sampleTrainingPairs(records, training, { ...opts, budget: all.rawPairs / 10 }, scored).pairs,
+    sample.pairs,
+  );
 });
 
 test('linkage: pairs within one source are never produced', () => {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareDob, compareEmail, compareFamily, compareGiven, comparePhone, compareStreetAddress, PairMemo, type ComparisonContext } from './comparators.ts';
+import {
+  compareDob,
+  compareEmail,
+  compareFamily,
+  compareGiven,
+  comparePhone,
+  compareStreetAddress,
+  PairMemo,
+  type ComparisonContext,
+} from './comparators.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { canonicalEmail, createPreparer } from './prepare.ts';
 import { mulberry32 } from './fellegi-sunter.ts';
@@ -71,7 +80,8 @@ test('street addresses use the address normaliser (unit variants, street type)',
 
 test('the one-edit fast path agrees with the full edit distance', () => {
   const rand = mulberry32(11);
-  const word = (): string => Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abc'[Math.floor(rand() * 3)]).join('');
+  const word = (): string =>
+    Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'abc'[Math.floor(rand() * 3)]).join('');
   let near = 0;
   for (let k = 0; k < 20_000; k++) {
     const a = word();
@@ -94,7 +104,8 @@ function mutate(s: string, rand: () => number): string {
 
 test('jaro-winkler (bit flags up to 31 characters, arrays beyond) agrees with the textbook version', () => {
   const rand = mulberry32(12);
-  const word = (max: number): string => Array.from({ length: 1 + Math.floor(rand() * max) }, () => 'abcde'[Math.floor(rand() * 5)]).join('');
+  const word = (max: number): string =>
+    Array.from({ length: 1 + Math.floor(rand() * max) }, () => 'abcde'[Math.floor(rand() * 5)]).join('');
   for (let k = 0; k < 5_000; k++) {
     const a = word(k % 2 === 0 ? 12 : 40);
     const b = rand() < 0.5 ? word(k % 2 === 0 ? 12 : 40) : mutate(a, rand);
@@ -129,7 +140,21 @@ function referenceJaroWinkler(a: string, b: string): number {
 
 test('given names compare the same with the per-run memo as without it, also once it is full', () => {
   const rand = mulberry32(13);
-  const names = ['robert', 'bob', 'rob', 'roberta', 'margaret', 'peggy', 'jon', 'john', 'jonathan', 'j', 'smith', 'ann', 'anne'];
+  const names = [
+    'robert',
+    'bob',
+    'rob',
+    'roberta',
+    'margaret',
+    'peggy',
+    'jon',
+    'john',
+    'jonathan',
+    'j',
+    'smith',
+    'ann',
+    'anne',
+  ];
   const memo = new PairMemo(20);
   const memoCtx: ComparisonContext = { ...ctx, givenLevels: memo };
   for (let k = 0; k < 2_000; k++) {

@@ -9,8 +9,37 @@ import { buildNicknameIndex } from './nicknames.ts';
 import { createPreparer } from './prepare.ts';
 import type { PersonRecord } from './types.ts';
 
-const GIVEN = ['anna', 'bruno', 'carla', 'dmitri', 'elena', 'farid', 'greta', 'hugo', 'ines', 'jonas', 'kira', 'lars', 'mona', 'nils', 'olga'];
-const FAMILY = ['alder', 'brook', 'crane', 'dunmore', 'ellery', 'fairfax', 'garrow', 'hollis', 'ingram', 'jessop', 'kirkby', 'lowther'];
+const GIVEN = [
+  'anna',
+  'bruno',
+  'carla',
+  'dmitri',
+  'elena',
+  'farid',
+  'greta',
+  'hugo',
+  'ines',
+  'jonas',
+  'kira',
+  'lars',
+  'mona',
+  'nils',
+  'olga',
+];
+const FAMILY = [
+  'alder',
+  'brook',
+  'crane',
+  'dunmore',
+  'ellery',
+  'fairfax',
+  'garrow',
+  'hollis',
+  'ingram',
+  'jessop',
+  'kirkby',
+  'lowther',
+];
 
 // A small population: 300 people, a third with one slightly corrupted duplicate.
 function population(): { records: PersonRecord[]; entity: string[] } {
@@ -73,7 +102,10 @@ test('bands follow the configured thresholds', () => {
 test('the anti-chaining guard refuses a merge that joins conflicting records', () => {
   // 0~1 and 1~2 are strong links, but 0 and 2 conflict: 2 must stay out (pair sent to review).
   const conflicts = (a: number, b: number): boolean => (a === 0 && b === 2) || (a === 2 && b === 0);
-  const pairs = [{ a: 0, b: 1, probability: 0.999 }, { a: 1, b: 2, probability: 0.995 }];
+  const pairs = [
+    { a: 0, b: 1, probability: 0.999 },
+    { a: 1, b: 2, probability: 0.995 },
+  ];
   const { clusterOf, refused } = clusterPairs(3, pairs, { conflicts, maxClusterSize: 50 });
   assert.deepEqual([...clusterOf], [0, 0, 2]);
   assert.deepEqual(refused, [pairs[1]]);
@@ -107,14 +139,20 @@ test('a household chain is not merged into one person', () => {
 test('training-only rules: sampled to the budget, weighted up, the model and the clusters hold', () => {
   const { records, entity } = population();
   const full = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, trainingPairBudget: 1e9 });
-  const sampled = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, trainingPairBudget: full.blocking.trainingRawPairs / 4 });
+  const sampled = matchRecords(records, {
+    ...DEFAULT_MATCH_CONFIG,
+    trainingPairBudget: full.blocking.trainingRawPairs / 4,
+  });
   assert.equal(full.blocking.trainingSampleRate, 1);
   assert.ok(full.blocking.trainingPairs > 100, `${full.blocking.trainingPairs} training pairs`);
   assert.ok(Math.abs(sampled.blocking.trainingSampleRate - 0.25) < 1e-9);
   assert.ok(sampled.blocking.trainingPairs < full.blocking.trainingPairs / 2);
   // The scored candidates do not depend on the training sample.
   assert.deepEqual(sampled.candidateCodes, full.candidateCodes);
-  assert.ok(Math.abs(sampled.model.lambda - full.model.lambda) < 0.05, `lambda ${sampled.model.lambda} vs ${full.model.lambda}`);
+  assert.ok(
+    Math.abs(sampled.model.lambda - full.model.lambda) < 0.05,
+    `lambda ${sampled.model.lambda} vs ${full.model.lambda}`,
+  );
   const wrong = (r: typeof full): number => records.filter((_, i) => entity[r.clusterOf[i]!] !== entity[i]).length;
   assert.equal(wrong(full), 0);
   assert.equal(wrong(sampled), 0);
@@ -123,7 +161,10 @@ test('training-only rules: sampled to the budget, weighted up, the model and the
 test('locality order: a permutation with equal postcode and family name side by side', () => {
   const { records } = population();
   const order = localityOrder(records);
-  assert.deepEqual([...order].sort((a, b) => a - b), records.map((_, i) => i));
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    records.map((_, i) => i),
+  );
   const key = (i: number): string => `${records[i]!.fields.postal_code}|${records[i]!.fields.family_name}`;
   const seen = new Set<string>();
   for (let r = 0; r < order.length; r++) {
@@ -141,15 +182,29 @@ test('results do not depend on the input order (work runs in locality order, res
     const result = matchRecords(rs, config);
     const groups = new Map<number, number[]>();
     rs.forEach((_, i) => groups.set(result.clusterOf[i]!, [...(groups.get(result.clusterOf[i]!) ?? []), i]));
-    for (const [root, members] of groups) assert.equal(root, Math.min(...members), 'the cluster id is its first record');
-    return [...groups.values()].map((members) => members.map((i) => rs[i]!.id).sort().join(',')).sort();
+    for (const [root, members] of groups)
+      assert.equal(root, Math.min(...members), 'the cluster id is its first record');
+    return [...groups.values()]
+      .map((members) =>
+        members
+          .map((i) => rs[i]!.id)
+          .sort()
+          .join(','),
+      )
+      .sort();
   };
   const forward = partition(records);
   assert.ok(forward.length < records.length, 'some duplicates are linked');
   assert.deepEqual(partition([...records].reverse()), forward);
   const result = matchRecords(records, config);
   for (const p of result.pairs) assert.ok(p.a < p.b);
-  assert.ok(result.pairs.every((p, k) => k === 0 || result.pairs[k - 1]!.a < p.a || (result.pairs[k - 1]!.a === p.a && result.pairs[k - 1]!.b < p.b)), 'pairs in input order');
+  assert.ok(
+    result.pairs.every(
+      (p, k) =>
+        k === 0 || result.pairs[k - 1]!.a < p.a || (result.pairs[k - 1]!.a === p.a && result.pairs[k - 1]!.b < p.b),
+    ),
+    'pairs in input order',
+  );
   const e = result.explain(result.pairs[0]!.a, result.pairs[0]!.b);
   assert.ok(Math.abs(e.match_probability - result.pairs[0]!.probability) < 1e-6, 'explain reads the same records');
 });

@@ -12,28 +12,104 @@ const T0 = Date.UTC(2026, 1, 1);
 
 function customer(over: Partial<CustomersTable>): CustomersTable {
   return {
-    id: newId('cus', T0), given_name: null, family_name: null, email: null, email_normalized: null, phone: null, address_line1: null, address_line2: null,
-    city: null, region: null, postal_code: null, country: null, address_key: null, address_source: null, address_validated_at: null, field_sources: '{}',
-    merged_into: null, version: 1, created_at: T0, updated_at: T0, ...over,
+    id: newId('cus', T0),
+    given_name: null,
+    family_name: null,
+    email: null,
+    email_normalized: null,
+    phone: null,
+    address_line1: null,
+    address_line2: null,
+    city: null,
+    region: null,
+    postal_code: null,
+    country: null,
+    address_key: null,
+    address_source: null,
+    address_validated_at: null,
+    field_sources: '{}',
+    merged_into: null,
+    version: 1,
+    created_at: T0,
+    updated_at: T0,
+    ...over,
   };
 }
 
 async function seed(ctx: DialectContext, tag: string) {
   const { db } = ctx.hdb();
-  const a = customer({ given_name: 'Ana', family_name: 'Reyes', email: `ana.${tag}@example.com`, email_normalized: `ana.${tag}@example.com`, address_line1: '5 Lake St', city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US', address_key: `5 lake st|${tag}`, address_source: 'hubspot', field_sources: '{"given_name":"hubspot","address":"hubspot"}' });
-  const b = customer({ given_name: 'Ana', family_name: 'Reyes', phone: '+12175550100', address_line1: '9 Hill Rd', city: 'Springfield', region: 'IL', postal_code: '62702', country: 'US', address_key: `9 hill rd|${tag}`, address_source: 'shopify', address_validated_at: T0, field_sources: '{"phone":"shopify","address":"shopify"}' });
+  const a = customer({
+    given_name: 'Ana',
+    family_name: 'Reyes',
+    email: `ana.${tag}@example.com`,
+    email_normalized: `ana.${tag}@example.com`,
+    address_line1: '5 Lake St',
+    city: 'Springfield',
+    region: 'IL',
+    postal_code: '62701',
+    country: 'US',
+    address_key: `5 lake st|${tag}`,
+    address_source: 'hubspot',
+    field_sources: '{"given_name":"hubspot","address":"hubspot"}',
+  });
+  const b = customer({
+    given_name: 'Ana',
+    family_name: 'Reyes',
+    phone: '+12175550100',
+    address_line1: '9 Hill Rd',
+    city: 'Springfield',
+    region: 'IL',
+    postal_code: '62702',
+    country: 'US',
+    address_key: `9 hill rd|${tag}`,
+    address_source: 'shopify',
+    address_validated_at: T0,
+    field_sources: '{"phone":"shopify","address":"shopify"}',
+  });
   await db.insertInto('customers').values([a, b]).execute();
-  await db.insertInto('source_links').values([
-    { system: 'hubspot', external_id: `h-${tag}`, customer_id: a.id, snapshot: '{"firstname":"Ana"}', created_at: T0, updated_at: T0 },
-    { system: 'shopify', external_id: `s1-${tag}`, customer_id: b.id, snapshot: '{"first_name":"Ana"}', created_at: T0, updated_at: T0 + 5 },
-    { system: 'shopify', external_id: `s2-${tag}`, customer_id: b.id, snapshot: null, created_at: T0, updated_at: T0 + 6 },
-  ]).execute();
+  await db
+    .insertInto('source_links')
+    .values([
+      {
+        system: 'hubspot',
+        external_id: `h-${tag}`,
+        customer_id: a.id,
+        snapshot: '{"firstname":"Ana"}',
+        created_at: T0,
+        updated_at: T0,
+      },
+      {
+        system: 'shopify',
+        external_id: `s1-${tag}`,
+        customer_id: b.id,
+        snapshot: '{"first_name":"Ana"}',
+        created_at: T0,
+        updated_at: T0 + 5,
+      },
+      {
+        system: 'shopify',
+        external_id: `s2-${tag}`,
+        customer_id: b.id,
+        snapshot: null,
+        created_at: T0,
+        updated_at: T0 + 6,
+      },
+    ])
+    .execute();
   await refreshIdentityKeys(db, [a, b]);
   return { a, b };
 }
 
-const rowsOf = (ctx: DialectContext, ids: string[]) => ctx.hdb().db.selectFrom('customers').selectAll().where('id', 'in', ids).orderBy('id').execute();
-const linksOf = (ctx: DialectContext, tag: string) => ctx.hdb().db.selectFrom('source_links').selectAll().where('external_id', 'like', `%-${tag}`).orderBy('external_id').execute();
+const rowsOf = (ctx: DialectContext, ids: string[]) =>
+  ctx.hdb().db.selectFrom('customers').selectAll().where('id', 'in', ids).orderBy('id').execute();
+const linksOf = (ctx: DialectContext, tag: string) =>
+  ctx
+    .hdb()
+    .db.selectFrom('source_links')
+    .selectAll()
+    .where('external_id', 'like', `%-${tag}`)
+    .orderBy('external_id')
+    .execute();
 const withoutBookkeeping = (rows: CustomersTable[]) => rows.map(({ version: _v, updated_at: _u, ...rest }) => rest);
 
 describeEachDialect('merge and unmerge', (ctx) => {
@@ -47,13 +123,33 @@ describeEachDialect('merge and unmerge', (ctx) => {
     assert.equal(JSON.parse(after!.field_sources).phone, 'shopify');
     assert.equal(after!.version, 2);
     assert.equal((await getCustomerRow(db, b.id))!.id, a.id, "B's id still resolves, to A");
-    assert.deepEqual((await linksOf(ctx, 'm1')).map((l) => [l.external_id, l.customer_id]), [['h-m1', a.id], ['s1-m1', a.id], ['s2-m1', a.id]]);
+    assert.deepEqual(
+      (await linksOf(ctx, 'm1')).map((l) => [l.external_id, l.customer_id]),
+      [
+        ['h-m1', a.id],
+        ['s1-m1', a.id],
+        ['s2-m1', a.id],
+      ],
+    );
     const log = await db.selectFrom('merge_log').selectAll().where('id', '=', out.merge_id).executeTakeFirstOrThrow();
     assert.deepEqual(JSON.parse(log.survivor_before), a);
     assert.deepEqual(JSON.parse(log.merged_before), b);
-    assert.deepEqual((JSON.parse(log.moved_links) as { external_id: string }[]).map((l) => l.external_id), ['s1-m1', 's2-m1']);
-    const changes = await db.selectFrom('change_log').select(['customer_id', 'field', 'new_value']).where('event_id', '=', out.merge_id).orderBy('id').execute();
-    assert.deepEqual(changes.map((c) => [c.customer_id === a.id ? 'A' : 'B', c.field]).sort(), [['A', 'phone'], ['A', 'source_link'], ['A', 'source_link'], ['B', 'merged_into']]);
+    assert.deepEqual(
+      (JSON.parse(log.moved_links) as { external_id: string }[]).map((l) => l.external_id),
+      ['s1-m1', 's2-m1'],
+    );
+    const changes = await db
+      .selectFrom('change_log')
+      .select(['customer_id', 'field', 'new_value'])
+      .where('event_id', '=', out.merge_id)
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(changes.map((c) => [c.customer_id === a.id ? 'A' : 'B', c.field]).sort(), [
+      ['A', 'phone'],
+      ['A', 'source_link'],
+      ['A', 'source_link'],
+      ['B', 'merged_into'],
+    ]);
     const keysOfB = await db.selectFrom('identity_keys').select('key').where('customer_id', '=', b.id).execute();
     assert.deepEqual(keysOfB, [], 'a merged record is no longer a match candidate');
   });
@@ -69,15 +165,35 @@ describeEachDialect('merge and unmerge', (ctx) => {
     assert.deepEqual(out.kept_fields, []);
     const rowsAfter = await rowsOf(ctx, [a.id, b.id]);
     assert.deepEqual(withoutBookkeeping(rowsAfter), withoutBookkeeping(rowsBefore));
-    assert.deepEqual(rowsAfter.map((r) => r.version), [3, 3], 'versions move forward (merge, unmerge)');
+    assert.deepEqual(
+      rowsAfter.map((r) => r.version),
+      [3, 3],
+      'versions move forward (merge, unmerge)',
+    );
     assert.deepEqual(await linksOf(ctx, 'm2'), linksBefore);
     const logs = await db.selectFrom('merge_log').selectAll().where('merged_id', '=', b.id).orderBy('id').execute();
-    assert.deepEqual(logs.map((l) => [l.action, l.undoes, l.undone_by]), [['merge', null, out.unmerge_id], ['unmerge', merged.merge_id, null]]);
-    const unmergeChanges = await db.selectFrom('change_log').select(['customer_id', 'field', 'new_value']).where('event_id', '=', out.unmerge_id).execute();
+    assert.deepEqual(
+      logs.map((l) => [l.action, l.undoes, l.undone_by]),
+      [
+        ['merge', null, out.unmerge_id],
+        ['unmerge', merged.merge_id, null],
+      ],
+    );
+    const unmergeChanges = await db
+      .selectFrom('change_log')
+      .select(['customer_id', 'field', 'new_value'])
+      .where('event_id', '=', out.unmerge_id)
+      .execute();
     assert.ok(unmergeChanges.some((c) => c.customer_id === b.id && c.field === 'merged_into' && c.new_value === null));
     assert.ok(unmergeChanges.some((c) => c.customer_id === a.id && c.field === 'phone' && c.new_value === null));
-    assert.ok((await db.selectFrom('identity_keys').select('key').where('customer_id', '=', b.id).execute()).length > 0, 'B is a candidate again');
-    await assert.rejects(unmergeCustomer(db, b.id, { actor: 'operator:test', now: T0 + 300 }), (e: HearthError) => e.code === 'conflict');
+    assert.ok(
+      (await db.selectFrom('identity_keys').select('key').where('customer_id', '=', b.id).execute()).length > 0,
+      'B is a candidate again',
+    );
+    await assert.rejects(
+      unmergeCustomer(db, b.id, { actor: 'operator:test', now: T0 + 300 }),
+      (e: HearthError) => e.code === 'conflict',
+    );
   });
 
   test('a survivor field changed after the merge keeps its newer value on unmerge', async () => {
@@ -95,12 +211,24 @@ describeEachDialect('merge and unmerge', (ctx) => {
   test('bad merges are refused and change nothing', async () => {
     const { db } = ctx.hdb();
     const { a, b } = await seed(ctx, 'm4');
-    await assert.rejects(mergeCustomers(db, a.id, a.id, { actor: 't', now: T0 }), (e: HearthError) => e.code === 'bad_request');
-    await assert.rejects(mergeCustomers(db, a.id, 'cus_missing', { actor: 't', now: T0 }), (e: HearthError) => e.code === 'not_found');
+    await assert.rejects(
+      mergeCustomers(db, a.id, a.id, { actor: 't', now: T0 }),
+      (e: HearthError) => e.code === 'bad_request',
+    );
+    await assert.rejects(
+      mergeCustomers(db, a.id, 'cus_missing', { actor: 't', now: T0 }),
+      (e: HearthError) => e.code === 'not_found',
+    );
     await mergeCustomers(db, a.id, b.id, { actor: 't', now: T0 + 1 });
     const before = await rowsOf(ctx, [a.id, b.id]);
-    await assert.rejects(mergeCustomers(db, a.id, b.id, { actor: 't', now: T0 + 2 }), (e: HearthError) => e.code === 'conflict');
-    await assert.rejects(unmergeCustomer(db, a.id, { actor: 't', now: T0 + 2 }), (e: HearthError) => e.code === 'conflict');
+    await assert.rejects(
+      mergeCustomers(db, a.id, b.id, { actor: 't', now: T0 + 2 }),
+      (e: HearthError) => e.code === 'conflict',
+    );
+    await assert.rejects(
+      unmergeCustomer(db, a.id, { actor: 't', now: T0 + 2 }),
+      (e: HearthError) => e.code === 'conflict',
+    );
     assert.deepEqual(await rowsOf(ctx, [a.id, b.id]), before);
   });
 });

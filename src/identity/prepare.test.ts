@@ -26,7 +26,15 @@ test('the North American phone fast path agrees with libphonenumber', () => {
 
 test('a preparer gives the same record for the same input, cached or not', () => {
   const prep = createPreparer({ defaultCountry: 'US' });
-  const input = { given_name: 'Zoë', family_name: "O'Neil", phone: '(415) 555-1234', date_of_birth: '3/4/1980', address_line1: '12 Oak Street', address_line2: 'Apt 4B', city: 'Springfield' };
+  const input = {
+    given_name: 'Zoë',
+    family_name: "O'Neil",
+    phone: '(415) 555-1234',
+    date_of_birth: '3/4/1980',
+    address_line1: '12 Oak Street',
+    address_line2: 'Apt 4B',
+    city: 'Springfield',
+  };
   const first = prep(input);
   assert.deepEqual(prep({ ...input }), first);
   assert.deepEqual(createPreparer({ defaultCountry: 'US' })(input), first);

@@ -97,15 +97,13 @@ export async function storeTierChanges(
       .insertInto('tier_state')
       .values(row)
       .onConflict((oc) =>
-        oc
-          .column('customer_id')
-          .doUpdateSet({
-            tier,
-            basis: b.basis,
-            basis_id: b.basis_id,
-            qualifying_spend_minor: qualifying,
-            updated_at: now,
-          }),
+        oc.column('customer_id').doUpdateSet({
+          tier,
+          basis: b.basis,
+          basis_id: b.basis_id,
+          qualifying_spend_minor: qualifying,
+          updated_at: now,
+        }),
       )
       .execute();
     if ((prev?.tier ?? null) !== tier)

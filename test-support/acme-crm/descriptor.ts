@@ -1,6 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { AddressWritePayload, CanonicalContact, Connector, DeliveryResult, InboundEvent, OutboundJob, PulledContact } from '../../src/canonical/types.ts';
+import type {
+  AddressWritePayload,
+  CanonicalContact,
+  Connector,
+  DeliveryResult,
+  InboundEvent,
+  OutboundJob,
+  PulledContact,
+} from '../../src/canonical/types.ts';
 import { defineConnector } from '../../src/connectors/connector.ts';
 import { kindOfStatus } from '../../src/connectors/shared/http.ts';
 import { HearthError } from '../../src/errors.ts';
@@ -13,8 +21,12 @@ const config = z.object({ base_url: z.url(), webhook_secret: z.string().min(8) }
 type AcmeConfig = z.infer<typeof config>;
 
 const contactOf = (c: AcmeContact): CanonicalContact => ({
-  given_name: c.first, family_name: c.last, email: c.email,
-  address: c.street ? { line1: c.street, line2: null, city: c.city, region: c.state, postal_code: c.zip, country: c.country } : null,
+  given_name: c.first,
+  family_name: c.last,
+  email: c.email,
+  address: c.street
+    ? { line1: c.street, line2: null, city: c.city, region: c.state, postal_code: c.zip, country: c.country }
+    : null,
 });
 
 function verify(secret: string, raw: Buffer, signature: string | undefined): boolean {
@@ -25,13 +37,36 @@ function verify(secret: string, raw: Buffer, signature: string | undefined): boo
 
 function parse(raw: Buffer, now: number): InboundEvent[] {
   const body = JSON.parse(raw.toString('utf8')) as { delivery?: string; contact?: AcmeContact };
-  if (typeof body.delivery !== 'string' || !body.contact?.id) throw new HearthError('bad_request', 'acme: delivery and contact.id are required', { field: 'contact.id' });
+  if (typeof body.delivery !== 'string' || !body.contact?.id)
+    throw new HearthError('bad_request', 'acme: delivery and contact.id are required', { field: 'contact.id' });
   const c = body.contact;
-  return [{ delivery_id: body.delivery, event: { type: 'contact.updated', source: 'acme', external_id: c.id, contact: contactOf(c), vendor_fields: { street: c.street, city: c.city }, origin_is_hearth: false, occurred_at: now } }];
+  return [
+    {
+      delivery_id: body.delivery,
+      event: {
+        type: 'contact.updated',
+        source: 'acme',
+        external_id: c.id,
+        contact: contactOf(c),
+        vendor_fields: { street: c.street, city: c.city },
+        origin_is_hearth: false,
+        occurred_at: now,
+      },
+    },
+  ];
 }
 
-async function call(cfg: AcmeConfig, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${cfg.base_url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+async function call(
+  cfg: AcmeConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${cfg.base_url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -43,16 +78,27 @@ async function writeAddress(cfg: AcmeConfig, job: OutboundJob<AddressWritePayloa
     if (!id) return { ok: false, kind: 'not_found', message: `acme: no contact with email ${job.payload.email}` };
   }
   const a = job.payload.address;
-  const written = { street: [a.line1, a.line2].filter(Boolean).join(' '), city: a.city ?? null, state: a.region ?? null, zip: a.postal_code ?? null, country: a.country ?? null };
+  const written = {
+    street: [a.line1, a.line2].filter(Boolean).join(' '),
+    city: a.city ?? null,
+    state: a.region ?? null,
+    zip: a.postal_code ?? null,
+    country: a.country ?? null,
+  };
   const res = await call(cfg, 'PUT', `/contacts/${id}/address`, written);
-  return res.status === 200 ? { ok: true, external_id: id, written } : { ok: false, kind: kindOfStatus(res.status), message: `acme ${res.status}` };
+  return res.status === 200
+    ? { ok: true, external_id: id, written }
+    : { ok: false, kind: kindOfStatus(res.status), message: `acme ${res.status}` };
 }
 
 function createAcmeConnector(cfg: AcmeConfig): Connector {
   return {
     id: 'acme',
     ingress: {
-      verify: (req) => (verify(cfg.webhook_secret, req.rawBody, req.headers['x-acme-signature']) ? { ok: true } : { ok: false, error: 'bad x-acme-signature' }),
+      verify: (req) =>
+        verify(cfg.webhook_secret, req.rawBody, req.headers['x-acme-signature'])
+          ? { ok: true }
+          : { ok: false, error: 'bad x-acme-signature' },
       parse: (req) => parse(req.rawBody, req.now),
     },
     outbound: {
@@ -63,7 +109,12 @@ function createAcmeConnector(cfg: AcmeConfig): Connector {
       async listContacts(cursor, opts) {
         const res = await call(cfg, 'GET', `/contacts?limit=${opts.limit}${cursor ? `&cursor=${cursor}` : ''}`);
         const page = res.json as { records: AcmeContact[]; next: string | null };
-        const records: PulledContact[] = page.records.map((c) => ({ external_id: c.id, contact: contactOf(c), properties: {}, updated_at: null }));
+        const records: PulledContact[] = page.records.map((c) => ({
+          external_id: c.id,
+          contact: contactOf(c),
+          properties: {},
+          updated_at: null,
+        }));
         return { records, next_cursor: page.next };
       },
     },

@@ -43,7 +43,13 @@ export async function startAcmeVendor(): Promise<AcmeVendor> {
         if (!c) return send(404, { error: 'no such contact' });
         const b = JSON.parse(body) as Record<string, string | null>;
         writes.push({ id: c.id, body: b });
-        Object.assign(c, { street: b.street ?? null, city: b.city ?? null, state: b.state ?? null, zip: b.zip ?? null, country: b.country ?? null });
+        Object.assign(c, {
+          street: b.street ?? null,
+          city: b.city ?? null,
+          state: b.state ?? null,
+          zip: b.zip ?? null,
+          country: b.country ?? null,
+        });
         return send(200, c);
       }
       if (req.method === 'GET' && url.pathname === '/contacts') {
@@ -60,5 +66,10 @@ export async function startAcmeVendor(): Promise<AcmeVendor> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, contacts, writes, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    contacts,
+    writes,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

@@ -6,7 +6,15 @@ import { hmacSha256 } from '../hmac.ts';
 import { createWebhookConnector, signWebhook } from './index.ts';
 import { kindOfStatus, retryAfter } from '../shared/http.ts';
 
-const job = (id: string) => ({ id, kind: 'webhook.deliver', attempts: 1, payload: { target: 'loyalty', event: { id: `evt_${id}`, type: 'address.corrected', created_at: '2026-01-01T00:00:00.000Z', data: { x: 1 } } } });
+const job = (id: string) => ({
+  id,
+  kind: 'webhook.deliver',
+  attempts: 1,
+  payload: {
+    target: 'loyalty',
+    event: { id: `evt_${id}`, type: 'address.corrected', created_at: '2026-01-01T00:00:00.000Z', data: { x: 1 } },
+  },
+});
 
 test('delivers signed JSON over HTTP and maps statuses to neutral kinds', async () => {
   const seen: { headers: Record<string, unknown>; body: string }[] = [];
@@ -22,11 +30,16 @@ test('delivers signed JSON over HTTP and maps statuses to neutral kinds', async 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  const connector = createWebhookConnector([{ name: 'loyalty', url, secret: 'whsec_12345678' }], { now: () => 1_700_000_000_000 });
+  const connector = createWebhookConnector([{ name: 'loyalty', url, secret: 'whsec_12345678' }], {
+    now: () => 1_700_000_000_000,
+  });
   const results = [];
   for (const id of ['a', 'b', 'c', 'd']) results.push(...(await connector.outbound!.deliver([job(id)])));
   server.close();
-  assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.kind)), ['ok', 'rate_limited', 'transient', 'invalid']);
+  assert.deepEqual(
+    results.map((r) => (r.ok ? 'ok' : r.kind)),
+    ['ok', 'rate_limited', 'transient', 'invalid'],
+  );
   assert.equal((results[1] as { retry_after_ms?: number }).retry_after_ms, 7000);
   const first = seen[0]!;
   const expected = `t=1700000000,v1=${hmacSha256('whsec_12345678', `1700000000.${first.body}`, 'hex')}`;
@@ -36,7 +49,10 @@ test('delivers signed JSON over HTTP and maps statuses to neutral kinds', async 
 });
 
 test('an unreachable receiver is a transient failure, an unknown target is invalid', async () => {
-  const connector = createWebhookConnector([{ name: 'loyalty', url: 'http://127.0.0.1:9/nothing', secret: 'whsec_12345678' }], { timeout_ms: 2000 });
+  const connector = createWebhookConnector(
+    [{ name: 'loyalty', url: 'http://127.0.0.1:9/nothing', secret: 'whsec_12345678' }],
+    { timeout_ms: 2000 },
+  );
   const [r] = await connector.outbound!.deliver([job('x')]);
   assert.equal(r!.ok ? 'ok' : r!.kind, 'transient');
   const [u] = await connector.outbound!.deliver([{ ...job('y'), payload: { ...job('y').payload, target: 'nope' } }]);
@@ -47,8 +63,17 @@ test('status and Retry-After helpers', () => {
   assert.equal(kindOfStatus(401), 'auth');
   assert.equal(kindOfStatus(410), 'not_found');
   assert.equal(kindOfStatus(408), 'transient');
-  assert.deepEqual(retryAfter('3', () => 0), { retry_after_ms: 3000 });
-  assert.deepEqual(retryAfter(new Date(10_000).toUTCString(), () => 4000), { retry_after_ms: 6000 });
-  assert.deepEqual(retryAfter('soon', () => 0), {});
+  assert.deepEqual(
+    retryAfter('3', () => 0),
+    { retry_after_ms: 3000 },
+  );
+  assert.deepEqual(
+    retryAfter(new Date(10_000).toUTCString(), () => 4000),
+    { retry_after_ms: 6000 },
+  );
+  assert.deepEqual(
+    retryAfter('soon', () => 0),
+    {},
+  );
   assert.match(signWebhook('s', '{}', 1), /^t=1,v1=[0-9a-f]{64}$/);
 });

@@ -15,7 +15,12 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
   let head = '';
   let loner = '';
   let household = '';
-  const get = (query: string, key = readonlyKey) => hearth.app.inject({ method: 'GET', url: `/v1/identity/claims${query}`, headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const get = (query: string, key = readonlyKey) =>
+    hearth.app.inject({
+      method: 'GET',
+      url: `/v1/identity/claims${query}`,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    });
 
   before(async () => {
     ({ hearth } = await startTestHearth(ctx, {}));
@@ -23,19 +28,50 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
     const now = Date.now();
     const customer = async (email: string) => {
       const id = newId('cus', now);
-      await db.insertInto('customers').values({
-        id, given_name: null, family_name: null, email, email_normalized: email.toLowerCase(), phone: null, address_line1: null, address_line2: null, city: null,
-        region: null, postal_code: null, country: null, address_key: null, address_source: null, address_validated_at: null, field_sources: '{}', merged_into: null, version: 1, created_at: now, updated_at: now,
-      }).execute();
+      await db
+        .insertInto('customers')
+        .values({
+          id,
+          given_name: null,
+          family_name: null,
+          email,
+          email_normalized: email.toLowerCase(),
+          phone: null,
+          address_line1: null,
+          address_line2: null,
+          city: null,
+          region: null,
+          postal_code: null,
+          country: null,
+          address_key: null,
+          address_source: null,
+          address_validated_at: null,
+          field_sources: '{}',
+          merged_into: null,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
       return id;
     };
     head = await customer('Head@Example.com');
     loner = await customer('loner@example.com');
     household = await upsertHousehold(db, 'hubspot', 'company-9', 'Okafor household', now);
-    await setMembership(db, head, { household_id: household, role: 'head', opt_in: true, source_system: 'hubspot' }, now);
+    await setMembership(
+      db,
+      head,
+      { household_id: household, role: 'head', opt_in: true, source_system: 'hubspot' },
+      now,
+    );
     await linkSource(db, 'auth0', 'auth0|abc123', head, null, now);
     await linkSource(db, 'keycloak', '5f1c-kc', head, null, now);
-    const created = await hearth.app.inject({ method: 'POST', url: '/v1/api-keys', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { name: 'auth0-action', role: 'readonly' } });
+    const created = await hearth.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { name: 'auth0-action', role: 'readonly' },
+    });
     readonlyKey = created.json().key;
   });
   after(() => hearth.close());
@@ -44,7 +80,13 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
     const res = await get(`?subject=${encodeURIComponent('auth0|abc123')}`);
     assert.equal(res.statusCode, 200);
     const tier = await tierOf(ctx.hdb().db, head, Date.now(), DEFAULT_LOYALTY);
-    assert.deepEqual(res.json(), { customer_id: head, household_id: household, hierarchy_role: 'head', points_aggregation_opt_in: true, tier });
+    assert.deepEqual(res.json(), {
+      customer_id: head,
+      household_id: household,
+      hierarchy_role: 'head',
+      points_aggregation_opt_in: true,
+      tier,
+    });
     const kc = await get('?subject=5f1c-kc&system=keycloak');
     assert.equal(kc.json().customer_id, head);
     assert.equal((await get('?subject=5f1c-kc&system=auth0')).statusCode, 404);
@@ -54,7 +96,13 @@ describeEachDialect('GET /v1/identity/claims', (ctx) => {
     assert.equal((await get('?email=HEAD@example.com')).json().household_id, household);
     const res = await get('?email=loner@example.com');
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { customer_id: loner, household_id: null, hierarchy_role: null, points_aggregation_opt_in: false, tier: await tierOf(ctx.hdb().db, loner, Date.now(), DEFAULT_LOYALTY) });
+    assert.deepEqual(res.json(), {
+      customer_id: loner,
+      household_id: null,
+      hierarchy_role: null,
+      points_aggregation_opt_in: false,
+      tier: await tierOf(ctx.hdb().db, loner, Date.now(), DEFAULT_LOYALTY),
+    });
   });
 
   test('an unknown subject falls back to the e-mail when both are given', async () => {

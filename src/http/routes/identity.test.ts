@@ -17,8 +17,36 @@ const ADMIN = 'hk_identity_routes_admin';
 const T0 = Date.UTC(2026, 2, 1);
 const address = { line1: '31 Walnut St', city: 'Springfield', region: 'IL', postal_code: '62707', country: 'US' };
 const events: [string, InboundEvent][] = [
-  ['hubspot', { delivery_id: 'c-1', event: { type: 'contact.updated', source: 'hubspot', external_id: 'h-1', contact: { given_name: 'Robert', family_name: 'Nakamura', email: 'rnakamura@example.com', address }, vendor_fields: {}, origin_is_hearth: false, occurred_at: T0 } }],
-  ['shopify', { delivery_id: 's-1', event: { type: 'checkout.address_confirmed', source: 'shopify', external_id: 's-1', contact: { given_name: 'Bob', family_name: 'Nakamura', email: 'bob.n@example.org' }, address: { ...address, line1: '31 Walnut Street' }, order_id: 'o-1', occurred_at: T0 } }],
+  [
+    'hubspot',
+    {
+      delivery_id: 'c-1',
+      event: {
+        type: 'contact.updated',
+        source: 'hubspot',
+        external_id: 'h-1',
+        contact: { given_name: 'Robert', family_name: 'Nakamura', email: 'rnakamura@example.com', address },
+        vendor_fields: {},
+        origin_is_hearth: false,
+        occurred_at: T0,
+      },
+    },
+  ],
+  [
+    'shopify',
+    {
+      delivery_id: 's-1',
+      event: {
+        type: 'checkout.address_confirmed',
+        source: 'shopify',
+        external_id: 's-1',
+        contact: { given_name: 'Bob', family_name: 'Nakamura', email: 'bob.n@example.org' },
+        address: { ...address, line1: '31 Walnut Street' },
+        order_id: 'o-1',
+        occurred_at: T0,
+      },
+    },
+  ],
 ];
 
 describeEachDialect('review queue and unmerge API', (ctx) => {
@@ -26,12 +54,24 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
   let operator: string;
   let readonly: string;
   const call = (method: 'GET' | 'POST', url: string, key: string, payload?: unknown) =>
-    app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
 
   before(async () => {
     const hdb = ctx.hdb();
     const config = parseConfig({ database: 'sqlite::memory:', log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
-    app = await buildApp({ config, hdb, connectors: {}, metrics: createMetrics(), logger: createLogger('silent'), now: () => T0 + 5000 });
+    app = await buildApp({
+      config,
+      hdb,
+      connectors: {},
+      metrics: createMetrics(),
+      logger: createLogger('silent'),
+      now: () => T0 + 5000,
+    });
     operator = (await createApiKey(hdb.db, 'op', 'operator', T0)).key;
     readonly = (await createApiKey(hdb.db, 'ro', 'readonly', T0)).key;
     for (const [connector, ev] of events) {
@@ -47,8 +87,19 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
     const [item, ...rest] = res.json().data;
     assert.equal(rest.length, 0);
     assert.equal(item.status, 'pending');
-    assert.deepEqual(item.customers.map((c: { given_name: string; source_records: { system: string }[] }) => [c.given_name, c.source_records.map((s) => s.system)]), [['Robert', ['hubspot']], ['Bob', ['shopify']]]);
-    const fields = Object.fromEntries(item.explanation.fields.map((f: { field: string; level: string; weight: number }) => [f.field, f]));
+    assert.deepEqual(
+      item.customers.map((c: { given_name: string; source_records: { system: string }[] }) => [
+        c.given_name,
+        c.source_records.map((s) => s.system),
+      ]),
+      [
+        ['Robert', ['hubspot']],
+        ['Bob', ['shopify']],
+      ],
+    );
+    const fields = Object.fromEntries(
+      item.explanation.fields.map((f: { field: string; level: string; weight: number }) => [f.field, f]),
+    );
     assert.equal(fields.given_name.level, 'close');
     assert.equal(fields.family_name.level, 'exact');
     assert.ok(fields.family_name.weight > 0);
@@ -61,7 +112,10 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
     assert.equal(res.statusCode, 200);
     const [item] = res.json().data;
     assert.equal(item.kind, 'household_suggestion');
-    assert.deepEqual(item.customers.map((c: { family_name: string }) => c.family_name), ['Nakamura', 'Nakamura']);
+    assert.deepEqual(
+      item.customers.map((c: { family_name: string }) => c.family_name),
+      ['Nakamura', 'Nakamura'],
+    );
     assert.equal(item.explanation.family_name, 'Nakamura');
   });
 
@@ -81,7 +135,17 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
   test('link merges the pair; deciding twice is 409; unmerge restores both; unmerging twice is 409', async () => {
     const item = (await call('GET', '/v1/review?kind=match', readonly)).json().data[0];
     const [robert, bob] = item.customers as { id: string }[];
-    assert.equal((await call('POST', '/v1/loyalty/adjustments', operator, { account_id: bob!.id, customer_id: bob!.id, points: 40, reason: 'goodwill' })).statusCode, 201);
+    assert.equal(
+      (
+        await call('POST', '/v1/loyalty/adjustments', operator, {
+          account_id: bob!.id,
+          customer_id: bob!.id,
+          points: 40,
+          reason: 'goodwill',
+        })
+      ).statusCode,
+      201,
+    );
     const linked = await call('POST', `/v1/review/${item.id}`, operator, { decision: 'link' });
     assert.equal(linked.statusCode, 200);
     assert.equal(linked.json().status, 'linked');
@@ -96,9 +160,18 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
 
     const unmerged = await call('POST', `/v1/customers/${bob!.id}/unmerge`, operator);
     assert.equal(unmerged.statusCode, 200);
-    assert.deepEqual(unmerged.json().customers.map((c: { id: string; merged_into: string | null }) => [c.id, c.merged_into]), [[robert!.id, null], [bob!.id, null]]);
+    assert.deepEqual(
+      unmerged.json().customers.map((c: { id: string; merged_into: string | null }) => [c.id, c.merged_into]),
+      [
+        [robert!.id, null],
+        [bob!.id, null],
+      ],
+    );
     const bobAgain = (await call('GET', `/v1/customers/${bob!.id}`, readonly)).json();
-    assert.deepEqual(bobAgain.source_records.map((s: { system: string }) => s.system), ['shopify']);
+    assert.deepEqual(
+      bobAgain.source_records.map((s: { system: string }) => s.system),
+      ['shopify'],
+    );
     assert.equal(unmerged.json().points_returned, 40);
     assert.equal(bobAgain.points_balance, 40);
     assert.equal((await call('GET', `/v1/customers/${robert!.id}`, readonly)).json().points_balance, 0);

@@ -33,17 +33,15 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
       jobCounts(db),
       lateWritebacks(db, deps.config.writeback.sync_window_seconds * 1000, now, 20),
     ]);
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(
-        renderConsole({
-          inbox,
-          jobs,
-          late,
-          window_s: deps.config.writeback.sync_window_seconds,
-          database: deps.hdb.display,
-        }),
-      );
+    return reply.type('text/html; charset=utf-8').send(
+      renderConsole({
+        inbox,
+        jobs,
+        late,
+        window_s: deps.config.writeback.sync_window_seconds,
+        database: deps.hdb.display,
+      }),
+    );
   });
 }
 

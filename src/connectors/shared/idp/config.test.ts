@@ -17,7 +17,19 @@ test('IdP config blocks: defaults, job targets, and a clear error for a missing 
   assert.equal(cfg.connectors.auth0!.metadata_key, 'household');
   assert.equal(cfg.connectors.auth0!.require_verified_email, true);
   assert.equal(cfg.connectors.keycloak!.verify_writes, true);
-  assert.deepEqual(jobTargets(cfg.descriptors, cfg).filter((t) => ['scim', 'auth0', 'keycloak'].includes(t)), ['scim', 'auth0', 'keycloak']);
-  assert.throws(() => parseConfig({ connectors: { auth0: { domain: 'x', client_id: 'id' } } }), /config connectors\.auth0\.client_secret/);
-  assert.throws(() => parseConfig({ connectors: { keycloak: { base_url: 'not a url', realm: 'r', client_id: 'c', client_secret: 's' } } }), /connectors\.keycloak\.base_url/);
+  assert.deepEqual(
+    jobTargets(cfg.descriptors, cfg).filter((t) => ['scim', 'auth0', 'keycloak'].includes(t)),
+    ['scim', 'auth0', 'keycloak'],
+  );
+  assert.throws(
+    () => parseConfig({ connectors: { auth0: { domain: 'x', client_id: 'id' } } }),
+    /config connectors\.auth0\.client_secret/,
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        connectors: { keycloak: { base_url: 'not a url', realm: 'r', client_id: 'c', client_secret: 's' } },
+      }),
+    /connectors\.keycloak\.base_url/,
+  );
 });
