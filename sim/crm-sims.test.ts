@@ -158,17 +158,20 @@ test('HubSpot sim: list paging and search paging through the SDK', async () => {
   assert.equal(found.paging?.next?.after, '3');
 });
 
-test('HubSpot faults: 429 without Retry-After falls back to the policy window; every n-th request limited', async () => {
-  const id = hs.createContact({ email: 'f@example.com' });
-  hs.faults.set({ rate_limit_next: 1, retry_after_s: null });
-  const [r] = await hubspot.outbound!.deliver([job('j', { external_id: id })]);
-  assert.deepEqual(r && !r.ok && [r.kind, r.retry_after_ms], ['rate_limited', 10_000]);
-  hs.faults.set({ rate_limit_every: 2 });
-  const rs = [];
-  for (let i = 0; i < 4; i++) rs.push(...(await hubspot.outbound!.deliver([job('j', { external_id: id })])));
-  assert.deepEqual(kinds(rs), ['ok', 'rate_limited', 'ok', 'rate_limited']);
-  hs.faults.set({});
-});
+test(
+  'HubSpot faults: 429 without Retry-After falls back ' + 'to the policy window; every n-th request limited',
+  async () => {
+    const id = hs.createContact({ email: 'f@example.com' });
+    hs.faults.set({ rate_limit_next: 1, retry_after_s: null });
+    const [r] = await hubspot.outbound!.deliver([job('j', { external_id: id })]);
+    assert.deepEqual(r && !r.ok && [r.kind, r.retry_after_ms], ['rate_limited', 10_000]);
+    hs.faults.set({ rate_limit_every: 2 });
+    const rs = [];
+    for (let i = 0; i < 4; i++) rs.push(...(await hubspot.outbound!.deliver([job('j', { external_id: id })])));
+    assert.deepEqual(kinds(rs), ['ok', 'rate_limited', 'ok', 'rate_limited']);
+    hs.faults.set({});
+  },
+);
 
 test('HubSpot webhooks: API writes come back signed and marked as ours; UI edits do not', async () => {
   const id = hs.createContact({ email: 'echo@example.com', city: 'Old' });
@@ -202,32 +205,35 @@ test('HubSpot webhooks: API writes come back signed and marked as ours; UI edits
   );
 });
 
-test('Salesforce: jsforce writes Mailing* through sObject Collections with our client id; CDC echo is marked', async () => {
-  const a = sf.createContact({ Email: 'lee@example.com', MailingCity: 'Austin' });
-  const b = sf.createContact({ Email: 'kim@example.com' });
-  const start = sfInbox.got.length;
-  const rs = await salesforce.outbound!.deliver([
-    job('1', { email: 'LEE@example.com' }),
-    job('2', { external_id: b }),
-    job('3', { email: 'none@example.com' }),
-  ]);
-  assert.deepEqual(kinds(rs), ['ok', 'ok', 'not_found']);
-  assert.equal(sf.getContact(a)!.MailingStreet, '123 Main St\nApt 4B');
-  assert.equal(sf.writes(b), 1);
-  await sfInbox.until(start + 2);
-  sf.updateFromUi(a, { MailingCity: 'Dallas' });
-  await sfInbox.until(start + 3);
-  const events = sfInbox.got
-    .slice(start)
-    .map((g) => [g.verified, g.events[0]!.event.type === 'contact.updated' && g.events[0]!.event.origin_is_hearth]);
-  assert.deepEqual(events, [
-    [true, true],
-    [true, true],
-    [true, false],
-  ]);
-  const ui = sfInbox.got.at(-1)!.events[0]!.event;
-  assert.ok(ui.type === 'contact.updated' && ui.contact.address?.city === 'Dallas');
-});
+test(
+  'Salesforce: jsforce writes Mailing* through sObject ' + 'Collections with our client id; CDC echo is marked',
+  async () => {
+    const a = sf.createContact({ Email: 'lee@example.com', MailingCity: 'Austin' });
+    const b = sf.createContact({ Email: 'kim@example.com' });
+    const start = sfInbox.got.length;
+    const rs = await salesforce.outbound!.deliver([
+      job('1', { email: 'LEE@example.com' }),
+      job('2', { external_id: b }),
+      job('3', { email: 'none@example.com' }),
+    ]);
+    assert.deepEqual(kinds(rs), ['ok', 'ok', 'not_found']);
+    assert.equal(sf.getContact(a)!.MailingStreet, '123 Main St\nApt 4B');
+    assert.equal(sf.writes(b), 1);
+    await sfInbox.until(start + 2);
+    sf.updateFromUi(a, { MailingCity: 'Dallas' });
+    await sfInbox.until(start + 3);
+    const events = sfInbox.got
+      .slice(start)
+      .map((g) => [g.verified, g.events[0]!.event.type === 'contact.updated' && g.events[0]!.event.origin_is_hearth]);
+    assert.deepEqual(events, [
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
+    const ui = sfInbox.got.at(-1)!.events[0]!.event;
+    assert.ok(ui.type === 'contact.updated' && ui.contact.address?.city === 'Dallas');
+  },
+);
 
 test('Salesforce faults: dropped socket and every-n limit map to transient and rate_limited', async () => {
   const id = sf.createContact({ Email: 'drop@example.com' });

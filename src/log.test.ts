@@ -5,7 +5,8 @@ import { createLogger, scrubSecrets } from './log.ts';
 
 test('scrubSecrets removes bearer tokens, keyed secrets and URL passwords', () => {
   const text =
-    'HTTP 401 Authorization: Bearer pat-na1-abc.def {"access_token":"xyz123","hapikey":"k1"} postgres://u:pw@h/db?token=t0k';
+    'HTTP 401 Authorization: Bearer pat-na1-abc.def {"access_token":"xyz123","hapikey":"k1"} ' +
+    'postgres://u:pw@h/db?token=t0k';
   const clean = scrubSecrets(text);
   for (const secret of ['pat-na1-abc.def', 'xyz123', 'k1', ':pw@', 't0k'])
     assert.ok(!clean.includes(secret), `${secret} left in ${clean}`);

@@ -70,24 +70,28 @@ describeEachDialect("hearth audit --db: joining through Hearth's crosswalk", (ct
     return JSON.parse(c.out()) as AuditReport;
   };
 
-  test('without --db the other email is missing_in_crm; with it, the order joins her CRM record and shows the stale address', async () => {
-    const plain = await audit([]);
-    assert.deepEqual(
-      plain.findings.filter((f) => f.kind === 'missing_in_crm').map((f) => f.email),
-      ['ana@home.example'],
-    );
-    const linked = await audit(['--db', ctx.url()]);
-    assert.equal(linked.summary.joined_by_crosswalk, 1);
-    assert.equal(linked.findings.filter((f) => f.kind === 'missing_in_crm').length, 0);
-    const stale = linked.findings.filter((f) => f.kind === 'stale_address');
-    assert.deepEqual(
-      stale.map((f) => [f.email, f.crm_id]),
-      [['ana@home.example', '501']],
-    );
-    assert.equal(
-      linked.findings.some((f) => f.email === 'bo@example.com' && f.kind === 'stale_address'),
-      false,
-      'Street vs St is a format difference',
-    );
-  });
+  test(
+    'without --db the other email is missing_in_crm; with it, ' +
+      'the order joins her CRM record and shows the stale address',
+    async () => {
+      const plain = await audit([]);
+      assert.deepEqual(
+        plain.findings.filter((f) => f.kind === 'missing_in_crm').map((f) => f.email),
+        ['ana@home.example'],
+      );
+      const linked = await audit(['--db', ctx.url()]);
+      assert.equal(linked.summary.joined_by_crosswalk, 1);
+      assert.equal(linked.findings.filter((f) => f.kind === 'missing_in_crm').length, 0);
+      const stale = linked.findings.filter((f) => f.kind === 'stale_address');
+      assert.deepEqual(
+        stale.map((f) => [f.email, f.crm_id]),
+        [['ana@home.example', '501']],
+      );
+      assert.equal(
+        linked.findings.some((f) => f.email === 'bo@example.com' && f.kind === 'stale_address'),
+        false,
+        'Street vs St is a format difference',
+      );
+    },
+  );
 });

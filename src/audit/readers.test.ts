@@ -59,7 +59,11 @@ test('a missing required column is one error naming the file and the vendor colu
 test('HubSpot export: BOM, quoting, shuffled and extra columns, duplicate emails chained', async () => {
   const path = file(
     'hubspot.csv',
-    '\uFEFF"Notes","Postal Code","City","Street Address","Email","Record ID","Phone Number"\n"says ""hi"",\nbye","62704","Springfield","123 Main Street Apt 4B"," Jane@Example.COM ","51","(217) 555-0101"\n,,,,,52,\n"","62704","Springfield","9 Oak Ave","jane@example.com","53",""\n',
+    '\uFEFF"Notes","Postal Code","City","Street Address","Email","Record ID","Phone Number"\n' +
+      '"says ""hi"",\nbye","62704","Springfield","123 Main Street Apt 4B",' +
+      '" Jane@Example.COM ","51","(217) 555-0101"\n' +
+      ',,,,,52,\n' +
+      '"","62704","Springfield","9 Oak Ave","jane@example.com","53",""\n',
   );
   const crm = await readCrmContacts(path, contactsExport(CONNECTORS, 'hubspot'));
   assert.equal(crm.rowsRead, 3);
@@ -76,7 +80,8 @@ test('Salesforce API names with a multi-line MailingStreet; Zoho labels', async 
   const sf = await readCrmContacts(
     file(
       'sf.csv',
-      'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry,Phone\n003A,a@x.com,"1 Main St\nApt 4",Springfield,IL,62701,United States,+13125551212\n',
+      'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry,Phone\n' +
+        '003A,a@x.com,"1 Main St\nApt 4",Springfield,IL,62701,United States,+13125551212\n',
     ),
     contactsExport(CONNECTORS, 'salesforce'),
   );
@@ -91,7 +96,8 @@ test('Salesforce API names with a multi-line MailingStreet; Zoho labels', async 
   const zoho = await readCrmContacts(
     file(
       'zoho.csv',
-      'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mobile\nz1,b@x.com,5 Elm Rd,Austin,TX,78701,512-555-0100\n',
+      'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mobile\n' +
+        'z1,b@x.com,5 Elm Rd,Austin,TX,78701,512-555-0100\n',
     ),
     contactsExport(CONNECTORS, 'zoho'),
   );
@@ -138,22 +144,26 @@ test('orders fold: line items collapse into one order, the most recent order win
   assert.equal(displayAddress(a.address), '9 New Rd, Austin, 78701');
 });
 
-test('orders export with only the combined Shipping Street column is accepted; with neither it is refused', async () => {
-  const ok = await readLatestOrders(
-    file(
-      'o.csv',
-      'Name,Email,Created at,Shipping Street,Shipping City,Shipping Zip\n#1,a@x.com,2024-01-01 00:00:00 +0000,1 Main St Apt 2,Austin,78701\n',
-    ),
-    SHOPIFY,
-  );
-  assert.equal(unpackAddress(ok.latest.get('a@x.com')!.address).line1, '1 Main St Apt 2');
-  await assert.rejects(
-    readLatestOrders(file('bad.csv', 'Name,Email,Created at,Shipping City,Shipping Zip\n'), SHOPIFY),
-    /bad\.csv: missing required column "Shipping Address1"/,
-  );
-  await assert.rejects(readLatestOrders(file('empty.csv', ''), SHOPIFY), /empty\.csv: empty file/);
-  await assert.rejects(
-    readLatestOrders('/nonexistent/orders.csv', SHOPIFY),
-    /orders\.csv: cannot read file \(no such file\)/,
-  );
-});
+test(
+  'orders export with only the combined Shipping Street ' + 'column is accepted; with neither it is refused',
+  async () => {
+    const ok = await readLatestOrders(
+      file(
+        'o.csv',
+        'Name,Email,Created at,Shipping Street,Shipping City,Shipping Zip\n' +
+          '#1,a@x.com,2024-01-01 00:00:00 +0000,1 Main St Apt 2,Austin,78701\n',
+      ),
+      SHOPIFY,
+    );
+    assert.equal(unpackAddress(ok.latest.get('a@x.com')!.address).line1, '1 Main St Apt 2');
+    await assert.rejects(
+      readLatestOrders(file('bad.csv', 'Name,Email,Created at,Shipping City,Shipping Zip\n'), SHOPIFY),
+      /bad\.csv: missing required column "Shipping Address1"/,
+    );
+    await assert.rejects(readLatestOrders(file('empty.csv', ''), SHOPIFY), /empty\.csv: empty file/);
+    await assert.rejects(
+      readLatestOrders('/nonexistent/orders.csv', SHOPIFY),
+      /orders\.csv: cannot read file \(no such file\)/,
+    );
+  },
+);

@@ -63,7 +63,8 @@ test('Salesforce and Zoho exports audit the same way as HubSpot', async () => {
   writeFileSync(
     orders,
     [
-      'Name,Email,Created at,Lineitem name,Shipping Address1,Shipping Address2,Shipping City,Shipping Zip,Shipping Province,Shipping Country,Shipping Phone',
+      'Name,Email,Created at,Lineitem name,Shipping Address1,Shipping Address2,' +
+        'Shipping City,Shipping Zip,Shipping Province,Shipping Country,Shipping Phone',
       '#2,ann@x.com,2025-11-01 09:00:00 -0500,Serum,123 Main St,Apartment 4-B,Springfield,62704-1234,IL,US,',
       '#2,,,Cream,,,,,,,',
       '#1,bo@x.com,2025-10-01 09:00:00 -0500,Serum,9 Elm Rd,,Austin,78701,TX,US,',
@@ -72,12 +73,22 @@ test('Salesforce and Zoho exports audit the same way as HubSpot', async () => {
   const sf = join(dir, 'sf.csv');
   writeFileSync(
     sf,
-    'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry\n003A,ann@x.com,"123 Main Street\nApt 4B",Springfield,IL,62704,United States\n003B,bo@x.com,1 Oak Ave,Austin,TX,78701,United States\n',
+    [
+      'Id,Email,MailingStreet,MailingCity,MailingState,MailingPostalCode,MailingCountry',
+      '003A,ann@x.com,"123 Main Street\nApt 4B",Springfield,IL,62704,United States',
+      '003B,bo@x.com,1 Oak Ave,Austin,TX,78701,United States',
+      '',
+    ].join('\n'),
   );
   const zoho = join(dir, 'zoho.csv');
   writeFileSync(
     zoho,
-    'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mailing Country\nz1,ann@x.com,123 Main Street Apt 4B,Springfield,IL,62704,USA\nz2,bo@x.com,1 Oak Ave,Austin,TX,78701,USA\n',
+    [
+      'Record Id,Email,Mailing Street,Mailing City,Mailing State,Mailing Zip,Mailing Country',
+      'z1,ann@x.com,123 Main Street Apt 4B,Springfield,IL,62704,USA',
+      'z2,bo@x.com,1 Oak Ave,Austin,TX,78701,USA',
+      '',
+    ].join('\n'),
   );
   for (const [crmFile, crmFormat, staleId] of [
     [sf, 'salesforce', '003B'],

@@ -35,72 +35,75 @@ const ex = writeSyntheticExports(dir, {
   oldestFirst: true,
 });
 
-test('generated exports that disagree in known ways: every stale address found, no format-only difference flagged', async () => {
-  const out = join(dir, 'report.json');
-  const r = await run([
-    '--crm',
-    ex.crmFile,
-    '--crm-format',
-    'hubspot',
-    '--orders',
-    ex.ordersFile,
-    '--orders-format',
-    'shopify',
-    '--out',
-    out,
-    '--as-of',
-    AS_OF,
-    '--json',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(readFileSync(out, 'utf8')) as AuditReport;
-  assert.deepEqual(JSON.parse(r.stdout), report.summary);
-  const t = ex.truth;
-  assert.ok(
-    t.stale.size > 100 && t.formatOnly.size > 100 && t.duplicates.size > 10,
-    'the generator produced every scenario',
-  );
-  const stale = emails(report.findings, 'stale_address');
-  assert.deepEqual(
-    [...t.stale].filter((e) => !stale.has(e)),
-    [],
-    'every stale address is found',
-  );
-  assert.deepEqual(
-    [...stale].filter((e) => !t.stale.has(e)),
-    [],
-    'nothing else is called stale',
-  );
-  const respelled = [...t.formatOnly];
-  assert.deepEqual(
-    respelled.filter((e) => stale.has(e)),
-    [],
-    'no format-only respelling is drift',
-  );
-  const formatOnly = emails(
-    report.findings.filter((f) => f.evidence.field === 'address'),
-    'format_only',
-  );
-  assert.deepEqual(
-    respelled.filter((e) => !formatOnly.has(e)),
-    [],
-    'every respelling is counted as format_only',
-  );
-  assert.deepEqual(emails(report.findings, 'missing_in_crm'), t.missingInCrm);
-  assert.deepEqual(emails(report.findings, 'duplicate_contact'), t.duplicates);
-  assert.deepEqual(emails(report.findings, 'phone_mismatch'), t.phoneMismatch);
-  const phoneFormat = emails(
-    report.findings.filter((f) => f.evidence.field === 'phone'),
-    'format_only',
-  );
-  assert.deepEqual(phoneFormat, t.phoneFormatOnly);
-  assert.equal(report.summary.counts.stale_address, report.findings.filter((f) => f.kind === 'stale_address').length);
-  assert.equal(report.summary.rows_read, ex.crmRows + ex.orderRows);
-  assert.equal(report.summary.drift_rate.address.drifted, report.summary.counts.stale_address);
-  const sample = report.findings.find((f) => f.kind === 'stale_address')!;
-  assert.match(sample.evidence.order!.name, /^#\d+$/);
-  assert.ok(sample.evidence.crm_value && sample.evidence.observed_value && sample.evidence.differing.length > 0);
-});
+test(
+  'generated exports that disagree in known ways: every ' + 'stale address found, no format-only difference flagged',
+  async () => {
+    const out = join(dir, 'report.json');
+    const r = await run([
+      '--crm',
+      ex.crmFile,
+      '--crm-format',
+      'hubspot',
+      '--orders',
+      ex.ordersFile,
+      '--orders-format',
+      'shopify',
+      '--out',
+      out,
+      '--as-of',
+      AS_OF,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as AuditReport;
+    assert.deepEqual(JSON.parse(r.stdout), report.summary);
+    const t = ex.truth;
+    assert.ok(
+      t.stale.size > 100 && t.formatOnly.size > 100 && t.duplicates.size > 10,
+      'the generator produced every scenario',
+    );
+    const stale = emails(report.findings, 'stale_address');
+    assert.deepEqual(
+      [...t.stale].filter((e) => !stale.has(e)),
+      [],
+      'every stale address is found',
+    );
+    assert.deepEqual(
+      [...stale].filter((e) => !t.stale.has(e)),
+      [],
+      'nothing else is called stale',
+    );
+    const respelled = [...t.formatOnly];
+    assert.deepEqual(
+      respelled.filter((e) => stale.has(e)),
+      [],
+      'no format-only respelling is drift',
+    );
+    const formatOnly = emails(
+      report.findings.filter((f) => f.evidence.field === 'address'),
+      'format_only',
+    );
+    assert.deepEqual(
+      respelled.filter((e) => !formatOnly.has(e)),
+      [],
+      'every respelling is counted as format_only',
+    );
+    assert.deepEqual(emails(report.findings, 'missing_in_crm'), t.missingInCrm);
+    assert.deepEqual(emails(report.findings, 'duplicate_contact'), t.duplicates);
+    assert.deepEqual(emails(report.findings, 'phone_mismatch'), t.phoneMismatch);
+    const phoneFormat = emails(
+      report.findings.filter((f) => f.evidence.field === 'phone'),
+      'format_only',
+    );
+    assert.deepEqual(phoneFormat, t.phoneFormatOnly);
+    assert.equal(report.summary.counts.stale_address, report.findings.filter((f) => f.kind === 'stale_address').length);
+    assert.equal(report.summary.rows_read, ex.crmRows + ex.orderRows);
+    assert.equal(report.summary.drift_rate.address.drifted, report.summary.counts.stale_address);
+    const sample = report.findings.find((f) => f.kind === 'stale_address')!;
+    assert.match(sample.evidence.order!.name, /^#\d+$/);
+    assert.ok(sample.evidence.crm_value && sample.evidence.observed_value && sample.evidence.differing.length > 0);
+  },
+);
 
 test('the HTML report is self-contained, escaped, and has the three charts/tables', async () => {
   const out = join(dir, 'report.html');

@@ -23,7 +23,10 @@ test('hearth demo --once: corrections reach the simulated CRM, respellings and e
   assert.equal(code, 0, out);
   assert.match(
     out,
-    /maria\.garcia@example\.com\s+was "14 Elm St" -> now "2200 North Lincoln Avenue Apt 4B, Chicago, IL 60614" \(written 1x/,
+    new RegExp(
+      String.raw`maria\.garcia@example\.com\s+was "14 Elm St" -> ` +
+        String.raw`now "2200 North Lincoln Avenue Apt 4B, Chicago, IL 60614" \(written 1x`,
+    ),
   );
   assert.match(out, /emma\.brown@example\.com\s+was .* \(written 1x/, 'the respelled second order wrote nothing');
   assert.match(out, /new\.customer@example\.com\s+not in the CRM: the write-back is a dead letter/);

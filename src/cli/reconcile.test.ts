@@ -140,43 +140,52 @@ describeEachDialect('hearth reconcile (CLI) over HubSpot and Salesforce', (ctx) 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('one run over both CRMs: drift healed only where Hearth writes (HubSpot), queued for review in Salesforce', async () => {
-    const r = await run('--json');
-    assert.equal(r.code, 0, r.err);
-    const v = JSON.parse(r.out);
-    assert.deepEqual([v.status, v.systems, v.records, v.matched, v.jobs], ['done', ['hubspot', 'salesforce'], 5, 5, 1]);
-    const line = (system: string) => v.scorecard.find((l: any) => l.system === system && l.field === 'address');
-    assert.deepEqual([line('hubspot').compared, line('hubspot').drifted, line('hubspot').format_only], [2, 1, 0]);
-    assert.deepEqual(
-      [line('salesforce').compared, line('salesforce').drifted, line('salesforce').format_only],
-      [3, 1, 1],
-    );
-    const findings = await ctx
-      .hdb()
-      .db.selectFrom('drift_findings')
-      .select(['system', 'field', 'kind', 'status'])
-      .where('run_id', '=', v.id)
-      .orderBy('system')
-      .orderBy('kind')
-      .execute();
-    assert.deepEqual(
-      findings.map((f) => `${f.system}/${f.field}/${f.kind}/${f.status}`),
-      ['hubspot/address/drift/healing', 'salesforce/address/drift/open', 'salesforce/address/format_only/ignored'],
-    );
-  });
+  test(
+    'one run over both CRMs: drift healed only where Hearth ' + 'writes (HubSpot), queued for review in Salesforce',
+    async () => {
+      const r = await run('--json');
+      assert.equal(r.code, 0, r.err);
+      const v = JSON.parse(r.out);
+      assert.deepEqual(
+        [v.status, v.systems, v.records, v.matched, v.jobs],
+        ['done', ['hubspot', 'salesforce'], 5, 5, 1],
+      );
+      const line = (system: string) => v.scorecard.find((l: any) => l.system === system && l.field === 'address');
+      assert.deepEqual([line('hubspot').compared, line('hubspot').drifted, line('hubspot').format_only], [2, 1, 0]);
+      assert.deepEqual(
+        [line('salesforce').compared, line('salesforce').drifted, line('salesforce').format_only],
+        [3, 1, 1],
+      );
+      const findings = await ctx
+        .hdb()
+        .db.selectFrom('drift_findings')
+        .select(['system', 'field', 'kind', 'status'])
+        .where('run_id', '=', v.id)
+        .orderBy('system')
+        .orderBy('kind')
+        .execute();
+      assert.deepEqual(
+        findings.map((f) => `${f.system}/${f.field}/${f.kind}/${f.status}`),
+        ['hubspot/address/drift/healing', 'salesforce/address/drift/open', 'salesforce/address/format_only/ignored'],
+      );
+    },
+  );
 
-  test('--system limits the run; --max-pages pauses it and --resume finishes it; the table names the rates', async () => {
-    const paused = await run('--system', 'salesforce', '--max-pages', '1');
-    assert.equal(paused.code, 0, paused.err);
-    const id = /^run (run_\w+): paused/m.exec(paused.out)?.[1];
-    assert.ok(id, paused.out);
-    assert.match(paused.out, /resume with: hearth reconcile --resume run_/);
-    const resumed = await run('--resume', id);
-    assert.equal(resumed.code, 0, resumed.err);
-    assert.match(resumed.out, new RegExp(`run ${id}: done  records=3 matched=3`));
-    assert.match(resumed.out, /salesforce\taddress\t3\t1\t1\t33\.3%/);
-    assert.match(resumed.err, /\rreconciling done: 3 records, 2 findings\n$/, 'progress on a terminal');
-  });
+  test(
+    '--system limits the run; --max-pages pauses it and ' + '--resume finishes it; the table names the rates',
+    async () => {
+      const paused = await run('--system', 'salesforce', '--max-pages', '1');
+      assert.equal(paused.code, 0, paused.err);
+      const id = /^run (run_\w+): paused/m.exec(paused.out)?.[1];
+      assert.ok(id, paused.out);
+      assert.match(paused.out, /resume with: hearth reconcile --resume run_/);
+      const resumed = await run('--resume', id);
+      assert.equal(resumed.code, 0, resumed.err);
+      assert.match(resumed.out, new RegExp(`run ${id}: done  records=3 matched=3`));
+      assert.match(resumed.out, /salesforce\taddress\t3\t1\t1\t33\.3%/);
+      assert.match(resumed.err, /\rreconciling done: 3 records, 2 findings\n$/, 'progress on a terminal');
+    },
+  );
 
   test('bad input is one line and exit 2; a CRM that fails ends the run as failed (exit 1)', async () => {
     const bogus = await run('--system', 'zoho');

@@ -183,13 +183,16 @@ describe('Salesforce contact pull', () => {
     );
   });
 
-  test('one contact by id (SOQL WHERE Id); a missing one is null; a malformed id is refused before any call', async () => {
-    const id = sf.createContact({ Email: 'one@example.com', FirstName: 'One', LastName: 'Ng' });
-    assert.equal((await source.getContact!(id, {}))?.contact.email, 'one@example.com');
-    assert.equal(await source.getContact!('003000000000000AAA', {}), null);
-    await assert.rejects(
-      source.getContact!("x' OR Id != '", {}),
-      (e: unknown) => e instanceof HearthError && e.code === 'bad_request',
-    );
-  });
+  test(
+    'one contact by id (SOQL WHERE Id); a missing one ' + 'is null; a malformed id is refused before any call',
+    async () => {
+      const id = sf.createContact({ Email: 'one@example.com', FirstName: 'One', LastName: 'Ng' });
+      assert.equal((await source.getContact!(id, {}))?.contact.email, 'one@example.com');
+      assert.equal(await source.getContact!('003000000000000AAA', {}), null);
+      await assert.rejects(
+        source.getContact!("x' OR Id != '", {}),
+        (e: unknown) => e instanceof HearthError && e.code === 'bad_request',
+      );
+    },
+  );
 });

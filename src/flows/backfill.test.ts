@@ -66,7 +66,10 @@ function shopifyDate(ms: number): string {
   // The export's own format: local time with an offset (-0500 here).
   const d = new Date(ms - 5 * 3_600_000);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} -0500`;
+  return (
+    `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} -0500`
+  );
 }
 
 function toCsv(orders: GenOrder[]): string {
@@ -179,64 +182,68 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
     return e;
   }
 
-  test('a generated export is replayed under the membership timeline; the report counts what was credited and what cannot be', async () => {
-    const adjustment = await adjust(
-      db(),
-      { account_id: hh, points: 33, reason: 'support: goodwill before the backfill', actor: 'api_key:support' },
-      T0 + 150 * DAY,
-      s,
-    );
-    const file = join(dir, 'orders.csv');
-    writeFileSync(file, toCsv(orders));
-    const run = cli();
-    assert.equal(
-      await main(['loyalty', 'backfill', '--orders', file, '--db', ctx.url(), '--json'], run.io),
-      0,
-      run.err(),
-    );
-    const report = JSON.parse(run.out());
-    const e = expected();
-    assert.equal(report.orders, orders.length);
-    assert.equal(
-      report.line_rows,
-      orders.reduce((n, o) => n + o.lines, 0),
-    );
-    assert.equal(report.credited.orders, e.credited);
-    assert.equal(report.credited.amount, e.credited_amount / 100);
-    assert.equal(report.credited.points, e.points);
-    assert.equal(report.credited.to_household_pools, e.pool);
-    assert.equal(report.not_earning.orders, e.not_earning);
-    assert.deepEqual(report.unrecoverable.no_linkable_customer, { orders: e.none, amount: e.none_amount / 100 });
-    assert.deepEqual(report.unrecoverable.household_history_unknown, {
-      orders: e.unknown,
-      amount: e.unknown_amount / 100,
-    });
-    assert.ok(e.none > 0 && e.unknown > 0 && e.pool > 0, 'the generated file exercises every bucket');
-    assert.equal(
-      report.unrecoverable.share_of_amount,
-      Math.round(
-        ((e.none_amount + e.unknown_amount) / (e.credited_amount + e.none_amount + e.unknown_amount)) * 10_000,
-      ) / 10_000,
-    );
-    // The manual adjustment made before the backfill is still there, untouched, on top of the replayed earnings.
-    assert.equal(await poolBalance(db(), hh), e.pool_points + 33);
-    const kept = await db()
-      .selectFrom('ledger_entries')
-      .selectAll()
-      .where('id', '=', adjustment.entry.id)
-      .executeTakeFirstOrThrow();
-    assert.deepEqual(
-      {
-        ...kept,
-        points: Number(kept.points),
-        spend_minor: Number(kept.spend_minor),
-        occurred_at: Number(kept.occurred_at),
-        created_at: Number(kept.created_at),
-      },
-      adjustment.entry,
-    );
-    assert.equal(await balanceOf(db(), people.cal!), e.cal_points);
-  });
+  test(
+    'a generated export is replayed under the membership timeline; ' +
+      'the report counts what was credited and what cannot be',
+    async () => {
+      const adjustment = await adjust(
+        db(),
+        { account_id: hh, points: 33, reason: 'support: goodwill before the backfill', actor: 'api_key:support' },
+        T0 + 150 * DAY,
+        s,
+      );
+      const file = join(dir, 'orders.csv');
+      writeFileSync(file, toCsv(orders));
+      const run = cli();
+      assert.equal(
+        await main(['loyalty', 'backfill', '--orders', file, '--db', ctx.url(), '--json'], run.io),
+        0,
+        run.err(),
+      );
+      const report = JSON.parse(run.out());
+      const e = expected();
+      assert.equal(report.orders, orders.length);
+      assert.equal(
+        report.line_rows,
+        orders.reduce((n, o) => n + o.lines, 0),
+      );
+      assert.equal(report.credited.orders, e.credited);
+      assert.equal(report.credited.amount, e.credited_amount / 100);
+      assert.equal(report.credited.points, e.points);
+      assert.equal(report.credited.to_household_pools, e.pool);
+      assert.equal(report.not_earning.orders, e.not_earning);
+      assert.deepEqual(report.unrecoverable.no_linkable_customer, { orders: e.none, amount: e.none_amount / 100 });
+      assert.deepEqual(report.unrecoverable.household_history_unknown, {
+        orders: e.unknown,
+        amount: e.unknown_amount / 100,
+      });
+      assert.ok(e.none > 0 && e.unknown > 0 && e.pool > 0, 'the generated file exercises every bucket');
+      assert.equal(
+        report.unrecoverable.share_of_amount,
+        Math.round(
+          ((e.none_amount + e.unknown_amount) / (e.credited_amount + e.none_amount + e.unknown_amount)) * 10_000,
+        ) / 10_000,
+      );
+      // The manual adjustment made before the backfill is still there, untouched, on top of the replayed earnings.
+      assert.equal(await poolBalance(db(), hh), e.pool_points + 33);
+      const kept = await db()
+        .selectFrom('ledger_entries')
+        .selectAll()
+        .where('id', '=', adjustment.entry.id)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        {
+          ...kept,
+          points: Number(kept.points),
+          spend_minor: Number(kept.spend_minor),
+          occurred_at: Number(kept.occurred_at),
+          created_at: Number(kept.created_at),
+        },
+        adjustment.entry,
+      );
+      assert.equal(await balanceOf(db(), people.cal!), e.cal_points);
+    },
+  );
 
   test('running it again credits nothing twice; an order the webhook already earned is not earned again', async () => {
     const file = join(dir, 'orders.csv');
@@ -370,63 +377,67 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
     assert.equal(await count(), n);
   });
 
-  test('audit: redemptions against an account outside the redeemer household, from the ledger and from an imported log', async () => {
-    const at = T0 + 160 * DAY;
-    // Legacy-style entries written directly: Ann against her own pool (inside), Ann against Fay's pool (outside).
-    await appendEntry(
-      db(),
-      {
-        kind: 'redeem',
-        account_id: hh,
-        customer_id: people.ann!,
-        points: -10,
-        source: 'import',
-        actor: 'test',
-        occurred_at: at,
-      },
-      at,
-    );
-    await appendEntry(
-      db(),
-      {
-        kind: 'redeem',
-        account_id: other,
-        customer_id: people.ann!,
-        points: -5,
-        source: 'import',
-        actor: 'test',
-        occurred_at: at,
-      },
-      at,
-    );
-    const run = cli();
-    assert.equal(await main(['loyalty', 'audit', '--db', ctx.url(), '--json'], run.io), 0, run.err());
-    const ledger = JSON.parse(run.out());
-    assert.equal(ledger.source, 'ledger');
-    assert.equal(ledger.redemptions, 2);
-    assert.equal(ledger.outside_household, 1);
-    assert.equal(ledger.share, 0.5);
-    assert.equal(ledger.findings[0].account_id, other);
-    const log = join(dir, 'redemptions.csv');
-    const day = (n: number) => shopifyDate(T0 + n * DAY);
-    writeFileSync(
-      log,
-      stringify([
-        ['redeemed_at', 'redeemer_email', 'account_email', 'points'],
-        [day(150), 'ann@backfill.test', 'ben@backfill.test', '100'], // same household: inside
-        [day(150), 'ann@backfill.test', 'fay@backfill.test', '50'], // another household: outside
-        [day(150), 'eve@backfill.test', 'eve@backfill.test', '20'], // own account
-        [day(50), 'dee@backfill.test', 'ann@backfill.test', '30'], // Dee's household unknown then: outside
-        [day(150), 'ghost@backfill.test', 'ann@backfill.test', '10'], // unknown redeemer
-      ]),
-    );
-    const fromFile = cli();
-    assert.equal(
-      await main(['loyalty', 'audit', '--redemptions', log, '--db', ctx.url()], fromFile.io),
-      0,
-      fromFile.err(),
-    );
-    assert.match(fromFile.out(), /redemptions \(file\): 5, judged 4, unknown redeemer or account 1/);
-    assert.match(fromFile.out(), /outside the redeemer's household: 2 \(50\.0%\), 80 of 210 points/);
-  });
+  test(
+    'audit: redemptions against an account outside the redeemer ' +
+      'household, from the ledger and from an imported log',
+    async () => {
+      const at = T0 + 160 * DAY;
+      // Legacy-style entries written directly: Ann against her own pool (inside), Ann against Fay's pool (outside).
+      await appendEntry(
+        db(),
+        {
+          kind: 'redeem',
+          account_id: hh,
+          customer_id: people.ann!,
+          points: -10,
+          source: 'import',
+          actor: 'test',
+          occurred_at: at,
+        },
+        at,
+      );
+      await appendEntry(
+        db(),
+        {
+          kind: 'redeem',
+          account_id: other,
+          customer_id: people.ann!,
+          points: -5,
+          source: 'import',
+          actor: 'test',
+          occurred_at: at,
+        },
+        at,
+      );
+      const run = cli();
+      assert.equal(await main(['loyalty', 'audit', '--db', ctx.url(), '--json'], run.io), 0, run.err());
+      const ledger = JSON.parse(run.out());
+      assert.equal(ledger.source, 'ledger');
+      assert.equal(ledger.redemptions, 2);
+      assert.equal(ledger.outside_household, 1);
+      assert.equal(ledger.share, 0.5);
+      assert.equal(ledger.findings[0].account_id, other);
+      const log = join(dir, 'redemptions.csv');
+      const day = (n: number) => shopifyDate(T0 + n * DAY);
+      writeFileSync(
+        log,
+        stringify([
+          ['redeemed_at', 'redeemer_email', 'account_email', 'points'],
+          [day(150), 'ann@backfill.test', 'ben@backfill.test', '100'], // same household: inside
+          [day(150), 'ann@backfill.test', 'fay@backfill.test', '50'], // another household: outside
+          [day(150), 'eve@backfill.test', 'eve@backfill.test', '20'], // own account
+          [day(50), 'dee@backfill.test', 'ann@backfill.test', '30'], // Dee's household unknown then: outside
+          [day(150), 'ghost@backfill.test', 'ann@backfill.test', '10'], // unknown redeemer
+        ]),
+      );
+      const fromFile = cli();
+      assert.equal(
+        await main(['loyalty', 'audit', '--redemptions', log, '--db', ctx.url()], fromFile.io),
+        0,
+        fromFile.err(),
+      );
+      assert.match(fromFile.out(), /redemptions \(file\): 5, judged 4, unknown redeemer or account 1/);
+      assert.match(fromFile.out(), /outside the redeemer's household: 2 \(50\.0%\), 80 of 210 points/);
+    },
+  );
 });

@@ -116,77 +116,80 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
     assert.deepEqual(idpTargetsOf(parseConfig({})).idp_targets, []);
   });
 
-  test('a new membership reaches all three IdPs through the worker, and the crosswalk learns the user ids', async () => {
-    const hdb = ctx.hdb();
-    const email = 'rita@example.com';
-    const scimId = scim.addUser(email);
-    const auth0Id = auth0.addUser(email);
-    const kcId = keycloak.addUser(email, { firstName: 'Rita' });
-    const id = await insertCustomer(hdb, email);
-    const hh = await upsertHousehold(hdb.db, 'hubspot', 'company-1', 'Rivera household', Date.now());
-    assert.equal(
-      await changeMembership(
-        hdb,
-        config,
-        { id, email },
-        { household_id: hh, role: 'head', opt_in: true, source_system: 'hubspot' },
-      ),
-      3,
-    );
-    hearth.workers!.wake();
-    await eventually(
-      async () => (await jobsOf(id)).filter((j) => j.status === 'done').length === 3,
-      15_000,
-      'three pushes done',
-    );
+  test(
+    'a new membership reaches all three IdPs through ' + 'the worker, and the crosswalk learns the user ids',
+    async () => {
+      const hdb = ctx.hdb();
+      const email = 'rita@example.com';
+      const scimId = scim.addUser(email);
+      const auth0Id = auth0.addUser(email);
+      const kcId = keycloak.addUser(email, { firstName: 'Rita' });
+      const id = await insertCustomer(hdb, email);
+      const hh = await upsertHousehold(hdb.db, 'hubspot', 'company-1', 'Rivera household', Date.now());
+      assert.equal(
+        await changeMembership(
+          hdb,
+          config,
+          { id, email },
+          { household_id: hh, role: 'head', opt_in: true, source_system: 'hubspot' },
+        ),
+        3,
+      );
+      hearth.workers!.wake();
+      await eventually(
+        async () => (await jobsOf(id)).filter((j) => j.status === 'done').length === 3,
+        15_000,
+        'three pushes done',
+      );
 
-    const tier = await tierOf(hdb.db, id, Date.now(), DEFAULT_LOYALTY);
-    assert.deepEqual(scim.getUser(scimId)![HEARTH_SCIM_SCHEMA], {
-      householdId: hh,
-      hierarchyRole: 'head',
-      pointsAggregationOptIn: true,
-      ...(tier === null ? {} : { tier }),
-    });
-    assert.deepEqual(auth0.getUser(auth0Id)!.app_metadata.household, {
-      household_id: hh,
-      hierarchy_role: 'head',
-      points_aggregation_opt_in: true,
-      tier,
-    });
-    assert.deepEqual(keycloak.getUser(kcId)!.attributes.household_id, [hh]);
-    assert.equal(keycloak.getUser(kcId)!.firstName, 'Rita');
-    const links = await hdb.db
-      .selectFrom('source_links')
-      .select(['system', 'external_id'])
-      .where('customer_id', '=', id)
-      .orderBy('system')
-      .execute();
-    assert.deepEqual(
-      links.map((l) => [l.system, l.external_id]),
-      [
-        ['auth0', auth0Id],
-        ['keycloak', kcId],
-        ['scim', scimId],
-      ],
-    );
+      const tier = await tierOf(hdb.db, id, Date.now(), DEFAULT_LOYALTY);
+      assert.deepEqual(scim.getUser(scimId)![HEARTH_SCIM_SCHEMA], {
+        householdId: hh,
+        hierarchyRole: 'head',
+        pointsAggregationOptIn: true,
+        ...(tier === null ? {} : { tier }),
+      });
+      assert.deepEqual(auth0.getUser(auth0Id)!.app_metadata.household, {
+        household_id: hh,
+        hierarchy_role: 'head',
+        points_aggregation_opt_in: true,
+        tier,
+      });
+      assert.deepEqual(keycloak.getUser(kcId)!.attributes.household_id, [hh]);
+      assert.equal(keycloak.getUser(kcId)!.firstName, 'Rita');
+      const links = await hdb.db
+        .selectFrom('source_links')
+        .select(['system', 'external_id'])
+        .where('customer_id', '=', id)
+        .orderBy('system')
+        .execute();
+      assert.deepEqual(
+        links.map((l) => [l.system, l.external_id]),
+        [
+          ['auth0', auth0Id],
+          ['keycloak', kcId],
+          ['scim', scimId],
+        ],
+      );
 
-    // The next push goes straight to the learned ids (no search); leaving the household clears the claims.
-    const searchesBefore = scim.requests.filter((r) => r.method === 'GET').length;
-    await changeMembership(hdb, config, { id, email }, null);
-    hearth.workers!.wake();
-    await eventually(
-      async () => (await jobsOf(id)).filter((j) => j.status === 'done').length === 6,
-      15_000,
-      'second round done',
-    );
-    assert.equal(scim.requests.filter((r) => r.method === 'GET').length, searchesBefore);
-    assert.equal((auth0.getUser(auth0Id)!.app_metadata.household as { household_id: unknown }).household_id, null);
-    assert.equal(keycloak.getUser(kcId)!.attributes.household_id, undefined);
-    assert.equal(
-      (scim.getUser(scimId)![HEARTH_SCIM_SCHEMA] as Record<string, unknown> | undefined)?.householdId,
-      undefined,
-    );
-  });
+      // The next push goes straight to the learned ids (no search); leaving the household clears the claims.
+      const searchesBefore = scim.requests.filter((r) => r.method === 'GET').length;
+      await changeMembership(hdb, config, { id, email }, null);
+      hearth.workers!.wake();
+      await eventually(
+        async () => (await jobsOf(id)).filter((j) => j.status === 'done').length === 6,
+        15_000,
+        'second round done',
+      );
+      assert.equal(scim.requests.filter((r) => r.method === 'GET').length, searchesBefore);
+      assert.equal((auth0.getUser(auth0Id)!.app_metadata.household as { household_id: unknown }).household_id, null);
+      assert.equal(keycloak.getUser(kcId)!.attributes.household_id, undefined);
+      assert.equal(
+        (scim.getUser(scimId)![HEARTH_SCIM_SCHEMA] as Record<string, unknown> | undefined)?.householdId,
+        undefined,
+      );
+    },
+  );
 
   test('a 429 from the IdP is retried after Retry-After until it lands', async () => {
     const hdb = ctx.hdb();
@@ -216,54 +219,67 @@ describeEachDialect('identity-provider push of household claims', (ctx) => {
     );
   });
 
-  test('pushes for one customer are keyed by target+customer, and a newer one supersedes a pending older one', async () => {
-    const hdb = ctx.hdb();
-    const id = await insertCustomer(hdb, 'una@example.com');
-    const hh = await upsertHousehold(hdb.db, 'hubspot', 'company-3', null, Date.now());
-    await hearth.workers!.stop();
-    const now = Date.now();
-    const jobs = await hdb.db.transaction().execute(async (trx) => {
-      await setMembership(trx, id, { household_id: hh, role: 'member', opt_in: false, source_system: 'hubspot' }, now);
-      const first = await identityPushJobs(
-        trx,
-        { idp_targets: ['auth0'] },
-        DEFAULT_LOYALTY,
-        [{ id, email: 'una@example.com' }],
-        { source: 'hubspot', occurred_at: now },
+  test(
+    'pushes for one customer are keyed by target+customer, ' + 'and a newer one supersedes a pending older one',
+    async () => {
+      const hdb = ctx.hdb();
+      const id = await insertCustomer(hdb, 'una@example.com');
+      const hh = await upsertHousehold(hdb.db, 'hubspot', 'company-3', null, Date.now());
+      await hearth.workers!.stop();
+      const now = Date.now();
+      const jobs = await hdb.db.transaction().execute(async (trx) => {
+        await setMembership(
+          trx,
+          id,
+          { household_id: hh, role: 'member', opt_in: false, source_system: 'hubspot' },
+          now,
+        );
+        const first = await identityPushJobs(
+          trx,
+          { idp_targets: ['auth0'] },
+          DEFAULT_LOYALTY,
+          [{ id, email: 'una@example.com' }],
+          { source: 'hubspot', occurred_at: now },
+        );
+        await enqueueJobs(trx, first, 4, now);
+        await setMembership(
+          trx,
+          id,
+          { household_id: hh, role: 'member', opt_in: true, source_system: 'hubspot' },
+          now + 1,
+        );
+        const second = await identityPushJobs(
+          trx,
+          { idp_targets: ['auth0'] },
+          DEFAULT_LOYALTY,
+          [{ id, email: 'una@example.com' }],
+          { source: 'hubspot', occurred_at: now + 1 },
+        );
+        await enqueueJobs(trx, second, 4, now + 1);
+        return [...first, ...second];
+      });
+      assert.deepEqual(
+        jobs.map((j) => [
+          j.job_key,
+          (j.payload as { claims: { points_aggregation_opt_in: boolean } }).claims.points_aggregation_opt_in,
+        ]),
+        [
+          [`auth0:${id}`, false],
+          [`auth0:${id}`, true],
+        ],
       );
-      await enqueueJobs(trx, first, 4, now);
-      await setMembership(
-        trx,
-        id,
-        { household_id: hh, role: 'member', opt_in: true, source_system: 'hubspot' },
-        now + 1,
+      const rows = await hdb.db
+        .selectFrom('jobs')
+        .select('status')
+        .where('customer_id', '=', id)
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['superseded', 'pending'],
       );
-      const second = await identityPushJobs(
-        trx,
-        { idp_targets: ['auth0'] },
-        DEFAULT_LOYALTY,
-        [{ id, email: 'una@example.com' }],
-        { source: 'hubspot', occurred_at: now + 1 },
-      );
-      await enqueueJobs(trx, second, 4, now + 1);
-      return [...first, ...second];
-    });
-    assert.deepEqual(
-      jobs.map((j) => [
-        j.job_key,
-        (j.payload as { claims: { points_aggregation_opt_in: boolean } }).claims.points_aggregation_opt_in,
-      ]),
-      [
-        [`auth0:${id}`, false],
-        [`auth0:${id}`, true],
-      ],
-    );
-    const rows = await hdb.db.selectFrom('jobs').select('status').where('customer_id', '=', id).orderBy('id').execute();
-    assert.deepEqual(
-      rows.map((r) => r.status),
-      ['superseded', 'pending'],
-    );
-  });
+    },
+  );
 
   test('a customer with neither a known IdP id nor an e-mail gets no push', async () => {
     const hdb = ctx.hdb();

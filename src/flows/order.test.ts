@@ -88,52 +88,55 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     await receiver.close();
   });
 
-  test('an order webhook earns into the household pool and is forwarded enriched; both members reach gold together', async () => {
-    const res = await post('orders/create', order(9001, 501, 'ann@example.com', '250.00'), 'ev-9001');
-    assert.deepEqual(res.json(), { accepted: 2, duplicates: 0 });
-    await eventually(async () => hooks('order.enriched').length === 1, 10_000, 'first enriched order');
-    await post('orders/create', order(9002, 502, 'ben@example.com', '100.00'), 'ev-9002');
-    const enriched = await eventually(
-      async () => {
-        const h = hooks('order.enriched');
-        return h.length === 2 ? h : null;
-      },
-      10_000,
-      'second enriched order',
-    );
-    const second = enriched.find((h) => (h.data.order as { id: string }).id === '9002')!;
-    assert.equal(second.data.household_id, hh);
-    assert.equal(second.data.hierarchy_role, 'member');
-    assert.equal(second.data.points_aggregation_opt_in, true);
-    assert.equal(second.data.tier, 'gold');
-    assert.deepEqual(second.data.customer, { id: ben, email: 'ben@example.com', external_id: '502' });
-    assert.deepEqual(second.data.loyalty, { account_id: hh, points_earned: 100, balance: 350 });
-    assert.equal((second.data.order as { total: number }).total, 100);
-    assert.equal(await poolBalance(db(), hh), 350);
-    const gold = await eventually(
-      async () => {
-        const t = hooks('tier.changed').filter((h) => h.data.tier === 'gold');
-        return t.length === 2 ? t : null;
-      },
-      10_000,
-      'tier changes',
-    );
-    assert.deepEqual(gold.map((h) => h.data.customer_id).sort(), [ann, ben].sort());
-    const customer = (
-      await hearth.app.inject({ method: 'GET', url: `/v1/customers/${ben}`, headers: as(readonly) })
-    ).json();
-    assert.deepEqual(
-      [
-        customer.household_id,
-        customer.hierarchy_role,
-        customer.points_aggregation_opt_in,
-        customer.tier,
-        customer.points_balance,
-      ],
-      [hh, 'member', true, 'gold', 0],
-      'pooled points are not on the individual account',
-    );
-  });
+  test(
+    'an order webhook earns into the household pool and is ' + 'forwarded enriched; both members reach gold together',
+    async () => {
+      const res = await post('orders/create', order(9001, 501, 'ann@example.com', '250.00'), 'ev-9001');
+      assert.deepEqual(res.json(), { accepted: 2, duplicates: 0 });
+      await eventually(async () => hooks('order.enriched').length === 1, 10_000, 'first enriched order');
+      await post('orders/create', order(9002, 502, 'ben@example.com', '100.00'), 'ev-9002');
+      const enriched = await eventually(
+        async () => {
+          const h = hooks('order.enriched');
+          return h.length === 2 ? h : null;
+        },
+        10_000,
+        'second enriched order',
+      );
+      const second = enriched.find((h) => (h.data.order as { id: string }).id === '9002')!;
+      assert.equal(second.data.household_id, hh);
+      assert.equal(second.data.hierarchy_role, 'member');
+      assert.equal(second.data.points_aggregation_opt_in, true);
+      assert.equal(second.data.tier, 'gold');
+      assert.deepEqual(second.data.customer, { id: ben, email: 'ben@example.com', external_id: '502' });
+      assert.deepEqual(second.data.loyalty, { account_id: hh, points_earned: 100, balance: 350 });
+      assert.equal((second.data.order as { total: number }).total, 100);
+      assert.equal(await poolBalance(db(), hh), 350);
+      const gold = await eventually(
+        async () => {
+          const t = hooks('tier.changed').filter((h) => h.data.tier === 'gold');
+          return t.length === 2 ? t : null;
+        },
+        10_000,
+        'tier changes',
+      );
+      assert.deepEqual(gold.map((h) => h.data.customer_id).sort(), [ann, ben].sort());
+      const customer = (
+        await hearth.app.inject({ method: 'GET', url: `/v1/customers/${ben}`, headers: as(readonly) })
+      ).json();
+      assert.deepEqual(
+        [
+          customer.household_id,
+          customer.hierarchy_role,
+          customer.points_aggregation_opt_in,
+          customer.tier,
+          customer.points_balance,
+        ],
+        [hh, 'member', true, 'gold', 0],
+        'pooled points are not on the individual account',
+      );
+    },
+  );
 
   test('a repeated webhook, or the same order under another event id, never credits twice', async () => {
     assert.deepEqual((await post('orders/create', order(9001, 501, 'ann@example.com', '250.00'), 'ev-9001')).json(), {
@@ -178,101 +181,119 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     assert.deepEqual(silver.map((h) => h.data.customer_id).sort(), [ann, ben].sort());
   });
 
-  test('redemptions: roles, household authorisation, overdraft and bad input are refused with nothing written', async () => {
-    const redeem = (key: string, payload: Record<string, unknown>) =>
-      hearth.app.inject({ method: 'POST', url: '/v1/loyalty/redemptions', headers: as(key), payload });
-    assert.equal((await redeem(readonly, { customer_id: ben, points: 10 })).statusCode, 403);
-    assert.equal(
-      (
-        await hearth.app.inject({
-          method: 'POST',
-          url: '/v1/loyalty/redemptions',
-          payload: { customer_id: ben, points: 10 },
-        })
-      ).statusCode,
-      401,
-    );
-    assert.equal((await redeem(operator, { customer_id: ben, points: 0 })).statusCode, 400);
-    assert.equal((await redeem(operator, { customer_id: ben })).statusCode, 400);
-    assert.equal((await redeem(operator, { customer_id: 'cus_missing', points: 1 })).statusCode, 404);
-    const over = await redeem(operator, { customer_id: ben, points: 251 });
-    assert.equal(over.statusCode, 409);
-    assert.equal(over.json().error.details.reason, 'insufficient_points');
-    const outsider = await addCustomer(db(), 'outsider@example.com', Date.now());
-    const denied = await redeem(operator, { customer_id: outsider, account_id: hh, points: 1 });
-    assert.equal(denied.statusCode, 403);
-    assert.equal(denied.json().error.details.reason, 'not_a_member');
-    assert.equal(await poolBalance(db(), hh), 250);
-    const ok = await redeem(operator, { customer_id: ben, points: 50, idempotency_key: 'pos-1' });
-    assert.equal(ok.statusCode, 201);
-    assert.equal(ok.json().entry.account_id, hh);
-    assert.equal(ok.json().entry.customer_id, ben);
-    assert.equal(ok.json().balance, 200);
-    const replay = await redeem(operator, { customer_id: ben, points: 50, idempotency_key: 'pos-1' });
-    assert.equal(replay.statusCode, 200);
-    assert.equal(await poolBalance(db(), hh), 200);
-  });
+  test(
+    'redemptions: roles, household authorisation, overdraft ' + 'and bad input are refused with nothing written',
+    async () => {
+      const redeem = (key: string, payload: Record<string, unknown>) =>
+        hearth.app.inject({ method: 'POST', url: '/v1/loyalty/redemptions', headers: as(key), payload });
+      assert.equal((await redeem(readonly, { customer_id: ben, points: 10 })).statusCode, 403);
+      assert.equal(
+        (
+          await hearth.app.inject({
+            method: 'POST',
+            url: '/v1/loyalty/redemptions',
+            payload: { customer_id: ben, points: 10 },
+          })
+        ).statusCode,
+        401,
+      );
+      assert.equal((await redeem(operator, { customer_id: ben, points: 0 })).statusCode, 400);
+      assert.equal((await redeem(operator, { customer_id: ben })).statusCode, 400);
+      assert.equal((await redeem(operator, { customer_id: 'cus_missing', points: 1 })).statusCode, 404);
+      const over = await redeem(operator, { customer_id: ben, points: 251 });
+      assert.equal(over.statusCode, 409);
+      assert.equal(over.json().error.details.reason, 'insufficient_points');
+      const outsider = await addCustomer(db(), 'outsider@example.com', Date.now());
+      const denied = await redeem(operator, { customer_id: outsider, account_id: hh, points: 1 });
+      assert.equal(denied.statusCode, 403);
+      assert.equal(denied.json().error.details.reason, 'not_a_member');
+      assert.equal(await poolBalance(db(), hh), 250);
+      const ok = await redeem(operator, { customer_id: ben, points: 50, idempotency_key: 'pos-1' });
+      assert.equal(ok.statusCode, 201);
+      assert.equal(ok.json().entry.account_id, hh);
+      assert.equal(ok.json().entry.customer_id, ben);
+      assert.equal(ok.json().balance, 200);
+      const replay = await redeem(operator, { customer_id: ben, points: 50, idempotency_key: 'pos-1' });
+      assert.equal(replay.statusCode, 200);
+      assert.equal(await poolBalance(db(), hh), 200);
+    },
+  );
 
-  test('adjustments need the operator role and a reason, and report the manual-adjustment rate; entries page; metrics expose the rate', async () => {
-    const adjust = (key: string, payload: Record<string, unknown>) =>
-      hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: as(key), payload });
-    assert.equal((await adjust(readonly, { account_id: ann, points: 5, reason: 'x' })).statusCode, 403);
-    assert.equal((await adjust(operator, { account_id: ann, points: 5 })).statusCode, 400);
-    assert.equal((await adjust(operator, { account_id: 'hh_nope', points: 5, reason: 'x' })).statusCode, 404);
-    const res = await adjust(operator, { account_id: ann, points: 15, reason: 'missing points for order #44' });
-    assert.equal(res.statusCode, 201);
-    const body = res.json();
-    assert.equal(body.entry.actor.startsWith('api_key:'), true);
-    assert.equal(body.balance, 15);
-    const counts = await db().selectFrom('ledger_entries').select(['kind']).execute();
-    assert.equal(body.manual_adjustment_rate.entries, counts.length);
-    assert.equal(body.manual_adjustment_rate.rate, 1 / counts.length);
-    assert.equal(body.manual_adjustment_rate.alert, 1 / counts.length > 0.02);
-    const page1 = await hearth.app.inject({
-      method: 'GET',
-      url: `/v1/loyalty/accounts/${hh}/entries?limit=2`,
-      headers: as(readonly),
-    });
-    assert.equal(page1.statusCode, 200);
-    assert.equal(page1.json().data.length, 2);
-    assert.equal(page1.json().balance, 200);
-    const page2 = await hearth.app.inject({
-      method: 'GET',
-      url: `/v1/loyalty/accounts/${hh}/entries?limit=100&after=${page1.json().next_after}`,
-      headers: as(readonly),
-    });
-    const kinds = [...page1.json().data, ...page2.json().data].map((e: { kind: string }) => e.kind);
-    assert.deepEqual(kinds, ['earn', 'earn', 'reverse', 'reverse', 'redeem']);
-    assert.equal(
-      (
-        await hearth.app.inject({
-          method: 'GET',
-          url: '/v1/loyalty/accounts/cus_nobody/entries',
-          headers: as(readonly),
-        })
-      ).statusCode,
-      404,
-    );
-    const metrics = await hearth.app.inject({ method: 'GET', url: '/metrics' });
-    assert.match(
-      metrics.body,
-      new RegExp(`hearth_loyalty_manual_adjustment_rate ${(1 / counts.length).toString().slice(0, 6)}`),
-    );
-    assert.match(metrics.body, /hearth_loyalty_manual_adjustment_alert_threshold 0.02/);
-    assert.equal(await balanceOf(db(), ann), 15);
-    // A client retry with its idempotency key adjusts once; the same key for another amount is a 409.
-    const first = await adjust(operator, { account_id: ann, points: 3, reason: 'goodwill', idempotency_key: 'tkt-9' });
-    const retry = await adjust(operator, { account_id: ann, points: 3, reason: 'goodwill', idempotency_key: 'tkt-9' });
-    assert.deepEqual(
-      [first.statusCode, retry.statusCode, retry.json().replayed, retry.json().entry.id],
-      [201, 200, true, first.json().entry.id],
-    );
-    assert.equal(
-      (await adjust(operator, { account_id: ann, points: 4, reason: 'goodwill', idempotency_key: 'tkt-9' })).statusCode,
-      409,
-    );
-    assert.equal(retry.json().balance, 18);
-  });
+  test(
+    'adjustments need the operator role and a reason, and report the ' +
+      'manual-adjustment rate; entries page; metrics expose the rate',
+    async () => {
+      const adjust = (key: string, payload: Record<string, unknown>) =>
+        hearth.app.inject({ method: 'POST', url: '/v1/loyalty/adjustments', headers: as(key), payload });
+      assert.equal((await adjust(readonly, { account_id: ann, points: 5, reason: 'x' })).statusCode, 403);
+      assert.equal((await adjust(operator, { account_id: ann, points: 5 })).statusCode, 400);
+      assert.equal((await adjust(operator, { account_id: 'hh_nope', points: 5, reason: 'x' })).statusCode, 404);
+      const res = await adjust(operator, { account_id: ann, points: 15, reason: 'missing points for order #44' });
+      assert.equal(res.statusCode, 201);
+      const body = res.json();
+      assert.equal(body.entry.actor.startsWith('api_key:'), true);
+      assert.equal(body.balance, 15);
+      const counts = await db().selectFrom('ledger_entries').select(['kind']).execute();
+      assert.equal(body.manual_adjustment_rate.entries, counts.length);
+      assert.equal(body.manual_adjustment_rate.rate, 1 / counts.length);
+      assert.equal(body.manual_adjustment_rate.alert, 1 / counts.length > 0.02);
+      const page1 = await hearth.app.inject({
+        method: 'GET',
+        url: `/v1/loyalty/accounts/${hh}/entries?limit=2`,
+        headers: as(readonly),
+      });
+      assert.equal(page1.statusCode, 200);
+      assert.equal(page1.json().data.length, 2);
+      assert.equal(page1.json().balance, 200);
+      const page2 = await hearth.app.inject({
+        method: 'GET',
+        url: `/v1/loyalty/accounts/${hh}/entries?limit=100&after=${page1.json().next_after}`,
+        headers: as(readonly),
+      });
+      const kinds = [...page1.json().data, ...page2.json().data].map((e: { kind: string }) => e.kind);
+      assert.deepEqual(kinds, ['earn', 'earn', 'reverse', 'reverse', 'redeem']);
+      assert.equal(
+        (
+          await hearth.app.inject({
+            method: 'GET',
+            url: '/v1/loyalty/accounts/cus_nobody/entries',
+            headers: as(readonly),
+          })
+        ).statusCode,
+        404,
+      );
+      const metrics = await hearth.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(
+        metrics.body,
+        new RegExp(`hearth_loyalty_manual_adjustment_rate ${(1 / counts.length).toString().slice(0, 6)}`),
+      );
+      assert.match(metrics.body, /hearth_loyalty_manual_adjustment_alert_threshold 0.02/);
+      assert.equal(await balanceOf(db(), ann), 15);
+      // A client retry with its idempotency key adjusts once; the same key for another amount is a 409.
+      const first = await adjust(operator, {
+        account_id: ann,
+        points: 3,
+        reason: 'goodwill',
+        idempotency_key: 'tkt-9',
+      });
+      const retry = await adjust(operator, {
+        account_id: ann,
+        points: 3,
+        reason: 'goodwill',
+        idempotency_key: 'tkt-9',
+      });
+      assert.deepEqual(
+        [first.statusCode, retry.statusCode, retry.json().replayed, retry.json().entry.id],
+        [201, 200, true, first.json().entry.id],
+      );
+      assert.equal(
+        (await adjust(operator, { account_id: ann, points: 4, reason: 'goodwill', idempotency_key: 'tkt-9' }))
+          .statusCode,
+        409,
+      );
+      assert.equal(retry.json().balance, 18);
+    },
+  );
 
   test('checkout enrichment answers synchronously by email or id; 404 unknown, 400 without either', async () => {
     const byEmail = await hearth.app.inject({
@@ -321,41 +342,44 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
     );
   });
 
-  test('over HTTP too: 50 parallel redemptions against a pool that covers 10 give ten 201s and forty 409s', async () => {
-    const now = Date.now();
-    const pool = await addHousehold(db(), 'http-race', now);
-    const members = [
-      await addCustomer(db(), 'race-a@example.com', now),
-      await addCustomer(db(), 'race-b@example.com', now),
-    ];
-    for (const m of members)
-      await join(db(), m, { household_id: pool, role: 'member', opt_in: true }, now - 1000, settings);
-    assert.equal(
-      (
-        await hearth.app.inject({
-          method: 'POST',
-          url: '/v1/loyalty/adjustments',
-          headers: as(operator),
-          payload: { account_id: pool, points: 1000, reason: 'opening balance' },
-        })
-      ).statusCode,
-      201,
-    );
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        hearth.app.inject({
-          method: 'POST',
-          url: '/v1/loyalty/redemptions',
-          headers: as(operator),
-          payload: { customer_id: members[i % 2], points: 100 },
-        }),
-      ),
-    );
-    const codes = results.map((r) => r.statusCode);
-    assert.equal(codes.filter((c) => c === 201).length, 10);
-    assert.equal(codes.filter((c) => c === 409).length, 40);
-    assert.equal(await poolBalance(db(), pool), 0);
-  });
+  test(
+    'over HTTP too: 50 parallel redemptions against a ' + 'pool that covers 10 give ten 201s and forty 409s',
+    async () => {
+      const now = Date.now();
+      const pool = await addHousehold(db(), 'http-race', now);
+      const members = [
+        await addCustomer(db(), 'race-a@example.com', now),
+        await addCustomer(db(), 'race-b@example.com', now),
+      ];
+      for (const m of members)
+        await join(db(), m, { household_id: pool, role: 'member', opt_in: true }, now - 1000, settings);
+      assert.equal(
+        (
+          await hearth.app.inject({
+            method: 'POST',
+            url: '/v1/loyalty/adjustments',
+            headers: as(operator),
+            payload: { account_id: pool, points: 1000, reason: 'opening balance' },
+          })
+        ).statusCode,
+        201,
+      );
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          hearth.app.inject({
+            method: 'POST',
+            url: '/v1/loyalty/redemptions',
+            headers: as(operator),
+            payload: { customer_id: members[i % 2], points: 100 },
+          }),
+        ),
+      );
+      const codes = results.map((r) => r.statusCode);
+      assert.equal(codes.filter((c) => c === 201).length, 10);
+      assert.equal(codes.filter((c) => c === 409).length, 40);
+      assert.equal(await poolBalance(db(), pool), 0);
+    },
+  );
 
   test('the admin key works too (bootstrap); the routes are in the OpenAPI document', async () => {
     assert.equal(

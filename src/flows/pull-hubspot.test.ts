@@ -176,60 +176,64 @@ describeEachDialect('household pull from HubSpot (company as household) and real
     );
   });
 
-  test('an association to a contact Hearth has never seen fetches the contact: joined at once, filled in from the CRM', async () => {
-    const fay = crm.createContact({
-      email: 'fay@lee.example',
-      firstname: 'Fay',
-      lastname: 'Lee',
-      phone: '+1 312 555 0199',
-      points_aggregation_opt_in: 'true',
-    });
-    crm.households.associateCompany(fay, ids.lees!, { primary: true });
-    const filled = await eventually(
-      async () => {
-        const link = await hearth.hdb.db
-          .selectFrom('source_links')
-          .select('customer_id')
-          .where('system', '=', 'hubspot')
-          .where('external_id', '=', fay)
-          .executeTakeFirst();
-        if (!link) return null;
-        const c = await hearth.hdb.db
-          .selectFrom('customers')
-          .selectAll()
-          .where('id', '=', link.customer_id)
-          .executeTakeFirst();
-        return c?.email ? c : null;
-      },
-      10_000,
-      'the fetched contact fills the customer in',
-    );
-    assert.deepEqual([filled.email, filled.given_name, filled.family_name], ['fay@lee.example', 'Fay', 'Lee']);
-    const m = await eventually(
-      async () => {
-        const x = await membershipAt(hearth.hdb.db, filled.id);
-        return x?.points_aggregation_opt_in ? x : null;
-      },
-      10_000,
-      'fay joined with her consent',
-    );
-    const lees = await hearth.hdb.db
-      .selectFrom('households')
-      .select('id')
-      .where('external_id', '=', ids.lees!)
-      .executeTakeFirstOrThrow();
-    assert.equal(m.household_id, lees.id);
-    const fetches = await hearth.hdb.db
-      .selectFrom('jobs')
-      .select(['status', 'kind'])
-      .where('kind', '=', 'crm.contact_fetch')
-      .where('customer_id', '=', filled.id)
-      .execute();
-    assert.deepEqual(
-      fetches.map((j) => j.status),
-      ['done'],
-    );
-  });
+  test(
+    'an association to a contact Hearth has never seen fetches ' +
+      'the contact: joined at once, filled in from the CRM',
+    async () => {
+      const fay = crm.createContact({
+        email: 'fay@lee.example',
+        firstname: 'Fay',
+        lastname: 'Lee',
+        phone: '+1 312 555 0199',
+        points_aggregation_opt_in: 'true',
+      });
+      crm.households.associateCompany(fay, ids.lees!, { primary: true });
+      const filled = await eventually(
+        async () => {
+          const link = await hearth.hdb.db
+            .selectFrom('source_links')
+            .select('customer_id')
+            .where('system', '=', 'hubspot')
+            .where('external_id', '=', fay)
+            .executeTakeFirst();
+          if (!link) return null;
+          const c = await hearth.hdb.db
+            .selectFrom('customers')
+            .selectAll()
+            .where('id', '=', link.customer_id)
+            .executeTakeFirst();
+          return c?.email ? c : null;
+        },
+        10_000,
+        'the fetched contact fills the customer in',
+      );
+      assert.deepEqual([filled.email, filled.given_name, filled.family_name], ['fay@lee.example', 'Fay', 'Lee']);
+      const m = await eventually(
+        async () => {
+          const x = await membershipAt(hearth.hdb.db, filled.id);
+          return x?.points_aggregation_opt_in ? x : null;
+        },
+        10_000,
+        'fay joined with her consent',
+      );
+      const lees = await hearth.hdb.db
+        .selectFrom('households')
+        .select('id')
+        .where('external_id', '=', ids.lees!)
+        .executeTakeFirstOrThrow();
+      assert.equal(m.household_id, lees.id);
+      const fetches = await hearth.hdb.db
+        .selectFrom('jobs')
+        .select(['status', 'kind'])
+        .where('kind', '=', 'crm.contact_fetch')
+        .where('customer_id', '=', filled.id)
+        .execute();
+      assert.deepEqual(
+        fetches.map((j) => j.status),
+        ['done'],
+      );
+    },
+  );
 
   test('an opt-in propertyChange from the CRM updates consent at once', async () => {
     const catId = await customerOf(hearth, 'hubspot', ids.cat!);

@@ -172,52 +172,55 @@ describeEachDialect('household pull from Salesforce NPSP, CDC moves and the opt-
     await eventually(async () => (await membershipAt(hearth.hdb.db, minId)) === undefined, 10_000, 'min left');
   });
 
-  test('PUT /v1/customers/:id/household-opt-in updates the membership and writes the checkbox back to Salesforce', async () => {
-    const jayId = await customerOf(ids.jay!);
-    const denied = await hearth.app.inject({
-      method: 'PUT',
-      url: `/v1/customers/${jayId}/household-opt-in`,
-      headers: auth,
-      payload: { opt_in: 'yes' },
-    });
-    assert.equal(denied.statusCode, 400);
-    const res = await hearth.app.inject({
-      method: 'PUT',
-      url: `/v1/customers/${jayId}/household-opt-in`,
-      headers: auth,
-      payload: { opt_in: true },
-    });
-    assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().points_aggregation_opt_in, true);
-    assert.ok(res.json().writeback_job_id);
-    assert.equal((await membershipAt(hearth.hdb.db, jayId))!.points_aggregation_opt_in, true);
-    await settled();
-    assert.equal(String(crm.getContact(ids.jay!)![OPT_IN]), 'true');
-    assert.equal(crm.writes(ids.jay!), 1);
-    // The CDC echo of our write is recognised and changes nothing: still one period opened by the API.
-    await eventually(
-      () =>
-        hearth.hdb.db
-          .selectFrom('inbox_events')
-          .select('id')
-          .where('connector', '=', 'salesforce')
-          .where('status', '=', 'echo')
-          .executeTakeFirst(),
-      10_000,
-      'the echo of our write',
-    );
-    const periods = (
-      await householdHistory(hearth.hdb.db, (await membershipAt(hearth.hdb.db, jayId))!.household_id)
-    ).filter((m) => m.customer_id === jayId);
-    assert.equal(periods.length, 2);
-    const again = await hearth.app.inject({
-      method: 'PUT',
-      url: `/v1/customers/${jayId}/household-opt-in`,
-      headers: auth,
-      payload: { opt_in: true },
-    });
-    assert.deepEqual([again.json().changed, again.json().writeback_job_id], [false, null]);
-  });
+  test(
+    'PUT /v1/customers/:id/household-opt-in updates the ' + 'membership and writes the checkbox back to Salesforce',
+    async () => {
+      const jayId = await customerOf(ids.jay!);
+      const denied = await hearth.app.inject({
+        method: 'PUT',
+        url: `/v1/customers/${jayId}/household-opt-in`,
+        headers: auth,
+        payload: { opt_in: 'yes' },
+      });
+      assert.equal(denied.statusCode, 400);
+      const res = await hearth.app.inject({
+        method: 'PUT',
+        url: `/v1/customers/${jayId}/household-opt-in`,
+        headers: auth,
+        payload: { opt_in: true },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().points_aggregation_opt_in, true);
+      assert.ok(res.json().writeback_job_id);
+      assert.equal((await membershipAt(hearth.hdb.db, jayId))!.points_aggregation_opt_in, true);
+      await settled();
+      assert.equal(String(crm.getContact(ids.jay!)![OPT_IN]), 'true');
+      assert.equal(crm.writes(ids.jay!), 1);
+      // The CDC echo of our write is recognised and changes nothing: still one period opened by the API.
+      await eventually(
+        () =>
+          hearth.hdb.db
+            .selectFrom('inbox_events')
+            .select('id')
+            .where('connector', '=', 'salesforce')
+            .where('status', '=', 'echo')
+            .executeTakeFirst(),
+        10_000,
+        'the echo of our write',
+      );
+      const periods = (
+        await householdHistory(hearth.hdb.db, (await membershipAt(hearth.hdb.db, jayId))!.household_id)
+      ).filter((m) => m.customer_id === jayId);
+      assert.equal(periods.length, 2);
+      const again = await hearth.app.inject({
+        method: 'PUT',
+        url: `/v1/customers/${jayId}/household-opt-in`,
+        headers: auth,
+        payload: { opt_in: true },
+      });
+      assert.deepEqual([again.json().changed, again.json().writeback_job_id], [false, null]);
+    },
+  );
 
   test('bad input: unknown customer 404, no household 409, unknown connector 404', async () => {
     assert.equal(

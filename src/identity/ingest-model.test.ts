@@ -86,124 +86,132 @@ const matchReviews = (ctx: DialectContext, customerId: string) =>
     .execute();
 
 describeEachDialect('identity matching at ingest', (ctx) => {
-  test('a storefront record with a typo in the name and another spelling of the email, same phone and address, joins the CRM customer', async () => {
-    await ingest(ctx, 'hubspot', [
-      crmContact('h-100', {
-        given_name: 'Jonathan',
-        family_name: 'Whitfield',
-        email: 'jonathan.whitfield@gmail.com',
-        phone: '(217) 555-0142',
-        address: {
-          line1: '12 Oak Avenue',
-          line2: 'Apt 4B',
-          city: 'Springfield',
-          region: 'IL',
-          postal_code: '62701',
-          country: 'US',
-        },
-      }),
-    ]);
-    const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
-    const before = await ctx.hdb().db.selectFrom('customers').select('id').execute();
-    await ingest(ctx, 'shopify', [
-      checkout(
-        's-100',
-        {
-          given_name: 'Jonahtan',
+  test(
+    'a storefront record with a typo in the name and another spelling ' +
+      'of the email, same phone and address, joins the CRM customer',
+    async () => {
+      await ingest(ctx, 'hubspot', [
+        crmContact('h-100', {
+          given_name: 'Jonathan',
           family_name: 'Whitfield',
-          email: 'Jonathan.Whitfield+shop@gmail.com',
-          phone: '+1 217-555-0142',
-        },
-        {
-          line1: '12 Oak Ave',
-          line2: 'Apartment 4-B',
-          city: 'Springfield',
-          region: 'IL',
-          postal_code: '62701',
-          country: 'US',
-        },
-      ),
-    ]);
-    assert.equal(await linkOf(ctx, 'shopify', 's-100'), crmCustomer);
-    assert.equal(
-      (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length,
-      before.length,
-      'no new customer',
-    );
-    const log = await ctx
-      .hdb()
-      .db.selectFrom('change_log')
-      .selectAll()
-      .where('customer_id', '=', crmCustomer)
-      .where('field', '=', 'source_link')
-      .execute();
-    assert.equal(log.length, 1);
-    assert.equal(log[0]!.new_value, 'shopify:s-100');
-    assert.match(log[0]!.actor, /^identity:auto_link p=(0\.9[5-9]|1\.0)/);
-    assert.deepEqual(await matchReviews(ctx, crmCustomer), []);
-  });
+          email: 'jonathan.whitfield@gmail.com',
+          phone: '(217) 555-0142',
+          address: {
+            line1: '12 Oak Avenue',
+            line2: 'Apt 4B',
+            city: 'Springfield',
+            region: 'IL',
+            postal_code: '62701',
+            country: 'US',
+          },
+        }),
+      ]);
+      const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
+      const before = await ctx.hdb().db.selectFrom('customers').select('id').execute();
+      await ingest(ctx, 'shopify', [
+        checkout(
+          's-100',
+          {
+            given_name: 'Jonahtan',
+            family_name: 'Whitfield',
+            email: 'Jonathan.Whitfield+shop@gmail.com',
+            phone: '+1 217-555-0142',
+          },
+          {
+            line1: '12 Oak Ave',
+            line2: 'Apartment 4-B',
+            city: 'Springfield',
+            region: 'IL',
+            postal_code: '62701',
+            country: 'US',
+          },
+        ),
+      ]);
+      assert.equal(await linkOf(ctx, 'shopify', 's-100'), crmCustomer);
+      assert.equal(
+        (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length,
+        before.length,
+        'no new customer',
+      );
+      const log = await ctx
+        .hdb()
+        .db.selectFrom('change_log')
+        .selectAll()
+        .where('customer_id', '=', crmCustomer)
+        .where('field', '=', 'source_link')
+        .execute();
+      assert.equal(log.length, 1);
+      assert.equal(log[0]!.new_value, 'shopify:s-100');
+      assert.match(log[0]!.actor, /^identity:auto_link p=(0\.9[5-9]|1\.0)/);
+      assert.deepEqual(await matchReviews(ctx, crmCustomer), []);
+    },
+  );
 
-  test('a guest checkout (no storefront customer id) under a new email, same phone and address, joins the CRM customer', async () => {
-    await ingest(ctx, 'hubspot', [
-      crmContact('h-guest', {
-        given_name: 'Margaret',
-        family_name: 'Okonkwo',
-        email: 'm.okonkwo@work.example',
-        phone: '(312) 555-0177',
-        address: {
-          line1: '400 W Erie St',
-          line2: 'Unit 12',
-          city: 'Chicago',
-          region: 'IL',
-          postal_code: '60654',
-          country: 'US',
-        },
-      }),
-    ]);
-    const crmCustomer = await linkOf(ctx, 'hubspot', 'h-guest');
-    const before = (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length;
-    const guest: InboundEvent = {
-      delivery_id: 'shop-guest-1',
-      event: {
-        type: 'checkout.address_confirmed',
-        source: 'shopify',
-        external_id: null,
-        contact: {
-          given_name: 'Margret',
+  test(
+    'a guest checkout (no storefront customer id) under a new ' +
+      'email, same phone and address, joins the CRM customer',
+    async () => {
+      await ingest(ctx, 'hubspot', [
+        crmContact('h-guest', {
+          given_name: 'Margaret',
           family_name: 'Okonkwo',
-          email: 'maggie.okonkwo@home.example',
-          phone: '+1 312 555 0177',
+          email: 'm.okonkwo@work.example',
+          phone: '(312) 555-0177',
+          address: {
+            line1: '400 W Erie St',
+            line2: 'Unit 12',
+            city: 'Chicago',
+            region: 'IL',
+            postal_code: '60654',
+            country: 'US',
+          },
+        }),
+      ]);
+      const crmCustomer = await linkOf(ctx, 'hubspot', 'h-guest');
+      const before = (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length;
+      const guest: InboundEvent = {
+        delivery_id: 'shop-guest-1',
+        event: {
+          type: 'checkout.address_confirmed',
+          source: 'shopify',
+          external_id: null,
+          contact: {
+            given_name: 'Margret',
+            family_name: 'Okonkwo',
+            email: 'maggie.okonkwo@home.example',
+            phone: '+1 312 555 0177',
+          },
+          address: {
+            line1: '400 West Erie Street',
+            line2: '#12',
+            city: 'Chicago',
+            region: 'IL',
+            postal_code: '60654',
+            country: 'US',
+          },
+          order_id: 'o-guest-1',
+          occurred_at: T0,
         },
-        address: {
-          line1: '400 West Erie Street',
-          line2: '#12',
-          city: 'Chicago',
-          region: 'IL',
-          postal_code: '60654',
-          country: 'US',
-        },
-        order_id: 'o-guest-1',
-        occurred_at: T0,
-      },
-    };
-    await ingest(ctx, 'shopify', [guest]);
-    assert.equal(
-      (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length,
-      before,
-      'no new customer for the guest',
-    );
-    const log = await ctx
-      .hdb()
-      .db.selectFrom('change_log')
-      .selectAll()
-      .where('customer_id', '=', crmCustomer)
-      .where('field', '=', 'source_link')
-      .execute();
-    assert.deepEqual(
-      log.map((l) => l.new_value),
-      ['shopify:guest:maggie.okonkwo@home.example'],
-    );
-  });
+      };
+      await ingest(ctx, 'shopify', [guest]);
+      assert.equal(
+        (await ctx.hdb().db.selectFrom('customers').select('id').execute()).length,
+        before,
+        'no new customer for the guest',
+      );
+      const log = await ctx
+        .hdb()
+        .db.selectFrom('change_log')
+        .selectAll()
+        .where('customer_id', '=', crmCustomer)
+        .where('field', '=', 'source_link')
+        .execute();
+      assert.deepEqual(
+        log.map((l) => l.new_value),
+        ['shopify:guest:maggie.okonkwo@home.example'],
+      );
+    },
+  );
 
   test('a second storefront account of a customer who already has one goes to review, not auto-link', async () => {
     const crmCustomer = await linkOf(ctx, 'hubspot', 'h-100');
@@ -265,30 +273,33 @@ describeEachDialect('identity matching at ingest', (ctx) => {
     assert.equal(explanation.guard, null);
   });
 
-  test('conflicting strong identifiers (other email and other phone) never auto-link, however close the rest', async () => {
-    await ingest(ctx, 'hubspot', [
-      crmContact('h-300', {
-        given_name: 'Maria',
-        family_name: 'Lopez',
-        email: 'maria.lopez@example.com',
-        phone: '217-555-0199',
-        address: { line1: '7 Elm St', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' },
-      }),
-    ]);
-    const existing = await linkOf(ctx, 'hubspot', 'h-300');
-    await ingest(ctx, 'shopify', [
-      checkout(
-        's-300',
-        { given_name: 'Maria', family_name: 'Lopez', email: 'mlopez77@example.net', phone: '217-555-0123' },
-        { line1: '7 Elm Street', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' },
-      ),
-    ]);
-    const incoming = await linkOf(ctx, 'shopify', 's-300');
-    assert.notEqual(incoming, existing);
-    const [item] = await matchReviews(ctx, existing);
-    assert.ok(item!.score! >= 0.95, 'the model alone would have linked them');
-    assert.equal((JSON.parse(item!.explanation!) as { guard: string }).guard, 'email_and_phone_differ');
-  });
+  test(
+    'conflicting strong identifiers (other email and ' + 'other phone) never auto-link, however close the rest',
+    async () => {
+      await ingest(ctx, 'hubspot', [
+        crmContact('h-300', {
+          given_name: 'Maria',
+          family_name: 'Lopez',
+          email: 'maria.lopez@example.com',
+          phone: '217-555-0199',
+          address: { line1: '7 Elm St', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' },
+        }),
+      ]);
+      const existing = await linkOf(ctx, 'hubspot', 'h-300');
+      await ingest(ctx, 'shopify', [
+        checkout(
+          's-300',
+          { given_name: 'Maria', family_name: 'Lopez', email: 'mlopez77@example.net', phone: '217-555-0123' },
+          { line1: '7 Elm Street', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' },
+        ),
+      ]);
+      const incoming = await linkOf(ctx, 'shopify', 's-300');
+      assert.notEqual(incoming, existing);
+      const [item] = await matchReviews(ctx, existing);
+      assert.ok(item!.score! >= 0.95, 'the model alone would have linked them');
+      assert.equal((JSON.parse(item!.explanation!) as { guard: string }).guard, 'email_and_phone_differ');
+    },
+  );
 
   test('an unrelated record at another address is neither linked nor queued', async () => {
     await ingest(ctx, 'shopify', [

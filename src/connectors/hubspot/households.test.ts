@@ -99,21 +99,31 @@ test("an association Hearth's own app made is marked as its echo", () => {
   assert.equal((ours!.event as { origin_is_hearth: boolean }).origin_is_hearth, true);
 });
 
-test('a removed contact-to-contact pair leaves the household keyed by the other contact; an added one is for the pull', () => {
-  const [removed, added] = parseEvents(
-    req([
-      { ...base, associationType: 'CONTACT_TO_CONTACT', fromObjectId: 502, toObjectId: 501, associationRemoved: true },
-      {
-        ...base,
-        eventId: 9,
-        associationType: 'CONTACT_TO_CONTACT',
-        fromObjectId: 502,
-        toObjectId: 501,
-        associationRemoved: false,
-      },
-    ]),
-    '3',
-  );
-  assert.equal((removed!.event as { left: string }).left, 'contact:501');
-  assert.equal(added!.event.type, 'unsupported');
-});
+test(
+  'a removed contact-to-contact pair leaves the household ' +
+    'keyed by the other contact; an added one is for the pull',
+  () => {
+    const [removed, added] = parseEvents(
+      req([
+        {
+          ...base,
+          associationType: 'CONTACT_TO_CONTACT',
+          fromObjectId: 502,
+          toObjectId: 501,
+          associationRemoved: true,
+        },
+        {
+          ...base,
+          eventId: 9,
+          associationType: 'CONTACT_TO_CONTACT',
+          fromObjectId: 502,
+          toObjectId: 501,
+          associationRemoved: false,
+        },
+      ]),
+      '3',
+    );
+    assert.equal((removed!.event as { left: string }).left, 'contact:501');
+    assert.equal(added!.event.type, 'unsupported');
+  },
+);

@@ -70,35 +70,39 @@ test('a nulled AccountId leaves the household; an unrelated change adds nothing'
   assert.equal((ours[1]!.event as { origin_is_hearth: boolean }).origin_is_hearth, true);
 });
 
-test('an AccountChangeEvent with a new primary contact names that contact head; other Account changes are unsupported', () => {
-  const [ev] = parseChangeEvents(
-    req({
-      replayId: 50,
-      ChangeEventHeader: {
-        ...header(['npe01__One2OneContact__c']),
-        entityName: 'Account',
-        recordIds: ['0015g00000HhAAA'],
-      },
-      npe01__One2OneContact__c: '0035g00000AbCdEAAZ',
-    }),
-    'hearth',
-  );
-  assert.deepEqual(ev!.event, {
-    type: 'household.changed',
-    source: 'salesforce',
-    external_id: '0035g00000AbCdEAAZ',
-    contact: {},
-    joined: { household_external_id: '0015g00000HhAAA', role: 'head', primary: true },
-    origin_is_hearth: false,
-    occurred_at: 1714650000000,
-  });
-  const [other] = parseChangeEvents(
-    req({
-      replayId: 51,
-      ChangeEventHeader: { ...header(['Name']), entityName: 'Account', recordIds: ['0015g00000HhAAA'] },
-      Name: 'Renamed',
-    }),
-    'hearth',
-  );
-  assert.equal(other!.event.type, 'unsupported');
-});
+test(
+  'an AccountChangeEvent with a new primary contact names ' +
+    'that contact head; other Account changes are unsupported',
+  () => {
+    const [ev] = parseChangeEvents(
+      req({
+        replayId: 50,
+        ChangeEventHeader: {
+          ...header(['npe01__One2OneContact__c']),
+          entityName: 'Account',
+          recordIds: ['0015g00000HhAAA'],
+        },
+        npe01__One2OneContact__c: '0035g00000AbCdEAAZ',
+      }),
+      'hearth',
+    );
+    assert.deepEqual(ev!.event, {
+      type: 'household.changed',
+      source: 'salesforce',
+      external_id: '0035g00000AbCdEAAZ',
+      contact: {},
+      joined: { household_external_id: '0015g00000HhAAA', role: 'head', primary: true },
+      origin_is_hearth: false,
+      occurred_at: 1714650000000,
+    });
+    const [other] = parseChangeEvents(
+      req({
+        replayId: 51,
+        ChangeEventHeader: { ...header(['Name']), entityName: 'Account', recordIds: ['0015g00000HhAAA'] },
+        Name: 'Renamed',
+      }),
+      'hearth',
+    );
+    assert.equal(other!.event.type, 'unsupported');
+  },
+);

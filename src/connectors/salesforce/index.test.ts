@@ -234,37 +234,41 @@ test('the connector answers unreachable hosts with transient results, one per jo
   );
 });
 
-test('a fields write (reconciliation heal) updates the Contact by id and reports what it wrote; a missing record fails alone', async () => {
-  const sim = await startSalesforceSim();
-  try {
-    const c = createSalesforceConnector({
-      instance_url: sim.url,
-      access_token: sim.token,
-      api_version: '62.0',
-      client_id: 'hearth',
-    });
-    const id = sim.createContact({
-      Email: 'cy@example.com',
-      FirstName: 'Cy',
-      LastName: 'Park',
-      Phone: '(312) 555-0199',
-    });
-    const job = (jid: string, external_id: string) => ({
-      id: jid,
-      kind: 'crm.fields_write',
-      attempts: 0,
-      payload: { customer_id: 'cus_1', external_id, fields: { phone: '+13125550103' } },
-    });
-    assert.deepEqual(c.outbound!.expectedWrites!(job('j0', id)), {
-      external_id: id,
-      written: { Phone: '+13125550103' },
-    });
-    const [ok, missing] = await c.outbound!.deliver([job('j1', id), job('j2', '003000000000000AAA')]);
-    assert.deepEqual(ok, { ok: true, external_id: id, written: { Phone: '+13125550103' } });
-    assert.equal(missing!.ok, false);
-    assert.equal(sim.getContact(id)!.Phone, '+13125550103');
-    assert.equal(sim.getContact(id)!.FirstName, 'Cy', 'only the healed field is written');
-  } finally {
-    await sim.close();
-  }
-});
+test(
+  'a fields write (reconciliation heal) updates the Contact by ' +
+    'id and reports what it wrote; a missing record fails alone',
+  async () => {
+    const sim = await startSalesforceSim();
+    try {
+      const c = createSalesforceConnector({
+        instance_url: sim.url,
+        access_token: sim.token,
+        api_version: '62.0',
+        client_id: 'hearth',
+      });
+      const id = sim.createContact({
+        Email: 'cy@example.com',
+        FirstName: 'Cy',
+        LastName: 'Park',
+        Phone: '(312) 555-0199',
+      });
+      const job = (jid: string, external_id: string) => ({
+        id: jid,
+        kind: 'crm.fields_write',
+        attempts: 0,
+        payload: { customer_id: 'cus_1', external_id, fields: { phone: '+13125550103' } },
+      });
+      assert.deepEqual(c.outbound!.expectedWrites!(job('j0', id)), {
+        external_id: id,
+        written: { Phone: '+13125550103' },
+      });
+      const [ok, missing] = await c.outbound!.deliver([job('j1', id), job('j2', '003000000000000AAA')]);
+      assert.deepEqual(ok, { ok: true, external_id: id, written: { Phone: '+13125550103' } });
+      assert.equal(missing!.ok, false);
+      assert.equal(sim.getContact(id)!.Phone, '+13125550103');
+      assert.equal(sim.getContact(id)!.FirstName, 'Cy', 'only the healed field is written');
+    } finally {
+      await sim.close();
+    }
+  },
+);

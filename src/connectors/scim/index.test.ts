@@ -96,17 +96,20 @@ test('429 is rate_limited with Retry-After, and the rest of the batch waits; 5xx
   sim.faults.set({});
 });
 
-test('no such user: skipped by default, not_found under missing_user: fail; a deleted known user is not_found', async () => {
-  assert.deepEqual(await createScimConnector(cfg).outbound!.deliver([job('g', { email: 'nobody@example.com' })]), [
-    { ok: true },
-  ]);
-  const strict = createScimConnector({ ...cfg, missing_user: 'fail' });
-  assert.deepEqual(kinds(await strict.outbound!.deliver([job('h', { email: 'nobody@example.com' })])), ['not_found']);
-  const id = sim.addUser('gone@example.com');
-  sim.deleteUser(id);
-  const [r] = await strict.outbound!.deliver([job('i', { external_id: id })]);
-  assert.equal(r!.ok ? 'ok' : r!.kind, 'not_found');
-});
+test(
+  'no such user: skipped by default, not_found under ' + 'missing_user: fail; a deleted known user is not_found',
+  async () => {
+    assert.deepEqual(await createScimConnector(cfg).outbound!.deliver([job('g', { email: 'nobody@example.com' })]), [
+      { ok: true },
+    ]);
+    const strict = createScimConnector({ ...cfg, missing_user: 'fail' });
+    assert.deepEqual(kinds(await strict.outbound!.deliver([job('h', { email: 'nobody@example.com' })])), ['not_found']);
+    const id = sim.addUser('gone@example.com');
+    sim.deleteUser(id);
+    const [r] = await strict.outbound!.deliver([job('i', { external_id: id })]);
+    assert.equal(r!.ok ? 'ok' : r!.kind, 'not_found');
+  },
+);
 
 test('a provider that cannot filter on emails: the userName search is the only way in', async () => {
   const calls: string[] = [];

@@ -8,18 +8,21 @@ const reply = (status: number, body: string, headers: Record<string, string> = {
   text: async () => body,
 });
 
-test('429 without Retry-After uses X-RateLimit-Reset (epoch seconds); errors keep the path, not the query', async () => {
-  const calls: string[] = [];
-  const fetch: IdpFetch = async (url) => {
-    calls.push(url);
-    return reply(429, '{"message":"Global limit has been reached"}', { 'x-ratelimit-reset': '1700000007' });
-  };
-  const http = createHttpClient('auth0', { fetch, now: () => 1_700_000_000_000 });
-  const r = await http.request('GET', 'https://t.auth0.com/api/v2/users-by-email?email=jane%40example.com');
-  assert.deepEqual(r.ok ? null : [r.kind, r.retry_after_ms], ['rate_limited', 7000]);
-  assert.doesNotMatch(r.ok ? '' : r.message, /jane/);
-  assert.equal(calls.length, 1);
-});
+test(
+  '429 without Retry-After uses X-RateLimit-Reset ' + '(epoch seconds); errors keep the path, not the query',
+  async () => {
+    const calls: string[] = [];
+    const fetch: IdpFetch = async (url) => {
+      calls.push(url);
+      return reply(429, '{"message":"Global limit has been reached"}', { 'x-ratelimit-reset': '1700000007' });
+    };
+    const http = createHttpClient('auth0', { fetch, now: () => 1_700_000_000_000 });
+    const r = await http.request('GET', 'https://t.auth0.com/api/v2/users-by-email?email=jane%40example.com');
+    assert.deepEqual(r.ok ? null : [r.kind, r.retry_after_ms], ['rate_limited', 7000]);
+    assert.doesNotMatch(r.ok ? '' : r.message, /jane/);
+    assert.equal(calls.length, 1);
+  },
+);
 
 test('a network error is transient; an empty 204 body is null', async () => {
   const failing = createHttpClient('scim', {
