@@ -6,6 +6,7 @@ import { buildOrder, signShopifyDelivery } from '../../sim/shopify.ts';
 import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { hmacSha256 } from '../connectors/hmac.ts';
 import type { Hearth } from '../runtime.ts';
+import { isQuiet } from '../engine/quiet.ts';
 import { ADMIN_KEY, eventually, SHOPIFY_SECRET, startTestHearth } from '../../test-support/harness.ts';
 
 const order = (n: number, address1: string, address2: string | null = null) =>
@@ -19,6 +20,7 @@ describeEachDialect('address correction to downstream webhooks', (ctx) => {
     const d = signShopifyDelivery(topic, payload, secret, eventId);
     return hearth.app.inject({ method: 'POST', url: '/webhooks/shopify', headers: d.headers, payload: d.body });
   };
+  const settled = () => eventually(() => isQuiet(ctx.hdb().db), 15_000, 'inbox and outbox settled');
   const count = async (table: 'inbox_events' | 'jobs') => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(ctx.hdb().db)).rows[0]!.n);
 
   before(async () => {
@@ -51,31 +53,42 @@ describeEachDialect('address correction to downstream webhooks', (ctx) => {
   });
 
   test('a redelivered event is acknowledged and not applied twice', async () => {
+    assert.deepEqual((await post(order(11, '40 Cedar Lane'), 'e-11')).json(), { accepted: 2, duplicates: 0 });
+    await settled();
     const before = receiver.received.length;
-    const res = await post(order(1, '12 Oak Avenue', 'Apt 4B'), 'e-1');
+    const jobsBefore = await count('jobs');
+    const res = await post(order(11, '40 Cedar Lane'), 'e-11');
     assert.deepEqual(res.json(), { accepted: 0, duplicates: 2 });
-    await new Promise((r) => setTimeout(r, 200));
+    // Nothing is pending in the inbox or the outbox: whatever the redelivery caused has happened.
+    await settled();
+    assert.equal(await count('jobs'), jobsBefore);
     assert.equal(receiver.received.length, before);
   });
 
   test('the same delivery point spelled differently is not a correction', async () => {
+    assert.equal((await post(order(12, '12 Oak Avenue', 'Apt 4B'), 'e-12a')).statusCode, 200);
+    await settled();
     const jobsBefore = await count('jobs');
-    const res = await post(order(1, '12 Oak Ave', 'Apartment 4-B'), 'e-2');
+    const before = receiver.received.length;
+    const res = await post(order(12, '12 Oak Ave', 'Apartment 4-B'), 'e-12b');
     assert.equal(res.statusCode, 200);
-    await eventually(async () => (await ctx.hdb().db.selectFrom('inbox_events').select('status').where('delivery_id', '=', 'e-2').executeTakeFirst())?.status === 'applied', 10_000, 'apply');
+    await settled();
+    assert.equal((await ctx.hdb().db.selectFrom('inbox_events').select('status').where('delivery_id', '=', 'e-12b').executeTakeFirst())?.status, 'applied');
     assert.equal(await count('jobs'), jobsBefore);
+    assert.equal(receiver.received.length, before);
   });
 
   test('a moved customer is corrected again; a failing subscriber is retried until it accepts', async () => {
+    await post(order(13, '7 Birch Court'), 'e-13a');
+    await settled();
     receiver.failNext(2, 503);
-    const before = receiver.received.length;
-    await post(order(1, '99 Elm St', null), 'e-3');
-    await eventually(async () => receiver.received.length > before, 10_000, 'redelivery');
+    await post(order(13, '99 Elm St', null), 'e-13b');
+    await eventually(async () => receiver.received.some((r) => JSON.stringify(r.body).includes('99 Elm St')), 10_000, 'redelivery');
     // The receiver has the event before Hearth records the job as done: wait for that too.
-    await eventually(async () => {
-      const jobs = await hearth.app.inject({ method: 'GET', url: '/v1/jobs?status=done&target=webhook:loyalty', headers: auth });
-      return jobs.json().data.some((j: { attempts: number }) => j.attempts === 3);
-    }, 10_000, 'job done on the third attempt');
+    await settled();
+    const jobs = await ctx.hdb().db.selectFrom('jobs').select(['status', 'attempts', 'payload']).where('target', '=', 'webhook:loyalty').execute();
+    const moved = jobs.filter((j) => j.payload.includes('99 Elm St'));
+    assert.deepEqual(moved.map((j) => [j.status, j.attempts]), [['done', 3]]);
   });
 
   test('bad signature 401, bad JSON 400, missing field 400, unknown connector 404, oversized 413: nothing stored', async () => {
