@@ -267,15 +267,34 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
 });
 
 describeEachDialect('scheduled reconciliation', (ctx) => {
+  const SCHEDULE_MINUTES = 0.002;
   let hearth: Hearth;
   let crm: HubSpotSim;
+  // The schedule's interval timer, seen through a spy on setInterval/clearInterval while Hearth starts.
+  const schedules: { timer: ReturnType<typeof setInterval>; cleared: boolean }[] = [];
+  const realSetInterval = globalThis.setInterval;
+  const realClearInterval = globalThis.clearInterval;
   before(async () => {
     crm = await startHubSpotSim();
     crm.createContact(hubspotProps(ana));
-    ({ hearth } = await startTestHearth(ctx, { connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, reconcile: { schedule_minutes: 0.002 } }));
+    globalThis.setInterval = ((fn: () => void, ms?: number) => {
+      const timer = realSetInterval(fn, ms);
+      if (ms === SCHEDULE_MINUTES * 60_000) schedules.push({ timer, cleared: false });
+      return timer;
+    }) as typeof setInterval;
+    globalThis.clearInterval = ((timer?: Parameters<typeof clearInterval>[0]) => {
+      for (const s of schedules) if (s.timer === timer) s.cleared = true;
+      realClearInterval(timer);
+    }) as typeof clearInterval;
+    try {
+      ({ hearth } = await startTestHearth(ctx, { connectors: { hubspot: { access_token: crm.token, base_url: crm.url } }, reconcile: { schedule_minutes: SCHEDULE_MINUTES } }));
+    } finally {
+      globalThis.setInterval = realSetInterval;
+    }
     await insertCustomer(ctx.hdb(), ana);
   });
   after(async () => {
+    globalThis.clearInterval = realClearInterval;
     await hearth.close();
     await crm.close();
   });
@@ -289,10 +308,10 @@ describeEachDialect('scheduled reconciliation', (ctx) => {
     const ordered = [...runs].sort((a, b) => a.started_at - b.started_at);
     ordered.slice(1).forEach((r, i) => assert.ok(r.started_at >= ordered[i]!.finished_at!, 'runs never overlap'));
     await hearth.close();
-    const count = async () => (await ctx.hdb().db.selectFrom('reconcile_runs').select('id').execute()).length;
-    const closedAt = await count();
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(await count(), closedAt, 'no run after close');
+    // Provably idle: close() awaited the run in flight, and the schedule's timer (the only thing
+    // that starts runs here) is cleared, so no run can start after this point.
+    assert.equal(schedules.length, 1, 'one schedule timer');
+    assert.ok(schedules[0]!.cleared, 'the schedule timer is cleared on close');
     const live = await ctx.hdb().db.selectFrom('reconcile_runs').select('id').where('status', '=', 'running').execute();
     assert.deepEqual(live, [], 'a run in flight was paused, not left running');
   });
