@@ -13,7 +13,7 @@ import { round } from './db-fixtures.ts';
  * - exact: the share of addresses with every scored field right.
  * The training split (`training/`) was used to develop the parser; these test files were not.
  */
-const DATA = new URL('../../shared/data/usaddress/measure_performance/test_data/', import.meta.url);
+const DATA = new URL('../test-support/data/usaddress/measure_performance/test_data/', import.meta.url);
 const FILES = ['labeled.xml', 'us50_test_tagged.xml'];
 
 type Field = 'number' | 'street' | 'unit_type' | 'unit_id' | 'box_id' | 'city' | 'state' | 'zip';

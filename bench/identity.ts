@@ -9,7 +9,7 @@ import { blockingRecall, pairwiseMetrics } from '../src/identity/metrics.ts';
 import type { PersonRecord } from '../src/identity/types.ts';
 import { generateSyntheticPeople } from './synth-people.ts';
 
-const FEBRL_DIR = fileURLToPath(new URL('../../shared/data/febrl/', import.meta.url));
+const FEBRL_DIR = fileURLToPath(new URL('../test-support/data/febrl/', import.meta.url));
 
 /** FEBRL file -> records (columns mapped by the same aliases as `hearth match`) and entity ids. */
 export async function loadFebrl(name: string, source?: string): Promise<{ records: PersonRecord[]; entity: string[] }> {

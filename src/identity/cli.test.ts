@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runMatchCommand } from './cli.ts';
 
-const FEBRL = fileURLToPath(new URL('../../../shared/data/febrl/', import.meta.url));
+const FEBRL = fileURLToPath(new URL('../../test-support/data/febrl/', import.meta.url));
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = captureIo();
