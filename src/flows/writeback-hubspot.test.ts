@@ -32,6 +32,10 @@ describeEachDialect('address write-back to HubSpot', (ctx) => {
     await crm.close();
   });
 
+  /** The customer Hearth linked to a HubSpot contact (the crosswalk). */
+  const linkedCustomer = async (externalId: string) =>
+    (await ctx.hdb().db.selectFrom('source_links').select('customer_id').where('system', '=', 'hubspot').where('external_id', '=', externalId).executeTakeFirstOrThrow()).customer_id;
+
   test('a checkout correction lands in the contact standard address fields, once, through 429 and 503', async () => {
     const id = crm.createContact({ email: 'ana@example.com', firstname: 'Ana', lastname: 'Diaz', address: '14 Elm St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' });
     crm.faults.set({ rate_limit_next: 1, server_error_next: 1 });
@@ -40,30 +44,47 @@ describeEachDialect('address write-back to HubSpot', (ctx) => {
     const c = crm.getContact(id)!;
     assert.deepEqual([c.properties.address, c.properties.city, c.properties.state, c.properties.zip, c.properties.country], ['2200 N Lincoln Ave Apt 4B', 'Chicago', 'IL', '60614', 'US']);
     assert.equal(crm.history(id).length, 1, 'written exactly once');
-    const jobs = (await hearth.app.inject({ method: 'GET', url: '/v1/jobs?target=hubspot&status=done', headers: auth })).json().data;
+    const customer = (await hearth.app.inject({ method: 'GET', url: `/v1/customers?email=ana@example.com`, headers: auth })).json().data[0];
+    const jobs = (await hearth.app.inject({ method: 'GET', url: '/v1/jobs?target=hubspot&status=done', headers: auth })).json().data
+      .filter((j: { customer_id: string }) => j.customer_id === customer.id);
+    assert.equal(jobs.length, 1);
     assert.equal(jobs[0].attempts, 3);
     assert.ok(jobs[0].lag_seconds < 60);
-    const customer = (await hearth.app.inject({ method: 'GET', url: `/v1/customers?email=ana@example.com`, headers: auth })).json().data[0];
+    const metrics = (await hearth.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /hearth_writeback_lag_seconds_count\{target="hubspot"\} [1-9]/);
     const full = (await hearth.app.inject({ method: 'GET', url: `/v1/customers/${customer.id}`, headers: auth })).json();
     assert.ok(full.source_records.some((l: { system: string; external_id: string }) => l.system === 'hubspot' && l.external_id === id), 'crosswalk learned the CRM id');
   });
 
   test('HubSpot reporting our own write back is an echo, not a change', async () => {
+    const before = { email: 'cy@example.com', firstname: 'Cy', lastname: 'Park', address: '14 Elm St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' };
+    const id = crm.createContact(before);
+    await ship(6, 'cy@example.com', '1 E Erie St', null);
+    await settled();
+    // The simulator sends one webhook per write, one event per property the write changed.
+    const [write] = crm.history(id);
+    assert.ok(write, 'the correction was written');
+    const changed = Object.entries(write.properties).filter(([k, v]) => before[k as keyof typeof before] !== v).length;
+    assert.ok(changed > 0);
     const echoes = await eventually(async () => {
-      const rows = await ctx.hdb().db.selectFrom('inbox_events').select('status').where('connector', '=', 'hubspot').execute();
-      return rows.length >= 3 ? rows : null;
-    }, 10_000, 'echo deliveries');
-    assert.ok(echoes.every((r) => r.status === 'echo'), JSON.stringify(echoes));
-    const fromCrm = await ctx.hdb().db.selectFrom('change_log').select('id').where('source_system', '=', 'hubspot').execute();
+      const rows = (await ctx.hdb().db.selectFrom('inbox_events').select(['status', 'payload']).where('connector', '=', 'hubspot').execute())
+        .filter((r) => (JSON.parse(r.payload) as { external_id?: string }).external_id === id);
+      return rows.length === changed && rows.every((r) => r.status !== 'pending') ? rows : null;
+    }, 10_000, 'echo deliveries received and applied');
+    assert.deepEqual(echoes.map((r) => r.status), echoes.map(() => 'echo'));
+    const fromCrm = await ctx.hdb().db.selectFrom('change_log').select('id').where('source_system', '=', 'hubspot').where('customer_id', '=', await linkedCustomer(id)).execute();
     assert.equal(fromCrm.length, 0);
   });
 
   test('the same delivery point spelled differently is not written again; a real move is', async () => {
-    const id = (await hearth.hdb.db.selectFrom('source_links').select('external_id').where('system', '=', 'hubspot').executeTakeFirstOrThrow()).external_id;
-    await ship(2, 'ana@example.com', '2200 North Lincoln Avenue', 'Apartment 4-B', '60614-1234');
+    const id = crm.createContact({ email: 'dee@example.com', firstname: 'Dee', lastname: 'Moss', address: '14 Elm St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' });
+    await ship(7, 'dee@example.com', '2210 N Lincoln Ave', 'Apt 4B');
     await settled();
     assert.equal(crm.history(id).length, 1);
-    await ship(3, 'ana@example.com', '9 Oak St', null);
+    await ship(8, 'dee@example.com', '2210 North Lincoln Avenue', 'Apartment 4-B', '60614-1234');
+    await settled();
+    assert.equal(crm.history(id).length, 1);
+    await ship(9, 'dee@example.com', '9 Oak St', null);
     await settled();
     assert.equal(crm.history(id).length, 2);
     assert.equal(crm.getContact(id)!.properties.address, '9 Oak St');
@@ -82,9 +103,12 @@ describeEachDialect('address write-back to HubSpot', (ctx) => {
   });
 
   test('a CRM user renaming the contact updates Hearth (the CRM owns names)', async () => {
-    const id = (await hearth.hdb.db.selectFrom('source_links').select('external_id').where('system', '=', 'hubspot').executeTakeFirstOrThrow()).external_id;
+    const id = crm.createContact({ email: 'eve@example.com', firstname: 'Ana', lastname: 'Diaz', address: '14 Elm St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' });
+    await ship(10, 'eve@example.com', '350 W Ohio St', null);
+    await settled();
+    const customerId = await linkedCustomer(id);
     crm.updateFromUi(id, { firstname: 'Anabel' });
-    const change = await eventually(async () => ctx.hdb().db.selectFrom('change_log').selectAll().where('source_system', '=', 'hubspot').where('field', '=', 'given_name').executeTakeFirst(), 10_000, 'name change');
+    const change = await eventually(async () => ctx.hdb().db.selectFrom('change_log').selectAll().where('source_system', '=', 'hubspot').where('customer_id', '=', customerId).where('field', '=', 'given_name').executeTakeFirst(), 10_000, 'name change');
     assert.equal(change.new_value, 'Anabel');
   });
 
@@ -96,7 +120,5 @@ describeEachDialect('address write-back to HubSpot', (ctx) => {
     assert.equal(dead[0].last_error_kind, 'not_found');
     const late = (await hearth.app.inject({ method: 'GET', url: '/v1/writeback/late', headers: auth })).json();
     assert.equal(late.sync_window_seconds, 60);
-    const metrics = (await hearth.app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(metrics, /hearth_writeback_lag_seconds_count\{target="hubspot"\} [1-9]/);
   });
 });
