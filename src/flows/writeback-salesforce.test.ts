@@ -37,10 +37,12 @@ describeEachDialect('address write-back to Salesforce', (ctx) => {
     const c = crm.getContact(id)!;
     assert.deepEqual([c.MailingStreet, c.MailingCity, c.MailingState, c.MailingPostalCode], ['500 Congress Ave\nSuite 300', 'Austin', 'TX', '78701']);
     assert.equal(crm.history(id).length, 1);
+    // The simulator relays one change event per write; wait until it is stored and applied.
     const events = await eventually(async () => {
-      const rows = await ctx.hdb().db.selectFrom('inbox_events').select('status').where('connector', '=', 'salesforce').execute();
-      return rows.length ? rows : null;
-    }, 10_000, 'CDC echo');
+      const rows = (await ctx.hdb().db.selectFrom('inbox_events').select(['status', 'payload']).where('connector', '=', 'salesforce').execute())
+        .filter((r) => (JSON.parse(r.payload) as { external_id?: string }).external_id === id);
+      return rows.length && rows.every((r) => r.status !== 'pending') ? rows : null;
+    }, 10_000, 'CDC echo received and applied');
     assert.deepEqual(events.map((e) => e.status), ['echo']);
   });
 
