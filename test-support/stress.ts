@@ -4,7 +4,7 @@
  *
  *   npm run test:stress                          # 10 runs of the whole suite, one core burned
  *   npm run test:stress -- --runs 20 src/engine/crash.test.ts
- *   npm run test:stress -- --runs 3 --burners 0 --out /tmp/stress "src/flows/**\/*.test.ts"
+ *   npm run test:stress -- --runs 3 --burners 0 --out /tmp/stress "src/flows/*.test.ts"
  *
  * Options: --runs N (default 10), --burners N (busy processes beside the suite, default 1),
  * --name-pattern RE (node --test --test-name-pattern, e.g. "\[postgres\]"), --out DIR (logs: per
@@ -33,7 +33,7 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*\n?| ?\* ?/gm, ''));
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \*( |$)/gm, ''));
   process.exit(0);
 }
 const runs = Number(values.runs);
