@@ -9,7 +9,7 @@ import { blockingRecall, pairwiseMetrics } from '../src/identity/metrics.ts';
 import type { PersonRecord } from '../src/identity/types.ts';
 import { generateSyntheticPeople } from './synth-people.ts';
 
-const FEBRL_DIR = fileURLToPath(new URL('../../shared/data/febrl/', import.meta.url));
+const FEBRL_DIR = fileURLToPath(new URL('../test-support/data/febrl/', import.meta.url));
 
 /** FEBRL file -> records (columns mapped by the same aliases as `hearth match`) and entity ids. */
 export async function loadFebrl(name: string, source?: string): Promise<{ records: PersonRecord[]; entity: string[] }> {
@@ -20,7 +20,11 @@ export async function loadFebrl(name: string, source?: string): Promise<{ record
   return {
     // rec-<E>-org / rec-<E>-dup-<k>: the entity is <E>.
     entity: body.map((r) => r[0]!.split('-')[1]!),
-    records: body.map((r) => ({ id: r[0]!, ...(source ? { source } : {}), fields: Object.fromEntries([...cols].map(([f, i]) => [f, r[i]])) })),
+    records: body.map((r) => ({
+      id: r[0]!,
+      ...(source ? { source } : {}),
+      fields: Object.fromEntries([...cols].map(([f, i]) => [f, r[i]])),
+    })),
   };
 }
 
@@ -85,7 +89,10 @@ export function syntheticRun(size: number): Record<string, unknown> {
  * share an exact (case-folded) email, or exact given name + family name + date of birth — with
  * its time and pairwise accuracy on the same records.
  */
-export function exactRuleBaseline(records: readonly PersonRecord[], entity: readonly string[]): Record<string, unknown> {
+export function exactRuleBaseline(
+  records: readonly PersonRecord[],
+  entity: readonly string[],
+): Record<string, unknown> {
   const started = performance.now();
   const parent = Int32Array.from(records, (_, i) => i);
   const find = (i: number): number => {
@@ -108,7 +115,13 @@ export function exactRuleBaseline(records: readonly PersonRecord[], entity: read
   const clusterOf = Int32Array.from(records, (_, i) => find(i));
   const elapsed = performance.now() - started;
   const m = pairwiseMetrics(clusterOf, entity);
-  return { rule: 'exact email, or exact given+family+dob', elapsed_ms: Math.round(elapsed), precision: round(m.precision), recall: round(m.recall), f1: round(m.f1) };
+  return {
+    rule: 'exact email, or exact given+family+dob',
+    elapsed_ms: Math.round(elapsed),
+    precision: round(m.precision),
+    recall: round(m.recall),
+    f1: round(m.f1),
+  };
 }
 
 /** Wall-clock milliseconds per engine phase, from its progress callback. */
@@ -127,7 +140,11 @@ function phaseTimer(): { onProgress: (phase: string) => void; done: () => Record
 
 async function syntheticInChild(size: number): Promise<Record<string, unknown>> {
   const self = fileURLToPath(import.meta.url);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--max-old-space-size=4096', self, '--synthetic', String(size)], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--max-old-space-size=4096', self, '--synthetic', String(size)],
+    { maxBuffer: 1 << 20 },
+  );
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
@@ -152,7 +169,10 @@ if (import.meta.main) {
   if (at > 0) {
     process.stdout.write(`${JSON.stringify(syntheticRun(Number(process.argv[at + 1])))}\n`);
   } else {
-    const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const sizes = process.argv
+      .slice(2)
+      .map(Number)
+      .filter((n) => n > 0);
     process.stdout.write(`${JSON.stringify(await runIdentityBench(sizes.length ? { sizes } : {}), null, 2)}\n`);
   }
 }

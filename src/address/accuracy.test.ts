@@ -4,7 +4,7 @@ import { hearth, loadLabelled, score } from '../../bench/address.ts';
 
 // The training split only (the test split is for the benchmark). The floor is what the parser
 // measured when this test was written, less a little: it catches regressions, not tuning.
-const TRAINING = new URL('../../../shared/data/usaddress/training/', import.meta.url);
+const TRAINING = new URL('../../test-support/data/usaddress/training/', import.meta.url);
 
 test('field accuracy on the usaddress training files stays above its measured floor', () => {
   const labelled = score(loadLabelled(new URL('labeled.xml', TRAINING)), hearth);

@@ -1,4 +1,4 @@
-// Generated from USPS Publication 28 tables (../shared/reference/usps-pub28.md): Appendix C1
+// Generated from USPS Publication 28 tables (https://pe.usps.com/text/pub28/): Appendix C1
 // street suffixes, C2 secondary unit designators, Appendix B states. Input form -> standard.
 
 export const SUFFIXES: Readonly<Record<string, string>> = {

@@ -8,6 +8,7 @@ import { describeEachDialect } from '../../test-support/dialects.ts';
 import { buildOrder, sendShopifyWebhook } from '../../sim/shopify.ts';
 import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { eventually, freePort } from '../../test-support/harness.ts';
+import { isQuiet } from './quiet.ts';
 
 const SECRET = 'shpss_crash_test';
 const N = 150;
@@ -46,32 +47,57 @@ describeEachDialect('SIGKILL in the middle of a load', (ctx) => {
   test('every accepted webhook is applied once and every correction delivered after a restart', async () => {
     const port = await freePort();
     const config = join(dir, 'hearth.yaml');
-    writeFileSync(config, JSON.stringify({
-      database: ctx.url(), server: { host: '127.0.0.1', port }, log: { level: 'info' },
-      jobs: { base_delay_ms: 20, max_delay_ms: 200, lease_seconds: 2, poll_interval_ms: 20 },
-      connectors: { shopify: { webhook_secret: SECRET }, webhook: { targets: [{ name: 'loyalty', url: receiver.url, secret: 'whsec_crash_1' }] } },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        database: ctx.url(),
+        server: { host: '127.0.0.1', port },
+        log: { level: 'info' },
+        jobs: { base_delay_ms: 20, max_delay_ms: 200, lease_seconds: 2, poll_interval_ms: 20 },
+        connectors: {
+          shopify: { webhook_secret: SECRET },
+          webhook: { targets: [{ name: 'loyalty', url: receiver.url, secret: 'whsec_crash_1' }] },
+        },
+      }),
+    );
     const url = `http://127.0.0.1:${port}/webhooks/shopify`;
-    const orders = Array.from({ length: N }, (_, i) => buildOrder({ order_id: 90_000 + i, customer_id: 80_000 + i, email: `crash${i}@example.com`, first_name: 'Kim', last_name: `Crash${i}`, address1: `${i + 1} Birch Street`, city: 'Austin', province_code: 'TX', zip: '78701' }));
+    const orders = Array.from({ length: N }, (_, i) =>
+      buildOrder({
+        order_id: 90_000 + i,
+        customer_id: 80_000 + i,
+        email: `crash${i}@example.com`,
+        first_name: 'Kim',
+        last_name: `Crash${i}`,
+        address1: `${i + 1} Birch Street`,
+        city: 'Austin',
+        province_code: 'TX',
+        zip: '78701',
+      }),
+    );
     const acked = new Set<number>();
     const send = async (i: number) => {
       try {
-        if ((await sendShopifyWebhook(url, 'orders/create', orders[i], SECRET, `crash-${i}`)).status === 200) acked.add(i);
-      } catch { /* connection refused or reset: Shopify would retry */ }
+        if ((await sendShopifyWebhook(url, 'orders/create', orders[i], SECRET, `crash-${i}`)).status === 200)
+          acked.add(i);
+      } catch {
+        /* connection refused or reset: Shopify would retry */
+      }
     };
 
     let child = await startServe(config);
     const firstWave = Array.from({ length: N }, (_, i) => i);
     let killed = false;
-    await Promise.all([0, 1, 2, 3, 4].map(async (lane) => {
-      for (let i = lane; i < N; i += 5) {
-        if (!killed && acked.size >= N / 2) {
-          killed = true;
-          child.kill('SIGKILL');
+    await Promise.all(
+      [0, 1, 2, 3, 4].map(async (lane) => {
+        for (let i = lane; i < N; i += 5) {
+          if (!killed && acked.size >= N / 2) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+          await send(firstWave[i]!);
         }
-        await send(firstWave[i]!);
-      }
-    }));
+      }),
+    );
     assert.ok(killed, 'the process was killed mid-load');
     await exited(child);
     child = await startServe(config);
@@ -80,18 +106,21 @@ describeEachDialect('SIGKILL in the middle of a load', (ctx) => {
       for (let i = 0; i < N; i++) if (!acked.has(i) || i % 10 === 0) await send(i);
       assert.equal(acked.size, N);
       const db = ctx.hdb().db;
-      await eventually(async () => {
-        const open = await db.selectFrom('jobs').select('id').where('status', 'in', ['pending', 'running']).execute();
-        const pending = await db.selectFrom('inbox_events').select('id').where('status', '=', 'pending').execute();
-        const customers = await db.selectFrom('customers').select('id').execute();
-        return open.length === 0 && pending.length === 0 && customers.length === N;
-      }, 30_000, 'all events applied and jobs settled');
+      // Every delivery is stored (acknowledged) by now, so once inbox and jobs are quiet, read in
+      // one snapshot, nothing more happens. (Reading jobs, then the inbox, in two queries raced:
+      // an event applied between them left its new job pending behind a "settled" check.)
+      await eventually(() => isQuiet(db), 30_000, 'all events applied and jobs settled');
+      assert.equal((await db.selectFrom('customers').select('id').execute()).length, N);
       const events = await db.selectFrom('inbox_events').select(['delivery_id', 'status']).execute();
       // Each orders/create delivery is two events: the confirmed address and the order itself.
       assert.equal(events.length, 2 * N, 'one inbox row per event of each delivery id');
       assert.equal(events.filter((e) => e.delivery_id.endsWith(':order')).length, N);
       assert.ok(events.every((e) => e.status === 'applied'));
-      const changes = await db.selectFrom('change_log').select('customer_id').where('field', '=', 'address_line1').execute();
+      const changes = await db
+        .selectFrom('change_log')
+        .select('customer_id')
+        .where('field', '=', 'address_line1')
+        .execute();
       assert.equal(changes.length, N, 'each correction applied exactly once');
       const jobs = await db.selectFrom('jobs').select(['status']).execute();
       assert.equal(jobs.length, N, 'one outbound job per correction');

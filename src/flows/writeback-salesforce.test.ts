@@ -16,10 +16,19 @@ describeEachDialect('address write-back to Salesforce', (ctx) => {
 
   before(async () => {
     const port = await freePort();
-    crm = await startSalesforceSim({ cdc: { url: `http://127.0.0.1:${port}/webhooks/salesforce`, secret: CDC_SECRET } });
+    crm = await startSalesforceSim({
+      cdc: { url: `http://127.0.0.1:${port}/webhooks/salesforce`, secret: CDC_SECRET },
+    });
     ({ hearth } = await startTestHearth(ctx, {
       port,
-      connectors: { salesforce: { instance_url: crm.url, access_token: crm.token, client_id: 'hearth-test', cdc_secret: CDC_SECRET } },
+      connectors: {
+        salesforce: {
+          instance_url: crm.url,
+          access_token: crm.token,
+          client_id: 'hearth-test',
+          cdc_secret: CDC_SECRET,
+        },
+      },
       writeback: { crm: 'salesforce' },
     }));
   });
@@ -29,34 +38,110 @@ describeEachDialect('address write-back to Salesforce', (ctx) => {
   });
 
   test('Mailing* fields are written through jsforce, after a 503; the CDC echo is recognised', async () => {
-    const id = crm.createContact({ Email: 'lee@example.com', FirstName: 'Lee', LastName: 'Park', MailingStreet: '1 Old Rd', MailingCity: 'Austin', MailingState: 'TX', MailingPostalCode: '78701', MailingCountry: 'US' });
+    const id = crm.createContact({
+      Email: 'lee@example.com',
+      FirstName: 'Lee',
+      LastName: 'Park',
+      MailingStreet: '1 Old Rd',
+      MailingCity: 'Austin',
+      MailingState: 'TX',
+      MailingPostalCode: '78701',
+      MailingCountry: 'US',
+    });
     crm.faults.set({ server_error_next: 1 });
-    const order = buildOrder({ order_id: 1, customer_id: 11, email: 'lee@example.com', first_name: 'Lee', last_name: 'Park', address1: '500 Congress Ave', address2: 'Suite 300', city: 'Austin', province_code: 'TX', zip: '78701' });
-    assert.equal((await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET, 'sf-1')).status, 200);
+    const order = buildOrder({
+      order_id: 1,
+      customer_id: 11,
+      email: 'lee@example.com',
+      first_name: 'Lee',
+      last_name: 'Park',
+      address1: '500 Congress Ave',
+      address2: 'Suite 300',
+      city: 'Austin',
+      province_code: 'TX',
+      zip: '78701',
+    });
+    assert.equal(
+      (await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET, 'sf-1'))
+        .status,
+      200,
+    );
     await settled();
     const c = crm.getContact(id)!;
-    assert.deepEqual([c.MailingStreet, c.MailingCity, c.MailingState, c.MailingPostalCode], ['500 Congress Ave\nSuite 300', 'Austin', 'TX', '78701']);
+    assert.deepEqual(
+      [c.MailingStreet, c.MailingCity, c.MailingState, c.MailingPostalCode],
+      ['500 Congress Ave\nSuite 300', 'Austin', 'TX', '78701'],
+    );
     assert.equal(crm.history(id).length, 1);
-    const events = await eventually(async () => {
-      const rows = await ctx.hdb().db.selectFrom('inbox_events').select('status').where('connector', '=', 'salesforce').execute();
-      return rows.length ? rows : null;
-    }, 10_000, 'CDC echo');
-    assert.deepEqual(events.map((e) => e.status), ['echo']);
+    // The simulator relays one change event per write; wait until it is stored and applied.
+    const events = await eventually(
+      async () => {
+        const rows = (
+          await ctx
+            .hdb()
+            .db.selectFrom('inbox_events')
+            .select(['status', 'payload'])
+            .where('connector', '=', 'salesforce')
+            .execute()
+        ).filter((r) => (JSON.parse(r.payload) as { external_id?: string }).external_id === id);
+        return rows.length && rows.every((r) => r.status !== 'pending') ? rows : null;
+      },
+      10_000,
+      'CDC echo received and applied',
+    );
+    assert.deepEqual(
+      events.map((e) => e.status),
+      ['echo'],
+    );
   });
 
   test('a Contact that already holds the delivery point in another spelling is not rewritten', async () => {
-    const id = crm.createContact({ Email: 'kim@example.com', FirstName: 'Kim', LastName: 'Ng', MailingStreet: '500 Congress Avenue\nSte 300', MailingCity: 'Austin', MailingState: 'Texas', MailingPostalCode: '78701-1234', MailingCountry: 'US' });
-    const order = buildOrder({ order_id: 2, customer_id: 12, email: 'kim@example.com', first_name: 'Kim', last_name: 'Ng', address1: '500 Congress Ave', address2: 'Suite 300', city: 'Austin', province_code: 'TX', zip: '78701' });
-    assert.equal((await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET, 'sf-2')).status, 200);
+    const id = crm.createContact({
+      Email: 'kim@example.com',
+      FirstName: 'Kim',
+      LastName: 'Ng',
+      MailingStreet: '500 Congress Avenue\nSte 300',
+      MailingCity: 'Austin',
+      MailingState: 'Texas',
+      MailingPostalCode: '78701-1234',
+      MailingCountry: 'US',
+    });
+    const order = buildOrder({
+      order_id: 2,
+      customer_id: 12,
+      email: 'kim@example.com',
+      first_name: 'Kim',
+      last_name: 'Ng',
+      address1: '500 Congress Ave',
+      address2: 'Suite 300',
+      city: 'Austin',
+      province_code: 'TX',
+      zip: '78701',
+    });
+    assert.equal(
+      (await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET, 'sf-2'))
+        .status,
+      200,
+    );
     await settled();
     assert.equal(crm.history(id).length, 0);
     assert.equal(crm.getContact(id)!.MailingStreet, '500 Congress Avenue\nSte 300');
-    const link = await ctx.hdb().db.selectFrom('source_links').select('customer_id').where('system', '=', 'salesforce').where('external_id', '=', id).executeTakeFirst();
+    const link = await ctx
+      .hdb()
+      .db.selectFrom('source_links')
+      .select('customer_id')
+      .where('system', '=', 'salesforce')
+      .where('external_id', '=', id)
+      .executeTakeFirst();
     assert.ok(link, 'crosswalk learned the Contact id');
   });
 
   test('a bad relay signature is refused', async () => {
-    const res = await fetch(`${hearth.url}/webhooks/salesforce`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hearth-signature': 'sha256=00' }, body: '{}' });
+    const res = await fetch(`${hearth.url}/webhooks/salesforce`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hearth-signature': 'sha256=00' },
+      body: '{}',
+    });
     assert.equal(res.status, 401);
   });
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runMatchCommand } from './cli.ts';
 
-const FEBRL = fileURLToPath(new URL('../../../shared/data/febrl/', import.meta.url));
+const FEBRL = fileURLToPath(new URL('../../test-support/data/febrl/', import.meta.url));
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = captureIo();
@@ -28,7 +28,16 @@ function dir(): string {
 test('happy path: one row per record, summary, pairs and truth metrics', async () => {
   const d = dir();
   writeFileSync(join(d, 'in.csv'), PEOPLE);
-  const r = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--pairs', join(d, 'pairs.csv'), '--truth-column', 'person', '--json']);
+  const r = await run([
+    join(d, 'in.csv'),
+    '--out',
+    join(d, 'out.csv'),
+    '--pairs',
+    join(d, 'pairs.csv'),
+    '--truth-column',
+    'person',
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const rows = readFileSync(join(d, 'out.csv'), 'utf8').trim().split('\n');
   assert.equal(rows[0], 'record_id,cluster_id,match_probability');
@@ -40,7 +49,10 @@ test('happy path: one row per record, summary, pairs and truth metrics', async (
   assert.equal(summary.records, 3);
   assert.equal(summary.clusters, 2);
   assert.equal(summary.metrics.f1, 1);
-  assert.match(readFileSync(join(d, 'pairs.csv'), 'utf8'), /^record_a,record_b,match_probability,band,explain\n1,2,0\.9\d+,auto,given_name=close/);
+  assert.match(
+    readFileSync(join(d, 'pairs.csv'), 'utf8'),
+    /^record_a,record_b,match_probability,band,explain\n1,2,0\.9\d+,auto,given_name=close/,
+  );
 });
 
 test('--help prints usage', async () => {
@@ -49,10 +61,18 @@ test('--help prints usage', async () => {
   assert.match(r.stdout, /hearth match INPUT\.csv --out CLUSTERS\.csv/);
 });
 
-test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb, soc_sec_id...), scored by --truth-pattern', async () => {
+test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb...), scored by --truth-pattern', async () => {
   const d = dir();
   const truth = ['--truth-column', 'rec_id', '--truth-pattern', 'rec-(\\d+)'];
-  const r = await run([join(FEBRL, 'dataset4a.csv'), '--link', join(FEBRL, 'dataset4b.csv'), '--out', join(d, 'out.csv'), ...truth, '--json']);
+  const r = await run([
+    join(FEBRL, 'dataset4a.csv'),
+    '--link',
+    join(FEBRL, 'dataset4b.csv'),
+    '--out',
+    join(d, 'out.csv'),
+    ...truth,
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.records, 10000);
@@ -65,7 +85,15 @@ test('FEBRL 4a/4b linkage with --link and aliases (surname, suburb, soc_sec_id..
 test('--truth-pattern: an invalid expression or one without --truth-column is bad input', async () => {
   const d = dir();
   writeFileSync(join(d, 'in.csv'), PEOPLE);
-  const bad = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--truth-column', 'person', '--truth-pattern', '(']);
+  const bad = await run([
+    join(d, 'in.csv'),
+    '--out',
+    join(d, 'out.csv'),
+    '--truth-column',
+    'person',
+    '--truth-pattern',
+    '(',
+  ]);
   assertBadInput(bad, /--truth-pattern \(: Invalid regular expression/, d);
   const alone = await run([join(d, 'in.csv'), '--out', join(d, 'out.csv'), '--truth-pattern', 'x']);
   assertBadInput(alone, /--truth-pattern needs --truth-column/, d);
@@ -75,7 +103,10 @@ function assertBadInput(r: { code: number; stderr: string }, pattern: RegExp, d:
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, pattern);
-  assert.deepEqual(readdirSync(d).filter((f) => f.startsWith('out')), []);
+  assert.deepEqual(
+    readdirSync(d).filter((f) => f.startsWith('out')),
+    [],
+  );
 }
 
 test('missing id column: one line naming file and line, exit 2, no output', async () => {

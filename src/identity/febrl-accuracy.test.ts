@@ -6,7 +6,7 @@ import { resolveColumns } from './columns.ts';
 import { matchRecords } from './engine.ts';
 import { pairwiseMetrics } from './metrics.ts';
 
-const FEBRL = new URL('../../../shared/data/febrl/', import.meta.url);
+const FEBRL = new URL('../../test-support/data/febrl/', import.meta.url);
 
 // Floors sit just under what the engine measures (bench/identity.ts) and at the aim
 // (F1 >= 0.99, precision >= 0.995), so a regression in any comparator or in EM shows here.
