@@ -1,99 +1,92 @@
-import { Client } from '@hubspot/api-client';
-import { parseConfig } from '../src/config/loader.ts';
-import { createLogger } from '../src/log.ts';
-import { startHearth } from '../src/runtime.ts';
-import { startHubSpotSim } from '../sim/hubspot.ts';
-import { buildOrder, sendShopifyWebhook } from '../sim/shopify.ts';
-import { percentile, round, sqliteBenchDb } from './db-fixtures.ts';
+import { percentile, round } from './db-fixtures.ts';
+import { cpuMs, cpuReport, forkChild, histogram, repeated, startHearthProcess } from './procs.ts';
 
 const SECRET = 'shpss_lag_bench';
 
 /**
- * Write-back lag at a steady rate: from the checkout webhook being accepted (HTTP 200) to the
- * simulated HubSpot acknowledging the contact update. Baseline: the same SDK update call made
- * directly against the simulator, in the same run.
+ * Write-back lag at a steady rate, with Hearth (`hearth serve --config`), the HubSpot simulator
+ * and the load generator in three processes: from the load generator sending the checkout webhook
+ * to the simulator acknowledging the contact update (both stamp Date.now(); one machine, one
+ * clock), beside Hearth's own `hearth_writeback_lag_seconds` histogram from /metrics in the same
+ * run. Baseline in the same run: the same SDK update sent by the load generator straight to the
+ * simulator. Median of `runs` runs, with the CPU each process used per event.
  */
 export async function runWritebackLagBench(
-  opts: { rate?: number; seconds?: number } = {},
+  opts: { rate?: number; seconds?: number; runs?: number } = {},
 ): Promise<Record<string, unknown>> {
   const rate = opts.rate ?? 100;
-  const n = rate * (opts.seconds ?? 10);
-  const crm = await startHubSpotSim();
-  const ids = Array.from({ length: n }, (_, i) =>
-    crm.createContact({
-      email: `lag${i}@example.com`,
-      address: '1 Old Rd',
-      city: 'Austin',
-      state: 'TX',
-      zip: '78701',
-      country: 'US',
-    }),
-  );
-  const baseline = await directUpdates(crm.url, crm.token, ids.slice(0, Math.min(200, n)));
-  const bdb = await sqliteBenchDb();
-  const config = parseConfig({
-    database: bdb.url,
-    server: { port: 0 },
-    log: { level: 'silent' },
-    connectors: { shopify: { webhook_secret: SECRET }, hubspot: { access_token: crm.token, base_url: crm.url } },
-    writeback: { crm: 'hubspot' },
-    jobs: { poll_interval_ms: 50 },
-  });
-  const hearth = await startHearth(config, { logger: createLogger('silent'), hdb: bdb.hdb, migrate: false });
-  const accepted: number[] = new Array(n);
-  const t0 = performance.now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    // Pace the load: event i leaves at t0 + i/rate seconds.
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const order = buildOrder({
-      order_id: i,
-      customer_id: i,
-      email: `lag${i}@example.com`,
-      first_name: 'L',
-      last_name: 'G',
-      address1: `${i + 10} New Street`,
-      city: 'Austin',
-      province_code: 'TX',
-      zip: '78702',
-    });
-    sends.push(
-      sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SECRET, `lag-${i}`).then(() => {
-        accepted[i] = Date.now();
-      }),
-    );
-  }
-  await Promise.all(sends);
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && ids.some((id) => crm.history(id).length === 0))
-    await new Promise((r) => setTimeout(r, 50));
-  const lags = ids
-    .map((id, i) => (crm.history(id)[0]?.at ?? NaN) - accepted[i]!)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  await hearth.close();
-  await bdb.drop();
-  await crm.close();
-  return {
-    rate_per_second: rate,
-    events: n,
-    delivered: lags.length,
-    lag_ms: { p50: percentile(lags, 50), p90: percentile(lags, 90), p99: percentile(lags, 99), max: lags.at(-1) },
-    baseline_direct_sdk_update_ms: baseline,
-  };
+  const n = Math.round(rate * (opts.seconds ?? 10));
+  return { rate_per_second: rate, events: n, ...(await repeated(opts.runs ?? 3, (run) => lagRun(rate, n, run))) };
 }
 
-async function directUpdates(url: string, token: string, ids: string[]) {
-  const client = new Client({ accessToken: token, basePath: url, numberOfApiCallRetries: 0 });
-  const times: number[] = [];
-  for (const id of ids) {
-    const t = performance.now();
-    await client.crm.contacts.basicApi.update(id, { properties: { city: 'Austin' } });
-    times.push(performance.now() - t);
+async function lagRun(rate: number, n: number, run: number): Promise<Record<string, unknown>> {
+  const sims = forkChild('bench/sim-launcher.ts');
+  const load = forkChild('bench/load-gen.ts');
+  let hearth: Awaited<ReturnType<typeof startHearthProcess>> | undefined;
+  try {
+    const crm = await sims.call<{ url: string; token: string }>('hubspot');
+    const prefix = `lag${run}x`;
+    const ids = await sims.call<string[]>('seed', { n: n + 200, prefix });
+    const baseIds = ids.slice(n);
+    const base = await load.call<{ sentAt: number[] }>('sdk', { ...crm, ids: baseIds });
+    const baseline = lagsOf(base.sentAt, await sims.call<(number | null)[]>('acks', { ids: baseIds }));
+    hearth = await startHearthProcess({
+      connectors: { shopify: { webhook_secret: SECRET }, hubspot: { access_token: crm.token, base_url: crm.url } },
+      writeback: { crm: 'hubspot' },
+      jobs: { poll_interval_ms: 50 },
+    });
+    const pids = { hearth: hearth.pid, simulator: sims.pid, load_generator: load.pid };
+    const before = readCpu(pids);
+    const sent = await load.call<{ sentAt: number[]; failures: number }>('paced', {
+      url: `${hearth.url}/webhooks/shopify`,
+      rate,
+      n,
+      secret: SECRET,
+      prefix,
+    });
+    const acks = await waitForAcks(sims, ids.slice(0, n));
+    const after = readCpu(pids);
+    const lags = lagsOf(sent.sentAt, acks);
+    return {
+      delivered: lags.count,
+      rejected_webhooks: sent.failures,
+      lag_ms_send_to_ack: lags,
+      hearth_histogram: histogram(await hearth.metrics(), 'hearth_writeback_lag_seconds', 'target="hubspot"'),
+      baseline_direct_sdk_update_ms: baseline,
+      cpu: cpuReport(before, after, n),
+    };
+  } finally {
+    await hearth?.stop();
+    await load.stop();
+    await sims.stop();
   }
-  times.sort((a, b) => a - b);
-  return { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2) };
+}
+
+function readCpu(pids: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+}
+
+async function waitForAcks(sims: ReturnType<typeof forkChild>, ids: string[]): Promise<(number | null)[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const acks = await sims.call<(number | null)[]>('acks', { ids });
+    if (acks.every((a) => a !== null) || Date.now() > deadline) return acks;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lagsOf(sentAt: number[], acks: (number | null)[]) {
+  const lags = acks
+    .map((a, i) => (a === null ? NaN : a - sentAt[i]!))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  return {
+    count: lags.length,
+    p50: round(percentile(lags, 50)),
+    p90: round(percentile(lags, 90)),
+    p99: round(percentile(lags, 99)),
+    max: lags.at(-1) ?? NaN,
+  };
 }
 
 if (import.meta.main) console.log(JSON.stringify(await runWritebackLagBench(), null, 2));

@@ -1,0 +1,73 @@
+import { Client } from '@hubspot/api-client';
+import { buildOrder, signShopifyDelivery } from '../sim/shopify.ts';
+import { serveParent } from './procs.ts';
+
+/**
+ * The load generator in its own process, driven by the bench over IPC. It records when it sent
+ * each request (Date.now(): every process on the machine shares the clock), so lag is measured
+ * from the client's send to the simulator's acknowledgement, not from a busy event loop's view.
+ */
+serveParent({
+  /** Checkout webhooks at a steady rate; returns each send time. */
+  paced: async (a: { url: string; rate: number; n: number; secret: string; prefix: string }) => {
+    const sentAt: number[] = new Array(a.n);
+    const failures: number[] = [];
+    const sends: Promise<void>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < a.n; i++) {
+      const wait = t0 + (i * 1000) / a.rate - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const d = signShopifyDelivery('orders/create', order(i, `${a.prefix}${i}@example.com`), a.secret, `${a.prefix}-${i}`);
+      sentAt[i] = Date.now();
+      sends.push(post(a.url, d).then((s) => void (s === 200 || failures.push(i))));
+    }
+    await Promise.all(sends);
+    return { sentAt, failures: failures.length };
+  },
+  /** Signed deliveries as fast as `concurrency` connections allow; returns the rate. */
+  drive: async (a: { url: string; n: number; concurrency: number; secret: string; prefix: string }) => {
+    const deliveries = Array.from({ length: a.n }, (_, i) =>
+      signShopifyDelivery('orders/create', order(i, `i${i}@example.com`), a.secret, `${a.prefix}-${i}`),
+    );
+    let next = 0;
+    let failures = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: a.concurrency }, async () => {
+        while (next < deliveries.length) if ((await post(a.url, deliveries[next++]!)) !== 200) failures++;
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds: Number(seconds.toFixed(2)), requests_per_second: Math.round(a.n / seconds), failures };
+  },
+  /** Baseline for write-back lag: the same SDK update Hearth makes, sent straight to the simulator. */
+  sdk: async (a: { url: string; token: string; ids: string[] }) => {
+    const client = new Client({ accessToken: a.token, basePath: a.url, numberOfApiCallRetries: 0 });
+    const sentAt: number[] = [];
+    for (const id of a.ids) {
+      sentAt.push(Date.now());
+      await client.crm.contacts.basicApi.update(id, { properties: { city: 'Austin' } });
+    }
+    return { sentAt };
+  },
+});
+
+function order(i: number, email: string) {
+  return buildOrder({
+    order_id: i,
+    customer_id: i,
+    email,
+    first_name: 'L',
+    last_name: 'G',
+    address1: `${i + 10} New Street`,
+    city: 'Austin',
+    province_code: 'TX',
+    zip: '78702',
+  });
+}
+
+async function post(url: string, d: { body: string; headers: Record<string, string> }): Promise<number> {
+  const res = await fetch(url, { method: 'POST', headers: d.headers, body: d.body });
+  await res.arrayBuffer();
+  return res.status;
+}

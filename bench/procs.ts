@@ -1,0 +1,183 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../src/cli/free-port.ts';
+
+/**
+ * Process plumbing for the benches that send load: Hearth started as a user starts it
+ * (`node src/main.ts serve --config FILE`), the simulators and the load generator each in their own
+ * process, CPU time read from /proc/<pid>/stat, and median-of-N summaries.
+ */
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const TICKS_PER_SECOND = 100; // USER_HZ (getconf CLK_TCK) on Linux.
+
+/** CPU time (user + system) a live process has used so far, in ms; NaN where /proc is absent. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+export const loadAverage = (): number[] => loadavg().map((n) => Number(n.toFixed(2)));
+
+/** A forked helper process that answers `{ id, cmd, args }` messages with `{ id, result | error }`. */
+export interface Child {
+  pid: number;
+  call<T>(cmd: string, args?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export function forkChild(script: string): Child {
+  const proc = fork(join(ROOT, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let next = 0;
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  proc.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (m.error) w?.reject(new Error(m.error));
+    else w?.resolve(m.result);
+  });
+  proc.on('exit', () => {
+    for (const w of waiting.values()) w.reject(new Error(`${script} exited`));
+  });
+  return {
+    pid: proc.pid!,
+    call: <T>(cmd: string, args?: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        proc.send({ id, cmd, args });
+      }),
+    stop: () => stopProcess(proc),
+  };
+}
+
+/** The child side of forkChild: dispatches messages to handlers. */
+export function serveParent(handlers: Record<string, (args: never) => unknown>): void {
+  process.on('message', async (m: { id: number; cmd: string; args: never }) => {
+    try {
+      const handler = handlers[m.cmd];
+      if (!handler) throw new Error(`unknown command ${m.cmd}`);
+      process.send!({ id: m.id, result: await handler(m.args) });
+    } catch (err) {
+      process.send!({ id: m.id, error: (err as Error).message });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    proc.once('exit', () => r());
+    proc.kill('SIGTERM');
+  });
+}
+
+export interface HearthProcess {
+  url: string;
+  pid: number;
+  dbPath: string;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Writes the config to a file and runs `node src/main.ts serve --config FILE`, as a user would. */
+export async function startHearthProcess(config: Record<string, unknown>, flags: string[] = []): Promise<HearthProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
+  const port = await freePort();
+  const dbPath = join(dir, 'hearth.db');
+  const file = join(dir, 'hearth.json');
+  const full = { database: `sqlite:${dbPath}`, log: { level: 'error' }, ...config, server: { host: '127.0.0.1', port } };
+  writeFileSync(file, JSON.stringify(full, null, 2));
+  const proc = spawn(process.execPath, ['src/main.ts', 'serve', '--config', file, ...flags], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, proc);
+  return {
+    url,
+    pid: proc.pid!,
+    dbPath,
+    metrics: async () => (await fetch(`${url}/metrics`)).text(),
+    stop: async () => {
+      await stopProcess(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForHealth(url: string, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`hearth serve exited with ${proc.exitCode}`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('hearth serve did not answer /healthz within 60 s');
+}
+
+/** Quantile of a Prometheus histogram (the upper bound of the bucket holding it), with count and mean. */
+export function histogram(text: string, name: string, label: string): Record<string, number> {
+  const buckets: [number, number][] = [];
+  let sum = 0;
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || !line.includes(label)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name}_bucket`)) buckets.push([Number(/le="([^"]+)"/.exec(line)![1]), value]);
+    else if (line.startsWith(`${name}_sum`)) sum = value;
+    else if (line.startsWith(`${name}_count`)) count = value;
+  }
+  const upTo = (q: number) => (buckets.find(([, n]) => n >= q * count)?.[0] ?? NaN) * 1000;
+  return { count, mean_ms: round(count ? (sum / count) * 1000 : NaN), p50_at_most_ms: upTo(0.5), p99_at_most_ms: upTo(0.99) };
+}
+
+/** Runs fn n times; the summary keeps values equal across runs and turns the others into median/min/max. */
+export async function repeated(
+  n: number,
+  fn: (run: number) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const runs: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) runs.push({ load_average: loadAverage(), ...(await fn(i)) });
+  return { runs: n, ...(summarise(runs) as Record<string, unknown>) };
+}
+
+export function summarise(values: unknown[]): unknown {
+  const first = values[0];
+  if (typeof first === 'number') {
+    const nums = (values as number[]).slice().sort((a, b) => a - b);
+    if (nums[0] === nums.at(-1)) return first;
+    return { median: nums[Math.floor(nums.length / 2)], min: nums[0], max: nums.at(-1) };
+  }
+  if (Array.isArray(first)) return values;
+  if (first && typeof first === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(first)) out[key] = summarise(values.map((v) => (v as Record<string, unknown>)[key]));
+    return out;
+  }
+  return first;
+}
+
+export const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
+
+/** CPU used by each process between two readings, in ms, and per event. */
+export function cpuReport(before: Record<string, number>, after: Record<string, number>, events: number) {
+  const out: Record<string, { ms: number; ms_per_event: number }> = {};
+  for (const key of Object.keys(before)) {
+    const ms = after[key]! - before[key]!;
+    out[key] = { ms: round(ms, 0), ms_per_event: round(ms / events, 3) };
+  }
+  return out;
+}
