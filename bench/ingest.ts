@@ -1,94 +1,57 @@
-import Fastify from 'fastify';
-import { parseConfig } from '../src/config/loader.ts';
-import { createLogger } from '../src/log.ts';
-import { startHearth } from '../src/runtime.ts';
-import { buildOrder, signShopifyDelivery } from '../sim/shopify.ts';
-import { round, sqliteBenchDb } from './db-fixtures.ts';
+import Database from 'better-sqlite3';
+import { cpuMs, cpuReport, forkChild, repeated, round, startHearthProcess } from './procs.ts';
 
 const SECRET = 'shpss_bench';
 
 /**
- * Webhook-to-durable-inbox throughput over real HTTP (verify HMAC, parse, insert, 200), beside a
- * bare Fastify route that answers 200 to the same requests, driven by the same client.
+ * Webhook-to-durable-inbox throughput over real HTTP (verify HMAC, parse, insert, 200) with Hearth
+ * started as `hearth serve --config FILE --no-workers` and the load generator in its own process,
+ * beside a bare Fastify route (in the simulator process) answering the same requests from the same
+ * client in the same run. Median of `runs` runs, with the CPU each process used per request.
  */
 export async function runIngestBench(
-  opts: { requests?: number; concurrency?: number } = {},
+  opts: { requests?: number; concurrency?: number; runs?: number } = {},
 ): Promise<Record<string, unknown>> {
   const n = opts.requests ?? 5000;
   const c = opts.concurrency ?? 32;
-  const deliveries = Array.from({ length: n }, (_, i) =>
-    signShopifyDelivery(
-      'orders/create',
-      buildOrder({
-        order_id: i,
-        customer_id: i,
-        email: `i${i}@example.com`,
-        first_name: 'A',
-        last_name: 'B',
-        address1: `${i} Elm St`,
-        city: 'Austin',
-        province_code: 'TX',
-        zip: '78701',
-      }),
-      SECRET,
-      `ingest-${i}`,
-    ),
-  );
-  const bare = Fastify();
-  bare.post('/webhooks/shopify', async () => ({ accepted: 1, duplicates: 0 }));
-  const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-  const bareRate = await drive(`${bareUrl}/webhooks/shopify`, deliveries, c);
-  await bare.close();
-
-  const bdb = await sqliteBenchDb();
-  const config = parseConfig({
-    database: bdb.url,
-    server: { port: 0 },
-    connectors: { shopify: { webhook_secret: SECRET } },
-    log: { level: 'silent' },
-  });
-  const hearth = await startHearth(config, {
-    logger: createLogger('silent'),
-    hdb: bdb.hdb,
-    workers: false,
-    migrate: false,
-  });
-  const hearthRate = await drive(`${hearth.url}/webhooks/shopify`, deliveries, c);
-  const stored = await bdb.hdb.db
-    .selectFrom('inbox_events')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  await hearth.close();
-  await bdb.drop();
-  return {
-    requests: n,
-    concurrency: c,
-    bare_fastify: bareRate,
-    hearth_sqlite: { ...hearthRate, stored: Number(stored.n) },
-    ratio_vs_bare: round(hearthRate.requests_per_second / bareRate.requests_per_second, 3),
-  };
+  return { requests: n, concurrency: c, ...(await repeated(opts.runs ?? 3, (run) => ingestRun(n, c, run))) };
 }
 
-async function drive(
-  url: string,
-  deliveries: { body: string; headers: Record<string, string> }[],
-  concurrency: number,
-) {
-  let next = 0;
-  let failures = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < deliveries.length) {
-        const d = deliveries[next++]!;
-        const res = await fetch(url, { method: 'POST', headers: d.headers, body: d.body });
-        await res.arrayBuffer();
-        if (res.status !== 200) failures++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds: round(seconds, 2), requests_per_second: round(deliveries.length / seconds, 0), failures };
+async function ingestRun(n: number, concurrency: number, run: number): Promise<Record<string, unknown>> {
+  const sims = forkChild('bench/sim-launcher.ts');
+  const load = forkChild('bench/load-gen.ts');
+  let hearth: Awaited<ReturnType<typeof startHearthProcess>> | undefined;
+  try {
+    const drive = async (url: string, pid: number, prefix: string) => {
+      await load.call('prepare', { n, secret: SECRET, prefix });
+      return measured({ server: pid, load_generator: load.pid }, n, () =>
+        load.call<{ requests_per_second: number }>('drive', { url, concurrency }),
+      );
+    };
+    const bare = await sims.call<{ url: string }>('bare');
+    const bareRate = await drive(`${bare.url}/webhooks/shopify`, sims.pid, `bare${run}`);
+    hearth = await startHearthProcess({ connectors: { shopify: { webhook_secret: SECRET } } }, ['--no-workers']);
+    const hearthRate = await drive(`${hearth.url}/webhooks/shopify`, hearth.pid, `ingest${run}`);
+    const db = new Database(hearth.dbPath, { readonly: true });
+    const stored = (db.prepare('select count(*) as n from inbox_events').get() as { n: number }).n;
+    db.close();
+    return {
+      bare_fastify: bareRate,
+      hearth_sqlite: { ...hearthRate, stored },
+      ratio_vs_bare: round(hearthRate.requests_per_second / bareRate.requests_per_second, 3),
+    };
+  } finally {
+    await hearth?.stop();
+    await load.stop();
+    await sims.stop();
+  }
+}
+
+async function measured<T extends object>(pids: Record<string, number>, n: number, fn: () => Promise<T>) {
+  const read = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const before = read();
+  const result = await fn();
+  return { ...result, cpu: cpuReport(before, read(), n) };
 }
 
 if (import.meta.main) console.log(JSON.stringify(await runIngestBench(), null, 2));
