@@ -26,7 +26,12 @@ serveParent({
     for (let i = 0; i < a.n; i++) {
       const wait = t0 + (i * 1000) / a.rate - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const d = signShopifyDelivery('orders/create', order(i, `${a.prefix}${i}@example.com`), a.secret, `${a.prefix}-${i}`);
+      const d = signShopifyDelivery(
+        'orders/create',
+        order(i, `${a.prefix}${i}@example.com`),
+        a.secret,
+        `${a.prefix}-${i}`,
+      );
       sentAt[i] = Date.now();
       sends.push(post(a.url, d).then((s) => void (s === 200 || failures.push(i))));
     }
@@ -45,7 +50,11 @@ serveParent({
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
-    return { seconds: Number(seconds.toFixed(2)), requests_per_second: Math.round(deliveries.length / seconds), failures };
+    return {
+      seconds: Number(seconds.toFixed(2)),
+      requests_per_second: Math.round(deliveries.length / seconds),
+      failures,
+    };
   },
   /** Baseline for write-back lag: the same SDK update Hearth makes, sent straight to the simulator. */
   sdk: async (a: { url: string; token: string; ids: string[] }) => {

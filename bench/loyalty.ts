@@ -5,6 +5,7 @@ import { loyaltySettings } from '../src/config/derive.ts';
 import { engineContext } from '../src/runtime.ts';
 import { storeDeliveries } from '../src/engine/inbox.ts';
 import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { repeated } from './procs.ts';
 
 /**
  * Orders applied per second through the points ledger (resolve the customer, earn into the
@@ -12,14 +13,19 @@ import { drainInbox, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from 
  * `order.enriched` and `tier.changed`), for 1,000 customers in opted-in households of 1, 5 and 50
  * (tier re-evaluation cost as households grow). Baselines in the same run: the same number of
  * checkout address events through the same engine (no ledger), and the database's raw batched
- * insert rate into the ledger table.
+ * insert rate into the ledger table. Median of `runs` runs; CPU is this process's (the engine's)
+ * per order: on PostgreSQL the server's own CPU is not included.
  */
 export async function runLoyaltyBench(
-  opts: { orders?: number; customers?: number } = {},
+  opts: { orders?: number; customers?: number; runs?: number } = {},
 ): Promise<Record<string, unknown>> {
   const orders = opts.orders ?? 5000;
   const customers = opts.customers ?? 1000;
-  const out: Record<string, unknown> = { orders, customers };
+  return { orders, customers, ...(await repeated(opts.runs ?? 3, () => loyaltyRun(orders, customers))) };
+}
+
+async function loyaltyRun(orders: number, customers: number): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
   for (const [name, open] of [
     ['sqlite', sqliteBenchDb],
     ['postgres', postgresBenchDb],
@@ -117,12 +123,15 @@ async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalE
       Date.now(),
     );
   }
+  const cpu0 = process.cpuUsage();
   const { applied, seconds } = await drainInbox(bdb.hdb, engineContext(config));
+  const cpu = process.cpuUsage(cpu0);
   return {
     applied,
     earn_entries: (await earnCount(bdb)) - earnedBefore,
     seconds: round(seconds, 2),
     per_second: round(applied / seconds, 0),
+    cpu_ms_per_event: round((cpu.user + cpu.system) / 1000 / applied, 3),
   };
 }
 

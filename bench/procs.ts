@@ -89,12 +89,20 @@ export interface HearthProcess {
 }
 
 /** Writes the config to a file and runs `node src/main.ts serve --config FILE`, as a user would. */
-export async function startHearthProcess(config: Record<string, unknown>, flags: string[] = []): Promise<HearthProcess> {
+export async function startHearthProcess(
+  config: Record<string, unknown>,
+  flags: string[] = [],
+): Promise<HearthProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
   const port = await freePort();
   const dbPath = join(dir, 'hearth.db');
   const file = join(dir, 'hearth.json');
-  const full = { database: `sqlite:${dbPath}`, log: { level: 'error' }, ...config, server: { host: '127.0.0.1', port } };
+  const full = {
+    database: `sqlite:${dbPath}`,
+    log: { level: 'error' },
+    ...config,
+    server: { host: '127.0.0.1', port },
+  };
   writeFileSync(file, JSON.stringify(full, null, 2));
   const proc = spawn(process.execPath, ['src/main.ts', 'serve', '--config', file, ...flags], {
     cwd: ROOT,
@@ -141,7 +149,12 @@ export function histogram(text: string, name: string, label: string): Record<str
     else if (line.startsWith(`${name}_count`)) count = value;
   }
   const upTo = (q: number) => (buckets.find(([, n]) => n >= q * count)?.[0] ?? NaN) * 1000;
-  return { count, mean_ms: round(count ? (sum / count) * 1000 : NaN), p50_at_most_ms: upTo(0.5), p99_at_most_ms: upTo(0.99) };
+  return {
+    count,
+    mean_ms: round(count ? (sum / count) * 1000 : NaN),
+    p50_at_most_ms: upTo(0.5),
+    p99_at_most_ms: upTo(0.99),
+  };
 }
 
 /** Runs fn n times; the summary keeps values equal across runs and turns the others into median/min/max. */

@@ -1,22 +1,32 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { loadAverage } from './procs.ts';
 
 /**
- * `npm run bench [-- name ...]`: runs the benchmarks and prints one JSON document (also written
- * to bench/out/results.json). Each benchmark measures its own baseline in the same run.
+ * `npm run bench [-- name ...] [-- --runs N]`: runs the benchmarks and prints one JSON document
+ * (also written to bench/out/results.json). Each benchmark measures its own baseline in the same
+ * run; the ones marked repeatable report the median, min and max of N runs (default 3).
  */
-const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
+type Opts = { runs?: number };
+const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
   address: async () => (await import('./address.ts')).runAddressBench(),
-  ingest: async () => (await import('./ingest.ts')).runIngestBench(),
-  engine: async () => (await import('./engine.ts')).runEngineBench(),
-  writeback_lag: async () => (await import('./writeback-lag.ts')).runWritebackLagBench(),
+  ingest: async (o) => (await import('./ingest.ts')).runIngestBench(o),
+  engine: async (o) => (await import('./engine.ts')).runEngineBench(o),
+  writeback_lag: async (o) => (await import('./writeback-lag.ts')).runWritebackLagBench(o),
   identity: async () => (await import('./identity.ts')).runIdentityBench(),
-  loyalty: async () => (await import('./loyalty.ts')).runLoyaltyBench(),
+  loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench(o),
   households_pull: async () => (await import('./households-pull.ts')).runHouseholdsPullBench(),
   audit: async () => (await import('./audit.ts')).runAuditBench(),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+const runsAt = args.indexOf('--runs');
+const opts: Opts = runsAt >= 0 ? { runs: Number(args[runsAt + 1]) } : {};
+if (opts.runs !== undefined && !(opts.runs >= 1)) {
+  process.stderr.write('bench: --runs needs a number of at least 1\n');
+  process.exit(2);
+}
+const wanted = args.filter((a, i) => !a.startsWith('-') && i !== runsAt + 1);
 const unknown = wanted.filter((w) => !BENCHES[w]);
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`);
@@ -25,16 +35,20 @@ if (unknown.length > 0) {
 const results: Record<string, unknown> = {
   machine: { node: process.version, cpus: availableParallelism(), memory_gb: Math.round(totalmem() / 2 ** 30) },
   started_at: new Date().toISOString(),
+  load_average_at_start: loadAverage(),
 };
+const t0 = performance.now();
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   process.stderr.write(`bench: ${name}...\n`);
   try {
-    results[name] = await BENCHES[name]!();
+    results[name] = await BENCHES[name]!(opts);
   } catch (err) {
     results[name] = { error: (err as Error).message };
     process.exitCode = 1;
   }
 }
+results.load_average_at_end = loadAverage();
+results.duration_seconds = Math.round((performance.now() - t0) / 1000);
 mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./out/results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));
