@@ -1,11 +1,14 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { loadAverage } from './procs.ts';
 
 /**
- * `npm run bench [-- name ...] [-- --runs N]`: runs the benchmarks and prints one JSON document
- * (also written to bench/out/results.json). Each benchmark measures its own baseline in the same
- * run; the ones marked repeatable report the median, min and max of N runs (default 3).
+ * `npm run bench [-- name ...] [--runs N] [--noisy]`: runs the benchmarks and prints one JSON
+ * document (also written to bench/out/results.json). Each benchmark measures its own baseline in the
+ * same run; ingest, engine, writeback_lag and loyalty report the median, min and max of N runs
+ * (default 3). --noisy keeps a neighbour process burning one core for the whole run, so "under
+ * contention" is a figure.
  */
 type Opts = { runs?: number };
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
@@ -37,6 +40,8 @@ const results: Record<string, unknown> = {
   started_at: new Date().toISOString(),
   load_average_at_start: loadAverage(),
 };
+const noisy = args.includes('--noisy') ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : null;
+results.noisy_neighbour = noisy !== null;
 const t0 = performance.now();
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   process.stderr.write(`bench: ${name}...\n`);
@@ -47,6 +52,7 @@ for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
     process.exitCode = 1;
   }
 }
+noisy?.kill();
 results.load_average_at_end = loadAverage();
 results.duration_seconds = Math.round((performance.now() - t0) / 1000);
 mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
