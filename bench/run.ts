@@ -51,10 +51,15 @@ for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
     results[name] = { error: (err as Error).message };
     process.exitCode = 1;
   }
+  save(); // after every bench, so a long run interrupted late keeps what it measured
 }
 noisy?.kill();
 results.load_average_at_end = loadAverage();
-results.duration_seconds = Math.round((performance.now() - t0) / 1000);
-mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./out/results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+save();
 console.log(JSON.stringify(results, null, 2));
+
+function save(): void {
+  results.duration_seconds = Math.round((performance.now() - t0) / 1000);
+  mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./out/results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+}
