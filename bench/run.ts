@@ -29,7 +29,7 @@ if (opts.runs !== undefined && !(opts.runs >= 1)) {
   process.stderr.write('bench: --runs needs a number of at least 1\n');
   process.exit(2);
 }
-const wanted = args.filter((a, i) => !a.startsWith('-') && i !== runsAt + 1);
+const wanted = args.filter((a, i) => !a.startsWith('-') && !(runsAt >= 0 && i === runsAt + 1));
 const unknown = wanted.filter((w) => !BENCHES[w]);
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`);
