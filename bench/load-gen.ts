@@ -82,8 +82,14 @@ function order(i: number, email: string) {
   });
 }
 
+/** The HTTP status, or 0 when the request failed on the wire (counted as a failure, not a crash). */
 async function post(url: string, d: { body: string; headers: Record<string, string> }): Promise<number> {
-  const res = await fetch(url, { method: 'POST', headers: d.headers, body: d.body });
-  await res.arrayBuffer();
-  return res.status;
+  try {
+    const res = await fetch(url, { method: 'POST', headers: d.headers, body: d.body });
+    await res.arrayBuffer();
+    return res.status;
+  } catch (err) {
+    process.stderr.write(`load-gen: ${(err as Error & { cause?: Error }).cause?.message ?? err}\n`);
+    return 0;
+  }
 }
