@@ -8,6 +8,8 @@ import { serveParent } from './procs.ts';
  * from the client's send to the simulator's acknowledgement, not from a busy event loop's view.
  */
 let prepared: { body: string; headers: Record<string, string> }[] = [];
+/** Requests that failed on the wire, by cause (e.g. UND_ERR_CONNECT_TIMEOUT when Hearth's event loop is saturated). */
+const wireErrors: Record<string, number> = {};
 
 serveParent({
   /** Signs the deliveries for `drive` ahead of time, so the measured window holds only the sending. */
@@ -36,7 +38,7 @@ serveParent({
       sends.push(post(a.url, d).then((s) => void (s === 200 || failures.push(i))));
     }
     await Promise.all(sends);
-    return { sentAt, failures: failures.length };
+    return { sentAt, failures: failures.length, wire_errors: wireErrors };
   },
   /** Signed deliveries as fast as `concurrency` connections allow; returns the rate. */
   drive: async (a: { url: string; concurrency: number }) => {
@@ -89,7 +91,8 @@ async function post(url: string, d: { body: string; headers: Record<string, stri
     await res.arrayBuffer();
     return res.status;
   } catch (err) {
-    process.stderr.write(`load-gen: ${(err as Error & { cause?: Error }).cause?.message ?? err}\n`);
+    const reason = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    wireErrors[reason] = (wireErrors[reason] ?? 0) + 1;
     return 0;
   }
 }

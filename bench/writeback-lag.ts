@@ -37,7 +37,7 @@ async function lagRun(rate: number, n: number, run: number): Promise<Record<stri
     });
     const pids = { hearth: hearth.pid, simulator: sims.pid, load_generator: load.pid };
     const before = readCpu(pids);
-    const sent = await load.call<{ sentAt: number[]; failures: number }>('paced', {
+    const sent = await load.call<{ sentAt: number[]; failures: number; wire_errors: object }>('paced', {
       url: `${hearth.url}/webhooks/shopify`,
       rate,
       n,
@@ -50,6 +50,7 @@ async function lagRun(rate: number, n: number, run: number): Promise<Record<stri
     return {
       delivered: lags.count,
       rejected_webhooks: sent.failures,
+      rejected_on_the_wire: sent.wire_errors,
       lag_ms_send_to_ack: lags,
       hearth_histogram: histogram(await hearth.metrics(), 'hearth_writeback_lag_seconds', 'target="hubspot"'),
       baseline_direct_sdk_update_ms: baseline,
