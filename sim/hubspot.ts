@@ -18,6 +18,8 @@ export interface HubSpotSim {
   token: string;
   /** Requests received (including faulted ones). */
   readonly requests: number;
+  /** Requests left unanswered by `hang_if_body_includes`. */
+  readonly hung: number;
   createContact(props: Record<string, string>): string;
   getContact(id: string): SimContact | undefined;
   listContacts(): SimContact[];
@@ -67,10 +69,13 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
   const households = createHouseholdRoutes(opts.webhook);
   const faults = createFaults();
   let requests = 0;
+  let hung = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requests++;
     const text = await readBody(req);
+    const hang = faults.plan.hang_if_body_includes;
+    if (hang && text.includes(hang)) return void hung++;
     await delay(faults.plan);
     const fault = faults.next();
     if (fault === 'drop') return void req.socket.destroy();
@@ -101,6 +106,9 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     token,
     get requests() {
       return requests;
+    },
+    get hung() {
+      return hung;
     },
     createContact: (props) => store.create(props),
     getContact: (id) => store.contacts.get(id),
