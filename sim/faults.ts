@@ -9,6 +9,8 @@ export interface FaultPlan {
   /** Destroy the socket without answering (the client sees ECONNRESET / socket hang up). */
   drop_next?: number;
   slow_ms?: number;
+  /** Never answer a request whose body contains this text (one contact's calls hang; the others do not). */
+  hang_if_body_includes?: string;
   /** Seconds sent in Retry-After with a HubSpot 429 (default 1); null sends no header. */
   retry_after_s?: number | null;
 }

@@ -65,6 +65,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             retry: config.jobs,
             lease_ms: config.jobs.lease_seconds * 1000,
             batch: config.jobs.batch_size,
+            concurrency: config.jobs.concurrency,
             apply_batch: config.jobs.apply_batch_size,
             poll_interval_ms: config.jobs.poll_interval_ms,
             logger: o.logger,

@@ -71,7 +71,13 @@ async function retry(db: Parameters<typeof getJob>[0], ids: string[], io: CliIo)
       failures++;
       continue;
     }
-    if (await requeueJob(db, id, Date.now())) writeLine(io.stdout, `${id}: requeued`);
+    const requeued = await requeueJob(db, id, Date.now()).catch((err: unknown) => {
+      if (!(err instanceof HearthError)) throw err;
+      writeLine(io.stderr, `hearth jobs: ${err.message}`);
+      return null;
+    });
+    if (requeued) writeLine(io.stdout, `${id}: requeued`);
+    else if (requeued === null) failures++;
     else {
       writeLine(io.stderr, `hearth jobs: ${id}: is ${job.status}; only dead or superseded jobs can be retried`);
       failures++;

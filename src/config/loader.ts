@@ -74,6 +74,8 @@ export function configSchema(descriptors: Descriptors) {
         poll_interval_ms: z.number().int().min(1).default(100),
         batch_size: z.number().int().min(1).max(100).default(50),
         apply_batch_size: z.number().int().min(1).max(5000).default(500),
+        /** Batches of one target in flight at once, so one slow contact never blocks the others. */
+        concurrency: z.number().int().min(1).max(32).default(4),
       })
       .default({
         max_attempts: 8,
@@ -83,6 +85,7 @@ export function configSchema(descriptors: Descriptors) {
         poll_interval_ms: 100,
         batch_size: 50,
         apply_batch_size: 500,
+        concurrency: 4,
       }),
     webhooks: z
       .object({ replay_window_seconds: z.number().int().positive().default(300) })

@@ -86,6 +86,8 @@ export interface JobsTable {
   created_at: number;
   updated_at: number;
   done_at: number | null;
+  /** 1: a state (only the newest job of its kind and key may land); 0: one event of a stream. */
+  supersedes: number;
 }
 
 export interface EchoFingerprintsTable {

@@ -37,17 +37,32 @@ export async function deliverDueJobs(
   target: string,
   o: DeliverOptions,
 ): Promise<number> {
-  const outbound = connector.outbound;
-  if (!outbound) return 0;
+  const jobs = await claimDueJobs(hdb, connector, target, o);
+  if (jobs.length > 0) await deliverClaimedJobs(hdb, connector, jobs, o);
+  return jobs.length;
+}
+
+/** Claims up to a batch of due jobs (distinct keys: a key's next job waits for its earlier one). */
+export async function claimDueJobs(
+  hdb: HearthDb,
+  connector: Connector,
+  target: string,
+  o: DeliverOptions,
+): Promise<JobsTable[]> {
+  if (!connector.outbound) return [];
   const limit = Math.min(o.batch, connector.maxBatch ?? o.batch);
-  const jobs = await claimJobs(hdb.db, hdb.caps, {
-    target,
-    limit,
-    worker_id: o.worker_id,
-    now: o.now(),
-    lease_ms: o.lease_ms,
-  });
-  if (jobs.length === 0) return 0;
+  return claimJobs(hdb.db, hdb.caps, { target, limit, worker_id: o.worker_id, now: o.now(), lease_ms: o.lease_ms });
+}
+
+/** Delivers claimed jobs as one batch and settles each. */
+export async function deliverClaimedJobs(
+  hdb: HearthDb,
+  connector: Connector,
+  jobs: JobsTable[],
+  o: DeliverOptions,
+): Promise<void> {
+  const outbound = connector.outbound;
+  if (!outbound) return;
   const batch = jobs.map(toOutbound);
   await rememberExpected(hdb, connector, batch, o.now());
   const results = await deliverSafely(outbound.deliver.bind(outbound), batch);
@@ -60,7 +75,6 @@ export async function deliverDueJobs(
       o,
     );
   }
-  return jobs.length;
 }
 
 async function rememberExpected(hdb: HearthDb, connector: Connector, batch: OutboundJob[], now: number): Promise<void> {

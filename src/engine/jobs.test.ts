@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachDialect } from '../../test-support/dialects.ts';
+import { HearthError } from '../errors.ts';
 import { claimJobs, enqueueJobs, lateWritebacks, listJobs, markDead, markDone, markRetry, requeueJob } from './jobs.ts';
 
 const job = (key: string, kind = 'crm.address_write', origin_at = 0) => ({
@@ -65,6 +66,35 @@ describeEachDialect('job queue', (ctx) => {
     const [redriven] = await claimJobs(db, caps, { target: 't1', limit: 1, worker_id: 'w', now: 3800, lease_ms: 100 });
     assert.equal(redriven!.attempts, 1);
     await markDone(db, j!.id, 3900);
+  });
+
+  test('re-driving an old dead write never overwrites a newer delivered one for the same key', async () => {
+    const { db, caps } = ctx.hdb();
+    const claim = (now: number) => claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w', now, lease_ms: 100 });
+    const [a] = await enqueueJobs(db, [job('k', 'crm.address_write', 100_000)], 5, 5000);
+    await claim(5000);
+    await markDead(db, a!, 'faulted', 'transient', 5001);
+    const [b] = await enqueueJobs(db, [job('k', 'crm.address_write', 100_000)], 5, 5002);
+    const [claimedB] = await claim(5002);
+    assert.equal(claimedB!.id, b);
+    await markDone(db, b!, 5003);
+    await assert.rejects(
+      requeueJob(db, a!, 5004),
+      (e: unknown) => e instanceof HearthError && e.code === 'conflict' && e.message.includes(b!),
+    );
+    assert.equal((await listJobs(db, { status: 'pending', limit: 10 })).length, 0, 'nothing re-driven');
+    assert.deepEqual(await claim(5005), []);
+    // A stream of events (webhook deliveries) is not a state: an old dead one can still be re-driven.
+    const [w1] = await enqueueJobs(db, [job('w', 'webhook.deliver')], 5, 5100);
+    await claim(5100);
+    await markDead(db, w1!, 'faulted', 'transient', 5101);
+    const [w2] = await enqueueJobs(db, [job('w', 'webhook.deliver')], 5, 5102);
+    await claim(5102);
+    await markDone(db, w2!, 5103);
+    assert.equal(await requeueJob(db, w1!, 5104), true);
+    const [again] = await claim(5104);
+    assert.equal(again!.id, w1);
+    await markDone(db, w1!, 5105);
   });
 
   test('concurrent claimers never take the same job', async () => {

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../db/database.ts';
 import type { Database, JobStatus, JobsTable } from '../db/schema.ts';
 import type { FailureKind } from '../canonical/types.ts';
+import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
 
 type Db = Kysely<Database>;
@@ -55,6 +56,7 @@ export async function enqueueJobs(db: Db, jobs: NewJob[], maxAttempts: number, n
     created_at: now,
     updated_at: now,
     done_at: null,
+    supersedes: j.supersedes_pending ? 1 : 0,
   }));
   for (let i = 0; i < rows.length; i += 200)
     await db
@@ -183,15 +185,54 @@ export async function markDead(db: Db, id: string, error: string, kind: FailureK
     .execute();
 }
 
-/** Re-drives a dead (or superseded) job: a fresh attempt budget, due now. Returns false if it is not retryable. */
+/**
+ * Re-drives a dead (or superseded) job: a fresh attempt budget, due now. Returns false if it is
+ * not dead or superseded. A state job (an address, an opt-in) is re-driven only while it is the
+ * newest job of its kind and key: an older one would overwrite what a newer one wrote or is about
+ * to write, so that answers `conflict` (the newer job is the one to re-drive). The check and the
+ * update are one statement, so a newer job enqueued meanwhile either blocks the re-drive or, being
+ * pending, supersedes the re-driven job when it is enqueued.
+ */
 export async function requeueJob(db: Db, id: string, now: number): Promise<boolean> {
   const res = await db
     .updateTable('jobs')
     .set({ status: 'pending', attempts: 0, run_at: now, updated_at: now })
     .where('id', '=', id)
     .where('status', 'in', ['dead', 'superseded'])
+    .where((eb) =>
+      eb.or([
+        eb('supersedes', '=', 0),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('jobs as n')
+              .select('n.id')
+              .whereRef('n.job_key', '=', 'jobs.job_key')
+              .whereRef('n.kind', '=', 'jobs.kind')
+              .whereRef('n.id', '>', 'jobs.id'),
+          ),
+        ),
+      ]),
+    )
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  if (Number(res.numUpdatedRows) === 1) return true;
+  const newer = await db
+    .selectFrom('jobs as o')
+    .innerJoin('jobs as n', (j) => j.onRef('n.job_key', '=', 'o.job_key').onRef('n.kind', '=', 'o.kind'))
+    .select(['n.id', 'n.status'])
+    .where('o.id', '=', id)
+    .where('o.supersedes', '=', 1)
+    .where('o.status', 'in', ['dead', 'superseded'])
+    .whereRef('n.id', '>', 'o.id')
+    .orderBy('n.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (newer)
+    throw new HearthError(
+      'conflict',
+      `job ${id} is superseded by newer job ${newer.id} (${newer.status}) for the same key; re-drive that one instead`,
+    );
+  return false;
 }
 
 export interface JobFilter {

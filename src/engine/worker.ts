@@ -6,7 +6,7 @@ import { newId } from '../ids.ts';
 import { applyPendingEvents, type EventApplier } from './apply-loop.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { connectorOfTarget } from '../canonical/fields.ts';
-import { deliverDueJobs, type DeliverOptions } from './deliver.ts';
+import { claimDueJobs, deliverClaimedJobs, type DeliverOptions } from './deliver.ts';
 import { nextDueAt } from './jobs.ts';
 
 export interface WorkerOptions {
@@ -21,6 +21,8 @@ export interface WorkerOptions {
   retry: RetryPolicy;
   lease_ms: number;
   batch: number;
+  /** Batches of a target in flight at once (distinct keys; one key's jobs stay in order). Default 4. */
+  concurrency?: number;
   /** Inbox events applied per transaction. */
   apply_batch: number;
   poll_interval_ms: number;
@@ -38,36 +40,73 @@ export interface Workers {
 
 /**
  * One loop applies the inbox; one loop per target delivers its jobs, so a slow CRM never holds
- * up webhooks to other readers. An idle loop sleeps until woken, until its next retry is due,
- * or for the poll interval (other processes may have added work), whichever comes first.
+ * up webhooks to other readers. A target's loop keeps several batches in flight: a claimed batch
+ * holds distinct keys and a key's next job waits until its earlier one settles, so keys run in
+ * parallel while each key stays in order, and one hung call holds up only its own batch. An idle
+ * loop sleeps until woken, until its next retry is due, or for the poll interval (other processes
+ * may have added work), whichever comes first.
  */
 export function startWorkers(o: WorkerOptions): Workers {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const workerId = newId('wrk');
   const loops: Loop[] = [createLoop('inbox', () => applyRound(o, now), o, now)];
+  const pools: InFlight[] = [];
   for (const target of o.targets) {
     const connector = o.connectors[connectorOfTarget(target)];
     if (!connector?.outbound) {
       o.logger.warn({ target }, 'no outbound connector for job target; its jobs wait');
       continue;
     }
-    loops.push(
-      createLoop(
-        target,
-        () => deliverRound(o, connector, target, workerId, now, random),
-        o,
-        now,
-        () => nextDueAt(o.hdb.db, target),
-      ),
+    const pool = createInFlight(o.concurrency ?? 4);
+    const loop = createLoop(
+      target,
+      () => deliverRound(o, connector, target, workerId, now, random, pool),
+      o,
+      now,
+      () => nextDueAt(o.hdb.db, target),
     );
+    pool.onSettled = () => loop.wake();
+    loops.push(loop);
+    pools.push(pool);
   }
   return {
     wake: () => loops.forEach((l) => l.wake()),
     stop: async () => {
       await Promise.all(loops.map((l) => l.stop()));
+      await Promise.all(pools.map((p) => p.drain()));
     },
   };
+}
+
+/** The deliveries of one target in flight, at most `size` at once. */
+interface InFlight {
+  full(): boolean;
+  add(p: Promise<void>): void;
+  /** Resolves when one delivery in flight settles. */
+  any(): Promise<void>;
+  drain(): Promise<void>;
+  onSettled: () => void;
+}
+
+function createInFlight(size: number): InFlight {
+  const running = new Set<Promise<void>>();
+  const pool: InFlight = {
+    full: () => running.size >= size,
+    add: (p) => {
+      const tracked = p.finally(() => {
+        running.delete(tracked);
+        pool.onSettled();
+      });
+      running.add(tracked);
+    },
+    any: () => Promise.race(running),
+    drain: async () => {
+      await Promise.all(running);
+    },
+    onSettled: () => {},
+  };
+  return pool;
 }
 
 async function applyRound(o: WorkerOptions, now: () => number): Promise<number> {
@@ -81,15 +120,40 @@ async function applyRound(o: WorkerOptions, now: () => number): Promise<number> 
   return r.outcomes.length + r.failed;
 }
 
-function deliverRound(
+/** Claims a batch and starts delivering it without waiting, unless the target's batches in flight are at the limit. */
+async function deliverRound(
   o: WorkerOptions,
   connector: Connector,
   target: string,
   workerId: string,
   now: () => number,
   random: () => number,
+  pool: InFlight,
 ): Promise<number> {
-  return deliverDueJobs(o.hdb, connector, target, {
+  if (pool.full()) {
+    await pool.any();
+    return 1;
+  }
+  const opts = deliverOptions(o, target, workerId, now, random);
+  const jobs = await claimDueJobs(o.hdb, connector, target, opts);
+  if (jobs.length === 0) return 0;
+  pool.add(
+    deliverClaimedJobs(o.hdb, connector, jobs, opts).catch((err: unknown) => {
+      // The jobs stay running until their lease expires, then are claimed again.
+      o.logger.error({ err, loop: target }, 'delivery failed');
+    }),
+  );
+  return jobs.length;
+}
+
+function deliverOptions(
+  o: WorkerOptions,
+  target: string,
+  workerId: string,
+  now: () => number,
+  random: () => number,
+): DeliverOptions {
+  return {
     worker_id: workerId,
     lease_ms: o.lease_ms,
     batch: o.batch,
@@ -103,7 +167,7 @@ function deliverRound(
       if (s.status === 'dead')
         o.logger.warn({ job_id: job.id, target, error: s.error, kind: s.kind }, 'job dead-lettered');
     },
-  });
+  };
 }
 
 interface Loop {

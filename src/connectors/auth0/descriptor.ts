@@ -6,6 +6,8 @@ import { createAuth0Connector } from './index.ts';
 export const auth0Connector = defineConnector({
   name: 'auth0',
   config: z.object({
+    /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+    timeout_ms: z.number().int().min(1).optional(),
     domain: z.string().min(1),
     client_id: z.string().min(1),
     client_secret: z.string().min(1),
@@ -15,5 +17,5 @@ export const auth0Connector = defineConnector({
     missing_user: z.enum(['skip', 'fail']).default('skip'),
   }),
   capabilities: { idp: true },
-  create: (cfg, deps) => createAuth0Connector(cfg, { now: deps.now }),
+  create: (cfg, deps) => createAuth0Connector(cfg, { now: deps.now, timeout_ms: cfg.timeout_ms }),
 });

@@ -1,9 +1,9 @@
-import { Client } from '@hubspot/api-client';
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { createHubSpotHouseholds } from './households.ts';
 import { createHubSpotConnector } from './index.ts';
+import { hubspotClient } from './client.ts';
 
 const config = z.object({
   access_token: z.string().min(1),
@@ -11,6 +11,8 @@ const config = z.object({
   client_secret: z.string().min(1).optional(),
   app_id: z.string().optional(),
   webhook_url: z.string().optional(),
+  /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+  timeout_ms: z.number().int().min(1).optional(),
 });
 
 /** HubSpot CRM: write-back, contact pulls, households (companies or labelled pairs), v3 webhooks. */
@@ -22,11 +24,7 @@ export const hubspotConnector = defineConnector({
   single_street_line: true,
   signature_headers: ['x-hubspot-signature-v3'],
   households: (cfg, o, deps) => {
-    const client = new Client({
-      accessToken: cfg.access_token,
-      basePath: cfg.base_url.replace(/\/$/, ''),
-      numberOfApiCallRetries: 0,
-    });
+    const client = hubspotClient(cfg);
     return createHubSpotHouseholds(
       client,
       {

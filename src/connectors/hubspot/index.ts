@@ -1,4 +1,4 @@
-import { Client } from '@hubspot/api-client';
+import type { Client } from '@hubspot/api-client';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
@@ -6,6 +6,7 @@ import type { PostalAddress } from '../../address/types.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { hubspotClient } from './client.ts';
 import { createHubSpotSource } from './pull.ts';
 import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
@@ -28,6 +29,7 @@ export interface HubSpotConfig {
   client_secret?: string | undefined;
   app_id?: string | undefined;
   webhook_url?: string | undefined;
+  timeout_ms?: number | undefined;
 }
 
 export interface HubSpotDeps {
@@ -40,19 +42,14 @@ const MAX_BATCH = 100;
 
 /**
  * HubSpot CRM through the official SDK. Write-back targets the contact's standard address
- * properties; line 2 is folded into `address` because contacts have no second line.
- * SDK v13 adds its RetryDecorator only when `numberOfApiCallRetries` > 0 (it would sleep 10 s on a
- * ten-secondly 429 and retry 5xx) and its Bottleneck limiter only when `limiterOptions` is given:
- * we pass 0 and no limiter, so every 429/5xx reaches the outbox, which alone decides retries.
+ * properties; line 2 is folded into `address` because contacts have no second line. The client
+ * (client.ts) leaves retries to the outbox and times out silent calls.
  */
 export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Connector {
-  const client = new Client({
-    accessToken: cfg.access_token,
-    basePath: cfg.base_url.replace(/\/$/, ''),
-    numberOfApiCallRetries: 0,
-  });
+  const client = hubspotClient(cfg);
   const now = deps.now ?? Date.now;
   const source = createHubSpotSource(client, now);
+  const lookups = createLookupCache();
   return {
     id: 'hubspot',
     maxBatch: 100,
@@ -61,7 +58,7 @@ export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {
       kinds: ['crm.address_write', 'crm.opt_in_write', CONTACT_FETCH, FIELDS_WRITE],
       deliver: (jobs) =>
         deliverByKind(jobs, {
-          'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now),
+          'crm.address_write': (js) => deliverAddresses(client, js as OutboundJob<AddressWritePayload>[], now, lookups),
           'crm.opt_in_write': (js) => deliverOptIns(client, js, now),
           [CONTACT_FETCH]: (js) => deliverContactFetches('hubspot', source, js, now),
           [FIELDS_WRITE]: (js) => deliverFieldWrites(client, js, now),
@@ -116,15 +113,43 @@ async function deliverFieldWrites(client: Client, jobs: OutboundJob[], now: () =
   return results;
 }
 
+type Found = { id: string; current?: Record<string, string | null> };
+
+/**
+ * Contacts found by e-mail, by job id, kept until the job's write settles: a retry goes straight
+ * to the write, so a job needs each call to succeed once, not both in the same attempt (at 25%
+ * faults the pair failing together eight times dead-lettered corrections). Bounded: oldest first out.
+ */
+interface LookupCache {
+  get(jobId: string): Found | undefined;
+  set(jobId: string, found: Found): void;
+  forget(jobId: string): void;
+}
+
+function createLookupCache(max = 10_000): LookupCache {
+  const byJob = new Map<string, Found>();
+  return {
+    get: (id) => byJob.get(id),
+    set: (id, found) => {
+      byJob.set(id, found);
+      if (byJob.size > max) byJob.delete(byJob.keys().next().value!);
+    },
+    forget: (id) => void byJob.delete(id),
+  };
+}
+
 async function deliverAddresses(
   client: Client,
   jobs: OutboundJob<AddressWritePayload>[],
   now: () => number,
+  lookups: LookupCache,
 ): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array(jobs.length);
   const writes: Write[] = [];
   for (const [i, job] of jobs.entries()) {
-    const found = await findContact(client, job.payload).catch((err: unknown) => mapError(err, now));
+    const found =
+      lookups.get(job.id) ?? (await findContact(client, job.payload).catch((err: unknown) => mapError(err, now)));
+    if (found && !('ok' in found) && !job.payload.external_id) lookups.set(job.id, found);
     if (found && 'ok' in found) results[i] = found;
     else if (!found)
       results[i] = {
@@ -141,7 +166,13 @@ async function deliverAddresses(
   if (writes.length === 1) await writeOne(client, writes[0]!, results, now);
   for (let k = 0; writes.length > 1 && k < writes.length; k += MAX_BATCH)
     await writeBatch(client, writes.slice(k, k + MAX_BATCH), results, now);
+  // Only a write that may succeed on retry keeps its lookup.
+  for (const [i, job] of jobs.entries()) if (!retryable(results[i])) lookups.forget(job.id);
   return results;
+}
+
+function retryable(r: DeliveryResult | undefined): boolean {
+  return !!r && !r.ok && r.kind !== 'invalid' && r.kind !== 'not_found';
 }
 
 interface Write {

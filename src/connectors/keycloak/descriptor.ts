@@ -6,6 +6,8 @@ import { createKeycloakConnector } from './index.ts';
 export const keycloakConnector = defineConnector({
   name: 'keycloak',
   config: z.object({
+    /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+    timeout_ms: z.number().int().min(1).optional(),
     base_url: z.url(),
     realm: z.string().min(1),
     token_realm: z.string().min(1).optional(),
@@ -16,5 +18,5 @@ export const keycloakConnector = defineConnector({
     missing_user: z.enum(['skip', 'fail']).default('skip'),
   }),
   capabilities: { idp: true },
-  create: (cfg, deps) => createKeycloakConnector(cfg, { now: deps.now }),
+  create: (cfg, deps) => createKeycloakConnector(cfg, { now: deps.now, timeout_ms: cfg.timeout_ms }),
 });

@@ -5,4 +5,5 @@ export interface SalesforceConfig {
   api_version: string;
   client_id: string;
   cdc_secret?: string | undefined;
+  timeout_ms?: number | undefined;
 }

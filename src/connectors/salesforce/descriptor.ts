@@ -10,6 +10,8 @@ const config = z.object({
   api_version: z.string().default('62.0'),
   client_id: z.string().default('hearth'),
   cdc_secret: z.string().min(8).optional(),
+  /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+  timeout_ms: z.number().int().min(1).optional(),
 });
 
 /** Salesforce CRM through jsforce: write-back, contact pulls, NPSP households, CDC through a signing relay. */

@@ -1,4 +1,6 @@
 import jsforce from 'jsforce';
+import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
+import { withTimeout } from './timeout.ts';
 import { npspHousehold, type NpspAccount } from './household-mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type {
@@ -31,12 +33,14 @@ const ACCOUNT_FIELDS = 'Id, Name, RecordType.DeveloperName, npe01__SYSTEM_Accoun
 const SF_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
 export function salesforceConnection(cfg: SalesforceConfig): SfHouseholdConnection {
-  return new jsforce.Connection({
+  const conn = new jsforce.Connection({
     instanceUrl: cfg.instance_url,
     accessToken: cfg.access_token,
     version: cfg.api_version,
     callOptions: { client: cfg.client_id },
-  }) as unknown as SfHouseholdConnection;
+  });
+  withTimeout(conn, cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS);
+  return conn as unknown as SfHouseholdConnection;
 }
 
 /**

@@ -6,6 +6,8 @@ import type { Logger } from '../../log.ts';
 import { contactFromFields, kindOfCode, limitWait, mapError, scrubSecrets } from './mapping.ts';
 import type { SalesforceConfig } from './config.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
+import { withTimeout } from './timeout.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
@@ -54,6 +56,7 @@ export function createSalesforceConnector(cfg: SalesforceConfig, deps: Salesforc
     version: cfg.api_version,
     callOptions: { client: cfg.client_id },
   }) as unknown as SfConnection;
+  withTimeout(conn, cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS);
   const source = createSalesforceSource(conn as unknown as SfReader);
   return {
     id: 'salesforce',

@@ -13,12 +13,17 @@ const target = z.object({
 /** Signed JSON webhooks to downstream readers (loyalty, support, email): one ordered queue per subscriber. */
 export const webhookConnector = defineConnector({
   name: 'webhook',
-  config: z.object({ targets: z.array(target).default([]) }),
+  config: z.object({
+    targets: z.array(target).default([]),
+    /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+    timeout_ms: z.number().int().min(1).optional(),
+  }),
   capabilities: {},
   targets: (cfg) => cfg.targets.map((t) => subscriberTarget(t.name)),
   create: (cfg, deps) =>
     createWebhookConnector(cfg.targets, {
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(cfg.timeout_ms ? { timeout_ms: cfg.timeout_ms } : {}),
     }),
 });

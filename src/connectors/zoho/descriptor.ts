@@ -10,6 +10,8 @@ const config = z.object({
   household_account_type: z.string().nullable().default('Household'),
   /** The Account lookup field naming the head of household. */
   primary_contact_field: z.string().min(1).default('Primary_Contact'),
+  /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+  timeout_ms: z.number().int().min(1).optional(),
 });
 
 /** Zoho CRM: contact pulls and households (Accounts); opt-in write-back. No address write-back yet. */

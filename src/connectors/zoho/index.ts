@@ -2,6 +2,7 @@ import { optInValue } from '../../canonical/opt-in.ts';
 import { zohoHousehold, type ZohoAccount } from './household-mapping.ts';
 import { scrubSecrets } from '../../log.ts';
 import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
+import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type {
@@ -22,12 +23,13 @@ export interface ZohoConfig {
   base_url: string;
   household_account_type: string | null;
   primary_contact_field: string;
+  timeout_ms?: number | undefined;
 }
 
 /** The slice of fetch the connector uses (tests and the sim pass their own). */
 export type ZohoFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export interface ZohoDeps {
@@ -93,6 +95,7 @@ function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
         method,
         headers: { authorization: `Zoho-oauthtoken ${cfg.access_token}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS),
       });
     } catch (err) {
       throw new ZohoCallError({
