@@ -29,7 +29,9 @@ export async function startTestHearth(
     },
     { HEARTH_API_KEY: ADMIN_KEY },
   );
-  const hearth = await startHearth(config, { logger: createLogger('silent'), hdb: ctx.hdb(),
+  const hearth = await startHearth(config, {
+    logger: createLogger('silent'),
+    hdb: ctx.hdb(),
     migrate: false,
     strictResponses: true,
   });

@@ -14,6 +14,7 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
   before(async () => {
     const config = parseConfig({ log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
     app = await buildApp({
+      strictResponses: true,
       config,
       hdb: ctx.hdb(),
       connectors: {},

@@ -28,6 +28,7 @@ describeEachDialect('operator console in a real browser', (ctx) => {
       { HEARTH_API_KEY: ADMIN },
     );
     app = await buildApp({
+      strictResponses: true,
       config,
       hdb: ctx.hdb(),
       connectors: {},

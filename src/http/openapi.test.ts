@@ -16,14 +16,17 @@ const COMPONENT = '#/components/schemas/';
 function operations(doc: Json): { id: string; path: string; method: string; op: Json }[] {
   const out = [];
   for (const [path, item] of Object.entries(doc.paths as Json)) {
-    for (const method of METHODS) if (item[method]) out.push({ id: `${method} ${path}`, path, method, op: item[method] });
+    for (const method of METHODS)
+      if (item[method]) out.push({ id: `${method} ${path}`, path, method, op: item[method] });
   }
   return out;
 }
 
 const jsonSchemaOf = (r: Json | undefined): Json | undefined => r?.content?.['application/json']?.schema;
 const deref = (doc: Json, s: Json): Json =>
-  typeof s.$ref === 'string' && s.$ref.startsWith(COMPONENT) ? doc.components.schemas[s.$ref.slice(COMPONENT.length)] : s;
+  typeof s.$ref === 'string' && s.$ref.startsWith(COMPONENT)
+    ? doc.components.schemas[s.$ref.slice(COMPONENT.length)]
+    : s;
 
 /** What a route lacks, in words (empty when complete). */
 function lacks(doc: Json, o: ReturnType<typeof operations>[number]): string[] {

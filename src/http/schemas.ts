@@ -324,10 +324,20 @@ export const COMPONENTS: Record<string, Json> = {
   Scorecard: {
     'x-not-a-list': true,
     ...obj({
-    data: arr(
-      obj({ system: str, field: str, ...tally, drift_rate: num, format_only_rate: num, run_id: str, computed_at: time }),
-    ),
-    history: arr(obj({ run_id: str, system: str, field: str, ...tally, drift_rate: num, computed_at: time })),
+      data: arr(
+        obj({
+          system: str,
+          field: str,
+          ...tally,
+          drift_rate: num,
+          format_only_rate: num,
+          run_id: str,
+          computed_at: time,
+        }),
+      ),
+      history: arr(
+        obj({ run_id: str, system: str, field: str, compared: int, drifted: int, drift_rate: num, computed_at: time }),
+      ),
     }),
   },
   ReviewItem: obj({

@@ -17,7 +17,6 @@ interface ClaimsQuery {
   system?: string;
 }
 
-
 /**
  * `GET /v1/identity/claims`: the household claims an Auth0 Action or a Keycloak mapper puts into
  * tokens. The subject is the IdP user id Hearth learned when it pushed to that user (crosswalk);
