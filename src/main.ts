@@ -17,6 +17,7 @@ Commands:
   sync pull           import/refresh a CRM's contacts with their households (resumable)
   loyalty backfill|audit|expire  orders export into the ledger; redemptions outside the household; expiry
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
+  config check|reference  validate a config file; print the config reference
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sync: async () => (await import('./cli/sync.ts')).syncCommand,
   reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,
   loyalty: async () => (await import('./cli/loyalty.ts')).loyaltyCommand,
+  config: async () => (await import('./cli/config.ts')).configCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
