@@ -74,7 +74,7 @@ test('clear errors: missing env var, bad value, unknown writeback CRM, unreadabl
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /missing\.yaml: ENOENT/);
 });
 
-test('parsed first, then ${VAR} in values only: a secret with # and ": " stays whole; comments are not substituted', () => {
+test('parsed first, then ${VAR} in values only: a secret with # and ": " stays whole; comments untouched', () => {
   const file = join(dir, 'secret.yaml');
   writeFileSync(
     file,
