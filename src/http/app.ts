@@ -15,6 +15,7 @@ import { registerApiRoutes } from './routes/api.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { addSharedSchemas, responseSerializer } from './schemas.ts';
+import { recordRequest } from './request-metrics.ts';
 
 export type { AppDeps };
 
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   addSharedSchemas(app);
   app.setSerializerCompiler(responseSerializer(deps.strictResponses ?? false));
+  app.addHook('onResponse', recordRequest(deps.metrics));
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
   app.setNotFoundHandler((req, reply) => {
     void reply
