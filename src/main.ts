@@ -1,4 +1,5 @@
 import { isHearthError } from './errors.ts';
+import { userMessage } from './cli/errors.ts';
 import type { CliIo, Command } from './cli/io.ts';
 
 const HELP = `hearth — customer identity and household master-data hub
@@ -52,7 +53,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await (await load())(rest, io);
   } catch (err) {
-    io.stderr.write(`hearth ${name}: ${isHearthError(err) ? err.message : (err as Error).message}\n`);
+    io.stderr.write(`hearth ${name}: ${userMessage(err)}\n`);
     return isHearthError(err) && err.code !== 'internal' ? 2 : 1;
   }
 }
