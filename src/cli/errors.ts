@@ -1,6 +1,15 @@
 import { isHearthError } from '../errors.ts';
 
-type SysError = Error & { code?: string; address?: string; port?: number; path?: string; errors?: SysError[] };
+type SysError = Error & {
+  code?: string;
+  address?: string;
+  port?: number;
+  path?: string;
+  hostname?: string;
+  errors?: SysError[];
+};
+
+const FREE_PORT = 'stop the other process or pick another --port';
 
 /**
  * One line a user can act on for the failures they cause (a wrong path, a server that is not
@@ -20,9 +29,9 @@ export function userMessage(err: unknown): string {
     case 'ECONNREFUSED':
       return `cannot connect to ${where || 'the server'}: connection refused (is it running? check --db / the URL)`;
     case 'ENOTFOUND':
-      return `host not found${(sys as { hostname?: string }).hostname ? `: ${(sys as { hostname?: string }).hostname}` : ''} (check the URL)`;
+      return `host not found${sys.hostname ? `: ${sys.hostname}` : ''} (check the URL)`;
     case 'EADDRINUSE':
-      return `${where ? `address ${where}` : 'the port'} is already in use (stop the other process or pick another --port)`;
+      return `${where ? `address ${where}` : 'the port'} is already in use (${FREE_PORT})`;
     case '3D000':
       return `${e.message} (create it, or check --db / HEARTH_DB)`;
     default:

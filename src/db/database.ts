@@ -31,7 +31,7 @@ export interface OpenOptions {
   sqliteSynchronous?: 'NORMAL' | 'FULL';
   poolSize?: number;
   onIdleError?: (err: Error) => void;
-  /** Refuse a SQLite file that does not exist instead of creating it (read-only commands: a typo is not a new database). */
+  /** Refuse a missing SQLite file instead of creating it (read-only commands: a typo is not a new database). */
   mustExist?: boolean;
 }
 
