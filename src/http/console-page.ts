@@ -13,7 +13,8 @@ const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.
 const STYLE =
   'body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:72rem;color:#1d1d1f}' +
   '.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin-bottom:1.5rem}' +
-  'button.link{background:none;border:0;padding:0;color:#0645ad;text-decoration:underline;cursor:pointer;font:inherit}' +
+  'button.link{background:none;border:0;padding:0;color:#0645ad;text-decoration:underline;' +
+  'cursor:pointer;font:inherit}' +
   'input{max-width:100%}p,h3{overflow-wrap:anywhere}.err{color:#a00000}.ok{color:#05600a}' +
   'td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.s-dead{color:#b00;font-weight:bold}' +
   '.s-done{color:#05600a}form{margin:.5rem 0 1rem}';
@@ -54,9 +55,11 @@ export function renderConsole(d: ConsoleData): string {
 </head><body><main><h1>Hearth</h1><p><a href="/">refresh</a> · ` +
     `<a href="/docs">API docs</a> · <a href="/metrics">metrics</a></p>
 <h2>Inbox</h2><div class="scroll"><table><tr><th>status</th><th>events</th></tr>${inboxRows}</table></div>
-<h2>Outbound jobs</h2><div class="scroll"><table><tr><th>target</th><th>status</th><th>jobs</th></tr>${jobRows}</table></div>
+<h2>Outbound jobs</h2><div class="scroll"><table><tr><th>target</th><th>status</th><th>jobs</th></tr>` +
+    `${jobRows}</table></div>
 <h2>Write-backs past the ${d.window_s} s sync window</h2>` +
-    '<div class="scroll"><table><tr><th>job</th><th>customer</th><th>status</th><th>corrected at</th><th>lag</th></tr>' +
+    '<div class="scroll"><table><tr><th>job</th><th>customer</th><th>status</th><th>corrected at</th>' +
+    '<th>lag</th></tr>' +
     `${lateRows}</table></div>
 <h2>Operator</h2>
 <form id="key-form"><label>API key <input id="api-key" type="password" autocomplete="off" size="40"></label> ` +
@@ -70,10 +73,12 @@ export function renderConsole(d: ConsoleData): string {
 <p id="customer-status" aria-live="polite"></p><div class="scroll"><table><tbody id="customer-results">` +
     `</tbody></table></div><button id="customer-more" type="button" hidden>More</button><div id="customer"></div>
 <h3>Review queue</h3><p id="review-status">enter an API key to list items waiting for a decision</p>
-<div class="scroll"><table><thead><tr><th>item</th><th>kind</th><th>score</th><th>people</th><th>why</th><th></th></tr></thead>` +
+<div class="scroll"><table><thead><tr><th>item</th><th>kind</th><th>score</th><th>people</th><th>why</th>` +
+    `<th></th></tr></thead>` +
     `<tbody id="review-body"></tbody></table></div>
 <h3>Drift scorecard (latest reconciliation run)</h3><p id="drift-status"></p>
-<div class="scroll"><table><thead><tr><th>system</th><th>field</th><th>compared</th><th>drifted</th><th>drift rate</th>` +
+<div class="scroll"><table><thead><tr><th>system</th><th>field</th><th>compared</th><th>drifted</th>` +
+    `<th>drift rate</th>` +
     `<th>format only</th></tr></thead><tbody id="drift-body"></tbody></table></div>
 <script>${CONSOLE_SCRIPT}</script>
 </main></body></html>`
