@@ -1,4 +1,5 @@
 import { isHearthError } from './errors.ts';
+import { userMessage } from './cli/errors.ts';
 import type { CliIo, Command } from './cli/io.ts';
 
 const HELP = `hearth — customer identity and household master-data hub
@@ -17,6 +18,7 @@ Commands:
   sync pull           import/refresh a CRM's contacts with their households (resumable)
   loyalty backfill|audit|expire  orders export into the ledger; redemptions outside the household; expiry
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
+  config check|reference  validate a config file; print the config reference
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sync: async () => (await import('./cli/sync.ts')).syncCommand,
   reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,
   loyalty: async () => (await import('./cli/loyalty.ts')).loyaltyCommand,
+  config: async () => (await import('./cli/config.ts')).configCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -50,7 +53,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await (await load())(rest, io);
   } catch (err) {
-    io.stderr.write(`hearth ${name}: ${isHearthError(err) ? err.message : (err as Error).message}\n`);
+    io.stderr.write(`hearth ${name}: ${userMessage(err)}\n`);
     return isHearthError(err) && err.code !== 'internal' ? 2 : 1;
   }
 }

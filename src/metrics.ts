@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Hearth's Prometheus instruments, on a registry of their own (no global state). */
 export interface Metrics {
@@ -15,11 +15,15 @@ export interface Metrics {
   loyaltyAdjustmentThreshold: Gauge;
   reconcileDriftRate: Gauge<'system' | 'field'>;
   reconcileDrifted: Gauge<'system' | 'field'>;
+  /** HTTP requests by method, route pattern (never the raw URL: bounded cardinality) and status code. */
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   const reg = [registry];
+  // process_* and nodejs_* (CPU, memory, event loop lag, GC, handles), per registry, as Prometheus names them.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     webhookDeliveries: new Counter({
@@ -60,9 +64,9 @@ export function createMetrics(): Metrics {
       registers: reg,
     }),
     loyaltyAdjustmentRate: new Gauge({
-      name: 'hearth_loyalty_manual_adjustment_rate',
+      name: 'hearth_loyalty_manual_adjustment_ratio',
       help:
-        'Manual point adjustments as a share of all ledger entries; ' +
+        'Manual point adjustments as a share (0..1) of all ledger entries; ' +
         'alert when above hearth_loyalty_manual_adjustment_alert_threshold.',
       registers: reg,
     }),
@@ -78,9 +82,9 @@ export function createMetrics(): Metrics {
       registers: reg,
     }),
     reconcileDriftRate: new Gauge({
-      name: 'hearth_reconcile_drift_rate',
+      name: 'hearth_reconcile_drift_ratio',
       help:
-        'Share of compared records whose field disagrees with Hearth ' +
+        'Share (0..1) of compared records whose field disagrees with Hearth ' +
         '(last finished reconciliation run; format-only differences excluded).',
       labelNames: ['system', 'field'],
       registers: reg,
@@ -89,6 +93,13 @@ export function createMetrics(): Metrics {
       name: 'hearth_reconcile_drifted_records',
       help: 'Records whose field disagrees with Hearth (last finished reconciliation run).',
       labelNames: ['system', 'field'],
+      registers: reg,
+    }),
+    httpDuration: new Histogram({
+      name: 'hearth_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: reg,
     }),
   };

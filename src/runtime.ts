@@ -36,6 +36,8 @@ export interface StartOptions {
   fetch?: FetchLike;
   /** Use this open database instead of opening config.database (tests); it is not closed by close(). */
   hdb?: HearthDb;
+  /** Check every HTTP answer against its schema (tests). */
+  strictResponses?: boolean;
 }
 
 /** Wires one Hearth process from validated config: database, connectors, HTTP app, workers. */
@@ -81,6 +83,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       logger: o.logger,
       ...(running ? { onEventsStored: () => running.wake() } : {}),
       ...(o.now ? { now: o.now } : {}),
+      ...(o.strictResponses ? { strictResponses: true } : {}),
     });
     // Scheduled reconciliation runs where the workers run; the timer is cleared on close.
     const reconciler =

@@ -29,7 +29,12 @@ export async function startTestHearth(
     },
     { HEARTH_API_KEY: ADMIN_KEY },
   );
-  const hearth = await startHearth(config, { logger: createLogger('silent'), hdb: ctx.hdb(), migrate: false });
+  const hearth = await startHearth(config, {
+    logger: createLogger('silent'),
+    hdb: ctx.hdb(),
+    migrate: false,
+    strictResponses: true,
+  });
   return { hearth, config };
 }
 

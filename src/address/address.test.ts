@@ -101,7 +101,7 @@ test('compareAddresses names what differs and what is only spelled differently',
   assert.equal(postal.same_delivery_point, true);
 });
 
-test('hearth address normalize: JSON line per input line, blank lines skipped', async () => {
+test('hearth address normalize: one output line per input line, blank in, blank out', async () => {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   let out = '';
@@ -110,11 +110,9 @@ test('hearth address normalize: JSON line per input line, blank lines skipped', 
     '123 N Main St Apt 4B, Springfield, IL 62704\n\n123 North Main Street Apartment 4-B, Springfield IL 62704\n',
   );
   assert.equal(await runAddressNormalize({ stdin, stdout, stderr: new PassThrough() }), 0);
-  const lines = out
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-  assert.equal(lines.length, 2);
+  const raw = out.split('\n');
+  assert.deepEqual([raw.length, raw[1], raw[3]], [4, '', ''], 'three input lines, three output lines');
+  const lines = [JSON.parse(raw[0]!), JSON.parse(raw[2]!)];
   assert.equal(lines[0].raw, '123 N Main St Apt 4B, Springfield, IL 62704');
   assert.equal(lines[0].key, lines[1].key);
   assert.equal(lines[0].components.occupancy_identifier, '4B');

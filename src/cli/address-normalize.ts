@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { stringify } from 'csv-stringify/sync';
 import { normalizeAddress } from '../address/index.ts';
 
 export interface AddressCliIo {
@@ -7,15 +9,32 @@ export interface AddressCliIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** `hearth address normalize`: one address per input line, one JSON object per output line. */
-export async function runAddressNormalize(io: AddressCliIo): Promise<number> {
-  const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const n = normalizeAddress(line.trim());
-    io.stdout.write(
-      `${JSON.stringify({ raw: line, components: n.components, key: n.key, standardized: n.standardized })}\n`,
-    );
+export type AddressFormat = 'json' | 'csv';
+
+const CSV_COLUMNS = ['raw', 'key', 'standardized'] as const;
+
+/**
+ * `hearth address normalize`: one address per input line (stdin, or each file in turn), one output
+ * line per input line, so outputs line up with inputs: a blank line in is a blank line out.
+ */
+export async function runAddressNormalize(
+  io: AddressCliIo,
+  files: string[] = [],
+  format: AddressFormat = 'json',
+): Promise<number> {
+  if (format === 'csv') io.stdout.write(stringify([[...CSV_COLUMNS]]));
+  const inputs =
+    files.length > 0 ? files.map((f) => () => createReadStream(f, { encoding: 'utf8' })) : [() => io.stdin];
+  for (const open of inputs) {
+    const lines = createInterface({ input: open(), crlfDelay: Infinity });
+    for await (const line of lines) io.stdout.write(formatLine(line, format));
   }
   return 0;
+}
+
+function formatLine(line: string, format: AddressFormat): string {
+  if (!line.trim()) return format === 'csv' ? stringify([['', '', '']]) : '\n';
+  const n = normalizeAddress(line.trim());
+  if (format === 'csv') return stringify([[line, n.key, n.standardized]]);
+  return `${JSON.stringify({ raw: line, components: n.components, key: n.key, standardized: n.standardized })}\n`;
 }

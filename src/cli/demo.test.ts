@@ -32,5 +32,7 @@ test('hearth demo --once: corrections reach the simulated CRM, respellings and e
   assert.match(out, /new\.customer@example\.com\s+not in the CRM: the write-back is a dead letter/);
   assert.match(out, /HubSpot reported \d+ of Hearth's own writes back; all recognised as echoes/);
   assert.match(out, /The loyalty platform received 8 signed address\.corrected webhooks/);
+  assert.match(out, /Reconciliation run run_\w+ compared \d+ CRM records: drift address 1 /);
+  assert.match(out, /order #3001 from m\.garcia@work\.example\.com .*: [1-9]\d* pair\(s\) wait in the identity review/);
   assert.match(out, /console\s+http:\/\/127\.0\.0\.1:\d+\//);
 });

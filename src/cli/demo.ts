@@ -111,6 +111,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       `\nThe loyalty platform received ${countByType(loyalty, 'order.enriched')} order.enriched and ` +
         `${countByType(loyalty, 'tier.changed')} tier.changed webhooks (household_id, role, opt-in and tier attached).`,
     );
+    await reconcileAfterCrmEdit(running, crm, apiKey, io);
+    await orderUnderNewEmail(running, io);
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;
@@ -221,6 +223,58 @@ async function runWorkload(hearth: Hearth, crm: HubSpotSim, loyalty: Receiver, i
   writeLine(
     io.stdout,
     `The loyalty platform received ${countByType(loyalty, 'address.corrected')} signed address.corrected webhooks.`,
+  );
+}
+
+/**
+ * A CRM user types an old address over a checkout-validated one; Hearth refuses it (ownership), so
+ * the CRM drifts. A reconciliation run measures the drift (scorecard) and heals it per policy, so
+ * the console's drift section has a run to show.
+ */
+async function reconcileAfterCrmEdit(hearth: Hearth, crm: HubSpotSim, apiKey: string, io: CliIo): Promise<void> {
+  const maria = crm.listContacts().find((c) => c.properties.email === 'maria.garcia@example.com');
+  if (!maria) return;
+  crm.updateFromUi(maria.id, { address: '14 Elm St' });
+  await settle(hearth);
+  const res = await hearth.app.inject({
+    method: 'POST',
+    url: '/v1/reconcile/runs',
+    headers: { authorization: `Bearer ${apiKey}` },
+    payload: { wait: true },
+  });
+  const run = res.json() as { id: string; records: number; scorecard: { field: string; drifted: number }[] };
+  if (res.statusCode !== 200) throw new HearthError('internal', `demo reconciliation run failed: ${res.body}`);
+  await settle(hearth);
+  const drifted = run.scorecard.filter((l) => l.drifted > 0).map((l) => `${l.field} ${l.drifted}`);
+  writeLine(
+    io.stdout,
+    `\nA CRM user typed "14 Elm St" back over Maria's address; Hearth kept the checkout address. ` +
+      `Reconciliation run ${run.id} compared ${run.records} CRM records: drift ${drifted.join(', ') || 'none'} ` +
+      `(healed per policy; the scorecard is at /v1/reconcile/scorecard).`,
+  );
+}
+
+/** Maria orders again under a work e-mail: same name and door, other e-mail: a pair for the review queue. */
+async function orderUnderNewEmail(hearth: Hearth, io: CliIo): Promise<void> {
+  const order = buildOrder({
+    order_id: 3001,
+    customer_id: 7999,
+    email: 'm.garcia@work.example.com',
+    first_name: 'Maria',
+    last_name: 'Garcia',
+    address1: '2200 North Lincoln Avenue',
+    address2: 'Apt 4B',
+    city: 'Chicago',
+    province_code: 'IL',
+    zip: '60614',
+  });
+  await sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', order, SHOPIFY_SECRET);
+  await settle(hearth);
+  const pending = await hearth.hdb.db.selectFrom('review_items').select('id').where('status', '=', 'pending').execute();
+  writeLine(
+    io.stdout,
+    `storefront  order #3001 from m.garcia@work.example.com (Maria Garcia, same door, new e-mail): ` +
+      `${pending.length} pair(s) wait in the identity review queue (/v1/review).`,
   );
 }
 

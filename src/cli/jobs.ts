@@ -36,7 +36,8 @@ export async function jobsCommand(argv: string[], io: CliIo): Promise<number> {
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new HearthError('invalid_input', '--limit must be a positive integer');
-  const hdb = openDatabase(configFrom(values, io).database);
+  // Listing or re-driving jobs of a database that does not exist is a typo, not a request to create one.
+  const hdb = openDatabase(configFrom(values, io).database, { mustExist: true });
   try {
     await migrateToLatest(hdb.db);
     if (sub === 'list') {

@@ -25,7 +25,7 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   if (sub === 'create' && !values.name) throw new HearthError('invalid_input', 'keys create needs --name');
   if (sub === 'create' && !ROLES.includes(values.role as ApiRole))
     throw new HearthError('invalid_input', `--role must be one of ${ROLES.join(', ')}`);
-  const hdb = openDatabase(configFrom(values, io).database);
+  const hdb = openDatabase(configFrom(values, io).database, { mustExist: sub === 'list' });
   try {
     await migrateToLatest(hdb.db);
     if (sub === 'create') {

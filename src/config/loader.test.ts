@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig, substituteEnv } from './loader.ts';
+import { loadConfig, parseConfig } from './loader.ts';
+import { markRefs, substituteValues } from './substitute.ts';
 
 /** The precedence the shipped descriptors' ranks must produce (checkout outranks the CRM for addresses). */
 const DEFAULT_OWNERSHIP = {
@@ -60,7 +61,10 @@ test('JSON config files work too', () => {
 });
 
 test('clear errors: missing env var, bad value, unknown writeback CRM, unreadable file', () => {
-  assert.throws(() => substituteEnv('a: ${NOPE}', {}, 'x.yaml'), /x\.yaml: environment variable NOPE is not set/);
+  assert.throws(
+    () => substituteValues({ a: markRefs('${NOPE}') }, {}, 'x.yaml'),
+    /x\.yaml: environment variable NOPE is not set/,
+  );
   assert.throws(() => parseConfig({ server: { port: 'eighty' } }), /config server\.port: /);
   assert.throws(
     () => parseConfig({ writeback: { crm: 'hubspot' } }),
@@ -68,4 +72,33 @@ test('clear errors: missing env var, bad value, unknown writeback CRM, unreadabl
   );
   assert.throws(() => parseConfig({ writeback: { crm: 'sap' } }), /config writeback\.crm/);
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /missing\.yaml: ENOENT/);
+});
+
+test('parsed first, then ${VAR} in values only: a secret with # and ": " stays whole; comments untouched', () => {
+  const file = join(dir, 'secret.yaml');
+  writeFileSync(
+    file,
+    `# set \${NOT_SET} in production
+server: { port: \${PORT} }
+connectors:
+  shopify: { webhook_secret: "\${SECRET}" }
+`,
+  );
+  const c = loadConfig({ file, env: { SECRET: 'a#b: c', PORT: '4300' } });
+  assert.equal(c.connectors.shopify?.webhook_secret, 'a#b: c');
+  assert.equal(c.server.port, 4300);
+});
+
+test('unknown keys are an error naming the key and the nearest known one', () => {
+  assert.throws(() => parseConfig({ sever: { port: 1 } }), /config sever: unknown key; did you mean server\?/);
+  assert.throws(
+    () => parseConfig({ jobs: { max_atempts: 3 } }),
+    /config jobs\.max_atempts: unknown key; did you mean jobs\.max_attempts\?/,
+  );
+  assert.throws(
+    () => parseConfig({ connectors: { shopify: { webhook_secret: 's', webook_secret: 't' } } }),
+    /config connectors\.shopify\.webook_secret: unknown key; did you mean connectors\.shopify\.webhook_secret\?/,
+  );
+  assert.throws(() => parseConfig({ connectors: { shopifx: {} } }), /did you mean connectors\.shopify\?/);
+  assert.throws(() => parseConfig({ zzzzzz: 1 }), /config zzzzzz: unknown key; known: database, server/);
 });

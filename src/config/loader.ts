@@ -13,13 +13,13 @@ import {
   type Descriptors,
 } from '../connectors/registry.ts';
 import { DEFAULT_RECONCILE_POLICIES, RECONCILE_POLICIES } from '../reconcile/policy.ts';
+import { rejectUnknownKeys } from './unknown-keys.ts';
+import { markRefs, substituteValues } from './substitute.ts';
 
 const reconcile = z
   .object({
-    /** Minutes between scheduled runs; 0: on demand only. */
-    schedule_minutes: z.number().min(0).default(0),
-    /** Records asked for per page of a pull. */
-    page_size: z.number().int().min(1).max(2000).default(100),
+    schedule_minutes: z.number().min(0).default(0).describe('Minutes between scheduled runs; 0: on demand only.'),
+    page_size: z.number().int().min(1).max(2000).default(100).describe('Records asked for per page of a pull.'),
     policies: z
       .partialRecord(z.enum(OWNED_FIELDS), z.enum(RECONCILE_POLICIES))
       .default({})
@@ -34,19 +34,35 @@ const reconcile = z
 /** The whole config schema; `connectors` is composed from the registered descriptors. */
 export function configSchema(descriptors: Descriptors) {
   return z.object({
-    database: z.string().default('sqlite:./data/hearth.db'),
+    database: z
+      .string()
+      .default('sqlite:./data/hearth.db')
+      .describe('Database URL: `sqlite:PATH` or `postgres://...` (HEARTH_DB and --db override it).'),
     server: z
       .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(4000),
-        body_limit_bytes: z.number().int().positive().default(1_048_576),
+        host: z.string().default('127.0.0.1').describe('Address the HTTP server listens on.'),
+        port: z.number().int().min(0).max(65535).default(4000).describe('Port of the HTTP server (0: any free port).'),
+        body_limit_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1_048_576)
+          .describe('Largest request body accepted (413 above).'),
       })
       .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
     connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
     writeback: z
       .object({
-        crm: z.string().nullable().default(null),
-        sync_window_seconds: z.number().positive().default(60),
+        crm: z
+          .string()
+          .nullable()
+          .default(null)
+          .describe('The connector that receives address write-backs (needs the writeback capability).'),
+        sync_window_seconds: z
+          .number()
+          .positive()
+          .default(60)
+          .describe('A write-back done later than this after its origin counts as late.'),
       })
       .default({ crm: null, sync_window_seconds: 60 }),
     ownership: z.partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1)).default({}),
@@ -54,12 +70,19 @@ export function configSchema(descriptors: Descriptors) {
     households: z
       .object({
         source: z.string().min(1),
-        /** HubSpot: company-as-household, or contact-to-contact labelled associations. */
-        hubspot_mode: z.enum(['company', 'contact_labels']).default('company'),
-        /** The CRM contact property holding points_aggregation_opt_in (explicit consent). */
-        opt_in_property: z.string().min(1).default('points_aggregation_opt_in'),
-        /** Association labels that make a contact the head (HubSpot), case-insensitive. */
-        head_labels: z.array(z.string().min(1)).default(['Head of household', 'Primary contact']),
+        hubspot_mode: z
+          .enum(['company', 'contact_labels'])
+          .default('company')
+          .describe('HubSpot: company-as-household, or contact-to-contact labelled associations.'),
+        opt_in_property: z
+          .string()
+          .min(1)
+          .default('points_aggregation_opt_in')
+          .describe('The CRM contact property holding points_aggregation_opt_in (explicit consent).'),
+        head_labels: z
+          .array(z.string().min(1))
+          .default(['Head of household', 'Primary contact'])
+          .describe('Association labels that make a contact the head (HubSpot), case-insensitive.'),
         member_labels: z.array(z.string().min(1)).default(['Household member']),
         page_size: z.number().int().min(1).max(200).default(100),
       })
@@ -67,15 +90,36 @@ export function configSchema(descriptors: Descriptors) {
       .default(null),
     jobs: z
       .object({
-        max_attempts: z.number().int().min(1).default(8),
-        base_delay_ms: z.number().int().min(1).default(500),
-        max_delay_ms: z.number().int().min(1).default(300_000),
-        lease_seconds: z.number().int().min(1).default(60),
-        poll_interval_ms: z.number().int().min(1).default(100),
-        batch_size: z.number().int().min(1).max(100).default(50),
-        apply_batch_size: z.number().int().min(1).max(5000).default(500),
-        /** Batches of one target in flight at once, so one slow contact never blocks the others. */
-        concurrency: z.number().int().min(1).max(32).default(4),
+        max_attempts: z.number().int().min(1).default(8).describe('Attempts before a job becomes a dead letter.'),
+        base_delay_ms: z
+          .number()
+          .int()
+          .min(1)
+          .default(500)
+          .describe('First retry delay; doubles per attempt, with jitter.'),
+        max_delay_ms: z.number().int().min(1).default(300_000).describe('Longest retry delay.'),
+        lease_seconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(60)
+          .describe('How long a claimed job is held before another worker may take it.'),
+        poll_interval_ms: z.number().int().min(1).default(100).describe('How often idle workers look for work.'),
+        batch_size: z.number().int().min(1).max(100).default(50).describe('Jobs handed to a connector at once.'),
+        apply_batch_size: z
+          .number()
+          .int()
+          .min(1)
+          .max(5000)
+          .default(500)
+          .describe('Inbox events applied in one transaction.'),
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(32)
+          .default(4)
+          .describe('Batches of one target in flight at once, so one slow contact never blocks the others.'),
       })
       .default({
         max_attempts: 8,
@@ -88,14 +132,28 @@ export function configSchema(descriptors: Descriptors) {
         concurrency: 4,
       }),
     webhooks: z
-      .object({ replay_window_seconds: z.number().int().positive().default(300) })
+      .object({
+        replay_window_seconds: z
+          .number()
+          .int()
+          .positive()
+          .default(300)
+          .describe('Webhooks signed longer ago than this are refused.'),
+      })
       .default({ replay_window_seconds: 300 }),
     loyalty: z
       .object({
-        /** Points earned per 1.00 of order total (any currency; mixed currencies are not converted). */
-        points_per_unit: z.number().min(0).default(1),
-        /** Rolling window of qualifying spend for tiers. */
-        tier_window_days: z.number().int().min(1).default(365),
+        points_per_unit: z
+          .number()
+          .min(0)
+          .default(1)
+          .describe('Points earned per 1.00 of order total (any currency; mixed currencies are not converted).'),
+        tier_window_days: z
+          .number()
+          .int()
+          .min(1)
+          .default(365)
+          .describe('Rolling window of qualifying spend for tiers.'),
         /** Tiers by minimum qualifying spend (major units), lowest first. */
         tiers: z
           .array(z.object({ name: z.string().min(1), min_spend: z.number().min(0) }))
@@ -105,14 +163,27 @@ export function configSchema(descriptors: Descriptors) {
             { name: 'silver', min_spend: 500 },
             { name: 'gold', min_spend: 1500 },
           ]),
-        /** Who may redeem from a household pool. */
-        redemption_authority: z.enum(['any_opted_in', 'head_only']).default('any_opted_in'),
-        /** On opt-out or leaving: the pool keeps everything, or the member takes their attributed share. */
-        split_policy: z.enum(['stays_with_household', 'member_takes_share']).default('stays_with_household'),
-        /** Alert when manual adjustments exceed this share of ledger entries. */
-        adjustment_alert_rate: z.number().min(0).max(1).default(0.02),
-        /** Earned points expire this many days after the order (oldest first); null: never. */
-        points_expire_days: z.number().int().positive().nullable().default(null),
+        redemption_authority: z
+          .enum(['any_opted_in', 'head_only'])
+          .default('any_opted_in')
+          .describe('Who may redeem from a household pool.'),
+        split_policy: z
+          .enum(['stays_with_household', 'member_takes_share'])
+          .default('stays_with_household')
+          .describe('On opt-out or leaving: the pool keeps everything, or the member takes their attributed share.'),
+        adjustment_alert_rate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.02)
+          .describe('Alert when manual adjustments exceed this share of ledger entries.'),
+        points_expire_days: z
+          .number()
+          .int()
+          .positive()
+          .nullable()
+          .default(null)
+          .describe('Earned points expire this many days after the order (oldest first); null: never.'),
       })
       .default({
         points_per_unit: 1,
@@ -129,14 +200,24 @@ export function configSchema(descriptors: Descriptors) {
       }),
     identity: z
       .object({
-        /** Match new source records against existing customers at ingest. */
-        enabled: z.boolean().default(true),
-        /** Match probability at or above which a record is linked automatically. */
-        auto_link: z.number().min(0).max(1).default(0.95),
-        /** Probability at or above which (below auto_link) a pair goes to the review queue. */
-        review: z.number().min(0).max(1).default(0.6),
-        /** Country for phone numbers written without a country code. */
-        default_country: z.string().length(2).default('US'),
+        enabled: z.boolean().default(true).describe('Match new source records against existing customers at ingest.'),
+        auto_link: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.95)
+          .describe('Match probability at or above which a record is linked automatically.'),
+        review: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.6)
+          .describe('Probability at or above which (below auto_link) a pair goes to the review queue.'),
+        default_country: z
+          .string()
+          .length(2)
+          .default('US')
+          .describe('Country for phone numbers written without a country code.'),
       })
       .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
       .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
@@ -176,7 +257,9 @@ export function parseConfig(
   env: Record<string, string | undefined> = {},
   descriptors: Descriptors = CONNECTORS,
 ): HearthConfig {
-  const result = configSchema(descriptors).safeParse(raw);
+  const schema = configSchema(descriptors);
+  rejectUnknownKeys(schema, raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.join('.') || '(root)';
@@ -239,22 +322,15 @@ function readConfigFile(file: string, env: Record<string, string | undefined>): 
       `config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
     );
   }
-  const substituted = substituteEnv(text, env, file);
+  let parsed: unknown;
   try {
-    return file.endsWith('.json') ? JSON.parse(substituted) : (parseYaml(substituted) ?? {});
+    const marked = markRefs(text);
+    parsed = file.endsWith('.json') ? JSON.parse(marked) : (parseYaml(marked) ?? {});
   } catch (err) {
     throw new HearthError('invalid_config', `config file ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
-}
-
-/** `${NAME}` is replaced by the environment value; a missing variable is an error, not an empty secret. */
-export function substituteEnv(text: string, env: Record<string, string | undefined>, file = 'config'): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-    const value = env[name];
-    if (value === undefined)
-      throw new HearthError('invalid_config', `config file ${file}: environment variable ${name} is not set`);
-    return value;
-  });
+  // Parsed first, then substituted: a value is never re-read as YAML.
+  return substituteValues(parsed, env, file);
 }
 
 function applyOverrides(

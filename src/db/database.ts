@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
@@ -31,6 +31,8 @@ export interface OpenOptions {
   sqliteSynchronous?: 'NORMAL' | 'FULL';
   poolSize?: number;
   onIdleError?: (err: Error) => void;
+  /** Refuse a missing SQLite file instead of creating it (read-only commands: a typo is not a new database). */
+  mustExist?: boolean;
 }
 
 export function openDatabase(url: string, opts: OpenOptions = {}): HearthDb {
@@ -45,6 +47,11 @@ export function openDatabase(url: string, opts: OpenOptions = {}): HearthDb {
 function openSqlite(path: string, opts: OpenOptions): HearthDb {
   if (!path)
     throw new HearthError('invalid_config', 'database URL sqlite: needs a file path, e.g. sqlite:./data/hearth.db');
+  if (opts.mustExist && path !== ':memory:' && !existsSync(path))
+    throw new HearthError(
+      'invalid_input',
+      `database ${path} does not exist: check --db / HEARTH_DB, or create it with hearth migrate`,
+    );
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SqliteDatabase(path);
   sqlite.pragma('journal_mode = WAL');

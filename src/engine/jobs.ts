@@ -278,8 +278,15 @@ export async function nextDueAt(db: Db, target: string): Promise<number | null> 
 }
 
 /** Write-backs that missed the sync window: delivered late, or still undelivered past it. */
-export async function lateWritebacks(db: Db, windowMs: number, now: number, limit: number): Promise<JobsTable[]> {
-  return db
+export async function lateWritebacks(
+  db: Db,
+  windowMs: number,
+  now: number,
+  limit: number,
+  after?: string,
+): Promise<JobsTable[]> {
+  // Id order (ULIDs follow creation) so a page can start `after` the last id of the previous one.
+  let q = db
     .selectFrom('jobs')
     .selectAll()
     .where('kind', '=', 'crm.address_write')
@@ -289,7 +296,8 @@ export async function lateWritebacks(db: Db, windowMs: number, now: number, limi
         eb.and([eb('status', 'in', ['pending', 'running', 'dead']), eb('origin_at', '<', now - windowMs)]),
       ]),
     )
-    .orderBy('origin_at')
-    .limit(limit)
-    .execute();
+    .orderBy('id')
+    .limit(limit);
+  if (after) q = q.where('id', '>', after);
+  return q.execute();
 }

@@ -284,8 +284,15 @@ function addCounts(s: PullSummary, c: PageCounts, status: PullSummary['status'])
 }
 
 /** The latest pulls (newest first), for the API. */
-export async function listPulls(db: Db, connector: string | undefined, limit: number): Promise<HouseholdPullsTable[]> {
-  let q = db.selectFrom('household_pulls').selectAll().orderBy('started_at', 'desc').limit(limit);
+export async function listPulls(
+  db: Db,
+  connector: string | undefined,
+  limit: number,
+  before?: string,
+): Promise<HouseholdPullsTable[]> {
+  // Newest first by id (ULIDs follow start time), so a page can continue `before` the last id.
+  let q = db.selectFrom('household_pulls').selectAll().orderBy('id', 'desc').limit(limit);
   if (connector) q = q.where('connector', '=', connector);
+  if (before) q = q.where('id', '<', before);
   return q.execute();
 }

@@ -265,7 +265,7 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
       const metrics = await hearth.app.inject({ method: 'GET', url: '/metrics' });
       assert.match(
         metrics.body,
-        new RegExp(`hearth_loyalty_manual_adjustment_rate ${(1 / counts.length).toString().slice(0, 6)}`),
+        new RegExp(`hearth_loyalty_manual_adjustment_ratio ${(1 / counts.length).toString().slice(0, 6)}`),
       );
       assert.match(metrics.body, /hearth_loyalty_manual_adjustment_alert_threshold 0.02/);
       assert.equal(await balanceOf(db(), ann), 15);

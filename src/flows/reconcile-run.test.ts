@@ -256,8 +256,8 @@ describeEachDialect('live reconciliation against the HubSpot simulator', (ctx) =
       [0, 0.25],
     );
     const metrics = (await hearth.app.inject({ method: 'GET', url: '/metrics' })).body;
-    assert.match(metrics, /hearth_reconcile_drift_rate\{system="hubspot",field="address"\} 0\n/);
-    assert.match(metrics, /hearth_reconcile_drift_rate\{system="hubspot",field="phone"\} 0.25\n/);
+    assert.match(metrics, /hearth_reconcile_drift_ratio\{system="hubspot",field="address"\} 0\n/);
+    assert.match(metrics, /hearth_reconcile_drift_ratio\{system="hubspot",field="phone"\} 0.25\n/);
     // Another process (a fresh app on the same database) exports the same scorecard from its start.
     const other = await buildApp({
       config,

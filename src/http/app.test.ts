@@ -14,6 +14,7 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
   before(async () => {
     const config = parseConfig({ log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
     app = await buildApp({
+      strictResponses: true,
       config,
       hdb: ctx.hdb(),
       connectors: {},
@@ -104,9 +105,20 @@ describeEachDialect('HTTP API: auth, roles, errors, ops endpoints', (ctx) => {
   test('health, readiness, metrics and the OpenAPI document', async () => {
     assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
     assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).json().status, 'ready');
+    assert.equal((await app.inject({ method: 'GET', url: '/no-such-page' })).statusCode, 404);
     const metrics = await app.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /# TYPE hearth_writeback_lag_seconds histogram/);
     assert.match(metrics.body, /# TYPE hearth_outbox_jobs gauge/);
+    // Prometheus conventions: process metrics, request durations per route pattern, ratios named *_ratio.
+    assert.match(metrics.body, /^process_cpu_seconds_total /m);
+    assert.match(metrics.body, /^nodejs_eventloop_lag_seconds /m);
+    assert.match(
+      metrics.body,
+      /hearth_http_request_duration_seconds_count\{method="GET",route="\/readyz",status_code="200"\} 1/,
+    );
+    assert.match(metrics.body, /hearth_http_request_duration_seconds_count\{[^}]*route="\(unmatched\)"/);
+    assert.match(metrics.body, /# TYPE hearth_loyalty_manual_adjustment_ratio gauge/);
+    assert.doesNotMatch(metrics.body, /^hearth_\w+_rate[{ ]/m);
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     assert.equal(doc.openapi.startsWith('3.'), true);
     for (const path of [

@@ -14,6 +14,8 @@ import { authenticate, type Principal } from './auth.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { addSharedSchemas, responseSerializer } from './schemas.ts';
+import { recordRequest } from './request-metrics.ts';
 
 export type { AppDeps };
 
@@ -29,6 +31,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.server.body_limit_bytes,
   });
+  addSharedSchemas(app);
+  app.setSerializerCompiler(responseSerializer(deps.strictResponses ?? false));
+  app.addHook('onResponse', recordRequest(deps.metrics));
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
   app.setNotFoundHandler((req, reply) => {
     void reply
@@ -36,6 +41,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send(errorBody(new HearthError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
   });
   await app.register(swagger, {
+    // Shared schemas appear in components under their $id (schemas.ts), not as def-N.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (json.$id as string) ?? `def-${i}` },
     openapi: {
       info: {
         title: 'Hearth API',
@@ -43,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         description:
           'Customer identity and household master-data hub. `/v1` calls need `Authorization: Bearer <api key>`.',
       },
+      // Component schemas come from schemas.ts (addSharedSchemas); routes build theirs with op().
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },

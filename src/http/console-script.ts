@@ -73,18 +73,43 @@ async function redrive(id) {
   }
 }
 
-async function findCustomer(email) {
+let searchAfter = null;
+
+/** Customers matching the search box (name, e-mail, phone, postcode), a page at a time. */
+async function searchCustomers(q, more) {
+  const list = $('#customer-results');
+  if (!more) { list.replaceChildren(); $('#customer').replaceChildren(); searchAfter = null; }
+  try {
+    const page = await api('/customers?limit=25&q=' + encodeURIComponent(q) +
+      (more && searchAfter ? '&after=' + encodeURIComponent(searchAfter) : ''));
+    searchAfter = page.next_after;
+    $('#customer-more').hidden = !searchAfter;
+    if (!more && page.data.length === 0) return say('#customer-status', 'no customer matches ' + q, true);
+    if (!more && page.data.length === 1 && !searchAfter) return showCustomer(page.data[0].id);
+    say('#customer-status', list.children.length + page.data.length + ' shown' + (searchAfter ? ', more below' : ''));
+    for (const c of page.data) {
+      const b = el('button', person(c), { type: 'button', class: 'link' });
+      b.addEventListener('click', () => showCustomer(c.id));
+      const a = c.address || {};
+      list.append(row([b, c.phone, [a.city, a.region, a.postal_code].filter(Boolean).join(' ')]));
+    }
+  } catch (err) {
+    say('#customer-status', err.message, true);
+  }
+}
+
+/** The customer page: record with per-field source, systems' copies, history, household and ledger. */
+async function showCustomer(id) {
   const out = $('#customer');
   out.replaceChildren();
   try {
-    const { data } = await api('/customers?email=' + encodeURIComponent(email));
-    if (data.length === 0) return say('#customer-status', 'no customer with email ' + email, true);
-    const c = await api('/customers/' + encodeURIComponent(data[0].id));
-    say('#customer-status', c.id, false);
+    const c = await api('/customers/' + encodeURIComponent(id));
+    say('#customer-status', [c.given_name, c.family_name].filter(Boolean).join(' ') + ' · ' + c.id, false);
     const a = c.address || {};
     out.append(el('p', [c.given_name, c.family_name].filter(Boolean).join(' ') + ' <' + (c.email || '') + '>'));
     out.append(el('p',
-      'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')));
+      'Address of record: ' + [a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ') +
+      (a.source ? ' (from ' + a.source + ')' : '')));
     out.append(el('p', c.household_id
       ? 'Household ' + c.household_id + ' (' + c.hierarchy_role + ', points pooling ' +
         (c.points_aggregation_opt_in ? 'on' : 'off') + ') · tier ' + (c.tier || 'none') +
@@ -98,10 +123,38 @@ async function findCustomer(email) {
     changes.append(row(['when', 'field', 'old', 'new', 'source']));
     for (const ch of c.changes)
       changes.append(row([ch.changed_at, ch.field, ch.old_value, ch.new_value, ch.source_system]));
-    out.append(el('h3', 'Source records'), links, el('h3', 'Change history'), changes);
+    out.append(el('h3', 'Source records'), wrap(links), el('h3', 'Change history'), wrap(changes));
+    if (c.household_id) out.append(...(await householdPart(c.household_id)));
+    out.append(...(await ledgerPart(c.household_id && c.points_aggregation_opt_in ? c.household_id : c.id)));
   } catch (err) {
     say('#customer-status', err.message, true);
   }
+}
+
+function wrap(table) {
+  const d = el('div', null, { class: 'scroll' });
+  d.append(table);
+  return d;
+}
+
+async function householdPart(id) {
+  const h = await api('/households/' + encodeURIComponent(id));
+  const t = el('table', null, { id: 'household-members' });
+  t.append(row(['member', 'role', 'points pooling', 'since']));
+  for (const m of h.members)
+    t.append(row([[m.given_name, m.family_name].filter(Boolean).join(' ') + ' <' + (m.email || '') + '>',
+      m.hierarchy_role, m.points_aggregation_opt_in ? 'on' : 'off', m.valid_from]));
+  return [el('h3', 'Household ' + (h.name || h.id) + ' · pool ' + h.pool_balance + ' points · tier ' +
+    (h.tier || 'none')), wrap(t)];
+}
+
+async function ledgerPart(account) {
+  const l = await api('/loyalty/accounts/' + encodeURIComponent(account) + '/entries?limit=50');
+  const t = el('table', null, { id: 'ledger' });
+  t.append(row(['when', 'kind', 'points', 'order', 'by', 'reason']));
+  for (const e of l.data)
+    t.append(row([e.occurred_at, e.kind, e.points, e.order_name || e.order_id, e.actor || e.source, e.reason]));
+  return [el('h3', 'Ledger (' + l.kind + ' account, balance ' + l.balance + ')'), wrap(t)];
 }
 
 function person(c) {
@@ -181,9 +234,10 @@ $('#key-form').addEventListener('submit', (e) => {
   sessionStorage.setItem('hearth_api_key', keyInput.value);
   loadAll();
 });
+$('#customer-more').addEventListener('click', () => searchCustomers($('#customer-q').value.trim(), true));
 $('#customer-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  findCustomer($('#customer-email').value.trim());
+  searchCustomers($('#customer-q').value.trim(), false);
 });
 if (keyInput.value) loadAll();
 `;

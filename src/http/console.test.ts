@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import axe from 'axe-core';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { parseConfig } from '../config/loader.ts';
@@ -28,6 +31,7 @@ describeEachDialect('operator console in a real browser', (ctx) => {
       { HEARTH_API_KEY: ADMIN },
     );
     app = await buildApp({
+      strictResponses: true,
       config,
       hdb: ctx.hdb(),
       connectors: {},
@@ -69,9 +73,9 @@ describeEachDialect('operator console in a real browser', (ctx) => {
     const page = await browser!.newPage();
     await page.goto(url);
     assert.equal(await page.title(), 'Hearth console');
-    const jobsTable = await page.locator('h2:has-text("Outbound jobs") + table').innerText();
+    const jobsTable = await page.locator('h2:has-text("Outbound jobs") + .scroll table').innerText();
     assert.match(jobsTable, /hubspot\s+dead\s+1/);
-    const late = await page.locator('h2:has-text("sync window") + table').innerText();
+    const late = await page.locator('h2:has-text("sync window") + .scroll table').innerText();
     assert.match(late, new RegExp(job!.id));
     await page.close();
   });
@@ -139,12 +143,12 @@ describeEachDialect('operator console in a real browser', (ctx) => {
       (await db.selectFrom('jobs').select('status').where('id', '=', job!.id).executeTakeFirstOrThrow()).status,
       'pending',
     );
-    await page.fill('#customer-email', 'ANA@example.com');
+    await page.fill('#customer-q', 'ANA@example.com');
     await page.click('#customer-form button');
     await page.locator('#customer-links').waitFor();
     assert.match(await page.locator('#customer').innerText(), /2200 N Lincoln Ave, Chicago, IL, 60614/);
     assert.match(await page.locator('#customer-links').innerText(), /hubspot\s+5101/);
-    await page.fill('#customer-email', 'nobody@example.com');
+    await page.fill('#customer-q', 'nobody@example.com');
     await page.click('#customer-form button');
     await page.locator('#customer-status.err:has-text("no customer")').waitFor();
     await page.close();
@@ -248,10 +252,45 @@ describeEachDialect('operator console in a real browser', (ctx) => {
       .where('customer_ids', 'like', '%cus_console_r2%')
       .executeTakeFirstOrThrow();
     assert.notEqual(decided.status, 'pending');
-    await page.fill('#customer-email', 'ada@example.com');
+    await page.fill('#customer-q', 'ada@example.com');
     await page.click('#customer-form button');
     await page.locator('#customer-household').waitFor();
     assert.match(await page.locator('#customer-household').innerText(), /No household · tier member · own points 0/);
+    await page.close();
+  });
+
+  test('search lists customers to open; readable at 1,280 px and on a phone; no serious axe violations', {
+    skip: !haveBrowser,
+  }, async () => {
+    const shots = mkdtempSync(join(tmpdir(), 'hearth-console-shots-'));
+    console.log(`# console screenshots: ${shots}`);
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url);
+    await page.fill('#api-key', ADMIN);
+    await page.click('#key-form button');
+    await page.fill('#customer-q', 'example');
+    await page.click('#customer-form button');
+    await page.locator('#customer-results tr:has-text("Adaeze")').waitFor();
+    assert.ok((await page.locator('#customer-results tr').count()) >= 3, 'every matching customer listed');
+    await page.locator('#customer-results button:has-text("Adaeze")').click();
+    await page.locator('#ledger').waitFor();
+    assert.match(await page.locator('#customer-status').innerText(), /Adaeze .* cus_console_r2/);
+    assert.match(await page.locator('#customer').innerText(), /Ledger \(customer account, balance 0\)/);
+    // Evaluated in the page (a string: the test is type-checked without the DOM library).
+    const overflow = async () =>
+      (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    assert.ok((await overflow()) <= 0, `page wider than the 1,280 px viewport by ${await overflow()} px`);
+    await page.screenshot({ path: join(shots, `customers-1280-${ctx.url().split(':')[0]}.png`), fullPage: true });
+    await page.addScriptTag({ content: axe.source });
+    const result = (await page.evaluate('axe.run()')) as axe.AxeResults;
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(
+      serious.map((v) => `${v.id}: ${v.help}`),
+      [],
+    );
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok((await overflow()) <= 0, `wider than a phone by ${await overflow()} px`);
+    await page.screenshot({ path: join(shots, `customers-phone-${ctx.url().split(':')[0]}.png`), fullPage: true });
     await page.close();
   });
 });

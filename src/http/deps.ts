@@ -14,4 +14,6 @@ export interface AppDeps {
   /** Called after webhook events are stored, to start applying them at once. */
   onEventsStored?: () => void;
   now?: () => number;
+  /** Check every answer against its response schema (tests): a mismatch is a 500. */
+  strictResponses?: boolean;
 }

@@ -2,7 +2,8 @@ import { type LoyaltySettings } from '../../loyalty/settings.ts';
 import { loyaltySettings } from '../../config/derive.ts';
 import type { FastifyInstance } from 'fastify';
 import { changeHistory, getCustomerRow, listLinks } from '../../customers/customer-store.ts';
-import { normalizeEmail, toCustomer } from '../../canonical/customer.ts';
+import { toCustomer } from '../../canonical/customer.ts';
+import { searchCustomers, type CustomerSearch } from '../../customers/search.ts';
 import type { ApiRole, JobStatus } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import { membershipAt } from '../../households/membership-store.ts';
@@ -17,10 +18,10 @@ import { registerHouseholdRoutes } from './households.ts';
 import { registerLoyaltyRoutes } from './loyalty.ts';
 import { changeView, eventView, jobView, linkView } from '../views.ts';
 import { registerReconcileRoutes } from './reconcile.ts';
+import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
-const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
-const limit = { type: 'integer', minimum: 1, maximum: 500, default: 100 } as const;
+type CustomerQuery = CustomerSearch;
 
 export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerCustomerRoutes(app, deps);
@@ -39,11 +40,12 @@ function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string } }>(
     '/customers/:id',
     {
-      schema: {
-        summary: 'A customer with its source records (crosswalk) and change history',
+      schema: op({
+        summary: 'A customer with its source records (crosswalk), change history, jobs, household, tier and points',
         tags: ['customers'],
         params: idParam,
-      },
+        ok: 'CustomerDetail',
+      }),
     },
     async (req) => {
       const row = await getCustomerRow(db, req.params.id);
@@ -63,43 +65,43 @@ function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
       };
     },
   );
-  app.get<{ Querystring: { email: string } }>(
+  app.get<{ Querystring: CustomerQuery }>(
     '/customers',
     {
-      schema: {
-        summary: 'Find customers by email',
+      schema: op({
+        summary:
+          'List customers (merged ones left out), oldest first; `q` searches name, e-mail, phone and postcode ' +
+          '(every word must match one of them), `email` finds an exact e-mail',
         tags: ['customers'],
-        querystring: { type: 'object', properties: { email: { type: 'string', minLength: 3 } }, required: ['email'] },
-      },
+        querystring: pageQuery({
+          q: { type: 'string', minLength: 1, maxLength: 200 },
+          email: { type: 'string', minLength: 3 },
+        }),
+        ok: page('Customer'),
+      }),
     },
     async (req) => {
-      const rows = await db
-        .selectFrom('customers')
-        .selectAll()
-        .where('email_normalized', '=', normalizeEmail(req.query.email))
-        .where('merged_into', 'is', null)
-        .orderBy('id')
-        .limit(50)
-        .execute();
-      return { data: rows.map(toCustomer) };
+      const rows = await searchCustomers(db, req.query);
+      return pageOf(rows, req.query.limit, toCustomer, (r) => r.id);
     },
   );
-  app.get<{ Querystring: { status?: string; limit: number } }>(
+  app.get<{ Querystring: { status?: string; limit: number; after?: string } }>(
     '/events',
     {
-      schema: {
-        summary: 'Inbox events (e.g. failed ones)',
+      schema: op({
+        summary: 'Inbox events (e.g. failed ones), newest first',
         tags: ['sync'],
-        querystring: {
-          type: 'object',
-          properties: { status: { type: 'string', enum: ['pending', 'applied', 'ignored', 'echo', 'failed'] }, limit },
-        },
-      },
+        querystring: pageQuery({
+          status: { type: 'string', enum: ['pending', 'applied', 'ignored', 'echo', 'failed'] },
+        }),
+        ok: page('InboxEvent'),
+      }),
     },
     async (req) => {
       let q = db.selectFrom('inbox_events').selectAll().orderBy('id', 'desc').limit(req.query.limit);
       if (req.query.status) q = q.where('status', '=', req.query.status as 'failed');
-      return { data: (await q.execute()).map(eventView) };
+      if (req.query.after) q = q.where('id', '<', req.query.after);
+      return pageOf(await q.execute(), req.query.limit, eventView, (r) => r.id);
     },
   );
 }
@@ -126,19 +128,12 @@ function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: { status?: JobStatus; target?: string; limit: number; after?: string } }>(
     '/jobs',
     {
-      schema: {
+      schema: op({
         summary: 'Outbound jobs; `status=dead` lists the dead letters',
         tags: ['sync'],
-        querystring: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: JOB_STATUSES },
-            target: { type: 'string' },
-            limit,
-            after: { type: 'string' },
-          },
-        },
-      },
+        querystring: pageQuery({ status: { type: 'string', enum: JOB_STATUSES }, target: { type: 'string' } }),
+        ok: page('Job'),
+      }),
     },
     async (req) => {
       const rows = await listJobs(db, {
@@ -147,12 +142,12 @@ function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {
         after: req.query.after,
         limit: req.query.limit,
       });
-      return { data: rows.map(jobView), next_after: rows.length === req.query.limit ? rows.at(-1)!.id : null };
+      return pageOf(rows, req.query.limit, jobView, (r) => r.id);
     },
   );
   app.get<{ Params: { id: string } }>(
     '/jobs/:id',
-    { schema: { summary: 'One job', tags: ['sync'], params: idParam } },
+    { schema: op({ summary: 'One job', tags: ['sync'], params: idParam, ok: 'Job' }) },
     async (req) => {
       const job = await getJob(db, req.params.id);
       if (!job) throw new HearthError('not_found', `job ${req.params.id} not found`);
@@ -161,7 +156,16 @@ function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {
   );
   app.post<{ Params: { id: string } }>(
     '/jobs/:id/retry',
-    { schema: { summary: 'Re-drive a dead (or superseded) job (operator)', tags: ['sync'], params: idParam } },
+    {
+      schema: op({
+        summary: 'Re-drive a dead (or superseded) job (operator)',
+        tags: ['sync'],
+        params: idParam,
+        ok: 'Job',
+        role: true,
+        errors: ['conflict'],
+      }),
+    },
     async (req) => {
       requireRole(req.principal!, 'operator');
       const job = await getJob(db, req.params.id);
@@ -175,19 +179,23 @@ function registerJobRoutes(app: FastifyInstance, deps: AppDeps): void {
       return jobView((await getJob(db, job.id))!);
     },
   );
-  app.get<{ Querystring: { limit: number } }>(
+  app.get<{ Querystring: { limit: number; after?: string } }>(
     '/writeback/late',
     {
-      schema: {
-        summary: 'Address write-backs past the sync window',
+      schema: op({
+        summary: 'Address write-backs past the sync window (done late, or still open past it)',
         tags: ['sync'],
-        querystring: { type: 'object', properties: { limit } },
-      },
+        querystring: pageQuery(),
+        ok: 'LateWritebacks',
+      }),
     },
     async (req) => {
       const windowMs = deps.config.writeback.sync_window_seconds * 1000;
-      const rows = await lateWritebacks(db, windowMs, now(), req.query.limit);
-      return { sync_window_seconds: deps.config.writeback.sync_window_seconds, data: rows.map(jobView) };
+      const rows = await lateWritebacks(db, windowMs, now(), req.query.limit, req.query.after);
+      return {
+        sync_window_seconds: deps.config.writeback.sync_window_seconds,
+        ...pageOf(rows, req.query.limit, jobView, (r) => r.id),
+      };
     },
   );
 }
@@ -198,9 +206,12 @@ function registerKeyRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: { name: string; role: ApiRole } }>(
     '/api-keys',
     {
-      schema: {
+      schema: op({
         summary: 'Create an API key (admin); the key is shown once',
         tags: ['admin'],
+        status: 201,
+        ok: 'ApiKeyCreated',
+        role: true,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -210,7 +221,7 @@ function registerKeyRoutes(app: FastifyInstance, deps: AppDeps): void {
           },
           required: ['name', 'role'],
         },
-      },
+      }),
     },
     async (req, reply) => {
       requireRole(req.principal!, 'admin');
@@ -218,28 +229,38 @@ function registerKeyRoutes(app: FastifyInstance, deps: AppDeps): void {
       return reply.status(201).send(key);
     },
   );
-  app.get(
+  app.get<{ Querystring: { limit: number; after?: string } }>(
     '/api-keys',
-    { schema: { summary: 'List API keys (admin), without the keys', tags: ['admin'] } },
+    {
+      schema: op({
+        summary: 'List API keys (admin), without the keys',
+        tags: ['admin'],
+        querystring: pageQuery(),
+        ok: page('ApiKey'),
+        role: true,
+      }),
+    },
     async (req) => {
       requireRole(req.principal!, 'admin');
-      const rows = await db
+      let q = db
         .selectFrom('api_keys')
         .select(['id', 'name', 'role', 'created_at', 'revoked_at'])
         .orderBy('id')
-        .execute();
-      return {
-        data: rows.map((r) => ({
-          ...r,
-          created_at: new Date(r.created_at).toISOString(),
-          revoked_at: r.revoked_at && new Date(r.revoked_at).toISOString(),
-        })),
-      };
+        .limit(req.query.limit);
+      if (req.query.after) q = q.where('id', '>', req.query.after);
+      const view = (r: { id: string; name: string; role: ApiRole; created_at: number; revoked_at: number | null }) => ({
+        ...r,
+        created_at: new Date(r.created_at).toISOString(),
+        revoked_at: r.revoked_at && new Date(r.revoked_at).toISOString(),
+      });
+      return pageOf(await q.execute(), req.query.limit, view, (r) => r.id);
     },
   );
   app.delete<{ Params: { id: string } }>(
     '/api-keys/:id',
-    { schema: { summary: 'Revoke an API key (admin)', tags: ['admin'], params: idParam } },
+    {
+      schema: op({ summary: 'Revoke an API key (admin)', tags: ['admin'], params: idParam, ok: 'Revoked', role: true }),
+    },
     async (req) => {
       requireRole(req.principal!, 'admin');
       const res = await db

@@ -3,7 +3,7 @@ import { engineContext } from '../../flows/engine-context.ts';
 import { idpTargetsOf, loyaltySettings } from '../../config/derive.ts';
 import type { FastifyInstance } from 'fastify';
 import { getCustomerRow } from '../../customers/customer-store.ts';
-import type { HouseholdPullsTable } from '../../db/schema.ts';
+import type { HouseholdPullsTable, HouseholdsTable } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import {
   householdHistory,
@@ -18,9 +18,8 @@ import { poolBalance } from '../../loyalty/ledger-store.ts';
 import { householdTier } from '../../loyalty/tier-store.ts';
 import type { AppDeps } from '../deps.ts';
 import { requireRole } from '../auth.ts';
+import { idParam, nameParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 
-const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
-const nameParam = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } as const;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** Households (read), a member's opt-in (operator), and CRM pulls (operator). */
@@ -32,11 +31,12 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
   app.get<{ Params: { id: string } }>(
     '/households/:id',
     {
-      schema: {
+      schema: op({
         summary: 'A household: members with role and opt-in, pool balance, tier, membership history',
         tags: ['households'],
         params: idParam,
-      },
+        ok: 'Household',
+      }),
     },
     async (req) => {
       const view = await householdView(deps, req.params.id, now(), loyalty);
@@ -45,55 +45,54 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     },
   );
 
-  app.get<{ Querystring: { customer_id?: string; limit: number } }>(
+  app.get<{ Querystring: { customer_id?: string; limit: number; after?: string } }>(
     '/households',
     {
-      schema: {
-        summary: 'The household of a customer (`customer_id`), or the latest households',
+      schema: op({
+        summary: 'The household of a customer (`customer_id`), or households newest first',
         tags: ['households'],
-        querystring: {
-          type: 'object',
-          properties: {
-            customer_id: { type: 'string', minLength: 1 },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-          },
-        },
-      },
+        querystring: pageQuery({ customer_id: { type: 'string', minLength: 1 } }),
+        ok: page('HouseholdSummary'),
+        errors: ['not_found'],
+      }),
     },
     async (req) => {
       if (req.query.customer_id !== undefined) {
         const customer = await getCustomerRow(db, req.query.customer_id);
         if (!customer) throw new HearthError('not_found', `customer ${req.query.customer_id} not found`);
         const m = await membershipAt(db, customer.id);
-        return { data: m ? [await householdView(deps, m.household_id, now(), loyalty)] : [] };
+        return { data: m ? [await householdView(deps, m.household_id, now(), loyalty)] : [], next_after: null };
       }
-      const rows = await db.selectFrom('households').selectAll().orderBy('id', 'desc').limit(req.query.limit).execute();
-      return {
-        data: rows.map((h) => ({
-          id: h.id,
-          name: h.name,
-          source_system: h.source_system,
-          external_id: h.external_id,
-          updated_at: iso(h.updated_at),
-        })),
-      };
+      let q = db.selectFrom('households').selectAll().orderBy('id', 'desc').limit(req.query.limit);
+      if (req.query.after) q = q.where('id', '<', req.query.after);
+      const view = (h: HouseholdsTable) => ({
+        id: h.id,
+        name: h.name,
+        source_system: h.source_system,
+        external_id: h.external_id,
+        updated_at: iso(h.updated_at),
+      });
+      return pageOf(await q.execute(), req.query.limit, view, (h) => h.id);
     },
   );
 
   app.put<{ Params: { id: string }; Body: { opt_in: boolean } }>(
     '/customers/:id/household-opt-in',
     {
-      schema: {
+      schema: op({
         summary: "Set a member's points_aggregation_opt_in (operator); written back to the household CRM",
         tags: ['households'],
         params: idParam,
+        ok: 'OptInResult',
+        role: true,
+        errors: ['conflict'],
         body: {
           type: 'object',
           additionalProperties: false,
           properties: { opt_in: { type: 'boolean' } },
           required: ['opt_in'],
         },
-      },
+      }),
     },
     async (req) => {
       requireRole(req.principal!, 'operator');
@@ -129,7 +128,10 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
   }>(
     '/connectors/:name/pull',
     {
-      schema: {
+      schema: op({
+        ok: 'PullSummary',
+        role: true,
+        errors: ['conflict', 'connector_error'],
         summary:
           'Import or refresh every contact of a CRM with its household relationships (operator); ' +
           'resumes an unfinished pull. One call does at most `max_pages` pages (default 20) and answers ' +
@@ -145,7 +147,7 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
             page_size: { type: 'integer', minimum: 1, maximum: 200 },
           },
         },
-      },
+      }),
     },
     async (req) => {
       requireRole(req.principal!, 'operator');
@@ -168,17 +170,20 @@ export function registerHouseholdRoutes(app: FastifyInstance, deps: AppDeps): vo
     },
   );
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: { name: string }; Querystring: { limit: number; after?: string } }>(
     '/connectors/:name/pulls',
     {
-      schema: {
+      schema: op({
         summary: 'Pulls of a CRM, newest first, with their cursor and counts',
         tags: ['households'],
         params: nameParam,
-      },
+        querystring: pageQuery(),
+        ok: page('Pull'),
+      }),
     },
     async (req) => {
-      return { data: (await listPulls(db, req.params.name, 50)).map(pullView) };
+      const rows = await listPulls(db, req.params.name, req.query.limit, req.query.after);
+      return pageOf(rows, req.query.limit, pullView, (r) => r.id);
     },
   );
 }

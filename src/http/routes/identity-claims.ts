@@ -8,6 +8,7 @@ import type { Database } from '../../db/schema.ts';
 import { HearthError } from '../../errors.ts';
 import { claimsOf } from '../../flows/identity-push.ts';
 import type { AppDeps } from '../deps.ts';
+import { op } from '../schemas.ts';
 
 type Db = Kysely<Database>;
 interface ClaimsQuery {
@@ -15,17 +16,6 @@ interface ClaimsQuery {
   email?: string;
   system?: string;
 }
-
-const claimsResponse = {
-  type: 'object',
-  properties: {
-    customer_id: { type: 'string' },
-    household_id: { type: ['string', 'null'] },
-    hierarchy_role: { type: ['string', 'null'], description: 'head or member' },
-    points_aggregation_opt_in: { type: 'boolean' },
-    tier: { type: ['string', 'null'] },
-  },
-} as const;
 
 /**
  * `GET /v1/identity/claims`: the household claims an Auth0 Action or a Keycloak mapper puts into
@@ -39,7 +29,9 @@ export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps
   app.get<{ Querystring: ClaimsQuery }>(
     '/identity/claims',
     {
-      schema: {
+      schema: op({
+        ok: 'Claims',
+        errors: ['not_found'],
         summary: 'Household claims for an identity-provider user (by subject or e-mail)',
         tags: ['identity'],
         querystring: {
@@ -51,8 +43,7 @@ export function registerIdentityClaimsRoutes(app: FastifyInstance, deps: AppDeps
             system: { type: 'string', enum: idps },
           },
         },
-        response: { 200: claimsResponse },
-      },
+      }),
     },
     async (req) => {
       const { subject, email, system } = req.query;

@@ -65,6 +65,7 @@ describeEachDialect('review queue and unmerge API', (ctx) => {
     const hdb = ctx.hdb();
     const config = parseConfig({ database: 'sqlite::memory:', log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
     app = await buildApp({
+      strictResponses: true,
       config,
       hdb,
       connectors: {},

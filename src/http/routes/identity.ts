@@ -9,8 +9,8 @@ import { listReviewItems, type ReviewDecision } from '../../identity/review-stor
 import type { AppDeps } from '../deps.ts';
 import { requireRole } from '../auth.ts';
 import { linkView } from '../views.ts';
+import { idParam, op, page, pageQuery } from '../schemas.ts';
 
-const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
 const KINDS: ReviewKind[] = ['match', 'household_suggestion'];
 const STATUSES: ReviewStatus[] = ['pending', 'linked', 'not_a_match'];
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -22,20 +22,15 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
   app.get<{ Querystring: { kind?: ReviewKind; status?: ReviewStatus; limit: number; after?: string } }>(
     '/review',
     {
-      schema: {
+      schema: op({
         summary: 'Review queue: uncertain matches (both records and the score explanation) and household suggestions',
         tags: ['identity'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            kind: { type: 'string', enum: KINDS },
-            status: { type: 'string', enum: STATUSES, default: 'pending' },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            after: { type: 'string' },
-          },
-        },
-      },
+        querystring: pageQuery({
+          kind: { type: 'string', enum: KINDS },
+          status: { type: 'string', enum: STATUSES, default: 'pending' },
+        }),
+        ok: page('ReviewItem'),
+      }),
     },
     async (req) => {
       const rows = await listReviewItems(db, {
@@ -51,7 +46,10 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
   app.post<{ Params: { id: string }; Body: { decision: ReviewDecision } }>(
     '/review/:id',
     {
-      schema: {
+      schema: op({
+        ok: 'ReviewItem',
+        role: true,
+        errors: ['conflict'],
         summary:
           'Decide a review item (operator): `link` merges the pair ' +
           '(a household suggestion is recorded as confirmed); `not_a_match` closes it',
@@ -63,7 +61,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
           properties: { decision: { type: 'string', enum: ['link', 'not_a_match'] } },
           required: ['decision'],
         },
-      },
+      }),
     },
     async (req) => {
       requireRole(req.principal!, 'operator');
@@ -74,12 +72,15 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: AppDeps): voi
   app.post<{ Params: { id: string } }>(
     '/customers/:id/unmerge',
     {
-      schema: {
+      schema: op({
         summary:
           'Undo the merge of this (merged) customer: both records and their crosswalk entries are restored (operator)',
         tags: ['identity'],
         params: idParam,
-      },
+        ok: 'UnmergeResult',
+        role: true,
+        errors: ['conflict'],
+      }),
     },
     async (req) => {
       requireRole(req.principal!, 'operator');

@@ -16,6 +16,7 @@ import { loyaltySettings } from '../../config/derive.ts';
 import { entryView } from '../../loyalty/views.ts';
 import type { AppDeps } from '../deps.ts';
 import { requireRole, type Principal } from '../auth.ts';
+import { idParam, op, pageQuery } from '../schemas.ts';
 
 const str = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const actorOf = (p: Principal): string => `api_key:${p.key_id}`;
@@ -48,7 +49,12 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
   }>(
     '/loyalty/redemptions',
     {
-      schema: {
+      schema: op({
+        ok: 'LedgerResult',
+        status: 201,
+        alsoOk: [200],
+        role: true,
+        errors: ['conflict', 'not_found'],
         summary:
           'Redeem points (operator): from the household pool for opted-in members (per redemption_authority), ' +
           'else the own account; 409 when the balance does not cover it',
@@ -65,7 +71,7 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
             reason: { type: 'string', maxLength: 500 },
           },
         },
-      },
+      }),
     },
     async (req, reply) => {
       requireRole(req.principal!, 'operator');
@@ -80,7 +86,12 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
   }>(
     '/loyalty/adjustments',
     {
-      schema: {
+      schema: op({
+        ok: 'LedgerResult',
+        status: 201,
+        alsoOk: [200],
+        role: true,
+        errors: ['conflict', 'not_found'],
         summary:
           'Manual adjustment (operator) with reason; nothing ever overwrites it. Returns the manual-adjustment rate',
         tags: ['loyalty'],
@@ -96,7 +107,7 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
             idempotency_key: str,
           },
         },
-      },
+      }),
     },
     async (req, reply) => {
       requireRole(req.principal!, 'operator');
@@ -112,15 +123,13 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit: number } }>(
     '/loyalty/accounts/:id/entries',
     {
-      schema: {
+      schema: op({
         summary: 'Ledger entries of an account (a customer or a household pool), oldest first, paged with `after`',
         tags: ['loyalty'],
-        params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
-        querystring: {
-          type: 'object',
-          properties: { after: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
-        },
-      },
+        params: idParam,
+        querystring: pageQuery(),
+        ok: 'LedgerPage',
+      }),
     },
     async (req) => {
       const id = req.params.id;
@@ -138,10 +147,11 @@ function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps, s: LoyaltySet
   app.get(
     '/loyalty/adjustment-rate',
     {
-      schema: {
+      schema: op({
         summary: 'Manual adjustments as a share of ledger entries, with the alert threshold',
         tags: ['loyalty'],
-      },
+        ok: 'AdjustmentRate',
+      }),
     },
     async () => adjustmentRate(db, s.adjustment_alert_rate),
   );
@@ -160,7 +170,9 @@ function registerEnrichRoute(app: FastifyInstance, deps: AppDeps, s: LoyaltySett
   app.post<{ Body: { customer_id?: string; email?: string; order?: Record<string, unknown> } }>(
     '/checkout/enrich',
     {
-      schema: {
+      schema: op({
+        ok: 'Enrichment',
+        errors: ['not_found'],
         summary:
           'Household context for a checkout in progress: household_id, hierarchy_role, points_aggregation_opt_in, ' +
           'tier (by customer_id or email)',
@@ -174,7 +186,7 @@ function registerEnrichRoute(app: FastifyInstance, deps: AppDeps, s: LoyaltySett
             order: { type: 'object' },
           },
         },
-      },
+      }),
     },
     async (req) => {
       const { customer_id, email, order } = req.body;

@@ -39,7 +39,6 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
         jobs,
         late,
         window_s: deps.config.writeback.sync_window_seconds,
-        database: deps.hdb.display,
       }),
     );
   });

@@ -18,11 +18,10 @@ import {
 import type { AppDeps } from '../deps.ts';
 import { reconcilableNames } from '../../connectors/registry.ts';
 import { requireRole } from '../auth.ts';
+import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 
 const STATUSES: DriftStatus[] = ['open', 'healing', 'reported', 'ignored', 'dismissed', 'superseded'];
 const KINDS: DriftKind[] = ['drift', 'format_only'];
-const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
-const limit = { type: 'integer', minimum: 1, maximum: 500, default: 100 } as const;
 /** Answer when the run has finished instead of at once (202). */
 const wait = { type: 'boolean', default: false } as const;
 const runBody = (systems: string[]) =>
@@ -101,11 +100,16 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
   app.post<{ Body: { systems?: string[]; wait: boolean } }>(
     '/reconcile/runs',
     {
-      schema: {
+      schema: op({
         summary: 'Start a reconciliation run (operator); 202 at once, or 200 when finished with `wait: true`',
         tags: ['reconcile'],
         body: runBody(systems),
-      },
+        ok: 'ReconcileRun',
+        status: 202,
+        alsoOk: [200],
+        role: true,
+        errors: ['conflict', 'connector_error'],
+      }),
     },
     async (req, reply) => {
       requireRole(req.principal!, 'operator');
@@ -117,12 +121,17 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
   app.post<{ Params: { id: string }; Body: { wait: boolean } }>(
     '/reconcile/runs/:id/resume',
     {
-      schema: {
+      schema: op({
         summary: 'Resume a paused, failed or abandoned run from its saved cursor (operator)',
         tags: ['reconcile'],
         params: idParam,
         body: { type: 'object', additionalProperties: false, properties: { wait } },
-      },
+        ok: 'ReconcileRun',
+        status: 202,
+        alsoOk: [200],
+        role: true,
+        errors: ['conflict', 'connector_error'],
+      }),
     },
     async (req, reply) => {
       requireRole(req.principal!, 'operator');
@@ -130,28 +139,32 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
       return runView(await executeRun(rdeps, (await resumeRun(rdeps, req.params.id)).id));
     },
   );
-  app.get<{ Querystring: { limit: number } }>(
+  app.get<{ Querystring: { limit: number; after?: string } }>(
     '/reconcile/runs',
     {
-      schema: {
+      schema: op({
         summary: 'Recent reconciliation runs, newest first',
         tags: ['reconcile'],
-        querystring: { type: 'object', properties: { limit } },
-      },
+        querystring: pageQuery(),
+        ok: page('ReconcileRun'),
+      }),
     },
     async (req) => {
-      const rows = await db
-        .selectFrom('reconcile_runs')
-        .selectAll()
-        .orderBy('id', 'desc')
-        .limit(req.query.limit)
-        .execute();
-      return { data: rows.map(runView) };
+      let q = db.selectFrom('reconcile_runs').selectAll().orderBy('id', 'desc').limit(req.query.limit);
+      if (req.query.after) q = q.where('id', '<', req.query.after);
+      return pageOf(await q.execute(), req.query.limit, runView, (r) => r.id);
     },
   );
   app.get<{ Params: { id: string } }>(
     '/reconcile/runs/:id',
-    { schema: { summary: 'One run: progress, counts and its scorecard', tags: ['reconcile'], params: idParam } },
+    {
+      schema: op({
+        summary: 'One run: progress, counts and its scorecard',
+        tags: ['reconcile'],
+        params: idParam,
+        ok: 'ReconcileRun',
+      }),
+    },
     async (req) => {
       const run = await getRun(db, req.params.id);
       if (!run) throw new HearthError('not_found', `reconciliation run ${req.params.id} not found`);
@@ -162,14 +175,15 @@ export function registerReconcileRoutes(app: FastifyInstance, deps: AppDeps): vo
   app.get<{ Querystring: { history: number } }>(
     '/reconcile/scorecard',
     {
-      schema: {
+      schema: op({
         summary: 'Drift per system and field: the latest finished run, and the rate over recent runs',
         tags: ['reconcile'],
         querystring: {
           type: 'object',
           properties: { history: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
         },
-      },
+        ok: 'Scorecard',
+      }),
     },
     async (req) => scorecardView(db, req.query.history),
   );
@@ -188,28 +202,23 @@ interface FindingQuery {
 
 function registerFindingRoutes(app: FastifyInstance, rdeps: ReconcileDeps, systems: string[]): void {
   const db = rdeps.hdb.db;
-  const querystring = {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      system: { type: 'string', enum: systems },
-      field: { type: 'string', enum: [...OWNED_FIELDS] },
-      status: { type: 'string', enum: STATUSES },
-      kind: { type: 'string', enum: KINDS },
-      run_id: { type: 'string' },
-      customer_id: { type: 'string' },
-      after: { type: 'string' },
-      limit,
-    },
-  } as const;
+  const querystring = pageQuery({
+    system: { type: 'string', enum: systems },
+    field: { type: 'string', enum: [...OWNED_FIELDS] },
+    status: { type: 'string', enum: STATUSES },
+    kind: { type: 'string', enum: KINDS },
+    run_id: { type: 'string' },
+    customer_id: { type: 'string' },
+  });
   app.get<{ Querystring: FindingQuery }>(
     '/reconcile/findings',
     {
-      schema: {
+      schema: op({
         summary: 'Drift findings by system, field, status, kind or run (oldest first; page with `after`)',
         tags: ['reconcile'],
         querystring,
-      },
+        ok: page('Finding'),
+      }),
     },
     async (req) => {
       const q = req.query;
@@ -222,23 +231,26 @@ function registerFindingRoutes(app: FastifyInstance, rdeps: ReconcileDeps, syste
       if (q.customer_id) sel = sel.where('customer_id', '=', q.customer_id);
       if (q.after) sel = sel.where('id', '>', q.after);
       const rows = await sel.execute();
-      return { data: rows.map(findingView), next_after: rows.length === q.limit ? rows.at(-1)!.id : null };
+      return pageOf(rows, q.limit, findingView, (r) => r.id);
     },
   );
   app.post<{ Params: { id: string }; Body: { action: FindingAction } }>(
     '/reconcile/findings/:id',
     {
-      schema: {
+      schema: op({
         summary: 'Decide an open finding (operator): heal (queue the corrective write) or dismiss',
         tags: ['reconcile'],
         params: idParam,
+        ok: 'Finding',
+        role: true,
+        errors: ['conflict'],
         body: {
           type: 'object',
           additionalProperties: false,
           properties: { action: { type: 'string', enum: ['heal', 'dismiss'] } },
           required: ['action'],
         },
-      },
+      }),
     },
     async (req) => {
       requireRole(req.principal!, 'operator');

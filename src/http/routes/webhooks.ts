@@ -3,6 +3,7 @@ import type { ConnectorId } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 import { storeDeliveries } from '../../engine/inbox.ts';
 import type { AppDeps } from '../deps.ts';
+import { op } from '../schemas.ts';
 
 /**
  * `POST /webhooks/:connector`: verify the raw bytes, parse to canonical events, store them in
@@ -16,15 +17,14 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): vo
   scope.post<{ Params: { connector: string } }>(
     '/webhooks/:connector',
     {
-      schema: {
-        summary: 'Receive a vendor webhook (signature-authenticated, no API key)',
+      schema: op({
+        summary: 'Receive a vendor webhook (signature-authenticated, no API key; the body is kept raw)',
         tags: ['webhooks'],
         params: { type: 'object', properties: { connector: { type: 'string' } }, required: ['connector'] },
-        security: [],
-        response: {
-          200: { type: 'object', properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } },
-        },
-      },
+        public: true,
+        errors: ['unauthorized', 'payload_too_large'],
+        ok: 'WebhookAck',
+      }),
     },
     async (req) => {
       const name = req.params.connector;
