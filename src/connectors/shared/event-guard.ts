@@ -92,7 +92,8 @@ export function guardEvents(events: InboundEvent[]): InboundEvent[] {
     const result = inbound.safeParse(e);
     if (result.success) return result.data as InboundEvent;
     const issue = result.error.issues[0]!;
-    const field = `events[${i}].${issue.path.join('.')}`;
+    const path = issue.path[0] === 'event' ? issue.path.slice(1) : issue.path;
+    const field = `events[${i}].${path.join('.')}`;
     throw new HearthError('bad_request', `${field}: ${issue.message}`, { field });
   });
 }
