@@ -39,9 +39,23 @@ export function configSchema(descriptors: Descriptors) {
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(4000),
+        /** Largest webhook body. */
         body_limit_bytes: z.number().int().positive().default(1_048_576),
+        /** Largest `/v1` request body (API calls are small). */
+        api_body_limit_bytes: z.number().int().positive().default(262_144),
+        /** Requests per minute per API key on `/v1` (429 + Retry-After beyond it); 0: no limit. Webhooks: none. */
+        rate_limit_per_minute: z.number().int().min(0).default(1200),
+        /** Origins allowed to call the API from a browser (CORS); empty: no CORS headers at all. */
+        cors_origins: z.array(z.string().min(1)).default([]),
       })
-      .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
+      .default({
+        host: '127.0.0.1',
+        port: 4000,
+        body_limit_bytes: 1_048_576,
+        api_body_limit_bytes: 262_144,
+        rate_limit_per_minute: 1200,
+        cors_origins: [],
+      }),
     connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
     writeback: z
       .object({

@@ -14,6 +14,7 @@ import { authenticate, type Principal } from './auth.ts';
 import { registerApiRoutes } from './routes/api.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerApiLimits, registerSecurity } from './security.ts';
 
 export type { AppDeps };
 
@@ -27,8 +28,17 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: deps.config.server.body_limit_bytes,
+    bodyLimit: Math.max(deps.config.server.body_limit_bytes, deps.config.server.api_body_limit_bytes),
+    // Fastify's request lines carry the full URL (`?email=`); onResponse below logs the path only.
+    disableRequestLogging: true,
   });
+  app.addHook('onResponse', async (req, reply) => {
+    deps.logger.info(
+      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  await registerSecurity(app, deps.config);
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
   app.setNotFoundHandler((req, reply) => {
     void reply
@@ -51,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerWebhookRoutes(scope, deps));
   await app.register(
     async (scope) => {
+      await registerApiLimits(scope, deps.config);
       scope.addHook('onRequest', async (req) => {
         req.principal = await authenticate(deps.hdb.db, req.headers.authorization, deps.config.bootstrap_api_key);
       });
@@ -64,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const hearth = toHearthError(err);
-  if (hearth.code === 'internal') logger.error({ err, url: req.url }, 'unhandled error');
+  if (hearth.code === 'internal') logger.error({ err, path: req.url.split('?')[0] }, 'unhandled error');
   void reply.status(hearth.status).send(errorBody(hearth));
 }
 

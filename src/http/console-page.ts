@@ -11,6 +11,9 @@ export interface ConsoleData {
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The console's inline script and style, which the Content-Security-Policy allows by hash (http/security.ts). */
+export const CONSOLE_INLINE = { script: (): string => CONSOLE_SCRIPT, style: (): string => STYLE };
+
 const STYLE =
   'body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin-bottom:1.5rem}' +
   'td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.s-dead{color:#b00;font-weight:bold}' +
