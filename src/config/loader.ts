@@ -152,6 +152,19 @@ export function configSchema(descriptors: Descriptors) {
       .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
       .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
     reconcile,
+    /** Plausibility rules for checkout addresses (address/plausibility.ts); a failing address is quarantined. */
+    addresses: z
+      .object({
+        plausibility: z
+          .object({
+            street_letters: z.boolean().default(true),
+            emoji: z.boolean().default(true),
+            markup: z.boolean().default(true),
+            region_format: z.boolean().default(true),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),

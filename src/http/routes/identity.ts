@@ -11,7 +11,7 @@ import { requireRole } from '../auth.ts';
 import { linkView } from '../views.ts';
 
 const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
-const KINDS: ReviewKind[] = ['match', 'household_suggestion'];
+const KINDS: ReviewKind[] = ['match', 'household_suggestion', 'address_quarantine'];
 const STATUSES: ReviewStatus[] = ['pending', 'linked', 'not_a_match'];
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
