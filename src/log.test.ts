@@ -58,3 +58,19 @@ test('every log line is scrubbed, whatever field carries the PII', () => {
   assert.doesNotMatch(out, /@example\.com|Oak Avenue|3125551212/);
   for (const line of out.trim().split('\n')) JSON.parse(line);
 });
+
+test('request lines carry the path, never the query string', () => {
+  let out = '';
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      out += chunk;
+      cb();
+    },
+  });
+  createLogger('info', sink).info(
+    { req: { method: 'GET', url: '/v1/customers?email=x%40y.io&phone=1' } },
+    'incoming request',
+  );
+  assert.match(out, /"path":"\/v1\/customers"/);
+  assert.doesNotMatch(out, /email=|x%40y/);
+});

@@ -36,7 +36,18 @@ export function createLogger(
   const sink = destination ?? pino.destination(1);
   // Every line passes the PII scrubber on its way out, whatever field or message carries it.
   const scrubbed: pino.DestinationStream = { write: (line: string) => sink.write(scrubPii(line)) };
-  return pino({ level, redact: { paths, censor: '[redacted]' }, base: { service: 'hearth' } }, scrubbed);
+  return pino(
+    { level, redact: { paths, censor: '[redacted]' }, base: { service: 'hearth' }, serializers: { req: requestLine } },
+    scrubbed,
+  );
+}
+
+/** A request as logged (Fastify's request lines use this): method and path, never the query string. */
+function requestLine(req: { method?: string; url?: string }): {
+  method?: string | undefined;
+  path?: string | undefined;
+} {
+  return { method: req.method, path: req.url?.split('?')[0] };
 }
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
@@ -51,7 +62,10 @@ let streetLine: RegExp | undefined;
  */
 function streetPattern(): RegExp {
   const suffixes = Object.keys(SUFFIXES).flatMap((s) => [s, s[0] + s.slice(1).toLowerCase()]);
-  streetLine ??= new RegExp(`\\b\\d{1,6}[A-Za-z]?(?:\\s+[A-Za-z0-9.'-]+){0,4}?\\s+(?:${suffixes.join('|')})\\b\\.?`, 'g');
+  streetLine ??= new RegExp(
+    `\\b\\d{1,6}[A-Za-z]?(?:\\s+[A-Za-z0-9.'-]+){0,4}?\\s+(?:${suffixes.join('|')})\\b\\.?`,
+    'g',
+  );
   return streetLine;
 }
 

@@ -28,15 +28,8 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // Request lines log method and path only (the logger's `req` serializer, log.ts): no `?email=`.
     bodyLimit: Math.max(deps.config.server.body_limit_bytes, deps.config.server.api_body_limit_bytes),
-    // Fastify's request lines carry the full URL (`?email=`); onResponse below logs the path only.
-    disableRequestLogging: true,
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    deps.logger.info(
-      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
   });
   await registerSecurity(app, deps.config);
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
