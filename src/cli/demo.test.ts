@@ -40,7 +40,14 @@ test('hearth demo --once: corrections reach the simulated CRM, respellings and e
   const used = new Set([...DEMO_PEOPLE.map((p) => p.email), ...(out.match(EMAIL) ?? [])].map((e) => e.toLowerCase()));
   assert.ok(used.size >= DEMO_PEOPLE.length);
   const lines = logs.trim().split('\n');
-  assert.ok(lines.some((l) => /"msg":"incoming request"/.test(l)) && lines.some((l) => /job dead-lettered/.test(l)), logs);
+  assert.ok(
+    lines.some((l) => /"msg":"incoming request"/.test(l)),
+    logs,
+  );
+  assert.ok(
+    lines.some((l) => /job dead-lettered/.test(l)),
+    logs,
+  );
   const leaked = [...used].filter((e) => logs.toLowerCase().includes(e));
   assert.deepEqual(leaked, [], 'e-mails in the demo logs');
   assert.doesNotMatch(logs, EMAIL);

@@ -184,7 +184,7 @@ export interface TierStateTable {
   updated_at: number;
 }
 
-/** `address_quarantine`: a checkout address that failed plausibility, held back from the CRM (flows/contact-update.ts). */
+/** `address_quarantine`: a checkout address that failed plausibility, held back (flows/contact-update.ts). */
 export type ReviewKind = 'match' | 'household_suggestion' | 'address_quarantine';
 export type ReviewStatus = 'pending' | 'linked' | 'not_a_match';
 

@@ -13,7 +13,9 @@ describeEachDialect('implausible checkout addresses are quarantined for review, 
   const db = () => ctx.hdb().db;
   const auth = { authorization: `Bearer ${ADMIN_KEY}` };
   const subscribers = () => ({
-    webhook: { targets: [{ name: 'crm', url: receiver.url, secret: 'whsec_quarantine', events: ['address.corrected'] }] },
+    webhook: {
+      targets: [{ name: 'crm', url: receiver.url, secret: 'whsec_quarantine', events: ['address.corrected'] }],
+    },
   });
   const checkout = async (n: number, address: Record<string, string>) => {
     const order = buildOrder({

@@ -41,7 +41,7 @@ describeEachDialect('HTTP hardening: headers, rate limit per key, CORS, body lim
     assert.equal(api.headers['cache-control'], 'no-store');
   });
 
-  test('past the per-key limit the API answers 429 with Retry-After; other keys and webhooks are not limited', async () => {
+  test('past the per-key limit: 429 + Retry-After; other keys and webhooks are not limited', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 7; i++)
       codes.push((await hearth.app.inject({ method: 'GET', url: '/v1/jobs', headers: as(ADMIN_KEY) })).statusCode);

@@ -67,7 +67,6 @@ export const vendorId = z.union([z.string().min(1).max(200), z.number().int().sa
 
 /** Removes NUL and the C0 controls other than tab and newline (PostgreSQL text refuses NUL). */
 export function stripControl(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control bytes is the point
   return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
 }
 
