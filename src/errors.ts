@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   conflict: { status: 409, doc: 'The request conflicts with the current state (e.g. a job that is not retryable).' },
   payload_too_large: { status: 413, doc: 'The request body exceeds the configured limit.' },
   unsupported_media_type: { status: 415, doc: 'The request body is not JSON.' },
+  rate_limited: { status: 429, doc: 'Too many requests for this API key; retry after `Retry-After` seconds.' },
   connector_error: { status: 502, doc: 'An external system failed; see `kind` for retry semantics.' },
   not_ready: { status: 503, doc: 'The service cannot serve yet (database unreachable, migrations pending).' },
   internal: { status: 500, doc: 'An unexpected failure; the log has the details.' },

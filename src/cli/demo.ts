@@ -85,7 +85,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       { HEARTH_API_KEY: apiKey },
     );
     hearth = await startHearth(config, {
-      logger: createLogger(config.log.level, undefined, signatureHeaders(config.descriptors)),
+      // Logs go to stderr, the walkthrough to stdout.
+      logger: createLogger(config.log.level, io.stderr, signatureHeaders(config.descriptors)),
     });
     await runWorkload(hearth, crm, loyalty, io);
     const running = hearth;

@@ -123,6 +123,8 @@ function auditText(a: RedemptionAudit): string {
     `redemptions (${a.source}): ${a.redemptions}, judged ${a.judged}, unknown redeemer or account ${a.unknown}`,
     `outside the redeemer's household: ${a.outside_household} (${(a.share * 100).toFixed(1)}%), ` +
       `${a.points_outside} of ${a.points} points`,
+    `judged by the CRM's household (older than the household history): ${a.judged_by_crm_household}, ` +
+      `household unknown (no household ever pulled): ${a.household_unknown}`,
   ];
   for (const f of a.findings)
     lines.push(

@@ -20,7 +20,15 @@ const dir = mkdtempSync(join(tmpdir(), 'hearth-config-'));
 test('defaults match the documented contract', () => {
   const c = parseConfig({});
   assert.equal(c.database, 'sqlite:./data/hearth.db');
-  assert.deepEqual(c.server, { host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 });
+  assert.deepEqual(c.server, {
+    host: '127.0.0.1',
+    port: 4000,
+    body_limit_bytes: 1_048_576,
+    api_body_limit_bytes: 262_144,
+    rate_limit_per_minute: 1200,
+    cors_origins: [],
+  });
+  assert.deepEqual(c.addresses.plausibility, { street_letters: true, emoji: true, markup: true, region_format: true });
   assert.deepEqual(c.writeback, { crm: null, sync_window_seconds: 60 });
   assert.deepEqual(c.ownership, DEFAULT_OWNERSHIP);
   assert.equal(c.bootstrap_api_key, undefined);

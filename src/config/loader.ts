@@ -48,8 +48,31 @@ export function configSchema(descriptors: Descriptors) {
           .positive()
           .default(1_048_576)
           .describe('Largest request body accepted (413 above).'),
+        api_body_limit_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(262_144)
+          .describe('Largest `/v1` request body (API calls are small; webhooks use body_limit_bytes).'),
+        rate_limit_per_minute: z
+          .number()
+          .int()
+          .min(0)
+          .default(1200)
+          .describe('Requests per minute per API key on `/v1` (429 + Retry-After beyond it); 0: no limit.'),
+        cors_origins: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('Origins allowed to call the API from a browser (CORS); empty: no CORS headers.'),
       })
-      .default({ host: '127.0.0.1', port: 4000, body_limit_bytes: 1_048_576 }),
+      .default({
+        host: '127.0.0.1',
+        port: 4000,
+        body_limit_bytes: 1_048_576,
+        api_body_limit_bytes: 262_144,
+        rate_limit_per_minute: 1200,
+        cors_origins: [],
+      }),
     connectors: connectorsSchema(descriptors).default({} as ConnectorsConfig),
     writeback: z
       .object({
@@ -222,6 +245,19 @@ export function configSchema(descriptors: Descriptors) {
       .refine((v) => v.review <= v.auto_link, { message: 'review must not exceed auto_link' })
       .default({ enabled: true, auto_link: 0.95, review: 0.6, default_country: 'US' }),
     reconcile,
+    /** Plausibility rules for checkout addresses (address/plausibility.ts); a failing address is quarantined. */
+    addresses: z
+      .object({
+        plausibility: z
+          .object({
+            street_letters: z.boolean().default(true),
+            emoji: z.boolean().default(true),
+            markup: z.boolean().default(true),
+            region_format: z.boolean().default(true),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),

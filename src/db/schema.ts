@@ -186,7 +186,8 @@ export interface TierStateTable {
   updated_at: number;
 }
 
-export type ReviewKind = 'match' | 'household_suggestion';
+/** `address_quarantine`: a checkout address that failed plausibility, held back (flows/contact-update.ts). */
+export type ReviewKind = 'match' | 'household_suggestion' | 'address_quarantine';
 export type ReviewStatus = 'pending' | 'linked' | 'not_a_match';
 
 /** A blocking key of a customer (`phone:+1...`, `addr:<address key>`...): candidate look-up at ingest. */

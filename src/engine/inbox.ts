@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { InboundEvent } from '../canonical/types.ts';
 import type { Database, InboxEventsTable, InboxStatus } from '../db/schema.ts';
+import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
 
 type Db = Kysely<Database>;
@@ -40,7 +41,7 @@ export async function insertEvents(
         connector,
         delivery_id: e.delivery_id,
         event_type: e.event.type,
-        payload: JSON.stringify(e.event),
+        payload: serialize(e.event),
         status: 'pending',
         attempts: 0,
         error: null,
@@ -52,6 +53,16 @@ export async function insertEvents(
     if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) accepted.push(id);
   }
   return { accepted, duplicates: events.length - accepted.length };
+}
+
+/** An event too deep to serialise (a stack overflow in JSON.stringify) is the sender's fault: a 400, not a crash. */
+function serialize(event: InboundEvent['event']): string {
+  try {
+    return JSON.stringify(event);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new HearthError('bad_request', 'event nests too deep to store', { field: 'body' });
+  }
 }
 
 export async function pendingEventIds(db: Db, limit: number): Promise<string[]> {

@@ -426,7 +426,8 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
           [day(150), 'ann@backfill.test', 'ben@backfill.test', '100'], // same household: inside
           [day(150), 'ann@backfill.test', 'fay@backfill.test', '50'], // another household: outside
           [day(150), 'eve@backfill.test', 'eve@backfill.test', '20'], // own account
-          [day(50), 'dee@backfill.test', 'ann@backfill.test', '30'], // Dee's household unknown then: outside
+          // Dee's history starts on day 100: judged by her CRM household (Ann's), so inside, not "outside".
+          [day(50), 'dee@backfill.test', 'ann@backfill.test', '30'],
           [day(150), 'ghost@backfill.test', 'ann@backfill.test', '10'], // unknown redeemer
         ]),
       );
@@ -437,7 +438,8 @@ describeEachDialect('loyalty backfill and audit', (ctx) => {
         fromFile.err(),
       );
       assert.match(fromFile.out(), /redemptions \(file\): 5, judged 4, unknown redeemer or account 1/);
-      assert.match(fromFile.out(), /outside the redeemer's household: 2 \(50\.0%\), 80 of 210 points/);
+      assert.match(fromFile.out(), /outside the redeemer's household: 1 \(25\.0%\), 50 of 210 points/);
+      assert.match(fromFile.out(), /judged by the CRM's household \(older than the household history\): 1,/);
     },
   );
 });

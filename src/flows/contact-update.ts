@@ -1,5 +1,7 @@
 import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
 import { addressOf } from '../canonical/customer.ts';
+import { checkPlausibility, type Plausibility } from '../address/plausibility.ts';
+import { queueAddressQuarantine } from '../identity/review-store.ts';
 import { planChanges, type ChangePlan, type IncomingContact } from '../customers/plan.ts';
 import type { CustomersTable } from '../db/schema.ts';
 import { matchIncoming } from './identity-at-ingest.ts';
@@ -25,14 +27,43 @@ export function applyCheckoutAddress(
 ): ApplyOutcome {
   matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
-  const incoming = toIncoming(ctx, { ...ev.contact, address: ev.address }, true);
-  return applyIncoming(
+  const verdict = checkPlausibility(ev.address, ctx.plausibility);
+  // An implausible address is held for review with its reason; the rest of the contact still applies.
+  if (!verdict.ok) quarantine(state, ev, customer.id, verdict, eventId, now);
+  const incoming = toIncoming(ctx, { ...ev.contact, address: verdict.ok ? ev.address : null }, true);
+  const outcome = applyIncoming(
     state,
     ctx,
     customer,
     incoming,
     { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at, order_id: ev.order_id },
     now,
+  );
+  return verdict.ok
+    ? outcome
+    : { ...outcome, rejected: [...outcome.rejected, { field: 'address', reason: `quarantined: ${verdict.reason}` }] };
+}
+
+function quarantine(
+  state: BatchState,
+  ev: Checkout,
+  customerId: string,
+  verdict: Extract<Plausibility, { ok: false }>,
+  eventId: string,
+  now: number,
+): void {
+  const evidence = { rule: verdict.rule, field: verdict.field, reason: verdict.reason, address: ev.address };
+  state.deferred.push((trx) =>
+    queueAddressQuarantine(
+      trx,
+      {
+        customer_id: customerId,
+        evidence: { ...evidence, order_id: ev.order_id },
+        source_system: ev.source,
+        event_id: eventId,
+      },
+      now,
+    ),
   );
 }
 

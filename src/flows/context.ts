@@ -1,4 +1,5 @@
 import type { PostalAddress } from '../address/types.ts';
+import type { PlausibilityRules } from '../address/plausibility.ts';
 import type { OwnershipPolicy } from '../customers/ownership.ts';
 import type { CanonicalContact } from '../canonical/types.ts';
 import type { IdentitySettings } from '../identity/ingest-model.ts';
@@ -24,6 +25,8 @@ export interface EngineContext {
   identity?: IdentitySettings | null;
   /** Points, tiers and their events (config `loyalty`). */
   loyalty: LoyaltySettings;
+  /** Which plausibility rules quarantine a checkout address (config `addresses.plausibility`); default all. */
+  plausibility?: PlausibilityRules;
 }
 
 export type { ApplyOutcome, ApplyStatus } from '../engine/apply-loop.ts';

@@ -16,5 +16,6 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     households: householdEngineContext(config),
     identity: identitySettings(config.identity),
     loyalty: loyaltySettings(config),
+    plausibility: config.addresses.plausibility,
   };
 }

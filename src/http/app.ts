@@ -16,6 +16,7 @@ import { registerOpsRoutes } from './routes/ops.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { addSharedSchemas, responseSerializer } from './schemas.ts';
 import { recordRequest } from './request-metrics.ts';
+import { registerApiLimits, registerSecurity } from './security.ts';
 
 export type { AppDeps };
 
@@ -29,11 +30,13 @@ declare module 'fastify' {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: deps.config.server.body_limit_bytes,
+    // Request lines log method and path only (the logger's `req` serializer, log.ts): no `?email=`.
+    bodyLimit: Math.max(deps.config.server.body_limit_bytes, deps.config.server.api_body_limit_bytes),
   });
   addSharedSchemas(app);
   app.setSerializerCompiler(responseSerializer(deps.strictResponses ?? false));
   app.addHook('onResponse', recordRequest(deps.metrics));
+  await registerSecurity(app, deps.config);
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));
   app.setNotFoundHandler((req, reply) => {
     void reply
@@ -59,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerWebhookRoutes(scope, deps));
   await app.register(
     async (scope) => {
+      await registerApiLimits(scope, deps.config);
       scope.addHook('onRequest', async (req) => {
         req.principal = await authenticate(deps.hdb.db, req.headers.authorization, deps.config.bootstrap_api_key);
       });
@@ -72,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const hearth = toHearthError(err);
-  if (hearth.code === 'internal') logger.error({ err, url: req.url }, 'unhandled error');
+  if (hearth.code === 'internal') logger.error({ err, path: req.url.split('?')[0] }, 'unhandled error');
   void reply.status(hearth.status).send(errorBody(hearth));
 }
 

@@ -10,6 +10,9 @@ export interface ConsoleData {
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The console's inline script and style, which the Content-Security-Policy allows by hash (http/security.ts). */
+export const CONSOLE_INLINE = { script: (): string => CONSOLE_SCRIPT, style: (): string => STYLE };
+
 const STYLE =
   'body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:72rem;color:#1d1d1f}' +
   '.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin-bottom:1.5rem}' +

@@ -264,7 +264,8 @@ describeEachDialect('operator console in a real browser', (ctx) => {
   }, async () => {
     const shots = mkdtempSync(join(tmpdir(), 'hearth-console-shots-'));
     console.log(`# console screenshots: ${shots}`);
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    // bypassCSP only so axe-core can be injected; the tests above run the console under its real CSP.
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     await page.goto(url);
     await page.fill('#api-key', ADMIN);
     await page.click('#key-form button');

@@ -92,6 +92,37 @@ export async function queueHouseholdSuggestion(
     .execute();
 }
 
+/**
+ * Quarantines a checkout address that failed plausibility: one item per event, holding the
+ * address and the reason. The address was not written anywhere; deciding the item closes it.
+ */
+export async function queueAddressQuarantine(
+  db: Db,
+  input: { customer_id: string; evidence: unknown; source_system: string; event_id: string },
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('review_items')
+    .values({
+      id: newId('rev', now),
+      kind: 'address_quarantine',
+      subject_key: input.event_id,
+      status: 'pending',
+      customer_ids: JSON.stringify([input.customer_id]),
+      score: null,
+      explanation: JSON.stringify(input.evidence),
+      source_system: input.source_system,
+      event_id: input.event_id,
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+    .execute();
+}
+
 export interface ReviewQuery {
   kind?: ReviewKind | undefined;
   status?: ReviewStatus | undefined;

@@ -40,6 +40,13 @@ export interface RedemptionAudit {
   points_outside: number;
   /** Rows whose redeemer or account Hearth does not know. */
   unknown: number;
+  /**
+   * Judged by the CRM's household because the redemption predates the household history Hearth
+   * holds for the redeemer or the account holder (a legacy log older than the first pull).
+   */
+  judged_by_crm_household: number;
+  /** Not judged: no household was ever pulled from the CRM, so inside or outside cannot be told. */
+  household_unknown: number;
   findings: AuditFinding[];
 }
 
@@ -63,17 +70,27 @@ export async function auditRedemptions(
     points: 0,
     points_outside: 0,
     unknown: 0,
+    judged_by_crm_household: 0,
+    household_unknown: 0,
     findings: [],
   };
+  const anyHousehold = await db.selectFrom('household_members').select('id').limit(1).executeTakeFirst();
   for (const r of records) {
     out.points += r.points;
     if (!r.redeemer_id || !r.account_id) {
       out.unknown++;
       continue;
     }
+    if (!anyHousehold && r.account_id !== r.redeemer_id) {
+      out.household_unknown++;
+      continue;
+    }
     out.judged++;
-    const home = (await membershipAt(db, r.redeemer_id, r.at))?.household_id ?? null;
-    if (await insideHousehold(db, r.redeemer_id, home, r.account_id, r.at)) continue;
+    const redeemer = await householdAt(db, r.redeemer_id, r.at);
+    const home = redeemer.household_id;
+    const verdict = await insideHousehold(db, r.redeemer_id, home, r.account_id, r.at);
+    if (redeemer.from_crm || verdict.from_crm) out.judged_by_crm_household++;
+    if (verdict.inside) continue;
     out.outside_household++;
     out.points_outside += r.points;
     if (out.findings.length < maxFindings)
@@ -96,11 +113,35 @@ async function insideHousehold(
   home: string | null,
   account: string,
   at: number,
-): Promise<boolean> {
-  if (account === redeemer) return true;
-  if (isHouseholdAccount(account)) return account === home;
-  if (!home) return false;
-  return (await membershipAt(db, account, at))?.household_id === home;
+): Promise<{ inside: boolean; from_crm: boolean }> {
+  if (account === redeemer) return { inside: true, from_crm: false };
+  if (isHouseholdAccount(account)) return { inside: account === home, from_crm: false };
+  if (!home) return { inside: false, from_crm: false };
+  const holder = await householdAt(db, account, at);
+  return { inside: holder.household_id === home, from_crm: holder.from_crm };
+}
+
+/**
+ * The household a customer was in at `at`. Before their first known period (a log older than
+ * Hearth's first household pull) the history is unknown, so the CRM's household as first pulled
+ * stands for it (`from_crm`), never "in none". Null: the CRM has them in no household.
+ */
+async function householdAt(
+  db: Db,
+  customerId: string,
+  at: number,
+): Promise<{ household_id: string | null; from_crm: boolean }> {
+  const then = await membershipAt(db, customerId, at);
+  if (then) return { household_id: then.household_id, from_crm: false };
+  const first = await db
+    .selectFrom('household_members')
+    .select(['household_id', 'valid_from'])
+    .where('customer_id', '=', customerId)
+    .orderBy('valid_from')
+    .executeTakeFirst();
+  return first && first.valid_from > at
+    ? { household_id: first.household_id, from_crm: true }
+    : { household_id: null, from_crm: false };
 }
 
 /** Hearth's own redemptions. */

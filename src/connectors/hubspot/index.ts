@@ -1,4 +1,5 @@
 import type { Client } from '@hubspot/api-client';
+import { z } from 'zod';
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
@@ -7,6 +8,7 @@ import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { hubspotClient } from './client.ts';
+import { checkShape, MAX_TEXT, parseJsonBody, stripControl, vendorId, vendorText } from '../shared/ingress.ts';
 import { createHubSpotSource } from './pull.ts';
 import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
@@ -287,22 +289,42 @@ interface HubSpotEvent {
   subscriptionType?: string;
   objectId?: number;
   propertyName?: string;
-  propertyValue?: string;
+  propertyValue?: string | number | boolean | null;
   changeSource?: string;
   sourceId?: string;
 }
 
 export function parseEvents(req: WebhookRequest, appId: string | undefined): InboundEvent[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(req.rawBody.toString('utf8'));
-  } catch {
-    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
-  }
+  const body = parseJsonBody(req.rawBody);
   if (!Array.isArray(body))
     throw new HearthError('bad_request', 'hubspot body must be a JSON array of events', { field: 'body' });
-  return body.map((e: HubSpotEvent, i) => toEvent(e, i, appId));
+  const events = checkShape(hubspotEventsSchema, body, 'hubspot') as HubSpotEvent[];
+  return events.map((e, i) => toEvent(e, i, appId));
 }
+
+/**
+ * What the parser reads of each event, checked before anything is stored (`[null]`, a list
+ * where a value belongs: 400 naming `[i].field`). Other properties pass untouched.
+ */
+const hubspotEventsSchema = z
+  .array(
+    z.looseObject({
+      eventId: vendorId.nullish(),
+      occurredAt: z.number().int().nonnegative().nullish(),
+      subscriptionType: vendorText,
+      objectId: vendorId.nullish(),
+      propertyName: vendorText,
+      propertyValue: z.union([z.string().max(MAX_TEXT).transform(stripControl), z.number(), z.boolean()]).nullish(),
+      changeSource: vendorText,
+      sourceId: vendorText,
+      fromObjectId: vendorId.nullish(),
+      toObjectId: vendorId.nullish(),
+      associationType: vendorText,
+      associationRemoved: z.boolean().nullish(),
+      isPrimaryAssociation: z.boolean().nullish(),
+    }),
+  )
+  .max(1000);
 
 function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): InboundEvent {
   // Association events name their records as fromObjectId/toObjectId, not objectId.
@@ -319,7 +341,8 @@ function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): Inbound
     throw new HearthError('bad_request', `hubspot event[${i}].propertyName is required`, {
       field: `[${i}].propertyName`,
     });
-  const fields = { [e.propertyName]: e.propertyValue ?? null };
+  const value = e.propertyValue;
+  const fields = { [e.propertyName]: value === undefined || value === null ? null : String(value) };
   // HubSpot marks API writes with the app that made them: ours are echoes.
   const ours = Boolean(appId) && (e.changeSource === 'INTEGRATION' || e.changeSource === 'API') && e.sourceId === appId;
   return {

@@ -13,6 +13,8 @@ import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
+import { changeEventsSchema, FLAT_FIELDS } from './schema.ts';
+import { checkShape, parseJsonBody } from '../shared/ingress.ts';
 import type {
   AddressWritePayload,
   Connector,
@@ -263,18 +265,13 @@ export function parseChangeEvents(
   clientId: string,
   now: () => number = () => req.now,
 ): InboundEvent[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(req.rawBody.toString('utf8'));
-  } catch {
-    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
-  }
+  const body = parseJsonBody(req.rawBody);
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new HearthError('bad_request', 'salesforce body must be a change event object or { events: [...] }', {
       field: 'body',
     });
-  const events = (body as { events?: ChangeEvent[] }).events ?? [body as ChangeEvent];
-  if (!Array.isArray(events)) throw new HearthError('bad_request', 'events must be an array', { field: 'events' });
+  const raw = 'events' in body ? (body as { events: unknown }).events : [body];
+  const events = checkShape(changeEventsSchema, raw, 'salesforce', 'events') as ChangeEvent[];
   return events.flatMap((e, i) => toEvents(e, i, clientId, now));
 }
 
@@ -332,26 +329,15 @@ export function isHearthOrigin(changeOrigin: string | undefined, clientId: strin
   return (changeOrigin ?? '').split(';').some((part) => part.trim() === `client=${clientId}`);
 }
 
-const FLAT_FIELDS = [
-  'Email',
-  'Phone',
-  'MailingStreet',
-  'MailingCity',
-  'MailingState',
-  'MailingPostalCode',
-  'MailingCountry',
-  'FirstName',
-  'LastName',
-];
-
 /** `MailingAddress: {City}` and `Name: {FirstName}` compound fields become flat `MailingCity`, `FirstName`. */
 function flatten(e: ChangeEvent): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   const addr = e.MailingAddress as Record<string, string | null> | undefined;
   const name = e.Name as Record<string, string | null> | undefined;
+  const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
   for (const [k, v] of Object.entries(addr ?? {}))
-    if (['Street', 'City', 'State', 'PostalCode', 'Country'].includes(k)) out[`Mailing${k}`] = v;
-  for (const [k, v] of Object.entries(name ?? {})) if (['FirstName', 'LastName'].includes(k)) out[k] = v;
+    if (['Street', 'City', 'State', 'PostalCode', 'Country'].includes(k)) out[`Mailing${k}`] = str(v);
+  for (const [k, v] of Object.entries(name ?? {})) if (['FirstName', 'LastName'].includes(k)) out[k] = str(v);
   for (const k of FLAT_FIELDS) {
     if (k in e) out[k] = (e[k] as string | null) ?? null;
   }

@@ -1,6 +1,8 @@
 import { HearthError } from '../../errors.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
+import { shopifyBodySchema } from './schema.ts';
+import { checkShape, parseJsonBody } from '../shared/ingress.ts';
 import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface ShopifyConfig {
@@ -76,7 +78,7 @@ export function parseShopify(req: WebhookRequest): InboundEvent[] {
   if (!topic) throw new HearthError('bad_request', 'missing X-Shopify-Topic header', { field: 'X-Shopify-Topic' });
   if (!deliveryId)
     throw new HearthError('bad_request', 'missing X-Shopify-Event-Id header', { field: 'X-Shopify-Event-Id' });
-  const body = parseJsonObject(req.rawBody);
+  const body = checkShape(shopifyBodySchema(topic), parseJsonObject(req.rawBody), 'shopify') as Record<string, unknown>;
   const triggered = parseTime(req.headers['x-shopify-triggered-at']);
   const events: InboundEvent[] = [{ delivery_id: deliveryId, event: toCanonical(topic, body, triggered ?? req.now) }];
   // The order itself is a second event of the same delivery (the points ledger, checkout enrichment).
@@ -203,11 +205,9 @@ function orderContact(order: ShopifyOrder): {
   };
 }
 
-/** Shopify money ("59.00") in minor units; null when absent or not a number. */
+/** Shopify money in minor units: the schema (`schema.ts`) already turned "59.00" into 5900, exactly. */
 function moneyMinor(v: string | number | null | undefined): number | null {
-  if (v === undefined || v === null || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? Math.round(n * 100) : null;
+  return typeof v === 'number' ? v : null;
 }
 
 function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {
@@ -253,12 +253,7 @@ function requireField(value: unknown, field: string): void {
 }
 
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HearthError('bad_request', 'body is not valid JSON', { field: 'body' });
-  }
+  const body = parseJsonBody(raw);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HearthError('bad_request', 'body must be a JSON object', { field: 'body' });
   }

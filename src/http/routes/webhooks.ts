@@ -1,13 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConnectorId } from '../../canonical/types.ts';
-import { HearthError } from '../../errors.ts';
+import { HearthError, isHearthError } from '../../errors.ts';
 import { storeDeliveries } from '../../engine/inbox.ts';
+import { guardEvents } from '../../connectors/shared/event-guard.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../connectors/shared/ingress.ts';
 import type { AppDeps } from '../deps.ts';
 import { op } from '../schemas.ts';
 
 /**
  * `POST /webhooks/:connector`: verify the raw bytes, parse to canonical events, store them in
- * the inbox, and only then answer 200. Nothing is stored for a request that fails any step.
+ * the inbox, and only then answer 200. Nothing is stored for a request that fails any step:
+ * the body is bounded (`server.body_limit_bytes`), may not nest deeper than `MAX_JSON_DEPTH`,
+ * must match the connector's schema (its parser) and must give events every dialect can apply
+ * (`guardEvents`), each failure a 400 naming the field.
  */
 export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): void {
   const now = deps.now ?? Date.now;
@@ -17,6 +22,7 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): vo
   scope.post<{ Params: { connector: string } }>(
     '/webhooks/:connector',
     {
+      bodyLimit: deps.config.server.body_limit_bytes,
       schema: op({
         summary: 'Receive a vendor webhook (signature-authenticated, no API key; the body is kept raw)',
         tags: ['webhooks'],
@@ -44,10 +50,16 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): vo
       }
       let events;
       try {
-        events = ingress.parse(request);
+        if (jsonDepthExceeds(rawBody))
+          throw new HearthError('bad_request', `body nests deeper than ${MAX_JSON_DEPTH} levels`, { field: 'body' });
+        events = guardEvents(ingress.parse(request));
       } catch (err) {
         deps.metrics.webhookDeliveries.inc({ connector: name, outcome: 'bad_request' });
-        throw err;
+        if (isHearthError(err)) throw err;
+        // A parser that trips over a shape its schema let through is still the body's fault, not a 500
+        // (a 5xx makes the vendor retry the same body for days).
+        deps.logger.warn({ connector: name, err: String(err) }, 'webhook parser failed');
+        throw new HearthError('bad_request', `${name} webhook: body could not be read`, { field: 'body' });
       }
       const outcome = await storeDeliveries(deps.hdb.db, name, events, now());
       deps.metrics.webhookDeliveries.inc({
