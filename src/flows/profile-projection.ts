@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely';
+import { billingOf } from '../billing/billing-store.ts';
+import { addressOf } from '../canonical/customer.ts';
+import { PROFILE_PROJECT, type ProfileProjectPayload } from '../canonical/types.ts';
+import type { Database } from '../db/schema.ts';
+import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
+import { membershipAt } from '../households/membership-store.ts';
+import { balanceOf } from '../loyalty/ledger-store.ts';
+import { accountAt } from '../loyalty/order-ledger.ts';
+import { tierOf } from '../loyalty/tier-store.ts';
+import type { BatchState } from './batch-state.ts';
+import type { EngineContext } from './context.ts';
+import type { ChangeOrigin } from './outbound-jobs.ts';
+
+type Db = Kysely<Database>;
+
+/** The customer as the systems that read the customer view should show it (null: unknown customer). */
+export async function profileOf(
+  db: Db,
+  ctx: Pick<EngineContext, 'loyalty'>,
+  customerId: string,
+  now: number,
+): Promise<Omit<ProfileProjectPayload, 'external_id'> | null> {
+  const row = await db.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
+  if (!row) return null;
+  const m = await membershipAt(db, customerId);
+  const billing = await billingOf(db, customerId);
+  return {
+    customer_id: row.id,
+    given_name: row.given_name,
+    family_name: row.family_name,
+    email: row.email,
+    phone: row.phone,
+    address: addressOf(row),
+    household_id: m?.household_id ?? null,
+    hierarchy_role: m?.role ?? null,
+    loyalty_tier: await tierOf(db, customerId, now, ctx.loyalty),
+    points_balance: await balanceOf(db, accountAt(customerId, m)),
+    billing_status: billing.status,
+    billing_status_since: billing.status_since,
+    billing_address: billing.billing_address,
+    subscriptions: billing.subscriptions.map(({ id, name, status }) => ({ id, name, status })),
+  };
+}
+
+/**
+ * One canonical change fans out to every system that reads the customer view, as independent
+ * jobs (one ordered queue per system; a newer profile supersedes a pending one). The profile is
+ * read in the batch's transaction after its rows are written, so it is what was just committed.
+ * The system the change came from is skipped: it holds the change already.
+ */
+export function queueProjection(
+  state: BatchState,
+  ctx: EngineContext,
+  customerId: string,
+  origin: ChangeOrigin,
+  when: () => boolean = () => true,
+): void {
+  const targets = (ctx.projection_targets ?? []).filter((t) => t !== origin.source);
+  if (targets.length === 0) return;
+  state.deferred.push(async (trx) => {
+    if (!when()) return;
+    const now = Date.now();
+    const profile = await profileOf(trx, ctx, customerId, now);
+    if (!profile) return;
+    const jobs: NewJob[] = [];
+    for (const target of targets) {
+      const link = await trx
+        .selectFrom('source_links')
+        .select('external_id')
+        .where('system', '=', target)
+        .where('customer_id', '=', customerId)
+        .orderBy('updated_at', 'desc')
+        .executeTakeFirst();
+      const payload: ProfileProjectPayload = { ...profile, external_id: link?.external_id ?? null };
+      jobs.push({
+        target,
+        kind: PROFILE_PROJECT,
+        job_key: `${target}:profile:${customerId}`,
+        payload,
+        origin_at: origin.occurred_at,
+        event_id: origin.event_id,
+        customer_id: customerId,
+        supersedes_pending: true,
+      });
+    }
+    await enqueueJobs(trx, jobs, ctx.max_attempts, now);
+  });
+}
