@@ -26,7 +26,13 @@ export interface BillingView {
 async function ensureAccount(db: Db, ref: BillingRef, now: number): Promise<void> {
   await db
     .insertInto('billing_accounts')
-    .values({ system: ref.system, external_id: ref.external_id, customer_id: ref.customer_id, email: ref.email, updated_at: now })
+    .values({
+      system: ref.system,
+      external_id: ref.external_id,
+      customer_id: ref.customer_id,
+      email: ref.email,
+      updated_at: now,
+    })
     .onConflict((oc) => oc.columns(['system', 'external_id']).doNothing())
     .execute();
   if (ref.customer_id) await attachAccount(db, ref.system, ref.external_id, ref.customer_id);
@@ -79,7 +85,14 @@ export async function recordSubscription(db: Db, ref: BillingRef, s: Subscriptio
   await ensureAccount(db, ref, now);
   await db
     .insertInto('billing_subscriptions')
-    .values({ system: ref.system, subscription_id: s.id, external_id: ref.external_id, name: s.name, status: s.status, changed_at: at })
+    .values({
+      system: ref.system,
+      subscription_id: s.id,
+      external_id: ref.external_id,
+      name: s.name,
+      status: s.status,
+      changed_at: at,
+    })
     .onConflict((oc) => oc.columns(['system', 'subscription_id']).doNothing())
     .execute();
   const r = await db
@@ -112,7 +125,9 @@ export async function billingOf(db: Db, customerId: string): Promise<BillingView
     ? await db
         .selectFrom('billing_subscriptions')
         .selectAll()
-        .where((eb) => eb.or(accounts.map((a) => eb.and([eb('system', '=', a.system), eb('external_id', '=', a.external_id)]))))
+        .where((eb) =>
+          eb.or(accounts.map((a) => eb.and([eb('system', '=', a.system), eb('external_id', '=', a.external_id)]))),
+        )
         .orderBy('subscription_id')
         .execute()
     : [];

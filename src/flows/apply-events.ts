@@ -10,7 +10,7 @@ import type { EngineContext } from './context.ts';
 import { applyHouseholdChanged, applyOptInFromUpdate } from './household-change.ts';
 import { applyOrderPlaced, applyOrderReversed } from './order.ts';
 import { applyBillingEvent, attachBillingOnLink } from './billing.ts';
-import { queueProjection } from './profile-projection.ts';
+import { queueCrmFields, queueProjection } from './profile-projection.ts';
 import { isStaleChange, rememberVersion } from './stale-change.ts';
 
 /** What each canonical event means, as the engine's apply loop runs it: one flow per event type. */
@@ -64,12 +64,15 @@ function dispatch(
  */
 function project(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eventId: string, out: ApplyOutcome) {
   if (out.status !== 'applied' || !out.customer_id || ev.type === 'unsupported') return out;
-  if (ev.type === 'contact.updated' && ev.external_id) attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
+  if (ev.type === 'contact.updated' && ev.external_id)
+    attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
   if (ev.type.startsWith('billing.') || ev.type === 'subscription.changed') return out;
   const logged = state.changeLog.some((c) => c.customer_id === out.customer_id && c.event_id === eventId);
   const contact = ev.type === 'contact.updated' || ev.type === 'checkout.address_confirmed';
   if (contact && !logged) return out;
-  queueProjection(state, ctx, out.customer_id, { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at });
+  const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
+  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin);
+  queueProjection(state, ctx, out.customer_id, origin);
   return out;
 }
 

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { billingOf } from '../billing/billing-store.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { PROFILE_PROJECT, type ProfileProjectPayload } from '../canonical/types.ts';
+import { FIELDS_WRITE, type FieldsWritePayload, WRITABLE_FIELDS } from '../connectors/fields-write.ts';
 import type { Database } from '../db/schema.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { membershipAt } from '../households/membership-store.ts';
@@ -86,4 +87,37 @@ export function queueProjection(
     }
     await enqueueJobs(trx, jobs, ctx.max_attempts, now);
   });
+}
+
+/**
+ * A person field (phone, name) changed by a system other than the write-back CRM reaches the
+ * CRM as a fields write (an agent's phone correction in support lands in the CRM). One job per
+ * field, keyed like reconciliation's heals, so a newer value supersedes a pending one.
+ */
+export function queueCrmFields(state: BatchState, ctx: EngineContext, customerId: string, origin: ChangeOrigin) {
+  const crm = ctx.writeback_crm;
+  const link = state.crmLinks.get(customerId);
+  if (!crm || !link || origin.source === crm) return;
+  const row = state.customers.get(customerId);
+  const changed = new Set(
+    state.changeLog.filter((c) => c.customer_id === customerId && c.event_id === origin.event_id).map((c) => c.field),
+  );
+  for (const field of WRITABLE_FIELDS) {
+    if (!row || !changed.has(field)) continue;
+    const payload: FieldsWritePayload = {
+      customer_id: customerId,
+      external_id: link.external_id,
+      fields: { [field]: row[field] },
+    };
+    state.jobs.push({
+      target: crm,
+      kind: FIELDS_WRITE,
+      job_key: `${crm}:${customerId}:${field}`,
+      payload,
+      origin_at: origin.occurred_at,
+      event_id: origin.event_id,
+      customer_id: customerId,
+      supersedes_pending: true,
+    });
+  }
 }
