@@ -64,7 +64,7 @@ function dispatch(
  */
 function project(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eventId: string, out: ApplyOutcome) {
   if (out.status !== 'applied' || !out.customer_id || ev.type === 'unsupported') return out;
-  if (ev.type === 'contact.updated' && ev.external_id)
+  if (ev.type === 'contact.updated' && ctx.projection_targets?.includes(ev.source))
     attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
   if (ev.type.startsWith('billing.') || ev.type === 'subscription.changed') return out;
   const logged = state.changeLog.some((c) => c.customer_id === out.customer_id && c.event_id === eventId);

@@ -97,7 +97,8 @@ export function queueProjection(
 export function queueCrmFields(state: BatchState, ctx: EngineContext, customerId: string, origin: ChangeOrigin) {
   const crm = ctx.writeback_crm;
   const link = state.crmLinks.get(customerId);
-  if (!crm || !link || origin.source === crm) return;
+  // Only systems that read the customer view push person fields on (CRM and checkout flows keep theirs).
+  if (!crm || !link || origin.source === crm || !ctx.projection_targets?.includes(origin.source)) return;
   const row = state.customers.get(customerId);
   const changed = new Set(
     state.changeLog.filter((c) => c.customer_id === customerId && c.event_id === origin.event_id).map((c) => c.field),
