@@ -120,6 +120,21 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal(user.email, 'card@example.com');
     const billing = await billingOf(db(), customer.id);
     assert.equal(billing.status, 'past_due');
+    const view = await hearth.app.inject({ method: 'GET', url: `/v1/customers/${customer.id}/billing`, headers: auth });
+    assert.equal(view.json().status, 'past_due');
+    assert.deepEqual(view.json().subscriptions, [
+      { system: 'stripe', id: 'sub_1', name: 'Gold box', status: 'active' },
+    ]);
+    await settled();
+    const systems = (
+      await hearth.app.inject({ method: 'GET', url: `/v1/customers/${customer.id}/systems`, headers: auth })
+    ).json();
+    assert.deepEqual(systems.out_of_date, []);
+    assert.ok(
+      systems.data.some((s: { system: string; state: string }) => s.system === 'zendesk' && s.state === 'confirmed'),
+    );
+    const missing = await hearth.app.inject({ method: 'GET', url: '/v1/customers/cus_none/billing', headers: auth });
+    assert.equal(missing.statusCode, 404);
 
     const stray = {
       id: 'in_2',
