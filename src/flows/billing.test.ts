@@ -84,7 +84,7 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal((await customerByEmail('order@example.com')).phone, '+13125550003');
   });
 
-  test('a card failure reaches the support agent view; an invoice for an unknown customer creates nothing', async () => {
+  test('a card failure reaches the support view; an invoice for an unknown customer creates nothing', async () => {
     const cus = stripe.createCustomer({ email: 'card@example.com', name: 'Cara Card' });
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
     await settled();
