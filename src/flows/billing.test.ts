@@ -192,6 +192,29 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.match(update.key ?? '', /^hearth:/);
   });
 
+  test('reconciliation pulls Stripe and Zendesk and scores their drift per field', async () => {
+    await settled();
+    const c = [...stripe.customers.values()].find((x) => x.email === 'ship@example.com')!;
+    c.phone = '+13125557777';
+    const customer = await customerByEmail('ship@example.com');
+    await db().updateTable('customers').set({ phone: '+13125550042' }).where('id', '=', customer.id).execute();
+    for (const system of ['stripe', 'zendesk']) {
+      const run = (
+        await hearth.app.inject({
+          method: 'POST',
+          url: '/v1/reconcile/runs',
+          headers: auth,
+          payload: { systems: [system], wait: true },
+        })
+      ).json();
+      assert.equal(run.status, 'done', JSON.stringify(run));
+    }
+    const findings = (
+      await hearth.app.inject({ method: 'GET', url: '/v1/reconcile/findings?system=stripe&field=phone', headers: auth })
+    ).json().data;
+    assert.ok(findings.length >= 1, JSON.stringify(findings));
+  });
+
   test('an agent phone correction in Zendesk reaches the CRM under the ownership policy', async () => {
     const hs = crm.createContact({ email: 'zoe@example.com', firstname: 'Zoe', lastname: 'Agent' });
     const cus = stripe.createCustomer({ email: 'zoe@example.com', name: 'Zoe Agent', phone: '+13125551000' });
