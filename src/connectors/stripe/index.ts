@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import {
   PROFILE_PROJECT,
   type Connector,
@@ -20,11 +20,15 @@ export interface StripeConfig {
   tolerance_seconds: number;
 }
 
-/** The official SDK pointed at the configured base URL; retries are the outbox's, not the SDK's. */
-export function stripeClient(cfg: StripeConfig): Stripe {
+/**
+ * The official SDK pointed at the configured base URL; retries are the outbox's, not the SDK's.
+ * Loaded on first use: the SDK takes a second or more to import, which every CLI command would pay.
+ */
+export async function stripeClient(cfg: StripeConfig): Promise<Stripe> {
   const url = new URL(cfg.base_url);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  return new Stripe(cfg.api_key, {
+  const { default: StripeSdk } = await import('stripe');
+  return new StripeSdk(cfg.api_key, {
     host: url.hostname,
     port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443,
     protocol,
@@ -104,7 +108,8 @@ function pulled(c: Stripe.Customer): PulledContact {
 }
 
 export function createStripeConnector(cfg: StripeConfig, now: () => number = Date.now): Connector {
-  const stripe = stripeClient(cfg);
+  let client: Promise<Stripe> | null = null;
+  const stripe = () => (client ??= stripeClient(cfg));
   const secrets = Array.isArray(cfg.webhook_secret) ? cfg.webhook_secret : [cfg.webhook_secret];
   return {
     id: 'stripe',
@@ -115,11 +120,17 @@ export function createStripeConnector(cfg: StripeConfig, now: () => number = Dat
     },
     outbound: {
       kinds: [PROFILE_PROJECT],
-      deliver: (jobs) => Promise.all(jobs.map((j) => project(stripe, j as OutboundJob<ProfileProjectPayload>, now))),
+      deliver: async (jobs) => {
+        const sdk = await stripe();
+        return Promise.all(jobs.map((j) => project(sdk, j as OutboundJob<ProfileProjectPayload>, now)));
+      },
     },
     source: {
       async listContacts(cursor, opts) {
-        const page = await stripe.customers.list({ limit: opts.limit, ...(cursor ? { starting_after: cursor } : {}) });
+        const page = await (await stripe()).customers.list({
+          limit: opts.limit,
+          ...(cursor ? { starting_after: cursor } : {}),
+        });
         const last = page.data.at(-1);
         return { records: page.data.map(pulled), next_cursor: page.has_more && last ? last.id : null };
       },
