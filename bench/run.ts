@@ -20,6 +20,7 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
   loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench(o),
   households_pull: async () => (await import('./households-pull.ts')).runHouseholdsPullBench(),
   audit: async () => (await import('./audit.ts')).runAuditBench(),
+  billing_fanout: async () => (await import('./billing-fanout.ts')).runBillingFanoutBench(),
 };
 
 const args = process.argv.slice(2);

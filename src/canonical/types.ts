@@ -42,6 +42,11 @@ export type CanonicalEvent =
       /** True when the vendor itself says Hearth made this change (HubSpot sourceId, SF changeOrigin). */
       origin_is_hearth: boolean;
       occurred_at: number;
+      /**
+       * The vendor's ordering of this record's changes (Stripe event `created`), when its deliveries
+       * may arrive out of order: a change older than the last one applied from the record is stale.
+       */
+      version?: number;
     }
   | {
       /**
@@ -97,7 +102,75 @@ export type CanonicalEvent =
       amount_minor: number | null;
       occurred_at: number;
     }
+  | {
+      /** A billing system reports an account's standing (payment failed or paid, customer deleted). */
+      type: 'billing.status_changed';
+      source: ConnectorId;
+      /** The billing system's customer id. */
+      external_id: string;
+      contact: CanonicalContact;
+      status: BillingStatus;
+      /** What caused it (the invoice id), for the record. */
+      reason: string | null;
+      occurred_at: number;
+    }
+  | {
+      /** A billing system reports a customer's billing address (distinct from the address of record). */
+      type: 'billing.address_changed';
+      source: ConnectorId;
+      external_id: string;
+      contact: CanonicalContact;
+      billing_address: PostalAddress | null;
+      occurred_at: number;
+    }
+  | {
+      /** A subscription (a product the customer pays for) was created, changed or ended. */
+      type: 'subscription.changed';
+      source: ConnectorId;
+      external_id: string;
+      contact: CanonicalContact;
+      subscription: Subscription;
+      occurred_at: number;
+    }
   | { type: 'unsupported'; source: ConnectorId; vendor_type: string };
+
+/** A customer's standing in billing. */
+export type BillingStatus = 'active' | 'past_due' | 'delinquent' | 'canceled';
+
+/** A product the customer pays for, as the billing system names it. */
+export interface Subscription {
+  id: string;
+  name: string | null;
+  /** The billing system's status (`active`, `past_due`, `canceled`, ...). */
+  status: string;
+}
+
+/** Job kind of a profile projection: a system that reads the customer view (billing, support). */
+export const PROFILE_PROJECT = 'profile.project';
+
+/**
+ * Payload of `profile.project`: the customer as the systems around Hearth should show it. Each
+ * connector writes what it holds and may not set (support reads billing status; billing never
+ * writes the tier).
+ */
+export interface ProfileProjectPayload {
+  customer_id: string;
+  /** The target system's record id from the crosswalk, or null to look it up. */
+  external_id: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  email: string | null;
+  phone: string | null;
+  address: PostalAddress | null;
+  household_id: string | null;
+  hierarchy_role: 'head' | 'member' | null;
+  loyalty_tier: string | null;
+  points_balance: number;
+  billing_status: BillingStatus | null;
+  billing_status_since: number | null;
+  billing_address: PostalAddress | null;
+  subscriptions: Subscription[];
+}
 
 /** One event of a webhook delivery, with the vendor's id that makes it idempotent. */
 export interface InboundEvent {

@@ -237,7 +237,10 @@ test('hearth audit is wired into the CLI with --help', async () => {
   assert.equal(await main(['audit', '--help'], io), 0);
   assert.match(
     text,
-    /^Usage: hearth audit --crm FILE --crm-format hubspot\|salesforce\|zoho --orders FILE \[--orders-format shopify\]/,
+    new RegExp(
+      '^Usage: hearth audit --crm FILE --crm-format hubspot\\|salesforce\\|zoho\\|stripe\\|zendesk ' +
+        '--orders FILE \\[--orders-format shopify\\]',
+    ),
   );
   text = '';
   assert.equal(await main(['--help'], io), 0);

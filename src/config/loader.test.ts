@@ -8,10 +8,11 @@ import { markRefs, substituteValues } from './substitute.ts';
 
 /** The precedence the shipped descriptors' ranks must produce (checkout outranks the CRM for addresses). */
 const DEFAULT_OWNERSHIP = {
-  given_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  family_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  email: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify'],
-  phone: ['shopify', 'hubspot', 'salesforce', 'zoho', 'api'],
+  given_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify', 'stripe', 'zendesk'],
+  family_name: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify', 'stripe', 'zendesk'],
+  email: ['hubspot', 'salesforce', 'zoho', 'api', 'shopify', 'stripe'],
+  // A support agent's phone correction outranks the CRM's; billing's phone ranks below the CRMs.
+  phone: ['shopify', 'zendesk', 'hubspot', 'salesforce', 'zoho', 'stripe', 'api'],
   address: ['shopify', 'api', 'hubspot', 'salesforce', 'zoho'],
 };
 

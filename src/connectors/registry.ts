@@ -9,7 +9,9 @@ import { keycloakConnector } from './keycloak/descriptor.ts';
 import { salesforceConnector } from './salesforce/descriptor.ts';
 import { scimConnector } from './scim/descriptor.ts';
 import { shopifyConnector } from './shopify/descriptor.ts';
+import { stripeConnector } from './stripe/descriptor.ts';
 import { webhookConnector } from './webhook/descriptor.ts';
+import { zendeskConnector } from './zendesk/descriptor.ts';
 import { zohoConnector } from './zoho/descriptor.ts';
 
 /** The connectors Hearth ships: one line each. Order breaks ties in ownership precedence. */
@@ -22,6 +24,8 @@ export const CONNECTORS = [
   scimConnector,
   auth0Connector,
   keycloakConnector,
+  stripeConnector,
+  zendeskConnector,
 ] as const;
 
 type Shipped = (typeof CONNECTORS)[number];

@@ -109,7 +109,7 @@ test('a respelling of the same delivery point by the same source is not a change
 });
 
 test('a source the policy does not list may not set the field', () => {
-  const plan = planChanges(empty, { phone: '+1 555' }, 'zendesk', DEFAULT_OWNERSHIP, 1);
+  const plan = planChanges(empty, { phone: '+1 555' }, 'helpdesk', DEFAULT_OWNERSHIP, 1);
   assert.equal(plan.updates.phone, undefined);
-  assert.match(plan.rejected[0]!.reason, /zendesk may not set phone/);
+  assert.match(plan.rejected[0]!.reason, /helpdesk may not set phone/);
 });

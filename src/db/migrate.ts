@@ -5,6 +5,7 @@ import * as identity from './migrations/0003-identity.ts';
 import * as reconcile from './migrations/0004-reconcile.ts';
 import * as loyalty from './migrations/0005-loyalty.ts';
 import * as householdsMore from './migrations/0006-households-more.ts';
+import * as billing from './migrations/0020-billing.ts';
 import * as jobsSupersedes from './migrations/0040-jobs-supersedes.ts';
 
 /**
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-reconcile': reconcile,
   '0005-loyalty': loyalty,
   '0006-households-more': householdsMore,
+  '0020-billing': billing,
   '0040-jobs-supersedes': jobsSupersedes,
 };
 

@@ -326,6 +326,30 @@ export interface ReconcileScoresTable {
   computed_at: number;
 }
 
+/** A billing-system customer's standing and billing address (migration 0020). */
+export interface BillingAccountsTable {
+  system: string;
+  external_id: string;
+  customer_id: string | null;
+  status: string | null;
+  status_at: number | null;
+  status_reason: string | null;
+  /** JSON of a PostalAddress. */
+  billing_address: string | null;
+  address_at: number | null;
+  email: string | null;
+  updated_at: number;
+}
+
+export interface BillingSubscriptionsTable {
+  system: string;
+  subscription_id: string;
+  external_id: string;
+  name: string | null;
+  status: string;
+  changed_at: number;
+}
+
 export interface Database {
   customers: CustomersTable;
   source_links: SourceLinksTable;
@@ -346,4 +370,6 @@ export interface Database {
   reconcile_runs: ReconcileRunsTable;
   drift_findings: DriftFindingsTable;
   reconcile_scores: ReconcileScoresTable;
+  billing_accounts: BillingAccountsTable;
+  billing_subscriptions: BillingSubscriptionsTable;
 }

@@ -9,12 +9,15 @@ import { applyCheckoutAddress, applyContactUpdate } from './contact-update.ts';
 import type { EngineContext } from './context.ts';
 import { applyHouseholdChanged, applyOptInFromUpdate } from './household-change.ts';
 import { applyOrderPlaced, applyOrderReversed } from './order.ts';
+import { applyBillingEvent, attachBillingOnLink } from './billing.ts';
+import { queueCrmFields, queueProjection } from './profile-projection.ts';
+import { isStaleChange, rememberVersion } from './stale-change.ts';
 
 /** What each canonical event means, as the engine's apply loop runs it: one flow per event type. */
 export function createEventApplier(ctx: EngineContext): EventApplier<BatchState> {
   return {
     load: (trx, events, now) => loadBatch(trx, events, ctx.writeback_crm, now, loadIdentityCandidates),
-    apply: (state, ev, eventId, now) => dispatch(state, ctx, ev, eventId, now),
+    apply: (state, ev, eventId, now) => project(state, ctx, ev, eventId, dispatch(state, ctx, ev, eventId, now)),
     settle,
     flush: (trx, state, now) => flushBatch(trx, state, ctx.max_attempts, now),
   };
@@ -30,14 +33,22 @@ function dispatch(
   switch (ev.type) {
     case 'checkout.address_confirmed':
       return applyCheckoutAddress(state, ctx, ev, eventId, now);
-    case 'contact.updated':
-      return applyOptInFromUpdate(state, ctx, ev, applyContactUpdate(state, ctx, ev, eventId, now), eventId, now);
+    case 'contact.updated': {
+      if (isStaleChange(state, ev)) return { status: 'ignored', jobs: 0, rejected: [] };
+      const out = applyOptInFromUpdate(state, ctx, ev, applyContactUpdate(state, ctx, ev, eventId, now), eventId, now);
+      rememberVersion(state, ev);
+      return out;
+    }
     case 'household.changed':
       return applyHouseholdChanged(state, ctx, ev, eventId, now);
     case 'order.placed':
       return applyOrderPlaced(state, ctx, ev, eventId, now);
     case 'order.reversed':
       return applyOrderReversed(state, ctx, ev, eventId, now);
+    case 'billing.status_changed':
+    case 'billing.address_changed':
+    case 'subscription.changed':
+      return applyBillingEvent(state, ctx, ev, eventId, now);
     case 'unsupported':
       return { status: 'ignored', jobs: 0, rejected: [] };
     default: {
@@ -45,6 +56,24 @@ function dispatch(
       throw new Error(`unknown event type ${(never as { type: string }).type}`);
     }
   }
+}
+
+/**
+ * After a contact, household or points change, the customer view goes to the systems that read
+ * it (billing flows project their own). A contact change projects only when it changed a field.
+ */
+function project(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eventId: string, out: ApplyOutcome) {
+  if (out.status !== 'applied' || !out.customer_id || ev.type === 'unsupported') return out;
+  if (ev.type === 'contact.updated' && ctx.projection_targets?.includes(ev.source))
+    attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
+  if (ev.type.startsWith('billing.') || ev.type === 'subscription.changed') return out;
+  const logged = state.changeLog.some((c) => c.customer_id === out.customer_id && c.event_id === eventId);
+  const contact = ev.type === 'contact.updated' || ev.type === 'checkout.address_confirmed';
+  if (contact && !logged) return out;
+  const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
+  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin);
+  queueProjection(state, ctx, out.customer_id, origin);
+  return out;
 }
 
 /** A delivered job taught Hearth the record it landed on: the crosswalk keeps it with what it holds. */

@@ -23,6 +23,8 @@ export interface EngineContext {
   households?: HouseholdEngineContext | null;
   /** Identity matching of new source records at ingest (config `identity`); null when disabled. */
   identity?: IdentitySettings | null;
+  /** Systems that read the customer view (`profile.project` jobs): billing, support. */
+  projection_targets?: readonly string[];
   /** Points, tiers and their events (config `loyalty`). */
   loyalty: LoyaltySettings;
   /** Which plausibility rules quarantine a checkout address (config `addresses.plausibility`); default all. */

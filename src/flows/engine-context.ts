@@ -2,6 +2,7 @@ import { normalizeAddress } from '../address/index.ts';
 import { householdEngineContext, identitySettings, loyaltySettings, subscribersOf } from '../config/derive.ts';
 import type { HearthConfig } from '../config/loader.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
+import { PROFILE_PROJECT } from '../canonical/types.ts';
 import type { EngineContext } from './context.ts';
 
 /** What the apply flows need, derived once from config and the live connectors. */
@@ -17,5 +18,8 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     identity: identitySettings(config.identity),
     loyalty: loyaltySettings(config),
     plausibility: config.addresses.plausibility,
+    projection_targets: Object.values(connectors)
+      .filter((c) => c?.outbound?.kinds.includes(PROFILE_PROJECT))
+      .map((c) => c!.id),
   };
 }

@@ -51,6 +51,7 @@ const event = z.discriminatedUnion('type', [
     external_id: id,
     vendor_fields: z.record(text, text.nullable()),
     origin_is_hearth: z.boolean(),
+    version: z.number().int().min(0).optional(),
   }),
   z.object({
     type: z.literal('household.changed'),
@@ -80,6 +81,25 @@ const event = z.discriminatedUnion('type', [
     reason: z.enum(['cancelled', 'refunded']),
     refund_id: id.nullable(),
     amount_minor: amount.nullable(),
+  }),
+  z.object({
+    type: z.literal('billing.status_changed'),
+    ...common,
+    external_id: id,
+    status: z.enum(['active', 'past_due', 'delinquent', 'canceled']),
+    reason: optText,
+  }),
+  z.object({
+    type: z.literal('billing.address_changed'),
+    ...common,
+    external_id: id,
+    billing_address: address.nullable(),
+  }),
+  z.object({
+    type: z.literal('subscription.changed'),
+    ...common,
+    external_id: id,
+    subscription: z.object({ id, name: optText, status: text }),
   }),
   z.object({ type: z.literal('unsupported'), source: id, vendor_type: text }),
 ]);

@@ -14,6 +14,7 @@ import { createApiKey, requireRole, ROLES } from '../auth.ts';
 import { registerIdentityRoutes } from './identity.ts';
 import { registerIdentityClaimsRoutes } from './identity-claims.ts';
 import type { AppDeps } from '../deps.ts';
+import { registerBillingRoutes } from './billing.ts';
 import { registerHouseholdRoutes } from './households.ts';
 import { registerLoyaltyRoutes } from './loyalty.ts';
 import { changeView, eventView, jobView, linkView } from '../views.ts';
@@ -32,6 +33,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerReconcileRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerIdentityClaimsRoutes(app, deps);
+  registerBillingRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {

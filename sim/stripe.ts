@@ -1,0 +1,215 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Stripe from 'stripe';
+import { createFaults, delay, type Faults } from './faults.ts';
+import { listen, readBody, sendJson } from './http.ts';
+
+export type StripeSimCustomer = {
+  id: string;
+  object: 'customer';
+  email: string | null;
+  name: string | null;
+  phone: string | null;
+  address: Record<string, string | null> | null;
+  shipping: { name: string | null; phone: string | null; address: Record<string, string | null> } | null;
+  metadata: Record<string, string>;
+  created: number;
+};
+
+export interface StripeEventBody {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  api_version: string;
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+}
+
+export interface StripeSim {
+  url: string;
+  apiKey: string;
+  customers: Map<string, StripeSimCustomer>;
+  /** Successful API updates, with the idempotency key each carried. */
+  updates: { id: string; key: string | null; params: Record<string, unknown> }[];
+  /** Requests answered from the idempotency store (a replay, not a second write). */
+  readonly replays: number;
+  createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer;
+  /** An event as Stripe would send it (`created` defaults to now, in seconds). */
+  event(type: string, object: Record<string, unknown>, o?: { created?: number; key?: string | null }): StripeEventBody;
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+/** A `Stripe-Signature` header, made by the official SDK (several secrets: several `v1`, as during a roll). */
+export function stripeSignature(payload: string, secrets: readonly string[], timestamp?: number): string {
+  const sdk = new Stripe('sk_test_signing');
+  const t = timestamp ?? Math.floor(Date.now() / 1000);
+  const v1 = secrets.map((secret) => sdk.webhooks.generateTestHeaderString({ payload, secret, timestamp: t }));
+  return [`t=${t}`, ...v1.map((h) => h.split(',').find((p) => p.startsWith('v1='))!)].join(',');
+}
+
+/** Posts a signed Stripe event to Hearth (as Stripe's webhook delivery does). */
+export function sendStripeEvent(
+  url: string,
+  event: StripeEventBody,
+  secrets: readonly string[],
+  timestamp?: number,
+): Promise<Response> {
+  const body = JSON.stringify(event);
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignature(body, secrets, timestamp) },
+    body,
+  });
+}
+
+/** `a[b][c]=v` form fields as a nested object (Stripe's form encoding). */
+export function parseForm(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const path = key.split(/\[|\]\[|\]/).filter(Boolean);
+    let at = out;
+    for (const p of path.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[path.at(-1)!] = value;
+  }
+  return out;
+}
+
+const stripeError = (type: string, message: string, code?: string) => ({
+  error: { type, message, ...(code ? { code } : {}) },
+});
+
+/**
+ * A Stripe API subset over loopback for the official SDK: customers create / retrieve / update
+ * (form-encoded, metadata merged, '' deletes a key) / list by email; `Idempotency-Key` stored
+ * and replayed (a different body under one key is a 400 `idempotency_error`); Bearer auth;
+ * faults: 429 `rate_limit` and 500 `api_error` with `Stripe-Should-Retry`, dropped sockets.
+ */
+export async function startStripeSim(opts: { port?: number; apiKey?: string } = {}): Promise<StripeSim> {
+  const apiKey = opts.apiKey ?? 'sk_test_hearth';
+  const customers = new Map<string, StripeSimCustomer>();
+  const updates: StripeSim['updates'] = [];
+  const stored = new Map<string, { body: string; status: number; response: unknown }>();
+  const faults = createFaults();
+  let replays = 0;
+  let seq = 0;
+
+  function createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer {
+    const c: StripeSimCustomer = {
+      id: fields.id ?? `cus_sim${String(++seq).padStart(6, '0')}`,
+      object: 'customer',
+      email: null,
+      name: null,
+      phone: null,
+      address: null,
+      shipping: null,
+      metadata: {},
+      created: Math.floor(Date.now() / 1000),
+      ...fields,
+    };
+    customers.set(c.id, c);
+    return c;
+  }
+
+  function update(c: StripeSimCustomer, params: Record<string, unknown>): StripeSimCustomer {
+    for (const k of ['name', 'phone', 'email'] as const) if (typeof params[k] === 'string') c[k] = params[k] as string;
+    if (params.shipping) c.shipping = params.shipping as StripeSimCustomer['shipping'];
+    if (params.address) c.address = params.address as StripeSimCustomer['address'];
+    for (const [k, v] of Object.entries((params.metadata ?? {}) as Record<string, string>)) {
+      if (v === '') delete c.metadata[k];
+      else c.metadata[k] = v;
+    }
+    return c;
+  }
+
+  function route(req: IncomingMessage, text: string): { status: number; body: unknown } {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const m = /^\/v1\/customers(?:\/([^/]+))?$/.exec(url.pathname);
+    if (!m)
+      return { status: 404, body: stripeError('invalid_request_error', `Unrecognized request URL (${url.pathname})`) };
+    const id = m[1];
+    if (!id && req.method === 'GET') {
+      const email = url.searchParams.get('email');
+      const limit = Number(url.searchParams.get('limit') ?? 10);
+      const all = [...customers.values()].filter((c) => !email || c.email === email);
+      const after = url.searchParams.get('starting_after');
+      const from = after ? all.findIndex((c) => c.id === after) + 1 : 0;
+      const data = all.slice(from, from + limit);
+      return { status: 200, body: { object: 'list', data, has_more: from + limit < all.length, url: '/v1/customers' } };
+    }
+    if (!id && req.method === 'POST')
+      return { status: 200, body: createCustomer(parseForm(text) as Partial<StripeSimCustomer>) };
+    const c = id ? customers.get(id) : undefined;
+    if (!c)
+      return {
+        status: 404,
+        body: stripeError('invalid_request_error', `No such customer: '${id}'`, 'resource_missing'),
+      };
+    if (req.method === 'GET') return { status: 200, body: c };
+    const params = parseForm(text);
+    updates.push({ id: c.id, key: (req.headers['idempotency-key'] as string | undefined) ?? null, params });
+    return { status: 200, body: update(c, params) };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    await delay(faults.plan);
+    const fault = faults.next();
+    if (fault === 'drop') return void req.socket.destroy();
+    // Front-door refusals are not stored under the idempotency key: a retry may succeed.
+    if (fault === 'rate_limit')
+      return sendJson(res, 429, stripeError('invalid_request_error', 'Too many requests', 'rate_limit'), {
+        'stripe-should-retry': 'true',
+        'request-id': `req_${Date.now()}`,
+      });
+    if (fault === 'server_error')
+      return sendJson(res, 500, stripeError('api_error', 'An unknown error occurred'), {
+        'stripe-should-retry': 'true',
+      });
+    if (req.headers.authorization !== `Bearer ${apiKey}`)
+      return sendJson(res, 401, stripeError('invalid_request_error', 'Invalid API Key provided'));
+    const key = req.method === 'POST' ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+    const prior = key ? stored.get(key) : undefined;
+    if (prior && prior.body !== text)
+      return sendJson(
+        res,
+        400,
+        stripeError('idempotency_error', 'Keys for idempotent requests can only be used with the same parameters'),
+      );
+    if (prior) {
+      replays++;
+      return sendJson(res, prior.status, prior.response, { 'idempotent-replayed': 'true' });
+    }
+    const out = route(req, text);
+    if (key) stored.set(key, { body: text, status: out.status, response: out.body });
+    sendJson(res, out.status, out.body, { 'request-id': `req_${Date.now()}` });
+  }
+
+  const server = await listen(handle, opts.port);
+  let evt = 0;
+  return {
+    url: server.url,
+    apiKey,
+    customers,
+    updates,
+    get replays() {
+      return replays;
+    },
+    createCustomer,
+    event: (type, object, o = {}) => ({
+      id: `evt_sim${String(++evt).padStart(8, '0')}`,
+      object: 'event',
+      type,
+      created: o.created ?? Math.floor(Date.now() / 1000),
+      api_version: '2026-07-29.dahlia',
+      data: { object: structuredClone(object) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: o.key ? `req_${evt}` : null, idempotency_key: o.key ?? null },
+    }),
+    faults,
+    close: server.close,
+  };
+}

@@ -1,0 +1,244 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createFaults, delay, type Faults } from './faults.ts';
+import { listen, parseJson, readBody, sendJson } from './http.ts';
+
+export interface ZendeskSimUser {
+  id: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  external_id: string | null;
+  role: 'end-user';
+  user_fields: Record<string, string | number | null>;
+  created_at: string;
+  updated_at: string;
+}
+
+interface SimJob {
+  id: string;
+  polls: number;
+  results: {
+    index: number;
+    id?: number;
+    status: 'Created' | 'Updated' | 'Failed';
+    email?: string | null;
+    error?: string;
+    details?: string;
+  }[];
+}
+
+export interface ZendeskSim {
+  url: string;
+  email: string;
+  token: string;
+  users: Map<number, ZendeskSimUser>;
+  byExternalId(externalId: string): ZendeskSimUser | undefined;
+  /** `create_or_update_many` calls received (each with its users). */
+  batches: number[];
+  /** E-mails whose next create_or_update fails (a non-duplicate failure: retried). */
+  failNext: Set<string>;
+  /** Polls a job stays `queued` before it completes (default 1). */
+  jobPolls: number;
+  /** An agent edits a user in Zendesk: applied here, returned as the webhook body Zendesk would send. */
+  agentEdit(id: number, fields: Partial<Pick<ZendeskSimUser, 'name' | 'email' | 'phone'>>): ZendeskWebhookBody;
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+export interface ZendeskWebhookBody {
+  id: string;
+  type: string;
+  time: string;
+  account_id: number;
+  zendesk_event_version: string;
+  subject: string;
+  detail: { id: string; name: string; email: string | null; phone: string | null; external_id: string | null };
+}
+
+/** Posts a signed Zendesk webhook (base64 HMAC-SHA256 of timestamp + body). */
+export function sendZendeskWebhook(url: string, secret: string, body: unknown, timestamp?: string): Promise<Response> {
+  const raw = JSON.stringify(body);
+  const ts = timestamp ?? new Date().toISOString();
+  const signature = createHmac('sha256', secret).update(ts).update(raw).digest('base64');
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-zendesk-webhook-signature': signature,
+      'x-zendesk-webhook-signature-timestamp': ts,
+    },
+    body: raw,
+  });
+}
+
+const RATE = 700;
+const path = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://sim');
+
+/**
+ * A Zendesk Support Users API subset over loopback: Basic `{email}/token:{token}` auth; paths with
+ * or without `.json`; `create_or_update_many` (≤100, matched by external_id then e-mail, a
+ * duplicate e-mail fails that user with DuplicateValue) answered by a job status that completes
+ * after `jobPolls` polls; users list (cursor pages), show; `X-Rate-Limit` headers on every answer
+ * and `Retry-After` only on 429s; faults: 429, 5xx, dropped sockets.
+ */
+export async function startZendeskSim(
+  opts: { port?: number; email?: string; token?: string } = {},
+): Promise<ZendeskSim> {
+  const email = opts.email ?? 'hearth@example.com';
+  const token = opts.token ?? 'zd-token';
+  const users = new Map<number, ZendeskSimUser>();
+  const jobs = new Map<string, SimJob>();
+  const faults = createFaults();
+  const batches: number[] = [];
+  const failNext = new Set<string>();
+  let nextId = 9000;
+  let evt = 0;
+  let remaining = RATE;
+  const sim = { jobPolls: 1 };
+
+  const find = (pred: (u: ZendeskSimUser) => boolean) => [...users.values()].find(pred);
+
+  function upsert(input: Partial<ZendeskSimUser>, index: number): SimJob['results'][number] {
+    const mail = input.email ?? null;
+    if (mail && failNext.delete(mail))
+      return { index, status: 'Failed', email: mail, error: 'InternalError', details: 'try again' };
+    const existing =
+      (input.external_id ? find((u) => u.external_id === input.external_id) : undefined) ??
+      (mail ? find((u) => u.email === mail) : undefined);
+    const clash = mail ? find((u) => u.email === mail && u !== existing) : undefined;
+    if (clash)
+      return {
+        index,
+        status: 'Failed',
+        email: mail,
+        error: 'DuplicateValue',
+        details: `Email: ${mail} is already being used by another user`,
+      };
+    const now = new Date().toISOString();
+    const user: ZendeskSimUser = existing ?? {
+      id: nextId++,
+      name: '',
+      email: null,
+      phone: null,
+      external_id: null,
+      role: 'end-user',
+      user_fields: {},
+      created_at: now,
+      updated_at: now,
+    };
+    const { user_fields, ...rest } = input;
+    Object.assign(user, rest, { updated_at: now });
+    user.user_fields = { ...user.user_fields, ...(user_fields ?? {}) };
+    users.set(user.id, user);
+    return { index, id: user.id, status: existing ? 'Updated' : 'Created', email: user.email };
+  }
+
+  function route(req: IncomingMessage, body: any): { status: number; body: unknown } {
+    const p = path(req).pathname.replace(/\.json$/, '');
+    if (req.method === 'POST' && p === '/api/v2/users/create_or_update_many') {
+      const list = (body?.users ?? []) as Partial<ZendeskSimUser>[];
+      if (list.length > 100) return { status: 400, body: { error: 'TooManyValues', description: 'at most 100 users' } };
+      batches.push(list.length);
+      const job: SimJob = { id: `V3-${jobs.size + 1}`, polls: 0, results: list.map(upsert) };
+      jobs.set(job.id, job);
+      return {
+        status: 200,
+        body: { job_status: { id: job.id, status: 'queued', url: `/api/v2/job_statuses/${job.id}.json` } },
+      };
+    }
+    const j = /^\/api\/v2\/job_statuses\/([^/]+)$/.exec(p);
+    if (req.method === 'GET' && j) {
+      const job = jobs.get(j[1]!);
+      if (!job) return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
+      const done = ++job.polls > sim.jobPolls;
+      return {
+        status: 200,
+        body: {
+          job_status: { id: job.id, status: done ? 'completed' : 'working', ...(done ? { results: job.results } : {}) },
+        },
+      };
+    }
+    if (req.method === 'GET' && p === '/api/v2/users') {
+      const q = path(req).searchParams;
+      const size = Number(q.get('page[size]') ?? 100);
+      const all = [...users.values()];
+      const from = Number(q.get('page[after]') ?? 0);
+      const page = all.slice(from, from + size);
+      const more = from + size < all.length;
+      return {
+        status: 200,
+        body: { users: page, meta: { has_more: more, after_cursor: more ? String(from + size) : null } },
+      };
+    }
+    const u = /^\/api\/v2\/users\/(\d+)$/.exec(p);
+    if (req.method === 'GET' && u) {
+      const user = users.get(Number(u[1]));
+      return user
+        ? { status: 200, body: { user } }
+        : { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
+    }
+    return { status: 404, body: { error: 'InvalidEndpoint', description: 'Not found' } };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    await delay(faults.plan);
+    const fault = faults.next();
+    if (fault === 'drop') return void req.socket.destroy();
+    const limits = { 'x-rate-limit': String(RATE), 'x-rate-limit-remaining': String(Math.max(0, --remaining)) };
+    if (fault === 'rate_limit')
+      return sendJson(
+        res,
+        429,
+        { error: 'TooManyRequests' },
+        { ...limits, 'retry-after': String(faults.plan.retry_after_s ?? 1) },
+      );
+    if (fault === 'server_error') return sendJson(res, 503, { error: 'ServiceUnavailable' }, limits);
+    const want = `Basic ${Buffer.from(`${email}/token:${token}`).toString('base64')}`;
+    if (req.headers.authorization !== want) return sendJson(res, 401, { error: "Couldn't authenticate you" }, limits);
+    const body = parseJson(text);
+    if (body === undefined) return sendJson(res, 400, { error: 'InvalidJSON' }, limits);
+    const out = route(req, body);
+    sendJson(res, out.status, out.body, limits);
+  }
+
+  const server = await listen(handle, opts.port);
+  return {
+    url: server.url,
+    email,
+    token,
+    users,
+    byExternalId: (id) => find((u) => u.external_id === id),
+    batches,
+    failNext,
+    get jobPolls() {
+      return sim.jobPolls;
+    },
+    set jobPolls(n: number) {
+      sim.jobPolls = n;
+    },
+    agentEdit(id, fields) {
+      const user = users.get(id);
+      if (!user) throw new Error(`no zendesk user ${id}`);
+      Object.assign(user, fields, { updated_at: new Date().toISOString() });
+      return {
+        id: `01ZD${String(++evt).padStart(10, '0')}`,
+        type: 'zen:event-type:user.identity_changed',
+        time: user.updated_at,
+        account_id: 1,
+        zendesk_event_version: '2022-11-06',
+        subject: `zen:user:${user.id}`,
+        detail: {
+          id: String(user.id),
+          name: user.name,
+          email: user.email,
+          phone: user.phone,
+          external_id: user.external_id,
+        },
+      };
+    },
+    faults,
+    close: server.close,
+  };
+}

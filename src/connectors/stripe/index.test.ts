@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { stripeSignature } from '../../../sim/stripe.ts';
+import { HearthError } from '../../errors.ts';
+import { customerUpdate } from './index.ts';
+import { parseStripeEvent } from './mapping.ts';
+import { verifyStripeSignature } from './signature.ts';
+
+const SECRET = 'whsec_unit_secret';
+const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+const t = now / 1000;
+
+test('Stripe-Signature: any v1 of several passes; wrong secret, v0 only, stale or missing timestamp fail', () => {
+  const raw = body({ id: 'evt_1' });
+  const header = stripeSignature(raw.toString(), ['whsec_old', SECRET], t);
+  assert.equal(header.split(',').filter((p) => p.startsWith('v1=')).length, 2);
+  assert.deepEqual(verifyStripeSignature(raw, header, [SECRET], now), { ok: true });
+  assert.equal(verifyStripeSignature(raw, stripeSignature(raw.toString(), ['whsec_x'], t), [SECRET], now).ok, false);
+  assert.equal(verifyStripeSignature(raw, `t=${t},v0=abc`, [SECRET], now).ok, false);
+  assert.equal(verifyStripeSignature(raw, header, [SECRET], now + 301_000).ok, false, 'outside the 300 s tolerance');
+  assert.equal(verifyStripeSignature(raw, header.replace(/^t=\d+,/, ''), [SECRET], now).ok, false);
+  assert.equal(verifyStripeSignature(Buffer.from('{"id":"evt_2"}'), header, [SECRET], now).ok, false, 'body changed');
+});
+
+test('customer.updated maps to a versioned contact change and a billing address; our own key marks the echo', () => {
+  const customer = {
+    id: 'cus_1',
+    email: 'jane@example.com',
+    name: 'Jane van Doe',
+    phone: '+13125551212',
+    address: { line1: '1 Main St', line2: null, city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' },
+  };
+  const ev = {
+    id: 'evt_9',
+    type: 'customer.updated',
+    created: 1714650000,
+    data: { object: customer },
+    request: { id: 'req_1', idempotency_key: 'hearth:job_1' },
+  };
+  const [contact, billing] = parseStripeEvent(body(ev), 'stripe');
+  assert.equal(contact!.delivery_id, 'evt_9');
+  assert.deepEqual(contact!.event, {
+    type: 'contact.updated',
+    source: 'stripe',
+    external_id: 'cus_1',
+    contact: { given_name: 'Jane', family_name: 'van Doe', email: 'jane@example.com', phone: '+13125551212' },
+    vendor_fields: { name: 'Jane van Doe', phone: '+13125551212' },
+    origin_is_hearth: true,
+    occurred_at: 1714650000000,
+    version: 1714650000,
+  });
+  assert.equal(billing!.delivery_id, 'evt_9:billing_address');
+  assert.equal(billing!.event.type === 'billing.address_changed' && billing!.event.billing_address?.region, 'IL');
+});
+
+test('invoices set the billing status: failed with a retry is past due, without one delinquent; paid is active', () => {
+  const invoice = (type: string, next: number | null) =>
+    parseStripeEvent(
+      body({
+        id: `evt_${type}`,
+        type,
+        created: 1,
+        data: { object: { id: 'in_1', customer: 'cus_1', next_payment_attempt: next } },
+      }),
+      'stripe',
+    )[0]!.event;
+  const status = (e: ReturnType<typeof invoice>) => (e.type === 'billing.status_changed' ? e.status : null);
+  assert.equal(status(invoice('invoice.payment_failed', 123)), 'past_due');
+  assert.equal(status(invoice('invoice.payment_failed', null)), 'delinquent');
+  assert.equal(status(invoice('invoice.paid', null)), 'active');
+});
+
+test('a body without id, type or created is a bad request naming the field; unknown types are unsupported', () => {
+  assert.throws(
+    () => parseStripeEvent(body({ type: 'x', created: 1, data: { object: {} } }), 'stripe'),
+    (e: unknown) => {
+      return e instanceof HearthError && /id is required/.test(e.message);
+    },
+  );
+  assert.throws(() => parseStripeEvent(Buffer.from('nope'), 'stripe'), /not JSON/);
+  const [u] = parseStripeEvent(body({ id: 'e', type: 'charge.succeeded', created: 1, data: { object: {} } }), 'stripe');
+  assert.deepEqual(u!.event, { type: 'unsupported', source: 'stripe', vendor_type: 'charge.succeeded' });
+});
+
+test('the write to a Stripe customer: name, phone, shipping, metadata.hearth_id and household_id ("" deletes)', () => {
+  const p = {
+    customer_id: 'cus_H1',
+    external_id: 'cus_1',
+    given_name: 'Ana',
+    family_name: 'Diaz',
+    email: 'ana@example.com',
+    phone: '+13125550000',
+    address: { line1: '1 Main St', line2: null, city: 'Chicago', region: 'IL', postal_code: '60614', country: 'US' },
+    household_id: null,
+    hierarchy_role: null,
+    loyalty_tier: null,
+    points_balance: 0,
+    billing_status: null,
+    billing_status_since: null,
+    billing_address: null,
+    subscriptions: [],
+  };
+  const u = customerUpdate(p);
+  assert.equal(u.name, 'Ana Diaz');
+  assert.equal((u.shipping as { address: { line1: string } }).address.line1, '1 Main St');
+  assert.deepEqual(u.metadata, { hearth_id: 'cus_H1', household_id: '' });
+});

@@ -1,0 +1,140 @@
+import type Stripe from 'stripe';
+import {
+  PROFILE_PROJECT,
+  type Connector,
+  type DeliveryResult,
+  type OutboundJob,
+  type ProfileProjectPayload,
+  type PulledContact,
+} from '../../canonical/types.ts';
+import { kindOfStatus, retryAfter } from '../shared/http.ts';
+import { addressOf, contactOf, HEARTH_KEY_PREFIX, parseStripeEvent, type StripeCustomer } from './mapping.ts';
+import { verifyStripeSignature } from './signature.ts';
+
+export interface StripeConfig {
+  api_key: string;
+  /** One secret, or several while rolling the endpoint secret. */
+  webhook_secret: string | string[];
+  /** The API's base URL (a simulator in tests; default Stripe's). */
+  base_url: string;
+  tolerance_seconds: number;
+}
+
+/**
+ * The official SDK pointed at the configured base URL; retries are the outbox's, not the SDK's.
+ * Loaded on first use: the SDK takes a second or more to import, which every CLI command would pay.
+ */
+export async function stripeClient(cfg: StripeConfig): Promise<Stripe> {
+  const url = new URL(cfg.base_url);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const { default: StripeSdk } = await import('stripe');
+  return new StripeSdk(cfg.api_key, {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443,
+    protocol,
+    maxNetworkRetries: 0,
+    timeout: 20_000,
+  });
+}
+
+/** What Hearth writes to a Stripe customer: the fields it owns or projects there. */
+export function customerUpdate(p: ProfileProjectPayload): Stripe.CustomerUpdateParams {
+  const name = [p.given_name, p.family_name].filter(Boolean).join(' ') || undefined;
+  const a = p.address;
+  return {
+    ...(name ? { name } : {}),
+    ...(p.phone ? { phone: p.phone } : {}),
+    ...(a && name
+      ? {
+          shipping: {
+            name,
+            ...(p.phone ? { phone: p.phone } : {}),
+            address: {
+              line1: a.line1,
+              line2: a.line2 ?? '',
+              city: a.city ?? '',
+              state: a.region ?? '',
+              postal_code: a.postal_code ?? '',
+              country: a.country ?? '',
+            },
+          },
+        }
+      : {}),
+    // An empty string deletes a metadata key in Stripe.
+    metadata: { hearth_id: p.customer_id, household_id: p.household_id ?? '' },
+  };
+}
+
+function failure(err: unknown, now: () => number): DeliveryResult {
+  const e = err as { statusCode?: number; message?: string; headers?: Record<string, string> };
+  const status = e.statusCode ?? 0;
+  const kind = status ? kindOfStatus(status) : 'transient';
+  return {
+    ok: false,
+    kind,
+    message: `stripe ${status || 'network'}: ${e.message ?? 'error'}`,
+    ...retryAfter(e.headers?.['retry-after'] ?? null, now),
+  };
+}
+
+async function project(
+  stripe: Stripe,
+  job: OutboundJob<ProfileProjectPayload>,
+  now: () => number,
+): Promise<DeliveryResult> {
+  const p = job.payload;
+  try {
+    let id = p.external_id;
+    if (!id && p.email) id = (await stripe.customers.list({ email: p.email, limit: 1 })).data[0]?.id ?? null;
+    // Hearth projects onto Stripe customers; it never creates one (billing creates customers).
+    if (!id) return { ok: true };
+    const params = customerUpdate(p);
+    // The key is the job's: a retry after a lost response replays Stripe's answer, never writes twice.
+    await stripe.customers.update(id, params, { idempotencyKey: `${HEARTH_KEY_PREFIX}${job.id}` });
+    return { ok: true, external_id: id, written: { name: params.name ?? null, phone: params.phone ?? null } };
+  } catch (err) {
+    return failure(err, now);
+  }
+}
+
+function pulled(c: Stripe.Customer): PulledContact {
+  const s = c as unknown as StripeCustomer;
+  return {
+    external_id: c.id,
+    contact: { ...contactOf(s), address: addressOf(s.shipping?.address) },
+    properties: { name: c.name ?? null, phone: c.phone ?? null, hearth_id: c.metadata?.hearth_id ?? null },
+    updated_at: null,
+  };
+}
+
+export function createStripeConnector(cfg: StripeConfig, now: () => number = Date.now): Connector {
+  let client: Promise<Stripe> | null = null;
+  const stripe = () => (client ??= stripeClient(cfg));
+  const secrets = Array.isArray(cfg.webhook_secret) ? cfg.webhook_secret : [cfg.webhook_secret];
+  return {
+    id: 'stripe',
+    ingress: {
+      verify: (req) =>
+        verifyStripeSignature(req.rawBody, req.headers['stripe-signature'], secrets, req.now, cfg.tolerance_seconds),
+      parse: (req) => parseStripeEvent(req.rawBody, 'stripe'),
+    },
+    outbound: {
+      kinds: [PROFILE_PROJECT],
+      deliver: async (jobs) => {
+        const sdk = await stripe();
+        return Promise.all(jobs.map((j) => project(sdk, j as OutboundJob<ProfileProjectPayload>, now)));
+      },
+    },
+    source: {
+      async listContacts(cursor, opts) {
+        const page = await (await stripe()).customers.list({
+          limit: opts.limit,
+          ...(cursor ? { starting_after: cursor } : {}),
+        });
+        const last = page.data.at(-1);
+        return { records: page.data.map(pulled), next_cursor: page.has_more && last ? last.id : null };
+      },
+    },
+    maxBatch: 25,
+  };
+}

@@ -1,0 +1,173 @@
+import {
+  PROFILE_PROJECT,
+  type Connector,
+  type DeliveryResult,
+  type OutboundJob,
+  type ProfileProjectPayload,
+  type PulledContact,
+} from '../../canonical/types.ts';
+import type { FetchLike } from '../shared/http.ts';
+import { kindOfStatus, retryAfter } from '../shared/http.ts';
+import { parseZendeskEvent, userOf, vendorFieldsOf, type ZendeskUser } from './mapping.ts';
+import { verifyZendeskSignature } from './signature.ts';
+
+export interface ZendeskConfig {
+  subdomain?: string | undefined;
+  email: string;
+  api_token: string;
+  base_url?: string | undefined;
+  webhook_secret: string;
+  tolerance_seconds: number;
+  /** How often and how long to poll a `create_or_update_many` job status. */
+  job_poll_ms: number;
+  job_timeout_ms: number;
+}
+
+interface JobStatus {
+  id: string;
+  status: 'queued' | 'working' | 'failed' | 'completed' | 'killed';
+  results?: { index?: number; id?: number; status?: string; email?: string; error?: string; details?: string }[];
+}
+
+type Call = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; retryAfter: string | null; json: any }>;
+
+/** The API root: `base_url` (a simulator) or the account's subdomain. */
+export function apiRoot(cfg: ZendeskConfig): string {
+  return `${cfg.base_url ?? `https://${cfg.subdomain}.zendesk.com`}/api/v2`;
+}
+
+function client(cfg: ZendeskConfig, fetchFn: FetchLike): Call {
+  const auth = `Basic ${Buffer.from(`${cfg.email}/token:${cfg.api_token}`).toString('base64')}`;
+  return async (method, path, body) => {
+    const res = await fetchFn(`${apiRoot(cfg)}${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json', accept: 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), json: text ? JSON.parse(text) : null };
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls a job status until it ends (or the timeout, after which the batch is retried as a whole). */
+async function awaitJob(call: Call, cfg: ZendeskConfig, id: string): Promise<JobStatus | { status: number }> {
+  const until = Date.now() + cfg.job_timeout_ms;
+  for (;;) {
+    const res = await call('GET', `/job_statuses/${id}.json`);
+    if (res.status !== 200) return { status: res.status };
+    const job = res.json.job_status as JobStatus;
+    if (job.status !== 'queued' && job.status !== 'working') return job;
+    if (Date.now() > until) return { status: 504 };
+    await sleep(cfg.job_poll_ms);
+  }
+}
+
+/**
+ * A failed user settles alone: a duplicate e-mail is a person's decision (dead-lettered, named),
+ * anything else is retried; the others of the batch are done.
+ */
+function settleUser(r: NonNullable<JobStatus['results']>[number] | undefined, u: ZendeskUser): DeliveryResult {
+  if (!r) return { ok: false, kind: 'transient', message: 'zendesk: no result for this user in the job status' };
+  if (r.status === 'Failed' || r.error) {
+    const duplicate = /DuplicateValue|already being used/i.test(`${r.error ?? ''} ${r.details ?? ''}`);
+    return duplicate
+      ? {
+          ok: false,
+          kind: 'invalid',
+          message: `zendesk DuplicateValue: ${u.email ?? ''} belongs to another user (review)`,
+        }
+      : { ok: false, kind: 'transient', message: `zendesk: ${r.error ?? 'failed'} ${r.details ?? ''}`.trim() };
+  }
+  const written = vendorFieldsOf(u);
+  return r.id === undefined ? { ok: true, written } : { ok: true, external_id: String(r.id), written };
+}
+
+async function projectMany(
+  call: Call,
+  cfg: ZendeskConfig,
+  jobs: OutboundJob<ProfileProjectPayload>[],
+  now: () => number,
+): Promise<DeliveryResult[]> {
+  const users = jobs.map((j) => userOf(j.payload));
+  const all = (r: DeliveryResult) => jobs.map(() => r);
+  try {
+    const res = await call('POST', '/users/create_or_update_many.json', { users });
+    if (res.status !== 200)
+      return all({
+        ok: false,
+        kind: kindOfStatus(res.status),
+        message: `zendesk ${res.status}`,
+        ...retryAfter(res.retryAfter, now),
+      });
+    const job = await awaitJob(call, cfg, res.json.job_status.id);
+    if (!('id' in job))
+      return all({ ok: false, kind: kindOfStatus(job.status), message: `zendesk job status ${job.status}` });
+    if (job.status !== 'completed') return all({ ok: false, kind: 'transient', message: `zendesk job ${job.status}` });
+    const results = job.results ?? [];
+    return users.map((u, i) => settleUser(results.find((r) => r.index === i) ?? results[i], u));
+  } catch (err) {
+    return all({ ok: false, kind: 'transient', message: `zendesk: ${(err as Error).message}` });
+  }
+}
+
+function pulled(u: ZendeskUser & { id: number }): PulledContact {
+  const [given, ...family] = (u.name ?? '').split(/\s+/).filter(Boolean);
+  return {
+    external_id: String(u.id),
+    contact: {
+      given_name: given ?? null,
+      family_name: family.join(' ') || null,
+      email: u.email ?? null,
+      phone: u.phone ?? null,
+    },
+    properties: { name: u.name, phone: u.phone ?? null, external_id: u.external_id ?? null },
+    updated_at: null,
+  };
+}
+
+export function createZendeskConnector(
+  cfg: ZendeskConfig,
+  deps: { fetch?: FetchLike | undefined; now?: () => number },
+) {
+  const call = client(cfg, deps.fetch ?? (fetch as FetchLike));
+  const now = deps.now ?? Date.now;
+  const connector: Connector = {
+    id: 'zendesk',
+    ingress: {
+      verify: (req) =>
+        verifyZendeskSignature(
+          req.rawBody,
+          req.headers['x-zendesk-webhook-signature'],
+          req.headers['x-zendesk-webhook-signature-timestamp'],
+          cfg.webhook_secret,
+          req.now,
+          cfg.tolerance_seconds,
+        ),
+      parse: (req) => parseZendeskEvent(req.rawBody, 'zendesk', req.now),
+    },
+    outbound: {
+      kinds: [PROFILE_PROJECT],
+      deliver: (jobs) => projectMany(call, cfg, jobs as OutboundJob<ProfileProjectPayload>[], now),
+    },
+    source: {
+      async listContacts(cursor, opts) {
+        const res = await call('GET', `/users.json?page[size]=${opts.limit}${cursor ? `&page[after]=${cursor}` : ''}`);
+        if (res.status !== 200) throw new Error(`zendesk ${res.status}`);
+        const meta = res.json.meta as { has_more?: boolean; after_cursor?: string | null } | undefined;
+        return {
+          records: (res.json.users as (ZendeskUser & { id: number })[]).map(pulled),
+          next_cursor: meta?.has_more ? (meta.after_cursor ?? null) : null,
+        };
+      },
+    },
+    // create_or_update_many takes at most 100 users.
+    maxBatch: 100,
+  };
+  return connector;
+}
