@@ -11,9 +11,14 @@ import { generateSyntheticPeople } from './synth-people.ts';
 
 const FEBRL_DIR = fileURLToPath(new URL('../test-support/data/febrl/', import.meta.url));
 
-/** FEBRL file -> records (columns mapped by the same aliases as `hearth match`) and entity ids. */
+/**
+ * FEBRL file -> records and entity ids, with the `soc_sec_id` column removed from the file first
+ * (retail data has no national id), the other columns found by the same aliases as `hearth match`.
+ */
 export async function loadFebrl(name: string, source?: string): Promise<{ records: PersonRecord[]; entity: string[] }> {
-  const rows: string[][] = parse(await readFile(`${FEBRL_DIR}${name}`), { trim: true });
+  const raw: string[][] = parse(await readFile(`${FEBRL_DIR}${name}`), { trim: true });
+  const drop = raw[0]!.indexOf('soc_sec_id');
+  const rows = raw.map((r) => r.filter((_, i) => i !== drop));
   const cols = resolveColumns(rows[0]!, new Map());
   if (typeof cols === 'string') throw new Error(cols);
   const body = rows.slice(1);
