@@ -99,7 +99,9 @@ function stripCountry(tokens: string[], c: AddressComponents): void {
 function takeZip(tokens: string[], c: AddressComponents): void {
   trimCommas(tokens);
   const last = tokens.at(-1);
-  const m = last ? /^(\d{5})(?:-?(\d{4}))?$/.exec(last) : null;
+  // A four-digit ZIP after a state is one whose leading zero a spreadsheet dropped ("MA 1241").
+  const short = last !== undefined && /^\d{4}$/.test(last) && STATE_CODES.has(tokens.at(-2) ?? '');
+  const m = last ? (short ? [last, `0${last}`] : /^(\d{5})(?:-?(\d{4}))?$/.exec(last)) : null;
   // "P.O. Box 11418": five digits after a box designator are the box, not a ZIP.
   if (!m || tokens.length < 3 || ['BOX', 'BX', 'POB', '#'].includes(tokens.at(-2)!)) return;
   tokens.pop();
@@ -137,7 +139,13 @@ function splitCity(tokens: string[], hadLastLine: boolean): { street: string[]; 
     const tail = tokens.slice(lastComma + 1);
     const head = tokens.slice(0, lastComma).filter((t) => t !== ',');
     // "123 Main St, Apt 4" (no city) — a tail that starts with a unit belongs to the street.
-    if (tail.length && !isUnitStart(tail, 0) && !/^\d/.test(tail[0]!)) return { street: head, city: tail };
+    if (tail.length && !isUnitStart(tail, 0) && !/^\d/.test(tail[0]!) && leadLength(tail) === 0)
+      return { street: head, city: tail };
+    // "Bolton Road, NW Atlanta", "Drive, Ste 300 Reston": a directional or unit, then the city.
+    const lead = leadLength(tail);
+    const city = tail.slice(lead);
+    if (lead > 0 && hadLastLine && city.length && !city.some((t) => /\d/.test(t)))
+      return { street: [...head, ...tail.slice(0, lead)], city };
     return { street: [...head, ...tail], city: [] };
   }
   // "SOLDOTNA, AK 99669": no number and no box before the state means there is only a city.
@@ -154,6 +162,39 @@ function splitCity(tokens: string[], hadLastLine: boolean): { street: string[]; 
   }
   const end = streetEnd(tokens, false);
   return { street: tokens.slice(0, end), city: tokens.slice(end) };
+}
+
+// Street types that are rarely the first or last word of a place name (unlike PARK, LAKE, FORT,
+// BEACH, FOREST, MILL, HEIGHTS...).
+const STRONG_SUFFIXES = new Set([
+  'ST',
+  'AVE',
+  'RD',
+  'DR',
+  'BLVD',
+  'LN',
+  'CT',
+  'PL',
+  'PKWY',
+  'HWY',
+  'CIR',
+  'TER',
+  'TRL',
+  'SQ',
+  'WAY',
+  'CV',
+  'EXPY',
+]);
+
+/** Tokens of a post-directional and/or unit at the start of `tail` (0 if it starts otherwise). */
+function leadLength(tail: string[]): number {
+  let i = 0;
+  // Abbreviated only: "North Las Vegas" is a city.
+  if (DIRECTIONALS[tail[0] ?? ''] && tail[0]!.length <= 2 && tail.length > 1) i = 1;
+  else if (tail[0]?.length === 1 && DIRECTIONALS[`${tail[0]}${tail[1]}`] && tail.length > 2) i = 2;
+  if (i < tail.length && isUnitStart(tail, i))
+    i = Math.min(tail.length, i + (tail[i] === '#' ? 2 : unitLength(tail, i)));
+  return i;
 }
 
 function isUnitStart(tokens: string[], i: number): boolean {
@@ -188,9 +229,19 @@ function needsRange(t: string): boolean {
  */
 function streetEnd(tokens: string[], suffixMayEnd: boolean): number {
   let end = -1;
-  for (let i = 2; i < tokens.length - (suffixMayEnd ? 0 : 1); i++) if (SUFFIXES[tokens[i]!]) end = i + 1;
+  let strongEnd = -1;
+  for (let i = 2; i < tokens.length - (suffixMayEnd ? 0 : 1); i++) {
+    if (!SUFFIXES[tokens[i]!]) continue;
+    end = i + 1;
+    if (STRONG_SUFFIXES.has(SUFFIXES[tokens[i]!]!)) strongEnd = i + 1;
+  }
+  // "Green Bay Road Highland Park", "Western Ave Park Forest": words that are both a street type
+  // and common in place names end the street only when no plainer street type does.
+  if (strongEnd > 0) end = strongEnd;
   if (end < 0) return suffixMayEnd ? -1 : Math.min(tokens.length, /^\d/.test(tokens[0] ?? '') ? 3 : tokens.length);
-  if (DIRECTIONALS[tokens[end] ?? ''] && end < tokens.length - 1) end++;
+  // "Hwy N Sebastopol" has a post-directional; in "Main St West Lafayette" the word starts the city.
+  const dir = tokens[end] ?? '';
+  if (DIRECTIONALS[dir] && dir.length <= 2 && end < tokens.length - 1) end++;
   if (end < tokens.length && isUnitStart(tokens, end))
     end = Math.min(tokens.length, end + (tokens[end] === '#' ? 2 : unitLength(tokens, end)));
   return end;

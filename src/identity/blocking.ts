@@ -46,7 +46,24 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
     trainingOnly: true,
   },
   { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
+  // Swaps: given and family name in each other's place, address lines in each other's place.
+  { name: 'dob_initials_unordered', key: (r) => join(r.dob, unordered(pre(r.given, 1), pre(r.family, 1))) },
+  { name: 'names_soundex_unordered_year', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.dob, 4)) },
+  { name: 'names_soundex_unordered_city', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.city, 3)) },
+  // A family name changed (marriage, typo) together with the date of birth or the street.
+  { name: 'postcode_given_soundex', key: (r) => join(r.postcode, r.givenSdx) },
+  { name: 'postcode_line2', key: (r) => join(r.postcode, pre(r.line2, 5)) },
+  {
+    name: 'street_number_lines_unordered',
+    key: (r) => join(r.streetNumber, unordered(pre(r.street1, 4), pre(r.street2, 4))),
+  },
 ];
+
+// The two values in a fixed order, so that a record and its swapped twin share the key.
+function unordered(a: string, b: string): string {
+  if (a === '' || b === '') return '';
+  return a < b ? `${a}~${b}` : `${b}~${a}`;
+}
 
 export interface BlockingOptions {
   /** Blocks larger than this are not expanded fully; each record meets its `window` neighbours. */

@@ -4,7 +4,7 @@ import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { HearthError, isHearthError } from '../errors.ts';
 import { validateBands } from './bands.ts';
-import { isCanonicalField, resolveColumns } from './columns.ts';
+import { describeColumns, isCanonicalField, resolveColumns } from './columns.ts';
 import { DEFAULT_MATCH_CONFIG, matchRecords, type MatchConfig, type MatchResult } from './engine.ts';
 import { blockingRecall, pairwiseMetrics, type PairwiseMetrics } from './metrics.ts';
 import { CANONICAL_FIELDS, type CanonicalField, type PersonRecord } from './types.ts';
@@ -28,8 +28,10 @@ Options:
   --id-column COL        column holding the record id (default: id, record_id or rec_id)
   --map FIELD=COL        read canonical FIELD from column COL (repeatable). Fields:
                          ${CANONICAL_FIELDS.join(' ')}
-                         Unmapped fields are found by name or a common alias (surname,
-                         suburb, postcode, state, address_1, soc_sec_id -> national_id ...)
+                         With --map, only the mapped columns are read; without it, fields
+                         are found by name or a common alias (surname, suburb, postcode,
+                         state, address_1 ...). national_id is read only when mapped.
+                         The columns used are printed on stderr (and in --json).
   --pairs FILE           also write scored pairs in the auto and review bands with the
                          per-field explanation (record_a,record_b,match_probability,band,explain)
   --truth-column COL     known entity id column: print pairwise precision/recall/F1
@@ -41,8 +43,8 @@ Options:
   --json                 print the summary as JSON on stdout
   --help                 show this help
 
-national_id (e.g. FEBRL's soc_sec_id) is compared like any field (exact / one / two edits) and
-counts as a strong identifier for the chaining guard.
+national_id (e.g. --map national_id=soc_sec_id) is compared like any field (exact / one / two
+edits) and counts as a strong identifier for the chaining guard.
 `;
 
 const OPTIONS = {
@@ -83,7 +85,8 @@ export async function runMatchCommand(argv: string[], io: MatchIo): Promise<numb
     }
     const started = performance.now();
     const progress = io.isTTY ? progressBar(io.stderr) : undefined;
-    const { records, truth } = await readInputs(parsed);
+    const { records, truth, columns } = await readInputs(parsed);
+    if (!parsed.json) io.stderr.write(columns.map((c) => `columns ${c.file}: ${c.fields.join(' ')}\n`).join(''));
     const result = matchRecords(records, { ...parsed.config, ...(progress ? { onProgress: progress } : {}) });
     if (progress) io.stderr.write('\r\x1b[K');
     temps.push(`${parsed.out}.${process.pid}.tmp`);
@@ -96,7 +99,7 @@ export async function runMatchCommand(argv: string[], io: MatchIo): Promise<numb
     if (parsed.pairsOut) await rename(temps[1]!, parsed.pairsOut);
     temps.length = 0;
     const summary = summarize(result, performance.now() - started, truth && evaluate(result, truth, records, parsed));
-    if (parsed.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (parsed.json) io.stdout.write(`${JSON.stringify({ columns, ...summary })}\n`);
     else io.stderr.write(formatSummary(summary));
     return 0;
   } catch (err) {
@@ -189,15 +192,19 @@ function parseMap(entries: string[]): Map<CanonicalField, string> {
 interface Inputs {
   records: PersonRecord[];
   truth: string[] | undefined;
+  /** Per input file, the column read for each canonical field (`field=column`). */
+  columns: { file: string; fields: string[] }[];
 }
 
 async function readInputs(opts: Options): Promise<Inputs> {
   const records: PersonRecord[] = [];
   const truth: string[] = [];
   const seen = new Map<string, string>();
+  const columns: Inputs['columns'] = [];
   for (const [k, file] of opts.inputs.entries()) {
     const source = opts.inputs.length > 1 ? String(k) : undefined;
-    await readFile(file, opts, (record, entity, line) => {
+    const onLayout = (fields: string[]): number => columns.push({ file, fields });
+    await readFile(file, opts, onLayout, (record, entity, line) => {
       const key = `${source ?? ''}\u0000${record.id}`;
       if (seen.has(key)) throw invalid(`${file}:${line}: duplicate record id "${record.id}"`);
       seen.set(key, file);
@@ -205,12 +212,17 @@ async function readInputs(opts: Options): Promise<Inputs> {
       truth.push(entityOf(entity, opts.truthPattern));
     });
   }
-  return { records, truth: opts.truthColumn ? truth : undefined };
+  return { records, truth: opts.truthColumn ? truth : undefined, columns };
 }
 
 type RowSink = (record: PersonRecord, entity: string, line: number) => void;
 
-async function readFile(file: string, opts: Options, sink: RowSink): Promise<void> {
+async function readFile(
+  file: string,
+  opts: Options,
+  onLayout: (fields: string[]) => void,
+  sink: RowSink,
+): Promise<void> {
   // Open first: a stream's open error would otherwise surface outside the parsing loop.
   const handle = await open(file).catch((err: NodeJS.ErrnoException) => {
     throw invalid(describeReadError(file, err));
@@ -227,6 +239,7 @@ async function readFile(file: string, opts: Options, sink: RowSink): Promise<voi
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!layout) {
         layout = columnLayout(file, record, opts);
+        onLayout(describeColumns(record, layout.fields));
         continue;
       }
       const id = record[layout.id] ?? '';

@@ -58,14 +58,38 @@ function swapped(a: PreparedRecord, b: PreparedRecord): boolean {
 export function compareGiven(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): Level {
   if (a.given === '' || b.given === '') return -1;
   if (a.given === b.given || swapped(a, b)) return 3;
+  const direct = givenLevelOf(a.given, b.given, ctx);
+  return direct >= 2 ? direct : Math.max(direct, swappedLevel(a, b));
+}
+
+function givenLevelOf(x: string, y: string, ctx: ComparisonContext): Level {
   const memo = ctx.givenLevels;
-  if (memo === undefined) return givenNameLevel(a.given, b.given, ctx);
-  let level = memo.get(a.given, b.given);
+  if (memo === undefined) return givenNameLevel(x, y, ctx);
+  let level = memo.get(x, y);
   if (level === undefined) {
-    level = givenNameLevel(a.given, b.given, ctx);
-    memo.set(a.given, b.given, level);
+    level = givenNameLevel(x, y, ctx);
+    memo.set(x, y, level);
   }
   return level;
+}
+
+/**
+ * Given and family names swapped, each up to a typo (`sopihe nguyen` / `nguyen sophie`): the
+ * weaker of the two crossed comparisons, at most `close` (an exact swap is handled as exact).
+ * Both names must be present on both sides: a lone name that equals the other's family name
+ * is common among relatives.
+ */
+function swappedLevel(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.given === '' || a.family === '' || b.given === '' || b.family === '') return 0;
+  if (crossSimilarity(a.given, b.family) < 2) return 0;
+  return crossSimilarity(a.family, b.given) >= 2 ? 2 : 0;
+}
+
+function crossSimilarity(x: string, y: string): Level {
+  if (x === '' || y === '') return 0;
+  if (x === y) return 3;
+  if (x.length < 2 || y.length < 2) return 0;
+  return jaroWinkler(x, y) >= 0.9 ? 2 : 0;
 }
 
 // Two different given names: nickname, else by similarity.
@@ -76,7 +100,8 @@ function givenNameLevel(x: string, y: string, ctx: ComparisonContext): Level {
 export function compareFamily(a: PreparedRecord, b: PreparedRecord): Level {
   if (a.family === '' || b.family === '') return -1;
   if (a.family === b.family || swapped(a, b)) return 3;
-  return similarity(a.family, b.family);
+  const direct = similarity(a.family, b.family);
+  return direct >= 2 ? direct : Math.max(direct, swappedLevel(a, b));
 }
 
 function similarity(x: string, y: string): Level {
@@ -123,17 +148,13 @@ function identifierComparator(get: (r: PreparedRecord) => string, maxEdits: 1 | 
   };
 }
 
-/** Free text (street, line 2, city): exact, JW >= 0.92, JW >= 0.8. */
-function textComparator(get: (r: PreparedRecord) => string): FieldComparator['compare'] {
-  return (a, b) => {
-    const x = get(a);
-    const y = get(b);
-    if (x === '' || y === '') return -1;
-    if (x === y) return 3;
-    const jw = jaroWinkler(x, y);
-    if (jw >= 0.92) return 2;
-    return jw >= 0.8 ? 1 : 0;
-  };
+/** Free text: exact, JW >= 0.92, JW >= 0.8. */
+function compareText(x: string, y: string): Level {
+  if (x === '' || y === '') return -1;
+  if (x === y) return 3;
+  const jw = jaroWinkler(x, y);
+  if (jw >= 0.92) return 2;
+  return jw >= 0.8 ? 1 : 0;
 }
 
 /** Emails: exact canonical form; same local part at another provider. */
@@ -166,7 +187,9 @@ export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
  */
 export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
   if (a.street === '' || b.street === '') return -1;
-  const street = a.street === b.street ? 2 : jaroWinkler(a.street, b.street) >= 0.92 ? 1 : 0;
+  let street = streetLevel(a.street, b.street);
+  // Address lines swapped: line 1 of each side agrees with line 2 of the other.
+  if (street === 0 && linesSwapped(a, b)) street = 1;
   if (street === 0) return 0;
   const number =
     a.streetNumber === '' || b.streetNumber === ''
@@ -179,6 +202,23 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
   if (number === 2) return street === 2 ? 3 : 2;
   if (number === 1 || number === -1) return 2;
   return 1;
+}
+
+function streetLevel(x: string, y: string): Level {
+  return x === y ? 2 : jaroWinkler(x, y) >= 0.92 ? 1 : 0;
+}
+
+/** Line 1 of each record agrees (up to a typo) with line 2 of the other. */
+export function linesSwapped(a: PreparedRecord, b: PreparedRecord): boolean {
+  if (a.street2 === '' || b.street2 === '') return false;
+  return streetLevel(a.street1, b.street2) > 0 && streetLevel(a.street2, b.street1) > 0;
+}
+
+/** Line 2: exact, JW >= 0.92, JW >= 0.8; with swapped lines, the crossed agreement counts as close. */
+export function compareLine2(a: PreparedRecord, b: PreparedRecord): Level {
+  const direct = compareText(a.line2, b.line2);
+  if (direct === 0 && a.street !== '' && b.street !== '' && linesSwapped(a, b)) return 2;
+  return direct;
 }
 
 /** Locality (postcode, city, region), likewise one comparator for correlated parts. */
@@ -220,7 +260,7 @@ export const FIELD_COMPARATORS: readonly FieldComparator[] = [
   },
   { name: 'email', levels: ['different', 'similar', 'exact'], compare: compareEmail },
   { name: 'phone', levels: ['different', 'one_edit', 'exact'], compare: comparePhone },
-  { name: 'address_line2', levels: TEXT_LEVELS, compare: textComparator((r) => r.line2) },
+  { name: 'address_line2', levels: TEXT_LEVELS, compare: compareLine2 },
   {
     name: 'street_address',
     levels: ['different', 'same_street', 'close', 'same'],

@@ -73,7 +73,13 @@ function memoStreet(): PrepareCaches['street'] {
 function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
   const given = c.name(input.given_name ?? '');
   const family = c.name(input.family_name ?? '');
-  const street = c.street(input.street_number ?? '', input.address_line1 ?? '', input.address_line2 ?? '');
+  const number = input.street_number ?? '';
+  const line2 = input.address_line2 ?? '';
+  const street = c.street(number, input.address_line1 ?? '', line2);
+  // Line 2 as a street: sources and typists swap the two lines (FEBRL's duplicates do too).
+  const swappable = line2.trim() !== '';
+  const street1 = swappable ? c.street(number, input.address_line1 ?? '', '').name : '';
+  const street2 = swappable ? c.street(number, line2, '').name : '';
   return {
     given,
     family,
@@ -84,6 +90,8 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     streetNumber: street.number,
     street: street.name,
     line2: street.unit,
+    street1,
+    street2,
     city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     region: c.place(input.region ?? ''),

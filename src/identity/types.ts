@@ -37,6 +37,12 @@ export interface PreparedRecord {
   streetNumber: string;
   street: string;
   line2: string;
+  /**
+   * Each address line read alone as a street ('' when line 2 is empty), to compare records
+   * whose two lines are swapped.
+   */
+  street1: string;
+  street2: string;
   city: string;
   postcode: string;
   region: string;
