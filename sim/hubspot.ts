@@ -45,6 +45,10 @@ export interface HubSpotSimOptions {
   token?: string;
   /** An OAuth app's token endpoint (`POST /oauth/v1/token`); its issued tokens are accepted too. */
   oauth?: OAuthSimOptions;
+  /** Scopes the OAuth token introspection reports (default: contacts read and write). */
+  scopes?: string[];
+  /** Contact properties that do not exist (the doctor's property check). */
+  missing_properties?: string[];
   /** Send every change to Hearth as signed v3 `contact.propertyChange` deliveries. */
   webhook?: { url: string; client_secret: string; app_id: string };
 }
@@ -92,6 +96,15 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     if (fault === 'server_error') return sendJson(res, 503, error('SERVICE_UNAVAILABLE', 'Service Unavailable'));
     const url = new URL(req.url ?? '/', 'http://sim');
     if (oauth?.handle(url.pathname, req.method ?? 'GET', tokenParams(url, text), res)) return;
+    const introspected = /^\/oauth\/v1\/access-tokens\/(.+)$/.exec(url.pathname)?.[1];
+    if (introspected && oauth?.valid(decodeURIComponent(introspected)))
+      return sendJson(res, 200, {
+        token: decodeURIComponent(introspected),
+        scopes: opts.scopes ?? ['crm.objects.contacts.read', 'crm.objects.contacts.write'],
+        hub_id: 1512050,
+        app_id: 26892217,
+        expires_in: 1800,
+      });
     const bearer = req.headers.authorization?.replace(/^Bearer /, '');
     if (bearer !== token && !oauth?.valid(bearer))
       return sendJson(
@@ -103,6 +116,11 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
         ),
       );
     const body = parseJson(text);
+    const property = /^\/crm\/v3\/properties\/contacts\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (property && req.method === 'GET')
+      return (opts.missing_properties ?? []).includes(property)
+        ? sendJson(res, 404, error('OBJECT_NOT_FOUND', `Unable to find property ${property}`))
+        : sendJson(res, 200, { name: property, type: 'string', fieldType: 'text', groupName: 'contactinformation' });
     const reply =
       body === undefined
         ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') }

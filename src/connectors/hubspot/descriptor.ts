@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { createHubSpotHouseholds } from './households.ts';
+import { hubspotDoctor } from './doctor.ts';
 import { createHubSpotConnector, hubspotRenewingClient, hubspotCredential } from './index.ts';
 import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../shared/credentials.ts';
 import { householdsRenewing } from '../shared/renewing.ts';
@@ -56,6 +57,7 @@ export const hubspotConnector = defineConnector({
       optional('mobile', 'Mobile Phone Number', 'mobilephone'),
     ],
   },
+  doctor: hubspotDoctor,
   create: (cfg, deps) =>
     createHubSpotConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { salesforceDoctor } from './doctor.ts';
 import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema } from '../shared/credentials.ts';
 import { createSalesforceHouseholds } from './households.ts';
 import { createSalesforceConnector } from './index.ts';
@@ -49,6 +50,7 @@ export const salesforceConnector = defineConnector({
       optional('mobile', 'MobilePhone', 'Mobile', 'Mobile Phone'),
     ],
   },
+  doctor: salesforceDoctor,
   create: (cfg, deps) =>
     createSalesforceConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
 });

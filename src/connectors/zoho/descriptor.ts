@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { zohoDoctor } from './doctor.ts';
 import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../shared/credentials.ts';
 import { createZohoConnector, createZohoHouseholds } from './index.ts';
 
@@ -48,5 +49,6 @@ export const zohoConnector = defineConnector({
       optional('mobile', 'Mobile'),
     ],
   },
+  doctor: zohoDoctor,
   create: (cfg, deps) => createZohoConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
 });

@@ -17,6 +17,7 @@ import { registerHouseholdRoutes } from './households.ts';
 import { registerLoyaltyRoutes } from './loyalty.ts';
 import { changeView, eventView, jobView, linkView } from '../views.ts';
 import { registerReconcileRoutes } from './reconcile.ts';
+import { registerConnectorRoutes } from './connectors.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
@@ -31,6 +32,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerReconcileRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerIdentityClaimsRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
