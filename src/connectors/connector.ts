@@ -6,7 +6,7 @@ import type { OwnedField } from '../canonical/fields.ts';
 import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
 import type { FetchLike } from './shared/http.ts';
-import type { DoctorCheck, DoctorContext } from './shared/doctor.ts';
+import type { DoctorCheck, DoctorContext } from './shared/doctor-check.ts';
 
 /** What a connector factory may be handed by the process that wires it. */
 export interface ConnectorDeps {

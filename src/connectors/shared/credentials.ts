@@ -181,7 +181,8 @@ export function issuedToken(status: number, body: Record<string, unknown>, now: 
     return { access_token: token, expires_at: Number.isFinite(ttl) && ttl > 0 ? now() + ttl * 1000 : null };
   }
   const code = String(body.error ?? `HTTP ${status}`);
-  const why = `token endpoint refused the grant: ${code}${body.error_description ? ` (${body.error_description})` : ''}`;
+  const described = body.error_description ? ` (${body.error_description})` : '';
+  const why = `token endpoint refused the grant: ${code}${described}`;
   // 5xx and 429 are the endpoint's trouble; anything else means the grant itself is no good.
   const kind: FailureKind = status >= 500 || status === 429 ? 'transient' : 'auth';
   throw tokenError(kind, why);

@@ -3,24 +3,9 @@ import { scrubSecrets } from '../../log.ts';
 import { credentialFailure, type Credential } from './credentials.ts';
 import type { FetchLike } from './http.ts';
 
-export type CheckName = 'reachable' | 'credentials' | 'scopes' | 'properties' | 'webhooks' | 'clock';
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+import type { CheckName, CheckStatus, DoctorCheck, DoctorContext } from './doctor-check.ts';
 
-/** One finding of `hearth doctor`: what was checked, how it went, and what to do about it. */
-export interface DoctorCheck {
-  connector: string;
-  check: CheckName;
-  status: CheckStatus;
-  detail: string;
-  fix: string | null;
-}
-
-/** What the checks need to know about the rest of the config. */
-export interface DoctorContext {
-  opt_in_property: string;
-  /** The connector is the household source (its household fields matter). */
-  household_source: string | null;
-}
+export type { CheckName, CheckStatus, DoctorCheck, DoctorContext };
 
 const CLOCK_SKEW_WARN_MS = 60_000;
 
