@@ -21,7 +21,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (refused.length > 0)
         return reply.status(503).send({
           status: 'not_ready',
-          reason: `cannot authenticate: ${refused.map((r) => `${r.name} (${r.state}: ${r.error ?? 'refused'})`).join('; ')}`,
+          reason: `cannot authenticate: ${refused.map((r) => `${r.name} (${r.state}: ${r.error})`).join('; ')}`,
           connectors: Object.fromEntries(refused.map((r) => [r.name, r.state])),
         });
       return { status: 'ready', database: deps.hdb.caps.name };
