@@ -8,8 +8,6 @@ import type { Logger } from '../../log.ts';
 import { contactFromFields, kindOfCode, limitWait, mapError, scrubSecrets } from './mapping.ts';
 import type { SalesforceConfig } from './config.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
-import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
-import { withTimeout } from './timeout.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
