@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
+import { createOAuthSim, tokenParams, type OAuthSim, type OAuthSimOptions } from './oauth.ts';
 import { createHouseholdRoutes, type HubSpotHouseholdSim } from './hubspot-households.ts';
 
 export type { FaultPlan } from './faults.ts';
@@ -14,6 +15,8 @@ export interface SimContact {
 }
 
 export interface HubSpotSim {
+  /** The token endpoint, when started with `oauth`. */
+  oauth: OAuthSim | null;
   url: string;
   token: string;
   /** Requests received (including faulted ones). */
@@ -40,6 +43,12 @@ export interface HubSpotSim {
 export interface HubSpotSimOptions {
   port?: number;
   token?: string;
+  /** An OAuth app's token endpoint (`POST /oauth/v1/token`); its issued tokens are accepted too. */
+  oauth?: OAuthSimOptions;
+  /** Scopes the OAuth token introspection reports (default: contacts read and write). */
+  scopes?: string[];
+  /** Contact properties that do not exist (the doctor's property check). */
+  missing_properties?: string[];
   /** Send every change to Hearth as signed v3 `contact.propertyChange` deliveries. */
   webhook?: { url: string; client_secret: string; app_id: string };
 }
@@ -70,6 +79,7 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
   const store = createStore(opts.webhook);
   const households = createHouseholdRoutes(opts.webhook);
   const faults = createFaults();
+  const oauth = opts.oauth ? createOAuthSim('/oauth/v1/token', opts.oauth) : null;
   let requests = 0;
   let hung = 0;
   const hanging: IncomingMessage[] = [];
@@ -84,7 +94,19 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     if (fault === 'drop') return void req.socket.destroy();
     if (fault === 'rate_limit') return sendJson(res, 429, RATE_LIMIT_BODY, retryAfterHeader(faults.plan.retry_after_s));
     if (fault === 'server_error') return sendJson(res, 503, error('SERVICE_UNAVAILABLE', 'Service Unavailable'));
-    if (req.headers.authorization !== `Bearer ${token}`)
+    const url = new URL(req.url ?? '/', 'http://sim');
+    if (oauth?.handle(url.pathname, req.method ?? 'GET', tokenParams(url, text), res)) return;
+    const introspected = /^\/oauth\/v1\/access-tokens\/(.+)$/.exec(url.pathname)?.[1];
+    if (introspected && oauth?.valid(decodeURIComponent(introspected)))
+      return sendJson(res, 200, {
+        token: decodeURIComponent(introspected),
+        scopes: opts.scopes ?? ['crm.objects.contacts.read', 'crm.objects.contacts.write'],
+        hub_id: 1512050,
+        app_id: 26892217,
+        expires_in: 1800,
+      });
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+    if (bearer !== token && !oauth?.valid(bearer))
       return sendJson(
         res,
         401,
@@ -94,7 +116,11 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
         ),
       );
     const body = parseJson(text);
-    const url = new URL(req.url ?? '/', 'http://sim');
+    const property = /^\/crm\/v3\/properties\/contacts\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (property && req.method === 'GET')
+      return (opts.missing_properties ?? []).includes(property)
+        ? sendJson(res, 404, error('OBJECT_NOT_FOUND', `Unable to find property ${property}`))
+        : sendJson(res, 200, { name: property, type: 'string', fieldType: 'text', groupName: 'contactinformation' });
     const reply =
       body === undefined
         ? { status: 400, body: error('VALIDATION_ERROR', 'Invalid input JSON') }
@@ -105,6 +131,7 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
 
   const server = await listen(handle, opts.port);
   return {
+    oauth,
     url: server.url,
     token,
     get requests() {

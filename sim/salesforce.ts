@@ -2,9 +2,12 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
+import { createOAuthSim, tokenParams, type OAuthSim, type OAuthSimOptions } from './oauth.ts';
 import { createAccountStore, type SalesforceAccountSim } from './salesforce-accounts.ts';
 
 export interface SalesforceSim {
+  /** The token endpoint, when started with `oauth`. */
+  oauth: OAuthSim | null;
   url: string;
   token: string;
   readonly requests: number;
@@ -24,6 +27,8 @@ export interface SalesforceSim {
 export interface SalesforceSimOptions {
   port?: number;
   token?: string;
+  /** A connected app's token endpoint (`POST /services/oauth2/token`: refresh token, JWT bearer). */
+  oauth?: OAuthSimOptions;
   /** Relay Change Data Capture events to Hearth, signed like Hearth's relay contract. */
   cdc?: { url: string; secret: string };
 }
@@ -50,6 +55,7 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
   const writes = new Map<string, { at: number; fields: Record<string, string | null> }[]>();
   const relay = cdcRelay(opts.cdc);
   const faults = createFaults();
+  const oauth = opts.oauth ? createOAuthSim('/services/oauth2/token', { ttl_s: null, ...opts.oauth }) : null;
   const accounts = createAccountStore();
   const cursors = new Map<string, { ids: string[]; fields: string[]; batch: number }>();
   let requests = 0;
@@ -78,7 +84,10 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
       });
     if (fault === 'server_error')
       return send(res, { status: 503, body: [{ message: 'Service Unavailable', errorCode: 'SERVER_UNAVAILABLE' }] });
-    if (req.headers.authorization !== `Bearer ${token}`)
+    const tokenUrl = new URL(req.url ?? '/', 'http://sim');
+    if (oauth?.handle(tokenUrl.pathname, req.method ?? 'GET', tokenParams(tokenUrl, text), res)) return;
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+    if (bearer !== token && !oauth?.valid(bearer))
       return send(res, {
         status: 401,
         body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }],
@@ -205,6 +214,7 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
 
   const server = await listen(handle, opts.port);
   return {
+    oauth,
     url: server.url,
     token,
     get requests() {

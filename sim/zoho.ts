@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, readBody, sendJson } from './http.ts';
+import { createOAuthSim, tokenParams, type OAuthSim, type OAuthSimOptions } from './oauth.ts';
 
 export type ZohoRecord = Record<string, unknown> & { id: string };
 
 export interface ZohoSim {
+  /** The token endpoint, when started with `oauth`. */
+  oauth: OAuthSim | null;
   url: string;
   token: string;
   readonly requests: number;
@@ -28,11 +31,14 @@ const MAX_WRITE = 100;
  * `page`/`per_page` with `info.more_records`, Accounts by `ids`, and `PUT /crm/v2/Contacts`
  * with per-record results in Zoho's shapes; fault injection (429 as TOO_MANY_REQUESTS).
  */
-export async function startZohoSim(opts: { port?: number; token?: string } = {}): Promise<ZohoSim> {
+export async function startZohoSim(
+  opts: { port?: number; token?: string; oauth?: OAuthSimOptions } = {},
+): Promise<ZohoSim> {
   const token = opts.token ?? '1000.zoho-demo-token';
   const modules = { Contacts: new Map<string, ZohoRecord>(), Accounts: new Map<string, ZohoRecord>() };
   const writes = new Map<string, number>();
   const faults = createFaults();
+  const oauth = opts.oauth ? createOAuthSim('/oauth/v2/token', opts.oauth) : null;
   let requests = 0;
   let seq = 5924956000113196000n;
   const nextId = () => String(seq++);
@@ -57,7 +63,10 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
         message: 'Internal Server Error',
         status: 'error',
       });
-    if (req.headers.authorization !== `Zoho-oauthtoken ${token}`)
+    const at = new URL(req.url ?? '/', 'http://sim');
+    if (oauth?.handle(at.pathname, req.method ?? 'GET', tokenParams(at, text), res)) return;
+    const presented = req.headers.authorization?.replace(/^Zoho-oauthtoken /, '');
+    if (presented !== token && !oauth?.valid(presented))
       return sendJson(res, 401, {
         code: 'INVALID_TOKEN',
         details: {},
@@ -142,6 +151,7 @@ export async function startZohoSim(opts: { port?: number; token?: string } = {})
     return id;
   };
   return {
+    oauth,
     url: server.url,
     token,
     get requests() {

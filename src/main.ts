@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isHearthError } from './errors.ts';
 import { userMessage } from './cli/errors.ts';
 import type { CliIo, Command } from './cli/io.ts';
@@ -19,6 +20,7 @@ Commands:
   loyalty backfill|audit|expire  orders export into the ledger; redemptions outside the household; expiry
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
   config check|reference  validate a config file; print the config reference
+  doctor              check each configured connector against its system: reach, credentials, scopes, properties
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -37,13 +39,24 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,
   loyalty: async () => (await import('./cli/loyalty.ts')).loyaltyCommand,
   config: async () => (await import('./cli/config.ts')).configCommand,
+  doctor: async () => (await import('./cli/doctor.ts')).doctorCommand,
 };
+
+/** `hearth <version> (node <version>)`, the version from package.json. */
+export function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return `hearth ${pkg.version ?? 'unknown'} (node ${process.versions.node})`;
+}
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${HELP}\n`);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout.write(`${versionLine()}\n`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

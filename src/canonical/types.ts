@@ -252,6 +252,17 @@ export interface OutboundConnector {
    * our write is acknowledged is still recognised.
    */
   expectedWrites?(job: OutboundJob): { external_id: string; written: Record<string, string | null> } | null;
+  /** Optional: false while the connector cannot authenticate (a revoked grant); its jobs wait unclaimed. */
+  ready?(): boolean;
+}
+
+/** Whether a connector can authenticate (renewing credentials; see connectors/shared/credentials.ts). */
+export interface ConnectorAuthStatus {
+  state: 'ok' | 'needs_reauth' | 'rejected' | 'unknown';
+  renewable: boolean;
+  expires_at: number | null;
+  last_renewed_at: number | null;
+  error: string | null;
 }
 
 /** One record read from a system of record by a pull (import, refresh, reconciliation). */
@@ -310,4 +321,6 @@ export interface Connector {
   source?: ContactSource;
   /** Largest batch `deliver` accepts (HubSpot batch update: 100). */
   maxBatch?: number;
+  /** Its credential's state (connectors with an API credential). */
+  auth?: { status(): ConnectorAuthStatus };
 }

@@ -6,6 +6,7 @@ import type { OwnedField } from '../canonical/fields.ts';
 import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
 import type { FetchLike } from './shared/http.ts';
+import type { DoctorCheck, DoctorContext } from './shared/doctor-check.ts';
 
 /** What a connector factory may be handed by the process that wires it. */
 export interface ConnectorDeps {
@@ -58,6 +59,8 @@ export interface ConnectorDescriptor<N extends string = string, C = unknown> {
   /** CSV export formats the audit and backfills read. */
   exports?: { contacts?: readonly ColumnSpec<CrmField>[]; orders?: readonly ColumnSpec<OrderField>[] };
   create(cfg: C, deps: ConnectorDeps): Connector;
+  /** `hearth doctor`: checks the configuration against the live system (reach, credentials, scopes...). */
+  doctor?(cfg: C, ctx: DoctorContext, deps: ConnectorDeps): Promise<DoctorCheck[]>;
 }
 
 /** Ties a descriptor's name and config type together (a typed identity function). */

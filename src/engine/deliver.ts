@@ -49,7 +49,8 @@ export async function claimDueJobs(
   target: string,
   o: DeliverOptions,
 ): Promise<JobsTable[]> {
-  if (!connector.outbound) return [];
+  // A connector that cannot authenticate (revoked grant) leaves its jobs waiting, attempts untouched.
+  if (!connector.outbound || connector.outbound.ready?.() === false) return [];
   const limit = Math.min(o.batch, connector.maxBatch ?? o.batch);
   return claimJobs(hdb.db, hdb.caps, { target, limit, worker_id: o.worker_id, now: o.now(), lease_ms: o.lease_ms });
 }

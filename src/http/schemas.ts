@@ -199,7 +199,7 @@ export const COMPONENTS: Record<string, Json> = {
         {
           code: { type: 'string', enum: Object.keys(ERROR_CODES) },
           message: str,
-          details: { type: 'object', description: 'e.g. `field` for bad input' },
+          details: { type: 'object', additionalProperties: true, description: 'e.g. `field` for bad input' },
         },
         ['code', 'message'],
       ),

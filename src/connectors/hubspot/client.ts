@@ -26,6 +26,17 @@ export function hubspotClient(cfg: {
     numberOfApiCallRetries: 0,
   });
   const agent = timeoutAgent(cfg.base_url, cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS);
+  wrapTimeouts(client, agent);
+  // setAccessToken (a renewed OAuth token) rebuilds the API groups: wrap the new ones too.
+  const setToken = client.setAccessToken.bind(client);
+  client.setAccessToken = (token: string) => {
+    setToken(token);
+    wrapTimeouts(client, agent);
+  };
+  return client;
+}
+
+function wrapTimeouts(client: Client, agent: Agent): void {
   // contacts.basicApi shares its configuration with batchApi and searchApi (one per API group).
   for (const api of [
     client.crm.contacts.basicApi,
@@ -41,5 +52,4 @@ export function hubspotClient(cfg: {
       },
     };
   }
-  return client;
 }

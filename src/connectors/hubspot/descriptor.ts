@@ -2,18 +2,24 @@ import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { createHubSpotHouseholds } from './households.ts';
-import { createHubSpotConnector } from './index.ts';
-import { hubspotClient } from './client.ts';
+import { hubspotDoctor } from './doctor.ts';
+import { createHubSpotConnector, hubspotRenewingClient, hubspotCredential } from './index.ts';
+import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../shared/credentials.ts';
+import { householdsRenewing } from '../shared/renewing.ts';
 
-const config = z.object({
-  access_token: z.string().min(1),
-  base_url: z.url().default('https://api.hubapi.com'),
-  client_secret: z.string().min(1).optional(),
-  app_id: z.string().optional(),
-  webhook_url: z.string().optional(),
-  /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
-  timeout_ms: z.number().int().min(1).optional(),
-});
+const config = z
+  .object({
+    /** A private-app token; with `oauth` (an OAuth app), renewed from the refresh token instead. */
+    access_token: z.string().min(1).optional(),
+    oauth: refreshGrantSchema.optional(),
+    base_url: z.url().default('https://api.hubapi.com'),
+    client_secret: z.string().min(1).optional(),
+    app_id: z.string().optional(),
+    webhook_url: z.string().optional(),
+    /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
+    timeout_ms: z.number().int().min(1).optional(),
+  })
+  .refine(hasCredential, CREDENTIAL_REQUIRED);
 
 /** HubSpot CRM: write-back, contact pulls, households (companies or labelled pairs), v3 webhooks. */
 export const hubspotConnector = defineConnector({
@@ -24,8 +30,8 @@ export const hubspotConnector = defineConnector({
   single_street_line: true,
   signature_headers: ['x-hubspot-signature-v3'],
   households: (cfg, o, deps) => {
-    const client = hubspotClient(cfg);
-    return createHubSpotHouseholds(
+    const { client, use } = hubspotRenewingClient(cfg);
+    const reader = createHubSpotHouseholds(
       client,
       {
         mode: o.hubspot_mode,
@@ -35,6 +41,7 @@ export const hubspotConnector = defineConnector({
       },
       deps.now ?? Date.now,
     );
+    return householdsRenewing(reader, hubspotCredential(cfg, deps), use);
   },
   exports: {
     // HubSpot exports use property labels (internal names accepted too).
@@ -50,5 +57,7 @@ export const hubspotConnector = defineConnector({
       optional('mobile', 'Mobile Phone Number', 'mobilephone'),
     ],
   },
-  create: (cfg, deps) => createHubSpotConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
+  doctor: hubspotDoctor,
+  create: (cfg, deps) =>
+    createHubSpotConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
 });

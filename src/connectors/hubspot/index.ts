@@ -9,6 +9,15 @@ import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { hubspotClient } from './client.ts';
 import { checkShape, MAX_TEXT, parseJsonBody, stripControl, vendorId, vendorText } from '../shared/ingress.ts';
+import type { FetchLike } from '../shared/http.ts';
+import {
+  createCredential,
+  credentialFor,
+  credentialSpec,
+  type Credential,
+  type CredentialConfig,
+} from '../shared/credentials.ts';
+import { saysUnauthorized, withRenewal, type TokenUse } from '../shared/renewing.ts';
 import { createHubSpotSource } from './pull.ts';
 import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
@@ -25,8 +34,7 @@ import type {
   WebhookRequest,
 } from '../../canonical/types.ts';
 
-export interface HubSpotConfig {
-  access_token: string;
+export interface HubSpotConfig extends CredentialConfig {
   base_url: string;
   client_secret?: string | undefined;
   app_id?: string | undefined;
@@ -37,6 +45,26 @@ export interface HubSpotConfig {
 export interface HubSpotDeps {
   logger?: Logger;
   now?: () => number;
+  fetch?: FetchLike | undefined;
+}
+
+/** The connector's credential: a private-app token as is, or an OAuth app's refresh-token grant. */
+export function hubspotCredential(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Credential {
+  const tokenUrl = `${cfg.base_url.replace(/\/$/, '')}/oauth/v1/token`;
+  return credentialFor(cfg, () =>
+    createCredential(credentialSpec(cfg, { token_url: tokenUrl }), {
+      connector: 'hubspot',
+      fetch: deps.fetch,
+      now: deps.now,
+      logger: deps.logger,
+    }),
+  );
+}
+
+/** An SDK client whose token the credential sets before each call (SDK retries off: see below). */
+export function hubspotRenewingClient(cfg: HubSpotConfig): { client: Client; use: TokenUse } {
+  const client = hubspotClient({ ...cfg, access_token: cfg.access_token ?? '' });
+  return { client, use: { apply: (t) => client.setAccessToken(t), unauthorized: saysUnauthorized } };
 }
 
 const REPLAY_WINDOW_MS = 5 * 60 * 1000;
@@ -48,7 +76,11 @@ const MAX_BATCH = 100;
  * (client.ts) leaves retries to the outbox and times out silent calls.
  */
 export function createHubSpotConnector(cfg: HubSpotConfig, deps: HubSpotDeps = {}): Connector {
-  const client = hubspotClient(cfg);
+  const { client, use } = hubspotRenewingClient(cfg);
+  return withRenewal(hubspotCore(cfg, client, deps), hubspotCredential(cfg, deps), use);
+}
+
+function hubspotCore(cfg: HubSpotConfig, client: Client, deps: HubSpotDeps): Connector {
   const now = deps.now ?? Date.now;
   const source = createHubSpotSource(client, now);
   const lookups = createLookupCache();

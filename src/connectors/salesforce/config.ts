@@ -1,7 +1,10 @@
+import type { CredentialConfig } from '../shared/credentials.ts';
+
 /** `connectors.salesforce` after validation (descriptor.ts holds the schema). */
-export interface SalesforceConfig {
+export interface SalesforceConfig extends CredentialConfig {
   instance_url: string;
-  access_token: string;
+  /** Where the token endpoint lives (a sandbox: https://test.salesforce.com; My Domain login). */
+  login_url?: string | undefined;
   api_version: string;
   client_id: string;
   cdc_secret?: string | undefined;

@@ -1,6 +1,5 @@
-import jsforce from 'jsforce';
-import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
-import { withTimeout } from './timeout.ts';
+import { salesforceConnection, type SalesforceAuthDeps } from './auth.ts';
+import { householdsRenewing } from '../shared/renewing.ts';
 import { npspHousehold, type NpspAccount } from './household-mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type {
@@ -32,17 +31,6 @@ export interface SfHouseholdConnection {
 const ACCOUNT_FIELDS = 'Id, Name, RecordType.DeveloperName, npe01__SYSTEM_AccountType__c, npe01__One2OneContact__c';
 const SF_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
-export function salesforceConnection(cfg: SalesforceConfig): SfHouseholdConnection {
-  const conn = new jsforce.Connection({
-    instanceUrl: cfg.instance_url,
-    accessToken: cfg.access_token,
-    version: cfg.api_version,
-    callOptions: { client: cfg.client_id },
-  });
-  withTimeout(conn, cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS);
-  return conn as unknown as SfHouseholdConnection;
-}
-
 /**
  * NPSP households of a page of contacts: the pull reads each Contact's `AccountId`; one SOQL
  * query per 200 accounts reads their record type and primary contact (`npe01__One2OneContact__c`).
@@ -50,7 +38,24 @@ export function salesforceConnection(cfg: SalesforceConfig): SfHouseholdConnecti
 export function createSalesforceHouseholds(
   cfg: SalesforceConfig,
   o: { opt_in_property: string; retry?: PullRetryOptions },
-  conn: SfHouseholdConnection = salesforceConnection(cfg),
+  conn?: SfHouseholdConnection,
+  deps: SalesforceAuthDeps = {},
+): HouseholdSource {
+  if (!conn) {
+    const live = salesforceConnection(cfg, deps);
+    return householdsRenewing(
+      npspHouseholds(cfg, o, live.conn as unknown as SfHouseholdConnection),
+      live.cred,
+      live.use,
+    );
+  }
+  return npspHouseholds(cfg, o, conn);
+}
+
+function npspHouseholds(
+  cfg: SalesforceConfig,
+  o: { opt_in_property: string; retry?: PullRetryOptions },
+  conn: SfHouseholdConnection,
 ): HouseholdSource {
   return {
     async householdsOf(contacts: readonly PulledContact[]): Promise<Map<string, HouseholdLink>> {

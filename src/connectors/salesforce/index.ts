@@ -1,4 +1,6 @@
-import jsforce from 'jsforce';
+import { salesforceConnection } from './auth.ts';
+import type { FetchLike } from '../shared/http.ts';
+import { withRenewal } from '../shared/renewing.ts';
 import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
@@ -6,8 +8,6 @@ import type { Logger } from '../../log.ts';
 import { contactFromFields, kindOfCode, limitWait, mapError, scrubSecrets } from './mapping.ts';
 import type { SalesforceConfig } from './config.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
-import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
-import { withTimeout } from './timeout.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.ts';
@@ -30,6 +30,7 @@ export type { SalesforceConfig };
 export interface SalesforceDeps {
   logger?: Logger;
   now?: () => number;
+  fetch?: FetchLike | undefined;
 }
 
 /** The slice of jsforce's Connection Hearth uses. */
@@ -51,14 +52,12 @@ interface SfConnection {
  * of our own writes in `changeOrigin`.
  */
 export function createSalesforceConnector(cfg: SalesforceConfig, deps: SalesforceDeps = {}): Connector {
+  const live = salesforceConnection(cfg, deps);
+  return withRenewal(salesforceCore(cfg, live.conn as unknown as SfConnection, deps), live.cred, live.use);
+}
+
+function salesforceCore(cfg: SalesforceConfig, conn: SfConnection, deps: SalesforceDeps): Connector {
   const now = deps.now ?? Date.now;
-  const conn = new jsforce.Connection({
-    instanceUrl: cfg.instance_url,
-    accessToken: cfg.access_token,
-    version: cfg.api_version,
-    callOptions: { client: cfg.client_id },
-  }) as unknown as SfConnection;
-  withTimeout(conn, cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS);
   const source = createSalesforceSource(conn as unknown as SfReader);
   return {
     id: 'salesforce',

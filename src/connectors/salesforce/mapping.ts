@@ -1,5 +1,6 @@
 import type { CanonicalContact, DeliveryResult, FailureKind } from '../../canonical/types.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
+import { credentialFailure } from '../shared/credentials.ts';
 
 // Salesforce's wire shapes in Hearth's terms: error codes as failure kinds, Contact fields as a contact.
 
@@ -35,6 +36,9 @@ export function kindOfCode(code: string): FailureKind {
 
 /** jsforce errors (`errorCode`/`name` from Salesforce's error array, FetchError for the network) as neutral kinds. */
 export function mapError(err: unknown): Extract<DeliveryResult, { ok: false }> {
+  // The credential could not be renewed (jsforce's refreshFn failed): auth or transient, as it said.
+  const refused = credentialFailure(err);
+  if (refused) return refused;
   const e = (err ?? {}) as { errorCode?: string; name?: string; code?: string; message?: string };
   const network = NETWORK.test(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? ''}`) && !e.errorCode;
   const code = e.errorCode ?? (network ? (e.code ?? 'NETWORK') : '');

@@ -5,6 +5,16 @@ import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
 import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
+import type { Logger } from '../../log.ts';
+import type { FetchLike } from '../shared/http.ts';
+import {
+  createCredential,
+  credentialFor,
+  credentialSpec,
+  type Credential,
+  type CredentialConfig,
+} from '../shared/credentials.ts';
+import { householdsRenewing, saysUnauthorized, withRenewal, type TokenUse } from '../shared/renewing.ts';
 import type {
   CanonicalContact,
   Connector,
@@ -18,9 +28,10 @@ import type {
   PullPage,
 } from '../../canonical/types.ts';
 
-export interface ZohoConfig {
-  access_token: string;
+export interface ZohoConfig extends CredentialConfig {
   base_url: string;
+  /** The data centre's accounts server (token endpoint); default derived from `base_url`. */
+  accounts_url?: string | undefined;
   household_account_type: string | null;
   primary_contact_field: string;
   timeout_ms?: number | undefined;
@@ -36,6 +47,35 @@ export interface ZohoDeps {
   fetch?: ZohoFetch;
   now?: () => number;
   retry?: PullRetryOptions;
+  logger?: Logger;
+}
+
+/** A holder the caller reads the current token from (the credential puts it there). */
+interface TokenHolder {
+  token: string;
+}
+
+/**
+ * Zoho's accounts server for a data centre: `www.zohoapis.<tld>` → `accounts.zoho.<tld>`; any
+ * other base (a simulator, a proxy) serves its own token endpoint.
+ */
+export function zohoAccountsUrl(cfg: Pick<ZohoConfig, 'base_url' | 'accounts_url'>): string {
+  if (cfg.accounts_url) return cfg.accounts_url.replace(/\/$/, '');
+  const u = new URL(cfg.base_url);
+  const m = /^(?:www\.)?zohoapis\.(.+)$/.exec(u.hostname);
+  return m ? `https://accounts.zoho.${m[1]}` : u.origin;
+}
+
+/** The connector's credential: Zoho access tokens last an hour; the refresh token does not rotate. */
+export function zohoCredential(cfg: ZohoConfig, deps: ZohoDeps = {}): Credential {
+  return credentialFor(cfg, () =>
+    createCredential(credentialSpec(cfg, { token_url: `${zohoAccountsUrl(cfg)}/oauth/v2/token` }), {
+      connector: 'zoho',
+      fetch: deps.fetch as FetchLike | undefined,
+      now: deps.now,
+      logger: deps.logger,
+    }),
+  );
 }
 
 const STANDARD_FIELDS = [
@@ -66,7 +106,19 @@ class ZohoCallError extends Error {
  * pulls, and the household opt-in write-back (`PUT /crm/v2/Contacts`, 100 records a call).
  */
 export function createZohoConnector(cfg: ZohoConfig, deps: ZohoDeps = {}): Connector {
-  const call = zohoCaller(cfg, deps);
+  const holder: TokenHolder = { token: cfg.access_token ?? '' };
+  const call = zohoCaller(cfg, deps, holder);
+  return withRenewal(zohoCore(call, deps), zohoCredential(cfg, deps), tokenUse(holder));
+}
+
+const tokenUse = (holder: TokenHolder): TokenUse => ({
+  apply: (t) => {
+    holder.token = t;
+  },
+  unauthorized: saysUnauthorized,
+});
+
+function zohoCore(call: Call, deps: ZohoDeps): Connector {
   return {
     id: 'zoho',
     maxBatch: 100,
@@ -84,7 +136,7 @@ export function createZohoConnector(cfg: ZohoConfig, deps: ZohoDeps = {}): Conne
 
 type Call = (method: string, path: string, body?: unknown) => Promise<any>;
 
-function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
+function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps, holder: TokenHolder): Call {
   const send = deps.fetch ?? (globalThis.fetch as unknown as ZohoFetch);
   const now = deps.now ?? Date.now;
   const base = cfg.base_url.replace(/\/$/, '');
@@ -93,7 +145,7 @@ function zohoCaller(cfg: ZohoConfig, deps: ZohoDeps): Call {
     try {
       res = await send(`${base}${path}`, {
         method,
-        headers: { authorization: `Zoho-oauthtoken ${cfg.access_token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Zoho-oauthtoken ${holder.token}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS),
       });
@@ -196,9 +248,10 @@ export function createZohoHouseholds(
   o: { opt_in_property: string },
   deps: ZohoDeps = {},
 ): HouseholdSource {
-  const call = zohoCaller(cfg, deps);
+  const holder: TokenHolder = { token: cfg.access_token ?? '' };
+  const call = zohoCaller(cfg, deps, holder);
   const fields = ['Account_Name', 'Account_Type', cfg.primary_contact_field].join(',');
-  return {
+  const reader: HouseholdSource = {
     async householdsOf(contacts: readonly PulledContact[]): Promise<Map<string, HouseholdLink>> {
       const ids = [
         ...new Set(
@@ -223,6 +276,7 @@ export function createZohoHouseholds(
       return out;
     },
   };
+  return householdsRenewing(reader, zohoCredential(cfg, deps), tokenUse(holder));
 }
 
 /** `PUT /crm/v2/Contacts` with `{ data: [{ id, <opt-in>: ... }] }`; per-record results in order. */

@@ -20,6 +20,7 @@ import { registerLoyaltyRoutes } from './loyalty.ts';
 import { changeView, eventView, jobView, linkView } from '../views.ts';
 import { registerReconcileRoutes } from './reconcile.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
+import { registerConnectorRoutes } from './connectors.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
 type CustomerQuery = CustomerSearch;
@@ -34,6 +35,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerIdentityRoutes(app, deps);
   registerIdentityClaimsRoutes(app, deps);
   registerBillingRoutes(app, deps);
+  registerConnectorRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {

@@ -17,6 +17,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
       const pending = await pendingMigrations(db);
       if (pending.length > 0)
         return reply.status(503).send({ status: 'not_ready', reason: `migrations pending: ${pending.join(', ')}` });
+      const refused = unauthenticated(deps);
+      if (refused.length > 0)
+        return reply.status(503).send({
+          status: 'not_ready',
+          reason: `cannot authenticate: ${refused.map((r) => `${r.name} (${r.state}: ${r.error})`).join('; ')}`,
+          connectors: Object.fromEntries(refused.map((r) => [r.name, r.state])),
+        });
       return { status: 'ready', database: deps.hdb.caps.name };
     } catch (err) {
       return reply.status(503).send({ status: 'not_ready', reason: `database unreachable: ${(err as Error).message}` });
@@ -50,4 +57,14 @@ async function sampleDepths(deps: AppDeps): Promise<void> {
   deps.metrics.outboxDepth.reset();
   for (const r of inbox) deps.metrics.inboxDepth.set({ status: r.status }, r.n);
   for (const r of jobs) deps.metrics.outboxDepth.set({ target: r.target, status: r.status }, r.n);
+}
+
+/** Connectors whose credential was refused: a revoked grant (`needs_reauth`) or a fixed token refused (`rejected`). */
+function unauthenticated(deps: AppDeps): { name: string; state: string; error: string | null }[] {
+  return Object.entries(deps.connectors).flatMap(([name, c]) => {
+    const s = c?.auth?.status();
+    return s && (s.state === 'needs_reauth' || s.state === 'rejected')
+      ? [{ name, state: s.state, error: s.error }]
+      : [];
+  });
 }

@@ -1,0 +1,41 @@
+import { diagnoseConfig, type DoctorCheck } from '../connectors/shared/doctor.ts';
+import { createLogger } from '../log.ts';
+import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
+import { parseFlags, writeLine, type CliIo } from './io.ts';
+
+const HELP = `Usage: hearth doctor [--config FILE] [--json]
+
+Checks every configured connector against its live system: reachability, credentials (a token
+is obtained or renewed), granted scopes, the custom properties Hearth relies on (HubSpot
+points_aggregation_opt_in; Salesforce NPSP fields), how webhooks or change events arrive, and
+clock skew. Prints a table with what to fix; exits 1 when a check fails.
+  --json   one JSON object { ok, checks } instead of the table`;
+
+export async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' } });
+  if (values.help) return (writeLine(io.stdout, HELP), 0);
+  const config = configFrom(values, io);
+  const checks = await diagnoseConfig(config, { logger: createLogger('silent') });
+  const ok = !checks.some((c) => c.status === 'fail');
+  if (values.json) writeLine(io.stdout, JSON.stringify({ ok, checks }));
+  else writeLine(io.stdout, doctorTable(checks));
+  return ok ? 0 : 1;
+}
+
+/** A fixed-width table: connector, check, status, detail, fix. */
+export function doctorTable(checks: readonly DoctorCheck[]): string {
+  if (checks.length === 0) return 'no connector with checks is configured';
+  const rows = [
+    ['CONNECTOR', 'CHECK', 'STATUS', 'DETAIL', 'FIX'],
+    ...checks.map((c) => [c.connector, c.check, c.status.toUpperCase(), c.detail, c.fix ?? '']),
+  ];
+  const widths = [0, 1, 2, 3].map((i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

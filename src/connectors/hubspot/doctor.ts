@@ -1,0 +1,79 @@
+import type { ConnectorDeps } from '../connector.ts';
+import {
+  accessChecks,
+  check,
+  clockCheck,
+  probe,
+  tokenOrCheck,
+  type DoctorCheck,
+  type DoctorContext,
+} from '../shared/doctor.ts';
+import { hubspotCredential, type HubSpotConfig } from './index.ts';
+
+/** The scopes Hearth's calls need (contacts read/write; property definitions for this check). */
+export const HUBSPOT_SCOPES = ['crm.objects.contacts.read', 'crm.objects.contacts.write'] as const;
+const REAUTH = 'install the app again and put the new refresh token in connectors.hubspot.oauth.refresh_token';
+const NEW_TOKEN = 'create a new private-app access token (or use an OAuth app with a refresh token)';
+
+/** Reach, credentials, granted scopes (OAuth apps), the opt-in property, webhook verification, clock skew. */
+export async function hubspotDoctor(
+  cfg: HubSpotConfig,
+  ctx: DoctorContext,
+  deps: ConnectorDeps,
+): Promise<DoctorCheck[]> {
+  const now = deps.now ?? Date.now;
+  const base = cfg.base_url.replace(/\/$/, '');
+  const token = await tokenOrCheck('hubspot', hubspotCredential(cfg, deps), cfg.oauth ? REAUTH : NEW_TOKEN);
+  if (typeof token !== 'string') return [token];
+  const auth = { authorization: `Bearer ${token}` };
+  const first = await probe(deps, `${base}/crm/v3/objects/contacts?limit=1`, auth);
+  const checks = accessChecks('hubspot', first, cfg.oauth ? REAUTH : NEW_TOKEN, `grant ${HUBSPOT_SCOPES.join(', ')}`);
+  if ('error' in first || first.status === 401) return checks;
+  checks.push(await scopesCheck(cfg, base, token, deps));
+  checks.push(await propertyCheck(base, auth, ctx.opt_in_property, deps));
+  checks.push(
+    cfg.client_secret
+      ? check('hubspot', 'webhooks', 'ok', 'v3 signatures verified with the app secret; subscriptions live in the app')
+      : check(
+          'hubspot',
+          'webhooks',
+          'warn',
+          'no client_secret: webhooks cannot be verified and are refused',
+          'set connectors.hubspot.client_secret',
+        ),
+  );
+  checks.push(clockCheck('hubspot', first.date, now));
+  return checks;
+}
+
+async function scopesCheck(cfg: HubSpotConfig, base: string, token: string, deps: ConnectorDeps): Promise<DoctorCheck> {
+  if (!cfg.oauth) return check('hubspot', 'scopes', 'skip', 'private app: scopes are shown in its settings only');
+  const p = await probe(deps, `${base}/oauth/v1/access-tokens/${encodeURIComponent(token)}`, {});
+  if ('error' in p || p.status !== 200) return check('hubspot', 'scopes', 'warn', 'could not read the granted scopes');
+  const granted = new Set(((JSON.parse(p.body) as { scopes?: string[] }).scopes ?? []) as string[]);
+  const missing = HUBSPOT_SCOPES.filter((s) => !granted.has(s));
+  return missing.length
+    ? check('hubspot', 'scopes', 'fail', `missing ${missing.join(', ')}`, 'add the scopes to the app and reinstall it')
+    : check('hubspot', 'scopes', 'ok', `granted ${HUBSPOT_SCOPES.join(', ')}`);
+}
+
+async function propertyCheck(
+  base: string,
+  auth: Record<string, string>,
+  name: string,
+  deps: ConnectorDeps,
+): Promise<DoctorCheck> {
+  const p = await probe(deps, `${base}/crm/v3/properties/contacts/${encodeURIComponent(name)}`, auth);
+  if ('error' in p) return check('hubspot', 'properties', 'warn', p.error);
+  if (p.status === 404)
+    return check(
+      'hubspot',
+      'properties',
+      'fail',
+      `contact property ${name} does not exist`,
+      `create a single-checkbox contact property "${name}" (internal name ${name})`,
+    );
+  if (p.status >= 400)
+    return check('hubspot', 'properties', 'warn', `could not read property ${name} (HTTP ${p.status})`);
+  return check('hubspot', 'properties', 'ok', `contact property ${name} exists`);
+}

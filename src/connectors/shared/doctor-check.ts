@@ -1,0 +1,20 @@
+// The shapes of `hearth doctor` findings (imported by the descriptor type; no imports of its own).
+
+export type CheckName = 'reachable' | 'credentials' | 'scopes' | 'properties' | 'webhooks' | 'clock';
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** One finding of `hearth doctor`: what was checked, how it went, and what to do about it. */
+export interface DoctorCheck {
+  connector: string;
+  check: CheckName;
+  status: CheckStatus;
+  detail: string;
+  fix: string | null;
+}
+
+/** What the checks need to know about the rest of the config. */
+export interface DoctorContext {
+  opt_in_property: string;
+  /** The connector is the household source (its household fields matter). */
+  household_source: string | null;
+}
