@@ -6,6 +6,7 @@ import * as reconcile from './migrations/0004-reconcile.ts';
 import * as loyalty from './migrations/0005-loyalty.ts';
 import * as householdsMore from './migrations/0006-households-more.ts';
 import * as jobsSupersedes from './migrations/0040-jobs-supersedes.ts';
+import * as changeLineage from './migrations/0041-change-lineage.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-loyalty': loyalty,
   '0006-households-more': householdsMore,
   '0040-jobs-supersedes': jobsSupersedes,
+  '0041-change-lineage': changeLineage,
 };
 
 class StaticProvider implements MigrationProvider {
