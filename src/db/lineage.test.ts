@@ -14,7 +14,7 @@ const change = (id: string, field: string, event_id: string, customer_id = 'cus_
   changed_at: 1000,
 });
 
-test("one lineage row per event and customer, the fields in the order they changed, under the first change's id", () => {
+test('one lineage row per event and customer, fields in change order, under the first change id', () => {
   const rows = toLineage([
     change('chg_1', 'city', 'evt_1'),
     change('chg_2', 'address_line1', 'evt_1'),
