@@ -77,9 +77,9 @@ async function engineRate(bdb: BenchDb, n: number) {
   const count = async (t: string) =>
     Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(t)}`.execute(db)).rows[0]!.n);
   const jobs = await count('jobs');
-  // Rows the engine wrote: customers, crosswalk, change log, jobs, plus one inbox update per event.
+  // Rows the engine wrote: customers, crosswalk, change lineage (one per event), jobs, plus one inbox update per event.
   const rows =
-    (await count('customers')) + (await count('source_links')) + (await count('change_log')) + jobs + applied;
+    (await count('customers')) + (await count('source_links')) + (await count('change_lineage')) + jobs + applied;
   return {
     applied,
     jobs_enqueued: jobs,

@@ -7,6 +7,7 @@ import * as loyalty from './migrations/0005-loyalty.ts';
 import * as householdsMore from './migrations/0006-households-more.ts';
 import * as billing from './migrations/0020-billing.ts';
 import * as jobsSupersedes from './migrations/0040-jobs-supersedes.ts';
+import * as changeLineage from './migrations/0041-change-lineage.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-households-more': householdsMore,
   '0020-billing': billing,
   '0040-jobs-supersedes': jobsSupersedes,
+  '0041-change-lineage': changeLineage,
 };
 
 class StaticProvider implements MigrationProvider {

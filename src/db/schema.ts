@@ -45,6 +45,18 @@ export interface ChangeLogTable {
   changed_at: number;
 }
 
+/** One event's changes to one customer (migration 0041); `change_log` is the per-field view of it. */
+export interface ChangeLineageTable {
+  id: string;
+  customer_id: string;
+  source_system: string;
+  actor: string;
+  event_id: string | null;
+  changed_at: number;
+  /** JSON `[[field, old, new], ...]`. */
+  changes: string;
+}
+
 export type InboxStatus = 'pending' | 'applied' | 'ignored' | 'echo' | 'failed';
 
 export interface InboxEventsTable {
@@ -353,7 +365,9 @@ export interface BillingSubscriptionsTable {
 export interface Database {
   customers: CustomersTable;
   source_links: SourceLinksTable;
+  /** A view over change_lineage (read only). */
   change_log: ChangeLogTable;
+  change_lineage: ChangeLineageTable;
   inbox_events: InboxEventsTable;
   jobs: JobsTable;
   echo_fingerprints: EchoFingerprintsTable;

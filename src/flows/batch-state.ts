@@ -3,6 +3,7 @@ import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { ChangeLogTable, CustomersTable, Database, InboxStatus } from '../db/schema.ts';
 import { newId } from '../ids.ts';
+import { toLineage } from '../db/lineage.ts';
 import { ECHO_TTL_MS, fingerprint } from '../engine/echo.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 
@@ -313,7 +314,7 @@ export async function flushBatch(db: Db, state: BatchState, maxAttempts: number,
     [...state.dirtyLinks].map((k) => state.links.get(k)!),
     now,
   );
-  for (const part of chunks(state.changeLog)) await db.insertInto('change_log').values(part).execute();
+  for (const part of chunks(toLineage(state.changeLog))) await db.insertInto('change_lineage').values(part).execute();
   await enqueueJobs(db, state.jobs, maxAttempts, now);
   for (const task of state.deferred) await task(db);
   for (const [status, ids] of state.statuses) {

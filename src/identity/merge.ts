@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ChangeLogTable, CustomersTable, Database, MergeLogTable, SourceLinksTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { toLineage } from '../db/lineage.ts';
 import { refreshIdentityKeys } from './ingest-model.ts';
 
 type Db = Kysely<Database>;
@@ -170,7 +171,7 @@ export async function mergeCustomers(
       })),
     );
     for (const row of log) row.event_id ??= mergeId;
-    if (log.length > 0) await trx.insertInto('change_log').values(log).execute();
+    if (log.length > 0) await trx.insertInto('change_lineage').values(toLineage(log)).execute();
     await trx
       .insertInto('merge_log')
       .values({
@@ -240,7 +241,7 @@ export async function unmergeCustomer(db: Db, mergedId: string, opts: MergeOptio
       ...changeRows(a, restoredA, opts.actor, opts.now),
       ...changeRows(b, restoredB, opts.actor, opts.now),
     ].map((r) => ({ ...r, event_id: unmergeId }));
-    if (log.length > 0) await trx.insertInto('change_log').values(log).execute();
+    if (log.length > 0) await trx.insertInto('change_lineage').values(toLineage(log)).execute();
     await trx
       .insertInto('merge_log')
       .values({
