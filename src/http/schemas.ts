@@ -316,7 +316,7 @@ export const COMPONENTS: Record<string, Json> = {
     tier: nstr,
     account_id: str,
     balance: int,
-    order: { type: ['object', 'null'] },
+    order: { type: ['object', 'null'], additionalProperties: true },
   }),
   ScoreLine: scoreLine,
   ReconcileRun: run,

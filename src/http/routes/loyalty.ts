@@ -183,7 +183,7 @@ function registerEnrichRoute(app: FastifyInstance, deps: AppDeps, s: LoyaltySett
           properties: {
             customer_id: str,
             email: { type: 'string', minLength: 3, maxLength: 320 },
-            order: { type: 'object' },
+            order: { type: 'object', additionalProperties: true },
           },
         },
       }),
