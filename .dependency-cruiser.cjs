@@ -49,10 +49,10 @@ module.exports = {
     },
     {
       name: 'connectors-do-not-import-each-other',
-      comment: 'connectors/<a> never imports connectors/<b>; shared pieces live in connectors/*.ts or connectors/shared/.',
+      comment: 'connectors/<a> never imports connectors/<b>; shared pieces live in connectors/*.ts or connectors/common/.',
       severity: 'error',
       from: { path: '^src/connectors/([^/]+)/' },
-      to: { path: '^src/connectors/([^/]+)/', pathNot: '^src/connectors/($1|shared)/' },
+      to: { path: '^src/connectors/([^/]+)/', pathNot: '^src/connectors/($1|common)/' },
     },
     {
       name: 'flows-below-http',

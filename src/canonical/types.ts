@@ -256,7 +256,7 @@ export interface OutboundConnector {
   ready?(): boolean;
 }
 
-/** Whether a connector can authenticate (renewing credentials; see connectors/shared/credentials.ts). */
+/** Whether a connector can authenticate (renewing credentials; see connectors/common/credentials.ts). */
 export interface ConnectorAuthStatus {
   state: 'ok' | 'needs_reauth' | 'rejected' | 'unknown';
   renewable: boolean;

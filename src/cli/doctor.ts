@@ -1,4 +1,4 @@
-import { diagnoseConfig, type DoctorCheck } from '../connectors/shared/doctor.ts';
+import { diagnoseConfig, type DoctorCheck } from '../connectors/common/doctor.ts';
 import { createLogger } from '../log.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';

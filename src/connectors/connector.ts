@@ -5,8 +5,8 @@ export type { ExportFormat } from '../canonical/export-columns.ts';
 import type { OwnedField } from '../canonical/fields.ts';
 import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
-import type { FetchLike } from './shared/http.ts';
-import type { DoctorCheck, DoctorContext } from './shared/doctor-check.ts';
+import type { FetchLike } from './common/http.ts';
+import type { DoctorCheck, DoctorContext } from './common/doctor-check.ts';
 
 /** What a connector factory may be handed by the process that wires it. */
 export interface ConnectorDeps {

@@ -10,7 +10,7 @@ import type {
   PulledContact,
 } from '../../src/canonical/types.ts';
 import { defineConnector } from '../../src/connectors/connector.ts';
-import { kindOfStatus } from '../../src/connectors/shared/http.ts';
+import { kindOfStatus } from '../../src/connectors/common/http.ts';
 import { HearthError } from '../../src/errors.ts';
 import type { AcmeContact } from './vendor.ts';
 

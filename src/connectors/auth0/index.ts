@@ -8,8 +8,8 @@ import {
   type HttpClient,
   type HttpDeps,
   type Outcome,
-} from '../shared/idp/http.ts';
-import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
+} from '../common/idp/http.ts';
+import { deliverPushes, type IdpUserApi } from '../common/idp/push.ts';
 
 export interface Auth0Config {
   /** Tenant domain (`example.us.auth0.com`) or base URL. */

@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import type { Agent } from 'node:http';
-import { DEFAULT_TIMEOUT_MS, timeoutAgent } from '../shared/timeout.ts';
+import { DEFAULT_TIMEOUT_MS, timeoutAgent } from '../common/timeout.ts';
 
 interface HttpLibrary {
   send(ctx: { setAgent(agent: Agent): void }): unknown;

@@ -4,8 +4,8 @@ import { defineConnector } from '../connector.ts';
 import { createHubSpotHouseholds } from './households.ts';
 import { hubspotDoctor } from './doctor.ts';
 import { createHubSpotConnector, hubspotRenewingClient, hubspotCredential } from './index.ts';
-import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../shared/credentials.ts';
-import { householdsRenewing } from '../shared/renewing.ts';
+import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../common/credentials.ts';
+import { householdsRenewing } from '../common/renewing.ts';
 
 const config = z
   .object({

@@ -7,7 +7,7 @@ import {
   tokenOrCheck,
   type DoctorCheck,
   type DoctorContext,
-} from '../shared/doctor.ts';
+} from '../common/doctor.ts';
 import { hubspotCredential, type HubSpotConfig } from './index.ts';
 
 /** The scopes Hearth's calls need (contacts read/write; property definitions for this check). */

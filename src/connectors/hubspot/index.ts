@@ -8,16 +8,16 @@ import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { hubspotClient } from './client.ts';
-import { checkShape, MAX_TEXT, parseJsonBody, stripControl, vendorId, vendorText } from '../shared/ingress.ts';
-import type { FetchLike } from '../shared/http.ts';
+import { checkShape, MAX_TEXT, parseJsonBody, stripControl, vendorId, vendorText } from '../common/ingress.ts';
+import type { FetchLike } from '../common/http.ts';
 import {
   createCredential,
   credentialFor,
   credentialSpec,
   type Credential,
   type CredentialConfig,
-} from '../shared/credentials.ts';
-import { saysUnauthorized, withRenewal, type TokenUse } from '../shared/renewing.ts';
+} from '../common/credentials.ts';
+import { saysUnauthorized, withRenewal, type TokenUse } from '../common/renewing.ts';
 import { createHubSpotSource } from './pull.ts';
 import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';

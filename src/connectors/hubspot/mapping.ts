@@ -1,6 +1,6 @@
 import type { CanonicalContact, DeliveryResult, FailureKind } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
-import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
+import { kindOfStatus, parseRetryAfter } from '../common/http.ts';
 
 // HubSpot's wire shapes in Hearth's terms: errors as failure kinds, contact properties as a contact.
 

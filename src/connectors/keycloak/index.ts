@@ -13,8 +13,8 @@ import {
   type HttpClient,
   type HttpDeps,
   type Outcome,
-} from '../shared/idp/http.ts';
-import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
+} from '../common/idp/http.ts';
+import { deliverPushes, type IdpUserApi } from '../common/idp/push.ts';
 
 export interface KeycloakConfig {
   /** Server URL, e.g. https://sso.example.com (no `/realms/...`). */

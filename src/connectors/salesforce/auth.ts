@@ -1,11 +1,11 @@
 import jsforce from 'jsforce';
 import type { Logger } from '../../log.ts';
-import { createCredential, credentialFor, credentialSpec, type Credential } from '../shared/credentials.ts';
-import type { FetchLike } from '../shared/http.ts';
-import type { TokenUse } from '../shared/renewing.ts';
-import { saysUnauthorized } from '../shared/renewing.ts';
+import { createCredential, credentialFor, credentialSpec, type Credential } from '../common/credentials.ts';
+import type { FetchLike } from '../common/http.ts';
+import type { TokenUse } from '../common/renewing.ts';
+import { saysUnauthorized } from '../common/renewing.ts';
 import type { SalesforceConfig } from './config.ts';
-import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
+import { DEFAULT_TIMEOUT_MS } from '../common/timeout.ts';
 import { withTimeout } from './timeout.ts';
 
 export interface SalesforceAuthDeps {

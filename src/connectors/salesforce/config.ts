@@ -1,4 +1,4 @@
-import type { CredentialConfig } from '../shared/credentials.ts';
+import type { CredentialConfig } from '../common/credentials.ts';
 
 /** `connectors.salesforce` after validation (descriptor.ts holds the schema). */
 export interface SalesforceConfig extends CredentialConfig {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { salesforceDoctor } from './doctor.ts';
-import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema } from '../shared/credentials.ts';
+import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema } from '../common/credentials.ts';
 import { createSalesforceHouseholds } from './households.ts';
 import { createSalesforceConnector } from './index.ts';
 

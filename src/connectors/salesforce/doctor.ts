@@ -7,7 +7,7 @@ import {
   tokenOrCheck,
   type DoctorCheck,
   type DoctorContext,
-} from '../shared/doctor.ts';
+} from '../common/doctor.ts';
 import { salesforceCredential } from './auth.ts';
 import type { SalesforceConfig } from './config.ts';
 

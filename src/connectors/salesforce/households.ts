@@ -1,5 +1,5 @@
 import { salesforceConnection, type SalesforceAuthDeps } from './auth.ts';
-import { householdsRenewing } from '../shared/renewing.ts';
+import { householdsRenewing } from '../common/renewing.ts';
 import { npspHousehold, type NpspAccount } from './household-mapping.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type {

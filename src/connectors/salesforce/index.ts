@@ -1,6 +1,6 @@
 import { salesforceConnection } from './auth.ts';
-import type { FetchLike } from '../shared/http.ts';
-import { withRenewal } from '../shared/renewing.ts';
+import type { FetchLike } from '../common/http.ts';
+import { withRenewal } from '../common/renewing.ts';
 import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
@@ -14,7 +14,7 @@ import { FIELDS_WRITE, vendorValues, type WritableField } from '../fields-write.
 import { accountChange, deliverOptIns, optInExpectedWrite, primaryContactChange } from './households.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
 import { changeEventsSchema, FLAT_FIELDS } from './schema.ts';
-import { checkShape, parseJsonBody } from '../shared/ingress.ts';
+import { checkShape, parseJsonBody } from '../common/ingress.ts';
 import type {
   AddressWritePayload,
   Connector,

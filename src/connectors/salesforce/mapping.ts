@@ -1,6 +1,6 @@
 import type { CanonicalContact, DeliveryResult, FailureKind } from '../../canonical/types.ts';
 import { scrubSecrets as scrubCommon } from '../../log.ts';
-import { credentialFailure } from '../shared/credentials.ts';
+import { credentialFailure } from '../common/credentials.ts';
 
 // Salesforce's wire shapes in Hearth's terms: error codes as failure kinds, Contact fields as a contact.
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TEXT, stripControl, vendorId, vendorText } from '../shared/ingress.ts';
+import { MAX_TEXT, stripControl, vendorId, vendorText } from '../common/ingress.ts';
 
 /** The flat Contact fields the parser maps (compound `MailingAddress` / `Name` are flattened into these). */
 export const FLAT_FIELDS = [

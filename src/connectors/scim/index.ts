@@ -1,7 +1,7 @@
 import type { Connector, OutboundJob } from '../../canonical/types.ts';
 import { IDP_PUSH_KIND, type IdentityClaims, type MissingUserPolicy } from '../../canonical/identity-claims.ts';
-import { createHttpClient, type HttpClient, type HttpDeps, type Outcome } from '../shared/idp/http.ts';
-import { deliverPushes, type IdpUserApi } from '../shared/idp/push.ts';
+import { createHttpClient, type HttpClient, type HttpDeps, type Outcome } from '../common/idp/http.ts';
+import { deliverPushes, type IdpUserApi } from '../common/idp/push.ts';
 
 export const HEARTH_SCIM_SCHEMA = 'urn:ietf:params:scim:schemas:extension:hearth:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';

@@ -2,7 +2,7 @@ import { HearthError } from '../../errors.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { shopifyBodySchema } from './schema.ts';
-import { checkShape, parseJsonBody } from '../shared/ingress.ts';
+import { checkShape, parseJsonBody } from '../common/ingress.ts';
 import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
 
 export interface ShopifyConfig {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { vendorId, vendorMoney, vendorText } from '../shared/ingress.ts';
+import { vendorId, vendorMoney, vendorText } from '../common/ingress.ts';
 
 /**
  * What the Shopify parser reads, per topic, checked before anything is stored: wrong types

@@ -7,7 +7,7 @@ import {
   type ProfileProjectPayload,
   type PulledContact,
 } from '../../canonical/types.ts';
-import { kindOfStatus, retryAfter } from '../shared/http.ts';
+import { kindOfStatus, retryAfter } from '../common/http.ts';
 import { addressOf, contactOf, HEARTH_KEY_PREFIX, parseStripeEvent, type StripeCustomer } from './mapping.ts';
 import { verifyStripeSignature } from './signature.ts';
 

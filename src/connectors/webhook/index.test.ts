@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hmacSha256 } from '../hmac.ts';
 import { createWebhookConnector, signWebhook } from './index.ts';
-import { kindOfStatus, retryAfter } from '../shared/http.ts';
+import { kindOfStatus, retryAfter } from '../common/http.ts';
 
 const job = (id: string) => ({
   id,

@@ -1,7 +1,7 @@
 import { hmacSha256 } from '../hmac.ts';
 import type { Connector, DeliveryResult, OutboundJob } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
-import { kindOfStatus, retryAfter, type FetchLike } from '../shared/http.ts';
+import { kindOfStatus, retryAfter, type FetchLike } from '../common/http.ts';
 
 export type { FetchLike };
 

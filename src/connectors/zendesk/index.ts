@@ -6,8 +6,8 @@ import {
   type ProfileProjectPayload,
   type PulledContact,
 } from '../../canonical/types.ts';
-import type { FetchLike } from '../shared/http.ts';
-import { kindOfStatus, retryAfter } from '../shared/http.ts';
+import type { FetchLike } from '../common/http.ts';
+import { kindOfStatus, retryAfter } from '../common/http.ts';
 import { parseZendeskEvent, userOf, vendorFieldsOf, type ZendeskUser } from './mapping.ts';
 import { verifyZendeskSignature } from './signature.ts';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { zohoDoctor } from './doctor.ts';
-import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../shared/credentials.ts';
+import { CREDENTIAL_REQUIRED, hasCredential, refreshGrantSchema } from '../common/credentials.ts';
 import { createZohoConnector, createZohoHouseholds } from './index.ts';
 
 const config = z

@@ -1,5 +1,5 @@
 import type { ConnectorDeps } from '../connector.ts';
-import { accessChecks, check, clockCheck, probe, tokenOrCheck, type DoctorCheck } from '../shared/doctor.ts';
+import { accessChecks, check, clockCheck, probe, tokenOrCheck, type DoctorCheck } from '../common/doctor.ts';
 import { zohoCredential, type ZohoConfig } from './index.ts';
 
 const REAUTH = 'generate a new grant for the Zoho client (self client or consent) at the data centre of the org';

@@ -1,20 +1,20 @@
 import { optInValue } from '../../canonical/opt-in.ts';
 import { zohoHousehold, type ZohoAccount } from './household-mapping.ts';
 import { scrubSecrets } from '../../log.ts';
-import { kindOfStatus, parseRetryAfter } from '../shared/http.ts';
-import { DEFAULT_TIMEOUT_MS } from '../shared/timeout.ts';
+import { kindOfStatus, parseRetryAfter } from '../common/http.ts';
+import { DEFAULT_TIMEOUT_MS } from '../common/timeout.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { Logger } from '../../log.ts';
-import type { FetchLike } from '../shared/http.ts';
+import type { FetchLike } from '../common/http.ts';
 import {
   createCredential,
   credentialFor,
   credentialSpec,
   type Credential,
   type CredentialConfig,
-} from '../shared/credentials.ts';
-import { householdsRenewing, saysUnauthorized, withRenewal, type TokenUse } from '../shared/renewing.ts';
+} from '../common/credentials.ts';
+import { householdsRenewing, saysUnauthorized, withRenewal, type TokenUse } from '../common/renewing.ts';
 import type {
   CanonicalContact,
   Connector,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConnectorAuthStatus } from '../../canonical/types.ts';
-import { diagnoseConfig } from '../../connectors/shared/doctor.ts';
+import { diagnoseConfig } from '../../connectors/common/doctor.ts';
 import { requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { op } from '../schemas.ts';

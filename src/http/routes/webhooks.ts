@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ConnectorId } from '../../canonical/types.ts';
 import { HearthError, isHearthError } from '../../errors.ts';
 import { storeDeliveries } from '../../engine/inbox.ts';
-import { guardEvents } from '../../connectors/shared/event-guard.ts';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../connectors/shared/ingress.ts';
+import { guardEvents } from '../../connectors/common/event-guard.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../connectors/common/ingress.ts';
 import type { AppDeps } from '../deps.ts';
 import { op } from '../schemas.ts';
 
