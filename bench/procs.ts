@@ -136,8 +136,8 @@ async function waitForHealth(url: string, proc: ChildProcess): Promise<void> {
   throw new Error('hearth serve did not answer /healthz within 60 s');
 }
 
-/** Quantile of a Prometheus histogram (the upper bound of the bucket holding it), with count and mean. */
-export function histogram(text: string, name: string, label: string): Record<string, number> {
+/** A Prometheus histogram's cumulative buckets, sum and count, read from /metrics text. */
+function parseHistogram(text: string, name: string, label: string) {
   const buckets: [number, number][] = [];
   let sum = 0;
   let count = 0;
@@ -148,6 +148,22 @@ export function histogram(text: string, name: string, label: string): Record<str
     else if (line.startsWith(`${name}_sum`)) sum = value;
     else if (line.startsWith(`${name}_count`)) count = value;
   }
+  return { buckets, sum, count };
+}
+
+/**
+ * Quantile of a Prometheus histogram (the upper bound of the bucket holding it), with count and
+ * mean; with `before`, of what was observed between the two readings only.
+ */
+export function histogram(text: string, name: string, label: string, before?: string): Record<string, number> {
+  const h = parseHistogram(text, name, label);
+  if (before !== undefined) {
+    const b = parseHistogram(before, name, label);
+    h.buckets = h.buckets.map(([le, n], i) => [le, n - (b.buckets[i]?.[1] ?? 0)]);
+    h.sum -= b.sum;
+    h.count -= b.count;
+  }
+  const { buckets, sum, count } = h;
   const upTo = (q: number) => (buckets.find(([, n]) => n >= q * count)?.[0] ?? NaN) * 1000;
   return {
     count,
