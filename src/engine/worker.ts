@@ -50,7 +50,14 @@ export function startWorkers(o: WorkerOptions): Workers {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const workerId = newId('wrk');
-  const loops: Loop[] = [createLoop('inbox', () => applyRound(o, now), o, now)];
+  const deliveryLoops: Loop[] = [];
+  // Jobs just committed by the apply loop are due now: their targets look at once, not at the next poll.
+  const applyAndWake = async () => {
+    const r = await applyRound(o, now);
+    if (r.jobs > 0) for (const l of deliveryLoops) l.wake();
+    return r.handled;
+  };
+  const loops: Loop[] = [createLoop('inbox', applyAndWake, o, now)];
   const pools: InFlight[] = [];
   for (const target of o.targets) {
     const connector = o.connectors[connectorOfTarget(target)];
@@ -68,6 +75,7 @@ export function startWorkers(o: WorkerOptions): Workers {
     );
     pool.onSettled = () => loop.wake();
     loops.push(loop);
+    deliveryLoops.push(loop);
     pools.push(pool);
   }
   return {
@@ -109,7 +117,7 @@ function createInFlight(size: number): InFlight {
   return pool;
 }
 
-async function applyRound(o: WorkerOptions, now: () => number): Promise<number> {
+async function applyRound(o: WorkerOptions, now: () => number): Promise<{ handled: number; jobs: number }> {
   const r = await applyPendingEvents(o.hdb, o.applier, o.apply_batch, now);
   if (o.metrics) {
     for (const k of ['applied', 'echo', 'ignored', 'failed'] as const)
@@ -117,7 +125,10 @@ async function applyRound(o: WorkerOptions, now: () => number): Promise<number> 
     for (const { outcome } of r.outcomes)
       for (const rej of outcome.rejected) o.metrics.ownershipRejections.inc({ field: rej.field, source: 'event' });
   }
-  return r.outcomes.length + r.failed;
+  // Deferred work (an order's enrichment webhook) enqueues jobs an outcome does not count: any
+  // applied event may have queued some.
+  const jobs = r.outcomes.reduce((n, { outcome }) => n + outcome.jobs, 0) + r.applied;
+  return { handled: r.outcomes.length + r.failed, jobs };
 }
 
 /** Claims a batch and starts delivering it without waiting, unless the target's batches in flight are at the limit. */
