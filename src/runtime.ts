@@ -81,7 +81,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       connectors,
       metrics,
       logger: o.logger,
-      ...(running ? { onEventsStored: () => running.wake() } : {}),
+      ...(running ? { onEventsStored: () => running.wake(), onInboxStored: () => running.wakeInbox() } : {}),
       ...(o.now ? { now: o.now } : {}),
       ...(o.strictResponses ? { strictResponses: true } : {}),
     });

@@ -33,8 +33,10 @@ export interface WorkerOptions {
 }
 
 export interface Workers {
-  /** Look for work now (a webhook was just stored). */
+  /** Look for work now (jobs or events were just stored). */
   wake(): void;
+  /** Apply the inbox now (a webhook was just stored); its jobs wake their targets when committed. */
+  wakeInbox(): void;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export function startWorkers(o: WorkerOptions): Workers {
   }
   return {
     wake: () => loops.forEach((l) => l.wake()),
+    wakeInbox: () => loops[0]!.wake(),
     stop: async () => {
       await Promise.all(loops.map((l) => l.stop()));
       await Promise.all(pools.map((p) => p.drain()));
