@@ -183,6 +183,23 @@ export async function repeated(
   return { runs: n, ...(summarise(runs) as Record<string, unknown>) };
 }
 
+/**
+ * Runs fn n times and keeps the run whose `key` (a number, e.g. elapsed_ms) is the median, with the
+ * key's min and max across runs: for results with arrays (calibration tables) that summarise()
+ * would repeat per run.
+ */
+export async function medianRun(
+  n: number,
+  key: string,
+  fn: () => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const runs: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) runs.push(await fn());
+  runs.sort((a, b) => (a[key] as number) - (b[key] as number));
+  const values = runs.map((r) => r[key] as number);
+  return { ...runs[Math.floor(n / 2)], runs: n, [`${key}_min`]: values[0], [`${key}_max`]: values.at(-1) };
+}
+
 export function summarise(values: unknown[]): unknown {
   const first = values[0];
   if (typeof first === 'number') {

@@ -22,10 +22,10 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
     (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 5 }) }),
   identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [100_000] }) }),
   loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 1000 }) }),
-  households_pull: async () => (await import('./households-pull.ts')).runHouseholdsPullBench(),
+  households_pull: async (o) => (await import('./households-pull.ts')).runHouseholdsPullBench(o),
   audit: async (o) => (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 50_000, orderRows: 100_000 }) }),
   billing_fanout: async (o) =>
-    (await import('./billing-fanout.ts')).runBillingFanoutBench({ ...Q(o, { seconds: 4, burst: 100 }) }),
+    (await import('./billing-fanout.ts')).runBillingFanoutBench({ ...o, ...Q(o, { seconds: 4, burst: 100 }) }),
 };
 
 const args = process.argv.slice(2);
