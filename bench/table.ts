@@ -96,7 +96,8 @@ const ROWS: Record<string, Row> = {
       `1-min load average ${f('load_average_at_start')})`,
     `${f('audit.seconds')} s (${f('audit.rows_per_s')} rows/s, ${f('audit.cpu_seconds')} CPU s); one thread: ` +
       `${f('audit_single_thread.seconds')} s; ${f('peak_rss_mb')} MB peak`,
-    `raw CSV parse of the same files: ${f('baseline_csv_parse.seconds')} s (${f('baseline_csv_parse.rows_per_s')} rows/s)`,
+    `raw CSV parse of the same files: ${f('baseline_csv_parse.seconds')} s ` +
+      `(${f('baseline_csv_parse.rows_per_s')} rows/s)`,
   ],
   identity: (f) => [
     'identity resolution, FEBRL without its `soc_sec_id` column, default settings, no labels ' +
