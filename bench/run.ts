@@ -24,6 +24,8 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
   loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 1000 }) }),
   households_pull: async (o) => (await import('./households-pull.ts')).runHouseholdsPullBench(o),
   audit: async (o) => (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 50_000, orderRows: 100_000 }) }),
+  scaleout: async (o) =>
+    (await import('./scaleout.ts')).runScaleoutBench({ ...Q(o, { events: 500, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
     (await import('./billing-fanout.ts')).runBillingFanoutBench({ ...o, ...Q(o, { seconds: 4, burst: 100 }) }),
 };

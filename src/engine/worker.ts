@@ -56,7 +56,10 @@ export function startWorkers(o: WorkerOptions): Workers {
   // Jobs just committed by the apply loop are due now: their targets look at once, not at the next poll.
   const applyAndWake = async () => {
     const r = await applyRound(o, now);
-    if (r.jobs > 0) for (const l of deliveryLoops) l.wake();
+    if (r.jobs > 0) {
+      for (const l of deliveryLoops) l.wake();
+      o.hdb.signals?.notify('jobs').catch((err: unknown) => o.logger.warn({ err }, 'could not notify other processes'));
+    }
     return r.handled;
   };
   const loops: Loop[] = [createLoop('inbox', applyAndWake, o, now)];
