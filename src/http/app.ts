@@ -32,9 +32,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Request lines log method and path only (the logger's `req` serializer, log.ts): no `?email=`.
     bodyLimit: Math.max(deps.config.server.body_limit_bytes, deps.config.server.api_body_limit_bytes),
+    // Through the schema controller, not setSerializerCompiler: a scope that adds a schema (a route
+    // file's component) gets a fresh compiler from this factory; with setSerializerCompiler it
+    // would silently fall back to fast-json-stringify, which drops undeclared fields and skips the
+    // strict check.
+    schemaController: {
+      compilersFactory: {
+        buildSerializer: (schemas) =>
+          responseSerializer(deps.strictResponses ?? false, schemas as Record<string, unknown> | undefined),
+      },
+    },
   });
   addSharedSchemas(app);
-  app.setSerializerCompiler(responseSerializer(deps.strictResponses ?? false));
   app.addHook('onResponse', recordRequest(deps.metrics));
   await registerSecurity(app, deps.config);
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply, deps.logger));

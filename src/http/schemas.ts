@@ -438,14 +438,17 @@ export function op(spec: OpSpec): FastifySchema {
  * coerces a field). With `strict` (the tests) each answer is first checked against its schema and a
  * mismatch is a 500, so the document cannot drift from what the routes send.
  */
-export function responseSerializer(strict: boolean) {
+export function responseSerializer(strict: boolean, scopeSchemas: Record<string, unknown> = {}) {
   const ajv = strict ? new Ajv({ strict: false, allErrors: false }) : null;
   if (ajv) {
     ajv.addFormat('date-time', true);
     for (const [name, schema] of Object.entries(COMPONENTS)) ajv.addSchema({ $id: name, ...schema });
+    // Components a route file added to its scope (app.addSchema), by their $id.
+    for (const schema of Object.values(scopeSchemas) as { $id?: string }[])
+      if (schema.$id && !ajv.getSchema(schema.$id)) ajv.addSchema(schema);
   }
-  return ({ schema, url, httpStatus }: { schema: unknown; url: string; httpStatus?: string }) => {
-    const check: ValidateFunction | null = ajv ? ajv.compile(schema as object) : null;
+  return ({ schema, url, httpStatus }: { schema?: unknown; url: string; httpStatus?: string }) => {
+    const check: ValidateFunction | null = ajv && schema ? ajv.compile(schema as object) : null;
     return (data: unknown): string => {
       if (check && !check(data))
         throw new HearthError(
