@@ -27,24 +27,24 @@ export interface TokenFeatures {
   local: string[];
 }
 
-const DIRECTIONAL = new Set([
-  'N',
-  'S',
-  'E',
-  'W',
-  'NE',
-  'NW',
-  'SE',
-  'SW',
-  'NORTH',
-  'SOUTH',
-  'EAST',
-  'WEST',
-  'NORTHEAST',
-  'NORTHWEST',
-  'SOUTHEAST',
-  'SOUTHWEST',
-]);
+const DIRECTIONAL: Readonly<Record<string, string>> = {
+  N: 'N',
+  S: 'S',
+  E: 'E',
+  W: 'W',
+  NE: 'NE',
+  NW: 'NW',
+  SE: 'SE',
+  SW: 'SW',
+  NORTH: 'N',
+  SOUTH: 'S',
+  EAST: 'E',
+  WEST: 'W',
+  NORTHEAST: 'NE',
+  NORTHWEST: 'NW',
+  SOUTHEAST: 'SE',
+  SOUTHWEST: 'SW',
+};
 const STATE_CODES = new Set([...Object.values(STATES), 'AA', 'AE', 'AP']);
 const BOX_WORDS = new Set(['PO', 'P', 'O', 'POB', 'BOX', 'BX', 'POST', 'OFFICE', 'DRAWER', 'CALLER', 'LOCKBOX']);
 const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'RURAL', 'ROUTE', 'RTE', 'RT', 'STAR', 'CONTRACT']);
@@ -55,6 +55,7 @@ const MULTI_STATES = Object.keys(STATES)
   .filter((s) => s.includes(' '))
   .map((s) => s.split(' '))
   .sort((a, b) => b.length - a.length);
+const MULTI_FIRST = new Set(MULTI_STATES.map((w) => w[0]!));
 
 /** Upper case without dots, brackets or trailing punctuation: "P.O." -> "PO", "Road," -> "ROAD". */
 export function core(token: string): string {
@@ -78,65 +79,131 @@ function shape(word: string): string {
   return out;
 }
 
-/** Features of every token of one address. */
-export function featurize(tokens: readonly string[]): TokenFeatures[] {
+/** What a token is on its own, as features: the same wherever it appears. */
+export interface TokenOwn extends TokenFeatures {
+  /** `core(token)` */
+  core: string;
+  /** The token's class (Pub. 28 table or digit pattern, and whether a comma ends it). */
+  cls: string;
+}
+
+/** The features of one token that do not depend on its neighbours (cacheable by token text). */
+export function tokenOwn(t: string): TokenOwn {
+  const c = core(t);
+  const lower = c.toLowerCase();
+  const shared = [`w:${lower}`, `sh:${shape(c)}`];
+  const digits = /^\d+$/.test(c);
+  let cls = 'word';
+  if (digits) {
+    shared.push(`nd:${Math.min(c.length, 6)}`);
+    cls = c.length === 5 ? 'num5' : 'num';
+  } else if (/\d/.test(c)) {
+    const ord = /^\d+(ST|ND|RD|TH)$/.test(c);
+    shared.push(ord ? 'ord' : 'mixed');
+    cls = ord ? 'ord' : 'mixed';
+  }
+  if (/^\d{5}-\d{4}$/.test(c)) shared.push('zip9');
+  const comma = /,$/.test(t);
+  if (comma) shared.push('comma');
+  if (/\./.test(t)) shared.push('dot');
+  if (t === '#') shared.push('hash');
+  if (t === '&') shared.push('amp');
+  if (BOX_WORDS.has(c)) shared.push('boxword');
+  if (ROUTE_WORDS.has(c)) shared.push('routeword');
+  if (ROAD_PRE_TYPES.has(c)) shared.push('roadword');
+  if (COUNTRY_WORDS.has(c)) shared.push('country');
+  if (c.length === 1 && /[A-Z]/.test(c)) shared.push('letter');
+  if (SUFFIXES[c]) shared.push('suffix', `sfx:${SUFFIXES[c]}`);
+  if (UNIT_DESIGNATORS[c]) shared.push('unit');
+  if (STATES[c]) shared.push('statename');
+  if (STATE_CODES.has(c)) shared.push('statecode');
+  // "NW" and "Northwest" share features, so what the training files teach about one holds for both.
+  if (DIRECTIONAL[c]) shared.push('dir', `dir:${DIRECTIONAL[c]}`, c.length <= 2 ? 'dirabbr' : 'dirword');
+  // One class per token, most specific last wins.
+  if (cls === 'word') {
+    if (SUFFIXES[c]) cls = 'suffix';
+    if (UNIT_DESIGNATORS[c]) cls = 'unit';
+    if (BOX_WORDS.has(c) || ROUTE_WORDS.has(c)) cls = 'box';
+    if (STATES[c]) cls = 'statename';
+    if (STATE_CODES.has(c)) cls = 'statecode';
+    if (DIRECTIONAL[c]) cls = 'dir';
+    if (t === '#' || t === '&') cls = t;
+  }
+  if (comma) cls += ',';
+  const local = [
+    'bias',
+    `p1:${lower.slice(0, 1)}`,
+    `p2:${lower.slice(0, 2)}`,
+    `s2:${lower.slice(-2)}`,
+    `s3:${lower.slice(-3)}`,
+    `len:${Math.min(c.length, 8)}`,
+  ];
+  if (c !== c.toLowerCase() && t === t.toUpperCase()) local.push('allcaps');
+  if (/^[A-Z][a-z]/.test(t)) local.push('title');
+  return { shared, local, cls, core: c };
+}
+
+/**
+ * Where each token stands, as one key per token: position from either end, commas before and
+ * after, its class between its neighbours' classes, and whether it is part of a multi-word state
+ * name. The tagger caches the weights of each key; `contextNames` spells a key out as features.
+ */
+export function contextKeys(tokens: readonly string[], own: readonly { cls: string; core: string }[]): string[] {
   const n = tokens.length;
-  const cores = tokens.map(core);
   const inMultiState = new Array<boolean>(n).fill(false);
   for (let i = 0; i < n; i++) {
+    if (!MULTI_FIRST.has(own[i]!.core)) continue;
     for (const words of MULTI_STATES) {
-      if (words.every((w, k) => cores[i + k] === w)) {
+      if (words.every((w, k) => i + k < n && own[i + k]!.core === w)) {
         for (let k = 0; k < words.length; k++) inMultiState[i + k] = true;
         break;
       }
     }
   }
-  const commaAt = tokens.map((t) => /,$/.test(t));
-  const commasTotal = commaAt.filter(Boolean).length;
+  let commasTotal = 0;
+  for (const t of tokens) if (t.endsWith(',')) commasTotal++;
   let commasBefore = 0;
-  const out: TokenFeatures[] = [];
+  const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const t = tokens[i]!;
-    const c = cores[i]!;
-    const lower = c.toLowerCase();
-    const shared = [`w:${lower}`, `sh:${shape(c)}`];
-    const digits = /^\d+$/.test(c);
-    if (digits) shared.push(`nd:${Math.min(c.length, 6)}`);
-    else if (/\d/.test(c)) shared.push(/^\d+(ST|ND|RD|TH)$/.test(c) ? 'ord' : 'mixed');
-    if (/^\d{5}-\d{4}$/.test(c)) shared.push('zip9');
-    if (commaAt[i]) shared.push('comma');
-    if (/\./.test(t)) shared.push('dot');
-    if (t === '#') shared.push('hash');
-    if (t === '&') shared.push('amp');
-    if (SUFFIXES[c]) shared.push('suffix', `sfx:${SUFFIXES[c]}`);
-    if (DIRECTIONAL.has(c)) shared.push(c.length <= 2 ? 'dir' : 'dirword');
-    if (UNIT_DESIGNATORS[c]) shared.push('unit');
-    if (STATES[c]) shared.push('statename');
-    if (STATE_CODES.has(c)) shared.push('statecode');
-    if (inMultiState[i]) shared.push('state2');
-    if (BOX_WORDS.has(c)) shared.push('boxword');
-    if (ROUTE_WORDS.has(c)) shared.push('routeword');
-    if (ROAD_PRE_TYPES.has(c)) shared.push('roadword');
-    if (COUNTRY_WORDS.has(c)) shared.push('country');
-    if (c.length === 1 && /[A-Z]/.test(c)) shared.push('letter');
-    const local = [
-      'bias',
-      `p1:${lower.slice(0, 1)}`,
-      `p2:${lower.slice(0, 2)}`,
-      `s2:${lower.slice(-2)}`,
-      `s3:${lower.slice(-3)}`,
-      `pos:${Math.min(i, 4)}`,
-      `rpos:${Math.min(n - 1 - i, 4)}`,
-      `cb:${Math.min(commasBefore, 3)}`,
-      `ca:${Math.min(commasTotal - commasBefore - (commaAt[i] ? 1 : 0), 3)}`,
-      `len:${Math.min(c.length, 8)}`,
-    ];
-    if (c !== c.toLowerCase() && t === t.toUpperCase()) local.push('allcaps');
-    if (/^[A-Z][a-z]/.test(t)) local.push('title');
-    if (commaAt[i]) commasBefore++;
-    out.push({ shared, local });
+    const comma = tokens[i]!.endsWith(',');
+    const ca = Math.min(commasTotal - commasBefore - (comma ? 1 : 0), 3);
+    const prev = i > 0 ? own[i - 1]!.cls : 'BOS';
+    const next = i < n - 1 ? own[i + 1]!.cls : 'EOS';
+    const pos = Math.min(i, 4);
+    const rpos = Math.min(n - 1 - i, 4);
+    out.push(
+      `${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${inMultiState[i] ? 1 : 0}`,
+    );
+    if (comma) commasBefore++;
   }
   return out;
+}
+
+/**
+ * The features of a context key. Class pairs and triples are features of their own because a
+ * linear model cannot combine "a directional" with "after a street type" by itself.
+ */
+export function contextNames(key: string): string[] {
+  const [pos, rpos, cb, ca, prev, cls, next, multiState] = key.split(' ');
+  const f = [
+    `pos:${pos}`,
+    `rpos:${rpos}`,
+    `cb:${cb}`,
+    `ca:${ca}`,
+    `pc:${prev}|${cls}`,
+    `cn:${cls}|${next}`,
+    `pcn:${prev}|${cls}|${next}`,
+    `cca:${cls}|${ca}`,
+  ];
+  if (multiState === '1') f.push('state2');
+  return f;
+}
+
+/** Features of every token of one address (training; the tagger caches `tokenOwn`). */
+export function featurize(tokens: readonly string[]): TokenFeatures[] {
+  const own = tokens.map(tokenOwn);
+  const ctx = contextKeys(tokens, own);
+  return own.map((o, i) => ({ shared: o.shared, local: [...o.local, ...contextNames(ctx[i]!)] }));
 }
 
 /** Features of the virtual tokens before the first and after the last (seen from neighbours). */

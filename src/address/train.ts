@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { AFTER_END, BEFORE_START, featurize, SELF, SLOTS } from './features.ts';
-import type { TaggerModel } from './tagger.ts';
-import { viterbi } from './tagger.ts';
+import { type TaggerModel, viterbi } from './tagger.ts';
 import { type LabelledAddress, overlapKey, readLabelledXml } from './training-data.ts';
 
 /**
