@@ -1,4 +1,3 @@
-import { core } from './features.ts';
 import { STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
 import { tagAddress, type Tagged } from './tagger.ts';
 import type { AddressComponents } from './types.ts';
@@ -66,19 +65,19 @@ export function parseTagged(raw: string): TaggedParse {
 
 /** Joins the cleaned tokens of each tag (in order), after a few repairs of likely tag slips. */
 function spans(tagged: Tagged): Map<string, string[]> {
-  const { tokens, tags } = tagged;
+  const { tokens, tags, cores } = tagged;
   const fixed = [...tags];
   for (let i = 0; i < tokens.length; i++) {
     // "P.O. Box 11418": five digits right after the box designator are the box, not a ZIP.
     if (fixed[i] === 'ZipCode' && fixed[i - 1] === 'USPSBoxType' && !fixed.includes('USPSBoxID'))
       fixed[i] = 'USPSBoxID';
     // "Box 164 A" at the very end: the lone letter belongs to the box number.
-    if (i === tokens.length - 1 && fixed[i - 1] === 'USPSBoxID' && /^[A-Za-z]$/.test(core(tokens[i]!)))
+    if (i === tokens.length - 1 && fixed[i - 1] === 'USPSBoxID' && /^[A-Z]$/.test(cores[i]!))
       fixed[i] = 'USPSBoxID';
   }
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
-    const c = t === '#' || t === '&' ? t : core(t);
+    const c = t === '#' || t === '&' ? t : cores[i]!;
     if (!c) return;
     const list = out.get(fixed[i]!);
     if (list) list.push(c);

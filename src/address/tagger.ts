@@ -43,6 +43,8 @@ interface Compiled {
   cache: Map<string, CachedToken>;
   /** Context key (`contextKeys`) -> the summed weights of its features at the token's own slot. */
   contexts: Map<string, Float32Array>;
+  /** 0 decodes over every tag (exact Viterbi); otherwise the beam below. */
+  beam?: number;
   /** Slot scores of the virtual tokens before the start and after the end. */
   bos?: Float32Array;
   eos?: Float32Array;
@@ -113,15 +115,21 @@ function loaded(): Compiled {
 export interface Tagged {
   tokens: string[];
   tags: string[];
+  /** Each token upper case without dots and trailing punctuation (`core` in features.ts). */
+  cores: string[];
 }
 
 /** Tokens of `raw` (usaddress's tokenizer) and the most likely tag of each. */
 export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
   const tokens = tokenizeForTagger(raw.replace(/&(?:amp|#38);/g, '&'));
-  if (!tokens.length) return { tokens, tags: [] };
-  const emissions = emissionScores(tokens, model);
-  const path = beamViterbi(emissions, tokens.length, model);
-  return { tokens, tags: path.map((y) => model.tags[y]!) };
+  if (!tokens.length) return { tokens, tags: [], cores: [] };
+  const own = tokens.map((t) => ownOf(t, model));
+  const emissions = emissionScores(tokens, own, model);
+  const path =
+    model.beam === 0
+      ? viterbi(emissions, tokens.length, model.T, model.start, model.trans, model.end)
+      : beamViterbi(emissions, tokens.length, model);
+  return { tokens, tags: path.map((y) => model.tags[y]!), cores: own.map((o) => o.core) };
 }
 
 function ownOf(token: string, m: Compiled): CachedToken {
@@ -184,10 +192,9 @@ function buffer(size: number): Float64Array {
   return scratch;
 }
 
-function emissionScores(tokens: string[], m: Compiled): Float64Array {
+function emissionScores(tokens: string[], own: CachedToken[], m: Compiled): Float64Array {
   const n = tokens.length;
   const T = m.T;
-  const own = tokens.map((t) => ownOf(t, m));
   const keys = contextKeys(tokens, own);
   m.bos ??= edgeScores(m, BEFORE_START);
   m.eos ??= edgeScores(m, AFTER_END);
