@@ -48,7 +48,19 @@ const DIRECTIONAL: Readonly<Record<string, string>> = {
 const STATE_CODES = new Set([...Object.values(STATES), 'AA', 'AE', 'AP']);
 const BOX_WORDS = new Set(['PO', 'P', 'O', 'POB', 'BOX', 'BX', 'POST', 'OFFICE', 'DRAWER', 'CALLER', 'LOCKBOX']);
 const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'RURAL', 'ROUTE', 'RTE', 'RT', 'STAR', 'CONTRACT']);
-const ROAD_PRE_TYPES = new Set(['HWY', 'HIGHWAY', 'US', 'SR', 'CR', 'FM', 'INTERSTATE', 'I', 'STATE', 'COUNTY', 'ROUTE']);
+const ROAD_PRE_TYPES = new Set([
+  'HWY',
+  'HIGHWAY',
+  'US',
+  'SR',
+  'CR',
+  'FM',
+  'INTERSTATE',
+  'I',
+  'STATE',
+  'COUNTY',
+  'ROUTE',
+]);
 const COUNTRY_WORDS = new Set(['USA', 'US', 'UNITED', 'AMERICA', 'CANADA', 'UK', 'MEXICO', 'ENGLAND', 'KINGDOM']);
 // Multi-word state names, as word lists, longest first.
 const MULTI_STATES = Object.keys(STATES)
@@ -171,8 +183,10 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
     const next = i < n - 1 ? own[i + 1]!.cls : 'EOS';
     const pos = Math.min(i, 4);
     const rpos = Math.min(n - 1 - i, 4);
+    // Where the token stands in its comma-separated part: first, last, both or neither.
+    const edge = `${i === 0 || tokens[i - 1]!.endsWith(',') ? 'f' : ''}${comma || i === n - 1 ? 'l' : ''}` || '-';
     out.push(
-      `${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${inMultiState[i] ? 1 : 0}`,
+      `${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${inMultiState[i] ? 1 : 0} ${edge}`,
     );
     if (comma) commasBefore++;
   }
@@ -184,7 +198,7 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
  * linear model cannot combine "a directional" with "after a street type" by itself.
  */
 export function contextNames(key: string): string[] {
-  const [pos, rpos, cb, ca, prev, cls, next, multiState] = key.split(' ');
+  const [pos, rpos, cb, ca, prev, cls, next, multiState, edge] = key.split(' ');
   const f = [
     `pos:${pos}`,
     `rpos:${rpos}`,
@@ -194,6 +208,8 @@ export function contextNames(key: string): string[] {
     `cn:${cls}|${next}`,
     `pcn:${prev}|${cls}|${next}`,
     `cca:${cls}|${ca}`,
+    `part:${cb}|${edge}|${cls}`,
+    `partn:${cb}|${edge}|${cls}|${next}`,
   ];
   if (multiState === '1') f.push('state2');
   return f;

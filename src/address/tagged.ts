@@ -68,12 +68,17 @@ function spans(tagged: Tagged): Map<string, string[]> {
   const { tokens, tags, cores } = tagged;
   const fixed = [...tags];
   for (let i = 0; i < tokens.length; i++) {
-    // "P.O. Box 11418": five digits right after the box designator are the box, not a ZIP.
-    if (fixed[i] === 'ZipCode' && fixed[i - 1] === 'USPSBoxType' && !fixed.includes('USPSBoxID'))
+    // "P.O. Box 11418", "HC 992 Box 88": digits right after a box designator are the box (not a
+    // ZIP or a unit) when no other token is.
+    if (
+      fixed[i - 1] === 'USPSBoxType' &&
+      fixed[i] !== 'USPSBoxType' &&
+      /\d/.test(tokens[i]!) &&
+      !fixed.includes('USPSBoxID')
+    )
       fixed[i] = 'USPSBoxID';
     // "Box 164 A" at the very end: the lone letter belongs to the box number.
-    if (i === tokens.length - 1 && fixed[i - 1] === 'USPSBoxID' && /^[A-Z]$/.test(cores[i]!))
-      fixed[i] = 'USPSBoxID';
+    if (i === tokens.length - 1 && fixed[i - 1] === 'USPSBoxID' && /^[A-Z]$/.test(cores[i]!)) fixed[i] = 'USPSBoxID';
   }
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { AFTER_END, BEFORE_START, contextKeys, contextNames, SELF, SLOTS, tokenizeForTagger, tokenOwn } from './features.ts';
+import {
+  AFTER_END,
+  BEFORE_START,
+  contextKeys,
+  contextNames,
+  SELF,
+  SLOTS,
+  tokenizeForTagger,
+  tokenOwn,
+} from './features.ts';
 
 /**
  * Sequence tagger for US address tokens, with usaddress's tag set (`AddressNumber`,

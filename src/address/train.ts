@@ -17,7 +17,7 @@ import { type LabelledAddress, overlapKey, readLabelledXml } from './training-da
 const DATA = new URL('../../test-support/data/usaddress/', import.meta.url);
 const TRAINING_FILES = ['training/labeled.xml', 'training/us50_messiest_manual_label.xml'];
 const TEST_FILES = ['measure_performance/test_data/labeled.xml', 'measure_performance/test_data/us50_test_tagged.xml'];
-const EPOCHS = 12;
+const EPOCHS = 20;
 const SEED = 11;
 const SCALE = 100;
 
@@ -120,8 +120,7 @@ export function train(
       const { bases, gold } = seqs[s]!;
       const n = gold.length;
       const e = new Float64Array(n * T);
-      for (let i = 0; i < n; i++)
-        for (const b of bases[i]!) for (let y = 0; y < T; y++) e[i * T + y]! += w[b * T + y]!;
+      for (let i = 0; i < n; i++) for (const b of bases[i]!) for (let y = 0; y < T; y++) e[i * T + y]! += w[b * T + y]!;
       const pred = viterbi(e, n, T, tw.subarray(START, START + T), tw, tw.subarray(END, END + T));
       if (pred.some((p, i) => p !== gold[i])) {
         wrong++;

@@ -35,5 +35,8 @@ export function readLabelledXml(path: string | URL): LabelledAddress[] {
 
 /** The comparison form of an address string for the train/test overlap check. */
 export function overlapKey(text: string): string {
-  return text.toUpperCase().replace(/[^A-Z0-9]+/g, ' ').trim();
+  return text
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, ' ')
+    .trim();
 }
