@@ -185,9 +185,8 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
     const rpos = Math.min(n - 1 - i, 4);
     // Where the token stands in its comma-separated part: first, last, both or neither.
     const edge = `${i === 0 || tokens[i - 1]!.endsWith(',') ? 'f' : ''}${comma || i === n - 1 ? 'l' : ''}` || '-';
-    out.push(
-      `${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${inMultiState[i] ? 1 : 0} ${edge}`,
-    );
+    const multi = inMultiState[i] ? 1 : 0;
+    out.push(`${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${multi} ${edge}`);
     if (comma) commasBefore++;
   }
   return out;
