@@ -30,10 +30,14 @@ export interface TaggerModel {
   tags: string[];
   /** Weights are integers; `scale` is what the averaged weights were multiplied by. */
   scale: number;
-  /** start[tag], end[tag], trans[prev * T + tag] */
+  /**
+   * start[tag], end[tag], trans[prev * T + tag], and trans_comma[prev * T + tag] added to trans
+   * when a comma ends the previous token: a comma ends a part, so what may follow it differs.
+   */
   start: number[];
   end: number[];
   trans: number[];
+  trans_comma: number[];
   /** feature -> [slot * T + tag, weight, slot * T + tag, weight, ...] */
   feats: Record<string, number[]>;
 }
@@ -48,6 +52,7 @@ interface Compiled {
   start: Float64Array;
   end: Float64Array;
   trans: Float64Array;
+  transComma: Float64Array;
   /** Token text -> its class and the ids of its own features (bounded; cleared when full). */
   cache: Map<string, CachedToken>;
   /** Context key (`contextKeys`) -> the summed weights of its features at the token's own slot. */
@@ -111,6 +116,7 @@ export function compileModel(model: TaggerModel): Compiled {
     start: Float64Array.from(model.start),
     end: Float64Array.from(model.end),
     trans: Float64Array.from(model.trans),
+    transComma: Float64Array.from(model.trans_comma),
     cache: new Map(),
     contexts: new Map(),
   };
@@ -134,10 +140,12 @@ export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
   if (!tokens.length) return { tokens, tags: [], cores: [] };
   const own = tokens.map((t) => ownOf(t, model));
   const emissions = emissionScores(tokens, own, model);
+  const comma = commaBefore(tokens);
+  const { T, start, trans, transComma, end } = model;
   const path =
     model.beam === 0
-      ? viterbi(emissions, tokens.length, model.T, model.start, model.trans, model.end)
-      : beamViterbi(emissions, tokens.length, model);
+      ? viterbi(emissions, tokens.length, T, start, trans, end, comma, transComma)
+      : beamViterbi(emissions, tokens.length, model, comma);
   return { tokens, tags: path.map((y) => model.tags[y]!), cores: own.map((o) => o.core) };
 }
 
@@ -233,8 +241,8 @@ let beamBacks = new Int32Array(1024);
  * emission scores are peaked (a token is one of a few tags), so this finds the same path on
  * usaddress's test files and training files while doing ~20 times fewer transitions.
  */
-function beamViterbi(e: Float64Array, n: number, m: Compiled): number[] {
-  const { T, start, trans, end } = m;
+function beamViterbi(e: Float64Array, n: number, m: Compiled, comma: Uint8Array): number[] {
+  const { T, start, trans, transComma, end } = m;
   const K = Math.min(BEAM, T);
   if (cands.length < n * K) {
     cands = new Int32Array(n * K * 2);
@@ -258,12 +266,14 @@ function beamViterbi(e: Float64Array, n: number, m: Compiled): number[] {
   }
   for (let a = 0; a < K; a++) beamScores[a] = start[cands[a]!]! + e[cands[a]!]!;
   for (let i = 1; i < n; i++) {
+    const across = comma[i] === 1;
     for (let a = 0; a < K; a++) {
       const y = cands[i * K + a]!;
       let best = -Infinity;
       let arg = 0;
       for (let b = 0; b < K; b++) {
-        const s = beamScores[(i - 1) * K + b]! + trans[cands[(i - 1) * K + b]! * T + y]!;
+        const k = cands[(i - 1) * K + b]! * T + y;
+        const s = beamScores[(i - 1) * K + b]! + trans[k]! + (across ? transComma[k]! : 0);
         if (s > best) {
           best = s;
           arg = b;
@@ -291,6 +301,13 @@ function beamViterbi(e: Float64Array, n: number, m: Compiled): number[] {
 }
 
 /** Best tag path under emission + bigram transition scores (first-order Viterbi). */
+/** 1 at each token whose previous token ends with a comma. */
+export function commaBefore(tokens: readonly string[]): Uint8Array {
+  const out = new Uint8Array(tokens.length);
+  for (let i = 1; i < tokens.length; i++) if (tokens[i - 1]!.endsWith(',')) out[i] = 1;
+  return out;
+}
+
 export function viterbi(
   e: ArrayLike<number>,
   n: number,
@@ -298,6 +315,8 @@ export function viterbi(
   start: ArrayLike<number>,
   trans: ArrayLike<number>,
   end: ArrayLike<number>,
+  comma: ArrayLike<number>,
+  transComma: ArrayLike<number>,
 ): number[] {
   if (scores.length < n * T) [scores, backs] = [new Float64Array(n * T * 2), new Int32Array(n * T * 2)];
   const score = scores;
@@ -305,11 +324,12 @@ export function viterbi(
   for (let y = 0; y < T; y++) score[y] = start[y]! + e[y]!;
   for (let i = 1; i < n; i++) {
     const prev = (i - 1) * T;
+    const across = comma[i] === 1;
     for (let y = 0; y < T; y++) {
       let best = -Infinity;
       let arg = 0;
       for (let p = 0; p < T; p++) {
-        const s = score[prev + p]! + trans[p * T + y]!;
+        const s = score[prev + p]! + trans[p * T + y]! + (across ? transComma[p * T + y]! : 0);
         if (s > best) {
           best = s;
           arg = p;

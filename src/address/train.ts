@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { AFTER_END, BEFORE_START, featurize, SELF, SLOTS } from './features.ts';
-import { type TaggerModel, viterbi } from './tagger.ts';
+import { commaBefore, type TaggerModel, viterbi } from './tagger.ts';
 import { type LabelledAddress, overlapKey, readLabelledXml } from './training-data.ts';
 
 /**
@@ -92,17 +92,19 @@ export function train(
       for (const f of feats[i]!.local) b.push(id(f) * SLOTS + SELF);
       bases.push(b);
     }
-    return { bases, gold: a.tags.map((t) => tagIndex.get(t)!) };
+    return { bases, gold: a.tags.map((t) => tagIndex.get(t)!), comma: commaBefore(a.tokens) };
   });
   const size = names.length * SLOTS * T;
   // Averaged perceptron, the lazy way: w the current weights, u the sum of c * update; the
   // average after c steps is w - u / c.
   const w = new Float64Array(size);
   const u = new Float64Array(size);
-  const tw = new Float64Array(T * T + 2 * T);
-  const tu = new Float64Array(T * T + 2 * T);
+  // Transitions: T * T plain, then start, end, then T * T added across a comma.
+  const tw = new Float64Array(2 * T * T + 2 * T);
+  const tu = new Float64Array(2 * T * T + 2 * T);
   const START = T * T;
   const END = T * T + T;
+  const COMMA = T * T + 2 * T;
   let c = 1;
   const random = rng(seed);
   const order = seqs.map((_, i) => i);
@@ -117,11 +119,20 @@ export function train(
     }
     let wrong = 0;
     for (const s of order) {
-      const { bases, gold } = seqs[s]!;
+      const { bases, gold, comma } = seqs[s]!;
       const n = gold.length;
       const e = new Float64Array(n * T);
       for (let i = 0; i < n; i++) for (const b of bases[i]!) for (let y = 0; y < T; y++) e[i * T + y]! += w[b * T + y]!;
-      const pred = viterbi(e, n, T, tw.subarray(START, START + T), tw, tw.subarray(END, END + T));
+      const pred = viterbi(
+        e,
+        n,
+        T,
+        tw.subarray(START, START + T),
+        tw,
+        tw.subarray(END, END + T),
+        comma,
+        tw.subarray(COMMA),
+      );
       if (pred.some((p, i) => p !== gold[i])) {
         wrong++;
         for (let i = 0; i < n; i++) {
@@ -136,6 +147,10 @@ export function train(
           if (gp !== pp) {
             update(tw, tu, gp, 1);
             update(tw, tu, pp, -1);
+            if (comma[i] === 1) {
+              update(tw, tu, COMMA + gp, 1);
+              update(tw, tu, COMMA + pp, -1);
+            }
           }
         }
         if (gold[n - 1] !== pred[n - 1]) {
@@ -160,6 +175,7 @@ export function train(
     if (pairs.length) feats[name] = pairs;
   });
   const trans = Array.from({ length: T * T }, (_, k) => avg(tw, tu, k));
+  const transComma = Array.from({ length: T * T }, (_, k) => avg(tw, tu, COMMA + k));
   const start = Array.from({ length: T }, (_, k) => avg(tw, tu, START + k));
   const end = Array.from({ length: T }, (_, k) => avg(tw, tu, END + k));
   return {
@@ -169,6 +185,7 @@ export function train(
     start,
     end,
     trans,
+    trans_comma: transComma,
     feats,
     training: { addresses: set.length, digest: trainingDigest(set), epochs, seed },
   };
