@@ -155,19 +155,22 @@ export function tokenOwn(t: string): TokenOwn {
   return { shared, local, cls, core: c };
 }
 
+/** Per token, `CONTEXT_PARTS` small integers: position from the start and end, commas before and after, multi-word state, edge. */
+export const CONTEXT_PARTS = 6;
+const EDGES = ['-', 'f', 'l', 'fl'];
+
 /**
- * Where each token stands, as one key per token: position from either end, commas before and
- * after, its class between its neighbours' classes, and whether it is part of a multi-word state
- * name. The tagger caches the weights of each key; `contextNames` spells a key out as features.
+ * Where each token stands: position from either end, commas before and after, whether it is part
+ * of a multi-word state name, and whether it is first and/or last in its comma-separated part.
  */
-export function contextKeys(tokens: readonly string[], own: readonly { cls: string; core: string }[]): string[] {
+export function contextParts(tokens: readonly string[], own: readonly { core: string }[]): Int32Array {
   const n = tokens.length;
-  const inMultiState = new Array<boolean>(n).fill(false);
+  const out = new Int32Array(n * CONTEXT_PARTS);
   for (let i = 0; i < n; i++) {
     if (!MULTI_FIRST.has(own[i]!.core)) continue;
     for (const words of MULTI_STATES) {
       if (words.every((w, k) => i + k < n && own[i + k]!.core === w)) {
-        for (let k = 0; k < words.length; k++) inMultiState[i + k] = true;
+        for (let k = 0; k < words.length; k++) out[(i + k) * CONTEXT_PARTS + 4] = 1;
         break;
       }
     }
@@ -175,21 +178,32 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
   let commasTotal = 0;
   for (const t of tokens) if (t.endsWith(',')) commasTotal++;
   let commasBefore = 0;
-  const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const comma = tokens[i]!.endsWith(',');
-    const ca = Math.min(commasTotal - commasBefore - (comma ? 1 : 0), 3);
-    const prev = i > 0 ? own[i - 1]!.cls : 'BOS';
-    const next = i < n - 1 ? own[i + 1]!.cls : 'EOS';
-    const pos = Math.min(i, 4);
-    const rpos = Math.min(n - 1 - i, 4);
-    // Where the token stands in its comma-separated part: first, last, both or neither.
-    const edge = `${i === 0 || tokens[i - 1]!.endsWith(',') ? 'f' : ''}${comma || i === n - 1 ? 'l' : ''}` || '-';
-    const multi = inMultiState[i] ? 1 : 0;
-    out.push(`${pos} ${rpos} ${Math.min(commasBefore, 3)} ${ca} ${prev} ${own[i]!.cls} ${next} ${multi} ${edge}`);
+    const at = i * CONTEXT_PARTS;
+    out[at] = Math.min(i, 4);
+    out[at + 1] = Math.min(n - 1 - i, 4);
+    out[at + 2] = Math.min(commasBefore, 3);
+    out[at + 3] = Math.min(commasTotal - commasBefore - (comma ? 1 : 0), 3);
+    out[at + 5] = (i === 0 || tokens[i - 1]!.endsWith(',') ? 1 : 0) + (comma || i === n - 1 ? 2 : 0);
     if (comma) commasBefore++;
   }
   return out;
+}
+
+/** The context of token `i` as one string (`contextNames` spells it out as features). */
+export function contextKey(parts: Int32Array, i: number, prev: string, cls: string, next: string): string {
+  const at = i * CONTEXT_PARTS;
+  const [pos, rpos, cb, ca, multi, edge] = parts.subarray(at, at + CONTEXT_PARTS);
+  return `${pos} ${rpos} ${cb} ${ca} ${prev} ${cls} ${next} ${multi} ${EDGES[edge!]}`;
+}
+
+export function contextKeys(tokens: readonly string[], own: readonly { cls: string; core: string }[]): string[] {
+  const parts = contextParts(tokens, own);
+  const n = tokens.length;
+  return tokens.map((_, i) =>
+    contextKey(parts, i, i > 0 ? own[i - 1]!.cls : 'BOS', own[i]!.cls, i < n - 1 ? own[i + 1]!.cls : 'EOS'),
+  );
 }
 
 /**

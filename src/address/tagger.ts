@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import {
   AFTER_END,
   BEFORE_START,
-  contextKeys,
+  CONTEXT_PARTS,
+  contextKey,
   contextNames,
+  contextParts,
   SELF,
   SLOTS,
   tokenizeForTagger,
@@ -55,8 +57,9 @@ interface Compiled {
   transComma: Float64Array;
   /** Token text -> its class and the ids of its own features (bounded; cleared when full). */
   cache: Map<string, CachedToken>;
-  /** Context key (`contextKeys`) -> the summed weights of its features at the token's own slot. */
-  contexts: Map<string, Float32Array>;
+  /** Numeric context key -> the summed weights of its context features at the token's own slot. */
+  contexts: Map<number, Float32Array>;
+  classIds: Map<string, number>;
   /** 0 decodes over every tag (exact Viterbi); otherwise the beam below. */
   beam?: number;
   /** Slot scores of the virtual tokens before the start and after the end. */
@@ -71,6 +74,8 @@ interface Compiled {
  */
 interface CachedToken {
   cls: string;
+  /** Small integer id of `cls` (for numeric context keys). */
+  clsId: number;
   core: string;
   scores: Float32Array;
 }
@@ -119,6 +124,10 @@ export function compileModel(model: TaggerModel): Compiled {
     transComma: Float64Array.from(model.trans_comma),
     cache: new Map(),
     contexts: new Map(),
+    classIds: new Map([
+      ['BOS', 0],
+      ['EOS', 1],
+    ]),
   };
 }
 
@@ -165,7 +174,9 @@ function ownOf(token: string, m: Compiled): CachedToken {
   };
   for (let slot = 0; slot < SLOTS; slot++) add(own.shared, slot);
   add(own.local, SELF);
-  hit = { cls: own.cls, core: own.core, scores };
+  let clsId = m.classIds.get(own.cls);
+  if (clsId === undefined) m.classIds.set(own.cls, (clsId = m.classIds.size));
+  hit = { cls: own.cls, clsId, core: own.core, scores };
   if (m.cache.size >= CACHE_LIMIT) m.cache.clear();
   m.cache.set(token, hit);
   return hit;
@@ -184,12 +195,25 @@ function edgeScores(m: Compiled, names: readonly string[]): Float32Array {
   return scores;
 }
 
-function contextOf(key: string, m: Compiled): Float32Array {
+/**
+ * The summed context weights of token `i`, cached under a number built from its context parts
+ * and the class ids of it and its neighbours (no string to build or hash on a hit).
+ */
+function contextOf(parts: Int32Array, i: number, own: CachedToken[], m: Compiled): Float32Array {
+  const n = own.length;
+  const prev = i > 0 ? own[i - 1]! : undefined;
+  const next = i < n - 1 ? own[i + 1]! : undefined;
+  const at = i * CONTEXT_PARTS;
+  // Each part is below 8 and there are far fewer than 64 classes: 6 * 3 + 3 * 6 = 36 bits.
+  let key = 0;
+  for (let k = 0; k < CONTEXT_PARTS; k++) key = key * 8 + parts[at + k]!;
+  key = ((key * 64 + (prev?.clsId ?? 0)) * 64 + own[i]!.clsId) * 64 + (next?.clsId ?? 1);
   let hit = m.contexts.get(key);
   if (hit) return hit;
   const { T, ids, rowOf, w } = m;
   hit = new Float32Array(T);
-  for (const name of contextNames(key)) {
+  const names = contextNames(contextKey(parts, i, prev?.cls ?? 'BOS', own[i]!.cls, next?.cls ?? 'EOS'));
+  for (const name of names) {
     const id = ids.get(name);
     const row = id === undefined ? -1 : rowOf[id * SLOTS + SELF]!;
     if (row >= 0) for (let y = 0; y < T; y++) hit[y]! += w[row + y]!;
@@ -212,13 +236,13 @@ function buffer(size: number): Float64Array {
 function emissionScores(tokens: string[], own: CachedToken[], m: Compiled): Float64Array {
   const n = tokens.length;
   const T = m.T;
-  const keys = contextKeys(tokens, own);
+  const parts = contextParts(tokens, own);
   m.bos ??= edgeScores(m, BEFORE_START);
   m.eos ??= edgeScores(m, AFTER_END);
   const e = buffer(n * T);
   for (let i = 0; i < n; i++) {
     const base = i * T;
-    const ctx = contextOf(keys[i]!, m);
+    const ctx = contextOf(parts, i, own, m);
     for (let y = 0; y < T; y++) e[base + y] = ctx[y]!;
     for (let slot = 0; slot < SLOTS; slot++) {
       const j = i + slot - SELF;
