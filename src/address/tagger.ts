@@ -164,16 +164,16 @@ function ownOf(token: string, m: Compiled): CachedToken {
   const { T, ids, rowOf, w } = m;
   const own = tokenOwn(token);
   const scores = new Float32Array(SLOTS * T);
-  const add = (names: readonly string[], slot: number) => {
-    for (const name of names) {
-      const id = ids.get(name);
-      const row = id === undefined ? -1 : rowOf[id * SLOTS + slot]!;
-      if (row < 0) continue;
-      for (let y = 0; y < T; y++) scores[slot * T + y]! += w[row + y]!;
+  const add = (name: string, slots: number) => {
+    const id = ids.get(name);
+    if (id === undefined) return;
+    for (let slot = slots === 1 ? SELF : 0; slot < (slots === 1 ? SELF + 1 : SLOTS); slot++) {
+      const row = rowOf[id * SLOTS + slot]!;
+      if (row >= 0) for (let y = 0; y < T; y++) scores[slot * T + y]! += w[row + y]!;
     }
   };
-  for (let slot = 0; slot < SLOTS; slot++) add(own.shared, slot);
-  add(own.local, SELF);
+  for (const name of own.shared) add(name, SLOTS);
+  for (const name of own.local) add(name, 1);
   let clsId = m.classIds.get(own.cls);
   if (clsId === undefined) m.classIds.set(own.cls, (clsId = m.classIds.size));
   hit = { cls: own.cls, clsId, core: own.core, scores };
