@@ -142,14 +142,18 @@ export function tokenOwn(t: string): TokenOwn {
     if (t === '#' || t === '&') cls = t;
   }
   if (comma) cls += ',';
-  const local = [
-    'bias',
-    `p1:${lower.slice(0, 1)}`,
-    `p2:${lower.slice(0, 2)}`,
-    `s2:${lower.slice(-2)}`,
-    `s3:${lower.slice(-3)}`,
-    `len:${Math.min(c.length, 8)}`,
-  ];
+  // Affixes of a number say nothing its length does not; leaving them out lets the tagger
+  // share one cache entry among all numbers of a length (see `genericNumber` in tagger.ts).
+  const local = digits
+    ? ['bias', `len:${Math.min(c.length, 8)}`]
+    : [
+        'bias',
+        `p1:${lower.slice(0, 1)}`,
+        `p2:${lower.slice(0, 2)}`,
+        `s2:${lower.slice(-2)}`,
+        `s3:${lower.slice(-3)}`,
+        `len:${Math.min(c.length, 8)}`,
+      ];
   if (c !== c.toLowerCase() && t === t.toUpperCase()) local.push('allcaps');
   if (/^[A-Z][a-z]/.test(t)) local.push('title');
   return { shared, local, cls, core: c };

@@ -6,6 +6,7 @@ import {
   contextKey,
   contextNames,
   contextParts,
+  core,
   SELF,
   SLOTS,
   tokenizeForTagger,
@@ -155,14 +156,32 @@ export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
     model.beam === 0
       ? viterbi(emissions, tokens.length, T, start, trans, end, comma, transComma)
       : beamViterbi(emissions, tokens.length, model, comma);
-  return { tokens, tags: path.map((y) => model.tags[y]!), cores: own.map((o) => o.core) };
+  return {
+    tokens,
+    tags: path.map((y) => model.tags[y]!),
+    cores: own.map((o, i) => (o.core.startsWith('0') ? core(tokens[i]!) : o.core)),
+  };
+}
+
+const NUMBER = /^\d+[.,;)]*$/;
+
+/**
+ * A number the model has no word weight for ("48213") is tagged by its length and punctuation
+ * alone, so all such numbers share one cache entry ("00000"): house numbers and ZIP codes are
+ * the tokens that repeat least.
+ */
+function cacheKey(token: string, m: Compiled): string {
+  if (!NUMBER.test(token)) return token;
+  const digits = token.replace(/\D/g, '');
+  return m.ids.has(`w:${digits}`) ? token : token.replace(/\d/g, '0');
 }
 
 function ownOf(token: string, m: Compiled): CachedToken {
-  let hit = m.cache.get(token);
+  const key = cacheKey(token, m);
+  let hit = m.cache.get(key);
   if (hit) return hit;
   const { T, ids, rowOf, w } = m;
-  const own = tokenOwn(token);
+  const own = tokenOwn(key);
   const scores = new Float32Array(SLOTS * T);
   const add = (name: string, slots: number) => {
     const id = ids.get(name);
@@ -178,7 +197,7 @@ function ownOf(token: string, m: Compiled): CachedToken {
   if (clsId === undefined) m.classIds.set(own.cls, (clsId = m.classIds.size));
   hit = { cls: own.cls, clsId, core: own.core, scores };
   if (m.cache.size >= CACHE_LIMIT) m.cache.clear();
-  m.cache.set(token, hit);
+  m.cache.set(key, hit);
   return hit;
 }
 
