@@ -37,6 +37,18 @@ const DIRECTIONALS: Readonly<Record<string, string>> = {
   'SOUTH EAST': 'SE',
   'SOUTH WEST': 'SW',
 };
+const NUMBER_WORDS = new Set(
+  ['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE', 'TEN', 'MILE', 'MI'].concat([
+    'ELEVEN',
+    'TWELVE',
+    'TWENTY',
+    'THIRTY',
+    'FORTY',
+    'FIFTY',
+    'HUNDRED',
+    'THOUSAND',
+  ]),
+);
 const BOX_GROUPS: Readonly<Record<string, string>> = {
   RR: 'RR',
   RFD: 'RR',
@@ -79,6 +91,21 @@ function spans(tagged: Tagged): Map<string, string[]> {
       fixed[i] = 'USPSBoxID';
     // "Box 164 A" at the very end: the lone letter belongs to the box number.
     if (i === tokens.length - 1 && fixed[i - 1] === 'USPSBoxID' && /^[A-Z]$/.test(cores[i]!)) fixed[i] = 'USPSBoxID';
+    // "Drum Point Road": a house number has a digit (or is a spelled number); a word is the street.
+    if (fixed[i] === 'AddressNumber' && !/\d/.test(cores[i]!) && !NUMBER_WORDS.has(cores[i]!)) {
+      const rest = fixed.slice(i + 1);
+      if (!rest.includes('AddressNumber') && rest.includes('StreetName')) fixed[i] = 'StreetName';
+    }
+    // "Aurora Avenue North, Seattle": a place name never spans a comma, so a lone directional
+    // before the comma, right after the street type, ends the street.
+    if (
+      fixed[i] === 'PlaceName' &&
+      fixed[i + 1] === 'PlaceName' &&
+      tokens[i]!.endsWith(',') &&
+      DIRECTIONALS[cores[i]!] &&
+      fixed[i - 1] === 'StreetNamePostType'
+    )
+      fixed[i] = 'StreetNamePostDirectional';
   }
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
