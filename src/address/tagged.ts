@@ -37,6 +37,10 @@ const DIRECTIONALS: Readonly<Record<string, string>> = {
   'SOUTH EAST': 'SE',
   'SOUTH WEST': 'SW',
 };
+const MULTI_STATES = Object.keys(STATES)
+  .filter((name) => name.includes(' '))
+  .map((name) => name.split(' '))
+  .sort((a, b) => b.length - a.length);
 const NUMBER_WORDS = new Set(
   ['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE', 'TEN', 'MILE', 'MI'].concat([
     'ELEVEN',
@@ -106,6 +110,15 @@ function spans(tagged: Tagged): Map<string, string[]> {
       fixed[i - 1] === 'StreetNamePostType'
     )
       fixed[i] = 'StreetNamePostDirectional';
+  }
+  // "RHODE ISLAND": when the tagger calls part of a multi-word state name the state, all of it is.
+  for (let i = 0; i < tokens.length; i++) {
+    for (const words of MULTI_STATES) {
+      const n = words.length;
+      if (!words.every((w, k) => cores[i + k] === w)) continue;
+      if (fixed.slice(i, i + n).includes('StateName')) fixed.fill('StateName', i, i + n);
+      break;
+    }
   }
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
