@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { overlapKey } from './training-data.ts';
 import { serialize, type ShippedModel, testAddresses, train, trainingDigest, trainingSet } from './train.ts';
@@ -39,4 +40,18 @@ test('tags follow the usaddress tag set, one per token', () => {
     'ZipCode',
   ]);
   assert.deepEqual(tagAddress('   ').tags, []);
+});
+
+test('the model is read on the first address, not when the module is imported', () => {
+  const index = new URL('./index.ts', import.meta.url).href;
+  const tagger = new URL('./tagger.ts', import.meta.url).href;
+  const script = [
+    `const t = await import(${JSON.stringify(tagger)});`,
+    `const a = await import(${JSON.stringify(index)});`,
+    'const before = t.isModelLoaded();',
+    "a.normalizeAddress('1 Main St, Springfield, IL 62704');",
+    'console.log(JSON.stringify([before, t.isModelLoaded()]));',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), [false, true]);
 });

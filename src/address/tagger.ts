@@ -132,6 +132,11 @@ export function compileModel(model: TaggerModel): Compiled {
   };
 }
 
+/** Whether the model file has been read (it is read on the first address, not at import). */
+export function isModelLoaded(): boolean {
+  return compiled !== undefined;
+}
+
 function loaded(): Compiled {
   compiled ??= compileModel(JSON.parse(readFileSync(MODEL_FILE, 'utf8')) as TaggerModel);
   return compiled;
