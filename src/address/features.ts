@@ -159,7 +159,10 @@ export function tokenOwn(t: string): TokenOwn {
   return { shared, local, cls, core: c };
 }
 
-/** Per token, `CONTEXT_PARTS` small integers: position from the start and end, commas before and after, multi-word state, edge. */
+/**
+ * Per token, `CONTEXT_PARTS` small integers: position from the start and from the end, commas
+ * before and after, in a multi-word state name, first/last in its comma-separated part.
+ */
 export const CONTEXT_PARTS = 6;
 const EDGES = ['-', 'f', 'l', 'fl'];
 
