@@ -178,3 +178,15 @@ test('non-US and unparseable input is flagged, not keyed as a street', () => {
   const us = normalizeAddress('123 N Main St Apt 4B, Springfield, IL 62704');
   assert.deepEqual([us.valid, us.reason], [true, undefined]);
 });
+
+test('the tagger parses what the rule-based parser got wrong (issue #11 examples)', () => {
+  const mill = parseAddress('1646 Red Leaf Drive Fort Mill, South Carolina');
+  assert.deepEqual(
+    [mill.street_name, mill.street_name_post_type, mill.place_name, mill.state_name],
+    ['RED LEAF', 'DR', 'FORT MILL', 'SC'],
+  );
+  const route = parseAddress('T703 State Route 66');
+  assert.deepEqual([route.address_number, route.street_name], ['T703', '66']);
+  const dc = parseAddress('1517 Connecticut Avenue Northwest, Washington, DC 20036');
+  assert.deepEqual([dc.street_name_post_directional, dc.place_name], ['NW', 'WASHINGTON']);
+});

@@ -225,7 +225,7 @@ function validity(c: AddressComponents, raw: string, tagged: Tagged): { valid: b
   if (!c.zip_code && NON_US_POSTCODE.some((p) => p.test(upper)))
     return { valid: false, reason: 'not a US address (postcode is not a ZIP code)' };
   if (c.state_name && !STATE_CODES.has(c.state_name))
-    return { valid: false, reason: `not a US state: ${c.state_name}` };
+    return { valid: false, reason: `not a US address (region ${c.state_name})` };
   if (tagged.tags.includes('ZipCode') && !c.zip_code) return { valid: false, reason: 'ZIP code is not 5 or 9 digits' };
   if (!c.street_name && !c.usps_box_id) return { valid: false, reason: 'no street or PO box found' };
   if (!c.address_number && !c.usps_box_id) return { valid: false, reason: 'no house number or PO box' };
