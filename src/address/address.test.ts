@@ -160,3 +160,33 @@ test('rural route boxes keep their route: RR 2 Box 348 is not RR 3 Box 348', () 
   const diff = compareAddresses('RR 3 Box 348, Canton, OH 44730', 'RR 2 Box 348, Canton, OH 44730');
   assert.deepEqual(diff.differing, ['usps_box_group_id']);
 });
+
+test('non-US and unparseable input is flagged, not keyed as a street', () => {
+  const uk = normalizeAddress('Flat 3, 10 Downing Street, London SW1A 2AA, UK');
+  assert.equal(uk.valid, false);
+  assert.match(uk.reason ?? '', /not a US address/);
+  assert.match(uk.key, /^RAW\|/);
+  const ca = normalizeAddress({ line1: '290 Bremner Blvd', city: 'Toronto', region: 'ON', postal_code: 'M5V 3L9' });
+  assert.equal(ca.valid, false, ca.reason);
+  const abroad = normalizeAddress({ line1: '1 Main St', city: 'Springfield', postal_code: '62704', country: 'DE' });
+  assert.deepEqual([abroad.valid, abroad.reason], [false, 'not a US address (country DE)']);
+  for (const junk of ['', '   ', '???', 'asdf qwerty']) {
+    const n = normalizeAddress(junk);
+    assert.equal(n.valid, false, junk);
+    assert.ok(n.reason, junk);
+  }
+  const us = normalizeAddress('123 N Main St Apt 4B, Springfield, IL 62704');
+  assert.deepEqual([us.valid, us.reason], [true, undefined]);
+});
+
+test('the tagger parses what the rule-based parser got wrong (issue #11 examples)', () => {
+  const mill = parseAddress('1646 Red Leaf Drive Fort Mill, South Carolina');
+  assert.deepEqual(
+    [mill.street_name, mill.street_name_post_type, mill.place_name, mill.state_name],
+    ['RED LEAF', 'DR', 'FORT MILL', 'SC'],
+  );
+  const route = parseAddress('T703 State Route 66');
+  assert.deepEqual([route.address_number, route.street_name], ['T703', '66']);
+  const sw = parseAddress('700 Oak Avenue Southwest, Rochester, MN 55902');
+  assert.deepEqual([sw.street_name_post_directional, sw.place_name], ['SW', 'ROCHESTER']);
+});

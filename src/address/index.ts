@@ -1,7 +1,8 @@
 import type { AddressComparison, AddressComponents, NormalizedAddress, PostalAddress } from './types.ts';
-import { parseAddress, tokenize } from './parse.ts';
+import { tokenize } from './parse.ts';
+import { parseTagged } from './tagged.ts';
 
-export { parseAddress } from './parse.ts';
+export { parseAddressByRules } from './parse.ts';
 export type { AddressComparison, AddressComponents, NormalizedAddress, PostalAddress } from './types.ts';
 
 const ORDINALS: Readonly<Record<string, string>> = {
@@ -48,12 +49,27 @@ export function joinPostal(a: PostalAddress): string {
     .join(', ');
 }
 
+/** Components of a free-text US address, tagged by the sequence model, in Pub. 28 forms. Never throws. */
+export function parseAddress(raw: string): AddressComponents {
+  return parseTagged(raw).components;
+}
+
+/**
+ * Components, delivery-point key and standard form. Input that is not a US address, or in
+ * which no street or box can be found, is `valid: false` with the reason, and keys on its
+ * normalised tokens (so it only ever equals the same text).
+ */
 export function normalizeAddress(input: string | PostalAddress): NormalizedAddress {
   const raw = typeof input === 'string' ? input : joinPostal(input);
-  const components = parseAddress(raw);
+  const parsed = parseTagged(raw);
+  const components = parsed.components;
+  let { valid, reason } = parsed;
   if (typeof input !== 'string' && input.country && !components.country)
     components.country = normalizeCountry(input.country);
-  return { raw, components, key: deliveryPointKey(components, raw), standardized: standardize(components) };
+  if (valid && components.country && components.country !== 'US')
+    [valid, reason] = [false, `not a US address (country ${components.country})`];
+  const key = valid ? deliveryPointKey(components, raw) : rawKey(raw);
+  return { raw, components, key, standardized: standardize(components), valid, ...(reason ? { reason } : {}) };
 }
 
 /** True when both name one delivery point, however spelled; an empty street never matches. */
@@ -79,18 +95,23 @@ function keyValue(part: (typeof KEY_PARTS)[number], v: string | undefined): stri
   return v;
 }
 
+function rawKey(raw: string): string {
+  return `RAW|${tokenize(raw)
+    .filter((t) => t !== ',')
+    .join(' ')}`;
+}
+
 /**
  * `NUMBER|PREDIR|NAME|SUFFIX|POSTDIR|UNIT|BOX|ZIP5` (or `CITY ST` without a ZIP). The unit
  * designator is left out on purpose: `Apt 4B`, `Unit 4B` and `# 4B` name the same door. An
  * address that parses to no street at all keys on its normalised tokens.
  */
 export function deliveryPointKey(c: AddressComponents, raw: string): string {
-  if (!c.street_name && !c.usps_box_id)
-    return `RAW|${tokenize(raw)
-      .filter((t) => t !== ',')
-      .join(' ')}`;
+  if (!c.street_name && !c.usps_box_id) return rawKey(raw);
   const where = c.zip_code ?? [c.place_name, c.state_name].filter(Boolean).join(' ');
   const parts = KEY_PARTS.map((p) => keyValue(p, c[p]));
+  // "Highway 71" / "Hwy 71": the pre-type is part of the street's name in the key.
+  if (c.street_name_pre_type) parts[2] = `${c.street_name_pre_type} ${parts[2]}`;
   // A rural-route box is only a delivery point with its route: RR 2 BOX 5 is not RR 3 BOX 5.
   if (c.usps_box_group_id) parts[parts.length - 1] = `${c.usps_box_group_type}${c.usps_box_group_id}/${parts.at(-1)}`;
   return [...parts, where].join('|');
@@ -104,6 +125,7 @@ export function standardize(c: AddressComponents): string {
     ? [
         c.address_number,
         c.street_name_pre_directional,
+        c.street_name_pre_type,
         c.street_name,
         c.street_name_post_type,
         c.street_name_post_directional,
@@ -116,6 +138,7 @@ export function standardize(c: AddressComponents): string {
     : [
         c.address_number,
         c.street_name_pre_directional,
+        c.street_name_pre_type,
         c.street_name,
         c.street_name_post_type,
         c.street_name_post_directional,
@@ -133,6 +156,7 @@ export function standardize(c: AddressComponents): string {
 const COMPARED: (keyof AddressComponents)[] = [
   'address_number',
   'street_name_pre_directional',
+  'street_name_pre_type',
   'street_name',
   'street_name_post_type',
   'street_name_post_directional',

@@ -66,8 +66,11 @@ export function tokenize(raw: string): string[] {
     .filter(Boolean);
 }
 
-/** Parses a free-text US address into Pub 28–normalised components. Never throws. */
-export function parseAddress(raw: string): AddressComponents {
+/**
+ * The rule-based parser that came before the tagger (`tagged.ts`), kept as the baseline the
+ * benchmark prints beside it. Parses a free-text US address into Pub 28–normalised components.
+ */
+export function parseAddressByRules(raw: string): AddressComponents {
   const tokens = tokenize(raw);
   const c: AddressComponents = {};
   stripCountry(tokens, c);

@@ -44,6 +44,10 @@ export interface NormalizedAddress {
   key: string;
   /** A single-line standardised rendering (`123 N MAIN ST APT 4B, SPRINGFIELD, IL 62704`). */
   standardized: string;
+  /** False for input that is not a US address or has no street or box (then `key` is `RAW|...`). */
+  valid: boolean;
+  /** Why `valid` is false. */
+  reason?: string;
 }
 
 export interface AddressComparison {
