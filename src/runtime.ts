@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
 import { createEventApplier, learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
+import { startStreams } from './flows/stream-inbox.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -101,6 +102,15 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             config.reconcile.schedule_minutes,
           )
         : null;
+    // Connector streams (Salesforce CDC) feed the inbox where the workers run; closed first on close.
+    const streams = running
+      ? startStreams(config.descriptors, config.connectors, hdb, {
+          logger: o.logger,
+          onStored: () => running.wake(),
+          ...(o.now ? { now: o.now } : {}),
+          ...(o.fetch ? { fetch: o.fetch } : {}),
+        })
+      : [];
     const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
     return {
       app,
@@ -110,6 +120,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       workers: running,
       url,
       close: async () => {
+        await Promise.all(streams.map((s) => s.stop()));
         await reconciler?.close();
         await app.close();
         await running?.stop();
