@@ -1,4 +1,5 @@
 import type { CredentialConfig } from '../common/credentials.ts';
+import type { CdcConfig } from './cdc.ts';
 
 /** `connectors.salesforce` after validation (descriptor.ts holds the schema). */
 export interface SalesforceConfig extends CredentialConfig {
@@ -9,4 +10,5 @@ export interface SalesforceConfig extends CredentialConfig {
   client_id: string;
   cdc_secret?: string | undefined;
   timeout_ms?: number | undefined;
+  cdc?: CdcConfig | undefined;
 }
