@@ -6,7 +6,21 @@ import { createShopifyConnector } from './index.ts';
 /** Shopify: the storefront. Webhooks in (orders, customers, refunds); its orders export for audits and backfills. */
 export const shopifyConnector = defineConnector({
   name: 'shopify',
-  config: z.object({ webhook_secret: z.string().min(1) }),
+  config: z.object({
+    webhook_secret: z.string().min(1),
+    admin: z
+      .object({
+        shop: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'the shop domain, e.g. my-store.myshopify.com')
+          .describe('The shop domain (my-store.myshopify.com).'),
+        access_token: z.string().min(1).describe('Admin API access token (custom app; scopes read_orders, read_customers).'),
+        api_version: z.string().regex(/^\d{4}-\d{2}$/).default('2026-10').describe('Admin API version.'),
+        admin_url: z.url().optional().describe('Another origin for the Admin API (a simulator); default https://<shop>.'),
+      })
+      .optional()
+      .describe('The Admin GraphQL API: orders read with bulk operations (`hearth loyalty backfill --from-shopify`).'),
+  }),
   // Checkout-validated addresses and phones outrank the CRM's; the CRM owns names and email.
   ownership: { address: 10, phone: 5, given_name: 30, family_name: 30, email: 30 },
   capabilities: { ingress: true },

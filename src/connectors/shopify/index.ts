@@ -1,4 +1,5 @@
 import { HearthError } from '../../errors.ts';
+import type { ShopifyAdminConfig } from './admin.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { shopifyBodySchema } from './schema.ts';
@@ -7,6 +8,7 @@ import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequ
 
 export interface ShopifyConfig {
   webhook_secret: string;
+  admin?: ShopifyAdminConfig | undefined;
 }
 
 /** The slice of Shopify's REST address we read (orders' shipping_address, customers' default_address). */
