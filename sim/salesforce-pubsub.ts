@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
+import type { Metadata, sendUnaryData } from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import avro from 'avsc';
+import type { Type as AvroType } from 'avsc';
 
 /**
  * A Salesforce Pub/Sub API over loopback gRPC (plaintext), for the CDC subscriber: the same
@@ -186,7 +188,7 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
     { keepCase: true, longs: String, enums: String, defaults: true },
   );
   const pkg = grpc.loadPackageDefinition(def) as any;
-  const schemas = new Map<string, { json: string; type: avro.Type; fields: Fields[] }>();
+  const schemas = new Map<string, { json: string; type: AvroType; fields: Fields[] }>();
   const current = new Map<string, string>();
   const logs = new Map<string, Stored[]>();
   const extras = new Map<string, string[]>();
@@ -200,7 +202,7 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
   const register = (schema: Record<string, unknown>): string => {
     const json = JSON.stringify(schema);
     const id = createHash('sha256').update(json).digest('hex').slice(0, 22);
-    schemas.set(id, { json, type: avro.Type.forSchema(schema as avro.Schema), fields: schema.fields as Fields[] });
+    schemas.set(id, { json, type: avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0]), fields: schema.fields as Fields[] });
     return id;
   };
   const schemaFor = (topic: string): string => {
@@ -212,8 +214,8 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
     }
     return id;
   };
-  const auth = (md: grpc.Metadata): boolean => o.valid(String(md.get('accesstoken')[0] ?? ''));
-  const fail = (code: grpc.status, details: string, meta: Record<string, string> = {}) => {
+  const auth = (md: Metadata): boolean => o.valid(String(md.get('accesstoken')[0] ?? ''));
+  const fail = (code: number, details: string, meta: Record<string, string> = {}) => {
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(meta)) metadata.set(k, v);
     return Object.assign(new Error(details), { code, details, metadata });
@@ -221,14 +223,14 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
 
   const server = new grpc.Server();
   server.addService(pkg.eventbus.v1.PubSub.service, {
-    GetSchema(call: any, cb: grpc.sendUnaryData<unknown>) {
+    GetSchema(call: any, cb: sendUnaryData<unknown>) {
       if (!auth(call.metadata)) return cb(fail(grpc.status.UNAUTHENTICATED, 'Invalid session'));
       schemaFetches++;
       const s = schemas.get(call.request.schema_id);
       if (!s) return cb(fail(grpc.status.NOT_FOUND, `unknown schema ${call.request.schema_id}`));
       cb(null, { schema_json: s.json, schema_id: call.request.schema_id, rpc_id: 'sim' });
     },
-    GetTopic(call: any, cb: grpc.sendUnaryData<unknown>) {
+    GetTopic(call: any, cb: sendUnaryData<unknown>) {
       const t = call.request.topic_name as string;
       cb(null, { topic_name: t, tenant_guid: 'sim', can_publish: false, can_subscribe: true, schema_id: schemaFor(t) });
     },

@@ -81,22 +81,16 @@ export function toStreamingShape(decoded: Decoded, fields: Fields, replayId: str
   for (const f of fields) {
     if (f.name === 'ChangeEventHeader') continue;
     const v = decoded[f.name];
-    if (!update) {
-      if (v !== null && v !== undefined) out[f.name] = plain(v);
-      continue;
-    }
-    if (keep.has(f.name)) out[f.name] = v === undefined ? null : plain(v);
-    else if (v && typeof v === 'object') {
-      const parts = Object.entries(v as Record<string, unknown>).filter(([k]) => keep.has(`${f.name}.${k}`));
-      if (parts.length) out[f.name] = Object.fromEntries(parts);
-    }
+    if (v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
+      // A compound field (MailingAddress, Name): its changed parts; without a per-part list
+      // (a CREATE, or only the field's own bit), its non-null parts.
+      const entries = Object.entries(v as Record<string, unknown>);
+      const listed = entries.filter(([k]) => keep.has(`${f.name}.${k}`));
+      const parts = update && listed.length ? listed : entries.filter(([, x]) => x !== null && x !== undefined);
+      if (parts.length && (!update || listed.length || keep.has(f.name))) out[f.name] = Object.fromEntries(parts);
+    } else if (update ? keep.has(f.name) : v !== null && v !== undefined) out[f.name] = v ?? null;
   }
   return out;
-}
-
-/** Avro records decode to class instances; the mapping wants plain objects. */
-function plain(v: unknown): unknown {
-  return v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) ? { ...(v as object) } : v;
 }
 
 /** `GAP_CREATE`, `GAP_UPDATE`, ...: Salesforce could not produce the change event itself; `GAP_OVERFLOW`: too many. */

@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import avro from 'avsc';
+import type { Type as AvroType } from 'avsc';
 import type { ContactSource, InboundEvent, PulledContact } from '../../canonical/types.ts';
+import { HearthError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Credential } from '../common/credentials.ts';
 import type { StreamStore, StreamSubscriber } from '../common/stream.ts';
@@ -47,9 +51,9 @@ const PAGE = 200;
 /** Contact fields a re-pull reads besides the standard ones (the NPSP household). */
 const EXTRA = ['AccountId'];
 
-interface PubSubClient extends grpc.Client {
-  Subscribe(md: grpc.Metadata): grpc.ClientDuplexStream<FetchRequest, FetchResponse>;
-  GetSchema(req: { schema_id: string }, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: SchemaInfo) => void): void;
+interface PubSubClient extends Client {
+  Subscribe(md: Metadata): ClientDuplexStream<FetchRequest, FetchResponse>;
+  GetSchema(req: { schema_id: string }, md: Metadata, cb: (err: ServiceError | null, res?: SchemaInfo) => void): void;
 }
 interface FetchRequest {
   topic_name?: string;
@@ -72,8 +76,8 @@ interface SchemaInfo {
   schema_id: string;
 }
 
-let definition: protoLoader.PackageDefinition | undefined;
-function pubSubClass(): new (target: string, creds: grpc.ChannelCredentials) => PubSubClient {
+let definition: PackageDefinition | undefined;
+function pubSubClass(): new (target: string, creds: ChannelCredentials) => PubSubClient {
   definition ??= protoLoader.loadSync(fileURLToPath(new URL('./pubsub.proto', import.meta.url)), {
     keepCase: true,
     longs: String,
@@ -81,13 +85,13 @@ function pubSubClass(): new (target: string, creds: grpc.ChannelCredentials) => 
     defaults: true,
   });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    eventbus: { v1: { PubSub: new (t: string, c: grpc.ChannelCredentials) => PubSubClient } };
+    eventbus: { v1: { PubSub: new (t: string, c: ChannelCredentials) => PubSubClient } };
   };
   return pkg.eventbus.v1.PubSub;
 }
 
 /** `https://host:port` → TLS; `http://` (a loopback simulator) → plaintext. */
-function channelOf(url: string): { target: string; creds: grpc.ChannelCredentials } {
+function channelOf(url: string): { target: string; creds: ChannelCredentials } {
   const u = new URL(url);
   const port = u.port || (u.protocol === 'http:' ? '80' : '443');
   return {
@@ -97,7 +101,7 @@ function channelOf(url: string): { target: string; creds: grpc.ChannelCredential
 }
 
 /** The expired-replay answer: INVALID_ARGUMENT naming the replay id (`...replayid.corrupted` or "Replay ID"). */
-function replayRejected(err: grpc.ServiceError): boolean {
+function replayRejected(err: ServiceError): boolean {
   if (err.code !== grpc.status.INVALID_ARGUMENT) return false;
   const code = String(err.metadata?.get('error-code')?.[0] ?? '');
   return /replayid|replay id/i.test(`${code} ${err.details ?? ''}`);
@@ -115,7 +119,7 @@ export function createCdcSubscribers(cfg: CdcConfig, deps: CdcDeps): StreamSubsc
     client ??= new (pubSubClass())(target, creds);
     return client;
   };
-  const schemas = new Map<string, { type: avro.Type; fields: AvroField[] }>();
+  const schemas = new Map<string, { type: AvroType; fields: AvroField[] }>();
   const now = deps.now ?? Date.now;
   const metadata = async () => {
     const md = new grpc.Metadata();
@@ -132,7 +136,7 @@ export function createCdcSubscribers(cfg: CdcConfig, deps: CdcDeps): StreamSubsc
       open().GetSchema({ schema_id: id }, md, (err, res) => (err || !res ? reject(err) : resolve(res))),
     );
     const json = JSON.parse(info.schema_json) as { fields: AvroField[] };
-    const s = { type: avro.Type.forSchema(json as avro.Schema), fields: json.fields };
+    const s = { type: avro.Type.forSchema(json as Parameters<typeof avro.Type.forSchema>[0]), fields: json.fields };
     schemas.set(id, s);
     return s;
   };
@@ -157,8 +161,8 @@ export function createCdcSubscribers(cfg: CdcConfig, deps: CdcDeps): StreamSubsc
 
 interface Shared {
   open(): PubSubClient;
-  metadata(): Promise<grpc.Metadata>;
-  schemaOf(id: string): Promise<{ type: avro.Type; fields: AvroField[] }>;
+  metadata(): Promise<Metadata>;
+  schemaOf(id: string): Promise<{ type: AvroType; fields: AvroField[] }>;
   repull: Repuller;
 }
 
@@ -173,7 +177,7 @@ function createChannelSubscriber(
   const max = deps.max_backoff_ms ?? 60_000;
   const random = deps.random ?? Math.random;
   let stopped = false;
-  let call: grpc.ClientDuplexStream<FetchRequest, FetchResponse> | null = null;
+  let call: ClientDuplexStream<FetchRequest, FetchResponse> | null = null;
   let wake: (() => void) | null = null;
   let loop: Promise<void> | null = null;
 
@@ -230,9 +234,25 @@ function createChannelSubscriber(
       const delivery = replayDeliveryId(ce.replay_id);
       const gap = gapKind(decoded);
       if (gap) out.push(...(await onGap(gap, decoded, delivery)));
-      else out.push(...changeEventsToInbound([toStreamingShape(decoded, fields, delivery)], deps.client_id, deps.now));
+      else out.push(...mapOne(toStreamingShape(decoded, fields, delivery), delivery));
     }
     return out;
+  }
+
+  /**
+   * An event the mapping refuses (a value out of bounds) would fail its batch on every replay and
+   * stop the stream: it is stored as `unsupported` (visible in the inbox) and the stream goes on.
+   */
+  function mapOne(event: Record<string, unknown>, delivery: string): InboundEvent[] {
+    try {
+      return changeEventsToInbound([event], deps.client_id, deps.now);
+    } catch (err) {
+      if (!(err instanceof HearthError)) throw err;
+      log.warn({ channel, delivery, err: err.message }, 'salesforce CDC: event not applicable; stored as unsupported');
+      const h = (event.ChangeEventHeader ?? {}) as { entityName?: string; changeType?: string };
+      const vendor_type = `${h.entityName ?? '?'}.${h.changeType ?? '?'}`.slice(0, 200);
+      return [{ delivery_id: delivery, event: { type: 'unsupported', source: 'salesforce', vendor_type } }];
+    }
   }
 
   /**
@@ -269,7 +289,7 @@ function createChannelSubscriber(
         log.warn({ channel }, 'salesforce CDC stream ended; reconnecting');
       } catch (err) {
         if (stopped) return;
-        const e = err as grpc.ServiceError;
+        const e = err as ServiceError;
         if (e.code === grpc.status.CANCELLED && stopped) return;
         if (replayRejected(e)) {
           log.warn(
@@ -291,6 +311,8 @@ function createChannelSubscriber(
         log.warn({ channel, err: scrubSecrets(String(e.message ?? err)), wait_ms: Math.round(wait) }, 'salesforce CDC stream failed; reconnecting');
         await sleep(wait);
       } finally {
+        // A failed commit leaves the stream open: close it before resubscribing from the stored id.
+        call?.cancel();
         call = null;
       }
     }
