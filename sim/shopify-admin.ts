@@ -13,6 +13,11 @@ export interface ShopifyAdminSim {
   token: string;
   /** Orders the store holds (in the GraphQL shape of the orders bulk query). */
   addOrder(o: SimOrder): void;
+  /** A customer with an optional default address (GraphQL field names). */
+  addCustomer(c: SimCustomer): void;
+  customer(id: number): SimCustomer | undefined;
+  /** Address mutations received (customerAddressUpdate / customerAddressCreate). */
+  readonly addressWrites: number;
   /** Polls an operation stays RUNNING before it completes (default 2). */
   pollsUntilDone: number;
   readonly bulkRuns: number;
@@ -34,11 +39,42 @@ export interface SimOrder {
   currency?: string;
 }
 
+export interface SimAddress {
+  address1: string | null;
+  address2?: string | null;
+  city: string | null;
+  provinceCode: string | null;
+  zip: string | null;
+  countryCodeV2: string | null;
+}
+
+export interface SimCustomer {
+  id: number;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  defaultAddress: SimAddress | null;
+}
+
 const QUERY_COST = 10;
 
 export async function startShopifyAdminSim(opts: { token?: string } = {}): Promise<ShopifyAdminSim> {
   const token = opts.token ?? 'shpat_sim_token';
   const orders: SimOrder[] = [];
+  const customers = new Map<number, SimCustomer>();
+  let addressWrites = 0;
+  const customerNode = (c: SimCustomer) => ({
+    id: `gid://shopify/Customer/${c.id}`,
+    email: c.email,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    phone: c.phone,
+    defaultAddress: c.defaultAddress
+      ? { id: `gid://shopify/MailingAddress/${c.id}0`, address2: null, ...c.defaultAddress }
+      : null,
+  });
+  const customerOf = (gid: unknown) => customers.get(Number(String(gid).replace(/^gid:\/\/shopify\/Customer\//, '')));
   const ops = new Map<string, { polls: number; lines: string }>();
   let bulkRuns = 0;
   let throttled = 0;
@@ -140,6 +176,45 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
         },
       };
     }
+    const vars = body.variables ?? {};
+    if (/customerAddress(Update|Create)\(/.test(q)) {
+      const c = customerOf(vars.customerId);
+      const name = /customerAddressUpdate\(/.test(q) ? 'customerAddressUpdate' : 'customerAddressCreate';
+      const a = (vars.address ?? {}) as Record<string, string | null>;
+      if (!c || !a.address1)
+        return {
+          status: 200,
+          body: {
+            data: { [name]: { address: null, userErrors: [{ field: ['address'], message: c ? 'Address1 is blank' : 'Customer does not exist' }] } },
+            extensions: cost(requested),
+          },
+        };
+      addressWrites++;
+      c.defaultAddress = {
+        address1: a.address1 ?? null,
+        address2: a.address2 ?? null,
+        city: a.city ?? null,
+        provinceCode: a.provinceCode ?? null,
+        zip: a.zip ?? null,
+        countryCodeV2: a.countryCode ?? null,
+      };
+      return {
+        status: 200,
+        body: {
+          data: { [name]: { address: { id: `gid://shopify/MailingAddress/${c.id}0` }, userErrors: [] } },
+          extensions: cost(requested),
+        },
+      };
+    }
+    if (/customer\(id:/.test(q)) {
+      const c = customerOf(vars.id);
+      return { status: 200, body: { data: { customer: c ? customerNode(c) : null }, extensions: cost(requested) } };
+    }
+    if (/customers\(first:/.test(q)) {
+      const email = /email:"([^"]*)"/.exec(String(vars.q ?? ''))?.[1]?.toLowerCase();
+      const found = [...customers.values()].filter((c) => c.email?.toLowerCase() === email).slice(0, 1);
+      return { status: 200, body: { data: { customers: { nodes: found.map(customerNode) } }, extensions: cost(requested) } };
+    }
     return { status: 200, body: { errors: [{ message: 'the simulator does not know this operation' }] } };
   }
 
@@ -174,6 +249,11 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
     pollsUntilDone: 2,
     bucket: { maximum: 1000, restoreRate: 50, available: 1000 },
     addOrder: (o) => void orders.push(o),
+    addCustomer: (c) => void customers.set(c.id, { ...c }),
+    customer: (id) => customers.get(id),
+    get addressWrites() {
+      return addressWrites;
+    },
     get bulkRuns() {
       return bulkRuns;
     },

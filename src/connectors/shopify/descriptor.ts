@@ -3,7 +3,10 @@ import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
 import { createShopifyConnector } from './index.ts';
 
-/** Shopify: the storefront. Webhooks in (orders, customers, refunds); its orders export for audits and backfills. */
+/**
+ * Shopify: the storefront. Webhooks in (orders, customers, refunds); its orders export or the Admin
+ * API (bulk operations) for backfills; optionally the default address written back (profile.project).
+ */
 export const shopifyConnector = defineConnector({
   name: 'shopify',
   config: z.object({
@@ -17,6 +20,10 @@ export const shopifyConnector = defineConnector({
         access_token: z.string().min(1).describe('Admin API access token (custom app; scopes read_orders, read_customers).'),
         api_version: z.string().regex(/^\d{4}-\d{2}$/).default('2026-10').describe('Admin API version.'),
         admin_url: z.url().optional().describe('Another origin for the Admin API (a simulator); default https://<shop>.'),
+        address_writeback: z
+          .boolean()
+          .default(false)
+          .describe("Keep the Shopify customer's default address in step with the canonical one (scope write_customers)."),
       })
       .optional()
       .describe('The Admin GraphQL API: orders read with bulk operations (`hearth loyalty backfill --from-shopify`).'),
@@ -43,5 +50,6 @@ export const shopifyConnector = defineConnector({
       optional('id', 'Id'),
     ],
   },
+  targets: (cfg) => (cfg.admin?.address_writeback ? ['shopify'] : []),
   create: (cfg) => createShopifyConnector(cfg),
 });
