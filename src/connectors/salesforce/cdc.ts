@@ -215,8 +215,8 @@ function createChannelSubscriber(
         if (out.duplicates) log.info({ channel, duplicates: out.duplicates }, 'salesforce CDC: events already stored');
       }
       onProgress();
-      // Flow control: ask for the next batch only once this one is stored.
-      outstanding = Math.max(0, res.pending_num_requested ?? outstanding - res.events.length);
+      // Flow control: ask for the next batch only once the last one asked for is stored.
+      if (res.events.length) outstanding = Math.max(0, res.pending_num_requested);
       if (outstanding === 0) {
         call.write({ num_requested: batch });
         outstanding = batch;
@@ -278,6 +278,17 @@ function createChannelSubscriber(
     return out;
   }
 
+  async function resetExpired(): Promise<void> {
+    log.warn(
+      { channel },
+      'salesforce CDC: the stored replay id is past the retention window (events were missed); ' +
+        'subscribing at the tip and re-pulling every contact',
+    );
+    // Owed first, then reset: a crash in between replays the rejection and owes it again.
+    await deps.store.commit(REPULL_STREAM, [], { position: null, repull_pending: true });
+    await deps.store.commit(channel, [], { position: null });
+  }
+
   async function run(): Promise<void> {
     let attempt = 0;
     while (!stopped) {
@@ -287,28 +298,20 @@ function createChannelSubscriber(
         });
         if (stopped) return;
         log.warn({ channel }, 'salesforce CDC stream ended; reconnecting');
+        await sleep(min);
       } catch (err) {
         if (stopped) return;
         const e = err as ServiceError;
-        if (e.code === grpc.status.CANCELLED && stopped) return;
-        if (replayRejected(e)) {
-          log.warn(
-            { channel },
-            'salesforce CDC: the stored replay id is past the retention window (events were missed); ' +
-              'subscribing at the tip and re-pulling every contact',
-          );
-          // Owed first, then reset: a crash in between replays the rejection and owes it again.
-          await deps.store.commit(REPULL_STREAM, [], { position: null, repull_pending: true });
-          await deps.store.commit(channel, [], { position: null });
-          continue;
-        }
+        // Nothing here may throw out of the loop (an unhandled rejection would end the process).
+        if (replayRejected(e) && (await resetExpired().then(() => true, () => false))) continue;
         if (e.code === grpc.status.UNAUTHENTICATED) {
           const md = await shared.metadata().catch(() => null);
           await deps.credential.renew(String(md?.get('accesstoken')[0] ?? '')).catch(() => null);
         }
         const wait = Math.min(max, min * 2 ** attempt) * (0.5 + random() / 2);
         attempt++;
-        log.warn({ channel, err: scrubSecrets(String(e.message ?? err)), wait_ms: Math.round(wait) }, 'salesforce CDC stream failed; reconnecting');
+        const msg = scrubSecrets(String(e.message ?? err));
+        log.warn({ channel, err: msg, wait_ms: Math.round(wait) }, 'salesforce CDC stream failed; reconnecting');
         await sleep(wait);
       } finally {
         // A failed commit leaves the stream open: close it before resubscribing from the stored id.
@@ -358,6 +361,7 @@ function createRepuller(deps: CdcDeps, now: () => number): Repuller {
   let running: Promise<void> | null = null;
   let retry: NodeJS.Timeout | null = null;
   let stopped = false;
+  let again: string | null = null;
   async function run(reason: string): Promise<void> {
     const runId = now().toString(36);
     deps.logger.warn({ reason }, 'salesforce CDC: full contact re-pull started');
@@ -369,21 +373,28 @@ function createRepuller(deps: CdcDeps, now: () => number): Repuller {
       const events = page.records.map((c) => ({ delivery_id: `repull:${runId}:${c.external_id}`, event: pulledEvent(c, now) }));
       contacts += events.length;
       const done = cursor === null;
-      await deps.store.commit(REPULL_STREAM, events, { position: null, ...(done ? { repull_pending: false } : {}) });
+      // Cleared only by the last page, and not when another re-pull was owed meanwhile.
+      const clear = done && again === null;
+      await deps.store.commit(REPULL_STREAM, events, { position: null, ...(clear ? { repull_pending: false } : {}) });
       if (events.length) deps.onStored?.();
     } while (cursor !== null && !stopped);
     deps.logger.info({ contacts }, 'salesforce CDC: full contact re-pull finished');
   }
-  return {
+  const repuller: Repuller = {
     start(reason) {
+      // Owed again while one runs (pages it already read may predate the new gap): run once more after.
+      if (running) again = reason;
       if (running || stopped) return;
       running = run(reason)
         .catch((err: unknown) => {
           deps.logger.error({ err: scrubSecrets(String(err)) }, 'salesforce CDC: re-pull failed; retried in a minute');
-          retry = setTimeout(() => this.start(reason), deps.max_backoff_ms ?? 60_000);
+          retry = setTimeout(() => repuller.start(reason), deps.max_backoff_ms ?? 60_000);
         })
         .finally(() => {
           running = null;
+          const next = again;
+          again = null;
+          if (next) repuller.start(next);
         });
     },
     async stop() {
@@ -392,4 +403,5 @@ function createRepuller(deps: CdcDeps, now: () => number): Repuller {
       await running;
     },
   };
+  return repuller;
 }
