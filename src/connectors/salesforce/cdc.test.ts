@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeEachDialect } from '../../../test-support/dialects.ts';
+import { startTestHearth } from '../../../test-support/harness.ts';
 import { changeEvent, startSalesforceSim, type SalesforceSim } from '../../../sim/salesforce.ts';
 import { createStreamStore } from '../../flows/stream-inbox.ts';
 import type { Logger } from '../../log.ts';
@@ -252,6 +253,49 @@ describeEachDialect('Salesforce CDC over the Pub/Sub API', (ctx) => {
       assertExactlyOnce(await r.inbox(), 4);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describeEachDialect('hearth serve subscribes to Salesforce CDC', (ctx) => {
+  test('a Lightning edit reaches the inbox over the subscriber and is applied', async () => {
+    const sf = await startSalesforceSim({ pubsub: true });
+    const id = sf.createContact({ FirstName: 'Grace', LastName: 'Hopper', Email: 'grace@example.com' });
+    const { hearth } = await startTestHearth(ctx, {
+      connectors: {
+        salesforce: {
+          instance_url: sf.url,
+          access_token: sf.token,
+          cdc: { enabled: true, org_id: '00D5g000004ABCDEAA', pubsub_url: sf.pubsub!.url },
+        },
+      },
+    });
+    try {
+      const db = ctx.hdb().db;
+      // Both standard channels subscribed (each stored the keep-alive's replay id).
+      await waitFor('both channels', async () => {
+        const rows = await db.selectFrom('connector_cursors').select('stream').where('connector', '=', 'salesforce').execute();
+        return rows.filter((r) => r.stream.startsWith('/data/')).length === 2;
+      });
+      sf.updateFromUi(id, { MailingCity: 'Arlington', MailingStreet: '1 Navy Way' });
+      await waitFor('the change applied', async () => {
+        const row = await db
+          .selectFrom('inbox_events')
+          .select('status')
+          .where('connector', '=', 'salesforce')
+          .executeTakeFirst();
+        return row?.status === 'applied';
+      });
+      const link = await db
+        .selectFrom('source_links')
+        .select('customer_id')
+        .where('system', '=', 'salesforce')
+        .where('external_id', '=', id)
+        .executeTakeFirst();
+      assert.ok(link, 'the crosswalk learned the Salesforce contact');
+    } finally {
+      await hearth.close();
+      await sf.close();
     }
   });
 });
