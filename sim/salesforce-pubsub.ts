@@ -53,7 +53,17 @@ const HEADER = {
       type: {
         type: 'enum',
         name: 'ChangeType',
-        symbols: ['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE', 'GAP_OVERFLOW'],
+        symbols: [
+          'CREATE',
+          'UPDATE',
+          'DELETE',
+          'UNDELETE',
+          'GAP_CREATE',
+          'GAP_UPDATE',
+          'GAP_DELETE',
+          'GAP_UNDELETE',
+          'GAP_OVERFLOW',
+        ],
       },
     },
     { name: 'changeOrigin', type: 'string' },
@@ -140,10 +150,7 @@ export function toBitmaps(names: readonly string[], fields: readonly Fields[]): 
       if (j >= 0) nested.set(i, (nested.get(i) ?? 0n) | (1n << BigInt(j)));
     }
   }
-  return [
-    ...(top ? [`0x${top.toString(16)}`] : []),
-    ...[...nested].map(([i, bits]) => `${i}-0x${bits.toString(16)}`),
-  ];
+  return [...(top ? [`0x${top.toString(16)}`] : []), ...[...nested].map(([i, bits]) => `${i}-0x${bits.toString(16)}`)];
 }
 
 /** The JSON shape (changed fields only) as the Avro record: every field present, unchanged ones null. */
@@ -202,7 +209,11 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
   const register = (schema: Record<string, unknown>): string => {
     const json = JSON.stringify(schema);
     const id = createHash('sha256').update(json).digest('hex').slice(0, 22);
-    schemas.set(id, { json, type: avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0]), fields: schema.fields as Fields[] });
+    schemas.set(id, {
+      json,
+      type: avro.Type.forSchema(schema as Parameters<typeof avro.Type.forSchema>[0]),
+      fields: schema.fields as Fields[],
+    });
     return id;
   };
   const schemaFor = (topic: string): string => {
@@ -252,7 +263,12 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
         if (pending > 0 && ready.length === 0 && !idleSent) {
           idleSent = true;
           const latest = log.at(-1)?.replay ?? after ?? next - 1n;
-          call.write({ events: [], latest_replay_id: replayBytes(latest), rpc_id: 'sim', pending_num_requested: pending });
+          call.write({
+            events: [],
+            latest_replay_id: replayBytes(latest),
+            rpc_id: 'sim',
+            pending_num_requested: pending,
+          });
         }
         while (pending > 0 && ready.length > 0) {
           let n = Math.min(pending, sim.perResponse, ready.length);
@@ -278,29 +294,32 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
           });
         }
       };
-      call.on('data', (req: { topic_name: string; replay_preset: string; replay_id: Buffer; num_requested: number }) => {
-        if (!topic) {
-          topic = req.topic_name;
-          const log = logs.get(topic) ?? [];
-          if (req.replay_preset === 'CUSTOM') {
-            const r = req.replay_id.length === 8 ? req.replay_id.readBigUInt64BE(0) : -1n;
-            if (r < retainedAfter || r < 0n) {
-              ended = true;
-              return call.emit(
-                'error',
-                fail(grpc.status.INVALID_ARGUMENT, 'The Replay ID validation failed.', {
-                  'error-code': 'sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted',
-                }),
-              );
-            }
-            after = r;
-          } else if (req.replay_preset === 'EARLIEST') after = retainedAfter;
-          else after = log.at(-1)?.replay ?? next - 1n;
-          pumps.add(pump);
-        }
-        pending += req.num_requested;
-        pump();
-      });
+      call.on(
+        'data',
+        (req: { topic_name: string; replay_preset: string; replay_id: Buffer; num_requested: number }) => {
+          if (!topic) {
+            topic = req.topic_name;
+            const log = logs.get(topic) ?? [];
+            if (req.replay_preset === 'CUSTOM') {
+              const r = req.replay_id.length === 8 ? req.replay_id.readBigUInt64BE(0) : -1n;
+              if (r < retainedAfter || r < 0n) {
+                ended = true;
+                return call.emit(
+                  'error',
+                  fail(grpc.status.INVALID_ARGUMENT, 'The Replay ID validation failed.', {
+                    'error-code': 'sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted',
+                  }),
+                );
+              }
+              after = r;
+            } else if (req.replay_preset === 'EARLIEST') after = retainedAfter;
+            else after = log.at(-1)?.replay ?? next - 1n;
+            pumps.add(pump);
+          }
+          pending += req.num_requested;
+          pump();
+        },
+      );
       const end = () => {
         ended = true;
         pumps.delete(pump);
@@ -314,7 +333,9 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
 
   const sim: PubSubSim = {
@@ -341,7 +362,11 @@ export async function startPubSubSim(o: PubSubSimOptions): Promise<PubSubSim> {
     },
     expireThrough(replay) {
       retainedAfter = replay;
-      for (const [t, log] of logs) logs.set(t, log.filter((e) => e.replay > replay));
+      for (const [t, log] of logs)
+        logs.set(
+          t,
+          log.filter((e) => e.replay > replay),
+        );
     },
     dropAfter(events) {
       dropAfterEvents = events;

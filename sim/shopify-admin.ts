@@ -133,7 +133,12 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
         return {
           status: 200,
           body: {
-            data: { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ field: ['query'], message: 'Invalid bulk query' }] } },
+            data: {
+              bulkOperationRunQuery: {
+                bulkOperation: null,
+                userErrors: [{ field: ['query'], message: 'Invalid bulk query' }],
+              },
+            },
             extensions: cost(requested),
           },
         };
@@ -185,7 +190,12 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
         return {
           status: 200,
           body: {
-            data: { [name]: { address: null, userErrors: [{ field: ['address'], message: c ? 'Address1 is blank' : 'Customer does not exist' }] } },
+            data: {
+              [name]: {
+                address: null,
+                userErrors: [{ field: ['address'], message: c ? 'Address1 is blank' : 'Customer does not exist' }],
+              },
+            },
             extensions: cost(requested),
           },
         };
@@ -213,7 +223,10 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
     if (/customers\(first:/.test(q)) {
       const email = /email:"([^"]*)"/.exec(String(vars.q ?? ''))?.[1]?.toLowerCase();
       const found = [...customers.values()].filter((c) => c.email?.toLowerCase() === email).slice(0, 1);
-      return { status: 200, body: { data: { customers: { nodes: found.map(customerNode) } }, extensions: cost(requested) } };
+      return {
+        status: 200,
+        body: { data: { customers: { nodes: found.map(customerNode) } }, extensions: cost(requested) },
+      };
     }
     return { status: 200, body: { errors: [{ message: 'the simulator does not know this operation' }] } };
   }
@@ -234,7 +247,9 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
     if (req.method !== 'POST' || !/^\/admin\/api\/[\w-]+\/graphql\.json$/.test(url.pathname))
       return sendJson(res, 404, { errors: 'Not Found' });
     if (req.headers['x-shopify-access-token'] !== token)
-      return sendJson(res, 401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+      return sendJson(res, 401, {
+        errors: '[API] Invalid API key or access token (unrecognized login or wrong password)',
+      });
     const body = parseJson(text);
     if (!body || typeof body !== 'object') return sendJson(res, 400, { errors: 'malformed JSON' });
     const r = graphql(body as { query?: string; variables?: Record<string, unknown> });

@@ -72,7 +72,10 @@ describeEachDialect('Shopify orders through a GraphQL bulk operation', (ctx) => 
       });
       assert.equal(orders.length, 5);
       assert.equal(sim.bulkRuns, 1, 'one bulk operation for both runs');
-      assert.ok(lines.some((l) => /\(resumed\)/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /\(resumed\)/.test(l)),
+        lines.join('\n'),
+      );
       // Read to the end: the next backfill starts a fresh export.
       await readShopifyOrders(ctx.hdb(), admin(sim), { poll_ms: 5 });
       assert.equal(sim.bulkRuns, 2);
@@ -90,7 +93,10 @@ describeEachDialect('Shopify orders through a GraphQL bulk operation', (ctx) => 
       const orders = await readShopifyOrders(ctx.hdb(), admin(sim), { poll_ms: 5, onStatus: (l) => lines.push(l) });
       assert.equal(orders.length, 3);
       assert.ok(sim.throttled >= 1);
-      assert.ok(lines.some((l) => /cost bucket low, waiting \d+ ms/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /cost bucket low, waiting \d+ ms/.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       await sim.close();
     }
@@ -103,9 +109,15 @@ describeEachDialect('Shopify orders through a GraphQL bulk operation', (ctx) => 
       seed(sim, 4, 300);
       await addCustomer(ctx.hdb().db, 'buyer0@example.com', Date.now() - 100 * DAY);
       const file = join(dir, 'hearth.json');
-      writeFileSync(file, JSON.stringify({ connectors: { shopify: { webhook_secret: 'x'.repeat(16), admin: admin(sim) } } }));
+      writeFileSync(
+        file,
+        JSON.stringify({ connectors: { shopify: { webhook_secret: 'x'.repeat(16), admin: admin(sim) } } }),
+      );
       const run = captureIo();
-      const code = await main(['loyalty', 'backfill', '--from-shopify', '--config', file, '--db', ctx.url(), '--json'], run.io);
+      const code = await main(
+        ['loyalty', 'backfill', '--from-shopify', '--config', file, '--db', ctx.url(), '--json'],
+        run.io,
+      );
       assert.equal(code, 0, run.err());
       const report = JSON.parse(run.out());
       assert.equal(report.orders, 4);
@@ -113,7 +125,10 @@ describeEachDialect('Shopify orders through a GraphQL bulk operation', (ctx) => 
 
       const bad = captureIo();
       writeFileSync(file, JSON.stringify({ connectors: { shopify: { webhook_secret: 'x'.repeat(16) } } }));
-      assert.notEqual(await main(['loyalty', 'backfill', '--from-shopify', '--config', file, '--db', ctx.url()], bad.io), 0);
+      assert.notEqual(
+        await main(['loyalty', 'backfill', '--from-shopify', '--config', file, '--db', ctx.url()], bad.io),
+        0,
+      );
       assert.match(bad.err(), /connectors\.shopify\.admin/);
     } finally {
       await sim.close();

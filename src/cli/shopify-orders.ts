@@ -21,7 +21,10 @@ export interface ShopifyReadOptions {
 export function shopifyAdminConfig(config: HearthConfig): ShopifyAdminConfig {
   const block = config.connectors.shopify as { admin?: ShopifyAdminConfig } | undefined;
   if (!block?.admin)
-    throw new HearthError('invalid_input', '--from-shopify needs connectors.shopify.admin (shop, access_token) in config');
+    throw new HearthError(
+      'invalid_input',
+      '--from-shopify needs connectors.shopify.admin (shop, access_token) in config',
+    );
   return block.admin;
 }
 
@@ -56,7 +59,10 @@ export async function readShopifyOrders(
     const total = toMinor(b.total);
     const created = Date.parse(b.created_at);
     if (total === null || Number.isNaN(created))
-      throw new HearthError('invalid_input', `shopify order ${b.name}: total "${b.total}" or createdAt "${b.created_at}" unreadable`);
+      throw new HearthError(
+        'invalid_input',
+        `shopify order ${b.name}: total "${b.total}" or createdAt "${b.created_at}" unreadable`,
+      );
     orders.push({
       name: b.name,
       id: b.id,

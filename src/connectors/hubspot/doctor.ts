@@ -120,6 +120,11 @@ async function createProperty(
       'grant crm.schemas.contacts.write, or create the single-checkbox property by hand',
     );
   } catch (err) {
-    return check('hubspot', 'properties', 'fail', `could not create contact property ${name}: ${(err as Error).message}`);
+    return check(
+      'hubspot',
+      'properties',
+      'fail',
+      `could not create contact property ${name}: ${(err as Error).message}`,
+    );
   }
 }

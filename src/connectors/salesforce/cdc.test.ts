@@ -78,7 +78,13 @@ async function rig(hdb: HearthDb, batch = 4): Promise<Rig> {
         },
       };
       const [sub] = createCdcSubscribers(
-        { enabled: true, channels: [TOPIC], pubsub_url: sf.pubsub!.url, org_id: '00D5g000004ABCDEAA', batch_size: batch },
+        {
+          enabled: true,
+          channels: [TOPIC],
+          pubsub_url: sf.pubsub!.url,
+          org_id: '00D5g000004ABCDEAA',
+          batch_size: batch,
+        },
         {
           store,
           credential: salesforceCredential(cfg),
@@ -130,7 +136,7 @@ function assertExactlyOnce(rows: { delivery_id: string }[], expected: number): v
 describeEachDialect('Salesforce CDC over the Pub/Sub API', (ctx) => {
   let r: Rig;
 
-  test('restart resumes after the stored replay id: nothing lost, nothing twice; same events as the relay', async () => {
+  test('restart resumes after the stored replay id: none lost, none twice; the same events as the relay', async () => {
     r = await rig(ctx.hdb());
     try {
       const first = await subscribed(r);
@@ -199,9 +205,7 @@ describeEachDialect('Salesforce CDC over the Pub/Sub API', (ctx) => {
       // And the stream goes on from the tip.
       await waitFor('a new replay id', async () => (await r.cursor()).position !== null);
       uiEdits(r, 1, 5);
-      await waitFor('the next streamed event', async () =>
-        (await r.inbox()).some((x) => /^\d+$/.test(x.delivery_id)),
-      );
+      await waitFor('the next streamed event', async () => (await r.inbox()).some((x) => /^\d+$/.test(x.delivery_id)));
       assertExactlyOnce(await r.inbox(), 3);
     } finally {
       await r.close();
@@ -274,7 +278,11 @@ describeEachDialect('hearth serve subscribes to Salesforce CDC', (ctx) => {
       const db = ctx.hdb().db;
       // Both standard channels subscribed (each stored the keep-alive's replay id).
       await waitFor('both channels', async () => {
-        const rows = await db.selectFrom('connector_cursors').select('stream').where('connector', '=', 'salesforce').execute();
+        const rows = await db
+          .selectFrom('connector_cursors')
+          .select('stream')
+          .where('connector', '=', 'salesforce')
+          .execute();
         return rows.filter((r) => r.stream.startsWith('/data/')).length === 2;
       });
       sf.updateFromUi(id, { MailingCity: 'Arlington', MailingStreet: '1 Navy Way' });

@@ -196,7 +196,12 @@ function createChannelSubscriber(
     const stored = await deps.store.load(REPULL_STREAM);
     call = shared.open().Subscribe(await shared.metadata());
     const first: FetchRequest = cursor.position
-      ? { topic_name: channel, replay_preset: 'CUSTOM', replay_id: Buffer.from(cursor.position, 'hex'), num_requested: batch }
+      ? {
+          topic_name: channel,
+          replay_preset: 'CUSTOM',
+          replay_id: Buffer.from(cursor.position, 'hex'),
+          num_requested: batch,
+        }
       : { topic_name: channel, replay_preset: 'LATEST', num_requested: batch };
     call.write(first);
     log.info({ channel, from: cursor.position ? 'stored replay id' : 'latest' }, 'salesforce CDC subscribed');
@@ -208,7 +213,11 @@ function createChannelSubscriber(
       const last = res.events.at(-1);
       // An empty answer is a keep-alive with the latest replay id: storing it keeps the position
       // inside the retention window through quiet periods.
-      const position = last ? replayHex(last.replay_id) : res.latest_replay_id?.length ? replayHex(res.latest_replay_id) : null;
+      const position = last
+        ? replayHex(last.replay_id)
+        : res.latest_replay_id?.length
+          ? replayHex(res.latest_replay_id)
+          : null;
       if (position) {
         const out = await deps.store.commit(channel, events, { position });
         if (out.accepted) deps.onStored?.();
@@ -260,16 +269,26 @@ function createChannelSubscriber(
    * id (a failed read fails the batch, which is then replayed). Overflow and Account gaps name no
    * Contacts: a full re-pull is owed.
    */
-  async function onGap(kind: 'gap' | 'overflow', e: Record<string, unknown>, delivery: string): Promise<InboundEvent[]> {
+  async function onGap(
+    kind: 'gap' | 'overflow',
+    e: Record<string, unknown>,
+    delivery: string,
+  ): Promise<InboundEvent[]> {
     const h = (e.ChangeEventHeader ?? {}) as { entityName?: string; recordIds?: string[]; changeType?: string };
     if (kind === 'overflow' || h.entityName !== 'Contact') {
-      log.warn({ channel, change: `${h.entityName}.${h.changeType}` }, 'salesforce CDC: gap without contact ids; full re-pull');
+      log.warn(
+        { channel, change: `${h.entityName}.${h.changeType}` },
+        'salesforce CDC: gap without contact ids; full re-pull',
+      );
       await deps.store.commit(REPULL_STREAM, [], { position: null, repull_pending: true });
       shared.repull.start(`${h.entityName}.${h.changeType}`);
       return [];
     }
     const ids = h.recordIds ?? [];
-    log.info({ channel, records: ids.length, change: h.changeType }, 'salesforce CDC: gap event; re-reading those contacts');
+    log.info(
+      { channel, records: ids.length, change: h.changeType },
+      'salesforce CDC: gap event; re-reading those contacts',
+    );
     const out: InboundEvent[] = [];
     for (const [k, id] of ids.entries()) {
       const c = await deps.source.getContact!(id, { extra_properties: EXTRA });
@@ -303,7 +322,14 @@ function createChannelSubscriber(
         if (stopped) return;
         const e = err as ServiceError;
         // Nothing here may throw out of the loop (an unhandled rejection would end the process).
-        if (replayRejected(e) && (await resetExpired().then(() => true, () => false))) continue;
+        if (
+          replayRejected(e) &&
+          (await resetExpired().then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         if (e.code === grpc.status.UNAUTHENTICATED) {
           const md = await shared.metadata().catch(() => null);
           await deps.credential.renew(String(md?.get('accesstoken')[0] ?? '')).catch(() => null);
@@ -370,7 +396,10 @@ function createRepuller(deps: CdcDeps, now: () => number): Repuller {
     do {
       const page = await deps.source.listContacts(cursor, { limit: PAGE, extra_properties: EXTRA });
       cursor = page.next_cursor;
-      const events = page.records.map((c) => ({ delivery_id: `repull:${runId}:${c.external_id}`, event: pulledEvent(c, now) }));
+      const events = page.records.map((c) => ({
+        delivery_id: `repull:${runId}:${c.external_id}`,
+        event: pulledEvent(c, now),
+      }));
       contacts += events.length;
       const done = cursor === null;
       // Cleared only by the last page, and not when another re-pull was owed meanwhile.

@@ -50,7 +50,7 @@ const config = z
   })
   .refine(hasCredential, `${CREDENTIAL_REQUIRED}, or jwt (client_id, username, private_key)`);
 
-/** Salesforce CRM through jsforce: write-back, contact pulls, NPSP households; CDC over the Pub/Sub API or a signing relay. */
+/** Salesforce CRM through jsforce: write-back, pulls, NPSP households; CDC over the Pub/Sub API or a signing relay. */
 export const salesforceConnector = defineConnector({
   name: 'salesforce',
   config,

@@ -49,7 +49,7 @@ export function createAdminClient(cfg: ShopifyAdminConfig, deps: AdminDeps = {})
     storeDomain: cfg.shop,
     apiVersion: cfg.api_version,
     accessToken: cfg.access_token,
-    customFetchApi: (url: string | URL | Request, init?: RequestInit) => base(rewrite(String(url)), init),
+    customFetchApi: (url, init) => base(rewrite(url), init as RequestInit),
     // An API version outside the client's rolling list is Shopify's to refuse, not a console warning.
     logger: () => {},
   });
@@ -89,17 +89,14 @@ export function createAdminClient(cfg: ShopifyAdminConfig, deps: AdminDeps = {})
     },
     async download(url: string): Promise<Response> {
       const res = await base(rewrite(url));
-      if (!res.ok) throw new HearthError('connector_error', `shopify bulk result: HTTP ${res.status}`, { kind: 'transient' });
+      if (!res.ok)
+        throw new HearthError('connector_error', `shopify bulk result: HTTP ${res.status}`, { kind: 'transient' });
       return res;
     },
   };
 }
 
-function adminError(errors: {
-  networkStatusCode?: number;
-  message?: string;
-  graphQLErrors?: unknown[];
-}): HearthError {
+function adminError(errors: { networkStatusCode?: number; message?: string; graphQLErrors?: unknown[] }): HearthError {
   const status = errors.networkStatusCode;
   const kind = status === 401 || status === 403 ? 'auth' : status && status >= 500 ? 'transient' : 'invalid';
   const first = (errors.graphQLErrors?.[0] as { message?: string } | undefined)?.message;

@@ -68,9 +68,13 @@ export async function* bulkRead(
   }
   if (!op || op.status !== 'COMPLETED') {
     await state.save(null);
-    throw new HearthError('connector_error', `shopify bulk operation ${op?.status ?? 'vanished'} (${op?.errorCode ?? ''})`, {
-      kind: 'transient',
-    });
+    throw new HearthError(
+      'connector_error',
+      `shopify bulk operation ${op?.status ?? 'vanished'} (${op?.errorCode ?? ''})`,
+      {
+        kind: 'transient',
+      },
+    );
   }
   o.onStatus?.({ id: op.id, status: op.status, objectCount: op.objectCount, resumed });
   // No url: the query matched nothing.
@@ -142,7 +146,7 @@ export function ordersBulkQuery(since?: string): string {
 /** One JSONL line of the orders query as a `BulkOrder`; null for lines of nested connections. */
 export function bulkOrder(line: Record<string, unknown>): BulkOrder | null {
   if (line.__parentId !== undefined || typeof line.id !== 'string' || !line.id.includes('/Order/')) return null;
-  const money = (k: string) => ((line[k] as { shopMoney?: { amount?: string } } | null)?.shopMoney?.amount ?? null);
+  const money = (k: string) => (line[k] as { shopMoney?: { amount?: string } } | null)?.shopMoney?.amount ?? null;
   return {
     id: line.id.replace(/^gid:\/\/shopify\/Order\//, ''),
     name: String(line.name ?? ''),

@@ -17,13 +17,25 @@ export const shopifyConnector = defineConnector({
           .string()
           .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'the shop domain, e.g. my-store.myshopify.com')
           .describe('The shop domain (my-store.myshopify.com).'),
-        access_token: z.string().min(1).describe('Admin API access token (custom app; scopes read_orders, read_customers).'),
-        api_version: z.string().regex(/^\d{4}-\d{2}$/).default('2026-10').describe('Admin API version.'),
-        admin_url: z.url().optional().describe('Another origin for the Admin API (a simulator); default https://<shop>.'),
+        access_token: z
+          .string()
+          .min(1)
+          .describe('Admin API access token (custom app; scopes read_orders, read_customers).'),
+        api_version: z
+          .string()
+          .regex(/^\d{4}-\d{2}$/)
+          .default('2026-10')
+          .describe('Admin API version.'),
+        admin_url: z
+          .url()
+          .optional()
+          .describe('Another origin for the Admin API (a simulator); default https://<shop>.'),
         address_writeback: z
           .boolean()
           .default(false)
-          .describe("Keep the Shopify customer's default address in step with the canonical one (scope write_customers)."),
+          .describe(
+            "Keep the Shopify customer's default address in step with the canonical one (scope write_customers).",
+          ),
       })
       .optional()
       .describe('The Admin GraphQL API: orders read with bulk operations (`hearth loyalty backfill --from-shopify`).'),

@@ -248,7 +248,12 @@ function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {
       address,
     },
     vendor_fields: shopifyVendorFields(
-      { first_name: c.first_name ?? null, last_name: c.last_name ?? null, email: c.email ?? null, phone: c.phone ?? null },
+      {
+        first_name: c.first_name ?? null,
+        last_name: c.last_name ?? null,
+        email: c.email ?? null,
+        phone: c.phone ?? null,
+      },
       address,
     ),
     origin_is_hearth: false,

@@ -22,7 +22,14 @@ before(async () => {
       countryCodeV2: 'US',
     },
   });
-  sim.addCustomer({ id: 8, email: 'no.address@example.com', firstName: 'No', lastName: 'Address', phone: null, defaultAddress: null });
+  sim.addCustomer({
+    id: 8,
+    email: 'no.address@example.com',
+    firstName: 'No',
+    lastName: 'Address',
+    phone: null,
+    defaultAddress: null,
+  });
 });
 after(() => sim.close());
 
@@ -38,30 +45,31 @@ const connector = () =>
     },
   });
 
-const job = (p: Partial<ProfileProjectPayload>): OutboundJob => ({
-  id: `job-${Math.random()}`,
-  kind: PROFILE_PROJECT,
-  target: 'shopify',
-  attempts: 0,
-  payload: {
-    customer_id: 'cus_1',
-    external_id: null,
-    given_name: 'Jane',
-    family_name: 'Doe',
-    email: 'jane@example.com',
-    phone: null,
-    address: null,
-    household_id: null,
-    hierarchy_role: null,
-    loyalty_tier: null,
-    points_balance: 0,
-    billing_status: null,
-    billing_status_since: null,
-    billing_address: null,
-    subscriptions: [],
-    ...p,
-  },
-} as unknown as OutboundJob);
+const job = (p: Partial<ProfileProjectPayload>): OutboundJob =>
+  ({
+    id: `job-${Math.random()}`,
+    kind: PROFILE_PROJECT,
+    target: 'shopify',
+    attempts: 0,
+    payload: {
+      customer_id: 'cus_1',
+      external_id: null,
+      given_name: 'Jane',
+      family_name: 'Doe',
+      email: 'jane@example.com',
+      phone: null,
+      address: null,
+      household_id: null,
+      hierarchy_role: null,
+      loyalty_tier: null,
+      points_balance: 0,
+      billing_status: null,
+      billing_status_since: null,
+      billing_address: null,
+      subscriptions: [],
+      ...p,
+    },
+  }) as unknown as OutboundJob;
 
 const moved = { line1: '9 Oak Ave', line2: null, city: 'Peoria', region: 'IL', postal_code: '61602', country: 'US' };
 
@@ -82,17 +90,31 @@ test('a CRM-side address reaches the Shopify default address; its echo is recogn
       first_name: 'Jane',
       last_name: 'Doe',
       phone: '+13125551212',
-      default_address: { address1: '9 Oak Ave', address2: null, city: 'Peoria', province_code: 'IL', zip: '61602', country_code: 'US' },
+      default_address: {
+        address1: '9 Oak Ave',
+        address2: null,
+        city: 'Peoria',
+        province_code: 'IL',
+        zip: '61602',
+        country_code: 'US',
+      },
     },
     'shpss_unit',
     'ev-echo',
   );
-  const [e] = c.ingress!.parse({ rawBody: Buffer.from(echo.body), headers: echo.headers, method: 'POST', url: 'http://h', now: 1 });
+  const [e] = c.ingress!.parse({
+    rawBody: Buffer.from(echo.body),
+    headers: echo.headers,
+    method: 'POST',
+    url: 'http://h',
+    now: 1,
+  });
   assert.ok(r!.ok && e!.event.type === 'contact.updated');
   assert.deepEqual(e!.event.type === 'contact.updated' && e!.event.vendor_fields, r!.ok && r!.written);
   // Before the call, the address part is fingerprinted under the same names.
   const expected = c.outbound!.expectedWrites!(job({ external_id: '7', address: moved }))!;
-  for (const [k, v] of Object.entries(expected.written)) assert.equal((r as { written: Record<string, unknown> }).written[k], v);
+  for (const [k, v] of Object.entries(expected.written))
+    assert.equal((r as { written: Record<string, unknown> }).written[k], v);
 });
 
 test('the same delivery point is not rewritten; no address, no Shopify customer: nothing to do', async () => {

@@ -31,7 +31,8 @@ interface ShopifyCustomerNode {
 const CUSTOMER_FIELDS = `id email firstName lastName phone
   defaultAddress { id address1 address2 city provinceCode zip countryCodeV2 }`;
 const BY_ID = `query customer($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS} } }`;
-const BY_EMAIL = `query customerByEmail($q: String!) { customers(first: 1, query: $q) { nodes { ${CUSTOMER_FIELDS} } } }`;
+const BY_EMAIL = `query customerByEmail($q: String!) {
+  customers(first: 1, query: $q) { nodes { ${CUSTOMER_FIELDS} } } }`;
 const UPDATE = `mutation update($customerId: ID!, $addressId: ID!, $address: MailingAddressInput!) {
   customerAddressUpdate(customerId: $customerId, addressId: $addressId, address: $address, setAsDefault: true) {
     address { id } userErrors { field message } } }`;
@@ -69,13 +70,18 @@ export function shopifyVendorFields(
 }
 
 /** What the job will write, for echo fingerprints before the call (the address part only). */
-export function addressExpectedWrite(job: OutboundJob): { external_id: string; written: Record<string, string | null> } | null {
+export function addressExpectedWrite(
+  job: OutboundJob,
+): { external_id: string; written: Record<string, string | null> } | null {
   const p = job.payload as ProfileProjectPayload;
   if (!p.external_id || !p.address) return null;
-  const { first_name: _f, last_name: _l, email: _e, phone: _p, ...address } = shopifyVendorFields(
-    { first_name: null, last_name: null, email: null, phone: null },
-    p.address,
-  );
+  const {
+    first_name: _f,
+    last_name: _l,
+    email: _e,
+    phone: _p,
+    ...address
+  } = shopifyVendorFields({ first_name: null, last_name: null, email: null, phone: null }, p.address);
   return { external_id: numeric(p.external_id), written: address };
 }
 
@@ -126,7 +132,9 @@ async function findCustomer(admin: AdminClient, p: ProfileProjectPayload): Promi
   if (!p.email) return null;
   // Shopify's search syntax: quote the address so `+` and `.` are literal.
   const q = `email:"${p.email.replace(/["\\]/g, '')}"`;
-  return (await admin.graphql<{ customers: { nodes: ShopifyCustomerNode[] } }>(BY_EMAIL, { q })).customers.nodes[0] ?? null;
+  return (
+    (await admin.graphql<{ customers: { nodes: ShopifyCustomerNode[] } }>(BY_EMAIL, { q })).customers.nodes[0] ?? null
+  );
 }
 
 function heldAddress(a: ShopifyMailing): PostalAddress {
