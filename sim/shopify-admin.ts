@@ -37,6 +37,8 @@ export interface SimOrder {
   total: string;
   refunded?: string;
   currency?: string;
+  phone?: string | null;
+  shipping?: SimAddress | null;
 }
 
 export interface SimAddress {
@@ -112,6 +114,8 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
       currencyCode: o.currency ?? 'USD',
       totalPriceSet: { shopMoney: { amount: o.total, currencyCode: o.currency ?? 'USD' } },
       totalRefundedSet: { shopMoney: { amount: o.refunded ?? '0.0', currencyCode: o.currency ?? 'USD' } },
+      phone: o.phone ?? null,
+      shippingAddress: o.shipping ? { address2: null, phone: null, ...o.shipping } : null,
     });
 
   function graphql(body: { query?: string; variables?: Record<string, unknown> }): { status: number; body: unknown } {

@@ -134,4 +134,61 @@ describeEachDialect('Shopify orders through a GraphQL bulk operation', (ctx) => 
       await sim.close();
     }
   });
+
+  test("hearth audit --orders-from-shopify compares the store's shipping addresses with a CRM export", async () => {
+    const sim = await startShopifyAdminSim();
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-shopify-audit-'));
+    try {
+      const ship = (address1: string) => ({
+        address1,
+        city: 'Springfield',
+        provinceCode: 'IL',
+        zip: '62701',
+        countryCodeV2: 'US',
+      });
+      const at = (d: number) => new Date(Date.now() - d * DAY).toISOString();
+      sim.addOrder({
+        id: 1,
+        name: '#1',
+        email: 'ann@example.com',
+        createdAt: at(30),
+        total: '10.00',
+        shipping: ship('1 Main St'),
+      });
+      sim.addOrder({
+        id: 2,
+        name: '#2',
+        email: 'bob@example.com',
+        createdAt: at(20),
+        total: '10.00',
+        shipping: ship('9 Oak Ave'),
+      });
+      sim.addOrder({ id: 3, name: '#3', email: 'ann@example.com', createdAt: at(5), total: '10.00', shipping: null });
+      const crm = join(dir, 'contacts.csv');
+      writeFileSync(
+        crm,
+        'Record ID,Email,Street Address,City,Postal Code\n' +
+          '101,ann@example.com,1 Main Street,Springfield,62701\n' +
+          '102,bob@example.com,4 Elm St,Springfield,62701\n',
+      );
+      const file = join(dir, 'hearth.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ connectors: { shopify: { webhook_secret: 'x'.repeat(16), admin: admin(sim) } } }),
+      );
+      const run = captureIo();
+      const args = ['audit', '--crm', crm, '--crm-format', 'hubspot', '--orders-from-shopify', '--config', file];
+      assert.equal(await main([...args, '--db', ctx.url(), '--json'], run.io), 0, run.err());
+      const report = JSON.parse(run.out());
+      assert.equal(report.summary.joined_customers, 2);
+      assert.equal(report.summary.counts.stale_address, 1, run.out());
+      assert.equal(sim.bulkRuns, 1);
+
+      const both = captureIo();
+      assert.equal(await main([...args, '--orders', crm], both.io), 2);
+      assert.match(both.err(), /not both/);
+    } finally {
+      await sim.close();
+    }
+  });
 });

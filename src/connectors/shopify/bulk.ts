@@ -158,3 +158,51 @@ export function bulkOrder(line: Record<string, unknown>): BulkOrder | null {
     refunded: money('totalRefundedSet'),
   };
 }
+
+/** The bulk query for orders with their shipping address and phones (the drift audit). */
+export const ORDERS_WITH_SHIPPING_QUERY = `{
+  orders {
+    edges { node {
+      id name email phone createdAt
+      shippingAddress { address1 address2 city provinceCode zip countryCodeV2 phone }
+    } }
+  }
+}`;
+
+/** The columns of a Shopify orders export, as the audit's orders reader expects them. */
+export const ORDER_EXPORT_COLUMNS = [
+  'Name',
+  'Email',
+  'Created at',
+  'Shipping Address1',
+  'Shipping Address2',
+  'Shipping City',
+  'Shipping Province',
+  'Shipping Zip',
+  'Shipping Country',
+  'Shipping Phone',
+  'Phone',
+  'Id',
+] as const;
+
+/** One JSONL order line as an orders-export row (null for nested lines and orders without shipping). */
+export function orderExportRow(line: Record<string, unknown>): string[] | null {
+  if (line.__parentId !== undefined || typeof line.id !== 'string' || !line.id.includes('/Order/')) return null;
+  const a = line.shippingAddress as Record<string, string | null> | null | undefined;
+  if (!a) return null;
+  const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  return [
+    text(line.name),
+    text(line.email),
+    text(line.createdAt),
+    text(a.address1),
+    text(a.address2),
+    text(a.city),
+    text(a.provinceCode),
+    text(a.zip),
+    text(a.countryCodeV2),
+    text(a.phone),
+    text(line.phone),
+    line.id.replace(/^gid:\/\/shopify\/Order\//, ''),
+  ];
+}
