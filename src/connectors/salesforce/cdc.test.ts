@@ -7,9 +7,9 @@ import { createStreamStore } from '../../flows/stream-inbox.ts';
 import type { Logger } from '../../log.ts';
 import type { StreamStore, StreamSubscriber } from '../common/stream.ts';
 import { salesforceConnection, salesforceCredential } from './auth.ts';
-import { createCdcSubscribers, REPULL_STREAM } from './cdc.ts';
+import { cdcReaders, createCdcSubscribers, REPULL_STREAM } from './cdc.ts';
 import { parseChangeEvents } from './index.ts';
-import { createSalesforceSource, type SfReader } from './pull.ts';
+import type { SfReader } from './pull.ts';
 import type { SalesforceConfig } from './config.ts';
 import type { HearthDb } from '../../db/database.ts';
 
@@ -88,7 +88,7 @@ async function rig(hdb: HearthDb, batch = 4): Promise<Rig> {
         {
           store,
           credential: salesforceCredential(cfg),
-          source: createSalesforceSource(salesforceConnection(cfg).conn as unknown as SfReader),
+          ...cdcReaders(salesforceConnection(cfg).conn as unknown as SfReader),
           instance_url: cfg.instance_url,
           client_id: 'hearth',
           logger: captureLogger(lines),
@@ -244,6 +244,23 @@ describeEachDialect('Salesforce CDC over the Pub/Sub API', (ctx) => {
       const reread = JSON.parse((await r.inbox()).find((x) => x.delivery_id === `${replay}:gap:0`)!.payload);
       assert.equal(reread.external_id, r.ids[1]);
       assert.equal(reread.contact.address.city, 'Manchester');
+      // An Account gap (a channel carrying both objects): the Account is re-read, its primary
+      // contact mapped as an Account UPDATE would be.
+      const account = r.sf.accounts.createAccount({ Name: 'Byron Household', npe01__One2OneContact__c: r.ids[0]! });
+      const accountGap = changeEvent(0, 0, account, {}, '');
+      accountGap.ChangeEventHeader = {
+        ...(accountGap.ChangeEventHeader as object),
+        entityName: 'Account',
+        changeType: 'GAP_UPDATE',
+        changedFields: [],
+      };
+      const accountReplay = r.sf.pubsub!.publish(TOPIC, accountGap);
+      await waitFor('the re-read account', async () =>
+        (await r.inbox()).some((x) => x.delivery_id === `${accountReplay}:gap:0`),
+      );
+      const head = JSON.parse((await r.inbox()).find((x) => x.delivery_id === `${accountReplay}:gap:0`)!.payload);
+      assert.equal(head.type, 'household.changed');
+      assert.deepEqual([head.external_id, head.joined.household_external_id], [r.ids[0], account]);
       const overflow = changeEvent(0, 0, r.ids[0]!, {}, '');
       overflow.ChangeEventHeader = {
         ...(overflow.ChangeEventHeader as object),
@@ -254,7 +271,7 @@ describeEachDialect('Salesforce CDC over the Pub/Sub API', (ctx) => {
       r.sf.pubsub!.publish(TOPIC, overflow);
       await waitFor('the re-pull', async () => (await r.inbox()).some((x) => x.delivery_id.startsWith('repull:')));
       await waitFor('the owed flag cleared', async () => !(await r.cursor(REPULL_STREAM)).repull_pending);
-      assertExactlyOnce(await r.inbox(), 4);
+      assertExactlyOnce(await r.inbox(), 5);
     } finally {
       await r.close();
     }

@@ -13,6 +13,7 @@ import type { StreamStore, StreamSubscriber } from '../common/stream.ts';
 import { type AvroField, gapKind, replayDeliveryId, replayHex, toStreamingShape } from './cdc-event.ts';
 import { changeEventsToInbound } from './index.ts';
 import { scrubSecrets } from './mapping.ts';
+import { createSalesforceSource, type SfReader } from './pull.ts';
 
 // Salesforce Change Data Capture over the Pub/Sub API (gRPC + Avro), chosen over the Streaming
 // API (CometD through jsforce) because its subscription is pull-based: Hearth asks for
@@ -34,6 +35,8 @@ export interface CdcDeps {
   credential: Credential;
   /** Contact reads for re-pulls (gap events: those records; an expired replay id: all). */
   source: ContactSource;
+  /** Account reads for Account gap events (`Id`, `npe01__One2OneContact__c`); without, a full re-pull. */
+  readAccounts?: (ids: string[]) => Promise<Record<string, unknown>[]>;
   instance_url: string;
   client_id: string;
   logger: Logger;
@@ -48,6 +51,7 @@ export interface CdcDeps {
 /** The stream row that says a full contact re-pull is owed (shared by the channels of one org). */
 export const REPULL_STREAM = 'cdc:repull';
 const PAGE = 200;
+const SF_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 /** Contact fields a re-pull reads besides the standard ones (the NPSP household). */
 const EXTRA = ['AccountId'];
 
@@ -275,6 +279,8 @@ function createChannelSubscriber(
     delivery: string,
   ): Promise<InboundEvent[]> {
     const h = (e.ChangeEventHeader ?? {}) as { entityName?: string; recordIds?: string[]; changeType?: string };
+    if (kind === 'gap' && h.entityName === 'Account' && deps.readAccounts && h.recordIds?.length)
+      return accountGap(h.recordIds, delivery);
     if (kind === 'overflow' || h.entityName !== 'Contact') {
       log.warn(
         { channel, change: `${h.entityName}.${h.changeType}` },
@@ -295,6 +301,31 @@ function createChannelSubscriber(
       if (c) out.push({ delivery_id: `${delivery}:gap:${k}`, event: pulledEvent(c, deps.now) });
     }
     return out;
+  }
+
+  /**
+   * An Account gap: the Accounts are re-read and their primary contact fed through the same
+   * mapping as an Account UPDATE (NPSP household head), one event per Account.
+   */
+  async function accountGap(ids: string[], delivery: string): Promise<InboundEvent[]> {
+    log.info({ channel, records: ids.length }, 'salesforce CDC: account gap event; re-reading those accounts');
+    const rows = await deps.readAccounts!(ids.filter((id) => SF_ID.test(id)));
+    return rows.flatMap((r, k) =>
+      mapOne(
+        {
+          replayId: `${delivery}:gap:${k}`,
+          ChangeEventHeader: {
+            entityName: 'Account',
+            recordIds: [String(r.Id)],
+            changeType: 'UPDATE',
+            changeOrigin: '',
+            commitTimestamp: deps.now(),
+          },
+          npe01__One2OneContact__c: r.npe01__One2OneContact__c ?? null,
+        },
+        `${delivery}:gap:${k}`,
+      ),
+    );
   }
 
   async function resetExpired(): Promise<void> {
@@ -433,4 +464,18 @@ function createRepuller(deps: CdcDeps, now: () => number): Repuller {
     },
   };
   return repuller;
+}
+
+/** Contact and Account reads for the CDC subscriber's re-pulls, over one jsforce connection. */
+export function cdcReaders(conn: SfReader): Pick<CdcDeps, 'source' | 'readAccounts'> {
+  return {
+    source: createSalesforceSource(conn),
+    readAccounts: async (ids: string[]) => {
+      if (!ids.length) return [];
+      const list = ids.map((id) => `'${id}'`).join(',');
+      const soql = `SELECT Id, npe01__One2OneContact__c FROM Account WHERE Id IN (${list})`;
+      const res = (await conn.query(soql, { autoFetch: false, headers: {} })) as { records: Record<string, unknown>[] };
+      return res.records;
+    },
+  };
 }

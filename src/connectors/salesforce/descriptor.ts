@@ -6,8 +6,8 @@ import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema 
 import { createSalesforceHouseholds } from './households.ts';
 import { createSalesforceConnector } from './index.ts';
 import { salesforceConnection, salesforceCredential } from './auth.ts';
-import { createCdcSubscribers } from './cdc.ts';
-import { createSalesforceSource, type SfReader } from './pull.ts';
+import { cdcReaders, createCdcSubscribers } from './cdc.ts';
+import type { SfReader } from './pull.ts';
 
 const config = z
   .object({
@@ -84,7 +84,7 @@ export const salesforceConnector = defineConnector({
       ? createCdcSubscribers(cfg.cdc, {
           store: deps.store,
           credential: salesforceCredential(cfg, deps),
-          source: createSalesforceSource(salesforceConnection(cfg, deps).conn as unknown as SfReader),
+          ...cdcReaders(salesforceConnection(cfg, deps).conn as unknown as SfReader),
           instance_url: cfg.instance_url,
           client_id: cfg.client_id,
           logger: deps.logger,
