@@ -12,6 +12,7 @@ import type { Credential } from '../common/credentials.ts';
 import type { StreamStore, StreamSubscriber } from '../common/stream.ts';
 import { type AvroField, gapKind, replayDeliveryId, replayHex, toStreamingShape } from './cdc-event.ts';
 import { changeEventsToInbound } from './index.ts';
+import type { CdcConfig } from './config.ts';
 import { scrubSecrets } from './mapping.ts';
 import { createSalesforceSource, type SfReader } from './pull.ts';
 
@@ -21,14 +22,6 @@ import { createSalesforceSource, type SfReader } from './pull.ts';
 // API does not have); the replay id comes with every event and keep-alive, and each event names
 // its Avro schema, so a schema changed mid-stream is fetched and used, not guessed.
 
-/** `connectors.salesforce.cdc` after validation. */
-export interface CdcConfig {
-  enabled: boolean;
-  channels: string[];
-  pubsub_url: string;
-  org_id?: string | undefined;
-  batch_size: number;
-}
 
 export interface CdcDeps {
   store: StreamStore;

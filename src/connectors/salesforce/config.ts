@@ -1,5 +1,4 @@
 import type { CredentialConfig } from '../common/credentials.ts';
-import type { CdcConfig } from './cdc.ts';
 
 /** `connectors.salesforce` after validation (descriptor.ts holds the schema). */
 export interface SalesforceConfig extends CredentialConfig {
@@ -11,4 +10,13 @@ export interface SalesforceConfig extends CredentialConfig {
   cdc_secret?: string | undefined;
   timeout_ms?: number | undefined;
   cdc?: CdcConfig | undefined;
+}
+
+/** `connectors.salesforce.cdc` after validation (the Pub/Sub API subscriber, cdc.ts). */
+export interface CdcConfig {
+  enabled: boolean;
+  channels: string[];
+  pubsub_url: string;
+  org_id?: string | undefined;
+  batch_size: number;
 }
