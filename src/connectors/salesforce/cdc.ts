@@ -22,7 +22,6 @@ import { createSalesforceSource, type SfReader } from './pull.ts';
 // API does not have); the replay id comes with every event and keep-alive, and each event names
 // its Avro schema, so a schema changed mid-stream is fetched and used, not guessed.
 
-
 export interface CdcDeps {
   store: StreamStore;
   credential: Credential;
