@@ -24,7 +24,7 @@ const CRM_FORMATS = exportNames(CONNECTORS, 'contacts');
 const ORDER_FORMATS = exportNames(CONNECTORS, 'orders');
 
 const HELP =
-  `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} (--orders FILE | --orders-from-shopify) ` +
+  `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} --orders FILE ` +
   `[--orders-format ${ORDER_FORMATS.join('|')}] [options]
 
 Cross-system drift audit from plain exports: joins CRM contacts and Shopify orders by normalised
@@ -152,8 +152,8 @@ function parseFlags(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   if (!values.crm) throw invalid('--crm FILE is required (see --help)');
   const fromShopify = values['orders-from-shopify'] === true;
-  if (!values.orders === !fromShopify)
-    throw invalid('--orders FILE or --orders-from-shopify is required, not both (see --help)');
+  if (!values.orders && !fromShopify) throw invalid('--orders FILE is required (see --help)');
+  if (values.orders && fromShopify) throw invalid('--orders FILE and --orders-from-shopify: give one, not both');
   const format = values['crm-format'];
   if (!format || !CRM_FORMATS.includes(format)) throw invalid(`--crm-format must be one of ${CRM_FORMATS.join(', ')}`);
   const ordersFormat = values['orders-format'] ?? ORDER_FORMATS[0]!;
