@@ -102,7 +102,9 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             config.reconcile.schedule_minutes,
           )
         : null;
-    // Connector streams (Salesforce CDC) feed the inbox where the workers run; closed first on close.
+    const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
+    // Connector streams (Salesforce CDC) feed the inbox where the workers run: started once the app
+    // listens (a failed start leaves none open), closed first.
     const streams = running
       ? startStreams(config.descriptors, config.connectors, hdb, {
           logger: o.logger,
@@ -111,7 +113,6 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
           ...(o.fetch ? { fetch: o.fetch } : {}),
         })
       : [];
-    const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
     return {
       app,
       hdb,
