@@ -18,6 +18,10 @@ export interface ShopifyAdminSim {
   customer(id: number): SimCustomer | undefined;
   /** Address mutations received (customerAddressUpdate / customerAddressCreate). */
   readonly addressWrites: number;
+  /** Access scopes the app holds (`currentAppInstallation.accessScopes`). */
+  scopes: string[];
+  /** Webhook subscriptions: topic and callback URL. */
+  readonly webhooks: { topic: string; callbackUrl: string }[];
   /** Polls an operation stays RUNNING before it completes (default 2). */
   pollsUntilDone: number;
   readonly bulkRuns: number;
@@ -65,6 +69,7 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
   const token = opts.token ?? 'shpat_sim_token';
   const orders: SimOrder[] = [];
   const customers = new Map<number, SimCustomer>();
+  const webhooks: { topic: string; callbackUrl: string }[] = [];
   let addressWrites = 0;
   const customerNode = (c: SimCustomer) => ({
     id: `gid://shopify/Customer/${c.id}`,
@@ -186,6 +191,34 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
       };
     }
     const vars = body.variables ?? {};
+    const ok = (data: unknown) => ({ status: 200, body: { data, extensions: cost(requested) } });
+    if (/webhookSubscriptionCreate\(/.test(q)) {
+      const topic = String(vars.topic ?? '');
+      const callbackUrl = String(vars.url ?? '');
+      const taken = webhooks.some((w) => w.topic === topic && w.callbackUrl === callbackUrl);
+      if (!taken) webhooks.push({ topic, callbackUrl });
+      const userErrors = taken
+        ? [{ field: ['webhookSubscription', 'callbackUrl'], message: 'Address for this topic has already been taken' }]
+        : [];
+      return ok({
+        webhookSubscriptionCreate: {
+          webhookSubscription: taken ? null : { id: `gid://shopify/WebhookSubscription/${webhooks.length}` },
+          userErrors,
+        },
+      });
+    }
+    if (/webhookSubscriptions\(first:/.test(q))
+      return ok({
+        shop: { name: 'Hearth Demo' },
+        currentAppInstallation: { accessScopes: sim.scopes.map((handle) => ({ handle })) },
+        webhookSubscriptions: {
+          nodes: webhooks.map((w, i) => ({
+            id: `gid://shopify/WebhookSubscription/${i + 1}`,
+            topic: w.topic,
+            endpoint: { __typename: 'WebhookHttpEndpoint', callbackUrl: w.callbackUrl },
+          })),
+        },
+      });
     if (/customerAddress(Update|Create)\(/.test(q)) {
       const c = customerOf(vars.customerId);
       const name = /customerAddressUpdate\(/.test(q) ? 'customerAddressUpdate' : 'customerAddressCreate';
@@ -269,6 +302,8 @@ export async function startShopifyAdminSim(opts: { token?: string } = {}): Promi
     bucket: { maximum: 1000, restoreRate: 50, available: 1000 },
     addOrder: (o) => void orders.push(o),
     addCustomer: (c) => void customers.set(c.id, { ...c }),
+    scopes: ['read_orders', 'read_customers', 'write_customers'],
+    webhooks,
     customer: (id) => customers.get(id),
     get addressWrites() {
       return addressWrites;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { shopifyDoctor } from './doctor.ts';
 import { createShopifyConnector } from './index.ts';
 
 /**
@@ -30,6 +31,10 @@ export const shopifyConnector = defineConnector({
           .url()
           .optional()
           .describe('Another origin for the Admin API (a simulator); default https://<shop>.'),
+        webhook_url: z
+          .url()
+          .optional()
+          .describe('Where Shopify sends webhooks (https://<host>/webhooks/shopify): doctor checks, --fix subscribes.'),
         address_writeback: z
           .boolean()
           .default(false)
@@ -63,5 +68,6 @@ export const shopifyConnector = defineConnector({
     ],
   },
   targets: (cfg) => (cfg.admin?.address_writeback ? ['shopify'] : []),
+  doctor: (cfg, ctx) => shopifyDoctor(cfg, ctx),
   create: (cfg) => createShopifyConnector(cfg),
 });

@@ -16,7 +16,9 @@ import {
 
 export interface ShopifyConfig {
   webhook_secret: string;
-  admin?: (ShopifyAdminConfig & { address_writeback?: boolean | undefined }) | undefined;
+  admin?:
+    | (ShopifyAdminConfig & { address_writeback?: boolean | undefined; webhook_url?: string | undefined })
+    | undefined;
 }
 
 /** The slice of Shopify's REST address we read (orders' shipping_address, customers' default_address). */
