@@ -73,7 +73,9 @@ interface SchemaInfo {
 }
 
 let definition: PackageDefinition | undefined;
-function pubSubClass(): new (target: string, creds: ChannelCredentials) => PubSubClient {
+type PubSubCtor = new (target: string, creds: ChannelCredentials, options?: Record<string, number>) => PubSubClient;
+
+function pubSubClass(): PubSubCtor {
   definition ??= protoLoader.loadSync(fileURLToPath(new URL('./pubsub.proto', import.meta.url)), {
     keepCase: true,
     longs: String,
@@ -81,7 +83,7 @@ function pubSubClass(): new (target: string, creds: ChannelCredentials) => PubSu
     defaults: true,
   });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    eventbus: { v1: { PubSub: new (t: string, c: ChannelCredentials) => PubSubClient } };
+    eventbus: { v1: { PubSub: PubSubCtor } };
   };
   return pkg.eventbus.v1.PubSub;
 }
@@ -112,7 +114,8 @@ export function createCdcSubscribers(cfg: CdcConfig, deps: CdcDeps): StreamSubsc
   const { target, creds } = channelOf(cfg.pubsub_url);
   let client: PubSubClient | null = null;
   const open = () => {
-    client ??= new (pubSubClass())(target, creds);
+    // A batch of up to 100 events of up to 1 MB each is more than gRPC's default 4 MB message limit.
+    client ??= new (pubSubClass())(target, creds, { 'grpc.max_receive_message_length': 128 * 1024 * 1024 });
     return client;
   };
   const schemas = new Map<string, { type: AvroType; fields: AvroField[] }>();
