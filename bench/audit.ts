@@ -21,12 +21,16 @@ const AIM_SECONDS = 20;
  * worker thread (the default) and, for comparison, on one thread. CPU seconds are reported beside
  * wall time, and the load average at the start, because the machine may be shared.
  */
-export async function runAuditBench(): Promise<Record<string, unknown>> {
+export async function runAuditBench(
+  opts: { contacts?: number; orderRows?: number } = {},
+): Promise<Record<string, unknown>> {
+  const contacts = opts.contacts ?? CONTACTS;
+  const orderRows = opts.orderRows ?? ORDER_ROWS;
   const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-bench-'));
   try {
     const asOf = Date.parse('2026-01-01T00:00:00Z');
     const genStart = performance.now();
-    const ex = writeSyntheticExports(dir, { contacts: CONTACTS, orderRows: ORDER_ROWS, asOf, duplicateEvery: 1000 });
+    const ex = writeSyntheticExports(dir, { contacts, orderRows, asOf, duplicateEvery: 1000 });
     const generateMs = performance.now() - genStart;
     const rows = ex.crmRows + ex.orderRows;
     const loadAverage = loadavg()[0]!;

@@ -5,14 +5,18 @@ import { pullConnector } from '../src/flows/pull-sources.ts';
 import { createLogger } from '../src/log.ts';
 import { engineContext } from '../src/runtime.ts';
 import { postgresBenchDb, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { repeated } from './procs.ts';
 
 /**
  * Household pull throughput: N HubSpot contacts in households of four (company as household),
- * pulled in pages of 100 into a fresh database, then pulled again (nothing changes). Baseline in
+ * pulled in pages of 100 into a fresh database, then pulled again (nothing changes); median of 3. Baseline in
  * the same run: paging the same contacts through the connector alone (SDK + simulator), no store.
  */
-export async function runHouseholdsPullBench(opts: { contacts?: number } = {}): Promise<Record<string, unknown>> {
+export async function runHouseholdsPullBench(
+  opts: { contacts?: number; runs?: number } = {},
+): Promise<Record<string, unknown>> {
   const n = opts.contacts ?? 2000;
+  const runs = opts.runs ?? 3;
   const crm = await seededCrm(n);
   const out: Record<string, unknown> = { contacts: n, page_size: 100 };
   try {
@@ -20,13 +24,18 @@ export async function runHouseholdsPullBench(opts: { contacts?: number } = {}): 
       ['sqlite', sqliteBenchDb],
       ['postgres', postgresBenchDb],
     ] as const) {
-      const bdb = await open();
-      if (!bdb) continue;
-      try {
-        out[name] = await pullTwice(bdb, crm);
-      } finally {
-        await bdb.drop();
-      }
+      let fresh: BenchDb | null = await open();
+      if (!fresh) continue;
+      // Each run pulls into a fresh database: median of `runs` runs, min and max beside it.
+      out[name] = await repeated(runs, async () => {
+        const bdb = fresh ?? (await open())!;
+        fresh = null;
+        try {
+          return await pullTwice(bdb, crm);
+        } finally {
+          await bdb.drop();
+        }
+      });
     }
   } finally {
     await crm.close();

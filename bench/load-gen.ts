@@ -20,7 +20,7 @@ serveParent({
     return prepared.length;
   },
   /** Checkout webhooks at a steady rate; returns each send time. */
-  paced: async (a: { url: string; rate: number; n: number; secret: string; prefix: string }) => {
+  paced: async (a: { url: string; rate: number; n: number; secret: string; prefix: string; offset?: number }) => {
     const sentAt: number[] = new Array(a.n);
     const failures: number[] = [];
     const sends: Promise<void>[] = [];
@@ -30,7 +30,7 @@ serveParent({
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const d = signShopifyDelivery(
         'orders/create',
-        order(i, `${a.prefix}${i}@example.com`),
+        order(i + (a.offset ?? 0), `${a.prefix}${i}@example.com`),
         a.secret,
         `${a.prefix}-${i}`,
       );

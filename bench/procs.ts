@@ -136,8 +136,8 @@ async function waitForHealth(url: string, proc: ChildProcess): Promise<void> {
   throw new Error('hearth serve did not answer /healthz within 60 s');
 }
 
-/** Quantile of a Prometheus histogram (the upper bound of the bucket holding it), with count and mean. */
-export function histogram(text: string, name: string, label: string): Record<string, number> {
+/** A Prometheus histogram's cumulative buckets, sum and count, read from /metrics text. */
+function parseHistogram(text: string, name: string, label: string) {
   const buckets: [number, number][] = [];
   let sum = 0;
   let count = 0;
@@ -148,6 +148,22 @@ export function histogram(text: string, name: string, label: string): Record<str
     else if (line.startsWith(`${name}_sum`)) sum = value;
     else if (line.startsWith(`${name}_count`)) count = value;
   }
+  return { buckets, sum, count };
+}
+
+/**
+ * Quantile of a Prometheus histogram (the upper bound of the bucket holding it), with count and
+ * mean; with `before`, of what was observed between the two readings only.
+ */
+export function histogram(text: string, name: string, label: string, before?: string): Record<string, number> {
+  const h = parseHistogram(text, name, label);
+  if (before !== undefined) {
+    const b = parseHistogram(before, name, label);
+    h.buckets = h.buckets.map(([le, n], i) => [le, n - (b.buckets[i]?.[1] ?? 0)]);
+    h.sum -= b.sum;
+    h.count -= b.count;
+  }
+  const { buckets, sum, count } = h;
   const upTo = (q: number) => (buckets.find(([, n]) => n >= q * count)?.[0] ?? NaN) * 1000;
   return {
     count,
@@ -165,6 +181,23 @@ export async function repeated(
   const runs: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) runs.push({ load_average: loadAverage(), ...(await fn(i)) });
   return { runs: n, ...(summarise(runs) as Record<string, unknown>) };
+}
+
+/**
+ * Runs fn n times and keeps the run whose `key` (a number, e.g. elapsed_ms) is the median, with the
+ * key's min and max across runs: for results with arrays (calibration tables) that summarise()
+ * would repeat per run.
+ */
+export async function medianRun(
+  n: number,
+  key: string,
+  fn: () => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const runs: Record<string, unknown>[] = [];
+  for (let i = 0; i < n; i++) runs.push(await fn());
+  runs.sort((a, b) => (a[key] as number) - (b[key] as number));
+  const values = runs.map((r) => r[key] as number);
+  return { ...runs[Math.floor(n / 2)], runs: n, [`${key}_min`]: values[0], [`${key}_max`]: values.at(-1) };
 }
 
 export function summarise(values: unknown[]): unknown {

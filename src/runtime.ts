@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HearthConfig } from './config/loader.ts';
 import { buildConnectors, jobTargets, type ConnectorRegistry } from './connectors/registry.ts';
 import type { FetchLike } from './connectors/webhook/index.ts';
-import { openDatabase, type HearthDb } from './db/database.ts';
+import { openDatabase, type HearthDb, type WorkChannel } from './db/database.ts';
 import { migrateWithData } from './flows/migrate.ts';
 import { buildApp } from './http/app.ts';
 import { engineContext } from './flows/engine-context.ts';
@@ -76,13 +76,32 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             ...(o.now ? { now: o.now } : {}),
           });
     const running = workers;
+    // Other processes on the same PostgreSQL database wake this one's loops (and it theirs).
+    const stopListening =
+      running && hdb.signals
+        ? hdb.signals.listen(
+            (ch) => (ch === 'inbox' ? running.wakeInbox() : running.wake()),
+            (err) => o.logger.warn({ err }, 'work notifications dropped; reconnecting'),
+          )
+        : null;
+    const signal = (...channels: WorkChannel[]) => {
+      for (const ch of channels)
+        hdb.signals?.notify(ch).catch((err: unknown) => o.logger.warn({ err }, 'could not notify other processes'));
+    };
     const app = await buildApp({
       config,
       hdb,
       connectors,
       metrics,
       logger: o.logger,
-      ...(running ? { onEventsStored: () => running.wake() } : {}),
+      onEventsStored: () => {
+        running?.wake();
+        signal('inbox', 'jobs');
+      },
+      onInboxStored: () => {
+        running?.wakeInbox();
+        signal('inbox');
+      },
       ...(o.now ? { now: o.now } : {}),
       ...(o.strictResponses ? { strictResponses: true } : {}),
     });
@@ -96,7 +115,10 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
               config,
               metrics,
               logger: o.logger,
-              onJobsQueued: () => running.wake(),
+              onJobsQueued: () => {
+                running.wake();
+                signal('jobs');
+              },
               ...(o.now ? { now: o.now } : {}),
             },
             config.reconcile.schedule_minutes,
@@ -108,7 +130,10 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
     const streams = running
       ? startStreams(config.descriptors, config.connectors, hdb, {
           logger: o.logger,
-          onStored: () => running.wake(),
+          onStored: () => {
+            running.wakeInbox();
+            signal('inbox');
+          },
           ...(o.now ? { now: o.now } : {}),
           ...(o.fetch ? { fetch: o.fetch } : {}),
         })
@@ -124,6 +149,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         await Promise.all(streams.map((s) => s.stop()));
         await reconciler?.close();
         await app.close();
+        await stopListening?.();
         await running?.stop();
         if (owned) await hdb.close();
       },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -23,7 +24,24 @@ export interface HearthDb {
   caps: DialectCaps;
   /** A printable form of the URL with any password removed. */
   display: string;
+  /**
+   * Other processes on this database hear about new work at once (PostgreSQL LISTEN/NOTIFY);
+   * absent where one process owns the database (SQLite): in-process wake-ups suffice there.
+   */
+  signals?: WorkSignals;
   close(): Promise<void>;
+}
+
+export type WorkChannel = 'inbox' | 'jobs';
+
+export interface WorkSignals {
+  /** Tells every listening process that work of this kind was committed. */
+  notify(channel: WorkChannel): Promise<void>;
+  /**
+   * Calls `on` for each notification; after a dropped connection it reconnects with backoff and
+   * calls `on` for every channel (notifications sent meanwhile were lost). Returns a stop function.
+   */
+  listen(on: (channel: WorkChannel) => void, onError?: (err: Error) => void): () => Promise<void>;
 }
 
 export interface OpenOptions {
@@ -82,7 +100,70 @@ function openPostgres(url: string, opts: OpenOptions): HearthDb {
     db,
     caps: { name: 'postgres', skipLocked: true, singleProcess: false },
     display: redactUrl(url),
+    signals: postgresSignals(url, db),
     close: () => db.destroy(),
+  };
+}
+
+const CHANNELS: Record<WorkChannel, string> = { inbox: 'hearth_inbox', jobs: 'hearth_jobs' };
+
+function postgresSignals(url: string, db: Kysely<Database>): WorkSignals {
+  // The payload names the sending process, so a process does not wake itself twice.
+  const self = randomUUID();
+  return {
+    notify: async (channel) => {
+      await sql`select pg_notify(${CHANNELS[channel]}, ${self})`.execute(db);
+    },
+    listen: (on, onError) => listenLoop(url, self, on, onError),
+  };
+}
+
+/** One dedicated connection LISTENing on both channels, reconnected with backoff when it drops. */
+function listenLoop(
+  url: string,
+  self: string,
+  on: (c: WorkChannel) => void,
+  onError?: (err: Error) => void,
+): () => Promise<void> {
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let everListened = false;
+  const byName = new Map(Object.entries(CHANNELS).map(([k, v]) => [v, k as WorkChannel]));
+  const connect = async (attempt: number): Promise<void> => {
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url });
+    let listening = false;
+    const again = (err: Error) => {
+      if (stopped || client !== c) return;
+      client = null;
+      onError?.(err);
+      void c.end().catch(() => {});
+      const next = listening ? 0 : attempt + 1; // a connection that worked starts the backoff afresh
+      retry = setTimeout(() => void connect(next), Math.min(30_000, 500 * 2 ** next));
+    };
+    client = c;
+    c.on('error', again);
+    c.on('notification', (n) => {
+      const channel = byName.get(n.channel);
+      if (channel && n.payload !== self) on(channel);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANNELS.inbox}; LISTEN ${CHANNELS.jobs}`);
+      listening = true;
+      c.on('end', () => again(new Error('LISTEN connection closed')));
+      if (everListened) for (const ch of byName.values()) on(ch); // what was sent while we were away
+      everListened = true;
+    } catch (err) {
+      again(err as Error);
+    }
+  };
+  void connect(0);
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    await client?.end().catch(() => {});
   };
 }
 
@@ -107,6 +188,15 @@ function withStatementCache(sqlite: SqliteDatabase.Database, max = 500) {
       return stmt;
     },
   };
+}
+
+/**
+ * One holder at a time across processes for `name` (PostgreSQL advisory lock held until the
+ * caller's transaction ends); nothing on a single-process database.
+ */
+export async function lockAcrossProcesses(trx: Kysely<Database>, caps: DialectCaps, name: string): Promise<void> {
+  if (caps.singleProcess) return;
+  await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
 }
 
 export function redactUrl(url: string): string {

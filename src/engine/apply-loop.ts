@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
-import type { HearthDb } from '../db/database.ts';
+import { lockAcrossProcesses, type HearthDb } from '../db/database.ts';
 import type { Database, InboxEventsTable } from '../db/schema.ts';
 import { pendingEventIds, settleEvent } from './inbox.ts';
 
@@ -103,6 +103,10 @@ async function applyBatch<S>(
   ids: string[],
   now: number,
 ): Promise<{ event_id: string; outcome: ApplyOutcome }[]> {
+  // Batches apply one at a time across processes: a batch reads the customers it touches before
+  // writing them, so two batches touching one customer at once would lose an update or apply its
+  // events out of order. Ingress and delivery, where most of the CPU goes, still run in parallel.
+  await lockAcrossProcesses(trx, hdb.caps, 'hearth:apply');
   let q = trx
     .selectFrom('inbox_events')
     .selectAll()

@@ -67,15 +67,35 @@ export async function deliverClaimedJobs(
   const batch = jobs.map(toOutbound);
   await rememberExpected(hdb, connector, batch, o.now());
   const results = await deliverSafely(outbound.deliver.bind(outbound), batch);
-  for (const [i, job] of jobs.entries()) {
-    await settleOne(
-      hdb,
-      connector.id,
-      job,
-      results[i] ?? { ok: false, kind: 'unknown', message: 'connector returned no result' },
-      o,
-    );
+  const settled = jobs.map((job, i) => {
+    const result = results[i] ?? {
+      ok: false as const,
+      kind: 'unknown' as const,
+      message: 'connector returned no result',
+    };
+    return { job, result, s: settle(result, job.attempts, o.retry, o.random) };
+  });
+  const now = o.now();
+  try {
+    // One commit for the whole batch: a commit costs more than the few rows each settlement writes.
+    await hdb.db.transaction().execute(async (trx) => {
+      for (const x of settled) await writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o);
+    });
+  } catch {
+    // One settlement that cannot be written (a crosswalk conflict...) must not hold up the others.
+    let failure: unknown;
+    for (const x of settled) {
+      try {
+        await hdb.db.transaction().execute((trx) => writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o));
+        o.onSettled?.(x.job, x.s, now);
+      } catch (err) {
+        failure ??= err; // that job stays running until its lease expires, then is delivered again
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return;
   }
+  for (const x of settled) o.onSettled?.(x.job, x.s, now);
 }
 
 async function rememberExpected(hdb: HearthDb, connector: Connector, batch: OutboundJob[], now: number): Promise<void> {
@@ -104,28 +124,26 @@ async function deliverSafely(
   }
 }
 
-async function settleOne(
-  hdb: HearthDb,
+async function writeSettlement(
+  trx: Kysely<Database>,
   system: string,
   job: JobsTable,
   result: DeliveryResult,
+  s: Settlement,
+  now: number,
   o: DeliverOptions,
 ): Promise<void> {
-  const s = settle(result, job.attempts, o.retry, o.random);
-  const now = o.now();
-  await hdb.db.transaction().execute(async (trx) => {
-    if (s.status === 'done') {
-      await markDone(trx, job.id, now);
-      const ext = result.ok ? result.external_id : undefined;
-      if (result.ok && o.onDelivered) await o.onDelivered(trx, system, job, result, now);
-      if (ext && result.ok && result.written) await rememberWrites(trx, system, ext, result.written, job.id, now);
-      // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
-      if (result.ok && result.inbound?.length) await insertEvents(trx, system, result.inbound, now);
-    } else if (s.status === 'retry') {
-      await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
-    } else {
-      await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
-    }
-  });
-  o.onSettled?.(job, s, now);
+  if (s.status === 'done') {
+    await markDone(trx, job.id, now);
+    if (!result.ok) return;
+    if (o.onDelivered) await o.onDelivered(trx, system, job, result, now);
+    if (result.external_id && result.written)
+      await rememberWrites(trx, system, result.external_id, result.written, job.id, now);
+    // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
+    if (result.inbound?.length) await insertEvents(trx, system, result.inbound, now);
+  } else if (s.status === 'retry') {
+    await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
+  } else {
+    await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
+  }
 }

@@ -33,8 +33,10 @@ export interface WorkerOptions {
 }
 
 export interface Workers {
-  /** Look for work now (a webhook was just stored). */
+  /** Look for work now (jobs or events were just stored). */
   wake(): void;
+  /** Apply the inbox now (a webhook was just stored); its jobs wake their targets when committed. */
+  wakeInbox(): void;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,17 @@ export function startWorkers(o: WorkerOptions): Workers {
   const now = o.now ?? Date.now;
   const random = o.random ?? Math.random;
   const workerId = newId('wrk');
-  const loops: Loop[] = [createLoop('inbox', () => applyRound(o, now), o, now)];
+  const deliveryLoops: Loop[] = [];
+  // Jobs just committed by the apply loop are due now: their targets look at once, not at the next poll.
+  const applyAndWake = async () => {
+    const r = await applyRound(o, now);
+    if (r.jobs > 0) {
+      for (const l of deliveryLoops) l.wake();
+      o.hdb.signals?.notify('jobs').catch((err: unknown) => o.logger.warn({ err }, 'could not notify other processes'));
+    }
+    return r.handled;
+  };
+  const loops: Loop[] = [createLoop('inbox', applyAndWake, o, now)];
   const pools: InFlight[] = [];
   for (const target of o.targets) {
     const connector = o.connectors[connectorOfTarget(target)];
@@ -68,10 +80,12 @@ export function startWorkers(o: WorkerOptions): Workers {
     );
     pool.onSettled = () => loop.wake();
     loops.push(loop);
+    deliveryLoops.push(loop);
     pools.push(pool);
   }
   return {
     wake: () => loops.forEach((l) => l.wake()),
+    wakeInbox: () => loops[0]!.wake(),
     stop: async () => {
       await Promise.all(loops.map((l) => l.stop()));
       await Promise.all(pools.map((p) => p.drain()));
@@ -109,7 +123,7 @@ function createInFlight(size: number): InFlight {
   return pool;
 }
 
-async function applyRound(o: WorkerOptions, now: () => number): Promise<number> {
+async function applyRound(o: WorkerOptions, now: () => number): Promise<{ handled: number; jobs: number }> {
   const r = await applyPendingEvents(o.hdb, o.applier, o.apply_batch, now);
   if (o.metrics) {
     for (const k of ['applied', 'echo', 'ignored', 'failed'] as const)
@@ -117,7 +131,10 @@ async function applyRound(o: WorkerOptions, now: () => number): Promise<number> 
     for (const { outcome } of r.outcomes)
       for (const rej of outcome.rejected) o.metrics.ownershipRejections.inc({ field: rej.field, source: 'event' });
   }
-  return r.outcomes.length + r.failed;
+  // Deferred work (an order's enrichment webhook) enqueues jobs an outcome does not count: any
+  // applied event may have queued some.
+  const jobs = r.outcomes.reduce((n, { outcome }) => n + outcome.jobs, 0) + r.applied;
+  return { handled: r.outcomes.length + r.failed, jobs };
 }
 
 /** Claims a batch and starts delivering it without waiting, unless the target's batches in flight are at the limit. */

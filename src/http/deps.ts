@@ -13,6 +13,8 @@ export interface AppDeps {
   logger: Logger;
   /** Called after webhook events are stored, to start applying them at once. */
   onEventsStored?: () => void;
+  /** Webhooks stored inbox events only (no jobs): wake the apply loop, not every target. */
+  onInboxStored?: () => void;
   now?: () => number;
   /** Check every answer against its response schema (tests): a mismatch is a 500. */
   strictResponses?: boolean;

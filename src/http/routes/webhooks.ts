@@ -66,7 +66,7 @@ export function registerWebhookRoutes(scope: FastifyInstance, deps: AppDeps): vo
         connector: name,
         outcome: outcome.accepted.length > 0 ? 'accepted' : 'duplicate',
       });
-      if (outcome.accepted.length > 0) deps.onEventsStored?.();
+      if (outcome.accepted.length > 0) (deps.onInboxStored ?? deps.onEventsStored)?.();
       return { accepted: outcome.accepted.length, duplicates: outcome.duplicates };
     },
   );

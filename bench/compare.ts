@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * `node bench/compare.ts A.json B.json [--tolerance 0.2]`: sets two bench results side by side and
+ * checks that they agree. Compared are every rate (a key ending in `per_second`, `per_s` or
+ * `rows_per_s`) and every lag p50 (`p50` under a key with `lag` or `visible` in its path), taking
+ * the median where a bench repeated its runs. Agreement is |a − b| / max(a, b) <= tolerance.
+ * Exits 1 when a figure disagrees, so "two runs agree within 20%" is a command, not a claim.
+ */
+type Tree = { [key: string]: unknown };
+
+export interface Comparison {
+  path: string;
+  a: number;
+  b: number;
+  difference: number;
+  agrees: boolean;
+}
+
+const RATE = /(per_second|per_s|rows_per_s)$/;
+
+/** The figure at a leaf: a number, or the median of a {median, min, max} summary. */
+function value(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v && typeof v === 'object' && 'median' in v && typeof (v as Tree).median === 'number')
+    return (v as { median: number }).median;
+  return undefined;
+}
+
+function isCompared(path: string[]): boolean {
+  const key = path.at(-1)!;
+  if (key === 'rate_per_second') return false; // the offered load, an input
+  if (RATE.test(key)) return true;
+  return key === 'p50' && path.some((p) => /lag|visible/.test(p));
+}
+
+/** Every compared figure of a results tree, by dotted path. */
+export function figures(tree: unknown, path: string[] = [], out = new Map<string, number>()): Map<string, number> {
+  if (!tree || typeof tree !== 'object' || Array.isArray(tree)) return out;
+  for (const [key, v] of Object.entries(tree as Tree)) {
+    const at = [...path, key];
+    const n = isCompared(at) ? value(v) : undefined;
+    if (n !== undefined) out.set(at.join('.'), n);
+    else if (!(v && typeof v === 'object' && 'median' in v)) figures(v, at, out);
+  }
+  return out;
+}
+
+export function compare(a: unknown, b: unknown, tolerance: number): Comparison[] {
+  const fa = figures(a);
+  const fb = figures(b);
+  const rows: Comparison[] = [];
+  for (const [path, x] of fa) {
+    const y = fb.get(path);
+    if (y === undefined) continue;
+    const difference = Math.max(x, y) === 0 ? 0 : Math.abs(x - y) / Math.max(x, y);
+    rows.push({ path, a: x, b: y, difference, agrees: difference <= tolerance });
+  }
+  return rows;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const tolAt = args.indexOf('--tolerance');
+  const tolerance = tolAt >= 0 ? Number(args[tolAt + 1]) : 0.2;
+  const files = args.filter((a, i) => !a.startsWith('--') && (tolAt < 0 || i !== tolAt + 1));
+  if (files.length !== 2 || !(tolerance >= 0)) {
+    process.stderr.write('usage: node bench/compare.ts A.json B.json [--tolerance 0.2]\n');
+    process.exit(2);
+  }
+  const [a, b] = files.map((f) => JSON.parse(readFileSync(f!, 'utf8')) as Tree);
+  const rows = compare(a, b, tolerance);
+  const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  console.log(`| figure | run A | run B | difference |\n|---|---|---|---|`);
+  for (const r of rows)
+    console.log(
+      `| ${r.path} | ${fmt(r.a)} | ${fmt(r.b)} | ${(r.difference * 100).toFixed(1)}%${r.agrees ? '' : ' ✗'} |`,
+    );
+  const bad = rows.filter((r) => !r.agrees);
+  console.log(
+    `\n${rows.length - bad.length} of ${rows.length} figures agree within ${tolerance * 100}%` +
+      ` (load average at start: A ${JSON.stringify(a!.load_average_at_start)},` +
+      ` B ${JSON.stringify(b!.load_average_at_start)})`,
+  );
+  if (bad.length > 0) process.exitCode = 1;
+}
+
+if (import.meta.main) main();
