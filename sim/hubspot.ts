@@ -80,6 +80,7 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
   const households = createHouseholdRoutes(opts.webhook);
   const faults = createFaults();
   const oauth = opts.oauth ? createOAuthSim('/oauth/v1/token', opts.oauth) : null;
+  const missing = new Set(opts.missing_properties ?? []);
   let requests = 0;
   let hung = 0;
   const hanging: IncomingMessage[] = [];
@@ -116,9 +117,17 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
         ),
       );
     const body = parseJson(text);
+    if (req.method === 'POST' && url.pathname === '/crm/v3/properties/contacts') {
+      const created = (body as { name?: string } | undefined)?.name;
+      if (!created) return sendJson(res, 400, error('VALIDATION_ERROR', 'name is required'));
+      if (!missing.has(created))
+        return sendJson(res, 409, error('CONFLICT', `A property named '${created}' already exists.`));
+      missing.delete(created);
+      return sendJson(res, 201, { ...(body as object), createdAt: new Date().toISOString() });
+    }
     const property = /^\/crm\/v3\/properties\/contacts\/([^/]+)$/.exec(url.pathname)?.[1];
     if (property && req.method === 'GET')
-      return (opts.missing_properties ?? []).includes(property)
+      return missing.has(property)
         ? sendJson(res, 404, error('OBJECT_NOT_FOUND', `Unable to find property ${property}`))
         : sendJson(res, 200, { name: property, type: 'string', fieldType: 'text', groupName: 'contactinformation' });
     const reply =

@@ -4,6 +4,7 @@ import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
 import { createOAuthSim, tokenParams, type OAuthSim, type OAuthSimOptions } from './oauth.ts';
 import { createAccountStore, type SalesforceAccountSim } from './salesforce-accounts.ts';
+import { startPubSubSim, type PubSubSim } from './salesforce-pubsub.ts';
 
 export interface SalesforceSim {
   /** The token endpoint, when started with `oauth`. */
@@ -21,6 +22,8 @@ export interface SalesforceSim {
   faults: Faults;
   /** NPSP Household Accounts (members: Contacts with that AccountId). */
   accounts: SalesforceAccountSim;
+  /** The Pub/Sub API (CDC over gRPC), when started with `pubsub`: every contact change is published. */
+  pubsub: PubSubSim | null;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,8 @@ export interface SalesforceSimOptions {
   oauth?: OAuthSimOptions;
   /** Relay Change Data Capture events to Hearth, signed like Hearth's relay contract. */
   cdc?: { url: string; secret: string };
+  /** Serve Change Data Capture over the Pub/Sub API (`/data/ContactChangeEvent`) on a loopback gRPC port. */
+  pubsub?: boolean;
 }
 
 type Reply = { status: number; body?: unknown };
@@ -57,6 +62,8 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
   const faults = createFaults();
   const oauth = opts.oauth ? createOAuthSim('/services/oauth2/token', { ttl_s: null, ...opts.oauth }) : null;
   const accounts = createAccountStore();
+  const pubsub = opts.pubsub ? await startPubSubSim({ valid: (t) => t === token || oauth?.valid(t) === true }) : null;
+  let streamed = 9000;
   const cursors = new Map<string, { ids: string[]; fields: string[]; batch: number }>();
   let requests = 0;
   let seq = 1;
@@ -69,6 +76,8 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     Object.assign(c, changed);
     if (api) writes.set(id, [...(writes.get(id) ?? []), { at: Date.now(), fields: changed }]);
     relay(id, changed, origin);
+    if (pubsub && Object.keys(changed).length)
+      pubsub.publish('/data/ContactChangeEvent', changeEvent(streamed, streamed++, id, changed, origin));
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -231,7 +240,11 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
     writes: (id) => writes.get(id)?.length ?? 0,
     faults,
     accounts,
-    close: server.close,
+    pubsub,
+    close: async () => {
+      await pubsub?.close();
+      await server.close();
+    },
   };
 }
 

@@ -10,6 +10,7 @@ Usage: hearth <command> [options]
 Commands:
   serve               API, webhooks, workers and console (--config FILE, --db URL)
   demo                serve plus simulated Shopify / HubSpot / loyalty systems and a workload
+  demo-cdc            Salesforce contact changes arriving over the built-in CDC subscriber (simulated)
   migrate             apply database migrations
   jobs list|retry     outbound jobs and dead letters
   keys create|list    API keys with roles
@@ -29,6 +30,7 @@ Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./cli/serve.ts')).serveCommand,
   demo: async () => (await import('./cli/demo.ts')).demoCommand,
+  'demo-cdc': async () => (await import('./cli/demo-cdc.ts')).demoCdcCommand,
   migrate: async () => (await import('./cli/migrate.ts')).migrateCommand,
   jobs: async () => (await import('./cli/jobs.ts')).jobsCommand,
   keys: async () => (await import('./cli/keys.ts')).keysCommand,

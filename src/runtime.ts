@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
 import { createEventApplier, learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
+import { startStreams } from './flows/stream-inbox.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -124,6 +125,19 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
           )
         : null;
     const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
+    // Connector streams (Salesforce CDC) feed the inbox where the workers run: started once the app
+    // listens (a failed start leaves none open), closed first.
+    const streams = running
+      ? startStreams(config.descriptors, config.connectors, hdb, {
+          logger: o.logger,
+          onStored: () => {
+            running.wakeInbox();
+            signal('inbox');
+          },
+          ...(o.now ? { now: o.now } : {}),
+          ...(o.fetch ? { fetch: o.fetch } : {}),
+        })
+      : [];
     return {
       app,
       hdb,
@@ -132,6 +146,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       workers: running,
       url,
       close: async () => {
+        await Promise.all(streams.map((s) => s.stop()));
         await reconciler?.close();
         await app.close();
         await stopListening?.();

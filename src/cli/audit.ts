@@ -1,10 +1,12 @@
 import { constants } from 'node:fs';
 import { access, open, rename, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { contactsExport, CONNECTORS, exportNames, ordersExport } from '../connectors/registry.ts';
 import { HearthError, isHearthError } from '../errors.ts';
 import type { CliIo } from './io.ts';
+import { exportShopifyOrders } from './shopify-audit.ts';
 import type { ProgressFn } from '../audit/csv-stream.ts';
 import { loadCrosswalk } from '../audit/crosswalk.ts';
 import { renderHtmlReport } from '../audit/report-html.ts';
@@ -38,6 +40,9 @@ Options:
                          salesforce (Id, Email, MailingStreet, MailingCity, MailingPostalCode, ...),
                          zoho (Record Id, Email, Mailing Street, Mailing City, Mailing Zip, ...)
   --orders FILE          Shopify orders export (one row per line item)
+  --orders-from-shopify  read the orders from the store instead (connectors.shopify.admin in
+                         --config FILE; a GraphQL bulk operation, resumed when --db is given)
+  --config FILE          Hearth config (for --orders-from-shopify)
   --orders-format F      ${ORDER_FORMATS.join(', ')} (default ${ORDER_FORMATS[0]})
   --out FILE             write the report: .html (self-contained page with charts) or JSON
                          ({"summary": ..., "findings": [...]}); written to a temporary file and
@@ -56,6 +61,8 @@ const OPTIONS = {
   crm: { type: 'string' },
   'crm-format': { type: 'string' },
   orders: { type: 'string' },
+  'orders-from-shopify': { type: 'boolean' },
+  config: { type: 'string' },
   'orders-format': { type: 'string' },
   out: { type: 'string' },
   'as-of': { type: 'string' },
@@ -73,6 +80,8 @@ interface Options {
   asOf: number | undefined;
   json: boolean;
   db: string | undefined;
+  fromShopify: boolean;
+  config: string | undefined;
 }
 
 /** `hearth audit`: exit 0 on success, 2 on bad input (one line on stderr, no report file). */
@@ -97,6 +106,15 @@ export async function runAuditCommand(argv: string[], io: AuditIo): Promise<numb
 /** Runs the audit, writes the report through a temporary file (tracked in `temp` for cleanup). */
 async function execute(opts: Options, io: AuditIo, temp: { path: string | undefined }): Promise<void> {
   if (opts.out) await assertWritable(opts.out);
+  if (opts.fromShopify) {
+    const file = join(tmpdir(), `hearth-shopify-orders-${process.pid}-${Date.now()}.csv`);
+    try {
+      await exportShopifyOrders({ config: opts.config, db: opts.db, env: process.env }, file);
+      return await execute({ ...opts, fromShopify: false, ordersFile: file }, io, temp);
+    } finally {
+      await unlink(file).catch(() => {});
+    }
+  }
   const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name) : undefined;
   const report = await runAudit({
     crmFile: opts.crmFile,
@@ -133,7 +151,9 @@ function parseFlags(argv: string[]): Options | 'help' {
   }
   if (values.help) return 'help';
   if (!values.crm) throw invalid('--crm FILE is required (see --help)');
-  if (!values.orders) throw invalid('--orders FILE is required (see --help)');
+  const fromShopify = values['orders-from-shopify'] === true;
+  if (!values.orders && !fromShopify) throw invalid('--orders FILE is required (see --help)');
+  if (values.orders && fromShopify) throw invalid('--orders FILE and --orders-from-shopify: give one, not both');
   const format = values['crm-format'];
   if (!format || !CRM_FORMATS.includes(format)) throw invalid(`--crm-format must be one of ${CRM_FORMATS.join(', ')}`);
   const ordersFormat = values['orders-format'] ?? ORDER_FORMATS[0]!;
@@ -142,12 +162,14 @@ function parseFlags(argv: string[]): Options | 'help' {
   return {
     crmFile: values.crm,
     crmFormat: contactsExport(CONNECTORS, format),
-    ordersFile: values.orders,
+    ordersFile: values.orders ?? '',
     ordersFormat: ordersExport(CONNECTORS, ordersFormat),
     out: values.out,
     asOf: parseAsOf(values['as-of']),
     json: values.json ?? false,
     db: values.db,
+    fromShopify,
+    config: values.config,
   };
 }
 

@@ -3,19 +3,20 @@ import { createLogger } from '../log.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
-const HELP = `Usage: hearth doctor [--config FILE] [--json]
+const HELP = `Usage: hearth doctor [--config FILE] [--fix] [--json]
 
 Checks every configured connector against its live system: reachability, credentials (a token
 is obtained or renewed), granted scopes, the custom properties Hearth relies on (HubSpot
 points_aggregation_opt_in; Salesforce NPSP fields), how webhooks or change events arrive, and
 clock skew. Prints a table with what to fix; exits 1 when a check fails.
+  --fix    create what can be created (HubSpot: the opt-in contact property), then report
   --json   one JSON object { ok, checks } instead of the table`;
 
 export async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { ...CONFIG_FLAGS, json: { type: 'boolean' }, fix: { type: 'boolean' } });
   if (values.help) return (writeLine(io.stdout, HELP), 0);
   const config = configFrom(values, io);
-  const checks = await diagnoseConfig(config, { logger: createLogger('silent') });
+  const checks = await diagnoseConfig(config, { logger: createLogger('silent') }, values.fix === true);
   const ok = !checks.some((c) => c.status === 'fail');
   if (values.json) writeLine(io.stdout, JSON.stringify({ ok, checks }));
   else writeLine(io.stdout, doctorTable(checks));

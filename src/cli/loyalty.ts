@@ -9,9 +9,12 @@ import { readOrdersExport } from '../loyalty/orders-csv.ts';
 import { loyaltySettings } from '../config/derive.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
+import { readShopifyOrders, shopifyAdminConfig } from './shopify-orders.ts';
+import { ordersBulkQuery } from '../connectors/shopify/bulk.ts';
 
 const HELP = `Usage:
   hearth loyalty backfill --orders ORDERS.csv [--json]
+  hearth loyalty backfill --from-shopify [--since YYYY-MM-DD] [--json]
   hearth loyalty audit [--redemptions LOG.csv] [--json]
   hearth loyalty expire [--json]
 Common: [--config FILE] [--db URL]
@@ -20,6 +23,8 @@ backfill replays a Shopify orders export under the household membership timeline
 earns what it would have earned when placed (idempotent: re-running credits nothing twice, and
 manual adjustments are never touched), and reports the unrecoverable portion (orders with no
 linkable customer, members whose household history is unknown) with counts and amounts.
+--from-shopify reads the orders from the store (connectors.shopify.admin) with a GraphQL bulk
+operation instead of a CSV; a rerun after an interruption resumes the same operation.
 audit lists redemptions made against an account outside the redeemer's household at that time,
 as a share of all redemptions: from Hearth's ledger, or from an imported log with columns
 redeemed_at, redeemer_email|redeemer_id, account_email|account_id, points.
@@ -29,7 +34,14 @@ not spent since (oldest first; run it daily, e.g. from cron; a second run expire
 export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
-    { ...CONFIG_FLAGS, orders: { type: 'string' }, redemptions: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      ...CONFIG_FLAGS,
+      orders: { type: 'string' },
+      'from-shopify': { type: 'boolean' },
+      since: { type: 'string' },
+      redemptions: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     true,
   );
   const [sub, ...extra] = positionals;
@@ -37,9 +49,11 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
   if (extra.length > 0) throw new HearthError('invalid_input', `unexpected argument "${extra[0]}"`);
   if (sub !== 'backfill' && sub !== 'audit' && sub !== 'expire')
     throw new HearthError('invalid_input', `unknown loyalty subcommand "${sub}" (backfill, audit or expire)`);
-  if (sub === 'backfill' && !values.orders)
-    throw new HearthError('invalid_input', 'loyalty backfill needs --orders FILE');
+  const fromShopify = values['from-shopify'] === true;
+  if (sub === 'backfill' && !values.orders === !fromShopify)
+    throw new HearthError('invalid_input', 'loyalty backfill needs --orders FILE or --from-shopify (one of them)');
   const config = configFrom(values, io);
+  if (sub === 'backfill' && fromShopify) return backfillFromShopify(config, values.since, Boolean(values.json), io);
   if (sub === 'expire') return expire(configFrom(values, io), Boolean(values.json), io);
   const input =
     sub === 'backfill'
@@ -81,6 +95,26 @@ async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: 
         : `expired ${r.points_expired} points in ${r.accounts_expired} of ${r.accounts_checked} accounts ` +
             `(earned before ${r.cutoff})`,
     );
+    return 0;
+  } finally {
+    await hdb.close();
+  }
+}
+
+async function backfillFromShopify(
+  config: ReturnType<typeof configFrom>,
+  since: string | undefined,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const admin = shopifyAdminConfig(config); // before the database is opened
+  ordersBulkQuery(since); // --since checked before anything starts
+  const hdb = openDatabase(config.database);
+  try {
+    await migrateToLatest(hdb.db);
+    const orders = await readShopifyOrders(hdb, admin, { since, onStatus: (l) => writeLine(io.stderr, l) });
+    const report = await backfillOrders(hdb.db, orders, Date.now(), loyaltySettings(config), 'shopify');
+    writeLine(io.stdout, json ? JSON.stringify(report) : backfillText(report));
     return 0;
   } finally {
     await hdb.close();

@@ -7,6 +7,7 @@ import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
 import type { FetchLike } from './common/http.ts';
 import type { DoctorCheck, DoctorContext } from './common/doctor-check.ts';
+import type { StreamDeps, StreamSubscriber } from './common/stream.ts';
 
 /** What a connector factory may be handed by the process that wires it. */
 export interface ConnectorDeps {
@@ -59,6 +60,8 @@ export interface ConnectorDescriptor<N extends string = string, C = unknown> {
   /** CSV export formats the audit and backfills read. */
   exports?: { contacts?: readonly ColumnSpec<CrmField>[]; orders?: readonly ColumnSpec<OrderField>[] };
   create(cfg: C, deps: ConnectorDeps): Connector;
+  /** Long-running subscriptions `hearth serve` keeps open (Salesforce CDC); none when not enabled in config. */
+  streams?(cfg: C, deps: StreamDeps): StreamSubscriber[];
   /** `hearth doctor`: checks the configuration against the live system (reach, credentials, scopes...). */
   doctor?(cfg: C, ctx: DoctorContext, deps: ConnectorDeps): Promise<DoctorCheck[]>;
 }

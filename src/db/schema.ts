@@ -386,4 +386,15 @@ export interface Database {
   reconcile_scores: ReconcileScoresTable;
   billing_accounts: BillingAccountsTable;
   billing_subscriptions: BillingSubscriptionsTable;
+  connector_cursors: ConnectorCursorsTable;
+}
+
+/** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
+export interface ConnectorCursorsTable {
+  connector: string;
+  stream: string;
+  position: string | null;
+  /** 1 while a full re-pull is owed (an expired replay id); cleared when it finished. */
+  repull_pending: number;
+  updated_at: number;
 }

@@ -17,4 +17,6 @@ export interface DoctorContext {
   opt_in_property: string;
   /** The connector is the household source (its household fields matter). */
   household_source: string | null;
+  /** `hearth doctor --fix`: create what can be created (HubSpot's opt-in property) instead of only reporting it. */
+  fix?: boolean;
 }

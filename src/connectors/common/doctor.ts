@@ -17,10 +17,11 @@ export interface DoctorConfig {
 }
 
 /** The checks of every configured connector, with the context the rest of the config gives. */
-export function diagnoseConfig(config: DoctorConfig, deps: ConnectorDeps): Promise<DoctorCheck[]> {
+export function diagnoseConfig(config: DoctorConfig, deps: ConnectorDeps, fix = false): Promise<DoctorCheck[]> {
   const ctx = {
     opt_in_property: config.households?.opt_in_property ?? 'points_aggregation_opt_in',
     household_source: config.households?.source ?? null,
+    fix,
   };
   return diagnose(config.descriptors, config.connectors, ctx, deps);
 }

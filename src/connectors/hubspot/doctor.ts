@@ -30,7 +30,7 @@ export async function hubspotDoctor(
   const checks = accessChecks('hubspot', first, cfg.oauth ? REAUTH : NEW_TOKEN, `grant ${HUBSPOT_SCOPES.join(', ')}`);
   if ('error' in first || first.status === 401) return checks;
   checks.push(await scopesCheck(cfg, base, token, deps));
-  checks.push(await propertyCheck(base, auth, ctx.opt_in_property, deps));
+  checks.push(await propertyCheck(base, auth, ctx.opt_in_property, deps, ctx.fix === true));
   checks.push(
     cfg.client_secret
       ? check('hubspot', 'webhooks', 'ok', 'v3 signatures verified with the app secret; subscriptions live in the app')
@@ -62,9 +62,11 @@ async function propertyCheck(
   auth: Record<string, string>,
   name: string,
   deps: ConnectorDeps,
+  fix: boolean,
 ): Promise<DoctorCheck> {
   const p = await probe(deps, `${base}/crm/v3/properties/contacts/${encodeURIComponent(name)}`, auth);
   if ('error' in p) return check('hubspot', 'properties', 'warn', p.error);
+  if (p.status === 404 && fix) return createProperty(base, auth, name, deps);
   if (p.status === 404)
     return check(
       'hubspot',
@@ -76,4 +78,53 @@ async function propertyCheck(
   if (p.status >= 400)
     return check('hubspot', 'properties', 'warn', `could not read property ${name} (HTTP ${p.status})`);
   return check('hubspot', 'properties', 'ok', `contact property ${name} exists`);
+}
+
+/**
+ * `--fix`: the opt-in property as HubSpot's single checkbox (an enumeration with true/false), in
+ * the standard contact information group. Needs the `crm.schemas.contacts.write` scope.
+ */
+async function createProperty(
+  base: string,
+  auth: Record<string, string>,
+  name: string,
+  deps: ConnectorDeps,
+): Promise<DoctorCheck> {
+  const send = deps.fetch ?? (globalThis.fetch as unknown as NonNullable<ConnectorDeps['fetch']>);
+  const body = {
+    name,
+    label: 'Points aggregation opt-in',
+    description: 'Hearth: the member pools loyalty points with their household.',
+    groupName: 'contactinformation',
+    type: 'enumeration',
+    fieldType: 'booleancheckbox',
+    options: [
+      { label: 'Yes', value: 'true', displayOrder: 0 },
+      { label: 'No', value: 'false', displayOrder: 1 },
+    ],
+  };
+  try {
+    const res = await send(`${base}/crm/v3/properties/contacts`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status === 201 || res.status === 200)
+      return check('hubspot', 'properties', 'ok', `created contact property ${name} (--fix)`);
+    return check(
+      'hubspot',
+      'properties',
+      'fail',
+      `could not create contact property ${name} (HTTP ${res.status})`,
+      'grant crm.schemas.contacts.write, or create the single-checkbox property by hand',
+    );
+  } catch (err) {
+    return check(
+      'hubspot',
+      'properties',
+      'fail',
+      `could not create contact property ${name}: ${(err as Error).message}`,
+    );
+  }
 }

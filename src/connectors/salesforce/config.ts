@@ -9,4 +9,14 @@ export interface SalesforceConfig extends CredentialConfig {
   client_id: string;
   cdc_secret?: string | undefined;
   timeout_ms?: number | undefined;
+  cdc?: CdcConfig | undefined;
+}
+
+/** `connectors.salesforce.cdc` after validation (the Pub/Sub API subscriber, cdc.ts). */
+export interface CdcConfig {
+  enabled: boolean;
+  channels: string[];
+  pubsub_url: string;
+  org_id?: string | undefined;
+  batch_size: number;
 }

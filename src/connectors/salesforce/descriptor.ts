@@ -5,6 +5,9 @@ import { salesforceDoctor } from './doctor.ts';
 import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema } from '../common/credentials.ts';
 import { createSalesforceHouseholds } from './households.ts';
 import { createSalesforceConnector } from './index.ts';
+import { salesforceConnection, salesforceCredential } from './auth.ts';
+import { cdcReaders, createCdcSubscribers } from './cdc.ts';
+import type { SfReader } from './pull.ts';
 
 const config = z
   .object({
@@ -19,10 +22,35 @@ const config = z
     cdc_secret: z.string().min(8).optional(),
     /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
     timeout_ms: z.number().int().min(1).optional(),
+    cdc: z
+      .object({
+        enabled: z.boolean().default(false).describe('Subscribe to Change Data Capture inside `hearth serve`.'),
+        channels: z
+          .array(z.string().regex(/^\/data\/[A-Za-z0-9_]+$/, 'a CDC channel such as /data/ContactChangeEvent'))
+          .min(1)
+          .default(['/data/ContactChangeEvent', '/data/AccountChangeEvent'])
+          .describe('Pub/Sub API topics: the two standard channels, or one custom channel (/data/Hearth__chn).'),
+        pubsub_url: z.url().default('https://api.pubsub.salesforce.com:7443').describe('The Pub/Sub API endpoint.'),
+        org_id: z
+          .string()
+          .regex(/^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/, 'an organization id (00D...)')
+          .optional()
+          .describe('The organization id (tenant id of the Pub/Sub API); required when enabled.'),
+        batch_size: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(100)
+          .describe('Events requested at a time; more only once they are stored (flow control).'),
+      })
+      .refine((c) => !c.enabled || c.org_id, { message: 'org_id is required when cdc is enabled', path: ['org_id'] })
+      .optional()
+      .describe('Change Data Capture over the Pub/Sub API (gRPC + Avro).'),
   })
   .refine(hasCredential, `${CREDENTIAL_REQUIRED}, or jwt (client_id, username, private_key)`);
 
-/** Salesforce CRM through jsforce: write-back, contact pulls, NPSP households, CDC through a signing relay. */
+/** Salesforce CRM through jsforce: write-back, pulls, NPSP households; CDC over the Pub/Sub API or a signing relay. */
 export const salesforceConnector = defineConnector({
   name: 'salesforce',
   config,
@@ -51,6 +79,19 @@ export const salesforceConnector = defineConnector({
     ],
   },
   doctor: salesforceDoctor,
+  streams: (cfg, deps) =>
+    cfg.cdc?.enabled
+      ? createCdcSubscribers(cfg.cdc, {
+          store: deps.store,
+          credential: salesforceCredential(cfg, deps),
+          ...cdcReaders(salesforceConnection(cfg, deps).conn as unknown as SfReader),
+          instance_url: cfg.instance_url,
+          client_id: cfg.client_id,
+          logger: deps.logger,
+          now: deps.now,
+          onStored: deps.onStored,
+        })
+      : [],
   create: (cfg, deps) =>
     createSalesforceConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
 });

@@ -37,15 +37,17 @@ export async function salesforceDoctor(
     );
   }
   checks.push(
-    cfg.cdc_secret
-      ? check('salesforce', 'webhooks', 'ok', 'CDC through a signing relay (cdc_secret set)')
-      : check(
-          'salesforce',
-          'webhooks',
-          'warn',
-          'no real-time changes: no CDC relay configured (a built-in subscriber is not built yet)',
-          'run a CDC relay with cdc_secret, or rely on scheduled reconciliation',
-        ),
+    cfg.cdc?.enabled
+      ? check('salesforce', 'webhooks', 'ok', `CDC over the Pub/Sub API: ${cfg.cdc.channels.join(', ')}`)
+      : cfg.cdc_secret
+        ? check('salesforce', 'webhooks', 'ok', 'CDC through a signing relay (cdc_secret set)')
+        : check(
+            'salesforce',
+            'webhooks',
+            'warn',
+            'no real-time changes: CDC is not enabled',
+            'set cdc: { enabled: true, org_id } (Pub/Sub API), run a relay with cdc_secret, or rely on reconciliation',
+          ),
   );
   checks.push(clockCheck('salesforce', first.date, deps.now ?? Date.now));
   return checks;

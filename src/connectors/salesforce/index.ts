@@ -270,6 +270,15 @@ export function parseChangeEvents(
       field: 'body',
     });
   const raw = 'events' in body ? (body as { events: unknown }).events : [body];
+  return changeEventsToInbound(raw, clientId, now);
+}
+
+/**
+ * Change events (already JSON: from the relay's body or decoded from the Pub/Sub stream's Avro)
+ * as canonical inbound events: one mapping for both paths, so both produce the same events with
+ * the same delivery ids (the replay id) and a change seen on both is stored once.
+ */
+export function changeEventsToInbound(raw: unknown, clientId: string, now: () => number): InboundEvent[] {
   const events = checkShape(changeEventsSchema, raw, 'salesforce', 'events') as ChangeEvent[];
   return events.flatMap((e, i) => toEvents(e, i, clientId, now));
 }

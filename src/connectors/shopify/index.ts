@@ -1,12 +1,24 @@
 import { HearthError } from '../../errors.ts';
+import { createAdminClient, type ShopifyAdminConfig } from './admin.ts';
+import { addressExpectedWrite, deliverAddresses, shopifyVendorFields } from './writeback.ts';
 import type { PostalAddress } from '../../address/types.ts';
 import { hmacSha256, safeEqual } from '../hmac.ts';
 import { shopifyBodySchema } from './schema.ts';
 import { checkShape, parseJsonBody } from '../common/ingress.ts';
-import type { CanonicalEvent, Connector, InboundEvent, VerifyResult, WebhookRequest } from '../../canonical/types.ts';
+import {
+  PROFILE_PROJECT,
+  type CanonicalEvent,
+  type Connector,
+  type InboundEvent,
+  type VerifyResult,
+  type WebhookRequest,
+} from '../../canonical/types.ts';
 
 export interface ShopifyConfig {
   webhook_secret: string;
+  admin?:
+    | (ShopifyAdminConfig & { address_writeback?: boolean | undefined; webhook_url?: string | undefined })
+    | undefined;
 }
 
 /** The slice of Shopify's REST address we read (orders' shipping_address, customers' default_address). */
@@ -53,13 +65,26 @@ interface ShopifyOrder {
  * window: Shopify retries a delivery for 4 hours with the original body, and the event id
  * already makes replays harmless.
  */
-export function createShopifyConnector(cfg: ShopifyConfig): Connector {
+export function createShopifyConnector(cfg: ShopifyConfig, deps: { fetch?: typeof fetch } = {}): Connector {
+  const admin = cfg.admin?.address_writeback ? createAdminClient(cfg.admin, deps) : null;
   return {
     id: 'shopify',
     ingress: {
       verify: (req) => verifyShopify(req, cfg.webhook_secret),
       parse: parseShopify,
     },
+    // With admin.address_writeback, Shopify reads the customer view: its default address follows
+    // the canonical one (writeback.ts); the customers/update echo carries the values written.
+    ...(admin
+      ? {
+          outbound: {
+            kinds: [PROFILE_PROJECT],
+            deliver: (jobs) => deliverAddresses(admin, jobs),
+            expectedWrites: addressExpectedWrite,
+          },
+          maxBatch: 25,
+        }
+      : {}),
   };
 }
 
@@ -224,12 +249,15 @@ function customerEvent(c: ShopifyCustomer, occurredAt: number): CanonicalEvent {
       phone: c.phone ?? null,
       address,
     },
-    vendor_fields: {
-      first_name: c.first_name ?? null,
-      last_name: c.last_name ?? null,
-      email: c.email ?? null,
-      phone: c.phone ?? null,
-    },
+    vendor_fields: shopifyVendorFields(
+      {
+        first_name: c.first_name ?? null,
+        last_name: c.last_name ?? null,
+        email: c.email ?? null,
+        phone: c.phone ?? null,
+      },
+      address,
+    ),
     origin_is_hearth: false,
     occurred_at: parseTime(c.updated_at) ?? occurredAt,
   };
