@@ -15,7 +15,11 @@ export type IdPrefix =
   | 'rev'
   | 'mrg'
   | 'wrk'
-  | 'hm';
+  | 'hm'
+  | 'rvt'
+  | 'flg'
+  | 'shw'
+  | 'qlt';
 
 const next = monotonicFactory();
 

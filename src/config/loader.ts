@@ -14,6 +14,7 @@ import {
 } from '../connectors/registry.ts';
 import { DEFAULT_RECONCILE_POLICIES, RECONCILE_POLICIES } from '../reconcile/policy.ts';
 import { rejectUnknownKeys } from './unknown-keys.ts';
+import { governanceSchema } from '../governance/quality-schema.ts';
 import { markRefs, substituteValues } from './substitute.ts';
 
 const reconcile = z
@@ -258,6 +259,7 @@ export function configSchema(descriptors: Descriptors) {
           .prefault({}),
       })
       .prefault({}),
+    governance: governanceSchema.describe('Data governance: quality rules per field (checked at ingest).'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),

@@ -14,6 +14,7 @@ import { decideFinding, HEALABLE_FIELDS } from '../reconcile/policy.ts';
 import { projectCustomer } from '../reconcile/projection.ts';
 import { rate, scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
+import { readFlags } from '../governance/flag-store.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, type WritableField } from '../connectors/fields-write.ts';
 
 type Db = Kysely<Database>;
@@ -210,7 +211,9 @@ async function applyPage(
   let queued = 0;
   const next = await deps.hdb.db.transaction().execute(async (trx) => {
     const matches = await matchRecords(trx, system, page.records);
-    const result = evaluatePage(deps, run.id, system, page.records, matches, stats, now);
+    // Runtime flag `reconcile.heal` (governance), read per page: off, heal-policy drift waits for review.
+    const heal = (await readFlags(trx)).on('reconcile.heal');
+    const result = evaluatePage(deps, run.id, system, page.records, matches, stats, now, heal);
     await supersedeOpen(
       trx,
       run.id,
@@ -264,9 +267,10 @@ function evaluatePage(
   matches: Map<string, CustomersTable>,
   stats: RunStats,
   now: number,
+  heal = true,
 ): PageResult {
   const out: PageResult = { findings: [], heals: [], matched: 0 };
-  const canHeal = deps.config.writeback.crm === system;
+  const canHeal = heal && deps.config.writeback.crm === system;
   for (const rec of records) {
     const customer = matches.get(rec.external_id);
     if (!customer) continue;
