@@ -7,14 +7,26 @@ import { ADMIN_KEY, eventually } from './harness.ts';
 
 let seq = 0;
 
-/** A contact change as a CRM reports it (canonical, straight into the inbox). */
+/** A contact change as a CRM reports it (canonical, straight into the inbox), with HubSpot-named properties. */
 export function contactUpdate(source: string, externalId: string, contact: CanonicalContact): CanonicalEvent {
+  const props: [string, string | null | undefined][] = [
+    ['firstname', contact.given_name],
+    ['lastname', contact.family_name],
+    ['email', contact.email],
+    ['phone', contact.phone],
+    ['address', contact.address?.line1],
+    ['city', contact.address?.city],
+    ['state', contact.address?.region],
+    ['zip', contact.address?.postal_code],
+    ['country', contact.address?.country],
+  ];
   return {
     type: 'contact.updated',
     source,
     external_id: externalId,
     contact,
-    vendor_fields: {},
+    // The snapshot completes a partial address (flows/contact-update.ts), so the properties come along.
+    vendor_fields: Object.fromEntries(props.filter(([, v]) => v !== undefined)) as Record<string, string | null>,
     origin_is_hearth: false,
     occurred_at: Date.now(),
   };

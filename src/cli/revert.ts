@@ -93,7 +93,7 @@ function toSelector(
   const since = parseTime('since', v.since, now);
   const until = parseTime('until', v.until, now);
   const problem = selectorProblem({ change: v.change, event: v.event, source: v.source, customers: v.customer, since, until });
-  if (problem) throw new HearthError('invalid_input', problem.replace('customers', '--customer').replace(/\b(change|event|source|since)\b/g, '--$1'));
+  if (problem) throw new HearthError('invalid_input', problem.replace('customers', '--customer').replace(/\b(change|event|source|since|until)\b/g, '--$1'));
   if (v.change) return { change: v.change };
   if (v.event) return { event: v.event };
   if (v.source) return { source: v.source, since, until };

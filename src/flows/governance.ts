@@ -72,6 +72,6 @@ export function governedWorkerOptions(
   logger: Logger,
 ) {
   const flags = createFlagReader(hdb.db);
-  const screen = createQualityScreen(config.governance.quality.rules, { metrics, logger });
+  const screen = createQualityScreen(config.governance?.quality.rules ?? [], { metrics, logger });
   return { applier: createGovernedApplier(ctx, flags, screen), ...writebackHooks(hdb, flags) };
 }

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.ts';
 import type { EventApplier } from '../engine/apply-loop.ts';
 import type { FlagReader } from '../governance/flag-store.ts';
 import type { FlagSnapshot } from '../governance/flags.ts';
+import { minimiseJobs } from '../governance/minimise.ts';
 import type { BatchState } from './batch-state.ts';
 import type { EngineContext } from './context.ts';
 import { createEventApplier } from './apply-events.ts';
@@ -59,6 +60,10 @@ export function createGovernedApplier(
     apply: (state, ev, eventId, now) =>
       state.applier.apply(state.inner, screen ? screen.screen(state, ev, eventId, now) : ev, eventId, now),
     settle: (state, eventId, status) => state.applier.settle(state.inner, eventId, status),
-    flush: (trx, state, now) => state.applier.flush(trx, state.inner, now),
+    flush: (trx, state, now) => {
+      // Data minimisation in the job builder's output: what may not leave Hearth never reaches the outbox.
+      if (ctx.minimisation) state.inner.jobs = minimiseJobs(state.inner.jobs, ctx.minimisation);
+      return state.applier.flush(trx, state.inner, now);
+    },
   };
 }

@@ -12,6 +12,7 @@ import {
   type RevertSelector,
   type RevertStep,
 } from '../governance/revert.ts';
+import { minimiseJobs } from '../governance/minimise.ts';
 import { flushBatch, loadBatch, updateCustomer } from './batch-state.ts';
 import type { EngineContext } from './context.ts';
 import { outboundJobs } from './outbound-jobs.ts';
@@ -184,6 +185,7 @@ export async function applyStewardSteps(
     state.jobs.push(...fieldWrites(ctx, next, plan, crm, origin));
     queueProjection(state, ctx, customerId, origin);
   }
+  if (ctx.minimisation) state.jobs = minimiseJobs(state.jobs, ctx.minimisation);
   await flushBatch(trx, state, ctx.max_attempts, now);
   return state.jobs.length;
 }

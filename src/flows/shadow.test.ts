@@ -5,6 +5,7 @@ import { describeEachDialect } from '../../test-support/dialects.ts';
 import { call, contactUpdate, ingest, keyOf } from '../../test-support/governance.ts';
 import { eventually, startTestHearth } from '../../test-support/harness.ts';
 import { SIGNED_CONNECTORS } from '../../test-support/signers.ts';
+import { insertEvents } from '../engine/inbox.ts';
 import { createFlagReader, setFlag } from '../governance/flag-store.ts';
 import type { Hearth } from '../runtime.ts';
 
@@ -19,6 +20,8 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
   before(async () => {
     receiver = await startReceiver();
     ({ hearth } = await startTestHearth(ctx, {
+      // Data minimisation: the loyalty subscriber may receive addresses and phones, not names or e-mail.
+      governance: { minimisation: { webhook: ['address', 'phone'] } },
       connectors: {
         ...SIGNED_CONNECTORS,
         webhook: {
@@ -97,6 +100,8 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     const writes = await call(hearth, 'GET', '/v1/shadow/writes?connector=webhook&limit=10');
     assert.equal(writes.body.data.length, 4);
     assert.equal(writes.body.data[0].payload.target, 'loyalty');
+    const sent = writes.body.data[0].payload.event.data.customer;
+    assert.deepEqual([sent.email, sent.address.line1], [null, '1 Elm Street'], 'minimised: no e-mail leaves');
 
     const off = await call(hearth, 'PUT', '/v1/flags/writeback.webhook', { value: 'on' });
     assert.deepEqual(off.body.released, { sent: 3, dropped: 1 });
@@ -117,15 +122,14 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     const now = Date.now();
     await db()
       .transaction()
-      .execute(async (trx) => {
-        const { insertEvents } = await import('../engine/inbox.ts');
-        await insertEvents(
+      .execute((trx) =>
+        insertEvents(
           trx,
           'hubspot',
           [{ delivery_id: `hold-${now}`, event: contactUpdate('hubspot', 'sh-2', { phone: '+15551110002' }) }],
           now,
-        );
-      });
+        ),
+      );
     hearth.workers?.wake();
     await eventually(
       async () => (await db().selectFrom('jobs').select('id').where('status', '=', 'pending').execute()).length > 0,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_FLAGS, flagProblem, FlagSnapshot, knownFlags } from './flags.ts';
+import { minimiseJob, minimiseJobs } from './minimise.ts';
 import { checkValue, rateViolation } from './quality.ts';
 import { governanceSchema } from './quality-schema.ts';
 import { planRevert, selectorProblem } from './revert.ts';
@@ -130,4 +131,21 @@ test('quality: value rules and the change-rate rule', () => {
   assert.equal(rateViolation(burst, 5, 200), null, '2.5% is under 5%');
   assert.match(rateViolation(burst, 11, 200)!.reason, /11 of 200 customers \(5\.5%\)/);
   assert.throws(() => governanceSchema.parse({ quality: { rules: [{ name: 'x', field: 'phone', check: 'format' }] } }));
+});
+
+test('minimisation: fields outside the allow-list are blanked, a write of only those is not queued', () => {
+  const fields = { target: 'hubspot', kind: 'crm.fields_write', payload: { fields: { phone: '+1', given_name: 'A' } } };
+  assert.deepEqual(minimiseJob(fields, ['phone'])!.payload, { fields: { phone: '+1' } });
+  assert.equal(minimiseJob(fields, ['address']), null);
+  assert.equal(minimiseJob({ target: 'hubspot', kind: 'crm.address_write', payload: {} }, ['phone']), null);
+  const hook = {
+    target: 'webhook:loyalty',
+    kind: 'webhook.deliver',
+    payload: { event: { data: { customer: { id: 'c', email: 'a@x', phone: '+1' }, previous_address: { line1: 'x' } } } },
+  };
+  const [out] = minimiseJobs([hook], { webhook: ['phone'] });
+  assert.deepEqual(out!.payload, {
+    event: { data: { customer: { id: 'c', email: null, phone: '+1' }, previous_address: null } },
+  });
+  assert.equal(minimiseJobs([hook], {})[0], hook, 'no allow-list: unchanged');
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PERSON_FIELDS } from './minimise.ts';
 
 const FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
 
@@ -50,6 +51,13 @@ export const governanceSchema = z
     quality: z
       .object({ rules: z.array(rule).default([]).describe('Checked at ingest, in order; see check.') })
       .prefault({}),
+    minimisation: z
+      .record(z.string(), z.array(z.enum(PERSON_FIELDS)))
+      .default({})
+      .describe(
+        'Per connector, the canonical person fields that may leave Hearth to it (others are blanked in ' +
+          'payloads; a write of only those is not queued). A connector not listed receives every field.',
+      ),
   })
   .prefault({});
 

@@ -23,7 +23,7 @@ import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 import { registerConnectorRoutes } from './connectors.ts';
 import { registerGovernanceRoutes } from './governance.ts';
 
-const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
+const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'];
 type CustomerQuery = CustomerSearch;
 
 export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {

@@ -63,7 +63,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
         body: revertBody,
         ok: 'RevertResult',
         role: true,
-        errors: ['conflict'],
+        errors: ['conflict', 'not_found'],
       }),
     },
     async (req) => {
