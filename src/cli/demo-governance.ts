@@ -17,13 +17,24 @@ export interface GovernanceDemo {
  * then the CRM write-back goes to shadow mode and the report says what would have been written.
  */
 export async function runGovernanceDemo(hearth: Hearth, d: GovernanceDemo): Promise<void> {
+  try {
+    await scene(hearth, d);
+  } catch (err) {
+    d.write(`  governance scene stopped: ${(err as Error).message}`);
+  }
+}
+
+async function scene(hearth: Hearth, d: GovernanceDemo): Promise<void> {
   const api = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const res = await fetch(`${hearth.url}/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${d.api_key}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return (await res.json()) as any;
+    const body = (await res.json()) as any;
+    // The walkthrough names a failed call instead of crashing on a missing field.
+    if (!res.ok) throw new Error(`${method} /v1${path}: ${res.status} ${body?.error?.message ?? ''}`);
+    return body;
   };
   const order = (i: number, id: number, address1: string) => {
     const p = DEMO_PEOPLE[i]!;

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { linkKey, type BatchState } from './batch-state.ts';
 import type { EngineContext } from './context.ts';
-import type { EventScreen, GovernedState } from './governed-applier.ts';
+import type { EventScreen } from './governed-applier.ts';
 import { applyStewardSteps, loadCustomers } from './revert.ts';
 
 type Db = Kysely<Database>;

@@ -76,6 +76,9 @@ describeEachDialect('governance: revert as new changes', (ctx) => {
       [['phone', '+15559999991', '+15550000001']],
     );
     assert.equal(await lineageCount(), before, 'a dry run writes nothing');
+    const one = await db().selectFrom('change_log').select('id').where('event_id', '=', bad).executeTakeFirstOrThrow();
+    const byChange = await call(hearth, 'POST', '/v1/revert', { change: one.id, dry_run: true }, readonly);
+    assert.deepEqual(byChange.body.steps, dry.body.steps);
     assert.equal((await call(hearth, 'POST', '/v1/revert', { event: bad, dry_run: false }, readonly)).status, 403);
 
     const done = await call(hearth, 'POST', '/v1/revert', { event: bad, dry_run: false }, operator);

@@ -107,9 +107,9 @@ export function describeSelector(s: RevertSelector): string {
 }
 
 async function selectChanges(db: Db, s: RevertSelector): Promise<ChangeLogTable[]> {
+  if ('change' in s) return oneChange(db, s.change);
   let q = db.selectFrom('change_log').selectAll();
-  if ('change' in s) q = q.where('id', '=', s.change);
-  else if ('event' in s) q = q.where('event_id', '=', s.event);
+  if ('event' in s) q = q.where('event_id', '=', s.event);
   else {
     if ('source' in s) q = q.where('source_system', '=', s.source);
     else q = q.where('customer_id', 'in', s.customers);
@@ -117,6 +117,18 @@ async function selectChanges(db: Db, s: RevertSelector): Promise<ChangeLogTable[
     if (s.until !== undefined) q = q.where('changed_at', '<', s.until);
   }
   return q.orderBy('changed_at').orderBy('id').execute();
+}
+
+export /** `<lineage id>.NN` read from its lineage row (the view's computed id is not indexed). */
+async function oneChange(db: Db, id: string): Promise<ChangeLogTable[]> {
+  const dot = id.lastIndexOf('.');
+  const index = Number(id.slice(dot + 1));
+  if (dot < 1 || !Number.isInteger(index)) return [];
+  const row = await db.selectFrom('change_lineage').selectAll().where('id', '=', id.slice(0, dot)).executeTakeFirst();
+  const c = row ? (JSON.parse(row.changes) as [string, string | null, string | null][])[index] : undefined;
+  if (!row || !c) return [];
+  const { changes: _, ...rest } = row;
+  return [{ ...rest, id, field: c[0], old_value: c[1], new_value: c[2] }];
 }
 
 export async function loadCustomers(db: Db, ids: string[]): Promise<Map<string, CustomersTable>> {

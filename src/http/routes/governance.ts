@@ -320,6 +320,7 @@ function qualityView(r: QualityReviewsTable) {
 function toSelector(b: RevertBody): RevertSelector {
   const since = b.since ? Date.parse(b.since) : undefined;
   const until = b.until ? Date.parse(b.until) : undefined;
+  if (Number.isNaN(since) || Number.isNaN(until)) throw new HearthError('bad_request', 'revert: since/until must be ISO times');
   const problem = selectorProblem({ ...b, since, until });
   if (problem) throw new HearthError('bad_request', `revert: ${problem}`);
   if (b.change) return { change: b.change };
