@@ -48,7 +48,13 @@ export async function ingest(hearth: Hearth, hdb: HearthDb, events: CanonicalEve
 }
 
 /** A `/v1` call with a key (the bootstrap admin key by default). */
-export async function call(hearth: Hearth, method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, key = ADMIN_KEY) {
+export async function call(
+  hearth: Hearth,
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  body?: unknown,
+  key = ADMIN_KEY,
+) {
   const res = await hearth.app.inject({
     method,
     url,

@@ -31,10 +31,10 @@ async function scene(hearth: Hearth, d: GovernanceDemo): Promise<void> {
       headers: { authorization: `Bearer ${d.api_key}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const body = (await res.json()) as any;
+    const answer = (await res.json()) as any;
     // The walkthrough names a failed call instead of crashing on a missing field.
-    if (!res.ok) throw new Error(`${method} /v1${path}: ${res.status} ${body?.error?.message ?? ''}`);
-    return body;
+    if (!res.ok) throw new Error(`${method} /v1${path}: ${res.status} ${answer?.error?.message ?? ''}`);
+    return answer;
   };
   const order = (i: number, id: number, address1: string) => {
     const p = DEMO_PEOPLE[i]!;
@@ -49,7 +49,8 @@ async function scene(hearth: Hearth, d: GovernanceDemo): Promise<void> {
       address2: null,
     });
   };
-  const send = (o: unknown) => sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', o, d.shopify_secret);
+  const send = (o: unknown) =>
+    sendShopifyWebhook(`${hearth.url}/webhooks/shopify`, 'orders/create', o, d.shopify_secret);
   const crmLine1 = (email: string) =>
     d.crm.listContacts().find((c) => c.properties.email === email)?.properties.address ?? '(none)';
 
@@ -57,10 +58,16 @@ async function scene(hearth: Hearth, d: GovernanceDemo): Promise<void> {
   const since = new Date().toISOString();
   for (const i of [0, 1, 2]) await send(order(i, 9001 + i, '1 Placeholder Street'));
   await d.settle();
-  d.write(`  A storefront bug shipped 3 orders to "1 Placeholder Street"; the CRM now has "${crmLine1(DEMO_PEOPLE[0]!.email)}".`);
+  d.write(
+    `  A storefront bug shipped 3 orders to "1 Placeholder Street"; ` +
+      `the CRM now has "${crmLine1(DEMO_PEOPLE[0]!.email)}".`,
+  );
   const dry = await api('POST', '/v1/revert', { source: 'shopify', since, dry_run: true });
-  d.write(`  hearth revert --source shopify --since ${since} --dry-run: ${dry.steps.length} field(s) would go back, e.g.`);
-  for (const s of dry.steps.slice(0, 2)) d.write(`    ${s.customer_id} ${s.field}: ${JSON.stringify(s.from)} -> ${JSON.stringify(s.to)}`);
+  d.write(
+    `  hearth revert --source shopify --since ${since} --dry-run: ${dry.steps.length} field(s) would go back, e.g.`,
+  );
+  for (const s of dry.steps.slice(0, 2))
+    d.write(`    ${s.customer_id} ${s.field}: ${JSON.stringify(s.from)} -> ${JSON.stringify(s.to)}`);
   const done = await api('POST', '/v1/revert', { source: 'shopify', since, dry_run: false });
   await d.settle();
   d.write(

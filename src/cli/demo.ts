@@ -115,7 +115,13 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     );
     await reconcileAfterCrmEdit(running, crm, apiKey, io);
     await orderUnderNewEmail(running, io);
-    await runGovernanceDemo(running, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, crm, settle: () => settle(running), write: (l) => writeLine(io.stdout, l) });
+    await runGovernanceDemo(running, {
+      shopify_secret: SHOPIFY_SECRET,
+      api_key: apiKey,
+      crm,
+      settle: () => settle(running),
+      write: (l) => writeLine(io.stdout, l),
+    });
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;

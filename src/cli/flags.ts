@@ -54,19 +54,22 @@ export async function flagsCommand(argv: string[], io: CliIo): Promise<number> {
       const r = await changeFlag(hdb.db, connectors, name, value, 'cli', Date.now(), values.reason ?? null);
       if (!r.change) writeLine(io.stdout, `${name} is already ${value}`);
       else writeLine(io.stdout, `${name}: ${r.change.from ?? '(default)'} -> ${value}`);
-      if (r.released) writeLine(io.stdout, `released from shadow: ${r.released.sent} sent, ${r.released.dropped} dropped`);
+      if (r.released)
+        writeLine(io.stdout, `released from shadow: ${r.released.sent} sent, ${r.released.dropped} dropped`);
       return 0;
     }
     if (sub === 'history') {
       const limit = values.limit === undefined ? 50 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new HearthError('invalid_input', '--limit must be a positive integer');
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new HearthError('invalid_input', '--limit must be a positive integer');
       const rows = await flagChanges(hdb.db, limit);
       if (values.json) writeLine(io.stdout, JSON.stringify({ data: rows }));
       else
         for (const r of rows)
           writeLine(
             io.stdout,
-            `${new Date(r.changed_at).toISOString()}\t${r.name}\t${r.from_value ?? '(default)'} -> ${r.to_value}\t${r.actor}`,
+            `${new Date(r.changed_at).toISOString()}\t${r.name}\t` +
+              `${r.from_value ?? '(default)'} -> ${r.to_value}\t${r.actor}`,
           );
       return 0;
     }

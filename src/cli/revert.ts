@@ -72,7 +72,10 @@ function printResult(r: RevertResult, what: string, io: CliIo): void {
   if (r.dry_run) writeLine(io.stdout, `dry run of ${what}: would revert ${fields}; ${r.conflicts.length} conflict(s)`);
   else if (r.applied) writeLine(io.stdout, `revert ${r.id} of ${what}: reverted ${fields}, queued ${r.jobs} job(s)`);
   else if (r.conflicts.length > 0)
-    writeLine(io.stdout, `revert of ${what} stopped: ${r.conflicts.length} conflict(s); nothing written (--skip-conflicts)`);
+    writeLine(
+      io.stdout,
+      `revert of ${what} stopped: ${r.conflicts.length} conflict(s); nothing written (--skip-conflicts)`,
+    );
   else writeLine(io.stdout, `revert of ${what}: nothing to change (the values are already back)`);
 }
 
@@ -92,8 +95,19 @@ function toSelector(
 ): RevertSelector {
   const since = parseTime('since', v.since, now);
   const until = parseTime('until', v.until, now);
-  const problem = selectorProblem({ change: v.change, event: v.event, source: v.source, customers: v.customer, since, until });
-  if (problem) throw new HearthError('invalid_input', problem.replace('customers', '--customer').replace(/\b(change|event|source|since|until)\b/g, '--$1'));
+  const problem = selectorProblem({
+    change: v.change,
+    event: v.event,
+    source: v.source,
+    customers: v.customer,
+    since,
+    until,
+  });
+  if (problem)
+    throw new HearthError(
+      'invalid_input',
+      problem.replace('customers', '--customer').replace(/\b(change|event|source|since|until)\b/g, '--$1'),
+    );
   if (v.change) return { change: v.change };
   if (v.event) return { event: v.event };
   if (v.source) return { source: v.source, since, until };

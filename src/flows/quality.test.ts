@@ -48,7 +48,7 @@ describeEachDialect('governance: quality rules at ingest', (ctx) => {
   });
   after(() => hearth.close());
 
-  test('a value that breaks a rule is held for review with both values; the rest applies; approve writes it', async () => {
+  test('a breaking value is held for review with both values; the rest applies; approve writes it', async () => {
     await ingest(hearth, ctx.hdb(), [
       contactUpdate('hubspot', 'q-1', { email: 'q1@example.com', given_name: 'Quinn', phone: '+15550001111' }),
     ]);
@@ -64,7 +64,10 @@ describeEachDialect('governance: quality rules at ingest', (ctx) => {
       ['us-phone', 'phone', '+15550001111', 'call me', row.id],
     );
     const readonly = await keyOf(hearth, 'readonly');
-    assert.equal((await call(hearth, 'POST', `/v1/quality/reviews/${review.id}`, { decision: 'approve' }, readonly)).status, 403);
+    assert.equal(
+      (await call(hearth, 'POST', `/v1/quality/reviews/${review.id}`, { decision: 'approve' }, readonly)).status,
+      403,
+    );
     const approved = await call(hearth, 'POST', `/v1/quality/reviews/${review.id}`, { decision: 'approve' });
     assert.equal(approved.status, 200, JSON.stringify(approved.body));
     assert.equal(approved.body.status, 'approved');
@@ -81,14 +84,23 @@ describeEachDialect('governance: quality rules at ingest', (ctx) => {
       people.map((n) => contactUpdate('hubspot', `q-${n}`, { email: `q${n}@example.com`, given_name: `Q${n}` })),
     );
     // Six customers: the 4th address change is 4 of 6 (> 50%, with at least 3 changes).
-    await ingest(hearth, ctx.hdb(), [1, ...people].map((n) => contactUpdate('hubspot', `q-${n}`, { address: address(n) })));
-    const withAddress = await db().selectFrom('customers').select('id').where('address_line1', 'is not', null).execute();
+    await ingest(
+      hearth,
+      ctx.hdb(),
+      [1, ...people].map((n) => contactUpdate('hubspot', `q-${n}`, { address: address(n) })),
+    );
+    const withAddress = await db()
+      .selectFrom('customers')
+      .select('id')
+      .where('address_line1', 'is not', null)
+      .execute();
     assert.equal(withAddress.length, 3);
     const held = await call(hearth, 'GET', '/v1/quality/reviews?status=open&limit=50');
-    assert.deepEqual(
-      held.body.data.map((r: { rule: string }) => r.rule).sort(),
-      ['address-burst', 'breaker.hubspot', 'breaker.hubspot'],
-    );
+    assert.deepEqual(held.body.data.map((r: { rule: string }) => r.rule).sort(), [
+      'address-burst',
+      'breaker.hubspot',
+      'breaker.hubspot',
+    ]);
     const flags = await call(hearth, 'GET', '/v1/flags');
     const breaker = flags.body.data.find((f: { name: string }) => f.name === 'breaker.hubspot');
     assert.deepEqual([breaker.value, breaker.updated_by], ['open', 'quality:address-burst']);

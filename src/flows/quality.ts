@@ -75,8 +75,7 @@ export function createQualityScreen(
       const held: { field: QualityField; v: Violation; old: string | null; value: string | null }[] = [];
       const contact: CanonicalContact = { ...ev.contact };
       // A checkout address has its own plausibility quarantine; the rules screen the contact's fields.
-      const fields: QualityField[] =
-        ev.type === 'contact.updated' ? [...SCALARS, 'address'] : [...SCALARS];
+      const fields: QualityField[] = ev.type === 'contact.updated' ? [...SCALARS, 'address'] : [...SCALARS];
       const breaker = state.flags.breakerOpen(ev.source) || batch.tripped.has(ev.source);
       for (const field of fields) {
         const incoming = valueOf(contact, field);
@@ -95,7 +94,9 @@ export function createQualityScreen(
           o.logger?.warn({ rule: v.rule, source: ev.source, reason: v.reason }, 'quality breaker opened');
           const reason = v.reason;
           const rule = v.rule;
-          inner.deferred.push((trx) => setFlag(trx, `breaker.${ev.source}`, 'open', `quality:${rule}`, now, reason).then(() => {}));
+          inner.deferred.push((trx) =>
+            setFlag(trx, `breaker.${ev.source}`, 'open', `quality:${rule}`, now, reason).then(() => {}),
+          );
         }
       }
       if (held.length === 0) return ev;
@@ -165,7 +166,8 @@ function currentOf(row: CustomersTable, field: QualityField): string | PostalAdd
 
 function same(field: QualityField, row: CustomersTable | undefined, incoming: string | PostalAddress | null): boolean {
   if (!row) return false;
-  if (field !== 'address') return (row[field] ?? null) === (typeof incoming === 'string' ? incoming.trim() || null : null);
+  if (field !== 'address')
+    return (row[field] ?? null) === (typeof incoming === 'string' ? incoming.trim() || null : null);
   if (!incoming || typeof incoming === 'string') return false;
   const cols = addressColumns(incoming);
   return ADDRESS_COLUMNS.every((c) => cols[c] === row[c]);
@@ -223,7 +225,8 @@ async function approve(trx: Db, ctx: EngineContext, r: QualityReviewsTable, acto
   const steps: RevertStep[] = [];
   const step = (field: string, to: string | null) => {
     const from = (row as unknown as Record<string, string | null>)[field] ?? null;
-    if (from !== to) steps.push({ customer_id: customerId, field, from, to, restore_source: r.source_system, reverted: [] });
+    if (from !== to)
+      steps.push({ customer_id: customerId, field, from, to, restore_source: r.source_system, reverted: [] });
   };
   if (r.field === 'address') {
     const cols = addressColumns(JSON.parse(r.new_value ?? 'null') as PostalAddress);

@@ -24,7 +24,8 @@ describeEachDialect('governance: revert as new changes', (ctx) => {
         .where('external_id', '=', ext)
         .executeTakeFirstOrThrow()
     ).customer_id;
-  const customer = (id: string) => db().selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const customer = (id: string) =>
+    db().selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const eventOf = async (system: string, ext: string) =>
     (
       await db()
@@ -44,7 +45,12 @@ describeEachDialect('governance: revert as new changes', (ctx) => {
         ...SIGNED_CONNECTORS,
         webhook: {
           targets: [
-            { name: 'loyalty', url: receiver.url, secret: 'whsec_gov1', events: ['address.corrected', 'customer.updated'] },
+            {
+              name: 'loyalty',
+              url: receiver.url,
+              secret: 'whsec_gov1',
+              events: ['address.corrected', 'customer.updated'],
+            },
           ],
         },
       },

@@ -246,7 +246,11 @@ function fieldWrites(
   if (!crm || !crmExternalId) return [];
   const changed = new Set(plan.log.map((l) => l.field));
   return WRITABLE_FIELDS.filter((f) => changed.has(f)).map((field) => {
-    const payload: FieldsWritePayload = { customer_id: after.id, external_id: crmExternalId, fields: { [field]: after[field] } };
+    const payload: FieldsWritePayload = {
+      customer_id: after.id,
+      external_id: crmExternalId,
+      fields: { [field]: after[field] },
+    };
     return {
       target: crm,
       kind: FIELDS_WRITE,

@@ -26,7 +26,12 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
         ...SIGNED_CONNECTORS,
         webhook: {
           targets: [
-            { name: 'loyalty', url: receiver.url, secret: 'whsec_gov2', events: ['address.corrected', 'customer.updated'] },
+            {
+              name: 'loyalty',
+              url: receiver.url,
+              secret: 'whsec_gov2',
+              events: ['address.corrected', 'customer.updated'],
+            },
           ],
         },
       },
@@ -54,7 +59,9 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     await call(hearth, 'PUT', '/v1/flags/identity.auto_link', { value: 'on' });
     const audit = await call(hearth, 'GET', '/v1/flags/changes?limit=10', undefined, readonly);
     assert.deepEqual(
-      audit.body.data.slice(0, 2).map((c: { from: string | null; to: string; actor: string }) => [c.from, c.to, c.actor]),
+      audit.body.data
+        .slice(0, 2)
+        .map((c: { from: string | null; to: string; actor: string }) => [c.from, c.to, c.actor]),
       [
         ['off', 'on', 'bootstrap'],
         [null, 'off', 'bootstrap'],
@@ -66,14 +73,16 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     const reader = createFlagReader(db());
     const first = await reader.current();
     assert.equal(first.value('reconcile.heal'), 'on');
-    await db().transaction().execute((trx) => setFlag(trx, 'reconcile.heal', 'off', 'test', Date.now()));
+    await db()
+      .transaction()
+      .execute((trx) => setFlag(trx, 'reconcile.heal', 'off', 'test', Date.now()));
     const next = await reader.current();
     assert.equal(next.version, first.version + 1);
     assert.equal(next.value('reconcile.heal'), 'off');
     assert.equal(await reader.current(), next, 'unchanged version: the snapshot is reused');
   });
 
-  test('shadow: writes are recorded, not sent; the report counts them; leaving shadow sends only the newest', async () => {
+  test('shadow: recorded, not sent; the report counts them; leaving shadow sends only the newest', async () => {
     const set = await call(hearth, 'PUT', '/v1/flags/writeback.webhook', { value: 'shadow' });
     assert.equal(set.status, 200);
     const sentBefore = posts();
@@ -107,7 +116,9 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     assert.deepEqual(off.body.released, { sent: 3, dropped: 1 });
     await eventually(async () => posts() >= sentBefore + 3, 10_000, 'the newest held writes were sent');
     await eventually(
-      async () => (await db().selectFrom('jobs').select('id').where('status', 'in', ['pending', 'running']).execute()).length === 0,
+      async () =>
+        (await db().selectFrom('jobs').select('id').where('status', 'in', ['pending', 'running']).execute()).length ===
+        0,
       10_000,
       'outbox drained',
     );

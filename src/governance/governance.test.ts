@@ -7,7 +7,15 @@ import { governanceSchema } from './quality-schema.ts';
 import { planRevert, selectorProblem } from './revert.ts';
 import { fieldsOfJob, shadowReport, toRelease } from './shadow.ts';
 
-const change = (id: string, customer: string, field: string, from: string | null, to: string | null, at: number, src = 'hubspot') => ({
+const change = (
+  id: string,
+  customer: string,
+  field: string,
+  from: string | null,
+  to: string | null,
+  at: number,
+  src = 'hubspot',
+) => ({
   id,
   customer_id: customer,
   field,
@@ -45,7 +53,7 @@ test('a newer change not selected is a conflict; an address conflicts as a whole
     change('b.00', 'c1', 'city', 'Nowhere', 'Chicago', 2, 'salesforce'),
     change('a2.00', 'c2', 'phone', '+1', '+2', 1),
   ];
-  const current = new Map([
+  const current = new Map<string, Record<string, string | null>>([
     ['c1', { address_line1: '9 Bad St', city: 'Chicago' }],
     ['c2', { phone: '+2' }],
   ]);
@@ -124,7 +132,13 @@ test('quality: value rules and the change-rate rule', () => {
   assert.equal(checkValue(quality.rules, 'phone', 'call me')[0]!.rule, 'us-phone');
   assert.equal(checkValue(quality.rules, 'phone', undefined).length, 0);
   assert.equal(checkValue(quality.rules, 'given_name', 'Sam')[0]!.rule, 'tier');
-  const bad = checkValue(quality.rules, 'address', { line1: '12345', city: 'X', region: 'IL', postal_code: '1', country: 'US' });
+  const bad = checkValue(quality.rules, 'address', {
+    line1: '12345',
+    city: 'X',
+    region: 'IL',
+    postal_code: '1',
+    country: 'US',
+  });
   assert.equal(bad[0]?.rule, 'addr');
   const burst = quality.rules[3]!;
   assert.equal(rateViolation(burst, 2, 10), null, 'under min_changes');
@@ -141,7 +155,9 @@ test('minimisation: fields outside the allow-list are blanked, a write of only t
   const hook = {
     target: 'webhook:loyalty',
     kind: 'webhook.deliver',
-    payload: { event: { data: { customer: { id: 'c', email: 'a@x', phone: '+1' }, previous_address: { line1: 'x' } } } },
+    payload: {
+      event: { data: { customer: { id: 'c', email: 'a@x', phone: '+1' }, previous_address: { line1: 'x' } } },
+    },
   };
   const [out] = minimiseJobs([hook], { webhook: ['phone'] });
   assert.deepEqual(out!.payload, {

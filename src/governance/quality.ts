@@ -21,7 +21,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * The value rules (required, format, allowed, plausible) that an incoming value breaks, pure.
  * Fields the change does not carry (`undefined`) are not checked; rate rules are counted apart.
  */
-export function checkValue(rules: readonly QualityRule[], field: QualityField, value: FieldValue | undefined): Violation[] {
+export function checkValue(
+  rules: readonly QualityRule[],
+  field: QualityField,
+  value: FieldValue | undefined,
+): Violation[] {
   if (value === undefined) return [];
   const out: Violation[] = [];
   for (const r of rules) {
@@ -67,7 +71,8 @@ export function rateViolation(rule: QualityRule, changed: number, total: number)
   return {
     rule: rule.name,
     field: rule.field,
-    reason: `${changed} of ${total} customers (${pct(rate)}) changed ${rule.field} within ${rule.window_minutes} min; ` +
+    reason:
+      `${changed} of ${total} customers (${pct(rate)}) changed ${rule.field} within ${rule.window_minutes} min; ` +
       `the limit is ${pct(rule.max_rate!)}`,
     action: rule.action,
   };

@@ -79,10 +79,7 @@ export function planRevert(
     const group = groupOf(first.field);
     const newer = sortedHistory.find(
       (h) =>
-        h.customer_id === first.customer_id &&
-        groupOf(h.field) === group &&
-        !chosen.has(h.id) &&
-        order(h, last) > 0,
+        h.customer_id === first.customer_id && groupOf(h.field) === group && !chosen.has(h.id) && order(h, last) > 0,
     );
     if (newer) {
       const key = `${first.customer_id}\u0000${group}`;
@@ -130,7 +127,6 @@ export function selectorProblem(s: Record<string, unknown>): string | null {
     if (!Array.isArray(s.customers) || s.customers.length === 0) return 'customers must list at least one id';
     if (typeof s.since !== 'number') return 'a window for customers needs since';
   }
-  if (typeof s.since === 'number' && typeof s.until === 'number' && s.until < s.since)
-    return 'until is before since';
+  if (typeof s.since === 'number' && typeof s.until === 'number' && s.until < s.since) return 'until is before since';
   return null;
 }

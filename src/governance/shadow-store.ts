@@ -53,7 +53,11 @@ export async function heldShadowWrites(db: Db, connector: string | null) {
  * Shadow turned off for a connector: of its held jobs, the newest per kind and key goes out if it
  * differs from what was last delivered for that key; every other held job is superseded.
  */
-export async function releaseShadow(trx: Db, connector: string, now: number): Promise<{ sent: number; dropped: number }> {
+export async function releaseShadow(
+  trx: Db,
+  connector: string,
+  now: number,
+): Promise<{ sent: number; dropped: number }> {
   const held = await trx
     .selectFrom('jobs')
     .select(['id', 'job_key', 'kind', 'payload'])
@@ -91,11 +95,7 @@ export async function releaseShadow(trx: Db, connector: string, now: number): Pr
   }
   for (let i = 0; i < dropIds.length; i += 200) {
     const part = dropIds.slice(i, i + 200);
-    await trx
-      .updateTable('jobs')
-      .set({ status: 'superseded', updated_at: now })
-      .where('id', 'in', part)
-      .execute();
+    await trx.updateTable('jobs').set({ status: 'superseded', updated_at: now }).where('id', 'in', part).execute();
     await trx
       .updateTable('shadow_writes')
       .set({ status: 'dropped', updated_at: now })

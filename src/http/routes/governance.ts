@@ -69,8 +69,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
     async (req) => {
       const b = req.body;
       const selector = toSelector(b);
-      if (!b.dry_run)
-        requireRole(req.principal!, 'change' in selector || 'event' in selector ? 'operator' : 'admin');
+      if (!b.dry_run) requireRole(req.principal!, 'change' in selector || 'event' in selector ? 'operator' : 'admin');
       const result = await runRevert(
         db,
         ctx,
@@ -92,7 +91,14 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
 
   app.get<{ Querystring: { limit: number; after?: string } }>(
     '/reverts',
-    { schema: op({ summary: 'Reverts run, newest first', tags: ['governance'], querystring: pageQuery(), ok: page('RevertRecord') }) },
+    {
+      schema: op({
+        summary: 'Reverts run, newest first',
+        tags: ['governance'],
+        querystring: pageQuery(),
+        ok: page('RevertRecord'),
+      }),
+    },
     async (req) => {
       const rows = await listReverts(db, req.query.limit, req.query.after);
       return pageOf(
@@ -320,7 +326,8 @@ function qualityView(r: QualityReviewsTable) {
 function toSelector(b: RevertBody): RevertSelector {
   const since = b.since ? Date.parse(b.since) : undefined;
   const until = b.until ? Date.parse(b.until) : undefined;
-  if (Number.isNaN(since) || Number.isNaN(until)) throw new HearthError('bad_request', 'revert: since/until must be ISO times');
+  if (Number.isNaN(since) || Number.isNaN(until))
+    throw new HearthError('bad_request', 'revert: since/until must be ISO times');
   const problem = selectorProblem({ ...b, since, until });
   if (problem) throw new HearthError('bad_request', `revert: ${problem}`);
   if (b.change) return { change: b.change };
