@@ -26,14 +26,14 @@ export async function runGovernanceDemo(hearth: Hearth, d: GovernanceDemo): Prom
 
 async function scene(hearth: Hearth, d: GovernanceDemo): Promise<void> {
   const api = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
-    const res = await fetch(`${hearth.url}/v1${path}`, {
+    const res = await fetch(`${hearth.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${d.api_key}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const answer = (await res.json()) as any;
     // The walkthrough names a failed call instead of crashing on a missing field.
-    if (!res.ok) throw new Error(`${method} /v1${path}: ${res.status} ${answer?.error?.message ?? ''}`);
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${answer?.error?.message ?? ''}`);
     return answer;
   };
   const order = (i: number, id: number, address1: string) => {
