@@ -15,6 +15,7 @@ import { projectCustomer } from '../reconcile/projection.ts';
 import { rate, scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { readFlags } from '../governance/flag-store.ts';
+import { healViolation } from '../governance/quality.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, type WritableField } from '../connectors/fields-write.ts';
 
 type Db = Kysely<Database>;
@@ -26,7 +27,8 @@ const CHUNK = 200;
 export interface ReconcileDeps {
   hdb: HearthDb;
   connectors: ConnectorRegistry;
-  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity' | 'descriptors'>;
+  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity' | 'descriptors'> &
+    Partial<Pick<HearthConfig, 'governance'>>;
   now?: () => number;
   metrics?: Metrics | undefined;
   logger?: Logger | undefined;
@@ -258,6 +260,16 @@ async function applyPage(
   return next;
 }
 
+function healViolationOf(deps: ReconcileDeps, customer: CustomersTable, field: string) {
+  const rules = deps.config.governance?.quality.rules ?? [];
+  if (rules.length === 0) return null;
+  const canonical =
+    field === 'address'
+      ? { address: addressOf(customer) }
+      : { scalar: (customer as unknown as Record<string, string | null>)[field] ?? null };
+  return healViolation(rules, field, canonical);
+}
+
 /** Compares each matched record with the canonical projection; tallies it and decides its findings. */
 function evaluatePage(
   deps: ReconcileDeps,
@@ -283,9 +295,15 @@ function evaluatePage(
     tally(stats, system, comparisons);
     for (const c of comparisons) {
       const policy = deps.config.reconcile.policies[c.field];
-      const d = decideFinding(c, policy, canHeal);
-      if (!d) continue;
-      const finding = findingRow(runId, system, rec.external_id, customer.id, c, policy, d.kind, d.status, now);
+      const decided = decideFinding(c, policy, canHeal);
+      if (!decided) continue;
+      // Quality rules (governance): a heal that would write a breaking value waits for review instead.
+      const broken = decided.heal ? healViolationOf(deps, customer, c.field) : null;
+      const d = broken ? { ...decided, status: 'open' as const, heal: false } : decided;
+      const noted = broken
+        ? { ...c, detail: { ...c.detail, quality: { rule: broken.rule, reason: broken.reason } } }
+        : c;
+      const finding = findingRow(runId, system, rec.external_id, customer.id, noted, policy, d.kind, d.status, now);
       out.findings.push(finding);
       if (d.heal) out.heals.push({ finding, customer, external_id: rec.external_id });
     }

@@ -77,3 +77,17 @@ export function rateViolation(rule: QualityRule, changed: number, total: number)
     action: rule.action,
   };
 }
+
+/**
+ * Reconciliation: the value a heal would write (the canonical one) checked against the value rules.
+ * A breaking value is not written to the system; the finding waits for review. Null when none breaks.
+ */
+export function healViolation(
+  rules: readonly QualityRule[],
+  field: string,
+  canonical: { scalar: string | null } | { address: PostalAddress | null },
+): Violation | null {
+  if (!(['given_name', 'family_name', 'email', 'phone', 'address'] as string[]).includes(field)) return null;
+  const value = 'address' in canonical ? canonical.address : canonical.scalar;
+  return checkValue(rules, field as QualityField, value)[0] ?? null;
+}
