@@ -14,6 +14,7 @@ const HELP = `Usage:
   hearth revert --event EVENT_ID            every change of one event (an inbox event, or a revert)
   hearth revert --source NAME [--since T] [--until T]      everything one source wrote
   hearth revert --customer ID [--customer ID ...] --since T [--until T]   a window for some customers
+  hearth revert --run RUN_ID                the person-field heals a reconciliation run wrote to a CRM
 Options: [--dry-run] [--skip-conflicts] [--json]
 Common: [--config FILE] [--db URL]
 
@@ -30,6 +31,7 @@ export async function revertCommand(argv: string[], io: CliIo): Promise<number> 
     event: { type: 'string' },
     source: { type: 'string' },
     customer: { type: 'string', multiple: true },
+    run: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     'dry-run': { type: 'boolean' },
@@ -90,7 +92,15 @@ export function parseTime(flag: string, value: string | undefined, now: number):
 }
 
 function toSelector(
-  v: { change?: string; event?: string; source?: string; customer?: string[]; since?: string; until?: string },
+  v: {
+    change?: string;
+    event?: string;
+    source?: string;
+    customer?: string[];
+    run?: string;
+    since?: string;
+    until?: string;
+  },
   now: number,
 ): RevertSelector {
   const since = parseTime('since', v.since, now);
@@ -100,14 +110,16 @@ function toSelector(
     event: v.event,
     source: v.source,
     customers: v.customer,
+    run: v.run,
     since,
     until,
   });
   if (problem)
     throw new HearthError(
       'invalid_input',
-      problem.replace('customers', '--customer').replace(/\b(change|event|source|since|until)\b/g, '--$1'),
+      problem.replace('customers', '--customer').replace(/\b(change|event|source|since|until|run)\b/g, '--$1'),
     );
+  if (v.run) return { run: v.run };
   if (v.change) return { change: v.change };
   if (v.event) return { event: v.event };
   if (v.source) return { source: v.source, since, until };

@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import { startHubSpotSim, type HubSpotSim } from '../../sim/hubspot.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
 import { call } from '../../test-support/governance.ts';
-import { freePort, startTestHearth } from '../../test-support/harness.ts';
+import { eventually, freePort, startTestHearth } from '../../test-support/harness.ts';
+import { isQuiet } from '../engine/quiet.ts';
 import { normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
 import { addressColumns, normalizeEmail } from '../canonical/customer.ts';
@@ -21,7 +22,13 @@ const chicago = (line1: string): PostalAddress => ({
   country: 'US',
 });
 
-async function insertCustomer(hdb: HearthDb, email: string, name: string, address: PostalAddress): Promise<string> {
+async function insertCustomer(
+  hdb: HearthDb,
+  email: string,
+  name: string,
+  address: PostalAddress,
+  phone: string | null = null,
+): Promise<string> {
   const now = Date.now();
   const id = newId('cus', now);
   await hdb.db
@@ -32,7 +39,7 @@ async function insertCustomer(hdb: HearthDb, email: string, name: string, addres
       family_name: 'Test',
       email,
       email_normalized: normalizeEmail(email),
-      phone: null,
+      phone,
       ...addressColumns(address),
       address_key: normalizeAddress(address).key,
       address_source: 'shopify',
@@ -69,6 +76,7 @@ describeEachDialect('governance: quality rules and the heal flag in reconciliati
       port,
       connectors: { hubspot: { access_token: crm.token, base_url: crm.url, client_secret: SECRET, app_id: APP_ID } },
       writeback: { crm: 'hubspot', sync_window_seconds: 60 },
+      reconcile: { policies: { phone: 'heal' } },
       governance: {
         quality: { rules: [{ name: 'street-number', field: 'address', check: 'format', pattern: '\\d+ .+' }] },
       },
@@ -102,5 +110,33 @@ describeEachDialect('governance: quality rules and the heal flag in reconciliati
     assert.equal(run.body.jobs, 0);
     const cyFinding = (await findings(run.body.id)).find((f) => f.customer_id === cy);
     assert.equal(cyFinding?.status, 'open');
+  });
+
+  test('reverting a run writes back what the CRM held before its heals; address heals are listed', async () => {
+    await call(hearth, 'PUT', '/v1/flags/reconcile.heal', { value: 'on' });
+    const id = crm.createContact({
+      email: 'dee@example.com',
+      firstname: 'Dee',
+      lastname: 'Test',
+      phone: '(312) 555-0199',
+    });
+    await insertCustomer(ctx.hdb(), 'dee@example.com', 'Dee', chicago('1 Market St'), '+13125550104');
+    const run = await call(hearth, 'POST', '/v1/reconcile/runs', { wait: true });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    const phoneOf = () => crm.listContacts().find((c) => c.id === id)?.properties.phone;
+    await eventually(async () => phoneOf() === '+13125550104', 10_000, 'the heal reached the CRM');
+    await eventually(() => isQuiet(ctx.hdb().db), 10_000, 'outbox drained');
+
+    const dry = await call(hearth, 'POST', '/v1/revert', { run: run.body.id, dry_run: true });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.deepEqual(
+      dry.body.steps.map((s: { field: string; from: string; to: string }) => [s.field, s.from, s.to]),
+      [['phone', '+13125550104', '(312) 555-0199']],
+    );
+    assert.ok(dry.body.unsupported.some((u: { field: string }) => u.field === 'address'));
+    const done = await call(hearth, 'POST', '/v1/revert', { run: run.body.id, dry_run: false });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.jobs, 1);
+    await eventually(async () => phoneOf() === '(312) 555-0199', 10_000, 'the CRM holds its own value again');
   });
 });

@@ -13,6 +13,7 @@ import {
   type RevertStep,
 } from '../governance/revert.ts';
 import { minimiseJobs } from '../governance/minimise.ts';
+import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { flushBatch, loadBatch, updateCustomer } from './batch-state.ts';
 import type { EngineContext } from './context.ts';
 import { outboundJobs } from './outbound-jobs.ts';
@@ -55,6 +56,7 @@ export async function runRevert(
   o: RevertOptions,
   now: number,
 ): Promise<RevertResult> {
+  if ('run' in selector) return revertRunHeals(db, ctx, selector.run, o, now);
   return db.transaction().execute(async (trx) => {
     const selected = await selectChanges(trx, selector);
     if (selected.length === 0) throw new HearthError('not_found', `no changes match ${describeSelector(selector)}`);
@@ -97,6 +99,7 @@ export async function runRevert(
 }
 
 export function describeSelector(s: RevertSelector): string {
+  if ('run' in s) return `reconciliation run ${s.run}`;
   if ('change' in s) return `change ${s.change}`;
   if ('event' in s) return `event ${s.event}`;
   const window = `${s.since ? ` since ${new Date(s.since).toISOString()}` : ''}${
@@ -106,7 +109,7 @@ export function describeSelector(s: RevertSelector): string {
   return `customers ${s.customers.join(', ')}${window}`;
 }
 
-async function selectChanges(db: Db, s: RevertSelector): Promise<ChangeLogTable[]> {
+async function selectChanges(db: Db, s: Exclude<RevertSelector, { run: string }>): Promise<ChangeLogTable[]> {
   if ('change' in s) return oneChange(db, s.change);
   let q = db.selectFrom('change_log').selectAll();
   if ('event' in s) q = q.where('event_id', '=', s.event);
@@ -285,4 +288,123 @@ export async function listReverts(db: Db, limit: number, after?: string) {
   let q = db.selectFrom('governance_reverts').selectAll().orderBy('id', 'desc').limit(limit);
   if (after) q = q.where('id', '<', after);
   return q.execute();
+}
+
+/**
+ * A reconciliation run's heals wrote Hearth's values into a system: reverting the run writes back
+ * what the system held (the finding's system value) as new fields writes, one per heal that was
+ * delivered; a heal still queued is cancelled. A newer write of the same field to that record is a
+ * conflict. Address heals are listed as unsupported: the finding keeps the old address as text only.
+ */
+async function revertRunHeals(
+  db: Db,
+  ctx: EngineContext,
+  runId: string,
+  o: RevertOptions,
+  now: number,
+): Promise<RevertResult> {
+  return db.transaction().execute(async (trx) => {
+    const findings = await trx
+      .selectFrom('drift_findings')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .where('job_id', 'is not', null)
+      .orderBy('id')
+      .execute();
+    if (findings.length === 0) throw new HearthError('not_found', `reconciliation run ${runId} healed nothing`);
+    const result: RevertResult = {
+      id: null,
+      dry_run: o.dry_run,
+      applied: false,
+      selected: findings.length,
+      steps: [],
+      conflicts: [],
+      unsupported: [],
+      jobs: 0,
+    };
+    const writes: NewJob[] = [];
+    const cancel: string[] = [];
+    for (const f of findings) {
+      if (!(WRITABLE_FIELDS as readonly string[]).includes(f.field)) {
+        result.unsupported.push({ id: f.id, field: f.field });
+        continue;
+      }
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', f.job_id!).executeTakeFirst();
+      if (!job || job.status === 'superseded' || job.status === 'dead') continue;
+      const newer = await trx
+        .selectFrom('jobs')
+        .select(['id', 'created_at'])
+        .where('job_key', '=', job.job_key)
+        .where('kind', '=', job.kind)
+        .where('id', '>', job.id)
+        .where('status', '!=', 'superseded')
+        .orderBy('id', 'desc')
+        .executeTakeFirst();
+      if (newer) {
+        result.conflicts.push({
+          customer_id: f.customer_id ?? '',
+          field: f.field,
+          reverting: f.id,
+          newer: {
+            id: newer.id,
+            source_system: 'hearth',
+            actor: job.kind,
+            changed_at: newer.created_at,
+            new_value: null,
+          },
+        });
+        continue;
+      }
+      result.steps.push({
+        customer_id: f.customer_id ?? '',
+        field: f.field,
+        from: f.canonical_value,
+        to: f.system_value,
+        restore_source: f.system,
+        reverted: [f.id],
+      });
+      if (job.status === 'pending') cancel.push(job.id);
+      else {
+        const payload: FieldsWritePayload = {
+          customer_id: job.customer_id ?? '',
+          external_id: f.external_id,
+          fields: { [f.field]: f.system_value },
+        };
+        writes.push({
+          target: job.target,
+          kind: FIELDS_WRITE,
+          job_key: job.job_key,
+          payload,
+          origin_at: now,
+          customer_id: job.customer_id,
+          supersedes_pending: true,
+        });
+      }
+    }
+    if (o.dry_run || result.steps.length === 0) return result;
+    if (result.conflicts.length > 0 && !o.skip_conflicts) return result;
+    const id = newId('rvt', now);
+    if (cancel.length > 0)
+      await trx
+        .updateTable('jobs')
+        .set({ status: 'superseded', updated_at: now })
+        .where('id', 'in', cancel)
+        .where('status', '=', 'pending')
+        .execute();
+    const jobs = writes.map((w) => ({ ...w, event_id: id }));
+    await enqueueJobs(trx, jobs, ctx.max_attempts, now);
+    await trx
+      .insertInto('governance_reverts')
+      .values({
+        id,
+        selector: JSON.stringify({ run: runId }),
+        actor: o.actor,
+        changes: result.steps.length,
+        customers: new Set(result.steps.map((s) => s.customer_id)).size,
+        skipped: JSON.stringify(result.conflicts),
+        created_at: now,
+      })
+      .execute();
+    return { ...result, id, applied: true, jobs: jobs.length };
+  });
 }

@@ -6,7 +6,9 @@ export type RevertSelector =
   | { change: string }
   | { event: string }
   | { source: string; since?: number | undefined; until?: number | undefined }
-  | { customers: string[]; since: number; until?: number | undefined };
+  | { customers: string[]; since: number; until?: number | undefined }
+  /** The person-field heals a reconciliation run wrote to a system (written back to what it held). */
+  | { run: string };
 
 /** Canonical fields a revert can restore (the columns of a customer that the change log records). */
 export const REVERTIBLE_FIELDS: readonly string[] = ['given_name', 'family_name', 'email', 'phone', ...ADDRESS_COLUMNS];
@@ -121,8 +123,8 @@ export function planRevert(
 
 /** Is a selector well formed? Returns the problem, or null. */
 export function selectorProblem(s: Record<string, unknown>): string | null {
-  const kinds = ['change', 'event', 'source', 'customers'].filter((k) => s[k] !== undefined);
-  if (kinds.length !== 1) return 'name exactly one of change, event, source, customers';
+  const kinds = ['change', 'event', 'source', 'customers', 'run'].filter((k) => s[k] !== undefined);
+  if (kinds.length !== 1) return 'name exactly one of change, event, source, customers, run';
   if (kinds[0] === 'customers') {
     if (!Array.isArray(s.customers) || s.customers.length === 0) return 'customers must list at least one id';
     if (typeof s.since !== 'number') return 'a window for customers needs since';

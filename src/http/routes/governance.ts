@@ -23,6 +23,7 @@ interface RevertBody {
   event?: string;
   source?: string;
   customers?: string[];
+  run?: string;
   since?: string;
   until?: string;
   dry_run: boolean;
@@ -38,6 +39,7 @@ const revertBody = {
     event: { type: 'string', minLength: 1, description: 'every change of one event (an inbox event or a revert)' },
     source: { type: 'string', minLength: 1, description: 'every change one source wrote (with since/until)' },
     customers: { ...strArr, description: 'these customers’ changes in the window since..until' },
+    run: { type: 'string', minLength: 1, description: 'the person-field heals a reconciliation run wrote' },
     since: date,
     until: date,
     dry_run: { type: 'boolean', description: 'true: list what would change, write nothing' },
@@ -57,7 +59,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
     {
       schema: op({
         summary:
-          'Revert a change, an event, a source or a window of customers as new changes (dry run: anyone; ' +
+          'Revert a change, an event, a run’s heals, a source or a window of customers as new changes (dry run: anyone; ' +
           'a change or event: operator; a source or window: admin). Conflicts with newer changes answer 409.',
         tags: ['governance'],
         body: revertBody,
@@ -69,7 +71,8 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
     async (req) => {
       const b = req.body;
       const selector = toSelector(b);
-      if (!b.dry_run) requireRole(req.principal!, 'change' in selector || 'event' in selector ? 'operator' : 'admin');
+      const narrow = 'change' in selector || 'event' in selector || 'run' in selector;
+      if (!b.dry_run) requireRole(req.principal!, narrow ? 'operator' : 'admin');
       const result = await runRevert(
         db,
         ctx,
@@ -330,6 +333,7 @@ function toSelector(b: RevertBody): RevertSelector {
     throw new HearthError('bad_request', 'revert: since/until must be ISO times');
   const problem = selectorProblem({ ...b, since, until });
   if (problem) throw new HearthError('bad_request', `revert: ${problem}`);
+  if (b.run) return { run: b.run };
   if (b.change) return { change: b.change };
   if (b.event) return { event: b.event };
   if (b.source) return { source: b.source, since, until };
