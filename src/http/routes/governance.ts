@@ -59,8 +59,9 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
     {
       schema: op({
         summary:
-          'Revert a change, an event, a run’s heals, a source or a window of customers as new changes (dry run: anyone; ' +
-          'a change or event: operator; a source or window: admin). Conflicts with newer changes answer 409.',
+          'Revert a change, an event, a run’s heals, a source or a window of customers as new changes ' +
+          '(dry run: anyone; a change, event or run: operator; a source or window: admin). ' +
+          'Conflicts with newer changes answer 409.',
         tags: ['governance'],
         body: revertBody,
         ok: 'RevertResult',
