@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { after, before, test } from 'node:test';
 import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
@@ -110,6 +111,15 @@ describeEachDialect('governance: revert as new changes', (ctx) => {
       10_000,
       'the revert reached the subscriber',
     );
+    // The delivered events match the schema Hearth publishes for them.
+    const schemas = (await call(hearth, 'GET', '/v1/schemas')).body.data as { type: string; schema: object }[];
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addFormat('date-time', true);
+    for (const r of receiver.received) {
+      const s = schemas.find((x) => x.type === (r.body as { type: string }).type);
+      assert.ok(s, `a published schema for ${(r.body as { type: string }).type}`);
+      assert.ok(ajv.validate(s.schema, r.body), ajv.errorsText());
+    }
     const history = await call(hearth, 'GET', '/v1/reverts?limit=10');
     assert.equal(history.body.data[0].id, done.body.id);
 

@@ -88,6 +88,13 @@ export const GOVERNANCE_COMPONENTS: Record<string, Json> = {
     'x-not-a-list': true,
     description: 'every flag, not paged (a handful per connector)',
   },
+  EventSchemas: {
+    ...obj({
+      data: arr(obj({ type: str, version: int, schema: { type: 'object', additionalProperties: true } })),
+    }),
+    'x-not-a-list': true,
+    description: 'the JSON Schema of each webhook event type Hearth sends, by version',
+  },
   ShadowReports: { ...obj({ data: arr({ $ref: 'ShadowReport#' }) }), 'x-not-a-list': true },
   QualityReview: obj({
     id: str,

@@ -6,6 +6,7 @@ import { decideQualityReview, listQualityReviews } from '../../flows/quality.ts'
 import { flagChanges, listSetFlags } from '../../governance/flag-store.ts';
 import { flagSpec, knownFlags } from '../../governance/flags.ts';
 import { selectorProblem, type RevertSelector } from '../../governance/revert.ts';
+import { eventSchemas } from '../../governance/event-schemas.ts';
 import { heldShadowWrites } from '../../governance/shadow-store.ts';
 import { shadowReport } from '../../governance/shadow.ts';
 import type { QualityReviewsTable } from '../../db/schema.ts';
@@ -212,6 +213,18 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: AppDeps): v
         (r) => r.id,
       );
     },
+  );
+
+  app.get(
+    '/schemas',
+    {
+      schema: op({
+        summary: 'JSON Schemas of the webhook events Hearth sends (type, version, schema)',
+        tags: ['governance'],
+        ok: 'EventSchemas',
+      }),
+    },
+    async () => ({ data: eventSchemas() }),
   );
 
   app.get<{ Querystring: { connector?: string } }>(
