@@ -7,6 +7,8 @@ import { eventually, startTestHearth } from '../../test-support/harness.ts';
 import { SIGNED_CONNECTORS } from '../../test-support/signers.ts';
 import { insertEvents } from '../engine/inbox.ts';
 import { createFlagReader, setFlag } from '../governance/flag-store.ts';
+import { captureIo } from '../../test-support/test-io.ts';
+import { main } from '../main.ts';
 import type { Hearth } from '../runtime.ts';
 
 const address = (line1: string) => ({ line1, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' });
@@ -151,5 +153,26 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     assert.equal(posts(), sentBefore, 'held while off');
     await call(hearth, 'PUT', '/v1/flags/writeback.webhook', { value: 'on' });
     await eventually(async () => posts() > sentBefore, 10_000, 'sent once on');
+  });
+
+  test('hearth flags set|list|history and hearth shadow report; a bad value is one line', async () => {
+    const run = async (...argv: string[]) => {
+      const t = captureIo();
+      const code = await main([...argv, '--db', ctx.url()], t.io);
+      return { code, out: t.out(), err: t.err() };
+    };
+    const set = await run('flags', 'set', 'households.pooling', 'off', '--reason', 'cli test');
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.out, /households\.pooling: \(default\) -> off/);
+    assert.match((await run('flags', 'list')).out, /households\.pooling\toff\t\(on\|off\)/);
+    assert.match((await run('flags', 'history')).out, /households\.pooling\t\(default\) -> off\tcli/);
+    const bad = await run('flags', 'set', 'households.pooling', 'maybe');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.err.trim().split('\n').length, 1);
+    assert.match(bad.err, /takes on \| off, not maybe/);
+    const report = await run('shadow', 'report');
+    assert.equal(report.code, 0, report.err);
+    assert.match(report.out, /no writes held in shadow mode/);
+    await call(hearth, 'PUT', '/v1/flags/households.pooling', { value: 'on' });
   });
 });

@@ -4,7 +4,7 @@
  *
  * - `writeback.<connector>`: `on` sends its jobs, `off` holds them queued, `shadow` records what
  *   would be sent without sending (governance/shadow.ts).
- * - `households.pooling`: `off` stops household membership changes from pooling points.
+ * - `households.pooling`: `off` ignores household membership changes (no new pooling; a pull re-syncs).
  * - `identity.auto_link`: `off` leaves new source records unlinked (no matching at ingest).
  * - `reconcile.heal`: `off` makes every heal policy report-only.
  * - `breaker.<source>`: `open` quarantines every change from that source (a quality rule tripped it).
@@ -20,7 +20,11 @@ export interface FlagSpec {
 const ON_OFF = ['on', 'off'] as const;
 
 export const FIXED_FLAGS: Record<string, FlagSpec> = {
-  'households.pooling': { values: ON_OFF, default: 'on', about: 'household membership pools points' },
+  'households.pooling': {
+    values: ON_OFF,
+    default: 'on',
+    about: 'household membership changes from the CRM apply (off: ignored; the next pull re-syncs)',
+  },
   'identity.auto_link': { values: ON_OFF, default: 'on', about: 'new source records are matched at ingest' },
   'reconcile.heal': { values: ON_OFF, default: 'on', about: 'reconciliation heals per policy (off: report only)' },
 };
