@@ -306,6 +306,10 @@ export function parseConfig(
   const cfg = result.data;
   validateWriteback(cfg, descriptors);
   validateHouseholds(cfg, descriptors);
+  // An allow-list for a connector that is not configured is a typo that would let every field out.
+  for (const name of Object.keys(cfg.governance.minimisation))
+    if (!(cfg.connectors as Record<string, unknown>)[name])
+      throw invalidAt(`governance.minimisation.${name}`, `connector "${name}" is not configured`);
   return {
     ...cfg,
     descriptors,

@@ -76,9 +76,11 @@ describeEachDialect('governance: quality rules and the heal flag in reconciliati
       port,
       connectors: { hubspot: { access_token: crm.token, base_url: crm.url, client_secret: SECRET, app_id: APP_ID } },
       writeback: { crm: 'hubspot', sync_window_seconds: 60 },
-      reconcile: { policies: { phone: 'heal' } },
+      reconcile: { policies: { phone: 'heal', given_name: 'heal' } },
       governance: {
         quality: { rules: [{ name: 'street-number', field: 'address', check: 'format', pattern: '\\d+ .+' }] },
+        // Names may not leave Hearth to the CRM: a name heal is reported, never written.
+        minimisation: { hubspot: ['address', 'phone', 'email'] },
       },
     }));
   });
@@ -138,5 +140,15 @@ describeEachDialect('governance: quality rules and the heal flag in reconciliati
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.jobs, 1);
     await eventually(async () => phoneOf() === '(312) 555-0199', 10_000, 'the CRM holds its own value again');
+  });
+
+  test('a heal of a field the CRM may not receive (minimisation) is reported, not written', async () => {
+    crm.createContact({ email: 'eve@example.com', firstname: 'Eve', lastname: 'Test' });
+    const eve = await insertCustomer(ctx.hdb(), 'eve@example.com', 'Evelyn', chicago('3 Pine St'));
+    const run = await call(hearth, 'POST', '/v1/reconcile/runs', { wait: true });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    const name = (await findings(run.body.id)).find((f) => f.customer_id === eve && f.field === 'given_name');
+    assert.equal(name?.status, 'reported');
+    assert.match(String((name?.detail as { minimisation?: string }).minimisation), /leaves out given_name/);
   });
 });

@@ -260,6 +260,11 @@ async function applyPage(
   return next;
 }
 
+function mayReceive(deps: ReconcileDeps, system: string, field: string): boolean {
+  const allowed = deps.config.governance?.minimisation?.[system];
+  return !allowed || (allowed as readonly string[]).includes(field);
+}
+
 function healViolationOf(deps: ReconcileDeps, customer: CustomersTable, field: string) {
   const rules = deps.config.governance?.quality.rules ?? [];
   if (rules.length === 0) return null;
@@ -298,11 +303,19 @@ function evaluatePage(
       const decided = decideFinding(c, policy, canHeal);
       if (!decided) continue;
       // Quality rules (governance): a heal that would write a breaking value waits for review instead.
-      const broken = decided.heal ? healViolationOf(deps, customer, c.field) : null;
-      const d = broken ? { ...decided, status: 'open' as const, heal: false } : decided;
+      // Data minimisation: a field the system may not receive is reported, never written to it.
+      const withheld = decided.heal && !mayReceive(deps, system, c.field);
+      const broken = decided.heal && !withheld ? healViolationOf(deps, customer, c.field) : null;
+      const d = withheld
+        ? { ...decided, status: 'reported' as const, heal: false }
+        : broken
+          ? { ...decided, status: 'open' as const, heal: false }
+          : decided;
       const noted = broken
         ? { ...c, detail: { ...c.detail, quality: { rule: broken.rule, reason: broken.reason } } }
-        : c;
+        : withheld
+          ? { ...c, detail: { ...c.detail, minimisation: `governance.minimisation.${system} leaves out ${c.field}` } }
+          : c;
       const finding = findingRow(runId, system, rec.external_id, customer.id, noted, policy, d.kind, d.status, now);
       out.findings.push(finding);
       if (d.heal) out.heals.push({ finding, customer, external_id: rec.external_id });

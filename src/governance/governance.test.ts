@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseConfig } from '../config/loader.ts';
 import { DEFAULT_FLAGS, flagProblem, FlagSnapshot, knownFlags } from './flags.ts';
 import { minimiseJob, minimiseJobs } from './minimise.ts';
 import { checkValue, rateViolation } from './quality.ts';
@@ -164,4 +165,11 @@ test('minimisation: fields outside the allow-list are blanked, a write of only t
     event: { data: { customer: { id: 'c', email: null, phone: '+1' }, previous_address: null } },
   });
   assert.equal(minimiseJobs([hook], {})[0], hook, 'no allow-list: unchanged');
+});
+
+test('an allow-list for a connector that is not configured is a config error naming it', () => {
+  assert.throws(
+    () => parseConfig({ governance: { minimisation: { hubspot: ['phone'] } } }),
+    /config governance\.minimisation\.hubspot: connector "hubspot" is not configured/,
+  );
 });
