@@ -63,9 +63,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('quality_reviews_status_idx').on('quality_reviews').columns(['status', 'id']).execute();
+  // What one source wrote in a window: a revert by source, and the quality rules' change rate per batch.
+  await db.schema
+    .createIndex('change_lineage_source_idx')
+    .on('change_lineage')
+    .columns(['source_system', 'changed_at'])
+    .execute();
+  await db.schema.createIndex('change_lineage_event_idx').on('change_lineage').column('event_id').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('change_lineage_event_idx').ifExists().execute();
+  await db.schema.dropIndex('change_lineage_source_idx').ifExists().execute();
   for (const t of ['quality_reviews', 'governance_reverts', 'shadow_writes', 'flag_changes', 'feature_flags'])
     await db.schema.dropTable(t).ifExists().execute();
 }
