@@ -1,7 +1,7 @@
 // Import rules for Hearth (run by `npm run check`). Every arrow points one way:
 //   errors/ids/log/metrics, canonical, address, db  <  domains, engine  <  connectors
 //   <  config  <  flows  <  http  <  cli, runtime, main.   See ARCHITECTURE.md.
-const DOMAINS = '^src/(customers|households|loyalty|identity|reconcile|audit|billing)/';
+const DOMAINS = '^src/(customers|households|loyalty|identity|reconcile|audit|billing|governance)/';
 const ABOVE_DOMAINS = '^src/(engine|flows|connectors|http|cli|config)/|^src/(runtime|main)\\.ts$';
 
 module.exports = {

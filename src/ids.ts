@@ -16,7 +16,11 @@ export type IdPrefix =
   | 'rev'
   | 'mrg'
   | 'wrk'
-  | 'hm';
+  | 'hm'
+  | 'rvt'
+  | 'flg'
+  | 'shw'
+  | 'qlt';
 
 // ulidx asks the system for random bytes once per character (16 calls per id); drawing them from a
 // pooled buffer of crypto-grade random words keeps ids as unpredictable at a fraction of the cost.

@@ -22,6 +22,9 @@ Commands:
   reconcile           pull connected CRMs, measure drift per system and field, heal per policy
   config check|reference  validate a config file; print the config reference
   doctor              check each configured connector against its system: reach, credentials, scopes, properties
+  revert              undo a change, an event, a source's writes or a window, as new changes (--dry-run)
+  flags list|set|history  runtime feature flags (write-back on/off/shadow, pooling, auto-link, breakers)
+  shadow report       what the writes held in shadow mode would change, per system
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -42,6 +45,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   loyalty: async () => (await import('./cli/loyalty.ts')).loyaltyCommand,
   config: async () => (await import('./cli/config.ts')).configCommand,
   doctor: async () => (await import('./cli/doctor.ts')).doctorCommand,
+  revert: async () => (await import('./cli/revert.ts')).revertCommand,
+  flags: async () => (await import('./cli/flags.ts')).flagsCommand,
+  shadow: async () => (await import('./cli/flags.ts')).shadowCommand,
 };
 
 /** `hearth <version> (node <version>)`, the version from package.json. */

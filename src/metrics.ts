@@ -8,6 +8,9 @@ export interface Metrics {
   jobsSettled: Counter<'target' | 'outcome' | 'kind'>;
   writebackLag: Histogram<'target'>;
   ownershipRejections: Counter<'field' | 'source'>;
+  /** Changes a quality rule held for review; breakers a rate rule opened (governance). */
+  qualityViolations: Counter<'rule' | 'source'>;
+  qualityBreakersTripped: Counter<'rule' | 'source'>;
   inboxDepth: Gauge<'status'>;
   outboxDepth: Gauge<'target' | 'status'>;
   /** Manual adjustments as a share of ledger entries (sampled at scrape), and its alert threshold. */
@@ -55,6 +58,18 @@ export function createMetrics(): Metrics {
       name: 'hearth_ownership_rejections_total',
       help: 'Field changes refused by the ownership policy.',
       labelNames: ['field', 'source'],
+      registers: reg,
+    }),
+    qualityViolations: new Counter({
+      name: 'hearth_quality_violations_total',
+      help: 'Changes held for review by a quality rule (governance.quality.rules).',
+      labelNames: ['rule', 'source'],
+      registers: reg,
+    }),
+    qualityBreakersTripped: new Counter({
+      name: 'hearth_quality_breakers_tripped_total',
+      help: "A rate rule paused a source's changes (flag breaker.<source> = open); alert on any increase.",
+      labelNames: ['rule', 'source'],
       registers: reg,
     }),
     inboxDepth: new Gauge({

@@ -11,9 +11,10 @@ export { engineContext };
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
-import { createEventApplier, learnLinkOnDelivery } from './flows/apply-events.ts';
+import { learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
+import { governedWorkerOptions } from './flows/governance.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -61,7 +62,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         ? null
         : startWorkers({
             hdb,
-            applier: createEventApplier(engineContext(config, connectors)),
+            ...governedWorkerOptions(hdb, config, engineContext(config, connectors), metrics, o.logger),
             onDelivered: learnLinkOnDelivery,
             connectors,
             targets: jobTargets(config.descriptors, config),

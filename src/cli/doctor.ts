@@ -18,8 +18,9 @@ export async function doctorCommand(argv: string[], io: CliIo): Promise<number> 
   const config = configFrom(values, io);
   const checks = await diagnoseConfig(config, { logger: createLogger('silent') }, values.fix === true);
   const ok = !checks.some((c) => c.status === 'fail');
-  if (values.json) writeLine(io.stdout, JSON.stringify({ ok, checks }));
-  else writeLine(io.stdout, doctorTable(checks));
+  const minimisation = config.governance.minimisation;
+  if (values.json) writeLine(io.stdout, JSON.stringify({ ok, checks, minimisation }));
+  else writeLine(io.stdout, doctorTable(checks) + minimisationLines(minimisation));
   return ok ? 0 : 1;
 }
 
@@ -39,4 +40,13 @@ export function doctorTable(checks: readonly DoctorCheck[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Which person fields may leave Hearth to which connector (config `governance.minimisation`). */
+function minimisationLines(lists: Readonly<Record<string, readonly string[]>>): string {
+  const names = Object.keys(lists).sort();
+  if (names.length === 0) return '';
+  return `\n\nFields that may leave Hearth (governance.minimisation; others receive every field):\n${names
+    .map((n) => `  ${n}: ${lists[n]!.join(', ') || '(none)'}`)
+    .join('\n')}`;
 }

@@ -8,14 +8,14 @@ import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
 
 const HELP = `Usage:
-  hearth jobs list [--status pending|running|done|dead|superseded] [--target T] [--limit N] [--json]
+  hearth jobs list [--status pending|running|done|dead|superseded|shadow] [--target T] [--limit N] [--json]
   hearth jobs retry JOB_ID [JOB_ID ...]
 Common: [--config FILE] [--db URL]
 
 'list --status dead' shows the dead letters with the vendor's last error; 'retry' re-drives them
 (a running 'hearth serve' picks them up).`;
 
-const STATUSES = ['pending', 'running', 'done', 'dead', 'superseded'];
+const STATUSES = ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'];
 
 export async function jobsCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(

@@ -14,6 +14,7 @@ import {
 } from '../connectors/registry.ts';
 import { DEFAULT_RECONCILE_POLICIES, RECONCILE_POLICIES } from '../reconcile/policy.ts';
 import { rejectUnknownKeys } from './unknown-keys.ts';
+import { governanceSchema } from '../governance/quality-schema.ts';
 import { markRefs, substituteValues } from './substitute.ts';
 
 const reconcile = z
@@ -258,6 +259,7 @@ export function configSchema(descriptors: Descriptors) {
           .prefault({}),
       })
       .prefault({}),
+    governance: governanceSchema.describe('Data governance: quality rules per field (checked at ingest).'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),
@@ -304,6 +306,10 @@ export function parseConfig(
   const cfg = result.data;
   validateWriteback(cfg, descriptors);
   validateHouseholds(cfg, descriptors);
+  // An allow-list for a connector that is not configured is a typo that would let every field out.
+  for (const name of Object.keys(cfg.governance.minimisation))
+    if (!(cfg.connectors as Record<string, unknown>)[name])
+      throw invalidAt(`governance.minimisation.${name}`, `connector "${name}" is not configured`);
   return {
     ...cfg,
     descriptors,

@@ -8,6 +8,7 @@ import * as householdsMore from './migrations/0006-households-more.ts';
 import * as billing from './migrations/0020-billing.ts';
 import * as jobsSupersedes from './migrations/0040-jobs-supersedes.ts';
 import * as changeLineage from './migrations/0041-change-lineage.ts';
+import * as governance from './migrations/0050-governance.ts';
 import * as connectorCursors from './migrations/0060-connector-cursors.ts';
 
 /**
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020-billing': billing,
   '0040-jobs-supersedes': jobsSupersedes,
   '0041-change-lineage': changeLineage,
+  '0050-governance': governance,
   '0060-connector-cursors': connectorCursors,
 };
 

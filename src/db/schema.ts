@@ -73,7 +73,8 @@ export interface InboxEventsTable {
   applied_at: number | null;
 }
 
-export type JobStatus = 'pending' | 'running' | 'done' | 'dead' | 'superseded';
+/** `shadow`: recorded instead of sent while its connector's write-back flag is `shadow` (governance). */
+export type JobStatus = 'pending' | 'running' | 'done' | 'dead' | 'superseded' | 'shadow';
 
 export interface JobsTable {
   id: string;
@@ -387,6 +388,11 @@ export interface Database {
   billing_accounts: BillingAccountsTable;
   billing_subscriptions: BillingSubscriptionsTable;
   connector_cursors: ConnectorCursorsTable;
+  feature_flags: FeatureFlagsTable;
+  flag_changes: FlagChangesTable;
+  shadow_writes: ShadowWritesTable;
+  governance_reverts: GovernanceRevertsTable;
+  quality_reviews: QualityReviewsTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -397,4 +403,71 @@ export interface ConnectorCursorsTable {
   /** 1 while a full re-pull is owed (an expired replay id); cleared when it finished. */
   repull_pending: number;
   updated_at: number;
+}
+
+
+// Governance (migration 0050).
+export interface FeatureFlagsTable {
+  name: string;
+  value: string;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface FlagChangesTable {
+  id: string;
+  name: string;
+  from_value: string | null;
+  to_value: string;
+  actor: string;
+  reason: string | null;
+  changed_at: number;
+}
+
+export type ShadowWriteStatus = 'shadowed' | 'released' | 'dropped';
+
+export interface ShadowWritesTable {
+  id: string;
+  job_id: string;
+  target: string;
+  kind: string;
+  job_key: string;
+  customer_id: string | null;
+  /** JSON of what the connector would have been handed. */
+  payload: string;
+  /** JSON array of the canonical fields the write would change (`address`, `phone`...). */
+  fields: string;
+  status: ShadowWriteStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GovernanceRevertsTable {
+  id: string;
+  /** JSON of what was reverted (a change, an event, a source, a window). */
+  selector: string;
+  actor: string;
+  changes: number;
+  customers: number;
+  /** JSON of the conflicts skipped. */
+  skipped: string;
+  created_at: number;
+}
+
+export type QualityReviewStatus = 'open' | 'approved' | 'rejected';
+
+export interface QualityReviewsTable {
+  id: string;
+  customer_id: string;
+  source_system: string;
+  event_id: string | null;
+  field: string;
+  rule: string;
+  reason: string;
+  old_value: string | null;
+  new_value: string | null;
+  status: QualityReviewStatus;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
 }

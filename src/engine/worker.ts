@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Connector } from '../canonical/types.ts';
+import type { JobsTable } from '../db/schema.ts';
 import type { HearthDb } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -30,6 +32,10 @@ export interface WorkerOptions {
   metrics?: Metrics;
   now?: () => number;
   random?: () => number;
+  /** Asked once per batch of a target (injected, e.g. runtime flags): send, hold queued, or shadow. */
+  gate?: (target: string) => Promise<'send' | 'hold' | 'shadow'>;
+  /** With `shadow`: records the claimed jobs instead of delivering them (and settles them). */
+  shadow?: (jobs: JobsTable[], now: number) => Promise<void>;
 }
 
 export interface Workers {
@@ -151,9 +157,13 @@ async function deliverRound(
     await pool.any();
     return 1;
   }
+  const gate = o.gate ? await o.gate(target) : 'send';
+  // Held: the jobs stay queued; look again after a poll interval rather than spin on due jobs.
+  if (gate === 'hold') return (await delay(o.poll_interval_ms), 0);
   const opts = deliverOptions(o, target, workerId, now, random);
   const jobs = await claimDueJobs(o.hdb, connector, target, opts);
   if (jobs.length === 0) return 0;
+  if (gate === 'shadow' && o.shadow) return (await o.shadow(jobs, now()), jobs.length);
   pool.add(
     deliverClaimedJobs(o.hdb, connector, jobs, opts).catch((err: unknown) => {
       // The jobs stay running until their lease expires, then are claimed again.

@@ -29,6 +29,8 @@ export interface EngineContext {
   loyalty: LoyaltySettings;
   /** Which plausibility rules quarantine a checkout address (config `addresses.plausibility`); default all. */
   plausibility?: PlausibilityRules;
+  /** Per connector, the person fields that may leave Hearth to it (config `governance.minimisation`). */
+  minimisation?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type { ApplyOutcome, ApplyStatus } from '../engine/apply-loop.ts';

@@ -18,6 +18,7 @@ export function engineContext(config: HearthConfig, connectors: ConnectorRegistr
     identity: identitySettings(config.identity),
     loyalty: loyaltySettings(config),
     plausibility: config.addresses.plausibility,
+    minimisation: config.governance?.minimisation ?? {},
     projection_targets: Object.values(connectors)
       .filter((c) => c?.outbound?.kinds.includes(PROFILE_PROJECT))
       .map((c) => c!.id),

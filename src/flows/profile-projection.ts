@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { billingOf } from '../billing/billing-store.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { PROFILE_PROJECT, type ProfileProjectPayload } from '../canonical/types.ts';
+import { minimiseJobs } from '../governance/minimise.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, WRITABLE_FIELDS } from '../connectors/fields-write.ts';
 import type { Database } from '../db/schema.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
@@ -85,7 +86,7 @@ export function queueProjection(
         supersedes_pending: true,
       });
     }
-    await enqueueJobs(trx, jobs, ctx.max_attempts, now);
+    await enqueueJobs(trx, ctx.minimisation ? minimiseJobs(jobs, ctx.minimisation) : jobs, ctx.max_attempts, now);
   });
 }
 

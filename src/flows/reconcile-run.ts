@@ -14,6 +14,8 @@ import { decideFinding, HEALABLE_FIELDS } from '../reconcile/policy.ts';
 import { projectCustomer } from '../reconcile/projection.ts';
 import { rate, scorecard, tally, type RunStats } from '../reconcile/scorecard.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
+import { readFlags } from '../governance/flag-store.ts';
+import { healViolation } from '../governance/quality.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, type WritableField } from '../connectors/fields-write.ts';
 
 type Db = Kysely<Database>;
@@ -25,7 +27,8 @@ const CHUNK = 200;
 export interface ReconcileDeps {
   hdb: HearthDb;
   connectors: ConnectorRegistry;
-  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity' | 'descriptors'>;
+  config: Pick<HearthConfig, 'reconcile' | 'writeback' | 'jobs' | 'identity' | 'descriptors'> &
+    Partial<Pick<HearthConfig, 'governance'>>;
   now?: () => number;
   metrics?: Metrics | undefined;
   logger?: Logger | undefined;
@@ -210,7 +213,9 @@ async function applyPage(
   let queued = 0;
   const next = await deps.hdb.db.transaction().execute(async (trx) => {
     const matches = await matchRecords(trx, system, page.records);
-    const result = evaluatePage(deps, run.id, system, page.records, matches, stats, now);
+    // Runtime flag `reconcile.heal` (governance), read per page: off, heal-policy drift waits for review.
+    const heal = (await readFlags(trx)).on('reconcile.heal');
+    const result = evaluatePage(deps, run.id, system, page.records, matches, stats, now, heal);
     await supersedeOpen(
       trx,
       run.id,
@@ -255,6 +260,21 @@ async function applyPage(
   return next;
 }
 
+function mayReceive(deps: ReconcileDeps, system: string, field: string): boolean {
+  const allowed = deps.config.governance?.minimisation?.[system];
+  return !allowed || (allowed as readonly string[]).includes(field);
+}
+
+function healViolationOf(deps: ReconcileDeps, customer: CustomersTable, field: string) {
+  const rules = deps.config.governance?.quality.rules ?? [];
+  if (rules.length === 0) return null;
+  const canonical =
+    field === 'address'
+      ? { address: addressOf(customer) }
+      : { scalar: (customer as unknown as Record<string, string | null>)[field] ?? null };
+  return healViolation(rules, field, canonical);
+}
+
 /** Compares each matched record with the canonical projection; tallies it and decides its findings. */
 function evaluatePage(
   deps: ReconcileDeps,
@@ -264,9 +284,10 @@ function evaluatePage(
   matches: Map<string, CustomersTable>,
   stats: RunStats,
   now: number,
+  heal = true,
 ): PageResult {
   const out: PageResult = { findings: [], heals: [], matched: 0 };
-  const canHeal = deps.config.writeback.crm === system;
+  const canHeal = heal && deps.config.writeback.crm === system;
   for (const rec of records) {
     const customer = matches.get(rec.external_id);
     if (!customer) continue;
@@ -279,9 +300,23 @@ function evaluatePage(
     tally(stats, system, comparisons);
     for (const c of comparisons) {
       const policy = deps.config.reconcile.policies[c.field];
-      const d = decideFinding(c, policy, canHeal);
-      if (!d) continue;
-      const finding = findingRow(runId, system, rec.external_id, customer.id, c, policy, d.kind, d.status, now);
+      const decided = decideFinding(c, policy, canHeal);
+      if (!decided) continue;
+      // Quality rules (governance): a heal that would write a breaking value waits for review instead.
+      // Data minimisation: a field the system may not receive is reported, never written to it.
+      const withheld = decided.heal && !mayReceive(deps, system, c.field);
+      const broken = decided.heal && !withheld ? healViolationOf(deps, customer, c.field) : null;
+      const d = withheld
+        ? { ...decided, status: 'reported' as const, heal: false }
+        : broken
+          ? { ...decided, status: 'open' as const, heal: false }
+          : decided;
+      const noted = broken
+        ? { ...c, detail: { ...c.detail, quality: { rule: broken.rule, reason: broken.reason } } }
+        : withheld
+          ? { ...c, detail: { ...c.detail, minimisation: `governance.minimisation.${system} leaves out ${c.field}` } }
+          : c;
+      const finding = findingRow(runId, system, rec.external_id, customer.id, noted, policy, d.kind, d.status, now);
       out.findings.push(finding);
       if (d.heal) out.heals.push({ finding, customer, external_id: rec.external_id });
     }

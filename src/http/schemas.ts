@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ERROR_CODES, type ErrorCode, HearthError } from '../errors.ts';
+import { GOVERNANCE_COMPONENTS } from './governance-schemas.ts';
 
 type Json = Record<string, unknown>;
 
@@ -94,7 +95,7 @@ const job = obj({
   target: { ...str, description: 'job target: the write-back CRM, `webhook:<name>`, an IdP' },
   kind: str,
   key: str,
-  status: { type: 'string', enum: ['pending', 'running', 'done', 'dead', 'superseded'] },
+  status: { type: 'string', enum: ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'] },
   attempts: int,
   max_attempts: int,
   customer_id: nstr,
@@ -369,6 +370,7 @@ export const COMPONENTS: Record<string, Json> = {
     tier: nstr,
   }),
   WebhookAck: obj({ accepted: int, duplicates: int }),
+  ...GOVERNANCE_COMPONENTS,
 };
 
 /** Registers every component with its `$id`, so routes refer to them and the document lists them. */

@@ -21,8 +21,9 @@ import { changeView, eventView, jobView, linkView } from '../views.ts';
 import { registerReconcileRoutes } from './reconcile.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 import { registerConnectorRoutes } from './connectors.ts';
+import { registerGovernanceRoutes } from './governance.ts';
 
-const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
+const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'];
 type CustomerQuery = CustomerSearch;
 
 export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -36,6 +37,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerIdentityClaimsRoutes(app, deps);
   registerBillingRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  registerGovernanceRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {

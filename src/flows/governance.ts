@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import { connectorOfTarget } from '../canonical/fields.ts';
+import type { HearthDb } from '../db/database.ts';
+import type { Database, JobsTable } from '../db/schema.ts';
+import { HearthError } from '../errors.ts';
+import type { HearthConfig } from '../config/loader.ts';
+import { createFlagReader, setFlag, type FlagChange, type FlagReader } from '../governance/flag-store.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { EngineContext } from './context.ts';
+import { createGovernedApplier } from './governed-applier.ts';
+import { createQualityScreen } from './quality.ts';
+import { flagProblem } from '../governance/flags.ts';
+import { recordShadowWrites, releaseShadow } from '../governance/shadow-store.ts';
+
+type Db = Kysely<Database>;
+
+export interface FlagChangeResult {
+  change: FlagChange | null;
+  /** Leaving shadow: held writes sent (newest per key, still different) and dropped. */
+  released: { sent: number; dropped: number } | null;
+}
+
+/**
+ * An admin changes a flag: validated against the configured connectors, audit-logged, and in the
+ * same transaction, when a connector leaves shadow mode, its held writes are released (only the
+ * newest per key, and only if it still differs from what the system last received).
+ */
+export async function changeFlag(
+  db: Db,
+  connectors: readonly string[],
+  name: string,
+  value: string,
+  actor: string,
+  now: number,
+  reason: string | null = null,
+): Promise<FlagChangeResult> {
+  const problem = flagProblem(name, value, connectors);
+  if (problem) throw new HearthError('bad_request', problem, { field: 'name' });
+  return db.transaction().execute(async (trx) => {
+    const change = await setFlag(trx, name, value, actor, now, reason);
+    const leavingShadow = change?.from === 'shadow' && name.startsWith('writeback.');
+    const released = leavingShadow ? await releaseShadow(trx, name.slice('writeback.'.length), now) : null;
+    return { change, released };
+  });
+}
+
+export type DeliveryGate = 'send' | 'hold' | 'shadow';
+
+/** The worker hooks of the write-back flags: read once per claimed batch, per target. */
+export function writebackHooks(hdb: HearthDb, flags: FlagReader) {
+  return {
+    gate: async (target: string): Promise<DeliveryGate> => {
+      const mode = (await flags.current()).writeback(connectorOfTarget(target));
+      return mode === 'on' ? 'send' : mode === 'off' ? 'hold' : 'shadow';
+    },
+    shadow: async (jobs: JobsTable[], now: number): Promise<void> => {
+      await hdb.db.transaction().execute((trx) => recordShadowWrites(trx, jobs, now));
+    },
+  };
+}
+
+/**
+ * What governance adds to a process's workers: the event applier under runtime flags and quality
+ * rules, and the write-back gate (send, hold, shadow) per target. Flags are read per batch.
+ */
+export function governedWorkerOptions(
+  hdb: HearthDb,
+  config: HearthConfig,
+  ctx: EngineContext,
+  metrics: Metrics,
+  logger: Logger,
+) {
+  const flags = createFlagReader(hdb.db);
+  const screen = createQualityScreen(config.governance?.quality.rules ?? [], { metrics, logger });
+  return { applier: createGovernedApplier(ctx, flags, screen), ...writebackHooks(hdb, flags) };
+}
