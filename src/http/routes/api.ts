@@ -21,6 +21,7 @@ import { changeView, eventView, jobView, linkView } from '../views.ts';
 import { registerReconcileRoutes } from './reconcile.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 import { registerConnectorRoutes } from './connectors.ts';
+import { registerConsoleRoutes } from './console.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded'];
 type CustomerQuery = CustomerSearch;
@@ -36,6 +37,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerIdentityClaimsRoutes(app, deps);
   registerBillingRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {
