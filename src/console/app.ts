@@ -48,7 +48,10 @@ async function render(): Promise<void> {
     view.replaceChildren(...overview.map((n) => n.cloneNode(true)));
     document.title = 'Hearth console';
     if (route) view.prepend(el('p', { class: 'status err', role: 'status' }, 'Sign in with an API key to open this page.'));
-    else if (session.key()) view.append(signedInLinks());
+    else if (session.key()) {
+      view.querySelector('#signin-hint')?.remove();
+      view.append(signedInLinks());
+    }
     return;
   }
   const [re, title, page] = route;
