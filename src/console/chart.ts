@@ -82,11 +82,12 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
       value: (_u: uPlot, v: number | null) => (v === null ? '–' : spec.fmt(v)),
     })),
   ];
-  const data: uPlot.AlignedData = [spec.xs, ...spec.series.map((s) => s.values.map((v) => v ?? null))];
+  const ys: (number | null)[][] = spec.series.map((s) => s.values.map((v) => v ?? null));
   if (spec.line) {
     series.push({ label: spec.line.label, stroke: '#555', width: 1, dash: [4, 4], points: { show: false } });
-    data.push(spec.xs.map(() => spec.line!.value));
+    ys.push(spec.xs.map(() => spec.line!.value));
   }
+  const data: uPlot.AlignedData = [spec.xs, ...ys];
   const opts: uPlot.Options = {
     width: width(plot),
     height: 220,

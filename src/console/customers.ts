@@ -160,13 +160,13 @@ function systemsSection(s: Systems, c: Schemas['CustomerDetail'], line: HTMLElem
     : el('p', {}, s.data.length ? 'Every system has confirmed the latest values.' : 'Nothing sent to other systems yet.');
   const rows: Child[][] = s.data.map((r) => [
     r.system,
-    badge(r.state),
+    badge(r.state ?? 'unknown'),
     r.kind,
     when(r.origin_at),
     when(r.done_at),
-    String(r.attempts),
+    String(r.attempts ?? ''),
     r.last_error ? el('span', { class: 'vendor-error' }, r.last_error) : '',
-    r.state === 'dead' ? redriveButton(r.job_id, line) : '',
+    r.state === 'dead' && r.job_id ? redriveButton(r.job_id, line) : '',
   ]);
   const links = table(
     'Records in other systems (crosswalk)',
