@@ -42,6 +42,8 @@ async function render(): Promise<void> {
   const run = ++drawing;
   const hash = location.hash || '#/';
   const view = $('#view');
+  // Tests and scripts wait for this: the page for `hash` is drawn.
+  view.removeAttribute('data-ready');
   markNav(hash);
   const route = ROUTES.find(([re]) => re.test(hash));
   if (!route || !session.key()) {
@@ -52,6 +54,7 @@ async function render(): Promise<void> {
       view.querySelector('#signin-hint')?.remove();
       view.append(signedInLinks());
     }
+    view.setAttribute('data-ready', hash);
     return;
   }
   const [re, title, page] = route;
@@ -68,6 +71,7 @@ async function render(): Promise<void> {
     if (err instanceof ApiError && err.status === 401) signOut('That API key is no longer accepted; sign in again.');
     view.replaceChildren(el('h1', { tabindex: '-1' }, title), el('p', { class: 'status err', role: 'status' }, errorText(err)));
   }
+  view.setAttribute('data-ready', hash);
   view.querySelector<HTMLElement>('h1')?.setAttribute('tabindex', '-1');
   if (document.activeElement === document.body || document.activeElement?.closest('nav'))
     view.querySelector<HTMLElement>('h1')?.focus();

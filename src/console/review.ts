@@ -35,10 +35,8 @@ function card(item: Item, line: HTMLElement, reload: () => Promise<void>): HTMLE
   const h = `rev-${item.id}`;
   const decide = (decision: 'link' | 'not_a_match') =>
     post('/v1/review/{id}', { params: { id: item.id }, body: { decision } })
-      .then(() => {
-        say(line, `Decided: ${decision === 'link' ? 'linked' : 'not a match'}.`);
-        return reload();
-      })
+      .then(() => reload())
+      .then(() => say(line, `Decided: ${decision === 'link' ? 'linked' : 'not a match'}.`))
       .catch((err: unknown) => say(line, err instanceof ApiError ? `Not decided: ${err.message}` : errorText(err), true));
   const [yes, no] =
     item.kind === 'address_quarantine'

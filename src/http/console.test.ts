@@ -261,7 +261,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     await page.locator('#customer-q').focus();
     await page.keyboard.type('diaz');
     await page.keyboard.press('Enter');
-    await page.locator('#customer-results a:has-text("Ana Diaz")').waitFor();
+    await page.locator('#customer-status:has-text("2 shown")').waitFor();
     assert.equal(await page.locator('#customer-results tbody tr').count(), 2);
     await page.locator('#customer-results a:has-text("Ana Diaz")').focus();
     await page.keyboard.press('Enter');
@@ -323,8 +323,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
       await page.setViewportSize({ width, height: width > 500 ? 900 : 844 });
       for (const [name, hash] of pages) {
         await page.goto(`${url}/${hash}${name === 'household' ? household.id : ''}`);
-        await page.locator('main h1').first().waitFor();
-        await page.locator('.loading').waitFor({ state: 'detached' });
+        await page.locator(`main[data-ready="${hash}${name === 'household' ? household.id : ''}"]`).waitFor();
         if (['writeback', 'drift'].includes(name)) await page.locator('main canvas').first().waitFor();
         assert.ok((await overflow()) <= 0, `${name} wider than ${width} px by ${await overflow()} px`);
         await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
