@@ -115,7 +115,12 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     );
     await reconcileAfterCrmEdit(running, crm, apiKey, io);
     await orderUnderNewEmail(running, io);
-    await fillConsole(running, crm, { shopify_secret: SHOPIFY_SECRET, api_key: apiKey, settle: () => settle(running), write: (l) => writeLine(io.stdout, l) });
+    await fillConsole(running, crm, {
+      shopify_secret: SHOPIFY_SECRET,
+      api_key: apiKey,
+      settle: () => settle(running),
+      write: (l) => writeLine(io.stdout, l),
+    });
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;

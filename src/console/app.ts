@@ -49,7 +49,8 @@ async function render(): Promise<void> {
   if (!route || !session.key()) {
     view.replaceChildren(...overview.map((n) => n.cloneNode(true)));
     document.title = 'Hearth console';
-    if (route) view.prepend(el('p', { class: 'status err', role: 'status' }, 'Sign in with an API key to open this page.'));
+    if (route)
+      view.prepend(el('p', { class: 'status err', role: 'status' }, 'Sign in with an API key to open this page.'));
     else if (session.key()) {
       view.querySelector('#signin-hint')?.remove();
       view.append(signedInLinks());
@@ -69,7 +70,10 @@ async function render(): Promise<void> {
   } catch (err) {
     if (run !== drawing) return;
     if (err instanceof ApiError && err.status === 401) signOut('That API key is no longer accepted; sign in again.');
-    view.replaceChildren(el('h1', { tabindex: '-1' }, title), el('p', { class: 'status err', role: 'status' }, errorText(err)));
+    view.replaceChildren(
+      el('h1', { tabindex: '-1' }, title),
+      el('p', { class: 'status err', role: 'status' }, errorText(err)),
+    );
   }
   view.setAttribute('data-ready', hash);
   view.querySelector<HTMLElement>('h1')?.setAttribute('tabindex', '-1');
@@ -124,7 +128,11 @@ function start(): void {
         return render();
       })
       .catch((err: unknown) =>
-        say($('#key-status'), err instanceof ApiError && err.status === 401 ? `Not signed in: ${err.message}` : errorText(err), true),
+        say(
+          $('#key-status'),
+          err instanceof ApiError && err.status === 401 ? `Not signed in: ${err.message}` : errorText(err),
+          true,
+        ),
       );
   });
   $('#sign-out').addEventListener('click', () => {

@@ -77,7 +77,11 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
       width: 2,
       dash: DASHES[Math.floor(i / COLOURS.length) % DASHES.length] ?? [],
       ...(spec.bars
-        ? { fill: `${COLOURS[i % COLOURS.length]!}55`, paths: UPlot.paths.bars!({ size: [0.7, 60] }), points: { show: false } }
+        ? {
+            fill: `${COLOURS[i % COLOURS.length]!}55`,
+            paths: UPlot.paths.bars!({ size: [0.7, 60] }),
+            points: { show: false },
+          }
         : { points: { show: true, size: 6 } }),
       value: (_u: uPlot, v: number | null) => (v === null ? '–' : spec.fmt(v)),
     })),
@@ -94,12 +98,12 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
     series,
     scales: {
       x: spec.xLabels ? { time: false } : { time: true },
-      y: { range: (_u, min, max) => [Math.min(0, min), spec.yMax ?? Math.max(max, spec.line?.value ?? 0) * 1.1 || 1] },
+      y: {
+        range: (_u, min, max) => [Math.min(0, min), spec.yMax ?? (Math.max(max, spec.line?.value ?? 0) * 1.1 || 1)],
+      },
     },
     axes: [
-      spec.xLabels
-        ? { values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? '') }
-        : {},
+      spec.xLabels ? { values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? '') } : {},
       { label: spec.yLabel, values: (_u, splits) => splits.map((v) => spec.fmt(v)), size: 60 },
     ],
     legend: { live: false },

@@ -1,4 +1,4 @@
-/** Customers: search with cursor paging, and the customer page (record, owners, systems, history, household, ledger). */
+/** Customers: search with cursor paging; the customer page (record, owners, systems, history, household, ledger). */
 import { ApiError, get, post, type GetOk, type Schemas } from './api.ts';
 import {
   badge,
@@ -36,10 +36,19 @@ export async function customersPage(view: HTMLElement): Promise<void> {
   const show = async (cursor: string | undefined) => {
     try {
       const q = search.q.trim();
-      const page = await get('/v1/customers', { query: { limit: 25, ...(q ? { q } : {}), ...(cursor ? { after: cursor } : {}) } });
+      const page = await get('/v1/customers', {
+        query: { limit: 25, ...(q ? { q } : {}), ...(cursor ? { after: cursor } : {}) },
+      });
       results.replaceChildren(customerTable(page.data), pager(page.next_after, show));
       const n = page.data.length;
-      say(line, n === 0 ? (q ? `No customer matches “${q}”.` : 'No customers yet.') : `${n} shown${page.next_after ? ', more on the next page' : ''}.`);
+      say(
+        line,
+        n === 0
+          ? q
+            ? `No customer matches “${q}”.`
+            : 'No customers yet.'
+          : `${n} shown${page.next_after ? ', more on the next page' : ''}.`,
+      );
     } catch (err) {
       say(line, errorText(err), true);
     }
@@ -61,7 +70,9 @@ function customerTable(rows: Schemas['Customer'][]): HTMLElement {
       customerLink(c.id, nameOf(c)),
       c.email,
       c.phone,
-      c.address ? [c.address.line1, c.address.city, c.address.region, c.address.postal_code].filter(Boolean).join(', ') : '',
+      c.address
+        ? [c.address.line1, c.address.city, c.address.region, c.address.postal_code].filter(Boolean).join(', ')
+        : '',
       when(c.updated_at),
     ]),
     'no customers',
@@ -80,10 +91,14 @@ function pager(next: string | null, show: (cursor: string | undefined) => Promis
     );
   if (next)
     nav.append(
-      button('Next page', () => {
-        search.cursors.push(next);
-        void show(next);
-      }, { id: 'customer-more' }),
+      button(
+        'Next page',
+        () => {
+          search.cursors.push(next);
+          void show(next);
+        },
+        { id: 'customer-more' },
+      ),
     );
   return nav;
 }
@@ -101,7 +116,15 @@ export async function customerPage(view: HTMLElement, id: string): Promise<void>
   const line = status('customer-status');
   view.append(
     el('h1', {}, nameOf(c)),
-    el('p', { class: 'sub' }, c.email ?? 'no e-mail', ' · ', shortId(c.id), c.merged_into ? ' · merged into ' : '', c.merged_into ? customerLink(c.merged_into) : ''),
+    el(
+      'p',
+      { class: 'sub' },
+      c.email ?? 'no e-mail',
+      ' · ',
+      shortId(c.id),
+      c.merged_into ? ' · merged into ' : '',
+      c.merged_into ? customerLink(c.merged_into) : '',
+    ),
     line,
     el('div', { class: 'grid2' }, recordSection(fields), systemsSection(systems, c, line)),
     section('Change history', changesTable(c.changes)),
@@ -123,7 +146,14 @@ export async function customerPage(view: HTMLElement, id: string): Promise<void>
     );
   } else {
     view.append(
-      section('Household', el('p', { id: 'customer-household' }, `No household · tier ${c.tier ?? 'none'} · own points ${c.points_balance}`)),
+      section(
+        'Household',
+        el(
+          'p',
+          { id: 'customer-household' },
+          `No household · tier ${c.tier ?? 'none'} · own points ${c.points_balance}`,
+        ),
+      ),
     );
   }
   const account = c.household_id && c.points_aggregation_opt_in ? c.household_id : c.id;
@@ -140,24 +170,32 @@ function recordSection(f: Fields): HTMLElement {
   };
   return section(
     'Canonical record',
-    el('div', { id: 'customer-record' }, table(
-      'Canonical record, with the owner of each field',
-      ['Field', 'Value', 'Owner', 'Set by', 'Last change'],
-      f.data.map((r) => [
-        label[r.field] ?? r.field,
-        r.value ?? el('span', { class: 'muted' }, 'empty'),
-        r.owner ? el('span', { title: `precedence: ${r.precedence.join(' > ')}` }, r.owner) : '',
-        r.set_by,
-        r.changed_at ? el('span', {}, when(r.changed_at), r.changed_by ? ` by ${r.changed_by}` : '') : '',
-      ]),
-    )),
+    el(
+      'div',
+      { id: 'customer-record' },
+      table(
+        'Canonical record, with the owner of each field',
+        ['Field', 'Value', 'Owner', 'Set by', 'Last change'],
+        f.data.map((r) => [
+          label[r.field] ?? r.field,
+          r.value ?? el('span', { class: 'muted' }, 'empty'),
+          r.owner ? el('span', { title: `precedence: ${r.precedence.join(' > ')}` }, r.owner) : '',
+          r.set_by,
+          r.changed_at ? el('span', {}, when(r.changed_at), r.changed_by ? ` by ${r.changed_by}` : '') : '',
+        ]),
+      ),
+    ),
   );
 }
 
 function systemsSection(s: Systems, c: Schemas['CustomerDetail'], line: HTMLElement): HTMLElement {
   const behind = s.out_of_date.length
     ? el('p', { class: 'warn-text' }, `Not confirmed in: ${s.out_of_date.join(', ')}.`)
-    : el('p', {}, s.data.length ? 'Every system has confirmed the latest values.' : 'Nothing sent to other systems yet.');
+    : el(
+        'p',
+        {},
+        s.data.length ? 'Every system has confirmed the latest values.' : 'Nothing sent to other systems yet.',
+      );
   const rows: Child[][] = s.data.map((r) => [
     r.system,
     badge(r.state ?? 'unknown'),
@@ -177,7 +215,16 @@ function systemsSection(s: Systems, c: Schemas['CustomerDetail'], line: HTMLElem
   return section(
     'Every system’s copy',
     behind,
-    el('div', { id: 'customer-systems' }, table('Latest values per system', ['System', 'State', 'What', 'Changed', 'Confirmed', 'Tries', 'Vendor error', ''], rows, 'no jobs')),
+    el(
+      'div',
+      { id: 'customer-systems' },
+      table(
+        'Latest values per system',
+        ['System', 'State', 'What', 'Changed', 'Confirmed', 'Tries', 'Vendor error', ''],
+        rows,
+        'no jobs',
+      ),
+    ),
     el('h3', {}, 'Records in other systems'),
     el('div', { id: 'customer-links' }, links),
   );
@@ -185,19 +232,23 @@ function systemsSection(s: Systems, c: Schemas['CustomerDetail'], line: HTMLElem
 
 /** Re-drive a dead job (operator key); the answer is said in the page's status line. */
 export function redriveButton(jobId: string, line: HTMLElement, after?: () => void): HTMLButtonElement {
-  const b = button('Re-drive', () => {
-    b.disabled = true;
-    post('/v1/jobs/{id}/retry', { params: { id: jobId } })
-      .then(() => {
-        say(line, `Job …${jobId.slice(-8)} queued again.`);
-        b.replaceWith(badge('pending'));
-        after?.();
-      })
-      .catch((err: unknown) => {
-        b.disabled = false;
-        say(line, err instanceof ApiError ? `Not re-driven: ${err.message}` : errorText(err), true);
-      });
-  }, { 'data-job': jobId, 'aria-label': `Re-drive job ${jobId}` });
+  const b = button(
+    'Re-drive',
+    () => {
+      b.disabled = true;
+      post('/v1/jobs/{id}/retry', { params: { id: jobId } })
+        .then(() => {
+          say(line, `Job …${jobId.slice(-8)} queued again.`);
+          b.replaceWith(badge('pending'));
+          after?.();
+        })
+        .catch((err: unknown) => {
+          b.disabled = false;
+          say(line, err instanceof ApiError ? `Not re-driven: ${err.message}` : errorText(err), true);
+        });
+    },
+    { 'data-job': jobId, 'aria-label': `Re-drive job ${jobId}` },
+  );
   return b;
 }
 
@@ -205,7 +256,14 @@ function changesTable(changes: Schemas['Change'][]): HTMLElement {
   return table(
     'Change history, newest first',
     ['When', 'Field', 'Was', 'Now', 'From', 'By'],
-    changes.map((ch) => [when(ch.changed_at), ch.field.replaceAll('_', ' '), ch.old_value, ch.new_value, ch.source_system, ch.actor]),
+    changes.map((ch) => [
+      when(ch.changed_at),
+      ch.field.replaceAll('_', ' '),
+      ch.old_value,
+      ch.new_value,
+      ch.source_system,
+      ch.actor,
+    ]),
     'no changes recorded',
   );
 }

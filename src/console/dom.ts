@@ -30,7 +30,8 @@ export function table(caption: string, headers: string[], rows: Child[][], empty
   const t = el('table', {}, el('caption', { class: 'vh' }, caption));
   t.append(el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', { scope: 'col' }, h)))));
   const body = el('tbody');
-  if (rows.length === 0) body.append(el('tr', {}, el('td', { colspan: String(headers.length), class: 'empty' }, empty)));
+  if (rows.length === 0)
+    body.append(el('tr', {}, el('td', { colspan: String(headers.length), class: 'empty' }, empty)));
   for (const r of rows) body.append(el('tr', {}, ...r.map((c) => el('td', {}, c))));
   t.append(body);
   return el('div', { class: 'scroll', role: 'region', 'aria-label': caption, tabindex: '0' }, t);
@@ -73,7 +74,8 @@ const pad = (n: number) => String(n).padStart(2, '0');
 export function when(iso: string | null | undefined): HTMLElement | string {
   if (!iso) return '';
   const d = new Date(iso);
-  const text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const day = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const text = `${day} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
   return el('time', { datetime: iso, title: iso }, text);
 }
 

@@ -11,7 +11,9 @@ export async function driftPage(view: HTMLElement): Promise<void> {
   ]);
   view.append(el('h1', {}, 'Drift'));
   if (card.data.length === 0) {
-    view.append(el('p', {}, 'No reconciliation run has finished yet (POST /v1/reconcile/runs or hearth reconcile run).'));
+    view.append(
+      el('p', {}, 'No reconciliation run has finished yet (POST /v1/reconcile/runs or hearth reconcile run).'),
+    );
     return;
   }
   // One chart per system: one line per field, drift rate per run over time.
@@ -38,18 +40,38 @@ export async function driftPage(view: HTMLElement): Promise<void> {
     section('Over time', el('div', { class: 'grid2', id: 'drift-charts' }, ...charts)),
     section(
       'Latest scorecard',
-      el('div', { id: 'drift-latest' }, table(
-        'Latest scorecard per system and field',
-        ['System', 'Field', 'Compared', 'Drifted', 'Drift rate', 'Format only', 'Run finished'],
-        card.data.map((s) => [s.system, s.field, String(s.compared), String(s.drifted), percent(s.drift_rate), String(s.format_only), when(s.computed_at)]),
-      )),
+      el(
+        'div',
+        { id: 'drift-latest' },
+        table(
+          'Latest scorecard per system and field',
+          ['System', 'Field', 'Compared', 'Drifted', 'Drift rate', 'Format only', 'Run finished'],
+          card.data.map((s) => [
+            s.system,
+            s.field,
+            String(s.compared),
+            String(s.drifted),
+            percent(s.drift_rate),
+            String(s.format_only),
+            when(s.computed_at),
+          ]),
+        ),
+      ),
     ),
     section(
       'Open findings',
       table(
         'Open findings',
         ['Customer', 'System', 'Field', 'Hearth has', 'System has', 'Policy', 'State'],
-        findings.data.map((f) => [customerLink(f.customer_id), f.system, f.field, f.canonical_value, f.system_value, f.policy, badge(f.status)]),
+        findings.data.map((f) => [
+          customerLink(f.customer_id),
+          f.system,
+          f.field,
+          f.canonical_value,
+          f.system_value,
+          f.policy,
+          badge(f.status),
+        ]),
         'no open findings',
       ),
     ),
@@ -58,7 +80,15 @@ export async function driftPage(view: HTMLElement): Promise<void> {
       table(
         'Recent reconciliation runs',
         ['Started', 'State', 'Trigger', 'Systems', 'Records', 'Findings', 'Heal jobs'],
-        runs.data.map((r) => [when(r.started_at), badge(r.status), r.trigger, r.systems.join(', '), String(r.records), String(r.findings), String(r.jobs)]),
+        runs.data.map((r) => [
+          when(r.started_at),
+          badge(r.status),
+          r.trigger,
+          r.systems.join(', '),
+          String(r.records),
+          String(r.findings),
+          String(r.jobs),
+        ]),
       ),
     ),
   );

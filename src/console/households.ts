@@ -17,7 +17,12 @@ export async function householdsPage(view: HTMLElement): Promise<void> {
       table(
         'Households, newest first',
         ['Household', 'Source', 'Their id', 'Updated'],
-        page.data.map((h) => [link(`#/households/${encodeURIComponent(h.id)}`, h.name ?? `household ${h.id.slice(-6)}`), h.source_system, h.external_id, when(h.updated_at)]),
+        page.data.map((h) => [
+          link(`#/households/${encodeURIComponent(h.id)}`, h.name ?? `household ${h.id.slice(-6)}`),
+          h.source_system,
+          h.external_id,
+          when(h.updated_at),
+        ]),
         'no households yet',
       ),
       nav,
@@ -45,7 +50,13 @@ export async function householdPage(view: HTMLElement, id: string): Promise<void
       table(
         'Membership history',
         ['Member', 'Role', 'Points pooling', 'From', 'Until'],
-        h.history.map((m) => [customerLink(m.customer_id, names.get(m.customer_id)), m.hierarchy_role, m.points_aggregation_opt_in ? 'on' : 'off', when(m.valid_from), when(m.valid_to) || 'now']),
+        h.history.map((m) => [
+          customerLink(m.customer_id, names.get(m.customer_id)),
+          m.hierarchy_role,
+          m.points_aggregation_opt_in ? 'on' : 'off',
+          when(m.valid_from),
+          when(m.valid_to) || 'now',
+        ]),
       ),
     ),
     await ledgerSection(h.id),
@@ -63,7 +74,13 @@ export function membersTable(members: Schemas['HouseholdMember'][]): HTMLElement
     table(
       'Members with role and points pooling',
       ['Member', 'E-mail', 'Role', 'Points pooling', 'Since'],
-      members.map((m) => [customerLink(m.customer_id, nameOf(m)), m.email, m.hierarchy_role, m.points_aggregation_opt_in ? 'on' : 'off', when(m.valid_from)]),
+      members.map((m) => [
+        customerLink(m.customer_id, nameOf(m)),
+        m.email,
+        m.hierarchy_role,
+        m.points_aggregation_opt_in ? 'on' : 'off',
+        when(m.valid_from),
+      ]),
       'no members',
     ),
   );
@@ -87,14 +104,22 @@ export async function ledgerSection(account: string): Promise<HTMLElement> {
   const draw = (next: string | null) => {
     const more = next
       ? button('More entries', () => {
-          void get('/v1/loyalty/accounts/{id}/entries', { params: { id: account }, query: { limit: 50, after: next } }).then((p) => {
+          void get('/v1/loyalty/accounts/{id}/entries', {
+            params: { id: account },
+            query: { limit: 50, after: next },
+          }).then((p) => {
             all.push(...rows(p.data));
             draw(p.next_after);
           });
         })
       : '';
     box.replaceChildren(
-      table('Ledger entries, newest first', ['When', 'Kind', 'Points', 'Order', 'Member', 'By', 'Reason'], all, 'no entries'),
+      table(
+        'Ledger entries, newest first',
+        ['When', 'Kind', 'Points', 'Order', 'Member', 'By', 'Reason'],
+        all,
+        'no entries',
+      ),
       el('div', {}, more),
     );
   };

@@ -37,7 +37,9 @@ function card(item: Item, line: HTMLElement, reload: () => Promise<void>): HTMLE
     post('/v1/review/{id}', { params: { id: item.id }, body: { decision } })
       .then(() => reload())
       .then(() => say(line, `Decided: ${decision === 'link' ? 'linked' : 'not a match'}.`))
-      .catch((err: unknown) => say(line, err instanceof ApiError ? `Not decided: ${err.message}` : errorText(err), true));
+      .catch((err: unknown) =>
+        say(line, err instanceof ApiError ? `Not decided: ${err.message}` : errorText(err), true),
+      );
   const [yes, no] =
     item.kind === 'address_quarantine'
       ? ['Accept address', 'Discard']
@@ -47,8 +49,18 @@ function card(item: Item, line: HTMLElement, reload: () => Promise<void>): HTMLE
   return el(
     'article',
     { class: 'card review-item', 'aria-labelledby': h, 'data-review': item.id },
-    el('h2', { id: h }, KIND[item.kind] ?? item.kind, item.score === null ? '' : ` · ${(100 * item.score).toFixed(0)}% likely`),
-    el('p', { class: 'sub' }, `Raised ${new Date(item.created_at).toLocaleString()}`, item.source_system ? ` by ${item.source_system}` : ''),
+    el(
+      'h2',
+      { id: h },
+      KIND[item.kind] ?? item.kind,
+      item.score === null ? '' : ` · ${(100 * item.score).toFixed(0)}% likely`,
+    ),
+    el(
+      'p',
+      { class: 'sub' },
+      `Raised ${new Date(item.created_at).toLocaleString()}`,
+      item.source_system ? ` by ${item.source_system}` : '',
+    ),
     compare(item.customers),
     el('h3', {}, 'Why'),
     el('ul', { class: 'reasons' }, ...reasons(item).map((r) => el('li', {}, r))),
@@ -71,22 +83,49 @@ function compare(people: Person[]): HTMLElement {
     ['Name', (p) => nameOf(p)],
     ['E-mail', (p) => p.email ?? ''],
     ['Phone', (p) => p.phone ?? ''],
-    ['Address', (p) => (p.address ? [p.address.line1, p.address.line2, p.address.city, p.address.region, p.address.postal_code].filter(Boolean).join(', ') : '')],
+    [
+      'Address',
+      (p) =>
+        p.address
+          ? [p.address.line1, p.address.line2, p.address.city, p.address.region, p.address.postal_code]
+              .filter(Boolean)
+              .join(', ')
+          : '',
+    ],
     ['Systems', (p) => p.source_records.map((r) => r.system).join(', ')],
   ];
   const t = el('table', { class: 'compare' }, el('caption', { class: 'vh' }, 'Side-by-side comparison'));
   t.append(
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Field'), ...people.map((p, i) =>
-      el('th', { scope: 'col' }, isFull(p) ? customerLink(p.id, `${String.fromCharCode(65 + i)}: ${nameOf(p)}`) : 'gone'),
-    ), el('th', { scope: 'col' }, ''))),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        el('th', { scope: 'col' }, 'Field'),
+        ...people.map((p, i) =>
+          el(
+            'th',
+            { scope: 'col' },
+            isFull(p) ? customerLink(p.id, `${String.fromCharCode(65 + i)}: ${nameOf(p)}`) : 'gone',
+          ),
+        ),
+        el('th', { scope: 'col' }, ''),
+      ),
+    ),
   );
   const body = el('tbody');
   for (const [label, value] of fields) {
     const values = full.map(value);
     const same = new Set(values.map((v) => v.toLowerCase())).size <= 1;
     body.append(
-      el('tr', { class: same ? 'same' : 'differ' }, el('th', { scope: 'row' }, label), ...people.map((p) => el('td', {}, isFull(p) ? value(p) : '')),
-        el('td', {}, same ? '=' : '≠ differs')),
+      el(
+        'tr',
+        { class: same ? 'same' : 'differ' },
+        el('th', { scope: 'row' }, label),
+        ...people.map((p) => el('td', {}, isFull(p) ? value(p) : '')),
+        el('td', {}, same ? '=' : '≠ differs'),
+      ),
     );
   }
   t.append(body);
@@ -102,7 +141,8 @@ function reasons(item: Item): Child[] {
     for (const f of (Array.isArray(e.fields) ? e.fields : []) as { field: string; level: string; weight: number }[]) {
       const w = Number(f.weight);
       out.push(
-        `${f.field.replaceAll('_', ' ')}: ${LEVEL[f.level] ?? f.level} (${w >= 0 ? 'counts for' : 'counts against'}, ${w >= 0 ? '+' : '−'}${Math.abs(w).toFixed(1)})`,
+        `${f.field.replaceAll('_', ' ')}: ${LEVEL[f.level] ?? f.level} ` +
+          `(${w >= 0 ? 'counts for' : 'counts against'}, ${w >= 0 ? '+' : '−'}${Math.abs(w).toFixed(1)})`,
       );
     }
   } else if (item.kind === 'household_suggestion') {
@@ -117,7 +157,8 @@ function reasons(item: Item): Child[] {
     if (e.reason) out.push(`${String(e.reason)}${e.field ? ` (field ${String(e.field)})` : ''}.`);
     if (e.rule) out.push(`Rule: ${String(e.rule)}.`);
     const a = e.address as Record<string, string | null> | undefined;
-    if (a) out.push(`Address as typed: ${[a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')}.`);
+    if (a)
+      out.push(`Address as typed: ${[a.line1, a.line2, a.city, a.region, a.postal_code].filter(Boolean).join(', ')}.`);
   }
   if (out.length === 0) out.push('No explanation was recorded.');
   return out;

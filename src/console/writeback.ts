@@ -79,20 +79,24 @@ async function lateSection(): Promise<HTMLElement> {
   const late = await get('/v1/writeback/late', { query: { limit: 100 } });
   return section(
     `Write-backs past the ${late.sync_window_seconds} s window`,
-    el('div', { id: 'late' }, table(
-      'Late write-backs',
-      ['Job', 'Customer', 'State', 'Changed', 'Written', 'Lag', 'Vendor error'],
-      late.data.map((j) => [
-        shortId(j.id),
-        customerLink(j.customer_id),
-        badge(j.status),
-        when(j.origin_at),
-        when(j.done_at) || 'not yet',
-        j.lag_seconds === null ? '' : seconds(j.lag_seconds),
-        j.last_error ? el('span', { class: 'vendor-error' }, j.last_error) : '',
-      ]),
-      'none: every write-back within the window',
-    )),
+    el(
+      'div',
+      { id: 'late' },
+      table(
+        'Late write-backs',
+        ['Job', 'Customer', 'State', 'Changed', 'Written', 'Lag', 'Vendor error'],
+        late.data.map((j) => [
+          shortId(j.id),
+          customerLink(j.customer_id),
+          badge(j.status),
+          when(j.origin_at),
+          when(j.done_at) || 'not yet',
+          j.lag_seconds === null ? '' : seconds(j.lag_seconds),
+          j.last_error ? el('span', { class: 'vendor-error' }, j.last_error) : '',
+        ]),
+        'none: every write-back within the window',
+      ),
+    ),
   );
 }
 
@@ -101,21 +105,29 @@ async function deadSection(line: HTMLElement): Promise<HTMLElement> {
   say(line, `${dead.data.length} dead letter(s)${dead.next_after ? ' (first 100)' : ''}.`);
   return section(
     'Dead letters',
-    el('p', {}, 'A job that failed for good, with the vendor’s error. Re-drive it once the cause is fixed (operator key).'),
-    el('div', { id: 'dead' }, table(
-      'Dead letters',
-      ['Job', 'System', 'Customer', 'What', 'Tries', 'Failure', 'Vendor error', ''],
-      dead.data.map((j) => [
-        shortId(j.id),
-        j.target,
-        customerLink(j.customer_id),
-        j.kind,
-        String(j.attempts),
-        j.last_error_kind,
-        el('span', { class: 'vendor-error' }, j.last_error ?? ''),
-        redriveButton(j.id, line),
-      ]),
-      'no dead letters',
-    )),
+    el(
+      'p',
+      {},
+      'A job that failed for good, with the vendor’s error. Re-drive it once the cause is fixed (operator key).',
+    ),
+    el(
+      'div',
+      { id: 'dead' },
+      table(
+        'Dead letters',
+        ['Job', 'System', 'Customer', 'What', 'Tries', 'Failure', 'Vendor error', ''],
+        dead.data.map((j) => [
+          shortId(j.id),
+          j.target,
+          customerLink(j.customer_id),
+          j.kind,
+          String(j.attempts),
+          j.last_error_kind,
+          el('span', { class: 'vendor-error' }, j.last_error ?? ''),
+          redriveButton(j.id, line),
+        ]),
+        'no dead letters',
+      ),
+    ),
   );
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { CLIENT_TYPES, generateClientTypes } from './console-client-gen.ts';
 import type { paths } from '../console/api-types.ts';
 
-test('the console\'s generated API client (src/console/api-types.ts) matches the OpenAPI document', async () => {
+test("the console's generated API client (src/console/api-types.ts) matches the OpenAPI document", async () => {
   const [fresh, committed] = await Promise.all([generateClientTypes(), readFile(CLIENT_TYPES, 'utf8')]);
   assert.ok(fresh === committed, 'src/console/api-types.ts is stale: run `npm run gen:client` and commit it');
   // The routes the console is built on are in it (a type-level check too: these keys must exist).

@@ -27,7 +27,8 @@ export const CONSOLE_AREAS = [
 ] as const;
 
 function tile(label: string, value: number, id: string, warn = false): string {
-  return `<div class="tile${warn && value > 0 ? ' warn' : ''}"><dt>${esc(label)}</dt><dd id="${id}">${value}</dd></div>`;
+  const cls = warn && value > 0 ? 'tile warn' : 'tile';
+  return `<div class="${cls}"><dt>${esc(label)}</dt><dd id="${id}">${value}</dd></div>`;
 }
 
 /**

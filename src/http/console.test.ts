@@ -88,10 +88,27 @@ async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise
     .execute();
 
   /** One job through its life: queued at `origin`, then done, dead or left pending at `at`. */
-  const job = async (target: string, kind: string, customer: string, origin: number, end: 'done' | 'dead' | 'pending', at: number, error = '') => {
+  const job = async (
+    target: string,
+    kind: string,
+    customer: string,
+    origin: number,
+    end: 'done' | 'dead' | 'pending',
+    at: number,
+    error = '',
+  ) => {
     const [id] = await enqueueJobs(
       db,
-      [{ target, kind, job_key: `${target}:${customer}:${origin}`, payload: {}, origin_at: origin, customer_id: customer }],
+      [
+        {
+          target,
+          kind,
+          job_key: `${target}:${customer}:${origin}`,
+          payload: {},
+          origin_at: origin,
+          customer_id: customer,
+        },
+      ],
       3,
       origin,
     );
@@ -103,21 +120,78 @@ async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise
     return id!;
   };
   await job('hubspot', 'crm.address_write', 'cus_c_ana', t - 40 * MIN, 'done', t - 40 * MIN + 2000);
-  await job('webhook:loyalty', 'webhook.address_corrected', 'cus_c_ana', t - 40 * MIN, 'dead', t - 39 * MIN, 'HTTP 500 from receiver');
+  await job(
+    'webhook:loyalty',
+    'webhook.address_corrected',
+    'cus_c_ana',
+    t - 40 * MIN,
+    'dead',
+    t - 39 * MIN,
+    'HTTP 500 from receiver',
+  );
   await job('stripe', 'profile.project', 'cus_c_ana', t - 40 * MIN, 'pending', t);
   for (const [i, lagS] of [1, 3, 4, 12, 25, 40].entries())
-    await job('hubspot', 'crm.address_write', `cus_c_p${String(i).padStart(2, '0')}`, t - (50 - i * 5) * MIN, 'done', t - (50 - i * 5) * MIN + lagS * 1000);
+    await job(
+      'hubspot',
+      'crm.address_write',
+      `cus_c_p${String(i).padStart(2, '0')}`,
+      t - (50 - i * 5) * MIN,
+      'done',
+      t - (50 - i * 5) * MIN + lagS * 1000,
+    );
   const lateJob = await job('hubspot', 'crm.address_write', 'cus_c_ben', t - 20 * MIN, 'done', t - 16 * MIN);
-  const deadJob = await job('hubspot', 'crm.address_write', 'cus_c_ada', t - 10 * MIN, 'dead', t - 9 * MIN, 'HubSpot 400: <b>invalid</b> zip');
+  const deadJob = await job(
+    'hubspot',
+    'crm.address_write',
+    'cus_c_ada',
+    t - 10 * MIN,
+    'dead',
+    t - 9 * MIN,
+    'HubSpot 400: <b>invalid</b> zip',
+  );
 
   const hh = await upsertHousehold(db, 'hubspot', 'co-1', 'Diaz household', t - 55 * MIN);
-  await setMembership(db, 'cus_c_ana', { household_id: hh, role: 'head', opt_in: true, source_system: 'hubspot' }, t - 55 * MIN);
-  await setMembership(db, 'cus_c_ben', { household_id: hh, role: 'member', opt_in: true, source_system: 'hubspot' }, t - 55 * MIN);
-  const entry = (customer: string | null, kind: 'earn' | 'adjust', points: number, at: number, extra: Record<string, string> = {}) =>
-    appendEntry(db, { kind, account_id: hh, customer_id: customer, household_id: hh, points, source: 'shopify', actor: 'shopify', occurred_at: at, ...extra }, at);
+  await setMembership(
+    db,
+    'cus_c_ana',
+    { household_id: hh, role: 'head', opt_in: true, source_system: 'hubspot' },
+    t - 55 * MIN,
+  );
+  await setMembership(
+    db,
+    'cus_c_ben',
+    { household_id: hh, role: 'member', opt_in: true, source_system: 'hubspot' },
+    t - 55 * MIN,
+  );
+  const entry = (
+    customer: string | null,
+    kind: 'earn' | 'adjust',
+    points: number,
+    at: number,
+    extra: Record<string, string> = {},
+  ) =>
+    appendEntry(
+      db,
+      {
+        kind,
+        account_id: hh,
+        customer_id: customer,
+        household_id: hh,
+        points,
+        source: 'shopify',
+        actor: 'shopify',
+        occurred_at: at,
+        ...extra,
+      },
+      at,
+    );
   await entry('cus_c_ana', 'earn', 120, t - 45 * MIN, { order_name: '#1001' });
   await entry('cus_c_ben', 'earn', 80, t - 35 * MIN, { order_name: '#1002' });
-  await entry(null, 'adjust', -20, t - 25 * MIN, { source: 'api', actor: 'ops@example.com', reason: 'goodwill correction' });
+  await entry(null, 'adjust', -20, t - 25 * MIN, {
+    source: 'api',
+    actor: 'ops@example.com',
+    reason: 'goodwill correction',
+  });
 
   await queueMatchReview(
     db,
@@ -214,7 +288,9 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     await page.locator('#sign-out:visible').waitFor();
   };
 
-  test('without a key: counts only, no personal data; the key never reaches a URL', { skip: !haveBrowser }, async () => {
+  test('without a key: counts only, no personal data; the key never reaches a URL', {
+    skip: !haveBrowser,
+  }, async () => {
     const page = await browser!.newPage();
     const requested: string[] = [];
     page.on('request', (r) => requested.push(r.url()));
@@ -276,7 +352,10 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     assert.match(systems, /webhook:loyalty\s+dead[\s\S]*HTTP 500 from receiver/);
     assert.match(await page.locator('#customer-links').innerText(), /hubspot\s+5101/);
     assert.match(await page.locator('main').innerText(), /address line1\s+14 Elm St\s+2200 N Lincoln Ave\s+shopify/);
-    assert.match(await page.locator('#customer-household').innerText(), /Diaz household · head · points pooling on · pool 180/);
+    assert.match(
+      await page.locator('#customer-household').innerText(),
+      /Diaz household · head · points pooling on · pool 180/,
+    );
     assert.match(await page.locator('#household-members').innerText(), /Ben Diaz\s+ben@example.com\s+member\s+on/);
     const ledger = await page.locator('#ledger').innerText();
     assert.match(ledger, /adjust\s+-20[\s\S]*ops@example.com via api\s+goodwill correction/);
@@ -340,14 +419,24 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     await page.close();
   });
 
-  test('write-back: histogram and SLO, the late job, a dead letter shown as text and re-driven', { skip: !haveBrowser }, async () => {
+  test('write-back: histogram and SLO, the late job, a dead letter shown as text and re-driven', {
+    skip: !haveBrowser,
+  }, async () => {
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(url);
     await signIn(page);
     await page.goto(`${url}/#/writeback`);
     await page.locator('#lag-charts canvas').first().waitFor();
-    const lag = (await (await app.inject({ url: '/v1/writeback/lag?hours=1&bucket_seconds=60', headers: { authorization: `Bearer ${ADMIN}` } })).json()) as Schemas['WritebackLag'];
-    assert.equal(lag.histogram.reduce((n, b) => n + b.count, 0), 8);
+    const lag = (await (
+      await app.inject({
+        url: '/v1/writeback/lag?hours=1&bucket_seconds=60',
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })
+    ).json()) as Schemas['WritebackLag'];
+    assert.equal(
+      lag.histogram.reduce((n, b) => n + b.count, 0),
+      8,
+    );
     assert.equal(lag.histogram.find((b) => b.le_seconds === 300)?.count, 1, 'the 4-minute write-back');
     assert.equal(lag.dead, 1);
     assert.match(await page.locator('#lag-charts').innerText(), /Within 60 s\s+8[67]\.\d%/);
@@ -356,7 +445,12 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     assert.match(await row.innerText(), /HubSpot 400: <b>invalid<\/b> zip/, 'the vendor error is text, not markup');
     await row.locator('button').click();
     await page.locator('#writeback-status:has-text("queued again")').waitFor();
-    const status = await ctx.hdb().db.selectFrom('jobs').select('status').where('id', '=', jobs.deadJob).executeTakeFirstOrThrow();
+    const status = await ctx
+      .hdb()
+      .db.selectFrom('jobs')
+      .select('status')
+      .where('id', '=', jobs.deadJob)
+      .executeTakeFirstOrThrow();
     assert.equal(status.status, 'pending');
     await page.close();
   });
@@ -392,7 +486,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     assert.match(await page.locator('#drift-latest').innerText(), /hubspot\s+address\s+40\s+1\s+2\.5%\s+2/);
     assert.equal(await page.locator('#drift-charts figure').count(), 1, 'one chart per system');
     const numbers = (await page.locator('#drift-charts figure table').textContent()) ?? '';
-    assert.match(numbers, /12\.5%/, 'the chart\'s numbers: 5 of 40 addresses drifted in the middle run');
+    assert.match(numbers, /12\.5%/, "the chart's numbers: 5 of 40 addresses drifted in the middle run");
     await page.goto(`${url}/#/households`);
     await page.locator('#households a:has-text("Diaz household")').click();
     await page.locator('#household-members').waitFor();

@@ -25,7 +25,11 @@ const fieldsResponse = {
           field: { type: 'string', enum: [...OWNED_FIELDS] },
           value: nstr,
           owner: { ...nstr, description: 'the source of highest precedence for this field (ownership policy)' },
-          precedence: { type: 'array', items: { type: 'string' }, description: 'sources allowed to set it, highest first' },
+          precedence: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'sources allowed to set it, highest first',
+          },
           set_by: { ...nstr, description: 'the source that set the current value' },
           changed_at: { ...ntime, description: 'when the field last changed' },
           changed_by: { ...nstr, description: 'source (and actor) of that change' },
@@ -52,7 +56,10 @@ const lagResponse = {
       items: {
         type: 'object',
         required: ['le_seconds', 'count'],
-        properties: { le_seconds: { type: ['number', 'null'], description: 'upper bound; null: above' }, count: { type: 'integer' } },
+        properties: {
+          le_seconds: { type: ['number', 'null'], description: 'upper bound; null: above' },
+          count: { type: 'integer' },
+        },
       },
     },
     data: {
@@ -100,7 +107,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: AppDeps): void
     '/customers/:id/fields',
     {
       schema: op({
-        summary: 'Per field of a customer: value, owner under the ownership policy, who set it and when it last changed',
+        summary:
+          'Per field of a customer: value, owner under the ownership policy, who set it and when it last changed',
         tags: ['customers'],
         params: idParam,
         ok: 'CustomerFields',
