@@ -208,8 +208,8 @@ function systemsSection(s: Systems, c: Schemas['CustomerDetail'], line: HTMLElem
   ]);
   const links = table(
     'Records in other systems (crosswalk)',
-    ['System', 'Their id', 'Linked'],
-    c.source_records.map((l) => [l.system, l.external_id, when(l.linked_at)]),
+    ['System', 'Their id', 'Their copy (last seen)', 'Linked'],
+    c.source_records.map((l) => [l.system, l.external_id, copyOf(l.snapshot), when(l.linked_at)]),
     'not linked to any system',
   );
   return section(
@@ -266,4 +266,14 @@ function changesTable(changes: Schemas['Change'][]): HTMLElement {
     ]),
     'no changes recorded',
   );
+}
+
+/** The system's copy as Hearth last saw it (the crosswalk snapshot): its filled scalar fields, as text. */
+function copyOf(snapshot: unknown): string {
+  if (!snapshot || typeof snapshot !== 'object') return '';
+  return Object.entries(snapshot as Record<string, unknown>)
+    .filter(([, v]) => v !== null && v !== '' && ['string', 'number', 'boolean'].includes(typeof v))
+    .slice(0, 12)
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join(' · ');
 }
