@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { parseConfig } from '../config/loader.ts';
 import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { buildApp } from './app.ts';
@@ -19,6 +20,7 @@ const HEADER =
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   const config = parseConfig({ log: { level: 'silent' } }, { HEARTH_API_KEY: 'hk_gen_client' });
   const hdb = openDatabase('sqlite::memory:');
+  await migrateToLatest(hdb.db);
   const app = await buildApp({ config, hdb, connectors: {}, metrics: createMetrics(), logger: createLogger('silent') });
   try {
     await app.ready();
