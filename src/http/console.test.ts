@@ -485,7 +485,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     await page.locator('#drift-latest').waitFor();
     assert.match(await page.locator('#drift-latest').innerText(), /hubspot\s+address\s+40\s+1\s+2\.5%\s+2/);
     assert.equal(await page.locator('#drift-charts figure').count(), 1, 'one chart per system');
-    const numbers = (await page.locator('#drift-charts figure table').textContent()) ?? '';
+    const numbers = (await page.locator('#drift-charts figure details table').textContent()) ?? '';
     assert.match(numbers, /12\.5%/, "the chart's numbers: 5 of 40 addresses drifted in the middle run");
     await page.goto(`${url}/#/households`);
     await page.locator('#households a:has-text("Diaz household")').click();
