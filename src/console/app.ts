@@ -3,8 +3,8 @@
  * (`#/customers/<id>`: ids only, never a key or a search term in a URL) and the overview.
  * Each area is a module that draws into `<main id="view">`.
  */
-import { ApiError, checkKey, session } from './api.ts';
-import { el, errorText, link, say } from './dom.ts';
+import { ApiError, checkKey, get, session } from './api.ts';
+import { el, errorText, link, nameOf, say, setNamer } from './dom.ts';
 import { customerPage, customersPage } from './customers.ts';
 import { householdPage, householdsPage } from './households.ts';
 import { writebackPage } from './writeback.ts';
@@ -113,6 +113,7 @@ function signOut(message = ''): void {
 }
 
 function start(): void {
+  setNamer((id) => get('/v1/customers/{id}', { params: { id } }).then((c) => nameOf(c)));
   overview = [...$('#view').childNodes].map((n) => n.cloneNode(true));
   showSignedIn(session.key() !== null);
   $('#key-form').addEventListener('submit', (e) => {

@@ -97,13 +97,16 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
     height: 220,
     series,
     scales: {
-      x: spec.xLabels ? { time: false } : { time: true },
+      // Bars sit on whole numbers: half a bar of room at both ends.
+      x: spec.xLabels ? { time: false, range: () => [-0.5, spec.xs.length - 0.5] } : { time: true },
       y: {
         range: (_u, min, max) => [Math.min(0, min), spec.yMax ?? (Math.max(max, spec.line?.value ?? 0) * 1.1 || 1)],
       },
     },
     axes: [
-      spec.xLabels ? { values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? '') } : {},
+      spec.xLabels
+        ? { splits: () => spec.xs, values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? '') }
+        : {},
       { label: spec.yLabel, values: (_u, splits) => splits.map((v) => spec.fmt(v)), size: 60 },
     ],
     legend: { live: false },

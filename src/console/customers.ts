@@ -126,11 +126,14 @@ export async function customerPage(view: HTMLElement, id: string): Promise<void>
       c.merged_into ? customerLink(c.merged_into) : '',
     ),
     line,
-    el('div', { class: 'grid2' }, recordSection(fields), systemsSection(systems, c, line)),
+    recordSection(fields),
+    systemsSection(systems, c, line),
     section('Change history', changesTable(c.changes)),
   );
+  const names = new Map([[c.id, nameOf(c)]]);
   if (c.household_id) {
     const h = await get('/v1/households/{id}', { params: { id: c.household_id } });
+    for (const m of h.members) names.set(m.customer_id, nameOf(m));
     view.append(
       section(
         'Household',
@@ -157,7 +160,7 @@ export async function customerPage(view: HTMLElement, id: string): Promise<void>
     );
   }
   const account = c.household_id && c.points_aggregation_opt_in ? c.household_id : c.id;
-  view.append(await ledgerSection(account));
+  view.append(await ledgerSection(account, names));
 }
 
 function recordSection(f: Fields): HTMLElement {

@@ -100,10 +100,35 @@ export function nameOf(c: Named): string {
   return [c.given_name, c.family_name].filter(Boolean).join(' ') || c.email || '(no name)';
 }
 
-/** The link to a customer's page, named by the person, not by the id. */
+/** Names already looked up, per id (customers do not change name while a page is open). */
+const names = new Map<string, Promise<string>>();
+
+/**
+ * The link to a customer's page, named by the person, not by the id: without a label, it shows
+ * a short id first and the name once looked up (`namer`, set by the app: one GET per id, cached).
+ */
 export function customerLink(id: string | null | undefined, label?: string): Child {
   if (!id) return '';
-  return link(`#/customers/${encodeURIComponent(id)}`, label ?? `customer …${id.slice(-6)}`);
+  const a = link(`#/customers/${encodeURIComponent(id)}`, label ?? `customer …${id.slice(-6)}`);
+  if (label === undefined && namer) {
+    const lookup = namer;
+    if (!names.has(id))
+      names.set(
+        id,
+        lookup(id).catch(() => ''),
+      );
+    void names.get(id)!.then((name) => {
+      if (name) a.textContent = name;
+    });
+  }
+  return a;
+}
+
+let namer: ((id: string) => Promise<string>) | null = null;
+
+/** How customer links learn a name (the app passes an API call; dom.ts knows no API). */
+export function setNamer(f: (id: string) => Promise<string>): void {
+  namer = f;
 }
 
 /** Short form of an id for tables (the full id in the title and for copying). */

@@ -59,7 +59,7 @@ export async function householdPage(view: HTMLElement, id: string): Promise<void
         ]),
       ),
     ),
-    await ledgerSection(h.id),
+    await ledgerSection(h.id, names),
   );
 }
 
@@ -87,7 +87,7 @@ export function membersTable(members: Schemas['HouseholdMember'][]): HTMLElement
 }
 
 /** The points ledger of an account (a household pool or a customer), with who or what made each entry. */
-export async function ledgerSection(account: string): Promise<HTMLElement> {
+export async function ledgerSection(account: string, names = new Map<string, string>()): Promise<HTMLElement> {
   const first = await get('/v1/loyalty/accounts/{id}/entries', { params: { id: account }, query: { limit: 50 } });
   const box = el('div', { id: 'ledger' });
   const rows = (entries: Schemas['LedgerEntry'][]) =>
@@ -96,8 +96,8 @@ export async function ledgerSection(account: string): Promise<HTMLElement> {
       e.kind.replaceAll('_', ' '),
       e.points > 0 ? `+${e.points}` : String(e.points),
       e.order_name ?? e.order_id,
-      e.customer_id ? customerLink(e.customer_id) : '',
-      [e.actor, e.source].filter(Boolean).join(' via ') || '',
+      e.customer_id ? customerLink(e.customer_id, names.get(e.customer_id)) : '',
+      e.actor === e.source ? e.actor : [e.actor, e.source].filter(Boolean).join(' via '),
       e.reason,
     ]);
   const all = rows(first.data);
@@ -114,12 +114,7 @@ export async function ledgerSection(account: string): Promise<HTMLElement> {
         })
       : '';
     box.replaceChildren(
-      table(
-        'Ledger entries, newest first',
-        ['When', 'Kind', 'Points', 'Order', 'Member', 'By', 'Reason'],
-        all,
-        'no entries',
-      ),
+      table('Ledger entries', ['When', 'Kind', 'Points', 'Order', 'Member', 'By', 'Reason'], all, 'no entries'),
       el('div', {}, more),
     );
   };

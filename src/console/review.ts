@@ -124,7 +124,7 @@ function compare(people: Person[]): HTMLElement {
         { class: same ? 'same' : 'differ' },
         el('th', { scope: 'row' }, label),
         ...people.map((p) => el('td', {}, isFull(p) ? value(p) : '')),
-        el('td', {}, same ? '=' : '≠ differs'),
+        el('td', {}, same ? (values.every((v) => v === '') ? 'both empty' : 'same') : '≠ differs'),
       ),
     );
   }

@@ -35,7 +35,7 @@ async function drawCharts(box: HTMLElement): Promise<void> {
   const done = lag.data.reduce((n, b) => n + b.done, 0);
   const within = lag.data.reduce((n, b) => n + b.within_window, 0);
   const labels = lag.histogram.map((b, i) =>
-    b.le_seconds === null ? `> ${seconds(lag.histogram[i - 1]?.le_seconds ?? 0)}` : `≤ ${seconds(b.le_seconds)}`,
+    b.le_seconds === null ? `>${short(lag.histogram[i - 1]?.le_seconds ?? 0)}` : `≤${short(b.le_seconds)}`,
   );
   box.replaceChildren(
     el(
@@ -130,4 +130,9 @@ async function deadSection(line: HTMLElement): Promise<HTMLElement> {
       ),
     ),
   );
+}
+
+/** 1s, 30s, 2m, 1h: bucket bounds short enough for an axis on a phone. */
+function short(s: number): string {
+  return s < 60 ? `${s}s` : s < 3600 ? `${s / 60}m` : `${s / 3600}h`;
 }
