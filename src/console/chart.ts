@@ -105,7 +105,12 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
     },
     axes: [
       spec.xLabels
-        ? { splits: () => spec.xs, values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? '') }
+        ? {
+            // As many labels as fit (about 60 px each).
+            splits: (u: uPlot) =>
+              spec.xs.filter((_, i) => i % Math.ceil(spec.xs.length / Math.max(2, u.width / 60)) === 0),
+            values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? ''),
+          }
         : {},
       { label: spec.yLabel, values: (_u, splits) => splits.map((v) => spec.fmt(v)), size: 60 },
     ],

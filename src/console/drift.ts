@@ -22,9 +22,11 @@ export async function driftPage(view: HTMLElement): Promise<void> {
     const rows = card.history.filter((h) => h.system === system);
     const times = [...new Set(rows.map((r) => r.computed_at))].sort();
     const fields = [...new Set(rows.map((r) => r.field))].sort();
+    // One step per run (runs minutes or days apart read the same), labelled with its time.
     return chart({
       title: `${system}: share of records that drift from the canonical record, per field`,
-      xs: times.map((t) => Date.parse(t) / 1000),
+      xs: times.map((_, i) => i),
+      xLabels: times.map(runLabel),
       series: fields.map((field) => ({
         label: field,
         values: times.map((t) => {
@@ -92,4 +94,11 @@ export async function driftPage(view: HTMLElement): Promise<void> {
       ),
     ),
   );
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+function runLabel(iso: string): string {
+  const d = new Date(iso);
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
