@@ -106,9 +106,9 @@ async function draw(plot: HTMLElement, spec: ChartSpec): Promise<void> {
     axes: [
       spec.xLabels
         ? {
-            // As many labels as fit (about 60 px each).
+            // As many labels as fit (about 45 px each).
             splits: (u: uPlot) =>
-              spec.xs.filter((_, i) => i % Math.ceil(spec.xs.length / Math.max(2, u.width / 60)) === 0),
+              spec.xs.filter((_, i) => i % Math.ceil(spec.xs.length / Math.max(2, u.width / 45)) === 0),
             values: (_u, splits) => splits.map((x) => spec.xLabels![Math.round(x)] ?? ''),
           }
         : {},
