@@ -1,7 +1,7 @@
 /** Drift: the scorecard over time per system and field (charts), the latest run's numbers, open findings. */
-import { get } from './api.ts';
+import { ApiError, get, post } from './api.ts';
 import { chart } from './chart.ts';
-import { badge, customerLink, el, percent, section, table, when } from './dom.ts';
+import { badge, button, customerLink, el, errorText, percent, say, section, status, table, when } from './dom.ts';
 
 export async function driftPage(view: HTMLElement): Promise<void> {
   const [card, runs, findings] = await Promise.all([
@@ -9,7 +9,8 @@ export async function driftPage(view: HTMLElement): Promise<void> {
     get('/v1/reconcile/runs', { query: { limit: 10 } }),
     get('/v1/reconcile/findings', { query: { status: 'open', limit: 50 } }),
   ]);
-  view.append(el('h1', {}, 'Drift'));
+  const line = status('drift-status');
+  view.append(el('h1', {}, 'Drift'), line);
   if (card.data.length === 0) {
     view.append(
       el('p', {}, 'No reconciliation run has finished yet (POST /v1/reconcile/runs or hearth reconcile run).'),
@@ -64,7 +65,7 @@ export async function driftPage(view: HTMLElement): Promise<void> {
       'Open findings',
       table(
         'Open findings',
-        ['Customer', 'System', 'Field', 'Hearth has', 'System has', 'Policy', 'State'],
+        ['Customer', 'System', 'Field', 'Hearth has', 'System has', 'Policy', 'State', ''],
         findings.data.map((f) => [
           customerLink(f.customer_id),
           f.system,
@@ -73,6 +74,7 @@ export async function driftPage(view: HTMLElement): Promise<void> {
           f.system_value,
           f.policy,
           badge(f.status),
+          decideButtons(f.id, line),
         ]),
         'no open findings',
       ),
@@ -101,4 +103,26 @@ const pad = (n: number) => String(n).padStart(2, '0');
 function runLabel(iso: string): string {
   const d = new Date(iso);
   return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Heal (queue the corrective write) or dismiss an open finding (operator key). */
+function decideButtons(id: string, line: HTMLElement): HTMLElement {
+  const box = el('span', { class: 'actions' });
+  const decide = (action: 'heal' | 'dismiss') => {
+    for (const b of box.querySelectorAll('button')) b.disabled = true;
+    post('/v1/reconcile/findings/{id}', { params: { id }, body: { action } })
+      .then((f) => {
+        say(line, `Finding ${action === 'heal' ? 'queued for healing' : 'dismissed'}.`);
+        box.replaceWith(badge(f.status));
+      })
+      .catch((err: unknown) => {
+        for (const b of box.querySelectorAll('button')) b.disabled = false;
+        say(line, err instanceof ApiError ? `Not decided: ${err.message}` : errorText(err), true);
+      });
+  };
+  box.append(
+    button('Heal', () => decide('heal'), { 'data-action': 'heal' }),
+    button('Dismiss', () => decide('dismiss'), { 'data-action': 'dismiss', class: 'secondary' }),
+  );
+  return box;
 }

@@ -246,6 +246,28 @@ async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise
       ])
       .execute();
   }
+  await db
+    .insertInto('drift_findings')
+    .values({
+      id: 'dft_c_1',
+      run_id: 'run_c_2',
+      system: 'hubspot',
+      external_id: '5101',
+      customer_id: 'cus_c_ana',
+      field: 'phone',
+      kind: 'drift',
+      policy: 'review',
+      status: 'open',
+      canonical_value: '+13125550101',
+      system_value: '+13125550999',
+      detail: null,
+      job_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: t,
+      updated_at: t,
+    })
+    .execute();
   return { deadJob, lateJob };
 }
 
@@ -487,6 +509,17 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     assert.equal(await page.locator('#drift-charts figure').count(), 1, 'one chart per system');
     const numbers = (await page.locator('#drift-charts figure details table').textContent()) ?? '';
     assert.match(numbers, /12\.5%/, "the chart's numbers: 5 of 40 addresses drifted in the middle run");
+    // The customer's name replaces the short id once looked up.
+    const finding = page.locator('tr:has(button[data-action="dismiss"]):has-text("Ana Diaz")');
+    await finding.waitFor();
+    assert.match(
+      await finding.innerText(),
+      /Ana Diaz\s+hubspot\s+phone\s+\+13125550101\s+\+13125550999\s+review\s+open/,
+    );
+    await finding.locator('button[data-action="dismiss"]').click();
+    await page.locator('#drift-status:has-text("dismissed")').waitFor();
+    const decided = await ctx.hdb().db.selectFrom('drift_findings').select('status').executeTakeFirstOrThrow();
+    assert.equal(decided.status, 'dismissed');
     await page.goto(`${url}/#/households`);
     await page.locator('#households a:has-text("Diaz household")').click();
     await page.locator('#household-members').waitFor();
