@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { parseConfig, type HearthConfig } from '../config/loader.ts';
 import { HearthError } from '../errors.ts';
 import { runLoyaltyDemo, seedLoyaltyHousehold } from './demo-loyalty.ts';
+import { fillConsole } from './demo-console.ts';
 import { runGovernanceDemo } from './demo-governance.ts';
 import { pullConnector } from '../flows/pull-sources.ts';
 import { loyaltySettings } from '../config/derive.ts';
@@ -115,6 +116,12 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     );
     await reconcileAfterCrmEdit(running, crm, apiKey, io);
     await orderUnderNewEmail(running, io);
+    await fillConsole(running, crm, {
+      shopify_secret: SHOPIFY_SECRET,
+      api_key: apiKey,
+      settle: () => settle(running),
+      write: (l) => writeLine(io.stdout, l),
+    });
     await runGovernanceDemo(running, {
       shopify_secret: SHOPIFY_SECRET,
       api_key: apiKey,

@@ -1,89 +1,67 @@
-import type { JobsTable } from '../db/schema.ts';
-import { CONSOLE_SCRIPT } from './console-script.ts';
-
-export interface ConsoleData {
+/** Counts the console shows without a key: numbers only, never an id, a name or a path. */
+export interface ConsoleCounts {
+  customers: number;
+  households: number;
   inbox: { status: string; n: number }[];
-  jobs: { target: string; status: string; n: number }[];
-  late: JobsTable[];
+  jobs: { status: string; n: number }[];
+  late_writebacks: number;
+  review_pending: number;
   window_s: number;
 }
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The console's inline script and style, which the Content-Security-Policy allows by hash (http/security.ts). */
-export const CONSOLE_INLINE = { script: (): string => CONSOLE_SCRIPT, style: (): string => STYLE };
-
-const STYLE =
-  'body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:72rem;color:#1d1d1f}' +
-  '.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;margin-bottom:1.5rem}' +
-  'button.link{background:none;border:0;padding:0;color:#0645ad;text-decoration:underline;' +
-  'cursor:pointer;font:inherit}' +
-  'input{max-width:100%}p,h3{overflow-wrap:anywhere}.err{color:#a00000}.ok{color:#05600a}' +
-  'td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.s-dead{color:#b00;font-weight:bold}' +
-  '.s-done{color:#05600a}form{margin:.5rem 0 1rem}';
 const FAVICON =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E" +
   "%3Cpath d='M8 1 1 7h2v8h4v-5h2v5h4V7h2z' fill='%23b5471b'/%3E%3C/svg%3E";
 
+/** The console's areas, in navigation order: hash route and label. */
+export const CONSOLE_AREAS = [
+  ['#/', 'Overview'],
+  ['#/customers', 'Customers'],
+  ['#/households', 'Households'],
+  ['#/writeback', 'Write-back'],
+  ['#/review', 'Identity review'],
+  ['#/drift', 'Drift'],
+  ['#/connectors', 'Connectors'],
+] as const;
+
+function tile(label: string, value: number, id: string, warn = false): string {
+  const cls = warn && value > 0 ? 'tile warn' : 'tile';
+  return `<div class="${cls}"><dt>${esc(label)}</dt><dd id="${id}">${value}</dd></div>`;
+}
+
 /**
- * The console: queue depths and late write-backs, server-rendered (counts and ids only, no
- * personal data without a key). With an API key typed into the page, its script lists dead
- * letters with their errors and re-drives them, looks customers up by email (crosswalk, history,
- * household and points), works the identity review queue and shows the drift scorecard, all
- * through `/v1`.
+ * The console's HTML shell: navigation, the key form and the counts (all a visitor without a key
+ * sees). The areas themselves are drawn by the modules under `/console/` (src/console/), which
+ * call `/v1` with the operator's key from session storage.
  */
-export function renderConsole(d: ConsoleData): string {
-  const inboxRows =
-    d.inbox.map((r) => `<tr><td>${esc(r.status)}</td><td>${r.n}</td></tr>`).join('') ||
-    '<tr><td colspan="2">empty</td></tr>';
-  const jobRows =
-    d.jobs
-      .map(
-        (r) => `<tr><td>${esc(r.target)}</td><td class="s-${esc(r.status)}">${esc(r.status)}</td><td>${r.n}</td></tr>`,
-      )
-      .join('') || '<tr><td colspan="3">no jobs yet</td></tr>';
-  const lateRows =
-    d.late
-      .map(
-        (j) =>
-          `<tr><td>${esc(j.id)}</td><td>${esc(j.customer_id)}</td><td>${esc(j.status)}</td>` +
-          `<td>${new Date(j.origin_at).toISOString()}</td>` +
-          `<td>${j.done_at ? ((j.done_at - j.origin_at) / 1000).toFixed(1) + ' s' : 'not yet'}</td></tr>`,
-      )
-      .join('') || '<tr><td colspan="5">none: every write-back within the window</td></tr>';
-  return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hearth console</title>
+export function renderConsole(c: ConsoleCounts): string {
+  const count = (rows: { status: string; n: number }[], status: string) =>
+    rows.find((r) => r.status === status)?.n ?? 0;
+  const nav = CONSOLE_AREAS.map(([href, label]) => `<a href="${href}">${label}</a>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hearth console</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="${FAVICON}">
-<style>${STYLE}</style>
-</head><body><main><h1>Hearth</h1><p><a href="/">refresh</a> · ` +
-    `<a href="/docs">API docs</a> · <a href="/metrics">metrics</a></p>
-<h2>Inbox</h2><div class="scroll"><table><tr><th>status</th><th>events</th></tr>${inboxRows}</table></div>
-<h2>Outbound jobs</h2><div class="scroll"><table><tr><th>target</th><th>status</th><th>jobs</th></tr>` +
-    `${jobRows}</table></div>
-<h2>Write-backs past the ${d.window_s} s sync window</h2>` +
-    '<div class="scroll"><table><tr><th>job</th><th>customer</th><th>status</th><th>corrected at</th>' +
-    '<th>lag</th></tr>' +
-    `${lateRows}</table></div>
-<h2>Operator</h2>
-<form id="key-form"><label>API key <input id="api-key" type="password" autocomplete="off" size="40"></label> ` +
-    `<button>Use key</button></form>
-<h3>Dead letters</h3><p id="dead-status">enter an API key to list dead letters</p>
-<div class="scroll"><table><thead><tr><th>job</th><th>target</th><th>customer</th><th>attempts</th><th>kind</th>` +
-    `<th>error</th><th></th></tr></thead><tbody id="dead-body"></tbody></table></div>
-<h3>Customers</h3>
-<form id="customer-form" role="search"><label>Name, e-mail, phone or postcode ` +
-    `<input id="customer-q" type="search" size="40"></label> <button>Search</button></form>
-<p id="customer-status" aria-live="polite"></p><div class="scroll"><table><tbody id="customer-results">` +
-    `</tbody></table></div><button id="customer-more" type="button" hidden>More</button><div id="customer"></div>
-<h3>Review queue</h3><p id="review-status">enter an API key to list items waiting for a decision</p>
-<div class="scroll"><table><thead><tr><th>item</th><th>kind</th><th>score</th><th>people</th><th>why</th>` +
-    `<th></th></tr></thead>` +
-    `<tbody id="review-body"></tbody></table></div>
-<h3>Drift scorecard (latest reconciliation run)</h3><p id="drift-status"></p>
-<div class="scroll"><table><thead><tr><th>system</th><th>field</th><th>compared</th><th>drifted</th>` +
-    `<th>drift rate</th>` +
-    `<th>format only</th></tr></thead><tbody id="drift-body"></tbody></table></div>
-<script>${CONSOLE_SCRIPT}</script>
-</main></body></html>`
-  );
+<link rel="stylesheet" href="/console/vendor/uplot.css"><link rel="stylesheet" href="/console/console.css">
+<script type="module" src="/console/app.ts"></script>
+</head><body><a class="skip" href="#view">Skip to content</a>
+<header class="top"><div class="brand">Hearth <span>console</span></div>
+<nav aria-label="Console areas">${nav}</nav>
+<form id="key-form" class="key"><label for="api-key">API key</label>
+<input id="api-key" type="password" autocomplete="off" spellcheck="false" placeholder="hk_…">
+<button id="sign-in">Sign in</button><button id="sign-out" type="button" hidden>Sign out</button></form>
+<p id="key-status" class="status" role="status"></p></header>
+<main id="view" tabindex="-1"><h1>Overview</h1>
+<section id="counts" aria-labelledby="counts-h"><h2 id="counts-h">Right now</h2><dl class="tiles">
+${tile('Customers', c.customers, 'n-customers')}${tile('Households', c.households, 'n-households')}
+${tile('Inbox pending', count(c.inbox, 'pending'), 'n-inbox-pending')}
+${tile('Inbox failed', count(c.inbox, 'failed'), 'n-inbox-failed', true)}
+${tile('Jobs pending', count(c.jobs, 'pending') + count(c.jobs, 'running'), 'n-jobs-pending')}
+${tile('Dead letters', count(c.jobs, 'dead'), 'n-dead', true)}
+${tile(`Write-backs past the ${c.window_s} s window`, c.late_writebacks, 'n-late', true)}
+${tile('Waiting for review', c.review_pending, 'n-review', true)}</dl></section>
+<p id="signin-hint">Sign in with an API key to open customers, households, write-backs, identity review, drift and
+connectors. Without a key the console shows these counts only.</p></main>
+<footer><a href="/docs">API docs</a> · <a href="/metrics">Metrics</a></footer>
+</body></html>`;
 }

@@ -28,7 +28,7 @@ describeEachDialect('HTTP hardening: headers, rate limit per key, CORS, body lim
     const page = await hearth.app.inject({ method: 'GET', url: '/' });
     const csp = String(page.headers['content-security-policy']);
     assert.match(csp, /frame-ancestors 'none'/);
-    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal(page.headers['referrer-policy'], 'no-referrer');
     assert.equal(page.headers['cache-control'], 'no-store');

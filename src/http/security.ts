@@ -1,17 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { HearthError } from '../errors.ts';
 import type { HearthConfig } from '../config/loader.ts';
-import { CONSOLE_INLINE } from './console-page.ts';
-
-const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
 /**
- * Security headers for every response (helmet): a CSP that allows the console's one inline
- * script by hash and nothing else inline, no framing (`frame-ancestors 'none'`: the console's
+ * Security headers for every response (helmet): a CSP that allows scripts from Hearth itself
+ * only (no inline script), no framing (`frame-ancestors 'none'`: the console's
  * re-drive buttons cannot be clickjacked), nosniff, `Referrer-Policy: no-referrer`. Responses
  * other than the static API docs are `Cache-Control: no-store` (they carry customer data).
  * CORS only for the configured origins.
@@ -22,7 +18,8 @@ export async function registerSecurity(app: FastifyInstance, config: HearthConfi
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", sha256(CONSOLE_INLINE.script())],
+        // The console's modules are files served by Hearth (/console/*): no inline script at all.
+        scriptSrc: ["'self'"],
         // Swagger UI sets inline styles; styles cannot run code.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],

@@ -22,6 +22,7 @@ import { registerReconcileRoutes } from './reconcile.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 import { registerConnectorRoutes } from './connectors.ts';
 import { registerGovernanceRoutes } from './governance.ts';
+import { registerConsoleRoutes } from './console.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'];
 type CustomerQuery = CustomerSearch;
@@ -38,6 +39,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerBillingRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerGovernanceRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
 }
 
 function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): void {

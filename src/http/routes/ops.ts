@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { inboxCounts } from '../../engine/inbox.ts';
-import { jobCounts, lateWritebacks } from '../../engine/jobs.ts';
+import { jobCounts } from '../../engine/jobs.ts';
 import type { AppDeps } from '../deps.ts';
-import { renderConsole } from '../console-page.ts';
+import { registerConsole } from '../console-assets.ts';
 
 /** Liveness, readiness, Prometheus metrics and the operator console landing page. */
 export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -33,22 +33,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     await sampleDepths(deps);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  app.get('/', { schema: hide }, async (_req, reply) => {
-    const now = (deps.now ?? Date.now)();
-    const [inbox, jobs, late] = await Promise.all([
-      inboxCounts(db),
-      jobCounts(db),
-      lateWritebacks(db, deps.config.writeback.sync_window_seconds * 1000, now, 20),
-    ]);
-    return reply.type('text/html; charset=utf-8').send(
-      renderConsole({
-        inbox,
-        jobs,
-        late,
-        window_s: deps.config.writeback.sync_window_seconds,
-      }),
-    );
-  });
+  registerConsole(app, deps);
 }
 
 async function sampleDepths(deps: AppDeps): Promise<void> {
