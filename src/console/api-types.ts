@@ -1274,6 +1274,220 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runtime flags: value in force, default and allowed values */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description every flag, not paged (a handful per connector) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FlagList"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/flags/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a runtime flag (admin); audit-logged; every process applies it from its next batch */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                        value: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FlagSetResult"];
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `forbidden`: The API key is valid but its role may not do this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `not_found`: The resource (customer, job, connector...) does not exist. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/flags/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who changed which flag, when, from and to what; newest first */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["FlagChange"][];
+                            /** @description pass as `after` for the next page */
+                            next_after: string | null;
+                        };
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/households": {
         parameters: {
             query?: never;
@@ -1517,7 +1731,7 @@ export interface paths {
                 query?: {
                     after?: string;
                     limit?: number;
-                    status?: "pending" | "running" | "done" | "dead" | "superseded";
+                    status?: "pending" | "running" | "done" | "dead" | "superseded" | "shadow";
                     target?: string;
                 };
                 header?: never;
@@ -2027,6 +2241,176 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["LedgerResult"];
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `forbidden`: The API key is valid but its role may not do this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `not_found`: The resource (customer, job, connector...) does not exist. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `conflict`: The request conflicts with the current state (e.g. a job that is not retryable). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quality/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Changes a quality rule held for review, with the rule and both values; newest first */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    limit?: number;
+                    status?: "open" | "approved" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["QualityReview"][];
+                            /** @description pass as `after` for the next page */
+                            next_after: string | null;
+                        };
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quality/reviews/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve (apply the held value as a new change) or reject a quality review (operator) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "approve" | "reject";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QualityReview"];
                     };
                 };
                 /** @description `bad_request`: The request body or query is malformed or misses a required field. */
@@ -2683,6 +3067,189 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revert a change, an event, a run’s heals, a source or a window of customers as new changes (dry run: anyone; a change, event or run: operator; a source or window: admin). Conflicts with newer changes answer 409. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description one field change (`<lineage id>.NN`, as `changes[].id`) */
+                        change?: string;
+                        /** @description these customers’ changes in the window since..until */
+                        customers?: string[];
+                        /** @description true: list what would change, write nothing */
+                        dry_run: boolean;
+                        /** @description every change of one event (an inbox event or a revert) */
+                        event?: string;
+                        /** @description the person-field heals a reconciliation run wrote */
+                        run?: string;
+                        /** Format: date-time */
+                        since?: string;
+                        /** @description revert the rest when some fields have newer changes */
+                        skip_conflicts?: boolean;
+                        /** @description every change one source wrote (with since/until) */
+                        source?: string;
+                        /** Format: date-time */
+                        until?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RevertResult"];
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `forbidden`: The API key is valid but its role may not do this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `not_found`: The resource (customer, job, connector...) does not exist. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `conflict`: The request conflicts with the current state (e.g. a job that is not retryable). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reverts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reverts run, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["RevertRecord"][];
+                            /** @description pass as `after` for the next page */
+                            next_after: string | null;
+                        };
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/review": {
         parameters: {
             query?: never;
@@ -2848,6 +3415,196 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** JSON Schemas of the webhook events Hearth sends (type, version, schema) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the JSON Schema of each webhook event type Hearth sends, by version */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EventSchemas"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shadow/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shadow mode: per system, what the held writes would change ("N contacts would get a new address") */
+        get: {
+            parameters: {
+                query?: {
+                    connector?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ShadowReports"];
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shadow/writes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shadow mode: each write held, with the payload the connector would have been handed */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    connector?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ShadowWrite"][];
+                            /** @description pass as `after` for the next page */
+                            next_after: string | null;
+                        };
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3295,6 +4052,19 @@ export interface components {
                 message: string;
             };
         };
+        /**
+         * EventSchemas
+         * @description the JSON Schema of each webhook event type Hearth sends, by version
+         */
+        EventSchemas: {
+            data: {
+                schema: {
+                    [key: string]: unknown;
+                };
+                type: string;
+                version: number;
+            }[];
+        };
         /** Finding */
         Finding: {
             canonical_value: string | null;
@@ -3317,6 +4087,45 @@ export interface components {
             status: "open" | "healing" | "reported" | "ignored" | "dismissed" | "superseded";
             system: string;
             system_value: string | null;
+        };
+        /** Flag */
+        Flag: {
+            about: string;
+            default: string;
+            name: string;
+            /** Format: date-time */
+            updated_at: string | null;
+            updated_by: string | null;
+            value: string;
+            values: string[];
+        };
+        /** FlagChange */
+        FlagChange: {
+            actor: string;
+            /** Format: date-time */
+            changed_at: string;
+            from: string | null;
+            id: string;
+            name: string;
+            reason: string | null;
+            to: string;
+        };
+        /**
+         * FlagList
+         * @description every flag, not paged (a handful per connector)
+         */
+        FlagList: {
+            data: components["schemas"]["Flag"][];
+        };
+        /** FlagSetResult */
+        FlagSetResult: {
+            changed: boolean;
+            name: string;
+            released: {
+                dropped: number;
+                sent: number;
+            } | null;
+            value: string;
         };
         /** Household */
         Household: {
@@ -3396,7 +4205,7 @@ export interface components {
             /** Format: date-time */
             run_at: string;
             /** @enum {string} */
-            status: "pending" | "running" | "done" | "dead" | "superseded";
+            status: "pending" | "running" | "done" | "dead" | "superseded" | "shadow";
             /** @description job target: the write-back CRM, `webhook:<name>`, an IdP */
             target: string;
             /** Format: date-time */
@@ -3517,6 +4326,25 @@ export interface components {
             resumed: boolean;
             status: string;
         };
+        /** QualityReview */
+        QualityReview: {
+            /** Format: date-time */
+            created_at: string;
+            customer_id: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string | null;
+            event_id: string | null;
+            field: string;
+            id: string;
+            new_value: string | null;
+            old_value: string | null;
+            reason: string;
+            rule: string;
+            source_system: string;
+            /** @enum {string} */
+            status: "open" | "approved" | "rejected";
+        };
         /** ReconcileRun */
         ReconcileRun: {
             actor: string | null;
@@ -3544,6 +4372,65 @@ export interface components {
             unmatched: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** RevertRecord */
+        RevertRecord: {
+            actor: string;
+            changes: number;
+            /** Format: date-time */
+            created_at: string;
+            customers: number;
+            id: string;
+            selector: {
+                [key: string]: unknown;
+            };
+            skipped: {
+                customer_id: string;
+                field: string;
+                newer: {
+                    actor: string;
+                    changed_at: number;
+                    id: string;
+                    new_value: string | null;
+                    source_system: string;
+                };
+                reverting: string;
+            }[];
+        };
+        /** RevertResult */
+        RevertResult: {
+            applied: boolean;
+            conflicts: {
+                customer_id: string;
+                field: string;
+                newer: {
+                    actor: string;
+                    changed_at: number;
+                    id: string;
+                    new_value: string | null;
+                    source_system: string;
+                };
+                reverting: string;
+            }[];
+            dry_run: boolean;
+            /** @description the revert (its event id in the change log); null for a dry run */
+            id: string | null;
+            /** @description outbound jobs queued with the revert */
+            jobs: number;
+            /** @description field changes the selector matched */
+            selected: number;
+            steps: {
+                customer_id: string;
+                field: string;
+                from: string | null;
+                restore_source: string | null;
+                reverted: string[];
+                to: string | null;
+            }[];
+            unsupported: {
+                field: string;
+                id: string;
+            }[];
         };
         /** ReviewItem */
         ReviewItem: {
@@ -3635,6 +4522,34 @@ export interface components {
             format_only: number;
             format_only_rate: number;
             system: string;
+        };
+        /** ShadowReport */
+        ShadowReport: {
+            contacts: number;
+            fields: {
+                contacts: number;
+                field: string;
+            }[];
+            lines: string[];
+            target: string;
+            writes: number;
+        };
+        /** ShadowReports */
+        ShadowReports: {
+            data: components["schemas"]["ShadowReport"][];
+        };
+        /** ShadowWrite */
+        ShadowWrite: {
+            /** Format: date-time */
+            created_at: string;
+            customer_id: string | null;
+            fields: string[];
+            id: string;
+            job_id: string;
+            key: string;
+            kind: string;
+            payload: unknown;
+            target: string;
         };
         /** SourceRecord */
         SourceRecord: {

@@ -405,7 +405,6 @@ export interface ConnectorCursorsTable {
   updated_at: number;
 }
 
-
 // Governance (migration 0050).
 export interface FeatureFlagsTable {
   name: string;
