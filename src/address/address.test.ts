@@ -116,6 +116,7 @@ test('hearth address normalize: one output line per input line, blank in, blank 
   assert.equal(lines[0].raw, '123 N Main St Apt 4B, Springfield, IL 62704');
   assert.equal(lines[0].key, lines[1].key);
   assert.equal(lines[0].components.occupancy_identifier, '4B');
+  assert.deepEqual([lines[0].valid, lines[0].reason], [true, null]);
 });
 
 test('PO boxes in every spelling are one delivery point; the box ends the street part', () => {

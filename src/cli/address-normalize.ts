@@ -11,7 +11,7 @@ export interface AddressCliIo {
 
 export type AddressFormat = 'json' | 'csv';
 
-const CSV_COLUMNS = ['raw', 'key', 'standardized'] as const;
+const CSV_COLUMNS = ['raw', 'key', 'standardized', 'valid', 'reason'] as const;
 
 /**
  * `hearth address normalize`: one address per input line (stdin, or each file in turn), one output
@@ -33,8 +33,10 @@ export async function runAddressNormalize(
 }
 
 function formatLine(line: string, format: AddressFormat): string {
-  if (!line.trim()) return format === 'csv' ? stringify([['', '', '']]) : '\n';
+  if (!line.trim()) return format === 'csv' ? stringify([['', '', '', '', '']]) : '\n';
   const n = normalizeAddress(line.trim());
-  if (format === 'csv') return stringify([[line, n.key, n.standardized]]);
-  return `${JSON.stringify({ raw: line, components: n.components, key: n.key, standardized: n.standardized })}\n`;
+  const reason = n.reason ?? null;
+  if (format === 'csv') return stringify([[line, n.key, n.standardized, String(n.valid), reason ?? '']]);
+  const out = { raw: line, components: n.components, key: n.key, standardized: n.standardized, valid: n.valid, reason };
+  return `${JSON.stringify(out)}\n`;
 }

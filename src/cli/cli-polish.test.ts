@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -31,11 +32,12 @@ test('address normalize takes files, keeps the line count, writes CSV on --csv',
   writeFileSync(b, '123 North Main Street Apartment 4-B, Springfield IL 62704\n');
   const t = captureIo('');
   assert.equal(await main(['address', 'normalize', a, b, '--csv'], t.io), 0, t.err());
-  const rows = t.out().trimEnd().split('\n');
-  assert.equal(rows[0], 'raw,key,standardized');
+  const rows = parse(t.out()) as string[][];
+  assert.deepEqual(rows[0], ['raw', 'key', 'standardized', 'valid', 'reason']);
   assert.equal(rows.length, 4, 'header + 3 input lines');
-  assert.equal(rows[2], ',,');
-  assert.equal(rows[1]!.split(',').at(-2), rows[3]!.split(',').at(-2), 'same delivery point, same key');
+  assert.deepEqual(rows[2], ['', '', '', '', '']);
+  assert.equal(rows[1]![1], rows[3]![1], 'same delivery point, same key');
+  assert.deepEqual([rows[1]![3], rows[1]![4]], ['true', '']);
   const missing = captureIo('');
   assert.equal(await main(['address', 'normalize', join(dir, 'nope.txt')], missing.io), 2);
   assert.match(missing.err(), /^hearth address: cannot read .*nope\.txt \(check the path\)\n$/);
