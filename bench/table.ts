@@ -65,6 +65,20 @@ const ROWS: Record<string, Row> = {
     'the same SDK update sent by the load generator straight to the simulator: ' +
       `p50 ${f('baseline_direct_sdk_update_ms.p50', ' ms')} · p99 ${f('baseline_direct_sdk_update_ms.p99', ' ms')}`,
   ],
+  address: (f) => {
+    const acc = (file: string, who: string) =>
+      `${f(`${file}.${who}.field_accuracy`, '%')} / ${f(`${file}.${who}.exact_address_accuracy`, '%')}`;
+    const speed = (who: string) => f(`steady_state_addresses_per_second.${who}.per_second`, '/s');
+    return [
+      'address parsing, usaddress test files `labeled.xml` and `us50_test_tagged.xml`: fields right / whole ' +
+        'addresses right (same scoring for every parser); speed: addresses/s over both files after a warm-up',
+      `tagger: labeled ${acc('labeled.xml', 'hearth')}, us50 ${acc('us50_test_tagged.xml', 'hearth')}, ` +
+        `${speed('hearth')}; rule-based parser it replaced: labeled ${acc('labeled.xml', 'hearth_rules')}, ` +
+        `${speed('hearth_rules')}`,
+      `parse-address: labeled ${acc('labeled.xml', 'parse-address')}, ${speed('parse-address')} · addresser: ` +
+        `labeled ${acc('labeled.xml', 'addresser')}, ${speed('addresser')}`,
+    ];
+  },
   loyalty: (f, loads) => {
     const sizes = (db: string) =>
       `${[1, 5, 50].map((s) => f(`${db}.household_of_${s}.per_second`)).join(' / ')} per s, ` +
@@ -116,6 +130,16 @@ const ROWS: Record<string, Row> = {
       `${f('identity.febrl.febrl3.baseline_exact_rules.f1')}; synthetic 100k F1 ` +
       `${f('identity.synthetic.100000.baseline_exact_rules.f1')}; 1M F1 ` +
       `${f('identity.synthetic.1000000.baseline_exact_rules.f1')}`,
+  ],
+  scaleout: (f) => [
+    `scale-out on PostgreSQL: ${f('events')} webhooks into one \`hearth serve --no-workers\`, applied and written ` +
+      'back to HubSpot by 1 / 2 / 4 worker processes on the same database (every contact written once, checked)',
+    [1, 2, 4]
+      .map(
+        (k) => `${k}: ${f(`workers_${k}.events_per_second`)}/s, ${f(`workers_${k}.worker_cpu_ms_per_webhook`)} ms CPU`,
+      )
+      .join(' · '),
+    'the same machine: 2 cores, so more workers share the same cores (CPU per webhook is the figure that carries)',
   ],
   billing_fanout: (f) => [
     `Stripe \`invoice.payment_failed\` → Zendesk user field visible, at ${f('rate_per_second')} events/s for ` +
