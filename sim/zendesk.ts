@@ -171,6 +171,19 @@ export async function startZendeskSim(
         body: { users: page, meta: { has_more: more, after_cursor: more ? String(from + size) : null } },
       };
     }
+    if (req.method === 'GET' && p === '/api/v2/users/search') {
+      // `query=email:x` (or a bare e-mail) and `external_id=`: the subset Hearth uses.
+      const q = path(req).searchParams;
+      const ext = q.get('external_id');
+      const mail = (q.get('query') ?? '')
+        .replace(/^email:/, '')
+        .trim()
+        .toLowerCase();
+      const found = [...users.values()].filter((x) =>
+        ext ? x.external_id === ext : mail ? x.email?.toLowerCase() === mail : false,
+      );
+      return { status: 200, body: { users: found, count: found.length, next_page: null, previous_page: null } };
+    }
     const u = /^\/api\/v2\/users\/(\d+)$/.exec(p);
     if (req.method === 'GET' && u) {
       const user = users.get(Number(u[1]));

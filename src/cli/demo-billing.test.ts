@@ -22,10 +22,16 @@ test('hearth demo --once: a card failure reaches Zendesk, an agent phone correct
   assert.doesNotMatch(out, /billing scene stopped/);
   assert.match(
     out,
-    /invoice\.payment_failed for maria\.garcia@example\.com \(signed\) -> Hearth 200; .* Zendesk user \d+ shows billing_status: past_due after \d+ ms/,
+    new RegExp(
+      String.raw`invoice\.payment_failed for maria\.garcia@example\.com \(signed\) -> Hearth 200; ` +
+        String.raw`.* Zendesk user \d+ shows billing_status: past_due after \d+ ms`,
+    ),
   );
   assert.match(
     out,
-    /corrected maria\.garcia@example\.com's phone to \+13125550177 .* -> Hearth 200; HubSpot contact \S+ has phone \+13125550177 after \d+ ms/,
+    new RegExp(
+      String.raw`corrected maria\.garcia@example\.com's phone to \+13125550177 .* -> Hearth 200; ` +
+        String.raw`HubSpot contact \S+ has phone \+13125550177 after \d+ ms`,
+    ),
   );
 });

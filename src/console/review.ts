@@ -9,6 +9,7 @@ const KIND: Record<string, string> = {
   match: 'Possibly the same person',
   household_suggestion: 'Possibly one household',
   address_quarantine: 'Checkout address held back',
+  system_duplicate: 'E-mail held by another record in a connected system',
 };
 const LEVEL: Record<string, string> = {
   exact: 'the same',
