@@ -38,6 +38,8 @@ export interface ZendeskSim {
   batches: number[];
   /** E-mails whose next create_or_update fails (a non-duplicate failure: retried). */
   failNext: Set<string>;
+  /** Custom user fields (Admin Center > User fields), in creation order. */
+  userFields: ZendeskSimUserField[];
   /** Polls a job stays `queued` before it completes (default 1). */
   jobPolls: number;
   /** An agent edits a user in Zendesk: applied here, returned as the webhook body Zendesk would send. */
@@ -45,6 +47,19 @@ export interface ZendeskSim {
   faults: Faults;
   close(): Promise<void>;
 }
+
+export interface ZendeskSimUserField {
+  id: number;
+  key: string;
+  type: string;
+  title: string;
+  description: string;
+  active: boolean;
+  position: number;
+  created_at: string;
+}
+
+const FIELD_TYPES = ['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'lookup'];
 
 export interface ZendeskWebhookBody {
   id: string;
@@ -83,7 +98,7 @@ const path = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://sim');
  * and `Retry-After` only on 429s; faults: 429, 5xx, dropped sockets.
  */
 export async function startZendeskSim(
-  opts: { port?: number; email?: string; token?: string } = {},
+  opts: { port?: number; email?: string; token?: string; userFields?: string[] } = {},
 ): Promise<ZendeskSim> {
   const email = opts.email ?? 'hearth@example.com';
   const token = opts.token ?? 'zd-token';
@@ -96,6 +111,58 @@ export async function startZendeskSim(
   let evt = 0;
   let remaining = RATE;
   const sim = { jobPolls: 1 };
+  const userFields: ZendeskSimUserField[] = [];
+  let base = '';
+
+  function addField(input: Partial<ZendeskSimUserField>): ZendeskSimUserField {
+    const f: ZendeskSimUserField = {
+      id: 360_000 + userFields.length + 1,
+      key: input.key!,
+      type: input.type!,
+      title: input.title ?? input.key!,
+      description: input.description ?? '',
+      active: true,
+      position: userFields.length,
+      created_at: new Date().toISOString(),
+    };
+    userFields.push(f);
+    return f;
+  }
+  for (const key of opts.userFields ?? []) addField({ key, type: 'text' });
+
+  /** `GET /user_fields` (offset pages, `per_page` ≤ 100, absolute `next_page`) and `POST /user_fields`. */
+  function fieldsRoute(req: IncomingMessage, body: any): { status: number; body: unknown } {
+    if (req.method === 'GET') {
+      const q = path(req).searchParams;
+      const size = Math.min(100, Number(q.get('per_page') ?? 100));
+      const page = Number(q.get('page') ?? 1);
+      const list = userFields.slice((page - 1) * size, page * size);
+      const more = page * size < userFields.length;
+      return {
+        status: 200,
+        body: {
+          user_fields: list,
+          next_page: more ? `${base}/api/v2/user_fields.json?page=${page + 1}&per_page=${size}` : null,
+          previous_page: null,
+          count: userFields.length,
+        },
+      };
+    }
+    const f = body?.user_field as Partial<ZendeskSimUserField> | undefined;
+    const invalid = (field: string, description: string) => ({
+      status: 422,
+      body: {
+        error: 'RecordInvalid',
+        description: 'Record validation errors',
+        details: { [field]: [{ description, error: 'InvalidValue' }] },
+      },
+    });
+    if (!f?.key || !/^[A-Za-z0-9_]+$/.test(f.key)) return invalid('key', 'Key: is invalid');
+    if (!f.type || !FIELD_TYPES.includes(f.type)) return invalid('type', 'Type: is invalid');
+    if (!f.title) return invalid('title', "Title: can't be blank");
+    if (userFields.some((x) => x.key === f.key)) return invalid('key', 'Key: has already been taken');
+    return { status: 201, body: { user_field: addField(f) } };
+  }
 
   const find = (pred: (u: ZendeskSimUser) => boolean) => [...users.values()].find(pred);
 
@@ -147,6 +214,7 @@ export async function startZendeskSim(
         body: { job_status: { id: job.id, status: 'queued', url: `/api/v2/job_statuses/${job.id}.json` } },
       };
     }
+    if ((req.method === 'GET' || req.method === 'POST') && p === '/api/v2/user_fields') return fieldsRoute(req, body);
     const j = /^\/api\/v2\/job_statuses\/([^/]+)$/.exec(p);
     if (req.method === 'GET' && j) {
       const job = jobs.get(j[1]!);
@@ -170,6 +238,19 @@ export async function startZendeskSim(
         status: 200,
         body: { users: page, meta: { has_more: more, after_cursor: more ? String(from + size) : null } },
       };
+    }
+    if (req.method === 'GET' && p === '/api/v2/users/search') {
+      // `query=email:x` (or a bare e-mail) and `external_id=`: the subset Hearth uses.
+      const q = path(req).searchParams;
+      const ext = q.get('external_id');
+      const mail = (q.get('query') ?? '')
+        .replace(/^email:/, '')
+        .trim()
+        .toLowerCase();
+      const found = [...users.values()].filter((x) =>
+        ext ? x.external_id === ext : mail ? x.email?.toLowerCase() === mail : false,
+      );
+      return { status: 200, body: { users: found, count: found.length, next_page: null, previous_page: null } };
     }
     const u = /^\/api\/v2\/users\/(\d+)$/.exec(p);
     if (req.method === 'GET' && u) {
@@ -204,11 +285,13 @@ export async function startZendeskSim(
   }
 
   const server = await listen(handle, opts.port);
+  base = server.url;
   return {
     url: server.url,
     email,
     token,
     users,
+    userFields,
     byExternalId: (id) => find((u) => u.external_id === id),
     batches,
     failNext,

@@ -224,6 +224,14 @@ export interface AddressWritePayload {
   corrected_at: number;
 }
 
+/** Why a delivery needs a person: the vendor's record in the way (if known) and the reason, without PII. */
+export interface DeliveryReview {
+  reason: 'duplicate_email';
+  /** The vendor record that holds the value (a Zendesk user id), when the connector could find it. */
+  holder_external_id: string | null;
+  message: string;
+}
+
 export type DeliveryResult =
   | {
       ok: true;
@@ -238,6 +246,12 @@ export type DeliveryResult =
       unchanged?: Record<string, string | null>;
       /** Events a read job produced (a fetched contact), stored in the inbox as the job settles. */
       inbound?: InboundEvent[];
+      /**
+       * Nothing was written: the vendor refused for a reason a person must decide (another record
+       * there holds this customer's e-mail). The job settles, neither retried nor dead-lettered, and
+       * an identity review item is queued (once per record and customer).
+       */
+      review?: DeliveryReview;
     }
   | { ok: false; kind: FailureKind; message: string; retry_after_ms?: number };
 

@@ -5,6 +5,7 @@ import { HearthError } from '../errors.ts';
 import { runLoyaltyDemo, seedLoyaltyHousehold } from './demo-loyalty.ts';
 import { fillConsole } from './demo-console.ts';
 import { runGovernanceDemo } from './demo-governance.ts';
+import { runBillingDemo, startBillingSims } from './demo-billing.ts';
 import { pullConnector } from '../flows/pull-sources.ts';
 import { loyaltySettings } from '../config/derive.ts';
 import { signatureHeaders } from '../connectors/registry.ts';
@@ -59,6 +60,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     webhook: { url: `http://127.0.0.1:${port}/webhooks/hubspot`, client_secret: HUBSPOT_SECRET, app_id: APP_ID },
   });
   const loyalty = await startReceiver();
+  const billing = await startBillingSims();
   let hearth: Hearth | undefined;
   try {
     const config = parseConfig(
@@ -79,6 +81,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
               },
             ],
           },
+          ...billing.connectors,
         },
         writeback: { crm: 'hubspot', sync_window_seconds: 60 },
         households: { source: 'hubspot' },
@@ -129,6 +132,11 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       settle: () => settle(running),
       write: (l) => writeLine(io.stdout, l),
     });
+    await runBillingDemo(running, billing, {
+      crm,
+      settle: () => settle(running),
+      write: (l) => writeLine(io.stdout, l),
+    });
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;
@@ -136,6 +144,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     await hearth?.close();
     await crm.close();
     await loyalty.close();
+    await billing.close();
   }
 }
 

@@ -3262,7 +3262,7 @@ export interface paths {
             parameters: {
                 query?: {
                     after?: string;
-                    kind?: "match" | "household_suggestion" | "address_quarantine";
+                    kind?: "match" | "household_suggestion" | "address_quarantine" | "system_duplicate";
                     limit?: number;
                     status?: "pending" | "linked" | "not_a_match";
                 };
@@ -4476,7 +4476,7 @@ export interface components {
             explanation: unknown;
             id: string;
             /** @enum {string} */
-            kind: "match" | "household_suggestion" | "address_quarantine";
+            kind: "match" | "household_suggestion" | "address_quarantine" | "system_duplicate";
             merge_id: string | null;
             score: number | null;
             source_system: string | null;

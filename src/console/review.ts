@@ -9,6 +9,7 @@ const KIND: Record<string, string> = {
   match: 'Possibly the same person',
   household_suggestion: 'Possibly one household',
   address_quarantine: 'Checkout address held back',
+  system_duplicate: 'E-mail held by another record in a connected system',
 };
 const LEVEL: Record<string, string> = {
   exact: 'the same',
@@ -136,6 +137,8 @@ function compare(people: Person[]): HTMLElement {
 function reasons(item: Item): Child[] {
   const e = (item.explanation ?? {}) as Record<string, unknown>;
   const out: Child[] = [];
+  // A connected system refused a write (Zendesk DuplicateValue): its message names the record in the way.
+  if (typeof e.message === 'string' && e.reason === 'duplicate_email') out.push(`${e.message}.`);
   if (item.kind === 'match') {
     if (typeof e.guard === 'string') out.push(`Held back for a person to decide: ${e.guard}.`);
     for (const f of (Array.isArray(e.fields) ? e.fields : []) as { field: string; level: string; weight: number }[]) {
@@ -153,7 +156,7 @@ function reasons(item: Item): Child[] {
       const n = new Set(Object.values(current).filter(Boolean)).size;
       out.push(n === 0 ? 'None of them is in a household yet.' : `Today they are in ${n} different household(s).`);
     }
-  } else {
+  } else if (item.kind !== 'system_duplicate') {
     if (e.reason) out.push(`${String(e.reason)}${e.field ? ` (field ${String(e.field)})` : ''}.`);
     if (e.rule) out.push(`Rule: ${String(e.rule)}.`);
     const a = e.address as Record<string, string | null> | undefined;

@@ -200,7 +200,8 @@ export interface TierStateTable {
 }
 
 /** `address_quarantine`: a checkout address that failed plausibility, held back (flows/contact-update.ts). */
-export type ReviewKind = 'match' | 'household_suggestion' | 'address_quarantine';
+/** `system_duplicate`: a connected system refused a write because another of its records holds the e-mail. */
+export type ReviewKind = 'match' | 'household_suggestion' | 'address_quarantine' | 'system_duplicate';
 export type ReviewStatus = 'pending' | 'linked' | 'not_a_match';
 
 /** A blocking key of a customer (`phone:+1...`, `addr:<address key>`...): candidate look-up at ingest. */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { mergeLinkSnapshot } from '../customers/customer-store.ts';
+import { queueDeliveryReview } from '../identity/review-store.ts';
 import type { Database, JobsTable } from '../db/schema.ts';
 import type { CanonicalEvent, DeliveryResult } from '../canonical/types.ts';
 import type { ApplyOutcome, EventApplier } from '../engine/apply-loop.ts';
@@ -84,6 +85,8 @@ export async function learnLinkOnDelivery(
   result: Extract<DeliveryResult, { ok: true }>,
   now: number,
 ): Promise<void> {
+  if (result.review && job.customer_id)
+    await queueDeliveryReview(trx, { system, customer_id: job.customer_id, job_id: job.id, ...result.review }, now);
   if (!result.external_id || !job.customer_id) return;
   await mergeLinkSnapshot(
     trx,

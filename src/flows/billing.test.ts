@@ -242,7 +242,7 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal(stripe.customers.get(cus.id)!.phone, '+13125559999', 'and projected to billing');
   });
 
-  test('create_or_update_many partial failure settles per user; a duplicate e-mail is dead, not a loop', async () => {
+  test('create_or_update_many partial failure settles per user; a duplicate e-mail is a review item', async () => {
     await settled();
     zendesk.failNext.add('retry@example.com');
     const mk = (n: number, email: string) => stripe.createCustomer({ email, name: `Pat Part${n}` });
@@ -262,7 +262,65 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     const dead = (
       await hearth.app.inject({ method: 'GET', url: '/v1/jobs?target=zendesk&status=dead', headers: auth })
     ).json().data;
-    assert.equal(dead.length, 1);
-    assert.match(dead[0].last_error ?? dead[0].error ?? JSON.stringify(dead[0]), /DuplicateValue/);
+    assert.deepEqual(dead, [], 'not a dead letter');
+    const items = async () =>
+      (await hearth.app.inject({ method: 'GET', url: '/v1/review?kind=system_duplicate', headers: auth })).json()
+        .data as { customers: { id: string }[]; source_system: string; explanation: any }[];
+    const [item, ...more] = await items();
+    assert.deepEqual(more, []);
+    assert.deepEqual(
+      item!.customers.map((c) => c.id),
+      [fine.id],
+    );
+    assert.equal(item!.source_system, 'zendesk');
+    assert.equal(item!.explanation.holder_external_id, '1');
+    assert.equal(item!.explanation.reason, 'duplicate_email');
+    assert.doesNotMatch(item!.explanation.message, /dupe@/, 'no e-mail in the message (it reaches logs)');
+    // The next change projects again and is refused again: no second item, no retry loop.
+    const jobsBefore = (await db().selectFrom('jobs').select('id').where('target', '=', 'zendesk').execute()).length;
+    await sendStripeEvent(
+      stripeUrl(),
+      stripe.event('customer.updated', { ...fineCus, email: 'dupe@example.com', name: 'Pat Renamed' }),
+      [STRIPE_SECRET],
+    );
+    await settled();
+    assert.equal((await items()).length, 1, 'queued once');
+    const jobsAfter = await db().selectFrom('jobs').select(['id', 'status']).where('target', '=', 'zendesk').execute();
+    // One event: a contact change and a billing address, each projected once; settled means nothing retries.
+    assert.ok(
+      jobsAfter.length <= jobsBefore + 2,
+      `one event's projections, not a loop (${jobsAfter.length - jobsBefore})`,
+    );
+    assert.ok(jobsAfter.every((j) => j.status === 'done' || j.status === 'superseded'));
+  });
+
+  test('a duplicate e-mail held by another Hearth customer in Zendesk is a match pair for review', async () => {
+    await settled();
+    const a = stripe.createCustomer({ email: 'twin.a@example.com', name: 'Tara Twin' });
+    const b = stripe.createCustomer({ email: 'twin.b@example.com', name: 'Tara Twin' });
+    for (const c of [a, b]) await sendStripeEvent(stripeUrl(), stripe.event('customer.created', c), [STRIPE_SECRET]);
+    await settled();
+    const ca = await customerByEmail('twin.a@example.com');
+    const cb = await customerByEmail('twin.b@example.com');
+    const ua = zendesk.byExternalId(ca.id)!;
+    assert.ok(ua && zendesk.byExternalId(cb.id));
+    // Billing moves B onto A's e-mail: Zendesk refuses it, A's user holds it; A and B may be one person.
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.updated', { ...b, email: 'twin.a@example.com' }), [
+      STRIPE_SECRET,
+    ]);
+    await settled();
+    const pairs = (await hearth.app.inject({ method: 'GET', url: '/v1/review?kind=match', headers: auth })).json()
+      .data as { customers: { id: string }[]; explanation: any }[];
+    const pair = pairs.find((p) => p.explanation?.reason === 'duplicate_email');
+    assert.ok(pair, JSON.stringify(pairs));
+    assert.deepEqual(pair.customers.map((c) => c.id).sort(), [ca.id, cb.id].sort());
+    assert.equal(pair.explanation.holder_external_id, String(ua.id));
+    const dead = await db()
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'dead')
+      .where('target', '=', 'zendesk')
+      .execute();
+    assert.deepEqual(dead, []);
   });
 });

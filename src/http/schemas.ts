@@ -343,7 +343,7 @@ export const COMPONENTS: Record<string, Json> = {
   },
   ReviewItem: obj({
     id: str,
-    kind: { type: 'string', enum: ['match', 'household_suggestion', 'address_quarantine'] },
+    kind: { type: 'string', enum: ['match', 'household_suggestion', 'address_quarantine', 'system_duplicate'] },
     status: { type: 'string', enum: ['pending', 'linked', 'not_a_match'] },
     score: { type: ['number', 'null'] },
     customers: arr(customerWithRecords),

@@ -123,6 +123,67 @@ export async function queueAddressQuarantine(
     .execute();
 }
 
+export interface DeliveryReviewInput {
+  system: string;
+  /** The customer the refused write was for. */
+  customer_id: string;
+  job_id: string;
+  reason: string;
+  /** The system's record that holds the value, when known. */
+  holder_external_id: string | null;
+  message: string;
+}
+
+/**
+ * A connected system refused a customer's write because another of its records holds the e-mail
+ * (Zendesk `DuplicateValue`). If that record is another Hearth customer, the pair is an identity
+ * question (a `match` item: link merges them); otherwise the record is unknown to Hearth and the
+ * item (`system_duplicate`) names it for a person to resolve in that system. Queued once per
+ * record and customer, so the next refused write does not raise it again.
+ */
+export async function queueDeliveryReview(db: Db, input: DeliveryReviewInput, now: number): Promise<void> {
+  const customer = (await survivorId(db, input.customer_id)) ?? input.customer_id;
+  const link = input.holder_external_id
+    ? await db
+        .selectFrom('source_links')
+        .select('customer_id')
+        .where('system', '=', input.system)
+        .where('external_id', '=', input.holder_external_id)
+        .executeTakeFirst()
+    : undefined;
+  const other = link ? await survivorId(db, link.customer_id) : undefined;
+  const pair = other !== undefined && other !== customer;
+  const explanation = {
+    reason: input.reason,
+    system: input.system,
+    holder_external_id: input.holder_external_id,
+    message: input.message,
+    job_id: input.job_id,
+  };
+  await db
+    .insertInto('review_items')
+    .values({
+      id: newId('rev', now),
+      kind: pair ? 'match' : 'system_duplicate',
+      subject_key: pair
+        ? [other, customer].sort().join('|')
+        : `${input.system}:${input.holder_external_id ?? '?'}|${customer}`,
+      status: 'pending',
+      customer_ids: JSON.stringify(pair ? [other, customer] : [customer]),
+      score: null,
+      explanation: JSON.stringify(explanation),
+      source_system: input.system,
+      event_id: null,
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+    .execute();
+}
+
 export interface ReviewQuery {
   kind?: ReviewKind | undefined;
   status?: ReviewStatus | undefined;

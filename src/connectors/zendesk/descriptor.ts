@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { zendeskDoctor } from './doctor.ts';
 import { createZendeskConnector } from './index.ts';
 
 const config = z
@@ -32,5 +33,6 @@ export const zendeskConnector = defineConnector({
   exports: {
     contacts: [required('email', 'email'), optional('id', 'id'), optional('phone', 'phone')],
   },
+  doctor: zendeskDoctor,
   create: (cfg, deps) => createZendeskConnector(cfg, deps),
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { userOf, parseZendeskEvent } from './mapping.ts';
+import { addressOfRecord, userOf, parseZendeskEvent } from './mapping.ts';
 import { verifyZendeskSignature, zendeskSignature } from './signature.ts';
 
 const SECRET = 'zendesk-unit-secret';
@@ -71,4 +71,18 @@ test('support sees household, tier, points, billing status, subscriptions and th
     subscriptions: 'Gold box (active)',
     address_of_record: '1 Main St, Chicago, IL 60614, US',
   });
+});
+
+test('the address of record reads back from its user field (reconciliation compares what agents see)', () => {
+  assert.deepEqual(addressOfRecord('2200 North Lincoln Avenue, Apt 4B, Chicago, IL 60614, US'), {
+    line1: '2200 North Lincoln Avenue',
+    line2: 'Apt 4B',
+    city: 'Chicago',
+    region: 'IL',
+    postal_code: '60614',
+    country: 'US',
+  });
+  assert.equal(addressOfRecord('1 Main St, Chicago, IL 60614, US')?.line2, null);
+  assert.deepEqual(addressOfRecord('somewhere'), { line1: 'somewhere' });
+  assert.equal(addressOfRecord(null), null);
 });

@@ -8,7 +8,7 @@ import {
 } from '../../canonical/types.ts';
 import type { FetchLike } from '../common/http.ts';
 import { kindOfStatus, retryAfter } from '../common/http.ts';
-import { parseZendeskEvent, userOf, vendorFieldsOf, type ZendeskUser } from './mapping.ts';
+import { addressOfRecord, parseZendeskEvent, userOf, vendorFieldsOf, type ZendeskUser } from './mapping.ts';
 import { verifyZendeskSignature } from './signature.ts';
 
 export interface ZendeskConfig {
@@ -68,21 +68,45 @@ async function awaitJob(call: Call, cfg: ZendeskConfig, id: string): Promise<Job
   }
 }
 
+type UserResult = NonNullable<JobStatus['results']>[number];
+
+/** Whether Zendesk refused the user because another user holds the e-mail (`DuplicateValue`). */
+export function isDuplicateEmail(r: Pick<UserResult, 'error' | 'details'>): boolean {
+  return /DuplicateValue|already being used/i.test(`${r.error ?? ''} ${r.details ?? ''}`);
+}
+
 /**
- * A failed user settles alone: a duplicate e-mail is a person's decision (dead-lettered, named),
- * anything else is retried; the others of the batch are done.
+ * The other user holding an e-mail (search by e-mail), so the review item can name it; null if
+ * it cannot be found (the item is still queued, naming no user).
  */
-function settleUser(r: NonNullable<JobStatus['results']>[number] | undefined, u: ZendeskUser): DeliveryResult {
+async function holderOf(call: Call, u: ZendeskUser): Promise<string | null> {
+  if (!u.email) return null;
+  try {
+    const res = await call('GET', `/users/search.json?query=${encodeURIComponent(`email:${u.email}`)}`);
+    if (res.status !== 200) return null;
+    const users = (res.json?.users ?? []) as ZendeskUser[];
+    const other = users.find((x) => x.external_id !== u.external_id && x.id !== undefined);
+    return other?.id === undefined ? null : String(other.id);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A failed user settles alone: a duplicate e-mail is a person's decision (the job settles and
+ * Hearth queues an identity review item naming the Zendesk user in the way: no dead letter, no
+ * retry loop), anything else is retried; the others of the batch are done.
+ */
+async function settleUser(call: Call, r: UserResult | undefined, u: ZendeskUser): Promise<DeliveryResult> {
   if (!r) return { ok: false, kind: 'transient', message: 'zendesk: no result for this user in the job status' };
   if (r.status === 'Failed' || r.error) {
-    const duplicate = /DuplicateValue|already being used/i.test(`${r.error ?? ''} ${r.details ?? ''}`);
-    return duplicate
-      ? {
-          ok: false,
-          kind: 'invalid',
-          message: `zendesk DuplicateValue: ${u.email ?? ''} belongs to another user (review)`,
-        }
-      : { ok: false, kind: 'transient', message: `zendesk: ${r.error ?? 'failed'} ${r.details ?? ''}`.trim() };
+    if (!isDuplicateEmail(r))
+      return { ok: false, kind: 'transient', message: `zendesk: ${r.error ?? 'failed'} ${r.details ?? ''}`.trim() };
+    const holder = await holderOf(call, u);
+    // The message goes to logs and the review item: it names the Zendesk user, never the e-mail.
+    const owner = holder ? `Zendesk user ${holder}` : 'another user';
+    const message = `zendesk DuplicateValue: the e-mail belongs to ${owner}`;
+    return { ok: true, review: { reason: 'duplicate_email', holder_external_id: holder, message } };
   }
   const written = vendorFieldsOf(u);
   return r.id === undefined ? { ok: true, written } : { ok: true, external_id: String(r.id), written };
@@ -110,7 +134,9 @@ async function projectMany(
       return all({ ok: false, kind: kindOfStatus(job.status), message: `zendesk job status ${job.status}` });
     if (job.status !== 'completed') return all({ ok: false, kind: 'transient', message: `zendesk job ${job.status}` });
     const results = job.results ?? [];
-    return users.map((u, i) => settleUser(results.find((r) => r.index === i) ?? results[i], u));
+    return await Promise.all(
+      users.map((u, i) => settleUser(call, results.find((r) => r.index === i) ?? results[i], u)),
+    );
   } catch (err) {
     return all({ ok: false, kind: 'transient', message: `zendesk: ${(err as Error).message}` });
   }
@@ -125,6 +151,8 @@ function pulled(u: ZendeskUser & { id: number }): PulledContact {
       family_name: family.join(' ') || null,
       email: u.email ?? null,
       phone: u.phone ?? null,
+      // Zendesk users have no address: the address of record is a user field Hearth writes.
+      address: addressOfRecord(u.user_fields?.address_of_record),
     },
     properties: { name: u.name, phone: u.phone ?? null, external_id: u.external_id ?? null },
     updated_at: null,

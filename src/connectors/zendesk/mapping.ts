@@ -1,3 +1,4 @@
+import type { PostalAddress } from '../../address/types.ts';
 import type { CanonicalContact, InboundEvent, ProfileProjectPayload } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 
@@ -52,6 +53,30 @@ export function userOf(p: ProfileProjectPayload): ZendeskUser {
       subscriptions: p.subscriptions.map((s) => `${s.name ?? s.id} (${s.status})`).join('; ') || null,
       address_of_record: line(p),
     },
+  };
+}
+
+/**
+ * The address a Zendesk user holds, read back from its `address_of_record` line (the inverse of
+ * what `userOf` writes: `line1[, line2], city, region postal, country`), so reconciliation compares
+ * what an agent sees; a line of another shape is kept whole as line 1 (it then reads as drift).
+ */
+export function addressOfRecord(text: string | number | null | undefined): PostalAddress | null {
+  if (typeof text !== 'string' || !text.trim()) return null;
+  const parts = text.split(', ').map((s) => s.trim());
+  if (parts.length < 4 || parts.length > 5) return { line1: text.trim() };
+  const [line1, ...rest] = parts;
+  const country = rest.pop()!;
+  const regionPostal = rest.pop()!;
+  const city = rest.pop()!;
+  const cut = regionPostal.lastIndexOf(' ');
+  return {
+    line1: line1!,
+    line2: rest[0] ?? null,
+    city,
+    region: cut > 0 ? regionPostal.slice(0, cut) : regionPostal,
+    postal_code: cut > 0 ? regionPostal.slice(cut + 1) : null,
+    country,
   };
 }
 

@@ -11,7 +11,7 @@ import { requireRole } from '../auth.ts';
 import { linkView } from '../views.ts';
 import { idParam, op, page, pageQuery } from '../schemas.ts';
 
-const KINDS: ReviewKind[] = ['match', 'household_suggestion', 'address_quarantine'];
+const KINDS: ReviewKind[] = ['match', 'household_suggestion', 'address_quarantine', 'system_duplicate'];
 const STATUSES: ReviewStatus[] = ['pending', 'linked', 'not_a_match'];
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
