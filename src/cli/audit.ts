@@ -6,11 +6,18 @@ import { contactsExport, CONNECTORS, exportNames, ordersExport } from '../connec
 import { HearthError, isHearthError } from '../errors.ts';
 import type { CliIo } from './io.ts';
 import type { ProgressFn } from '../audit/csv-stream.ts';
-import { loadCrosswalk } from '../audit/crosswalk.ts';
+import { loadCrosswalk, loadHearthIds } from '../audit/crosswalk.ts';
 import { renderHtmlReport } from '../audit/report-html.ts';
 import { writeJsonReport } from '../audit/report-json.ts';
-import { runAudit } from '../audit/run-audit.ts';
-import { FINDING_KINDS, type AuditReport, type CrmFormat, type OrdersFormat } from '../audit/types.ts';
+import { runAudit, type SystemExport } from '../audit/run-audit.ts';
+import { systemAuditFormat } from '../audit/system-columns.ts';
+import {
+  FINDING_KINDS,
+  SYSTEM_FINDING_KINDS,
+  type AuditReport,
+  type CrmFormat,
+  type OrdersFormat,
+} from '../audit/types.ts';
 
 export interface AuditIo {
   stdout: NodeJS.WritableStream;
@@ -23,7 +30,7 @@ const ORDER_FORMATS = exportNames(CONNECTORS, 'orders');
 
 const HELP =
   `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} --orders FILE ` +
-  `[--orders-format ${ORDER_FORMATS.join('|')}] [options]
+  `[--orders-format ${ORDER_FORMATS.join('|')}] [--stripe FILE] [--zendesk FILE] [options]
 
 Cross-system drift audit from plain exports: joins CRM contacts and Shopify orders by normalised
 email, takes each customer's most recent order, and compares its shipping address (as a delivery
@@ -39,6 +46,14 @@ Options:
                          zoho (Record Id, Email, Mailing Street, Mailing City, Mailing Zip, ...)
   --orders FILE          Shopify orders export (one row per line item)
   --orders-format F      ${ORDER_FORMATS.join(', ')} (default ${ORDER_FORMATS[0]})
+  --stripe FILE          Stripe customers export (Dashboard → Customers → Export: Email; optional id,
+                         Name, Phone, Shipping Address Line1/Line2/City/State/Postal Code/Country,
+                         hearth_id (metadata))
+  --zendesk FILE         Zendesk users export (CSV: email; optional id, name, phone, external_id,
+                         address_of_record)
+                         Both are joined to the CRM contacts by email (else by Hearth id) and
+                         compared on address, phone and name; kinds per system:
+                         ${SYSTEM_FINDING_KINDS.join(', ')}
   --out FILE             write the report: .html (self-contained page with charts) or JSON
                          ({"summary": ..., "findings": [...]}); written to a temporary file and
                          renamed when complete
@@ -57,6 +72,8 @@ const OPTIONS = {
   'crm-format': { type: 'string' },
   orders: { type: 'string' },
   'orders-format': { type: 'string' },
+  stripe: { type: 'string' },
+  zendesk: { type: 'string' },
   out: { type: 'string' },
   'as-of': { type: 'string' },
   db: { type: 'string' },
@@ -69,6 +86,7 @@ interface Options {
   crmFormat: CrmFormat;
   ordersFile: string;
   ordersFormat: OrdersFormat;
+  systems: SystemExport[];
   out: string | undefined;
   asOf: number | undefined;
   json: boolean;
@@ -98,12 +116,15 @@ export async function runAuditCommand(argv: string[], io: AuditIo): Promise<numb
 async function execute(opts: Options, io: AuditIo, temp: { path: string | undefined }): Promise<void> {
   if (opts.out) await assertWritable(opts.out);
   const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name) : undefined;
+  const hearthIds = opts.db && opts.systems.length > 0 ? await loadHearthIds(opts.db, opts.crmFormat.name) : undefined;
   const report = await runAudit({
     crmFile: opts.crmFile,
     crmFormat: opts.crmFormat,
     ordersFile: opts.ordersFile,
     ordersFormat: opts.ordersFormat,
     ...(crosswalk ? { crosswalk } : {}),
+    ...(opts.systems.length > 0 ? { systems: opts.systems } : {}),
+    ...(hearthIds ? { hearthIds } : {}),
     ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
     ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}),
   });
@@ -144,6 +165,10 @@ function parseFlags(argv: string[]): Options | 'help' {
     crmFormat: contactsExport(CONNECTORS, format),
     ordersFile: values.orders,
     ordersFormat: ordersExport(CONNECTORS, ordersFormat),
+    systems: (['stripe', 'zendesk'] as const).flatMap((name) => {
+      const file = values[name];
+      return file ? [{ file, format: systemAuditFormat(contactsExport(CONNECTORS, name)) }] : [];
+    }),
     out: values.out,
     asOf: parseAsOf(values['as-of']),
     json: values.json ?? false,
@@ -193,11 +218,16 @@ function formatSummary(report: AuditReport, out: string | undefined): string {
     `address drift ${(s.drift_rate.address.rate * 100).toFixed(2)}% of ${s.drift_rate.address.compared}, ` +
       `phone drift ${(s.drift_rate.phone.rate * 100).toFixed(2)}% of ${s.drift_rate.phone.compared}`,
   ];
+  for (const [name, sys] of Object.entries(s.systems ?? {}))
+    lines.push(
+      `${name}: read ${sys.rows_read} rows, ${sys.joined} CRM contacts joined; ` +
+        SYSTEM_FINDING_KINDS.map((k) => `${k} ${sys.counts[k]}`).join(', '),
+    );
   if (out) lines.push(`report written to ${out}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** One bar over both exports (they are read at the same time), by bytes read. */
+/** One bar over every export (CRM and orders are read at the same time), by bytes read. */
 function progressBar(stream: NodeJS.WritableStream): ProgressFn {
   const files = new Map<string, { read: number; total: number }>();
   return (file, read, total) => {
