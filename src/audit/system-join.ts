@@ -193,16 +193,14 @@ function compareNameOf(state: State, email: string, c: CrmContact, r: SystemReco
 }
 
 /**
- * Names as people write them: case, accents, punctuation and word order (`Doe, Jane`) are
- * format-only; different words are a mismatch.
+ * Names as people write them: case, accents, apostrophes, punctuation, spacing (`Annmarie`) and
+ * word order (`Doe, Jane`) are format-only; different words are a mismatch.
  */
 export function compareNames(a: string, b: string): 'same' | 'format_only' | 'mismatch' {
   if (a === b) return 'same';
   const x = nameWords(a);
   const y = nameWords(b);
-  return x.join(' ') === y.join(' ') || [...x].sort().join(' ') === [...y].sort().join(' ')
-    ? 'format_only'
-    : 'mismatch';
+  return x.join('') === y.join('') || [...x].sort().join(' ') === [...y].sort().join(' ') ? 'format_only' : 'mismatch';
 }
 
 function nameWords(v: string): string[] {
@@ -210,6 +208,7 @@ function nameWords(v: string): string[] {
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
+    .replace(/['\u2019]/g, '') // O'Neil = O’Neil = ONeil
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim()
     .split(' ')
