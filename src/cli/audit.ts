@@ -51,11 +51,13 @@ Options:
                          hearth_id (metadata))
   --zendesk FILE         Zendesk users export (CSV: email; optional id, name, phone, external_id,
                          address_of_record)
-                         Both are joined to the CRM contacts by email (else by Hearth id) and
-                         compared on address, phone and name; kinds per system:
-                         ${SYSTEM_FINDING_KINDS.join(', ')}
+                         Both are joined to the CRM contacts by email (else by Hearth id, with a
+                         Hearth ID CRM column or --db) and compared on address, phone and name;
+                         kinds per system: ${SYSTEM_FINDING_KINDS.slice(0, 3).join(', ')},
+                         ${SYSTEM_FINDING_KINDS.slice(3).join(', ')}
   --out FILE             write the report: .html (self-contained page with charts) or JSON
-                         ({"summary": ..., "findings": [...]}); written to a temporary file and
+                         ({"summary": ..., "findings": [...]}, then "system_findings" with
+                         --stripe/--zendesk); written to a temporary file and
                          renamed when complete
   --as-of DATE           measure stale-address ages up to DATE (ISO-8601; default now)
   --db URL               also join through Hearth's crosswalk (sqlite:PATH or postgres://...): an
