@@ -544,3 +544,119 @@ export function shopifyDate(ms: number): string {
   const d = new Date(ms - 4 * 3_600_000);
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} -0400`;
 }
+
+/** Stripe and Zendesk exports beside the synthetic HubSpot contacts, and what each should yield. */
+export interface SystemExports {
+  stripeFile: string;
+  zendeskFile: string;
+  /** Per system, per finding kind: the emails that must be reported (and nothing else). */
+  truth: Record<'stripe' | 'zendesk', Record<string, Set<string>>>;
+}
+
+export const STRIPE_CUSTOMERS_HEADER = [
+  'id',
+  'Description',
+  'Email',
+  'Name',
+  'Created (UTC)',
+  'Phone',
+  'Shipping Name',
+  'Shipping Address Line1',
+  'Shipping Address Line2',
+  'Shipping Address City',
+  'Shipping Address State',
+  'Shipping Address Country',
+  'Shipping Address Postal Code',
+  'Delinquent',
+  'Currency',
+  'hearth_id (metadata)',
+];
+
+export const ZENDESK_USERS_HEADER = ['id', 'name', 'email', 'role', 'phone', 'external_id', 'address_of_record'];
+
+/**
+ * For the contacts `writeSyntheticExports` writes (same people, same addresses), customer i's
+ * Stripe record follows `i % 10`: 0 moved (address_mismatch), 1 address respelled, 3 phone as
+ * E.164 (format_only), 2 another phone, 4 another last name (mismatch), 5 no Stripe customer
+ * (missing_in_system), else identical; `extra` Stripe-only customers are missing_in_crm. Zendesk
+ * follows `i % 10`: 0 another address of record (one line), 1 name as `Last, First`
+ * (format_only), 2 no user, 3 another phone, else identical (address of record as Hearth writes it).
+ */
+export function writeSystemExports(dir: string, contacts: number, extra = 5): SystemExports {
+  const kinds = ['address_mismatch', 'phone_mismatch', 'name_mismatch', 'format_only', 'missing_in_system'];
+  const truth: SystemExports['truth'] = {
+    stripe: Object.fromEntries([...kinds, 'missing_in_crm'].map((k) => [k, new Set<string>()])),
+    zendesk: Object.fromEntries([...kinds, 'missing_in_crm'].map((k) => [k, new Set<string>()])),
+  };
+  const stripeFile = join(dir, 'stripe-customers.csv');
+  const zendeskFile = join(dir, 'zendesk-users.csv');
+  const s = new ChunkWriter(stripeFile);
+  const z = new ChunkWriter(zendeskFile);
+  s.line(STRIPE_CUSTOMERS_HEADER);
+  z.line(ZENDESK_USERS_HEADER);
+  for (let i = 0; i < contacts; i++) {
+    const email = emailOf(i);
+    const home = homeOf(i);
+    const first = FIRST[i % FIRST.length]!;
+    const last = LAST[(i >> 2) % LAST.length]!;
+    const phone = phoneOf(i, home);
+    const scenario = i % 10;
+    const at = scenario === 0 ? homeOf(i + 5_000_000) : home;
+    const street = `${at.number} ${at.street} ${at.suffix[scenario === 1 ? 1 : 0]}`;
+    const unit = at.unit ? `${scenario === 1 ? 'Apartment' : 'Apt'} ${at.unit}` : '';
+    if (scenario !== 5) {
+      const stripePhone =
+        scenario === 2 ? `(${home.place[3]}) 555-0000` : scenario === 3 ? `+1${phone.replace(/\D/g, '')}` : phone;
+      const name = scenario === 4 ? `${first} Zed` : `${first} ${last}`;
+      s.line([
+        `cus_${i}`,
+        '',
+        email,
+        name,
+        '2024-01-01 00:00',
+        stripePhone,
+        name,
+        street,
+        unit,
+        at.place[0],
+        at.place[1],
+        'US',
+        at.place[2],
+        'false',
+        'usd',
+        `hearth-${i}`,
+      ]);
+    }
+    const stripeKind = [
+      'address_mismatch',
+      'format_only',
+      'phone_mismatch',
+      'format_only',
+      'name_mismatch',
+      'missing_in_system',
+    ][scenario];
+    if (stripeKind) truth.stripe[stripeKind]!.add(email);
+    if (scenario !== 2) {
+      const where = scenario === 0 ? homeOf(i + 6_000_000) : home;
+      const line = [
+        `${where.number} ${where.street} ${where.suffix[0]}${where.unit ? ` Apt ${where.unit}` : ''}`,
+        where.place[0],
+        `${where.place[1]} ${where.place[2]}`,
+        'United States',
+      ].join(', ');
+      const name = scenario === 1 ? `${last}, ${first}` : `${first} ${last}`;
+      const zPhone = scenario === 3 ? `(${home.place[3]}) 555-0001` : phone;
+      z.line([String(9000 + i), name, email, 'end-user', zPhone, `hearth-${i}`, line]);
+    }
+    const zendeskKind = ['address_mismatch', 'format_only', 'missing_in_system', 'phone_mismatch'][scenario];
+    if (zendeskKind) truth.zendesk[zendeskKind]!.add(email);
+  }
+  for (let k = 0; k < extra; k++) {
+    const email = `stripe-only${k}@example.org`;
+    s.line([`cus_x${k}`, '', email, 'Only Stripe', '', '', '', '', '', '', '', '', '', 'false', 'usd', '']);
+    truth.stripe.missing_in_crm!.add(email);
+  }
+  s.close();
+  z.close();
+  return { stripeFile, zendeskFile, truth };
+}

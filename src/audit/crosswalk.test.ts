@@ -23,10 +23,17 @@ const ORDERS = [
 
 describeEachDialect("hearth audit --db: joining through Hearth's crosswalk", (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-audit-xw-'));
-  const files = { crm: join(dir, 'contacts.csv'), orders: join(dir, 'orders.csv'), out: join(dir, 'report.json') };
+  const files = {
+    crm: join(dir, 'contacts.csv'),
+    orders: join(dir, 'orders.csv'),
+    stripe: join(dir, 'stripe.csv'),
+    out: join(dir, 'report.json'),
+  };
   before(async () => {
     writeFileSync(files.crm, CRM);
     writeFileSync(files.orders, ORDERS);
+    // Ana pays under a third email; Stripe carries her Hearth id.
+    writeFileSync(files.stripe, 'id,Email,Name,hearth_id (metadata)\ncus_S1,ana@pay.example,Ana Diaz,cus_xw_ana\n');
     const db = ctx.hdb().db;
     const t = Date.now();
     await db
@@ -94,4 +101,17 @@ describeEachDialect("hearth audit --db: joining through Hearth's crosswalk", (ct
       );
     },
   );
+
+  test('with --db, a Stripe customer under another email joins the CRM record through its Hearth id', async () => {
+    const plain = await audit(['--stripe', files.stripe]);
+    assert.equal(plain.summary.systems?.stripe?.counts.missing_in_crm, 1);
+    const linked = await audit(['--stripe', files.stripe, '--db', ctx.url()]);
+    const stripe = linked.summary.systems?.stripe;
+    assert.equal(stripe?.joined_by_hearth_id, 1);
+    assert.equal(stripe?.counts.missing_in_crm, 0);
+    assert.deepEqual(
+      (linked.system_findings ?? []).filter((f) => f.kind === 'missing_in_system').map((f) => f.crm_id),
+      ['502'],
+    );
+  });
 });

@@ -40,3 +40,23 @@ function snapshotEmails(snapshot: string | null): string[] {
     .map((k) => (typeof fields[k] === 'string' ? normalizeEmail(fields[k] as string) : null))
     .filter((e): e is string => Boolean(e));
 }
+
+/**
+ * Hearth customer id -> the audited CRM's record id, for Stripe and Zendesk records that carry
+ * the Hearth id (`metadata.hearth_id`, `external_id`) under another email than the CRM's.
+ */
+export async function loadHearthIds(dbUrl: string, crm: string): Promise<Map<string, string>> {
+  const hdb = openDatabase(dbUrl);
+  try {
+    const rows = await hdb.db
+      .selectFrom('source_links as crm')
+      .innerJoin('customers as c', 'c.id', 'crm.customer_id')
+      .select(['c.id as hearth_id', 'crm.external_id as crm_id'])
+      .where('crm.system', '=', crm)
+      .where('c.merged_into', 'is', null)
+      .execute();
+    return new Map(rows.map((r) => [String(r.hearth_id), r.crm_id]));
+  } finally {
+    await hdb.close();
+  }
+}

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ageHistogram, escapeHtml, renderHtmlReport, worstExamples } from './report-html.ts';
-import { DRIFT_FIELDS, FINDING_KINDS, type AuditReport, type Finding } from './types.ts';
+import {
+  DRIFT_FIELDS,
+  FINDING_KINDS,
+  SYSTEM_FINDING_KINDS,
+  type AuditReport,
+  type Finding,
+  type SystemFinding,
+} from './types.ts';
 
 function stale(email: string, differing: string[], months: number, address = '1 Main St'): Finding {
   return {
@@ -87,4 +94,49 @@ test('worst examples: a move to another ZIP outranks a unit change, older first 
     ['zip-old@x', 'zip-new@x'],
   );
   assert.match(renderHtmlReport(report([])), /No stale addresses\./);
+});
+
+test('a section per extra system: findings by kind as bars, differences escaped, none without systems', () => {
+  const mismatch: SystemFinding = {
+    system: 'zendesk',
+    kind: 'address_mismatch',
+    email: 'z@x',
+    crm_id: '1',
+    system_id: '<i>9</i>',
+    hearth_id: null,
+    evidence: {
+      field: 'address',
+      crm_value: '1 Main St',
+      system_value: '2 Oak Ave',
+      differing: ['street_name'],
+      format_only: [],
+    },
+  };
+  const counts = (n: number) =>
+    Object.fromEntries(SYSTEM_FINDING_KINDS.map((k) => [k, k === 'address_mismatch' ? n : 0])) as Record<
+      (typeof SYSTEM_FINDING_KINDS)[number],
+      number
+    >;
+  const sys = (file: string, n: number) => ({
+    file,
+    format: 'x',
+    rows_read: 3,
+    records: 3,
+    distinct_emails: 3,
+    without_email: 0,
+    joined: 2,
+    joined_by_hearth_id: 1,
+    counts: counts(n),
+  });
+  const r = report([]);
+  r.summary.systems = { stripe: sys('stripe.csv', 0), zendesk: sys('users<1>.csv', 1) };
+  r.system_findings = [mismatch];
+  const html = renderHtmlReport(r);
+  assert.match(html, /<h2>Stripe against the CRM<\/h2>[\s\S]*No differences in address, phone or name\./);
+  assert.match(html, /<h2>Zendesk against the CRM<\/h2>/);
+  for (const k of SYSTEM_FINDING_KINDS) assert.match(html, new RegExp(`>${k}</text><rect`));
+  assert.match(html, /users&#60;1&#62;\.csv/);
+  assert.match(html, /&#60;i&#62;9&#60;\/i&#62;/);
+  assert.match(html, /1 of them by Hearth id/);
+  assert.doesNotMatch(renderHtmlReport(report([])), /against the CRM/);
 });

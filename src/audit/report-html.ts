@@ -1,4 +1,12 @@
-import { DRIFT_FIELDS, FINDING_KINDS, type AuditReport, type Finding } from './types.ts';
+import {
+  DRIFT_FIELDS,
+  FINDING_KINDS,
+  SYSTEM_FINDING_KINDS,
+  type AuditReport,
+  type Finding,
+  type SystemFinding,
+  type SystemSummary,
+} from './types.ts';
 
 /** `&<>"'` escaped: every text that reaches the page (file names, addresses, ids) goes through it. */
 export function escapeHtml(v: unknown): string {
@@ -85,12 +93,60 @@ ${horizontalBars(drift)}
 ${columnChart(ages)}
 <h2>Worst examples</h2>
 ${worstTable(worstExamples(report.findings, worstLimit))}
+${Object.entries(s.systems ?? {})
+  .map(([name, sys]) => systemSection(name, sys, report.system_findings ?? [], worstLimit))
+  .join('\n')}
 </body></html>
 `
   );
 }
 
-function horizontalBars(rows: { label: string; value: number; note: string }[]): string {
+const SYSTEM_TITLES: Record<string, string> = { stripe: 'Stripe', zendesk: 'Zendesk' };
+
+/** One extra system (Stripe, Zendesk): findings by kind as bars, then the differences first found. */
+export function systemSection(
+  name: string,
+  sys: SystemSummary,
+  findings: readonly SystemFinding[],
+  limit: number,
+): string {
+  const total = SYSTEM_FINDING_KINDS.reduce((n, k) => n + sys.counts[k], 0);
+  const bars = SYSTEM_FINDING_KINDS.map((k) => ({
+    label: k,
+    value: total === 0 ? 0 : sys.counts[k] / total,
+    note: '',
+    text: String(sys.counts[k]),
+  }));
+  const title = SYSTEM_TITLES[name] ?? name;
+  const joinedBy = sys.joined_by_hearth_id ? `, ${sys.joined_by_hearth_id} of them by Hearth id` : '';
+  return `<h2>${escapeHtml(title)} against the CRM</h2>
+<p>${escapeHtml(sys.file)} (${sys.records} records, ${sys.rows_read} rows) · ${sys.joined} CRM contacts have a record
+here${joinedBy}.</p>
+${horizontalBars(bars, `${name} findings by kind`)}
+<h3>${escapeHtml(title)}: differences</h3>
+${systemTable(
+  findings.filter((f) => f.system === name && /_mismatch$|^missing_address$/.test(f.kind)).slice(0, limit),
+)}`;
+}
+
+function systemTable(findings: readonly SystemFinding[]): string {
+  if (findings.length === 0) return '<p>No differences in address, phone or name.</p>';
+  const rows = findings.map(
+    (f) =>
+      `<tr><td>${escapeHtml(f.email)}</td><td>${escapeHtml(f.kind)}</td><td>${escapeHtml(f.crm_id)}</td>` +
+      `<td>${escapeHtml(f.system_id)}</td><td>${escapeHtml(f.evidence.crm_value)}</td>` +
+      `<td>${escapeHtml(f.evidence.system_value)}</td><td>${escapeHtml(f.evidence.differing.join(', '))}</td></tr>`,
+  );
+  return (
+    '<table><tr><th>email</th><th>kind</th><th>CRM id</th><th>record id</th><th>CRM value</th>' +
+    `<th>value here</th><th>differs in</th></tr>\n${rows.join('\n')}\n</table>`
+  );
+}
+
+function horizontalBars(
+  rows: { label: string; value: number; note: string; text?: string }[],
+  aria = 'drift rate by field',
+): string {
   const width = 640;
   const left = 170;
   const barMax = width - left - 150;
@@ -102,12 +158,13 @@ function horizontalBars(rows: { label: string; value: number; note: string }[]):
     return (
       `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${escapeHtml(r.label)}</text>` +
       `<rect x="${left}" y="${y + 2}" width="${w}" height="${h - 6}" fill="#c0392b"/>` +
-      `<text x="${left + w + 6}" y="${y + 14}">${escapeHtml(`${(r.value * 100).toFixed(1)}% (${r.note})`)}</text>`
+      `<text x="${left + w + 6}" y="${y + 14}">` +
+      `${escapeHtml(r.text ?? `${(r.value * 100).toFixed(1)}% (${r.note})`)}</text>`
     );
   });
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${rows.length * h + 8}" role="img" ` +
-    `aria-label="drift rate by field">${bars.join('')}</svg>`
+    `aria-label="${escapeHtml(aria)}">${bars.join('')}</svg>`
   );
 }
 

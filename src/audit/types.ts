@@ -37,6 +37,9 @@ export interface CrmContact {
   address: string;
   phone: string;
   next: CrmContact | undefined;
+  /** Only when the three-system audit asks for them (and the export has the columns). */
+  name?: string;
+  hearthId?: string;
 }
 
 /** The most recent order seen for one email. */
@@ -111,9 +114,56 @@ export interface AuditSummary {
   as_of: string;
   elapsed_ms: number;
   rows_per_second: number;
+  /** Per extra system (`--stripe`, `--zendesk`), only when given. */
+  systems?: Record<string, SystemSummary>;
 }
 
 export interface AuditReport {
   summary: AuditSummary;
   findings: Finding[];
+  /** Extra systems' findings, only when `--stripe` or `--zendesk` was given. */
+  system_findings?: SystemFinding[];
+}
+
+/** Findings about one extra system's record (Stripe, Zendesk) against the CRM contact. */
+export const SYSTEM_FINDING_KINDS = [
+  'address_mismatch',
+  'missing_address',
+  'phone_mismatch',
+  'name_mismatch',
+  'format_only',
+  'missing_in_system',
+  'missing_in_crm',
+] as const;
+export type SystemFindingKind = (typeof SYSTEM_FINDING_KINDS)[number];
+
+export interface SystemFinding {
+  system: string;
+  kind: SystemFindingKind;
+  email: string;
+  crm_id: string | null;
+  system_id: string | null;
+  hearth_id: string | null;
+  evidence: {
+    field: 'address' | 'phone' | 'name' | 'contact';
+    crm_value: string | null;
+    system_value: string | null;
+    differing: string[];
+    format_only: string[];
+    crm_e164?: string;
+    system_e164?: string;
+  };
+}
+
+export interface SystemSummary {
+  file: string;
+  format: string;
+  rows_read: number;
+  records: number;
+  distinct_emails: number;
+  without_email: number;
+  /** CRM contacts with a record here (by email, or by Hearth id under another email). */
+  joined: number;
+  joined_by_hearth_id: number;
+  counts: Record<SystemFindingKind, number>;
 }

@@ -8,11 +8,18 @@ import { HearthError, isHearthError } from '../errors.ts';
 import type { CliIo } from './io.ts';
 import { exportShopifyOrders } from './shopify-audit.ts';
 import type { ProgressFn } from '../audit/csv-stream.ts';
-import { loadCrosswalk } from '../audit/crosswalk.ts';
+import { loadCrosswalk, loadHearthIds } from '../audit/crosswalk.ts';
 import { renderHtmlReport } from '../audit/report-html.ts';
 import { writeJsonReport } from '../audit/report-json.ts';
-import { runAudit } from '../audit/run-audit.ts';
-import { FINDING_KINDS, type AuditReport, type CrmFormat, type OrdersFormat } from '../audit/types.ts';
+import { runAudit, type SystemExport } from '../audit/run-audit.ts';
+import { systemAuditFormat } from '../audit/system-columns.ts';
+import {
+  FINDING_KINDS,
+  SYSTEM_FINDING_KINDS,
+  type AuditReport,
+  type CrmFormat,
+  type OrdersFormat,
+} from '../audit/types.ts';
 
 export interface AuditIo {
   stdout: NodeJS.WritableStream;
@@ -25,7 +32,7 @@ const ORDER_FORMATS = exportNames(CONNECTORS, 'orders');
 
 const HELP =
   `Usage: hearth audit --crm FILE --crm-format ${CRM_FORMATS.join('|')} --orders FILE ` +
-  `[--orders-format ${ORDER_FORMATS.join('|')}] [options]
+  `[--orders-format ${ORDER_FORMATS.join('|')}] [--stripe FILE] [--zendesk FILE] [options]
 
 Cross-system drift audit from plain exports: joins CRM contacts and Shopify orders by normalised
 email, takes each customer's most recent order, and compares its shipping address (as a delivery
@@ -44,8 +51,18 @@ Options:
                          --config FILE; a GraphQL bulk operation, resumed when --db is given)
   --config FILE          Hearth config (for --orders-from-shopify)
   --orders-format F      ${ORDER_FORMATS.join(', ')} (default ${ORDER_FORMATS[0]})
+  --stripe FILE          Stripe customers export (Dashboard → Customers → Export: Email; optional id,
+                         Name, Phone, Shipping Address Line1/Line2/City/State/Postal Code/Country,
+                         hearth_id (metadata))
+  --zendesk FILE         Zendesk users export (CSV: email; optional id, name, phone, external_id,
+                         address_of_record)
+                         Both are joined to the CRM contacts by email (else by Hearth id, with a
+                         Hearth ID CRM column or --db) and compared on address, phone and name;
+                         kinds per system: ${SYSTEM_FINDING_KINDS.slice(0, 3).join(', ')},
+                         ${SYSTEM_FINDING_KINDS.slice(3).join(', ')}
   --out FILE             write the report: .html (self-contained page with charts) or JSON
-                         ({"summary": ..., "findings": [...]}); written to a temporary file and
+                         ({"summary": ..., "findings": [...]}, then "system_findings" with
+                         --stripe/--zendesk); written to a temporary file and
                          renamed when complete
   --as-of DATE           measure stale-address ages up to DATE (ISO-8601; default now)
   --db URL               also join through Hearth's crosswalk (sqlite:PATH or postgres://...): an
@@ -64,6 +81,8 @@ const OPTIONS = {
   'orders-from-shopify': { type: 'boolean' },
   config: { type: 'string' },
   'orders-format': { type: 'string' },
+  stripe: { type: 'string' },
+  zendesk: { type: 'string' },
   out: { type: 'string' },
   'as-of': { type: 'string' },
   db: { type: 'string' },
@@ -76,6 +95,7 @@ interface Options {
   crmFormat: CrmFormat;
   ordersFile: string;
   ordersFormat: OrdersFormat;
+  systems: SystemExport[];
   out: string | undefined;
   asOf: number | undefined;
   json: boolean;
@@ -116,12 +136,15 @@ async function execute(opts: Options, io: AuditIo, temp: { path: string | undefi
     }
   }
   const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name) : undefined;
+  const hearthIds = opts.db && opts.systems.length > 0 ? await loadHearthIds(opts.db, opts.crmFormat.name) : undefined;
   const report = await runAudit({
     crmFile: opts.crmFile,
     crmFormat: opts.crmFormat,
     ordersFile: opts.ordersFile,
     ordersFormat: opts.ordersFormat,
     ...(crosswalk ? { crosswalk } : {}),
+    ...(opts.systems.length > 0 ? { systems: opts.systems } : {}),
+    ...(hearthIds ? { hearthIds } : {}),
     ...(opts.asOf !== undefined ? { asOf: opts.asOf } : {}),
     ...(io.isTTY ? { onProgress: progressBar(io.stderr) } : {}),
   });
@@ -164,6 +187,10 @@ function parseFlags(argv: string[]): Options | 'help' {
     crmFormat: contactsExport(CONNECTORS, format),
     ordersFile: values.orders ?? '',
     ordersFormat: ordersExport(CONNECTORS, ordersFormat),
+    systems: (['stripe', 'zendesk'] as const).flatMap((name) => {
+      const file = values[name];
+      return file ? [{ file, format: systemAuditFormat(contactsExport(CONNECTORS, name)) }] : [];
+    }),
     out: values.out,
     asOf: parseAsOf(values['as-of']),
     json: values.json ?? false,
@@ -215,11 +242,16 @@ function formatSummary(report: AuditReport, out: string | undefined): string {
     `address drift ${(s.drift_rate.address.rate * 100).toFixed(2)}% of ${s.drift_rate.address.compared}, ` +
       `phone drift ${(s.drift_rate.phone.rate * 100).toFixed(2)}% of ${s.drift_rate.phone.compared}`,
   ];
+  for (const [name, sys] of Object.entries(s.systems ?? {}))
+    lines.push(
+      `${name}: read ${sys.rows_read} rows, ${sys.joined} CRM contacts joined; ` +
+        SYSTEM_FINDING_KINDS.map((k) => `${k} ${sys.counts[k]}`).join(', '),
+    );
   if (out) lines.push(`report written to ${out}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** One bar over both exports (they are read at the same time), by bytes read. */
+/** One bar over every export (CRM and orders are read at the same time), by bytes read. */
 function progressBar(stream: NodeJS.WritableStream): ProgressFn {
   const files = new Map<string, { read: number; total: number }>();
   return (file, read, total) => {
