@@ -2,12 +2,23 @@ import { z } from 'zod';
 import { subscriberTarget } from '../../canonical/fields.ts';
 import { defineConnector } from '../connector.ts';
 import { createWebhookConnector } from './index.ts';
+import { LATEST_SCHEMA_VERSION } from './versions.ts';
 
 const target = z.object({
   name: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, - and _'),
   url: z.url(),
   secret: z.string().min(8, 'at least 8 characters'),
   events: z.array(z.string()).default(['address.corrected']),
+  /**
+   * Event shapes this subscriber receives: each event in the newest version of its type up to this
+   * one (docs/events-changelog.md). Absent: always the latest, so pin it before a new version ships.
+   */
+  schema_version: z
+    .number()
+    .int()
+    .min(1)
+    .max(LATEST_SCHEMA_VERSION, `event schema versions go up to ${LATEST_SCHEMA_VERSION}`)
+    .optional(),
 });
 
 /** Signed JSON webhooks to downstream readers (loyalty, support, email): one ordered queue per subscriber. */
