@@ -18,7 +18,9 @@ export function idpTargetsOf(config: Pick<HearthConfig, 'descriptors' | 'connect
 }
 
 /** Downstream webhook subscribers and the events each takes. */
-export function subscribersOf(config: Pick<HearthConfig, 'connectors'>): { name: string; events: string[]; schema_version?: number }[] {
+export function subscribersOf(
+  config: Pick<HearthConfig, 'connectors'>,
+): { name: string; events: string[]; schema_version?: number }[] {
   return (config.connectors.webhook?.targets ?? []).map((t) => ({
     name: t.name,
     events: t.events,
