@@ -63,6 +63,6 @@ export function shapeEvent<E extends WebhookEvent>(latest: E, pin?: number): E &
     const step = STEP_DOWN[`${latest.type}@${versions[i]}`];
     if (step) data = step(data);
   }
-  const { id, type, created_at, ...rest } = latest;
+  const { id, type, created_at, data: _latest, ...rest } = latest;
   return { ...rest, id, type, schema_version: want, created_at, data } as E & { schema_version: number };
 }
