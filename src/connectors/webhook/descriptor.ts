@@ -25,7 +25,13 @@ const target = z.object({
 export const webhookConnector = defineConnector({
   name: 'webhook',
   config: z.object({
-    targets: z.array(target).default([]),
+    targets: z
+      .array(target)
+      .default([])
+      .describe(
+        'Subscribers: name, url, secret, events, schema_version (pinned event shapes; absent: the latest; ' +
+          'docs/events-changelog.md).',
+      ),
     /** Milliseconds a vendor call may wait for an answer before it fails as transient (default 10 000). */
     timeout_ms: z.number().int().min(1).optional(),
   }),
