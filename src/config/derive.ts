@@ -18,8 +18,14 @@ export function idpTargetsOf(config: Pick<HearthConfig, 'descriptors' | 'connect
 }
 
 /** Downstream webhook subscribers and the events each takes. */
-export function subscribersOf(config: Pick<HearthConfig, 'connectors'>): { name: string; events: string[] }[] {
-  return (config.connectors.webhook?.targets ?? []).map((t) => ({ name: t.name, events: t.events }));
+export function subscribersOf(
+  config: Pick<HearthConfig, 'connectors'>,
+): { name: string; events: string[]; schema_version?: number }[] {
+  return (config.connectors.webhook?.targets ?? []).map((t) => ({
+    name: t.name,
+    events: t.events,
+    ...(t.schema_version ? { schema_version: t.schema_version } : {}),
+  }));
 }
 
 export function loyaltySettings(config: HearthConfig): LoyaltySettings {
@@ -34,7 +40,7 @@ export function loyaltySettings(config: HearthConfig): LoyaltySettings {
     split_policy: l.split_policy,
     adjustment_alert_rate: l.adjustment_alert_rate,
     expire_after_ms: l.points_expire_days === null ? null : l.points_expire_days * 86_400_000,
-    webhook_targets: subscribersOf(config).map((t) => ({ name: t.name, events: t.events })),
+    webhook_targets: subscribersOf(config),
     idp: idpTargetsOf(config),
     max_attempts: config.jobs.max_attempts,
   };

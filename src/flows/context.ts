@@ -13,7 +13,8 @@ export interface EngineContext {
   policy: OwnershipPolicy;
   /** The CRM that receives address write-backs, if any. */
   writeback_crm: string | null;
-  webhook_targets: { name: string; events: string[] }[];
+  /** Each with its pinned event schema version (absent: the latest). */
+  webhook_targets: { name: string; events: string[]; schema_version?: number }[];
   max_attempts: number;
   /** The delivery-point key of an address (from address/). */
   keyAddress(address: PostalAddress): string;

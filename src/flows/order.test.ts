@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildOrder, buildRefund, signShopifyDelivery } from '../../sim/shopify.ts';
 import { startReceiver, type Receiver } from '../../sim/receiver.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
@@ -14,12 +15,16 @@ import { loyaltySettings } from '../config/derive.ts';
 interface Hook {
   id: string;
   type: string;
+  schema_version: number;
+  created_at: string;
   data: Record<string, unknown>;
 }
 
 describeEachDialect('orders through the ledger, enriched to the loyalty webhook, and the loyalty API', (ctx) => {
   let hearth: Hearth;
   let receiver: Receiver;
+  /** An unpinned subscriber: the latest event shapes (order.enriched version 2). */
+  let latest: Receiver;
   let hh: string;
   let ann: string;
   let ben: string;
@@ -45,10 +50,11 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
       zip: '62701',
       total_price: total,
     });
-  const hooks = (type: string) => receiver.received.map((r) => r.body as Hook).filter((b) => b.type === type);
+  const hooks = (type: string, r = receiver) => r.received.map((x) => x.body as Hook).filter((b) => b.type === type);
 
   before(async () => {
     receiver = await startReceiver();
+    latest = await startReceiver();
     let config;
     ({ hearth, config } = await startTestHearth(ctx, {
       loyalty: {
@@ -68,7 +74,10 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
               url: receiver.url,
               secret: 'whsec_loyalty1',
               events: ['order.enriched', 'tier.changed'],
+              // Pinned: keeps receiving the version 1 shapes while version 2 exists.
+              schema_version: 1,
             },
+            { name: 'loyalty_next', url: latest.url, secret: 'whsec_loyalty2', events: ['order.enriched'] },
           ],
         },
       },
@@ -86,6 +95,7 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
   after(async () => {
     await hearth.close();
     await receiver.close();
+    await latest.close();
   });
 
   test(
@@ -111,6 +121,54 @@ describeEachDialect('orders through the ledger, enriched to the loyalty webhook,
       assert.deepEqual(second.data.customer, { id: ben, email: 'ben@example.com', external_id: '502' });
       assert.deepEqual(second.data.loyalty, { account_id: hh, points_earned: 100, balance: 350 });
       assert.equal((second.data.order as { total: number }).total, 100);
+      // The pinned subscriber got exactly the version 1 body; the unpinned one the same order as version 2.
+      assert.deepEqual(Object.keys(second).sort(), ['created_at', 'data', 'id', 'schema_version', 'type']);
+      assert.equal(second.schema_version, 1);
+      assert.deepEqual(Object.keys(second.data.order as object).sort(), [
+        'created_at',
+        'currency',
+        'id',
+        'line_count',
+        'name',
+        'source',
+        'total',
+      ]);
+      const next = await eventually(
+        async () => hooks('order.enriched', latest).find((h) => (h.data.order as { id: string }).id === '9002'),
+        10_000,
+        'the unpinned subscriber got version 2',
+      );
+      const headers = latest.received.find((r) => (r.body as Hook).id === next.id)!.headers;
+      assert.equal(headers['x-hearth-schema-version'], '2');
+      const { total: _total, ...order1 } = second.data.order as Record<string, unknown>;
+      assert.deepEqual(next, {
+        ...second,
+        id: next.id,
+        schema_version: 2,
+        data: {
+          ...second.data,
+          order: { ...order1, total_minor: 10_000 },
+          tier: { name: 'gold', basis: 'household', basis_id: hh },
+        },
+      });
+      // Every delivered event, of either version, matches the schema Hearth publishes for that version.
+      const published = (await hearth.app.inject({ method: 'GET', url: '/v1/schemas', headers: as(readonly) })).json()
+        .data as { type: string; version: number; schema: object }[];
+      const ajv = new Ajv2020({ strict: false });
+      ajv.addFormat('date-time', true);
+      const delivered = [...receiver.received, ...latest.received].map((r) => r.body as Hook);
+      assert.deepEqual([...new Set(delivered.map((h) => `${h.type}@${h.schema_version}`))].sort(), [
+        'order.enriched@1',
+        'order.enriched@2',
+        'tier.changed@1',
+      ]);
+      for (const h of delivered) {
+        const s = published.find((x) => x.type === h.type && x.version === h.schema_version);
+        assert.ok(s, `a published schema for ${h.type} version ${h.schema_version}`);
+        assert.ok(ajv.validate(s.schema, h), `${h.type}@${h.schema_version}: ${ajv.errorsText()}`);
+        const other = published.find((x) => x.type === h.type && x.version !== h.schema_version);
+        if (other) assert.equal(ajv.validate(other.schema, h), false, 'versions 1 and 2 are told apart');
+      }
       assert.equal(await poolBalance(db(), hh), 350);
       const gold = await eventually(
         async () => {

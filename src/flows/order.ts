@@ -5,6 +5,8 @@ import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { enrichmentFor, type Enrichment } from '../loyalty/enrichment.ts';
 import { earnForOrder, reverseOrder } from '../loyalty/order-ledger.ts';
+import { tierBasis, type TierBasis } from '../loyalty/tier-store.ts';
+import { shapeEvent } from '../connectors/webhook/versions.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { reevaluateTiers } from './tiers.ts';
 import { resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
@@ -91,10 +93,16 @@ async function earnAndForward(
   if (!earn.entry) return; // this order already earned (and was forwarded): nothing more to do
   await reevaluateTiers(trx, [customerId], now, s, { source: ev.source, event_id: eventId });
   const enrichment = await enrichmentFor(trx, customerId, ev.occurred_at, now, s, earn.membership ?? null);
-  await enqueueJobs(trx, enrichedOrderJobs(s, ev, eventId, email, enrichment, earn.points), s.max_attempts, now);
+  const basis = await tierBasis(trx, customerId);
+  const jobs = enrichedOrderJobs(s, ev, eventId, email, enrichment, earn.points, basis);
+  await enqueueJobs(trx, jobs, s.max_attempts, now);
 }
 
-/** One `order.enriched` webhook per subscribed target; the payload is documented in docs/checkout-enrichment.md. */
+/**
+ * One `order.enriched` webhook per subscribed target, built in the latest shape (version 2) and
+ * stepped down to the target's pinned version; the payload is documented in docs/checkout-enrichment.md.
+ * `basis` is what the tier is computed on (the household pool or the customer).
+ */
 export function enrichedOrderJobs(
   s: LoyaltySettings,
   ev: OrderPlaced,
@@ -102,6 +110,7 @@ export function enrichedOrderJobs(
   email: string | null,
   e: Enrichment,
   pointsEarned: number,
+  basis: TierBasis,
 ): NewJob[] {
   return s.webhook_targets
     .filter((t) => t.events.includes('order.enriched'))
@@ -114,7 +123,7 @@ export function enrichedOrderJobs(
           order: {
             id: ev.order_id,
             name: ev.order_name,
-            total: ev.total_minor / 100,
+            total_minor: ev.total_minor,
             currency: ev.currency,
             line_count: ev.line_count,
             created_at: new Date(ev.occurred_at).toISOString(),
@@ -124,7 +133,7 @@ export function enrichedOrderJobs(
           household_id: e.household_id,
           hierarchy_role: e.hierarchy_role,
           points_aggregation_opt_in: e.points_aggregation_opt_in,
-          tier: e.tier,
+          tier: e.tier ? { name: e.tier, basis: basis.basis, basis_id: basis.basis_id } : null,
           loyalty: { account_id: e.account_id, points_earned: pointsEarned, balance: e.balance },
         },
       };
@@ -132,7 +141,7 @@ export function enrichedOrderJobs(
         target: `webhook:${t.name}`,
         kind: 'webhook.deliver',
         job_key: `webhook:${t.name}:${e.customer_id}`,
-        payload: { target: t.name, event },
+        payload: { target: t.name, event: shapeEvent(event, t.schema_version) },
         origin_at: ev.occurred_at,
         event_id: eventId,
         customer_id: e.customer_id,

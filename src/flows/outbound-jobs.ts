@@ -4,6 +4,7 @@ import { addressOf, toCustomer } from '../canonical/customer.ts';
 import type { ChangePlan } from '../customers/plan.ts';
 import type { CustomersTable } from '../db/schema.ts';
 import type { NewJob } from '../engine/jobs.ts';
+import { shapeEvent } from '../connectors/webhook/versions.ts';
 import type { EngineContext } from './context.ts';
 
 export interface ChangeOrigin {
@@ -73,7 +74,7 @@ export function outboundJobs(
       target: `webhook:${t.name}`,
       kind: 'webhook.deliver',
       job_key: `webhook:${t.name}:${after.id}`,
-      payload: { target: t.name, event },
+      payload: { target: t.name, event: shapeEvent(event, t.schema_version) },
       origin_at: origin.occurred_at,
       event_id: origin.event_id,
       customer_id: after.id,

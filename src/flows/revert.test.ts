@@ -112,12 +112,17 @@ describeEachDialect('governance: revert as new changes', (ctx) => {
       'the revert reached the subscriber',
     );
     // The delivered events match the schema Hearth publishes for them.
-    const schemas = (await call(hearth, 'GET', '/v1/schemas')).body.data as { type: string; schema: object }[];
+    const schemas = (await call(hearth, 'GET', '/v1/schemas')).body.data as {
+      type: string;
+      version: number;
+      schema: object;
+    }[];
     const ajv = new Ajv2020({ strict: false });
     ajv.addFormat('date-time', true);
     for (const r of receiver.received) {
-      const s = schemas.find((x) => x.type === (r.body as { type: string }).type);
-      assert.ok(s, `a published schema for ${(r.body as { type: string }).type}`);
+      const b = r.body as { type: string; schema_version: number };
+      const s = schemas.find((x) => x.type === b.type && x.version === b.schema_version);
+      assert.ok(s, `a published schema for ${b.type} version ${b.schema_version}`);
       assert.ok(ajv.validate(s.schema, r.body), ajv.errorsText());
     }
     const history = await call(hearth, 'GET', '/v1/reverts?limit=10');

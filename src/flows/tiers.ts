@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { subscriberTarget } from '../canonical/fields.ts';
+import { shapeEvent } from '../connectors/webhook/versions.ts';
 import type { Database } from '../db/schema.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
@@ -59,7 +60,7 @@ async function tierChangeJobs(
         target: subscriberTarget(t.name),
         kind: 'webhook.deliver',
         job_key: `webhook:${t.name}:${c.customer_id}`,
-        payload: { target: t.name, event },
+        payload: { target: t.name, event: shapeEvent(event, t.schema_version) },
         origin_at: now,
         event_id: origin.event_id ?? null,
         customer_id: c.customer_id,

@@ -1,7 +1,8 @@
 /**
- * JSON Schemas of the webhook events Hearth sends to subscribers, as published at `/v1/schemas`.
- * Version 1 is the shape sent today; a change to a shape adds a version here and a line to
- * docs/events-changelog.md. Pure data; a test validates delivered events against these.
+ * JSON Schemas of the webhook events Hearth sends to subscribers, every version of each, as
+ * published at `/v1/schemas`. A change to a shape adds a version here (the next global number, see
+ * connectors/webhook/versions.ts, which steps events down to a subscriber's pin) and a line to
+ * docs/events-changelog.md. Pure data; tests validate delivered events of each version against these.
  */
 type Json = Record<string, unknown>;
 
@@ -29,14 +30,22 @@ const customer = {
   },
 };
 
-function envelope(type: string, data: Json): Json {
+function envelope(type: string, data: Json, version = 1): Json {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: `https://hearth.dev/schemas/${type}/1`,
-    title: `${type} (version 1)`,
+    $id: `https://hearth.dev/schemas/${type}/${version}`,
+    title: `${type} (version ${version})`,
     type: 'object',
-    required: ['id', 'type', 'created_at', 'data'],
-    properties: { id: { type: 'string' }, type: { const: type }, created_at: time, data },
+    // Version 1 events queued before `schema_version` existed lack it; every later one carries it.
+    required:
+      version === 1 ? ['id', 'type', 'created_at', 'data'] : ['id', 'type', 'schema_version', 'created_at', 'data'],
+    properties: {
+      id: { type: 'string' },
+      type: { const: type },
+      schema_version: { const: version },
+      created_at: time,
+      data,
+    },
   };
 }
 
@@ -86,6 +95,48 @@ export function eventSchemas(): EventSchema[] {
           loyalty: { type: 'object', required: ['account_id', 'points_earned', 'balance'] },
         },
       }),
+    },
+    {
+      type: 'order.enriched',
+      version: 2,
+      schema: envelope(
+        'order.enriched',
+        {
+          type: 'object',
+          required: [
+            'order',
+            'customer',
+            'household_id',
+            'hierarchy_role',
+            'points_aggregation_opt_in',
+            'tier',
+            'loyalty',
+          ],
+          properties: {
+            order: {
+              type: 'object',
+              required: ['id', 'total_minor', 'currency'],
+              properties: { total_minor: { type: 'integer' }, currency: { type: 'string' } },
+              not: { required: ['total'] },
+            },
+            customer: { type: 'object', required: ['id'] },
+            household_id: nstr,
+            hierarchy_role: nstr,
+            points_aggregation_opt_in: { type: 'boolean' },
+            tier: {
+              type: ['object', 'null'],
+              required: ['name', 'basis', 'basis_id'],
+              properties: {
+                name: { type: 'string' },
+                basis: { enum: ['household', 'individual'] },
+                basis_id: { type: 'string' },
+              },
+            },
+            loyalty: { type: 'object', required: ['account_id', 'points_earned', 'balance'] },
+          },
+        },
+        2,
+      ),
     },
     {
       type: 'tier.changed',

@@ -17,8 +17,8 @@ export interface LoyaltySettings {
   adjustment_alert_rate: number;
   /** Earned points expire this long after the order; null: never. */
   expire_after_ms: number | null;
-  /** Webhook targets and the events they subscribe to (`tier.changed`, `order.enriched`). */
-  webhook_targets: { name: string; events: string[] }[];
+  /** Webhook targets, the events they subscribe to (`tier.changed`, `order.enriched`), their pinned version. */
+  webhook_targets: { name: string; events: string[]; schema_version?: number }[];
   /** Identity providers that receive tier changes. */
   idp: IdpTargets;
   max_attempts: number;

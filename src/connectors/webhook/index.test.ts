@@ -12,7 +12,13 @@ const job = (id: string) => ({
   attempts: 1,
   payload: {
     target: 'loyalty',
-    event: { id: `evt_${id}`, type: 'address.corrected', created_at: '2026-01-01T00:00:00.000Z', data: { x: 1 } },
+    event: {
+      id: `evt_${id}`,
+      type: 'address.corrected',
+      schema_version: 1,
+      created_at: '2026-01-01T00:00:00.000Z',
+      data: { x: 1 },
+    },
   },
 });
 
@@ -45,6 +51,7 @@ test('delivers signed JSON over HTTP and maps statuses to neutral kinds', async 
   const expected = `t=1700000000,v1=${hmacSha256('whsec_12345678', `1700000000.${first.body}`, 'hex')}`;
   assert.equal(first.headers['x-hearth-signature'], expected);
   assert.equal(first.headers['idempotency-key'], 'evt_a');
+  assert.equal(first.headers['x-hearth-schema-version'], '1');
   assert.equal(JSON.parse(first.body).type, 'address.corrected');
 });
 

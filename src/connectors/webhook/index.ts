@@ -2,6 +2,7 @@ import { hmacSha256 } from '../hmac.ts';
 import type { Connector, DeliveryResult, OutboundJob } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
 import { kindOfStatus, retryAfter, type FetchLike } from '../common/http.ts';
+import type { WebhookEvent } from './versions.ts';
 
 export type { FetchLike };
 
@@ -13,7 +14,8 @@ export interface WebhookTarget {
 
 export interface WebhookJobPayload {
   target: string;
-  event: { id: string; type: string; created_at: string; data: unknown };
+  /** Already in the subscriber's pinned shape (see `shapeEvent`): sent as it is. */
+  event: WebhookEvent;
 }
 
 export interface WebhookDeps {
@@ -63,6 +65,7 @@ async function deliverOne(
     'user-agent': 'Hearth-Webhooks/1',
     'x-hearth-event-id': job.payload.event.id,
     'x-hearth-event-type': job.payload.event.type,
+    'x-hearth-schema-version': String(job.payload.event.schema_version ?? 1),
     'x-hearth-signature': signWebhook(target.secret, body, Math.floor(now() / 1000)),
     'idempotency-key': job.payload.event.id,
   };
