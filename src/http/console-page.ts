@@ -24,6 +24,7 @@ export const CONSOLE_AREAS = [
   ['#/review', 'Identity review'],
   ['#/drift', 'Drift'],
   ['#/connectors', 'Connectors'],
+  ['#/governance', 'Governance'],
 ] as const;
 
 function tile(label: string, value: number, id: string, warn = false): string {
