@@ -296,7 +296,7 @@ function changesTable(changes: Schemas['Change'][], open: (target: Target, opene
         const b: HTMLButtonElement = button('Revert event', () => open({ event: eventId }, b), {
           class: 'secondary small',
           'data-revert-event': eventId,
-          'aria-label': `Revert every change of event ${eventId} (dry run first)`,
+          'aria-label': `Revert event ${eventId}: every change it made (dry run first)`,
         });
         all = b;
       }

@@ -100,16 +100,22 @@ function flagForm(f: Flag, line: HTMLElement, reload: () => Promise<void>): HTML
   const id = `flag-${f.name.replace(/[^a-z0-9]+/gi, '-')}`;
   const select = el(
     'select',
-    { id: `${id}-value`, 'data-flag': f.name },
+    { id: `${id}-value`, 'data-flag': f.name, 'aria-label': `Value of ${f.name}` },
     ...f.values.map((v) => el('option', { value: v, selected: v === f.value }, v)),
   );
-  const reason = el('input', { id: `${id}-reason`, type: 'text', maxlength: '500', placeholder: 'reason' });
+  // aria-label, not a visually hidden <label>: an absolutely positioned label inside the
+  // scrolling table box would widen the page on a phone.
+  const reason = el('input', {
+    id: `${id}-reason`,
+    type: 'text',
+    maxlength: '500',
+    placeholder: 'reason',
+    'aria-label': `Reason for changing ${f.name}`,
+  });
   const form = el(
     'form',
     { class: 'flag-form', 'data-flag': f.name },
-    el('label', { for: select.id, class: 'vh' }, `Value of ${f.name}`),
     select,
-    el('label', { for: reason.id, class: 'vh' }, `Reason for changing ${f.name}`),
     reason,
     el('button', { class: 'small' }, 'Set'),
   );
