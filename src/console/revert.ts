@@ -53,7 +53,8 @@ export async function showRevert(
         apply.disabled = true;
         post('/v1/revert', { body: { ...target, dry_run: false, ...(skip ? { skip_conflicts: true } : {}) } })
           .then((r) => {
-            const msg = `Reverted ${r.steps.length} field(s) as new changes${r.jobs ? `, ${r.jobs} write(s) queued` : ''}.`;
+            const queued = r.jobs ? `, ${r.jobs} write(s) queued` : '';
+            const msg = `Reverted ${r.steps.length} field(s) as new changes${queued}.`;
             actions.remove();
             result.replaceChildren(el('p', { class: 'status', role: 'status' }, msg));
             done(msg);

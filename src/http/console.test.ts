@@ -30,6 +30,12 @@ if (!haveBrowser)
 
 const MIN = 60_000;
 
+/** For the overflow message: the elements past the right edge that no scrolling box holds. */
+const WIDEST =
+  "[...document.querySelectorAll('main *')]" +
+  '.filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.parentElement.closest(".scroll"))' +
+  ".slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id}`).join(' ')";
+
 /** Demo-like data: a household with a ledger, every system state, late and dead write-backs, a review pair, drift. */
 async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise<{ deadJob: string; lateJob: string }> {
   const person = (id: string, given: string, family: string, email: string, extra: Record<string, unknown> = {}) => ({
@@ -516,9 +522,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
         await page.goto(`${url}/${hash}${name === 'household' ? household.id : ''}`);
         await page.locator(`main[data-ready="${hash}${name === 'household' ? household.id : ''}"]`).waitFor();
         if (['writeback', 'drift'].includes(name)) await page.locator('main canvas').first().waitFor();
-        const wide = await page.evaluate(
-          `[...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.parentElement.closest('.scroll')).slice(0, 6).map((e) => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right)).join(' ')`,
-        );
+        const wide = (await page.evaluate(WIDEST)) as string;
         assert.ok((await overflow()) <= 0, `${name} wider than ${width} px by ${await overflow()} px: ${wide}`);
         await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
         if (label === 'phone') continue;
