@@ -8,7 +8,7 @@ import type { components, paths } from './api-types.ts';
 export type Schemas = components['schemas'];
 
 type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : never;
-type Op<P extends keyof paths, M extends 'get' | 'post'> = paths[P] extends Record<M, infer O> ? O : never;
+type Op<P extends keyof paths, M extends 'get' | 'post' | 'put'> = paths[P] extends Record<M, infer O> ? O : never;
 type OkOf<O> = O extends { responses: infer R }
   ? R extends { 200: infer A }
     ? JsonOf<A>
@@ -22,6 +22,7 @@ type BodyOf<O> = O extends { requestBody?: { content: { 'application/json': infe
 /** Paths that answer GET / POST. */
 export type GetPath = { [P in keyof paths]: paths[P] extends { get: object } ? P : never }[keyof paths];
 export type PostPath = { [P in keyof paths]: paths[P] extends { post: object } ? P : never }[keyof paths];
+export type PutPath = { [P in keyof paths]: paths[P] extends { put: object } ? P : never }[keyof paths];
 export type GetOk<P extends GetPath> = OkOf<Op<P, 'get'>>;
 export type PostOk<P extends PostPath> = OkOf<Op<P, 'post'>>;
 
@@ -37,10 +38,13 @@ export const session = {
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(message: string, status: number, code: string) {
+  /** The envelope's `details` (e.g. a revert's conflicts on 409), as sent. */
+  readonly details: Record<string, unknown>;
+  constructor(message: string, status: number, code: string, details: Record<string, unknown> = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -58,8 +62,16 @@ async function call(method: string, target: string, body?: unknown, key = sessio
   const init: RequestInit = { method, headers };
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(target, init);
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new ApiError(json.error?.message ?? `HTTP ${res.status}`, res.status, json.error?.code ?? '');
+  const json = (await res.json().catch(() => ({}))) as {
+    error?: { code: string; message: string; details?: Record<string, unknown> };
+  };
+  if (!res.ok)
+    throw new ApiError(
+      json.error?.message ?? `HTTP ${res.status}`,
+      res.status,
+      json.error?.code ?? '',
+      json.error?.details ?? {},
+    );
   return json;
 }
 
@@ -75,6 +87,13 @@ export function post<P extends PostPath>(
   o: { params?: Record<string, string>; body?: BodyOf<Op<P, 'post'>> } = {},
 ): Promise<PostOk<P>> {
   return call('POST', url(path, o.params), o.body) as Promise<PostOk<P>>;
+}
+
+export function put<P extends PutPath>(
+  path: P,
+  o: { params?: Record<string, string>; body?: BodyOf<Op<P, 'put'>> } = {},
+): Promise<OkOf<Op<P, 'put'>>> {
+  return call('PUT', url(path, o.params), o.body) as Promise<OkOf<Op<P, 'put'>>>;
 }
 
 /** Checks a key before keeping it: any authenticated read answers 200. */

@@ -11,6 +11,7 @@ import { writebackPage } from './writeback.ts';
 import { reviewPage } from './review.ts';
 import { driftPage } from './drift.ts';
 import { connectorsPage } from './connectors.ts';
+import { governancePage } from './governance.ts';
 
 export type Page = (view: HTMLElement, arg: string) => Promise<void>;
 
@@ -23,6 +24,7 @@ const ROUTES: [RegExp, string, Page][] = [
   [/^#\/review$/, 'Identity review', reviewPage],
   [/^#\/drift$/, 'Drift', driftPage],
   [/^#\/connectors$/, 'Connectors', connectorsPage],
+  [/^#\/governance$/, 'Governance', governancePage],
 ];
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
@@ -94,6 +96,7 @@ function signedInLinks(): HTMLElement {
       el('li', {}, link('#/review', 'Identity review'), ' — pairs and households waiting for a decision'),
       el('li', {}, link('#/drift', 'Drift'), ' — how far each system is from the canonical record, over time'),
       el('li', {}, link('#/connectors', 'Connectors'), ' — credentials and live checks'),
+      el('li', {}, link('#/governance', 'Governance'), ' — runtime flags, shadow mode, quality review'),
     ),
   );
 }

@@ -17,6 +17,7 @@ import {
   type Child,
 } from './dom.ts';
 import { ledgerSection, membersTable } from './households.ts';
+import { showRevert, type Target } from './revert.ts';
 
 /** The last search, kept in memory (not in the URL: search terms are personal data). */
 const search = { q: '', cursors: [] as (string | undefined)[] };
@@ -105,13 +106,15 @@ function pager(next: string | null, show: (cursor: string | undefined) => Promis
 
 type Systems = GetOk<'/v1/customers/{id}/systems'>;
 type Fields = GetOk<'/v1/customers/{id}/fields'>;
+type Billing = GetOk<'/v1/customers/{id}/billing'>;
 
 export async function customerPage(view: HTMLElement, id: string): Promise<void> {
   const params = { id };
-  const [c, fields, systems] = await Promise.all([
+  const [c, fields, systems, billing] = await Promise.all([
     get('/v1/customers/{id}', { params }),
     get('/v1/customers/{id}/fields', { params }),
     get('/v1/customers/{id}/systems', { params }),
+    get('/v1/customers/{id}/billing', { params }),
   ]);
   const line = status('customer-status');
   view.append(
@@ -128,7 +131,8 @@ export async function customerPage(view: HTMLElement, id: string): Promise<void>
     line,
     recordSection(fields),
     systemsSection(systems, c, line),
-    section('Change history', changesTable(c.changes)),
+    billingSection(billing),
+    historySection(c),
   );
   const names = new Map([[c.id, nameOf(c)]]);
   if (c.household_id) {
@@ -255,19 +259,98 @@ export function redriveButton(jobId: string, line: HTMLElement, after?: () => vo
   return b;
 }
 
-function changesTable(changes: Schemas['Change'][]): HTMLElement {
+/**
+ * The change history with a Revert per change and per event; the dry run and its confirmation
+ * open in a panel under the table, which redraws with the new changes once a revert is applied.
+ */
+function historySection(c: Schemas['CustomerDetail']): HTMLElement {
+  const box = el('div', { id: 'customer-history' });
+  const panel = el('div', { id: 'revert-panel', class: 'revert-panel', 'aria-live': 'polite', hidden: true });
+  const open = (target: Target, opener: HTMLElement) =>
+    void showRevert(panel, target, opener, () => {
+      get('/v1/customers/{id}', { params: { id: c.id } })
+        .then((fresh) => box.replaceChildren(changesTable(fresh.changes, open)))
+        .catch(() => undefined);
+    });
+  box.append(changesTable(c.changes, open));
+  return section('Change history', box, panel);
+}
+
+function changesTable(changes: Schemas['Change'][], open: (target: Target, opener: HTMLElement) => void): HTMLElement {
+  // One "Revert event" per event, on its newest row (the list is newest first).
+  const seen = new Set<string>();
   return table(
     'Change history, newest first',
-    ['When', 'Field', 'Was', 'Now', 'From', 'By'],
-    changes.map((ch) => [
-      when(ch.changed_at),
-      ch.field.replaceAll('_', ' '),
-      ch.old_value,
-      ch.new_value,
-      ch.source_system,
-      ch.actor,
-    ]),
+    ['When', 'Field', 'Was', 'Now', 'From', 'By', 'Revert'],
+    changes.map((ch) => {
+      const what = ch.field.replaceAll('_', ' ');
+      const one: HTMLButtonElement = button('Revert', () => open({ change: ch.id }, one), {
+        class: 'secondary small',
+        'data-revert-change': ch.id,
+        'aria-label': `Revert change of ${what} (dry run first)`,
+      });
+      let all: Child = '';
+      if (ch.event_id && !seen.has(ch.event_id)) {
+        seen.add(ch.event_id);
+        const eventId = ch.event_id;
+        const b: HTMLButtonElement = button('Revert event', () => open({ event: eventId }, b), {
+          class: 'secondary small',
+          'data-revert-event': eventId,
+          'aria-label': `Revert event ${eventId}: every change it made (dry run first)`,
+        });
+        all = b;
+      }
+      return [
+        when(ch.changed_at),
+        what,
+        ch.old_value,
+        ch.new_value,
+        ch.source_system,
+        ch.actor,
+        el('span', { class: 'actions' }, one, all),
+      ];
+    }),
     'no changes recorded',
+  );
+}
+
+const BILLING_STATUS: Record<string, string> = {
+  active: 'active',
+  past_due: 'past due',
+  delinquent: 'delinquent',
+  canceled: 'canceled',
+};
+
+/** Billing as the billing system (Stripe) reports it: standing since when, billing address, subscriptions. */
+function billingSection(b: Billing): HTMLElement {
+  const a = b.billing_address;
+  const address = a ? [a.line1, a.line2, a.city, a.region, a.postal_code, a.country].filter(Boolean).join(', ') : '';
+  return section(
+    'Billing',
+    el(
+      'dl',
+      { id: 'customer-billing', class: 'facts' },
+      el('dt', {}, 'Status'),
+      el(
+        'dd',
+        {},
+        b.status ? badge(b.status) : el('span', { class: 'muted' }, 'no billing account linked'),
+        b.status && BILLING_STATUS[b.status] && b.status_since ? ' since ' : '',
+        b.status ? when(b.status_since) : '',
+      ),
+      el('dt', {}, 'Billing address'),
+      el('dd', {}, address || el('span', { class: 'muted' }, 'none on file')),
+    ),
+    el(
+      'div',
+      { id: 'customer-subscriptions' },
+      table(
+        'Subscriptions',
+        ['Plan', 'Status', 'System', 'Subscription id'],
+        b.subscriptions.map((s) => [s.name ?? '', s.status ? badge(s.status) : '', s.system ?? '', s.id ?? '']),
+        'no subscriptions',
+      ),
+    ),
   );
 }
 

@@ -24,6 +24,7 @@ export const CONSOLE_AREAS = [
   ['#/review', 'Identity review'],
   ['#/drift', 'Drift'],
   ['#/connectors', 'Connectors'],
+  ['#/governance', 'Governance'],
 ] as const;
 
 function tile(label: string, value: number, id: string, warn = false): string {
@@ -60,8 +61,8 @@ ${tile('Jobs pending', count(c.jobs, 'pending') + count(c.jobs, 'running'), 'n-j
 ${tile('Dead letters', count(c.jobs, 'dead'), 'n-dead', true)}
 ${tile(`Write-backs past the ${c.window_s} s window`, c.late_writebacks, 'n-late', true)}
 ${tile('Waiting for review', c.review_pending, 'n-review', true)}</dl></section>
-<p id="signin-hint">Sign in with an API key to open customers, households, write-backs, identity review, drift and
-connectors. Without a key the console shows these counts only.</p></main>
+<p id="signin-hint">Sign in with an API key to open customers, households, write-backs, identity review, drift,
+connectors and governance. Without a key the console shows these counts only.</p></main>
 <footer><a href="/docs">API docs</a> · <a href="/metrics">Metrics</a></footer>
 </body></html>`;
 }

@@ -30,6 +30,12 @@ if (!haveBrowser)
 
 const MIN = 60_000;
 
+/** For the overflow message: the elements past the right edge that no scrolling box holds. */
+const WIDEST =
+  "[...document.querySelectorAll('main *')]" +
+  '.filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.parentElement.closest(".scroll"))' +
+  ".slice(0, 6).map((e) => `${e.tagName}.${e.className}#${e.id}`).join(' ')";
+
 /** Demo-like data: a household with a ledger, every system state, late and dead write-backs, a review pair, drift. */
 async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise<{ deadJob: string; lateJob: string }> {
   const person = (id: string, given: string, family: string, email: string, extra: Record<string, unknown> = {}) => ({
@@ -78,13 +84,102 @@ async function seed(db: Kysely<Database>, caps: DialectCaps, t: number): Promise
       customer_id: 'cus_c_ana',
       source_system: 'shopify',
       actor: 'shopify',
-      event_id: null,
+      event_id: 'evt_c_ana_move',
       changed_at: t - 40 * MIN,
       changes: JSON.stringify([
         ['address_line1', '14 Elm St', '2200 N Lincoln Ave'],
         ['city', 'Springfield', 'Chicago'],
       ]),
     })
+    .execute();
+
+  // Governance and billing (demo-like): an event that renamed Ben, Ana's Stripe standing and
+  // subscription, a phone held by a quality rule, and writes held in shadow mode for HubSpot.
+  await db
+    .insertInto('change_lineage')
+    .values({
+      id: 'lin_c_ben_1',
+      customer_id: 'cus_c_ben',
+      source_system: 'hubspot',
+      actor: 'hubspot',
+      event_id: 'evt_c_rename',
+      changed_at: t - 35 * MIN,
+      changes: JSON.stringify([['given_name', 'Benjamin', 'Ben']]),
+    })
+    .execute();
+  await db
+    .insertInto('billing_accounts')
+    .values({
+      system: 'stripe',
+      external_id: 'cus_S_ana',
+      customer_id: 'cus_c_ana',
+      status: 'past_due',
+      status_at: t - 3 * 24 * 60 * MIN,
+      status_reason: 'invoice.payment_failed',
+      billing_address: JSON.stringify({
+        line1: '1 Billing Plaza',
+        line2: null,
+        city: 'Evanston',
+        region: 'IL',
+        postal_code: '60201',
+        country: 'US',
+      }),
+      address_at: t - 3 * 24 * 60 * MIN,
+      email: 'ana@example.com',
+      updated_at: t - 3 * 24 * 60 * MIN,
+    })
+    .execute();
+  await db
+    .insertInto('billing_subscriptions')
+    .values({
+      system: 'stripe',
+      subscription_id: 'sub_c_family',
+      external_id: 'cus_S_ana',
+      name: 'Family plan',
+      status: 'past_due',
+      changed_at: t - 3 * 24 * 60 * MIN,
+    })
+    .execute();
+  await db
+    .insertInto('quality_reviews')
+    .values(
+      [
+        ['qr_c_1', 'cus_c_ada', '+1212555', 'phone.format'],
+        ['qr_c_2', 'cus_c_adaeze', '+12125550123', 'phone.format'],
+      ].map(([id, customer, value, rule]) => ({
+        id: id!,
+        customer_id: customer!,
+        source_system: 'hubspot',
+        event_id: null,
+        field: 'phone',
+        rule: rule!,
+        reason: 'not a valid phone number',
+        old_value: customer === 'cus_c_ada' ? '+12125550199' : null,
+        new_value: value!,
+        status: 'open' as const,
+        decided_by: null,
+        decided_at: null,
+        created_at: t - 3 * MIN,
+      })),
+    )
+    .execute();
+  await db
+    .insertInto('shadow_writes')
+    .values(
+      ['cus_c_p01', 'cus_c_p02'].map((customer, i) => ({
+        id: `shw_c_${i}`,
+        job_id: `job_c_shadow_${i}`,
+        target: 'hubspot',
+        kind: 'crm.address_write',
+        job_key: `hubspot:${customer}`,
+        customer_id: customer,
+        payload: '{}',
+        fields: '["address"]',
+        status: 'shadowed' as const,
+        created_at: t - 2 * MIN,
+        updated_at: t - 2 * MIN,
+      })),
+    )
     .execute();
 
   /** One job through its life: queued at `origin`, then done, dead or left pending at `at`. */
@@ -413,6 +508,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
       ['review', '#/review'],
       ['drift', '#/drift'],
       ['connectors', '#/connectors'],
+      ['governance', '#/governance'],
     ];
     const household = await ctx.hdb().db.selectFrom('households').select('id').executeTakeFirstOrThrow();
     const overflow = async () =>
@@ -426,7 +522,8 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
         await page.goto(`${url}/${hash}${name === 'household' ? household.id : ''}`);
         await page.locator(`main[data-ready="${hash}${name === 'household' ? household.id : ''}"]`).waitFor();
         if (['writeback', 'drift'].includes(name)) await page.locator('main canvas').first().waitFor();
-        assert.ok((await overflow()) <= 0, `${name} wider than ${width} px by ${await overflow()} px`);
+        const wide = (await page.evaluate(WIDEST)) as string;
+        assert.ok((await overflow()) <= 0, `${name} wider than ${width} px by ${await overflow()} px: ${wide}`);
         await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
         if (label === 'phone') continue;
         if (!(await page.evaluate('typeof axe !== "undefined"'))) await page.addScriptTag({ content: axe.source });
@@ -529,6 +626,150 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     assert.match(await page.locator('#connectors').innerText(), /no connectors configured/);
     await page.click('#run-checks');
     await page.locator('#connector-checks table').waitFor();
+    await page.close();
+  });
+  test('customer page: billing panel; revert from the history with a dry run first, a 409 listed, an event reverted', {
+    skip: !haveBrowser,
+  }, async () => {
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await signIn(page);
+    await page.goto(`${url}/#/customers/cus_c_ana`);
+    await page.locator('#customer-billing').waitFor();
+    const billing = await page.locator('#customer-billing').innerText();
+    assert.match(billing, /Status\s+past due\s+since \d{4}-\d\d-\d\d \d\d:\d\d/);
+    assert.match(billing, /Billing address\s+1 Billing Plaza, Evanston, IL, 60201, US/);
+    assert.match(
+      await page.locator('#customer-subscriptions').innerText(),
+      /Family plan\s+past due\s+stripe\s+sub_c_family/,
+    );
+    // Dry run: nothing written, the fields that would change shown.
+    const db = ctx.hdb().db;
+    await page.locator('button[data-revert-event="evt_c_ana_move"]').click();
+    await page.locator('#revert-panel h3 + *').waitFor();
+    assert.match(await page.locator('#revert-panel').innerText(), /Dry run, nothing written yet: 2 field/);
+    const steps = await page.locator('#revert-steps').innerText();
+    assert.match(steps, /address line1\s+2200 N Lincoln Ave\s+14 Elm St/);
+    assert.match(steps, /city\s+Chicago\s+Springfield/);
+    assert.equal(await page.evaluate('document.activeElement.tagName'), 'H3', 'focus moves to the dry run');
+    // A newer change lands between the dry run and the confirmation: the server answers 409, nothing written.
+    await db
+      .insertInto('change_lineage')
+      .values({
+        id: 'lin_c_ana_2',
+        customer_id: 'cus_c_ana',
+        source_system: 'hubspot',
+        actor: 'hubspot',
+        event_id: null,
+        changed_at: Date.now(),
+        changes: JSON.stringify([['address_line1', '2200 N Lincoln Ave', '9 Oak St']]),
+      })
+      .execute();
+    await page.click('#revert-apply');
+    await page.locator('.revert-error .revert-conflicts').waitFor();
+    const conflict = await page.locator('.revert-error').innerText();
+    assert.match(conflict, /Not reverted: revert of .* stopped: 1 field\(s\) changed since by hubspot/);
+    assert.match(conflict, /address( line1)?\s+9 Oak St\s+hubspot/);
+    const ana = await db
+      .selectFrom('customers')
+      .select('address_line1')
+      .where('id', '=', 'cus_c_ana')
+      .executeTakeFirstOrThrow();
+    assert.equal(ana.address_line1, '2200 N Lincoln Ave', 'a refused revert writes nothing');
+    await page.locator('#revert-panel button:has-text("Close")').click();
+    assert.equal(await page.locator('#revert-panel').isHidden(), true);
+    // Revert one change by keyboard: dry run, then Enter on Apply; the history shows the new change.
+    await page.goto(`${url}/#/customers/cus_c_ben`);
+    await page.locator('button[data-revert-change="lin_c_ben_1.00"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#revert-steps').waitFor();
+    assert.match(await page.locator('#revert-steps').innerText(), /given name\s+Ben\s+Benjamin/);
+    await page.locator('#revert-apply').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#revert-panel .status:has-text("Reverted 1 field")').waitFor();
+    // The history redraws with the revert as a new change on top (the old one stays).
+    await page.locator('#customer-history tbody tr >> nth=1').waitFor();
+    const ben = await db
+      .selectFrom('customers')
+      .select('given_name')
+      .where('id', '=', 'cus_c_ben')
+      .executeTakeFirstOrThrow();
+    assert.equal(ben.given_name, 'Benjamin');
+    assert.match(await page.locator('#customer-history').innerText(), /given name\s+Ben\s+Benjamin\s+hearth/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('governance: flags set by an admin with history, shadow report per system, quality review decided', {
+    skip: !haveBrowser,
+  }, async () => {
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url);
+    await signIn(page);
+    await page.locator('nav a[href="#/governance"]').click();
+    await page.locator('main[data-ready="#/governance"]').waitFor();
+    assert.match(await page.locator('#flags').innerText(), /reconcile\.heal\s+on\s+on\s+reconciliation heals/);
+    assert.match(await page.locator('#flag-changes').innerText(), /no flag changed yet/);
+    const form = page.locator('form.flag-form[data-flag="reconcile.heal"]');
+    await form.locator('select').selectOption('off');
+    await form.locator('input').fill('vendor outage');
+    await form.locator('button').click();
+    await page.locator('#governance-status:has-text("reconcile.heal is now off")').waitFor();
+    await page.locator('#flag-changes tr:has-text("vendor outage")').waitFor();
+    assert.match(
+      await page.locator('#flag-changes').innerText(),
+      /reconcile\.heal\s+default\s+off\s+\S+\s+vendor outage/,
+    );
+    const flag = await ctx
+      .hdb()
+      .db.selectFrom('feature_flags')
+      .selectAll()
+      .where('name', '=', 'reconcile.heal')
+      .executeTakeFirstOrThrow();
+    assert.equal(flag.value, 'off');
+    const shadow = await page.locator('#shadow').innerText();
+    assert.match(shadow, /hubspot: 2 write\(s\) held for 2 contact\(s\)/);
+    assert.match(shadow, /2 contacts would get a new address/);
+    const held = page.locator('#quality-reviews tr:has(button[data-review="qr_c_1"])');
+    assert.match(
+      await held.innerText(),
+      /phone\s+\+12125550199\s+\+1212555\s+phone\.format\s+not a valid phone number\s+hubspot/,
+    );
+    await held.locator('button[data-decision="reject"]').click();
+    await page.locator('#governance-status:has-text("Rejected: phone keeps its value")').waitFor();
+    await page.locator('#quality-reviews tr:has(button[data-review="qr_c_2"]) button[data-decision="approve"]').click();
+    await page.locator('#governance-status:has-text("Approved")').waitFor();
+    assert.match(await page.locator('#quality-reviews').innerText(), /nothing waiting/);
+    const reviews = await ctx.hdb().db.selectFrom('quality_reviews').select(['id', 'status']).orderBy('id').execute();
+    assert.deepEqual(
+      reviews.map((r) => r.status),
+      ['rejected', 'approved'],
+    );
+    const adaeze = await ctx
+      .hdb()
+      .db.selectFrom('customers')
+      .select('phone')
+      .where('id', '=', 'cus_c_adaeze')
+      .executeTakeFirstOrThrow();
+    assert.equal(adaeze.phone, '+12125550123');
+    // A read-only key sees the flags without the control, and cannot decide.
+    const made = await app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${ADMIN}` },
+      payload: { name: 'console-readonly', role: 'readonly' },
+    });
+    const readonly = (made.json() as { key: string }).key;
+    await page.click('#sign-out');
+    await page.fill('#api-key', readonly);
+    await page.click('#sign-in');
+    await page.locator('#sign-out:visible').waitFor();
+    await page.goto(`${url}/#/governance`);
+    await page.locator('main[data-ready="#/governance"]').waitFor();
+    assert.match(await page.locator('main').innerText(), /Read only: setting a flag needs an admin key/);
+    assert.equal(await page.locator('form.flag-form').count(), 0);
     await page.close();
   });
 });
