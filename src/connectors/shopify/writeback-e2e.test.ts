@@ -107,6 +107,17 @@ describeEachDialect('Shopify default address follows a CRM-side change', (ctx) =
       assert.equal(res.statusCode, 200, res.body);
       await eventually(async () => sim.customer(7)!.defaultAddress!.address1 === '9 Oak Ave', 15_000, 'the write');
       assert.equal(sim.addressWrites, 1);
+      // The values read back with the write are remembered when the job settles, just after the
+      // vendor answered: Shopify's webhook comes later than that; on a loaded machine the test could
+      // otherwise beat the settle.
+      await eventually(
+        async () =>
+          (await db.selectFrom('jobs').select('status').where('target', '=', 'shopify').execute()).every(
+            (j) => j.status === 'done' || j.status === 'superseded',
+          ),
+        15_000,
+        'the write settled',
+      );
 
       // Shopify reports the change back: every value is one Hearth wrote or read, so it is an echo.
       await shopifyHook(
