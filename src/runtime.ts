@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HearthConfig } from './config/loader.ts';
 import { buildConnectors, jobTargets, type ConnectorRegistry } from './connectors/registry.ts';
 import type { FetchLike } from './connectors/webhook/index.ts';
+import { loadTaggerModel } from './address/index.ts';
 import { openDatabase, type HearthDb, type WorkChannel } from './db/database.ts';
 import { migrateWithData } from './flows/migrate.ts';
 import { buildApp } from './http/app.ts';
@@ -57,6 +58,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       ...(o.fetch ? { fetch: o.fetch } : {}),
     });
     const metrics = createMetrics();
+    // Webhooks are parsed from the first request on: read the address model before listening.
+    loadTaggerModel();
     workers =
       o.workers === false
         ? null

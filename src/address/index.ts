@@ -3,6 +3,7 @@ import { tokenize } from './parse.ts';
 import { parseTagged } from './tagged.ts';
 
 export { parseAddressByRules } from './parse.ts';
+export { loadTaggerModel } from './tagger.ts';
 export type { AddressComparison, AddressComponents, NormalizedAddress, PostalAddress } from './types.ts';
 
 const ORDINALS: Readonly<Record<string, string>> = {

@@ -137,6 +137,11 @@ export function isModelLoaded(): boolean {
   return compiled !== undefined;
 }
 
+/** Reads the model now (a server does it at start, so the first webhook does not wait for it). */
+export function loadTaggerModel(): void {
+  loaded();
+}
+
 function loaded(): Compiled {
   compiled ??= compileModel(JSON.parse(readFileSync(MODEL_FILE, 'utf8')) as TaggerModel);
   return compiled;
