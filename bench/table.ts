@@ -13,7 +13,8 @@ const END = '<!-- bench-table:end -->';
 
 function at(results: Tree, path: string): unknown {
   let v: unknown = results;
-  for (const key of path.split('.')) v = (v as Tree | undefined)?.[key];
+  // Keys are dot-separated; a file name's `.xml` stays part of its key.
+  for (const key of path.split(/\.(?!xml\b)/)) v = (v as Tree | undefined)?.[key];
   return v;
 }
 
