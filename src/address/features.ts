@@ -1,4 +1,4 @@
-import { STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
+import { STATES, SUFFIXES, UNIT_DESIGNATORS, DIRECTIONALS } from './pub28-tables.ts';
 
 /**
  * Tokens and features of the sequence tagger, shared by training (`train.ts`) and tagging
@@ -27,24 +27,6 @@ export interface TokenFeatures {
   local: string[];
 }
 
-const DIRECTIONAL: Readonly<Record<string, string>> = {
-  N: 'N',
-  S: 'S',
-  E: 'E',
-  W: 'W',
-  NE: 'NE',
-  NW: 'NW',
-  SE: 'SE',
-  SW: 'SW',
-  NORTH: 'N',
-  SOUTH: 'S',
-  EAST: 'E',
-  WEST: 'W',
-  NORTHEAST: 'NE',
-  NORTHWEST: 'NW',
-  SOUTHEAST: 'SE',
-  SOUTHWEST: 'SW',
-};
 const STATE_CODES = new Set([...Object.values(STATES), 'AA', 'AE', 'AP']);
 const BOX_WORDS = new Set(['PO', 'P', 'O', 'POB', 'BOX', 'BX', 'POST', 'OFFICE', 'DRAWER', 'CALLER', 'LOCKBOX']);
 const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'RURAL', 'ROUTE', 'RTE', 'RT', 'STAR', 'CONTRACT']);
@@ -130,7 +112,7 @@ export function tokenOwn(t: string): TokenOwn {
   if (STATES[c]) shared.push('statename');
   if (STATE_CODES.has(c)) shared.push('statecode');
   // "NW" and "Northwest" share features, so what the training files teach about one holds for both.
-  if (DIRECTIONAL[c]) shared.push('dir', `dir:${DIRECTIONAL[c]}`, c.length <= 2 ? 'dirabbr' : 'dirword');
+  if (DIRECTIONALS[c]) shared.push('dir', `dir:${DIRECTIONALS[c]}`, c.length <= 2 ? 'dirabbr' : 'dirword');
   // One class per token, most specific last wins.
   if (cls === 'word') {
     if (SUFFIXES[c]) cls = 'suffix';
@@ -138,7 +120,7 @@ export function tokenOwn(t: string): TokenOwn {
     if (BOX_WORDS.has(c) || ROUTE_WORDS.has(c)) cls = 'box';
     if (STATES[c]) cls = 'statename';
     if (STATE_CODES.has(c)) cls = 'statecode';
-    if (DIRECTIONAL[c]) cls = 'dir';
+    if (DIRECTIONALS[c]) cls = 'dir';
     if (t === '#' || t === '&') cls = t;
   }
   if (comma) cls += ',';

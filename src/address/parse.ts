@@ -1,24 +1,6 @@
 import type { AddressComponents } from './types.ts';
-import { STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
+import { DIRECTIONALS, STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
 
-const DIRECTIONALS: Readonly<Record<string, string>> = {
-  N: 'N',
-  S: 'S',
-  E: 'E',
-  W: 'W',
-  NE: 'NE',
-  NW: 'NW',
-  SE: 'SE',
-  SW: 'SW',
-  NORTH: 'N',
-  SOUTH: 'S',
-  EAST: 'E',
-  WEST: 'W',
-  NORTHEAST: 'NE',
-  NORTHWEST: 'NW',
-  SOUTHEAST: 'SE',
-  SOUTHWEST: 'SW',
-};
 const ROUTE_WORDS = new Set([
   'HWY',
   'HIGHWAY',

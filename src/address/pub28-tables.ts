@@ -657,3 +657,23 @@ export const STATES: Readonly<Record<string, string>> = {
   'WISCONSIN': 'WI',
   'WYOMING': 'WY',
 };
+
+/** Pub. 28 C1 directionals: the word or abbreviation to the standard abbreviation. */
+export const DIRECTIONALS: Readonly<Record<string, string>> = {
+  N: 'N',
+  S: 'S',
+  E: 'E',
+  W: 'W',
+  NE: 'NE',
+  NW: 'NW',
+  SE: 'SE',
+  SW: 'SW',
+  NORTH: 'N',
+  SOUTH: 'S',
+  EAST: 'E',
+  WEST: 'W',
+  NORTHEAST: 'NE',
+  NORTHWEST: 'NW',
+  SOUTHEAST: 'SE',
+  SOUTHWEST: 'SW',
+};

@@ -1,4 +1,4 @@
-import { STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
+import { DIRECTIONALS as PUB28_DIRECTIONALS, STATES, SUFFIXES, UNIT_DESIGNATORS } from './pub28-tables.ts';
 import { tagAddress, type Tagged } from './tagger.ts';
 import type { AddressComponents } from './types.ts';
 
@@ -15,23 +15,9 @@ export interface TaggedParse {
   reason?: string;
 }
 
+// The tagger also sees two-word directionals ("North East") as one part.
 const DIRECTIONALS: Readonly<Record<string, string>> = {
-  N: 'N',
-  S: 'S',
-  E: 'E',
-  W: 'W',
-  NE: 'NE',
-  NW: 'NW',
-  SE: 'SE',
-  SW: 'SW',
-  NORTH: 'N',
-  SOUTH: 'S',
-  EAST: 'E',
-  WEST: 'W',
-  NORTHEAST: 'NE',
-  NORTHWEST: 'NW',
-  SOUTHEAST: 'SE',
-  SOUTHWEST: 'SW',
+  ...PUB28_DIRECTIONALS,
   'NORTH EAST': 'NE',
   'NORTH WEST': 'NW',
   'SOUTH EAST': 'SE',
