@@ -6,6 +6,29 @@ import { inTransaction, mergeCustomers, survivorId } from './merge.ts';
 
 type Db = Kysely<Database>;
 
+type NewReview = Pick<
+  ReviewItemsTable,
+  'kind' | 'subject_key' | 'customer_ids' | 'score' | 'explanation' | 'source_system' | 'event_id'
+>;
+
+/** Inserts a pending item unless one of its kind and subject exists (pending or decided). */
+async function queueOnce(db: Db, item: NewReview, now: number): Promise<void> {
+  await db
+    .insertInto('review_items')
+    .values({
+      ...item,
+      id: newId('rev', now),
+      status: 'pending',
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+    .execute();
+}
+
 export interface MatchReviewInput {
   /** The customer the record resembles (the survivor if linked). */
   existing: string;
@@ -20,26 +43,19 @@ export interface MatchReviewInput {
 /** Queues a pair once: a pair already queued (or decided) is not queued again. */
 export async function queueMatchReview(db: Db, input: MatchReviewInput, now: number): Promise<void> {
   const subject = [input.existing, input.incoming].sort().join('|');
-  await db
-    .insertInto('review_items')
-    .values({
-      id: newId('rev', now),
+  await queueOnce(
+    db,
+    {
       kind: 'match',
       subject_key: subject,
-      status: 'pending',
       customer_ids: JSON.stringify([input.existing, input.incoming]),
       score: input.score,
       explanation: JSON.stringify(input.explanation),
       source_system: input.source_system,
       event_id: input.event_id,
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-    .execute();
+    },
+    now,
+  );
 }
 
 /**
@@ -70,26 +86,19 @@ export async function queueHouseholdSuggestion(
     }
     return;
   }
-  await db
-    .insertInto('review_items')
-    .values({
-      id: newId('rev', now),
+  await queueOnce(
+    db,
+    {
       kind: 'household_suggestion',
       subject_key: subject,
-      status: 'pending',
       customer_ids: ids,
       score: null,
       explanation: JSON.stringify(evidence),
       source_system: null,
       event_id: null,
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-    .execute();
+    },
+    now,
+  );
 }
 
 /**
@@ -101,26 +110,19 @@ export async function queueAddressQuarantine(
   input: { customer_id: string; evidence: unknown; source_system: string; event_id: string },
   now: number,
 ): Promise<void> {
-  await db
-    .insertInto('review_items')
-    .values({
-      id: newId('rev', now),
+  await queueOnce(
+    db,
+    {
       kind: 'address_quarantine',
       subject_key: input.event_id,
-      status: 'pending',
       customer_ids: JSON.stringify([input.customer_id]),
       score: null,
       explanation: JSON.stringify(input.evidence),
       source_system: input.source_system,
       event_id: input.event_id,
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-    .execute();
+    },
+    now,
+  );
 }
 
 export interface DeliveryReviewInput {
@@ -160,28 +162,21 @@ export async function queueDeliveryReview(db: Db, input: DeliveryReviewInput, no
     message: input.message,
     job_id: input.job_id,
   };
-  await db
-    .insertInto('review_items')
-    .values({
-      id: newId('rev', now),
+  await queueOnce(
+    db,
+    {
       kind: pair ? 'match' : 'system_duplicate',
       subject_key: pair
         ? [other, customer].sort().join('|')
         : `${input.system}:${input.holder_external_id ?? '?'}|${customer}`,
-      status: 'pending',
       customer_ids: JSON.stringify(pair ? [other, customer] : [customer]),
       score: null,
       explanation: JSON.stringify(explanation),
       source_system: input.system,
       event_id: null,
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-    .execute();
+    },
+    now,
+  );
 }
 
 export interface ReviewQuery {
