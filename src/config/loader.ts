@@ -1,3 +1,4 @@
+import { securitySchema } from '../crypto/data-keys.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -260,6 +261,9 @@ export function configSchema(descriptors: Descriptors) {
       })
       .prefault({}),
     governance: governanceSchema.describe('Data governance: quality rules per field (checked at ingest).'),
+    security: securitySchema.describe(
+      'Encryption at rest: data keys (AES-256-GCM) and the lookup key for keyed hashes.',
+    ),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .default({ level: 'info' }),
