@@ -12,6 +12,7 @@ const SHOPIFY = ordersExport(CONNECTORS, 'shopify');
 const CONTACTS = 500_000;
 const ORDER_ROWS = 1_000_000;
 const AIM_SECONDS = 20;
+const ROUNDS = 3;
 
 /**
  * `hearth audit` on generated exports: 500k HubSpot contacts against 1M Shopify order rows.
@@ -22,7 +23,7 @@ const AIM_SECONDS = 20;
  * wall time, and the load average at the start, because the machine may be shared.
  */
 export async function runAuditBench(
-  opts: { contacts?: number; orderRows?: number } = {},
+  opts: { contacts?: number; orderRows?: number; rounds?: number } = {},
 ): Promise<Record<string, unknown>> {
   const contacts = opts.contacts ?? CONTACTS;
   const orderRows = opts.orderRows ?? ORDER_ROWS;
@@ -34,16 +35,27 @@ export async function runAuditBench(
     const generateMs = performance.now() - genStart;
     const rows = ex.crmRows + ex.orderRows;
     const loadAverage = loadavg()[0]!;
-    const baseline = await measure(async () => (await countRows(ex.crmFile)) + (await countRows(ex.ordersFile)));
-    const audit = await measure(() =>
-      runAudit({
-        crmFile: ex.crmFile,
-        crmFormat: contactsExport(CONNECTORS, 'hubspot'),
-        ordersFile: ex.ordersFile,
-        ordersFormat: SHOPIFY,
-        asOf,
-      }),
-    );
+    const parse = () => measure(async () => (await countRows(ex.crmFile)) + (await countRows(ex.ordersFile)));
+    const audit1 = () =>
+      measure(() =>
+        runAudit({
+          crmFile: ex.crmFile,
+          crmFormat: contactsExport(CONNECTORS, 'hubspot'),
+          ordersFile: ex.ordersFile,
+          ordersFormat: SHOPIFY,
+          asOf,
+        }),
+      );
+    // Baseline and audit take turns, three rounds, median of each: single runs of each moved
+    // 20-27% between full bench runs while the machine drifted.
+    const baselines: Measured<number>[] = [];
+    const audits: Measured<Awaited<ReturnType<typeof runAudit>>>[] = [];
+    for (let i = 0; i < (opts.rounds ?? ROUNDS); i++) {
+      baselines.push(await parse());
+      audits.push(await audit1());
+    }
+    const baseline = median(baselines);
+    const audit = median(audits);
     const inTurn = await measure(() =>
       runAudit({
         crmFile: ex.crmFile,
@@ -62,8 +74,14 @@ export async function runAuditBench(
       bytes: statSync(ex.crmFile).size + statSync(ex.ordersFile).size,
       generate_s: round(generateMs / 1000, 2),
       load_average_at_start: round(loadAverage, 2),
-      baseline_csv_parse: { rows: baseline.value, ...rates(baseline.value, baseline) },
-      audit: { rows, ...rates(rows, audit), vs_raw_parse: round(baseline.wallMs / audit.wallMs, 2) },
+      rounds: audits.length,
+      baseline_csv_parse: { rows: baseline.value, ...rates(baseline.value, baseline), ...spread(baselines) },
+      audit: {
+        rows,
+        ...rates(rows, audit),
+        ...spread(audits),
+        vs_raw_parse: round(baseline.wallMs / audit.wallMs, 2),
+      },
       audit_single_thread: { rows, ...rates(rows, inTurn) },
       aim_seconds: AIM_SECONDS,
       within_aim: audit.wallMs / 1000 < AIM_SECONDS,
@@ -109,4 +127,14 @@ function rates(rows: number, m: Measured<unknown>): Record<string, number> {
     rows_per_s: Math.round(rows / (m.wallMs / 1000)),
     cpu_seconds: round(m.cpuMs / 1000, 2),
   };
+}
+
+/** The run with the median wall time. */
+function median<T>(runs: Measured<T>[]): Measured<T> {
+  return runs.slice().sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!;
+}
+
+function spread(runs: Measured<unknown>[]): { seconds_min: number; seconds_max: number } {
+  const s = runs.map((r) => r.wallMs / 1000);
+  return { seconds_min: round(Math.min(...s), 2), seconds_max: round(Math.max(...s), 2) };
 }

@@ -14,7 +14,7 @@ export interface BenchDb {
   drop(): Promise<void>;
 }
 
-const ADMIN_URL = process.env.HEARTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = process.env.HEARTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function sqliteBenchDb(): Promise<BenchDb> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));

@@ -12,7 +12,7 @@ const SECRET = 'shpss_bench';
 export async function runIngestBench(
   opts: { requests?: number; concurrency?: number; runs?: number } = {},
 ): Promise<Record<string, unknown>> {
-  const n = opts.requests ?? 5000;
+  const n = opts.requests ?? 10_000;
   const c = opts.concurrency ?? 32;
   return { requests: n, concurrency: c, ...(await repeated(opts.runs ?? 3, (run) => ingestRun(n, c, run))) };
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/cli/free-port.ts';
+import pg from 'pg';
+import { ADMIN_URL } from './db-fixtures.ts';
 
 /**
  * Process plumbing for the benches that send load: Hearth started as a user starts it
@@ -226,4 +228,41 @@ export function cpuReport(before: Record<string, number>, after: Record<string, 
     out[key] = { ms: round(ms, 0), ms_per_event: round(ms / events, 3) };
   }
   return out;
+}
+
+/** Busy share of all CPUs over `ms`, from /proc/stat (Linux); null elsewhere. */
+async function cpuBusy(ms: number): Promise<number | null> {
+  const read = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  if (!a || !b || b.total === a.total) return null;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * Waits (at most `maxSeconds`) until the machine is quiet: CPUs under 10% busy over a second,
+ * after asking PostgreSQL (when reachable) to flush its dirty pages now rather than mid-bench.
+ */
+export async function settle(maxSeconds = 30): Promise<{ waited_s: number; cpu_busy: number | null }> {
+  const t0 = performance.now();
+  const pgClient = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await pgClient.connect();
+    await pgClient.query('CHECKPOINT');
+  } catch {
+    // No PostgreSQL: the benches that need it skip themselves.
+  } finally {
+    await pgClient.end().catch(() => {});
+  }
+  let busy = await cpuBusy(1000);
+  while (busy !== null && busy > 0.1 && performance.now() - t0 < maxSeconds * 1000) busy = await cpuBusy(1000);
+  return { waited_s: round((performance.now() - t0) / 1000), cpu_busy: busy === null ? null : round(busy, 2) };
 }
