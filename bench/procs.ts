@@ -106,7 +106,9 @@ export async function startHearthProcess(
     server: { host: '127.0.0.1', port },
   };
   writeFileSync(file, JSON.stringify(full, null, 2));
-  const proc = spawn(process.execPath, ['src/main.ts', 'serve', '--config', file, ...flags], {
+  // HEARTH_BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles Hearth in a bench run.
+  const nodeArgs = process.env.HEARTH_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, [...nodeArgs, 'src/main.ts', 'serve', '--config', file, ...flags], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

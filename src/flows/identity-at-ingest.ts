@@ -93,18 +93,7 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
     if (!incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email)) continue;
     for (const k of identityKeys(incoming.person, incoming.addressKey)) keys.add(k);
   }
-  const byKey = new Map<string, string[]>();
-  for (const part of chunks([...keys])) {
-    for (const r of await db
-      .selectFrom('identity_keys')
-      .select(['key', 'customer_id'])
-      .where('key', 'in', part)
-      .execute()) {
-      const list = byKey.get(r.key);
-      if (list) list.push(r.customer_id);
-      else byKey.set(r.key, [r.customer_id]);
-    }
-  }
+  const byKey = await customersByKey(db, [...keys]);
   // A key shared by very many customers (a common surname in a big postcode) says little about
   // who a record is and would make every new record cost as much as the block: it is skipped,
   // and the other keys (email, phone, delivery point) still find the candidates that matter.
@@ -131,6 +120,41 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   }
   storedSystems.set(state, systems);
 }
+
+/**
+ * The customers under each key, reading at most MAX_CUSTOMERS_PER_KEY + 1 rows per key: a key
+ * over the cap is skipped anyway, and reading all of its rows made each new record cost as much
+ * as the whole block (CPU per webhook grew with the number of customers).
+ */
+export async function customersByKey(db: Db, keys: string[]): Promise<Map<string, string[]>> {
+  const byKey = new Map<string, string[]>();
+  for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+    const part = keys.slice(i, i + KEYS_PER_QUERY);
+    // Each arm is a subquery: SQLite takes no LIMIT on the arms of a bare UNION.
+    const one = (key: string) =>
+      db
+        .selectFrom((eb) =>
+          eb
+            .selectFrom('identity_keys')
+            .select(['key', 'customer_id'])
+            .where('key', '=', key)
+            .limit(MAX_CUSTOMERS_PER_KEY + 1)
+            .as('k'),
+        )
+        .select(['k.key', 'k.customer_id']);
+    let q = one(part[0]!);
+    for (const key of part.slice(1)) q = q.unionAll(one(key));
+    for (const r of await q.execute()) {
+      const list = byKey.get(r.key);
+      if (list) list.push(r.customer_id);
+      else byKey.set(r.key, [r.customer_id]);
+    }
+  }
+  return byKey;
+}
+
+/** Keys per lookup query (one UNION ALL arm each; SQLite allows 500 arms). */
+const KEYS_PER_QUERY = 100;
 
 /** Per batch: the systems each candidate already has a crosswalk entry in (as stored). */
 const storedSystems = new WeakMap<BatchState, Map<string, Set<string>>>();
