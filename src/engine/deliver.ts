@@ -1,3 +1,4 @@
+import type { KindFilter } from './gate.ts';
 import type { Connector, DeliveryResult, OutboundJob } from '../canonical/types.ts';
 import type { HearthDb } from '../db/database.ts';
 import type { Kysely } from 'kysely';
@@ -48,11 +49,19 @@ export async function claimDueJobs(
   connector: Connector,
   target: string,
   o: DeliverOptions,
+  kinds: KindFilter = null,
 ): Promise<JobsTable[]> {
   // A connector that cannot authenticate (revoked grant) leaves its jobs waiting, attempts untouched.
   if (!connector.outbound || connector.outbound.ready?.() === false) return [];
   const limit = Math.min(o.batch, connector.maxBatch ?? o.batch);
-  return claimJobs(hdb.db, hdb.caps, { target, limit, worker_id: o.worker_id, now: o.now(), lease_ms: o.lease_ms });
+  return claimJobs(hdb.db, hdb.caps, {
+    target,
+    limit,
+    worker_id: o.worker_id,
+    now: o.now(),
+    lease_ms: o.lease_ms,
+    kinds,
+  });
 }
 
 /** Delivers claimed jobs as one batch and settles each. */

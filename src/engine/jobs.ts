@@ -1,3 +1,4 @@
+import type { KindFilter } from './gate.ts';
 import { sql, type Kysely } from 'kysely';
 import type { DialectCaps } from '../db/database.ts';
 import type { Database, JobStatus, JobsTable } from '../db/schema.ts';
@@ -90,6 +91,8 @@ export interface ClaimOptions {
   worker_id: string;
   now: number;
   lease_ms: number;
+  /** Only these job kinds, or all but these (a held flow); absent: every kind. */
+  kinds?: KindFilter;
 }
 
 /**
@@ -123,6 +126,8 @@ export async function claimJobs(db: Db, caps: DialectCaps, o: ClaimOptions): Pro
     )
     .orderBy('j.id')
     .limit(o.limit);
+  if (o.kinds && 'only' in o.kinds) due = due.where('j.kind', 'in', o.kinds.only);
+  if (o.kinds && 'except' in o.kinds) due = due.where('j.kind', 'not in', o.kinds.except);
   if (caps.skipLocked) due = due.forUpdate().skipLocked();
   const rows = await db
     .updateTable('jobs')

@@ -10,6 +10,7 @@ import type { RetryPolicy } from './backoff.ts';
 import { connectorOfTarget } from '../canonical/fields.ts';
 import { claimDueJobs, deliverClaimedJobs, type DeliverOptions } from './deliver.ts';
 import { nextDueAt } from './jobs.ts';
+import { claimFilter, gateOf, SEND_ALL, type GatePlan } from './gate.ts';
 
 export interface WorkerOptions {
   hdb: HearthDb;
@@ -33,7 +34,7 @@ export interface WorkerOptions {
   now?: () => number;
   random?: () => number;
   /** Asked once per batch of a target (injected, e.g. runtime flags): send, hold queued, or shadow. */
-  gate?: (target: string) => Promise<'send' | 'hold' | 'shadow'>;
+  gate?: (target: string) => Promise<GatePlan>;
   /** With `shadow`: records the claimed jobs instead of delivering them (and settles them). */
   shadow?: (jobs: JobsTable[], now: number) => Promise<void>;
 }
@@ -157,19 +158,23 @@ async function deliverRound(
     await pool.any();
     return 1;
   }
-  const gate = o.gate ? await o.gate(target) : 'send';
+  const plan = o.gate ? await o.gate(target) : SEND_ALL;
+  const kinds = claimFilter(plan);
   // Held: the jobs stay queued; look again after a poll interval rather than spin on due jobs.
-  if (gate === 'hold') return (await delay(o.poll_interval_ms), 0);
+  if (kinds === 'hold') return (await delay(o.poll_interval_ms), 0);
   const opts = deliverOptions(o, target, workerId, now, random);
-  const jobs = await claimDueJobs(o.hdb, connector, target, opts);
+  const jobs = await claimDueJobs(o.hdb, connector, target, opts, kinds);
   if (jobs.length === 0) return 0;
-  if (gate === 'shadow' && o.shadow) return (await o.shadow(jobs, now()), jobs.length);
-  pool.add(
-    deliverClaimedJobs(o.hdb, connector, jobs, opts).catch((err: unknown) => {
-      // The jobs stay running until their lease expires, then are claimed again.
-      o.logger.error({ err, loop: target }, 'delivery failed');
-    }),
-  );
+  const shadowed = o.shadow ? jobs.filter((j) => gateOf(plan, j.kind) === 'shadow') : [];
+  if (shadowed.length > 0) await o.shadow!(shadowed, now());
+  const sending = shadowed.length > 0 ? jobs.filter((j) => !shadowed.includes(j)) : jobs;
+  if (sending.length > 0)
+    pool.add(
+      deliverClaimedJobs(o.hdb, connector, sending, opts).catch((err: unknown) => {
+        // The jobs stay running until their lease expires, then are claimed again.
+        o.logger.error({ err, loop: target }, 'delivery failed');
+      }),
+    );
   return jobs.length;
 }
 

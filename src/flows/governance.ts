@@ -4,13 +4,14 @@ import type { HearthDb } from '../db/database.ts';
 import type { Database, JobsTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import type { HearthConfig } from '../config/loader.ts';
-import { createFlagReader, setFlag, type FlagChange, type FlagReader } from '../governance/flag-store.ts';
+import { createFlagReader, readFlags, setFlag, type FlagChange, type FlagReader } from '../governance/flag-store.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EngineContext } from './context.ts';
 import { createGovernedApplier } from './governed-applier.ts';
 import { createQualityScreen } from './quality.ts';
-import { flagProblem } from '../governance/flags.ts';
+import { flagProblem, type WritebackMode } from '../governance/flags.ts';
+import type { DeliveryGate, GatePlan } from '../engine/gate.ts';
 import { recordShadowWrites, releaseShadow } from '../governance/shadow-store.ts';
 
 type Db = Kysely<Database>;
@@ -39,20 +40,32 @@ export async function changeFlag(
   if (problem) throw new HearthError('bad_request', problem, { field: 'name' });
   return db.transaction().execute(async (trx) => {
     const change = await setFlag(trx, name, value, actor, now, reason);
-    const leavingShadow = change?.from === 'shadow' && name.startsWith('writeback.');
-    const released = leavingShadow ? await releaseShadow(trx, name.slice('writeback.'.length), now) : null;
-    return { change, released };
+    return { change, released: change ? await releaseLeftShadow(trx, change, now) : null };
   });
 }
 
-export type DeliveryGate = 'send' | 'hold' | 'shadow';
+/**
+ * After a write-back flag changed (the connector's or one flow's): held shadow writes of that
+ * connector whose kind is no longer shadowed are released; null when the change left no shadow.
+ */
+async function releaseLeftShadow(trx: Db, change: FlagChange, now: number) {
+  const [prefix, connector] = change.name.split('.');
+  if (prefix !== 'writeback' || !connector) return null;
+  const flags = await readFlags(trx);
+  const released = await releaseShadow(trx, connector, now, (kind) => flags.writeback(connector, kind) === 'shadow');
+  return released.sent + released.dropped > 0 || change.from === 'shadow' ? released : null;
+}
+
+const GATE: Record<WritebackMode, DeliveryGate> = { on: 'send', off: 'hold', shadow: 'shadow' };
 
 /** The worker hooks of the write-back flags: read once per claimed batch, per target. */
 export function writebackHooks(hdb: HearthDb, flags: FlagReader) {
   return {
-    gate: async (target: string): Promise<DeliveryGate> => {
-      const mode = (await flags.current()).writeback(connectorOfTarget(target));
-      return mode === 'on' ? 'send' : mode === 'off' ? 'hold' : 'shadow';
+    gate: async (target: string): Promise<GatePlan> => {
+      const snapshot = await flags.current();
+      const connector = connectorOfTarget(target);
+      const byKind = new Map([...snapshot.flowModes(connector)].map(([k, m]) => [k, GATE[m]]));
+      return { all: GATE[snapshot.writeback(connector)], byKind };
     },
     shadow: async (jobs: JobsTable[], now: number): Promise<void> => {
       await hdb.db.transaction().execute((trx) => recordShadowWrites(trx, jobs, now));

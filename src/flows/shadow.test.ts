@@ -129,6 +129,33 @@ describeEachDialect('governance: runtime flags and shadow mode', (ctx) => {
     assert.deepEqual(again.body.data, []);
   });
 
+  test('per flow: one flow of a connector shadowed while the connector is on; inherit releases it', async () => {
+    const set = await call(hearth, 'PUT', '/v1/flags/writeback.webhook.events', { value: 'shadow' });
+    assert.equal(set.status, 200);
+    assert.equal((await call(hearth, 'PUT', '/v1/flags/writeback.webhook.nosuch', { value: 'shadow' })).status, 404);
+    const sentBefore = posts();
+    await ingest(hearth, ctx.hdb(), [
+      contactUpdate('hubspot', 'pf-1', { email: 'pf1@example.com', address: address('7 Oak Street') }),
+    ]);
+    await eventually(
+      async () =>
+        (
+          await db()
+            .selectFrom('jobs')
+            .select('id')
+            .where('status', '=', 'shadow')
+            .where('kind', '=', 'webhook.deliver')
+            .execute()
+        ).length >= 1,
+      10_000,
+      'the events flow held in shadow',
+    );
+    assert.equal(posts(), sentBefore, 'the shadowed flow sent nothing');
+    const back = await call(hearth, 'PUT', '/v1/flags/writeback.webhook.events', { value: 'inherit' });
+    assert.deepEqual(back.body.released, { sent: 1, dropped: 0 });
+    await eventually(async () => posts() === sentBefore + 1, 10_000, 'released once the flow follows the connector');
+  });
+
   test('write-back off holds jobs queued until it is on again', async () => {
     await call(hearth, 'PUT', '/v1/flags/writeback.webhook', { value: 'off' });
     const sentBefore = posts();

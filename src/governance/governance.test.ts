@@ -87,6 +87,11 @@ test('flags: known names per connector, allowed values, defaults', () => {
   assert.equal(flagProblem('writeback.hubspot', 'shadow', ['hubspot']), null);
   assert.match(flagProblem('writeback.hubspot', 'maybe', ['hubspot'])!, /on \| off \| shadow/);
   assert.match(flagProblem('writeback.nosuch', 'on', ['hubspot'])!, /unknown flag/);
+  assert.equal(flagProblem('writeback.hubspot.address', 'shadow', ['hubspot']), null);
+  assert.match(flagProblem('writeback.hubspot.address', 'maybe', ['hubspot'])!, /inherit \| on \| off \| shadow/);
+  assert.match(flagProblem('writeback.hubspot.nosuch', 'on', ['hubspot'])!, /unknown flag/);
+  assert.match(flagProblem('breaker.hubspot.address', 'open', ['hubspot'])!, /unknown flag/);
+  assert.ok(knownFlags(['hubspot']).includes('writeback.hubspot.claims'));
   assert.equal(DEFAULT_FLAGS.writeback('hubspot'), 'on');
   assert.equal(DEFAULT_FLAGS.breakerOpen('hubspot'), false);
   const set = new FlagSnapshot(3, new Map([['identity.auto_link', 'off']]));

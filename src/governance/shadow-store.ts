@@ -50,20 +50,24 @@ export async function heldShadowWrites(db: Db, connector: string | null) {
 }
 
 /**
- * Shadow turned off for a connector: of its held jobs, the newest per kind and key goes out if it
- * differs from what was last delivered for that key; every other held job is superseded.
+ * Shadow turned off for a connector (or one of its flows): of its held jobs whose kind is no longer
+ * shadowed, the newest per kind and key goes out if it differs from what was last delivered for
+ * that key; every other such held job is superseded.
  */
 export async function releaseShadow(
   trx: Db,
   connector: string,
   now: number,
+  stillShadowed: (kind: string) => boolean = () => false,
 ): Promise<{ sent: number; dropped: number }> {
-  const held = await trx
-    .selectFrom('jobs')
-    .select(['id', 'job_key', 'kind', 'payload'])
-    .where('status', '=', 'shadow')
-    .where((eb) => eb.or([eb('target', '=', connector), eb('target', 'like', `${connector}:%`)]))
-    .execute();
+  const held = (
+    await trx
+      .selectFrom('jobs')
+      .select(['id', 'job_key', 'kind', 'payload'])
+      .where('status', '=', 'shadow')
+      .where((eb) => eb.or([eb('target', '=', connector), eb('target', 'like', `${connector}:%`)]))
+      .execute()
+  ).filter((h) => !stillShadowed(h.kind));
   if (held.length === 0) return { sent: 0, dropped: 0 };
   const keys = [...new Set(held.map((h) => h.job_key))];
   const lastDelivered = new Map<string, string>();
