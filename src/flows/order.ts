@@ -73,7 +73,7 @@ export function applyOrderReversed(
 }
 
 /** A placed order waiting for the ledger work of its run. */
-interface PendingOrder {
+export interface PendingOrder {
   ev: OrderPlaced;
   eventId: string;
   customer_id: string;
@@ -100,7 +100,7 @@ function queueEarn(state: BatchState, s: LoyaltySettings, p: PendingOrder, now: 
     return;
   }
   const orders = [p];
-  const task = (trx: Kysely<Database>) => earnRun(trx, s, orders, now);
+  const task = (trx: Kysely<Database>) => earnOrders(trx, s, orders, now);
   runs.set(state, { orders, task });
   state.deferred.push(task);
 }
@@ -121,7 +121,12 @@ const factsOf = (p: PendingOrder): OrderFacts => ({
  * tier it left), reading the ledger once for the run and writing entries, tier rows and jobs with
  * multi-row statements. An order that already earned is skipped: no entry and no webhook again.
  */
-async function earnRun(trx: Kysely<Database>, s: LoyaltySettings, orders: PendingOrder[], now: number): Promise<void> {
+export async function earnOrders(
+  trx: Kysely<Database>,
+  s: LoyaltySettings,
+  orders: PendingOrder[],
+  now: number,
+): Promise<void> {
   const facts = orders.map(factsOf);
   const ledger = await loadBatchLedger(trx, facts, now, s);
   const writes: LedgerWrites = { entries: [], tiers: [] };
