@@ -7,7 +7,10 @@ import type { Database } from '../db/schema.ts';
 import { enqueueJobs } from '../engine/jobs.ts';
 import { enrichmentFor } from '../loyalty/enrichment.ts';
 import { appendEntry } from '../loyalty/ledger-store.ts';
-import { earnForOrder } from '../loyalty/order-ledger.ts';
+import { earnForOrder, type OrderFacts } from '../loyalty/order-ledger.ts';
+import { earnInBatch } from '../loyalty/order-batch.ts';
+import { loadBatchLedger, writeLedgerWrites } from '../loyalty/order-batch-store.ts';
+import { HearthError } from '../errors.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { tierBasis } from '../loyalty/tier-store.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
@@ -91,12 +94,12 @@ describeEachDialect('a run of orders in one batch, as if applied one by one', (c
   const db = () => ctx.hdb().db;
   const c: Record<string, string> = {};
   let hh = '';
-  let orders: PendingOrder[] = [];
+  let orders: (PendingOrder & { facts: OrderFacts })[] = [];
   const base = testSettings({
     webhook_targets: [{ name: 'loyalty', events: ['order.enriched', 'tier.changed'] }],
   });
 
-  const order = (n: number, who: string, total: number, at: number, name = `#${n}`): PendingOrder => {
+  const order = (n: number, who: string, total: number, at: number, name = `#${n}`) => {
     const ev: OrderPlaced = {
       type: 'order.placed',
       source: 'shopify',
@@ -109,7 +112,23 @@ describeEachDialect('a run of orders in one batch, as if applied one by one', (c
       line_count: 1,
       occurred_at: at,
     };
-    return { ev, eventId: `evt_${n}_${who}`, customer_id: c[who]!, email: `${who}@example.com` };
+    return {
+      ev,
+      eventId: `evt_${n}_${who}`,
+      customer_id: c[who]!,
+      email: `${who}@example.com`,
+      get facts() {
+        return {
+          source: ev.source,
+          order_ref: ev.order_id,
+          order_name: ev.order_name,
+          customer_id: c[who]!,
+          total_minor: ev.total_minor,
+          currency: ev.currency,
+          occurred_at: ev.occurred_at,
+        };
+      },
+    };
   };
 
   before(async () => {
@@ -210,5 +229,25 @@ describeEachDialect('a run of orders in one batch, as if applied one by one', (c
         ['gold', 'pending'],
       ],
     );
+  });
+
+  test('an order another writer earned after the run loaded fails the batch (retried), nothing half-written', async () => {
+    const run = [order(40, 'dee', 1_000, NOW - DAY), order(41, 'dee', 2_000, NOW - DAY)];
+    const ledger = await loadBatchLedger(
+      db(),
+      run.map((p) => p.facts),
+      NOW,
+      base,
+    );
+    const earned = run.map((p) => earnInBatch(ledger, p.facts, NOW, base, { source: 'shopify', actor: 'test' })!);
+    await appendEntry(db(), { ...earned[1]!.entry }, NOW); // a backfill beside the engine, meanwhile
+    const before = await db().selectFrom('ledger_entries').select('id').execute();
+    await assert.rejects(
+      db()
+        .transaction()
+        .execute((trx) => writeLedgerWrites(trx, { entries: earned.map((e) => e.entry), tiers: [] }, NOW)),
+      (err: unknown) => err instanceof HearthError && err.code === 'conflict',
+    );
+    assert.equal((await db().selectFrom('ledger_entries').select('id').execute()).length, before.length);
   });
 });
