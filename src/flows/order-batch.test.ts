@@ -231,7 +231,7 @@ describeEachDialect('a run of orders in one batch, as if applied one by one', (c
     );
   });
 
-  test('an order another writer earned after the run loaded fails the batch (retried), nothing half-written', async () => {
+  test('an order another writer earned after the run loaded fails the whole run (the loop retries)', async () => {
     const run = [order(40, 'dee', 1_000, NOW - DAY), order(41, 'dee', 2_000, NOW - DAY)];
     const ledger = await loadBatchLedger(
       db(),
