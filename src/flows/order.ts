@@ -3,12 +3,14 @@ import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { enrichmentFor, type Enrichment } from '../loyalty/enrichment.ts';
-import { earnForOrder, reverseOrder } from '../loyalty/order-ledger.ts';
-import { tierBasis, type TierBasis } from '../loyalty/tier-store.ts';
+import type { Enrichment } from '../loyalty/enrichment.ts';
+import { basisInBatch, earnInBatch, enrichmentInBatch, tierChangesInBatch } from '../loyalty/order-batch.ts';
+import { loadBatchLedger, type LedgerWrites, writeLedgerWrites } from '../loyalty/order-batch-store.ts';
+import { reverseOrder, type OrderFacts } from '../loyalty/order-ledger.ts';
+import type { TierBasis } from '../loyalty/tier-store.ts';
 import { shapeEvent } from '../connectors/webhook/versions.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
-import { reevaluateTiers } from './tiers.ts';
+import { identityPushesRead, reevaluateTiers, tierChangeJobs } from './tiers.ts';
 import { resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
@@ -37,8 +39,7 @@ export function applyOrderPlaced(
   if (!ev.external_id && !normalizeEmail(ev.contact.email)) return { status: 'ignored', jobs: 0, rejected: [] };
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
   fillNewCustomer(state, customer, ev, eventId, now);
-  const s = settingsFor(ctx);
-  state.deferred.push((trx) => earnAndForward(trx, s, customer.id, customer.email, ev, eventId, now));
+  queueEarn(state, settingsFor(ctx), { ev, eventId, customer_id: customer.id, email: customer.email }, now);
   return { status: 'applied', customer_id: customer.id, jobs: 0, rejected: [] };
 }
 
@@ -71,31 +72,85 @@ export function applyOrderReversed(
   return { status: 'applied', jobs: 0, rejected: [] };
 }
 
-async function earnAndForward(
+/** A placed order waiting for the ledger work of its run. */
+export interface PendingOrder {
+  ev: OrderPlaced;
+  eventId: string;
+  customer_id: string;
+  email: string | null;
+}
+
+interface OrderRun {
+  orders: PendingOrder[];
+  task: (trx: Kysely<Database>) => Promise<void>;
+}
+
+/** The open run of orders of each batch: orders one after another share one deferred task. */
+const runs = new WeakMap<BatchState, OrderRun>();
+
+/**
+ * Queues an order's ledger work. Orders that follow each other in the batch join one run (one
+ * deferred task); any other deferred work in between (a reversal, a household change, a
+ * projection) closes the run, so the batch's work keeps its order.
+ */
+function queueEarn(state: BatchState, s: LoyaltySettings, p: PendingOrder, now: number): void {
+  const run = runs.get(state);
+  if (run && state.deferred.at(-1) === run.task) {
+    run.orders.push(p);
+    return;
+  }
+  const orders = [p];
+  const task = (trx: Kysely<Database>) => earnOrders(trx, s, orders, now);
+  runs.set(state, { orders, task });
+  state.deferred.push(task);
+}
+
+const factsOf = (p: PendingOrder): OrderFacts => ({
+  source: p.ev.source,
+  order_ref: p.ev.order_id,
+  order_name: p.ev.order_name,
+  customer_id: p.customer_id,
+  total_minor: p.ev.total_minor,
+  currency: p.ev.currency,
+  occurred_at: p.ev.occurred_at,
+});
+
+/**
+ * Earns a run of orders as if one by one (each under the membership in force when placed, then
+ * the tiers of its household re-evaluated, then `order.enriched` forwarded with the balance and
+ * tier it left), reading the ledger once for the run and writing entries, tier rows and jobs with
+ * multi-row statements. An order that already earned is skipped: no entry and no webhook again.
+ */
+export async function earnOrders(
   trx: Kysely<Database>,
   s: LoyaltySettings,
-  customerId: string,
-  email: string | null,
-  ev: OrderPlaced,
-  eventId: string,
+  orders: PendingOrder[],
   now: number,
 ): Promise<void> {
-  const facts = {
-    source: ev.source,
-    order_ref: ev.order_id,
-    order_name: ev.order_name,
-    customer_id: customerId,
-    total_minor: ev.total_minor,
-    currency: ev.currency,
-    occurred_at: ev.occurred_at,
+  const facts = orders.map(factsOf);
+  const ledger = await loadBatchLedger(trx, facts, now, s);
+  const writes: LedgerWrites = { entries: [], tiers: [] };
+  let jobs: NewJob[] = [];
+  const flush = async () => {
+    await writeLedgerWrites(trx, writes, now);
+    await enqueueJobs(trx, jobs, s.max_attempts, now);
+    jobs = [];
   };
-  const earn = await earnForOrder(trx, facts, now, s, { source: ev.source, actor: `connector:${ev.source}` });
-  if (!earn.entry) return; // this order already earned (and was forwarded): nothing more to do
-  await reevaluateTiers(trx, [customerId], now, s, { source: ev.source, event_id: eventId });
-  const enrichment = await enrichmentFor(trx, customerId, ev.occurred_at, now, s, earn.membership ?? null);
-  const basis = await tierBasis(trx, customerId);
-  const jobs = enrichedOrderJobs(s, ev, eventId, email, enrichment, earn.points, basis);
-  await enqueueJobs(trx, jobs, s.max_attempts, now);
+  for (const [i, p] of orders.entries()) {
+    const earn = earnInBatch(ledger, facts[i]!, now, s, { source: p.ev.source, actor: `connector:${p.ev.source}` });
+    if (!earn) continue; // this order already earned (and was forwarded): nothing more to do
+    writes.entries.push(earn.entry);
+    const { changes, rows } = tierChangesInBatch(ledger, p.customer_id, now, s);
+    writes.tiers.push(...rows);
+    if (changes.length > 0) {
+      if (identityPushesRead(s)) await flush(); // the pushes read the new tiers from the database
+      jobs.push(...(await tierChangeJobs(trx, changes, now, s, { source: p.ev.source, event_id: p.eventId })));
+    }
+    const enrichment = enrichmentInBatch(ledger, p.customer_id, earn.membership, s);
+    const basis = basisInBatch(ledger, p.customer_id);
+    jobs.push(...enrichedOrderJobs(s, p.ev, p.eventId, p.email, enrichment, earn.points, basis));
+  }
+  await flush();
 }
 
 /**

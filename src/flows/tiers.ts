@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { storeTierChanges, type TierChange } from '../loyalty/tier-store.ts';
-import { identityPushJobs } from './identity-push.ts';
+import { identityPushJobs, idpTargets } from './identity-push.ts';
 
 type Db = Kysely<Database>;
 
@@ -32,7 +32,12 @@ export async function reevaluateTiers(
   return changes;
 }
 
-async function tierChangeJobs(
+/**
+ * The `tier.changed` webhooks and identity pushes for these changes. Identity pushes read the
+ * claims from the database, so the caller must have written the changes before
+ * (`identityPushesRead` says whether any are configured).
+ */
+export async function tierChangeJobs(
   db: Db,
   changes: TierChange[],
   now: number,
@@ -67,7 +72,8 @@ async function tierChangeJobs(
       });
     }
   }
-  const emails = await db
+  if (!identityPushesRead(s)) return jobs; // no identity provider: no claims to read
+  const rows = await db
     .selectFrom('customers')
     .select(['id', 'email'])
     .where(
@@ -81,10 +87,15 @@ async function tierChangeJobs(
       db,
       s.idp,
       s,
-      emails,
+      rows,
       { source: 'loyalty', occurred_at: now, event_id: origin.event_id ?? null },
       now,
     )),
   );
   return jobs;
+}
+
+/** Do tier changes queue identity pushes (which read the claims, tier included, from the database)? */
+export function identityPushesRead(s: LoyaltySettings): boolean {
+  return idpTargets(s.idp).length > 0;
 }

@@ -41,7 +41,19 @@ export const isHouseholdAccount = (accountId: string): boolean => accountId.star
  * and null is returned: an order earns once however often its webhook repeats.
  */
 export async function appendEntry(db: Db, e: NewEntry, now: number): Promise<LedgerEntry | null> {
-  const row: LedgerEntry = {
+  const row = entryRow(e, now);
+  await ensureAccount(db, row.account_id, now);
+  const res = await db
+    .insertInto('ledger_entries')
+    .values(row)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1 ? row : null;
+}
+
+/** The row an entry is stored as (a fresh id, absent optional fields as null). */
+export function entryRow(e: NewEntry, now: number): LedgerEntry {
+  return {
     id: newId('led', now),
     kind: e.kind,
     account_id: e.account_id,
@@ -60,13 +72,6 @@ export async function appendEntry(db: Db, e: NewEntry, now: number): Promise<Led
     occurred_at: e.occurred_at,
     created_at: now,
   };
-  await ensureAccount(db, row.account_id, now);
-  const res = await db
-    .insertInto('ledger_entries')
-    .values(row)
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .executeTakeFirst();
-  return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1 ? row : null;
 }
 
 export async function entryByKey(db: Db, key: string): Promise<LedgerEntry | undefined> {
@@ -74,16 +79,23 @@ export async function entryByKey(db: Db, key: string): Promise<LedgerEntry | und
 }
 
 async function ensureAccount(db: Db, accountId: string, now: number): Promise<void> {
-  await db
-    .insertInto('loyalty_accounts')
-    .values({
-      id: accountId,
-      kind: isHouseholdAccount(accountId) ? 'household' : 'customer',
-      lock_seq: 0,
-      created_at: now,
-    })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+  await ensureAccounts(db, [accountId], now);
+}
+
+/** Creates the account rows that do not exist yet (one statement per 200 accounts). */
+export async function ensureAccounts(db: Db, accountIds: readonly string[], now: number): Promise<void> {
+  const rows = [...new Set(accountIds)].map((id) => ({
+    id,
+    kind: isHouseholdAccount(id) ? ('household' as const) : ('customer' as const),
+    lock_seq: 0,
+    created_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 200)
+    await db
+      .insertInto('loyalty_accounts')
+      .values(rows.slice(i, i + 200))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { membershipAt, type Membership } from '../households/membership-store.ts';
-import { appendEntry, entryByKey, type LedgerEntry } from './ledger-store.ts';
+import { appendEntry, entryByKey, type LedgerEntry, type NewEntry } from './ledger-store.ts';
 import type { LoyaltySettings } from './settings.ts';
 import { pointsFor, reversalPoints } from './tiers.ts';
 
@@ -54,29 +54,35 @@ export async function earnForOrder(
     return { entry: null, membership: undefined, account_id: o.customer_id, points: 0 };
   }
   const membership = await membershipAt(db, o.customer_id, o.occurred_at);
-  const account_id = accountAt(o.customer_id, membership);
-  const points = pointsFor(Math.max(0, o.total_minor), s.points_per_unit);
-  const entry = await appendEntry(
-    db,
-    {
-      kind: 'earn',
-      account_id,
-      customer_id: o.customer_id,
-      household_id: membership?.household_id ?? null,
-      points,
-      spend_minor: Math.max(0, o.total_minor),
-      currency: o.currency,
-      order_ref: o.order_ref,
-      order_name: o.order_name,
-      source: origin.source,
-      actor: origin.actor,
-      reason: `order ${o.order_name ?? o.order_ref}`,
-      idempotency_key: earnKey(o.source, o.order_ref),
-      occurred_at: o.occurred_at,
-    },
-    now,
-  );
-  return { entry, membership, account_id, points };
+  const e = earnEntry(o, membership, s, origin);
+  const entry = await appendEntry(db, e, now);
+  return { entry, membership, account_id: e.account_id, points: e.points };
+}
+
+/** The earn entry of an order under the membership in force when it was placed. */
+export function earnEntry(
+  o: OrderFacts,
+  membership: Membership | undefined,
+  s: LoyaltySettings,
+  origin: { source: string; actor: string },
+): NewEntry {
+  const spend = Math.max(0, o.total_minor);
+  return {
+    kind: 'earn',
+    account_id: accountAt(o.customer_id, membership),
+    customer_id: o.customer_id,
+    household_id: membership?.household_id ?? null,
+    points: pointsFor(spend, s.points_per_unit),
+    spend_minor: spend,
+    currency: o.currency,
+    order_ref: o.order_ref,
+    order_name: o.order_name,
+    source: origin.source,
+    actor: origin.actor,
+    reason: `order ${o.order_name ?? o.order_ref}`,
+    idempotency_key: earnKey(o.source, o.order_ref),
+    occurred_at: o.occurred_at,
+  };
 }
 
 export interface Reversal {

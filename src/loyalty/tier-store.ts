@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { Database, TierStateTable } from '../db/schema.ts';
 import { householdMembersAt, membershipAt, type Membership } from '../households/membership-store.ts';
 import { spendSince } from './ledger-store.ts';
 import type { LoyaltySettings } from './settings.ts';
@@ -14,7 +14,11 @@ export interface TierBasis {
 }
 
 export async function tierBasis(db: Db, customerId: string, at?: number): Promise<TierBasis> {
-  const m = await membershipAt(db, customerId, at);
+  return tierBasisOf(await membershipAt(db, customerId, at), customerId);
+}
+
+/** The tier basis under a membership (undefined: in no household). */
+export function tierBasisOf(m: Membership | undefined, customerId: string): TierBasis {
   return m?.points_aggregation_opt_in
     ? { basis: 'household', basis_id: m.household_id }
     : { basis: 'individual', basis_id: customerId };
@@ -79,33 +83,37 @@ export async function storeTierChanges(
         .execute()
     ).map((r) => [r.customer_id, r]),
   );
+  const { changes, rows } = tierChangesFor(bases, (id) => spend.get(id)!, stored, now, s);
+  await writeTierRows(trx, rows);
+  return changes;
+}
+
+/**
+ * The tiers of these customers (with their bases) against the stored ones: the rows to store
+ * (tier, basis or basis id differ) and the changes of tier among them, by customer id.
+ */
+export function tierChangesFor(
+  bases: ReadonlyMap<string, TierBasis>,
+  spendOf: (basisId: string) => number,
+  stored: ReadonlyMap<string, TierStateTable>,
+  now: number,
+  s: LoyaltySettings,
+): { changes: TierChange[]; rows: TierStateTable[] } {
   const changes: TierChange[] = [];
+  const rows: TierStateTable[] = [];
   for (const [id, b] of [...bases].sort(([a], [c]) => (a < c ? -1 : 1))) {
-    const qualifying = spend.get(b.basis_id)!;
+    const qualifying = spendOf(b.basis_id);
     const tier = tierFor(qualifying, s.tiers);
     const prev = stored.get(id);
     if (prev && prev.tier === tier && prev.basis === b.basis && prev.basis_id === b.basis_id) continue;
-    const row = {
+    rows.push({
       customer_id: id,
       tier,
       basis: b.basis,
       basis_id: b.basis_id,
       qualifying_spend_minor: qualifying,
       updated_at: now,
-    };
-    await trx
-      .insertInto('tier_state')
-      .values(row)
-      .onConflict((oc) =>
-        oc.column('customer_id').doUpdateSet({
-          tier,
-          basis: b.basis,
-          basis_id: b.basis_id,
-          qualifying_spend_minor: qualifying,
-          updated_at: now,
-        }),
-      )
-      .execute();
+    });
     if ((prev?.tier ?? null) !== tier)
       changes.push({
         customer_id: id,
@@ -115,16 +123,32 @@ export async function storeTierChanges(
         qualifying_spend_minor: qualifying,
       });
   }
-  return changes;
+  return { changes, rows };
+}
+
+/** Stores tier rows (upserts, 200 a statement); a customer given twice keeps the last row. */
+export async function writeTierRows(trx: Db, rows: readonly TierStateTable[]): Promise<void> {
+  const last = [...new Map(rows.map((r) => [r.customer_id, r])).values()];
+  for (let i = 0; i < last.length; i += 200)
+    await trx
+      .insertInto('tier_state')
+      .values(last.slice(i, i + 200))
+      .onConflict((oc) =>
+        oc.column('customer_id').doUpdateSet((eb) => ({
+          tier: eb.ref('excluded.tier'),
+          basis: eb.ref('excluded.basis'),
+          basis_id: eb.ref('excluded.basis_id'),
+          qualifying_spend_minor: eb.ref('excluded.qualifying_spend_minor'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
 }
 
 /** The tier basis of each customer and of every current member of their households. */
 async function basesWithHouseholds(db: Db, customerIds: string[]): Promise<Map<string, TierBasis>> {
   const out = new Map<string, TierBasis>();
-  const basisOf = (m: Membership | undefined, id: string): TierBasis =>
-    m?.points_aggregation_opt_in
-      ? { basis: 'household', basis_id: m.household_id }
-      : { basis: 'individual', basis_id: id };
+  const basisOf = tierBasisOf;
   const households = new Set<string>();
   for (const id of new Set(customerIds)) {
     const m = await membershipAt(db, id);
