@@ -49,7 +49,8 @@ function hearthConfig(s: SimUrls, all: boolean): Record<string, unknown> {
       targets: [{ name: 'reader', url: s.receiver.url, secret: 'reader-secret', events: ['customer.updated'] }],
     };
   }
-  return { connectors, writeback: { crm: 'hubspot' }, jobs: { poll_interval_ms: 50 } };
+  // Job settings are the defaults, as a user starts Hearth (idle loops poll every 100 ms).
+  return { connectors, writeback: { crm: 'hubspot' } };
 }
 
 export async function runBillingFanoutBench(
@@ -95,6 +96,28 @@ async function billingRun(rate: number, n: number, warm: number, burst: number, 
     await load.stop();
     await sims.stop();
   }
+}
+
+/** The fan-out cost alone (no visibility phase): for before/after comparisons of one change. */
+export async function runFanoutCost(burst: number, runs = 1): Promise<Record<string, unknown>> {
+  return repeated(runs, async (run) => {
+    const sims = forkChild('bench/billing-sims.ts');
+    const load = forkChild('bench/billing-load.ts');
+    try {
+      const s = await sims.call<SimUrls>('start');
+      const one = await fanoutRun(sims, load, s, false, burst, run);
+      const four = await fanoutRun(sims, load, s, true, burst, run);
+      return {
+        one_system: one,
+        four_systems: four,
+        cpu_ratio: round(four.cpu_ms_per_change / one.cpu_ms_per_change, 2),
+        wall_ratio: round(four.wall_ms / one.wall_ms, 2),
+      };
+    } finally {
+      await load.stop();
+      await sims.stop();
+    }
+  });
 }
 
 type Seeded = { crm_id: string; customer: StripeSimCustomer | null }[];
@@ -210,10 +233,13 @@ async function fanoutRun(sims: Child, load: Child, s: SimUrls, all: boolean, bur
     await untilQuiet(db);
     const after = readCpu(pids);
     const cpu = cpuReport(before, after, burst);
+    const wall = (await lastDone(db, sent.firstSentAt)) - sent.firstSentAt;
     return {
       changes: burst,
       cpu_ms_per_change: cpu.hearth!.ms_per_event,
-      wall_ms: (await lastDone(db, sent.firstSentAt)) - sent.firstSentAt,
+      // What the idle loops would have spent over the same wall time, taken out (not the target figure).
+      cpu_ms_per_change_less_idle: round((cpu.hearth!.ms - (idle * wall) / 1000) / burst, 2),
+      wall_ms: wall,
       rejected_webhooks: sent.failures,
       idle_cpu_ms_per_second: round(idle, 0),
       cpu,
