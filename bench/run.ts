@@ -30,7 +30,10 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
   scaleout: async (o) =>
     (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 500, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
-    (await import('./billing-fanout.ts')).runBillingFanoutBench({ ...o, ...Q(o, { seconds: 4, burst: 100 }) }),
+    (await import('./billing-fanout.ts')).runBillingFanoutBench({
+      ...o,
+      ...Q(o, { seconds: 4, burst: 100, warmup: 100 }),
+    }),
 };
 
 const args = process.argv.slice(2);

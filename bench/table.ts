@@ -142,15 +142,18 @@ const ROWS: Record<string, Row> = {
       .join(' · '),
     'the same machine: 2 cores, so more workers share the same cores (CPU per webhook is the figure that carries)',
   ],
-  billing_fanout: (f) => [
+  billing_fanout: (f, loads) => [
     `Stripe \`invoice.payment_failed\` → Zendesk user field visible, at ${f('rate_per_second')} events/s for ` +
-      `${f('events')} events, beside checkout corrections to HubSpot at the same rate; then a burst of ` +
-      `${f('burst')} corrections to HubSpot alone and to four systems (median of 3; all in one process)`,
+      `${f('events')} events after ${f('warmup_events')} warm-up events, beside checkout corrections to HubSpot ` +
+      `at the same rate; then a burst of ${f('burst')} corrections to HubSpot alone and to four systems (Hearth, ` +
+      `simulators and load generator in three processes; 1-min load average per run ${loads('load_average')})`,
     `Stripe → Zendesk p50 ${f('stripe_to_zendesk_visible_ms.p50', ' ms')} · p99 ` +
-      `${f('stripe_to_zendesk_visible_ms.p99', ' ms')}; fan-out to 4 systems: ` +
-      `${f('fanout.four_systems_ms.ms', ' ms')} (${f('fanout.ratio')}× one system)`,
+      `${f('stripe_to_zendesk_visible_ms.p99', ' ms')}; fan-out to 4 systems: Hearth CPU ` +
+      `${f('fanout.four_systems.cpu_ms_per_change', ' ms')} per change (${f('fanout.cpu_ratio')}× one system), ` +
+      `all confirmed in ${f('fanout.four_systems.wall_ms', ' ms')} (${f('fanout.wall_ratio')}×)`,
     `CRM write-back in the same run: p50 ${f('crm_writeback_lag_ms.p50', ' ms')} · p99 ` +
-      `${f('crm_writeback_lag_ms.p99', ' ms')}; one system: ${f('fanout.one_system_ms.ms', ' ms')}`,
+      `${f('crm_writeback_lag_ms.p99', ' ms')}; one system: CPU ${f('fanout.one_system.cpu_ms_per_change', ' ms')} ` +
+      `per change, confirmed in ${f('fanout.one_system.wall_ms', ' ms')}`,
   ],
 };
 

@@ -42,9 +42,13 @@ export interface StripeSim {
   close(): Promise<void>;
 }
 
+let signer: Stripe | undefined;
+
 /** A `Stripe-Signature` header, made by the official SDK (several secrets: several `v1`, as during a roll). */
 export function stripeSignature(payload: string, secrets: readonly string[], timestamp?: number): string {
-  const sdk = new Stripe('sk_test_signing');
+  // One SDK instance for every signature: building one per call made a load generator CPU-bound.
+  signer ??= new Stripe('sk_test_signing');
+  const sdk = signer;
   const t = timestamp ?? Math.floor(Date.now() / 1000);
   const v1 = secrets.map((secret) => sdk.webhooks.generateTestHeaderString({ payload, secret, timestamp: t }));
   return [`t=${t}`, ...v1.map((h) => h.split(',').find((p) => p.startsWith('v1='))!)].join(',');

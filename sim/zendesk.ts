@@ -34,6 +34,8 @@ export interface ZendeskSim {
   token: string;
   users: Map<number, ZendeskSimUser>;
   byExternalId(externalId: string): ZendeskSimUser | undefined;
+  /** Each write `create_or_update_many` applied to a user: when (ms since epoch) and its user fields after it. */
+  history(id: number): { at: number; user_fields: Record<string, string | number | null> }[];
   /** `create_or_update_many` calls received (each with its users). */
   batches: number[];
   /** E-mails whose next create_or_update fails (a non-duplicate failure: retried). */
@@ -107,6 +109,7 @@ export async function startZendeskSim(
   const faults = createFaults();
   const batches: number[] = [];
   const failNext = new Set<string>();
+  const writes = new Map<number, { at: number; user_fields: Record<string, string | number | null> }[]>();
   let nextId = 9000;
   let evt = 0;
   let remaining = RATE;
@@ -182,7 +185,8 @@ export async function startZendeskSim(
         error: 'DuplicateValue',
         details: `Email: ${mail} is already being used by another user`,
       };
-    const now = new Date().toISOString();
+    const at = Date.now();
+    const now = new Date(at).toISOString();
     const user: ZendeskSimUser = existing ?? {
       id: nextId++,
       name: '',
@@ -198,6 +202,7 @@ export async function startZendeskSim(
     Object.assign(user, rest, { updated_at: now });
     user.user_fields = { ...user.user_fields, ...(user_fields ?? {}) };
     users.set(user.id, user);
+    writes.set(user.id, [...(writes.get(user.id) ?? []), { at, user_fields: { ...user.user_fields } }]);
     return { index, id: user.id, status: existing ? 'Updated' : 'Created', email: user.email };
   }
 
@@ -293,6 +298,7 @@ export async function startZendeskSim(
     users,
     userFields,
     byExternalId: (id) => find((u) => u.external_id === id),
+    history: (id) => writes.get(id) ?? [],
     batches,
     failNext,
     get jobPolls() {

@@ -7,7 +7,7 @@ import { scrubSecrets } from '../log.ts';
 import { settle, type RetryPolicy, type Settlement } from './backoff.ts';
 import { rememberWrites } from './echo.ts';
 import { insertEvents } from './inbox.ts';
-import { claimJobs, markDead, markDone, markRetry } from './jobs.ts';
+import { claimJobs, markAllDone, markDead, markDone, markRetry } from './jobs.ts';
 
 export interface DeliverOptions {
   worker_id: string;
@@ -87,8 +87,11 @@ export async function deliverClaimedJobs(
   const now = o.now();
   try {
     // One commit for the whole batch: a commit costs more than the few rows each settlement writes.
+    // The done jobs are marked with one statement: per job, only what each taught is written.
     await hdb.db.transaction().execute(async (trx) => {
-      for (const x of settled) await writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o);
+      const done = settled.filter((x) => x.s.status === 'done').map((x) => x.job.id);
+      await markAllDone(trx, done, now);
+      for (const x of settled) await writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o, true);
     });
   } catch {
     // One settlement that cannot be written (a crosswalk conflict...) must not hold up the others.
@@ -141,9 +144,10 @@ async function writeSettlement(
   s: Settlement,
   now: number,
   o: DeliverOptions,
+  doneMarked = false,
 ): Promise<void> {
   if (s.status === 'done') {
-    await markDone(trx, job.id, now);
+    if (!doneMarked) await markDone(trx, job.id, now);
     if (!result.ok) return;
     if (o.onDelivered) await o.onDelivered(trx, system, job, result, now);
     if (result.external_id && result.written)

@@ -2,7 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachDialect } from '../../test-support/dialects.ts';
 import { HearthError } from '../errors.ts';
-import { claimJobs, enqueueJobs, lateWritebacks, listJobs, markDead, markDone, markRetry, requeueJob } from './jobs.ts';
+import {
+  claimJobs,
+  enqueueJobs,
+  lateWritebacks,
+  listJobs,
+  markAllDone,
+  markDead,
+  markDone,
+  markRetry,
+  requeueJob,
+} from './jobs.ts';
 
 const job = (key: string, kind = 'crm.address_write', origin_at = 0) => ({
   target: 't1',
@@ -33,6 +43,30 @@ describeEachDialect('job queue', (ctx) => {
     );
     await markDone(db, next[0]!.id, 1004);
     await markDone(db, first[1]!.id, 1004);
+  });
+
+  test('a batch settles done with one call: only the jobs named, each with its done time', async () => {
+    const { db, caps } = ctx.hdb();
+    await enqueueJobs(db, [job('m1', 'x'), job('m2', 'x'), job('m3', 'x')], 5, 1500);
+    const claimed = await claimJobs(db, caps, { target: 't1', limit: 10, worker_id: 'w', now: 1500, lease_ms: 1000 });
+    const mine = claimed.filter((j) => ['m1', 'm2', 'm3'].includes(j.job_key));
+    await markAllDone(db, [mine[0]!.id, mine[1]!.id], 1501);
+    const rows = await db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('job_key', 'in', ['m1', 'm2', 'm3'])
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => [r.job_key, r.status, r.done_at === null ? null : Number(r.done_at), r.locked_by]),
+      [
+        ['m1', 'done', 1501, null],
+        ['m2', 'done', 1501, null],
+        ['m3', 'running', null, 'w'],
+      ],
+    );
+    await markAllDone(db, [], 1502);
+    await markDone(db, mine[2]!.id, 1502);
   });
 
   test('a newer address write for a key supersedes the pending one', async () => {

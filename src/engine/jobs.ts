@@ -145,11 +145,17 @@ export async function claimJobs(db: Db, caps: DialectCaps, o: ClaimOptions): Pro
 }
 
 export async function markDone(db: Db, id: string, now: number): Promise<void> {
-  await db
-    .updateTable('jobs')
-    .set({ status: 'done', done_at: now, locked_by: null, locked_until: null, updated_at: now })
-    .where('id', '=', id)
-    .execute();
+  await markAllDone(db, [id], now);
+}
+
+/** Marks jobs done with one statement per 200 (a batch's settlement, not one statement per job). */
+export async function markAllDone(db: Db, ids: string[], now: number): Promise<void> {
+  for (let i = 0; i < ids.length; i += 200)
+    await db
+      .updateTable('jobs')
+      .set({ status: 'done', done_at: now, locked_by: null, locked_until: null, updated_at: now })
+      .where('id', 'in', ids.slice(i, i + 200))
+      .execute();
 }
 
 export async function markRetry(

@@ -53,7 +53,7 @@ export interface Workers {
  * holds distinct keys and a key's next job waits until its earlier one settles, so keys run in
  * parallel while each key stays in order, and one hung call holds up only its own batch. An idle
  * loop sleeps until woken, until its next retry is due, or for the poll interval (other processes
- * may have added work), whichever comes first.
+ * may have added work; it doubles per empty round, up to 8 intervals), whichever comes first.
  */
 export function startWorkers(o: WorkerOptions): Workers {
   const now = o.now ?? Date.now;
@@ -202,6 +202,13 @@ function deliverOptions(
   };
 }
 
+/**
+ * An idle loop's poll interval doubles per empty round up to this factor (default 100 ms -> 800 ms).
+ * Work queued in this process wakes it at once, and on PostgreSQL other processes' work wakes it
+ * through NOTIFY: the poll only catches what neither announced (another process on SQLite).
+ */
+const MAX_IDLE_BACKOFF = 8;
+
 interface Loop {
   wake(): void;
   stop(): Promise<void>;
@@ -217,6 +224,9 @@ function createLoop(
   let stopped = false;
   let wakeUp: (() => void) | null = null;
   let pendingWake = false;
+  // Empty rounds in a row: an idle loop polls less often (each target's loop costs a claim and a
+  // due-time query per poll, so idle cost grew with every subscribed system); a wake resets it.
+  let idleRounds = 0;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (pendingWake) {
@@ -244,15 +254,20 @@ function createLoop(
         await sleep(o.poll_interval_ms * 10);
         continue;
       }
-      if (did > 0 || stopped) continue;
+      if (did > 0 || stopped) {
+        idleRounds = 0;
+        continue;
+      }
       const due = nextDue ? await nextDue().catch(() => null) : null;
-      const wait = due === null ? o.poll_interval_ms : Math.max(0, Math.min(o.poll_interval_ms, due - now()));
+      const poll = o.poll_interval_ms * Math.min(MAX_IDLE_BACKOFF, 2 ** idleRounds++);
+      const wait = due === null ? poll : Math.max(0, Math.min(poll, due - now()));
       await sleep(wait);
     }
   };
   const done = run();
   return {
     wake: () => {
+      idleRounds = 0;
       if (wakeUp) wakeUp();
       else pendingWake = true;
     },

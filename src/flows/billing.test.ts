@@ -190,6 +190,17 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal(written.metadata.hearth_id, customer.id);
     const update = stripe.updates.find((u) => u.id === cus.id)!;
     assert.match(update.key ?? '', /^hearth:/);
+    await settled();
+    // The checkout's address change and its order (points) project once per system, not twice.
+    const jobs = await db()
+      .selectFrom('jobs')
+      .select(['target', 'status', 'payload'])
+      .where('customer_id', '=', customer.id)
+      .where('kind', '=', 'profile.project')
+      .where('event_id', 'in', (eb) => eb.selectFrom('inbox_events').select('id').where('connector', '=', 'shopify'))
+      .execute();
+    assert.deepEqual(jobs.map((j) => `${j.target}:${j.status}`).sort(), ['stripe:done', 'zendesk:done']);
+    for (const j of jobs) assert.equal(JSON.parse(j.payload).address.line1, '2200 N Lincoln Ave');
   });
 
   test('reconciliation pulls Stripe and Zendesk and scores their drift per field', async () => {

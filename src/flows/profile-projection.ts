@@ -45,11 +45,25 @@ export async function profileOf(
   };
 }
 
+/** Projections asked for in one batch: per customer, each change with its targets and condition. */
+interface Asked {
+  origin: ChangeOrigin;
+  targets: string[];
+  when: () => boolean;
+}
+const asked = new WeakMap<BatchState, { byCustomer: Map<string, Asked[]>; last: number }>();
+
 /**
  * One canonical change fans out to every system that reads the customer view, as independent
- * jobs (one ordered queue per system; a newer profile supersedes a pending one). The profile is
- * read in the batch's transaction after its rows are written, so it is what was just committed.
- * The system the change came from is skipped: it holds the change already.
+ * jobs (one ordered queue per system; a newer profile supersedes a pending one). The system the
+ * change came from is skipped: it holds the change already.
+ *
+ * Within a batch the projections are written once, by the last task queued: a checkout stores an
+ * address change and an order (points), and each used to read the profile, look up every target's
+ * link and enqueue jobs that the next one superseded at once. Now each customer's profile is read
+ * once, after every task of the batch before it (so it is what is about to commit), the links of
+ * all customers and targets in one query, and the jobs enqueued together. Per target, the job
+ * carries the origin of the latest change that projects there (as the superseding job did).
  */
 export function queueProjection(
   state: BatchState,
@@ -60,21 +74,41 @@ export function queueProjection(
 ): void {
   const targets = (ctx.projection_targets ?? []).filter((t) => t !== origin.source);
   if (targets.length === 0) return;
+  const batch = asked.get(state) ?? { byCustomer: new Map<string, Asked[]>(), last: 0 };
+  asked.set(state, batch);
+  batch.byCustomer.set(customerId, [...(batch.byCustomer.get(customerId) ?? []), { origin, targets, when }]);
+  const mine = ++batch.last;
   state.deferred.push(async (trx) => {
-    if (!when()) return;
-    const now = Date.now();
+    // Tasks run in order: only the last one queued writes, once every earlier task has run.
+    if (mine !== batch.last) return;
+    asked.delete(state);
+    await writeProjections(trx, ctx, batch.byCustomer);
+  });
+}
+
+async function writeProjections(trx: Db, ctx: EngineContext, byCustomer: Map<string, Asked[]>): Promise<void> {
+  const now = Date.now();
+  const wanted = new Map<string, Map<string, ChangeOrigin>>();
+  for (const [customerId, list] of byCustomer) {
+    const perTarget = new Map<string, ChangeOrigin>();
+    for (const a of list) if (a.when()) for (const t of a.targets) perTarget.set(t, a.origin);
+    if (perTarget.size > 0) wanted.set(customerId, perTarget);
+  }
+  if (wanted.size === 0) return;
+  const links = await linksOf(
+    trx,
+    [...wanted.keys()],
+    [...new Set([...wanted.values()].flatMap((m) => [...m.keys()]))],
+  );
+  const jobs: NewJob[] = [];
+  for (const [customerId, perTarget] of wanted) {
     const profile = await profileOf(trx, ctx, customerId, now);
-    if (!profile) return;
-    const jobs: NewJob[] = [];
-    for (const target of targets) {
-      const link = await trx
-        .selectFrom('source_links')
-        .select('external_id')
-        .where('system', '=', target)
-        .where('customer_id', '=', customerId)
-        .orderBy('updated_at', 'desc')
-        .executeTakeFirst();
-      const payload: ProfileProjectPayload = { ...profile, external_id: link?.external_id ?? null };
+    if (!profile) continue;
+    for (const [target, origin] of perTarget) {
+      const payload: ProfileProjectPayload = {
+        ...profile,
+        external_id: links.get(`${target}\u0000${customerId}`) ?? null,
+      };
       jobs.push({
         target,
         kind: PROFILE_PROJECT,
@@ -86,8 +120,28 @@ export function queueProjection(
         supersedes_pending: true,
       });
     }
-    await enqueueJobs(trx, ctx.minimisation ? minimiseJobs(jobs, ctx.minimisation) : jobs, ctx.max_attempts, now);
-  });
+  }
+  await enqueueJobs(trx, ctx.minimisation ? minimiseJobs(jobs, ctx.minimisation) : jobs, ctx.max_attempts, now);
+}
+
+/** Each customer's most recently updated record per target system, by `system \0 customer_id`. */
+async function linksOf(trx: Db, customerIds: string[], systems: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, { external_id: string; updated_at: number }>();
+  for (let i = 0; i < customerIds.length; i += 200) {
+    const rows = await trx
+      .selectFrom('source_links')
+      .select(['system', 'customer_id', 'external_id', 'updated_at'])
+      .where('system', 'in', systems)
+      .where('customer_id', 'in', customerIds.slice(i, i + 200))
+      .execute();
+    for (const r of rows) {
+      const key = `${r.system}\u0000${r.customer_id}`;
+      const seen = out.get(key);
+      if (!seen || Number(r.updated_at) > seen.updated_at)
+        out.set(key, { external_id: r.external_id, updated_at: Number(r.updated_at) });
+    }
+  }
+  return new Map([...out].map(([k, v]) => [k, v.external_id]));
 }
 
 /**

@@ -55,16 +55,20 @@ function client(cfg: ZendeskConfig, fetchFn: FetchLike): Call {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls a job status until it ends (or the timeout, after which the batch is retried as a whole). */
+/**
+ * Polls a job status until it ends (or the timeout, after which the batch is retried as a whole).
+ * The first poll waits one interval too: a job just queued is never done yet, so asking at once
+ * only costs a request (against the rate limit) per batch.
+ */
 async function awaitJob(call: Call, cfg: ZendeskConfig, id: string): Promise<JobStatus | { status: number }> {
   const until = Date.now() + cfg.job_timeout_ms;
   for (;;) {
+    await sleep(cfg.job_poll_ms);
     const res = await call('GET', `/job_statuses/${id}.json`);
     if (res.status !== 200) return { status: res.status };
     const job = res.json.job_status as JobStatus;
     if (job.status !== 'queued' && job.status !== 'working') return job;
     if (Date.now() > until) return { status: 504 };
-    await sleep(cfg.job_poll_ms);
   }
 }
 
