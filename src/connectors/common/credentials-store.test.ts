@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { startHubSpotSim, type HubSpotSim } from '../../../sim/hubspot.ts';
+import { describeEachDialect } from '../../../test-support/dialects.ts';
+import { createDataCipher } from '../../crypto/data-keys.ts';
+import { openDatabase, type HearthDb } from '../../db/database.ts';
+import { createLogger } from '../../log.ts';
+import { createCredential, type Credential, type CredentialSpec } from './credentials.ts';
+import { createTokenStore, type TokenStore } from './credentials-store.ts';
+
+const GRANT = { client_id: 'app-1', client_secret: 'shh-secret', refresh_token: 'rt-original' };
+const cipher = createDataCipher({
+  data_keys: { k1: randomBytes(32).toString('hex') },
+  current_key: 'k1',
+  lookup_key: randomBytes(32).toString('hex'),
+});
+
+describeEachDialect('connector tokens shared across processes', (ctx) => {
+  let sim: HubSpotSim;
+  // A second connection to the same database: what another Hearth process would open.
+  let other: HearthDb;
+  let n = 0;
+  before(async () => {
+    sim = await startHubSpotSim({ oauth: { ...GRANT, ttl_s: 1800 } });
+    other = openDatabase(ctx.url());
+  });
+  after(async () => {
+    await other.close();
+    await sim.close();
+  });
+
+  /** Each test its own connector name: its own shared row. */
+  const twoProcesses = (o: { keep: boolean; grant?: typeof GRANT; logger?: ReturnType<typeof createLogger> }) => {
+    const connector = `hubspot-${++n}`;
+    const spec = (g: typeof GRANT): CredentialSpec => ({
+      kind: 'refresh_token',
+      token_url: `${sim.url}/oauth/v1/token`,
+      grant: g,
+    });
+    const make = (hdb: HearthDb, g = o.grant ?? GRANT): Credential => {
+      const store: TokenStore = createTokenStore(hdb, o.keep ? cipher : null);
+      return createCredential(spec(g), { connector, store, poll_ms: 0, logger: o.logger });
+    };
+    return { connector, a: make(ctx.hdb()), b: make(other), make };
+  };
+
+  test('two processes renewing at once make exactly one token request; the stored token is encrypted', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (s: string) => void lines.push(s) });
+    const { connector, a, b } = twoProcesses({ keep: true, logger });
+    const before = sim.oauth!.grants;
+    const tokens = await Promise.all([a.token(), b.token(), a.token(), b.token()]);
+    assert.equal(sim.oauth!.grants - before, 1, 'one token request for both processes');
+    assert.equal(new Set(tokens).size, 1, 'both use the same token');
+    assert.ok(sim.oauth!.valid(tokens[0]));
+    const row = await ctx
+      .hdb()
+      .db.selectFrom('connector_tokens')
+      .selectAll()
+      .where('connector', '=', connector)
+      .executeTakeFirstOrThrow();
+    assert.match(row.access_token!, /^enc1:k1:/);
+    assert.ok(!row.access_token!.includes(tokens[0]!), 'never stored in clear');
+    assert.equal(row.state, 'ok');
+    assert.equal(Number(row.version), 1);
+    assert.doesNotMatch(lines.join(''), /sim-at-|rt-original|shh-secret/, 'no token or secret in the log');
+  });
+
+  test('a 401 in one process: the other, refused the same token, takes the renewed one without a request', async () => {
+    const { a, b } = twoProcesses({ keep: true });
+    const first = await a.token();
+    assert.equal(await b.token(), first);
+    const before = sim.oauth!.grants;
+    sim.oauth!.expireAll();
+    const renewed = await a.renew(first);
+    assert.equal(await b.renew(first), renewed);
+    assert.equal(sim.oauth!.grants - before, 1);
+  });
+
+  test('without a data key the token stays in memory: each process asks for its own, the row holds none', async () => {
+    const { connector, a, b } = twoProcesses({ keep: false });
+    const before = sim.oauth!.grants;
+    const [ta, tb] = await Promise.all([a.token(), b.token()]);
+    assert.notEqual(ta, tb);
+    assert.equal(sim.oauth!.grants - before, 2);
+    const row = await other.db
+      .selectFrom('connector_tokens')
+      .selectAll()
+      .where('connector', '=', connector)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.access_token, null);
+    assert.equal(row.state, 'ok');
+  });
+
+  test('a revoked grant seen by one process pauses the other; a new grant in one resumes both', async () => {
+    const s = await startHubSpotSim({ oauth: { ...GRANT, ttl_s: 1800 } });
+    try {
+      const connector = `hubspot-${++n}`;
+      const make = (hdb: HearthDb, g: typeof GRANT) =>
+        createCredential(
+          { kind: 'refresh_token', token_url: `${s.url}/oauth/v1/token`, grant: g },
+          { connector, store: createTokenStore(hdb, cipher), poll_ms: 0 },
+        );
+      const a = make(ctx.hdb(), GRANT);
+      const b = make(other, GRANT);
+      const first = await a.token();
+      assert.equal(await b.token(), first);
+      s.oauth!.revoke();
+      await assert.rejects(a.renew(first), (e: any) => e.details.kind === 'auth');
+      assert.equal(a.status().state, 'needs_reauth');
+      const grants = s.oauth!.grants;
+      b.usable();
+      await b.settled();
+      assert.equal(b.usable(), false, 'the other process pauses its jobs too');
+      assert.equal(b.status().state, 'needs_reauth');
+      await assert.rejects(b.token(), (e: any) => e.details.kind === 'auth');
+      assert.equal(s.oauth!.grants, grants, 'no token request from the paused process');
+
+      // The operator re-consents; a process restarted with the new refresh token renews ...
+      s.oauth!.regrant('rt-new');
+      const c = make(other, { ...GRANT, refresh_token: 'rt-new' });
+      const fresh = await c.token();
+      assert.ok(s.oauth!.valid(fresh));
+      // ... and the processes still running take its token and resume.
+      for (const p of [a, b]) {
+        p.usable();
+        await p.settled();
+        assert.equal(p.usable(), true);
+        assert.equal(await p.token(), fresh);
+      }
+      assert.equal(s.oauth!.grants, grants + 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a stored token near its expiry is renewed once, by whichever process comes first', async () => {
+    let clock = Date.now();
+    const connector = `hubspot-${++n}`;
+    const make = (hdb: HearthDb) =>
+      createCredential(
+        { kind: 'refresh_token', token_url: `${sim.url}/oauth/v1/token`, grant: GRANT },
+        { connector, store: createTokenStore(hdb, cipher), poll_ms: 0, now: () => clock },
+      );
+    const a = make(ctx.hdb());
+    const b = make(other);
+    const first = await a.token();
+    assert.equal(await b.token(), first);
+    const before = sim.oauth!.grants;
+    clock = a.status().expires_at! - 60_000; // inside the five-minute window
+    const [ta, tb] = await Promise.all([a.token(), b.token()]);
+    assert.equal(ta, tb);
+    assert.notEqual(ta, first);
+    assert.equal(sim.oauth!.grants - before, 1);
+  });
+});
+
+test('a fixed token never touches the store', async () => {
+  const store: TokenStore = {
+    keepsTokens: true,
+    read: () => Promise.reject(new Error('read')),
+    renewing: () => Promise.reject(new Error('renewing')),
+  };
+  const c = createCredential({ kind: 'static', access_token: 'pat-1' }, { connector: 'x', store, poll_ms: 0 });
+  assert.equal(await c.token(), 'pat-1');
+  assert.equal(c.usable(), true);
+  await c.settled();
+});
