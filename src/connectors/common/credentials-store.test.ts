@@ -6,6 +6,10 @@ import { describeEachDialect } from '../../../test-support/dialects.ts';
 import { createDataCipher } from '../../crypto/data-keys.ts';
 import { openDatabase, type HearthDb } from '../../db/database.ts';
 import { createLogger } from '../../log.ts';
+import type { Connector } from '../../canonical/types.ts';
+import { deliverDueJobs } from '../../engine/deliver.ts';
+import { enqueueJobs, listJobs } from '../../engine/jobs.ts';
+import { createHubSpotConnector } from '../hubspot/index.ts';
 import { createCredential, type Credential, type CredentialSpec } from './credentials.ts';
 import { createTokenStore, type TokenStore } from './credentials-store.ts';
 
@@ -135,6 +139,50 @@ describeEachDialect('connector tokens shared across processes', (ctx) => {
     }
   });
 
+  test('jobs wait in every process while the grant is refused, and are delivered once a new grant renews', async () => {
+    const s = await startHubSpotSim({ oauth: { ...GRANT, ttl_s: 1800 } });
+    try {
+      const id = s.createContact({ email: 'gus@example.com' });
+      // b's clock: moved past the 10 s between its looks at the shared state.
+      let later = 0;
+      const hubspot = (hdb: HearthDb, oauth: typeof GRANT, now = Date.now) =>
+        createHubSpotConnector({ base_url: s.url, oauth }, { tokens: createTokenStore(hdb, cipher), now });
+      const a = hubspot(ctx.hdb(), GRANT);
+      const b = hubspot(other, GRANT, () => Date.now() + later);
+      await a.source!.listContacts(null, { limit: 1 });
+      s.oauth!.revoke();
+      await assert.rejects(a.source!.listContacts(null, { limit: 1 }));
+      const job = { target: 'hubspot', kind: 'crm.opt_in_write', job_key: id, origin_at: 0 };
+      const payload = { customer_id: 'cus_9', external_id: id, property: 'points_aggregation_opt_in', opt_in: true };
+      await enqueueJobs(ctx.hdb().db, [{ ...job, payload, supersedes_pending: false }], 5, Date.now());
+      const opts = {
+        worker_id: 'w',
+        lease_ms: 60_000,
+        batch: 10,
+        retry: { max_attempts: 5, base_delay_ms: 1, max_delay_ms: 1 },
+        now: Date.now,
+        random: Math.random,
+      };
+      // b never saw a refusal itself: it learns it from the shared row before claiming anything.
+      assert.equal(await readyBecomes(b, false), false);
+      assert.equal(await deliverDueJobs({ ...ctx.hdb(), db: other.db }, b, 'hubspot', opts), 0);
+      const [waiting] = await listJobs(ctx.hdb().db, { target: 'hubspot', limit: 10 });
+      assert.equal(waiting?.status, 'pending');
+      assert.equal(waiting?.attempts, 0);
+
+      // Re-consent; a process restarted with the new grant delivers, and b resumes with its token.
+      s.oauth!.regrant('rt-renewed');
+      const c = hubspot(ctx.hdb(), { ...GRANT, refresh_token: 'rt-renewed' });
+      assert.equal(await deliverDueJobs(ctx.hdb(), c, 'hubspot', opts), 1);
+      assert.equal(s.getContact(id)?.properties.points_aggregation_opt_in, 'true');
+      later = 11_000;
+      assert.equal(await readyBecomes(b, true), true);
+      assert.equal(b.auth!.status().state, 'ok');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a stored token near its expiry is renewed once, by whichever process comes first', async () => {
     let clock = Date.now();
     const connector = `hubspot-${++n}`;
@@ -155,6 +203,15 @@ describeEachDialect('connector tokens shared across processes', (ctx) => {
     assert.equal(sim.oauth!.grants - before, 1);
   });
 });
+
+/** `ready()` starts a look at the shared row; asks again until it answers `want` (at most 5 s). */
+async function readyBecomes(c: Connector, want: boolean): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if (c.outbound!.ready!() === want) return want;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return !want;
+}
 
 test('a fixed token never touches the store', async () => {
   const store: TokenStore = {
