@@ -224,3 +224,37 @@ test('a fixed token never touches the store', async () => {
   assert.equal(c.usable(), true);
   await c.settled();
 });
+
+test('a store that fails (database down, wrong data key) leaves the renewal to this process', async () => {
+  const sim = await startHubSpotSim({ oauth: { ...GRANT } });
+  try {
+    const spec: CredentialSpec = { kind: 'refresh_token', token_url: `${sim.url}/oauth/v1/token`, grant: GRANT };
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (s: string) => void lines.push(s) });
+    const down: TokenStore = {
+      keepsTokens: true,
+      read: () => Promise.reject(new Error('connection refused')),
+      renewing: () => Promise.reject(new Error('connection refused')),
+    };
+    const a = createCredential(spec, { connector: 'x', store: down, logger });
+    assert.ok(sim.oauth!.valid(await a.token()));
+    assert.equal(sim.oauth!.grants, 1);
+    assert.match(lines.join(''), /shared credential unavailable/);
+
+    // The token was issued but the row could not be written: the token is used, not asked for again.
+    const failsOnWrite: TokenStore = {
+      keepsTokens: true,
+      read: () => Promise.resolve(null),
+      renewing: async (_c, decide) => {
+        await decide(null);
+        throw new Error('write failed');
+      },
+    };
+    const b = createCredential(spec, { connector: 'y', store: failsOnWrite });
+    assert.ok(sim.oauth!.valid(await b.token()));
+    assert.equal(sim.oauth!.grants, 2);
+    assert.doesNotMatch(lines.join(''), /sim-at-|rt-original|shh-secret/);
+  } finally {
+    await sim.close();
+  }
+});

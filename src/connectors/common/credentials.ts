@@ -146,23 +146,45 @@ export function createCredential(spec: CredentialSpec, deps: CredentialDeps): Cr
 
   /** Under the connector's lock across processes: use the stored token when it is still good. */
   const renewShared = async (s: TokenStore, rejected: string | null): Promise<string> => {
-    const outcome = await s.renewing<Renewal>(deps.connector, async (row) => {
+    // What the token endpoint answered, kept should the write after it fail.
+    let answered: Renewal | null = null;
+    let outcome: Renewal;
+    try {
+      outcome = await underLock(s, rejected, (r) => {
+        answered = r;
+        return r;
+      });
+    } catch (err) {
+      // The database (or a data key that does not open the row) failed, not the grant: this
+      // process goes on alone, as before the store existed.
+      deps.logger?.warn({ connector: deps.connector, err }, 'shared credential unavailable; renewing in this process');
+      if (answered) return settle(answered);
+      return renewLocal();
+    }
+    polledAt = now();
+    return settle(outcome);
+  };
+
+  const underLock = (s: TokenStore, rejected: string | null, answer: (r: Renewal) => Renewal): Promise<Renewal> =>
+    s.renewing<Renewal>(deps.connector, async (row) => {
       if (row?.state === 'needs_reauth' && row.grant_fp === grantFp)
         return { write: null, value: { refused: row.error ?? 'the grant was refused', version: row.version } };
       if (row && rowFresh(row, rejected))
         return { write: null, value: { shared: { ...row, access_token: row.access_token! } } };
+      const version = (row?.version ?? 0) + 1;
       try {
         const t = await requestToken(spec, deps, now);
         const write = { ...t, state: 'ok' as const, error: null, grant_fp: grantFp };
-        return { write, value: { issued: t, version: (row?.version ?? 0) + 1 } };
+        return { write, value: answer({ issued: t, version }) };
       } catch (err) {
         const why = asRefusal(err);
-        if (why === null) return { write: null, value: { failed: err } };
+        if (why === null) return { write: null, value: answer({ failed: err }) };
         const write = { access_token: null, expires_at: null, state: 'needs_reauth' as const, error: why };
-        return { write: { ...write, grant_fp: grantFp }, value: { refused: why, version: (row?.version ?? 0) + 1 } };
+        return { write: { ...write, grant_fp: grantFp }, value: answer({ refused: why, version }) };
       }
     });
-    polledAt = now();
+
+  const settle = (outcome: Renewal): string => {
     if ('failed' in outcome) throw outcome.failed;
     if ('refused' in outcome) {
       seenVersion = outcome.version;
