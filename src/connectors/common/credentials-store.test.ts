@@ -54,7 +54,11 @@ describeEachDialect('connector tokens shared across processes', (ctx) => {
     const logger = createLogger('info', { write: (s: string) => void lines.push(s) });
     const { connector, a, b } = twoProcesses({ keep: true, logger });
     const before = sim.oauth!.grants;
-    const tokens = await Promise.all([a.token(), b.token(), a.token(), b.token()]);
+    // A slow token endpoint: the second process is certainly waiting while the first one asks.
+    sim.faults.set({ slow_ms: 150 });
+    const started = performance.now();
+    const tokens = await Promise.all([a.token(), b.token(), a.token(), b.token()]).finally(() => sim.faults.set({}));
+    assert.ok(performance.now() - started < 2000, 'the waiting process did not ask in turn');
     assert.equal(sim.oauth!.grants - before, 1, 'one token request for both processes');
     assert.equal(new Set(tokens).size, 1, 'both use the same token');
     assert.ok(sim.oauth!.valid(tokens[0]));
