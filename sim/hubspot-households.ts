@@ -29,7 +29,16 @@ export interface HubSpotHouseholdSim {
   ): { toObjectId: string; associationTypes: SimAssociationType[] }[];
 }
 
+/** A label definition on one direction of an object pair (`GET /crm/v4/associations/{from}/{to}/labels`). */
+export interface SimLabel {
+  typeId: number;
+  label: string;
+  name: string;
+}
+
 export interface HouseholdRoutes extends HubSpotHouseholdSim {
+  /** User-defined association labels from `from` to `to` (object type names, e.g. contacts, companies). */
+  labels(from: string, to: string): SimLabel[];
   /** Answers the household routes; undefined for any other path. */
   route(method: string, path: string, body: any): { status: number; body?: unknown } | undefined;
 }
@@ -42,11 +51,34 @@ const TYPES = {
   primary_company_contact: 2,
   contact_contact: 449,
 };
+const BUILT_IN: Record<string, number[]> = {
+  'contacts:companies': [TYPES.primary_contact_company, TYPES.contact_company],
+  'companies:contacts': [TYPES.primary_company_contact, TYPES.company_contact],
+  'contacts:contacts': [TYPES.contact_contact],
+};
 const TYPE_NAME: Record<string, string> = { contacts: '0-1', companies: '0-2' };
+
+/** The portal's household labels exist from the start unless named in `missing_labels` (doctor --fix tests). */
+const PRESET_PAIRS = [
+  ['contacts', 'companies'],
+  ['companies', 'contacts'],
+  ['contacts', 'contacts'],
+] as const;
 
 export function createHouseholdRoutes(
   webhook: { url: string; client_secret: string; app_id: string } | undefined,
+  missingLabels: readonly string[] = [],
 ): HouseholdRoutes {
+  const definitions = new Map<string, SimLabel[]>(); // `${fromType}:${toType}`
+  let nextTypeId = 100;
+  const ids = { ...LABEL_IDS };
+  for (const [from, to] of PRESET_PAIRS)
+    definitions.set(
+      `${from}:${to}`,
+      Object.entries(LABEL_IDS)
+        .filter(([l]) => !missingLabels.includes(l))
+        .map(([l, typeId]) => ({ typeId, label: l, name: l.toLowerCase().replace(/\W+/g, '_') })),
+    );
   const companies = new Map<string, { id: string; properties: Record<string, string | null>; createdAt: string }>();
   const assoc = new Map<string, SimAssociationType[]>(); // `${fromType}:${fromId}:${toType}:${toId}`
   let nextCompany = 9001;
@@ -59,7 +91,8 @@ export function createHouseholdRoutes(
       if (!merged.some((m) => m.typeId === ty.typeId && m.category === ty.category)) merged.push(ty);
     assoc.set(k, merged);
   };
-  const label = (l: string): SimAssociationType => ({ category: 'USER_DEFINED', typeId: LABEL_IDS[l] ?? 99, label: l });
+  const label = (l: string): SimAssociationType => ({ category: 'USER_DEFINED', typeId: ids[l] ?? 99, label: l });
+  const defs = (from: string, to: string) => definitions.get(`${from}:${to}`) ?? [];
 
   function emit(contactId: string, companyId: string, removed: boolean, primary: boolean): void {
     if (!webhook) return;
@@ -142,6 +175,12 @@ export function createHouseholdRoutes(
   };
 
   function route(method: string, path: string, body: any): { status: number; body?: unknown } | undefined {
+    const labelsPath = /^\/crm\/v4\/associations\/([\w-]+)\/([\w-]+)\/labels$/.exec(path);
+    if (labelsPath) {
+      const [from, to] = [normalType(labelsPath[1]!), normalType(labelsPath[2]!)];
+      if (method === 'GET') return { status: 200, body: { results: labelTypes(from, to) } };
+      if (method === 'POST') return createLabel(from, to, body);
+    }
     const batchRead = /^\/crm\/v4\/associations\/([\w-]+)\/([\w-]+)\/batch\/read$/.exec(path);
     if (method === 'POST' && batchRead)
       return readAssociations(normalType(batchRead[1]!), normalType(batchRead[2]!), body);
@@ -153,6 +192,49 @@ export function createHouseholdRoutes(
         body: { results: api.associations(normalType(list[1]!), list[2]!, normalType(list[3]!)).map(wire) },
       };
     return undefined;
+  }
+
+  /** The pair's HUBSPOT_DEFINED types and its user-defined labels, as HubSpot lists them. */
+  function labelTypes(from: string, to: string): SimAssociationType[] {
+    const builtIn = (BUILT_IN[`${from}:${to}`] ?? []).map((typeId) => ({
+      category: 'HUBSPOT_DEFINED' as const,
+      typeId,
+      label: typeId <= 2 ? 'Primary' : null,
+    }));
+    const user = defs(from, to).map((d) => ({ category: 'USER_DEFINED' as const, typeId: d.typeId, label: d.label }));
+    return [...builtIn, ...user];
+  }
+
+  /**
+   * `POST .../labels` with `{ label, name, inverseLabel? }`: a label on the pair (both directions for
+   * two object types), or a paired label (`inverseLabel`) whose two sides get a type id each.
+   */
+  function createLabel(from: string, to: string, body: any): { status: number; body: unknown } {
+    const invalid = (message: string) => ({
+      status: 400,
+      body: { status: 'error', message, category: 'VALIDATION_ERROR' },
+    });
+    const text = typeof body?.label === 'string' ? body.label.trim() : '';
+    const name = typeof body?.name === 'string' ? body.name : '';
+    const inverse = typeof body?.inverseLabel === 'string' ? body.inverseLabel.trim() : null;
+    if (!text || !/^[a-z0-9_]{1,100}$/.test(name)) return invalid('label and name (lowercase, digits, _) are required');
+    const taken = (l: string) => defs(from, to).some((d) => d.label.toLowerCase() === l.toLowerCase());
+    if (taken(text) || (inverse && taken(inverse))) return invalid(`An association label '${text}' already exists`);
+    const add = (f: string, t: string, d: SimLabel) => definitions.set(`${f}:${t}`, [...defs(f, t), d]);
+    const results: SimAssociationType[] = [];
+    for (const [l, n] of inverse
+      ? [
+          [text, name],
+          [inverse, `${name}_inverse`],
+        ]
+      : [[text, name]]) {
+      const d = { typeId: nextTypeId++, label: l!, name: n! };
+      ids[d.label] = d.typeId;
+      add(from, to, d);
+      if (from !== to) add(to, from, d);
+      results.push({ category: 'USER_DEFINED', typeId: d.typeId, label: d.label });
+    }
+    return { status: 200, body: { results } };
   }
 
   function readAssociations(from: string, to: string, body: any) {
@@ -183,7 +265,7 @@ export function createHouseholdRoutes(
     return { status: 200, body: { status: 'COMPLETE', results, startedAt: now, completedAt: now } };
   }
 
-  return { ...api, route };
+  return { ...api, labels: defs, route };
 }
 
 // HubSpot accepts object type names or ids (`0-1`) in association paths.

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, postQuietly, readBody, sendJson } from './http.ts';
 import { createOAuthSim, tokenParams, type OAuthSim, type OAuthSimOptions } from './oauth.ts';
-import { createHouseholdRoutes, type HubSpotHouseholdSim } from './hubspot-households.ts';
+import { createHouseholdRoutes, type HouseholdRoutes, type HubSpotHouseholdSim } from './hubspot-households.ts';
 
 export type { FaultPlan } from './faults.ts';
 
@@ -36,7 +36,7 @@ export interface HubSpotSim {
   writes(id: string): number;
   faults: Faults;
   /** Companies and associations (households). */
-  households: HubSpotHouseholdSim;
+  households: HubSpotHouseholdSim & Pick<HouseholdRoutes, 'labels'>;
   close(): Promise<void>;
 }
 
@@ -49,6 +49,8 @@ export interface HubSpotSimOptions {
   scopes?: string[];
   /** Contact properties that do not exist (the doctor's property check). */
   missing_properties?: string[];
+  /** Household association labels the portal does not have yet (the doctor's label check). */
+  missing_labels?: string[];
   /** Send every change to Hearth as signed v3 `contact.propertyChange` deliveries. */
   webhook?: { url: string; client_secret: string; app_id: string };
 }
@@ -77,7 +79,7 @@ type Reply = { status: number; body?: unknown };
 export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<HubSpotSim> {
   const token = opts.token ?? 'pat-demo-token';
   const store = createStore(opts.webhook);
-  const households = createHouseholdRoutes(opts.webhook);
+  const households = createHouseholdRoutes(opts.webhook, opts.missing_labels);
   const faults = createFaults();
   const oauth = opts.oauth ? createOAuthSim('/oauth/v1/token', opts.oauth) : null;
   const missing = new Set(opts.missing_properties ?? []);

@@ -6,6 +6,8 @@ import { loadTaggerModel } from './address/index.ts';
 import { openDatabase, type HearthDb, type WorkChannel } from './db/database.ts';
 import { migrateWithData } from './flows/migrate.ts';
 import { buildApp } from './http/app.ts';
+import { createTokenStore } from './connectors/common/credentials-store.ts';
+import { createDataCipher } from './crypto/data-keys.ts';
 import { engineContext } from './flows/engine-context.ts';
 
 export { engineContext };
@@ -54,6 +56,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
     if (o.migrate !== false) await migrateWithData(hdb.db);
     const connectors = buildConnectors(config.descriptors, config.connectors, {
       logger: o.logger,
+      // Renewed tokens and needs_reauth shared by the processes on this database (encrypted, or state only).
+      tokens: createTokenStore(hdb, createDataCipher(config.security), o.now),
       ...(o.now ? { now: o.now } : {}),
       ...(o.fetch ? { fetch: o.fetch } : {}),
     });

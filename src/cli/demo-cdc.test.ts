@@ -8,7 +8,9 @@ test('hearth demo-cdc: each Lightning edit is applied over the subscriber, with 
   assert.equal(await main(['demo-cdc'], run.io), 0, run.err());
   const lines = run.out().split('\n');
   assert.match(lines[0]!, /subscribed to Salesforce CDC/);
-  const applied = lines.filter((l) => /in Lightning -> applied by Hearth in \d+ ms \(replay id \d+\)/.test(l));
+  const applied = lines.filter((l) =>
+    /in Lightning -> arrived over the subscriber in \d+ ms, applied by Hearth in \d+ ms \(replay id \d+\)/.test(l),
+  );
   assert.equal(applied.length, 3, run.out());
   assert.match(run.out(), /where a restart resumes/);
 });

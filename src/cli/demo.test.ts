@@ -38,6 +38,11 @@ test('hearth demo --once: corrections reach the simulated CRM, respellings and e
   assert.match(out, /Reconciliation run run_\w+ compared \d+ CRM records: drift address 1 /);
   assert.match(out, /order #3001 from m\.garcia@work\.example\.com .*: [1-9]\d* pair\(s\) wait in the identity review/);
   assert.match(out, /console\s+http:\/\/127\.0\.0\.1:\d+\//);
+  // Issue 12: a Salesforce contact change over the CDC subscriber, with its measured arrival time.
+  const cdc =
+    /ada\.byron@example\.com moved to .* in Lightning -> arrived over the subscriber in (\d+) ms, applied/.exec(out);
+  assert.ok(cdc, out);
+  assert.ok(Number(cdc[1]) < 5000, `arrived in ${cdc[1]} ms`);
   // Issue 10, finding 6: no e-mail the demo used appears in its logs (dead letters name them in vendor errors).
   const used = new Set([...DEMO_PEOPLE.map((p) => p.email), ...(out.match(EMAIL) ?? [])].map((e) => e.toLowerCase()));
   assert.ok(used.size >= DEMO_PEOPLE.length);

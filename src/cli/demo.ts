@@ -6,6 +6,7 @@ import { runLoyaltyDemo, seedLoyaltyHousehold } from './demo-loyalty.ts';
 import { fillConsole } from './demo-console.ts';
 import { runGovernanceDemo } from './demo-governance.ts';
 import { runBillingDemo, startBillingSims } from './demo-billing.ts';
+import { runCdcScene } from './demo-cdc.ts';
 import { pullConnector } from '../flows/pull-sources.ts';
 import { loyaltySettings } from '../config/derive.ts';
 import { signatureHeaders } from '../connectors/registry.ts';
@@ -25,7 +26,8 @@ const HELP = `Usage: hearth demo [--port PORT] [--db URL] [--once] [--keep]
 Starts Hearth (SQLite at ./data/demo.db by default, recreated each run) with a simulated HubSpot
 CRM, a simulated loyalty platform that reads Hearth's webhooks, and a scripted storefront that
 sends Shopify orders/create webhooks. Checkout corrects addresses the CRM has stale; you watch
-the corrections reach the CRM's standard address fields, with the measured lag. The simulated
+the corrections reach the CRM's standard address fields, with the measured lag. Last, a contact
+edited in a simulated Salesforce arrives over the CDC subscriber (Pub/Sub API), timed. The simulated
 CRM answers some requests with 429 and 503 so you see retries. Then it keeps serving until
 Ctrl-C (or exits with --once).
   --port PORT  Hearth's port (default 4000)
@@ -137,6 +139,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       settle: () => settle(running),
       write: (l) => writeLine(io.stdout, l),
     });
+    await salesforceRealTime(io);
     printWhereToLook(io, hearth.url, apiKey);
     if (!values.once) await waitForSignal();
     return 0;
@@ -145,6 +148,25 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     await crm.close();
     await loyalty.close();
     await billing.close();
+  }
+}
+
+/**
+ * The Salesforce scene of demo-cdc, one edit: a Hearth of its own on a temporary database (adding
+ * Salesforce to the HubSpot demo would change what the scenes above reconcile and own). A failure
+ * is printed, not thrown: the scenes above already ran.
+ */
+async function salesforceRealTime(io: CliIo): Promise<void> {
+  writeLine(
+    io.stdout,
+    '\nSalesforce in real time (a second Hearth on a temporary database, subscribed to Change Data Capture ' +
+      'over the Pub/Sub API; more in hearth demo-cdc):',
+  );
+  try {
+    const [ms] = await runCdcScene(io, { edits: 1, verbose: false });
+    writeLine(io.stdout, `  that is ${ms! < 1000 ? 'within a second' : 'slower than a second this time'} of the edit.`);
+  } catch (err) {
+    writeLine(io.stdout, `  the Salesforce scene could not run: ${(err as Error).message}`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { OwnedField } from '../canonical/fields.ts';
 import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
 import type { FetchLike } from './common/http.ts';
+import type { TokenStore } from './common/credentials-store.ts';
 import type { DoctorCheck, DoctorContext } from './common/doctor-check.ts';
 import type { StreamDeps, StreamSubscriber } from './common/stream.ts';
 
@@ -14,6 +15,8 @@ export interface ConnectorDeps {
   logger: Logger;
   now?: (() => number) | undefined;
   fetch?: FetchLike | undefined;
+  /** The processes' shared connector tokens (`hearth serve`); absent: each credential keeps its token in memory. */
+  tokens?: TokenStore | undefined;
 }
 
 /** How a CRM's households are read (config `households`, passed through as the connector needs it). */

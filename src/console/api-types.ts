@@ -3896,7 +3896,7 @@ export interface components {
         ConnectorsStatus: {
             checks: {
                 /** @enum {string} */
-                check: "reachable" | "credentials" | "scopes" | "properties" | "webhooks" | "clock";
+                check: "reachable" | "credentials" | "scopes" | "properties" | "labels" | "webhooks" | "clock";
                 connector: string;
                 detail: string;
                 fix: string | null;

@@ -389,6 +389,7 @@ export interface Database {
   billing_accounts: BillingAccountsTable;
   billing_subscriptions: BillingSubscriptionsTable;
   connector_cursors: ConnectorCursorsTable;
+  connector_tokens: ConnectorTokensTable;
   feature_flags: FeatureFlagsTable;
   flag_changes: FlagChangesTable;
   shadow_writes: ShadowWritesTable;
@@ -403,6 +404,18 @@ export interface ConnectorCursorsTable {
   position: string | null;
   /** 1 while a full re-pull is owed (an expired replay id); cleared when it finished. */
   repull_pending: number;
+  updated_at: number;
+}
+
+/** A connector's current token shared across processes (migration 0075); the token encrypted or null. */
+export interface ConnectorTokensTable {
+  connector: string;
+  access_token: string | null;
+  expires_at: number | null;
+  state: 'ok' | 'needs_reauth';
+  error: string | null;
+  grant_fp: string;
+  version: number;
   updated_at: number;
 }
 

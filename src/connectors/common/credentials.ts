@@ -1,10 +1,11 @@
-import { createSign } from 'node:crypto';
+import { createHash, createSign } from 'node:crypto';
 import { z } from 'zod';
 import type { ConnectorAuthStatus, FailureKind } from '../../canonical/types.ts';
 import { HearthError, isHearthError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { scrubSecrets } from '../../log.ts';
 import type { FetchLike } from './http.ts';
+import type { SharedToken, TokenStore } from './credentials-store.ts';
 
 /** OAuth2 refresh-token grant (HubSpot apps, Salesforce connected apps, Zoho clients). */
 export const refreshGrantSchema = z.object({
@@ -55,6 +56,8 @@ export interface Credential {
   status(): AuthStatus;
   /** False while the connector needs a new grant: its job loop leaves the jobs waiting. */
   usable(): boolean;
+  /** Resolves once a look at the shared state (started by `usable`/`status`) has finished (tests, doctor). */
+  settled(): Promise<void>;
 }
 
 export interface CredentialDeps {
@@ -64,20 +67,29 @@ export interface CredentialDeps {
   logger?: Logger | undefined;
   /** Renew this long before the vendor's expiry (default 5 minutes). */
   skew_ms?: number;
+  /** Shares the token and `needs_reauth` with the other processes on the database (absent: memory only). */
+  store?: TokenStore | undefined;
+  /** How often `usable()`/`status()` look at the shared state (default 10 s). */
+  poll_ms?: number;
 }
 
 const DEFAULT_SKEW_MS = 5 * 60_000;
+const DEFAULT_POLL_MS = 10_000;
 const JWT_TTL_S = 180;
 
 /**
- * One credential per connector: the current token lives in memory only (never stored, never
- * logged); renewals are single-flight (concurrent callers share one token request). Each process
- * renews on its own: HubSpot, Salesforce and Zoho do not rotate refresh tokens, so two processes
- * renewing at once each get a valid token and neither invalidates the other.
+ * One credential per connector; renewals are single-flight (concurrent callers share one token
+ * request). Without a store the token lives in this process's memory only. With a store
+ * (credentials-store.ts) the renewal also holds the connector's lock across processes and re-reads
+ * the shared row first: a token another process renewed is used as is (stored encrypted with the
+ * data key; without one each process asks for its own), and a refused grant is seen by all.
+ * Tokens are never logged.
  */
 export function createCredential(spec: CredentialSpec, deps: CredentialDeps): Credential {
   const now = deps.now ?? Date.now;
   const skew = deps.skew_ms ?? DEFAULT_SKEW_MS;
+  const store = spec.kind === 'static' ? undefined : deps.store;
+  const grantFp = grantFingerprint(spec);
   const st: AuthStatus = {
     state: 'unknown',
     renewable: spec.kind !== 'static',
@@ -87,6 +99,9 @@ export function createCredential(spec: CredentialSpec, deps: CredentialDeps): Cr
   };
   let current: string | null = spec.kind === 'jwt_bearer' ? null : (spec.access_token ?? null);
   let inFlight: Promise<string> | null = null;
+  let seenVersion = 0;
+  let polledAt = Number.NEGATIVE_INFINITY;
+  let polling: Promise<void> | null = null;
 
   const refuse = (): never => {
     throw new HearthError('connector_error', `${deps.connector}: ${st.error ?? 'credential refused'}`, {
@@ -94,34 +109,142 @@ export function createCredential(spec: CredentialSpec, deps: CredentialDeps): Cr
       auth_state: st.state,
     });
   };
-  const renewNow = (): Promise<string> => {
-    inFlight ??= requestToken(spec, deps, now)
-      .then((t) => {
-        current = t.access_token;
-        Object.assign(st, { state: 'ok', expires_at: t.expires_at, last_renewed_at: now(), error: null });
-        deps.logger?.info({ connector: deps.connector, expires_at: t.expires_at }, 'credential renewed');
+  const adoptIssued = (t: Issued, logged: string) => {
+    current = t.access_token;
+    Object.assign(st, { state: 'ok', expires_at: t.expires_at, last_renewed_at: now(), error: null });
+    deps.logger?.info({ connector: deps.connector, expires_at: t.expires_at }, logged);
+  };
+  const needsReauth = (error: string) => {
+    const was = st.state;
+    current = null;
+    Object.assign(st, { state: 'needs_reauth', error });
+    if (was !== 'needs_reauth')
+      deps.logger?.error({ connector: deps.connector, error }, 'credential needs re-authorisation');
+  };
+  const asRefusal = (err: unknown): string | null =>
+    isHearthError(err) && err.details?.kind === 'auth' ? err.message : null;
+  const fresh = () => current !== null && (st.expires_at === null || st.expires_at - skew > now());
+  const rowFresh = (r: SharedToken, rejected: string | null) =>
+    r.state === 'ok' &&
+    r.access_token !== null &&
+    r.access_token !== rejected &&
+    (r.expires_at === null || r.expires_at - skew > now());
+
+  /** This process alone: ask the token endpoint. */
+  const renewLocal = () =>
+    requestToken(spec, deps, now).then(
+      (t) => {
+        adoptIssued(t, 'credential renewed');
         return t.access_token;
-      })
-      .catch((err: unknown) => {
-        if (isHearthError(err) && err.details?.kind === 'auth') {
-          Object.assign(st, { state: 'needs_reauth', error: err.message });
-          deps.logger?.error({ connector: deps.connector, error: err.message }, 'credential needs re-authorisation');
-        }
+      },
+      (err: unknown) => {
+        const why = asRefusal(err);
+        if (why !== null) needsReauth(why);
         throw err;
-      })
-      .finally(() => {
-        inFlight = null;
+      },
+    );
+
+  /** Under the connector's lock across processes: use the stored token when it is still good. */
+  const renewShared = async (s: TokenStore, rejected: string | null): Promise<string> => {
+    // What the token endpoint answered, kept should the write after it fail.
+    let answered: Renewal | null = null;
+    let outcome: Renewal;
+    try {
+      outcome = await underLock(s, rejected, (r) => {
+        answered = r;
+        return r;
       });
+    } catch (err) {
+      // The database (or a data key that does not open the row) failed, not the grant: this
+      // process goes on alone, as before the store existed.
+      deps.logger?.warn({ connector: deps.connector, err }, 'shared credential unavailable; renewing in this process');
+      if (answered) return settle(answered);
+      return renewLocal();
+    }
+    polledAt = now();
+    return settle(outcome);
+  };
+
+  const underLock = (s: TokenStore, rejected: string | null, answer: (r: Renewal) => Renewal): Promise<Renewal> =>
+    s.renewing<Renewal>(deps.connector, async (row) => {
+      if (row?.state === 'needs_reauth' && row.grant_fp === grantFp)
+        return { write: null, value: { refused: row.error ?? 'the grant was refused', version: row.version } };
+      if (row && rowFresh(row, rejected))
+        return { write: null, value: { shared: { ...row, access_token: row.access_token! } } };
+      const version = (row?.version ?? 0) + 1;
+      try {
+        const t = await requestToken(spec, deps, now);
+        const write = { ...t, state: 'ok' as const, error: null, grant_fp: grantFp };
+        return { write, value: answer({ issued: t, version }) };
+      } catch (err) {
+        const why = asRefusal(err);
+        if (why === null) return { write: null, value: answer({ failed: err }) };
+        const write = { access_token: null, expires_at: null, state: 'needs_reauth' as const, error: why };
+        return { write: { ...write, grant_fp: grantFp }, value: answer({ refused: why, version }) };
+      }
+    });
+
+  const settle = (outcome: Renewal): string => {
+    if ('failed' in outcome) throw outcome.failed;
+    if ('refused' in outcome) {
+      seenVersion = outcome.version;
+      needsReauth(outcome.refused);
+      return refuse();
+    }
+    if ('shared' in outcome) {
+      seenVersion = outcome.shared.version;
+      adoptIssued(outcome.shared, 'credential taken from another process');
+      return outcome.shared.access_token;
+    }
+    seenVersion = outcome.version;
+    adoptIssued(outcome.issued, 'credential renewed');
+    return outcome.issued.access_token;
+  };
+
+  const renewNow = (rejected: string | null): Promise<string> => {
+    inFlight ??= (store ? renewShared(store, rejected) : renewLocal()).finally(() => {
+      inFlight = null;
+    });
     return inFlight;
   };
-  const fresh = () => current !== null && (st.expires_at === null || st.expires_at - skew > now());
+
+  /**
+   * Follows the shared row between renewals (at most every poll_ms): another process saw the grant
+   * refused (this one pauses too), or renewed with a new grant (this one resumes with its token).
+   */
+  const poll = () => {
+    if (!store || polling || inFlight || now() - polledAt < (deps.poll_ms ?? DEFAULT_POLL_MS)) return;
+    polledAt = now();
+    polling = store
+      .read(deps.connector)
+      .then((row) => {
+        if (!row || row.version === seenVersion) return;
+        seenVersion = row.version;
+        if (row.state === 'needs_reauth' && row.grant_fp === grantFp) needsReauth(row.error ?? 'grant refused');
+        else if (row.state === 'ok' && st.state === 'needs_reauth') {
+          if (row.access_token !== null)
+            adoptIssued({ access_token: row.access_token, expires_at: row.expires_at }, 'credential resumed');
+          else {
+            // Tokens are not shared (no data key): try this process's own grant again on the next call.
+            current = null;
+            Object.assign(st, { state: 'unknown', error: null });
+          }
+        }
+      })
+      .catch((err: unknown) => {
+        deps.logger?.warn({ connector: deps.connector, err }, 'could not read the shared credential state');
+      })
+      .finally(() => {
+        polling = null;
+      });
+  };
 
   return {
     async token() {
       if (spec.kind === 'static') return spec.access_token;
       if (st.state === 'needs_reauth') refuse();
       if (fresh()) return current!;
-      return renewNow();
+      return renewNow(null);
     },
     async renew(rejected) {
       if (spec.kind === 'static') {
@@ -131,15 +254,43 @@ export function createCredential(spec: CredentialSpec, deps: CredentialDeps): Cr
       if (st.state === 'needs_reauth') refuse();
       // Another caller already replaced the refused token.
       if (current !== null && current !== rejected && fresh()) return current;
-      return renewNow();
+      return renewNow(rejected);
     },
     succeeded() {
       if (st.state !== 'needs_reauth') Object.assign(st, { state: 'ok', error: null });
     },
-    status: () => ({ ...st }),
-    usable: () => st.state !== 'needs_reauth',
+    status: () => {
+      poll();
+      return { ...st };
+    },
+    usable: () => {
+      poll();
+      return st.state !== 'needs_reauth';
+    },
+    settled: async () => {
+      poll();
+      await polling;
+    },
   };
 }
+
+/** Which grant a shared row belongs to: a SHA-256 prefix over the grant (the secret cannot be read back). */
+export function grantFingerprint(spec: CredentialSpec): string {
+  const parts =
+    spec.kind === 'static'
+      ? ['static']
+      : spec.kind === 'refresh_token'
+        ? ['refresh_token', spec.token_url, spec.grant.client_id, spec.grant.refresh_token]
+        : ['jwt_bearer', spec.token_url, spec.grant.client_id, spec.grant.username, spec.grant.private_key];
+  return createHash('sha256').update(parts.join('\0')).digest('base64url').slice(0, 22);
+}
+
+/** What a renewal under the shared lock came to. */
+type Renewal =
+  | { refused: string; version: number }
+  | { shared: Issued & { version: number } }
+  | { issued: Issued; version: number }
+  | { failed: unknown };
 
 interface Issued {
   access_token: string;

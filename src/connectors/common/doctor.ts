@@ -3,9 +3,9 @@ import { scrubSecrets } from '../../log.ts';
 import { credentialFailure, type Credential } from './credentials.ts';
 import type { FetchLike } from './http.ts';
 
-import type { CheckName, CheckStatus, DoctorCheck, DoctorContext } from './doctor-check.ts';
+import type { CheckName, CheckStatus, DoctorCheck, DoctorContext, HouseholdModel } from './doctor-check.ts';
 
-export type { CheckName, CheckStatus, DoctorCheck, DoctorContext };
+export type { CheckName, CheckStatus, DoctorCheck, DoctorContext, HouseholdModel };
 
 const CLOCK_SKEW_WARN_MS = 60_000;
 
@@ -13,7 +13,7 @@ const CLOCK_SKEW_WARN_MS = 60_000;
 export interface DoctorConfig {
   descriptors: readonly ConnectorDescriptor<string, any>[];
   connectors: Record<string, unknown>;
-  households: { source: string; opt_in_property: string } | null;
+  households: ({ source: string; opt_in_property: string } & Partial<HouseholdModel>) | null;
 }
 
 /** The checks of every configured connector, with the context the rest of the config gives. */
@@ -21,9 +21,18 @@ export function diagnoseConfig(config: DoctorConfig, deps: ConnectorDeps, fix = 
   const ctx = {
     opt_in_property: config.households?.opt_in_property ?? 'points_aggregation_opt_in',
     household_source: config.households?.source ?? null,
+    households: config.households ? householdModel(config.households) : undefined,
     fix,
   };
   return diagnose(config.descriptors, config.connectors, ctx, deps);
+}
+
+function householdModel(h: Partial<HouseholdModel>): HouseholdModel {
+  return {
+    hubspot_mode: h.hubspot_mode ?? 'company',
+    head_labels: h.head_labels ?? [],
+    member_labels: h.member_labels ?? [],
+  };
 }
 
 /** Runs the checks of every configured connector that has them (in parallel; each check bounded by a timeout). */

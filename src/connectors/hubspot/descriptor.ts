@@ -59,5 +59,10 @@ export const hubspotConnector = defineConnector({
   },
   doctor: hubspotDoctor,
   create: (cfg, deps) =>
-    createHubSpotConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
+    createHubSpotConnector(cfg, {
+      logger: deps.logger,
+      fetch: deps.fetch,
+      tokens: deps.tokens,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
 });

@@ -17,6 +17,7 @@ import {
   type Credential,
   type CredentialConfig,
 } from '../common/credentials.ts';
+import type { TokenStore } from '../common/credentials-store.ts';
 import { saysUnauthorized, withRenewal, type TokenUse } from '../common/renewing.ts';
 import { createHubSpotSource } from './pull.ts';
 import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
@@ -46,6 +47,7 @@ export interface HubSpotDeps {
   logger?: Logger;
   now?: () => number;
   fetch?: FetchLike | undefined;
+  tokens?: TokenStore | undefined;
 }
 
 /** The connector's credential: a private-app token as is, or an OAuth app's refresh-token grant. */
@@ -57,6 +59,7 @@ export function hubspotCredential(cfg: HubSpotConfig, deps: HubSpotDeps = {}): C
       fetch: deps.fetch,
       now: deps.now,
       logger: deps.logger,
+      store: deps.tokens,
     }),
   );
 }

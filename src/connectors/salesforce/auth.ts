@@ -2,6 +2,7 @@ import jsforce from 'jsforce';
 import type { Logger } from '../../log.ts';
 import { createCredential, credentialFor, credentialSpec, type Credential } from '../common/credentials.ts';
 import type { FetchLike } from '../common/http.ts';
+import type { TokenStore } from '../common/credentials-store.ts';
 import type { TokenUse } from '../common/renewing.ts';
 import { saysUnauthorized } from '../common/renewing.ts';
 import type { SalesforceConfig } from './config.ts';
@@ -12,6 +13,7 @@ export interface SalesforceAuthDeps {
   logger?: Logger | undefined;
   now?: (() => number) | undefined;
   fetch?: FetchLike | undefined;
+  tokens?: TokenStore | undefined;
 }
 
 /**
@@ -27,6 +29,7 @@ export function salesforceCredential(cfg: SalesforceConfig, deps: SalesforceAuth
       fetch: deps.fetch,
       now: deps.now,
       logger: deps.logger,
+      store: deps.tokens,
     }),
   );
 }

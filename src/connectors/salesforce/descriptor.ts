@@ -93,5 +93,10 @@ export const salesforceConnector = defineConnector({
         })
       : [],
   create: (cfg, deps) =>
-    createSalesforceConnector(cfg, { logger: deps.logger, fetch: deps.fetch, ...(deps.now ? { now: deps.now } : {}) }),
+    createSalesforceConnector(cfg, {
+      logger: deps.logger,
+      fetch: deps.fetch,
+      tokens: deps.tokens,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
 });

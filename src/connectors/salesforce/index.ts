@@ -1,4 +1,5 @@
 import { salesforceConnection } from './auth.ts';
+import type { TokenStore } from '../common/credentials-store.ts';
 import type { FetchLike } from '../common/http.ts';
 import { withRenewal } from '../common/renewing.ts';
 import { HearthError } from '../../errors.ts';
@@ -31,6 +32,7 @@ export interface SalesforceDeps {
   logger?: Logger;
   now?: () => number;
   fetch?: FetchLike | undefined;
+  tokens?: TokenStore | undefined;
 }
 
 /** The slice of jsforce's Connection Hearth uses. */

@@ -50,5 +50,6 @@ export const zohoConnector = defineConnector({
     ],
   },
   doctor: zohoDoctor,
-  create: (cfg, deps) => createZohoConnector(cfg, { logger: deps.logger, ...(deps.now ? { now: deps.now } : {}) }),
+  create: (cfg, deps) =>
+    createZohoConnector(cfg, { logger: deps.logger, tokens: deps.tokens, ...(deps.now ? { now: deps.now } : {}) }),
 });

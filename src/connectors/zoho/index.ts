@@ -7,6 +7,7 @@ import { deliverByKind } from '../deliver-by-kind.ts';
 import { withPullRetries, type PullRetryOptions } from '../pull-retry.ts';
 import type { Logger } from '../../log.ts';
 import type { FetchLike } from '../common/http.ts';
+import type { TokenStore } from '../common/credentials-store.ts';
 import {
   createCredential,
   credentialFor,
@@ -48,6 +49,7 @@ export interface ZohoDeps {
   now?: () => number;
   retry?: PullRetryOptions;
   logger?: Logger;
+  tokens?: TokenStore | undefined;
 }
 
 /** A holder the caller reads the current token from (the credential puts it there). */
@@ -74,6 +76,7 @@ export function zohoCredential(cfg: ZohoConfig, deps: ZohoDeps = {}): Credential
       fetch: deps.fetch as FetchLike | undefined,
       now: deps.now,
       logger: deps.logger,
+      store: deps.tokens,
     }),
   );
 }

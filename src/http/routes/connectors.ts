@@ -21,7 +21,10 @@ const checkSchema = {
   type: 'object',
   properties: {
     connector: { type: 'string' },
-    check: { type: 'string', enum: ['reachable', 'credentials', 'scopes', 'properties', 'webhooks', 'clock'] },
+    check: {
+      type: 'string',
+      enum: ['reachable', 'credentials', 'scopes', 'properties', 'labels', 'webhooks', 'clock'],
+    },
     status: { type: 'string', enum: ['ok', 'warn', 'fail', 'skip'] },
     detail: { type: 'string' },
     fix: nullableString,
