@@ -65,7 +65,7 @@ test('the shipped erasers: which systems can erase, and their jobs reach them by
   assert.ok(live.hubspot?.outbound?.kinds.includes('crm.address_write'), 'its other kinds still deliver');
 });
 
-test('HubSpot: GDPR delete by id, by e-mail without one; already gone counts as erased; a refusal is reported', async () => {
+test('HubSpot: GDPR delete by id, by e-mail without one; gone counts as erased; a refusal is reported', async () => {
   const erase = eraserOf(hubspotConnector, { access_token: hubspot.token, base_url: hubspot.url });
   const a = hubspot.createContact({ email: 'a@example.com' });
   hubspot.createContact({ email: 'b@example.com' });
