@@ -55,6 +55,8 @@ export interface ChangeLineageTable {
   changed_at: number;
   /** JSON `[[field, old, new], ...]`. */
   changes: string;
+  /** When the values were blanked (erasure, retention; migration 0080): fields and times stay. */
+  redacted_at?: number | null;
 }
 
 export type InboxStatus = 'pending' | 'applied' | 'ignored' | 'echo' | 'failed';
@@ -71,6 +73,8 @@ export interface InboxEventsTable {
   error: string | null;
   received_at: number;
   applied_at: number | null;
+  /** When the payload was blanked (erasure, retention; migration 0080); null while it holds the event. */
+  redacted_at?: number | null;
 }
 
 /** `shadow`: recorded instead of sent while its connector's write-back flag is `shadow` (governance). */

@@ -107,7 +107,7 @@ export async function eraseCustomer(trx: Db, customerId: string, o: EraseOptions
   for (let i = 0; i < ids.length; i += 500) {
     const r = await trx
       .updateTable('inbox_events')
-      .set({ payload: JSON.stringify({ erased: id }) })
+      .set({ payload: JSON.stringify({ erased: id }), redacted_at: o.now })
       .where('id', 'in', ids.slice(i, i + 500))
       .executeTakeFirst();
     count('inbox_events', r.numUpdatedRows);
@@ -125,7 +125,7 @@ export async function eraseCustomer(trx: Db, customerId: string, o: EraseOptions
     const blank = (JSON.parse(row.changes) as [string, unknown, unknown][]).map(([f]) => [f, null, null]);
     await trx
       .updateTable('change_lineage')
-      .set({ changes: JSON.stringify(blank) })
+      .set({ changes: JSON.stringify(blank), redacted_at: o.now })
       .where('id', '=', row.id)
       .execute();
   }

@@ -50,13 +50,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('value', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  // Retention deletes by age: inbox events by receipt, findings by creation.
+  // When a row's personal values were blanked (erasure or retention): later runs skip it.
+  await db.schema.alterTable('inbox_events').addColumn('redacted_at', 'bigint').execute();
+  await db.schema.alterTable('change_lineage').addColumn('redacted_at', 'bigint').execute();
+  // Retention works by age: inbox events by receipt, change log by change, findings by creation.
   await db.schema.createIndex('inbox_events_received_idx').on('inbox_events').column('received_at').execute();
   await db.schema.createIndex('change_lineage_changed_idx').on('change_lineage').column('changed_at').execute();
   await db.schema.createIndex('drift_findings_created_idx').on('drift_findings').column('created_at').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('change_lineage').dropColumn('redacted_at').execute();
+  await db.schema.alterTable('inbox_events').dropColumn('redacted_at').execute();
   for (const i of ['drift_findings_created_idx', 'change_lineage_changed_idx', 'inbox_events_received_idx'])
     await db.schema.dropIndex(i).ifExists().execute();
   for (const t of ['install_secrets', 'erasure_holds', 'erasure_systems', 'erasure_tombstones', 'erasures'])
