@@ -129,6 +129,17 @@ describeEachDialect('erasure: DELETE /v1/customers/:id', (ctx) => {
     const hasher = (await tombstoneHasher(db(), config.security, Date.now(), false))!;
     assert.ok(stones.some((s) => s.hash === hasher('email', 'ana@example.com')));
 
+    // A revert cannot bring her back: the blanked values are unsupported, nothing is written as null.
+    const revert = await call(hearth, 'POST', '/v1/revert', {
+      customers: [customer.id],
+      since: new Date(0).toISOString(),
+      dry_run: false,
+    });
+    assert.equal(revert.status, 200);
+    assert.deepEqual([revert.body.applied, revert.body.steps], [false, []]);
+    assert.ok(revert.body.unsupported.length >= lineage.length);
+    assert.equal((await call(hearth, 'GET', `/v1/customers/${customer.id}`)).status, 404);
+
     // Each system confirms: HubSpot's GDPR delete and the IdP's DELETE /Users/:id landed.
     const done = await eventually(async () => {
       const r = await report(res.body.id);
