@@ -7,6 +7,8 @@ import { call, contactUpdate, ingest, keyOf } from '../../test-support/governanc
 import { ADMIN_KEY, eventually, startTestHearth } from '../../test-support/harness.ts';
 import type { HearthConfig } from '../config/loader.ts';
 import type { Hearth } from '../runtime.ts';
+import { captureIo } from '../../test-support/test-io.ts';
+import { main } from '../main.ts';
 import { eraseCustomer } from './erasure.ts';
 import { eventIdentifiers, phoneKey, tombstoneHasher } from './erasure-hash.ts';
 import { systemStatus } from './erasure-report.ts';
@@ -252,5 +254,31 @@ describeEachDialect('erasure: DELETE /v1/customers/:id', (ctx) => {
       .where('hash', '=', hasher('email', 'di@example.com'))
       .execute();
     assert.deepEqual(stones, []);
+  });
+
+  test('hearth erase and hearth erasures: erase from the CLI, list, show, bad input is one line', async () => {
+    const run = async (...argv: string[]) => {
+      const t = captureIo();
+      const code = await main([...argv, '--db', ctx.url()], t.io);
+      return { code, out: t.out(), err: t.err() };
+    };
+    await ingest(hearth, ctx.hdb(), [contactUpdate('hubspot', '88001', { given_name: 'Ed', email: 'ed@example.com' })]);
+    const ed = (await customerByEmail('ed@example.com'))!;
+    const erased = await run('erase', ed.id, '--json');
+    assert.equal(erased.code, 0, erased.err);
+    const report = JSON.parse(erased.out);
+    assert.equal(report.customer_id, ed.id);
+    assert.deepEqual(report.systems, [], 'the CLI here has no connectors configured: nothing to queue');
+    assert.equal(await customerByEmail('ed@example.com'), undefined);
+    const shown = await run('erasures', report.id);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, new RegExp(`erasure ${report.id} of ${ed.id} by cli: done`));
+    const listed = await run('erasures', '--limit', '5');
+    assert.match(listed.out, new RegExp(report.id));
+    const again = await run('erase', ed.id);
+    assert.equal(again.code, 2);
+    assert.match(again.err, /customer .* not found/);
+    assert.equal(again.err.trim().split('\n').length, 1);
+    assert.equal((await run('erase')).code, 2);
   });
 });
