@@ -92,7 +92,10 @@ async function tombstoneMatches(
       found.set(r.hash, r.erasure_id);
   if (found.size === 0) return matches;
   events.forEach((ev, i) => {
-    const hit = hashed[i]!.find((h) => found.has(h.hash));
+    // A phone alone is weak evidence: family members share one. It holds an event only when the
+    // event names no e-mail of its own (a different e-mail with the same phone is someone else).
+    const named = hashed[i]!.some((h) => h.kind === 'email');
+    const hit = hashed[i]!.find((h) => found.has(h.hash) && (h.kind !== 'phone' || !named));
     if (hit) matches.set(ev, { erasure_id: found.get(hit.hash)!, matched: hit.kind });
   });
   return matches;

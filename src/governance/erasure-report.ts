@@ -119,7 +119,7 @@ export async function retryErasure(db: Db, id: string, now: number): Promise<num
 
 /**
  * A steward decides a held webhook: `release` applies it (the person comes back as new, e.g. they
- * signed up again), `dismiss` keeps it out and blanks its payload.
+ * signed up again) and lifts the erasure's tombstone; `dismiss` keeps it out and blanks its payload.
  */
 export async function decideHold(
   db: Db,
@@ -138,13 +138,16 @@ export async function decideHold(
       .set({ status, decided_by: actor, decided_at: now })
       .where('id', '=', holdId)
       .execute();
-    if (decision === 'release')
+    if (decision === 'release') {
       await trx
         .updateTable('inbox_events')
         .set({ status: 'pending', error: null, applied_at: null })
         .where('id', '=', hold.event_id)
         .execute();
-    else
+      // The person is welcome back: the tombstone is lifted, so their later events apply as usual
+      // (webhooks already held stay held until decided). The erasure record and its report stay.
+      await trx.deleteFrom('erasure_tombstones').where('erasure_id', '=', hold.erasure_id).execute();
+    } else
       await trx
         .updateTable('inbox_events')
         .set({ payload: JSON.stringify({ erased: hold.erasure_id }) })

@@ -186,6 +186,31 @@ describeEachDialect('erasure: DELETE /v1/customers/:id', (ctx) => {
     assert.equal(released.body.status, 'released');
     assert.equal((await call(hearth, 'POST', path, { decision: 'dismiss' })).status, 409);
     await eventually(() => customerByEmail('cy@example.com'), 10_000, 'released event applied as a new customer');
+    // Released: the tombstone is lifted, her next change applies as usual.
+    await ingest(hearth, ctx.hdb(), [
+      contactUpdate('hubspot', '99001', { given_name: 'Cyd', email: 'cy@example.com' }),
+    ]);
+    assert.equal((await report(erased.id)).holds.length, 2, 'nothing more held');
+    const back = await call(hearth, 'GET', `/v1/customers/${(await customerByEmail('cy@example.com'))!.id}`);
+    assert.equal(back.body.given_name, 'Cyd');
+  });
+
+  test('a phone alone holds an event only when it names no other e-mail (families share phones)', async () => {
+    await ingest(hearth, ctx.hdb(), [
+      contactUpdate('hubspot', '66001', { given_name: 'Flo', email: 'flo@example.com', phone: '+1 555 444 0001' }),
+    ]);
+    const flo = (await customerByEmail('flo@example.com'))!;
+    const erased = (await erase(flo.id)).body;
+    await ingest(hearth, ctx.hdb(), [
+      contactUpdate('hubspot', '66002', { given_name: 'Gus', email: 'gus@example.com', phone: '(555) 444-0001' }),
+      contactUpdate('hubspot', '66003', { given_name: 'Flo', phone: '555 444 0001' }),
+    ]);
+    assert.ok(await customerByEmail('gus@example.com'), 'a family member with the same phone applies');
+    const holds = (await report(erased.id)).holds;
+    assert.deepEqual(
+      holds.map((h: any) => h.matched),
+      ['phone'],
+    );
   });
 
   test('a system that refuses stays open with its error until the erasure is retried', async () => {
