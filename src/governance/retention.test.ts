@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { describeEachDialect } from '../../test-support/dialects.ts';
 import { captureIo } from '../../test-support/test-io.ts';
 import { insertEvents } from '../engine/inbox.ts';
@@ -188,5 +188,27 @@ describeEachDialect('retention: only what is older than the period', (ctx) => {
     assert.deepEqual(await changes(s.newChange.id), [['email', 'a@example.com', 'r2@example.com']], 'within 30 days');
     const findings = await db().selectFrom('drift_findings').select('id').where('customer_id', '=', 'cus_r2').execute();
     assert.equal(findings.length, 3, 'no findings period: all kept');
+  });
+
+  test('the scheduled pass (hearth serve) runs every interval and stops on close', async () => {
+    const s = await seed('r4');
+    const settings = retentionSchema.parse({ findings: 90, interval_minutes: 5 });
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const passes: unknown[] = [];
+      const logger = { ...createLogger('silent'), info: (o: unknown) => void passes.push(o) } as never;
+      const scheduled = scheduleRetention(db(), settings, { logger })!;
+      mock.timers.tick(4 * 60_000);
+      assert.equal(passes.length, 0, 'not before the interval');
+      mock.timers.tick(60_000);
+      await scheduled.close();
+      assert.equal(passes.length, 1);
+      const left = await db().selectFrom('drift_findings').select('id').where('customer_id', '=', 'cus_r4').execute();
+      assert.deepEqual(left.map((r) => r.id).sort(), [s.oldOpen.id, s.newReported.id].sort());
+      mock.timers.tick(10 * 60_000);
+      assert.equal(passes.length, 1, 'closed: no more passes');
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
