@@ -306,4 +306,34 @@ describeEachDialect('erasure: DELETE /v1/customers/:id', (ctx) => {
     assert.equal(again.err.trim().split('\n').length, 1);
     assert.equal((await run('erase')).code, 2);
   });
+
+  test('erasing a merged record erases the survivor and everything merged into it', async () => {
+    await ingest(hearth, ctx.hdb(), [
+      contactUpdate('hubspot', '55001', { given_name: 'Hal', email: 'hal@example.com' }),
+      contactUpdate('hubspot', '55002', { given_name: 'Hal', email: 'hal.old@example.com' }),
+    ]);
+    const survivor = (await customerByEmail('hal@example.com'))!;
+    const merged = (await customerByEmail('hal.old@example.com'))!;
+    await db().updateTable('customers').set({ merged_into: survivor.id }).where('id', '=', merged.id).execute();
+    const res = await erase(merged.id);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.customer_id, survivor.id, 'resolved to the survivor');
+    assert.equal(res.body.removed.customers, 2);
+    const left = await db().selectFrom('customers').select('id').where('id', 'in', [survivor.id, merged.id]).execute();
+    assert.deepEqual(left, []);
+    const hasher = (await tombstoneHasher(db(), config.security, Date.now(), false))!;
+    const stones = await db()
+      .selectFrom('erasure_tombstones')
+      .select('hash')
+      .where('erasure_id', '=', res.body.id)
+      .execute();
+    const hashes = new Set(stones.map((r) => r.hash));
+    for (const [kind, value] of [
+      ['email', 'hal@example.com'],
+      ['email', 'hal.old@example.com'],
+      ['source', 'hubspot:55001'],
+      ['source', 'hubspot:55002'],
+    ] as const)
+      assert.ok(hashes.has(hasher(kind, value)), `${kind} ${value} is tombstoned`);
+  });
 });
