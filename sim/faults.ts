@@ -13,6 +13,8 @@ export interface FaultPlan {
   hang_if_body_includes?: string;
   /** Seconds sent in Retry-After with a HubSpot 429 (default 1); null sends no header. */
   retry_after_s?: number | null;
+  /** Refuse every erasure call (a GDPR delete, a DELETE of a record) with this status and message. */
+  reject_delete?: { status: number; message: string };
 }
 
 export type Fault = 'rate_limit' | 'server_error' | 'drop';

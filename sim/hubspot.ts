@@ -119,6 +119,10 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
         ),
       );
     const body = parseJson(text);
+    if (req.method === 'POST' && url.pathname === `${BASE}/gdpr-delete`) {
+      const r = gdprDelete(store, body as any, faults.plan.reject_delete);
+      return sendJson(res, r.status, r.body ?? null);
+    }
     if (req.method === 'POST' && url.pathname === '/crm/v3/properties/contacts') {
       const created = (body as { name?: string } | undefined)?.name;
       if (!created) return sendJson(res, 400, error('VALIDATION_ERROR', 'name is required'));
@@ -164,6 +168,15 @@ export async function startHubSpotSim(opts: HubSpotSimOptions = {}): Promise<Hub
     households,
     close: server.close,
   };
+}
+
+/** GDPR delete: by id or `idProperty` (email); permanent. 204, or 404 when no such contact. */
+function gdprDelete(store: Store, body: any, reject: { status: number; message: string } | undefined): Reply {
+  if (reject) return { status: reject.status, body: error('VALIDATION_ERROR', reject.message) };
+  const c = store.find(String(body?.objectId ?? ''), body?.idProperty ?? null);
+  if (!c) return { status: 404, body: error('OBJECT_NOT_FOUND', 'Object not found.') };
+  store.contacts.delete(c.id);
+  return { status: 204 };
 }
 
 function route(store: Store, method: string, url: URL, body: any): Reply {

@@ -100,6 +100,7 @@ export async function startScimSim(
     const user = users.get(decodeURIComponent(m[1]));
     if (!user) return err(404, `Resource ${m[1]} not found`);
     if (req.method === 'GET') return { status: 200, body: user };
+    if (req.method === 'DELETE') return (users.delete(user.id), { status: 204 });
     if (req.method !== 'PATCH') return err(405, 'method not supported');
     if (body === undefined) return err(400, 'body is not JSON', 'invalidSyntax');
     patches.push({ id: user.id, body });
@@ -296,6 +297,7 @@ export async function startAuth0Sim(
     const user = users.get(decodeURIComponent(m[1]!));
     if (!user) return apiErr(404, 'Not Found', 'The user does not exist.', 'inexistent_user');
     if (req.method === 'GET') return { status: 200, body: user };
+    if (req.method === 'DELETE') return (users.delete(user.user_id), { status: 204 });
     if (req.method !== 'PATCH') return apiErr(405, 'Method Not Allowed', 'Method Not Allowed');
     const b = body as { app_metadata?: unknown; user_metadata?: unknown } | undefined;
     if (!b || typeof b !== 'object')
@@ -454,6 +456,7 @@ export async function startKeycloakSim(
     const user = m ? users.get(decodeURIComponent(m[1]!)) : undefined;
     if (!user) return { status: 404, body: { error: 'User not found' } };
     if (req.method === 'GET') return { status: 200, body: user };
+    if (req.method === 'DELETE') return (users.delete(user.id), { status: 204 });
     if (req.method !== 'PUT') return { status: 405, body: { error: 'HTTP 405 Method Not Allowed' } };
     const rep = body as Partial<KeycloakUser> | undefined;
     if (!rep || typeof rep !== 'object')

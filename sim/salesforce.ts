@@ -137,6 +137,11 @@ export async function startSalesforceSim(opts: SalesforceSimOptions = {}): Promi
         },
       };
     if (method === 'PATCH') return (update(id, body, origin, true), { status: 204 });
+    if (method === 'DELETE') {
+      const reject = faults.plan.reject_delete;
+      if (reject) return { status: reject.status, body: [{ message: reject.message, errorCode: 'DELETE_FAILED' }] };
+      return (contacts.delete(id), { status: 204 });
+    }
     return notFound();
   }
 

@@ -152,6 +152,12 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
         body: stripeError('invalid_request_error', `No such customer: '${id}'`, 'resource_missing'),
       };
     if (req.method === 'GET') return { status: 200, body: c };
+    if (req.method === 'DELETE') {
+      const reject = faults.plan.reject_delete;
+      if (reject) return { status: reject.status, body: stripeError('invalid_request_error', reject.message) };
+      customers.delete(c.id);
+      return { status: 200, body: { id: c.id, object: 'customer', deleted: true } };
+    }
     const params = parseForm(text);
     updates.push({ id: c.id, key: (req.headers['idempotency-key'] as string | undefined) ?? null, params });
     return { status: 200, body: update(c, params) };

@@ -105,6 +105,8 @@ export async function startZendeskSim(
   const email = opts.email ?? 'hearth@example.com';
   const token = opts.token ?? 'zd-token';
   const users = new Map<number, ZendeskSimUser>();
+  /** Soft-deleted users awaiting the permanent delete (`/deleted_users/:id`). */
+  const softDeleted = new Set<number>();
   const jobs = new Map<string, SimJob>();
   const faults = createFaults();
   const batches: number[] = [];
@@ -258,6 +260,21 @@ export async function startZendeskSim(
       return { status: 200, body: { users: found, count: found.length, next_page: null, previous_page: null } };
     }
     const u = /^\/api\/v2\/users\/(\d+)$/.exec(p);
+    const gone = /^\/api\/v2\/deleted_users\/(\d+)$/.exec(p);
+    if (req.method === 'DELETE' && (u || gone)) {
+      const reject = faults.plan.reject_delete;
+      if (reject) return { status: reject.status, body: { error: 'Forbidden', description: reject.message } };
+      const id = Number((u ?? gone)![1]);
+      if (u) {
+        const user = users.get(id);
+        if (!user) return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
+        users.delete(id);
+        softDeleted.add(id);
+        return { status: 200, body: { user: { ...user, active: false } } };
+      }
+      if (!softDeleted.delete(id)) return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } };
+      return { status: 204, body: null };
+    }
     if (req.method === 'GET' && u) {
       const user = users.get(Number(u[1]));
       return user

@@ -20,7 +20,9 @@ export type IdPrefix =
   | 'rvt'
   | 'flg'
   | 'shw'
-  | 'qlt';
+  | 'qlt'
+  | 'ers'
+  | 'ehd';
 
 // ulidx asks the system for random bytes once per character (16 calls per id); drawing them from a
 // pooled buffer of crypto-grade random words keeps ids as unpredictable at a fraction of the cost.

@@ -25,6 +25,9 @@ Commands:
   revert              undo a change, an event, a source's writes or a window, as new changes (--dry-run)
   flags list|set|history  runtime feature flags (write-back on/off/shadow, pooling, auto-link, breakers)
   shadow report       what the writes held in shadow mode would change, per system
+  erase               erase a customer here and queue its erasure in every connected system
+  erasures            erasures and each system's confirmation (--retry re-drives refusals)
+  retention run       enforce governance.retention once (serve does it on a schedule)
 
 Run 'hearth <command> --help' for the options of a command.
 Environment: HEARTH_API_KEY (bootstrap admin key), HEARTH_DB (database URL).`;
@@ -48,6 +51,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   revert: async () => (await import('./cli/revert.ts')).revertCommand,
   flags: async () => (await import('./cli/flags.ts')).flagsCommand,
   shadow: async () => (await import('./cli/flags.ts')).shadowCommand,
+  erase: async () => (await import('./cli/erasure.ts')).eraseCommand,
+  erasures: async () => (await import('./cli/erasure.ts')).erasuresCommand,
+  retention: async () => (await import('./cli/erasure.ts')).retentionCommand,
 };
 
 /** `hearth <version> (node <version>)`, the version from package.json. */

@@ -11,6 +11,8 @@ export interface Metrics {
   /** Changes a quality rule held for review; breakers a rate rule opened (governance). */
   qualityViolations: Counter<'rule' | 'source'>;
   qualityBreakersTripped: Counter<'rule' | 'source'>;
+  /** Rows retention blanked or deleted, by kind (governance.retention). */
+  retentionRemoved: Counter<'kind'>;
   inboxDepth: Gauge<'status'>;
   outboxDepth: Gauge<'target' | 'status'>;
   /** Manual adjustments as a share of ledger entries (sampled at scrape), and its alert threshold. */
@@ -70,6 +72,14 @@ export function createMetrics(): Metrics {
       name: 'hearth_quality_breakers_tripped_total',
       help: "A rate rule paused a source's changes (flag breaker.<source> = open); alert on any increase.",
       labelNames: ['rule', 'source'],
+      registers: reg,
+    }),
+    retentionRemoved: new Counter({
+      name: 'hearth_retention_removed_total',
+      help:
+        'Rows retention blanked or deleted, by kind ' +
+        '(inbox_payloads, change_log_values, findings, erasure_payloads).',
+      labelNames: ['kind'],
       registers: reg,
     }),
     inboxDepth: new Gauge({

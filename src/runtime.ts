@@ -18,6 +18,7 @@ import { learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
 import { governedWorkerOptions } from './flows/governance.ts';
+import { scheduleRetention } from './governance/retention.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -132,6 +133,13 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             config.reconcile.schedule_minutes,
           )
         : null;
+    // Retention periods are enforced where the workers run (a pass per interval; none without periods).
+    const retention = running
+      ? scheduleRetention(hdb.db, config.governance.retention, {
+          logger: o.logger,
+          removed: (kind, n) => metrics.retentionRemoved.inc({ kind }, n),
+        })
+      : null;
     const url = o.listen === false ? '' : await app.listen({ host: config.server.host, port: config.server.port });
     // Connector streams (Salesforce CDC) feed the inbox where the workers run: started once the app
     // listens (a failed start leaves none open), closed first.
@@ -156,6 +164,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
       close: async () => {
         await Promise.all(streams.map((s) => s.stop()));
         await reconciler?.close();
+        await retention?.close();
         await app.close();
         await stopListening?.();
         await running?.stop();

@@ -9,6 +9,7 @@ import type { FetchLike } from './common/http.ts';
 import type { TokenStore } from './common/credentials-store.ts';
 import type { DoctorCheck, DoctorContext } from './common/doctor-check.ts';
 import type { StreamDeps, StreamSubscriber } from './common/stream.ts';
+import type { Eraser } from './erasure.ts';
 
 /** What a connector factory may be handed by the process that wires it. */
 export interface ConnectorDeps {
@@ -63,6 +64,8 @@ export interface ConnectorDescriptor<N extends string = string, C = unknown> {
   /** CSV export formats the audit and backfills read. */
   exports?: { contacts?: readonly ColumnSpec<CrmField>[]; orders?: readonly ColumnSpec<OrderField>[] };
   create(cfg: C, deps: ConnectorDeps): Connector;
+  /** Deletes (or anonymises) a person in the system: `erasure.delete` jobs (DELETE /v1/customers/:id). */
+  erase?(cfg: C, deps: ConnectorDeps): Eraser;
   /** Long-running subscriptions `hearth serve` keeps open (Salesforce CDC); none when not enabled in config. */
   streams?(cfg: C, deps: StreamDeps): StreamSubscriber[];
   /** `hearth doctor`: checks the configuration against the live system (reach, credentials, scopes...). */

@@ -4,6 +4,7 @@ import type { Connector } from '../canonical/types.ts';
 import { HearthError } from '../errors.ts';
 import { auth0Connector } from './auth0/descriptor.ts';
 import type { ConnectorDeps, ConnectorDescriptor } from './connector.ts';
+import { withEraser } from './erasure.ts';
 import { hubspotConnector } from './hubspot/descriptor.ts';
 import { keycloakConnector } from './keycloak/descriptor.ts';
 import { salesforceConnector } from './salesforce/descriptor.ts';
@@ -68,7 +69,9 @@ export function buildConnectors(
   const registry: ConnectorRegistry = {};
   for (const d of descriptors) {
     const block = cfg[d.name];
-    if (block !== undefined && block !== null) registry[d.name] = d.create(block, deps);
+    if (block === undefined || block === null) continue;
+    const c = d.create(block, deps);
+    registry[d.name] = d.erase ? withEraser(c, d.erase(block, deps)) : c;
   }
   return registry;
 }
@@ -92,8 +95,20 @@ export function jobTargets(
     if (block === undefined || block === null) continue;
     if (d.targets) d.targets(block).forEach(add);
     else if (d.capabilities.idp) add(d.name);
+    // Erasure jobs go to the connector by name, whatever else it serves.
+    if (d.erase) add(d.name);
   }
   return targets;
+}
+
+/** Configured systems whose connector can erase a person (the erasure jobs' targets). */
+export function erasableSystems(
+  descriptors: Descriptors,
+  cfg: Record<string, unknown>,
+): { system: string; target: string }[] {
+  return descriptors
+    .filter((d) => d.erase && cfg[d.name] !== undefined && cfg[d.name] !== null)
+    .map((d) => ({ system: d.name, target: d.name }));
 }
 
 /** Default precedence per owned field from the descriptors' ranks (the API writer ranks 20). */

@@ -11,6 +11,7 @@ import * as changeLineage from './migrations/0041-change-lineage.ts';
 import * as governance from './migrations/0050-governance.ts';
 import * as connectorCursors from './migrations/0060-connector-cursors.ts';
 import * as connectorTokens from './migrations/0075-connector-tokens.ts';
+import * as erasure from './migrations/0080-erasure.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0050-governance': governance,
   '0060-connector-cursors': connectorCursors,
   '0075-connector-tokens': connectorTokens,
+  '0080-erasure': erasure,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -55,6 +55,8 @@ export interface ChangeLineageTable {
   changed_at: number;
   /** JSON `[[field, old, new], ...]`. */
   changes: string;
+  /** When the values were blanked (erasure, retention; migration 0080): fields and times stay. */
+  redacted_at?: number | null;
 }
 
 export type InboxStatus = 'pending' | 'applied' | 'ignored' | 'echo' | 'failed';
@@ -71,6 +73,8 @@ export interface InboxEventsTable {
   error: string | null;
   received_at: number;
   applied_at: number | null;
+  /** When the payload was blanked (erasure, retention; migration 0080); null while it holds the event. */
+  redacted_at?: number | null;
 }
 
 /** `shadow`: recorded instead of sent while its connector's write-back flag is `shadow` (governance). */
@@ -395,6 +399,11 @@ export interface Database {
   shadow_writes: ShadowWritesTable;
   governance_reverts: GovernanceRevertsTable;
   quality_reviews: QualityReviewsTable;
+  erasures: ErasuresTable;
+  erasure_tombstones: ErasureTombstonesTable;
+  erasure_systems: ErasureSystemsTable;
+  erasure_holds: ErasureHoldsTable;
+  install_secrets: InstallSecretsTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -482,5 +491,57 @@ export interface QualityReviewsTable {
   status: QualityReviewStatus;
   decided_by: string | null;
   decided_at: number | null;
+  created_at: number;
+}
+
+// Erasure (migration 0080).
+export interface ErasuresTable {
+  id: string;
+  /** The erased customer's id (a random id, not personal data); the row itself is gone. */
+  customer_id: string;
+  actor: string;
+  /** JSON: rows removed or blanked per table (counts only). */
+  removed: string;
+  created_at: number;
+}
+
+/** A keyed hash (HMAC-SHA256) of an erased person's e-mail, phone or source id; never the value. */
+export interface ErasureTombstonesTable {
+  hash: string;
+  erasure_id: string;
+  /** email | phone | source */
+  kind: string;
+  created_at: number;
+}
+
+/** The erasure job of one connected system (its status is the job's); `note` when none was queued. */
+export interface ErasureSystemsTable {
+  erasure_id: string;
+  system: string;
+  job_id: string | null;
+  note: string | null;
+  created_at: number;
+}
+
+export type ErasureHoldStatus = 'held' | 'released' | 'dismissed';
+
+/** An inbound event that matched a tombstone: not applied until a person releases it. */
+export interface ErasureHoldsTable {
+  id: string;
+  erasure_id: string;
+  event_id: string;
+  connector: string;
+  /** Which identifier matched: email | phone | source. */
+  matched: string;
+  status: ErasureHoldStatus;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
+}
+
+/** Secrets generated once per installation (the tombstone hash key without `security.lookup_key`). */
+export interface InstallSecretsTable {
+  name: string;
+  value: string;
   created_at: number;
 }

@@ -13,6 +13,8 @@ import { createQualityScreen } from './quality.ts';
 import { flagProblem, type WritebackMode } from '../governance/flags.ts';
 import type { DeliveryGate, GatePlan } from '../engine/gate.ts';
 import { recordShadowWrites, releaseShadow } from '../governance/shadow-store.ts';
+import { withErasureGuard } from '../governance/erasure-guard.ts';
+import { tombstoneHasherSource } from '../governance/erasure-hash.ts';
 
 type Db = Kysely<Database>;
 
@@ -76,6 +78,7 @@ export function writebackHooks(hdb: HearthDb, flags: FlagReader) {
 /**
  * What governance adds to a process's workers: the event applier under runtime flags and quality
  * rules, and the write-back gate (send, hold, shadow) per target. Flags are read per batch.
+ * Outermost, the erasure guard: an event naming an erased person is held, never applied.
  */
 export function governedWorkerOptions(
   hdb: HearthDb,
@@ -86,5 +89,6 @@ export function governedWorkerOptions(
 ) {
   const flags = createFlagReader(hdb.db);
   const screen = createQualityScreen(config.governance?.quality.rules ?? [], { metrics, logger });
-  return { applier: createGovernedApplier(ctx, flags, screen), ...writebackHooks(hdb, flags) };
+  const applier = withErasureGuard(createGovernedApplier(ctx, flags, screen), tombstoneHasherSource(config.security));
+  return { applier, ...writebackHooks(hdb, flags) };
 }

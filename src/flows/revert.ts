@@ -58,13 +58,17 @@ export async function runRevert(
 ): Promise<RevertResult> {
   if ('run' in selector) return revertRunHeals(db, ctx, selector.run, o, now);
   return db.transaction().execute(async (trx) => {
-    const selected = await selectChanges(trx, selector);
-    if (selected.length === 0) throw new HearthError('not_found', `no changes match ${describeSelector(selector)}`);
+    const matched = await selectChanges(trx, selector);
+    if (matched.length === 0) throw new HearthError('not_found', `no changes match ${describeSelector(selector)}`);
+    // Values blanked by retention or an erasure cannot be restored: listed as unsupported, never written as null.
+    const blanked = await redactedLineage(trx, matched);
+    const selected = matched.filter((c) => !blanked.has(lineageIdOf(c.id)));
     const customerIds = [...new Set(selected.map((c) => c.customer_id))];
     const customers = await loadCustomers(trx, customerIds);
     const history = await historyOf(trx, customerIds);
     const current = new Map([...customers.values()].map((c) => [c.id, c as unknown as Record<string, string | null>]));
     const plan = planRevert(selected, history, current);
+    for (const c of matched) if (blanked.has(lineageIdOf(c.id))) plan.unsupported.push({ id: c.id, field: c.field });
     const merged = plan.steps.filter((s) => customers.get(s.customer_id)?.merged_into);
     if (merged.length > 0)
       throw new HearthError('conflict', `customer ${merged[0]!.customer_id} was merged; revert the merge first`);
@@ -72,7 +76,7 @@ export async function runRevert(
       id: null,
       dry_run: o.dry_run,
       applied: false,
-      selected: selected.length,
+      selected: matched.length,
       steps: plan.steps,
       conflicts: plan.conflicts,
       unsupported: plan.unsupported,
@@ -96,6 +100,23 @@ export async function runRevert(
       .execute();
     return { ...result, id, applied: true, jobs };
   });
+}
+
+const lineageIdOf = (changeId: string) => changeId.slice(0, changeId.lastIndexOf('.'));
+
+/** The lineage rows among these changes whose values were blanked (`redacted_at`, migration 0080). */
+async function redactedLineage(db: Db, changes: ChangeLogTable[]): Promise<Set<string>> {
+  const ids = [...new Set(changes.map((c) => lineageIdOf(c.id)))];
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500)
+    for (const r of await db
+      .selectFrom('change_lineage')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('redacted_at', 'is not', null)
+      .execute())
+      out.add(r.id);
+  return out;
 }
 
 export function describeSelector(s: RevertSelector): string {

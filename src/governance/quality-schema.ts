@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PERSON_FIELDS } from './minimise.ts';
+import { retentionSchema } from './retention.ts';
 
 const FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
 
@@ -58,6 +59,7 @@ export const governanceSchema = z
         'Per connector, the canonical person fields that may leave Hearth to it (others are blanked in ' +
           'payloads; a write of only those is not queued). A connector not listed receives every field.',
       ),
+    retention: retentionSchema.describe('How long personal data is kept (enforced by `hearth serve`).'),
   })
   .prefault({});
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineConnector } from '../connector.ts';
+import { auth0Eraser } from './erase.ts';
 import { createAuth0Connector } from './index.ts';
 
 /** Auth0 Management API: household claims in the user's app_metadata. */
@@ -17,5 +18,6 @@ export const auth0Connector = defineConnector({
     missing_user: z.enum(['skip', 'fail']).default('skip'),
   }),
   capabilities: { idp: true },
+  erase: auth0Eraser,
   create: (cfg, deps) => createAuth0Connector(cfg, { now: deps.now, timeout_ms: cfg.timeout_ms }),
 });

@@ -64,7 +64,7 @@ export function createAuth0Connector(cfg: Auth0Config, deps: HttpDeps = {}): Con
   };
 }
 
-function auth0UserApi(cfg: Auth0Config, http: HttpClient): IdpUserApi {
+export function auth0UserApi(cfg: Auth0Config, http: HttpClient): IdpUserApi {
   const base = auth0BaseUrl(cfg.domain);
   const audience = cfg.audience ?? `${base}/api/v2/`;
   const tokens = createTokenCache(async () => {
@@ -100,6 +100,13 @@ function auth0UserApi(cfg: Auth0Config, http: HttpClient): IdpUserApi {
         const r = await http.request('PATCH', `${base}/api/v2/users/${encodeURIComponent(id)}`, {
           headers: { ...auth(token), 'content-type': 'application/json' },
           body: JSON.stringify(auth0Patch(cfg.metadata_key, claims)),
+        });
+        return r.ok ? { ok: true, value: null } : r;
+      }),
+    deleteUser: (id) =>
+      withToken(tokens, async (token): Promise<Outcome<null>> => {
+        const r = await http.request('DELETE', `${base}/api/v2/users/${encodeURIComponent(id)}`, {
+          headers: auth(token),
         });
         return r.ok ? { ok: true, value: null } : r;
       }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { hubspotEraser } from './erase.ts';
 import { createHubSpotHouseholds } from './households.ts';
 import { hubspotDoctor } from './doctor.ts';
 import { createHubSpotConnector, hubspotRenewingClient, hubspotCredential } from './index.ts';
@@ -58,6 +59,7 @@ export const hubspotConnector = defineConnector({
     ],
   },
   doctor: hubspotDoctor,
+  erase: hubspotEraser,
   create: (cfg, deps) =>
     createHubSpotConnector(cfg, {
       logger: deps.logger,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineConnector } from '../connector.ts';
+import { keycloakEraser } from './erase.ts';
 import { createKeycloakConnector } from './index.ts';
 
 /** Keycloak Admin REST API: household claims as user attributes (read, merge, PUT, read back). */
@@ -18,5 +19,6 @@ export const keycloakConnector = defineConnector({
     missing_user: z.enum(['skip', 'fail']).default('skip'),
   }),
   capabilities: { idp: true },
+  erase: keycloakEraser,
   create: (cfg, deps) => createKeycloakConnector(cfg, { now: deps.now, timeout_ms: cfg.timeout_ms }),
 });

@@ -71,7 +71,7 @@ export function createKeycloakConnector(cfg: KeycloakConfig, deps: HttpDeps = {}
   };
 }
 
-function keycloakUserApi(cfg: KeycloakConfig, http: HttpClient): IdpUserApi {
+export function keycloakUserApi(cfg: KeycloakConfig, http: HttpClient): IdpUserApi {
   const base = cfg.base_url.replace(/\/$/, '');
   const users = `${base}/admin/realms/${encodeURIComponent(cfg.realm)}/users`;
   const tokenUrl = `${base}/realms/${encodeURIComponent(cfg.token_realm ?? cfg.realm)}/protocol/openid-connect/token`;
@@ -123,6 +123,11 @@ function keycloakUserApi(cfg: KeycloakConfig, http: HttpClient): IdpUserApi {
         });
         if (!put.ok) return put;
         return cfg.verify_writes ? verify(await getUser(token, id), claims) : { ok: true, value: null };
+      }),
+    deleteUser: (id) =>
+      withToken(tokens, async (token): Promise<Outcome<null>> => {
+        const r = await http.request('DELETE', `${users}/${encodeURIComponent(id)}`, { headers: auth(token) });
+        return r.ok ? { ok: true, value: null } : r;
       }),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { salesforceEraser } from './erase.ts';
 import { salesforceDoctor } from './doctor.ts';
 import { CREDENTIAL_REQUIRED, hasCredential, jwtGrantSchema, refreshGrantSchema } from '../common/credentials.ts';
 import { createSalesforceHouseholds } from './households.ts';
@@ -92,6 +93,7 @@ export const salesforceConnector = defineConnector({
           onStored: deps.onStored,
         })
       : [],
+  erase: salesforceEraser,
   create: (cfg, deps) =>
     createSalesforceConnector(cfg, {
       logger: deps.logger,

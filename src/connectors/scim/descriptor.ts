@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineConnector } from '../connector.ts';
+import { scimEraser } from './erase.ts';
 import { createScimConnector, HEARTH_SCIM_SCHEMA } from './index.ts';
 
 /** Any SCIM 2.0 service provider: household claims as an extension schema (docs/identity-provider.md). */
@@ -14,5 +15,6 @@ export const scimConnector = defineConnector({
     missing_user: z.enum(['skip', 'fail']).default('skip'),
   }),
   capabilities: { idp: true },
+  erase: scimEraser,
   create: (cfg, deps) => createScimConnector(cfg, { now: deps.now, timeout_ms: cfg.timeout_ms }),
 });

@@ -55,7 +55,7 @@ export function createScimConnector(cfg: ScimConfig, deps: HttpDeps = {}): Conne
   };
 }
 
-function scimUserApi(cfg: ScimConfig, http: HttpClient): IdpUserApi {
+export function scimUserApi(cfg: ScimConfig, http: HttpClient): IdpUserApi {
   const base = cfg.base_url.replace(/\/$/, '');
   const headers = { authorization: `Bearer ${cfg.access_token}`, accept: SCIM_JSON };
   const search = async (filter: string): Promise<Outcome<string[]>> => {
@@ -82,6 +82,10 @@ function scimUserApi(cfg: ScimConfig, http: HttpClient): IdpUserApi {
         headers: { ...headers, 'content-type': SCIM_JSON },
         body: JSON.stringify(scimPatch(cfg.schema_urn, claims)),
       });
+      return r.ok ? { ok: true, value: null } : r;
+    },
+    async deleteUser(id) {
+      const r = await http.request('DELETE', `${base}/Users/${encodeURIComponent(id)}`, { headers });
       return r.ok ? { ok: true, value: null } : r;
     },
   };

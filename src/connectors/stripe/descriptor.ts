@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { stripeEraser } from './erase.ts';
 import { createStripeConnector } from './index.ts';
 
 const config = z.object({
@@ -36,5 +37,6 @@ export const stripeConnector = defineConnector({
       optional('country', 'Shipping Address Country'),
     ],
   },
+  erase: stripeEraser,
   create: (cfg, deps) => createStripeConnector(cfg, deps.now),
 });

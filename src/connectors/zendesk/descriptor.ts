@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { optional, required } from '../../canonical/export-columns.ts';
 import { defineConnector } from '../connector.ts';
+import { zendeskEraser } from './erase.ts';
 import { zendeskDoctor } from './doctor.ts';
 import { createZendeskConnector } from './index.ts';
 
@@ -34,5 +35,6 @@ export const zendeskConnector = defineConnector({
     contacts: [required('email', 'email'), optional('id', 'id'), optional('phone', 'phone')],
   },
   doctor: zendeskDoctor,
+  erase: zendeskEraser,
   create: (cfg, deps) => createZendeskConnector(cfg, deps),
 });

@@ -22,6 +22,7 @@ import { registerReconcileRoutes } from './reconcile.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
 import { registerConnectorRoutes } from './connectors.ts';
 import { registerGovernanceRoutes } from './governance.ts';
+import { registerErasureRoutes } from './erasures.ts';
 import { registerConsoleRoutes } from './console.ts';
 
 const JOB_STATUSES: JobStatus[] = ['pending', 'running', 'done', 'dead', 'superseded', 'shadow'];
@@ -39,6 +40,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: AppDeps): void {
   registerBillingRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerGovernanceRoutes(app, deps);
+  registerErasureRoutes(app, deps);
   registerConsoleRoutes(app, deps);
 }
 

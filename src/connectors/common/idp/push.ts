@@ -13,6 +13,8 @@ export interface IdpUserApi {
   findByEmail(email: string): Promise<Outcome<string[]>>;
   /** Writes the household claims onto one user (merging with whatever else it holds). */
   writeClaims(userId: string, claims: IdentityClaims): Promise<Outcome<null>>;
+  /** Deletes one user (erasure); a user already gone answers not_found. */
+  deleteUser(userId: string): Promise<Outcome<null>>;
 }
 
 /**
