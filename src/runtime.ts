@@ -16,6 +16,7 @@ import { learnLinkOnDelivery } from './flows/apply-events.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
 import { governedWorkerOptions } from './flows/governance.ts';
+import { secureDatabase } from './crypto/key-check.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -47,11 +48,14 @@ export interface StartOptions {
 export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
   const owned = !o.hdb;
   let workers: Workers | null = null;
-  const hdb =
+  const opened =
     o.hdb ??
     openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
+  let hdb: HearthDb = opened;
   try {
-    if (o.migrate !== false) await migrateWithData(hdb.db);
+    if (o.migrate !== false) await migrateWithData(opened.db);
+    // Data keys are checked before anything is read or written: a wrong key refuses to start.
+    hdb = await secureDatabase(opened, config.security, o.now?.());
     const connectors = buildConnectors(config.descriptors, config.connectors, {
       logger: o.logger,
       ...(o.now ? { now: o.now } : {}),

@@ -10,6 +10,7 @@ import * as jobsSupersedes from './migrations/0040-jobs-supersedes.ts';
 import * as changeLineage from './migrations/0041-change-lineage.ts';
 import * as governance from './migrations/0050-governance.ts';
 import * as connectorCursors from './migrations/0060-connector-cursors.ts';
+import * as dataKeys from './migrations/0085-data-keys.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0041-change-lineage': changeLineage,
   '0050-governance': governance,
   '0060-connector-cursors': connectorCursors,
+  '0085-data-keys': dataKeys,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { describeEachDialect } from '../../test-support/dialects.ts';
+import { call, contactUpdate, ingest } from '../../test-support/governance.ts';
+import { startTestHearth } from '../../test-support/harness.ts';
+import { SIGNED_CONNECTORS } from '../../test-support/signers.ts';
+import { captureIo } from '../../test-support/test-io.ts';
+import { main } from '../main.ts';
+import type { Hearth } from '../runtime.ts';
+import { AT_REST } from './at-rest.ts';
+import { securitySchema } from './data-keys.ts';
+import { secureDatabase, verifyDataKeys } from './key-check.ts';
+import { dataKeyStatus, retireUnusedKeys, ROTATED, rotateDataKey } from './rotate.ts';
+
+const key = () => randomBytes(32).toString('base64');
+const K1 = key();
+const K2 = key();
+const LOOKUP = key();
+const ANA = { email: 'ana.secret@example.com', given_name: 'Anastasia', family_name: 'Quill', phone: '+15550001234' };
+
+test('rotation covers exactly the columns the plugin encrypts', () => {
+  const plugin = Object.entries(AT_REST).flatMap(([t, cols]) => Object.entries(cols).map(([c, k]) => `${t}.${c}:${k}`));
+  assert.deepEqual(ROTATED.map((r) => `${r.table}.${r.column}:${r.kind}`).sort(), plugin.sort());
+});
+
+describeEachDialect('encryption at rest', (ctx) => {
+  let hearth: Hearth;
+  const raw = () => ctx.hdb().db; // the fixture's own handle: stored values as they are
+  const security = { data_keys: { k1: K1 }, current_key: 'k1', lookup_key: LOOKUP };
+  const linkOf = (system: string, ext: string) =>
+    raw()
+      .selectFrom('source_links')
+      .selectAll()
+      .where('system', '=', system)
+      .where('external_id', '=', ext)
+      .executeTakeFirstOrThrow();
+
+  before(async () => {
+    ({ hearth } = await startTestHearth(ctx, { connectors: SIGNED_CONNECTORS, security }));
+  });
+  after(() => hearth.close());
+
+  test('values at rest are not clear text; reads (API, change log, revert) return clear values', async () => {
+    await ingest(hearth, hearth.hdb, [
+      contactUpdate('hubspot', 'h-1', {
+        ...ANA,
+        address: { line1: '12 Hidden Lane', city: 'Ghent', postal_code: '9000' },
+      }),
+    ]);
+    await ingest(hearth, hearth.hdb, [contactUpdate('hubspot', 'h-1', { phone: '+15550009999' })]);
+    const link = await linkOf('hubspot', 'h-1');
+    const inbox = await raw().selectFrom('inbox_events').select('payload').execute();
+    const lineage = await raw().selectFrom('change_lineage').select('changes').execute();
+    const stored = [link.snapshot!, ...inbox.map((r) => r.payload), ...lineage.map((r) => r.changes)];
+    assert.ok(link.snapshot!.startsWith('enc1:k1:'));
+    for (const v of stored)
+      for (const secret of ['ana.secret', 'Anastasia', 'Quill', '5550001234', 'Hidden Lane'])
+        assert.ok(!v.includes(secret), `"${secret}" in clear at rest: ${v.slice(0, 80)}`);
+    // The change_log view still expands the lineage in SQL: field names stay readable there.
+    const fields = await raw().selectFrom('change_log').select(['field', 'new_value']).execute();
+    assert.ok(fields.some((f) => f.field === 'email' && f.new_value!.startsWith('enc1:k1:')));
+
+    const detail = await call(hearth, 'GET', `/v1/customers/${link.customer_id}`);
+    assert.equal(detail.status, 200);
+    assert.equal(detail.body.email, ANA.email);
+    const byField = (f: string) => detail.body.changes.filter((c: { field: string }) => c.field === f);
+    assert.equal(byField('email')[0].new_value, ANA.email);
+    assert.deepEqual(
+      byField('phone')
+        .map((c: { new_value: string }) => c.new_value)
+        .sort(),
+      ['+15550001234', '+15550009999'],
+    );
+    assert.equal(detail.body.source_records[0].snapshot.email, ANA.email);
+    const events = await call(hearth, 'GET', '/v1/events?limit=5');
+    assert.equal(events.status, 200);
+    assert.ok(JSON.stringify(events.body).includes(ANA.email), 'inbox payloads read back in clear');
+
+    const bad = (await hearth.hdb.db.selectFrom('inbox_events').select('id').orderBy('id', 'desc').execute())[0]!.id;
+    const dry = await call(hearth, 'POST', '/v1/revert', { event: bad, dry_run: true });
+    assert.equal(dry.status, 200);
+    assert.deepEqual(
+      dry.body.steps.map((s: { field: string; from: string; to: string }) => [s.field, s.from, s.to]),
+      [['phone', '+15550009999', '+15550001234']],
+    );
+  });
+
+  test('matching by e-mail still works with encryption on', async () => {
+    await ingest(hearth, hearth.hdb, [
+      contactUpdate('salesforce', 's-1', { email: ANA.email, given_name: 'Anastasia' }),
+    ]);
+    const a = await linkOf('hubspot', 'h-1');
+    const b = await linkOf('salesforce', 's-1');
+    assert.equal(b.customer_id, a.customer_id);
+    const found = await call(hearth, 'GET', `/v1/customers?email=${encodeURIComponent(ANA.email)}`);
+    assert.deepEqual(
+      found.body.data.map((c: { id: string }) => c.id),
+      [a.customer_id],
+    );
+  });
+
+  test('rotation re-encrypts everything under the new key and is reported by keys status', async () => {
+    const rotated = securitySchema.parse({ data_keys: { k1: K1, k2: K2 }, current_key: 'k2', lookup_key: LOOKUP });
+    const s = await secureDatabase(ctx.hdb(), rotated);
+    const before = await dataKeyStatus(s.raw, ['k1', 'k2']);
+    assert.ok(before.totals.k1! > 0);
+    assert.equal(before.totals.k2, 0);
+    const progress: number[] = [];
+    const rewritten = await rotateDataKey(s.raw, s.cipher!, { batch: 2, onBatch: (p) => progress.push(p.scanned) });
+    assert.ok(progress.length > 3, 'several batches');
+    assert.equal(
+      Object.values(rewritten).reduce((a, b) => a + b, 0),
+      before.totals.k1,
+    );
+    const afterStatus = await dataKeyStatus(s.raw, ['k1', 'k2']);
+    assert.equal(afterStatus.totals.k1, 0);
+    assert.equal(afterStatus.totals.clear, 0);
+    assert.equal(afterStatus.totals.k2, before.totals.k1);
+    assert.ok((await linkOf('hubspot', 'h-1')).snapshot!.startsWith('enc1:k2:'));
+    // Reads through the rotated handle are still clear; a second pass has nothing left to do.
+    const rows = await s.db.selectFrom('change_log').select('new_value').where('field', '=', 'email').execute();
+    assert.ok(rows.some((r) => r.new_value === ANA.email));
+    assert.deepEqual(Object.values(await rotateDataKey(s.raw, s.cipher!)), [0, 0, 0]);
+    assert.deepEqual(await retireUnusedKeys(s.raw, s.cipher!), ['k1']);
+    // k1 may now leave the config: the start-up check no longer asks for it.
+    const k2only = securitySchema.parse({ data_keys: { k2: K2 }, current_key: 'k2', lookup_key: LOOKUP });
+    assert.ok(await verifyDataKeys(raw(), k2only, Date.now()));
+  });
+
+  test('a wrong key, a changed lookup key, a missing key, or no key for an encrypted database: refused', async () => {
+    const wrong = { data_keys: { k2: key() }, current_key: 'k2', lookup_key: LOOKUP };
+    await assert.rejects(
+      () => startTestHearth(ctx, { security: wrong }),
+      /data key "k2" is not the key .*key check failed/,
+    );
+    const lookup = securitySchema.parse({ data_keys: { k2: K2 }, current_key: 'k2', lookup_key: key() });
+    await assert.rejects(() => verifyDataKeys(raw(), lookup, 0), /lookup_key is not the key/);
+    const other = securitySchema.parse({ data_keys: { k3: key() }, current_key: 'k3', lookup_key: LOOKUP });
+    await assert.rejects(() => verifyDataKeys(raw(), other, 0), /data key "k2", which is not configured/);
+    await assert.rejects(() => verifyDataKeys(raw(), securitySchema.parse({}), 0), /current_key is not set/);
+    // Nothing was written by the refused starts: no check value for k3.
+    const ids = (await raw().selectFrom('data_keys').select('key_id').execute()).map((r) => r.key_id).sort();
+    assert.deepEqual(ids, ['#lookup', 'k2']);
+  });
+
+  test('hearth keys status and rotate-data-key on the command line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-keys-'));
+    try {
+      const file = join(dir, 'hearth.yaml');
+      writeFileSync(
+        file,
+        'security:\n  data_keys:\n    k2: ${K2}\n    k4: ${K4}\n  current_key: k4\n  lookup_key: ${LOOKUP}\n',
+      );
+      const env = { K2, K4: key(), LOOKUP };
+      const rot = captureIo('', env);
+      assert.equal(
+        await main(['keys', 'rotate-data-key', '--config', file, '--db', ctx.url(), '--batch', '3'], rot.io),
+        0,
+      );
+      assert.match(rot.err(), /rotating to k4: change_lineage \d+ rows scanned, \d+ re-encrypted/);
+      assert.match(rot.out(), /no values left under k2/);
+      const st = captureIo('', env);
+      assert.equal(await main(['keys', 'status', '--config', file, '--db', ctx.url(), '--json'], st.io), 0);
+      const status = JSON.parse(st.out());
+      assert.equal(status.current_key, 'k4');
+      assert.equal(status.totals.k2, 0);
+      assert.equal(status.totals.clear, 0);
+      assert.ok(status.totals.k4 > 0);
+      const bad = captureIo('', env);
+      assert.equal(await main(['keys', 'rotate-data-key', '--db', ctx.url(), '--batch', '0'], bad.io), 2);
+      assert.match(bad.err(), /--batch must be/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeEachDialect('encryption off', (ctx) => {
+  let hearth: Hearth;
+  before(async () => {
+    ({ hearth } = await startTestHearth(ctx, { connectors: SIGNED_CONNECTORS }));
+  });
+  after(() => hearth.close());
+
+  test('values are stored as before, the database handle is untouched and no key check is recorded', async () => {
+    assert.equal(hearth.hdb.db, ctx.hdb().db, 'no plugin installed');
+    await ingest(hearth, hearth.hdb, [contactUpdate('hubspot', 'h-9', ANA)]);
+    const link = await ctx
+      .hdb()
+      .db.selectFrom('source_links')
+      .select('snapshot')
+      .where('external_id', '=', 'h-9')
+      .executeTakeFirstOrThrow();
+    assert.equal(JSON.parse(link.snapshot!).email, ANA.email);
+    const lineage = await ctx
+      .hdb()
+      .db.selectFrom('change_log')
+      .select('new_value')
+      .where('field', '=', 'email')
+      .execute();
+    assert.deepEqual(
+      lineage.map((r) => r.new_value),
+      [ANA.email],
+    );
+    assert.equal((await ctx.hdb().db.selectFrom('data_keys').select('key_id').execute()).length, 0);
+  });
+});
