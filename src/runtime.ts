@@ -17,6 +17,7 @@ import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
 import { governedWorkerOptions } from './flows/governance.ts';
 import { secureDatabase } from './crypto/key-check.ts';
+import { startBackgroundRotation, type BackgroundRotation } from './crypto/background.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -52,10 +53,12 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
     o.hdb ??
     openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
   let hdb: HearthDb = opened;
+  let rotation: BackgroundRotation | null = null;
   try {
     if (o.migrate !== false) await migrateWithData(opened.db);
     // Data keys are checked before anything is read or written: a wrong key refuses to start.
-    hdb = await secureDatabase(opened, config.security, o.now?.());
+    const secured = await secureDatabase(opened, config.security, o.now?.());
+    hdb = secured;
     const connectors = buildConnectors(config.descriptors, config.connectors, {
       logger: o.logger,
       ...(o.now ? { now: o.now } : {}),
@@ -84,6 +87,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             ...(o.now ? { now: o.now } : {}),
           });
     const running = workers;
+    // Where the workers run, an unfinished data-key rotation continues in the background.
+    rotation = running && secured.cipher ? startBackgroundRotation(secured.raw, secured.cipher, o.logger) : null;
     // Other processes on the same PostgreSQL database wake this one's loops (and it theirs).
     const stopListening =
       running && hdb.signals
@@ -158,11 +163,13 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         await reconciler?.close();
         await app.close();
         await stopListening?.();
+        await rotation?.stop();
         await running?.stop();
         if (owned) await hdb.close();
       },
     };
   } catch (err) {
+    await rotation?.stop();
     await workers?.stop();
     if (owned) await hdb.close();
     throw err;

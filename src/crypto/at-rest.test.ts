@@ -14,11 +14,14 @@ import type { Hearth } from '../runtime.ts';
 import { AT_REST } from './at-rest.ts';
 import { securitySchema } from './data-keys.ts';
 import { secureDatabase, verifyDataKeys } from './key-check.ts';
+import { createLogger } from '../log.ts';
+import { startBackgroundRotation } from './background.ts';
 import { dataKeyStatus, retireUnusedKeys, ROTATED, rotateDataKey } from './rotate.ts';
 
 const key = () => randomBytes(32).toString('base64');
 const K1 = key();
 const K2 = key();
+const K4 = key();
 const LOOKUP = key();
 const ANA = { email: 'ana.secret@example.com', given_name: 'Anastasia', family_name: 'Quill', phone: '+15550001234' };
 
@@ -155,7 +158,7 @@ describeEachDialect('encryption at rest', (ctx) => {
         file,
         'security:\n  data_keys:\n    k2: ${K2}\n    k4: ${K4}\n  current_key: k4\n  lookup_key: ${LOOKUP}\n',
       );
-      const env = { K2, K4: key(), LOOKUP };
+      const env = { K2, K4, LOOKUP };
       const rot = captureIo('', env);
       assert.equal(
         await main(['keys', 'rotate-data-key', '--config', file, '--db', ctx.url(), '--batch', '3'], rot.io),
@@ -176,6 +179,22 @@ describeEachDialect('encryption at rest', (ctx) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('inside serve: an unfinished rotation continues in the background and retires the old key', async () => {
+    const next = securitySchema.parse({ data_keys: { k4: K4, k5: key() }, current_key: 'k5', lookup_key: LOOKUP });
+    const s = await secureDatabase(ctx.hdb(), next);
+    const bg = startBackgroundRotation(s.raw, s.cipher!, createLogger('silent'), { batch: 2, pause_ms: 1 });
+    await bg.done;
+    const status = await dataKeyStatus(s.raw, ['k4', 'k5']);
+    assert.equal(status.totals.k4, 0);
+    assert.ok(status.totals.k5! > 0);
+    const ids = (await raw().selectFrom('data_keys').select('key_id').execute()).map((r) => r.key_id).sort();
+    assert.deepEqual(ids, ['#lookup', 'k5']);
+    // Nothing left to rotate: a second start does nothing.
+    const again = startBackgroundRotation(s.raw, s.cipher!, createLogger('silent'));
+    await again.stop();
+    assert.deepEqual((await dataKeyStatus(s.raw, [])).totals, { k5: status.totals.k5, clear: 0 });
   });
 });
 

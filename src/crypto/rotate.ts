@@ -32,6 +32,10 @@ export interface RotateOptions {
   batch?: number;
   onBatch?: (p: RotationProgress) => void;
   now?: () => number;
+  /** Stops between batches (what was done stays done; the next pass resumes after it). */
+  signal?: AbortSignal;
+  /** A pause between batches, so a rotation inside a live process leaves room for its work. */
+  pause_ms?: number;
 }
 
 /**
@@ -63,6 +67,7 @@ export async function rotateDataKey(
     let rewritten = resume ? Number(state.rewritten) : 0;
     let scanned = 0;
     for (;;) {
+      if (o.signal?.aborted) return out;
       let q = db
         .selectFrom(t.table)
         .select([...t.key, t.column])
@@ -101,6 +106,7 @@ export async function rotateDataKey(
       cursor = next;
       o.onBatch?.({ table: t.table, scanned, rewritten });
       if (rows.length < batch) break;
+      if (o.pause_ms) await new Promise((r) => setTimeout(r, o.pause_ms));
     }
     out[t.table] = rewritten;
   }
