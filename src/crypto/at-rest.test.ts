@@ -9,6 +9,7 @@ import { call, contactUpdate, ingest } from '../../test-support/governance.ts';
 import { startTestHearth } from '../../test-support/harness.ts';
 import { SIGNED_CONNECTORS } from '../../test-support/signers.ts';
 import { captureIo } from '../../test-support/test-io.ts';
+import { loadCrosswalk } from '../audit/crosswalk.ts';
 import { main } from '../main.ts';
 import type { Hearth } from '../runtime.ts';
 import { AT_REST } from './at-rest.ts';
@@ -104,6 +105,12 @@ describeEachDialect('encryption at rest', (ctx) => {
       found.body.data.map((c: { id: string }) => c.id),
       [a.customer_id],
     );
+  });
+
+  test('hearth audit --db reads the crosswalk through the data keys, and says so without them', async () => {
+    const cross = await loadCrosswalk(ctx.url(), 'hubspot', securitySchema.parse(security));
+    assert.equal(cross.get(ANA.email), 'h-1');
+    await assert.rejects(() => loadCrosswalk(ctx.url(), 'hubspot'), /source snapshots are encrypted: pass --config/);
   });
 
   test('rotation re-encrypts everything under the new key and is reported by keys status', async () => {
