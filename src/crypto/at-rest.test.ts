@@ -11,6 +11,7 @@ import { SIGNED_CONNECTORS } from '../../test-support/signers.ts';
 import { captureIo } from '../../test-support/test-io.ts';
 import { loadCrosswalk } from '../audit/crosswalk.ts';
 import { main } from '../main.ts';
+import { openDatabase } from '../db/database.ts';
 import type { Hearth } from '../runtime.ts';
 import { AT_REST } from './at-rest.ts';
 import { securitySchema } from './data-keys.ts';
@@ -29,6 +30,17 @@ const ANA = { email: 'ana.secret@example.com', given_name: 'Anastasia', family_n
 test('rotation covers exactly the columns the plugin encrypts', () => {
   const plugin = Object.entries(AT_REST).flatMap(([t, cols]) => Object.entries(cols).map(([c, k]) => `${t}.${c}:${k}`));
   assert.deepEqual(ROTATED.map((r) => `${r.table}.${r.column}:${r.kind}`).sort(), plugin.sort());
+});
+
+test('a database before migration 0085: unchanged with encryption off, refused with a key', async () => {
+  const hdb = openDatabase('sqlite::memory:');
+  try {
+    assert.equal(await verifyDataKeys(hdb.db, securitySchema.parse({}), 0), null);
+    const on = securitySchema.parse({ data_keys: { k1: K1 }, current_key: 'k1', lookup_key: LOOKUP });
+    await assert.rejects(() => verifyDataKeys(hdb.db, on, 0), /data keys cannot be checked .*run hearth migrate/);
+  } finally {
+    await hdb.close();
+  }
 });
 
 describeEachDialect('encryption at rest', (ctx) => {

@@ -23,10 +23,21 @@ export async function verifyDataKeys(
   security: SecurityConfig,
   now: number,
 ): Promise<DataCipher | null> {
-  const rows = await db.selectFrom('data_keys').selectAll().execute();
+  const cipher = createDataCipher(security);
+  const rows = await db
+    .selectFrom('data_keys')
+    .selectAll()
+    .execute()
+    .catch((err: unknown) => {
+      // `hearth serve --no-migrate` on a database before migration 0085: nothing can be encrypted yet.
+      if (!cipher) return [];
+      throw new HearthError(
+        'invalid_config',
+        `data keys cannot be checked (${(err as Error).message}): run hearth migrate`,
+      );
+    });
   const stored = new Map(rows.map((r) => [r.key_id, r.check_value]));
   const dataIds = [...stored.keys()].filter((id) => id !== LOOKUP_CHECK_ID);
-  const cipher = createDataCipher(security);
   if (!cipher) {
     if (dataIds.length > 0)
       throw new HearthError(
