@@ -119,6 +119,17 @@ describeEachDialect('encryption at rest', (ctx) => {
     );
   });
 
+  test('a clear value that looks like ciphertext (typed into a CRM) is read back as typed', async () => {
+    const odd = 'enc1:k1:not:ciphertext';
+    await ingest(hearth, hearth.hdb, [contactUpdate('hubspot', 'h-7', { email: 'odd@example.com', given_name: odd })]);
+    const link = await linkOf('hubspot', 'h-7');
+    const detail = await call(hearth, 'GET', `/v1/customers/${link.customer_id}`);
+    assert.equal(detail.status, 200);
+    assert.equal(detail.body.given_name, odd);
+    assert.equal(detail.body.changes.find((c: { field: string }) => c.field === 'given_name').new_value, odd);
+    assert.equal(detail.body.source_records[0].snapshot.firstname, odd);
+  });
+
   test('hearth audit --db reads the crosswalk through the data keys, and says so without them', async () => {
     const cross = await loadCrosswalk(ctx.url(), 'hubspot', securitySchema.parse(security));
     assert.equal(cross.get(ANA.email), 'h-1');

@@ -25,11 +25,15 @@ export const AT_REST: Record<string, Record<string, 'whole' | 'lineage'>> = {
   change_lineage: { changes: 'lineage' },
 };
 
-/** Encrypts one stored value under the current key (a value already encrypted is left as it is). */
+/**
+ * Encrypts one value as written by Hearth (always clear text: every reader gets values decrypted,
+ * only rotation handles stored values, on the raw handle). A clear value that looks like
+ * ciphertext (`enc1:...` typed into a CRM) is encrypted like any other.
+ */
 export function sealValue(cipher: DataCipher, kind: 'whole' | 'lineage', value: string): string {
-  if (kind === 'whole') return isEncrypted(value) ? value : cipher.encrypt(value);
+  if (kind === 'whole') return cipher.encrypt(value);
   const list = JSON.parse(value) as [string, string | null, string | null][];
-  const seal = (v: string | null) => (v === null || isEncrypted(v) ? v : cipher.encrypt(v));
+  const seal = (v: string | null) => (v === null ? v : cipher.encrypt(v));
   return JSON.stringify(list.map(([f, o, n]) => [f, seal(o), seal(n)]));
 }
 
@@ -56,24 +60,45 @@ export function allUnder(cipher: DataCipher, kind: 'whole' | 'lineage', value: s
  * log is filtered by customer, field, source and time, never by value).
  */
 export function atRestPlugin(cipher: DataCipher): KyselyPlugin {
+  // Results are opened only for queries that read an encrypted table (or the change_log view), and
+  // only in the columns that hold encrypted values: a clear value elsewhere that happens to start
+  // with `enc1:` (a name typed into a CRM) is never taken for ciphertext.
+  const reading = new WeakMap<object, true>();
   return {
-    transformQuery: ({ node }: PluginTransformQueryArgs): RootOperationNode => {
+    transformQuery: ({ node, queryId }: PluginTransformQueryArgs): RootOperationNode => {
+      if (touchesEncrypted(node)) reading.set(queryId, true);
       if (node.kind === 'InsertQueryNode') return sealInsert(cipher, node);
       if (node.kind === 'UpdateQueryNode') return sealUpdate(cipher, node);
       return node;
     },
-    transformResult: async ({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => {
-      for (const row of result.rows) openRow(cipher, row);
+    transformResult: async ({ result, queryId }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => {
+      if (reading.has(queryId)) for (const row of result.rows) openRow(cipher, row);
       return result;
     },
   };
 }
 
+/** The tables whose rows carry encrypted values, and the view that expands the lineage. */
+const ENCRYPTED_SOURCES = new Set([...Object.keys(AT_REST), 'change_log']);
+/** Result columns that may hold encrypted values (the `change_log` view's per-field values included). */
+const OPENED_COLUMNS = new Set(['snapshot', 'payload', 'changes', 'old_value', 'new_value']);
+
+function touchesEncrypted(node: unknown): boolean {
+  if (typeof node !== 'object' || node === null) return false;
+  if (Array.isArray(node)) return node.some(touchesEncrypted);
+  const n = node as { kind?: string; table?: { identifier?: { name?: string } } };
+  if (n.kind === 'TableNode') return ENCRYPTED_SOURCES.has(n.table?.identifier?.name ?? '');
+  if (n.kind === 'ValueNode' || n.kind === 'PrimitiveValueListNode') return false;
+  return Object.values(node).some(touchesEncrypted);
+}
+
 function openRow(cipher: DataCipher, row: UnknownRow): void {
-  for (const [k, v] of Object.entries(row)) {
-    if (typeof v !== 'string') continue;
-    if (isEncrypted(v)) row[k] = cipher.decrypt(v);
-    else if (k === 'changes' && v.includes('"enc1:')) row[k] = openLineage(cipher, v);
+  for (const k of Object.keys(row)) {
+    const v = row[k];
+    if (typeof v !== 'string' || !OPENED_COLUMNS.has(k)) continue;
+    if (k === 'changes') {
+      if (v.includes('"enc1:')) row[k] = openLineage(cipher, v);
+    } else if (isEncrypted(v)) row[k] = cipher.decrypt(v);
   }
 }
 
