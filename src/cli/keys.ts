@@ -12,7 +12,7 @@ const HELP = `Usage:
   hearth keys list [--json]
 ${DATA_KEY_HELP}
 Common: [--config FILE] [--db URL]
-The key is printed once; only its SHA-256 hash is stored.`;
+An API key is printed once; only its SHA-256 hash is stored.`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(
