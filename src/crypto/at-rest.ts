@@ -15,14 +15,17 @@ import { type DataCipher, isEncrypted } from './data-keys.ts';
 /**
  * What is encrypted at rest, by table and column. `whole`: the column's text is one encrypted
  * value (a source snapshot, an inbox payload: JSON that holds names, e-mail, phone, address, date
- * of birth). `lineage`: the `[[field, old, new], ...]` JSON of a change-lineage row keeps its
- * field names in clear and each old/new value is encrypted on its own, so the `change_log` view
- * (which expands that JSON in SQL) still lists who changed which field when.
+ * of birth; a value held for quality review). `lineage`: the `[[field, old, new], ...]` JSON of a
+ * change-lineage row keeps its field names in clear and each old/new value is encrypted on its
+ * own, so the `change_log` view (which expands that JSON in SQL) still lists who changed which
+ * field when.
  */
 export const AT_REST: Record<string, Record<string, 'whole' | 'lineage'>> = {
   source_links: { snapshot: 'whole' },
   inbox_events: { payload: 'whole' },
   change_lineage: { changes: 'lineage' },
+  // Values held back by a quality rule (the current and the proposed one).
+  quality_reviews: { old_value: 'whole', new_value: 'whole' },
 };
 
 /**

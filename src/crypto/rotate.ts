@@ -4,22 +4,27 @@ import { allUnder, resealValue } from './at-rest.ts';
 import type { DataCipher } from './data-keys.ts';
 import { LOOKUP_CHECK_ID } from './key-check.ts';
 
-/** A table with encrypted values: its row key (for resumable keyset paging) and the column. */
+type Kind = 'whole' | 'lineage';
+
+/** A table with encrypted values: its row key (for resumable keyset paging) and the columns. */
 interface Target {
   table: string;
   key: string[];
-  column: string;
-  kind: 'whole' | 'lineage';
+  columns: { column: string; kind: Kind }[];
 }
 
+const whole = (column: string) => ({ column, kind: 'whole' as const });
 const TARGETS: Target[] = [
-  { table: 'source_links', key: ['system', 'external_id'], column: 'snapshot', kind: 'whole' },
-  { table: 'inbox_events', key: ['id'], column: 'payload', kind: 'whole' },
-  { table: 'change_lineage', key: ['id'], column: 'changes', kind: 'lineage' },
+  { table: 'source_links', key: ['system', 'external_id'], columns: [whole('snapshot')] },
+  { table: 'inbox_events', key: ['id'], columns: [whole('payload')] },
+  { table: 'change_lineage', key: ['id'], columns: [{ column: 'changes', kind: 'lineage' }] },
+  { table: 'quality_reviews', key: ['id'], columns: [whole('old_value'), whole('new_value')] },
 ];
 
 /** The tables and columns rotation covers (a test checks they are exactly what the plugin encrypts). */
-export const ROTATED: readonly { table: string; column: string; kind: 'whole' | 'lineage' }[] = TARGETS;
+export const ROTATED: readonly { table: string; column: string; kind: Kind }[] = TARGETS.flatMap((t) =>
+  t.columns.map((c) => ({ table: t.table, ...c })),
+);
 
 export interface RotationProgress {
   table: string;
@@ -70,8 +75,8 @@ export async function rotateDataKey(
       if (o.signal?.aborted) return out;
       let q = db
         .selectFrom(t.table)
-        .select([...t.key, t.column])
-        .where(t.column, 'is not', null);
+        .select([...t.key, ...t.columns.map((c) => c.column)])
+        .where((eb: any) => eb.or(t.columns.map((c) => eb(c.column, 'is not', null))));
       if (cursor) q = q.where((eb: any) => after(eb, t.key, cursor!));
       for (const k of t.key) q = q.orderBy(k);
       const rows: Record<string, string>[] = await q.limit(batch).execute();
@@ -79,12 +84,14 @@ export async function rotateDataKey(
       const next = last ? t.key.map((k) => String(last[k])) : cursor;
       await db.transaction().execute(async (trx: Kysely<any>) => {
         for (const r of rows) {
-          const stored = r[t.column]!;
-          if (allUnder(cipher, t.kind, stored, cipher.currentKeyId)) continue;
+          const stale = t.columns.filter(
+            (c) => r[c.column] != null && !allUnder(cipher, c.kind, r[c.column]!, cipher.currentKeyId),
+          );
+          if (stale.length === 0) continue;
           let u = trx
             .updateTable(t.table)
-            .set({ [t.column]: resealValue(cipher, t.kind, stored) })
-            .where(t.column, '=', stored);
+            .set(Object.fromEntries(stale.map((c) => [c.column, resealValue(cipher, c.kind, r[c.column]!)])));
+          for (const c of stale) u = u.where(c.column, '=', r[c.column]);
           for (const k of t.key) u = u.where(k, '=', r[k]);
           const res = await u.executeTakeFirst();
           rewritten += Number(res.numUpdatedRows ?? 0n);
@@ -141,11 +148,24 @@ export async function dataKeyStatus(raw: Kysely<Database>, keyIds: string[]): Pr
   const tables: Record<string, Record<string, number>> = {};
   const totals: Record<string, number> = Object.fromEntries([...ids, 'clear'].map((id) => [id, 0]));
   for (const t of TARGETS) {
-    const pre = t.kind === 'whole' ? '' : '%"';
-    const like = (p: string) => sql<boolean>`${sql.ref(t.column)} like ${p} escape '\\'`;
+    // A row counts under a key id when any of its columns holds a value under it; in clear when
+    // any of its non-null columns holds one that is not encrypted.
+    const like = (c: Target['columns'][number], p: string) =>
+      sql<boolean>`${sql.ref(c.column)} like ${`${c.kind === 'whole' ? '' : '%"'}${p}`} escape '\\'`;
+    const any = (cond: (c: Target['columns'][number]) => ReturnType<typeof sql<boolean>>) =>
+      sql<boolean>`(${sql.join(t.columns.map(cond), sql` or `)})`;
     const counts: Record<string, number> = {};
-    for (const id of ids) counts[id] = await count(db, t, like(`${pre}enc1:${escapeLike(id)}:%`));
-    counts.clear = await count(db, t, sql<boolean>`not (${like(`${pre}enc1:%`)})`);
+    for (const id of ids)
+      counts[id] = await count(
+        db,
+        t,
+        any((c) => like(c, `enc1:${escapeLike(id)}:%`)),
+      );
+    counts.clear = await count(
+      db,
+      t,
+      any((c) => sql<boolean>`(${sql.ref(c.column)} is not null and not (${like(c, 'enc1:%')}))`),
+    );
     tables[t.table] = counts;
     for (const [id, n] of Object.entries(counts)) totals[id] = (totals[id] ?? 0) + n;
   }
@@ -156,7 +176,6 @@ async function count(db: Kysely<any>, t: Target, cond: ReturnType<typeof sql<boo
   const r = await db
     .selectFrom(t.table)
     .select((eb: any) => eb.fn.countAll().as('n'))
-    .where(t.column, 'is not', null)
     .where(cond)
     .executeTakeFirst();
   return Number((r as { n?: number | string } | undefined)?.n ?? 0);
