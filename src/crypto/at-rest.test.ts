@@ -121,6 +121,67 @@ describeEachDialect('encryption at rest', (ctx) => {
     );
   });
 
+  test('drift findings keep their values and evidence encrypted; reads and updates see clear values', async () => {
+    const customer = (await linkOf('hubspot', 'h-1')).customer_id;
+    await hearth.hdb.db
+      .insertInto('reconcile_runs')
+      .values({
+        id: 'rcn_enc',
+        status: 'done',
+        trigger: 'api',
+        actor: 'test',
+        systems: '["hubspot"]',
+        system: null,
+        cursor: null,
+        pages: 0,
+        records: 0,
+        matched: 0,
+        unmatched: 0,
+        findings: 1,
+        jobs: 0,
+        stats: '{}',
+        error: null,
+        started_at: 1,
+        updated_at: 1,
+        finished_at: 1,
+      })
+      .execute();
+    const finding = {
+      id: 'drf_enc_1',
+      run_id: 'rcn_enc',
+      system: 'hubspot',
+      external_id: 'h-1',
+      customer_id: customer,
+      field: 'phone',
+      kind: 'drift' as const,
+      policy: 'review',
+      status: 'open' as const,
+      canonical_value: '+15550001234',
+      system_value: '+15550004321',
+      detail: JSON.stringify({ canonical_e164: '+15550001234' }),
+      job_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: 1,
+      updated_at: 1,
+    };
+    await hearth.hdb.db.insertInto('drift_findings').values(finding).execute();
+    await hearth.hdb.db
+      .updateTable('drift_findings')
+      .set({ status: 'dismissed' })
+      .where('id', '=', finding.id)
+      .execute();
+    const stored = await raw()
+      .selectFrom('drift_findings')
+      .selectAll()
+      .where('id', '=', finding.id)
+      .executeTakeFirstOrThrow();
+    for (const c of ['canonical_value', 'system_value', 'detail'] as const)
+      assert.ok(stored[c]!.startsWith('enc1:k1:'));
+    const read = await hearth.hdb.db.selectFrom('drift_findings').selectAll().where('id', '=', finding.id).execute();
+    assert.deepEqual(read, [{ ...finding, status: 'dismissed' }]);
+  });
+
   test('matching by e-mail still works with encryption on', async () => {
     await ingest(hearth, hearth.hdb, [
       contactUpdate('salesforce', 's-1', { email: ANA.email, given_name: 'Anastasia' }),

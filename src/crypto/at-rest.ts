@@ -15,10 +15,10 @@ import { type DataCipher, isEncrypted } from './data-keys.ts';
 /**
  * What is encrypted at rest, by table and column. `whole`: the column's text is one encrypted
  * value (a source snapshot, an inbox payload: JSON that holds names, e-mail, phone, address, date
- * of birth; a value held for quality review). `lineage`: the `[[field, old, new], ...]` JSON of a
- * change-lineage row keeps its field names in clear and each old/new value is encrypted on its
- * own, so the `change_log` view (which expands that JSON in SQL) still lists who changed which
- * field when.
+ * of birth; a value held for quality review, a drift finding's values). `lineage`: the
+ * `[[field, old, new], ...]` JSON of a change-lineage row keeps its field names in clear and each
+ * old/new value is encrypted on its own, so the `change_log` view (which expands that JSON in SQL)
+ * still lists who changed which field when.
  */
 export const AT_REST: Record<string, Record<string, 'whole' | 'lineage'>> = {
   source_links: { snapshot: 'whole' },
@@ -26,6 +26,8 @@ export const AT_REST: Record<string, Record<string, 'whole' | 'lineage'>> = {
   change_lineage: { changes: 'lineage' },
   // Values held back by a quality rule (the current and the proposed one).
   quality_reviews: { old_value: 'whole', new_value: 'whole' },
+  // What reconciliation found: Hearth's value, the system's, and the evidence (both numbers...).
+  drift_findings: { canonical_value: 'whole', system_value: 'whole', detail: 'whole' },
 };
 
 /**
@@ -84,7 +86,11 @@ export function atRestPlugin(cipher: DataCipher): KyselyPlugin {
 /** The tables whose rows carry encrypted values, and the view that expands the lineage. */
 const ENCRYPTED_SOURCES = new Set([...Object.keys(AT_REST), 'change_log']);
 /** Result columns that may hold encrypted values (the `change_log` view's per-field values included). */
-const OPENED_COLUMNS = new Set(['snapshot', 'payload', 'changes', 'old_value', 'new_value']);
+const OPENED_COLUMNS = new Set(
+  Object.values(AT_REST)
+    .flatMap((cols) => Object.keys(cols))
+    .concat(['old_value', 'new_value']),
+);
 
 function touchesEncrypted(node: unknown): boolean {
   if (typeof node !== 'object' || node === null) return false;

@@ -19,6 +19,11 @@ const TARGETS: Target[] = [
   { table: 'inbox_events', key: ['id'], columns: [whole('payload')] },
   { table: 'change_lineage', key: ['id'], columns: [{ column: 'changes', kind: 'lineage' }] },
   { table: 'quality_reviews', key: ['id'], columns: [whole('old_value'), whole('new_value')] },
+  {
+    table: 'drift_findings',
+    key: ['id'],
+    columns: [whole('canonical_value'), whole('system_value'), whole('detail')],
+  },
 ];
 
 /** The tables and columns rotation covers (a test checks they are exactly what the plugin encrypts). */
