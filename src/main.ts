@@ -13,7 +13,7 @@ Commands:
   demo-cdc            Salesforce contact changes arriving over the built-in CDC subscriber (simulated)
   migrate             apply database migrations
   jobs list|retry     outbound jobs and dead letters
-  keys create|list    API keys with roles
+  keys create|list    API keys with roles; keys rotate-data-key|status: data keys (encryption at rest)
   address normalize   one free-text address per stdin line -> JSON lines with a delivery-point key
   match               identity resolution over a CSV file
   audit               cross-system drift audit from CRM + orders exports

@@ -19,6 +19,8 @@ import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
 import { governedWorkerOptions } from './flows/governance.ts';
 import { scheduleRetention } from './governance/retention.ts';
+import { secureDatabase } from './crypto/key-check.ts';
+import { startBackgroundRotation, type BackgroundRotation } from './crypto/background.ts';
 
 export interface Hearth {
   app: FastifyInstance;
@@ -50,11 +52,16 @@ export interface StartOptions {
 export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
   const owned = !o.hdb;
   let workers: Workers | null = null;
-  const hdb =
+  const opened =
     o.hdb ??
     openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
+  let hdb: HearthDb = opened;
+  let rotation: BackgroundRotation | null = null;
   try {
-    if (o.migrate !== false) await migrateWithData(hdb.db);
+    if (o.migrate !== false) await migrateWithData(opened.db);
+    // Data keys are checked before anything is read or written: a wrong key refuses to start.
+    const secured = await secureDatabase(opened, config.security, o.now?.());
+    hdb = secured;
     const connectors = buildConnectors(config.descriptors, config.connectors, {
       logger: o.logger,
       // Renewed tokens and needs_reauth shared by the processes on this database (encrypted, or state only).
@@ -85,6 +92,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             ...(o.now ? { now: o.now } : {}),
           });
     const running = workers;
+    // Where the workers run, an unfinished data-key rotation continues in the background.
+    rotation = running && secured.cipher ? startBackgroundRotation(secured.raw, secured.cipher, o.logger) : null;
     // Other processes on the same PostgreSQL database wake this one's loops (and it theirs).
     const stopListening =
       running && hdb.signals
@@ -167,11 +176,13 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         await retention?.close();
         await app.close();
         await stopListening?.();
+        await rotation?.stop();
         await running?.stop();
         if (owned) await hdb.close();
       },
     };
   } catch (err) {
+    await rotation?.stop();
     await workers?.stop();
     if (owned) await hdb.close();
     throw err;

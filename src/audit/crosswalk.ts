@@ -1,5 +1,7 @@
 import { normalizeEmail } from '../canonical/customer.ts';
+import { createDataCipher, isEncrypted, type SecurityConfig } from '../crypto/data-keys.ts';
 import { openDatabase } from '../db/database.ts';
+import { HearthError } from '../errors.ts';
 
 /**
  * Hearth's crosswalk as the audit needs it: every email a known customer goes by (the canonical
@@ -9,8 +11,9 @@ import { openDatabase } from '../db/database.ts';
  */
 export type Crosswalk = Map<string, string>;
 
-/** `crm`: the audited CRM's system name in the crosswalk. */
-export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswalk> {
+/** `crm`: the audited CRM's system name in the crosswalk; `security` reads encrypted snapshots. */
+export async function loadCrosswalk(dbUrl: string, crm: string, security?: SecurityConfig): Promise<Crosswalk> {
+  const cipher = security ? createDataCipher(security) : null;
   const hdb = openDatabase(dbUrl);
   try {
     const rows = await hdb.db
@@ -23,7 +26,8 @@ export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswa
       .execute();
     const out: Crosswalk = new Map();
     for (const r of rows) {
-      for (const email of [r.email, ...snapshotEmails(r.snapshot)])
+      const snapshot = r.snapshot && cipher ? cipher.decrypt(r.snapshot) : r.snapshot;
+      for (const email of [r.email, ...snapshotEmails(snapshot)])
         if (email && !out.has(email)) out.set(email, r.crm_id);
     }
     return out;
@@ -35,6 +39,11 @@ export async function loadCrosswalk(dbUrl: string, crm: string): Promise<Crosswa
 // Vendors name the field differently (Shopify and HubSpot `email`, Salesforce `Email`).
 function snapshotEmails(snapshot: string | null): string[] {
   if (!snapshot) return [];
+  if (isEncrypted(snapshot))
+    throw new HearthError(
+      'invalid_config',
+      "the database's source snapshots are encrypted: pass --config with its security section (data keys)",
+    );
   const fields = JSON.parse(snapshot) as Record<string, unknown>;
   return ['email', 'Email']
     .map((k) => (typeof fields[k] === 'string' ? normalizeEmail(fields[k] as string) : null))

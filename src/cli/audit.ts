@@ -9,6 +9,7 @@ import type { CliIo } from './io.ts';
 import { exportShopifyOrders } from './shopify-audit.ts';
 import type { ProgressFn } from '../audit/csv-stream.ts';
 import { loadCrosswalk, loadHearthIds } from '../audit/crosswalk.ts';
+import { loadConfig } from '../config/loader.ts';
 import { renderHtmlReport } from '../audit/report-html.ts';
 import { writeJsonReport } from '../audit/report-json.ts';
 import { runAudit, type SystemExport } from '../audit/run-audit.ts';
@@ -135,7 +136,9 @@ async function execute(opts: Options, io: AuditIo, temp: { path: string | undefi
       await unlink(file).catch(() => {});
     }
   }
-  const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name) : undefined;
+  // With --config, the data keys read the crosswalk's encrypted source snapshots (encryption at rest).
+  const security = opts.db && opts.config ? loadConfig({ file: opts.config, env: process.env }).security : undefined;
+  const crosswalk = opts.db ? await loadCrosswalk(opts.db, opts.crmFormat.name, security) : undefined;
   const hearthIds = opts.db && opts.systems.length > 0 ? await loadHearthIds(opts.db, opts.crmFormat.name) : undefined;
   const report = await runAudit({
     crmFile: opts.crmFile,

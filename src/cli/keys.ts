@@ -5,23 +5,35 @@ import { HearthError } from '../errors.ts';
 import { createApiKey, ROLES } from '../http/auth.ts';
 import { CONFIG_FLAGS, configFrom } from './config-flags.ts';
 import { parseFlags, writeLine, type CliIo } from './io.ts';
+import { DATA_KEY_HELP, dataKeysCommand } from './data-keys.ts';
 
 const HELP = `Usage:
   hearth keys create --name NAME --role admin|operator|readonly [--json]
   hearth keys list [--json]
+${DATA_KEY_HELP}
 Common: [--config FILE] [--db URL]
-The key is printed once; only its SHA-256 hash is stored.`;
+An API key is printed once; only its SHA-256 hash is stored.`;
 
 export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
-    { ...CONFIG_FLAGS, name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      ...CONFIG_FLAGS,
+      name: { type: 'string' },
+      role: { type: 'string' },
+      json: { type: 'boolean' },
+      batch: { type: 'string' },
+    },
     true,
   );
   const sub = positionals[0];
   if (values.help || !sub) return (writeLine(values.help ? io.stdout : io.stderr, HELP), values.help ? 0 : 2);
+  if (sub === 'rotate-data-key' || sub === 'status') return dataKeysCommand(sub, configFrom(values, io), values, io);
   if (sub !== 'create' && sub !== 'list')
-    throw new HearthError('invalid_input', `unknown keys subcommand "${sub}" (create or list)`);
+    throw new HearthError(
+      'invalid_input',
+      `unknown keys subcommand "${sub}" (create, list, rotate-data-key or status)`,
+    );
   if (sub === 'create' && !values.name) throw new HearthError('invalid_input', 'keys create needs --name');
   if (sub === 'create' && !ROLES.includes(values.role as ApiRole))
     throw new HearthError('invalid_input', `--role must be one of ${ROLES.join(', ')}`);

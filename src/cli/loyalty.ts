@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { openDatabase } from '../db/database.ts';
+import { secureDatabase } from '../crypto/key-check.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import { auditRedemptions, ledgerRedemptions, redemptionLog, type RedemptionAudit } from '../loyalty/audit.ts';
@@ -64,9 +65,10 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
   // validated before the database is opened
   const orders = sub === 'backfill' ? readOrdersExport(input!, values.orders) : null;
   const settings = loyaltySettings(config);
-  const hdb = openDatabase(config.database);
+  const opened = openDatabase(config.database);
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    const hdb = await secureDatabase(opened, config.security);
     if (orders) {
       const report = await backfillOrders(hdb.db, orders, Date.now(), settings, 'shopify');
       writeLine(io.stdout, values.json ? JSON.stringify(report) : backfillText(report));
@@ -78,15 +80,16 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
     writeLine(io.stdout, values.json ? JSON.stringify(audit) : auditText(audit));
     return 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 
 async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: CliIo): Promise<number> {
   const settings = loyaltySettings(config);
-  const hdb = openDatabase(config.database);
+  const opened = openDatabase(config.database);
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    const hdb = await secureDatabase(opened, config.security);
     const r = await expirePoints(hdb.db, Date.now(), settings);
     writeLine(
       io.stdout,
@@ -97,7 +100,7 @@ async function expire(config: ReturnType<typeof configFrom>, json: boolean, io: 
     );
     return 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 
@@ -109,15 +112,16 @@ async function backfillFromShopify(
 ): Promise<number> {
   const admin = shopifyAdminConfig(config); // before the database is opened
   ordersBulkQuery(since); // --since checked before anything starts
-  const hdb = openDatabase(config.database);
+  const opened = openDatabase(config.database);
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    const hdb = await secureDatabase(opened, config.security);
     const orders = await readShopifyOrders(hdb, admin, { since, onStatus: (l) => writeLine(io.stderr, l) });
     const report = await backfillOrders(hdb.db, orders, Date.now(), loyaltySettings(config), 'shopify');
     writeLine(io.stdout, json ? JSON.stringify(report) : backfillText(report));
     return 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 

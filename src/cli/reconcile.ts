@@ -1,5 +1,6 @@
 import { buildConnectors } from '../connectors/registry.ts';
 import { openDatabase } from '../db/database.ts';
+import { secureDatabase } from '../crypto/key-check.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import { runView } from '../http/routes/reconcile.ts';
@@ -36,9 +37,11 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
     throw new HearthError('invalid_input', '--resume continues a run over its own systems; drop --system');
   const config = configFrom(values, io);
   const logger = createLogger('error', process.stderr);
-  const hdb = openDatabase(config.database);
+  const opened = openDatabase(config.database);
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    // A wrong data key refuses here, before anything is read or written.
+    const hdb = await secureDatabase(opened, config.security);
     const deps: ReconcileDeps = {
       hdb,
       connectors: buildConnectors(config.descriptors, config.connectors, { logger }),
@@ -63,7 +66,7 @@ export async function reconcileCommand(argv: string[], io: CliIo): Promise<numbe
     else printRun(view, io);
     return done.status === 'failed' ? 1 : 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 

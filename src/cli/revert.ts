@@ -1,5 +1,6 @@
 import { buildConnectors } from '../connectors/registry.ts';
 import { openDatabase } from '../db/database.ts';
+import { secureDatabase } from '../crypto/key-check.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import { engineContext } from '../flows/engine-context.ts';
@@ -42,9 +43,11 @@ export async function revertCommand(argv: string[], io: CliIo): Promise<number> 
   const now = Date.now();
   const selector = toSelector(values, now);
   const config = configFrom(values, io);
-  const hdb = openDatabase(config.database, { mustExist: true });
+  const opened = openDatabase(config.database, { mustExist: true });
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    // A wrong data key refuses here, before anything is read or written.
+    const hdb = await secureDatabase(opened, config.security);
     const connectors = buildConnectors(config.descriptors, config.connectors, { logger: createLogger('error') });
     const result = await runRevert(
       hdb.db,
@@ -57,7 +60,7 @@ export async function revertCommand(argv: string[], io: CliIo): Promise<number> 
     else printResult(result, describeSelector(selector), io);
     return !result.dry_run && !result.applied && result.conflicts.length > 0 ? 1 : 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 

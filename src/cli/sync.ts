@@ -1,5 +1,6 @@
 import { buildConnectors } from '../connectors/registry.ts';
 import { openDatabase } from '../db/database.ts';
+import { secureDatabase } from '../crypto/key-check.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import type { PullSummary } from '../flows/crm-pull.ts';
@@ -43,9 +44,11 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
   const pageSize = positiveInt(values['page-size'], '--page-size');
   const config = configFrom(values, io);
   const logger = createLogger('error', process.stderr);
-  const hdb = openDatabase(config.database);
+  const opened = openDatabase(config.database);
   try {
-    await migrateToLatest(hdb.db);
+    await migrateToLatest(opened.db);
+    // A wrong data key refuses here, before anything is read or written.
+    const hdb = await secureDatabase(opened, config.security);
     const connectors = buildConnectors(config.descriptors, config.connectors, { logger });
     const progress =
       io.isTTY && !values.json
@@ -65,7 +68,7 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     else printSummary(summary, io);
     return 0;
   } finally {
-    await hdb.close();
+    await opened.close();
   }
 }
 

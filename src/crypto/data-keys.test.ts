@@ -47,4 +47,15 @@ describe('data keys', () => {
     );
     assert.equal(createDataCipher(securitySchema.parse({})), null);
   });
+  it('never repeats an IV across refills of the IV pool', () => {
+    const c = createDataCipher(
+      securitySchema.parse({ data_keys: { k1: key() }, current_key: 'k1', lookup_key: key() }),
+    )!;
+    const sealed = Array.from({ length: 600 }, (_, i) => c.encrypt(`v${i}`));
+    assert.equal(new Set(sealed.map((v) => v.split(':')[2])).size, 600);
+    assert.deepEqual(
+      sealed.map((v) => c.decrypt(v)),
+      sealed.map((_, i) => `v${i}`),
+    );
+  });
 });

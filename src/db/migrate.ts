@@ -12,6 +12,7 @@ import * as governance from './migrations/0050-governance.ts';
 import * as connectorCursors from './migrations/0060-connector-cursors.ts';
 import * as connectorTokens from './migrations/0075-connector-tokens.ts';
 import * as erasure from './migrations/0080-erasure.ts';
+import * as dataKeys from './migrations/0085-data-keys.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0060-connector-cursors': connectorCursors,
   '0075-connector-tokens': connectorTokens,
   '0080-erasure': erasure,
+  '0085-data-keys': dataKeys,
 };
 
 class StaticProvider implements MigrationProvider {

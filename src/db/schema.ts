@@ -404,6 +404,8 @@ export interface Database {
   erasure_systems: ErasureSystemsTable;
   erasure_holds: ErasureHoldsTable;
   install_secrets: InstallSecretsTable;
+  data_keys: DataKeysTable;
+  data_key_rotations: DataKeyRotationsTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -544,4 +546,21 @@ export interface InstallSecretsTable {
   name: string;
   value: string;
   created_at: number;
+// Encryption at rest (migration 0085, src/crypto/).
+/** One key-check value per data key id (`#lookup` for the lookup key): a wrong key refuses to start. */
+export interface DataKeysTable {
+  key_id: string;
+  check_value: string;
+  created_at: number;
+}
+
+/** Where a data-key rotation stopped in one table: it resumes after `cursor` (JSON of the row key). */
+export interface DataKeyRotationsTable {
+  table_name: string;
+  /** The key this pass re-encrypts to. */
+  key_id: string;
+  cursor: string | null;
+  rewritten: number;
+  updated_at: number;
+  finished_at: number | null;
 }
