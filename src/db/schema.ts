@@ -546,6 +546,8 @@ export interface InstallSecretsTable {
   name: string;
   value: string;
   created_at: number;
+}
+
 // Encryption at rest (migration 0085, src/crypto/).
 /** One key-check value per data key id (`#lookup` for the lookup key): a wrong key refuses to start. */
 export interface DataKeysTable {
