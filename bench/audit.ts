@@ -36,7 +36,7 @@ export async function runAuditBench(
     const rows = ex.crmRows + ex.orderRows;
     const loadAverage = loadavg()[0]!;
     const parse = () => measure(async () => (await countRows(ex.crmFile)) + (await countRows(ex.ordersFile)));
-    const audit1 = () =>
+    const audit1 = (parallel = true) =>
       measure(() =>
         runAudit({
           crmFile: ex.crmFile,
@@ -44,6 +44,7 @@ export async function runAuditBench(
           ordersFile: ex.ordersFile,
           ordersFormat: SHOPIFY,
           asOf,
+          parallel,
         }),
       );
     // Baseline and audit take turns, three rounds, median of each: single runs of each moved
@@ -56,16 +57,7 @@ export async function runAuditBench(
     }
     const baseline = median(baselines);
     const audit = median(audits);
-    const inTurn = await measure(() =>
-      runAudit({
-        crmFile: ex.crmFile,
-        crmFormat: contactsExport(CONNECTORS, 'hubspot'),
-        ordersFile: ex.ordersFile,
-        ordersFormat: SHOPIFY,
-        asOf,
-        parallel: false,
-      }),
-    );
+    const inTurn = await audit1(false);
     const report = audit.value;
     const stale = new Set(report.findings.filter((f) => f.kind === 'stale_address').map((f) => f.email));
     return {

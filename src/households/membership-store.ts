@@ -21,7 +21,8 @@ export interface MembershipInput {
   source_system: string;
 }
 
-function toMembership(r: HouseholdMembersTable): Membership {
+/** A stored membership period as the domain sees it. */
+export function toMembership(r: HouseholdMembersTable): Membership {
   return {
     household_id: r.household_id,
     customer_id: r.customer_id,

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, HouseholdMembersTable, TierStateTable } from '../db/schema.ts';
+import type { Database, TierStateTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
-import type { Membership } from '../households/membership-store.ts';
+import { toMembership } from '../households/membership-store.ts';
 import { ensureAccounts, type LedgerEntry } from './ledger-store.ts';
 import { accountsOfRun, earnGuardKeys, periodAt, type BatchLedger } from './order-batch.ts';
 import type { OrderFacts } from './order-ledger.ts';
@@ -15,17 +15,6 @@ function chunks<T>(xs: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
   return out;
-}
-
-function toMembership(r: HouseholdMembersTable): Membership {
-  return {
-    household_id: r.household_id,
-    customer_id: r.customer_id,
-    role: r.role,
-    points_aggregation_opt_in: r.opt_in === 1,
-    valid_from: r.valid_from,
-    valid_to: r.valid_to,
-  };
 }
 
 /**
