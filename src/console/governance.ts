@@ -3,7 +3,20 @@
  * mode held per system, and the changes quality rules held for review (approve / reject).
  */
 import { ApiError, get, post, put, type Schemas } from './api.ts';
-import { badge, button, customerLink, el, errorText, say, section, status, table, when, type Child } from './dom.ts';
+import {
+  badge,
+  button,
+  customerLink,
+  el,
+  errorText,
+  link,
+  say,
+  section,
+  status,
+  table,
+  when,
+  type Child,
+} from './dom.ts';
 
 type Flag = Schemas['Flag'];
 type Review = Schemas['QualityReview'];
@@ -33,6 +46,13 @@ export async function governancePage(view: HTMLElement): Promise<void> {
     ),
     section('Shadow mode', shadowBox),
     section('Quality review', reviewBox),
+    el(
+      'p',
+      {},
+      'Erasures, each system’s confirmation and webhooks held for an erased person: ',
+      link('#/erasures', 'Erasures'),
+      '.',
+    ),
   );
   const loadFlags = async (list?: Flag[]) => {
     const [data, changes] = await Promise.all([
@@ -64,7 +84,7 @@ export async function governancePage(view: HTMLElement): Promise<void> {
  * Whether the key may set flags. There is no "who am I" route; listing API keys is admin-only, so
  * a 403 there means not an admin (the server still checks on PUT).
  */
-async function isAdmin(): Promise<boolean> {
+export async function isAdmin(): Promise<boolean> {
   try {
     await get('/v1/api-keys', { query: { limit: 1 } });
     return true;
