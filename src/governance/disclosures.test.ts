@@ -156,7 +156,7 @@ describeEachDialect('minimisation audit: which fields went to which system', (ct
       return r.body.data.length === 2 ? r.body.data : null;
     });
     const bySystem = Object.fromEntries(rows.map((d: any) => [d.system, d]));
-    assert.deepEqual(bySystem.scim.fields, ['household_id', 'hierarchy_role', 'points_aggregation_opt_in']);
+    assert.deepEqual(bySystem.scim.fields, ['household_id', 'hierarchy_role', 'tier', 'points_aggregation_opt_in']);
     assert.equal(bySystem.scim.kind, 'idp.claims_push');
     assert.deepEqual(bySystem.hubspot.fields, ['address'], 'the e-mail was blanked before it left');
     assert.equal(scim.getUser(login)?.userName, 'linked@example.com');
