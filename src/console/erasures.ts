@@ -101,7 +101,7 @@ function erasuresTable(rows: Report[], admin: boolean, line: HTMLElement, reload
         const b: HTMLButtonElement = button('Retry refused', () => retry(r, b), {
           class: 'small',
           'data-retry': r.id,
-          'aria-label': `Retry the systems that refused erasure ${r.id}`,
+          'aria-label': `Retry refused systems of erasure ${r.id}`,
         });
         row.push(refused ? b : '');
       }
