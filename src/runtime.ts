@@ -15,6 +15,7 @@ import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
 import { learnLinkOnDelivery } from './flows/apply-events.ts';
+import { withDisclosures } from './governance/disclosures.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
 import { governedWorkerOptions } from './flows/governance.ts';
@@ -78,7 +79,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         : startWorkers({
             hdb,
             ...governedWorkerOptions(hdb, config, engineContext(config, connectors), metrics, o.logger),
-            onDelivered: learnLinkOnDelivery,
+            // The crosswalk learns the record; the audit records which fields went to which system.
+            onDelivered: withDisclosures(learnLinkOnDelivery),
             connectors,
             targets: jobTargets(config.descriptors, config),
             retry: config.jobs,

@@ -19,4 +19,6 @@ export function connectorOfTarget(target: string): string {
 /** The identity providers that receive household claims (the configured connectors with that capability). */
 export interface IdpTargets {
   idp_targets: readonly string[];
+  /** IdPs whose `governance.minimisation` leaves out `email`: their pushes carry none (crosswalk id only). */
+  idp_without_email?: readonly string[];
 }

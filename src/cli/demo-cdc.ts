@@ -91,14 +91,14 @@ export async function runCdcScene(io: CliIo, o: CdcSceneOptions): Promise<number
     for (const [i, id] of ids.entries()) {
       const started = performance.now();
       sf.updateFromUi(id, MOVES[i]!);
-      const event = (applied: boolean) => {
+      // Payloads are read and searched here, not with LIKE in SQL: with a data key they are encrypted at rest.
+      const event = async (applied: boolean) => {
         let q = db
           .selectFrom('inbox_events')
-          .select(['delivery_id', 'status'])
-          .where('connector', '=', 'salesforce')
-          .where('payload', 'like', `%${id}%`);
+          .select(['delivery_id', 'status', 'payload'])
+          .where('connector', '=', 'salesforce');
         if (applied) q = q.where('status', '=', 'applied');
-        return q.executeTakeFirst();
+        return (await q.execute()).find((r) => r.payload.includes(id));
       };
       await until(() => event(false));
       const stored = Math.round(performance.now() - started);

@@ -8,13 +8,19 @@ import type { HearthConfig } from './loader.ts';
 // What each part needs, derived once from the validated config; nothing below reads config itself.
 
 /** The configured connectors that receive household claims. */
-export function idpTargetsOf(config: Pick<HearthConfig, 'descriptors' | 'connectors'>): IdpTargets {
+export function idpTargetsOf(
+  config: Pick<HearthConfig, 'descriptors' | 'connectors'> & {
+    governance?: Pick<HearthConfig['governance'], 'minimisation'>;
+  },
+): IdpTargets {
   const connectors = config.connectors as Record<string, unknown>;
-  return {
-    idp_targets: namesWith(config.descriptors, 'idp').filter(
-      (n) => connectors[n] !== undefined && connectors[n] !== null,
-    ),
-  };
+  const idp_targets = namesWith(config.descriptors, 'idp').filter(
+    (n) => connectors[n] !== undefined && connectors[n] !== null,
+  );
+  // Data minimisation: an IdP whose allow-list leaves out the e-mail is pushed to by crosswalk id only.
+  const lists = config.governance?.minimisation ?? {};
+  const without = idp_targets.filter((n) => lists[n] !== undefined && !lists[n]!.includes('email'));
+  return { idp_targets, ...(without.length > 0 ? { idp_without_email: without } : {}) };
 }
 
 /** Downstream webhook subscribers and the events each takes. */

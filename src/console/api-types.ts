@@ -1270,6 +1270,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/disclosures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which fields went to which system: one row per delivered job that carried person fields, newest first (the audit of data minimisation) */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    customer_id?: string;
+                    limit?: number;
+                    system?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Disclosure"][];
+                            /** @description pass as `after` for the next page */
+                            next_after: string | null;
+                        };
+                    };
+                };
+                /** @description `bad_request`: The request body or query is malformed or misses a required field. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `unauthorized`: Missing or unknown API key, or a webhook signature that does not verify. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description `internal`: An unexpected failure; the log has the details. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/erasures": {
         parameters: {
             query?: never;
@@ -4416,6 +4488,19 @@ export interface components {
                 set_by: string | null;
                 value: string | null;
             }[];
+        };
+        /** Disclosure */
+        Disclosure: {
+            customer_id: string | null;
+            /** Format: date-time */
+            delivered_at: string;
+            /** @description the person fields (and IdP claims) the job carried, after data minimisation; names only */
+            fields: string[];
+            /** @description the delivered job (GET /v1/jobs/:id) */
+            job_id: string;
+            kind: string;
+            system: string;
+            target: string;
         };
         /** Enrichment */
         Enrichment: {

@@ -12,6 +12,7 @@ import { reviewPage } from './review.ts';
 import { driftPage } from './drift.ts';
 import { connectorsPage } from './connectors.ts';
 import { governancePage } from './governance.ts';
+import { erasuresPage } from './erasures.ts';
 
 export type Page = (view: HTMLElement, arg: string) => Promise<void>;
 
@@ -25,6 +26,7 @@ const ROUTES: [RegExp, string, Page][] = [
   [/^#\/drift$/, 'Drift', driftPage],
   [/^#\/connectors$/, 'Connectors', connectorsPage],
   [/^#\/governance$/, 'Governance', governancePage],
+  [/^#\/erasures$/, 'Erasures', erasuresPage],
 ];
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
@@ -97,6 +99,7 @@ function signedInLinks(): HTMLElement {
       el('li', {}, link('#/drift', 'Drift'), ' — how far each system is from the canonical record, over time'),
       el('li', {}, link('#/connectors', 'Connectors'), ' — credentials and live checks'),
       el('li', {}, link('#/governance', 'Governance'), ' — runtime flags, shadow mode, quality review'),
+      el('li', {}, link('#/erasures', 'Erasures'), ' — each system’s confirmation, retries, held webhooks'),
     ),
   );
 }

@@ -3,7 +3,21 @@
  * mode held per system, and the changes quality rules held for review (approve / reject).
  */
 import { ApiError, get, post, put, type Schemas } from './api.ts';
-import { badge, button, customerLink, el, errorText, say, section, status, table, when, type Child } from './dom.ts';
+import { showRevert, type Target } from './revert.ts';
+import {
+  badge,
+  button,
+  customerLink,
+  el,
+  errorText,
+  link,
+  say,
+  section,
+  status,
+  table,
+  when,
+  type Child,
+} from './dom.ts';
 
 type Flag = Schemas['Flag'];
 type Review = Schemas['QualityReview'];
@@ -33,6 +47,14 @@ export async function governancePage(view: HTMLElement): Promise<void> {
     ),
     section('Shadow mode', shadowBox),
     section('Quality review', reviewBox),
+    section('Revert a source, a window or a reconciliation run', revertForm(line)),
+    el(
+      'p',
+      {},
+      'Erasures, each system’s confirmation and webhooks held for an erased person: ',
+      link('#/erasures', 'Erasures'),
+      '.',
+    ),
   );
   const loadFlags = async (list?: Flag[]) => {
     const [data, changes] = await Promise.all([
@@ -64,7 +86,7 @@ export async function governancePage(view: HTMLElement): Promise<void> {
  * Whether the key may set flags. There is no "who am I" route; listing API keys is admin-only, so
  * a 403 there means not an admin (the server still checks on PUT).
  */
-async function isAdmin(): Promise<boolean> {
+export async function isAdmin(): Promise<boolean> {
   try {
     await get('/v1/api-keys', { query: { limit: 1 } });
     return true;
@@ -216,5 +238,86 @@ function reviewsTable(rows: Review[], line: HTMLElement, reload: () => Promise<v
       ];
     }),
     'nothing waiting',
+  );
+}
+
+/**
+ * Revert beyond one customer's history: a reconciliation run's heals, everything one source wrote
+ * (optionally in a window), or a window of changes for some customers. Always a dry run first
+ * (revert.ts), applied on confirmation; the server checks the role (run: operator; source, window: admin).
+ */
+function revertForm(line: HTMLElement): HTMLElement {
+  const field = (id: string, label: string, input: HTMLElement) =>
+    el('div', { class: 'field', id: `${id}-field` }, el('label', { for: id }, label), input);
+  const kind = el(
+    'select',
+    { id: 'revert-kind' },
+    el('option', { value: 'run' }, 'a reconciliation run’s heals'),
+    el('option', { value: 'source' }, 'everything one source wrote'),
+    el('option', { value: 'customers' }, 'a window of changes for some customers'),
+  );
+  const run = el('input', { id: 'revert-run', type: 'text', placeholder: 'run_…', spellcheck: 'false' });
+  const source = el('input', { id: 'revert-source', type: 'text', placeholder: 'hubspot', spellcheck: 'false' });
+  const customers = el('input', { id: 'revert-customers', type: 'text', placeholder: 'cus_…, cus_…' });
+  const since = el('input', { id: 'revert-since', type: 'datetime-local' });
+  const until = el('input', { id: 'revert-until', type: 'datetime-local' });
+  const fields = {
+    run: field('revert-run', 'Run id', run),
+    source: field('revert-source', 'Source system', source),
+    customers: field('revert-customers', 'Customer ids (comma-separated)', customers),
+    since: field('revert-since', 'Since (optional for a source)', since),
+    until: field('revert-until', 'Until (optional)', until),
+  };
+  const show = () => {
+    fields.run.hidden = kind.value !== 'run';
+    fields.source.hidden = kind.value !== 'source';
+    fields.customers.hidden = kind.value !== 'customers';
+    fields.since.hidden = fields.until.hidden = kind.value === 'run';
+  };
+  kind.addEventListener('change', show);
+  show();
+  const panel = el('div', { id: 'revert-panel', class: 'revert-panel', 'aria-live': 'polite', hidden: true });
+  const go = el('button', { id: 'revert-dry-run' }, 'Dry run');
+  const form = el(
+    'form',
+    { class: 'revert-form', id: 'revert-form' },
+    field('revert-kind', 'Revert', kind),
+    ...Object.values(fields),
+    go,
+  );
+  const iso = (v: string) => (v ? new Date(v).toISOString() : undefined);
+  const windowOf = () => {
+    const w: { since?: string; until?: string } = {};
+    const a = iso(since.value);
+    const b = iso(until.value);
+    if (a) w.since = a;
+    if (b) w.until = b;
+    return w;
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    let target: Target | null = null;
+    if (kind.value === 'run' && run.value.trim()) target = { run: run.value.trim() };
+    if (kind.value === 'source' && source.value.trim()) target = { source: source.value.trim(), ...windowOf() };
+    const ids = customers.value
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (kind.value === 'customers' && ids.length > 0) target = { customers: ids, ...windowOf() };
+    if (!target) return say(line, 'Say what to revert first (a run id, a source, or customer ids).', true);
+    say(line, '');
+    void showRevert(panel, target, go, (message) => say(line, message));
+  });
+  return el(
+    'div',
+    {},
+    el(
+      'p',
+      { class: 'sub' },
+      'One change or one event is reverted from the customer’s history. Here: always a dry run first; ' +
+        'applying needs an operator key for a run, an admin key for a source or a window.',
+    ),
+    form,
+    panel,
   );
 }

@@ -8,10 +8,27 @@ import { append, button, customerLink, el, errorText, table, type Child } from '
 
 type Result = Schemas['RevertResult'];
 type Conflict = Result['conflicts'][number];
-/** What to revert: one field change (`changes[].id`) or every change of one event. */
-export type Target = { change: string } | { event: string };
+/**
+ * What to revert: one field change (`changes[].id`), every change of one event, a reconciliation
+ * run's heals, everything one source wrote (optionally in a window), or a window for some customers.
+ */
+export type Target =
+  | { change: string }
+  | { event: string }
+  | { run: string }
+  | { source: string; since?: string; until?: string }
+  | { customers: string[]; since?: string; until?: string };
 
-const words = (t: Target) => ('change' in t ? 'this change' : 'this event’s changes');
+const span = (t: { since?: string; until?: string }) =>
+  (t.since ? ` since ${t.since}` : '') + (t.until ? ` until ${t.until}` : '');
+
+function words(t: Target): string {
+  if ('change' in t) return 'this change';
+  if ('event' in t) return 'this event’s changes';
+  if ('run' in t) return 'this run’s heals';
+  if ('source' in t) return `what ${t.source} wrote${span(t)}`;
+  return `these customers’ changes${span(t)}`;
+}
 const field = (f: string) => f.replaceAll('_', ' ');
 const value = (v: string | null) => v ?? el('span', { class: 'muted' }, 'empty');
 
@@ -75,9 +92,19 @@ export async function showRevert(
   panel.querySelector('h3')?.focus();
 }
 
-function heading(target: Target): HTMLElement {
-  const id = 'change' in target ? target.change : target.event;
-  return el('h3', { tabindex: '-1' }, `Revert ${'change' in target ? 'change' : 'event'} `, el('code', {}, id));
+function heading(t: Target): HTMLElement {
+  const [what, id] =
+    'change' in t
+      ? ['change', t.change]
+      : 'event' in t
+        ? ['event', t.event]
+        : 'run' in t
+          ? ['reconciliation run', t.run]
+          : 'source' in t
+            ? ['source', t.source]
+            : ['customers', t.customers.join(', ')];
+  const window = 'change' in t || 'event' in t || 'run' in t ? '' : span(t);
+  return el('h3', { tabindex: '-1' }, `Revert ${what} `, el('code', {}, id), window);
 }
 
 function summary(dry: Result, target: Target): string {
@@ -132,7 +159,14 @@ function failure(prefix: string, err: unknown): HTMLElement {
   const box = el('div', { class: 'revert-error' });
   box.append(el('p', { class: 'status err', role: 'status' }, `${prefix}: ${errorText(err)}`));
   if (err instanceof ApiError && err.status === 403)
-    box.append(el('p', {}, 'Applying a revert needs an operator or admin key; the dry run above needs none.'));
+    box.append(
+      el(
+        'p',
+        {},
+        'Applying a revert needs an operator key (a change, an event or a run) or an admin key (a source or a ' +
+          'window); the dry run needs none.',
+      ),
+    );
   const conflicts = err instanceof ApiError ? (err.details.conflicts as Conflict[] | undefined) : undefined;
   if (conflicts?.length) box.append(conflictsTable(conflicts, 'Conflicts: fields changed since'));
   return box;

@@ -406,6 +406,8 @@ export interface Database {
   install_secrets: InstallSecretsTable;
   data_keys: DataKeysTable;
   data_key_rotations: DataKeyRotationsTable;
+  inbox_subjects: InboxSubjectsTable;
+  field_disclosures: FieldDisclosuresTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -565,4 +567,23 @@ export interface DataKeyRotationsTable {
   rewritten: number;
   updated_at: number;
   finished_at: number | null;
+}
+
+// Governance index (migration 0090).
+/** Who an inbox event is about: a lookup hash (`email:`/`source:` kind inside the hash) or `cus:<id>`; `-`: nobody. */
+export interface InboxSubjectsTable {
+  subject: string;
+  event_id: string;
+}
+
+/** The person fields one delivered job carried to one system (names only; governance/disclosures.ts). */
+export interface FieldDisclosuresTable {
+  job_id: string;
+  customer_id: string | null;
+  system: string;
+  target: string;
+  kind: string;
+  /** JSON array of field names. */
+  fields: string;
+  delivered_at: number;
 }

@@ -12,7 +12,7 @@ import { tombstoneHasher } from '../governance/erasure-hash.ts';
  */
 export async function runErasure(
   hdb: HearthDb,
-  config: Pick<HearthConfig, 'security' | 'descriptors' | 'connectors' | 'jobs'>,
+  config: Pick<HearthConfig, 'security' | 'descriptors' | 'connectors' | 'jobs' | 'governance'>,
   customerId: string,
   actor: string,
   now: number,
@@ -25,6 +25,7 @@ export async function runErasure(
       caps: hdb.caps,
       hasher: hasher!,
       systems: erasableSystems(config.descriptors, config.connectors),
+      minimisation: config.governance.minimisation,
       enqueue: (t, jobs) => enqueueJobs(t, jobs, config.jobs.max_attempts, now),
     });
   });

@@ -89,6 +89,11 @@ export function governedWorkerOptions(
 ) {
   const flags = createFlagReader(hdb.db);
   const screen = createQualityScreen(config.governance?.quality.rules ?? [], { metrics, logger });
-  const applier = withErasureGuard(createGovernedApplier(ctx, flags, screen), tombstoneHasherSource(config.security));
+  // While a data key is set, inbox payloads are encrypted: each event's subjects are indexed for erasure.
+  const applier = withErasureGuard(
+    createGovernedApplier(ctx, flags, screen),
+    tombstoneHasherSource(config.security),
+    config.security.current_key !== null,
+  );
   return { applier, ...writebackHooks(hdb, flags) };
 }

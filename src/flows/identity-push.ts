@@ -58,15 +58,18 @@ export async function identityPushJobs(
     customers.map((c) => c.id),
   );
   const jobs: NewJob[] = [];
+  const noEmail = new Set(targets.idp_without_email ?? []);
   for (const c of dedupe(customers)) {
     const claims = await claimsOf(db, c.id, now, s);
     for (const target of systems) {
       const external_id = links.get(`${target}\u0000${c.id}`) ?? null;
-      if (!external_id && !c.email) continue; // no way to find this person's login
+      // Data minimisation: an IdP not allowed the e-mail never receives it (crosswalk id only).
+      const email = noEmail.has(target) ? null : c.email;
+      if (!external_id && !email) continue; // no way to find this person's login
       const payload: IdentityPushPayload = {
         customer_id: c.id,
         external_id,
-        email: c.email,
+        email,
         claims,
         changed_at: origin.occurred_at,
       };

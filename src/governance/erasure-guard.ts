@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import type { Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { eventIdentifiers, type TombstoneHasher } from './erasure-hash.ts';
+import { eventIdentifiers, eventSubjects, type TombstoneHasher } from './erasure-hash.ts';
 
 type Db = Kysely<Database>;
 
@@ -27,6 +27,9 @@ export interface GuardState<S> {
   /** Pending events a steward released: applied as new. */
   released: Set<string>;
   held: { event_id: string; erasure_id: string; matched: string; connector: string }[];
+  /** With `indexSubjects`: the hasher of this batch and the `inbox_subjects` rows its events add. */
+  hash: TombstoneHasher | null;
+  subjects: { subject: string; event_id: string }[];
 }
 
 /**
@@ -35,27 +38,44 @@ export interface GuardState<S> {
  * `erasure_holds` and settled `ignored` with the erasure named; a steward releases it (applied
  * as new) or dismisses it (payload blanked). `hasher` returns null while nothing was ever erased
  * (no key yet): then the guard costs nothing.
+ *
+ * With `indexSubjects` (set while inbox payloads are encrypted, so an erasure cannot find them by
+ * a text search), every event of the batch is recorded in `inbox_subjects`: the keyed hashes of
+ * its e-mail and source record, and the customer it was applied to (governance/erasure.ts reads it).
  */
 export function withErasureGuard<S>(
   inner: Applier<S>,
   hasher: (trx: Db) => Promise<TombstoneHasher | null>,
+  indexSubjects = false,
 ): Applier<GuardState<S>> {
   return {
     load: async (trx, events, now) => {
-      const matches = await tombstoneMatches(trx, events, await hasher(trx));
+      const hash = await hasher(trx);
+      const matches = await tombstoneMatches(trx, events, hash);
       const released = matches.size > 0 ? await releasedEvents(trx) : new Set<string>();
       // The inner load only reads: loading for a held event too is harmless, and keeps a released one applicable.
-      return { inner: await inner.load(trx, events, now), matches, released, held: [] };
+      const inn = await inner.load(trx, events, now);
+      return { inner: inn, matches, released, held: [], hash: indexSubjects ? hash : null, subjects: [] };
     },
     apply: (state, ev, eventId, now) => {
       const m = state.matches.get(ev);
-      if (!m || state.released.has(eventId)) return inner.apply(state.inner, ev, eventId, now);
-      state.held.push({ event_id: eventId, ...m, connector: ev.source });
-      return { status: 'ignored', jobs: 0, rejected: [] };
+      let outcome: Outcome = { status: 'ignored', jobs: 0, rejected: [] };
+      if (!m || state.released.has(eventId)) outcome = inner.apply(state.inner, ev, eventId, now);
+      else state.held.push({ event_id: eventId, ...m, connector: ev.source });
+      if (state.hash)
+        for (const subject of eventSubjects(ev, state.hash, outcome.customer_id))
+          state.subjects.push({ subject, event_id: eventId });
+      return outcome;
     },
     settle: (state, eventId, status) => inner.settle(state.inner, eventId, status),
     flush: async (trx, state, now) => {
       await inner.flush(trx, state.inner, now);
+      for (let i = 0; i < state.subjects.length; i += 500)
+        await trx
+          .insertInto('inbox_subjects')
+          .values(state.subjects.slice(i, i + 500))
+          .onConflict((oc) => oc.columns(['subject', 'event_id']).doNothing())
+          .execute();
       for (const h of state.held) {
         await trx
           .insertInto('erasure_holds')

@@ -90,3 +90,20 @@ export function tombstoneHasherSource(security: SecurityConfig): (db: Db) => Pro
   let cached: TombstoneHasher | null = null;
   return async (db) => (cached ??= await tombstoneHasher(db, security, Date.now(), false));
 }
+
+/** Marks an inbox event indexed although it names nobody (`inbox_subjects`). */
+export const NO_SUBJECT = '-';
+
+/**
+ * Who an inbox event is about, as `inbox_subjects` stores it: the keyed hashes of its source
+ * record and e-mail (not its phone: families share one), and the customer it was applied to.
+ */
+export function eventSubjects(ev: CanonicalEvent, hash: TombstoneHasher, customerId?: string): string[] {
+  const out = eventIdentifiers(ev)
+    .filter((x) => x.kind !== 'phone')
+    .map((x) => hash(x.kind, x.value));
+  if (customerId) out.push(customerSubject(customerId));
+  return out.length > 0 ? [...new Set(out)] : [NO_SUBJECT];
+}
+
+export const customerSubject = (customerId: string) => `cus:${customerId}`;

@@ -147,12 +147,15 @@ export async function decideHold(
       // The person is welcome back: the tombstone is lifted, so their later events apply as usual
       // (webhooks already held stay held until decided). The erasure record and its report stay.
       await trx.deleteFrom('erasure_tombstones').where('erasure_id', '=', hold.erasure_id).execute();
-    } else
+    } else {
       await trx
         .updateTable('inbox_events')
         .set({ payload: JSON.stringify({ erased: hold.erasure_id }) })
         .where('id', '=', hold.event_id)
         .execute();
+      // Nor is it indexed as being about anyone any more (erasure's index of encrypted payloads).
+      await trx.deleteFrom('inbox_subjects').where('event_id', '=', hold.event_id).execute();
+    }
     return { ...hold, status, decided_by: actor, decided_at: now };
   });
 }

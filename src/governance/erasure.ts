@@ -6,7 +6,15 @@ import { lockAcrossProcesses, type DialectCaps } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { eventIdentifiers, phoneKey, sourceKey, type Identifier, type TombstoneHasher } from './erasure-hash.ts';
+import {
+  customerSubject,
+  eventIdentifiers,
+  eventSubjects,
+  phoneKey,
+  sourceKey,
+  type Identifier,
+  type TombstoneHasher,
+} from './erasure-hash.ts';
 
 type Db = Kysely<Database>;
 
@@ -32,6 +40,8 @@ export interface EraseOptions {
   caps: DialectCaps;
   hasher: TombstoneHasher;
   systems: readonly ErasableSystem[];
+  /** Per connector, the person fields it may be sent (`governance.minimisation`): without `email`, none is. */
+  minimisation?: Readonly<Record<string, readonly string[]>>;
   /** Writes the jobs in the erasure's transaction (engine/jobs.ts enqueueJobs). */
   enqueue: (trx: Db, jobs: ErasureJob[]) => Promise<string[]>;
 }
@@ -103,6 +113,8 @@ export async function eraseCustomer(trx: Db, customerId: string, o: EraseOptions
   // Inbox payloads: the events that changed it, and any (pending too) naming one of its records or e-mails.
   const eventIds = new Set(lineage.map((r) => r.event_id).filter((e): e is string => e !== null));
   for (const e of await eventsNaming(trx, links, [...emails], identifiers)) eventIds.add(e);
+  // Encrypted payloads (a data key is set) do not match a text search: the subjects index does.
+  for (const e of await eventsIndexed(trx, family, identifiers, o.hasher)) eventIds.add(e);
   const ids = [...eventIds];
   for (let i = 0; i < ids.length; i += 500) {
     const r = await trx
@@ -117,6 +129,10 @@ export async function eraseCustomer(trx: Db, customerId: string, o: EraseOptions
       .set({ status: 'ignored', error: `erased (${id})`, applied_at: o.now })
       .where('id', 'in', ids.slice(i, i + 500))
       .where('status', 'in', ['pending', 'failed'])
+      .execute();
+    await trx
+      .deleteFrom('inbox_subjects')
+      .where('event_id', 'in', ids.slice(i, i + 500))
       .execute();
   }
 
@@ -177,12 +193,14 @@ export async function eraseCustomer(trx: Db, customerId: string, o: EraseOptions
     const external_ids = [...new Set(links.filter((l) => l.system === s.system).map((l) => l.external_id))];
     for (const b of billing)
       if (b.system === s.system && !external_ids.includes(b.external_id)) external_ids.push(b.external_id);
-    return { s, external_ids };
+    // Data minimisation: a system not allowed the e-mail is not told it now (record ids only).
+    const list = o.minimisation?.[s.system];
+    return { s, external_ids, email: list && !list.includes('email') ? null : email };
   });
-  const toQueue = planned.filter((p) => p.external_ids.length > 0 || email !== null);
+  const toQueue = planned.filter((p) => p.external_ids.length > 0 || p.email !== null);
   const jobIds = await o.enqueue(
     trx,
-    toQueue.map(({ s, external_ids }) => ({
+    toQueue.map(({ s, external_ids, email }) => ({
       target: s.target,
       kind: ERASURE_KIND,
       job_key: `erasure:${s.system}:${root}`,
@@ -257,17 +275,78 @@ async function eventsNaming(
       ? q.where('connector', '=', p.connector).where('payload', 'like', p.like)
       : q.where((eb) => eb(eb.fn('lower', ['payload']), 'like', p.like));
     for (const row of await q.execute()) {
-      let ev: CanonicalEvent;
-      try {
-        ev = JSON.parse(row.payload) as CanonicalEvent;
-      } catch {
-        continue;
-      }
-      if (!ev || typeof ev !== 'object' || !('type' in ev)) continue;
+      const ev = parseEvent(row.payload);
+      if (!ev) continue;
       if (eventIdentifiers(ev).some((x) => wanted.has(`${x.kind}\0${x.value}`))) found.add(row.id);
     }
   }
   return [...found];
+}
+
+/**
+ * Inbox events about the person whose payloads are encrypted: those `inbox_subjects` names (by the
+ * keyed hash of an e-mail or source record, or the customer id they were applied to), then every
+ * encrypted payload not indexed yet (received while no index was written, pending or parked
+ * failed), decrypted and read in batches. What that scan reads is indexed on the way, so the next
+ * erasure does not decrypt it again. Clear payloads are left to `eventsNaming`.
+ */
+async function eventsIndexed(
+  trx: Db,
+  family: string[],
+  identifiers: Identifier[],
+  hasher: TombstoneHasher,
+): Promise<string[]> {
+  const named = identifiers.filter((x) => x.kind !== 'phone');
+  const subjects = [...named.map((x) => hasher(x.kind, x.value)), ...family.map(customerSubject)];
+  const found = new Set<string>();
+  for (let i = 0; i < subjects.length; i += 500)
+    for (const r of await trx
+      .selectFrom('inbox_subjects')
+      .select('event_id')
+      .where('subject', 'in', subjects.slice(i, i + 500))
+      .execute())
+      found.add(r.event_id);
+  const wanted = new Set(named.map((x) => `${x.kind}\0${x.value}`));
+  for (let after = ''; ; ) {
+    const rows = await trx
+      .selectFrom('inbox_events as e')
+      .select(['e.id', 'e.payload'])
+      .where('e.id', '>', after)
+      .where('e.redacted_at', 'is', null)
+      .where('e.payload', 'like', 'enc1:%')
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('inbox_subjects as s').select('s.event_id').whereRef('s.event_id', '=', 'e.id'))),
+      )
+      .orderBy('e.id')
+      .limit(500)
+      .execute();
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!.id;
+    const index: { subject: string; event_id: string }[] = [];
+    for (const row of rows) {
+      const ev = parseEvent(row.payload);
+      if (!ev) continue;
+      if (eventIdentifiers(ev).some((x) => wanted.has(`${x.kind}\0${x.value}`))) found.add(row.id);
+      for (const subject of eventSubjects(ev, hasher)) index.push({ subject, event_id: row.id });
+    }
+    if (index.length > 0)
+      await trx
+        .insertInto('inbox_subjects')
+        .values(index)
+        .onConflict((oc) => oc.columns(['subject', 'event_id']).doNothing())
+        .execute();
+  }
+  return [...found];
+}
+
+/** A stored inbox payload as an event, or null (blanked, still encrypted for want of a key, not JSON). */
+function parseEvent(payload: string): CanonicalEvent | null {
+  try {
+    const ev = JSON.parse(payload) as CanonicalEvent;
+    return ev && typeof ev === 'object' && 'type' in ev ? ev : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Rows about the person elsewhere: deleted where they only describe it, values blanked where they are history. */

@@ -1,3 +1,5 @@
+import { IDP_PUSH_KIND } from '../canonical/identity-claims.ts';
+
 /** The canonical person fields a system may be sent (data minimisation, config `governance.minimisation`). */
 export const PERSON_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
 export type PersonField = (typeof PERSON_FIELDS)[number];
@@ -7,7 +9,8 @@ type Job = { target: string; kind: string; payload: unknown };
 /**
  * The job as it may leave Hearth for a system allowed only `allowed` (undefined: no allow-list):
  * person fields outside it are blanked (null) in the payload, and a write that carries nothing
- * but such fields is dropped (null). Pure; other job kinds (opt-in, identity claims) pass as they are.
+ * but such fields is dropped (null). Pure; an identity provider's claims push loses its e-mail when
+ * `email` is not allowed; other job kinds (opt-in) pass as they are.
  */
 export function minimiseJob<J extends Job>(job: J, allowed: readonly string[] | undefined): J | null {
   if (!allowed) return job;
@@ -30,6 +33,10 @@ export function minimiseJob<J extends Job>(job: J, allowed: readonly string[] | 
       if (!ok.has('address') && 'previous_address' in data) data.previous_address = null;
       return { ...job, payload: { ...p, event: { ...event, data } } };
     }
+    case IDP_PUSH_KIND:
+      // An identity provider gets household claims; the e-mail only finds the login. Without
+      // `email` allowed, the push reaches only the user the crosswalk knows.
+      return ok.has('email') ? job : { ...job, payload: { ...p, email: null } };
     default:
       return job;
   }

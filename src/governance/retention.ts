@@ -49,19 +49,27 @@ export async function enforceRetention(db: Db, s: RetentionSettings, now: number
   if (s.inbox_payloads !== null) {
     const cutoff = now - s.inbox_payloads * DAY;
     report.inbox_payloads = await inBatches(s.batch_size, async (n) => {
-      const ids = db
+      const rows = await db
         .selectFrom('inbox_events')
         .select('id')
         .where('received_at', '<', cutoff)
         .where('redacted_at', 'is', null)
         .where('status', '!=', 'pending')
-        .limit(n);
-      const r = await db
-        .updateTable('inbox_events')
-        .set({ payload: BLANK_EVENT, redacted_at: now })
-        .where('id', 'in', ids)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows);
+        .limit(n)
+        .execute();
+      if (rows.length === 0) return 0;
+      const ids = rows.map((r) => r.id);
+      // The payload goes, and with it the record of who the event was about (erasure's index).
+      return db.transaction().execute(async (trx) => {
+        const r = await trx
+          .updateTable('inbox_events')
+          .set({ payload: BLANK_EVENT, redacted_at: now })
+          .where('id', 'in', ids)
+          .where('redacted_at', 'is', null)
+          .executeTakeFirst();
+        await trx.deleteFrom('inbox_subjects').where('event_id', 'in', ids).execute();
+        return Number(r.numUpdatedRows);
+      });
     });
   }
   if (s.change_log_values !== null) {

@@ -8,6 +8,7 @@ import {
   type ErasureReport,
 } from '../../governance/erasure-report.ts';
 import type { ErasureHoldsTable } from '../../db/schema.ts';
+import { listDisclosures, type Disclosure } from '../../governance/disclosures.ts';
 import { requireRole } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { idParam, op, page, pageOf, pageQuery } from '../schemas.ts';
@@ -57,6 +58,20 @@ const report = obj({
   holds: { type: 'array', items: hold },
 });
 
+const disclosure = obj({
+  job_id: { ...str, description: 'the delivered job (GET /v1/jobs/:id)' },
+  customer_id: nstr,
+  system: str,
+  target: str,
+  kind: str,
+  fields: {
+    type: 'array',
+    items: str,
+    description: 'the person fields (and IdP claims) the job carried, after data minimisation; names only',
+  },
+  delivered_at: time,
+});
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 function holdView(h: ErasureHoldsTable) {
@@ -78,6 +93,31 @@ export function registerErasureRoutes(app: FastifyInstance, deps: AppDeps): void
   const now = deps.now ?? Date.now;
   app.addSchema({ $id: 'ErasureReport', title: 'ErasureReport', ...report });
   app.addSchema({ $id: 'ErasureHold', title: 'ErasureHold', ...hold });
+  app.addSchema({ $id: 'Disclosure', title: 'Disclosure', ...disclosure });
+
+  app.get<{ Querystring: { limit: number; after?: string; customer_id?: string; system?: string } }>(
+    '/disclosures',
+    {
+      schema: op({
+        summary:
+          'Which fields went to which system: one row per delivered job that carried person fields, newest first ' +
+          '(the audit of data minimisation)',
+        tags: ['governance'],
+        querystring: pageQuery({
+          customer_id: { type: 'string', minLength: 1 },
+          system: { type: 'string', minLength: 1 },
+        }),
+        ok: page('Disclosure'),
+      }),
+    },
+    async (req) =>
+      pageOf(
+        await listDisclosures(db, req.query),
+        req.query.limit,
+        (d: Disclosure) => ({ ...d, delivered_at: iso(d.delivered_at)! }),
+        (d) => d.job_id,
+      ),
+  );
 
   app.delete<{ Params: { id: string } }>(
     '/customers/:id',
