@@ -69,6 +69,43 @@ export function sendStripeEvent(
   });
 }
 
+/**
+ * The order a webhook sender delivers `items` in, as Stripe warns it may: shuffled (seeded, so a
+ * test is repeatable) and with about `duplicates` (0..1) of them sent twice, the copy later on.
+ */
+export function disorderly<T>(items: readonly T[], o: { seed?: number; duplicates?: number } = {}): T[] {
+  let x = (o.seed ?? 1) >>> 0 || 1;
+  const rand = () => {
+    // xorshift32: small, seeded, good enough for a delivery order.
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+  const out = [...items];
+  for (const item of items) if (rand() < (o.duplicates ?? 0)) out.push(item);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Delivers events out of order and some twice (see `disorderly`), one at a time; the statuses in send order. */
+export async function sendStripeEventsDisorderly(
+  url: string,
+  events: readonly StripeEventBody[],
+  secrets: readonly string[],
+  o: { seed?: number; duplicates?: number } = {},
+): Promise<{ sent: StripeEventBody[]; statuses: number[] }> {
+  const sent = disorderly(events, o);
+  const statuses: number[] = [];
+  for (const ev of sent) statuses.push((await sendStripeEvent(url, ev, secrets)).status);
+  return { sent, statuses };
+}
+
 /** `a[b][c]=v` form fields as a nested object (Stripe's form encoding). */
 export function parseForm(text: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -51,6 +51,9 @@ test('customer.updated maps to a versioned contact change and a billing address;
     version: 1714650000,
   });
   assert.equal(billing!.delivery_id, 'evt_9:billing_address');
+  const tagged = { ...ev, data: { object: { ...customer, metadata: { hearth_id: 'cus_01hearth' } } } };
+  const [linked] = parseStripeEvent(body(tagged), 'stripe');
+  assert.equal(linked!.event.type === 'contact.updated' && linked!.event.hearth_id, 'cus_01hearth');
   assert.equal(billing!.event.type === 'billing.address_changed' && billing!.event.billing_address?.region, 'IL');
 });
 
