@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../main.ts';
 
-test('hearth demo --once: card failure to Zendesk, agent phone to HubSpot, an agent status edit is a finding', async () => {
+test('hearth demo --once: card failure to Zendesk, agent phone to HubSpot, status edit is a finding', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-demo-billing-'));
   const stdout = new PassThrough();
   let out = '';
