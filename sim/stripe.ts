@@ -35,6 +35,8 @@ export interface StripeSim {
   updates: { id: string; key: string | null; params: Record<string, unknown> }[];
   /** Requests answered from the idempotency store (a replay, not a second write). */
   readonly replays: number;
+  /** Customer searches answered (`GET /v1/customers/search`). */
+  readonly searches: number;
   createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer;
   /** An event as Stripe would send it (`created` defaults to now, in seconds). */
   event(type: string, object: Record<string, unknown>, o?: { created?: number; key?: string | null }): StripeEventBody;
@@ -135,6 +137,7 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
   const stored = new Map<string, { body: string; status: number; response: unknown }>();
   const faults = createFaults();
   let replays = 0;
+  let searches = 0;
   let seq = 0;
 
   function createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer {
@@ -165,8 +168,26 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
     return c;
   }
 
+  /** Customer search, the subset Hearth uses: `email:'a' OR email:'b'` (at most 10 clauses), exact match. */
+  function search(url: URL): { status: number; body: unknown } {
+    searches++;
+    const query = url.searchParams.get('query') ?? '';
+    const clauses = query.split(' OR ');
+    const emails = clauses.map((c) => /^email:'([^'\\]*)'$/.exec(c.trim())?.[1]);
+    if (clauses.length > 10 || emails.some((e) => e === undefined))
+      return { status: 400, body: stripeError('invalid_request_error', `Invalid search query: ${query}`) };
+    const wanted = new Set(emails);
+    const limit = Number(url.searchParams.get('limit') ?? 10);
+    const data = [...customers.values()].filter((c) => c.email !== null && wanted.has(c.email)).slice(0, limit);
+    return {
+      status: 200,
+      body: { object: 'search_result', data, has_more: false, next_page: null, url: '/v1/customers/search' },
+    };
+  }
+
   function route(req: IncomingMessage, text: string): { status: number; body: unknown } {
     const url = new URL(req.url ?? '/', 'http://sim');
+    if (url.pathname === '/v1/customers/search' && req.method === 'GET') return search(url);
     const m = /^\/v1\/customers(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m)
       return { status: 404, body: stripeError('invalid_request_error', `Unrecognized request URL (${url.pathname})`) };
@@ -243,6 +264,9 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
     updates,
     get replays() {
       return replays;
+    },
+    get searches() {
+      return searches;
     },
     createCustomer,
     event: (type, object, o = {}) => ({
