@@ -35,6 +35,8 @@ export interface StripeSim {
   updates: { id: string; key: string | null; params: Record<string, unknown> }[];
   /** Requests answered from the idempotency store (a replay, not a second write). */
   readonly replays: number;
+  /** Customer searches answered (`GET /v1/customers/search`). */
+  readonly searches: number;
   createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer;
   /** An event as Stripe would send it (`created` defaults to now, in seconds). */
   event(type: string, object: Record<string, unknown>, o?: { created?: number; key?: string | null }): StripeEventBody;
@@ -69,6 +71,43 @@ export function sendStripeEvent(
   });
 }
 
+/**
+ * The order a webhook sender delivers `items` in, as Stripe warns it may: shuffled (seeded, so a
+ * test is repeatable) and with about `duplicates` (0..1) of them sent twice, the copy later on.
+ */
+export function disorderly<T>(items: readonly T[], o: { seed?: number; duplicates?: number } = {}): T[] {
+  let x = (o.seed ?? 1) >>> 0 || 1;
+  const rand = () => {
+    // xorshift32: small, seeded, good enough for a delivery order.
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+  const out = [...items];
+  for (const item of items) if (rand() < (o.duplicates ?? 0)) out.push(item);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Delivers events out of order and some twice (see `disorderly`), one at a time; the statuses in send order. */
+export async function sendStripeEventsDisorderly(
+  url: string,
+  events: readonly StripeEventBody[],
+  secrets: readonly string[],
+  o: { seed?: number; duplicates?: number } = {},
+): Promise<{ sent: StripeEventBody[]; statuses: number[] }> {
+  const sent = disorderly(events, o);
+  const statuses: number[] = [];
+  for (const ev of sent) statuses.push((await sendStripeEvent(url, ev, secrets)).status);
+  return { sent, statuses };
+}
+
 /** `a[b][c]=v` form fields as a nested object (Stripe's form encoding). */
 export function parseForm(text: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -98,6 +137,7 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
   const stored = new Map<string, { body: string; status: number; response: unknown }>();
   const faults = createFaults();
   let replays = 0;
+  let searches = 0;
   let seq = 0;
 
   function createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer {
@@ -128,8 +168,26 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
     return c;
   }
 
+  /** Customer search, the subset Hearth uses: `email:'a' OR email:'b'` (at most 10 clauses), exact match. */
+  function search(url: URL): { status: number; body: unknown } {
+    searches++;
+    const query = url.searchParams.get('query') ?? '';
+    const clauses = query.split(' OR ');
+    const emails = clauses.map((c) => /^email:'([^'\\]*)'$/.exec(c.trim())?.[1]);
+    if (clauses.length > 10 || emails.some((e) => e === undefined))
+      return { status: 400, body: stripeError('invalid_request_error', `Invalid search query: ${query}`) };
+    const wanted = new Set(emails);
+    const limit = Number(url.searchParams.get('limit') ?? 10);
+    const data = [...customers.values()].filter((c) => c.email !== null && wanted.has(c.email)).slice(0, limit);
+    return {
+      status: 200,
+      body: { object: 'search_result', data, has_more: false, next_page: null, url: '/v1/customers/search' },
+    };
+  }
+
   function route(req: IncomingMessage, text: string): { status: number; body: unknown } {
     const url = new URL(req.url ?? '/', 'http://sim');
+    if (url.pathname === '/v1/customers/search' && req.method === 'GET') return search(url);
     const m = /^\/v1\/customers(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m)
       return { status: 404, body: stripeError('invalid_request_error', `Unrecognized request URL (${url.pathname})`) };
@@ -206,6 +264,9 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
     updates,
     get replays() {
       return replays;
+    },
+    get searches() {
+      return searches;
     },
     createCustomer,
     event: (type, object, o = {}) => ({

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, readBody, sendJson } from './http.ts';
+import { disorderly } from './stripe.ts';
 
 export interface ZendeskSimUser {
   id: number;
@@ -44,8 +45,14 @@ export interface ZendeskSim {
   userFields: ZendeskSimUserField[];
   /** Polls a job stays `queued` before it completes (default 1). */
   jobPolls: number;
-  /** An agent edits a user in Zendesk: applied here, returned as the webhook body Zendesk would send. */
-  agentEdit(id: number, fields: Partial<Pick<ZendeskSimUser, 'name' | 'email' | 'phone'>>): ZendeskWebhookBody;
+  /**
+   * An agent edits a user in Zendesk: applied here, returned as the webhook body Zendesk would send
+   * (`user.custom_field_changed` with the user's fields in `detail.user_fields` when user fields changed).
+   */
+  agentEdit(
+    id: number,
+    fields: Partial<Pick<ZendeskSimUser, 'name' | 'email' | 'phone' | 'user_fields'>>,
+  ): ZendeskWebhookBody;
   faults: Faults;
   close(): Promise<void>;
 }
@@ -70,7 +77,14 @@ export interface ZendeskWebhookBody {
   account_id: number;
   zendesk_event_version: string;
   subject: string;
-  detail: { id: string; name: string; email: string | null; phone: string | null; external_id: string | null };
+  detail: {
+    id: string;
+    name: string;
+    email: string | null;
+    phone: string | null;
+    external_id: string | null;
+    user_fields?: Record<string, string | number | null>;
+  };
 }
 
 /** Posts a signed Zendesk webhook (base64 HMAC-SHA256 of timestamp + body). */
@@ -87,6 +101,19 @@ export function sendZendeskWebhook(url: string, secret: string, body: unknown, t
     },
     body: raw,
   });
+}
+
+/** Delivers webhooks out of order and some twice (seeded), one at a time; the statuses in send order. */
+export async function sendZendeskWebhooksDisorderly(
+  url: string,
+  secret: string,
+  bodies: readonly ZendeskWebhookBody[],
+  o: { seed?: number; duplicates?: number } = {},
+): Promise<{ sent: ZendeskWebhookBody[]; statuses: number[] }> {
+  const sent = disorderly(bodies, o);
+  const statuses: number[] = [];
+  for (const b of sent) statuses.push((await sendZendeskWebhook(url, secret, b)).status);
+  return { sent, statuses };
 }
 
 const RATE = 700;
@@ -327,10 +354,12 @@ export async function startZendeskSim(
     agentEdit(id, fields) {
       const user = users.get(id);
       if (!user) throw new Error(`no zendesk user ${id}`);
-      Object.assign(user, fields, { updated_at: new Date().toISOString() });
+      const { user_fields, ...rest } = fields;
+      Object.assign(user, rest, { updated_at: new Date().toISOString() });
+      if (user_fields) user.user_fields = { ...user.user_fields, ...user_fields };
       return {
         id: `01ZD${String(++evt).padStart(10, '0')}`,
-        type: 'zen:event-type:user.identity_changed',
+        type: user_fields ? 'zen:event-type:user.custom_field_changed' : 'zen:event-type:user.identity_changed',
         time: user.updated_at,
         account_id: 1,
         zendesk_event_version: '2022-11-06',
@@ -341,6 +370,7 @@ export async function startZendeskSim(
           email: user.email,
           phone: user.phone,
           external_id: user.external_id,
+          ...(user_fields ? { user_fields: { ...user.user_fields } } : {}),
         },
       };
     },

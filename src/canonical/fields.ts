@@ -2,6 +2,13 @@
 export const OWNED_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
 export type OwnedField = (typeof OWNED_FIELDS)[number];
 
+/**
+ * Billing fields: who may set them is ownership config too (`billing_address: [stripe]`); they are
+ * projected to every system that reads the customer view (support reads billing status, never sets it).
+ */
+export const BILLING_FIELDS = ['billing_address', 'billing_status', 'subscriptions'] as const;
+export type BillingField = (typeof BILLING_FIELDS)[number];
+
 /** The writer name of changes made through Hearth's own API (it ranks in ownership like a system). */
 export const API_WRITER = 'api';
 

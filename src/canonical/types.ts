@@ -47,6 +47,11 @@ export type CanonicalEvent =
        * may arrive out of order: a change older than the last one applied from the record is stale.
        */
       version?: number;
+      /**
+       * The Hearth id the vendor record carries (Stripe `metadata.hearth_id`): it links a record the
+       * crosswalk does not know yet to that customer, before the e-mail is tried.
+       */
+      hearth_id?: string | null;
     }
   | {
       /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../main.ts';
 
-test('hearth demo --once: a card failure reaches Zendesk, an agent phone correction reaches HubSpot', async () => {
+test('hearth demo --once: card failure to Zendesk, agent phone to HubSpot, status edit is a finding', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-demo-billing-'));
   const stdout = new PassThrough();
   let out = '';
@@ -34,4 +34,5 @@ test('hearth demo --once: a card failure reaches Zendesk, an agent phone correct
         String.raw`HubSpot contact \S+ has phone \+13125550177 after \d+ ms`,
     ),
   );
+  assert.match(out, /set billing_status: active -> Hearth 200; not applied .* open finding drf_\S+: Hearth past_due/);
 });

@@ -120,4 +120,22 @@ async function scene(hearth: Hearth, sims: BillingSims, d: BillingDemo): Promise
       '(ownership: phone zendesk > hubspot).',
   );
   await d.settle();
+
+  // Support reads the billing status and may not set it: the agent's edit is a finding, not applied.
+  const status = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'active' } });
+  const fres = await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, status);
+  await d.settle();
+  const finding = await hearth.hdb.db
+    .selectFrom('drift_findings')
+    .select(['id', 'canonical_value', 'system_value'])
+    .where('customer_id', '=', customer.id)
+    .where('system', '=', 'zendesk')
+    .where('field', '=', 'billing_status')
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  d.write(
+    `  Zendesk an agent set billing_status: active -> Hearth ${fres.status}; not applied (ownership: ` +
+      `billing_status [stripe]); ${finding ? `open finding ${finding.id}: Hearth ${finding.canonical_value}, ` : ''}` +
+      `${finding ? `Zendesk ${finding.system_value} (GET /v1/reconcile/findings)` : 'no finding recorded'}.`,
+  );
 }

@@ -14,6 +14,10 @@ const DEFAULT_OWNERSHIP = {
   // A support agent's phone correction outranks the CRM's; billing's phone ranks below the CRMs.
   phone: ['shopify', 'zendesk', 'hubspot', 'salesforce', 'zoho', 'stripe', 'api'],
   address: ['shopify', 'api', 'hubspot', 'salesforce', 'zoho'],
+  // Billing fields are Stripe's (no API writer); support is only projected them.
+  billing_address: ['stripe'],
+  billing_status: ['stripe'],
+  subscriptions: ['stripe'],
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'hearth-config-'));

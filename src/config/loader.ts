@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HearthError } from '../errors.ts';
-import { OWNED_FIELDS, type OwnedField } from '../canonical/fields.ts';
+import { BILLING_FIELDS, OWNED_FIELDS, type BillingField, type OwnedField } from '../canonical/fields.ts';
 import {
   CONNECTORS,
   defaultOwnership,
@@ -90,7 +90,13 @@ export function configSchema(descriptors: Descriptors) {
           .describe('A write-back done later than this after its origin counts as late.'),
       })
       .default({ crm: null, sync_window_seconds: 60 }),
-    ownership: z.partialRecord(z.enum(OWNED_FIELDS), z.array(z.string()).min(1)).default({}),
+    ownership: z
+      .partialRecord(z.enum([...OWNED_FIELDS, ...BILLING_FIELDS]), z.array(z.string()).min(1))
+      .default({})
+      .describe(
+        'Per field, the systems that may set it, highest precedence first (billing fields too, e.g. ' +
+          '`billing_address: [stripe]`). Every field is projected to the systems that read the customer view.',
+      ),
     /** Where households come from: the CRM that is their authority, and how it models them. */
     households: z
       .object({
@@ -277,7 +283,7 @@ export type HearthConfig = ParsedConfig & {
   descriptors: Descriptors;
   /** The bootstrap admin key from HEARTH_API_KEY, if set. */
   bootstrap_api_key: string | undefined;
-  ownership: Record<OwnedField, string[]>;
+  ownership: Record<OwnedField, string[]> & Partial<Record<BillingField, string[]>>;
 };
 
 export interface ConfigSources {

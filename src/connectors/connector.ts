@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ColumnSpec, CrmField, OrderField } from '../canonical/export-columns.ts';
 
 export type { ExportFormat } from '../canonical/export-columns.ts';
-import type { OwnedField } from '../canonical/fields.ts';
+import type { BillingField, OwnedField } from '../canonical/fields.ts';
 import type { Connector, HouseholdSource } from '../canonical/types.ts';
 import type { Logger } from '../log.ts';
 import type { FetchLike } from './common/http.ts';
@@ -40,7 +40,7 @@ export interface ConnectorDescriptor<N extends string = string, C = unknown> {
   /** zod schema of `connectors.<name>` (defaults applied; secrets via ${ENV}). */
   config: z.ZodType<C>;
   /** Default precedence per owned field: lower wins (the API writer ranks at 20). */
-  ownership?: Partial<Record<OwnedField, number>>;
+  ownership?: Partial<Record<OwnedField | BillingField, number>>;
   capabilities: {
     /** Verifies and parses webhooks at `POST /webhooks/<name>`. */
     ingress?: boolean;

@@ -1,5 +1,5 @@
 import type { ColumnSpec, CrmField, ExportFormat, OrderField } from '../canonical/export-columns.ts';
-import { API_WRITER, OWNED_FIELDS, type OwnedField } from '../canonical/fields.ts';
+import { API_WRITER, BILLING_FIELDS, OWNED_FIELDS, type BillingField, type OwnedField } from '../canonical/fields.ts';
 import type { Connector } from '../canonical/types.ts';
 import { HearthError } from '../errors.ts';
 import { auth0Connector } from './auth0/descriptor.ts';
@@ -111,16 +111,26 @@ export function erasableSystems(
     .map((d) => ({ system: d.name, target: d.name }));
 }
 
-/** Default precedence per owned field from the descriptors' ranks (the API writer ranks 20). */
-export function defaultOwnership(descriptors: Descriptors): Record<OwnedField, string[]> {
+/**
+ * Default precedence per owned field from the descriptors' ranks (the API writer ranks 20). Billing
+ * fields list only the descriptors that rank them (no API writer); unranked by any, they are absent.
+ */
+export function defaultOwnership(
+  descriptors: Descriptors,
+): Record<OwnedField, string[]> & Partial<Record<BillingField, string[]>> {
   const API_RANK = 20;
-  const out = {} as Record<OwnedField, string[]>;
-  for (const field of OWNED_FIELDS) {
-    const ranked = descriptors.flatMap((d, i) =>
+  const out = {} as Record<OwnedField, string[]> & Partial<Record<BillingField, string[]>>;
+  const rankedBy = (field: OwnedField | BillingField) =>
+    descriptors.flatMap((d, i) =>
       d.ownership?.[field] === undefined ? [] : [{ name: d.name, rank: d.ownership[field]!, i }],
     );
-    ranked.push({ name: API_WRITER, rank: API_RANK, i: descriptors.length });
-    out[field] = ranked.sort((a, b) => a.rank - b.rank || a.i - b.i).map((r) => r.name);
+  const order = (r: { name: string; rank: number; i: number }[]) =>
+    r.sort((a, b) => a.rank - b.rank || a.i - b.i).map((x) => x.name);
+  for (const field of OWNED_FIELDS)
+    out[field] = order([...rankedBy(field), { name: API_WRITER, rank: API_RANK, i: descriptors.length }]);
+  for (const field of BILLING_FIELDS) {
+    const ranked = rankedBy(field);
+    if (ranked.length) out[field] = order(ranked);
   }
   return out;
 }

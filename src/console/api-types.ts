@@ -1111,7 +1111,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per system, whether the customer's latest values are confirmed there, pending, or dead */
+        /** Per system, whether the customer's latest values are confirmed there, pending, dead, refused for review, or not written because the system has no record of the customer */
         get: {
             parameters: {
                 query?: never;
@@ -4830,7 +4830,7 @@ export interface components {
                 /** Format: date-time */
                 origin_at?: string;
                 /** @enum {string} */
-                state?: "confirmed" | "pending" | "dead";
+                state?: "confirmed" | "pending" | "dead" | "review" | "no_record";
                 system?: string;
             }[];
             out_of_date: string[];

@@ -1,7 +1,10 @@
-import type { OwnedField } from '../canonical/fields.ts';
+import type { BillingField, OwnedField } from '../canonical/fields.ts';
 
-/** Field -> sources allowed to set it, highest precedence first. */
-export type OwnershipPolicy = Record<OwnedField, string[]>;
+/**
+ * Field -> sources allowed to set it, highest precedence first. Billing fields are listed when
+ * config (or a descriptor) names their owners; absent, any billing system may set them.
+ */
+export type OwnershipPolicy = Record<OwnedField, string[]> & Partial<Record<BillingField, string[]>>;
 
 export type OwnershipDecision = { allowed: true } | { allowed: false; reason: string };
 
@@ -13,12 +16,13 @@ export type OwnershipDecision = { allowed: true } | { allowed: false; reason: st
  */
 export function decideOwnership(
   policy: OwnershipPolicy,
-  field: OwnedField,
+  field: OwnedField | BillingField,
   source: string,
   currentSource: string | null,
   currentEmpty: boolean,
 ): OwnershipDecision {
   const ranking = policy[field];
+  if (!ranking) return { allowed: true };
   const rank = ranking.indexOf(source);
   if (rank < 0) return { allowed: false, reason: `${source} may not set ${field}` };
   if (currentEmpty || currentSource === null) return { allowed: true };

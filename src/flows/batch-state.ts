@@ -81,16 +81,17 @@ export async function loadBatch(
     deferred: [],
   };
   await loadLinks(db, state, events);
-  await loadCustomers(
-    db,
-    state,
-    [...state.links.values()].map((l) => l.customer_id),
-  );
+  await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id).concat(hearthIds(events)));
   await loadByEmail(db, state, events);
   if (more) await more(db, state, events);
   if (crm) await loadCrmLinks(db, state, crm);
   await loadEchoes(db, state, events, now);
   return state;
+}
+
+/** Hearth ids the events' records carry (Stripe `metadata.hearth_id`): candidates for a link. */
+function hearthIds(events: CanonicalEvent[]): string[] {
+  return events.flatMap((ev) => (ev.type === 'contact.updated' && ev.hearth_id ? [ev.hearth_id] : []));
 }
 
 async function loadLinks(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
@@ -224,12 +225,15 @@ export function resolveCustomer(
   externalId: string | null,
   email: string | null | undefined,
   now: number,
+  hearthId?: string | null,
 ): CustomersTable {
   const linked = externalId ? state.links.get(linkKey(system, externalId)) : undefined;
   if (linked) return survivor(state, linked.customer_id) ?? createCustomer(state, now);
+  // The Hearth id the record carries (Stripe metadata.hearth_id), when it names a known customer.
+  const named = hearthId ? survivor(state, hearthId) : undefined;
   const normalized = normalizeEmail(email);
   const byEmail = normalized ? state.byEmail.get(normalized) : undefined;
-  const row = (byEmail ? state.customers.get(byEmail) : undefined) ?? createCustomer(state, now);
+  const row = named ?? (byEmail ? state.customers.get(byEmail) : undefined) ?? createCustomer(state, now);
   if (externalId) setLink(state, system, externalId, row.id, undefined, now);
   return row;
 }

@@ -1,5 +1,14 @@
-import { attachAccount, recordBillingAddress, recordStatus, recordSubscription } from '../billing/billing-store.ts';
+import {
+  attachAccount,
+  billingOf,
+  recordBillingAddress,
+  recordStatus,
+  recordSubscription,
+} from '../billing/billing-store.ts';
 import type { BillingRef } from '../billing/billing-store.ts';
+import { recordOwnershipFinding } from '../billing/ownership-findings.ts';
+import type { BillingField } from '../canonical/fields.ts';
+import { decideOwnership } from '../customers/ownership.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { linkKey, setLink, type BatchState } from './batch-state.ts';
@@ -26,6 +35,9 @@ export function applyBillingEvent(
   now: number,
 ): ApplyOutcome {
   const customerId = linkedCustomer(state, ev.source, ev.external_id, ev.contact.email);
+  const field = billingField(ev);
+  const decision = decideOwnership(ctx.policy, field, ev.source, null, true);
+  if (!decision.allowed) return refuse(state, ev, field, decision.reason, customerId, eventId, now);
   if (customerId) setLink(state, ev.source, ev.external_id, customerId, undefined, now);
   const ref: BillingRef = {
     system: ev.source,
@@ -50,6 +62,57 @@ export function applyBillingEvent(
     ? { status: 'applied', customer_id: customerId, jobs: 0, rejected: [] }
     : { status: 'applied', jobs: 0, rejected: [] };
 }
+
+function billingField(ev: BillingEvent): BillingField {
+  if (ev.type === 'billing.status_changed') return 'billing_status';
+  return ev.type === 'billing.address_changed' ? 'billing_address' : 'subscriptions';
+}
+
+/**
+ * A system that does not own the billing field (a support agent editing the billing status) is
+ * neither applied nor dropped: when its value differs from Hearth's, it becomes an open drift
+ * finding naming both values. Nothing is stored for a record no customer is linked to.
+ */
+function refuse(
+  state: BatchState,
+  ev: BillingEvent,
+  field: BillingField,
+  reason: string,
+  customerId: string | null,
+  eventId: string,
+  now: number,
+): ApplyOutcome {
+  const rejected = [{ field, reason }];
+  if (!customerId) return { status: 'ignored', jobs: 0, rejected };
+  state.deferred.push(async (trx) => {
+    const b = await billingOf(trx, customerId);
+    const [canonical, theirs] =
+      ev.type === 'billing.status_changed'
+        ? [b.status, ev.status]
+        : ev.type === 'billing.address_changed'
+          ? [json(b.billing_address), json(ev.billing_address)]
+          : [json(subscriptionOf(b.subscriptions, ev.subscription.id)), json(ev.subscription)];
+    const finding = {
+      system: ev.source,
+      external_id: ev.external_id,
+      customer_id: customerId,
+      field,
+      canonical_value: canonical,
+      system_value: theirs,
+      reason,
+      event_id: eventId,
+    };
+    await recordOwnershipFinding(trx, finding, now);
+  });
+  return { status: 'applied', customer_id: customerId, jobs: 0, rejected };
+}
+
+function subscriptionOf(subs: { id: string; name: string | null; status: string }[], id: string) {
+  const s = subs.find((x) => x.id === id);
+  return s ? { id: s.id, name: s.name, status: s.status } : null;
+}
+
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
 /** After a contact change from a system linked a record: attach billing state kept unlinked. */
 export function attachBillingOnLink(state: BatchState, system: string, externalId: string, customerId: string) {

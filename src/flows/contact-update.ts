@@ -9,6 +9,7 @@ import { newId } from '../ids.ts';
 import { isEcho, resolveCustomer, setLink, updateCustomer, type BatchState, type LinkState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
 import { outboundJobs, type ChangeOrigin } from './outbound-jobs.ts';
+import { recordOwnershipFinding } from '../billing/ownership-findings.ts';
 
 type Checkout = Extract<CanonicalEvent, { type: 'checkout.address_confirmed' }>;
 type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
@@ -81,20 +82,48 @@ export function applyContactUpdate(
   if (ev.origin_is_hearth || isEcho(state, ev.source, ev.external_id, ev.vendor_fields))
     return { status: 'echo', jobs: 0, rejected: [] };
   matchIncoming(state, ctx.identity, ev, eventId, now);
-  const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now);
+  const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now, ev.hearth_id);
   const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
   // Only the fields this event changed are applied; the snapshot completes a partial address.
   const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
   const contact =
     whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
-  return applyIncoming(
-    state,
-    ctx,
-    customer,
-    toIncoming(ctx, contact, false),
-    { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at },
-    now,
-  );
+  const incoming = toIncoming(ctx, contact, false);
+  const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
+  const outcome = applyIncoming(state, ctx, customer, incoming, origin, now);
+  // A change the policy refuses is neither applied nor dropped: it becomes a drift finding.
+  if (outcome.rejected.length) queueOwnershipFindings(state, customer, incoming, ev.external_id, origin, outcome, now);
+  return outcome;
+}
+
+function queueOwnershipFindings(
+  state: BatchState,
+  customer: CustomersTable,
+  incoming: IncomingContact,
+  externalId: string,
+  origin: ChangeOrigin,
+  outcome: ApplyOutcome,
+  now: number,
+): void {
+  const findings = outcome.rejected.map((r) => {
+    const field = r.field as keyof IncomingContact;
+    const ours = field === 'address' ? addressOf(customer) : customer[field];
+    const theirs = field === 'address' ? (incoming.address?.value ?? null) : incoming[field];
+    const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
+    return {
+      system: origin.source,
+      external_id: externalId,
+      customer_id: customer.id,
+      field,
+      canonical_value: text(ours),
+      system_value: text(theirs),
+      reason: r.reason,
+      event_id: origin.event_id,
+    };
+  });
+  state.deferred.push(async (trx) => {
+    for (const f of findings) await recordOwnershipFinding(trx, f, now);
+  });
 }
 
 function applyIncoming(

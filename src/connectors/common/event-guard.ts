@@ -52,6 +52,7 @@ const event = z.discriminatedUnion('type', [
     vendor_fields: z.record(text, text.nullable()),
     origin_is_hearth: z.boolean(),
     version: z.number().int().min(0).optional(),
+    hearth_id: id.nullish(),
   }),
   z.object({
     type: z.literal('household.changed'),

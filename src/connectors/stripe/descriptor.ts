@@ -19,7 +19,16 @@ const config = z.object({
 export const stripeConnector = defineConnector({
   name: 'stripe',
   config,
-  ownership: { phone: 15, given_name: 40, family_name: 40, email: 40 },
+  // Billing fields are Stripe's: config may name other owners (`billing_status: [stripe, chargebee]`).
+  ownership: {
+    phone: 15,
+    given_name: 40,
+    family_name: 40,
+    email: 40,
+    billing_address: 10,
+    billing_status: 10,
+    subscriptions: 10,
+  },
   capabilities: { ingress: true, pull: true },
   targets: () => ['stripe'],
   signature_headers: ['stripe-signature'],

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stripeSignature } from '../../../sim/stripe.ts';
+import { startStripeSim, stripeSignature } from '../../../sim/stripe.ts';
+import { PROFILE_PROJECT, type OutboundJob, type ProfileProjectPayload } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
-import { customerUpdate } from './index.ts';
+import { createStripeConnector, customerUpdate } from './index.ts';
 import { parseStripeEvent } from './mapping.ts';
 import { verifyStripeSignature } from './signature.ts';
 
@@ -51,6 +52,9 @@ test('customer.updated maps to a versioned contact change and a billing address;
     version: 1714650000,
   });
   assert.equal(billing!.delivery_id, 'evt_9:billing_address');
+  const tagged = { ...ev, data: { object: { ...customer, metadata: { hearth_id: 'cus_01hearth' } } } };
+  const [linked] = parseStripeEvent(body(tagged), 'stripe');
+  assert.equal(linked!.event.type === 'contact.updated' && linked!.event.hearth_id, 'cus_01hearth');
   assert.equal(billing!.event.type === 'billing.address_changed' && billing!.event.billing_address?.region, 'IL');
 });
 
@@ -105,4 +109,50 @@ test('the write to a Stripe customer: name, phone, shipping, metadata.hearth_id 
   assert.equal(u.name, 'Ana Diaz');
   assert.equal((u.shipping as { address: { line1: string } }).address.line1, '1 Main St');
   assert.deepEqual(u.metadata, { hearth_id: 'cus_H1', household_id: '' });
+});
+
+test('a batch finds its unlinked Stripe customers with one search per ten e-mails; a miss is listed', async () => {
+  const sim = await startStripeSim();
+  try {
+    const emails = Array.from({ length: 12 }, (_, i) => `batch${i}@example.com`);
+    const ids = emails.slice(0, 11).map((email) => sim.createCustomer({ email, name: 'Bo Batch' }).id);
+    const stripe = createStripeConnector({
+      api_key: sim.apiKey,
+      webhook_secret: 'whsec_x',
+      base_url: sim.url,
+      tolerance_seconds: 300,
+    });
+    const job = (email: string, i: number): OutboundJob<ProfileProjectPayload> => ({
+      id: `job_${i}`,
+      kind: PROFILE_PROJECT,
+      attempts: 0,
+      payload: {
+        customer_id: `cus_H${i}`,
+        external_id: null,
+        given_name: 'Bo',
+        family_name: 'Batch',
+        email,
+        phone: null,
+        address: null,
+        household_id: null,
+        hierarchy_role: null,
+        loyalty_tier: null,
+        points_balance: 0,
+        billing_status: null,
+        billing_status_since: null,
+        billing_address: null,
+        subscriptions: [],
+      },
+    });
+    const results = await stripe.outbound!.deliver(emails.map(job));
+    assert.equal(sim.searches, 2, 'twelve e-mails: two searches');
+    assert.deepEqual(
+      results.map((r) => (r.ok ? (r.external_id ?? null) : 'failed')),
+      [...ids, null],
+      'each found customer updated; the twelfth has none (Hearth never creates one)',
+    );
+    assert.equal(sim.customers.get(ids[3]!)!.metadata.hearth_id, 'cus_H3');
+  } finally {
+    await sim.close();
+  }
 });

@@ -110,6 +110,8 @@ export function parseStripeEvent(raw: Buffer, source: string): InboundEvent[] {
           origin_is_hearth: (ev.request?.idempotency_key ?? '').startsWith(HEARTH_KEY_PREFIX),
           occurred_at: at,
           version: ev.created,
+          // Hearth writes its id to the customer's metadata: it links a record the crosswalk lost.
+          ...(c.metadata?.hearth_id ? { hearth_id: c.metadata.hearth_id } : {}),
         }),
         one(
           {

@@ -86,3 +86,33 @@ test('the address of record reads back from its user field (reconciliation compa
   assert.deepEqual(addressOfRecord('somewhere'), { line1: 'somewhere' });
   assert.equal(addressOfRecord(null), null);
 });
+
+test('agent-set user fields: billing status is a billing change, the address of record the address', () => {
+  const body = {
+    id: '01ZD7',
+    type: 'zen:event-type:user.custom_field_changed',
+    time: ts,
+    detail: {
+      id: 9002,
+      name: 'Jo Agent',
+      email: 'jo@example.com',
+      phone: null,
+      user_fields: { billing_status: 'active', address_of_record: '1 Main St, Springfield, IL 62701, US' },
+    },
+  };
+  const [contact, billing, ...rest] = parseZendeskEvent(Buffer.from(JSON.stringify(body)), 'zendesk', now);
+  assert.deepEqual(rest, []);
+  assert.equal(contact!.event.type === 'contact.updated' && contact!.event.contact.address?.postal_code, '62701');
+  assert.equal(billing!.delivery_id, '01ZD7:billing_status');
+  assert.deepEqual(billing!.event, {
+    type: 'billing.status_changed',
+    source: 'zendesk',
+    external_id: '9002',
+    contact: { email: 'jo@example.com' },
+    status: 'active',
+    reason: 'zendesk agent',
+    occurred_at: now,
+  });
+  const unknown = { ...body, detail: { ...body.detail, user_fields: { billing_status: 'vip' } } };
+  assert.equal(parseZendeskEvent(Buffer.from(JSON.stringify(unknown)), 'zendesk', now).length, 1, 'not a status');
+});

@@ -1,5 +1,5 @@
 import type { PostalAddress } from '../../address/types.ts';
-import type { CanonicalContact, InboundEvent, ProfileProjectPayload } from '../../canonical/types.ts';
+import type { BillingStatus, CanonicalContact, InboundEvent, ProfileProjectPayload } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 
 /** The custom user fields Hearth keeps on a Zendesk user (keys; `hearth doctor`-style setup creates them). */
@@ -98,7 +98,49 @@ interface ZendeskWebhook {
   id?: string;
   type?: string;
   time?: string;
-  detail?: { id?: string | number; name?: string; email?: string | null; phone?: string | null };
+  detail?: {
+    id?: string | number;
+    name?: string;
+    email?: string | null;
+    phone?: string | null;
+    user_fields?: Record<string, string | number | null>;
+  };
+}
+
+const BILLING_STATUSES: readonly BillingStatus[] = ['active', 'past_due', 'delinquent', 'canceled'];
+
+/**
+ * What an agent set in Hearth's user fields (`user.custom_field_changed`): the address of record
+ * becomes the contact's address and the billing status a billing change, both under the ownership
+ * policy (by default Zendesk may set neither: the change becomes a drift finding, not applied).
+ */
+function userFieldEvents(
+  body: ZendeskWebhook,
+  source: string,
+  externalId: string,
+  at: number,
+): { address?: PostalAddress | null; events: InboundEvent[] } {
+  const fields = body.detail?.user_fields;
+  if (!body.type?.endsWith('.custom_field_changed') || !fields) return { events: [] };
+  const status = fields.billing_status;
+  const events: InboundEvent[] =
+    typeof status === 'string' && (BILLING_STATUSES as readonly string[]).includes(status)
+      ? [
+          {
+            delivery_id: `${body.id}:billing_status`,
+            event: {
+              type: 'billing.status_changed',
+              source,
+              external_id: externalId,
+              contact: body.detail?.email ? { email: body.detail.email } : {},
+              status: status as BillingStatus,
+              reason: 'zendesk agent',
+              occurred_at: at,
+            },
+          },
+        ]
+      : [];
+  return 'address_of_record' in fields ? { address: addressOfRecord(fields.address_of_record), events } : { events };
 }
 
 /**
@@ -123,6 +165,10 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
     throw new HearthError('bad_request', 'zendesk: detail.id is required', { field: 'detail.id' });
   const at = body.time ? Date.parse(body.time) : Number.NaN;
   const fields = vendorFieldsOf({ name: d.name ?? '', email: d.email ?? null, phone: d.phone ?? null });
+  const occurred = Number.isNaN(at) ? now : at;
+  const extra = userFieldEvents(body, source, String(d.id), occurred);
+  const contact = contactOf(d);
+  if (extra.address) contact.address = extra.address;
   return [
     {
       delivery_id: body.id,
@@ -130,12 +176,13 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
         type: 'contact.updated',
         source,
         external_id: String(d.id),
-        contact: contactOf(d),
+        contact,
         vendor_fields: Object.fromEntries(Object.entries(fields).filter(([k]) => k in d)),
         origin_is_hearth: false,
         occurred_at: Number.isNaN(at) ? now : at,
         ...(Number.isNaN(at) ? {} : { version: at }),
       },
     },
+    ...extra.events,
   ];
 }

@@ -56,7 +56,7 @@ const systemsResponse = {
         type: 'object',
         properties: {
           system: { type: 'string' },
-          state: { type: 'string', enum: ['confirmed', 'pending', 'dead'] },
+          state: { type: 'string', enum: ['confirmed', 'pending', 'dead', 'review', 'no_record'] },
           kind: { type: 'string' },
           job_id: { type: 'string' },
           attempts: { type: 'integer' },
@@ -115,7 +115,9 @@ export function registerBillingRoutes(app: FastifyInstance, deps: AppDeps): void
     '/customers/:id/systems',
     {
       schema: op({
-        summary: "Per system, whether the customer's latest values are confirmed there, pending, or dead",
+        summary:
+          "Per system, whether the customer's latest values are confirmed there, pending, dead, refused " +
+          'for review, or not written because the system has no record of the customer',
         tags: ['billing'],
         params: sharedIdParam,
         ok: 'PropagationStatus',
@@ -126,7 +128,8 @@ export function registerBillingRoutes(app: FastifyInstance, deps: AppDeps): void
       const data = await propagationStatus(db, req.params.id);
       return {
         customer_id: req.params.id,
-        out_of_date: data.filter((s) => s.state !== 'confirmed').map((s) => s.system),
+        // A system with no record of the customer holds nothing out of date.
+        out_of_date: data.filter((s) => s.state !== 'confirmed' && s.state !== 'no_record').map((s) => s.system),
         data: data.map((s) => ({ ...s, origin_at: iso(s.origin_at), done_at: iso(s.done_at) })),
       };
     },
