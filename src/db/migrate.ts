@@ -13,6 +13,7 @@ import * as connectorCursors from './migrations/0060-connector-cursors.ts';
 import * as connectorTokens from './migrations/0075-connector-tokens.ts';
 import * as erasure from './migrations/0080-erasure.ts';
 import * as dataKeys from './migrations/0085-data-keys.ts';
+import * as identityModels from './migrations/0105-identity-models.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0075-connector-tokens': connectorTokens,
   '0080-erasure': erasure,
   '0085-data-keys': dataKeys,
+  '0105-identity-models': identityModels,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -233,6 +233,8 @@ export interface ReviewItemsTable {
   decided_at: number | null;
   created_at: number;
   updated_at: number;
+  /** The identity model version that scored a match item (null: the built-in defaults). */
+  model_version: number | null;
 }
 
 /** One merge (B into A) or unmerge, with both records' prior state and the moved crosswalk entries. */
@@ -406,6 +408,7 @@ export interface Database {
   install_secrets: InstallSecretsTable;
   data_keys: DataKeysTable;
   data_key_rotations: DataKeyRotationsTable;
+  identity_models: IdentityModelsTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -565,4 +568,16 @@ export interface DataKeyRotationsTable {
   rewritten: number;
   updated_at: number;
   finished_at: number | null;
+}
+
+/** A fitted identity model (migration 0105): versions only grow; ingest uses the latest. */
+export interface IdentityModelsTable {
+  version: number;
+  model_id: string;
+  /** JSON: the serialised model (see src/identity/model-store.ts). */
+  params: string;
+  records: number;
+  candidate_pairs: number;
+  trained_by: string;
+  created_at: number;
 }

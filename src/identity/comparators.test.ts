@@ -44,12 +44,17 @@ test('given names: nicknames, typos, initials and given/family swaps', () => {
 });
 
 test('dates of birth: exact, transposed day/month, one-digit typo', () => {
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '19800304' })), 3);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-04-03' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-03-05' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1989-03-04' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '03/04/1980' }), rec({ date_of_birth: '1980-03-04' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '19800304' })), 4);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-04-03' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-03-05' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1989-03-04' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '03/04/1980' }), rec({ date_of_birth: '1980-03-04' })), 4);
   assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1955-11-21' })), 0);
+  // Partial dates: a year, or a year and month, agreeing as far as they go.
+  assert.equal(compareDob(rec({ date_of_birth: '1980' }), rec({ date_of_birth: '1980-03-04' })), 1);
+  assert.equal(compareDob(rec({ date_of_birth: '03/1980' }), rec({ date_of_birth: '1980-03-04' })), 1);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03' }), rec({ date_of_birth: '1980-04-03' })), 0);
+  assert.equal(compareDob(rec({ date_of_birth: '1981' }), rec({ date_of_birth: '1980-03-04' })), 0);
 });
 
 test('phones in many formats compare as E.164', () => {

@@ -153,6 +153,11 @@ export function canonicalDob(raw: string): string {
     const [month, day] = first > 12 ? [second, first] : [first, second];
     return us[3]! + String(month).padStart(2, '0') + String(day).padStart(2, '0');
   }
+  // Partial dates: YYYY-MM or MM/YYYY -> YYYYMM (a lone year stays YYYY).
+  const ym = /^(\d{4})[-/.](\d{1,2})$/.exec(s);
+  if (ym) return ym[1]! + ym[2]!.padStart(2, '0');
+  const my = /^(\d{1,2})[-/.](\d{4})$/.exec(s);
+  if (my) return my[2]! + my[1]!.padStart(2, '0');
   return s.replace(/[^0-9]/g, '');
 }
 
