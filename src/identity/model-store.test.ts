@@ -7,6 +7,8 @@ import { applyPendingEvents } from '../engine/apply-loop.ts';
 import { storeDeliveries } from '../engine/inbox.ts';
 import { createEventApplier } from '../flows/apply-events.ts';
 import { engineContext } from '../runtime.ts';
+import { main } from '../main.ts';
+import { captureIo } from '../../test-support/test-io.ts';
 import { describeEachDialect, type DialectContext } from '../../test-support/dialects.ts';
 import { comparePair, unpackPattern } from './comparators.ts';
 import { DEFAULT_MATCH_CONFIG, matchRecords } from './engine.ts';
@@ -222,5 +224,20 @@ describeEachDialect('identity model at ingest', (ctx) => {
       [2, 1],
     );
     assert.equal((await latestModel(db)).version, 2);
+
+    // The same through the command line.
+    const train = captureIo();
+    assert.equal(await main(['identity', 'train', '--db', ctx.url(), '--json'], train.io), 0, train.err());
+    assert.equal((JSON.parse(train.out()) as { version: number }).version, 3);
+    const models = captureIo();
+    assert.equal(await main(['identity', 'models', '--db', ctx.url(), '--json'], models.io), 0, models.err());
+    assert.deepEqual(
+      (JSON.parse(models.out()) as { version: number; trained_by: string }[]).map((m) => [m.version, m.trained_by]),
+      [
+        [3, 'cli'],
+        [2, 'test'],
+        [1, 'test'],
+      ],
+    );
   });
 });
