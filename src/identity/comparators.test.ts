@@ -81,6 +81,11 @@ test('street addresses use the address normaliser (unit variants, street type)',
   assert.equal(compareStreetAddress(a, b), 3);
   assert.equal(compareStreetAddress(a, rec({ address_line1: '14 Oak St' })), 2);
   assert.equal(compareStreetAddress(a, rec({ address_line1: '12 Elm St' })), 0);
+  // A line the parser misreads (run together, a typo in the street type) still agrees as typed.
+  const typed = (line: string) => rec({ street_number: '11', address_line1: line, postal_code: '4350' });
+  assert.equal(compareStreetAddress(typed('coplanddrive'), typed('copland drive')), 3);
+  assert.ok(compareStreetAddress(typed('davidson wtreet'), typed('davidson street')) >= 2);
+  assert.equal(compareStreetAddress(typed('copland drive'), typed('mockridge crescent')), 0);
 });
 
 test('the one-edit fast path agrees with the full edit distance', () => {

@@ -212,6 +212,8 @@ export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
 export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
   if (a.street === '' || b.street === '') return -1;
   let street = streetLevel(a.street, b.street);
+  // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
+  if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
   // Address lines swapped: line 1 of each side agrees with line 2 of the other.
   if (street === 0 && linesSwapped(a, b)) street = 1;
   if (street === 0) return 0;
@@ -226,6 +228,16 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
   if (number === 2) return street === 2 ? 3 : 2;
   if (number === 1 || number === -1) return 2;
   return 1;
+}
+
+// Letters-only lines: equal = same street, JW >= 0.92 = similar. Lengths too far apart for that
+// JW are rejected first (most candidate pairs are at different streets).
+function rawLevel(x: string, y: string): Level {
+  if (x.length < 4 || y.length < 4) return 0;
+  if (x === y) return 2;
+  const [short, long] = x.length < y.length ? [x.length, y.length] : [y.length, x.length];
+  if (short < long * 0.75) return 0;
+  return jaroWinkler(x, y) >= 0.92 ? 1 : 0;
 }
 
 function streetLevel(x: string, y: string): Level {

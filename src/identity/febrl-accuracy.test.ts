@@ -19,8 +19,10 @@ const FLOORS: Record<string, { precision: number; recall: number; f1: number; bl
   'dataset2.csv': { precision: 0.998, recall: 0.983, f1: 0.991, blocking: 0.985 },
   // Recall fell from 0.975 to 0.969 and blocking recall from 0.989 to 0.984 when the address tagger
   // replaced the rule-based parser (issue 11).
-  'dataset3.csv': { precision: 0.998, recall: 0.978, f1: 0.989, blocking: 0.98 },
-  'dataset4a.csv+dataset4b.csv': { precision: 0.998, recall: 0.975, f1: 0.987, blocking: 0.995 },
+  // Streets also compared as typed (letters only) when the parsed streets differ: FEBRL 3 recall
+  // 0.9827 -> 0.9861, FEBRL 4 0.9794 -> 0.9830.
+  'dataset3.csv': { precision: 0.998, recall: 0.982, f1: 0.991, blocking: 0.98 },
+  'dataset4a.csv+dataset4b.csv': { precision: 0.998, recall: 0.979, f1: 0.989, blocking: 0.995 },
 };
 
 for (const [name, floor] of Object.entries(FLOORS)) {

@@ -92,6 +92,7 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     line2: street.unit,
     street1,
     street2,
+    streetRaw: lettersOf(input.address_line1),
     city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     region: c.place(input.region ?? ''),
@@ -110,6 +111,11 @@ function phoneOf(raw: string, normalize: (digits: string) => string): string {
   const digits = raw.replace(/[^0-9+]/g, '');
   if (digits.replace(/\+/g, '').length < 4) return '';
   return normalize(digits);
+}
+
+/** Letters only: `Copland Drive` and `coplanddrive` give the same. */
+function lettersOf(raw: string | null | undefined): string {
+  return simplify(raw ?? '').replace(/[^a-z]/g, '');
 }
 
 /** Names compare without spaces or punctuation: `Mc Carthy` = `McCarthy`, `O'Neil` = `ONeil`. */
