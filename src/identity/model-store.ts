@@ -35,8 +35,14 @@ export interface StoredModel {
 
 /** Values kept per term-frequency field (the most frequent): rarer values share the floor. */
 const TF_VALUES_KEPT = 5000;
+/**
+ * A value is stored only when at least this many customers have it: the model is not a copy of
+ * anyone's name or street (an erased customer's rare name must not live on in it).
+ */
+export const TF_MIN_CUSTOMERS = 5;
 
-export function serializeModel(model: FsModel): StoredModel {
+/** The model as stored; `records` is the number of records it was fitted on. */
+export function serializeModel(model: FsModel, records: number): StoredModel {
   return {
     format: 1,
     lambda: model.lambda,
@@ -46,16 +52,21 @@ export function serializeModel(model: FsModel): StoredModel {
       levels: [...c.levels],
       m: model.m[f]!,
       u: model.u[f]!,
-      tf: storedTf(model.tf[f] ?? null),
+      tf: storedTf(model.tf[f] ?? null, records),
     })),
   };
 }
 
-function storedTf(tf: TermFrequencies | null): StoredField['tf'] {
-  if (!tf || tf.freq.size === 0) return null;
-  const values = [...tf.freq].sort((x, y) => y[1] - x[1]).slice(0, TF_VALUES_KEPT);
-  // An unseen value is at most as frequent as the rarest value kept.
-  return { mean: tf.meanAgreement, floor: tf.floor ?? values.at(-1)![1], values };
+function storedTf(tf: TermFrequencies | null, records: number): StoredField['tf'] {
+  if (!tf || tf.freq.size === 0 || records <= 0) return null;
+  const min = TF_MIN_CUSTOMERS / records;
+  const values = [...tf.freq]
+    .filter(([, p]) => p >= min)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, TF_VALUES_KEPT);
+  // A value not kept is rarer than the rarest kept, and than TF_MIN_CUSTOMERS customers' share.
+  const floor = Math.min(values.at(-1)?.[1] ?? min, min) / 2;
+  return { mean: tf.meanAgreement, floor, values };
 }
 
 /**
@@ -177,7 +188,7 @@ export async function trainIdentityModel(
     .values({
       version,
       model_id: randomUUID(),
-      params: JSON.stringify(serializeModel(result.model)),
+      params: JSON.stringify(serializeModel(result.model, people.length)),
       records: people.length,
       candidate_pairs: result.candidatePairs,
       trained_by: opts.trainedBy,
