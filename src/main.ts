@@ -16,6 +16,7 @@ Commands:
   keys create|list    API keys with roles; keys rotate-data-key|status: data keys (encryption at rest)
   address normalize   one free-text address per stdin line -> JSON lines with a delivery-point key
   match               identity resolution over a CSV file
+  identity train|models  fit the ingest match model over the stored customers (versioned)
   audit               cross-system drift audit from CRM + orders exports
   sync pull           import/refresh a CRM's contacts with their households (resumable)
   loyalty backfill|audit|expire  orders export into the ledger; redemptions outside the household; expiry
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: async () => (await import('./cli/keys.ts')).keysCommand,
   address: async () => (await import('./cli/address.ts')).addressCommand,
   match: async () => (await import('./cli/match.ts')).matchCommand,
+  identity: async () => (await import('./cli/identity.ts')).identityCommand,
   audit: async () => (await import('./cli/audit.ts')).auditCommand,
   sync: async () => (await import('./cli/sync.ts')).syncCommand,
   reconcile: async () => (await import('./cli/reconcile.ts')).reconcileCommand,

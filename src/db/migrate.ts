@@ -14,6 +14,7 @@ import * as connectorTokens from './migrations/0075-connector-tokens.ts';
 import * as erasure from './migrations/0080-erasure.ts';
 import * as dataKeys from './migrations/0085-data-keys.ts';
 import * as governanceIndex from './migrations/0090-governance-index.ts';
+import * as identityModels from './migrations/0105-identity-models.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0080-erasure': erasure,
   '0085-data-keys': dataKeys,
   '0090-governance-index': governanceIndex,
+  '0105-identity-models': identityModels,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -233,6 +233,8 @@ export interface ReviewItemsTable {
   decided_at: number | null;
   created_at: number;
   updated_at: number;
+  /** The identity model version that scored a match item (null: the built-in defaults). */
+  model_version: number | null;
 }
 
 /** One merge (B into A) or unmerge, with both records' prior state and the moved crosswalk entries. */
@@ -408,6 +410,7 @@ export interface Database {
   data_key_rotations: DataKeyRotationsTable;
   inbox_subjects: InboxSubjectsTable;
   field_disclosures: FieldDisclosuresTable;
+  identity_models: IdentityModelsTable;
 }
 
 /** Where a connector's stream or long read stopped (migration 0060): a CDC replay id, a bulk operation. */
@@ -586,4 +589,16 @@ export interface FieldDisclosuresTable {
   /** JSON array of field names. */
   fields: string;
   delivered_at: number;
+}
+
+/** A fitted identity model (migration 0105): versions only grow; ingest uses the latest. */
+export interface IdentityModelsTable {
+  version: number;
+  model_id: string;
+  /** JSON: the serialised model (see src/identity/model-store.ts). */
+  params: string;
+  records: number;
+  candidate_pairs: number;
+  trained_by: string;
+  created_at: number;
 }

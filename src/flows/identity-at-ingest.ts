@@ -23,6 +23,7 @@ import { explainPair } from '../identity/fellegi-sunter.ts';
 import { suggestHouseholds } from '../identity/householding.ts';
 import { buildNicknameIndex } from '../identity/nicknames.ts';
 import { createPreparer } from '../identity/prepare.ts';
+import { latestModel, type IngestModel } from '../identity/model-store.ts';
 import { queueMatchReview } from '../identity/review-store.ts';
 import type { PersonInput, PreparedRecord } from '../identity/types.ts';
 
@@ -87,6 +88,8 @@ export const MAX_CUSTOMERS_PER_KEY = 200;
 export async function loadIdentityCandidates(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
   // Blocking keys (and household suggestions) follow every customer the batch writes.
   state.deferred.push((trx) => afterBatch(trx, state));
+  // The model this batch scores with: the latest trained version (`hearth identity train`).
+  models.set(state, await latestModel(db));
   const keys = new Set<string>();
   for (const ev of events) {
     const incoming = incomingOf(ev);
@@ -155,6 +158,15 @@ export async function customersByKey(db: Db, keys: string[]): Promise<Map<string
 
 /** Keys per lookup query (one UNION ALL arm each; SQLite allows 500 arms). */
 const KEYS_PER_QUERY = 100;
+
+/** Per batch: the stored model loaded with it (absent: the settings' built-in defaults). */
+const models = new WeakMap<BatchState, IngestModel>();
+
+/** The model that scores this batch's candidates, with its version (null: built-in defaults). */
+export function batchModel(state: BatchState, settings: IdentitySettings): IngestModel {
+  const stored = models.get(state);
+  return stored && stored.version !== null ? stored : { version: null, model: settings.model };
+}
 
 /** Per batch: the systems each candidate already has a crosswalk entry in (as stored). */
 const storedSystems = new WeakMap<BatchState, Map<string, Set<string>>>();
@@ -249,13 +261,14 @@ export function rankCandidates(
   }
   if (ids.size === 0) return [];
   const prepared = m.prepare(person);
+  const { model } = batchModel(state, settings);
   const out: Candidate[] = [];
   for (const id of ids) {
     const row = state.customers.get(id);
     if (!row || row.merged_into || !entryOf(m, row).keys.some((k) => keys.has(k))) continue;
     const existing = preparedOf(m, row);
     const levels = unpackPattern(comparePair(prepared, existing, m.ctx));
-    const explanation = explainPair(settings.model, levels, prepared);
+    const explanation = explainPair(model, levels, prepared);
     // A second record from one system (a duplicate CRM contact or storefront account) is for a person to decide.
     const conflict =
       conflictOf(prepared, existing, levels, m.ctx) ??
@@ -277,6 +290,8 @@ export function matchIncoming(
   if (!settings || !incoming || !unresolved(state, incoming.system, incoming.externalId, incoming.person.email))
     return null;
   const decision = decide(rankCandidates(state, settings, incoming), settings);
+  const version = batchModel(state, settings).version;
+  const modelLabel = version === null ? 'defaults' : `v${version}`;
   const { system, externalId } = incoming;
   const email = normalizeEmail(incoming.person.email);
   if (decision.band === 'auto') {
@@ -291,7 +306,7 @@ export function matchIncoming(
       old_value: null,
       new_value: linked,
       source_system: 'hearth',
-      actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)}`,
+      actor: `identity:auto_link p=${decision.candidate.probability.toFixed(6)} model=${modelLabel}`,
       event_id: eventId,
       changed_at: now,
     });
@@ -308,7 +323,8 @@ export function matchIncoming(
           existing: candidate.customer_id,
           incoming: incomingId,
           score: candidate.probability,
-          explanation: { ...candidate.explanation, guard: reason, model: 'defaults' },
+          explanation: { ...candidate.explanation, guard: reason, model: modelLabel },
+          model_version: version,
           source_system: system,
           event_id: eventId,
         },

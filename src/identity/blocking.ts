@@ -46,6 +46,9 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
     trainingOnly: true,
   },
   { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
+  // Family name and the street as typed, in one region: the postcode or city changed (or missing)
+  // on one side. The region keeps common names on common streets from forming huge blocks.
+  { name: 'family_street_typed', key: (r) => join(r.family, pre(r.streetRaw, 4), r.region) },
   // Swaps: given and family name in each other's place, address lines in each other's place.
   { name: 'dob_initials_unordered', key: (r) => join(r.dob, unordered(pre(r.given, 1), pre(r.family, 1))) },
   { name: 'names_soundex_unordered_year', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.dob, 4)) },

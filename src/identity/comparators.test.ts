@@ -44,12 +44,17 @@ test('given names: nicknames, typos, initials and given/family swaps', () => {
 });
 
 test('dates of birth: exact, transposed day/month, one-digit typo', () => {
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '19800304' })), 3);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-04-03' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-03-05' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1989-03-04' })), 2);
-  assert.equal(compareDob(rec({ date_of_birth: '03/04/1980' }), rec({ date_of_birth: '1980-03-04' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '19800304' })), 4);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-04-03' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1980-03-05' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1989-03-04' })), 3);
+  assert.equal(compareDob(rec({ date_of_birth: '03/04/1980' }), rec({ date_of_birth: '1980-03-04' })), 4);
   assert.equal(compareDob(rec({ date_of_birth: '1980-03-04' }), rec({ date_of_birth: '1955-11-21' })), 0);
+  // Partial dates: a year, or a year and month, agreeing as far as they go.
+  assert.equal(compareDob(rec({ date_of_birth: '1980' }), rec({ date_of_birth: '1980-03-04' })), 1);
+  assert.equal(compareDob(rec({ date_of_birth: '03/1980' }), rec({ date_of_birth: '1980-03-04' })), 1);
+  assert.equal(compareDob(rec({ date_of_birth: '1980-03' }), rec({ date_of_birth: '1980-04-03' })), 0);
+  assert.equal(compareDob(rec({ date_of_birth: '1981' }), rec({ date_of_birth: '1980-03-04' })), 0);
 });
 
 test('phones in many formats compare as E.164', () => {
@@ -76,6 +81,11 @@ test('street addresses use the address normaliser (unit variants, street type)',
   assert.equal(compareStreetAddress(a, b), 3);
   assert.equal(compareStreetAddress(a, rec({ address_line1: '14 Oak St' })), 2);
   assert.equal(compareStreetAddress(a, rec({ address_line1: '12 Elm St' })), 0);
+  // A line the parser misreads (run together, a typo in the street type) still agrees as typed.
+  const typed = (line: string) => rec({ street_number: '11', address_line1: line, postal_code: '4350' });
+  assert.equal(compareStreetAddress(typed('coplanddrive'), typed('copland drive')), 3);
+  assert.ok(compareStreetAddress(typed('davidson wtreet'), typed('davidson street')) >= 2);
+  assert.equal(compareStreetAddress(typed('copland drive'), typed('mockridge crescent')), 0);
 });
 
 test('the one-edit fast path agrees with the full edit distance', () => {

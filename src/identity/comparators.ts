@@ -112,16 +112,40 @@ function similarity(x: string, y: string): Level {
   return jw >= 0.8 ? 1 : 0;
 }
 
-/** Dates: exact; day/month swapped or one digit wrong/transposed; two edits or same year-month. */
+/**
+ * Dates: exact; day/month swapped or one digit wrong/transposed; two edits; a partial date (year,
+ * or year and month, only) that agrees with the other as far as it goes; else different.
+ */
 export function compareDob(a: PreparedRecord, b: PreparedRecord): Level {
   const x = a.dob;
   const y = b.dob;
   if (x === '' || y === '') return -1;
-  if (x === y) return 3;
-  if (dayMonthSwapped(x, y)) return 2;
+  if (x === y) return DOB_EXACT;
+  const partial = partialDate(x, y);
+  if (partial !== -1) return partial;
+  if (dayMonthSwapped(x, y)) return DOB_SWAP_OR_TYPO;
   const d = editDistance(x, y, 2);
-  if (d <= 1) return 2;
-  return d === 2 ? 1 : 0;
+  if (d <= 1) return DOB_SWAP_OR_TYPO;
+  return d === 2 ? DOB_TWO_EDITS : 0;
+}
+
+export const DOB_PARTIAL = 1;
+export const DOB_TWO_EDITS = 2;
+export const DOB_SWAP_OR_TYPO = 3;
+export const DOB_EXACT = 4;
+
+/** A date of birth plainly different: no agreement, or two edits apart (not a partial date). */
+export function dobDiffers(level: Level): boolean {
+  return level === 0 || level === DOB_TWO_EDITS;
+}
+
+// YYYY or YYYYMM against a longer date: partial when it agrees on the digits it has, else
+// different; -1 when neither side is a partial date.
+function partialDate(x: string, y: string): Level {
+  if (x.length === y.length) return -1;
+  const [short, long] = x.length < y.length ? [x, y] : [y, x];
+  if (short.length !== 4 && short.length !== 6) return -1;
+  return long.startsWith(short) ? DOB_PARTIAL : 0;
 }
 
 // YYYYMMDD against YYYYDDMM (compared in place: this runs for most candidate pairs).
@@ -188,6 +212,8 @@ export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
 export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
   if (a.street === '' || b.street === '') return -1;
   let street = streetLevel(a.street, b.street);
+  // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
+  if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
   // Address lines swapped: line 1 of each side agrees with line 2 of the other.
   if (street === 0 && linesSwapped(a, b)) street = 1;
   if (street === 0) return 0;
@@ -202,6 +228,16 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
   if (number === 2) return street === 2 ? 3 : 2;
   if (number === 1 || number === -1) return 2;
   return 1;
+}
+
+// Letters-only lines: equal = same street, JW >= 0.92 = similar. Lengths too far apart for that
+// JW are rejected first (most candidate pairs are at different streets).
+function rawLevel(x: string, y: string): Level {
+  if (x.length < 4 || y.length < 4) return 0;
+  if (x === y) return 2;
+  const [short, long] = x.length < y.length ? [x.length, y.length] : [y.length, x.length];
+  if (short < long * 0.75) return 0;
+  return jaroWinkler(x, y) >= 0.92 ? 1 : 0;
 }
 
 function streetLevel(x: string, y: string): Level {
@@ -248,7 +284,7 @@ export const FIELD_COMPARATORS: readonly FieldComparator[] = [
   { name: 'family_name', levels: NAME_LEVELS, compare: compareFamily, personal: true, tfValue: (r) => r.family },
   {
     name: 'date_of_birth',
-    levels: ['different', 'two_edits', 'swap_or_typo', 'exact'],
+    levels: ['different', 'partial_date', 'two_edits', 'swap_or_typo', 'exact'],
     compare: compareDob,
     personal: true,
   },
@@ -276,7 +312,7 @@ export const FIELD_COMPARATORS: readonly FieldComparator[] = [
 ];
 
 /** Radix of the packed comparison vector: the most levels of any field plus one for "missing". */
-export const PATTERN_RADIX = 5;
+export const PATTERN_RADIX = 6;
 
 /** Packs a comparison vector into one integer (digit = level + 1, base PATTERN_RADIX). */
 export function comparePair(a: PreparedRecord, b: PreparedRecord, ctx: ComparisonContext): number {

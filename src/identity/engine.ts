@@ -3,6 +3,7 @@ import { blockPairs, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingR
 import { clusterPairs, type LinkPair } from './cluster.ts';
 import {
   compareDob,
+  dobDiffers,
   compareGiven,
   comparePair,
   FIELD_COMPARATORS,
@@ -371,8 +372,7 @@ export function strongConflict(a: PreparedRecord, b: PreparedRecord, ctx: Compar
   if (a.nationalId !== '' && a.nationalId === b.nationalId) return false;
   let differences = 0;
   if (compareGiven(a, b, ctx) === 0) differences++;
-  const dob = compareDob(a, b);
-  if (dob === 0 || dob === 1) differences++;
+  if (dobDiffers(compareDob(a, b))) differences++;
   if (NATIONAL_ID.compare(a, b, ctx) === 0) differences++;
   return differences >= 2;
 }

@@ -14,12 +14,16 @@ const FEBRL = new URL('../../test-support/data/febrl/', import.meta.url);
 // Floors sit just under what bench/identity.ts measures, so a regression in any comparator, a
 // blocking rule or EM shows here.
 const FLOORS: Record<string, { precision: number; recall: number; f1: number; blocking: number }> = {
-  'dataset1.csv': { precision: 0.998, recall: 0.98, f1: 0.99, blocking: 0.99 },
-  'dataset2.csv': { precision: 0.998, recall: 0.965, f1: 0.98, blocking: 0.985 },
+  // Auto-link threshold 0.99 -> 0.95 (calibration, src/identity/bands.ts): recall up 0.6-1.7 points.
+  // Blocking on family name + street as typed + region: FEBRL 2 recall 0.9845 -> 0.9876.
+  'dataset1.csv': { precision: 0.998, recall: 0.99, f1: 0.995, blocking: 0.99 },
+  'dataset2.csv': { precision: 0.998, recall: 0.985, f1: 0.992, blocking: 0.985 },
   // Recall fell from 0.975 to 0.969 and blocking recall from 0.989 to 0.984 when the address tagger
   // replaced the rule-based parser (issue 11).
-  'dataset3.csv': { precision: 0.998, recall: 0.965, f1: 0.98, blocking: 0.98 },
-  'dataset4a.csv+dataset4b.csv': { precision: 0.998, recall: 0.96, f1: 0.98, blocking: 0.995 },
+  // Streets also compared as typed (letters only) when the parsed streets differ: FEBRL 3 recall
+  // 0.9827 -> 0.9861, FEBRL 4 0.9794 -> 0.9830.
+  'dataset3.csv': { precision: 0.998, recall: 0.982, f1: 0.991, blocking: 0.98 },
+  'dataset4a.csv+dataset4b.csv': { precision: 0.998, recall: 0.979, f1: 0.989, blocking: 0.995 },
 };
 
 for (const [name, floor] of Object.entries(FLOORS)) {

@@ -17,6 +17,11 @@ export interface FsModel {
 export interface TermFrequencies {
   freq: Map<string, number>;
   meanAgreement: number;
+  /**
+   * Frequency of a value not in `freq` (a stored model keeps only the common values: any other
+   * is at most this frequent). Absent: an unknown value gets no adjustment.
+   */
+  floor?: number;
 }
 
 export interface EmOptions {
@@ -192,7 +197,7 @@ export function levelWeights(model: Pick<FsModel, 'm' | 'u'>): number[][] {
  * is stronger evidence than agreeing on a common one. Relative to the average agreement.
  */
 export function tfAdjustment(tf: TermFrequencies, value: string): number {
-  const p = tf.freq.get(value);
+  const p = tf.freq.get(value) ?? tf.floor;
   if (p === undefined || p <= 0) return 0;
   const bits = Math.log2(tf.meanAgreement / p);
   return Math.max(-TF_CAP_BITS, Math.min(TF_CAP_BITS, bits));

@@ -3,7 +3,7 @@ import { normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
 import type { CanonicalContact } from '../canonical/types.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
-import { FIELD_COMPARATORS, type ComparisonContext, type Level } from './comparators.ts';
+import { dobDiffers, FIELD_COMPARATORS, type ComparisonContext, type Level } from './comparators.ts';
 import { strongConflict } from './engine.ts';
 import { type Explanation, type FsModel } from './fellegi-sunter.ts';
 import { canonicalEmail } from './prepare.ts';
@@ -23,7 +23,7 @@ export interface IdentitySettings {
 const DEFAULT_PARAMS: Record<string, { m: number[]; u: number[] }> = {
   given_name: { m: [0.01, 0.05, 0.12, 0.82], u: [0.93, 0.03, 0.03, 0.01] },
   family_name: { m: [0.03, 0.04, 0.1, 0.83], u: [0.9, 0.05, 0.02, 0.03] },
-  date_of_birth: { m: [0.02, 0.03, 0.1, 0.85], u: [0.96, 0.02, 0.01, 0.01] },
+  date_of_birth: { m: [0.02, 0.02, 0.03, 0.1, 0.83], u: [0.94, 0.03, 0.01, 0.01, 0.01] },
   national_id: { m: [0.02, 0.02, 0.04, 0.92], u: [0.997, 0.001, 0.001, 0.001] },
   email: { m: [0.4, 0.05, 0.55], u: [0.997, 0.002, 0.001] },
   phone: { m: [0.35, 0.05, 0.6], u: [0.99, 0.005, 0.005] },
@@ -175,7 +175,7 @@ export function conflictOf(
     level('phone') < top('phone')
   )
     return 'email_and_phone_differ';
-  if (level('date_of_birth') === 0 || level('date_of_birth') === 1) return 'date_of_birth_differs';
+  if (dobDiffers(level('date_of_birth'))) return 'date_of_birth_differs';
   if (level('given_name') === 0) return 'given_name_differs';
   if (strongConflict(a, b, ctx)) return 'personal_attributes_conflict';
   // Name and address alone never link automatically: relatives (a Jr. at his father's address)

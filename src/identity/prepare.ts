@@ -92,6 +92,7 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     line2: street.unit,
     street1,
     street2,
+    streetRaw: lettersOf(input.address_line1),
     city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     region: c.place(input.region ?? ''),
@@ -110,6 +111,11 @@ function phoneOf(raw: string, normalize: (digits: string) => string): string {
   const digits = raw.replace(/[^0-9+]/g, '');
   if (digits.replace(/\+/g, '').length < 4) return '';
   return normalize(digits);
+}
+
+/** Letters only: `Copland Drive` and `coplanddrive` give the same. */
+function lettersOf(raw: string | null | undefined): string {
+  return simplify(raw ?? '').replace(/[^a-z]/g, '');
 }
 
 /** Names compare without spaces or punctuation: `Mc Carthy` = `McCarthy`, `O'Neil` = `ONeil`. */
@@ -153,6 +159,11 @@ export function canonicalDob(raw: string): string {
     const [month, day] = first > 12 ? [second, first] : [first, second];
     return us[3]! + String(month).padStart(2, '0') + String(day).padStart(2, '0');
   }
+  // Partial dates: YYYY-MM or MM/YYYY -> YYYYMM (a lone year stays YYYY).
+  const ym = /^(\d{4})[-/.](\d{1,2})$/.exec(s);
+  if (ym) return ym[1]! + ym[2]!.padStart(2, '0');
+  const my = /^(\d{1,2})[-/.](\d{4})$/.exec(s);
+  if (my) return my[2]! + my[1]!.padStart(2, '0');
   return s.replace(/[^0-9]/g, '');
 }
 

@@ -9,7 +9,7 @@ type Db = Kysely<Database>;
 type NewReview = Pick<
   ReviewItemsTable,
   'kind' | 'subject_key' | 'customer_ids' | 'score' | 'explanation' | 'source_system' | 'event_id'
->;
+> & { model_version?: number | null };
 
 /** Inserts a pending item unless one of its kind and subject exists (pending or decided). */
 async function queueOnce(db: Db, item: NewReview, now: number): Promise<void> {
@@ -38,6 +38,8 @@ export interface MatchReviewInput {
   explanation: unknown;
   source_system: string;
   event_id: string | null;
+  /** The identity model version that scored the pair (null or absent: the built-in defaults). */
+  model_version?: number | null;
 }
 
 /** Queues a pair once: a pair already queued (or decided) is not queued again. */
@@ -53,6 +55,7 @@ export async function queueMatchReview(db: Db, input: MatchReviewInput, now: num
       explanation: JSON.stringify(input.explanation),
       source_system: input.source_system,
       event_id: input.event_id,
+      model_version: input.model_version ?? null,
     },
     now,
   );

@@ -43,6 +43,12 @@ export interface PreparedRecord {
    */
   street1: string;
   street2: string;
+  /**
+   * Line 1 as typed, letters only (no spaces, digits or punctuation): compared when the parsed
+   * streets disagree, since a parser can read a run-together or misspelt line (`coplanddrive`,
+   * `davidson wtreet`) as something else than a street.
+   */
+  streetRaw: string;
   city: string;
   postcode: string;
   region: string;
