@@ -28,8 +28,9 @@ Common: [--config FILE] [--db URL]
 backfill replays a Shopify orders export under the household membership timeline: each order
 earns what it would have earned when placed (idempotent: re-running credits nothing twice, and
 manual adjustments are never touched), in transactions of 5000 orders with set statements; an
-interrupted run resumes after its last committed batch when re-run on the same orders. It reports the unrecoverable portion (orders with no
-linkable customer, members whose household history is unknown) with counts and amounts.
+interrupted run resumes after its last committed batch when re-run on the same orders. It
+reports the unrecoverable portion (orders with no linkable customer, members whose household
+history is unknown) with counts and amounts.
 --from-shopify reads the orders from the store (connectors.shopify.admin) with a GraphQL bulk
 operation instead of a CSV; a rerun after an interruption resumes the same operation.
 audit lists redemptions made against an account outside the redeemer's household at that time,

@@ -150,7 +150,7 @@ describeEachDialect('bulk loyalty backfill', (ctx) => {
     assert.deepEqual(adjustments, [{ points: 33 }]);
   });
 
-  test('an interrupted run resumes after its last committed batch and ends where an uninterrupted one does', async () => {
+  test('an interrupted run resumes after its last committed batch, ending as an uninterrupted one', async () => {
     const orders = ordersOf('resume');
     const run = runNameOf(orders, 'shopify');
     function* failingAfter(n: number): Generator<ExportedOrder> {
