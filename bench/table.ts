@@ -142,11 +142,13 @@ const ROWS: Record<string, Row> = {
       `${f('sqlite.backfill.rss_mb_start')} → ${f('sqlite.backfill.rss_mb_after')} MB · PostgreSQL ` +
       `${f('postgres.backfill.rss_mb_start')} → ${f('postgres.backfill.rss_mb_after')} MB; pull: SQLite ` +
       `${f('pull.sqlite.contacts_per_second')} · PostgreSQL ${f('pull.postgres.contacts_per_second')} contacts/s`,
-    `raw batched insert of as many ledger rows: SQLite ${f('sqlite.baseline_raw_insert.rows_per_second')} · ` +
-      `PostgreSQL ${f('postgres.baseline_raw_insert.rows_per_second')} rows/s; previous per-order path: SQLite ` +
-      `${f('sqlite.per_order_path.orders_per_second')} · PostgreSQL ` +
-      `${f('postgres.per_order_path.orders_per_second')} orders/s; connector listing alone: SQLite run ${f('pull.sqlite.baseline_listing_only.contacts_per_second')} ` +
-      'contacts/s',
+    [
+      `raw batched insert of as many ledger rows: SQLite ${f('sqlite.baseline_raw_insert.rows_per_second')} ·`,
+      `PostgreSQL ${f('postgres.baseline_raw_insert.rows_per_second')} rows/s; previous per-order path:`,
+      `SQLite ${f('sqlite.per_order_path.orders_per_second')} · PostgreSQL`,
+      `${f('postgres.per_order_path.orders_per_second')} orders/s; connector listing alone:`,
+      `${f('pull.sqlite.baseline_listing_only.contacts_per_second')} contacts/s`,
+    ].join(' '),
   ],
   scaleout: (f) => [
     `scale-out on PostgreSQL: ${f('events')} webhooks into one \`hearth serve --no-workers\`, applied and written ` +
