@@ -29,15 +29,15 @@ const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
  * previous implementation, `flows/backfill.ts`) on a sample of fresh orders, and the raw batched
  * insert of the same number of ledger rows into a fresh ledger table (transactions of 5000,
  * 1000 rows a statement). Then `hearth sync pull` of a smaller set of HubSpot contacts (default
- * 50k: the pull goes page by page over HTTP to the simulator and is not on the bulk path yet),
+ * 20k: the pull goes page by page over HTTP to the simulator and is not on the bulk path yet),
  * beside listing the same contacts through the connector alone. One run (the workload is large).
  */
 export async function runBackfillBench(
   opts: { orders?: number; contacts?: number; sample?: number } = {},
 ): Promise<Record<string, unknown>> {
   const orders = opts.orders ?? 1_000_000;
-  const contacts = opts.contacts ?? 50_000;
-  const sample = opts.sample ?? 5000;
+  const contacts = opts.contacts ?? 20_000;
+  const sample = opts.sample ?? 2000;
   const out: Record<string, unknown> = {
     orders,
     customers: Math.ceil(orders / 5),
