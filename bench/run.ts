@@ -27,6 +27,8 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
     (await import('./households-pull.ts')).runHouseholdsPullBench({ ...o, ...Q(o, { contacts: 1000 }) }),
   audit: async (o) =>
     (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 50_000, orderRows: 100_000, rounds: 1 }) }),
+  backfill: async (o) =>
+    (await import('./backfill.ts')).runBackfillBench({ ...Q(o, { orders: 20_000, contacts: 1000, sample: 500 }) }),
   scaleout: async (o) =>
     (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 500, workers: [1, 2] }) }),
   billing_fanout: async (o) =>

@@ -132,6 +132,24 @@ const ROWS: Record<string, Row> = {
       `${f('identity.synthetic.100000.baseline_exact_rules.f1')}; 1M F1 ` +
       `${f('identity.synthetic.1000000.baseline_exact_rules.f1')}`,
   ],
+  backfill: (f) => [
+    `bulk path for history: \`hearth loyalty backfill\` of ${f('orders')} orders (${f('customers')} customers in ` +
+      `households of four, transactions of ${f('batch_orders')} orders, orders streamed); \`hearth sync pull\` of ` +
+      `${f('contacts_pulled')} HubSpot contacts (page by page, not yet bulk); one run`,
+    `backfill: SQLite ${f('sqlite.backfill.orders_per_second')} orders/s (${f('sqlite.backfill.seconds')} s) · ` +
+      `PostgreSQL ${f('postgres.backfill.orders_per_second')} orders/s (${f('postgres.backfill.seconds')} s; ` +
+      `10M orders ≈ ${f('postgres.extrapolated_10m_orders_minutes')} min); RSS start → after: SQLite ` +
+      `${f('sqlite.backfill.rss_mb_start')} → ${f('sqlite.backfill.rss_mb_after')} MB · PostgreSQL ` +
+      `${f('postgres.backfill.rss_mb_start')} → ${f('postgres.backfill.rss_mb_after')} MB; pull: SQLite ` +
+      `${f('pull.sqlite.contacts_per_second')} · PostgreSQL ${f('pull.postgres.contacts_per_second')} contacts/s`,
+    [
+      `raw batched insert of as many ledger rows: SQLite ${f('sqlite.baseline_raw_insert.rows_per_second')} ·`,
+      `PostgreSQL ${f('postgres.baseline_raw_insert.rows_per_second')} rows/s; previous per-order path:`,
+      `SQLite ${f('sqlite.per_order_path.orders_per_second')} · PostgreSQL`,
+      `${f('postgres.per_order_path.orders_per_second')} orders/s; connector listing alone:`,
+      `${f('pull.sqlite.baseline_listing_only.contacts_per_second')} contacts/s`,
+    ].join(' '),
+  ],
   scaleout: (f) => [
     `scale-out on PostgreSQL: ${f('events')} webhooks into one \`hearth serve --no-workers\`, applied and written ` +
       'back to HubSpot by 1 / 2 / 4 worker processes on the same database (every contact written once, checked)',

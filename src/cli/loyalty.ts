@@ -4,7 +4,12 @@ import { secureDatabase } from '../crypto/key-check.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { HearthError } from '../errors.ts';
 import { auditRedemptions, ledgerRedemptions, redemptionLog, type RedemptionAudit } from '../loyalty/audit.ts';
-import { backfillOrders, type BackfillReport } from '../flows/backfill.ts';
+import { bulkBackfillOrders, runNameOf, type BulkBackfillReport } from '../loyalty/bulk-backfill.ts';
+import type { ExportedOrder } from '../loyalty/orders-csv.ts';
+import type { LoyaltySettings } from '../loyalty/settings.ts';
+import { tierChangeJobs } from '../flows/tiers.ts';
+import { enqueueJobs } from '../engine/jobs.ts';
+import type { HearthDb } from '../db/database.ts';
 import { expirePoints } from '../loyalty/expiry.ts';
 import { readOrdersExport } from '../loyalty/orders-csv.ts';
 import { loyaltySettings } from '../config/derive.ts';
@@ -22,8 +27,10 @@ Common: [--config FILE] [--db URL]
 
 backfill replays a Shopify orders export under the household membership timeline: each order
 earns what it would have earned when placed (idempotent: re-running credits nothing twice, and
-manual adjustments are never touched), and reports the unrecoverable portion (orders with no
-linkable customer, members whose household history is unknown) with counts and amounts.
+manual adjustments are never touched), in transactions of 5000 orders with set statements; an
+interrupted run resumes after its last committed batch when re-run on the same orders. It
+reports the unrecoverable portion (orders with no linkable customer, members whose household
+history is unknown) with counts and amounts.
 --from-shopify reads the orders from the store (connectors.shopify.admin) with a GraphQL bulk
 operation instead of a CSV; a rerun after an interruption resumes the same operation.
 audit lists redemptions made against an account outside the redeemer's household at that time,
@@ -70,7 +77,7 @@ export async function loyaltyCommand(argv: string[], io: CliIo): Promise<number>
     await migrateToLatest(opened.db);
     const hdb = await secureDatabase(opened, config.security);
     if (orders) {
-      const report = await backfillOrders(hdb.db, orders, Date.now(), settings, 'shopify');
+      const report = await backfill(hdb, orders, settings);
       writeLine(io.stdout, values.json ? JSON.stringify(report) : backfillText(report));
       return 0;
     }
@@ -117,12 +124,33 @@ async function backfillFromShopify(
     await migrateToLatest(opened.db);
     const hdb = await secureDatabase(opened, config.security);
     const orders = await readShopifyOrders(hdb, admin, { since, onStatus: (l) => writeLine(io.stderr, l) });
-    const report = await backfillOrders(hdb.db, orders, Date.now(), loyaltySettings(config), 'shopify');
+    const report = await backfill(hdb, orders, loyaltySettings(config));
     writeLine(io.stdout, json ? JSON.stringify(report) : backfillText(report));
     return 0;
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * The bulk path (loyalty/bulk-backfill.ts) under the rules of the live one; tier changes queue
+ * their webhooks and identity pushes in the transaction that stores them, as the live path does.
+ */
+function backfill(hdb: HearthDb, orders: ExportedOrder[], s: LoyaltySettings): Promise<BulkBackfillReport> {
+  const now = Date.now();
+  return bulkBackfillOrders(hdb.db, orders, {
+    source: 'shopify',
+    now,
+    settings: s,
+    run: runNameOf(orders, 'shopify'),
+    onTierChanges: async (trx, changes) =>
+      void (await enqueueJobs(
+        trx,
+        await tierChangeJobs(trx, changes, now, s, { source: 'backfill' }),
+        s.max_attempts,
+        now,
+      )),
+  });
 }
 
 async function readText(file: string): Promise<string> {
@@ -138,7 +166,7 @@ async function readText(file: string): Promise<string> {
 
 const money = (n: number): string => n.toFixed(2);
 
-function backfillText(r: BackfillReport): string {
+function backfillText(r: BulkBackfillReport): string {
   const u = r.unrecoverable;
   return [
     `orders: ${r.orders} (${r.line_rows} line rows)` +
@@ -153,6 +181,7 @@ function backfillText(r: BackfillReport): string {
     `  household history unknown: ${u.household_history_unknown.orders} orders, ` +
       `${money(u.household_history_unknown.amount)}`,
     `tier changes: ${r.tier_changes}`,
+    ...(r.resumed_after > 0 ? [`resumed after ${r.resumed_after} orders an interrupted run had committed`] : []),
   ].join('\n');
 }
 
