@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
+import { chunks } from '../db/chunks.ts';
 import type { ChangeLogTable, CustomersTable, Database, InboxStatus } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { toLineage } from '../db/lineage.ts';
@@ -47,11 +48,6 @@ export interface BatchState {
 export const linkKey = (system: string, externalId: string): string => `${system}\u0000${externalId}`;
 
 const CHUNK = 200;
-function chunks<T>(xs: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
-  return out;
-}
 
 /** A further read into the batch before its CRM links (identity candidates, flows/identity-at-ingest.ts). */
 export type BatchLoader = (db: Db, state: BatchState, events: CanonicalEvent[]) => Promise<void>;
@@ -101,7 +97,7 @@ async function loadLinks(db: Db, state: BatchState, events: CanonicalEvent[]): P
     if (ext) bySystem.set(ev.source, (bySystem.get(ev.source) ?? new Set()).add(ext));
   }
   for (const [system, ids] of bySystem) {
-    for (const part of chunks([...ids])) {
+    for (const part of chunks([...ids], CHUNK)) {
       const rows = await db
         .selectFrom('source_links')
         .selectAll()
@@ -125,7 +121,7 @@ async function loadCustomers(db: Db, state: BatchState, ids: string[]): Promise<
   let wanted = [...new Set(ids)].filter((id) => !state.customers.has(id));
   for (let depth = 0; wanted.length > 0 && depth < 5; depth++) {
     const next: string[] = [];
-    for (const part of chunks(wanted)) {
+    for (const part of chunks(wanted, CHUNK)) {
       for (const row of await db.selectFrom('customers').selectAll().where('id', 'in', part).execute()) {
         state.customers.set(row.id, row);
         if (row.merged_into) next.push(row.merged_into);
@@ -143,7 +139,7 @@ async function loadByEmail(db: Db, state: BatchState, events: CanonicalEvent[]):
       ),
     ),
   ];
-  for (const part of chunks(emails)) {
+  for (const part of chunks(emails, CHUNK)) {
     const rows = await db
       .selectFrom('customers')
       .selectAll()
@@ -159,7 +155,7 @@ async function loadByEmail(db: Db, state: BatchState, events: CanonicalEvent[]):
 }
 
 async function loadCrmLinks(db: Db, state: BatchState, crm: string): Promise<void> {
-  for (const part of chunks([...state.customers.keys()])) {
+  for (const part of chunks([...state.customers.keys()], CHUNK)) {
     const rows = await db
       .selectFrom('source_links')
       .selectAll()
@@ -190,7 +186,7 @@ async function loadEchoes(db: Db, state: BatchState, events: CanonicalEvent[], n
   const bySystem = new Map<string, Set<string>>();
   for (const ev of updates) bySystem.set(ev.source, (bySystem.get(ev.source) ?? new Set()).add(ev.external_id));
   for (const [system, ids] of bySystem) {
-    for (const part of chunks([...ids])) {
+    for (const part of chunks([...ids], CHUNK)) {
       const rows = await db
         .selectFrom('echo_fingerprints')
         .select(['external_id', 'fingerprint'])
@@ -318,11 +314,12 @@ export async function flushBatch(db: Db, state: BatchState, maxAttempts: number,
     [...state.dirtyLinks].map((k) => state.links.get(k)!),
     now,
   );
-  for (const part of chunks(toLineage(state.changeLog))) await db.insertInto('change_lineage').values(part).execute();
+  for (const part of chunks(toLineage(state.changeLog), CHUNK))
+    await db.insertInto('change_lineage').values(part).execute();
   await enqueueJobs(db, state.jobs, maxAttempts, now);
   for (const task of state.deferred) await task(db);
   for (const [status, ids] of state.statuses) {
-    for (const part of chunks(ids)) {
+    for (const part of chunks(ids, CHUNK)) {
       await db
         .updateTable('inbox_events')
         .set((eb) => ({ status, applied_at: now, attempts: eb('attempts', '+', 1) }))
@@ -354,7 +351,7 @@ const CUSTOMER_COLUMNS = [
 ] as const;
 
 async function upsertCustomers(db: Db, rows: CustomersTable[]): Promise<void> {
-  for (const part of chunks(rows)) {
+  for (const part of chunks(rows, CHUNK)) {
     await db
       .insertInto('customers')
       .values(part)
@@ -376,7 +373,7 @@ async function upsertLinks(db: Db, links: LinkState[], now: number): Promise<voi
     created_at: l.created_at,
     updated_at: now,
   }));
-  for (const part of chunks(rows)) {
+  for (const part of chunks(rows, CHUNK)) {
     await db
       .insertInto('source_links')
       .values(part)

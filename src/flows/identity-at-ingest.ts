@@ -16,8 +16,8 @@ import {
   type IdentitySettings,
   type IngestDecision,
   addressKeyOf,
-  chunks,
 } from '../identity/ingest-model.ts';
+import { chunks } from '../db/chunks.ts';
 import { comparePair, unpackPattern, type ComparisonContext } from '../identity/comparators.ts';
 import { explainPair } from '../identity/fellegi-sunter.ts';
 import { suggestHouseholds } from '../identity/householding.ts';
@@ -26,6 +26,8 @@ import { createPreparer } from '../identity/prepare.ts';
 import { latestModel, type IngestModel } from '../identity/model-store.ts';
 import { queueMatchReview } from '../identity/review-store.ts';
 import type { PersonInput, PreparedRecord } from '../identity/types.ts';
+
+const CHUNK = 200;
 
 type Db = Kysely<Database>;
 
@@ -103,7 +105,7 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   const ids = new Set<string>();
   for (const list of byKey.values()) if (list.length <= MAX_CUSTOMERS_PER_KEY) for (const id of list) ids.add(id);
   const wanted = [...ids].filter((id) => !state.customers.has(id));
-  for (const part of chunks(wanted)) {
+  for (const part of chunks(wanted, CHUNK)) {
     for (const row of await db
       .selectFrom('customers')
       .selectAll()
@@ -113,7 +115,7 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
       state.customers.set(row.id, row);
   }
   const systems = new Map<string, Set<string>>();
-  for (const part of chunks([...ids])) {
+  for (const part of chunks([...ids], CHUNK)) {
     for (const r of await db
       .selectFrom('source_links')
       .select(['customer_id', 'system'])

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { normalizeAddress } from '../address/index.ts';
 import type { PostalAddress } from '../address/types.ts';
 import type { CanonicalContact } from '../canonical/types.ts';
+import { chunks } from '../db/chunks.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { dobDiffers, FIELD_COMPARATORS, type ComparisonContext, type Level } from './comparators.ts';
 import { strongConflict } from './engine.ts';
@@ -114,15 +115,10 @@ export function identityKeys(p: PersonInput, addressKey: string | null): string[
 export const rowKeys = (r: CustomersTable): string[] => identityKeys(personOfRow(r), r.address_key);
 
 const CHUNK = 200;
-export function chunks<T>(xs: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
-  return out;
-}
 
 /** Rewrites the blocking keys of these customers (none for merged ones). */
 export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promise<void> {
-  for (const part of chunks(rows)) {
+  for (const part of chunks(rows, CHUNK)) {
     await db
       .deleteFrom('identity_keys')
       .where(
@@ -134,7 +130,7 @@ export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promi
     const values = part
       .filter((r) => !r.merged_into)
       .flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));
-    for (const vs of chunks(values))
+    for (const vs of chunks(values, CHUNK))
       await db
         .insertInto('identity_keys')
         .values(vs)

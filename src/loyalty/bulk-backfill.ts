@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { normalizeEmail } from '../canonical/customer.ts';
+import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { toMembership, type Membership } from '../households/membership-store.ts';
 import { ensureAccounts, entryRow, type LedgerEntry } from './ledger-store.ts';
@@ -71,12 +72,6 @@ const CURSOR_CONNECTOR = 'loyalty_backfill';
 const ROWS = 1000;
 /** Values per `in (...)` list. */
 const IN = 2000;
-
-function parts<T>(xs: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 /**
  * The bulk path of `hearth loyalty backfill`: the rules of `backfillOrders` (flows/backfill.ts),
@@ -170,7 +165,7 @@ async function writeCursor(trx: Db, run: string, done: number, now: number): Pro
 /** Surviving customer id by normalized e-mail (the lowest id holding it, as the per-order path picks). */
 async function customersByEmail(db: Db, emails: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const part of parts([...new Set(emails)], IN)) {
+  for (const part of chunks([...new Set(emails)], IN)) {
     const rows = await db
       .selectFrom('customers')
       .select(['id', 'merged_into', 'email_normalized'])
@@ -185,7 +180,7 @@ async function customersByEmail(db: Db, emails: string[]): Promise<Map<string, s
 
 async function keysPresent(db: Db, keys: string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const part of parts([...new Set(keys)], IN)) {
+  for (const part of chunks([...new Set(keys)], IN)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('idempotency_key')
@@ -199,7 +194,7 @@ async function keysPresent(db: Db, keys: string[]): Promise<Set<string>> {
 /** Order names some earn entry already carries (an export without ids keys by name unless earned by id). */
 async function earnedNames(db: Db, names: string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const part of parts([...new Set(names)], IN)) {
+  for (const part of chunks([...new Set(names)], IN)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('order_name')
@@ -213,7 +208,7 @@ async function earnedNames(db: Db, names: string[]): Promise<Set<string>> {
 
 async function periodsOf(db: Db, customers: string[]): Promise<Map<string, Membership[]>> {
   const out = new Map<string, Membership[]>();
-  for (const part of parts([...new Set(customers)], IN)) {
+  for (const part of chunks([...new Set(customers)], IN)) {
     const rows = await db.selectFrom('household_members').selectAll().where('customer_id', 'in', part).execute();
     for (const r of rows) {
       const list = out.get(r.customer_id);
@@ -306,7 +301,7 @@ async function replayBatch(
     o.now,
   );
   const written = new Set<string>();
-  for (const part of parts(pending, ROWS)) {
+  for (const part of chunks(pending, ROWS)) {
     const rows = await trx
       .insertInto('ledger_entries')
       .values(part.map((p) => p.entry))
@@ -329,7 +324,7 @@ async function replayBatch(
 
 async function ensureAccountsBulk(trx: Db, ids: string[], now: number): Promise<void> {
   const unique = [...new Set(ids)];
-  for (const part of parts(unique, ROWS)) await ensureAccounts(trx, part, now);
+  for (const part of chunks(unique, ROWS)) await ensureAccounts(trx, part, now);
 }
 
 /**
@@ -342,7 +337,7 @@ async function touchSkipped(db: Db, skipped: ExportedOrder[], source: string, to
     ...(x.id !== null ? [earnKey(source, x.id)] : []),
     earnKey(source, `name:${x.name}`),
   ]);
-  for (const part of parts(keys, IN)) {
+  for (const part of chunks(keys, IN)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('customer_id')
@@ -366,7 +361,7 @@ async function reevaluateTiersBulk(
 ): Promise<number> {
   let changed = 0;
   const since = o.now - o.settings.tier_window_ms;
-  for (const slice of parts(customers.sort(), IN)) {
+  for (const slice of chunks(customers.sort(), IN)) {
     await db.transaction().execute(async (trx) => {
       const bases = new Map<string, TierBasis>();
       const open = await trx
@@ -383,7 +378,7 @@ async function reevaluateTiersBulk(
         bases.set(id, tierBasisOf(m, id));
         if (m) households.add(m.household_id);
       }
-      for (const part of parts([...households], IN)) {
+      for (const part of chunks([...households], IN)) {
         const rows = await trx
           .selectFrom('household_members')
           .selectAll()
@@ -393,7 +388,7 @@ async function reevaluateTiersBulk(
         for (const r of rows) bases.set(r.customer_id, tierBasisOf(toMembership(r), r.customer_id));
       }
       const spend = new Map<string, number>();
-      for (const part of parts([...new Set([...bases.values()].map((b) => b.basis_id))], IN)) {
+      for (const part of chunks([...new Set([...bases.values()].map((b) => b.basis_id))], IN)) {
         for (const id of part) spend.set(id, 0);
         const rows = await trx
           .selectFrom('ledger_entries')
@@ -405,7 +400,7 @@ async function reevaluateTiersBulk(
         for (const r of rows) spend.set(r.account_id, Number(r.s ?? 0));
       }
       const stored = new Map<string, TierStateTable>();
-      for (const part of parts([...bases.keys()], IN)) {
+      for (const part of chunks([...bases.keys()], IN)) {
         const rows = await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute();
         for (const r of rows) stored.set(r.customer_id, r);
       }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { toMembership } from '../households/membership-store.ts';
@@ -11,11 +12,6 @@ import { writeTierRows } from './tier-store.ts';
 type Db = Kysely<Database>;
 
 const CHUNK = 500;
-function chunks<T>(xs: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
-  return out;
-}
 
 /**
  * Loads what a run of orders reads from the ledger, in a handful of set statements whatever the
@@ -39,7 +35,7 @@ export async function loadBatchLedger(
     tiers: new Map(),
     keys: new Set(),
   };
-  for (const part of chunks([...new Set(orders.flatMap(earnGuardKeys))])) {
+  for (const part of chunks([...new Set(orders.flatMap(earnGuardKeys))], CHUNK)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('idempotency_key')
@@ -48,7 +44,7 @@ export async function loadBatchLedger(
     for (const r of rows) if (r.idempotency_key) l.keys.add(r.idempotency_key);
   }
   // Periods that closed before the earliest order can be in force neither then nor now.
-  for (const part of chunks(customers)) {
+  for (const part of chunks(customers, CHUNK)) {
     const rows = await db
       .selectFrom('household_members')
       .selectAll()
@@ -62,7 +58,7 @@ export async function loadBatchLedger(
     const open = periodAt(l.periods.get(c));
     if (open) households.add(open.household_id);
   }
-  for (const part of chunks([...households])) {
+  for (const part of chunks([...households], CHUNK)) {
     const rows = await db
       .selectFrom('household_members')
       .selectAll()
@@ -75,7 +71,7 @@ export async function loadBatchLedger(
   await loadSums(db, l, accountsOfRun(l, orders));
   const tiered = new Set(customers);
   for (const ms of l.members.values()) for (const m of ms) tiered.add(m.customer_id);
-  for (const part of chunks([...tiered])) {
+  for (const part of chunks([...tiered], CHUNK)) {
     const rows = await db.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute();
     for (const r of rows) l.tiers.set(r.customer_id, r);
   }
@@ -88,7 +84,7 @@ async function loadSums(db: Db, l: BatchLedger, accounts: string[]): Promise<voi
     l.balance.set(a, 0);
     l.spend.set(a, 0);
   }
-  for (const part of chunks(accounts)) {
+  for (const part of chunks(accounts, CHUNK)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select((eb) => [
