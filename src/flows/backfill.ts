@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { Database } from '../db/schema.ts';
 import { membershipAt } from '../households/membership-store.ts';
+import { finishBackfillReport } from '../loyalty/bulk-backfill.ts';
 import { entryByKey } from '../loyalty/ledger-store.ts';
 import { earnForOrder, earnKey } from '../loyalty/order-ledger.ts';
 import type { ExportedOrder } from '../loyalty/orders-csv.ts';
@@ -71,7 +72,7 @@ export async function backfillOrders(
     report.tier_changes = (
       await db.transaction().execute((trx) => reevaluateTiers(trx, [...touched], now, s, { source: 'backfill' }))
     ).length;
-  finish(report);
+  finishBackfillReport(report);
   return report;
 }
 
@@ -192,24 +193,4 @@ function count(r: BackfillReport, outcome: Outcome, o: ExportedOrder): void {
     case 'history_unknown':
       return add(r.unrecoverable.household_history_unknown, o, net);
   }
-}
-
-/** Amounts to major units; totals and the unrecoverable share. */
-function finish(r: BackfillReport): void {
-  const u = r.unrecoverable;
-  u.total = {
-    orders: u.no_linkable_customer.orders + u.household_history_unknown.orders,
-    amount: u.no_linkable_customer.amount + u.household_history_unknown.amount,
-  };
-  const earning = r.credited.amount + r.already_credited.amount + u.total.amount;
-  u.share_of_amount = earning === 0 ? 0 : Math.round((u.total.amount / earning) * 10_000) / 10_000;
-  for (const b of [
-    r.credited,
-    r.already_credited,
-    r.not_earning,
-    u.no_linkable_customer,
-    u.household_history_unknown,
-    u.total,
-  ])
-    b.amount = b.amount / 100;
 }

@@ -133,7 +133,7 @@ export async function bulkBackfillOrders(
     .where('stream', '=', o.run)
     .execute();
   report.currencies = [...currencies].sort();
-  finish(report);
+  finishBackfillReport(report);
   return report;
 }
 
@@ -461,8 +461,14 @@ function count(r: BulkBackfillReport, outcome: Outcome, o: ExportedOrder): void 
   }
 }
 
+/** The buckets both backfill paths report (this one and the per-order `flows/backfill.ts`). */
+export type BackfillBuckets = Pick<
+  BulkBackfillReport,
+  'credited' | 'already_credited' | 'not_earning' | 'unrecoverable'
+>;
+
 /** Amounts to major units; totals and the unrecoverable share. */
-function finish(r: BulkBackfillReport): void {
+export function finishBackfillReport(r: BackfillBuckets): void {
   const u = r.unrecoverable;
   u.total = {
     orders: u.no_linkable_customer.orders + u.household_history_unknown.orders,
