@@ -5,6 +5,7 @@ import { clearTaggerCache } from '../src/address/tagger.ts';
 import type { AddressComponents } from '../src/address/types.ts';
 import { STATES, SUFFIXES, UNIT_DESIGNATORS } from '../src/address/pub28-tables.ts';
 import { round } from './db-fixtures.ts';
+import { summarise } from './procs.ts';
 import { generateSyntheticPeople } from './synth-people.ts';
 
 /**
@@ -209,24 +210,19 @@ export function score(rows: { text: string; truth: Parsed }[], parse: (t: string
   };
 }
 
-/**
- * Addresses per second after half a second of warm-up, over at least `seconds` of repeated passes: per
- * wall-clock second, and per second of this process's CPU time (the figure to trust when other
- * work shares the cores).
- */
-export function throughput(texts: string[], parse: (t: string) => Parsed, seconds: number) {
-  // Warm-up: half a second of passes, so the JIT has settled for every parser alike.
-  const w0 = performance.now();
-  while (performance.now() - w0 < 500) for (const t of texts) parse(t);
+type Rate = { per_second: number; per_cpu_second: number };
+
+/** One timed window of repeated passes over `texts`: addresses per wall-clock and per CPU second. */
+function window(texts: string[], parse: (t: string) => Parsed, seconds: number): Rate {
   let n = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let elapsed = 0;
-  while (elapsed < seconds * 1000) {
+  do {
     for (const t of texts) parse(t);
     n += texts.length;
     elapsed = performance.now() - t0;
-  }
+  } while (elapsed < seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
   return {
     per_second: round((n * 1000) / elapsed, 0),
@@ -235,35 +231,47 @@ export function throughput(texts: string[], parse: (t: string) => Parsed, second
 }
 
 /**
- * One pass over the addresses of `records` synthetic people (bench/synth-people.ts), each text
- * parsed once: house numbers, ZIPs and street names mostly unseen, unlike the repeated test files.
+ * Addresses per second for every parser: half a second of warm-up each, then `rounds` timed
+ * windows taken in turn (parser A, B, C, then A, B, C again), so a slow spell of the machine
+ * lands on every parser alike instead of on whichever ran then; median, min and max per parser.
+ * One 5 s window per parser, run one parser after the other, moved by 15-38% between two idle
+ * runs (docs/bench/two-runs.md).
  */
-function onePass(records: number, parsers: Record<string, (t: string) => Parsed>) {
-  const texts = generateSyntheticPeople({ records }).records.map((r) => {
+export function throughputs(
+  texts: string[],
+  parsers: Record<string, (t: string) => Parsed>,
+  seconds: number,
+  rounds = 3,
+): Record<string, unknown> {
+  const windows: Record<string, Rate[]> = {};
+  for (const [name, parse] of Object.entries(parsers)) {
+    const w0 = performance.now();
+    while (performance.now() - w0 < 500) for (const t of texts) parse(t);
+    windows[name] = [];
+  }
+  for (let r = 0; r < rounds; r++)
+    for (const [name, parse] of Object.entries(parsers)) windows[name]!.push(window(texts, parse, seconds));
+  return Object.fromEntries(Object.entries(windows).map(([name, ws]) => [name, summarise(ws)]));
+}
+
+/**
+ * The addresses of `records` synthetic people (bench/synth-people.ts): house numbers, ZIPs and
+ * street names mostly unseen, unlike the repeated test files. The tagger's token cache is
+ * emptied at the start of every pass, so within a pass each address is new to it.
+ */
+function syntheticTexts(records: number): string[] {
+  return generateSyntheticPeople({ records }).records.map((r) => {
     const f = r.fields;
     return [[f.address_line1, f.address_line2].filter(Boolean).join(' '), f.city, `${f.region} ${f.postal_code}`]
       .filter(Boolean)
       .join(', ');
   });
-  const out: Record<string, unknown> = { addresses: texts.length };
-  for (const [name, parse] of Object.entries(parsers)) {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (const t of texts) parse(t);
-    const cpu = process.cpuUsage(cpu0);
-    out[name] = {
-      per_second: round((texts.length * 1000) / (performance.now() - t0), 0),
-      per_cpu_second: round((texts.length * 1e6) / (cpu.user + cpu.system), 0),
-    };
-  }
-  return out;
 }
 
 export async function runAddressBench(): Promise<Record<string, unknown>> {
   const parsers = loaders();
-  // 5 s per parser: with 2 s, two full runs on the same idle VM differed by up to 42% for every
-  // parser alike (docs/bench/two-runs.md); a longer window averages the machine's drift out.
-  const seconds = Number(process.env.ADDRESS_BENCH_SECONDS ?? 5);
+  // Three 2 s windows per parser, interleaved (see throughputs()).
+  const seconds = Number(process.env.ADDRESS_BENCH_SECONDS ?? 2);
   const out: Record<string, unknown> = {
     metric:
       'percent of labelled fields parsed into the right component (same normalisation for all parsers); ' +
@@ -279,24 +287,33 @@ export async function runAddressBench(): Promise<Record<string, unknown>> {
     all.push(...rows.map((r) => r.text));
     out[file] = Object.fromEntries(Object.entries(parsers).map(([name, p]) => [name, score(rows, p)]));
   }
-  out.steady_state_addresses_per_second = Object.fromEntries(
-    Object.entries(parsers).map(([name, p]) => [name, throughput(all, p, seconds)]),
-  );
+  out.steady_state_addresses_per_second = throughputs(all, parsers, seconds);
+  const synthetic = syntheticTexts(50_000);
+  // The tagger's token cache is emptied at the start of every pass over the synthetic addresses.
+  const fresh = (parse: (t: string) => Parsed) => (t: string) => {
+    if (t === synthetic[0]) clearTaggerCache();
+    return parse(t);
+  };
+  out.synthetic_addresses = {
+    addresses: synthetic.length,
+    ...throughputs(
+      synthetic,
+      { hearth: fresh(hearth), hearth_rules: hearthRules, 'parse-address': parsers['parse-address']! },
+      seconds,
+    ),
+  };
   // The tagger caches each token's weights; with the cache emptied before every address, no
   // token has been seen before (the worst case: every house number and street new).
-  out.synthetic_addresses = onePass(seconds > 0 ? 50_000 : 0, {
-    hearth,
-    hearth_rules: hearthRules,
-    'parse-address': parsers['parse-address'],
-  });
-  out.hearth_cold_cache = throughput(
+  out.hearth_cold_cache = throughputs(
     all,
-    (t) => {
-      clearTaggerCache();
-      return hearth(t);
+    {
+      hearth: (t) => {
+        clearTaggerCache();
+        return hearth(t);
+      },
     },
     seconds,
-  );
+  ).hearth;
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type HearthDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -65,6 +66,40 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
+
+/**
+ * Flushes what earlier work left behind before a timed window: SQLite's WAL is checkpointed and
+ * truncated, PostgreSQL writes its dirty pages. Without it a window pays, or not, for its
+ * predecessor's checkpoint depending on timing: the raw baselines of two identical runs differed
+ * by 23-27% (docs/bench/two-runs.md).
+ */
+export async function quiesce(bdb: BenchDb): Promise<void> {
+  if (bdb.hdb.caps.name === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(bdb.hdb.db);
+  else await sql`CHECKPOINT`.execute(bdb.hdb.db);
+}
+
+/**
+ * Repeats `batch(i)` (i = rows written so far) until at least `minRows` rows and `minSeconds` have
+ * passed: a raw baseline of 5,000 rows at 70,000 rows/s lasted 70 ms, too short to be a figure.
+ */
+export async function timedBatches(
+  minRows: number,
+  minSeconds: number,
+  batch: (done: number) => Promise<number>,
+): Promise<{ rows: number; seconds: number; rows_per_second: number; cpu_ms_per_row: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rows = 0;
+  while (rows < minRows || performance.now() - t0 < minSeconds * 1000) rows += await batch(rows);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rows,
+    seconds: round(seconds, 2),
+    rows_per_second: round(rows / seconds, 0),
+    cpu_ms_per_row: round((cpu.user + cpu.system) / 1000 / rows, 4),
+  };
+}
 
 /** Applies every pending inbox event through the engine, as the inbox worker does; timed. */
 export async function drainInbox(hdb: HearthDb, ctx: EngineContext): Promise<{ applied: number; seconds: number }> {
