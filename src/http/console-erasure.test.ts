@@ -1,21 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import axe from 'axe-core';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../config/loader.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
-import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
+import { browserAvailable, launchBrowser, signInWith, startConsoleApp } from '../../test-support/console-browser.ts';
 import { linkSource } from '../customers/customer-store.ts';
 import { claimJobs, markDead } from '../engine/jobs.ts';
-import { buildApp } from './app.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'hk_console_erasure_admin_key';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.log(`# notice: ${CHROMIUM} not found; console erasure browser test skipped`);
+const haveBrowser = browserAvailable('console erasure browser test');
 
 describeEachDialect('console: erasures page in a real browser', (ctx) => {
   let app: FastifyInstance;
@@ -32,15 +27,7 @@ describeEachDialect('console: erasures page in a real browser', (ctx) => {
       },
       { HEARTH_API_KEY: ADMIN },
     );
-    app = await buildApp({
-      strictResponses: true,
-      config,
-      hdb: ctx.hdb(),
-      connectors: {},
-      metrics: createMetrics(),
-      logger: createLogger('silent'),
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ app, url } = await startConsoleApp(ctx.hdb(), config));
     const t = Date.now();
     await db()
       .insertInto('customers')
@@ -119,11 +106,7 @@ describeEachDialect('console: erasures page in a real browser', (ctx) => {
         delivered_at: t,
       })
       .execute();
-    if (haveBrowser)
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -132,9 +115,7 @@ describeEachDialect('console: erasures page in a real browser', (ctx) => {
 
   const signIn = async (page: Page, key = ADMIN) => {
     await page.goto(url);
-    await page.fill('#api-key', key);
-    await page.click('#sign-in');
-    await page.locator('#sign-out:visible').waitFor();
+    await signInWith(page, key);
   };
 
   test('an admin sees each system’s status, retries a refusal, releases and dismisses held webhooks', {

@@ -1,18 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../config/loader.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
-import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
-import { buildApp } from './app.ts';
+import { browserAvailable, launchBrowser, signInWith, startConsoleApp } from '../../test-support/console-browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'hk_console_revert_admin_key';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.log(`# notice: ${CHROMIUM} not found; console revert browser test skipped`);
+const haveBrowser = browserAvailable('console revert browser test');
 const MIN = 60_000;
 
 describeEachDialect('console: revert a source or a window from the governance page', (ctx) => {
@@ -23,15 +18,7 @@ describeEachDialect('console: revert a source or a window from the governance pa
 
   before(async () => {
     const config = parseConfig({ log: { level: 'silent' } }, { HEARTH_API_KEY: ADMIN });
-    app = await buildApp({
-      strictResponses: true,
-      config,
-      hdb: ctx.hdb(),
-      connectors: {},
-      metrics: createMetrics(),
-      logger: createLogger('silent'),
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ app, url } = await startConsoleApp(ctx.hdb(), config));
     const t = Date.now();
     await db()
       .insertInto('customers')
@@ -60,11 +47,7 @@ describeEachDialect('console: revert a source or a window from the governance pa
         changes: JSON.stringify([['given_name', 'Benedict', 'Ben']]),
       })
       .execute();
-    if (haveBrowser)
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -73,9 +56,7 @@ describeEachDialect('console: revert a source or a window from the governance pa
 
   const signIn = async (page: Page, key: string) => {
     await page.goto(url);
-    await page.fill('#api-key', key);
-    await page.click('#sign-in');
-    await page.locator('#sign-out:visible').waitFor();
+    await signInWith(page, key);
     await page.goto(`${url}/#/governance`);
     await page.locator('main[data-ready="#/governance"]').waitFor();
   };

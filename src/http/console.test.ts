@@ -1,32 +1,27 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axe from 'axe-core';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../config/loader.ts';
 import type { DialectCaps } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { describeEachDialect } from '../../test-support/dialects.ts';
-import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
+import { browserAvailable, launchBrowser, signInWith, startConsoleApp } from '../../test-support/console-browser.ts';
 import { linkSource } from '../customers/customer-store.ts';
 import { claimJobs, enqueueJobs, markDead, markDone } from '../engine/jobs.ts';
 import { setMembership, upsertHousehold } from '../households/membership-store.ts';
 import { appendEntry } from '../loyalty/ledger-store.ts';
 import { queueMatchReview } from '../identity/review-store.ts';
 import type { components } from '../console/api-types.ts';
-import { buildApp } from './app.ts';
 
 type Schemas = components['schemas'];
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'hk_console_test_admin_key';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser)
-  console.log(`# notice: ${CHROMIUM} not found (apt-get install chromium); console browser test skipped`);
+const haveBrowser = browserAvailable('console browser test');
 
 const MIN = 60_000;
 
@@ -377,21 +372,9 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
       { log: { level: 'silent' }, writeback: { sync_window_seconds: 60 } },
       { HEARTH_API_KEY: ADMIN },
     );
-    app = await buildApp({
-      strictResponses: true,
-      config,
-      hdb: ctx.hdb(),
-      connectors: {},
-      metrics: createMetrics(),
-      logger: createLogger('silent'),
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ app, url } = await startConsoleApp(ctx.hdb(), config));
     jobs = await seed(ctx.hdb().db, ctx.hdb().caps, Date.now());
-    if (haveBrowser)
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+    browser = await launchBrowser();
     console.log(`# console screenshots (${dialect}): ${shots}`);
   });
   after(async () => {
@@ -399,11 +382,7 @@ describeEachDialect('operator console in a real browser', (ctx, dialect) => {
     await app.close();
   });
 
-  const signIn = async (page: Page) => {
-    await page.fill('#api-key', ADMIN);
-    await page.click('#sign-in');
-    await page.locator('#sign-out:visible').waitFor();
-  };
+  const signIn = (page: Page) => signInWith(page, ADMIN);
 
   test('without a key: counts only, no personal data; the key never reaches a URL', {
     skip: !haveBrowser,
