@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type HearthDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import type { CanonicalEvent } from '../src/canonical/types.ts';
 import { createEventApplier } from '../src/flows/apply-events.ts';
 import { applyPendingEvents } from '../src/engine/apply-loop.ts';
 import type { EngineContext } from '../src/flows/context.ts';
@@ -111,4 +112,27 @@ export async function drainInbox(hdb: HearthDb, ctx: EngineContext): Promise<{ a
     applied += r.applied;
   }
   return { applied, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Checkout event i: a corrected address from a new Shopify customer (`<prefix><i>@example.com`,
+ * Shopify id idBase + i); every third one with a unit.
+ */
+export function checkoutEvent(i: number, idBase: number, prefix: string): CanonicalEvent {
+  return {
+    type: 'checkout.address_confirmed',
+    source: 'shopify',
+    external_id: String(idBase + i),
+    order_id: `#${i}`,
+    occurred_at: Date.now(),
+    contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `${prefix}${i}@example.com`, phone: null },
+    address: {
+      line1: `${i} Main Street`,
+      line2: i % 3 === 0 ? `Apt ${i % 50}B` : null,
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
+  };
 }

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { CanonicalEvent } from '../src/canonical/types.ts';
 import { parseConfig } from '../src/config/loader.ts';
 import { engineContext } from '../src/runtime.ts';
 import { storeDeliveries } from '../src/engine/inbox.ts';
 import {
+  checkoutEvent,
   drainInbox,
   postgresBenchDb,
   quiesce,
@@ -43,32 +43,16 @@ async function engineRun(n: number): Promise<Record<string, unknown>> {
   return out;
 }
 
-function checkout(i: number): CanonicalEvent {
-  return {
-    type: 'checkout.address_confirmed',
-    source: 'shopify',
-    external_id: String(100_000 + i),
-    order_id: `#${i}`,
-    occurred_at: Date.now(),
-    contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `bench${i}@example.com`, phone: null },
-    address: {
-      line1: `${i} Main Street`,
-      line2: i % 3 === 0 ? `Apt ${i % 50}B` : null,
-      city: 'Springfield',
-      region: 'IL',
-      postal_code: '62701',
-      country: 'US',
-    },
-  };
-}
-
 async function engineRate(bdb: BenchDb, n: number) {
   const db = bdb.hdb.db;
   for (let i = 0; i < n; i += 1000) {
     await storeDeliveries(
       db,
       'shopify',
-      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ delivery_id: `b-${i + k}`, event: checkout(i + k) })),
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
+        delivery_id: `b-${i + k}`,
+        event: checkoutEvent(i + k, 100_000, 'bench'),
+      })),
       Date.now(),
     );
   }

@@ -5,6 +5,7 @@ import { loyaltySettings } from '../src/config/derive.ts';
 import { engineContext } from '../src/runtime.ts';
 import { storeDeliveries } from '../src/engine/inbox.ts';
 import {
+  checkoutEvent,
   drainInbox,
   postgresBenchDb,
   quiesce,
@@ -47,7 +48,7 @@ async function loyaltyRun(orders: number, customers: number): Promise<Record<str
         await seedHouseholds(bdb, customers, size);
         result[`household_of_${size}`] = await applyAll(bdb, orders, (i) => order(i, customers));
         if (size === 5) {
-          result.baseline_address_events = await applyAll(bdb, orders, (i) => checkout(i));
+          result.baseline_address_events = await applyAll(bdb, orders, (i) => checkoutEvent(i, 900_000, 'addr'));
           result.baseline_raw_ledger_insert = await rawLedgerInserts(bdb, orders);
         }
       } finally {
@@ -99,25 +100,6 @@ function order(i: number, customers: number): CanonicalEvent {
     currency: 'USD',
     line_count: 1,
     occurred_at: Date.now(),
-  };
-}
-
-function checkout(i: number): CanonicalEvent {
-  return {
-    type: 'checkout.address_confirmed',
-    source: 'shopify',
-    external_id: String(900_000 + i),
-    order_id: `#${i}`,
-    occurred_at: Date.now(),
-    contact: { given_name: 'Ana', family_name: `Bench${i}`, email: `addr${i}@example.com`, phone: null },
-    address: {
-      line1: `${i} Main Street`,
-      line2: null,
-      city: 'Springfield',
-      region: 'IL',
-      postal_code: '62701',
-      country: 'US',
-    },
   };
 }
 
