@@ -175,7 +175,7 @@ function gdprDelete(store: Store, body: any, reject: { status: number; message: 
   if (reject) return { status: reject.status, body: error('VALIDATION_ERROR', reject.message) };
   const c = store.find(String(body?.objectId ?? ''), body?.idProperty ?? null);
   if (!c) return { status: 404, body: error('OBJECT_NOT_FOUND', 'Object not found.') };
-  store.contacts.delete(c.id);
+  store.remove(c.id);
   return { status: 204 };
 }
 
@@ -256,7 +256,7 @@ function patch(store: Store, c: SimContact, body: any): Reply {
 }
 
 function list(store: Store, q: URLSearchParams): Reply {
-  const all = [...store.contacts.values()];
+  const all = store.ordered();
   const after = Number(q.get('after') ?? 0) || 0;
   const limit = Math.min(Number(q.get('limit') ?? 10) || 10, 100);
   return {
@@ -319,6 +319,9 @@ interface Store {
   contacts: Map<string, SimContact>;
   writes: Map<string, { at: number; properties: Record<string, string | null> }[]>;
   create(props: Record<string, string>): string;
+  remove(id: string): void;
+  /** Every contact in creation order, cached between changes (a copy per page made paging O(n²)). */
+  ordered(): SimContact[];
   find(key: string, idProperty: string | null): SimContact | undefined;
   update(id: string, props: Record<string, string | null>, source: Source): SimContact | undefined;
 }
@@ -328,10 +331,17 @@ function createStore(webhook: HubSpotSimOptions['webhook']): Store {
   const writes: Store['writes'] = new Map();
   const emit = webhookEmitter(webhook);
   let nextId = 501;
+  let ordered: SimContact[] | null = null;
   return {
     contacts,
     writes,
+    remove(id) {
+      contacts.delete(id);
+      ordered = null;
+    },
+    ordered: () => (ordered ??= [...contacts.values()]),
     create(props) {
+      ordered = null;
       const id = String(nextId++);
       const now = new Date().toISOString();
       contacts.set(id, {
