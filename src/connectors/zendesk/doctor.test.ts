@@ -7,6 +7,7 @@ import { startZendeskSim } from '../../../sim/zendesk.ts';
 import { captureIo } from '../../../test-support/test-io.ts';
 import { main } from '../../main.ts';
 import { createLogger } from '../../log.ts';
+import type { FetchLike } from '../common/http.ts';
 import { USER_FIELDS } from './mapping.ts';
 import { zendeskDoctor } from './doctor.ts';
 
@@ -77,6 +78,46 @@ test('zendesk doctor: user fields over several pages; a refused token is a crede
     );
     assert.equal(refused.find((c) => c.check === 'credentials')?.status, 'fail');
     assert.equal(sim.userFields.length, 150 + USER_FIELDS.length, 'a refused token creates nothing');
+  } finally {
+    await sim.close();
+  }
+});
+
+test('zendesk doctor --fix: a refused or failed user field creation is named with its status or error', async () => {
+  const sim = await startZendeskSim({
+    userFields: USER_FIELDS.filter((k) => k !== 'loyalty_tier' && k !== 'subscriptions'),
+  });
+  const deps = { logger: createLogger('error', process.stderr) };
+  const cfg = {
+    email: sim.email,
+    api_token: sim.token,
+    base_url: sim.url,
+    webhook_secret: 'zendesk-doctor-secret',
+    tolerance_seconds: 300,
+    job_poll_ms: 20,
+    job_timeout_ms: 1000,
+  };
+  // Reads reach the simulator; creating `loyalty_tier` is refused (403), `subscriptions` never answers.
+  const refusing: FetchLike = async (url, init) => {
+    if (init.method !== 'POST') return fetch(url, init);
+    const key = (JSON.parse(init.body ?? '{}') as { user_field: { key: string } }).user_field.key;
+    if (key === 'subscriptions') throw new Error('socket hang up');
+    return {
+      status: 403,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      text: async () => '{"error":"Forbidden"}',
+    };
+  };
+  try {
+    const ctx = { opt_in_property: 'x', household_source: null, fix: true };
+    const checks = await zendeskDoctor(cfg, ctx, { ...deps, fetch: refusing });
+    const fields = checks.find((c) => c.check === 'properties')!;
+    assert.equal(fields.status, 'fail');
+    assert.equal(
+      fields.detail,
+      'could not create user fields: loyalty_tier (HTTP 403), subscriptions (socket hang up)',
+    );
+    assert.equal(sim.userFields.length, USER_FIELDS.length - 2);
   } finally {
     await sim.close();
   }

@@ -4,6 +4,7 @@ import type { FetchLike } from '../common/http.ts';
 import { scrubSecrets } from '../../log.ts';
 import { apiRoot, type ZendeskConfig } from './index.ts';
 import { USER_FIELDS } from './mapping.ts';
+import { answerOf, lazyZendeskSdk } from './sdk.ts';
 
 type UserFieldKey = (typeof USER_FIELDS)[number];
 
@@ -37,7 +38,7 @@ export async function zendeskDoctor(
   const first = await probe(deps, `${root}/user_fields.json`, auth);
   const checks = accessChecks('zendesk', first, NEW_TOKEN, ADMIN);
   if ('error' in first || first.status >= 400) return checks;
-  checks.push(await fieldsCheck(root, auth, first.body, deps, ctx.fix === true));
+  checks.push(await fieldsCheck(cfg, auth, first.body, deps, ctx.fix === true));
   checks.push(
     check(
       'zendesk',
@@ -71,7 +72,7 @@ async function existingKeys(
 }
 
 async function fieldsCheck(
-  root: string,
+  cfg: ZendeskConfig,
   auth: Record<string, string>,
   firstBody: string,
   deps: ConnectorDeps,
@@ -94,20 +95,18 @@ async function fieldsCheck(
       `missing user fields: ${missing.join(', ')} (agents do not see these values)`,
       'run `hearth doctor --fix`, or create them in Admin Center > People > Configuration > User fields',
     );
-  const send = deps.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  // Created with node-zendesk's user fields API, over the doctor's fetch.
+  const sdk = lazyZendeskSdk(
+    { endpointUri: apiRoot(cfg), email: cfg.email, api_token: cfg.api_token, timeout_ms: 10_000 },
+    deps.fetch ?? (globalThis.fetch as unknown as FetchLike),
+  );
   const failed: string[] = [];
   // One at a time: an account's user-field endpoint is cheap, and the order agents see is kept.
   for (const key of missing) {
     const def = USER_FIELD_DEFINITIONS[key];
-    const body = { user_field: { key, type: def.type, title: def.title, description: 'Written by Hearth' } };
+    const user_field = { key, type: def.type, title: def.title, description: 'Written by Hearth' };
     try {
-      const res = await send(`${root}/user_fields.json`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.text();
+      const res = await answerOf((await sdk()).userfields.create({ user_field }));
       if (res.status !== 201 && res.status !== 200) failed.push(`${key} (HTTP ${res.status})`);
     } catch (err) {
       failed.push(`${key} (${scrubSecrets((err as Error).message)})`);

@@ -9,6 +9,7 @@ import {
 import type { FetchLike } from '../common/http.ts';
 import { kindOfStatus, retryAfter } from '../common/http.ts';
 import { addressOfRecord, parseZendeskEvent, userOf, vendorFieldsOf, type ZendeskUser } from './mapping.ts';
+import { answerOf, lazyZendeskSdk, type ZendeskAnswer, type ZendeskSdk } from './sdk.ts';
 import { verifyZendeskSignature } from './signature.ts';
 
 export interface ZendeskConfig {
@@ -29,11 +30,11 @@ interface JobStatus {
   results?: { index?: number; id?: number; status?: string; email?: string; error?: string; details?: string }[];
 }
 
-type Call = (
-  method: string,
-  path: string,
-  body?: unknown,
-) => Promise<{ status: number; retryAfter: string | null; json: any }>;
+/** A plain fetch request to the API root (the contacts list only: see `listContacts`). */
+type Call = (method: string, path: string, body?: unknown) => Promise<ZendeskAnswer>;
+
+/** The `node-zendesk` client, built on first use. */
+type Sdk = () => Promise<ZendeskSdk>;
 
 /** The API root: `base_url` (a simulator) or the account's subdomain. */
 export function apiRoot(cfg: ZendeskConfig): string {
@@ -60,11 +61,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The first poll waits one interval too: a job just queued is never done yet, so asking at once
  * only costs a request (against the rate limit) per batch.
  */
-async function awaitJob(call: Call, cfg: ZendeskConfig, id: string): Promise<JobStatus | { status: number }> {
+async function awaitJob(sdk: Sdk, cfg: ZendeskConfig, id: string): Promise<JobStatus | { status: number }> {
   const until = Date.now() + cfg.job_timeout_ms;
+  // Not the SDK's `jobstatuses.watch`: it has no timeout and polls from a second client.
   for (;;) {
     await sleep(cfg.job_poll_ms);
-    const res = await call('GET', `/job_statuses/${id}.json`);
+    const res = await answerOf((await sdk()).jobstatuses.show(id));
     if (res.status !== 200) return { status: res.status };
     const job = res.json.job_status as JobStatus;
     if (job.status !== 'queued' && job.status !== 'working') return job;
@@ -83,12 +85,13 @@ export function isDuplicateEmail(r: Pick<UserResult, 'error' | 'details'>): bool
  * The other user holding an e-mail (search by e-mail), so the review item can name it; null if
  * it cannot be found (the item is still queued, naming no user).
  */
-async function holderOf(call: Call, u: ZendeskUser): Promise<string | null> {
+async function holderOf(sdk: Sdk, u: ZendeskUser): Promise<string | null> {
   if (!u.email) return null;
   try {
-    const res = await call('GET', `/users/search.json?query=${encodeURIComponent(`email:${u.email}`)}`);
-    if (res.status !== 200) return null;
-    const users = (res.json?.users ?? []) as ZendeskUser[];
+    // The SDK throws on most error statuses; an answer it returns instead (one with
+    // `Retry-After`, a 502...) comes back as an item without an `id`, and is skipped.
+    const found = await (await sdk()).users.search({ query: `email:${u.email}` });
+    const users = found.filter((x): x is ZendeskUser => typeof x === 'object' && x !== null && !(x instanceof Error));
     const other = users.find((x) => x.external_id !== u.external_id && x.id !== undefined);
     return other?.id === undefined ? null : String(other.id);
   } catch {
@@ -101,12 +104,12 @@ async function holderOf(call: Call, u: ZendeskUser): Promise<string | null> {
  * Hearth queues an identity review item naming the Zendesk user in the way: no dead letter, no
  * retry loop), anything else is retried; the others of the batch are done.
  */
-async function settleUser(call: Call, r: UserResult | undefined, u: ZendeskUser): Promise<DeliveryResult> {
+async function settleUser(sdk: Sdk, r: UserResult | undefined, u: ZendeskUser): Promise<DeliveryResult> {
   if (!r) return { ok: false, kind: 'transient', message: 'zendesk: no result for this user in the job status' };
   if (r.status === 'Failed' || r.error) {
     if (!isDuplicateEmail(r))
       return { ok: false, kind: 'transient', message: `zendesk: ${r.error ?? 'failed'} ${r.details ?? ''}`.trim() };
-    const holder = await holderOf(call, u);
+    const holder = await holderOf(sdk, u);
     // The message goes to logs and the review item: it names the Zendesk user, never the e-mail.
     const owner = holder ? `Zendesk user ${holder}` : 'another user';
     const message = `zendesk DuplicateValue: the e-mail belongs to ${owner}`;
@@ -117,7 +120,7 @@ async function settleUser(call: Call, r: UserResult | undefined, u: ZendeskUser)
 }
 
 async function projectMany(
-  call: Call,
+  sdk: Sdk,
   cfg: ZendeskConfig,
   jobs: OutboundJob<ProfileProjectPayload>[],
   now: () => number,
@@ -125,7 +128,7 @@ async function projectMany(
   const users = jobs.map((j) => userOf(j.payload));
   const all = (r: DeliveryResult) => jobs.map(() => r);
   try {
-    const res = await call('POST', '/users/create_or_update_many.json', { users });
+    const res = await answerOf((await sdk()).users.createOrUpdateMany({ users }));
     if (res.status !== 200)
       return all({
         ok: false,
@@ -133,14 +136,12 @@ async function projectMany(
         message: `zendesk ${res.status}`,
         ...retryAfter(res.retryAfter, now),
       });
-    const job = await awaitJob(call, cfg, res.json.job_status.id);
+    const job = await awaitJob(sdk, cfg, res.json.job_status.id);
     if (!('id' in job))
       return all({ ok: false, kind: kindOfStatus(job.status), message: `zendesk job status ${job.status}` });
     if (job.status !== 'completed') return all({ ok: false, kind: 'transient', message: `zendesk job ${job.status}` });
     const results = job.results ?? [];
-    return await Promise.all(
-      users.map((u, i) => settleUser(call, results.find((r) => r.index === i) ?? results[i], u)),
-    );
+    return await Promise.all(users.map((u, i) => settleUser(sdk, results.find((r) => r.index === i) ?? results[i], u)));
   } catch (err) {
     return all({ ok: false, kind: 'transient', message: `zendesk: ${(err as Error).message}` });
   }
@@ -167,7 +168,10 @@ export function createZendeskConnector(
   cfg: ZendeskConfig,
   deps: { fetch?: FetchLike | undefined; now?: () => number },
 ) {
-  const call = client(cfg, deps.fetch ?? (fetch as FetchLike));
+  const send = deps.fetch ?? (fetch as FetchLike);
+  const call = client(cfg, send);
+  // Writes, job statuses and searches go through node-zendesk, over the same fetch.
+  const sdk = lazyZendeskSdk({ endpointUri: apiRoot(cfg), email: cfg.email, api_token: cfg.api_token }, send);
   const now = deps.now ?? Date.now;
   const connector: Connector = {
     id: 'zendesk',
@@ -185,9 +189,11 @@ export function createZendeskConnector(
     },
     outbound: {
       kinds: [PROFILE_PROJECT],
-      deliver: (jobs) => projectMany(call, cfg, jobs as OutboundJob<ProfileProjectPayload>[], now),
+      deliver: (jobs) => projectMany(sdk, cfg, jobs as OutboundJob<ProfileProjectPayload>[], now),
     },
     source: {
+      // Plain fetch, not the SDK: for `GET /users` node-zendesk sets `page[size]=100` over the
+      // caller's, so a pull could not ask for `opts.limit` users a page.
       async listContacts(cursor, opts) {
         const res = await call('GET', `/users.json?page[size]=${opts.limit}${cursor ? `&page[after]=${cursor}` : ''}`);
         if (res.status !== 200) throw new Error(`zendesk ${res.status}`);
