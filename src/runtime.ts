@@ -88,6 +88,7 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
             batch: config.jobs.batch_size,
             concurrency: config.jobs.concurrency,
             apply_batch: config.jobs.apply_batch_size,
+            apply_linger_ms: config.jobs.apply_linger_ms,
             poll_interval_ms: config.jobs.poll_interval_ms,
             logger: o.logger,
             metrics,

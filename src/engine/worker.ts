@@ -28,6 +28,14 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Inbox events applied per transaction. */
   apply_batch: number;
+  /**
+   * Group commit: the apply loop waits this long before each round, so events arriving close
+   * together share one transaction (each round pays fixed reads and a commit whatever its size).
+   * Measured at 100 events/s on the 2-core machine, 3 runs each: 0 ms -> Hearth CPU 9.1 ms/event,
+   * lag p50 11 ms (8-22), p99 66 ms; 5 ms -> 8.1 ms/event, p50 11 ms (10-11), p99 49 ms; 10 ms ->
+   * p50 16 ms. An isolated event waits this long more. Default 0 (the config's default is 5).
+   */
+  apply_linger_ms?: number;
   poll_interval_ms: number;
   logger: Logger;
   metrics?: Metrics;
@@ -62,6 +70,7 @@ export function startWorkers(o: WorkerOptions): Workers {
   const deliveryLoops: Loop[] = [];
   // Jobs just committed by the apply loop are due now: their targets look at once, not at the next poll.
   const applyAndWake = async () => {
+    if (o.apply_linger_ms) await delay(o.apply_linger_ms);
     const r = await applyRound(o, now);
     if (r.jobs > 0) {
       for (const l of deliveryLoops) l.wake();
