@@ -268,10 +268,10 @@ function syntheticTexts(records: number): string[] {
   });
 }
 
-export async function runAddressBench(): Promise<Record<string, unknown>> {
+export async function runAddressBench(opts: { seconds?: number } = {}): Promise<Record<string, unknown>> {
   const parsers = loaders();
   // Three 2 s windows per parser, interleaved (see throughputs()).
-  const seconds = Number(process.env.ADDRESS_BENCH_SECONDS ?? 2);
+  const seconds = opts.seconds ?? Number(process.env.ADDRESS_BENCH_SECONDS ?? 2);
   const out: Record<string, unknown> = {
     metric:
       'percent of labelled fields parsed into the right component (same normalisation for all parsers); ' +

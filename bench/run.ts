@@ -9,14 +9,14 @@ import { loadAverage, settle } from './procs.ts';
  * JSON document (also written to bench/out/results.json). Each benchmark measures its own baseline
  * in the same run; ingest, engine, writeback_lag and loyalty report the median, min and max of N
  * runs (default 3). --noisy keeps a neighbour process burning one core for the whole run, so
- * "under contention" is a figure. --quick (about 2 minutes) runs each bench once on smaller
- * workloads: a smoke test of the bench and a rough figure, not the published one (the full run
- * takes about 11 minutes on an idle 2-core machine).
+ * "under contention" is a figure. --quick (about 4 minutes) runs each bench once on smaller
+ * workloads: a smoke test of the bench and a rough figure, not the published one (214 s measured;
+ * the full run took 1,347-1,396 s on an idle 2-core machine, docs/bench/two-runs.md).
  */
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
-  address: async () => (await import('./address.ts')).runAddressBench(),
+  address: async (o) => (await import('./address.ts')).runAddressBench({ ...Q(o, { seconds: 0.5 }) }),
   ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 2000 }) }),
   engine: async (o) => (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 5000 }) }),
   writeback_lag: async (o) =>
@@ -72,7 +72,8 @@ results.settle = settled;
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
   // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
-  if (!noisy) settled[name] = await settle();
+  // --quick waits at most 5 s: a smoke test on a busy machine should not wait for it to go quiet.
+  if (!noisy) settled[name] = await settle(quick ? 5 : 30);
   process.stderr.write(`bench: ${name}...\n`);
   try {
     results[name] = await runChild(name);
