@@ -152,8 +152,9 @@ export function createHouseholdRoutes(
       emit(contactId, companyId, false, Boolean(o.primary));
     },
     dissociateCompany(contactId, companyId) {
-      const had = from('contacts', contactId, 'companies').get(companyId);
-      from('contacts', contactId, 'companies').delete(companyId);
+      const toCompanies = from('contacts', contactId, 'companies');
+      const had = toCompanies.get(companyId);
+      toCompanies.delete(companyId);
       from('companies', companyId, 'contacts').delete(contactId);
       if (had)
         emit(

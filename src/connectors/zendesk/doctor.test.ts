@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startZendeskSim } from '../../../sim/zendesk.ts';
+import { startZendeskSim, type ZendeskSim } from '../../../sim/zendesk.ts';
 import { captureIo } from '../../../test-support/test-io.ts';
 import { main } from '../../main.ts';
 import { createLogger } from '../../log.ts';
@@ -12,6 +12,17 @@ import { USER_FIELDS } from './mapping.ts';
 import { zendeskDoctor } from './doctor.ts';
 
 type Check = { connector: string; check: string; status: string; detail: string; fix: string | null };
+/** The connector config for a simulator. */
+const configFor = (sim: ZendeskSim) => ({
+  email: sim.email,
+  api_token: sim.token,
+  base_url: sim.url,
+  webhook_secret: 'zendesk-doctor-secret',
+  tolerance_seconds: 300,
+  job_poll_ms: 20,
+  job_timeout_ms: 1000,
+});
+
 const fields = (out: string) =>
   (JSON.parse(out).checks as Check[]).find((c) => c.connector === 'zendesk' && c.check === 'properties')!;
 
@@ -59,15 +70,7 @@ test('zendesk doctor: user fields over several pages; a refused token is a crede
   const sim = await startZendeskSim({ userFields: [...many, ...USER_FIELDS] });
   const deps = { logger: createLogger('error', process.stderr) };
   try {
-    const cfg = {
-      email: sim.email,
-      api_token: sim.token,
-      base_url: sim.url,
-      webhook_secret: 'zendesk-doctor-secret',
-      tolerance_seconds: 300,
-      job_poll_ms: 20,
-      job_timeout_ms: 1000,
-    };
+    const cfg = configFor(sim);
     const ok = await zendeskDoctor(cfg, { opt_in_property: 'x', household_source: null }, deps);
     assert.equal(ok.find((c) => c.check === 'properties')?.status, 'ok', JSON.stringify(ok));
     assert.equal(ok.find((c) => c.check === 'credentials')?.status, 'ok');
@@ -88,15 +91,7 @@ test('zendesk doctor --fix: a refused or failed user field creation is named wit
     userFields: USER_FIELDS.filter((k) => k !== 'loyalty_tier' && k !== 'subscriptions'),
   });
   const deps = { logger: createLogger('error', process.stderr) };
-  const cfg = {
-    email: sim.email,
-    api_token: sim.token,
-    base_url: sim.url,
-    webhook_secret: 'zendesk-doctor-secret',
-    tolerance_seconds: 300,
-    job_poll_ms: 20,
-    job_timeout_ms: 1000,
-  };
+  const cfg = configFor(sim);
   // Reads reach the simulator; creating `loyalty_tier` is refused (403), `subscriptions` never answers.
   const refusing: FetchLike = async (url, init) => {
     if (init.method !== 'POST') return fetch(url, init);
