@@ -18,7 +18,11 @@ import { isStaleChange, rememberVersion } from './stale-change.ts';
 export function createEventApplier(ctx: EngineContext): EventApplier<BatchState> {
   return {
     load: (trx, events, now) => loadBatch(trx, events, ctx.writeback_crm, now, loadIdentityCandidates),
-    apply: (state, ev, eventId, now) => project(state, ctx, ev, eventId, dispatch(state, ctx, ev, eventId, now)),
+    apply: (state, ev, eventId, now) => {
+      // The change-log rows this event adds are the ones after `logged`: later reads look only there.
+      const logged = state.changeLog.length;
+      return project(state, ctx, ev, eventId, dispatch(state, ctx, ev, eventId, now), logged);
+    },
     settle,
     flush: (trx, state, now) => flushBatch(trx, state, ctx.max_attempts, now),
   };
@@ -63,16 +67,24 @@ function dispatch(
  * After a contact, household or points change, the customer view goes to the systems that read
  * it (billing flows project their own). A contact change projects only when it changed a field.
  */
-function project(state: BatchState, ctx: EngineContext, ev: CanonicalEvent, eventId: string, out: ApplyOutcome) {
+function project(
+  state: BatchState,
+  ctx: EngineContext,
+  ev: CanonicalEvent,
+  eventId: string,
+  out: ApplyOutcome,
+  logFrom: number,
+) {
   if (out.status !== 'applied' || !out.customer_id || ev.type === 'unsupported') return out;
   if (ev.type === 'contact.updated' && ctx.projection_targets?.includes(ev.source))
     attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
   if (ev.type.startsWith('billing.') || ev.type === 'subscription.changed') return out;
-  const logged = state.changeLog.some((c) => c.customer_id === out.customer_id && c.event_id === eventId);
+  const customer = out.customer_id;
+  const logged = state.changeLog.slice(logFrom).some((c) => c.customer_id === customer && c.event_id === eventId);
   const contact = ev.type === 'contact.updated' || ev.type === 'checkout.address_confirmed';
   if (contact && !logged) return out;
   const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
-  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin);
+  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin, logFrom);
   queueProjection(state, ctx, out.customer_id, origin);
   return out;
 }

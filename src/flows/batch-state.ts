@@ -27,6 +27,8 @@ export interface LinkState {
 export interface BatchState {
   customers: Map<string, CustomersTable>;
   dirtyCustomers: Set<string>;
+  /** The id of each customer write in this batch, in order (the identity matcher indexes each once). */
+  customerEdits: string[];
   /** By `system \0 external_id`. */
   links: Map<string, LinkState>;
   dirtyLinks: Set<string>;
@@ -66,6 +68,7 @@ export async function loadBatch(
   const state: BatchState = {
     customers: new Map(),
     dirtyCustomers: new Set(),
+    customerEdits: [],
     links: new Map(),
     dirtyLinks: new Set(),
     byEmail: new Map(),
@@ -265,6 +268,7 @@ function createCustomer(state: BatchState, now: number): CustomersTable {
   };
   state.customers.set(row.id, row);
   state.dirtyCustomers.add(row.id);
+  state.customerEdits.push(row.id);
   return row;
 }
 
@@ -295,6 +299,7 @@ export function setLink(
 export function updateCustomer(state: BatchState, next: CustomersTable): void {
   state.customers.set(next.id, next);
   state.dirtyCustomers.add(next.id);
+  state.customerEdits.push(next.id);
   if (next.email_normalized && !state.byEmail.has(next.email_normalized))
     state.byEmail.set(next.email_normalized, next.id);
 }

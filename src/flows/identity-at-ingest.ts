@@ -190,6 +190,8 @@ interface Matcher {
   cache: Map<string, { version: number; keys: string[]; prepared: PreparedRecord | null }>;
   index: Map<string, Set<string>>;
   indexed: Map<string, number>;
+  /** How many of the batch's customer writes (`state.customerEdits`) are indexed. */
+  editsSeen: number;
 }
 
 let nicknames: Map<string, number[]> | undefined;
@@ -205,14 +207,16 @@ function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
       cache: new Map(),
       index: new Map(),
       indexed: new Map(),
+      editsSeen: state.customerEdits.length,
     };
     matchers.set(state, m);
     for (const row of state.customers.values()) indexRow(m, row);
   }
-  // Only the batch's own writes change customers after loading: keep their keys indexed.
-  for (const id of state.dirtyCustomers) {
-    const row = state.customers.get(id)!;
-    if (m.indexed.get(id) !== row.version) indexRow(m, row);
+  // Only the batch's own writes change customers after loading: index each new write once
+  // (scanning every dirty customer per event made a batch quadratic).
+  for (; m.editsSeen < state.customerEdits.length; m.editsSeen++) {
+    const row = state.customers.get(state.customerEdits[m.editsSeen]!)!;
+    if (m.indexed.get(row.id) !== row.version) indexRow(m, row);
   }
   return m;
 }

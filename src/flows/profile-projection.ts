@@ -149,14 +149,23 @@ async function linksOf(trx: Db, customerIds: string[], systems: string[]): Promi
  * CRM as a fields write (an agent's phone correction in support lands in the CRM). One job per
  * field, keyed like reconciliation's heals, so a newer value supersedes a pending one.
  */
-export function queueCrmFields(state: BatchState, ctx: EngineContext, customerId: string, origin: ChangeOrigin) {
+export function queueCrmFields(
+  state: BatchState,
+  ctx: EngineContext,
+  customerId: string,
+  origin: ChangeOrigin,
+  logFrom = 0,
+) {
   const crm = ctx.writeback_crm;
   const link = state.crmLinks.get(customerId);
   // Only systems that read the customer view push person fields on (CRM and checkout flows keep theirs).
   if (!crm || !link || origin.source === crm || !ctx.projection_targets?.includes(origin.source)) return;
   const row = state.customers.get(customerId);
   const changed = new Set(
-    state.changeLog.filter((c) => c.customer_id === customerId && c.event_id === origin.event_id).map((c) => c.field),
+    state.changeLog
+      .slice(logFrom)
+      .filter((c) => c.customer_id === customerId && c.event_id === origin.event_id)
+      .map((c) => c.field),
   );
   for (const field of WRITABLE_FIELDS) {
     if (!row || !changed.has(field)) continue;
