@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
@@ -133,6 +133,23 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
  */
 export async function customersByKey(db: Db, keys: string[]): Promise<Map<string, string[]>> {
   const byKey = new Map<string, string[]>();
+  const add = (r: { key: string; customer_id: string }) => {
+    const list = byKey.get(r.key);
+    if (list) list.push(r.customer_id);
+    else byKey.set(r.key, [r.customer_id]);
+  };
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // One lateral join: PostgreSQL spent ~50 ms planning each UNION of 100 arms.
+    for (const part of chunks(keys, KEYS_PER_QUERY * 10))
+      (
+        await sql<{ key: string; customer_id: string }>`select k.key, i.customer_id
+          from unnest(${part}::text[]) as k(key)
+          cross join lateral (select customer_id from identity_keys where key = k.key limit ${MAX_CUSTOMERS_PER_KEY + 1}) as i`.execute(
+          db,
+        )
+      ).rows.forEach(add);
+    return byKey;
+  }
   for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
     const part = keys.slice(i, i + KEYS_PER_QUERY);
     // Each arm is a subquery: SQLite takes no LIMIT on the arms of a bare UNION.
@@ -149,11 +166,7 @@ export async function customersByKey(db: Db, keys: string[]): Promise<Map<string
         .select(['k.key', 'k.customer_id']);
     let q = one(part[0]!);
     for (const key of part.slice(1)) q = q.unionAll(one(key));
-    for (const r of await q.execute()) {
-      const list = byKey.get(r.key);
-      if (list) list.push(r.customer_id);
-      else byKey.set(r.key, [r.customer_id]);
-    }
+    for (const r of await q.execute()) add(r);
   }
   return byKey;
 }
