@@ -244,7 +244,8 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
       })
       .execute();
     const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
-    const edit = zendesk.agentEdit(user.id, { phone: '+13125559999' });
+    const [edit, ...others] = zendesk.agentEdit(user.id, { phone: '+13125559999' });
+    assert.deepEqual(others, []);
     assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, 'wrong-secret', edit)).status, 401);
     assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit)).status, 200);
     await eventually(async () => crm.getContact(hs)?.properties.phone === '+13125559999', 20_000, 'phone in the CRM');
