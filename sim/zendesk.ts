@@ -136,7 +136,6 @@ export async function sendZendeskWebhooksDisorderly(
 const RATE = 700;
 const ACCOUNT_ID = 12514403;
 
-
 /** A stable identity id per user and identity type (the simulator keeps no identities of its own). */
 const identityId = (userId: number, type: 'email' | 'phone_number') => userId * 10 + (type === 'email' ? 1 : 2);
 const path = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://sim');
@@ -389,7 +388,8 @@ export async function startZendeskSim(
         if (fields[key] === undefined || fields[key] === before[key]) continue;
         const identity = (value: string | null) =>
           value === null ? null : { id: identityId(user.id, type), type, value, primary: true };
-        const change = before[key] === null ? 'identity_created' : user[key] === null ? 'identity_deleted' : 'identity_changed';
+        const change =
+          before[key] === null ? 'identity_created' : user[key] === null ? 'identity_deleted' : 'identity_changed';
         changes.push({ type: change, event: { current: identity(user[key]), previous: identity(before[key]) } });
       }
       for (const [key, value] of Object.entries(user_fields ?? {})) {

@@ -133,8 +133,7 @@ interface ZendeskWebhook {
 
 const BILLING_STATUSES: readonly BillingStatus[] = ['active', 'past_due', 'delinquent', 'canceled'];
 
-const bad = (field: string, what: string) =>
-  new HearthError('bad_request', `zendesk: ${field} ${what}`, { field });
+const bad = (field: string, what: string) => new HearthError('bad_request', `zendesk: ${field} ${what}`, { field });
 
 function nameContact(name: string): CanonicalContact {
   const [given, ...family] = name.trim().split(/\s+/).filter(Boolean);
@@ -218,7 +217,9 @@ function changeOf(kind: string, ev: ZendeskWebhook['event']): Change {
       const { current } = need();
       if (current !== null && typeof current !== 'string') throw bad('event.current', 'must be a string or null');
       // The Zendesk user now names a Hearth customer: it links the user (nothing else changed).
-      return current ? { kind: 'contact', contact: {}, vendor: { external_id: current }, hearthId: current } : { kind: 'none' };
+      return current
+        ? { kind: 'contact', contact: {}, vendor: { external_id: current }, hearthId: current }
+        : { kind: 'none' };
     }
     default:
       return { kind: 'none' };
