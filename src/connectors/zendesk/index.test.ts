@@ -264,10 +264,10 @@ test('malformed user events are bad requests naming the field', () => {
     field(() => parse(zendeskEvent('custom_field_changed', { current: 'active' }))),
     'event.field',
   );
-  assert.equal(
-    field(() => parse(zendeskEvent('custom_field_changed', { field: { key: 'billing_status' } }))),
-    'event.current',
-  );
+  // A cleared user field (no `current`) is no value: no status, so nothing Hearth reads.
+  const cleared = zendeskEvent('custom_field_changed', { field: { key: 'billing_status' } });
+  assert.equal(parse(cleared)[0]!.event.type, 'unsupported');
+
   assert.equal(
     field(() => parse(zendeskEvent('external_id_changed', { current: 5 }))),
     'event.current',

@@ -189,7 +189,8 @@ function changeOf(kind: string, ev: ZendeskWebhook['event']): Change {
       const e = need();
       const gone = isIdentity(e.previous) ? e.previous : isIdentity(e.current) ? e.current : null;
       if (!gone) throw bad('event.previous', 'must be the deleted identity {type, value}');
-      // Deleting the phone clears it (the ownership policy decides); a deleted e-mail says nothing.
+      // A deleted phone is reported as phone null (the apply step never clears a field, for any
+      // source); a deleted e-mail identity says nothing (the user keeps its primary e-mail).
       if (gone.type === 'phone_number' && gone.primary !== false)
         return { kind: 'contact', contact: { phone: null }, vendor: { phone: null } };
       return { kind: 'none' };
@@ -197,7 +198,7 @@ function changeOf(kind: string, ev: ZendeskWebhook['event']): Change {
     case 'custom_field_changed': {
       const e = need();
       if (typeof e.field !== 'object' || e.field === null) throw bad('event.field', 'is required');
-      if (!('current' in e)) throw bad('event.current', 'is required');
+      // A value cleared in Zendesk may come as null or without `current`: both read as no value.
       const key = userFieldOf(e.field);
       const current = e.current === null || e.current === undefined ? null : String(e.current);
       if (key === 'billing_status')
