@@ -73,11 +73,11 @@ export interface ZendeskSimUserField {
 
 const FIELD_TYPES = ['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'lookup'];
 
-/** The user as a Zendesk user event's `detail` carries it (ids as strings). */
+/** The user as a Zendesk user event's `detail` carries it (ids as strings; no external id is ""). */
 export interface ZendeskEventDetail {
   created_at: string;
   email: string | null;
-  external_id: string | null;
+  external_id: string;
   default_group_id: string;
   id: string;
   organization_id: string;
@@ -92,7 +92,10 @@ export interface ZendeskIdentityValue {
   primary: boolean;
 }
 
-/** A Zendesk event webhook body (`zen:event-type:user.*`). */
+/**
+ * A Zendesk event webhook body (`zen:event-type:user.*`), as in Zendesk's webhook event-types
+ * reference: what changed is in `event` (`{current, previous}`, plus `field` for a user field).
+ */
 export interface ZendeskWebhookBody {
   type: string;
   account_id: number;
@@ -386,7 +389,7 @@ export async function startZendeskSim(
         ['phone', 'phone_number'],
       ] as const) {
         if (fields[key] === undefined || fields[key] === before[key]) continue;
-        const identity = (value: string | null) =>
+        const identity = (value: string | null): ZendeskIdentityValue | null =>
           value === null ? null : { id: identityId(user.id, type), type, value, primary: true };
         const change =
           before[key] === null ? 'identity_created' : user[key] === null ? 'identity_deleted' : 'identity_changed';
@@ -405,7 +408,7 @@ export async function startZendeskSim(
       const detail: ZendeskEventDetail = {
         created_at: user.created_at,
         email: user.email,
-        external_id: user.external_id,
+        external_id: user.external_id ?? '',
         default_group_id: '0',
         id: String(user.id),
         organization_id: '0',

@@ -76,6 +76,15 @@ test('user.name_changed: only the name changes; detail.external_id and e-mail li
   assert.deepEqual(parse(body), [
     contactChange('name_changed', { given_name: 'Jane', family_name: 'Q Doe' }, { name: 'Jane Q Doe' }),
   ]);
+  // A user an agent made, without external id or e-mail (Zendesk sends ""): nothing to link by.
+  const bare = zendeskEvent(
+    'name_changed',
+    { current: 'Al', previous: '' },
+    { ...DETAIL, external_id: '', email: null },
+  );
+  const [ev] = parse(bare);
+  assert.equal(ev!.event.type === 'contact.updated' && 'hearth_id' in ev!.event, false);
+  assert.deepEqual(contactIn(bare), { given_name: 'Al', family_name: null });
 });
 
 test('user.identity_created|changed|deleted: an agent sets, corrects or removes the phone', () => {
