@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFaults, delay, type Faults } from './faults.ts';
 import { listen, parseJson, readBody, sendJson } from './http.ts';
@@ -46,13 +46,16 @@ export interface ZendeskSim {
   /** Polls a job stays `queued` before it completes (default 1). */
   jobPolls: number;
   /**
-   * An agent edits a user in Zendesk: applied here, returned as the webhook body Zendesk would send
-   * (`user.custom_field_changed` with the user's fields in `detail.user_fields` when user fields changed).
+   * An agent edits a user in Zendesk: applied here, returned as the event webhooks Zendesk would
+   * send, one per changed attribute (nothing for a value that did not change): `user.name_changed`,
+   * `user.identity_created|changed|deleted` (a phone_number or primary e-mail identity),
+   * `user.custom_field_changed` per user field. `detail` holds only the user's ids, e-mail,
+   * external id, role and times; the change is in `event`.
    */
   agentEdit(
     id: number,
     fields: Partial<Pick<ZendeskSimUser, 'name' | 'email' | 'phone' | 'user_fields'>>,
-  ): ZendeskWebhookBody;
+  ): ZendeskWebhookBody[];
   faults: Faults;
   close(): Promise<void>;
 }
@@ -70,21 +73,38 @@ export interface ZendeskSimUserField {
 
 const FIELD_TYPES = ['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'regexp', 'dropdown', 'lookup'];
 
-export interface ZendeskWebhookBody {
+/** The user as a Zendesk user event's `detail` carries it (ids as strings; no external id is ""). */
+export interface ZendeskEventDetail {
+  created_at: string;
+  email: string | null;
+  external_id: string;
+  default_group_id: string;
   id: string;
+  organization_id: string;
+  role: string;
+  updated_at: string;
+}
+
+export interface ZendeskIdentityValue {
+  id: number;
+  type: 'email' | 'phone_number';
+  value: string;
+  primary: boolean;
+}
+
+/**
+ * A Zendesk event webhook body (`zen:event-type:user.*`), as in Zendesk's webhook event-types
+ * reference: what changed is in `event` (`{current, previous}`, plus `field` for a user field).
+ */
+export interface ZendeskWebhookBody {
   type: string;
-  time: string;
   account_id: number;
+  id: string;
+  time: string;
   zendesk_event_version: string;
   subject: string;
-  detail: {
-    id: string;
-    name: string;
-    email: string | null;
-    phone: string | null;
-    external_id: string | null;
-    user_fields?: Record<string, string | number | null>;
-  };
+  detail: ZendeskEventDetail;
+  event: Record<string, unknown>;
 }
 
 /** Posts a signed Zendesk webhook (base64 HMAC-SHA256 of timestamp + body). */
@@ -117,6 +137,10 @@ export async function sendZendeskWebhooksDisorderly(
 }
 
 const RATE = 700;
+const ACCOUNT_ID = 12514403;
+
+/** A stable identity id per user and identity type (the simulator keeps no identities of its own). */
+const identityId = (userId: number, type: 'email' | 'phone_number') => userId * 10 + (type === 'email' ? 1 : 2);
 const path = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://sim');
 
 /**
@@ -140,7 +164,6 @@ export async function startZendeskSim(
   const failNext = new Set<string>();
   const writes = new Map<number, { at: number; user_fields: Record<string, string | number | null> }[]>();
   let nextId = 9000;
-  let evt = 0;
   let remaining = RATE;
   const sim = { jobPolls: 1 };
   const userFields: ZendeskSimUserField[] = [];
@@ -354,25 +377,54 @@ export async function startZendeskSim(
     agentEdit(id, fields) {
       const user = users.get(id);
       if (!user) throw new Error(`no zendesk user ${id}`);
+      const before = { ...user, user_fields: { ...user.user_fields } };
       const { user_fields, ...rest } = fields;
-      Object.assign(user, rest, { updated_at: new Date().toISOString() });
+      Object.assign(user, rest);
       if (user_fields) user.user_fields = { ...user.user_fields, ...user_fields };
-      return {
-        id: `01ZD${String(++evt).padStart(10, '0')}`,
-        type: user_fields ? 'zen:event-type:user.custom_field_changed' : 'zen:event-type:user.identity_changed',
-        time: user.updated_at,
-        account_id: 1,
-        zendesk_event_version: '2022-11-06',
-        subject: `zen:user:${user.id}`,
-        detail: {
-          id: String(user.id),
-          name: user.name,
-          email: user.email,
-          phone: user.phone,
-          external_id: user.external_id,
-          ...(user_fields ? { user_fields: { ...user.user_fields } } : {}),
-        },
+      const changes: { type: string; event: Record<string, unknown> }[] = [];
+      if (fields.name !== undefined && fields.name !== before.name)
+        changes.push({ type: 'name_changed', event: { current: user.name, previous: before.name } });
+      for (const [key, type] of [
+        ['email', 'email'],
+        ['phone', 'phone_number'],
+      ] as const) {
+        if (fields[key] === undefined || fields[key] === before[key]) continue;
+        const identity = (value: string | null): ZendeskIdentityValue | null =>
+          value === null ? null : { id: identityId(user.id, type), type, value, primary: true };
+        const change =
+          before[key] === null ? 'identity_created' : user[key] === null ? 'identity_deleted' : 'identity_changed';
+        changes.push({ type: change, event: { current: identity(user[key]), previous: identity(before[key]) } });
+      }
+      for (const [key, value] of Object.entries(user_fields ?? {})) {
+        if (before.user_fields[key] === value) continue;
+        const f = userFields.find((x) => x.key === key);
+        const field = { id: f?.id ?? 0, title: f?.title ?? key, type: f?.type ?? 'text', key };
+        changes.push({
+          type: 'custom_field_changed',
+          event: { current: value, previous: before.user_fields[key] ?? null, field },
+        });
+      }
+      if (changes.length) user.updated_at = new Date().toISOString();
+      const detail: ZendeskEventDetail = {
+        created_at: user.created_at,
+        email: user.email,
+        external_id: user.external_id ?? '',
+        default_group_id: '0',
+        id: String(user.id),
+        organization_id: '0',
+        role: user.role,
+        updated_at: user.updated_at,
       };
+      return changes.map((c) => ({
+        type: `zen:event-type:user.${c.type}`,
+        account_id: ACCOUNT_ID,
+        id: randomUUID(),
+        time: user.updated_at.replace(/\.\d{3}Z$/, 'Z'),
+        zendesk_event_version: '2022-06-20',
+        subject: `zen:user:${user.id}`,
+        detail,
+        event: c.event,
+      }));
     },
     faults,
     close: server.close,

@@ -87,8 +87,14 @@ describeEachDialect('ownership across systems: refused changes are findings (Str
       20_000,
       'the Zendesk user shows past_due',
     );
-    const edit = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'active' } });
-    assert.equal(edit.type, 'zen:event-type:user.custom_field_changed');
+    const [edit, ...others] = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'active' } });
+    assert.deepEqual(others, [], 'one event per changed attribute');
+    assert.equal(edit!.type, 'zen:event-type:user.custom_field_changed');
+    assert.deepEqual(edit!.event, {
+      current: 'active',
+      previous: 'past_due',
+      field: { id: 0, title: 'billing_status', type: 'text', key: 'billing_status' },
+    });
     assert.equal((await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, edit)).status, 200);
     await settled();
     assert.equal((await billingOf(db(), customer.id)).status, 'past_due', 'not applied');
@@ -99,10 +105,14 @@ describeEachDialect('ownership across systems: refused changes are findings (Str
     assert.equal(f!.run_id, INGRESS_RUN_ID);
     assert.equal(f!.canonical_value, 'past_due');
     assert.equal(f!.system_value, 'active');
-    // The same edit delivered again refreshes the one open finding.
-    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, zendesk.agentEdit(user.id, { user_fields: {} }));
+    // A further edit of the same field refreshes the one open finding.
+    const [again] = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'canceled' } });
+    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, again);
     await settled();
-    assert.equal((await findings(customer.id)).filter((x) => x.field === 'billing_status').length, 1);
+    const refreshed = (await findings(customer.id)).filter((x) => x.field === 'billing_status');
+    assert.equal(refreshed.length, 1);
+    assert.equal(refreshed[0]!.system_value, 'canceled');
+    assert.equal((await billingOf(db(), customer.id)).status, 'past_due', 'still not applied');
     const runs = (await get('/v1/reconcile/runs?limit=100')).data as { id: string }[];
     assert.ok(
       runs.some((r) => r.id === INGRESS_RUN_ID),
@@ -117,7 +127,9 @@ describeEachDialect('ownership across systems: refused changes are findings (Str
     const customer = await customerByEmail('pho@example.com');
     const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
     // The agent corrects the phone: Zendesk outranks Stripe for the phone in this config.
-    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, zendesk.agentEdit(user.id, { phone: '+13125550199' }));
+    const [phoneEdit] = zendesk.agentEdit(user.id, { phone: '+13125550199' });
+    assert.equal(phoneEdit!.type, 'zen:event-type:user.identity_changed');
+    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, phoneEdit);
     await settled();
     assert.equal((await customerByEmail('pho@example.com')).phone, '+13125550199');
     const t = Math.floor(Date.now() / 1000) + 5;

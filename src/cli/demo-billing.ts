@@ -107,7 +107,8 @@ async function scene(hearth: Hearth, sims: BillingSims, d: BillingDemo): Promise
   await d.settle();
 
   const phone = '+13125550177';
-  const edit = zendesk.agentEdit(user.id, { phone });
+  // One event per changed attribute: a phone correction is one phone_number identity event.
+  const [edit] = zendesk.agentEdit(user.id, { phone });
   const editedAt = Date.now();
   const zres = await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit);
   const contact = await waitFor(
@@ -122,7 +123,7 @@ async function scene(hearth: Hearth, sims: BillingSims, d: BillingDemo): Promise
   await d.settle();
 
   // Support reads the billing status and may not set it: the agent's edit is a finding, not applied.
-  const status = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'active' } });
+  const [status] = zendesk.agentEdit(user.id, { user_fields: { billing_status: 'active' } });
   const fres = await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, status);
   await d.settle();
   const finding = await hearth.hdb.db

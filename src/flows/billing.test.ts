@@ -244,8 +244,14 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
       })
       .execute();
     const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
-    const edit = zendesk.agentEdit(user.id, { phone: '+13125559999' });
+    const [edit, ...others] = zendesk.agentEdit(user.id, { phone: '+13125559999' });
+    assert.deepEqual(others, []);
     assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, 'wrong-secret', edit)).status, 401);
+    // A signed user event without the `event` its type needs is a 400 naming the field, stored nowhere.
+    const { event: _, ...noEvent } = edit!;
+    const bad = await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, noEvent);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(((await bad.json()) as { error: { details: unknown } }).error.details, { field: 'event' });
     assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit)).status, 200);
     await eventually(async () => crm.getContact(hs)?.properties.phone === '+13125559999', 20_000, 'phone in the CRM');
     assert.equal((await customerByEmail('zoe@example.com')).phone, '+13125559999');

@@ -3,23 +3,8 @@ import { accessChecks, check, clockCheck, probe, type DoctorCheck, type DoctorCo
 import type { FetchLike } from '../common/http.ts';
 import { scrubSecrets } from '../../log.ts';
 import { apiRoot, type ZendeskConfig } from './index.ts';
-import { USER_FIELDS } from './mapping.ts';
+import { USER_FIELD_DEFINITIONS, USER_FIELDS } from './mapping.ts';
 import { answerOf, lazyZendeskSdk } from './sdk.ts';
-
-type UserFieldKey = (typeof USER_FIELDS)[number];
-
-/** How each user field Hearth writes is created: Zendesk's field type and the title agents see. */
-export const USER_FIELD_DEFINITIONS: Record<UserFieldKey, { type: 'text' | 'integer'; title: string }> = {
-  household_id: { type: 'text', title: 'Household (Hearth)' },
-  hierarchy_role: { type: 'text', title: 'Household role' },
-  loyalty_tier: { type: 'text', title: 'Loyalty tier' },
-  points_balance: { type: 'integer', title: 'Points balance' },
-  billing_status: { type: 'text', title: 'Billing status' },
-  // An ISO time, not a Zendesk date field (those take a day only).
-  billing_status_since: { type: 'text', title: 'Billing status since' },
-  subscriptions: { type: 'text', title: 'Subscriptions' },
-  address_of_record: { type: 'text', title: 'Address of record' },
-};
 
 const NEW_TOKEN = 'create an API token (Admin Center > Apps and integrations > Zendesk API) for connectors.zendesk';
 const ADMIN = 'use an admin’s e-mail and token: listing and creating user fields needs an admin';

@@ -4,6 +4,7 @@ import { startZendeskSim, type ZendeskSim } from '../../../sim/zendesk.ts';
 import { PROFILE_PROJECT, type OutboundJob, type ProfileProjectPayload } from '../../canonical/types.ts';
 import type { FetchLike } from '../common/http.ts';
 import { createZendeskConnector } from './index.ts';
+import { HearthError } from '../../errors.ts';
 import { addressOfRecord, userOf, parseZendeskEvent } from './mapping.ts';
 import { verifyZendeskSignature, zendeskSignature } from './signature.ts';
 
@@ -21,28 +22,265 @@ test('X-Zendesk-Webhook-Signature over timestamp + body; wrong, stale or missing
   assert.equal(verifyZendeskSignature(Buffer.from('{"id":"2"}'), sig, ts, SECRET, now, 300).ok, false);
 });
 
-test('a user event becomes a contact change of the Zendesk user; other events are unsupported', () => {
-  const body = {
-    id: '01ZD1',
-    type: 'zen:event-type:user.identity_changed',
-    time: ts,
-    detail: { id: '9001', name: 'Jane Doe', email: 'jane@example.com', phone: '+13125551212' },
-  };
-  const [ev] = parseZendeskEvent(Buffer.from(JSON.stringify(body)), 'zendesk', now);
-  assert.equal(ev!.delivery_id, '01ZD1');
+/** The user as Zendesk event webhooks carry it in `detail`: ids as strings, no name, phone or user fields. */
+const DETAIL = {
+  created_at: '2026-11-30T10:00:00Z',
+  email: 'jane@example.com',
+  external_id: 'cus_J1',
+  default_group_id: '0',
+  id: '9001',
+  organization_id: '0',
+  role: 'end-user',
+  updated_at: ts,
+};
+
+/** A Zendesk event webhook body (the docs' example shape) for one user event. */
+const zendeskEvent = (type: string, event: unknown, detail: object = DETAIL) => ({
+  type: `zen:event-type:user.${type}`,
+  account_id: 12514403,
+  id: `2b24ef10-19d4-4740-93cf-8f98ec4776c0-${type}`,
+  time: ts.replace('.000Z', 'Z'),
+  zendesk_event_version: '2022-06-20',
+  subject: `zen:user:${(detail as { id?: string }).id}`,
+  detail,
+  ...(event === undefined ? {} : { event }),
+});
+const parse = (body: unknown) => parseZendeskEvent(Buffer.from(JSON.stringify(body)), 'zendesk', now);
+/** The contact of the one contact.updated a body becomes. */
+const contactIn = (body: unknown) => {
+  const [ev, ...rest] = parse(body);
+  assert.deepEqual(rest, []);
+  assert.equal(ev!.event.type, 'contact.updated');
+  return ev!.event.type === 'contact.updated' ? ev!.event.contact : null;
+};
+const phone = (value: string, id = 51) => ({ id, type: 'phone_number', value, primary: true, verified: false });
+
+/** The contact.updated Zendesk user 9001 becomes, with what one event changed. */
+const contactChange = (type: string, contact: object, vendor_fields: object) => ({
+  delivery_id: `2b24ef10-19d4-4740-93cf-8f98ec4776c0-${type}`,
+  event: {
+    type: 'contact.updated',
+    source: 'zendesk',
+    external_id: '9001',
+    contact: { email: 'jane@example.com', ...contact },
+    vendor_fields,
+    origin_is_hearth: false,
+    occurred_at: now,
+    version: now,
+    hearth_id: 'cus_J1',
+  },
+});
+
+test('user.name_changed: only the name changes; detail.external_id and e-mail link the user', () => {
+  const body = zendeskEvent('name_changed', { current: 'Jane Q Doe', previous: 'Jane Doe' });
+  assert.deepEqual(parse(body), [
+    contactChange('name_changed', { given_name: 'Jane', family_name: 'Q Doe' }, { name: 'Jane Q Doe' }),
+  ]);
+  // A user an agent made, without external id or e-mail (Zendesk sends ""): nothing to link by.
+  const bare = zendeskEvent(
+    'name_changed',
+    { current: 'Al', previous: '' },
+    { ...DETAIL, external_id: '', email: null },
+  );
+  const [ev] = parse(bare);
+  assert.equal(ev!.event.type === 'contact.updated' && 'hearth_id' in ev!.event, false);
+  assert.deepEqual(contactIn(bare), { given_name: 'Al', family_name: null });
+});
+
+test('user.identity_created|changed|deleted: an agent sets, corrects or removes the phone', () => {
+  const created = zendeskEvent('identity_created', { current: phone('+13125551212'), previous: null });
+  assert.deepEqual(parse(created), [
+    contactChange('identity_created', { phone: '+13125551212' }, { phone: '+13125551212' }),
+  ]);
+  const changed = zendeskEvent('identity_changed', {
+    current: phone('+13125550199'),
+    previous: phone('+13125551212'),
+  });
+  assert.deepEqual(parse(changed), [
+    contactChange('identity_changed', { phone: '+13125550199' }, { phone: '+13125550199' }),
+  ]);
+  const deleted = zendeskEvent('identity_deleted', { current: null, previous: phone('+13125550199') });
+  assert.deepEqual(parse(deleted), [contactChange('identity_deleted', { phone: null }, { phone: null })]);
+  // The primary e-mail identity is the user's e-mail (it replaces the detail's as the contact's).
+  const email = zendeskEvent('identity_changed', {
+    current: { id: 50, type: 'email', value: 'jane.new@example.com', primary: true },
+    previous: { id: 50, type: 'email', value: 'jane@example.com', primary: true },
+  });
+  assert.deepEqual(contactIn(email), {
+    email: 'jane.new@example.com',
+  });
+  // Identities that are not the user's phone or primary e-mail say nothing Hearth reads.
+  for (const current of [
+    { id: 52, type: 'twitter', value: 'janedoe', primary: false },
+    { id: 53, type: 'email', value: 'jane.work@example.com', primary: false },
+    { id: 54, type: 'phone_number', value: '+13125550000', primary: false },
+  ])
+    assert.equal(parse(zendeskEvent('identity_created', { current, previous: null }))[0]!.event.type, 'unsupported');
+  const emailGone = zendeskEvent('identity_deleted', { previous: { id: 53, type: 'email', value: 'x@example.com' } });
+  assert.equal(parse(emailGone)[0]!.event.type, 'unsupported');
+});
+
+test('user.custom_field_changed: billing status is a billing change, the address of record the address', () => {
+  const field = (key: string, title: string) => ({ id: 360001, title, type: 'text', key });
+  const billing = zendeskEvent('custom_field_changed', {
+    current: 'active',
+    previous: 'past_due',
+    field: field('billing_status', 'Billing status'),
+  });
+  assert.deepEqual(parse(billing), [
+    {
+      delivery_id: billing.id,
+      event: {
+        type: 'billing.status_changed',
+        source: 'zendesk',
+        external_id: '9001',
+        contact: { email: 'jane@example.com' },
+        status: 'active',
+        reason: 'zendesk agent',
+        occurred_at: now,
+      },
+    },
+  ]);
+  // Matched by the field's key, else by the title Hearth gives it.
+  const byTitle = zendeskEvent('custom_field_changed', {
+    current: '1 Main St, Springfield, IL 62701, US',
+    previous: null,
+    field: { id: 360008, title: 'Address of record', type: 'text' },
+  });
+  const [address, ...rest] = parse(byTitle);
+  assert.deepEqual(rest, []);
+  assert.deepEqual(address!.event.type === 'contact.updated' && address!.event.contact, {
+    email: 'jane@example.com',
+    address: {
+      line1: '1 Main St',
+      line2: null,
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
+  });
+  assert.deepEqual(address!.event.type === 'contact.updated' && address!.event.vendor_fields, {
+    address_of_record: '1 Main St, Springfield, IL 62701, US',
+  });
+  // A status Hearth does not know, a field support only reads, a field that is not Hearth's: ignored.
+  const vip = zendeskEvent('custom_field_changed', {
+    current: 'vip',
+    previous: 'active',
+    field: field('billing_status', 'x'),
+  });
+  const tier = zendeskEvent('custom_field_changed', {
+    current: 'gold',
+    previous: null,
+    field: field('loyalty_tier', 'y'),
+  });
+  const other = zendeskEvent('custom_field_changed', {
+    current: 'x',
+    previous: null,
+    field: field('shoe_size', 'Shoe'),
+  });
+  for (const b of [vip, tier, other]) assert.equal(parse(b)[0]!.event.type, 'unsupported');
+});
+
+test('user.external_id_changed links the Zendesk user to the Hearth customer it now names', () => {
+  const body = zendeskEvent(
+    'external_id_changed',
+    { current: 'cus_J2', previous: 'cus_J1' },
+    { ...DETAIL, external_id: 'cus_J2' },
+  );
+  const [ev] = parse(body);
   assert.deepEqual(ev!.event, {
     type: 'contact.updated',
     source: 'zendesk',
     external_id: '9001',
-    contact: { given_name: 'Jane', family_name: 'Doe', email: 'jane@example.com', phone: '+13125551212' },
-    vendor_fields: { name: 'Jane Doe', email: 'jane@example.com', phone: '+13125551212' },
+    contact: { email: 'jane@example.com' },
+    vendor_fields: { external_id: 'cus_J2' },
     origin_is_hearth: false,
     occurred_at: now,
     version: now,
+    hearth_id: 'cus_J2',
   });
-  const other = parseZendeskEvent(Buffer.from('{"id":"2","type":"zen:event-type:ticket.created"}'), 'zendesk', now);
-  assert.equal(other[0]!.event.type, 'unsupported');
-  assert.throws(() => parseZendeskEvent(Buffer.from('{"type":"x"}'), 'zendesk', now), /id is required/);
+});
+
+test('other user events and other event types are stored as unsupported', () => {
+  for (const body of [
+    zendeskEvent('active_changed', { current: false, previous: true }),
+    zendeskEvent('tags_changed', { current: ['vip'], previous: [] }),
+    zendeskEvent('deleted', undefined),
+    { id: '2', type: 'zen:event-type:organization.created', detail: { id: '7' } },
+  ]) {
+    const [ev, ...rest] = parse(body);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(ev, {
+      delivery_id: body.id,
+      event: { type: 'unsupported', source: 'zendesk', vendor_type: body.type },
+    });
+  }
+});
+
+test('malformed user events are bad requests naming the field', () => {
+  const field = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof HearthError);
+      assert.equal(err.code, 'bad_request');
+      return (err.details as { field?: string } | undefined)?.field;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(
+    field(() => parseZendeskEvent(Buffer.from('not json'), 'zendesk', now)),
+    'body',
+  );
+  assert.equal(
+    field(() => parse({ type: 'zen:event-type:user.name_changed' })),
+    'id',
+  );
+  assert.equal(
+    field(() => parse({ id: '1' })),
+    'type',
+  );
+  assert.equal(
+    field(() => parse({ ...zendeskEvent('name_changed', { current: 'A' }), detail: {} })),
+    'detail.id',
+  );
+  for (const type of [
+    'name_changed',
+    'identity_created',
+    'identity_changed',
+    'identity_deleted',
+    'custom_field_changed',
+  ])
+    assert.equal(
+      field(() => parse(zendeskEvent(type, undefined))),
+      'event',
+      type,
+    );
+  assert.equal(
+    field(() => parse(zendeskEvent('name_changed', { current: 7 }))),
+    'event.current',
+  );
+  assert.equal(
+    field(() => parse(zendeskEvent('identity_changed', { current: '+1312' }))),
+    'event.current',
+  );
+  assert.equal(
+    field(() => parse(zendeskEvent('identity_deleted', { current: null, previous: null }))),
+    'event.previous',
+  );
+  assert.equal(
+    field(() => parse(zendeskEvent('custom_field_changed', { current: 'active' }))),
+    'event.field',
+  );
+  // A cleared user field (no `current`) is no value: no status, so nothing Hearth reads.
+  const cleared = zendeskEvent('custom_field_changed', { field: { key: 'billing_status' } });
+  assert.equal(parse(cleared)[0]!.event.type, 'unsupported');
+
+  assert.equal(
+    field(() => parse(zendeskEvent('external_id_changed', { current: 5 }))),
+    'event.current',
+  );
 });
 
 test('support sees household, tier, points, billing status, subscriptions and the address as user fields', () => {
@@ -89,36 +327,6 @@ test('the address of record reads back from its user field (reconciliation compa
   assert.equal(addressOfRecord('1 Main St, Chicago, IL 60614, US')?.line2, null);
   assert.deepEqual(addressOfRecord('somewhere'), { line1: 'somewhere' });
   assert.equal(addressOfRecord(null), null);
-});
-
-test('agent-set user fields: billing status is a billing change, the address of record the address', () => {
-  const body = {
-    id: '01ZD7',
-    type: 'zen:event-type:user.custom_field_changed',
-    time: ts,
-    detail: {
-      id: 9002,
-      name: 'Jo Agent',
-      email: 'jo@example.com',
-      phone: null,
-      user_fields: { billing_status: 'active', address_of_record: '1 Main St, Springfield, IL 62701, US' },
-    },
-  };
-  const [contact, billing, ...rest] = parseZendeskEvent(Buffer.from(JSON.stringify(body)), 'zendesk', now);
-  assert.deepEqual(rest, []);
-  assert.equal(contact!.event.type === 'contact.updated' && contact!.event.contact.address?.postal_code, '62701');
-  assert.equal(billing!.delivery_id, '01ZD7:billing_status');
-  assert.deepEqual(billing!.event, {
-    type: 'billing.status_changed',
-    source: 'zendesk',
-    external_id: '9002',
-    contact: { email: 'jo@example.com' },
-    status: 'active',
-    reason: 'zendesk agent',
-    occurred_at: now,
-  });
-  const unknown = { ...body, detail: { ...body.detail, user_fields: { billing_status: 'vip' } } };
-  assert.equal(parseZendeskEvent(Buffer.from(JSON.stringify(unknown)), 'zendesk', now).length, 1, 'not a status');
 });
 
 const job = (n: number, email: string | null): OutboundJob<ProfileProjectPayload> => ({
@@ -290,4 +498,46 @@ test('node-zendesk throws or returns by status and Retry-After: the status and h
   });
   // A status the SDK does not know (returned as if fine): still a 502.
   assert.deepEqual(await deliver(answering(502)), { ok: false, kind: 'transient', message: 'zendesk 502' });
+});
+
+test('the simulator sends what the parser reads: one event per changed attribute', async () => {
+  await withSim(async (sim) => {
+    await connectorFor(sim).outbound!.deliver([job(4, 'four@example.com')]);
+    const user = sim.byExternalId('cus_Z4')!;
+    const edits = sim.agentEdit(user.id, {
+      name: 'Zoe Renamed',
+      phone: '+13125550144',
+      user_fields: { billing_status: 'canceled', loyalty_tier: 'gold' },
+    });
+    assert.deepEqual(
+      edits.map((e) => e.type),
+      [
+        'zen:event-type:user.name_changed',
+        'zen:event-type:user.identity_created',
+        'zen:event-type:user.custom_field_changed',
+      ],
+      'the tier was already gold: no event',
+    );
+    for (const e of edits) {
+      assert.deepEqual(Object.keys(e.detail).sort(), Object.keys(DETAIL).sort(), 'detail has only the documented keys');
+      assert.equal(e.detail.external_id, 'cus_Z4');
+      assert.equal(e.subject, `zen:user:${user.id}`);
+    }
+    const parsed = edits.flatMap((e) => parse(e).map((p) => p.event));
+    assert.deepEqual(
+      parsed.map((p) => (p.type === 'contact.updated' ? p.contact : p.type)),
+      [
+        { email: 'four@example.com', given_name: 'Zoe', family_name: 'Renamed' },
+        { email: 'four@example.com', phone: '+13125550144' },
+        'billing.status_changed',
+      ],
+    );
+    const [removed] = sim.agentEdit(user.id, { phone: null });
+    assert.equal(removed!.type, 'zen:event-type:user.identity_deleted');
+    assert.deepEqual(contactIn(removed), {
+      email: 'four@example.com',
+      phone: null,
+    });
+    assert.deepEqual(sim.agentEdit(user.id, { name: 'Zoe Renamed' }), [], 'an unchanged value sends nothing');
+  });
 });
