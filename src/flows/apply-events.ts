@@ -12,7 +12,7 @@ import { applyHouseholdChanged, applyOptInFromUpdate } from './household-change.
 import { applyOrderPlaced, applyOrderReversed } from './order.ts';
 import { applyBillingEvent, attachBillingOnLink } from './billing.ts';
 import { queueCrmFields, queueProjection } from './profile-projection.ts';
-import { isStaleChange, rememberVersion } from './stale-change.ts';
+import { freshChange, rememberVersion } from './stale-change.ts';
 
 /** What each canonical event means, as the engine's apply loop runs it: one flow per event type. */
 export function createEventApplier(ctx: EngineContext): EventApplier<BatchState> {
@@ -39,9 +39,17 @@ function dispatch(
     case 'checkout.address_confirmed':
       return applyCheckoutAddress(state, ctx, ev, eventId, now);
     case 'contact.updated': {
-      if (isStaleChange(state, ev)) return { status: 'ignored', jobs: 0, rejected: [] };
-      const out = applyOptInFromUpdate(state, ctx, ev, applyContactUpdate(state, ctx, ev, eventId, now), eventId, now);
-      rememberVersion(state, ev);
+      const fresh = freshChange(state, ev);
+      if (!fresh) return { status: 'ignored', jobs: 0, rejected: [] };
+      const out = applyOptInFromUpdate(
+        state,
+        ctx,
+        fresh,
+        applyContactUpdate(state, ctx, fresh, eventId, now),
+        eventId,
+        now,
+      );
+      rememberVersion(state, fresh);
       return out;
     }
     case 'household.changed':

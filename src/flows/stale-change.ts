@@ -1,25 +1,49 @@
-import type { CanonicalEvent } from '../canonical/types.ts';
+import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
 import { linkKey, type BatchState } from './batch-state.ts';
 
 type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
 
-/** Crosswalk snapshot key of the vendor version last applied from a record (not a vendor property). */
-const VERSION_KEY = 'hearth:version';
-
 /**
- * Vendors that deliver out of order (Stripe) version each change: one older than the last
- * applied from the same record is stale and is not applied.
+ * Crosswalk snapshot keys of the vendor versions last applied from a record (not vendor
+ * properties): one per canonical field, `hearth:version:<field>`. The bare `hearth:version` is
+ * what earlier releases kept for the whole record; it still counts for a field with no key yet.
  */
-export function isStaleChange(state: BatchState, ev: ContactUpdate): boolean {
-  if (ev.version === undefined) return false;
-  const seen = state.links.get(linkKey(ev.source, ev.external_id))?.snapshot?.[VERSION_KEY];
-  return seen != null && Number(seen) > ev.version;
+const VERSION_KEY = 'hearth:version';
+const fieldKey = (field: string) => `${VERSION_KEY}:${field}`;
+
+function carried(ev: ContactUpdate): (keyof CanonicalContact)[] {
+  return (Object.keys(ev.contact) as (keyof CanonicalContact)[]).filter((f) => ev.contact[f] !== undefined);
 }
 
-/** Remembers the version of an applied change in the record's crosswalk snapshot. */
+/**
+ * Vendors that deliver out of order (Stripe, Zendesk) version each change. A field is stale when
+ * a newer version of that field was already applied from the same record: the change is applied
+ * without its stale fields, and not at all when every field it carries is stale. Per field, not
+ * per record, because Zendesk sends one event per changed attribute: an older name change that
+ * arrives after a newer phone change still applies.
+ */
+export function freshChange(state: BatchState, ev: ContactUpdate): ContactUpdate | null {
+  const version = ev.version;
+  const snapshot = state.links.get(linkKey(ev.source, ev.external_id))?.snapshot;
+  if (version === undefined || !snapshot) return ev;
+  const fields = carried(ev);
+  const stale = fields.filter((f) => {
+    const seen = snapshot[fieldKey(f)] ?? snapshot[VERSION_KEY];
+    return seen != null && Number(seen) > version;
+  });
+  if (stale.length === 0) return ev;
+  if (stale.length === fields.length) return null;
+  const contact = { ...ev.contact };
+  for (const f of stale) delete contact[f];
+  return { ...ev, contact };
+}
+
+/** Remembers the version of an applied change, per field it carried, in the record's crosswalk snapshot. */
 export function rememberVersion(state: BatchState, ev: ContactUpdate): void {
-  const link = state.links.get(linkKey(ev.source, ev.external_id));
+  const key = linkKey(ev.source, ev.external_id);
+  const link = state.links.get(key);
   if (ev.version === undefined || !link) return;
-  link.snapshot = { ...(link.snapshot ?? {}), [VERSION_KEY]: String(ev.version) };
-  state.dirtyLinks.add(linkKey(ev.source, ev.external_id));
+  const versions = Object.fromEntries(carried(ev).map((f) => [fieldKey(f), String(ev.version)]));
+  link.snapshot = { ...(link.snapshot ?? {}), ...versions };
+  state.dirtyLinks.add(key);
 }
