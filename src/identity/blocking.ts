@@ -60,7 +60,27 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
     name: 'street_number_lines_unordered',
     key: (r) => join(r.streetNumber, unordered(pre(r.street1, 4), pre(r.street2, 4))),
   },
+  // Both names replaced or swapped with typos, with the date of birth intact: the date with the
+  // postcode or the house number (selective: few people share a birthday and a postcode).
+  { name: 'dob_postcode', key: (r) => join(r.dob, r.postcode) },
+  { name: 'dob_street_number', key: (r) => join(r.dob, r.streetNumber) },
+  // The two address lines as typed, in either order: a house number missing or changed with the
+  // postcode, the lines swapped. Not for a line 2 that is a unit (`Apt 4`, `Apartment 4-B`): a
+  // unit designator with a common street would form blocks across the whole file.
+  {
+    name: 'lines_typed_unordered',
+    key: (r) => (isUnitLine(r.line2Raw) ? '' : join(unordered(pre(r.streetRaw, 5), pre(r.line2Raw, 5)), '*')),
+  },
 ];
+
+const UNIT_WORDS = ['apartment', 'apt', 'unit', 'suite', 'ste', 'flat', 'floor', 'fl', 'room', 'rm', 'lot', 'bldg'];
+
+// Letters of a line 2 that names a unit: the designator (`apt`, `apartment`...) and at most the
+// unit's letter (`apartmentb` from `Apartment 4-B`).
+function isUnitLine(letters: string): boolean {
+  for (const w of UNIT_WORDS) if (letters.startsWith(w) && letters.length <= w.length + 1) return true;
+  return false;
+}
 
 // The two values in a fixed order, so that a record and its swapped twin share the key.
 function unordered(a: string, b: string): string {

@@ -210,10 +210,16 @@ export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
  * off; same_street = street alone agrees.
  */
 export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
-  if (a.street === '' || b.street === '') return -1;
-  let street = streetLevel(a.street, b.street);
-  // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
-  if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
+  let street: Level;
+  if (a.street !== '' && b.street !== '') {
+    street = streetLevel(a.street, b.street);
+    // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
+    if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
+  } else {
+    // No street parsed on a side (a line the parser cannot read): the lines as typed compare.
+    if (a.streetRaw === '' || b.streetRaw === '') return -1;
+    street = rawLevel(a.streetRaw, b.streetRaw);
+  }
   // Address lines swapped: line 1 of each side agrees with line 2 of the other.
   if (street === 0 && linesSwapped(a, b)) street = 1;
   if (street === 0) return 0;
@@ -244,8 +250,13 @@ function streetLevel(x: string, y: string): Level {
   return x === y ? 2 : jaroWinkler(x, y) >= 0.92 ? 1 : 0;
 }
 
-/** Line 1 of each record agrees (up to a typo) with line 2 of the other. */
+/**
+ * Line 1 of each record agrees (up to a typo) with line 2 of the other: the parsed streets, or
+ * the lines as typed (letters only), since a typo can make the parser read a line differently.
+ */
 export function linesSwapped(a: PreparedRecord, b: PreparedRecord): boolean {
+  if (a.line2Raw === '' || b.line2Raw === '') return false;
+  if (rawLevel(a.streetRaw, b.line2Raw) > 0 && rawLevel(a.line2Raw, b.streetRaw) > 0) return true;
   if (a.street2 === '' || b.street2 === '') return false;
   return streetLevel(a.street1, b.street2) > 0 && streetLevel(a.street2, b.street1) > 0;
 }
@@ -253,7 +264,7 @@ export function linesSwapped(a: PreparedRecord, b: PreparedRecord): boolean {
 /** Line 2: exact, JW >= 0.92, JW >= 0.8; with swapped lines, the crossed agreement counts as close. */
 export function compareLine2(a: PreparedRecord, b: PreparedRecord): Level {
   const direct = compareText(a.line2, b.line2);
-  if (direct === 0 && a.street !== '' && b.street !== '' && linesSwapped(a, b)) return 2;
+  if (direct === 0 && linesSwapped(a, b)) return 2;
   return direct;
 }
 
