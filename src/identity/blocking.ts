@@ -1,3 +1,4 @@
+import { isUnitLine } from './comparators.ts';
 import { hash52 } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
@@ -72,15 +73,6 @@ export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
     key: (r) => (isUnitLine(r.line2Raw) ? '' : join(unordered(pre(r.streetRaw, 5), pre(r.line2Raw, 5)), '*')),
   },
 ];
-
-const UNIT_WORDS = ['apartment', 'apt', 'unit', 'suite', 'ste', 'flat', 'floor', 'fl', 'room', 'rm', 'lot', 'bldg'];
-
-// Letters of a line 2 that names a unit: the designator (`apt`, `apartment`...) and at most the
-// unit's letter (`apartmentb` from `Apartment 4-B`).
-function isUnitLine(letters: string): boolean {
-  for (const w of UNIT_WORDS) if (letters.startsWith(w) && letters.length <= w.length + 1) return true;
-  return false;
-}
 
 // The two values in a fixed order, so that a record and its swapped twin share the key.
 function unordered(a: string, b: string): string {

@@ -94,6 +94,7 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     street2,
     streetRaw: lettersOf(input.address_line1),
     line2Raw: lettersOf(input.address_line2),
+    line2Key: simplify(input.address_line2 ?? '').replace(/[^a-z0-9]/g, ''),
     city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     region: c.place(input.region ?? ''),

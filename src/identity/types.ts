@@ -51,6 +51,8 @@ export interface PreparedRecord {
   streetRaw: string;
   /** Line 2 as typed, letters only: with streetRaw, finds address lines swapped (with typos). */
   line2Raw: string;
+  /** Line 2 as typed, letters and digits. */
+  line2Key: string;
   city: string;
   postcode: string;
   region: string;
