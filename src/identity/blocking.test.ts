@@ -93,3 +93,15 @@ test('linkage: pairs within one source are never produced', () => {
     assert.notEqual(sources[i], sources[j]);
   }
 });
+
+test('address lines as typed block in either order, but not a unit line', () => {
+  const rule = DEFAULT_BLOCKING_RULES.find((r) => r.name === 'lines_typed_unordered')!;
+  const prep = createPreparer({ defaultCountry: 'US' });
+  const key = (address_line1: string, address_line2: string): string =>
+    rule.key(prep({ address_line1, address_line2 }));
+  assert.notEqual(key('laseron place', 'barossa village'), '');
+  assert.equal(key('laseron place', 'barossa village'), key('barossa village', 'laseron  place'));
+  assert.equal(key('12 Main Street', 'Apt 4'), '');
+  assert.equal(key('12 Main Street', 'Apartment 4-B'), '');
+  assert.equal(key('12 Main Street', ''), '');
+});

@@ -5,8 +5,11 @@ import {
   compareEmail,
   compareFamily,
   compareGiven,
+  compareLine2,
+  compareLocality,
   comparePhone,
   compareStreetAddress,
+  isUnitLine,
   PairMemo,
   type ComparisonContext,
 } from './comparators.ts';
@@ -86,6 +89,55 @@ test('street addresses use the address normaliser (unit variants, street type)',
   assert.equal(compareStreetAddress(typed('coplanddrive'), typed('copland drive')), 3);
   assert.ok(compareStreetAddress(typed('davidson wtreet'), typed('davidson street')) >= 2);
   assert.equal(compareStreetAddress(typed('copland drive'), typed('mockridge crescent')), 0);
+});
+
+test('address lines swapped or crossed, with typos, as FEBRL duplicates have them', () => {
+  const lines = (line1: string, line2: string, number = '10') =>
+    rec({ street_number: number, address_line1: line1, address_line2: line2 });
+  // Both lines swapped, each with a typo the parser reads differently.
+  const a = lines('glengariffe', 'deamer cf escent');
+  const b = lines('deamer crescent', 'glengairffe');
+  assert.equal(compareStreetAddress(a, b), 2);
+  assert.equal(compareLine2(a, b), 2);
+  // One line crossed, the other replaced: the street agrees, line 2 is no evidence.
+  const c = lines('dumas street', 'dromard');
+  const d = lines('dromard', 'cussen street');
+  assert.equal(compareStreetAddress(c, d), 2);
+  assert.equal(compareLine2(c, d), -1);
+  // Different lines stay different.
+  assert.equal(compareStreetAddress(c, lines('mana place', 'tinaroo falls')), 0);
+  assert.equal(compareLine2(c, lines('mana place', 'tinaroo falls')), 0);
+});
+
+test('a line without a house number still gives its street', () => {
+  const a = rec({ address_line1: 'heagney crescent' });
+  const b = rec({ street_number: '27', address_line1: 'heagney crescent' });
+  assert.equal(a.street, b.street);
+  assert.equal(compareStreetAddress(a, b), 2);
+  // A run-together line the parser cannot read compares as typed.
+  assert.equal(
+    compareStreetAddress(rec({ address_line1: 'jervoisstreet' }), rec({ address_line1: 'jervois street' })),
+    2,
+  );
+});
+
+test('line 2 as typed when the parsed units differ; units keep their number', () => {
+  const withLine1 = rec({ street_number: '7', address_line1: 'ina gregory circuit', address_line2: 'villa 5' });
+  const alone = rec({ street_number: '7', address_line2: 'villa 5' });
+  assert.equal(compareLine2(withLine1, alone), 3);
+  const unt = (line2: string) => rec({ street_number: '7', address_line1: 'booth crescent', address_line2: line2 });
+  assert.ok(compareLine2(unt('unt 5'), unt('unt 5l')) >= 2);
+  assert.equal(compareLine2(unt('unt 5'), unt('unt 6')), 0);
+  const apt = (line2: string) => rec({ address_line1: '12 Oak St', address_line2: line2 });
+  assert.equal(compareLine2(apt('Apt 4'), apt('Apt 5')), 0);
+  assert.ok(isUnitLine('apartmentb') && isUnitLine('apt') && !isUnitLine('villa'));
+});
+
+test('a postcode one typo apart in the same city is the same locality', () => {
+  const place = (city: string, postal_code: string) => rec({ city, postal_code });
+  assert.equal(compareLocality(place('bayview', '3802'), place('bayview', '3082')), 3);
+  assert.equal(compareLocality(place('bayview', '3802'), place('bayview', '3999')), 2);
+  assert.equal(compareLocality(place('bayview', '3802'), place('hughes', '3082')), 1);
 });
 
 test('the one-edit fast path agrees with the full edit distance', () => {

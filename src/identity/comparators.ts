@@ -210,12 +210,19 @@ export function comparePhone(a: PreparedRecord, b: PreparedRecord): Level {
  * off; same_street = street alone agrees.
  */
 export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Level {
-  if (a.street === '' || b.street === '') return -1;
-  let street = streetLevel(a.street, b.street);
-  // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
-  if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
-  // Address lines swapped: line 1 of each side agrees with line 2 of the other.
-  if (street === 0 && linesSwapped(a, b)) street = 1;
+  let street: Level;
+  if (a.street !== '' && b.street !== '') {
+    street = streetLevel(a.street, b.street);
+    // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
+    if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
+  } else {
+    // No street parsed on a side (a line the parser cannot read): the lines as typed compare.
+    if (a.streetRaw === '' || b.streetRaw === '') return -1;
+    street = rawLevel(a.streetRaw, b.streetRaw);
+  }
+  // Address lines swapped: line 1 of one side agrees with line 2 of the other (the other line
+  // swapped too, or replaced: `dumas street / dromard` and `dromard / cussen street`).
+  if (street === 0 && linesCrossed(a, b)) street = 1;
   if (street === 0) return 0;
   const number =
     a.streetNumber === '' || b.streetNumber === ''
@@ -244,17 +251,62 @@ function streetLevel(x: string, y: string): Level {
   return x === y ? 2 : jaroWinkler(x, y) >= 0.92 ? 1 : 0;
 }
 
-/** Line 1 of each record agrees (up to a typo) with line 2 of the other. */
+/**
+ * Line 1 of each record agrees (up to a typo) with line 2 of the other: the parsed streets, or
+ * the lines as typed (letters only), since a typo can make the parser read a line differently.
+ */
 export function linesSwapped(a: PreparedRecord, b: PreparedRecord): boolean {
+  if (a.line2Raw === '' || b.line2Raw === '') return false;
+  if (rawLevel(a.streetRaw, b.line2Raw) > 0 && rawLevel(a.line2Raw, b.streetRaw) > 0) return true;
   if (a.street2 === '' || b.street2 === '') return false;
   return streetLevel(a.street1, b.street2) > 0 && streetLevel(a.street2, b.street1) > 0;
 }
 
-/** Line 2: exact, JW >= 0.92, JW >= 0.8; with swapped lines, the crossed agreement counts as close. */
+/** Line 1 of either record agrees (up to a typo, as typed) with line 2 of the other. */
+export function linesCrossed(a: PreparedRecord, b: PreparedRecord): boolean {
+  return rawLevel(a.streetRaw, b.line2Raw) > 0 || rawLevel(a.line2Raw, b.streetRaw) > 0 || linesSwapped(a, b);
+}
+
+/**
+ * Line 2: exact, JW >= 0.92, JW >= 0.8; with swapped lines, the crossed agreement counts as
+ * close; with one line crossed and the other not, line 2 is no evidence (it compares a street
+ * with a building name). A parsed unit that differs is checked against the line as typed: the
+ * parser reads `villa 5` as a unit after a line 1 and as text without one.
+ */
 export function compareLine2(a: PreparedRecord, b: PreparedRecord): Level {
   const direct = compareText(a.line2, b.line2);
-  if (direct === 0 && a.street !== '' && b.street !== '' && linesSwapped(a, b)) return 2;
-  return direct;
+  if (direct === -1 || direct >= 2) return direct;
+  if (direct === 1) return Math.max(direct, typedLine2Level(a, b));
+  if (linesSwapped(a, b)) return 2;
+  const typed = typedLine2Level(a, b);
+  if (typed > 0) return typed;
+  return linesCrossed(a, b) ? -1 : 0;
+}
+
+// Line 2 as typed (letters and digits): exact, or one edit apart or letters close (JW >= 0.92),
+// with the same digits.
+// Not for unit lines (`Apt 4` against `Unit 4`): there the parsed unit decides.
+function typedLine2Level(a: PreparedRecord, b: PreparedRecord): Level {
+  if (a.line2Key === '' || b.line2Key === '' || isUnitLine(a.line2Raw) || isUnitLine(b.line2Raw)) return 0;
+  if (a.line2Key === b.line2Key) return 3;
+  if (digitsOf(a.line2Key) !== digitsOf(b.line2Key)) return 0;
+  if (a.line2Key.length >= 4 && editDistance(a.line2Key, b.line2Key, 1) <= 1) return 2;
+  if (a.line2Raw.length < 4 || b.line2Raw.length < 4) return 0;
+  return jaroWinkler(a.line2Raw, b.line2Raw) >= 0.92 ? 2 : 0;
+}
+
+const digitsOf = (s: string): string => s.replace(/[^0-9]/g, '');
+
+const UNIT_WORDS = ['apartment', 'apt', 'unit', 'suite', 'ste', 'flat', 'floor', 'fl', 'room', 'rm', 'lot', 'bldg'];
+
+/**
+ * Letters of a line 2 that names a unit: a designator (`apt`, `apartment`...) and at most the
+ * unit's letter (`apartmentb` from `Apartment 4-B`), or nothing (`#4`).
+ */
+export function isUnitLine(letters: string): boolean {
+  if (letters.length <= 1) return true;
+  for (const w of UNIT_WORDS) if (letters.startsWith(w) && letters.length <= w.length + 1) return true;
+  return false;
 }
 
 /** Locality (postcode, city, region), likewise one comparator for correlated parts. */
@@ -270,7 +322,9 @@ export function compareLocality(a: PreparedRecord, b: PreparedRecord): Level {
   const city = a.city === '' || b.city === '' ? -1 : a.city === b.city ? 2 : jaroWinkler(a.city, b.city) >= 0.9 ? 1 : 0;
   const region = a.region === '' || b.region === '' ? -1 : a.region === b.region ? 1 : 0;
   if (pc === -1 && city === -1 && region === -1) return -1;
-  if ((pc === 2 && city >= 1) || (pc === 2 && city === -1) || (pc === -1 && city === 2)) return 3;
+  // A postcode one typo apart in the same city is the same place.
+  if ((pc === 2 && city >= 1) || (pc === 2 && city === -1) || (pc === -1 && city === 2) || (pc === 1 && city === 2))
+    return 3;
   if (pc === 2 || city === 2 || (pc === 1 && city >= 1)) return 2;
   if (pc === 1 || city === 1 || (pc === -1 && city === -1 && region === 1)) return 1;
   return 0;

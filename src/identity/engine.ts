@@ -371,7 +371,7 @@ export function strongConflict(a: PreparedRecord, b: PreparedRecord, ctx: Compar
   // An exactly shared national id outweighs the rest: the other values are then data errors.
   if (a.nationalId !== '' && a.nationalId === b.nationalId) return false;
   let differences = 0;
-  if (compareGiven(a, b, ctx) === 0) differences++;
+  if (compareGiven(a, b, ctx) <= 1 && a.given.length > 1 && b.given.length > 1) differences++;
   if (dobDiffers(compareDob(a, b))) differences++;
   if (NATIONAL_ID.compare(a, b, ctx) === 0) differences++;
   return differences >= 2;

@@ -93,6 +93,8 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     street1,
     street2,
     streetRaw: lettersOf(input.address_line1),
+    line2Raw: lettersOf(input.address_line2),
+    line2Key: simplify(input.address_line2 ?? '').replace(/[^a-z0-9]/g, ''),
     city: c.place(input.city ?? ''),
     postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
     region: c.place(input.region ?? ''),
@@ -188,7 +190,14 @@ function streetParts(
   const number = simplify(numberRaw ?? '').replace(/ /g, '');
   const rawUnit = simplify(line2).replace(/ /g, '');
   if (line1 === '') return { number, name: '', unit: rawUnit };
-  const normalized = safeNormalize(number === '' ? line1 : `${number} ${line1}`, line2);
+  let normalized = safeNormalize(number === '' ? line1 : `${number} ${line1}`, line2);
+  // Without a number the parser may find no street (`heagney crescent`): read the line as if it
+  // had one, so that it gives the same street as its twin with a number.
+  if (number === '' && !normalized?.components.street_name && !/^\d/.test(line1)) {
+    const numbered = safeNormalize(`1 ${line1}`, line2);
+    if (numbered?.components.street_name)
+      normalized = { ...numbered, components: { ...numbered.components, address_number: '' } };
+  }
   const c = normalized?.components ?? {};
   // `Apt 4B`, `#4B` and `Apartment 4-B` all become the occupancy identifier `4b`.
   const unit = (c.occupancy_identifier ?? '').toLowerCase() || rawUnit;
@@ -208,7 +217,7 @@ function streetParts(
       unit,
     };
   }
-  const text = simplify(normalized?.standardized ?? line1);
+  const text = simplify(normalized?.standardized || line1);
   const lead = /^(\d+[a-z]?) (.*)$/.exec(text);
   if (number === '' && lead) return { number: lead[1]!, name: lead[2]!.replace(/ /g, ''), unit };
   const rest = number !== '' && text.startsWith(`${number} `) ? text.slice(number.length + 1) : text;

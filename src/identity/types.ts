@@ -49,6 +49,10 @@ export interface PreparedRecord {
    * `davidson wtreet`) as something else than a street.
    */
   streetRaw: string;
+  /** Line 2 as typed, letters only: with streetRaw, finds address lines swapped (with typos). */
+  line2Raw: string;
+  /** Line 2 as typed, letters and digits. */
+  line2Key: string;
   city: string;
   postcode: string;
   region: string;
