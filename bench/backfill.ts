@@ -253,7 +253,7 @@ async function rerun(db: Db, n: number): Promise<Record<string, unknown>> {
 
 /**
  * The previous implementation (per order, a dozen round trips each) on fresh orders, same
- * database: `rounds` timed rounds, each of calls of 500 orders until at least `minSeconds` and
+ * database: `rounds` timed rounds, each of calls of 200 orders until at least `minSeconds` and
  * `minOrders / rounds` orders, after the database's pending writes are flushed (and, on
  * PostgreSQL, its statistics brought up to date: ANALYZE, as autovacuum would do on its own
  * schedule); the rate is the median of the rounds, min and max beside it. Before, one call of
@@ -280,8 +280,8 @@ async function perOrder(
     const t0 = performance.now();
     let done = 0;
     while (done < minOrders / rounds || performance.now() - t0 < minSeconds * 1000) {
-      const list = [...ordersOf(500, Math.ceil(customers / 5), 'x', next)];
-      next += 500;
+      const list = [...ordersOf(200, Math.ceil(customers / 5), 'x', next)];
+      next += 200;
       done += list.length;
       credited += (await backfillOrders(db, list, NOW, s, 'shopify')).credited.orders;
     }
