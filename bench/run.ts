@@ -16,31 +16,32 @@ import { loadAverage, settle } from './procs.ts';
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
-  address: async (o) => (await import('./address.ts')).runAddressBench({ ...Q(o, { seconds: 0.5, rounds: 3 }) }),
+  address: async (o) => (await import('./address.ts')).runAddressBench({ ...Q(o, { seconds: 0.3, rounds: 3 }) }),
   ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 2000 }) }),
   engine: async (o) =>
-    (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 5000, baselineSeconds: 0.5 }) }),
+    (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 3000, baselineSeconds: 0.3 }) }),
   writeback_lag: async (o) =>
-    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 5 }) }),
-  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [100_000] }) }),
-  loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 1000 }) }),
+    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 3, warmup: 100 }) }),
+  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [20_000] }) }),
+  loyalty: async (o) =>
+    (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 500, customers: 200 }) }),
   households_pull: async (o) =>
     (await import('./households-pull.ts')).runHouseholdsPullBench({
       ...o,
-      ...Q(o, { contacts: 1000, minSeconds: 0.5 }),
+      ...Q(o, { contacts: 500, minSeconds: 0.3 }),
     }),
   audit: async (o) =>
-    (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 50_000, orderRows: 100_000, rounds: 1 }) }),
+    (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 20_000, orderRows: 40_000, rounds: 1 }) }),
   backfill: async (o) =>
     (await import('./backfill.ts')).runBackfillBench({
-      ...Q(o, { orders: 20_000, contacts: 1000, sample: 500, perOrderSeconds: 0.5 }),
+      ...Q(o, { orders: 10_000, contacts: 500, sample: 300, perOrderSeconds: 0.3 }),
     }),
   scaleout: async (o) =>
-    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 500, workers: [1, 2] }) }),
+    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 200, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
     (await import('./billing-fanout.ts')).runBillingFanoutBench({
       ...o,
-      ...Q(o, { seconds: 4, burst: 100, warmup: 100, idleSeconds: 2 }),
+      ...Q(o, { seconds: 2, burst: 50, warmup: 50, idleSeconds: 1 }),
     }),
 };
 
