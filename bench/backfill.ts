@@ -297,8 +297,8 @@ async function perOrder(
     rounds,
     seconds: round(seconds),
     orders_per_second: rates[Math.floor(rates.length / 2)],
-    round_min_orders_per_second: rates[0],
-    round_max_orders_per_second: rates.at(-1),
+    orders_per_second_lowest_round: rates[0],
+    orders_per_second_highest_round: rates.at(-1),
   };
 }
 

@@ -138,8 +138,8 @@ async function interleaved(bdb: BenchDb, n: number, chunks: number, minSeconds: 
         2,
       ),
       rows_per_second: rates[Math.floor(rates.length / 2)]!,
-      window_min_rows_per_second: rates[0]!,
-      window_max_rows_per_second: rates.at(-1)!,
+      rows_per_second_lowest_window: rates[0]!,
+      rows_per_second_highest_window: rates.at(-1)!,
       cpu_ms_per_row: cpuPerRow[Math.floor(cpuPerRow.length / 2)]!,
     },
   };

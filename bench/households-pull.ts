@@ -131,8 +131,8 @@ async function pullTwice(bdb: BenchDb, crm: HubSpotSim, minSeconds: number) {
       passes: pulls.length,
       seconds: round(pullSeconds()),
       contacts_per_second: Math.round(pulled / pullSeconds()),
-      pass_min_contacts_per_second: passRates[0],
-      pass_max_contacts_per_second: passRates.at(-1),
+      contacts_per_second_lowest_pass: passRates[0],
+      contacts_per_second_highest_pass: passRates.at(-1),
     },
     baseline_listing_only: {
       contacts: listed,

@@ -78,7 +78,7 @@ function combined(a: Measured, b: Measured, n: number) {
     windows: 2,
     seconds: round(seconds, 2),
     requests_per_second: Math.round((2 * n) / seconds),
-    window_requests_per_second: [a.requests_per_second, b.requests_per_second],
+    requests_per_second_by_window: [a.requests_per_second, b.requests_per_second],
     failures: a.failures + b.failures,
     cpu: cpuReport(zero, cpuMsSum, 2 * n),
   };

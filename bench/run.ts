@@ -7,11 +7,17 @@ import { loadAverage, settle } from './procs.ts';
 /**
  * `npm run bench [-- name ...] [--runs N] [--noisy] [--quick]`: runs the benchmarks and prints one
  * JSON document (also written to bench/out/results.json). Each benchmark measures its own baseline
- * in the same run; ingest, engine, writeback_lag and loyalty report the median, min and max of N
+ * in the same run, timed in rounds interleaved with what it is the baseline of, so both see the
+ * same spell of the machine (engine: raw upsert windows between the engine's drains; ingest: the
+ * bare route before and after Hearth; households_pull: second pulls alternating with the listing;
+ * address: every parser on every set in turn, 8 rounds of 1 s windows). ingest, engine,
+ * writeback_lag, loyalty, households_pull and billing_fanout report the median, min and max of N
  * runs (default 3). --noisy keeps a neighbour process burning one core for the whole run, so
- * "under contention" is a figure. --quick (about 4 minutes) runs each bench once on smaller
- * workloads: a smoke test of the bench and a rough figure, not the published one (214 s measured;
- * the full run took 1,347-1,396 s on an idle 2-core machine, docs/bench/two-runs.md).
+ * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
+ * shorter windows: a smoke test of the bench and a rough figure, not the published one (aimed at
+ * about 2 minutes on the idle 2-core machine; the previous --quick took 214 s there; the full run
+ * took 1,347-1,396 s before the interleaved rounds, which add about a minute,
+ * docs/bench/two-runs.md).
  */
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
