@@ -16,8 +16,8 @@ import { loadAverage, settle } from './procs.ts';
  * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
  * shorter windows: a smoke test of the bench and a rough figure, not the published one (aimed at
  * about 2 minutes on the idle 2-core machine; the previous --quick took 214 s there; the full run
- * took 1,347-1,396 s before the interleaved rounds, which add about a minute,
- * docs/bench/two-runs.md).
+ * took 1,347-1,396 s before the interleaved rounds and the 10 s idle windows, which add about two
+ * minutes, docs/bench/two-runs.md).
  */
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
