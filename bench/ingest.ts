@@ -7,7 +7,8 @@ const SECRET = 'shpss_bench';
  * Webhook-to-durable-inbox throughput over real HTTP (verify HMAC, parse, insert, 200) with Hearth
  * started as `hearth serve --config FILE --no-workers` and the load generator in its own process,
  * beside a bare Fastify route (in the simulator process) answering the same requests from the same
- * client in the same run. Median of `runs` runs, with the CPU each process used per request.
+ * client in the same run (each server warmed with 1,000 unrecorded requests; the bare route timed
+ * before and after Hearth). Median of `runs` runs, with the CPU each process used per request.
  */
 export async function runIngestBench(
   opts: { requests?: number; concurrency?: number; runs?: number } = {},
@@ -18,6 +19,7 @@ export async function runIngestBench(
 }
 
 async function ingestRun(n: number, concurrency: number, run: number): Promise<Record<string, unknown>> {
+  const warm = Math.min(1000, Math.ceil(n / 4));
   const sims = forkChild('bench/sim-launcher.ts');
   const load = forkChild('bench/load-gen.ts');
   let hearth: Awaited<ReturnType<typeof startHearthProcess>> | undefined;
@@ -28,12 +30,21 @@ async function ingestRun(n: number, concurrency: number, run: number): Promise<R
         load.call<{ seconds: number; requests_per_second: number; failures: number }>('drive', { url, concurrency }),
       );
     };
+    // Each server gets `warm` unrecorded requests first: the bare route's first window in a fresh
+    // process read 2,000-5,000 req/s where its second read 9,300-10,300 (JIT warm-up, not the
+    // route), so its figure depended on how fast the host warmed it.
+    const warmUp = async (url: string, prefix: string) => {
+      await load.call('prepare', { n: warm, secret: SECRET, prefix });
+      await load.call('drive', { url, concurrency });
+    };
     const bare = await sims.call<{ url: string }>('bare');
     // The bare route is timed twice, before and after Hearth's window, and counted over both: one
     // window of 10,000 requests lasted 1.2 s, and in one of three idle full runs all three runs'
     // windows came out 27% slower while Hearth's, right after them, did not (docs/bench/two-runs.md).
+    await warmUp(`${bare.url}/webhooks/shopify`, `bare${run}w`);
     const bareBefore = await drive(`${bare.url}/webhooks/shopify`, sims.pid, `bare${run}a`);
     hearth = await startHearthProcess({ connectors: { shopify: { webhook_secret: SECRET } } }, ['--no-workers']);
+    await warmUp(`${hearth.url}/webhooks/shopify`, `ingest${run}w`);
     const hearthRate = await drive(`${hearth.url}/webhooks/shopify`, hearth.pid, `ingest${run}`);
     const bareAfter = await drive(`${bare.url}/webhooks/shopify`, sims.pid, `bare${run}b`);
     const bareRate = combined(bareBefore, bareAfter, n);
@@ -42,7 +53,8 @@ async function ingestRun(n: number, concurrency: number, run: number): Promise<R
     db.close();
     return {
       bare_fastify: bareRate,
-      hearth_sqlite: { ...withoutRaw(hearthRate), stored },
+      // Stored: every webhook accepted, the warm-up's included.
+      hearth_sqlite: { ...withoutRaw(hearthRate), stored, warmup_requests: warm },
       ratio_vs_bare: round(hearthRate.requests_per_second / bareRate.requests_per_second, 3),
     };
   } finally {
