@@ -250,12 +250,12 @@ export interface Timed {
  * (docs/bench/two-runs.md). More, shorter rounds spread over the whole bench: one slow minute
  * moves a minority of rounds, not the median.
  */
-export function interleavedThroughputs(pairs: Timed[], seconds: number, rounds: number) {
+export function interleavedThroughputs(pairs: Timed[], seconds: number, rounds: number, warmMs = 500) {
   const windows = pairs.map(() => [] as Rate[]);
   for (const p of pairs) {
     p.prepare?.();
     const w0 = performance.now();
-    while (performance.now() - w0 < 500) for (const t of p.texts) p.parse(t);
+    while (performance.now() - w0 < warmMs) for (const t of p.texts) p.parse(t);
   }
   for (let r = 0; r < rounds; r++)
     pairs.forEach((p, i) => {
@@ -285,7 +285,7 @@ function syntheticTexts(records: number): string[] {
 }
 
 export async function runAddressBench(
-  opts: { seconds?: number; rounds?: number } = {},
+  opts: { seconds?: number; rounds?: number; synthetic?: number; warmMs?: number } = {},
 ): Promise<Record<string, unknown>> {
   const parsers = loaders();
   // Eight 1 s windows per (set, parser) pair, all pairs interleaved (see interleavedThroughputs()).
@@ -307,7 +307,7 @@ export async function runAddressBench(
     all.push(...rows.map((r) => r.text));
     out[file] = Object.fromEntries(Object.entries(parsers).map(([name, p]) => [name, score(rows, p)]));
   }
-  const synthetic = syntheticTexts(50_000);
+  const synthetic = syntheticTexts(opts.synthetic ?? 50_000);
   // The tagger's token cache is emptied at the start of every pass over the synthetic addresses.
   const fresh = (parse: (t: string) => Parsed) => (t: string) => {
     if (t === synthetic[0]) clearTaggerCache();
@@ -342,7 +342,7 @@ export async function runAddressBench(
       },
     },
   ];
-  const timed = interleavedThroughputs(pairs, seconds, rounds);
+  const timed = interleavedThroughputs(pairs, seconds, rounds, opts.warmMs);
   out.steady_state_addresses_per_second = timed.steady;
   out.synthetic_addresses = { addresses: synthetic.length, ...timed.synthetic };
   out.hearth_cold_cache = timed.cold!.hearth;

@@ -22,13 +22,16 @@ import { loadAverage, settle } from './procs.ts';
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
-  address: async (o) => (await import('./address.ts')).runAddressBench({ ...Q(o, { seconds: 0.3, rounds: 3 }) }),
-  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 2000 }) }),
+  address: async (o) =>
+    (await import('./address.ts')).runAddressBench({
+      ...Q(o, { seconds: 0.3, rounds: 3, synthetic: 10_000, warmMs: 200 }),
+    }),
+  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 1000 }) }),
   engine: async (o) =>
     (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 3000, baselineSeconds: 0.3 }) }),
   writeback_lag: async (o) =>
     (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 3, warmup: 100 }) }),
-  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [20_000] }) }),
+  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [5000] }) }),
   loyalty: async (o) =>
     (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 500, customers: 200 }) }),
   households_pull: async (o) =>
@@ -43,7 +46,7 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
       ...Q(o, { orders: 10_000, contacts: 500, sample: 300, perOrderSeconds: 0.3 }),
     }),
   scaleout: async (o) =>
-    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 200, workers: [1, 2] }) }),
+    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 100, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
     (await import('./billing-fanout.ts')).runBillingFanoutBench({
       ...o,
@@ -85,8 +88,8 @@ results.settle = settled;
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
   // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
-  // --quick waits at most 5 s: a smoke test on a busy machine should not wait for it to go quiet.
-  if (!noisy) settled[name] = await settle(quick ? 5 : 30);
+  // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
+  if (!noisy) settled[name] = await settle(quick ? 2 : 30);
   process.stderr.write(`bench: ${name}...\n`);
   try {
     results[name] = await runChild(name);
