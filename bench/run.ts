@@ -14,10 +14,10 @@ import { loadAverage, settle } from './procs.ts';
  * writeback_lag, loyalty, households_pull and billing_fanout report the median, min and max of N
  * runs (default 3). --noisy keeps a neighbour process burning one core for the whole run, so
  * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
- * shorter windows: a smoke test of the bench and a rough figure, not the published one (aimed at
- * about 2 minutes on the idle 2-core machine; the previous --quick took 214 s there; the full run
- * took 1,347-1,396 s before the interleaved rounds and the 10 s idle windows, which add about two
- * minutes, docs/bench/two-runs.md).
+ * shorter windows: a smoke test of the bench and a rough figure, not the published one (141 s on
+ * the idle 2-core machine, 2 December 2026; 214 s before; a third of it is process start-up and
+ * FEBRL's fixed files). The full run took 1,347-1,396 s before the interleaved rounds and the 10 s
+ * idle windows, which add about two minutes (docs/bench/two-runs.md).
  */
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
