@@ -230,28 +230,44 @@ function window(texts: string[], parse: (t: string) => Parsed, seconds: number):
   };
 }
 
+/** One parser on one set of addresses, timed in windows; `prepare` runs untimed before each window. */
+export interface Timed {
+  group: string;
+  name: string;
+  texts: string[];
+  parse: (t: string) => Parsed;
+  prepare?: () => void;
+}
+
 /**
- * Addresses per second for every parser: half a second of warm-up each, then `rounds` timed
- * windows taken in turn (parser A, B, C, then A, B, C again), so a slow spell of the machine
- * lands on every parser alike instead of on whichever ran then; median, min and max per parser.
- * One 5 s window per parser, run one parser after the other, moved by 15-38% between two idle
- * runs (docs/bench/two-runs.md).
+ * Addresses per second for every (set, parser) pair: half a second of warm-up each, then
+ * `rounds` timed windows taken in turn over ALL pairs (the usaddress files, the synthetic
+ * addresses and the cold cache alike: A, B, C, ... then A, B, C again), so a slow spell of the
+ * machine lands on every figure alike instead of on whichever set ran then; median, min and max
+ * of the rounds per pair. Before: three 2 s windows per parser, one set after the other; in one
+ * of three idle full runs every synthetic-address and cold-cache window came out 25-40% slower
+ * (their rate per CPU second too) while the usaddress-file windows a minute earlier did not
+ * (docs/bench/two-runs.md). More, shorter rounds spread over the whole bench: one slow minute
+ * moves a minority of rounds, not the median.
  */
-export function throughputs(
-  texts: string[],
-  parsers: Record<string, (t: string) => Parsed>,
-  seconds: number,
-  rounds = 3,
-): Record<string, unknown> {
-  const windows: Record<string, Rate[]> = {};
-  for (const [name, parse] of Object.entries(parsers)) {
+export function interleavedThroughputs(pairs: Timed[], seconds: number, rounds: number, warmMs = 500) {
+  const windows = pairs.map(() => [] as Rate[]);
+  for (const p of pairs) {
+    p.prepare?.();
     const w0 = performance.now();
-    while (performance.now() - w0 < 500) for (const t of texts) parse(t);
-    windows[name] = [];
+    while (performance.now() - w0 < warmMs) for (const t of p.texts) p.parse(t);
   }
   for (let r = 0; r < rounds; r++)
-    for (const [name, parse] of Object.entries(parsers)) windows[name]!.push(window(texts, parse, seconds));
-  return Object.fromEntries(Object.entries(windows).map(([name, ws]) => [name, summarise(ws)]));
+    pairs.forEach((p, i) => {
+      p.prepare?.();
+      windows[i]!.push(window(p.texts, p.parse, seconds));
+    });
+  const out: Record<string, Record<string, unknown>> = {};
+  pairs.forEach((p, i) => {
+    out[p.group] ??= {};
+    out[p.group]![p.name] = { ...(summarise(windows[i]!) as Record<string, unknown>), windows: rounds };
+  });
+  return out;
 }
 
 /**
@@ -268,14 +284,18 @@ function syntheticTexts(records: number): string[] {
   });
 }
 
-export async function runAddressBench(opts: { seconds?: number } = {}): Promise<Record<string, unknown>> {
+export async function runAddressBench(
+  opts: { seconds?: number; rounds?: number; synthetic?: number; warmMs?: number } = {},
+): Promise<Record<string, unknown>> {
   const parsers = loaders();
-  // Three 2 s windows per parser, interleaved (see throughputs()).
-  const seconds = opts.seconds ?? Number(process.env.ADDRESS_BENCH_SECONDS ?? 2);
+  // Eight 1 s windows per (set, parser) pair, all pairs interleaved (see interleavedThroughputs()).
+  const seconds = opts.seconds ?? Number(process.env.ADDRESS_BENCH_SECONDS ?? 1);
+  const rounds = opts.rounds ?? 8;
   const out: Record<string, unknown> = {
     metric:
       'percent of labelled fields parsed into the right component (same normalisation for all parsers); ' +
       'exact = every field right; steady state = addresses/s over both files after a warm-up',
+    timing: `${rounds} windows of ${seconds} s per parser and set, every set and parser in turn each round; median, min and max of the windows`,
   };
   // The tagger's model is read on first use; time that once, apart from the parsing figures.
   const t0 = performance.now();
@@ -287,33 +307,45 @@ export async function runAddressBench(opts: { seconds?: number } = {}): Promise<
     all.push(...rows.map((r) => r.text));
     out[file] = Object.fromEntries(Object.entries(parsers).map(([name, p]) => [name, score(rows, p)]));
   }
-  out.steady_state_addresses_per_second = throughputs(all, parsers, seconds);
-  const synthetic = syntheticTexts(50_000);
+  const synthetic = syntheticTexts(opts.synthetic ?? 50_000);
   // The tagger's token cache is emptied at the start of every pass over the synthetic addresses.
   const fresh = (parse: (t: string) => Parsed) => (t: string) => {
     if (t === synthetic[0]) clearTaggerCache();
     return parse(t);
   };
-  out.synthetic_addresses = {
-    addresses: synthetic.length,
-    ...throughputs(
-      synthetic,
-      { hearth: fresh(hearth), hearth_rules: hearthRules, 'parse-address': parsers['parse-address']! },
-      seconds,
-    ),
+  // The steady-state tagger window starts with the cache holding the usaddress files' tokens (as
+  // it did when the sets were timed one after the other), not the synthetic pass's.
+  const warmOnFiles = () => {
+    clearTaggerCache();
+    for (const t of all) hearth(t);
   };
-  // The tagger caches each token's weights; with the cache emptied before every address, no
-  // token has been seen before (the worst case: every house number and street new).
-  out.hearth_cold_cache = throughputs(
-    all,
+  const pairs: Timed[] = [
+    ...Object.entries(parsers).map(([name, parse]) => ({
+      group: 'steady',
+      name,
+      texts: all,
+      parse,
+      ...(name === 'hearth' ? { prepare: warmOnFiles } : {}),
+    })),
+    { group: 'synthetic', name: 'hearth', texts: synthetic, parse: fresh(hearth) },
+    { group: 'synthetic', name: 'hearth_rules', texts: synthetic, parse: hearthRules },
+    { group: 'synthetic', name: 'parse-address', texts: synthetic, parse: parsers['parse-address']! },
+    // The tagger caches each token's weights; with the cache emptied before every address, no
+    // token has been seen before (the worst case: every house number and street new).
     {
-      hearth: (t) => {
+      group: 'cold',
+      name: 'hearth',
+      texts: all,
+      parse: (t) => {
         clearTaggerCache();
         return hearth(t);
       },
     },
-    seconds,
-  ).hearth;
+  ];
+  const timed = interleavedThroughputs(pairs, seconds, rounds, opts.warmMs);
+  out.steady_state_addresses_per_second = timed.steady;
+  out.synthetic_addresses = { addresses: synthetic.length, ...timed.synthetic };
+  out.hearth_cold_cache = timed.cold!.hearth;
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/cli/free-port.ts';
@@ -23,6 +23,24 @@ export function cpuMs(pid: number): number {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
   } catch {
     return NaN;
+  }
+}
+
+/**
+ * CPU time of a live process in ms with nanosecond resolution: the sum over its threads of
+ * /proc/<pid>/task/<tid>/schedstat (time on CPU, ns), where /proc/<pid>/stat counts 10 ms ticks.
+ * Threads that exited between two readings drop out of the later sum, so for a window over which
+ * threads come and go it can undercount; Node's threads (main, libuv pool, V8 helpers) persist.
+ * Falls back to cpuMs() where schedstat is absent.
+ */
+export function cpuMsFine(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return cpuMs(pid);
   }
 }
 

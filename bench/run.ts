@@ -7,34 +7,50 @@ import { loadAverage, settle } from './procs.ts';
 /**
  * `npm run bench [-- name ...] [--runs N] [--noisy] [--quick]`: runs the benchmarks and prints one
  * JSON document (also written to bench/out/results.json). Each benchmark measures its own baseline
- * in the same run; ingest, engine, writeback_lag and loyalty report the median, min and max of N
+ * in the same run, timed in rounds interleaved with what it is the baseline of, so both see the
+ * same spell of the machine (engine: raw upsert windows between the engine's drains; ingest: the
+ * bare route before and after Hearth; households_pull: second pulls alternating with the listing;
+ * address: every parser on every set in turn, 8 rounds of 1 s windows). ingest, engine,
+ * writeback_lag, loyalty, households_pull and billing_fanout report the median, min and max of N
  * runs (default 3). --noisy keeps a neighbour process burning one core for the whole run, so
- * "under contention" is a figure. --quick (about 4 minutes) runs each bench once on smaller
- * workloads: a smoke test of the bench and a rough figure, not the published one (214 s measured;
- * the full run took 1,347-1,396 s on an idle 2-core machine, docs/bench/two-runs.md).
+ * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
+ * shorter windows: a smoke test of the bench and a rough figure, not the published one (141 s on
+ * the idle 2-core machine, 2 December 2026; 214 s before; a third of it is process start-up and
+ * FEBRL's fixed files). The full run took 1,347-1,396 s before the interleaved rounds and the 10 s
+ * idle windows, which add about two minutes (docs/bench/two-runs.md).
  */
 type Opts = { runs?: number; quick: boolean };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
-  address: async (o) => (await import('./address.ts')).runAddressBench({ ...Q(o, { seconds: 0.5 }) }),
-  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 2000 }) }),
-  engine: async (o) => (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 5000 }) }),
+  address: async (o) =>
+    (await import('./address.ts')).runAddressBench({
+      ...Q(o, { seconds: 0.3, rounds: 3, synthetic: 10_000, warmMs: 200 }),
+    }),
+  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 1000 }) }),
+  engine: async (o) =>
+    (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 3000, baselineSeconds: 0.3 }) }),
   writeback_lag: async (o) =>
-    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 5 }) }),
-  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [100_000] }) }),
-  loyalty: async (o) => (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 1000 }) }),
+    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 3, warmup: 100 }) }),
+  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [5000] }) }),
+  loyalty: async (o) =>
+    (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 500, customers: 200 }) }),
   households_pull: async (o) =>
-    (await import('./households-pull.ts')).runHouseholdsPullBench({ ...o, ...Q(o, { contacts: 1000 }) }),
+    (await import('./households-pull.ts')).runHouseholdsPullBench({
+      ...o,
+      ...Q(o, { contacts: 500, minSeconds: 0.3 }),
+    }),
   audit: async (o) =>
-    (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 50_000, orderRows: 100_000, rounds: 1 }) }),
+    (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 20_000, orderRows: 40_000, rounds: 1 }) }),
   backfill: async (o) =>
-    (await import('./backfill.ts')).runBackfillBench({ ...Q(o, { orders: 20_000, contacts: 1000, sample: 500 }) }),
+    (await import('./backfill.ts')).runBackfillBench({
+      ...Q(o, { orders: 10_000, contacts: 500, sample: 300, perOrderSeconds: 0.3 }),
+    }),
   scaleout: async (o) =>
-    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 500, workers: [1, 2] }) }),
+    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 100, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
     (await import('./billing-fanout.ts')).runBillingFanoutBench({
       ...o,
-      ...Q(o, { seconds: 4, burst: 100, warmup: 100 }),
+      ...Q(o, { seconds: 2, burst: 50, warmup: 50, idleSeconds: 1 }),
     }),
 };
 
@@ -72,8 +88,8 @@ results.settle = settled;
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
   // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
-  // --quick waits at most 5 s: a smoke test on a busy machine should not wait for it to go quiet.
-  if (!noisy) settled[name] = await settle(quick ? 5 : 30);
+  // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
+  if (!noisy) settled[name] = await settle(quick ? 2 : 30);
   process.stderr.write(`bench: ${name}...\n`);
   try {
     results[name] = await runChild(name);
