@@ -56,17 +56,17 @@ function checkout(prefix: string, i: number, orderId: number, secret: string) {
 
 serveParent({
   /**
-   * Tick i (at `rate` per second) sends Stripe event i and, with `shopify`, a checkout correction
-   * for person i: both streams at the same rate in the same run. Returns each send time.
+   * Tick i (at `rate` per second) sends Stripe event i and, with `shopify`, every `every`-th tick
+   * a checkout correction for person i: both streams in the same run. Returns each send time.
    */
   paced: async (a: {
     rate: number;
     stripe: Target & { events: StripeObject[] };
-    shopify?: Target & { prefix: string; order_offset: number };
+    shopify?: Target & { prefix: string; order_offset: number; every: number };
   }) => {
     const n = a.stripe.events.length;
     const stripeSentAt: number[] = new Array(n);
-    const shopifySentAt: number[] = new Array(n);
+    const shopifySentAt: number[] = [];
     let failures = 0;
     const sends: Promise<void>[] = [];
     const check = (p: Promise<number>) => sends.push(p.then((s) => void (s === 200 || failures++)));
@@ -77,9 +77,9 @@ serveParent({
       const d = stripeDelivery(a.stripe.events[i]!, a.stripe.secret);
       stripeSentAt[i] = Date.now();
       check(post(a.stripe.url, d));
-      if (!a.shopify) continue;
+      if (!a.shopify || i % a.shopify.every !== 0) continue;
       const c = checkout(a.shopify.prefix, i, a.shopify.order_offset + i, a.shopify.secret);
-      shopifySentAt[i] = Date.now();
+      shopifySentAt.push(Date.now());
       check(post(a.shopify.url, c));
     }
     await Promise.all(sends);

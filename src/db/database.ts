@@ -83,10 +83,6 @@ function openSqlite(path: string, opts: OpenOptions): HearthDb {
   sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'NORMAL'}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  // The default page cache (2 MB) is smaller than a server's working set of tables and indexes:
-  // pages re-read from the WAL cost a pread each. 64 MB is an upper bound, allocated as used.
-  sqlite.pragma('cache_size = -65536');
-  sqlite.pragma('temp_store = MEMORY');
   const checkpointer =
     opts.backgroundCheckpointMs && path !== ':memory:' ? backgroundCheckpoints(sqlite, path, opts) : null;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
