@@ -49,20 +49,13 @@ export interface StartOptions {
   strictResponses?: boolean;
 }
 
-/** How often a server's worker thread checkpoints the SQLite WAL (a few hundred pages at 100 events/s). */
-const SQLITE_CHECKPOINT_MS = 250;
-
 /** Wires one Hearth process from validated config: database, connectors, HTTP app, workers. */
 export async function startHearth(config: HearthConfig, o: StartOptions): Promise<Hearth> {
   const owned = !o.hdb;
   let workers: Workers | null = null;
   const opened =
     o.hdb ??
-    openDatabase(config.database, {
-      onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped'),
-      backgroundCheckpointMs: SQLITE_CHECKPOINT_MS,
-      onCheckpointError: (err) => o.logger.warn({ err }, 'background WAL checkpoint failed'),
-    });
+    openDatabase(config.database, { onIdleError: (err) => o.logger.warn({ err }, 'database connection dropped') });
   let hdb: HearthDb = opened;
   let rotation: BackgroundRotation | null = null;
   try {

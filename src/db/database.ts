@@ -5,7 +5,6 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { HearthError } from '../errors.ts';
-import { type Checkpointer, startCheckpointer } from './checkpointer.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -50,12 +49,6 @@ export interface OpenOptions {
   sqliteSynchronous?: 'NORMAL' | 'FULL';
   poolSize?: number;
   onIdleError?: (err: Error) => void;
-  /**
-   * SQLite: checkpoint the WAL from a worker thread every this many ms instead of inside commits
-   * (a long-running server; see checkpointer.ts). Off by default: a short CLI command does not need it.
-   */
-  backgroundCheckpointMs?: number;
-  onCheckpointError?: (err: Error) => void;
   /** Refuse a missing SQLite file instead of creating it (read-only commands: a typo is not a new database). */
   mustExist?: boolean;
 }
@@ -83,17 +76,12 @@ function openSqlite(path: string, opts: OpenOptions): HearthDb {
   sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'NORMAL'}`);
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const checkpointer =
-    opts.backgroundCheckpointMs && path !== ':memory:' ? backgroundCheckpoints(sqlite, path, opts) : null;
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     caps: { name: 'sqlite', skipLocked: false, singleProcess: true },
     display: `sqlite:${path}`,
-    close: async () => {
-      await checkpointer?.stop();
-      await db.destroy();
-    },
+    close: () => db.destroy(),
   };
 }
 
@@ -177,12 +165,6 @@ function listenLoop(
     if (retry) clearTimeout(retry);
     await client?.end().catch(() => {});
   };
-}
-
-function backgroundCheckpoints(sqlite: SqliteDatabase.Database, path: string, opts: OpenOptions): Checkpointer {
-  // 10x the default threshold: commits checkpoint only if the worker thread falls far behind.
-  sqlite.pragma('wal_autocheckpoint = 10000');
-  return startCheckpointer(path, opts.backgroundCheckpointMs!, (err) => opts.onCheckpointError?.(err));
 }
 
 /**
