@@ -295,7 +295,9 @@ export async function runAddressBench(
     metric:
       'percent of labelled fields parsed into the right component (same normalisation for all parsers); ' +
       'exact = every field right; steady state = addresses/s over both files after a warm-up',
-    timing: `${rounds} windows of ${seconds} s per parser and set, every set and parser in turn each round; median, min and max of the windows`,
+    timing:
+      `${rounds} windows of ${seconds} s per parser and set, every set and parser in turn each round; ` +
+      'median, min and max of the windows',
   };
   // The tagger's model is read on first use; time that once, apart from the parsing figures.
   const t0 = performance.now();

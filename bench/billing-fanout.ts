@@ -72,7 +72,8 @@ export async function runBillingFanoutBench(
   const burst = opts.burst ?? 200;
   return {
     condition:
-      `Stripe webhooks at ${rate}/s and checkout corrections at ${rate / CHECKOUT_EVERY}/s for ${n / rate} s after ${warm} warm-up ` +
+      `Stripe webhooks at ${rate}/s and checkout corrections at ${rate / CHECKOUT_EVERY}/s ` +
+      `for ${n / rate} s after ${warm} warm-up ` +
       `events, on loopback (sqlite); then a burst of ${burst} checkout corrections to 1 and to 4 subscribed ` +
       'systems after a warm-up burst; Hearth (`hearth serve --config`), simulators and load generator in ' +
       'three processes',

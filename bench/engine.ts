@@ -30,7 +30,9 @@ export async function runEngineBench(
   const minSeconds = opts.baselineSeconds ?? 2;
   return {
     events: n,
-    baseline_note: `raw upsert: ${chunks + 1} windows of at least ${minSeconds} s interleaved with the engine's ${chunks} drains; median of the windows`,
+    baseline_note:
+      `raw upsert: ${chunks + 1} windows of at least ${minSeconds} s interleaved with the engine's ` +
+      `${chunks} drains; median of the windows`,
     ...(await repeated(opts.runs ?? 3, () => engineRun(n, chunks, minSeconds))),
   };
 }

@@ -74,8 +74,8 @@ const FEBRL_TIMED_MS = 2000;
 /**
  * The same match repeated until the repetitions add up to FEBRL_TIMED_MS (at least five), after
  * an untimed warm-up: a single ~1 s match moved 22-37% between runs on the shared machine
- * (garbage collection, JIT warm-up, other sessions). Reports the median repetition's wall and CPU time; every repetition
- * gives the same result (no randomness in the engine), the last one is returned.
+ * (garbage collection, JIT warm-up, other sessions). Reports the median repetition's wall and CPU
+ * time; every repetition gives the same result (no randomness in the engine), the last one is returned.
  */
 function timedMatches(
   records: PersonRecord[],

@@ -164,7 +164,8 @@ const ROWS: Record<string, Row> = {
   billing_fanout: (f, loads) => [
     `Stripe \`invoice.payment_failed\` → Zendesk user field visible, at ${f('rate_per_second')} events/s for ` +
       `${f('events')} events after ${f('warmup_events')} warm-up events, beside checkout corrections to HubSpot ` +
-      `at ${f('checkout_rate_per_second')}/s; then a burst of ${f('burst')} corrections to HubSpot alone and to four systems (Hearth, ` +
+      `at ${f('checkout_rate_per_second')}/s; then a burst of ${f('burst')} corrections to HubSpot alone and ` +
+      'to four systems (Hearth, ' +
       `simulators and load generator in three processes; 1-min load average per run ${loads('load_average')})`,
     `Stripe → Zendesk p50 ${f('stripe_to_zendesk_visible_ms.p50', ' ms')} · p99 ` +
       `${f('stripe_to_zendesk_visible_ms.p99', ' ms')}; fan-out to 4 systems: Hearth CPU ` +
