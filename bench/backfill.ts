@@ -11,6 +11,7 @@ import { DEFAULT_LOYALTY } from '../src/loyalty/settings.ts';
 import { createLogger } from '../src/log.ts';
 import { engineContext } from '../src/runtime.ts';
 import { postgresBenchDb, quiesce, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { listAllContacts } from './households-pull.ts';
 import { loadAverage } from './procs.ts';
 
 type Db = Kysely<Database>;
@@ -400,16 +401,7 @@ async function pullOnce(bdb: BenchDb, crm: HubSpotSim): Promise<Record<string, u
   const seconds = (performance.now() - t0) / 1000;
   const rss1 = process.memoryUsage().rss;
   const l0 = performance.now();
-  let listed = 0;
-  let cursor: string | null = null;
-  do {
-    const page = await connectors.hubspot!.source!.listContacts(cursor, {
-      limit: 100,
-      extra_properties: ['points_aggregation_opt_in'],
-    });
-    listed += page.records.length;
-    cursor = page.next_cursor;
-  } while (cursor);
+  const listed = await listAllContacts(connectors);
   const ls = (performance.now() - l0) / 1000;
   return {
     contacts: r.contacts,
