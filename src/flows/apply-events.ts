@@ -88,11 +88,16 @@ function project(
     attachBillingOnLink(state, ev.source, ev.external_id, out.customer_id);
   if (ev.type.startsWith('billing.') || ev.type === 'subscription.changed') return out;
   const customer = out.customer_id;
-  const logged = state.changeLog.slice(logFrom).some((c) => c.customer_id === customer && c.event_id === eventId);
+  const changed = new Set(
+    state.changeLog
+      .slice(logFrom)
+      .filter((c) => c.customer_id === customer && c.event_id === eventId)
+      .map((c) => c.field),
+  );
   const contact = ev.type === 'contact.updated' || ev.type === 'checkout.address_confirmed';
-  if (contact && !logged) return out;
+  if (contact && changed.size === 0) return out;
   const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
-  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin, logFrom);
+  if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin, changed);
   queueProjection(state, ctx, out.customer_id, origin);
   return out;
 }

@@ -154,19 +154,14 @@ export function queueCrmFields(
   ctx: EngineContext,
   customerId: string,
   origin: ChangeOrigin,
-  logFrom = 0,
+  /** The fields this change logged for the customer. */
+  changed: ReadonlySet<string>,
 ) {
   const crm = ctx.writeback_crm;
   const link = state.crmLinks.get(customerId);
   // Only systems that read the customer view push person fields on (CRM and checkout flows keep theirs).
   if (!crm || !link || origin.source === crm || !ctx.projection_targets?.includes(origin.source)) return;
   const row = state.customers.get(customerId);
-  const changed = new Set(
-    state.changeLog
-      .slice(logFrom)
-      .filter((c) => c.customer_id === customerId && c.event_id === origin.event_id)
-      .map((c) => c.field),
-  );
   for (const field of WRITABLE_FIELDS) {
     if (!row || !changed.has(field)) continue;
     const payload: FieldsWritePayload = {
