@@ -386,6 +386,8 @@ async function pullBench(n: number): Promise<Record<string, unknown>> {
   return out;
 }
 
+const LISTING_MIN_SECONDS = 2;
+
 async function pullOnce(bdb: BenchDb, crm: HubSpotSim): Promise<Record<string, unknown>> {
   const config = parseConfig({
     database: bdb.url,
@@ -400,8 +402,12 @@ async function pullOnce(bdb: BenchDb, crm: HubSpotSim): Promise<Record<string, u
   const r = await pullConnector(bdb.hdb, config, connectors, ctx, 'hubspot', { restart: true, page_size: 100 });
   const seconds = (performance.now() - t0) / 1000;
   const rss1 = process.memoryUsage().rss;
+  // The listing alone (one pass of the 2,000 contacts: ~0.05 s) read 36,902 and 54,781 contacts/s in two
+  // idle full runs; passes until LISTING_MIN_SECONDS have been timed give a steadier rate.
   const l0 = performance.now();
-  const listed = await listAllContacts(connectors);
+  let listed = 0;
+  while (listed === 0 || performance.now() - l0 < LISTING_MIN_SECONDS * 1000)
+    listed += await listAllContacts(connectors);
   const ls = (performance.now() - l0) / 1000;
   return {
     contacts: r.contacts,

@@ -69,10 +69,10 @@ export async function febrlAccuracy(files: string[]): Promise<Record<string, unk
 }
 
 /** Least total time of the repeated FEBRL matches: one match is 0.5-2 s, too short to time once. */
-const FEBRL_TIMED_MS = 2000;
+const FEBRL_TIMED_MS = 3000;
 
 /**
- * The same match repeated until the repetitions add up to FEBRL_TIMED_MS (at least five), after
+ * The same match repeated until the repetitions add up to FEBRL_TIMED_MS (at least seven), after
  * an untimed warm-up: a single ~1 s match moved 22-37% between runs on the shared machine
  * (garbage collection, JIT warm-up, other sessions). Reports the median repetition's wall and CPU
  * time; every repetition gives the same result (no randomness in the engine), the last one is returned.
@@ -94,7 +94,7 @@ function timedMatches(
   // One untimed match first: FEBRL 1 runs first in the process and its first match also
   // compiles the engine (the slowest repetition by 40-60%).
   matchRecords(records, { ...DEFAULT_MATCH_CONFIG, linkAcrossSourcesOnly: link });
-  while (runs.length < 5 || total < FEBRL_TIMED_MS) {
+  while (runs.length < 7 || total < FEBRL_TIMED_MS) {
     const started = performance.now();
     const cpuStart = process.cpuUsage();
     result = matchRecords(records, { ...DEFAULT_MATCH_CONFIG, linkAcrossSourcesOnly: link });
@@ -221,30 +221,37 @@ function phaseTimer(): { onProgress: (phase: string) => void; done: () => Record
   return { onProgress, done: () => phases };
 }
 
-async function syntheticInChild(size: number): Promise<Record<string, unknown>> {
+async function inChild(args: string[]): Promise<Record<string, unknown>> {
   const self = fileURLToPath(import.meta.url);
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--max-old-space-size=4096', self, '--synthetic', String(size)],
-    { maxBuffer: 1 << 20 },
-  );
+  const { stdout } = await promisify(execFile)(process.execPath, ['--max-old-space-size=4096', self, ...args], {
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
+
+const syntheticInChild = (size: number) => inChild(['--synthetic', String(size)]);
+
+/**
+ * Each FEBRL file in a fresh process: matched one after another in one process, FEBRL 2-4 ran
+ * 13-31% slower in one full run than in the next with FEBRL 1 unchanged (docs/bench/two-runs.md,
+ * runs D and E): the engine's compiled code and heap depended on the files matched before.
+ */
+const febrlInChild = (files: string[]) => inChild(['--febrl', files.join(',')]);
 
 const round = (x: number): number => Math.round(x * 10000) / 10000;
 
 /**
  * Accuracy on FEBRL 1-3 (dedup) and 4a/4b (linkage) with parameters estimated without labels
- * (speed: the median of repetitions adding up to at least 2 s),
+ * (speed: the median of at least 7 repetitions adding up to at least 3 s, each file in its own process),
  * and speed/peak memory on synthetic people (default 100k and 1M records; the matching time
  * excludes generating the data, the peak RSS includes it).
  */
 export async function runIdentityBench(opts: { sizes?: number[] } = {}): Promise<Record<string, unknown>> {
   const febrl: Record<string, unknown> = {};
   // Accuracy is the same every run; the speed on these small files is not: each file's match is
-  // repeated for at least 2 s and the median repetition reported (timedMatches).
-  for (const n of ['1', '2', '3']) febrl[`febrl${n}`] = await febrlAccuracy([`dataset${n}.csv`]);
-  febrl.febrl4 = await febrlAccuracy(['dataset4a.csv', 'dataset4b.csv']);
+  // repeated for at least 3 s and the median repetition reported (timedMatches).
+  for (const n of ['1', '2', '3']) febrl[`febrl${n}`] = await febrlInChild([`dataset${n}.csv`]);
+  febrl.febrl4 = await febrlInChild(['dataset4a.csv', 'dataset4b.csv']);
   const synthetic: Record<string, unknown> = {};
   // 100k takes 4 s and moved 30% between full runs as a single run: median of 3. 1M (75 s) stays
   // one run to keep the full bench near ten minutes; its spread shows in the two-run comparison.
@@ -257,8 +264,11 @@ export async function runIdentityBench(opts: { sizes?: number[] } = {}): Promise
 
 if (import.meta.main) {
   const at = process.argv.indexOf('--synthetic');
+  const febrlAt = process.argv.indexOf('--febrl');
   if (at > 0) {
     process.stdout.write(`${JSON.stringify(syntheticRun(Number(process.argv[at + 1])))}\n`);
+  } else if (febrlAt > 0) {
+    process.stdout.write(`${JSON.stringify(await febrlAccuracy(process.argv[febrlAt + 1]!.split(',')))}\n`);
   } else {
     const sizes = process.argv
       .slice(2)

@@ -1,12 +1,13 @@
 import { Agent, request } from 'node:http';
 import { Client } from '@hubspot/api-client';
 import { buildOrder, signShopifyDelivery } from '../sim/shopify.ts';
-import { serveParent } from './procs.ts';
+import { serveParent, wallMs } from './procs.ts';
 
 /**
  * The load generator in its own process, driven by the bench over IPC. It records when it sent
- * each request (Date.now(): every process on the machine shares the clock), so lag is measured
- * from the client's send to the simulator's acknowledgement, not from a busy event loop's view.
+ * each request (fractional ms since the epoch, `wallMs()`: every process on the machine shares the
+ * clock), so lag is measured from the client's send to the simulator's acknowledgement, not from a
+ * busy event loop's view.
  */
 let prepared: { body: string; headers: Record<string, string> }[] = [];
 /** Requests that failed on the wire, by cause (e.g. UND_ERR_CONNECT_TIMEOUT when Hearth's event loop is saturated). */
@@ -35,7 +36,7 @@ serveParent({
         a.secret,
         `${a.prefix}-${i}`,
       );
-      sentAt[i] = Date.now();
+      sentAt[i] = wallMs();
       sends.push(post(a.url, d).then((s) => void (s === 200 || failures.push(i))));
     }
     await Promise.all(sends);
@@ -64,7 +65,7 @@ serveParent({
     const client = new Client({ accessToken: a.token, basePath: a.url, numberOfApiCallRetries: 0 });
     const sentAt: number[] = [];
     for (const id of a.ids) {
-      sentAt.push(Date.now());
+      sentAt.push(wallMs());
       await client.crm.contacts.basicApi.update(id, { properties: { city: 'Austin' } });
     }
     return { sentAt };

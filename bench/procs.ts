@@ -15,6 +15,14 @@ import { ADMIN_URL } from './db-fixtures.ts';
 const ROOT = new URL('../', import.meta.url).pathname;
 const TICKS_PER_SECOND = 100; // USER_HZ (getconf CLK_TCK) on Linux.
 
+/**
+ * Wall-clock time in fractional ms since the epoch, comparable across processes on one machine
+ * (timeOrigin is the process's start on the system clock, now() the monotonic time since).
+ */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** CPU time (user + system) a live process has used so far, in ms; NaN where /proc is absent. */
 export function cpuMs(pid: number): number {
   try {
@@ -250,19 +258,30 @@ export function cpuReport(before: Record<string, number>, after: Record<string, 
   return out;
 }
 
+/** The machine's CPU ticks so far from /proc/stat (Linux): idle (incl. iowait), steal, total; null elsewhere. */
+export function cpuTicks(): { idle: number; steal: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + f[4]!, steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Share of the CPU time between two cpuTicks() readings that the hypervisor gave to other guests
+ * (steal): a bench that ran while the host was busy reads slower for a reason outside this machine.
+ */
+export function stealShare(a: ReturnType<typeof cpuTicks>, b: ReturnType<typeof cpuTicks>): number | null {
+  if (!a || !b || b.total === a.total) return null;
+  return round((b.steal - a.steal) / (b.total - a.total), 3);
+}
+
 /** Busy share of all CPUs over `ms`, from /proc/stat (Linux); null elsewhere. */
 async function cpuBusy(ms: number): Promise<number | null> {
-  const read = () => {
-    try {
-      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-      return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
-    } catch {
-      return null;
-    }
-  };
-  const a = read();
+  const a = cpuTicks();
   await new Promise((r) => setTimeout(r, ms));
-  const b = read();
+  const b = cpuTicks();
   if (!a || !b || b.total === a.total) return null;
   return 1 - (b.idle - a.idle) / (b.total - a.total);
 }

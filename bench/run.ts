@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, settle } from './procs.ts';
+import { cpuTicks, loadAverage, settle, stealShare } from './procs.ts';
 
 /**
  * `npm run bench [-- name ...] [--runs N] [--noisy] [--quick]`: runs the benchmarks and prints one
@@ -85,18 +85,24 @@ results.noisy_neighbour = noisy !== null;
 const t0 = performance.now();
 const settled: Record<string, unknown> = {};
 results.settle = settled;
+// Per bench, the share of CPU time the hypervisor gave other guests (/proc/stat steal): context
+// for a figure that moved between runs with nothing changed on this machine.
+const steal: Record<string, number | null> = {};
+results.cpu_steal_share = steal;
 for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
   // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
   // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
   // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
   if (!noisy) settled[name] = await settle(quick ? 2 : 30);
   process.stderr.write(`bench: ${name}...\n`);
+  const ticks = cpuTicks();
   try {
     results[name] = await runChild(name);
   } catch (err) {
     results[name] = { error: (err as Error).message };
     process.exitCode = 1;
   }
+  steal[name] = stealShare(ticks, cpuTicks());
   save(); // after every bench, so a long run interrupted late keeps what it measured
 }
 noisy?.kill();

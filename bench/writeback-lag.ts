@@ -1,4 +1,4 @@
-import { percentile, round } from './db-fixtures.ts';
+import { percentile } from './db-fixtures.ts';
 import { cpuMs, cpuReport, forkChild, histogram, repeated, startHearthProcess } from './procs.ts';
 
 const SECRET = 'shpss_lag_bench';
@@ -118,11 +118,14 @@ function lagsOf(sentAt: number[], acks: (number | null)[]) {
     .sort((a, b) => a - b);
   return {
     count: lags.length,
-    p50: round(percentile(lags, 50)),
-    p90: round(percentile(lags, 90)),
-    p99: round(percentile(lags, 99)),
-    max: lags.at(-1) ?? NaN,
+    // One decimal: the stamps are sub-millisecond and a p50 of ~10 ms moves 10% per whole ms.
+    p50: round1(percentile(lags, 50)),
+    p90: round1(percentile(lags, 90)),
+    p99: round1(percentile(lags, 99)),
+    max: round1(lags.at(-1) ?? NaN),
   };
 }
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 if (import.meta.main) console.log(JSON.stringify(await runWritebackLagBench(), null, 2));
