@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/cli/free-port.ts';
@@ -21,6 +21,19 @@ const TICKS_PER_SECOND = 100; // USER_HZ (getconf CLK_TCK) on Linux.
  */
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/**
+ * A neighbour process burning one core until stop(): pinned to CPU 0 with taskset where it
+ * exists (Linux), so Hearth competes for that core as it would beside a busy co-tenant.
+ */
+export function burnOneCore(): { pinned: boolean; stop(): void } {
+  const burn = [process.execPath, '-e', 'for (;;) {}'];
+  const pinned = existsSync('/usr/bin/taskset');
+  const proc = pinned
+    ? spawn('/usr/bin/taskset', ['-c', '0', ...burn], { stdio: 'ignore' })
+    : spawn(burn[0]!, burn.slice(1), { stdio: 'ignore' });
+  return { pinned, stop: () => void proc.kill() };
 }
 
 /** CPU time (user + system) a live process has used so far, in ms; NaN where /proc is absent. */

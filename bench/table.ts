@@ -62,7 +62,10 @@ const ROWS: Record<string, Row> = {
       `Hearth's \`hearth_writeback_lag_seconds\`: p50 ≤ ${f('hearth_histogram.p50_at_most_ms', ' ms')} · ` +
       `p99 ≤ ${f('hearth_histogram.p99_at_most_ms', ' ms')}; Hearth CPU ${f('cpu.hearth.ms_per_event')} ` +
       `ms/event; cold start (the warm-up events of a fresh process): p50 ${f('cold_start_lag_ms.p50', ' ms')} · ` +
-      `p99 ${f('cold_start_lag_ms.p99', ' ms')}`,
+      `p99 ${f('cold_start_lag_ms.p99', ' ms')}; beside a process burning one core ` +
+      `(${f('under_contention.neighbour')}): p50 ${f('under_contention.lag_ms_send_to_ack.p50', ' ms')} · ` +
+      `p99 ${f('under_contention.lag_ms_send_to_ack.p99', ' ms')}, Hearth CPU ` +
+      `${f('under_contention.cpu.hearth.ms_per_event')} ms/event`,
     'the same SDK update sent by the load generator straight to the simulator: ' +
       `p50 ${f('baseline_direct_sdk_update_ms.p50', ' ms')} · p99 ${f('baseline_direct_sdk_update_ms.p99', ' ms')}`,
   ],

@@ -1,5 +1,5 @@
 import { percentile } from './db-fixtures.ts';
-import { cpuMs, cpuReport, forkChild, histogram, repeated, startHearthProcess } from './procs.ts';
+import { burnOneCore, cpuMs, cpuReport, forkChild, histogram, repeated, startHearthProcess } from './procs.ts';
 
 const SECRET = 'shpss_lag_bench';
 
@@ -15,6 +15,7 @@ const SECRET = 'shpss_lag_bench';
  * compiled serializers and SQL): at 100 events/s its first ~3 s queue up behind that. The bench
  * therefore sends `warmup` events at the same rate first and reports their lags on their own as
  * `cold_start_lag_ms`; the measured events, lags and CPU come after them (a steady state).
+ * Then the same runs with a neighbour burning one core (`under_contention`).
  */
 export async function runWritebackLagBench(
   opts: { rate?: number; seconds?: number; runs?: number; warmup?: number } = {},
@@ -22,12 +23,26 @@ export async function runWritebackLagBench(
   const rate = opts.rate ?? 100;
   const n = Math.round(rate * (opts.seconds ?? 10));
   const warm = opts.warmup ?? rate * 3;
-  return {
-    rate_per_second: rate,
-    events: n,
-    warmup_events: warm,
-    ...(await repeated(opts.runs ?? 3, (run) => lagRun(rate, n, warm, run))),
-  };
+  const runs = opts.runs ?? 3;
+  const quiet = await repeated(runs, (run) => lagRun(rate, n, warm, run));
+  // The same runs again beside a process burning one core (issue: "also with a CPU-burning
+  // process pinned beside it"): Hearth, the simulator and the load generator share the other core.
+  const neighbour = burnOneCore();
+  try {
+    const contended = await repeated(runs, (run) => lagRun(rate, n, warm, run + runs));
+    return {
+      rate_per_second: rate,
+      events: n,
+      warmup_events: warm,
+      ...quiet,
+      under_contention: {
+        neighbour: neighbour.pinned ? 'one core burned, pinned to CPU 0' : 'one core burned',
+        ...contended,
+      },
+    };
+  } finally {
+    neighbour.stop();
+  }
 }
 
 async function lagRun(rate: number, n: number, warm: number, run: number): Promise<Record<string, unknown>> {
