@@ -14,7 +14,7 @@ import { applyContactUpdate } from './contact-update.ts';
 import { flushBatch, loadBatch, resolveCustomer } from './batch-state.ts';
 import { loadIdentityCandidates } from './identity-at-ingest.ts';
 import type { EngineContext } from './context.ts';
-import { applyWantedMembership, type MembershipEffects } from './membership-apply.ts';
+import { applyWantedMemberships, type MembershipEffects, type WantedFor } from './membership-apply.ts';
 
 type Db = Kysely<Database>;
 type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
@@ -126,7 +126,13 @@ async function applyPage(
     households_created: 0,
     members_changed: 0,
   };
-  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, now));
+  // The customers are in the batch state (written by flushBatch before the deferred task runs).
+  const emails = new Map<string, string | null>();
+  for (const id of customerOf.values()) {
+    const c = state.customers.get(id);
+    if (c) emails.set(id, c.email);
+  }
+  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, emails, now));
   await flushBatch(trx, state, o.ctx.max_attempts, now);
   await trx
     .updateTable('household_pulls')
@@ -154,6 +160,7 @@ async function applyPage(
   return counts;
 }
 
+/** The page's memberships as one set-based batch (the customers' e-mails come from the batch state). */
 async function applyLinks(
   db: Db,
   o: PullOptions,
@@ -161,22 +168,17 @@ async function applyLinks(
   customerOf: Map<string, string>,
   links: Map<string, HouseholdLink>,
   counts: PageCounts,
+  emails: ReadonlyMap<string, string | null>,
   now: number,
 ): Promise<void> {
-  const seen = new Map<string, string>();
-  for (const [externalId, link] of links) {
-    const customerId = customerOf.get(externalId);
-    if (!customerId) continue;
-    const r = await applyWantedMembership(
-      db,
-      o.connector,
-      customerId,
-      link,
-      o.effects,
-      { source: o.connector, occurred_at: now, event_id: runId },
-      now,
-      seen,
-    );
+  const items: WantedFor[] = [];
+  for (const [externalId, want] of links) {
+    const customer_id = customerOf.get(externalId);
+    if (customer_id) items.push({ customer_id, want });
+  }
+  const cause = { source: o.connector, occurred_at: now, event_id: runId };
+  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, emails);
+  for (const r of outcomes) {
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;
   }
