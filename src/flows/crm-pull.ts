@@ -177,7 +177,7 @@ async function applyLinks(
     if (customer_id) items.push({ customer_id, want });
   }
   const cause = { source: o.connector, occurred_at: now, event_id: runId };
-  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, emails);
+  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, { emails });
   for (const r of outcomes) {
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;

@@ -10,11 +10,11 @@ import {
   createHouseholds,
   householdMembersAt,
   householdsByExternalId,
-  membershipAt,
   openMembersOf,
   openMemberships,
   renameHouseholds,
   writeMembershipPlan,
+  type HeldMembership,
   type Membership,
 } from '../households/membership-store.ts';
 import { membersAfter, planMemberships, type PlannedChange, type ResolvedWant } from '../households/membership-plan.ts';
@@ -74,12 +74,20 @@ export async function applyWantedMembership(
   return out!;
 }
 
+/** What a caller already read, so a batch does not read it again. */
+export interface KnownToBatch {
+  /** Customers' e-mails by customer id (for the IdP pushes). */
+  emails?: ReadonlyMap<string, string | null>;
+  /** Open memberships by customer id (undefined: in none), as `openMemberships` reads them. */
+  held?: ReadonlyMap<string, HeldMembership | undefined>;
+}
+
 /**
- * `applyWantedMembership` for a batch (a page of a pull), set-based: the households and the open
- * memberships are read with one statement each, the timeline changes are worked out in memory
- * (each want in order, as if applied one by one), written with multi-row statements, and their
- * ledger, tier and IdP consequences follow once for the batch. One outcome per want, in order.
- * `emails` (by customer id) spares reading the customers the caller already holds.
+ * `applyWantedMembership` for a batch (a page of a pull), set-based: the open memberships (with
+ * their households) are read with one statement and only the households not found there with
+ * another; the timeline changes are worked out in memory (each want in order, as if applied one
+ * by one), written with multi-row statements, and their ledger, tier and IdP consequences follow
+ * once for the batch. One outcome per want, in order.
  */
 export async function applyWantedMemberships(
   trx: Db,
@@ -88,14 +96,23 @@ export async function applyWantedMemberships(
   fx: MembershipEffects,
   cause: ChangeCause,
   now: number,
-  emails?: ReadonlyMap<string, string | null>,
+  known: KnownToBatch = {},
 ): Promise<MembershipOutcome[]> {
+  if (items.length === 0) return [];
+  const held = new Map<string, HeldMembership | undefined>(known.held ?? []);
+  const unread = items.map((i) => i.customer_id).filter((id) => !held.has(id));
+  if (unread.length > 0) for (const [id, m] of await openMemberships(trx, unread)) held.set(id, m);
   // A page names the same household for each member: found or created once, with the first name given.
   const named = new Map<string, string | null>();
   for (const { want } of items)
     if (want.household && !named.has(want.household.external_id))
       named.set(want.household.external_id, want.household.name);
-  const found = named.size > 0 ? await householdsByExternalId(trx, source, [...named.keys()]) : new Map();
+  const found = new Map<string, { id: string; name: string | null }>();
+  for (const m of held.values())
+    if (m && m.household_source === source)
+      found.set(m.household_external_id, { id: m.household_id, name: m.household_name });
+  const lookup = [...named.keys()].filter((ext) => !found.has(ext));
+  if (lookup.length > 0) for (const [ext, h] of await householdsByExternalId(trx, source, lookup)) found.set(ext, h);
   const missing = [...named].filter(([ext]) => !found.has(ext)).map(([external_id, name]) => ({ external_id, name }));
   const created = missing.length > 0 ? await createHouseholds(trx, source, missing, now) : new Map<string, string>();
   const renamed = new Map<string, string>();
@@ -111,7 +128,9 @@ export async function applyWantedMemberships(
       ? { household_id: idOf(want.household.external_id), role: want.role, opt_in: want.opt_in, source_system: source }
       : null,
   }));
-  const changes = await applyResolvedMemberships(trx, wants, fx, cause, now, emails);
+  const stored = new Map<string, Membership>();
+  for (const [id, m] of held) if (m) stored.set(id, m);
+  const changes = await applyResolvedMemberships(trx, wants, stored, fx, cause, now, known.emails);
   const firstNamed = new Set<string>();
   return items.map(({ want }, i): MembershipOutcome => {
     const ext = want.household?.external_id;
@@ -125,23 +144,20 @@ export async function applyWantedMemberships(
 }
 
 /**
- * The timeline part of a batch, households resolved: loads the open memberships of the batch's
- * customers and the open members of the households it touches, writes the plan, then the ledger
- * and tier consequences and the IdP pushes of the changed customers. The change of each want, or null.
+ * The timeline part of a batch, households resolved, against the stored open memberships of its
+ * customers: loads the open members of the households it touches, writes the plan, then the
+ * ledger and tier consequences and the IdP pushes of the changed customers. The change of each
+ * want, or null.
  */
 async function applyResolvedMemberships(
   trx: Db,
   wants: readonly ResolvedWant[],
+  stored: ReadonlyMap<string, Membership>,
   fx: MembershipEffects,
   cause: ChangeCause,
   now: number,
   emails?: ReadonlyMap<string, string | null>,
 ): Promise<(PlannedChange | null)[]> {
-  if (wants.length === 0) return [];
-  const stored = await openMemberships(
-    trx,
-    wants.map((w) => w.customer_id),
-  );
   const plan = planMemberships(stored, wants, now);
   const changes = plan.changes.filter((c): c is PlannedChange => c !== null);
   if (changes.length === 0) return plan.changes;
@@ -181,14 +197,10 @@ export async function currentMembership(
   db: Db,
   customerId: string,
 ): Promise<(Membership & { household_external_id: string; household_source: string }) | undefined> {
-  const m = await membershipAt(db, customerId);
-  if (!m) return undefined;
-  const hh = await db
-    .selectFrom('households')
-    .select(['external_id', 'source_system'])
-    .where('id', '=', m.household_id)
-    .executeTakeFirstOrThrow();
-  return { ...m, household_external_id: hh.external_id, household_source: hh.source_system };
+  const held = (await openMemberships(db, [customerId])).get(customerId);
+  if (!held) return undefined;
+  const { household_name: _, ...m } = held;
+  return m;
 }
 
 /**
@@ -207,12 +219,14 @@ export async function demoteOtherHeads(
   const others = (await householdMembersAt(trx, householdId)).filter(
     (m) => m.role === 'head' && m.customer_id !== headCustomerId,
   );
+  const stored = new Map(others.map((m) => [m.customer_id, m]));
   await applyResolvedMemberships(
     trx,
     others.map((m) => ({
       customer_id: m.customer_id,
       next: { household_id: householdId, role: 'member', opt_in: m.points_aggregation_opt_in, source_system: source },
     })),
+    stored,
     fx,
     cause,
     now,

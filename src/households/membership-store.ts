@@ -223,18 +223,40 @@ export async function renameHouseholds(db: Db, names: ReadonlyMap<string, string
     await db.updateTable('households').set({ name, updated_at: now }).where('id', '=', id).execute();
 }
 
-/** The open membership of each of these customers (as `membershipAt`: the latest open period). */
-export async function openMemberships(db: Db, customerIds: readonly string[]): Promise<Map<string, Membership>> {
-  const out = new Map<string, Membership>();
+/** An open membership with its household's CRM record (for "left household X" and lookups). */
+export interface HeldMembership extends Membership {
+  household_external_id: string;
+  household_source: string;
+  household_name: string | null;
+}
+
+/**
+ * The open membership of each of these customers (as `membershipAt`: the latest open period) with
+ * its household's CRM record, one joined statement per 500 customers.
+ */
+export async function openMemberships(db: Db, customerIds: readonly string[]): Promise<Map<string, HeldMembership>> {
+  const out = new Map<string, HeldMembership>();
   for (const part of chunks([...new Set(customerIds)], CHUNK)) {
     const rows = await db
-      .selectFrom('household_members')
-      .selectAll()
-      .where('customer_id', 'in', part)
-      .where('valid_to', 'is', null)
-      .orderBy('valid_from')
+      .selectFrom('household_members as m')
+      .innerJoin('households as h', 'h.id', 'm.household_id')
+      .selectAll('m')
+      .select([
+        'h.external_id as household_external_id',
+        'h.source_system as household_source',
+        'h.name as household_name',
+      ])
+      .where('m.customer_id', 'in', part)
+      .where('m.valid_to', 'is', null)
+      .orderBy('m.valid_from')
       .execute();
-    for (const r of rows) out.set(r.customer_id, toMembership(r));
+    for (const r of rows)
+      out.set(r.customer_id, {
+        ...toMembership(r),
+        household_external_id: r.household_external_id,
+        household_source: r.household_source,
+        household_name: r.household_name,
+      });
   }
   return out;
 }
