@@ -14,7 +14,12 @@ import { applyContactUpdate } from './contact-update.ts';
 import { flushBatch, loadBatch, resolveCustomer } from './batch-state.ts';
 import { loadIdentityCandidates } from './identity-at-ingest.ts';
 import type { EngineContext } from './context.ts';
-import { applyWantedMemberships, type MembershipEffects, type WantedFor } from './membership-apply.ts';
+import {
+  applyWantedMemberships,
+  type KnownToBatch,
+  type MembershipEffects,
+  type WantedFor,
+} from './membership-apply.ts';
 
 type Db = Kysely<Database>;
 type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
@@ -120,9 +125,10 @@ async function applyPage(
     // An echo of our own write changes no fields, but the contact still has a customer.
     customerOf.set(ev.external_id, resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now).id);
   }
+  const created = [...state.customers.keys()].filter((id) => !before.has(id));
   const counts: PageCounts = {
     contacts: records.length,
-    customers_created: [...state.customers.keys()].filter((id) => !before.has(id)).length,
+    customers_created: created.length,
     households_created: 0,
     members_changed: 0,
   };
@@ -132,7 +138,9 @@ async function applyPage(
     const c = state.customers.get(id);
     if (c) emails.set(id, c.email);
   }
-  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, emails, now));
+  // A customer this page created is in no household yet: nothing to read.
+  const held = new Map(created.map((id) => [id, undefined]));
+  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, { emails, held }, now));
   await flushBatch(trx, state, o.ctx.max_attempts, now);
   await trx
     .updateTable('household_pulls')
@@ -160,7 +168,7 @@ async function applyPage(
   return counts;
 }
 
-/** The page's memberships as one set-based batch (the customers' e-mails come from the batch state). */
+/** The page's memberships as one set-based batch (with what the batch state already holds). */
 async function applyLinks(
   db: Db,
   o: PullOptions,
@@ -168,7 +176,7 @@ async function applyLinks(
   customerOf: Map<string, string>,
   links: Map<string, HouseholdLink>,
   counts: PageCounts,
-  emails: ReadonlyMap<string, string | null>,
+  known: KnownToBatch,
   now: number,
 ): Promise<void> {
   const items: WantedFor[] = [];
@@ -177,7 +185,7 @@ async function applyLinks(
     if (customer_id) items.push({ customer_id, want });
   }
   const cause = { source: o.connector, occurred_at: now, event_id: runId };
-  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, { emails });
+  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, known);
   for (const r of outcomes) {
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;

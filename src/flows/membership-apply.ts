@@ -130,7 +130,8 @@ export async function applyWantedMemberships(
   }));
   const stored = new Map<string, Membership>();
   for (const [id, m] of held) if (m) stored.set(id, m);
-  const changes = await applyResolvedMemberships(trx, wants, stored, fx, cause, now, known.emails);
+  // A household created just now has no members to read.
+  const changes = await applyResolvedMemberships(trx, wants, stored, fx, cause, now, known.emails, created.values());
   const firstNamed = new Set<string>();
   return items.map(({ want }, i): MembershipOutcome => {
     const ext = want.household?.external_id;
@@ -157,15 +158,16 @@ async function applyResolvedMemberships(
   cause: ChangeCause,
   now: number,
   emails?: ReadonlyMap<string, string | null>,
+  memberless: Iterable<string> = [],
 ): Promise<(PlannedChange | null)[]> {
   const plan = planMemberships(stored, wants, now);
   const changes = plan.changes.filter((c): c is PlannedChange => c !== null);
   if (changes.length === 0) return plan.changes;
-  const touched = changes.flatMap((c) => [c.closed?.household_id, c.opened?.household_id]);
-  const before = await openMembersOf(
-    trx,
-    touched.filter((h): h is string => h !== undefined),
-  );
+  const empty = new Set(memberless);
+  const touched = new Set(changes.flatMap((c) => [c.closed?.household_id, c.opened?.household_id]));
+  const read = [...touched].filter((h): h is string => h !== undefined && !empty.has(h));
+  const before = read.length > 0 ? await openMembersOf(trx, read) : new Map<string, Membership[]>();
+  for (const h of touched) if (h !== undefined && !before.has(h)) before.set(h, []);
   await writeMembershipPlan(trx, plan, now);
   await applyMembershipChanges(trx, changes, plan.open, membersAfter(before, plan), now, fx.loyalty);
   await queueIdentityPushes(trx, fx, [...new Set(changes.map((c) => c.customer_id))], cause, now, emails);
