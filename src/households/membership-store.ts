@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Database, HierarchyRole, HouseholdMembersTable } from '../db/schema.ts';
 import { chunks } from '../db/chunks.ts';
 import { newId } from '../ids.ts';
-import type { MembershipPlan } from './membership-plan.ts';
 
 type Db = Kysely<Database>;
 
@@ -281,7 +280,7 @@ export async function openMembersOf(db: Db, householdIds: readonly string[]): Pr
 /** Writes a batch's timeline changes: one statement closing the open periods, multi-row inserts. */
 export async function writeMembershipPlan(
   db: Db,
-  plan: Pick<MembershipPlan, 'close' | 'insert'>,
+  plan: { close: readonly string[]; insert: readonly { period: Membership; source_system: string }[] },
   now: number,
 ): Promise<void> {
   for (const part of chunks(plan.close, CHUNK))
