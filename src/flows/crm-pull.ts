@@ -14,7 +14,12 @@ import { applyContactUpdate } from './contact-update.ts';
 import { flushBatch, loadBatch, resolveCustomer } from './batch-state.ts';
 import { loadIdentityCandidates } from './identity-at-ingest.ts';
 import type { EngineContext } from './context.ts';
-import { applyWantedMembership, type MembershipEffects } from './membership-apply.ts';
+import {
+  applyWantedMemberships,
+  type KnownToBatch,
+  type MembershipEffects,
+  type WantedFor,
+} from './membership-apply.ts';
 
 type Db = Kysely<Database>;
 type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
@@ -120,13 +125,22 @@ async function applyPage(
     // An echo of our own write changes no fields, but the contact still has a customer.
     customerOf.set(ev.external_id, resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now).id);
   }
+  const created = [...state.customers.keys()].filter((id) => !before.has(id));
   const counts: PageCounts = {
     contacts: records.length,
-    customers_created: [...state.customers.keys()].filter((id) => !before.has(id)).length,
+    customers_created: created.length,
     households_created: 0,
     members_changed: 0,
   };
-  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, now));
+  // The customers are in the batch state (written by flushBatch before the deferred task runs).
+  const emails = new Map<string, string | null>();
+  for (const id of customerOf.values()) {
+    const c = state.customers.get(id);
+    if (c) emails.set(id, c.email);
+  }
+  // A customer this page created is in no household yet: nothing to read.
+  const held = new Map(created.map((id) => [id, undefined]));
+  state.deferred.push((db) => applyLinks(db, o, runId, customerOf, links, counts, { emails, held }, now));
   await flushBatch(trx, state, o.ctx.max_attempts, now);
   await trx
     .updateTable('household_pulls')
@@ -154,6 +168,7 @@ async function applyPage(
   return counts;
 }
 
+/** The page's memberships as one set-based batch (with what the batch state already holds). */
 async function applyLinks(
   db: Db,
   o: PullOptions,
@@ -161,22 +176,17 @@ async function applyLinks(
   customerOf: Map<string, string>,
   links: Map<string, HouseholdLink>,
   counts: PageCounts,
+  known: KnownToBatch,
   now: number,
 ): Promise<void> {
-  const seen = new Map<string, string>();
-  for (const [externalId, link] of links) {
-    const customerId = customerOf.get(externalId);
-    if (!customerId) continue;
-    const r = await applyWantedMembership(
-      db,
-      o.connector,
-      customerId,
-      link,
-      o.effects,
-      { source: o.connector, occurred_at: now, event_id: runId },
-      now,
-      seen,
-    );
+  const items: WantedFor[] = [];
+  for (const [externalId, want] of links) {
+    const customer_id = customerOf.get(externalId);
+    if (customer_id) items.push({ customer_id, want });
+  }
+  const cause = { source: o.connector, occurred_at: now, event_id: runId };
+  const outcomes = await applyWantedMemberships(db, o.connector, items, o.effects, cause, now, known);
+  for (const r of outcomes) {
     if (r.household_created) counts.households_created++;
     if (r.changed) counts.members_changed++;
   }

@@ -6,12 +6,8 @@ import type { Database, HierarchyRole } from '../db/schema.ts';
 import { linkKey, resolveCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext, HouseholdEngineContext } from './context.ts';
 import { parseOptIn } from '../canonical/opt-in.ts';
-import {
-  applyWantedMembership,
-  currentMembership,
-  demoteOtherHeads,
-  type WantedMembership,
-} from './membership-apply.ts';
+import { applyWantedMemberships, demoteOtherHeads, type WantedMembership } from './membership-apply.ts';
+import { openMemberships, type HeldMembership as HeldRow } from '../households/membership-store.ts';
 
 type Db = Kysely<Database>;
 type HouseholdChanged = Extract<CanonicalEvent, { type: 'household.changed' }>;
@@ -76,13 +72,21 @@ export function applyHouseholdChanged(
     );
   const knownOptIn = parseOptIn(state.links.get(linkKey(ev.source, ev.external_id))?.snapshot?.[hh.opt_in_property]);
   state.deferred.push(async (trx) => {
-    const held = await heldMembership(trx, customer.id, hh.source);
+    const { open, held } = await heldMembership(trx, customer.id, hh.source);
     const want = membershipAfter(held, ev, knownOptIn);
     if (want === 'keep') return;
     const cause = { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId };
-    const out = await applyWantedMembership(trx, hh.source, customer.id, want, effects(ctx, hh), cause, now);
+    const [out] = await applyWantedMemberships(
+      trx,
+      hh.source,
+      [{ customer_id: customer.id, want }],
+      effects(ctx, hh),
+      cause,
+      now,
+      { held: open },
+    );
     // The CRM named this contact the head (NPSP primary contact): the former head is a member now.
-    if (ev.joined?.role === 'head' && out.opened)
+    if (ev.joined?.role === 'head' && out?.opened)
       await demoteOtherHeads(trx, hh.source, out.opened.household_id, customer.id, effects(ctx, hh), cause, now);
   });
   return { status: 'applied', customer_id: customer.id, jobs: 0, rejected: [] };
@@ -112,17 +116,17 @@ export function applyOptInFromUpdate(
   const customerId = outcome.customer_id;
   const optIn = parseOptIn(ev.vendor_fields[hh.opt_in_property]);
   state.deferred.push(async (trx) => {
-    const held = await heldMembership(trx, customerId, hh.source);
+    const { open, held } = await heldMembership(trx, customerId, hh.source);
     if (!held || held.opt_in === optIn) return;
     const want = { household: { external_id: held.household_external_id, name: null }, role: held.role, opt_in: optIn };
-    await applyWantedMembership(
+    await applyWantedMemberships(
       trx,
       hh.source,
-      customerId,
-      want,
+      [{ customer_id: customerId, want }],
       effects(ctx, hh),
       { source: ev.source, occurred_at: ev.occurred_at, event_id: eventId },
       now,
+      { held: open },
     );
   });
   return outcome;
@@ -155,9 +159,20 @@ const effects = (ctx: EngineContext, hh: HouseholdEngineContext) => ({
   loyalty: ctx.loyalty,
 });
 
-/** The open membership, if it belongs to a household of this CRM (another source's is left alone). */
-async function heldMembership(trx: Db, customerId: string, source: string): Promise<HeldMembership | undefined> {
-  const m = await currentMembership(trx, customerId);
-  if (!m || m.household_source !== source) return undefined;
-  return { household_external_id: m.household_external_id, role: m.role, opt_in: m.points_aggregation_opt_in };
+/**
+ * The open membership as read (any source: the batch plans against it, so it is not read twice)
+ * and as the event rules see it: only a household of this CRM (another source's is left alone).
+ */
+async function heldMembership(
+  trx: Db,
+  customerId: string,
+  source: string,
+): Promise<{ open: Map<string, HeldRow | undefined>; held: HeldMembership | undefined }> {
+  const m = (await openMemberships(trx, [customerId])).get(customerId);
+  const open = new Map([[customerId, m]]);
+  if (!m || m.household_source !== source) return { open, held: undefined };
+  return {
+    open,
+    held: { household_external_id: m.household_external_id, role: m.role, opt_in: m.points_aggregation_opt_in },
+  };
 }

@@ -1,9 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import { chunks } from '../db/chunks.ts';
+import type { Database, TierStateTable } from '../db/schema.ts';
+import { enqueueJobs } from '../engine/jobs.ts';
 import { householdMembersAt, type Membership } from '../households/membership-store.ts';
 import { appendEntry, attributedBalance, balanceOf, lockAccount } from '../loyalty/ledger-store.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
-import { reevaluateTiers } from './tiers.ts';
+import { tierBasisOf, tierChangesFor, writeTierRows, type TierBasis } from '../loyalty/tier-store.ts';
+import { reevaluateTiers, tierChangeJobs } from './tiers.ts';
 import { splitShare } from '../loyalty/tiers.ts';
 
 type Db = Kysely<Database>;
@@ -32,6 +35,80 @@ export async function applyMembershipChange(
   const affected = [change.customer_id];
   if (closed) affected.push(...(await householdMembersAt(trx, closed.household_id)).map((m) => m.customer_id));
   await reevaluateTiers(trx, affected, now, s, { source: 'membership' });
+}
+
+/**
+ * `applyMembershipChange` for a batch of changes already written, with what the batch holds in
+ * memory instead of reading it again: `open` is the open membership of each changed customer
+ * (undefined: in none) and `members` the open members of every household a change closed or
+ * opened a period in, both as they are after the batch. Splits run in the changes' order (each
+ * reads the pool as the one before left it); then the tiers of the changed customers and of
+ * every member of those households are re-evaluated once, with a few set statements.
+ */
+export async function applyMembershipChanges(
+  trx: Db,
+  changes: readonly MembershipChange[],
+  open: ReadonlyMap<string, Membership | undefined>,
+  members: ReadonlyMap<string, readonly Membership[]>,
+  now: number,
+  s: LoyaltySettings,
+): Promise<void> {
+  if (changes.length === 0) return;
+  for (const c of changes)
+    if (c.closed && leavesPool(c.closed, c.opened)) await splitFromPool(trx, c.customer_id, c.closed, now, s);
+  const bases = tierBasesAfter(changes, open, members);
+  const spend = await windowSpends(
+    trx,
+    [...new Set([...bases.values()].map((b) => b.basis_id))],
+    now - s.tier_window_ms,
+  );
+  const stored = new Map<string, TierStateTable>();
+  for (const part of chunks([...bases.keys()], 500))
+    for (const r of await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute())
+      stored.set(r.customer_id, r);
+  const { changes: tiers, rows } = tierChangesFor(bases, (id) => spend.get(id) ?? 0, stored, now, s);
+  await writeTierRows(trx, rows);
+  if (tiers.length > 0)
+    await enqueueJobs(trx, await tierChangeJobs(trx, tiers, now, s, { source: 'membership' }), s.max_attempts, now);
+}
+
+/**
+ * Whose tiers a batch of changes re-evaluates, with their bases, pure: as `reevaluateTiers` for
+ * each change (the customer, the members of the household they left, and every member of those
+ * customers' households), taken once after the batch.
+ */
+export function tierBasesAfter(
+  changes: readonly MembershipChange[],
+  open: ReadonlyMap<string, Membership | undefined>,
+  members: ReadonlyMap<string, readonly Membership[]>,
+): Map<string, TierBasis> {
+  const out = new Map<string, TierBasis>();
+  const households = new Set<string>();
+  for (const c of changes) {
+    const m = open.get(c.customer_id);
+    out.set(c.customer_id, tierBasisOf(m, c.customer_id));
+    if (m) households.add(m.household_id);
+    if (c.closed) households.add(c.closed.household_id);
+  }
+  for (const hh of households)
+    for (const m of members.get(hh) ?? []) out.set(m.customer_id, tierBasisOf(m, m.customer_id));
+  return out;
+}
+
+/** Qualifying spend of each account since `since`, one grouped statement per 500 accounts. */
+async function windowSpends(db: Db, accounts: readonly string[], since: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const part of chunks(accounts, 500)) {
+    const rows = await db
+      .selectFrom('ledger_entries')
+      .select((eb) => ['account_id', eb.fn.sum<number | string | null>('spend_minor').as('s')])
+      .where('account_id', 'in', part)
+      .where('occurred_at', '>', since)
+      .groupBy('account_id')
+      .execute();
+    for (const r of rows) out.set(r.account_id, Number(r.s ?? 0));
+  }
+  return out;
 }
 
 /** Did this change end the member's pooling in the closed household? */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, HierarchyRole, HouseholdMembersTable } from '../db/schema.ts';
+import { chunks } from '../db/chunks.ts';
 import { newId } from '../ids.ts';
 
 type Db = Kysely<Database>;
@@ -152,4 +153,158 @@ export async function setMembership(
     valid_to: null,
   };
   return current ? { closed: { ...current, valid_to: now }, opened } : { opened };
+}
+
+// `in (...)` lists and multi-row statements stay well under both dialects' parameter limits.
+const CHUNK = 500;
+
+/** The households of these CRM records that exist, by CRM record id. */
+export async function householdsByExternalId(
+  db: Db,
+  source: string,
+  externalIds: readonly string[],
+): Promise<Map<string, { id: string; name: string | null }>> {
+  const out = new Map<string, { id: string; name: string | null }>();
+  for (const part of chunks([...new Set(externalIds)], CHUNK)) {
+    const rows = await db
+      .selectFrom('households')
+      .select(['id', 'external_id', 'name'])
+      .where('source_system', '=', source)
+      .where('external_id', 'in', part)
+      .execute();
+    for (const r of rows) out.set(r.external_id, { id: r.id, name: r.name });
+  }
+  return out;
+}
+
+/**
+ * Creates the households of these CRM records (known not to exist) with multi-row statements;
+ * returns their ids by CRM record id. One another writer created meanwhile is read back.
+ */
+export async function createHouseholds(
+  db: Db,
+  source: string,
+  wanted: readonly { external_id: string; name: string | null }[],
+  now: number,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const part of chunks(wanted, CHUNK / 5)) {
+    const rows = part.map((h) => ({
+      id: newId('hh', now),
+      name: h.name,
+      source_system: source,
+      external_id: h.external_id,
+      created_at: now,
+      updated_at: now,
+    }));
+    const res = await db
+      .insertInto('households')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['source_system', 'external_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === rows.length) {
+      for (const r of rows) out.set(r.external_id, r.id);
+      continue;
+    }
+    const found = await householdsByExternalId(
+      db,
+      source,
+      part.map((h) => h.external_id),
+    );
+    for (const [ext, h] of found) out.set(ext, h.id);
+  }
+  return out;
+}
+
+/** Sets the names of these households (by `hh_` id). */
+export async function renameHouseholds(db: Db, names: ReadonlyMap<string, string>, now: number): Promise<void> {
+  for (const [id, name] of names)
+    await db.updateTable('households').set({ name, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** An open membership with its household's CRM record (for "left household X" and lookups). */
+export interface HeldMembership extends Membership {
+  household_external_id: string;
+  household_source: string;
+  household_name: string | null;
+}
+
+/**
+ * The open membership of each of these customers (as `membershipAt`: the latest open period) with
+ * its household's CRM record, one joined statement per 500 customers.
+ */
+export async function openMemberships(db: Db, customerIds: readonly string[]): Promise<Map<string, HeldMembership>> {
+  const out = new Map<string, HeldMembership>();
+  for (const part of chunks([...new Set(customerIds)], CHUNK)) {
+    const rows = await db
+      .selectFrom('household_members as m')
+      .innerJoin('households as h', 'h.id', 'm.household_id')
+      .selectAll('m')
+      .select([
+        'h.external_id as household_external_id',
+        'h.source_system as household_source',
+        'h.name as household_name',
+      ])
+      .where('m.customer_id', 'in', part)
+      .where('m.valid_to', 'is', null)
+      .orderBy('m.valid_from')
+      .execute();
+    for (const r of rows)
+      out.set(r.customer_id, {
+        ...toMembership(r),
+        household_external_id: r.household_external_id,
+        household_source: r.household_source,
+        household_name: r.household_name,
+      });
+  }
+  return out;
+}
+
+/** The open members of each of these households (every household listed, members by customer id). */
+export async function openMembersOf(db: Db, householdIds: readonly string[]): Promise<Map<string, Membership[]>> {
+  const ids = [...new Set(householdIds)];
+  const out = new Map<string, Membership[]>(ids.map((id) => [id, []]));
+  for (const part of chunks(ids, CHUNK)) {
+    const rows = await db
+      .selectFrom('household_members')
+      .selectAll()
+      .where('household_id', 'in', part)
+      .where('valid_to', 'is', null)
+      .orderBy('customer_id')
+      .execute();
+    for (const r of rows) out.get(r.household_id)!.push(toMembership(r));
+  }
+  return out;
+}
+
+/** Writes a batch's timeline changes: one statement closing the open periods, multi-row inserts. */
+export async function writeMembershipPlan(
+  db: Db,
+  plan: { close: readonly string[]; insert: readonly { period: Membership; source_system: string }[] },
+  now: number,
+): Promise<void> {
+  for (const part of chunks(plan.close, CHUNK))
+    await db
+      .updateTable('household_members')
+      .set({ valid_to: now })
+      .where('customer_id', 'in', part)
+      .where('valid_to', 'is', null)
+      .execute();
+  for (const part of chunks(plan.insert, CHUNK / 5))
+    await db
+      .insertInto('household_members')
+      .values(
+        part.map(({ period: p, source_system }) => ({
+          id: newId('hm', now),
+          household_id: p.household_id,
+          customer_id: p.customer_id,
+          role: p.role,
+          opt_in: p.points_aggregation_opt_in ? 1 : 0,
+          valid_from: p.valid_from,
+          valid_to: p.valid_to,
+          source_system,
+          created_at: now,
+        })),
+      )
+      .execute();
 }
