@@ -37,6 +37,8 @@ export interface ApplyReport {
   ignored: number;
   failed: number;
   outcomes: { event_id: string; outcome: ApplyOutcome }[];
+  /** Pending events this round read (at most the limit): fewer than the limit means the inbox was drained. */
+  claimed: number;
 }
 
 /**
@@ -53,8 +55,9 @@ export async function applyPendingEvents<S>(
   limit: number,
   now: () => number,
 ): Promise<ApplyReport> {
-  const report: ApplyReport = { applied: 0, echo: 0, ignored: 0, failed: 0, outcomes: [] };
+  const report: ApplyReport = { applied: 0, echo: 0, ignored: 0, failed: 0, outcomes: [], claimed: 0 };
   const ids = await pendingEventIds(hdb.db, limit);
+  report.claimed = ids.length;
   if (ids.length > 0) await applyBisecting(hdb, applier, ids, now, report);
   return report;
 }
