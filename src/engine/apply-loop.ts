@@ -37,6 +37,8 @@ export interface ApplyReport {
   ignored: number;
   failed: number;
   outcomes: { event_id: string; outcome: ApplyOutcome }[];
+  /** Pending events this round read (at most the limit): fewer than the limit means the inbox was drained. */
+  claimed: number;
 }
 
 /**
@@ -53,10 +55,28 @@ export async function applyPendingEvents<S>(
   limit: number,
   now: () => number,
 ): Promise<ApplyReport> {
-  const report: ApplyReport = { applied: 0, echo: 0, ignored: 0, failed: 0, outcomes: [] };
-  const ids = await pendingEventIds(hdb.db, limit);
-  if (ids.length > 0) await applyBisecting(hdb, applier, ids, now, report);
-  return report;
+  const report: ApplyReport = { applied: 0, echo: 0, ignored: 0, failed: 0, outcomes: [], claimed: 0 };
+  // The common round reads its pending events inside its transaction (no separate read of ids first).
+  const read = { ids: [] as string[] };
+  try {
+    const { outcomes } = await hdb.db
+      .transaction()
+      .execute((trx) => applyBatch(trx, hdb, applier, { limit }, now(), read));
+    report.claimed = read.ids.length;
+    for (const o of outcomes) count(report, o);
+    return report;
+  } catch (err) {
+    report.claimed = read.ids.length;
+    if (read.ids.length === 1) await recordFailure(hdb, read.ids[0]!, err, now, report);
+    else if (read.ids.length > 1) await bisect(hdb, applier, read.ids, now, report);
+    else {
+      // It failed before reading its events (the lock, the read): the ids, then the usual way.
+      const ids = await pendingEventIds(hdb.db, limit);
+      report.claimed = ids.length;
+      if (ids.length > 0) await applyBisecting(hdb, applier, ids, now, report);
+    }
+    return report;
+  }
 }
 
 async function applyBisecting<S>(
@@ -67,15 +87,25 @@ async function applyBisecting<S>(
   report: ApplyReport,
 ): Promise<void> {
   try {
-    const outcomes = await hdb.db.transaction().execute((trx) => applyBatch(trx, hdb, applier, ids, now()));
+    const { outcomes } = await hdb.db.transaction().execute((trx) => applyBatch(trx, hdb, applier, { ids }, now()));
     for (const o of outcomes) count(report, o);
   } catch (err) {
     if (ids.length === 1) return recordFailure(hdb, ids[0]!, err, now, report);
-    // Halves keep the events' order: the earlier half commits before the later half is tried.
-    const mid = Math.ceil(ids.length / 2);
-    await applyBisecting(hdb, applier, ids.slice(0, mid), now, report);
-    await applyBisecting(hdb, applier, ids.slice(mid), now, report);
+    await bisect(hdb, applier, ids, now, report);
   }
+}
+
+async function bisect<S>(
+  hdb: HearthDb,
+  applier: EventApplier<S>,
+  ids: string[],
+  now: () => number,
+  report: ApplyReport,
+): Promise<void> {
+  // Halves keep the events' order: the earlier half commits before the later half is tried.
+  const mid = Math.ceil(ids.length / 2);
+  await applyBisecting(hdb, applier, ids.slice(0, mid), now, report);
+  await applyBisecting(hdb, applier, ids.slice(mid), now, report);
 }
 
 async function recordFailure(
@@ -100,22 +130,22 @@ async function applyBatch<S>(
   trx: Kysely<Database>,
   hdb: HearthDb,
   applier: EventApplier<S>,
-  ids: string[],
+  pick: { ids: string[] } | { limit: number },
   now: number,
-): Promise<{ event_id: string; outcome: ApplyOutcome }[]> {
+  /** Told the ids read, so a failed batch can be split without reading them again. */
+  read?: { ids: string[] },
+): Promise<{ outcomes: { event_id: string; outcome: ApplyOutcome }[] }> {
   // Batches apply one at a time across processes: a batch reads the customers it touches before
   // writing them, so two batches touching one customer at once would lose an update or apply its
   // events out of order. Ingress and delivery, where most of the CPU goes, still run in parallel.
   await lockAcrossProcesses(trx, hdb.caps, 'hearth:apply');
-  let q = trx
-    .selectFrom('inbox_events')
-    .selectAll()
-    .where('id', 'in', ids)
-    .where('status', '=', 'pending')
-    .orderBy('id');
+  let q = trx.selectFrom('inbox_events').selectAll().where('status', '=', 'pending').orderBy('id');
+  q = 'ids' in pick ? q.where('id', 'in', pick.ids) : q.limit(pick.limit);
   // Another process may be applying some of them: skip those rather than wait (never apply twice).
   if (hdb.caps.skipLocked) q = q.forUpdate().skipLocked();
   const rows = await q.execute();
+  if (read) read.ids = rows.map((r) => r.id);
+  if (rows.length === 0) return { outcomes: [] };
   const events = rows.map((row) => withCappedTime(row));
   const state = await applier.load(trx, events, now);
   const outcomes = rows.map((row, i) => {
@@ -124,7 +154,7 @@ async function applyBatch<S>(
     return { event_id: row.id, outcome };
   });
   await applier.flush(trx, state, now);
-  return outcomes;
+  return { outcomes };
 }
 
 // A source clock ahead of ours must not shorten the measured sync window.

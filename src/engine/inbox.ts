@@ -24,34 +24,40 @@ export async function storeDeliveries(
   return db.transaction().execute((trx) => insertEvents(trx, connector, events, now));
 }
 
-/** Inserts inbound events in the caller's transaction (a fetch job's result joins its settlement). */
+/**
+ * Inserts inbound events in the caller's transaction (a fetch job's result joins its settlement):
+ * one statement per 200 events, not one per event; the ids it returns are the ones accepted.
+ */
 export async function insertEvents(
   trx: Db,
   connector: string,
   events: InboundEvent[],
   now: number,
 ): Promise<StoreOutcome> {
-  const accepted: string[] = [];
-  for (const e of events) {
-    const id = newId('evt', now);
+  const rows = events.map((e) => ({
+    id: newId('evt', now),
+    connector,
+    delivery_id: e.delivery_id,
+    event_type: e.event.type,
+    payload: serialize(e.event),
+    status: 'pending' as const,
+    attempts: 0,
+    error: null,
+    received_at: now,
+    applied_at: null,
+  }));
+  const inserted = new Set<string>();
+  for (let i = 0; i < rows.length; i += 200) {
+    // A redelivery (or the same delivery id twice in one body) inserts nothing and returns no id.
     const res = await trx
       .insertInto('inbox_events')
-      .values({
-        id,
-        connector,
-        delivery_id: e.delivery_id,
-        event_type: e.event.type,
-        payload: serialize(e.event),
-        status: 'pending',
-        attempts: 0,
-        error: null,
-        received_at: now,
-        applied_at: null,
-      })
+      .values(rows.slice(i, i + 200))
       .onConflict((oc) => oc.columns(['connector', 'delivery_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) accepted.push(id);
+      .returning('id')
+      .execute();
+    for (const r of res) inserted.add(r.id);
   }
+  const accepted = rows.filter((r) => inserted.has(r.id)).map((r) => r.id);
   return { accepted, duplicates: events.length - accepted.length };
 }
 

@@ -69,14 +69,14 @@ export function startWorkers(o: WorkerOptions): Workers {
   const workerId = newId('wrk');
   const deliveryLoops: Loop[] = [];
   // Jobs just committed by the apply loop are due now: their targets look at once, not at the next poll.
-  const applyAndWake = async () => {
+  const applyAndWake = async (): Promise<Round> => {
     if (o.apply_linger_ms) await delay(o.apply_linger_ms);
     const r = await applyRound(o, now);
     if (r.jobs > 0) {
       for (const l of deliveryLoops) l.wake();
       o.hdb.signals?.notify('jobs').catch((err: unknown) => o.logger.warn({ err }, 'could not notify other processes'));
     }
-    return r.handled;
+    return { did: r.handled, more: r.more };
   };
   const loops: Loop[] = [createLoop('inbox', applyAndWake, o, now)];
   const pools: InFlight[] = [];
@@ -87,14 +87,29 @@ export function startWorkers(o: WorkerOptions): Workers {
       continue;
     }
     const pool = createInFlight(o.concurrency ?? 4);
+    // A settled batch can make work claimable only if a job it held back waits on one of its keys
+    // (the loop saw due jobs it could not claim), or if it did not end done (a retry is due later,
+    // a failed delivery's lease runs out): only then does it wake the loop. Otherwise each delivery
+    // cost a claim and a due-time query more, for nothing, at one event per wake.
+    const watch: Watch = { blocked: false, unfinished: false, settles: 0, settlesAtClaim: 0 };
     const loop = createLoop(
       target,
-      () => deliverRound(o, connector, target, workerId, now, random, pool),
+      () => deliverRound(o, connector, target, workerId, now, random, pool, watch),
       o,
       now,
       () => nextDueAt(o.hdb.db, target),
+      (blocked) => {
+        watch.blocked = blocked;
+        // A batch that settled between the claim and now did not know yet: look again.
+        if (blocked && watch.settles !== watch.settlesAtClaim) loop.wake();
+      },
     );
-    pool.onSettled = () => loop.wake();
+    pool.onSettled = () => {
+      watch.settles++;
+      if (!watch.blocked && !watch.unfinished) return;
+      watch.unfinished = false;
+      loop.wake();
+    };
     loops.push(loop);
     deliveryLoops.push(loop);
     pools.push(pool);
@@ -107,6 +122,17 @@ export function startWorkers(o: WorkerOptions): Workers {
       await Promise.all(pools.map((p) => p.drain()));
     },
   };
+}
+
+/** What a target's loop knows about its deliveries in flight, to wake itself only when it matters. */
+interface Watch {
+  /** The last due-time query found due jobs left unclaimed. */
+  blocked: boolean;
+  /** A delivery since the last wake did not end done (retry, dead, or thrown). */
+  unfinished: boolean;
+  /** Batches settled so far, and that count when the last claim began. */
+  settles: number;
+  settlesAtClaim: number;
 }
 
 /** The deliveries of one target in flight, at most `size` at once. */
@@ -139,7 +165,10 @@ function createInFlight(size: number): InFlight {
   return pool;
 }
 
-async function applyRound(o: WorkerOptions, now: () => number): Promise<{ handled: number; jobs: number }> {
+async function applyRound(
+  o: WorkerOptions,
+  now: () => number,
+): Promise<{ handled: number; jobs: number; more: boolean }> {
   const r = await applyPendingEvents(o.hdb, o.applier, o.apply_batch, now);
   if (o.metrics) {
     for (const k of ['applied', 'echo', 'ignored', 'failed'] as const)
@@ -150,7 +179,10 @@ async function applyRound(o: WorkerOptions, now: () => number): Promise<{ handle
   // Deferred work (an order's enrichment webhook) enqueues jobs an outcome does not count: any
   // applied event may have queued some.
   const jobs = r.outcomes.reduce((n, { outcome }) => n + outcome.jobs, 0) + r.applied;
-  return { handled: r.outcomes.length + r.failed, jobs };
+  const handled = r.outcomes.length + r.failed;
+  // A full read may have left events behind, and an event that failed (not yet parked) is tried
+  // again: look again at once. Otherwise the inbox was drained: wait for a wake or the poll.
+  return { handled, jobs, more: r.claimed >= o.apply_batch || handled < r.claimed };
 }
 
 /** Claims a batch and starts delivering it without waiting, unless the target's batches in flight are at the limit. */
@@ -162,18 +194,20 @@ async function deliverRound(
   now: () => number,
   random: () => number,
   pool: InFlight,
-): Promise<number> {
+  watch: Watch,
+): Promise<Round> {
   if (pool.full()) {
     await pool.any();
-    return 1;
+    return { did: 1, more: true };
   }
   const plan = o.gate ? await o.gate(target) : SEND_ALL;
   const kinds = claimFilter(plan);
   // Held: the jobs stay queued; look again after a poll interval rather than spin on due jobs.
-  if (kinds === 'hold') return (await delay(o.poll_interval_ms), 0);
-  const opts = deliverOptions(o, target, workerId, now, random);
+  if (kinds === 'hold') return (await delay(o.poll_interval_ms), { did: 0, more: false });
+  const opts = deliverOptions(o, target, workerId, now, random, watch);
+  watch.settlesAtClaim = watch.settles;
   const jobs = await claimDueJobs(o.hdb, connector, target, opts, kinds);
-  if (jobs.length === 0) return 0;
+  if (jobs.length === 0) return { did: 0, more: false };
   const shadowed = o.shadow ? jobs.filter((j) => gateOf(plan, j.kind) === 'shadow') : [];
   if (shadowed.length > 0) await o.shadow!(shadowed, now());
   const sending = shadowed.length > 0 ? jobs.filter((j) => !shadowed.includes(j)) : jobs;
@@ -181,10 +215,12 @@ async function deliverRound(
     pool.add(
       deliverClaimedJobs(o.hdb, connector, sending, opts).catch((err: unknown) => {
         // The jobs stay running until their lease expires, then are claimed again.
+        watch.unfinished = true;
         o.logger.error({ err, loop: target }, 'delivery failed');
       }),
     );
-  return jobs.length;
+  // Fewer than a full batch: every job due and free to go was claimed; the rest wait on a wake.
+  return { did: jobs.length, more: jobs.length >= Math.min(o.batch, connector.maxBatch ?? o.batch) };
 }
 
 function deliverOptions(
@@ -193,6 +229,7 @@ function deliverOptions(
   workerId: string,
   now: () => number,
   random: () => number,
+  watch: { unfinished: boolean },
 ): DeliverOptions {
   return {
     worker_id: workerId,
@@ -203,6 +240,7 @@ function deliverOptions(
     random,
     ...(o.onDelivered ? { onDelivered: o.onDelivered } : {}),
     onSettled: (job, s, at) => {
+      if (s.status !== 'done') watch.unfinished = true;
       o.metrics?.jobsSettled.inc({ target, outcome: s.status, kind: job.kind });
       if (s.status === 'done') o.metrics?.writebackLag.observe({ target }, Math.max(0, at - job.origin_at) / 1000);
       if (s.status === 'dead')
@@ -223,12 +261,20 @@ interface Loop {
   stop(): Promise<void>;
 }
 
+/** What a round did, and whether work may be left that it could not take (run again at once). */
+interface Round {
+  did: number;
+  more: boolean;
+}
+
 function createLoop(
   name: string,
-  round: () => Promise<number>,
+  round: () => Promise<Round>,
   o: WorkerOptions,
   now: () => number,
   nextDue?: () => Promise<number | null>,
+  /** Told after each due-time query whether due jobs were left unclaimed (waiting on a key in flight, or held). */
+  onBlocked?: (blocked: boolean) => void,
 ): Loop {
   let stopped = false;
   let wakeUp: (() => void) | null = null;
@@ -255,21 +301,26 @@ function createLoop(
     });
   const run = async () => {
     while (!stopped) {
-      let did = 0;
+      const startedAt = now();
+      let r: Round;
       try {
-        did = await round();
+        r = await round();
       } catch (err) {
         o.logger.error({ err, loop: name }, 'worker round failed');
         await sleep(o.poll_interval_ms * 10);
         continue;
       }
-      if (did > 0 || stopped) {
-        idleRounds = 0;
-        continue;
-      }
+      // Work left behind: at once. Drained (work or not): sleep like an idle loop, without backing
+      // off after work. Work committed meanwhile woke the loop, so that sleep returns at once.
+      if (r.did > 0) idleRounds = 0;
+      if (r.more || stopped) continue;
       const due = nextDue ? await nextDue().catch(() => null) : null;
+      // A job already due when the round claimed, yet not claimed, waits on an earlier job of its
+      // key (or its flow is held): the settling delivery wakes the loop, so no spinning on it.
+      const blocked = due !== null && due <= startedAt;
+      onBlocked?.(blocked);
       const poll = o.poll_interval_ms * Math.min(MAX_IDLE_BACKOFF, 2 ** idleRounds++);
-      const wait = due === null ? poll : Math.max(0, Math.min(poll, due - now()));
+      const wait = due === null || blocked ? poll : Math.max(0, Math.min(poll, due - now()));
       await sleep(wait);
     }
   };
