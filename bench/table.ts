@@ -139,13 +139,15 @@ const ROWS: Record<string, Row> = {
   backfill: (f) => [
     `bulk path for history: \`hearth loyalty backfill\` of ${f('orders')} orders (${f('customers')} customers in ` +
       `households of four, transactions of ${f('batch_orders')} orders, orders streamed); \`hearth sync pull\` of ` +
-      `${f('contacts_pulled')} HubSpot contacts (page by page, not yet bulk); one run`,
+      `${f('contacts_pulled')} HubSpot contacts (pages of 100, each applied set-based; 1M extrapolated); one run`,
     `backfill: SQLite ${f('sqlite.backfill.orders_per_second')} orders/s (${f('sqlite.backfill.seconds')} s) · ` +
       `PostgreSQL ${f('postgres.backfill.orders_per_second')} orders/s (${f('postgres.backfill.seconds')} s; ` +
       `10M orders ≈ ${f('postgres.extrapolated_10m_orders_minutes')} min); RSS start → after: SQLite ` +
       `${f('sqlite.backfill.rss_mb_start')} → ${f('sqlite.backfill.rss_mb_after')} MB · PostgreSQL ` +
       `${f('postgres.backfill.rss_mb_start')} → ${f('postgres.backfill.rss_mb_after')} MB; pull: SQLite ` +
-      `${f('pull.sqlite.contacts_per_second')} · PostgreSQL ${f('pull.postgres.contacts_per_second')} contacts/s`,
+      `${f('pull.sqlite.contacts_per_second')} · PostgreSQL ${f('pull.postgres.contacts_per_second')} contacts/s ` +
+      `(1M at that rate: ${f('pull.sqlite.extrapolated_1m_contacts_minutes')} / ` +
+      `${f('pull.postgres.extrapolated_1m_contacts_minutes')} min)`,
     [
       `raw batched insert of as many ledger rows: SQLite ${f('sqlite.baseline_raw_insert.rows_per_second')} ·`,
       `PostgreSQL ${f('postgres.baseline_raw_insert.rows_per_second')} rows/s; previous per-order path:`,
