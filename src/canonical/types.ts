@@ -52,6 +52,12 @@ export type CanonicalEvent =
        * crosswalk does not know yet to that customer, before the e-mail is tried.
        */
       hearth_id?: string | null;
+      /**
+       * Fields `contact` carries only to identify the record (the vendor says they did not change:
+       * Stripe's current e-mail when `previous_attributes` does not name it): they link and match,
+       * but change nothing, raise no drift finding and carry no version.
+       */
+      unchanged?: (keyof CanonicalContact)[];
     }
   | {
       /**

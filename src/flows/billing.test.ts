@@ -84,6 +84,44 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal((await customerByEmail('order@example.com')).phone, '+13125550003');
   });
 
+  test('previous_attributes out of order: older phone change after a rename applies, older rename not', async () => {
+    const cus = stripe.createCustomer({ email: 'attr@example.com', name: 'Ari Attr', phone: '+13125550401' });
+    const t = Math.floor(Date.now() / 1000) - 60;
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus, { created: t }), [STRIPE_SECRET]);
+    await settled();
+    const phone = stripe.event('customer.updated', { ...cus, phone: '+13125550402' }, { created: t + 10 });
+    const rename = stripe.event(
+      'customer.updated',
+      { ...cus, phone: '+13125550402', name: 'Ari Newer' },
+      { created: t + 20 },
+    );
+    const oldName = stripe.event(
+      'customer.updated',
+      { ...cus, phone: '+13125550402', name: 'Ari Older' },
+      { created: t + 15, previous: { name: 'Ari Attr' } },
+    );
+    assert.deepEqual(rename.data.previous_attributes, { name: 'Ari Attr' });
+    for (const ev of [rename, phone, oldName]) {
+      assert.equal((await sendStripeEvent(stripeUrl(), ev, [STRIPE_SECRET])).status, 200);
+      await settled();
+    }
+    const c = await customerByEmail('attr@example.com');
+    assert.equal(c.phone, '+13125550402', 'the rename carries no phone: the older phone change is not stale');
+    assert.equal(c.family_name, 'Newer', 'an older rename is stale');
+  });
+
+  test('a Stripe customer first seen in an update (phone only) is created with its e-mail, not its name', async () => {
+    const cus = stripe.createCustomer({ email: 'late@example.com', name: 'Lu Late', phone: '+13125550501' });
+    const ev = stripe.event('customer.updated', { ...cus, phone: '+13125550502' });
+    assert.deepEqual(ev.data.previous_attributes, { phone: '+13125550501' });
+    await sendStripeEvent(stripeUrl(), ev, [STRIPE_SECRET]);
+    await settled();
+    const c = await customerByEmail('late@example.com');
+    assert.ok(c, 'found by the e-mail it rode along with');
+    assert.equal(c.phone, '+13125550502');
+    assert.equal(c.given_name, null, 'the name did not change: not taken from the object');
+  });
+
   test('a card failure reaches the support view; an invoice for an unknown customer creates nothing', async () => {
     const cus = stripe.createCustomer({ email: 'card@example.com', name: 'Cara Card' });
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);

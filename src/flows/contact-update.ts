@@ -84,16 +84,28 @@ export function applyContactUpdate(
   matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now, ev.hearth_id);
   const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
-  // Only the fields this event changed are applied; the snapshot completes a partial address.
+  // Only the fields this event changed are applied (not those it carries to identify the
+  // record); the snapshot completes a partial address.
+  const changed = changedContact(ev, customer);
   const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
-  const contact =
-    whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
+  const contact = whole && changed.address !== undefined ? { ...changed, address: whole.address ?? null } : changed;
   const incoming = toIncoming(ctx, contact, false);
   const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
   const outcome = applyIncoming(state, ctx, customer, incoming, origin, now);
   // A change the policy refuses is neither applied nor dropped: it becomes a drift finding.
   if (outcome.rejected.length) queueOwnershipFindings(state, customer, incoming, ev.external_id, origin, outcome, now);
   return outcome;
+}
+
+/**
+ * The event's contact without the fields it carries only to identify the record; such a field
+ * still fills one the customer lacks (a customer this event created has no e-mail yet).
+ */
+function changedContact(ev: ContactUpdate, customer: CustomersTable): CanonicalContact {
+  if (!ev.unchanged?.length) return ev.contact;
+  const contact = { ...ev.contact };
+  for (const f of ev.unchanged) if (f === 'address' || customer[f] !== null) delete contact[f];
+  return contact;
 }
 
 function queueOwnershipFindings(

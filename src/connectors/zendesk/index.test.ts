@@ -68,6 +68,8 @@ const contactChange = (type: string, contact: object, vendor_fields: object) => 
     occurred_at: now,
     version: now,
     hearth_id: 'cus_J1',
+    // The detail's e-mail rides along to link the user: named as no change.
+    unchanged: ['email'],
   },
 });
 
@@ -199,6 +201,7 @@ test('user.external_id_changed links the Zendesk user to the Hearth customer it 
     occurred_at: now,
     version: now,
     hearth_id: 'cus_J2',
+    unchanged: ['email'],
   });
 });
 

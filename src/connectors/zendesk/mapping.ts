@@ -276,6 +276,7 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
         },
       },
     ];
+  const ridesAlong = Boolean(email) && change.contact.email === undefined;
   const hearthId = change.hearthId ?? (typeof d.external_id === 'string' && d.external_id ? d.external_id : null);
   return [
     {
@@ -285,12 +286,14 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
         source,
         external_id: externalId,
         // The user's current e-mail rides along to link the user (the crosswalk knows it first).
-        contact: { ...(email && change.contact.email === undefined ? { email } : {}), ...change.contact },
+        contact: { ...(ridesAlong ? { email } : {}), ...change.contact },
         vendor_fields: change.vendor,
         origin_is_hearth: false,
         occurred_at: occurred,
         ...(Number.isNaN(at) ? {} : { version: at }),
         ...(hearthId ? { hearth_id: hearthId } : {}),
+        // It links; it is no change (a user's e-mail owned elsewhere is neither overwritten nor drift).
+        ...(ridesAlong ? { unchanged: ['email' as const] } : {}),
       },
     },
   ];
