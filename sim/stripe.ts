@@ -185,7 +185,9 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
   }
 
   function update(c: StripeSimCustomer, params: Record<string, unknown>): StripeSimCustomer {
-    for (const k of ['name', 'phone', 'email'] as const) if (typeof params[k] === 'string') c[k] = params[k] as string;
+    // As Stripe: an empty string unsets the attribute.
+    for (const k of ['name', 'phone', 'email'] as const)
+      if (typeof params[k] === 'string') c[k] = (params[k] as string) || null;
     if (params.shipping) c.shipping = params.shipping as StripeSimCustomer['shipping'];
     if (params.address) c.address = params.address as StripeSimCustomer['address'];
     for (const [k, v] of Object.entries((params.metadata ?? {}) as Record<string, string>)) {

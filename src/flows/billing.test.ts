@@ -297,6 +297,49 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal(stripe.customers.get(cus.id)!.phone, '+13125559999', 'and projected to billing');
   });
 
+  test('an agent deleting the phone in Zendesk clears it: logged, and cleared in the CRM and in billing', async () => {
+    const hs = crm.createContact({ email: 'del@example.com', firstname: 'Del', lastname: 'Phone' });
+    const cus = stripe.createCustomer({ email: 'del@example.com', name: 'Del Phone', phone: '+13125552000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('del@example.com');
+    assert.equal(customer.phone, '+13125552000');
+    const now = Date.now();
+    await db()
+      .insertInto('source_links')
+      .values({
+        system: 'hubspot',
+        external_id: hs,
+        customer_id: customer.id,
+        snapshot: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
+    const [edit] = zendesk.agentEdit(user.id, { phone: '+13125552001' });
+    await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit);
+    await eventually(async () => crm.getContact(hs)?.properties.phone === '+13125552001', 20_000, 'phone in the CRM');
+    await settled();
+    const [deleted, ...others] = zendesk.agentEdit(user.id, { phone: null });
+    assert.deepEqual(others, []);
+    assert.equal(deleted!.type, 'zen:event-type:user.identity_deleted');
+    assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, deleted)).status, 200);
+    await settled();
+    assert.equal((await customerByEmail('del@example.com')).phone, null);
+    await eventually(async () => crm.getContact(hs)?.properties.phone === '', 20_000, 'phone cleared in the CRM');
+    const log = await db()
+      .selectFrom('change_log')
+      .select(['old_value', 'new_value', 'source_system'])
+      .where('customer_id', '=', customer.id)
+      .where('field', '=', 'phone')
+      .orderBy('changed_at', 'desc')
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(log, { old_value: '+13125552001', new_value: null, source_system: 'zendesk' });
+    assert.equal(stripe.customers.get(cus.id)!.phone, null, 'cleared in billing (Stripe unsets on "")');
+    assert.equal(stripe.updates.at(-1)!.params.phone, '');
+  });
+
   test('create_or_update_many partial failure settles per user; a duplicate e-mail is a review item', async () => {
     await settled();
     zendesk.failNext.add('retry@example.com');

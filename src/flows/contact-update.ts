@@ -1,3 +1,4 @@
+import type { ClearableField } from '../canonical/fields.ts';
 import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { checkPlausibility, type Plausibility } from '../address/plausibility.ts';
@@ -89,7 +90,7 @@ export function applyContactUpdate(
   const changed = changedContact(ev, customer);
   const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
   const contact = whole && changed.address !== undefined ? { ...changed, address: whole.address ?? null } : changed;
-  const incoming = toIncoming(ctx, contact, false);
+  const incoming = toIncoming(ctx, contact, false, ev.cleared);
   const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
   const outcome = applyIncoming(state, ctx, customer, incoming, origin, now);
   // A change the policy refuses is neither applied nor dropped: it becomes a drift finding.
@@ -118,7 +119,7 @@ function queueOwnershipFindings(
   now: number,
 ): void {
   const findings = outcome.rejected.map((r) => {
-    const field = r.field as keyof IncomingContact;
+    const field = r.field as Exclude<keyof IncomingContact, 'cleared'>;
     const ours = field === 'address' ? addressOf(customer) : customer[field];
     const theirs = field === 'address' ? (incoming.address?.value ?? null) : incoming[field];
     const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
@@ -196,7 +197,15 @@ function crmAlreadyThere(ctx: EngineContext, after: CustomersTable, crm: LinkSta
 }
 
 /** A partial address (a CRM reporting only `city`) is not a delivery point; it is left out. */
-function toIncoming(ctx: EngineContext, c: CanonicalContact, validated: boolean): IncomingContact {
+function toIncoming(
+  ctx: EngineContext,
+  c: CanonicalContact,
+  validated: boolean,
+  cleared?: readonly ClearableField[],
+): IncomingContact {
   const address = c.address?.line1 ? { value: c.address, key: ctx.keyAddress(c.address), validated } : null;
-  return { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address };
+  const person = { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address };
+  // A clear counts only for a field still carried as null (a stale one was dropped from the contact).
+  const clears = cleared?.filter((f) => c[f] === null) ?? [];
+  return clears.length ? { ...person, cleared: clears } : person;
 }

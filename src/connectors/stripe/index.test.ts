@@ -101,6 +101,22 @@ test('customer.updated with previous_attributes: only the attributes Stripe says
   const [moved, ...none] = ev({ address: { line1: '9 Old Rd' } });
   assert.equal(moved!.delivery_id, 'evt_p:billing_address', 'only the billing address changed');
   assert.deepEqual(none, []);
+  const cleared = parseStripeEvent(
+    body({
+      id: 'evt_c',
+      type: 'customer.updated',
+      created: 1714650200,
+      data: {
+        object: { ...customer, phone: null, name: '' },
+        previous_attributes: { phone: '+13125550123', name: 'Kim Lee' },
+      },
+    }),
+    'stripe',
+  )[0]!.event;
+  assert.ok(cleared.type === 'contact.updated');
+  assert.deepEqual(cleared.contact, { given_name: null, family_name: null, phone: null, email: 'kim@example.com' });
+  assert.deepEqual(cleared.cleared, ['given_name', 'family_name', 'phone'], 'emptied attributes are clears');
+  assert.equal(phone!.event.type === 'contact.updated' && phone!.event.cleared, undefined);
   const [balance] = ev({ balance: 0 });
   assert.equal(balance!.event.type, 'unsupported', 'nothing Hearth reads changed');
   // Without previous_attributes (a sender that omits it) the whole object is the change, as before.

@@ -1,5 +1,6 @@
 import type { PostalAddress } from '../../address/types.ts';
 import type { BillingStatus, CanonicalContact, CanonicalEvent, InboundEvent } from '../../canonical/types.ts';
+import type { ClearableField } from '../../canonical/fields.ts';
 import { HearthError } from '../../errors.ts';
 
 /** Prefix of the idempotency keys Hearth sends: Stripe echoes the key in the event it causes. */
@@ -65,7 +66,7 @@ export function vendorFieldsOf(c: StripeCustomer): Record<string, string | null>
 }
 
 /** The canonical fields each Stripe customer attribute feeds. */
-const CONTACT_ATTRIBUTES: Record<string, (keyof CanonicalContact)[]> = {
+const CONTACT_ATTRIBUTES: Record<string, ClearableField[]> = {
   name: ['given_name', 'family_name'],
   email: ['email'],
   phone: ['phone'],
@@ -87,26 +88,34 @@ export function changedAttributes(ev: Pick<StripeEvent, 'type' | 'data'>): Set<s
  * value Stripe merely repeats is neither a change nor drift. The current e-mail, when it did not
  * change, rides along to link the record and is named in `unchanged` (it changes nothing).
  */
-function contactChange(
-  c: StripeCustomer,
-  changed: Set<string> | null,
-): { contact: CanonicalContact; vendor: Record<string, string | null>; unchanged: (keyof CanonicalContact)[] } {
+function contactChange(c: StripeCustomer, changed: Set<string> | null): ContactChange {
   const full = contactOf(c);
-  if (!changed) return { contact: full, vendor: vendorFieldsOf(c), unchanged: [] };
+  if (!changed) return { contact: full, vendor: vendorFieldsOf(c), unchanged: [], cleared: [] };
   const contact: CanonicalContact = {};
   const all = vendorFieldsOf(c);
   const vendor: Record<string, string | null> = {};
+  const cleared: ClearableField[] = [];
   for (const [attr, fields] of Object.entries(CONTACT_ATTRIBUTES)) {
     if (!changed.has(attr)) continue;
     for (const f of fields) Object.assign(contact, { [f]: full[f] ?? null });
     if (attr in all) vendor[attr] = all[attr] ?? null;
+    // Changed to nothing: Stripe says the attribute was emptied (a deleted phone), a clear.
+    const now = (c as unknown as Record<string, unknown>)[attr];
+    if (now === null || now === undefined || (typeof now === 'string' && !now.trim())) cleared.push(...fields);
   }
   const unchanged: (keyof CanonicalContact)[] = [];
   if (contact.email === undefined && full.email) {
     contact.email = full.email;
     unchanged.push('email');
   }
-  return { contact, vendor, unchanged };
+  return { contact, vendor, unchanged, cleared };
+}
+
+interface ContactChange {
+  contact: CanonicalContact;
+  vendor: Record<string, string | null>;
+  unchanged: (keyof CanonicalContact)[];
+  cleared: ClearableField[];
 }
 
 function parseEvent(raw: Buffer): StripeEvent {
@@ -146,7 +155,7 @@ export function parseStripeEvent(raw: Buffer, source: string): InboundEvent[] {
       const c = obj as unknown as StripeCustomer;
       const external_id = requireString(c.id, 'data.object.id');
       const changed = changedAttributes(ev);
-      const { contact, vendor, unchanged } = contactChange(c, changed);
+      const { contact, vendor, unchanged, cleared } = contactChange(c, changed);
       const hearthId = c.metadata?.hearth_id;
       const out: InboundEvent[] = [];
       // A change that touches no contact attribute (a balance, a default card) changes nobody,
@@ -165,6 +174,7 @@ export function parseStripeEvent(raw: Buffer, source: string): InboundEvent[] {
             occurred_at: at,
             version: ev.created,
             ...(unchanged.length ? { unchanged } : {}),
+            ...(cleared.length ? { cleared } : {}),
             // Hearth writes its id to the customer's metadata: it links a record the crosswalk lost.
             ...(hearthId ? { hearth_id: hearthId } : {}),
           }),

@@ -102,7 +102,15 @@ test('user.identity_created|changed|deleted: an agent sets, corrects or removes 
     contactChange('identity_changed', { phone: '+13125550199' }, { phone: '+13125550199' }),
   ]);
   const deleted = zendeskEvent('identity_deleted', { current: null, previous: phone('+13125550199') });
-  assert.deepEqual(parse(deleted), [contactChange('identity_deleted', { phone: null }, { phone: null })]);
+  const gone = contactChange('identity_deleted', { phone: null }, { phone: null });
+  assert.deepEqual(parse(deleted), [{ ...gone, event: { ...gone.event, cleared: ['phone'] } }], 'a clear');
+  // A phone identity changed to no value is a clear too.
+  const emptied = zendeskEvent('identity_changed', { current: phone(''), previous: phone('+13125550199') });
+  const [e] = parse(emptied);
+  assert.deepEqual(e!.event.type === 'contact.updated' && [e!.event.contact.phone, e!.event.cleared], [
+    null,
+    ['phone'],
+  ]);
   // The primary e-mail identity is the user's e-mail (it replaces the detail's as the contact's).
   const email = zendeskEvent('identity_changed', {
     current: { id: 50, type: 'email', value: 'jane.new@example.com', primary: true },
