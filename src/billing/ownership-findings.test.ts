@@ -172,6 +172,23 @@ describeEachDialect('ownership across systems: refused changes are findings (Str
     assert.equal((await phoneFindings()).length, 1);
   });
 
+  test('an e-mail a Zendesk event carries only to link the user is no change and no finding', async () => {
+    const cus = stripe.createCustomer({ email: 'ride@example.com', name: 'Rae Ride' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('ride@example.com');
+    const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
+    // The Zendesk user holds an older e-mail (its update from Hearth not made yet); an agent renames it.
+    zendesk.users.set(user.id, { ...user, email: 'ride.old@example.com' });
+    const [renamed] = zendesk.agentEdit(user.id, { name: 'Rae Renamed' });
+    assert.equal((renamed as { detail: { email: string } }).detail.email, 'ride.old@example.com');
+    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, renamed);
+    await settled();
+    assert.equal((await customerByEmail('ride@example.com'))?.id, customer.id, 'the e-mail stays');
+    const emailFindings = (await findings(customer.id)).filter((x) => x.field === 'email');
+    assert.deepEqual(emailFindings, [], 'no drift finding for an e-mail the event did not change');
+  });
+
   test('metadata.hearth_id links a Stripe customer the crosswalk and e-mail do not know', async () => {
     const first = stripe.createCustomer({ email: 'meta@example.com', name: 'Mo Meta' });
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', first), [STRIPE_SECRET]);
