@@ -340,6 +340,30 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal(stripe.updates.at(-1)!.params.phone, '');
   });
 
+  test('Stripe removing the phone (null, named in previous_attributes) clears it; support loses it too', async () => {
+    const cus = stripe.createCustomer({ email: 'nophone@example.com', name: 'Nia Nophone', phone: '+13125553000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('nophone@example.com');
+    await eventually(async () => zendesk.byExternalId(customer.id)?.phone === '+13125553000', 20_000, 'zendesk phone');
+    const removed = stripe.event('customer.updated', { ...cus, phone: null });
+    assert.deepEqual(removed.data.previous_attributes, { phone: '+13125553000' });
+    await sendStripeEvent(stripeUrl(), removed, [STRIPE_SECRET]);
+    await settled();
+    assert.equal((await customerByEmail('nophone@example.com')).phone, null);
+    assert.equal(zendesk.byExternalId(customer.id)!.phone, null, 'the Zendesk user lost it too');
+    // A whole-object event (no previous_attributes) with phone null is no clear: nothing to clear
+    // now, so the phone is set again first, then an update that does not name it leaves it.
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.updated', { ...cus, phone: '+13125553001' }), [
+      STRIPE_SECRET,
+    ]);
+    await settled();
+    const bare = stripe.event('customer.updated', { ...cus, phone: null }, { previous: null });
+    await sendStripeEvent(stripeUrl(), bare, [STRIPE_SECRET]);
+    await settled();
+    assert.equal((await customerByEmail('nophone@example.com')).phone, '+13125553001', 'a bare null is no value');
+  });
+
   test('create_or_update_many partial failure settles per user; a duplicate e-mail is a review item', async () => {
     await settled();
     zendesk.failNext.add('retry@example.com');
