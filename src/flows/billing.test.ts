@@ -364,6 +364,42 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal((await customerByEmail('nophone@example.com')).phone, '+13125553001', 'a bare null is no value');
   });
 
+  test('a phone emptied in HubSpot (the owner) clears it in Hearth and in Zendesk and Stripe', async () => {
+    const hs = crm.createContact({ email: 'hsclear@example.com', firstname: 'Hal', lastname: 'Clear' });
+    const cus = stripe.createCustomer({ email: 'hsclear@example.com', name: 'Hal Clear', phone: '+13125554000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('hsclear@example.com');
+    const now = Date.now();
+    await db()
+      .insertInto('source_links')
+      .values({
+        system: 'hubspot',
+        external_id: hs,
+        customer_id: customer.id,
+        snapshot: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    crm.updateFromUi(hs, { phone: '+13125554001' });
+    await eventually(
+      async () => (await customerByEmail('hsclear@example.com')).phone === '+13125554001',
+      20_000,
+      'the CRM phone in Hearth',
+    );
+    await settled();
+    crm.updateFromUi(hs, { phone: '' });
+    await eventually(
+      async () => (await customerByEmail('hsclear@example.com')).phone === null,
+      20_000,
+      'the CRM clear in Hearth',
+    );
+    await settled();
+    assert.equal(zendesk.byExternalId(customer.id)!.phone, null);
+    assert.equal(stripe.customers.get(cus.id)!.phone, null);
+  });
+
   test('create_or_update_many partial failure settles per user; a duplicate e-mail is a review item', async () => {
     await settled();
     zendesk.failNext.add('retry@example.com');
