@@ -38,8 +38,17 @@ export interface StripeSim {
   /** Customer searches answered (`GET /v1/customers/search`). */
   readonly searches: number;
   createCustomer(fields: Partial<StripeSimCustomer>): StripeSimCustomer;
-  /** An event as Stripe would send it (`created` defaults to now, in seconds). */
-  event(type: string, object: Record<string, unknown>, o?: { created?: number; key?: string | null }): StripeEventBody;
+  /**
+   * An event as Stripe would send it (`created` defaults to now, in seconds). A `customer.updated`
+   * carries `data.previous_attributes` as Stripe's does: the attributes that differ from the
+   * customer the simulator holds, with their old values (of a nested hash, the changed keys only),
+   * and the simulator then holds the new state; `previous` gives them instead (`null`: none sent).
+   */
+  event(
+    type: string,
+    object: Record<string, unknown>,
+    o?: { created?: number; key?: string | null; previous?: Record<string, unknown> | null },
+  ): StripeEventBody;
   faults: Faults;
   close(): Promise<void>;
 }
@@ -120,6 +129,24 @@ export function parseForm(text: string): Record<string, unknown> {
   return out;
 }
 
+const isHash = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Stripe's `previous_attributes`: each attribute of `after` that differs from `before`, with its
+ * old value; of a hash both sides hold (address, metadata), only the changed keys (a new key's
+ * old value is null, as Stripe reports an added metadata key).
+ */
+export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const out: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const [old, now] = [before[key] ?? null, after[key] ?? null];
+    if (JSON.stringify(old) === JSON.stringify(now)) continue;
+    if (isHash(old) && isHash(now)) out[key] = previousAttributes(old, now);
+    else out[key] = old;
+  }
+  return out;
+}
+
 const stripeError = (type: string, message: string, code?: string) => ({
   error: { type, message, ...(code ? { code } : {}) },
 });
@@ -158,7 +185,9 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
   }
 
   function update(c: StripeSimCustomer, params: Record<string, unknown>): StripeSimCustomer {
-    for (const k of ['name', 'phone', 'email'] as const) if (typeof params[k] === 'string') c[k] = params[k] as string;
+    // As Stripe: an empty string unsets the attribute.
+    for (const k of ['name', 'phone', 'email'] as const)
+      if (typeof params[k] === 'string') c[k] = (params[k] as string) || null;
     if (params.shipping) c.shipping = params.shipping as StripeSimCustomer['shipping'];
     if (params.address) c.address = params.address as StripeSimCustomer['address'];
     for (const [k, v] of Object.entries((params.metadata ?? {}) as Record<string, string>)) {
@@ -255,6 +284,15 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
     sendJson(res, out.status, out.body, { 'request-id': `req_${Date.now()}` });
   }
 
+  /** The old values of what `object` changes on the customer held (null: a customer it does not hold). */
+  function diffCustomer(object: Record<string, unknown>): Record<string, unknown> | null {
+    const held = typeof object.id === 'string' ? customers.get(object.id) : undefined;
+    if (!held) return null;
+    const previous = previousAttributes(held as unknown as Record<string, unknown>, object);
+    customers.set(held.id, structuredClone(object) as unknown as StripeSimCustomer);
+    return previous;
+  }
+
   const server = await listen(handle, opts.port);
   let evt = 0;
   return {
@@ -269,17 +307,20 @@ export async function startStripeSim(opts: { port?: number; apiKey?: string } = 
       return searches;
     },
     createCustomer,
-    event: (type, object, o = {}) => ({
-      id: `evt_sim${String(++evt).padStart(8, '0')}`,
-      object: 'event',
-      type,
-      created: o.created ?? Math.floor(Date.now() / 1000),
-      api_version: '2026-07-29.dahlia',
-      data: { object: structuredClone(object) },
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: o.key ? `req_${evt}` : null, idempotency_key: o.key ?? null },
-    }),
+    event: (type, object, o = {}) => {
+      const previous = o.previous === undefined && type === 'customer.updated' ? diffCustomer(object) : o.previous;
+      return {
+        id: `evt_sim${String(++evt).padStart(8, '0')}`,
+        object: 'event',
+        type,
+        created: o.created ?? Math.floor(Date.now() / 1000),
+        api_version: '2026-07-29.dahlia',
+        data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: o.key ? `req_${evt}` : null, idempotency_key: o.key ?? null },
+      };
+    },
     faults,
     close: server.close,
   };

@@ -143,6 +143,52 @@ describeEachDialect('ownership across systems: refused changes are findings (Str
     assert.equal(f.system_value, '+13125550111');
   });
 
+  test('a Stripe field previous_attributes does not name is no change: no finding, no overwrite', async () => {
+    const cus = stripe.createCustomer({ email: 'same@example.com', name: 'Una Same', phone: '+13125550300' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('same@example.com');
+    const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
+    const [phoneEdit] = zendesk.agentEdit(user.id, { phone: '+13125550399' });
+    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, phoneEdit);
+    await settled();
+    const t = Math.floor(Date.now() / 1000) + 5;
+    // Billing renames the customer before Hearth's phone write reaches Stripe: the object still
+    // holds Stripe's own phone, which did not change.
+    const object = { ...cus, name: 'Una Renamed', phone: '+13125550300' };
+    const renamed = stripe.event('customer.updated', object, { created: t, previous: { name: 'Una Same' } });
+    await sendStripeEvent(stripeUrl(), renamed, [STRIPE_SECRET]);
+    await settled();
+    const after = await customerByEmail('same@example.com');
+    assert.equal(after.phone, '+13125550399', 'the phone owned by Zendesk stays');
+    assert.equal(after.family_name, 'Renamed', 'the name Stripe changed is applied');
+    const phoneFindings = async () =>
+      (await findings(customer.id)).filter((x) => x.field === 'phone' && x.system === 'stripe');
+    assert.deepEqual(await phoneFindings(), [], 'no drift finding for a phone Stripe did not change');
+    // Control: the same object as a whole-record change (no previous_attributes) is a phone finding.
+    const whole = stripe.event('customer.updated', object, { created: t + 1, previous: null });
+    await sendStripeEvent(stripeUrl(), whole, [STRIPE_SECRET]);
+    await settled();
+    assert.equal((await phoneFindings()).length, 1);
+  });
+
+  test('an e-mail a Zendesk event carries only to link the user is no change and no finding', async () => {
+    const cus = stripe.createCustomer({ email: 'ride@example.com', name: 'Rae Ride' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('ride@example.com');
+    const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
+    // The Zendesk user holds an older e-mail (its update from Hearth not made yet); an agent renames it.
+    zendesk.users.set(user.id, { ...user, email: 'ride.old@example.com' });
+    const [renamed] = zendesk.agentEdit(user.id, { name: 'Rae Renamed' });
+    assert.equal((renamed as { detail: { email: string } }).detail.email, 'ride.old@example.com');
+    await sendZendeskWebhook(zendeskUrl(), ZENDESK_SECRET, renamed);
+    await settled();
+    assert.equal((await customerByEmail('ride@example.com'))?.id, customer.id, 'the e-mail stays');
+    const emailFindings = (await findings(customer.id)).filter((x) => x.field === 'email');
+    assert.deepEqual(emailFindings, [], 'no drift finding for an e-mail the event did not change');
+  });
+
   test('metadata.hearth_id links a Stripe customer the crosswalk and e-mail do not know', async () => {
     const first = stripe.createCustomer({ email: 'meta@example.com', name: 'Mo Meta' });
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', first), [STRIPE_SECRET]);

@@ -2,6 +2,10 @@
 export const OWNED_FIELDS = ['given_name', 'family_name', 'email', 'phone', 'address'] as const;
 export type OwnedField = (typeof OWNED_FIELDS)[number];
 
+/** The single-value person fields a source can clear (empty) on purpose. */
+export const CLEARABLE_FIELDS = ['given_name', 'family_name', 'email', 'phone'] as const;
+export type ClearableField = (typeof CLEARABLE_FIELDS)[number];
+
 /**
  * Billing fields: who may set them is ownership config too (`billing_address: [stripe]`); they are
  * projected to every system that reads the customer view (support reads billing status, never sets it).

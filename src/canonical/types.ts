@@ -1,4 +1,5 @@
 import type { PostalAddress } from '../address/types.ts';
+import type { ClearableField } from './fields.ts';
 
 /** A connector's name (`connectors.<name>` in config, the system in the crosswalk); see connectors/registry.ts. */
 export type ConnectorId = string;
@@ -52,6 +53,18 @@ export type CanonicalEvent =
        * crosswalk does not know yet to that customer, before the e-mail is tried.
        */
       hearth_id?: string | null;
+      /**
+       * Fields `contact` carries only to identify the record (the vendor says they did not change:
+       * Stripe's current e-mail when `previous_attributes` does not name it): they link and match,
+       * but change nothing, raise no drift finding and carry no version.
+       */
+      unchanged?: (keyof CanonicalContact)[];
+      /**
+       * Fields the vendor says were emptied (Stripe `phone: null` named in `previous_attributes`, a
+       * Zendesk phone identity deleted, a HubSpot property set to ''), each null in `contact`: a
+       * clear, applied and logged like any change. A null not named here is only "no value".
+       */
+      cleared?: ClearableField[];
     }
   | {
       /**
@@ -175,6 +188,11 @@ export interface ProfileProjectPayload {
   billing_status_since: number | null;
   billing_address: PostalAddress | null;
   subscriptions: Subscription[];
+  /**
+   * Person fields an owning system cleared (null here with a recorded writer): a target that holds
+   * its own copy clears it too, where a null with no writer only means Hearth knows no value.
+   */
+  cleared?: ClearableField[];
 }
 
 /** One event of a webhook delivery, with the vendor's id that makes it idempotent. */

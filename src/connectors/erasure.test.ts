@@ -127,6 +127,46 @@ test('Zendesk: soft delete then permanent delete; found by e-mail without an id'
   assert.equal(zendesk.users.size, 0);
 });
 
+test('Zendesk via node-zendesk: erased before is erased; refusal, 429 and network failure reported', async () => {
+  const cfg = {
+    base_url: zendesk.url,
+    email: zendesk.email,
+    api_token: zendesk.token,
+    webhook_secret: 'zd-secret-123',
+  };
+  const erase = eraserOf(zendeskConnector, cfg);
+  const user = (id: number) => ({
+    id,
+    name: 'X',
+    email: `u${id}@example.com`,
+    phone: null,
+    external_id: null,
+    role: 'end-user' as const,
+    user_fields: {},
+    created_at: '',
+    updated_at: '',
+  });
+  zendesk.users.set(7101, user(7101));
+  assert.deepEqual(await erase([job(['7101'])]), [{ ok: true }]);
+  // Erased before (both deletes answer 404): gone counts as erased.
+  assert.deepEqual(await erase([job(['7101'])]), [{ ok: true }]);
+  zendesk.users.set(7102, user(7102));
+  zendesk.faults.set({ reject_delete: { status: 422, message: 'agents cannot be deleted' } });
+  const [refused] = await erase([job(['7102'])]);
+  assert.deepEqual([refused!.ok, (refused as { kind: string }).kind], [false, 'invalid']);
+  assert.match((refused as { message: string }).message, /DELETE \/users\/7102\.json: 422 .*agents cannot be deleted/);
+  zendesk.faults.set({ rate_limit_next: 1, retry_after_s: 7 });
+  const [limited] = await erase([job([], 'u7102@example.com')]);
+  assert.equal(limited!.ok, false);
+  assert.equal((limited as { retry_after_ms?: number }).retry_after_ms, 7000, 'Retry-After kept from the search');
+  zendesk.faults.set({});
+  assert.deepEqual(await erase([job([], 'u7102@example.com')]), [{ ok: true }]);
+  assert.equal(zendesk.users.has(7102), false);
+  const offline = eraserOf(zendeskConnector, { ...cfg, base_url: 'http://127.0.0.1:9' });
+  const [down] = await offline([job(['1'])]);
+  assert.deepEqual([down!.ok, (down as { kind: string }).kind], [false, 'transient']);
+});
+
 test('Auth0 and Keycloak: the users with the e-mail are deleted', async () => {
   const a0 = eraserOf(auth0Connector, {
     domain: auth0.url,

@@ -113,3 +113,36 @@ test('a source the policy does not list may not set the field', () => {
   assert.equal(plan.updates.phone, undefined);
   assert.match(plan.rejected[0]!.reason, /helpdesk may not set phone/);
 });
+
+test('an explicit clear from the owning system clears the field and logs it; a bare null is no change', () => {
+  const row = {
+    ...empty,
+    phone: '+13125550100',
+    email: 'jo@x.com',
+    field_sources: JSON.stringify({ phone: 'hubspot', email: 'hubspot' }),
+  };
+  const clear = planChanges(row, { phone: null, cleared: ['phone'] }, 'hubspot', DEFAULT_OWNERSHIP, 1);
+  assert.equal(clear.updates.phone, null);
+  assert.deepEqual(clear.log, [{ field: 'phone', old_value: '+13125550100', new_value: null }]);
+  assert.equal(JSON.parse(clear.updates.field_sources!).phone, 'hubspot', 'the clear has a writer');
+  // Absent, or null without the source saying it emptied the field: "no value", no change.
+  for (const incoming of [{}, { phone: null }, { phone: '  ' }])
+    assert.deepEqual(planChanges(row, incoming, 'hubspot', DEFAULT_OWNERSHIP, 1).log, []);
+  // A clear named for a field carried with a value is no clear (the value wins).
+  assert.equal(
+    planChanges(row, { phone: '+13125550101', cleared: ['phone'] }, 'hubspot', DEFAULT_OWNERSHIP, 1).updates.phone,
+    '+13125550101',
+  );
+  const email = planChanges(row, { email: null, cleared: ['email'] }, 'hubspot', DEFAULT_OWNERSHIP, 1);
+  assert.deepEqual([email.updates.email, email.updates.email_normalized], [null, null]);
+  // Clearing a field already empty changes nothing.
+  assert.deepEqual(planChanges(empty, { phone: null, cleared: ['phone'] }, 'hubspot', DEFAULT_OWNERSHIP, 1).log, []);
+});
+
+test('a clear from a system that does not own the field is refused like any change', () => {
+  const row = { ...empty, phone: '+13125550100', field_sources: JSON.stringify({ phone: 'hubspot' }) };
+  const plan = planChanges(row, { phone: null, cleared: ['phone'] }, 'helpdesk', DEFAULT_OWNERSHIP, 1);
+  assert.equal(plan.updates.phone, undefined);
+  assert.deepEqual(plan.log, []);
+  assert.match(plan.rejected[0]!.reason, /helpdesk may not set phone/);
+});

@@ -1,4 +1,4 @@
-import type { OwnedField } from '../canonical/fields.ts';
+import type { ClearableField, OwnedField } from '../canonical/fields.ts';
 import type { PostalAddress } from '../address/types.ts';
 import type { CustomersTable } from '../db/schema.ts';
 import { ADDRESS_COLUMNS, addressColumns, normalizeEmail } from '../canonical/customer.ts';
@@ -11,6 +11,8 @@ export interface IncomingContact {
   email?: string | null;
   phone?: string | null;
   address?: { value: PostalAddress; key: string; validated: boolean } | null;
+  /** Fields the source emptied on purpose: a null there clears the field; any other null is "no value". */
+  cleared?: readonly ClearableField[];
 }
 
 export interface FieldChange {
@@ -48,7 +50,10 @@ export function planChanges(
 ): ChangePlan {
   const sources = JSON.parse(row.field_sources) as Partial<Record<OwnedField, string>>;
   const plan: ChangePlan = { updates: {}, log: [], rejected: [], address_moved: false };
-  for (const field of SCALARS) planScalar(plan, row, sources, field, incoming[field], source, policy);
+  for (const field of SCALARS) {
+    const clear = incoming[field] === null && (incoming.cleared?.includes(field) ?? false);
+    planScalar(plan, row, sources, field, incoming[field], clear, source, policy);
+  }
   if (incoming.address) planAddress(plan, row, sources, incoming.address, source, policy, now);
   if (plan.log.length > 0) plan.updates.field_sources = JSON.stringify(sources);
   return plan;
@@ -60,18 +65,20 @@ function planScalar(
   sources: Partial<Record<OwnedField, string>>,
   field: (typeof SCALARS)[number],
   value: string | null | undefined,
+  clear: boolean,
   source: string,
   policy: OwnershipPolicy,
 ): void {
   const next = value?.trim() || null;
-  if (next === null || same(field, row[field], next)) return;
+  // A null is "no value" (absent, unknown) unless the source says it emptied the field.
+  if (next === null ? !clear || row[field] === null : same(field, row[field], next)) return;
   const decision = decideOwnership(policy, field, source, sources[field] ?? null, row[field] === null);
   if (!decision.allowed) {
     plan.rejected.push({ field, reason: decision.reason });
     return;
   }
   plan.updates[field] = next;
-  if (field === 'email') plan.updates.email_normalized = normalizeEmail(next);
+  if (field === 'email') plan.updates.email_normalized = next === null ? null : normalizeEmail(next);
   plan.log.push({ field, old_value: row[field], new_value: next });
   sources[field] = source;
 }

@@ -84,6 +84,44 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal((await customerByEmail('order@example.com')).phone, '+13125550003');
   });
 
+  test('previous_attributes out of order: older phone change after a rename applies, older rename not', async () => {
+    const cus = stripe.createCustomer({ email: 'attr@example.com', name: 'Ari Attr', phone: '+13125550401' });
+    const t = Math.floor(Date.now() / 1000) - 60;
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus, { created: t }), [STRIPE_SECRET]);
+    await settled();
+    const phone = stripe.event('customer.updated', { ...cus, phone: '+13125550402' }, { created: t + 10 });
+    const rename = stripe.event(
+      'customer.updated',
+      { ...cus, phone: '+13125550402', name: 'Ari Newer' },
+      { created: t + 20 },
+    );
+    const oldName = stripe.event(
+      'customer.updated',
+      { ...cus, phone: '+13125550402', name: 'Ari Older' },
+      { created: t + 15, previous: { name: 'Ari Attr' } },
+    );
+    assert.deepEqual(rename.data.previous_attributes, { name: 'Ari Attr' });
+    for (const ev of [rename, phone, oldName]) {
+      assert.equal((await sendStripeEvent(stripeUrl(), ev, [STRIPE_SECRET])).status, 200);
+      await settled();
+    }
+    const c = await customerByEmail('attr@example.com');
+    assert.equal(c.phone, '+13125550402', 'the rename carries no phone: the older phone change is not stale');
+    assert.equal(c.family_name, 'Newer', 'an older rename is stale');
+  });
+
+  test('a Stripe customer first seen in an update (phone only) is created with its e-mail, not its name', async () => {
+    const cus = stripe.createCustomer({ email: 'late@example.com', name: 'Lu Late', phone: '+13125550501' });
+    const ev = stripe.event('customer.updated', { ...cus, phone: '+13125550502' });
+    assert.deepEqual(ev.data.previous_attributes, { phone: '+13125550501' });
+    await sendStripeEvent(stripeUrl(), ev, [STRIPE_SECRET]);
+    await settled();
+    const c = await customerByEmail('late@example.com');
+    assert.ok(c, 'found by the e-mail it rode along with');
+    assert.equal(c.phone, '+13125550502');
+    assert.equal(c.given_name, null, 'the name did not change: not taken from the object');
+  });
+
   test('a card failure reaches the support view; an invoice for an unknown customer creates nothing', async () => {
     const cus = stripe.createCustomer({ email: 'card@example.com', name: 'Cara Card' });
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
@@ -257,6 +295,109 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     assert.equal((await customerByEmail('zoe@example.com')).phone, '+13125559999');
     await settled();
     assert.equal(stripe.customers.get(cus.id)!.phone, '+13125559999', 'and projected to billing');
+  });
+
+  test('an agent deleting the phone in Zendesk clears it: logged, and cleared in the CRM and in billing', async () => {
+    const hs = crm.createContact({ email: 'del@example.com', firstname: 'Del', lastname: 'Phone' });
+    const cus = stripe.createCustomer({ email: 'del@example.com', name: 'Del Phone', phone: '+13125552000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('del@example.com');
+    assert.equal(customer.phone, '+13125552000');
+    const now = Date.now();
+    await db()
+      .insertInto('source_links')
+      .values({
+        system: 'hubspot',
+        external_id: hs,
+        customer_id: customer.id,
+        snapshot: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
+    const [edit] = zendesk.agentEdit(user.id, { phone: '+13125552001' });
+    await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit);
+    await eventually(async () => crm.getContact(hs)?.properties.phone === '+13125552001', 20_000, 'phone in the CRM');
+    await settled();
+    const [deleted, ...others] = zendesk.agentEdit(user.id, { phone: null });
+    assert.deepEqual(others, []);
+    assert.equal(deleted!.type, 'zen:event-type:user.identity_deleted');
+    assert.equal((await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, deleted)).status, 200);
+    await settled();
+    assert.equal((await customerByEmail('del@example.com')).phone, null);
+    await eventually(async () => crm.getContact(hs)?.properties.phone === '', 20_000, 'phone cleared in the CRM');
+    const log = await db()
+      .selectFrom('change_log')
+      .select(['old_value', 'new_value', 'source_system'])
+      .where('customer_id', '=', customer.id)
+      .where('field', '=', 'phone')
+      .orderBy('changed_at', 'desc')
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(log, { old_value: '+13125552001', new_value: null, source_system: 'zendesk' });
+    assert.equal(stripe.customers.get(cus.id)!.phone, null, 'cleared in billing (Stripe unsets on "")');
+    assert.equal(stripe.updates.at(-1)!.params.phone, '');
+  });
+
+  test('Stripe removing the phone (null, named in previous_attributes) clears it; support loses it too', async () => {
+    const cus = stripe.createCustomer({ email: 'nophone@example.com', name: 'Nia Nophone', phone: '+13125553000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('nophone@example.com');
+    await eventually(async () => zendesk.byExternalId(customer.id)?.phone === '+13125553000', 20_000, 'zendesk phone');
+    const removed = stripe.event('customer.updated', { ...cus, phone: null });
+    assert.deepEqual(removed.data.previous_attributes, { phone: '+13125553000' });
+    await sendStripeEvent(stripeUrl(), removed, [STRIPE_SECRET]);
+    await settled();
+    assert.equal((await customerByEmail('nophone@example.com')).phone, null);
+    assert.equal(zendesk.byExternalId(customer.id)!.phone, null, 'the Zendesk user lost it too');
+    // A whole-object event (no previous_attributes) with phone null is no clear: nothing to clear
+    // now, so the phone is set again first, then an update that does not name it leaves it.
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.updated', { ...cus, phone: '+13125553001' }), [
+      STRIPE_SECRET,
+    ]);
+    await settled();
+    const bare = stripe.event('customer.updated', { ...cus, phone: null }, { previous: null });
+    await sendStripeEvent(stripeUrl(), bare, [STRIPE_SECRET]);
+    await settled();
+    assert.equal((await customerByEmail('nophone@example.com')).phone, '+13125553001', 'a bare null is no value');
+  });
+
+  test('a phone emptied in HubSpot (the owner) clears it in Hearth and in Zendesk and Stripe', async () => {
+    const hs = crm.createContact({ email: 'hsclear@example.com', firstname: 'Hal', lastname: 'Clear' });
+    const cus = stripe.createCustomer({ email: 'hsclear@example.com', name: 'Hal Clear', phone: '+13125554000' });
+    await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
+    await settled();
+    const customer = await customerByEmail('hsclear@example.com');
+    const now = Date.now();
+    await db()
+      .insertInto('source_links')
+      .values({
+        system: 'hubspot',
+        external_id: hs,
+        customer_id: customer.id,
+        snapshot: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    crm.updateFromUi(hs, { phone: '+13125554001' });
+    await eventually(
+      async () => (await customerByEmail('hsclear@example.com')).phone === '+13125554001',
+      20_000,
+      'the CRM phone in Hearth',
+    );
+    await settled();
+    crm.updateFromUi(hs, { phone: '' });
+    await eventually(
+      async () => (await customerByEmail('hsclear@example.com')).phone === null,
+      20_000,
+      'the CRM clear in Hearth',
+    );
+    await settled();
+    assert.equal(zendesk.byExternalId(customer.id)!.phone, null);
+    assert.equal(stripe.customers.get(cus.id)!.phone, null);
   });
 
   test('create_or_update_many partial failure settles per user; a duplicate e-mail is a review item', async () => {

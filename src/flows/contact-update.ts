@@ -1,3 +1,4 @@
+import type { ClearableField } from '../canonical/fields.ts';
 import type { CanonicalContact, CanonicalEvent } from '../canonical/types.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { checkPlausibility, type Plausibility } from '../address/plausibility.ts';
@@ -84,16 +85,28 @@ export function applyContactUpdate(
   matchIncoming(state, ctx.identity, ev, eventId, now);
   const customer = resolveCustomer(state, ev.source, ev.external_id, ev.contact.email, now, ev.hearth_id);
   const link = setLink(state, ev.source, ev.external_id, customer.id, ev.vendor_fields, now);
-  // Only the fields this event changed are applied; the snapshot completes a partial address.
+  // Only the fields this event changed are applied (not those it carries to identify the
+  // record); the snapshot completes a partial address.
+  const changed = changedContact(ev, customer);
   const whole = ctx.contactFromFields(ev.source, link.snapshot ?? {});
-  const contact =
-    whole && ev.contact.address !== undefined ? { ...ev.contact, address: whole.address ?? null } : ev.contact;
-  const incoming = toIncoming(ctx, contact, false);
+  const contact = whole && changed.address !== undefined ? { ...changed, address: whole.address ?? null } : changed;
+  const incoming = toIncoming(ctx, contact, false, ev.cleared);
   const origin = { source: ev.source, event_id: eventId, occurred_at: ev.occurred_at };
   const outcome = applyIncoming(state, ctx, customer, incoming, origin, now);
   // A change the policy refuses is neither applied nor dropped: it becomes a drift finding.
   if (outcome.rejected.length) queueOwnershipFindings(state, customer, incoming, ev.external_id, origin, outcome, now);
   return outcome;
+}
+
+/**
+ * The event's contact without the fields it carries only to identify the record; such a field
+ * still fills one the customer lacks (a customer this event created has no e-mail yet).
+ */
+function changedContact(ev: ContactUpdate, customer: CustomersTable): CanonicalContact {
+  if (!ev.unchanged?.length) return ev.contact;
+  const contact = { ...ev.contact };
+  for (const f of ev.unchanged) if (f === 'address' || customer[f] !== null) delete contact[f];
+  return contact;
 }
 
 function queueOwnershipFindings(
@@ -106,7 +119,7 @@ function queueOwnershipFindings(
   now: number,
 ): void {
   const findings = outcome.rejected.map((r) => {
-    const field = r.field as keyof IncomingContact;
+    const field = r.field as Exclude<keyof IncomingContact, 'cleared'>;
     const ours = field === 'address' ? addressOf(customer) : customer[field];
     const theirs = field === 'address' ? (incoming.address?.value ?? null) : incoming[field];
     const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
@@ -184,7 +197,15 @@ function crmAlreadyThere(ctx: EngineContext, after: CustomersTable, crm: LinkSta
 }
 
 /** A partial address (a CRM reporting only `city`) is not a delivery point; it is left out. */
-function toIncoming(ctx: EngineContext, c: CanonicalContact, validated: boolean): IncomingContact {
+function toIncoming(
+  ctx: EngineContext,
+  c: CanonicalContact,
+  validated: boolean,
+  cleared?: readonly ClearableField[],
+): IncomingContact {
   const address = c.address?.line1 ? { value: c.address, key: ctx.keyAddress(c.address), validated } : null;
-  return { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address };
+  const person = { given_name: c.given_name, family_name: c.family_name, email: c.email, phone: c.phone, address };
+  // A clear counts only for a field still carried as null (a stale one was dropped from the contact).
+  const clears = cleared?.filter((f) => c[f] === null) ?? [];
+  return clears.length ? { ...person, cleared: clears } : person;
 }

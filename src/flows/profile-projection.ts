@@ -4,7 +4,8 @@ import { addressOf } from '../canonical/customer.ts';
 import { PROFILE_PROJECT, type ProfileProjectPayload } from '../canonical/types.ts';
 import { minimiseJobs } from '../governance/minimise.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, WRITABLE_FIELDS } from '../connectors/fields-write.ts';
-import type { Database } from '../db/schema.ts';
+import type { CustomersTable, Database } from '../db/schema.ts';
+import { CLEARABLE_FIELDS, type ClearableField } from '../canonical/fields.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 import { membershipAt } from '../households/membership-store.ts';
 import { balanceOf } from '../loyalty/ledger-store.ts';
@@ -42,7 +43,15 @@ export async function profileOf(
     billing_status_since: billing.status_since,
     billing_address: billing.billing_address,
     subscriptions: billing.subscriptions.map(({ id, name, status }) => ({ id, name, status })),
+    ...clearedOf(row),
   };
+}
+
+/** Person fields an owning system cleared: empty, yet with a recorded writer (never known: no writer). */
+function clearedOf(row: Pick<CustomersTable, ClearableField | 'field_sources'>): { cleared?: ClearableField[] } {
+  const sources = JSON.parse(row.field_sources || '{}') as Record<string, string | undefined>;
+  const cleared = CLEARABLE_FIELDS.filter((f) => row[f] === null && sources[f]);
+  return cleared.length ? { cleared } : {};
 }
 
 /** Projections asked for in one batch: per customer, each change with its targets and condition. */

@@ -11,8 +11,11 @@ type ContactUpdate = Extract<CanonicalEvent, { type: 'contact.updated' }>;
 const VERSION_KEY = 'hearth:version';
 const fieldKey = (field: string) => `${VERSION_KEY}:${field}`;
 
+/** The fields an event changes: those it carries only to identify the record have no version. */
 function carried(ev: ContactUpdate): (keyof CanonicalContact)[] {
-  return (Object.keys(ev.contact) as (keyof CanonicalContact)[]).filter((f) => ev.contact[f] !== undefined);
+  return (Object.keys(ev.contact) as (keyof CanonicalContact)[]).filter(
+    (f) => ev.contact[f] !== undefined && !ev.unchanged?.includes(f),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLEARABLE_FIELDS } from '../../canonical/fields.ts';
 import type { InboundEvent } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 import { MAX_AMOUNT_MINOR, MAX_TEXT, stripControl } from './ingress.ts';
@@ -53,6 +54,12 @@ const event = z.discriminatedUnion('type', [
     origin_is_hearth: z.boolean(),
     version: z.number().int().min(0).optional(),
     hearth_id: id.nullish(),
+    // Kept, not stripped: which carried fields are only for linking, and which were emptied on purpose.
+    unchanged: z
+      .array(z.enum(['given_name', 'family_name', 'email', 'phone', 'address']))
+      .max(5)
+      .optional(),
+    cleared: z.array(z.enum(CLEARABLE_FIELDS)).max(CLEARABLE_FIELDS.length).optional(),
   }),
   z.object({
     type: z.literal('household.changed'),

@@ -102,6 +102,17 @@ test('propertyChange events become contact.updated with a per-event delivery id;
   assert.equal(parseEvents(req(other, {}), '54321')[0]!.event.type, 'unsupported');
 });
 
+test('a propertyChange that empties the phone is a clear; a pulled empty property is not', () => {
+  const emptied = JSON.stringify([{ ...JSON.parse(body)[0], propertyName: 'phone', propertyValue: '' }]);
+  const [e] = parseEvents(req(emptied, {}), '54321');
+  assert.ok(e!.event.type === 'contact.updated');
+  assert.deepEqual([e!.event.contact, e!.event.cleared], [{ phone: null }, ['phone']]);
+  const set = JSON.stringify([{ ...JSON.parse(body)[0], propertyName: 'phone', propertyValue: '+13125550000' }]);
+  const [s] = parseEvents(req(set, {}), '54321');
+  assert.equal(s!.event.type === 'contact.updated' && s!.event.cleared, undefined);
+  assert.deepEqual(contactFromFields({ phone: null, firstname: 'Jo' }), { given_name: 'Jo', phone: null });
+});
+
 test('malformed deliveries name the field', () => {
   assert.throws(
     () => parseEvents(req('{"a":1}', {}), undefined),

@@ -20,7 +20,7 @@ import {
 import type { TokenStore } from '../common/credentials-store.ts';
 import { saysUnauthorized, withRenewal, type TokenUse } from '../common/renewing.ts';
 import { createHubSpotSource } from './pull.ts';
-import { ADDRESS_PROPS, contactFromFields, mapError } from './mapping.ts';
+import { ADDRESS_PROPS, clearsOfChange, contactFromFields, mapError } from './mapping.ts';
 import { associationEvent, deliverOptIns, optInExpectedWrite, type AssociationChangeEvent } from './households.ts';
 import { CONTACT_FETCH, deliverContactFetches } from '../contact-fetch.ts';
 import { deliverByKind } from '../deliver-by-kind.ts';
@@ -387,6 +387,7 @@ function toEvent(e: HubSpotEvent, i: number, appId: string | undefined): Inbound
       source: 'hubspot',
       external_id: String(e.objectId),
       contact: contactFromFields(fields),
+      ...clearsOfChange(fields),
       vendor_fields: fields,
       origin_is_hearth: ours,
       occurred_at: Number(e.occurredAt),

@@ -1,3 +1,4 @@
+import type { ClearableField } from '../../canonical/fields.ts';
 import type { CanonicalContact, DeliveryResult, FailureKind } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
 import { kindOfStatus, parseRetryAfter } from '../common/http.ts';
@@ -54,6 +55,22 @@ function policyWait(body: string): number {
 
 function header(headers: Record<string, string> | undefined, name: string): string | undefined {
   return Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+const CLEARABLE_PROPS: Record<string, ClearableField> = {
+  firstname: 'given_name',
+  lastname: 'family_name',
+  email: 'email',
+  phone: 'phone',
+};
+
+/**
+ * A property change that empties a person property (HubSpot sends '' or no value) is a clear, as
+ * `cleared` on the event; for a property change only: a pulled record's empty property is "no value".
+ */
+export function clearsOfChange(f: Record<string, string | null>): { cleared?: ClearableField[] } {
+  const cleared = Object.entries(f).flatMap(([p, v]) => (CLEARABLE_PROPS[p] && !v?.trim() ? [CLEARABLE_PROPS[p]] : []));
+  return cleared.length ? { cleared } : {};
 }
 
 /** Maps HubSpot contact properties to canonical fields; only the properties present are set. */

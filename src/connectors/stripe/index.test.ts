@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startStripeSim, stripeSignature } from '../../../sim/stripe.ts';
+import { previousAttributes, startStripeSim, stripeSignature } from '../../../sim/stripe.ts';
 import { PROFILE_PROJECT, type OutboundJob, type ProfileProjectPayload } from '../../canonical/types.ts';
 import { HearthError } from '../../errors.ts';
 import { createStripeConnector, customerUpdate } from './index.ts';
@@ -56,6 +56,98 @@ test('customer.updated maps to a versioned contact change and a billing address;
   const [linked] = parseStripeEvent(body(tagged), 'stripe');
   assert.equal(linked!.event.type === 'contact.updated' && linked!.event.hearth_id, 'cus_01hearth');
   assert.equal(billing!.event.type === 'billing.address_changed' && billing!.event.billing_address?.region, 'IL');
+});
+
+test('customer.updated with previous_attributes: only the attributes Stripe says changed are a change', () => {
+  const customer = {
+    id: 'cus_2',
+    email: 'kim@example.com',
+    name: 'Kim Lee',
+    phone: '+13125550123',
+    address: { line1: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' },
+    metadata: {},
+  };
+  const ev = (previous: Record<string, unknown>) =>
+    parseStripeEvent(
+      body({
+        id: 'evt_p',
+        type: 'customer.updated',
+        created: 1714650100,
+        data: { object: customer, previous_attributes: previous },
+      }),
+      'stripe',
+    );
+  const [phone, ...rest] = ev({ phone: '+13125550000' });
+  assert.deepEqual(rest, [], 'the address did not change: no billing address event');
+  assert.deepEqual(phone!.event.type === 'contact.updated' && phone!.event, {
+    type: 'contact.updated',
+    source: 'stripe',
+    external_id: 'cus_2',
+    // The e-mail rides along to link the record, named as unchanged; the name is not carried.
+    contact: { phone: '+13125550123', email: 'kim@example.com' },
+    vendor_fields: { phone: '+13125550123' },
+    origin_is_hearth: false,
+    occurred_at: 1714650100000,
+    version: 1714650100,
+    unchanged: ['email'],
+  });
+  const [named] = ev({ name: 'Kim Li', email: 'kim.old@example.com' });
+  assert.deepEqual(named!.event.type === 'contact.updated' && named!.event.contact, {
+    given_name: 'Kim',
+    family_name: 'Lee',
+    email: 'kim@example.com',
+  });
+  assert.equal(named!.event.type === 'contact.updated' && named!.event.unchanged, undefined);
+  const [moved, ...none] = ev({ address: { line1: '9 Old Rd' } });
+  assert.equal(moved!.delivery_id, 'evt_p:billing_address', 'only the billing address changed');
+  assert.deepEqual(none, []);
+  const cleared = parseStripeEvent(
+    body({
+      id: 'evt_c',
+      type: 'customer.updated',
+      created: 1714650200,
+      data: {
+        object: { ...customer, phone: null, name: '' },
+        previous_attributes: { phone: '+13125550123', name: 'Kim Lee' },
+      },
+    }),
+    'stripe',
+  )[0]!.event;
+  assert.ok(cleared.type === 'contact.updated');
+  assert.deepEqual(cleared.contact, { given_name: null, family_name: null, phone: null, email: 'kim@example.com' });
+  assert.deepEqual(cleared.cleared, ['given_name', 'family_name', 'phone'], 'emptied attributes are clears');
+  assert.equal(phone!.event.type === 'contact.updated' && phone!.event.cleared, undefined);
+  const [balance] = ev({ balance: 0 });
+  assert.equal(balance!.event.type, 'unsupported', 'nothing Hearth reads changed');
+  // Without previous_attributes (a sender that omits it) the whole object is the change, as before.
+  const whole = parseStripeEvent(
+    body({ id: 'evt_w', type: 'customer.updated', created: 1, data: { object: customer } }),
+    'stripe',
+  );
+  assert.equal(whole.length, 2);
+  assert.equal(whole[0]!.event.type === 'contact.updated' && whole[0]!.event.contact.given_name, 'Kim');
+});
+
+test('the simulator sends previous_attributes as Stripe does: old values of what changed (nested: keys)', async () => {
+  assert.deepEqual(
+    previousAttributes(
+      { name: 'A', phone: '+1', address: { line1: '1 Main', city: 'X' }, metadata: { a: '1' } },
+      { name: 'A', phone: null, address: { line1: '2 Main', city: 'X' }, metadata: { a: '1', b: '2' } },
+    ),
+    { phone: '+1', address: { line1: '1 Main' }, metadata: { b: null } },
+  );
+  const sim = await startStripeSim();
+  try {
+    const c = sim.createCustomer({ email: 'sim@example.com', name: 'Sam Sim', phone: '+13125550001' });
+    const first = sim.event('customer.updated', { ...c, phone: null });
+    assert.deepEqual(first.data.previous_attributes, { phone: '+13125550001' });
+    const second = sim.event('customer.updated', { ...c, phone: null, name: 'Sam Simm' });
+    assert.deepEqual(second.data.previous_attributes, { name: 'Sam Sim' }, 'diffed against the state it now holds');
+    assert.equal(sim.event('customer.created', c).data.previous_attributes, undefined);
+    assert.equal(sim.event('customer.updated', c, { previous: null }).data.previous_attributes, undefined);
+  } finally {
+    await sim.close();
+  }
 });
 
 test('invoices set the billing status: failed with a retry is past due, without one delinquent; paid is active', () => {

@@ -41,9 +41,12 @@ export async function stripeClient(cfg: StripeConfig): Promise<Stripe> {
 export function customerUpdate(p: ProfileProjectPayload): Stripe.CustomerUpdateParams {
   const name = [p.given_name, p.family_name].filter(Boolean).join(' ') || undefined;
   const a = p.address;
+  // A field its owner cleared is cleared in Stripe too ('' unsets it); a field Hearth never knew is left alone.
+  const cleared = new Set(p.cleared ?? []);
+  const clearName = !name && cleared.has('given_name') && cleared.has('family_name');
   return {
-    ...(name ? { name } : {}),
-    ...(p.phone ? { phone: p.phone } : {}),
+    ...(name ? { name } : clearName ? { name: '' } : {}),
+    ...(p.phone ? { phone: p.phone } : cleared.has('phone') ? { phone: '' } : {}),
     ...(a && name
       ? {
           shipping: {
@@ -122,7 +125,9 @@ async function project(
     const params = customerUpdate(p);
     // The key is the job's: a retry after a lost response replays Stripe's answer, never writes twice.
     await stripe.customers.update(id, params, { idempotencyKey: `${HEARTH_KEY_PREFIX}${job.id}` });
-    return { ok: true, external_id: id, written: { name: params.name ?? null, phone: params.phone ?? null } };
+    // As Stripe then reports them: a cleared attribute is null.
+    const written = { name: params.name || null, phone: params.phone || null };
+    return { ok: true, external_id: id, written };
   } catch (err) {
     return failure(err, now);
   }

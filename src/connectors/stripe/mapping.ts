@@ -1,5 +1,6 @@
 import type { PostalAddress } from '../../address/types.ts';
 import type { BillingStatus, CanonicalContact, CanonicalEvent, InboundEvent } from '../../canonical/types.ts';
+import type { ClearableField } from '../../canonical/fields.ts';
 import { HearthError } from '../../errors.ts';
 
 /** Prefix of the idempotency keys Hearth sends: Stripe echoes the key in the event it causes. */
@@ -31,7 +32,8 @@ interface StripeEvent {
   id: string;
   type: string;
   created: number;
-  data: { object: Record<string, unknown> };
+  /** On `*.updated`: the attributes that changed, with their old values (nested: the changed keys only). */
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> | null };
   request?: { id?: string | null; idempotency_key?: string | null } | null;
 }
 
@@ -61,6 +63,59 @@ export function contactOf(c: StripeCustomer): CanonicalContact {
 /** The vendor values of a customer event (echo fingerprints compare them with what Hearth wrote). */
 export function vendorFieldsOf(c: StripeCustomer): Record<string, string | null> {
   return { name: c.name ?? null, phone: c.phone ?? null };
+}
+
+/** The canonical fields each Stripe customer attribute feeds. */
+const CONTACT_ATTRIBUTES: Record<string, ClearableField[]> = {
+  name: ['given_name', 'family_name'],
+  email: ['email'],
+  phone: ['phone'],
+};
+
+/**
+ * What a `customer.updated` says changed: the keys of `data.previous_attributes` (Stripe lists
+ * every changed attribute there, with its old value). Null when the event carries none (a
+ * `customer.created`, or a sender that omits it): then the whole object is the change.
+ */
+export function changedAttributes(ev: Pick<StripeEvent, 'type' | 'data'>): Set<string> | null {
+  const prev = ev.data.previous_attributes;
+  if (ev.type !== 'customer.updated' || typeof prev !== 'object' || prev === null || Array.isArray(prev)) return null;
+  return new Set(Object.keys(prev));
+}
+
+/**
+ * The contact change of a customer event: only the fields whose Stripe attribute changed, so a
+ * value Stripe merely repeats is neither a change nor drift. The current e-mail, when it did not
+ * change, rides along to link the record and is named in `unchanged` (it changes nothing).
+ */
+function contactChange(c: StripeCustomer, changed: Set<string> | null): ContactChange {
+  const full = contactOf(c);
+  if (!changed) return { contact: full, vendor: vendorFieldsOf(c), unchanged: [], cleared: [] };
+  const contact: CanonicalContact = {};
+  const all = vendorFieldsOf(c);
+  const vendor: Record<string, string | null> = {};
+  const cleared: ClearableField[] = [];
+  for (const [attr, fields] of Object.entries(CONTACT_ATTRIBUTES)) {
+    if (!changed.has(attr)) continue;
+    for (const f of fields) Object.assign(contact, { [f]: full[f] ?? null });
+    if (attr in all) vendor[attr] = all[attr] ?? null;
+    // Changed to nothing: Stripe says the attribute was emptied (a deleted phone), a clear.
+    const now = (c as unknown as Record<string, unknown>)[attr];
+    if (now === null || now === undefined || (typeof now === 'string' && !now.trim())) cleared.push(...fields);
+  }
+  const unchanged: (keyof CanonicalContact)[] = [];
+  if (contact.email === undefined && full.email) {
+    contact.email = full.email;
+    unchanged.push('email');
+  }
+  return { contact, vendor, unchanged, cleared };
+}
+
+interface ContactChange {
+  contact: CanonicalContact;
+  vendor: Record<string, string | null>;
+  unchanged: (keyof CanonicalContact)[];
+  cleared: ClearableField[];
 }
 
 function parseEvent(raw: Buffer): StripeEvent {
@@ -99,32 +154,47 @@ export function parseStripeEvent(raw: Buffer, source: string): InboundEvent[] {
     case 'customer.updated': {
       const c = obj as unknown as StripeCustomer;
       const external_id = requireString(c.id, 'data.object.id');
-      const contact = contactOf(c);
-      return [
-        one({
-          type: 'contact.updated',
-          source,
-          external_id,
-          contact,
-          vendor_fields: vendorFieldsOf(c),
-          origin_is_hearth: (ev.request?.idempotency_key ?? '').startsWith(HEARTH_KEY_PREFIX),
-          occurred_at: at,
-          version: ev.created,
-          // Hearth writes its id to the customer's metadata: it links a record the crosswalk lost.
-          ...(c.metadata?.hearth_id ? { hearth_id: c.metadata.hearth_id } : {}),
-        }),
-        one(
-          {
-            type: 'billing.address_changed',
+      const changed = changedAttributes(ev);
+      const { contact, vendor, unchanged, cleared } = contactChange(c, changed);
+      const hearthId = c.metadata?.hearth_id;
+      const out: InboundEvent[] = [];
+      // A change that touches no contact attribute (a balance, a default card) changes nobody,
+      // unless it is the metadata that now names the Hearth customer (it links the record).
+      const linking = Boolean(hearthId) && (!changed || changed.has('metadata'));
+      const touched = !changed || Object.keys(CONTACT_ATTRIBUTES).some((a) => changed.has(a));
+      if (touched || linking)
+        out.push(
+          one({
+            type: 'contact.updated',
             source,
             external_id,
             contact,
-            billing_address: addressOf(c.address),
+            vendor_fields: vendor,
+            origin_is_hearth: (ev.request?.idempotency_key ?? '').startsWith(HEARTH_KEY_PREFIX),
             occurred_at: at,
-          },
-          ':billing_address',
-        ),
-      ];
+            version: ev.created,
+            ...(unchanged.length ? { unchanged } : {}),
+            ...(cleared.length ? { cleared } : {}),
+            // Hearth writes its id to the customer's metadata: it links a record the crosswalk lost.
+            ...(hearthId ? { hearth_id: hearthId } : {}),
+          }),
+        );
+      if (!changed || changed.has('address'))
+        out.push(
+          one(
+            {
+              type: 'billing.address_changed',
+              source,
+              external_id,
+              // The e-mail links the billing record; the rest is the contact event's business.
+              contact: !changed ? contact : contact.email ? { email: contact.email } : {},
+              billing_address: addressOf(c.address),
+              occurred_at: at,
+            },
+            ':billing_address',
+          ),
+        );
+      return out.length ? out : [one({ type: 'unsupported', source, vendor_type: ev.type })];
     }
     case 'customer.deleted': {
       const external_id = requireString(obj.id, 'data.object.id');

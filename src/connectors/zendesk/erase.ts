@@ -2,51 +2,56 @@ import type { ConnectorDeps } from '../connector.ts';
 import { kindOfStatus, retryAfter, type FetchLike } from '../common/http.ts';
 import { eraseEach, type DeleteOutcome, type Eraser } from '../erasure.ts';
 import { apiRoot, type ZendeskConfig } from './index.ts';
+import { answerOf, lazyZendeskSdk, type ZendeskAnswer } from './sdk.ts';
+
+/** One SDK answer, or a network failure as status 0 with its message. */
+type Answer = Pick<ZendeskAnswer, 'status' | 'retryAfter'> & { text: string };
 
 /**
- * Zendesk's two-step user erasure: `DELETE /users/:id` (soft delete), then
- * `DELETE /deleted_users/:id` (permanent: Zendesk's GDPR path). With no crosswalk id, the users
- * with the e-mail (`/users/search?query=`).
+ * Zendesk's two-step user erasure through node-zendesk: `users.delete` (soft delete), then
+ * `DELETE /deleted_users/:id` (permanent: Zendesk's GDPR path; the SDK has no call for it, so it
+ * goes through the client's `request`). With no crosswalk id, the users with the e-mail (one
+ * `/users/search` page, read with its status and `Retry-After`).
  */
 export function zendeskEraser(cfg: ZendeskConfig, deps: ConnectorDeps): Eraser {
   const now = deps.now ?? Date.now;
-  const send = deps.fetch ?? (fetch as FetchLike);
-  const auth = `Basic ${Buffer.from(`${cfg.email}/token:${cfg.api_token}`).toString('base64')}`;
-  const call = async (method: string, path: string) => {
+  const sdk = lazyZendeskSdk(
+    { endpointUri: apiRoot(cfg), email: cfg.email, api_token: cfg.api_token },
+    deps.fetch ?? (fetch as FetchLike),
+  );
+  const call = async (request: () => Parameters<typeof answerOf>[0]): Promise<Answer & { json: unknown }> => {
     try {
-      const res = await send(`${apiRoot(cfg)}${path}`, {
-        method,
-        headers: { authorization: auth, accept: 'application/json' },
-      });
-      const text = await res.text();
-      return { status: res.status, retry: res.headers.get('retry-after'), text };
+      const a = await answerOf(request());
+      return { ...a, text: a.json === null || a.json === undefined ? '' : JSON.stringify(a.json) };
     } catch (err) {
-      return { status: 0, retry: null, text: (err as Error).message };
+      return { status: 0, retryAfter: null, json: null, text: (err as Error).message };
     }
   };
-  const fail = (method: string, path: string, r: { status: number; retry: string | null; text: string }) => ({
+  const fail = (method: string, path: string, r: Answer) => ({
     ok: false as const,
     kind: r.status ? kindOfStatus(r.status) : ('transient' as const),
-    message: `zendesk ${method} ${path.replace(/\?.*$/, '')}: ${r.status || 'network'} ${r.text.slice(0, 200)}`.trim(),
-    ...retryAfter(r.retry, now),
+    message: `zendesk ${method} ${path}: ${r.status || 'network'} ${r.text.slice(0, 200)}`.trim(),
+    ...retryAfter(r.retryAfter, now),
   });
   const ok = (s: number) => s >= 200 && s < 300;
   return eraseEach(
     async (id): Promise<DeleteOutcome> => {
-      const path = `/users/${encodeURIComponent(id)}.json`;
-      const soft = await call('DELETE', path);
+      const soft = await call(async () => (await sdk()).users.delete(encodeURIComponent(id)));
       // Already soft-deleted (404): go on to the permanent delete.
-      if (!ok(soft.status) && soft.status !== 404) return fail('DELETE', path, soft);
-      const purgePath = `/deleted_users/${encodeURIComponent(id)}.json`;
-      const hard = await call('DELETE', purgePath);
-      return ok(hard.status) ? { ok: true } : fail('DELETE', purgePath, hard);
+      if (!ok(soft.status) && soft.status !== 404) return fail('DELETE', `/users/${id}.json`, soft);
+      const hard = await call(async () =>
+        (await sdk()).users.request('DELETE', ['deleted_users', encodeURIComponent(id)]),
+      );
+      return ok(hard.status) ? { ok: true } : fail('DELETE', `/deleted_users/${id}.json`, hard);
     },
     async (email) => {
-      const path = `/users/search.json?query=${encodeURIComponent(`email:${email}`)}`;
-      const r = await call('GET', path);
-      if (!ok(r.status)) return fail('GET', path, r);
-      const users = (JSON.parse(r.text || '{}') as { users?: { id?: number | string }[] }).users ?? [];
-      return { ok: true, ids: users.map((u) => String(u.id)).filter((x) => x !== 'undefined') };
+      const r = await call(async () =>
+        (await sdk()).users.request('GET', ['users', 'search', { query: `email:${email}` }]),
+      );
+      if (!ok(r.status)) return fail('GET', '/users/search.json', r);
+      // The users client hands back the `users` array itself (its JSON API name), not `{ users }`.
+      const users = Array.isArray(r.json) ? (r.json as { id?: number | string }[]) : [];
+      return { ok: true, ids: users.map((u) => String(u?.id)).filter((x) => x !== 'undefined') };
     },
   );
 }

@@ -68,6 +68,8 @@ const contactChange = (type: string, contact: object, vendor_fields: object) => 
     occurred_at: now,
     version: now,
     hearth_id: 'cus_J1',
+    // The detail's e-mail rides along to link the user: named as no change.
+    unchanged: ['email'],
   },
 });
 
@@ -100,7 +102,15 @@ test('user.identity_created|changed|deleted: an agent sets, corrects or removes 
     contactChange('identity_changed', { phone: '+13125550199' }, { phone: '+13125550199' }),
   ]);
   const deleted = zendeskEvent('identity_deleted', { current: null, previous: phone('+13125550199') });
-  assert.deepEqual(parse(deleted), [contactChange('identity_deleted', { phone: null }, { phone: null })]);
+  const gone = contactChange('identity_deleted', { phone: null }, { phone: null });
+  assert.deepEqual(parse(deleted), [{ ...gone, event: { ...gone.event, cleared: ['phone'] } }], 'a clear');
+  // A phone identity changed to no value is a clear too.
+  const emptied = zendeskEvent('identity_changed', { current: phone(''), previous: phone('+13125550199') });
+  const [e] = parse(emptied);
+  assert.deepEqual(e!.event.type === 'contact.updated' && [e!.event.contact.phone, e!.event.cleared], [
+    null,
+    ['phone'],
+  ]);
   // The primary e-mail identity is the user's e-mail (it replaces the detail's as the contact's).
   const email = zendeskEvent('identity_changed', {
     current: { id: 50, type: 'email', value: 'jane.new@example.com', primary: true },
@@ -199,6 +209,7 @@ test('user.external_id_changed links the Zendesk user to the Hearth customer it 
     occurred_at: now,
     version: now,
     hearth_id: 'cus_J2',
+    unchanged: ['email'],
   });
 });
 

@@ -1,5 +1,6 @@
 import type { PostalAddress } from '../../address/types.ts';
 import type { BillingStatus, CanonicalContact, InboundEvent, ProfileProjectPayload } from '../../canonical/types.ts';
+import type { ClearableField } from '../../canonical/fields.ts';
 import { HearthError } from '../../errors.ts';
 
 /** The custom user fields Hearth keeps on a Zendesk user (keys; `hearth doctor`-style setup creates them). */
@@ -57,7 +58,8 @@ export function userOf(p: ProfileProjectPayload): ZendeskUser {
     name,
     external_id: p.customer_id,
     ...(p.email ? { email: p.email } : {}),
-    ...(p.phone ? { phone: p.phone } : {}),
+    // A phone its owner cleared is removed from the user too; one Hearth never knew is left alone.
+    ...(p.phone ? { phone: p.phone } : p.cleared?.includes('phone') ? { phone: null } : {}),
     user_fields: {
       household_id: p.household_id,
       hierarchy_role: p.hierarchy_role,
@@ -154,7 +156,14 @@ function isIdentity(v: unknown): v is ZendeskIdentity {
 
 /** What one Zendesk user event changed, as contact fields (with the raw values echo suppression compares). */
 type Change =
-  | { kind: 'contact'; contact: CanonicalContact; vendor: Record<string, string | null>; hearthId?: string | null }
+  | {
+      kind: 'contact';
+      contact: CanonicalContact;
+      vendor: Record<string, string | null>;
+      hearthId?: string | null;
+      /** The agent emptied the field (a phone identity deleted): a clear, not "no value". */
+      cleared?: ClearableField[];
+    }
   | { kind: 'billing'; status: BillingStatus }
   | { kind: 'none' };
 
@@ -180,7 +189,12 @@ function changeOf(kind: string, ev: ZendeskWebhook['event']): Change {
       const value = typeof current.value === 'string' && current.value.trim() ? current.value.trim() : null;
       // The user's phone is its (primary) phone_number identity; its e-mail the primary e-mail one.
       if (current.type === 'phone_number' && current.primary !== false)
-        return { kind: 'contact', contact: { phone: value }, vendor: { phone: value } };
+        return {
+          kind: 'contact',
+          contact: { phone: value },
+          vendor: { phone: value },
+          ...(value === null ? { cleared: ['phone' as const] } : {}),
+        };
       if (current.type === 'email' && current.primary === true && value)
         return { kind: 'contact', contact: { email: value }, vendor: { email: value } };
       return { kind: 'none' };
@@ -189,10 +203,10 @@ function changeOf(kind: string, ev: ZendeskWebhook['event']): Change {
       const e = need();
       const gone = isIdentity(e.previous) ? e.previous : isIdentity(e.current) ? e.current : null;
       if (!gone) throw bad('event.previous', 'must be the deleted identity {type, value}');
-      // A deleted phone is reported as phone null (the apply step never clears a field, for any
-      // source); a deleted e-mail identity says nothing (the user keeps its primary e-mail).
+      // A deleted phone clears the phone (under the ownership policy); a deleted e-mail identity
+      // says nothing (the user keeps its primary e-mail).
       if (gone.type === 'phone_number' && gone.primary !== false)
-        return { kind: 'contact', contact: { phone: null }, vendor: { phone: null } };
+        return { kind: 'contact', contact: { phone: null }, vendor: { phone: null }, cleared: ['phone'] };
       return { kind: 'none' };
     }
     case 'custom_field_changed': {
@@ -276,6 +290,7 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
         },
       },
     ];
+  const ridesAlong = Boolean(email) && change.contact.email === undefined;
   const hearthId = change.hearthId ?? (typeof d.external_id === 'string' && d.external_id ? d.external_id : null);
   return [
     {
@@ -285,12 +300,15 @@ export function parseZendeskEvent(raw: Buffer, source: string, now: number): Inb
         source,
         external_id: externalId,
         // The user's current e-mail rides along to link the user (the crosswalk knows it first).
-        contact: { ...(email && change.contact.email === undefined ? { email } : {}), ...change.contact },
+        contact: { ...(ridesAlong ? { email } : {}), ...change.contact },
         vendor_fields: change.vendor,
         origin_is_hearth: false,
         occurred_at: occurred,
         ...(Number.isNaN(at) ? {} : { version: at }),
         ...(hearthId ? { hearth_id: hearthId } : {}),
+        // It links; it is no change (a user's e-mail owned elsewhere is neither overwritten nor drift).
+        ...(ridesAlong ? { unchanged: ['email' as const] } : {}),
+        ...(change.cleared?.length ? { cleared: change.cleared } : {}),
       },
     },
   ];

@@ -16,6 +16,13 @@ export interface ZendeskSdk {
     createOrUpdateMany(body: { users: unknown[] }): Promise<SdkAnswer>;
     /** Follows `next_page`; the users of every page (an error answer with `Retry-After` comes back as an item). */
     search(params: { query: string }): Promise<unknown[]>;
+    /** `DELETE /users/:id`: the soft delete. */
+    delete(id: number | string): Promise<SdkAnswer>;
+    /**
+     * Any path on the client (`['deleted_users', id]`, a last object is the query string); the
+     * SDK has no call for the permanent delete, and its `search` reads every page, losing `Retry-After`.
+     */
+    request(method: string, path: (string | number | Record<string, string>)[]): Promise<SdkAnswer>;
   };
   jobstatuses: { show(id: string): Promise<SdkAnswer> };
   userfields: { create(body: { user_field: Record<string, unknown> }): Promise<SdkAnswer> };
