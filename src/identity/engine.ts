@@ -307,7 +307,9 @@ function scorePairs(
     tf: model.tf[f],
     div: PATTERN_RADIX ** (FIELD_COMPARATORS.length - 1 - f),
     exact: c.levels.length,
-    adjust: new Map<string, number>(),
+    // Per record (local index), NaN until read: millions of pairs read the adjustment of the
+    // same few hundred thousand records, so a typed array replaces a map look-up per pair.
+    adjust: new Float64Array(n).fill(Number.NaN),
   })).filter((x) => x.tf);
   const out: ScoredPair[] = [];
   for (let p = 0; p < codes.length; p++) {
@@ -326,12 +328,8 @@ function scorePairs(
     for (const t of tfFields) {
       // digit = level + 1, so an exact agreement is the digit equal to the number of levels.
       if (Math.floor(code / t.div) % PATTERN_RADIX !== t.exact) continue;
-      const value = t.c.tfValue!(prepared[first]!);
-      let adj = t.adjust.get(value);
-      if (adj === undefined) {
-        adj = tfAdjustment(t.tf!, value);
-        t.adjust.set(value, adj);
-      }
+      let adj = t.adjust[first]!;
+      if (Number.isNaN(adj)) adj = t.adjust[first] = tfAdjustment(t.tf!, t.c.tfValue!(prepared[first]!));
       w += adj;
     }
     const probability = weightToProbability(w);
