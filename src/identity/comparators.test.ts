@@ -16,7 +16,7 @@ import {
 import { buildNicknameIndex } from './nicknames.ts';
 import { canonicalEmail, createPreparer } from './prepare.ts';
 import { mulberry32 } from './fellegi-sunter.ts';
-import { editDistance, jaroWinkler, jaroWinklerAbove, soundex } from './strings.ts';
+import { editDistance, jaroWinkler, jaroWinklerAbove, simplify, soundex } from './strings.ts';
 import type { PersonInput } from './types.ts';
 
 const prep = createPreparer({ defaultCountry: 'US' });
@@ -198,6 +198,26 @@ test('the jaro-winkler bound rejects only pairs below the floor; the edit-distan
     assert.equal(editDistance(a, b, 2), Math.min(editDistance(a, b, 9), 3), `${a} ${b}`);
   }
   assert.ok(rejected > 1000 && kept > 1000, `rejected ${rejected}, kept ${kept}`);
+});
+
+test('simplify with its ASCII and already-simple fast paths agrees with the full normalisation', () => {
+  const rand = mulberry32(14);
+  const chars = ['a', 'z', 'Q', '0', '9', ' ', ' ', '-', "'", '.', 'é', 'Ñ', 'ß', 'ﬁ', '\t'];
+  const full = (s: string): string =>
+    s
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^a-z0-9]+/g, ' ')
+      .trim();
+  let unchanged = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const pool = k % 3 === 0 ? chars : chars.slice(0, 6);
+    const s = Array.from({ length: Math.floor(rand() * 9) }, () => pool[Math.floor(rand() * pool.length)]).join('');
+    assert.equal(simplify(s), full(s), JSON.stringify(s));
+    if (simplify(s) === s) unchanged++;
+  }
+  assert.ok(unchanged > 500, `${unchanged} strings already simple`);
 });
 
 // Textbook Jaro-Winkler with arrays, as the reference for the bit-flag version.

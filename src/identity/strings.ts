@@ -237,12 +237,23 @@ export function soundex(s: string): string {
 
 /** Lower case, letters and digits only, single spaces. */
 export function simplify(s: string): string {
-  return s
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
+  // One pass decides the fast paths: ASCII text is its own NFKD form (no accents to strip), and
+  // text already simple (most names, once lower-cased by a source) is returned as it is.
+  let ascii = true;
+  let simple = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (c !== 32 || i === 0 || i === s.length - 1 || s.charCodeAt(i - 1) === 32) simple = false;
+  }
+  if (ascii && simple) return s;
+  const lower = s.toLowerCase();
+  const base = ascii ? lower : lower.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  return base.replace(/[^a-z0-9]+/g, ' ').trim();
 }
 
 /** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */
