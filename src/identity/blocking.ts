@@ -1,16 +1,11 @@
 import { isUnitLine } from './comparators.ts';
-import { hash52, StreamHash52 } from './strings.ts';
+import { hash52 } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
 /** A blocking rule: records with the same non-empty key become candidate pairs. */
 export interface BlockingRule {
   name: string;
   key(r: PreparedRecord): string;
-  /**
-   * hash52 of `key(r)`, or -1 when the key is empty, computed without building the key (the
-   * default rules have it; a rule without it is hashed from its key).
-   */
-  hash?(r: PreparedRecord): number;
   /**
    * Training only: the rule's pairs (a sample of them at scale) help fit the model but are not
    * scored. For broad rules whose blocks grow with the square of the input while they find
@@ -19,110 +14,12 @@ export interface BlockingRule {
   trainingOnly?: boolean;
 }
 
-/** A field of the key, whole (length 0) or its first `length` characters (missing if shorter). */
-interface Part {
-  get: (r: PreparedRecord) => string;
-  length: number;
+const pre = (s: string, n: number): string => (s.length >= n ? s.slice(0, n) : '');
+// Two or three parts, '' if any is missing (no rest array: keys are built n times per rule).
+function join(a: string, b: string, c?: string): string {
+  if (a === '' || b === '' || c === '') return '';
+  return c === undefined ? `${a}|${b}` : `${a}|${b}|${c}`;
 }
-/** A key slot: one part, or two parts in a fixed order (`a~b`, a <= b) so swapped values meet. */
-type Slot = Part | { either: [Part, Part] };
-
-const whole = (get: Part['get']): Part => ({ get, length: 0 });
-const pre = (get: Part['get'], length: number): Part => ({ get, length });
-const either = (x: Part, y: Part): Slot => ({ either: [x, y] });
-const STAR: Part = { get: () => '*', length: 0 };
-
-const PIPE = 0x7c;
-const TILDE = 0x7e;
-
-// Length of a part's value, -1 when missing ('' or shorter than the prefix).
-function partLength(p: Part, r: PreparedRecord): number {
-  const s = p.get(r);
-  if (p.length === 0) return s.length === 0 ? -1 : s.length;
-  return s.length >= p.length ? p.length : -1;
-}
-
-// x's first lx characters against y's first ly, as `<` compares the two prefixes.
-function prefixLess(x: string, lx: number, y: string, ly: number): boolean {
-  const l = lx < ly ? lx : ly;
-  for (let i = 0; i < l; i++) {
-    const d = x.charCodeAt(i) - y.charCodeAt(i);
-    if (d !== 0) return d < 0;
-  }
-  return lx < ly;
-}
-
-const hasher = new StreamHash52();
-
-/**
- * A rule from its key slots, joined by `|`: `key` builds the string (tests, review tools),
- * `hash` streams the same characters into hash52 (blocking), with no string per record.
- */
-function rule(
-  name: string,
-  slots: Slot[],
-  opts: { trainingOnly?: boolean; skip?: (r: PreparedRecord) => boolean } = {},
-): BlockingRule {
-  const key = (r: PreparedRecord): string => {
-    if (opts.skip?.(r)) return '';
-    const out: string[] = [];
-    for (const slot of slots) {
-      if ('either' in slot) {
-        const [x, y] = slot.either;
-        const lx = partLength(x, r);
-        const ly = partLength(y, r);
-        if (lx < 0 || ly < 0) return '';
-        const a = x.get(r).slice(0, lx);
-        const b = y.get(r).slice(0, ly);
-        out.push(a < b ? `${a}~${b}` : `${b}~${a}`);
-      } else {
-        const l = partLength(slot, r);
-        if (l < 0) return '';
-        out.push(slot.get(r).slice(0, l));
-      }
-    }
-    return out.join('|');
-  };
-  const hash = (r: PreparedRecord): number => {
-    if (opts.skip?.(r)) return -1;
-    // Every slot checked before hashing: a missing part makes the whole key empty.
-    for (const slot of slots) {
-      if ('either' in slot) {
-        if (partLength(slot.either[0], r) < 0 || partLength(slot.either[1], r) < 0) return -1;
-      } else if (partLength(slot, r) < 0) return -1;
-    }
-    hasher.reset();
-    for (let k = 0; k < slots.length; k++) {
-      if (k > 0) hasher.addChar(PIPE);
-      const slot = slots[k]!;
-      if ('either' in slot) {
-        const x = slot.either[0];
-        const y = slot.either[1];
-        const sx = x.get(r);
-        const sy = y.get(r);
-        const lx = partLength(x, r);
-        const ly = partLength(y, r);
-        const xFirst = prefixLess(sx, lx, sy, ly);
-        hasher.add(xFirst ? sx : sy, xFirst ? lx : ly);
-        hasher.addChar(TILDE);
-        hasher.add(xFirst ? sy : sx, xFirst ? ly : lx);
-      } else hasher.add(slot.get(r), partLength(slot, r));
-    }
-    return hasher.value();
-  };
-  return { name, key, hash, ...(opts.trainingOnly ? { trainingOnly: true } : {}) };
-}
-
-const given = (r: PreparedRecord): string => r.given;
-const family = (r: PreparedRecord): string => r.family;
-const dob = (r: PreparedRecord): string => r.dob;
-const givenSdx = (r: PreparedRecord): string => r.givenSdx;
-const familySdx = (r: PreparedRecord): string => r.familySdx;
-const postcode = (r: PreparedRecord): string => r.postcode;
-const street = (r: PreparedRecord): string => r.street;
-const streetRaw = (r: PreparedRecord): string => r.streetRaw;
-const streetNumber = (r: PreparedRecord): string => r.streetNumber;
-const city = (r: PreparedRecord): string => r.city;
 
 /**
  * Default rules. Their union forgives an error in any one field (a typo in the family name
@@ -135,59 +32,57 @@ const city = (r: PreparedRecord): string => r.city;
  * the model (a sample, weighted): the mix of pairs EM sees stays that of all the rules.
  */
 export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
-  rule('soundex_names', [whole(givenSdx), whole(familySdx)], { trainingOnly: true }),
-  rule('dob_given_initial', [whole(dob), pre(given, 1)]),
-  rule('dob_family_initial', [whole(dob), pre(family, 1)]),
-  rule('national_id', [whole((r) => r.nationalId)]),
-  rule('phone', [whole((r) => r.phone)]),
-  rule('email', [whole((r) => r.email)]),
-  rule('postcode_street', [whole(postcode), pre(street, 3)]),
-  rule('postcode_family_soundex', [whole(postcode), whole(familySdx)]),
-  rule('given_soundex_dob_year_month', [whole(givenSdx), pre(dob, 6)], { trainingOnly: true }),
-  rule('family_soundex_dob_year', [whole(familySdx), pre(dob, 4), pre(given, 1)], { trainingOnly: true }),
-  rule('street_number_street', [whole(streetNumber), pre(street, 4), pre(city, 2)]),
+  { name: 'soundex_names', key: (r) => join(r.givenSdx, r.familySdx), trainingOnly: true },
+  { name: 'dob_given_initial', key: (r) => join(r.dob, pre(r.given, 1)) },
+  { name: 'dob_family_initial', key: (r) => join(r.dob, pre(r.family, 1)) },
+  { name: 'national_id', key: (r) => r.nationalId },
+  { name: 'phone', key: (r) => r.phone },
+  { name: 'email', key: (r) => r.email },
+  { name: 'postcode_street', key: (r) => join(r.postcode, pre(r.street, 3)) },
+  { name: 'postcode_family_soundex', key: (r) => join(r.postcode, r.familySdx) },
+  { name: 'given_soundex_dob_year_month', key: (r) => join(r.givenSdx, pre(r.dob, 6)), trainingOnly: true },
+  {
+    name: 'family_soundex_dob_year',
+    key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)),
+    trainingOnly: true,
+  },
+  { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
   // Family name and the street as typed, in one region: the postcode or city changed (or missing)
   // on one side. The region keeps common names on common streets from forming huge blocks.
-  rule('family_street_typed', [whole(family), pre(streetRaw, 4), whole((r) => r.region)]),
+  { name: 'family_street_typed', key: (r) => join(r.family, pre(r.streetRaw, 4), r.region) },
   // Swaps: given and family name in each other's place, address lines in each other's place.
-  rule('dob_initials_unordered', [whole(dob), either(pre(given, 1), pre(family, 1))]),
-  rule('names_soundex_unordered_year', [either(whole(givenSdx), whole(familySdx)), pre(dob, 4)]),
-  rule('names_soundex_unordered_city', [either(whole(givenSdx), whole(familySdx)), pre(city, 3)]),
+  { name: 'dob_initials_unordered', key: (r) => join(r.dob, unordered(pre(r.given, 1), pre(r.family, 1))) },
+  { name: 'names_soundex_unordered_year', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.dob, 4)) },
+  { name: 'names_soundex_unordered_city', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.city, 3)) },
   // A family name changed (marriage, typo) together with the date of birth or the street.
-  rule('postcode_given_soundex', [whole(postcode), whole(givenSdx)]),
-  rule('postcode_line2', [whole(postcode), pre((r) => r.line2, 5)]),
-  rule('street_number_lines_unordered', [
-    whole(streetNumber),
-    either(
-      pre((r) => r.street1, 4),
-      pre((r) => r.street2, 4),
-    ),
-  ]),
+  { name: 'postcode_given_soundex', key: (r) => join(r.postcode, r.givenSdx) },
+  { name: 'postcode_line2', key: (r) => join(r.postcode, pre(r.line2, 5)) },
+  {
+    name: 'street_number_lines_unordered',
+    key: (r) => join(r.streetNumber, unordered(pre(r.street1, 4), pre(r.street2, 4))),
+  },
   // Both names replaced or swapped with typos, with the date of birth intact: the date with the
   // postcode or the house number (selective: few people share a birthday and a postcode).
-  rule('dob_postcode', [whole(dob), whole(postcode)]),
-  rule('dob_street_number', [whole(dob), whole(streetNumber)]),
+  { name: 'dob_postcode', key: (r) => join(r.dob, r.postcode) },
+  { name: 'dob_street_number', key: (r) => join(r.dob, r.streetNumber) },
   // The two address lines as typed, in either order: a house number missing or changed with the
   // postcode, the lines swapped. Not for a line 2 that is a unit (`Apt 4`, `Apartment 4-B`): a
   // unit designator with a common street would form blocks across the whole file.
-  rule(
-    'lines_typed_unordered',
-    [
-      either(
-        pre(streetRaw, 5),
-        pre((r) => r.line2Key, 5),
-      ),
-      STAR,
-    ],
-    {
-      skip: (r) => isUnitLine(r.line2Raw),
-    },
-  ),
+  {
+    name: 'lines_typed_unordered',
+    key: (r) => (isUnitLine(r.line2Raw) ? '' : join(unordered(pre(r.streetRaw, 5), pre(r.line2Key, 5)), '*')),
+  },
   // The street as typed where the parser misread it (`6 mockridgedcrescent`), in the postcode.
   // (Given name + street as typed + city found one more FEBRL 3 pair but gave 21% more candidate
   // pairs on synthetic people, none of them a true pair the other rules miss: not kept.)
-  rule('postcode_street_typed', [whole(postcode), pre(streetRaw, 4)]),
+  { name: 'postcode_street_typed', key: (r) => join(r.postcode, pre(r.streetRaw, 4)) },
 ];
+
+// The two values in a fixed order, so that a record and its swapped twin share the key.
+function unordered(a: string, b: string): string {
+  if (a === '' || b === '') return '';
+  return a < b ? `${a}~${b}` : `${b}~${a}`;
+}
 
 export interface BlockingOptions {
   /** Blocks larger than this are not expanded fully; each record meets its `window` neighbours. */
@@ -296,10 +191,9 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   const hashScale = 1 / 2 ** (indexBits - 1);
   const { packed, start, members } = scratch;
   let m = 0;
-  const hashOf = rule.hash ?? ((r: PreparedRecord): number => (rule.key(r) === '' ? -1 : hash52(rule.key(r))));
   for (let i = 0; i < n; i++) {
-    const h = hashOf(records[i]!);
-    if (h >= 0) packed[m++] = Math.floor(h * hashScale) * scale + i;
+    const k = rule.key(records[i]!);
+    if (k !== '') packed[m++] = Math.floor(hash52(k) * hashScale) * scale + i;
   }
   const sorted = packed.subarray(0, m).sort();
   let count = 0;

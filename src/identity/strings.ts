@@ -268,38 +268,6 @@ export function hash52(k: string): number {
   return (fmix(a) >>> 0) * 2 ** 20 + (fmix(b) >>> 12);
 }
 
-/**
- * hash52 of a string given in pieces, without building it: `add` the pieces in order, then
- * `value()` equals hash52 of their concatenation. Blocking hashes tens of millions of keys.
- */
-export class StreamHash52 {
-  private a = 0x811c9dc5;
-  private b = 0x01000193;
-  reset(): void {
-    this.a = 0x811c9dc5;
-    this.b = 0x01000193;
-  }
-  /** The first `length` characters of s. */
-  add(s: string, length: number): void {
-    let a = this.a;
-    let b = this.b;
-    for (let i = 0; i < length; i++) {
-      const c = s.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-    }
-    this.a = a;
-    this.b = b;
-  }
-  addChar(c: number): void {
-    this.a = Math.imul(this.a ^ c, 0x01000193);
-    this.b = Math.imul(this.b ^ c, 0x5bd1e995) ^ (this.b >>> 15);
-  }
-  value(): number {
-    return (fmix(this.a) >>> 0) * 2 ** 20 + (fmix(this.b) >>> 12);
-  }
-}
-
 function fmix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
