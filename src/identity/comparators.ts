@@ -1,5 +1,5 @@
 import { areNicknames } from './nicknames.ts';
-import { editDistance, jaroWinkler, jaroWinklerAbove } from './strings.ts';
+import { editDistance, jaroWinklerAbove } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
 /** -1 = a value is missing on either side (no evidence); 0 = disagree; higher = closer. */

@@ -19,11 +19,11 @@ export function createPreparer(opts: PrepareOptions): (input: PersonInput) => Pr
   const caches: PrepareCaches = {
     phone: phoneNormalizer(country),
     name: memo((raw) => nameKey(raw)),
-    soundex: memo(soundex),
+    soundex,
     dob: memo(canonicalDob),
     place: memo(simplify),
     street: memoStreet(),
-    code: memo(codeKey),
+    code: codeKey,
     letters: memo(lettersOf),
     line2Key: memo((raw) => simplify(raw).replace(/[^a-z0-9]/g, '')),
   };
