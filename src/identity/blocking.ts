@@ -144,16 +144,15 @@ export function blockPairs(
     if (opts.sources && opts.sources[i] === opts.sources[j]) return;
     buf.push(i, j);
   };
-  const packed = packedKeys(records, rules);
-  rules.forEach((rule, k) => {
+  for (const rule of rules) {
     const before = buf.length;
-    const blocks = groupBlocks(packed[k]!, scratch);
+    const blocks = groupBlocks(records, rule, scratch);
     buf.reserve(blockPairCount(blocks, opts));
     forEachBlock(blocks, (members, from, to) => {
       if (blockPairsOf(members, from, to, records, opts, add)) oversizeBlocks++;
     });
     rulePairs[rule.name] = buf.length - before;
-  });
+  }
   return { pairs: uniquePairCodes(buf, n), rulePairs, oversizeBlocks };
 }
 
@@ -177,38 +176,25 @@ interface Blocks {
 }
 
 /**
- * Each rule's key per record, hashed to a number and packed with the record index into one
- * float (hash in the high bits; -1 for no key), so one numeric sort gathers the blocks with
+ * Groups records by the rule's key. Each key is hashed to a number and packed with its record
+ * index into one float (hash in the high bits), so one numeric sort gathers the blocks with
  * ascending members: no Map holding a million key strings per rule (that cost more in garbage
  * collection than anything else in blocking). Keys with the same hash share a block (the hash
  * keeps 33 bits at a million records: some tens of such blocks per rule) — a few extra
- * candidate pairs, never a lost one. All rules' keys of a record are made while its fields are
- * in the CPU cache: one pass over the records instead of one per rule.
+ * candidate pairs, never a lost one.
  */
-function packedKeys(records: readonly PreparedRecord[], rules: readonly BlockingRule[]): Float64Array[] {
+function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scratch: BlockScratch): Blocks {
   const n = records.length;
   const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const scale = 2 ** indexBits;
   // The hash keeps its top 53 - indexBits bits, so hash and index fit a float exactly.
   const hashScale = 1 / 2 ** (indexBits - 1);
-  const out = rules.map(() => new Float64Array(n));
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    for (let k = 0; k < rules.length; k++) {
-      const key = rules[k]!.key(r);
-      out[k]![i] = key === '' ? -1 : Math.floor(hash52(key) * hashScale) * scale + i;
-    }
-  }
-  return out;
-}
-
-/** Groups one rule's packed keys (see packedKeys) into blocks. */
-function groupBlocks(keys: Float64Array, scratch: BlockScratch): Blocks {
-  const n = keys.length;
-  const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
   const { packed, start, members } = scratch;
   let m = 0;
-  for (let i = 0; i < n; i++) if (keys[i]! >= 0) packed[m++] = keys[i]!;
+  for (let i = 0; i < n; i++) {
+    const k = rule.key(records[i]!);
+    if (k !== '') packed[m++] = Math.floor(hash52(k) * hashScale) * scale + i;
+  }
   const sorted = packed.subarray(0, m).sort();
   let count = 0;
   let previous = -1;
@@ -281,8 +267,7 @@ export function sampleTrainingPairs(
   opts: BlockingOptions & { budget: number },
   exclude: Float64Array,
 ): TrainingPairs {
-  const packed = packedKeys(records, rules);
-  const grouped = packed.map((keys) => copyBlocks(groupBlocks(keys, new BlockScratch(records.length))));
+  const grouped = rules.map((rule) => copyBlocks(groupBlocks(records, rule, new BlockScratch(records.length))));
   let rawPairs = 0;
   for (const g of grouped) rawPairs += blockPairCount(g, opts);
   const rate = rawPairs <= opts.budget ? 1 : opts.budget / rawPairs;
