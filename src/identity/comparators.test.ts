@@ -16,7 +16,7 @@ import {
 import { buildNicknameIndex } from './nicknames.ts';
 import { canonicalEmail, createPreparer } from './prepare.ts';
 import { mulberry32 } from './fellegi-sunter.ts';
-import { editDistance, jaroWinkler, soundex } from './strings.ts';
+import { editDistance, jaroWinkler, jaroWinklerAbove, simplify, soundex } from './strings.ts';
 import type { PersonInput } from './types.ts';
 
 const prep = createPreparer({ defaultCountry: 'US' });
@@ -173,6 +173,51 @@ test('jaro-winkler (bit flags up to 31 characters, arrays beyond) agrees with th
     const b = rand() < 0.5 ? word(k % 2 === 0 ? 12 : 40) : mutate(a, rand);
     assert.equal(jaroWinkler(a, b), referenceJaroWinkler(a, b), `${a} ${b}`);
   }
+});
+
+test('the jaro-winkler bound rejects only pairs below the floor; the edit-distance bound changes no distance', () => {
+  const rand = mulberry32(13);
+  const word = (): string =>
+    Array.from({ length: 1 + Math.floor(rand() * 10) }, () => 'abcdefg'[Math.floor(rand() * 7)]).join('');
+  let rejected = 0;
+  let kept = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const a = word();
+    const b = rand() < 0.5 ? word() : mutate(mutate(a, rand), rand);
+    const jw = jaroWinkler(a, b);
+    for (const floor of [0.8, 0.9, 0.92]) {
+      const above = jaroWinklerAbove(a, b, floor);
+      if (above === jw) kept++;
+      else {
+        assert.equal(above, 0, `${a} ${b}`);
+        assert.ok(jw < floor, `${a} ${b} ${jw} rejected below ${floor}`);
+        rejected++;
+      }
+    }
+    // The bound exits early for max >= 2; a plain DP with max = 9 is never cut short by it.
+    assert.equal(editDistance(a, b, 2), Math.min(editDistance(a, b, 9), 3), `${a} ${b}`);
+  }
+  assert.ok(rejected > 1000 && kept > 1000, `rejected ${rejected}, kept ${kept}`);
+});
+
+test('simplify with its ASCII and already-simple fast paths agrees with the full normalisation', () => {
+  const rand = mulberry32(14);
+  const chars = ['a', 'z', 'Q', '0', '9', ' ', ' ', '-', "'", '.', 'é', 'Ñ', 'ß', 'ﬁ', '\t'];
+  const full = (s: string): string =>
+    s
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^a-z0-9]+/g, ' ')
+      .trim();
+  let unchanged = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const pool = k % 3 === 0 ? chars : chars.slice(0, 6);
+    const s = Array.from({ length: Math.floor(rand() * 9) }, () => pool[Math.floor(rand() * pool.length)]).join('');
+    assert.equal(simplify(s), full(s), JSON.stringify(s));
+    if (simplify(s) === s) unchanged++;
+  }
+  assert.ok(unchanged > 500, `${unchanged} strings already simple`);
 });
 
 // Textbook Jaro-Winkler with arrays, as the reference for the bit-flag version.

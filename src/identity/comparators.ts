@@ -1,5 +1,5 @@
 import { areNicknames } from './nicknames.ts';
-import { editDistance, jaroWinkler } from './strings.ts';
+import { editDistance, jaroWinklerAbove } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
 /** -1 = a value is missing on either side (no evidence); 0 = disagree; higher = closer. */
@@ -89,7 +89,7 @@ function crossSimilarity(x: string, y: string): Level {
   if (x === '' || y === '') return 0;
   if (x === y) return 3;
   if (x.length < 2 || y.length < 2) return 0;
-  return jaroWinkler(x, y) >= 0.9 ? 2 : 0;
+  return jaroWinklerAbove(x, y, 0.9) >= 0.9 ? 2 : 0;
 }
 
 // Two different given names: nickname, else by similarity.
@@ -107,7 +107,7 @@ export function compareFamily(a: PreparedRecord, b: PreparedRecord): Level {
 function similarity(x: string, y: string): Level {
   // A lone initial agrees weakly with any name starting with it.
   if ((x.length === 1 || y.length === 1) && x[0] === y[0]) return 1;
-  const jw = jaroWinkler(x, y);
+  const jw = jaroWinklerAbove(x, y, 0.8);
   if (jw >= 0.92) return 2;
   return jw >= 0.8 ? 1 : 0;
 }
@@ -176,7 +176,7 @@ function identifierComparator(get: (r: PreparedRecord) => string, maxEdits: 1 | 
 function compareText(x: string, y: string): Level {
   if (x === '' || y === '') return -1;
   if (x === y) return 3;
-  const jw = jaroWinkler(x, y);
+  const jw = jaroWinklerAbove(x, y, 0.8);
   if (jw >= 0.92) return 2;
   return jw >= 0.8 ? 1 : 0;
 }
@@ -244,11 +244,11 @@ function rawLevel(x: string, y: string): Level {
   if (x === y) return 2;
   const [short, long] = x.length < y.length ? [x.length, y.length] : [y.length, x.length];
   if (short < long * 0.75) return 0;
-  return jaroWinkler(x, y) >= 0.92 ? 1 : 0;
+  return jaroWinklerAbove(x, y, 0.92) >= 0.92 ? 1 : 0;
 }
 
 function streetLevel(x: string, y: string): Level {
-  return x === y ? 2 : jaroWinkler(x, y) >= 0.92 ? 1 : 0;
+  return x === y ? 2 : jaroWinklerAbove(x, y, 0.92) >= 0.92 ? 1 : 0;
 }
 
 /**
@@ -292,7 +292,7 @@ function typedLine2Level(a: PreparedRecord, b: PreparedRecord): Level {
   if (digitsOf(a.line2Key) !== digitsOf(b.line2Key)) return 0;
   if (a.line2Key.length >= 4 && editDistance(a.line2Key, b.line2Key, 1) <= 1) return 2;
   if (a.line2Raw.length < 4 || b.line2Raw.length < 4) return 0;
-  return jaroWinkler(a.line2Raw, b.line2Raw) >= 0.92 ? 2 : 0;
+  return jaroWinklerAbove(a.line2Raw, b.line2Raw, 0.92) >= 0.92 ? 2 : 0;
 }
 
 const digitsOf = (s: string): string => s.replace(/[^0-9]/g, '');
@@ -319,7 +319,8 @@ export function compareLocality(a: PreparedRecord, b: PreparedRecord): Level {
         : editDistance(a.postcode, b.postcode, 1) <= 1
           ? 1
           : 0;
-  const city = a.city === '' || b.city === '' ? -1 : a.city === b.city ? 2 : jaroWinkler(a.city, b.city) >= 0.9 ? 1 : 0;
+  const city =
+    a.city === '' || b.city === '' ? -1 : a.city === b.city ? 2 : jaroWinklerAbove(a.city, b.city, 0.9) >= 0.9 ? 1 : 0;
   const region = a.region === '' || b.region === '' ? -1 : a.region === b.region ? 1 : 0;
   if (pc === -1 && city === -1 && region === -1) return -1;
   // A postcode one typo apart in the same city is the same place.

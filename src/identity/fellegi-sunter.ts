@@ -176,14 +176,15 @@ export function termFrequencies(records: readonly PreparedRecord[]): (TermFreque
       present++;
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
-    const freq = new Map<string, number>();
+    // Counts become frequencies in place: at a million records a second map of every distinct
+    // family name and street was a few hundred MB of garbage.
     let meanAgreement = 0;
     for (const [v, k] of counts) {
       const p = k / Math.max(1, present);
-      freq.set(v, p);
+      counts.set(v, p);
       meanAgreement += p * p;
     }
-    return { freq, meanAgreement };
+    return { freq: counts, meanAgreement };
   });
 }
 

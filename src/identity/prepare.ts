@@ -23,6 +23,9 @@ export function createPreparer(opts: PrepareOptions): (input: PersonInput) => Pr
     dob: memo(canonicalDob),
     place: memo(simplify),
     street: memoStreet(),
+    code: codeKey,
+    letters: memo(lettersOf),
+    line2Key: memo((raw) => simplify(raw).replace(/[^a-z0-9]/g, '')),
   };
   return (input) => prepareRecord(input, caches);
 }
@@ -34,6 +37,11 @@ interface PrepareCaches {
   dob: (raw: string) => string;
   place: (raw: string) => string;
   street: (number: string, line1: string, line2: string) => StreetParts;
+  // Postcodes, national ids and address lines as typed repeat too (households, duplicates): one
+  // string per distinct value also keeps the heap smaller and makes equal values compare as one.
+  code: (raw: string) => string;
+  letters: (raw: string) => string;
+  line2Key: (raw: string) => string;
 }
 
 // Bounded memo: a preparer kept by a long-running process must not grow without limit, so a
@@ -86,17 +94,17 @@ function prepareRecord(input: PersonInput, c: PrepareCaches): PreparedRecord {
     email: canonicalEmail(input.email ?? ''),
     phone: phoneOf(input.phone ?? '', c.phone),
     dob: c.dob(input.date_of_birth ?? ''),
-    nationalId: (input.national_id ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
+    nationalId: c.code(input.national_id ?? ''),
     streetNumber: street.number,
     street: street.name,
     line2: street.unit,
     street1,
     street2,
-    streetRaw: lettersOf(input.address_line1),
-    line2Raw: lettersOf(input.address_line2),
-    line2Key: simplify(input.address_line2 ?? '').replace(/[^a-z0-9]/g, ''),
+    streetRaw: c.letters(input.address_line1 ?? ''),
+    line2Raw: c.letters(line2),
+    line2Key: c.line2Key(line2),
     city: c.place(input.city ?? ''),
-    postcode: (input.postal_code ?? '').replace(/[^0-9a-zA-Z]/g, '').toLowerCase(),
+    postcode: c.code(input.postal_code ?? ''),
     region: c.place(input.region ?? ''),
     givenSdx: c.soundex(given),
     familySdx: c.soundex(family),
@@ -116,8 +124,13 @@ function phoneOf(raw: string, normalize: (digits: string) => string): string {
 }
 
 /** Letters only: `Copland Drive` and `coplanddrive` give the same. */
-function lettersOf(raw: string | null | undefined): string {
-  return simplify(raw ?? '').replace(/[^a-z]/g, '');
+function lettersOf(raw: string): string {
+  return simplify(raw).replace(/[^a-z]/g, '');
+}
+
+/** Postcodes and national ids: letters and digits, lower case. */
+function codeKey(raw: string): string {
+  return raw.replace(/[^0-9a-zA-Z]/g, '').toLowerCase();
 }
 
 /** Names compare without spaces or punctuation: `Mc Carthy` = `McCarthy`, `O'Neil` = `ONeil`. */

@@ -14,6 +14,37 @@ function scratch(slot: number, length: number): Int32Array {
   return buf;
 }
 
+/**
+ * Jaro-Winkler similarity when it can reach `floor`, else 0 (the comparators only ask whether
+ * it clears a threshold). An upper bound first: a character of one string can only be matched
+ * if it occurs in the other, so counting those bounds the matches and with them the score. Most
+ * candidate pairs are different people whose names share few letters: the bound rejects them
+ * in one pass over each string, where the full score scans a window per character.
+ */
+export function jaroWinklerAbove(a: string, b: string, floor: number): number {
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0 || a === b) return jaroWinkler(a, b);
+  // Letters present, one bit per char code mod 32 (collisions only loosen the bound).
+  let maskA = 0;
+  let maskB = 0;
+  for (let i = 0; i < la; i++) maskA |= 1 << (a.charCodeAt(i) & 31);
+  for (let j = 0; j < lb; j++) maskB |= 1 << (b.charCodeAt(j) & 31);
+  let inB = 0;
+  for (let i = 0; i < la; i++) if (maskB & (1 << (a.charCodeAt(i) & 31))) inB++;
+  let inA = 0;
+  for (let j = 0; j < lb; j++) if (maskA & (1 << (b.charCodeAt(j) & 31))) inA++;
+  const m = inA < inB ? inA : inB;
+  if (m === 0) return 0;
+  const jaro = (m / la + m / lb + 1) / 3;
+  let prefix = 0;
+  const maxPrefix = Math.min(4, la, lb);
+  while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  // A margin for rounding: the bound must never reject a pair the full score would accept.
+  if (jaro + prefix * 0.1 * (1 - jaro) < floor - 1e-9) return 0;
+  return jaroWinkler(a, b);
+}
+
 /** Jaro-Winkler similarity in [0, 1] (prefix scale 0.1, up to 4 prefix characters). */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return a.length === 0 ? 0 : 1;
@@ -104,6 +135,7 @@ export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(la - lb) > max) return max + 1;
   if (a === b) return 0;
   if (max === 1) return withinOneEdit(a, b) ? 1 : 2;
+  if (bagDistance(a, b) > max) return max + 1;
   let prev2 = scratch(2, lb);
   let prev = scratch(3, lb);
   let cur = scratch(4, lb);
@@ -132,6 +164,28 @@ export function editDistance(a: string, b: string, max: number): number {
     cur = t;
   }
   return Math.min(prev[lb]!, max + 1);
+}
+
+const bag = new Int32Array(32);
+
+/**
+ * A lower bound of the edit distance: the characters of one string not matched by a character
+ * of the other (as multisets), the larger side. An edit changes it by at most one (a
+ * transposition not at all). Dates of birth of two different people are rejected by it without
+ * the table of the full distance. Counted by char code mod 32: merging characters only lowers it.
+ */
+function bagDistance(a: string, b: string): number {
+  bag.fill(0);
+  for (let i = 0; i < a.length; i++) bag[a.charCodeAt(i) & 31]!++;
+  for (let j = 0; j < b.length; j++) bag[b.charCodeAt(j) & 31]!--;
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let k = 0; k < 32; k++) {
+    const d = bag[k]!;
+    if (d > 0) onlyA += d;
+    else onlyB -= d;
+  }
+  return onlyA > onlyB ? onlyA : onlyB;
 }
 
 /**
@@ -183,12 +237,23 @@ export function soundex(s: string): string {
 
 /** Lower case, letters and digits only, single spaces. */
 export function simplify(s: string): string {
-  return s
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
+  // One pass decides the fast paths: ASCII text is its own NFKD form (no accents to strip), and
+  // text already simple (most names, once lower-cased by a source) is returned as it is.
+  let ascii = true;
+  let simple = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (c !== 32 || i === 0 || i === s.length - 1 || s.charCodeAt(i - 1) === 32) simple = false;
+  }
+  if (ascii && simple) return s;
+  const lower = s.toLowerCase();
+  const base = ascii ? lower : lower.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  return base.replace(/[^a-z0-9]+/g, ' ').trim();
 }
 
 /** A 52-bit hash of a string (two 32-bit FNV-1a style hashes, murmur-finalised). */
