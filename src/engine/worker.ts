@@ -208,7 +208,13 @@ async function deliverRound(
   watch.settlesAtClaim = watch.settles;
   const jobs = await claimDueJobs(o.hdb, connector, target, opts, kinds);
   if (jobs.length === 0) return { did: 0, more: false };
-  const shadowed = o.shadow ? jobs.filter((j) => gateOf(plan, j.kind) === 'shadow') : [];
+  let shadowed = o.shadow ? jobs.filter((j) => gateOf(plan, j.kind) === 'shadow') : [];
+  if (shadowed.length > 0) {
+    // The plan was read before the claim: shadow turned off in between released its held jobs, and
+    // this claim may hold them again. Read the gate again (a version check) and send what is now on.
+    const fresh = await o.gate!(target);
+    shadowed = shadowed.filter((j) => gateOf(fresh, j.kind) !== 'send');
+  }
   if (shadowed.length > 0) await o.shadow!(shadowed, now());
   const sending = shadowed.length > 0 ? jobs.filter((j) => !shadowed.includes(j)) : jobs;
   if (sending.length > 0)
