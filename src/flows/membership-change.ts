@@ -3,7 +3,7 @@ import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { enqueueJobs } from '../engine/jobs.ts';
 import { householdMembersAt, type Membership } from '../households/membership-store.ts';
-import { appendEntry, attributedBalance, balanceOf, lockAccount } from '../loyalty/ledger-store.ts';
+import { appendEntry, attributedBalance, balanceOf, lockAccount, spendsSince } from '../loyalty/ledger-store.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { tierBasisOf, tierChangesFor, writeTierRows, type TierBasis } from '../loyalty/tier-store.ts';
 import { reevaluateTiers, tierChangeJobs } from './tiers.ts';
@@ -57,7 +57,7 @@ export async function applyMembershipChanges(
   for (const c of changes)
     if (c.closed && leavesPool(c.closed, c.opened)) await splitFromPool(trx, c.customer_id, c.closed, now, s);
   const bases = tierBasesAfter(changes, open, members);
-  const spend = await windowSpends(
+  const spend = await spendsSince(
     trx,
     [...new Set([...bases.values()].map((b) => b.basis_id))],
     now - s.tier_window_ms,
@@ -92,22 +92,6 @@ export function tierBasesAfter(
   }
   for (const hh of households)
     for (const m of members.get(hh) ?? []) out.set(m.customer_id, tierBasisOf(m, m.customer_id));
-  return out;
-}
-
-/** Qualifying spend of each account since `since`, one grouped statement per 500 accounts. */
-async function windowSpends(db: Db, accounts: readonly string[], since: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const part of chunks(accounts, 500)) {
-    const rows = await db
-      .selectFrom('ledger_entries')
-      .select((eb) => ['account_id', eb.fn.sum<number | string | null>('spend_minor').as('s')])
-      .where('account_id', 'in', part)
-      .where('occurred_at', '>', since)
-      .groupBy('account_id')
-      .execute();
-    for (const r of rows) out.set(r.account_id, Number(r.s ?? 0));
-  }
   return out;
 }
 

@@ -4,7 +4,7 @@ import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { toMembership, type Membership } from '../households/membership-store.ts';
-import { ensureAccounts, entryRow, type LedgerEntry } from './ledger-store.ts';
+import { ensureAccounts, entryRow, type LedgerEntry, spendsSince } from './ledger-store.ts';
 import { periodAt } from './order-batch.ts';
 import { earnEntry, earnKey } from './order-ledger.ts';
 import type { ExportedOrder } from './orders-csv.ts';
@@ -387,18 +387,7 @@ async function reevaluateTiersBulk(
           .execute();
         for (const r of rows) bases.set(r.customer_id, tierBasisOf(toMembership(r), r.customer_id));
       }
-      const spend = new Map<string, number>();
-      for (const part of chunks([...new Set([...bases.values()].map((b) => b.basis_id))], IN)) {
-        for (const id of part) spend.set(id, 0);
-        const rows = await trx
-          .selectFrom('ledger_entries')
-          .select((eb) => ['account_id', eb.fn.sum<number | string | null>('spend_minor').as('s')])
-          .where('account_id', 'in', part)
-          .where('occurred_at', '>', since)
-          .groupBy('account_id')
-          .execute();
-        for (const r of rows) spend.set(r.account_id, Number(r.s ?? 0));
-      }
+      const spend = await spendsSince(trx, [...new Set([...bases.values()].map((b) => b.basis_id))], since);
       const stored = new Map<string, TierStateTable>();
       for (const part of chunks([...bases.keys()], IN)) {
         const rows = await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute();

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks } from '../db/chunks.ts';
 import type { Database, LedgerEntriesTable, LedgerKind } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 
@@ -190,4 +191,23 @@ export async function adjustmentRate(db: Db, threshold: number): Promise<Adjustm
   const entries = Object.values(counts).reduce((a, b) => a + b, 0);
   const rate = entries === 0 ? 0 : counts.adjust / entries;
   return { adjustments: counts.adjust, entries, rate, threshold, alert: rate > threshold };
+}
+
+/**
+ * Qualifying spend of each account since `since` (accounts with none are absent), one grouped
+ * statement per 500 accounts.
+ */
+export async function spendsSince(db: Db, accounts: readonly string[], since: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const part of chunks(accounts, 500)) {
+    const rows = await db
+      .selectFrom('ledger_entries')
+      .select((eb) => ['account_id', eb.fn.sum<number | string | null>('spend_minor').as('s')])
+      .where('account_id', 'in', part)
+      .where('occurred_at', '>', since)
+      .groupBy('account_id')
+      .execute();
+    for (const r of rows) out.set(r.account_id, Number(r.s ?? 0));
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
-import { toMembership } from '../households/membership-store.ts';
+import { openMembersOf, toMembership } from '../households/membership-store.ts';
 import { ensureAccounts, type LedgerEntry } from './ledger-store.ts';
 import { accountsOfRun, earnGuardKeys, periodAt, type BatchLedger } from './order-batch.ts';
 import type { OrderFacts } from './order-ledger.ts';
@@ -58,16 +58,7 @@ export async function loadBatchLedger(
     const open = periodAt(l.periods.get(c));
     if (open) households.add(open.household_id);
   }
-  for (const part of chunks([...households], CHUNK)) {
-    const rows = await db
-      .selectFrom('household_members')
-      .selectAll()
-      .where('household_id', 'in', part)
-      .where('valid_to', 'is', null)
-      .orderBy('customer_id')
-      .execute();
-    for (const r of rows) l.members.set(r.household_id, [...(l.members.get(r.household_id) ?? []), toMembership(r)]);
-  }
+  for (const [household, members] of await openMembersOf(db, [...households])) l.members.set(household, members);
   await loadSums(db, l, accountsOfRun(l, orders));
   const tiered = new Set(customers);
   for (const ms of l.members.values()) for (const m of ms) tiered.add(m.customer_id);
