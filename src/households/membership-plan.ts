@@ -1,4 +1,4 @@
-import type { Membership, MembershipInput } from './membership-store.ts';
+import { type Membership, type MembershipInput, sameMembership } from './membership-store.ts';
 
 /** A customer's wanted membership with its household resolved to an `hh_` id; null: in none. */
 export interface ResolvedWant {
@@ -49,14 +49,7 @@ export function planMemberships(
   const changes = wants.map(({ customer_id: id, next }): PlannedChange | null => {
     const current = openOf(id);
     if (!current && !next) return null;
-    if (
-      current &&
-      next &&
-      current.household_id === next.household_id &&
-      current.role === next.role &&
-      current.points_aggregation_opt_in === next.opt_in
-    )
-      return null;
+    if (sameMembership(current, next)) return null;
     let closed: Membership | undefined;
     if (current) {
       closed = { ...current, valid_to: now };

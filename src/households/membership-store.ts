@@ -101,6 +101,17 @@ export async function householdHistory(db: Db, householdId: string): Promise<Mem
   return rows.map(toMembership);
 }
 
+/** The wanted membership is the open one already (same household, role and consent): nothing to write. */
+export function sameMembership(current: Membership | undefined | null, next: MembershipInput | null): boolean {
+  return (
+    !!current &&
+    !!next &&
+    current.household_id === next.household_id &&
+    current.role === next.role &&
+    current.points_aggregation_opt_in === next.opt_in
+  );
+}
+
 /**
  * Sets a customer's membership from `now` on: a no-op when it is unchanged, else the open period
  * is closed and (unless `next` is null: the customer left) a new one opened. Returns the closed
@@ -113,14 +124,7 @@ export async function setMembership(
   now: number,
 ): Promise<{ closed?: Membership; opened?: Membership }> {
   const current = await membershipAt(db, customerId);
-  if (
-    current &&
-    next &&
-    current.household_id === next.household_id &&
-    current.role === next.role &&
-    current.points_aggregation_opt_in === next.opt_in
-  )
-    return {};
+  if (sameMembership(current, next)) return {};
   if (!current && !next) return {};
   if (current)
     await db
