@@ -119,7 +119,8 @@ const ROWS: Record<string, Row> = {
   ],
   identity: (f) => [
     'identity resolution, FEBRL without its `soc_sec_id` column, default settings, no labels ' +
-      '(speed: FEBRL median of at least 5 repetitions after a warm-up, at least 2 s); synthetic people ' +
+      '(speed: FEBRL median of at least 7 repetitions after a warm-up, at least 3 s, each file in its own ' +
+      'process); synthetic people ' +
       '100k / 1M records (prepare, block, compare, EM, score, cluster)',
     ['1', '2', '3', '4']
       .map(
