@@ -67,8 +67,7 @@ export async function applyPendingEvents<S>(
     return report;
   } catch (err) {
     report.claimed = read.ids.length;
-    if (read.ids.length === 1) await recordFailure(hdb, read.ids[0]!, err, now, report);
-    else if (read.ids.length > 1) await bisect(hdb, applier, read.ids, now, report);
+    if (read.ids.length > 0) await isolate(hdb, applier, read.ids, err, now, report);
     else {
       // It failed before reading its events (the lock, the read): the ids, then the usual way.
       const ids = await pendingEventIds(hdb.db, limit);
@@ -90,9 +89,21 @@ async function applyBisecting<S>(
     const { outcomes } = await hdb.db.transaction().execute((trx) => applyBatch(trx, hdb, applier, { ids }, now()));
     for (const o of outcomes) count(report, o);
   } catch (err) {
-    if (ids.length === 1) return recordFailure(hdb, ids[0]!, err, now, report);
-    await bisect(hdb, applier, ids, now, report);
+    await isolate(hdb, applier, ids, err, now, report);
   }
+}
+
+/** A failed batch: one event is recorded as failed, more are split in halves and tried again. */
+async function isolate<S>(
+  hdb: HearthDb,
+  applier: EventApplier<S>,
+  ids: string[],
+  err: unknown,
+  now: () => number,
+  report: ApplyReport,
+): Promise<void> {
+  if (ids.length === 1) return recordFailure(hdb, ids[0]!, err, now, report);
+  await bisect(hdb, applier, ids, now, report);
 }
 
 async function bisect<S>(

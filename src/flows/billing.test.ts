@@ -24,6 +24,21 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
   const db = () => ctx.hdb().db;
   const settled = () => eventually(() => isQuiet(db()), 20_000, 'settled');
   const stripeUrl = () => `${hearth.url}/webhooks/stripe`;
+  // The customer linked to its HubSpot contact, as a pull would have: the CRM write-back has a target.
+  const linkHubSpot = async (contactId: string, customerId: string) => {
+    const now = Date.now();
+    await db()
+      .insertInto('source_links')
+      .values({
+        system: 'hubspot',
+        external_id: contactId,
+        customer_id: customerId,
+        snapshot: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  };
   const inboxCount = async (connector: string) =>
     (await db().selectFrom('inbox_events').select('id').where('connector', '=', connector).execute()).length;
   const customerByEmail = async (email: string) =>
@@ -270,17 +285,7 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
     await settled();
     const customer = await customerByEmail('zoe@example.com');
-    await db()
-      .insertInto('source_links')
-      .values({
-        system: 'hubspot',
-        external_id: hs,
-        customer_id: customer.id,
-        snapshot: null,
-        created_at: Date.now(),
-        updated_at: Date.now(),
-      })
-      .execute();
+    await linkHubSpot(hs, customer.id);
     const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
     const [edit, ...others] = zendesk.agentEdit(user.id, { phone: '+13125559999' });
     assert.deepEqual(others, []);
@@ -304,18 +309,7 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     await settled();
     const customer = await customerByEmail('del@example.com');
     assert.equal(customer.phone, '+13125552000');
-    const now = Date.now();
-    await db()
-      .insertInto('source_links')
-      .values({
-        system: 'hubspot',
-        external_id: hs,
-        customer_id: customer.id,
-        snapshot: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await linkHubSpot(hs, customer.id);
     const user = await eventually(async () => zendesk.byExternalId(customer.id), 20_000, 'zendesk user');
     const [edit] = zendesk.agentEdit(user.id, { phone: '+13125552001' });
     await sendZendeskWebhook(`${hearth.url}/webhooks/zendesk`, ZENDESK_SECRET, edit);
@@ -370,18 +364,7 @@ describeEachDialect('billing and support in the loop (Stripe, Zendesk, HubSpot)'
     await sendStripeEvent(stripeUrl(), stripe.event('customer.created', cus), [STRIPE_SECRET]);
     await settled();
     const customer = await customerByEmail('hsclear@example.com');
-    const now = Date.now();
-    await db()
-      .insertInto('source_links')
-      .values({
-        system: 'hubspot',
-        external_id: hs,
-        customer_id: customer.id,
-        snapshot: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await linkHubSpot(hs, customer.id);
     crm.updateFromUi(hs, { phone: '+13125554001' });
     await eventually(
       async () => (await customerByEmail('hsclear@example.com')).phone === '+13125554001',
