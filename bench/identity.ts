@@ -246,17 +246,20 @@ const round = (x: number): number => Math.round(x * 10000) / 10000;
  * and speed/peak memory on synthetic people (default 100k and 1M records; the matching time
  * excludes generating the data, the peak RSS includes it).
  */
-export async function runIdentityBench(opts: { sizes?: number[] } = {}): Promise<Record<string, unknown>> {
+export async function runIdentityBench(
+  opts: { sizes?: number[]; smallRuns?: number } = {},
+): Promise<Record<string, unknown>> {
   const febrl: Record<string, unknown> = {};
   // Accuracy is the same every run; the speed on these small files is not: each file's match is
   // repeated for at least 3 s and the median repetition reported (timedMatches).
   for (const n of ['1', '2', '3']) febrl[`febrl${n}`] = await febrlInChild([`dataset${n}.csv`]);
   febrl.febrl4 = await febrlInChild(['dataset4a.csv', 'dataset4b.csv']);
   const synthetic: Record<string, unknown> = {};
-  // 100k takes 4 s and moved 30% between full runs as a single run: median of 3. 1M (75 s) stays
-  // one run to keep the full bench near ten minutes; its spread shows in the two-run comparison.
+  // 100k takes 4 s and moved 30% between full runs as a single run: median of `smallRuns` (3; in a
+  // full run of rounds, one per round). 1M (75-100 s) runs once per call: a full run repeats it
+  // across its rounds (bench/run.ts).
   for (const size of opts.sizes ?? [100_000, 1_000_000]) {
-    const runs = size <= 100_000 ? 3 : 1;
+    const runs = size <= 100_000 ? (opts.smallRuns ?? 3) : 1;
     synthetic[String(size)] = await medianRun(runs, 'elapsed_ms', () => syntheticInChild(size));
   }
   return { identity: { febrl, synthetic } };

@@ -2,65 +2,88 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cpuTicks, loadAverage, settle, stealShare } from './procs.ts';
+import { cpuTicks, loadAverage, settle, stealShare, summarise } from './procs.ts';
 
 /**
- * `npm run bench [-- name ...] [--runs N] [--noisy] [--quick]`: runs the benchmarks and prints one
- * JSON document (also written to bench/out/results.json). Each benchmark measures its own baseline
- * in the same run, timed in rounds interleaved with what it is the baseline of, so both see the
- * same spell of the machine (engine: raw upsert windows between the engine's drains; ingest: the
- * bare route before and after Hearth; households_pull: second pulls alternating with the listing;
- * address: every parser on every set in turn, 8 rounds of 1 s windows). ingest, engine,
- * writeback_lag, loyalty, households_pull and billing_fanout report the median, min and max of N
- * runs (default 3). --noisy keeps a neighbour process burning one core for the whole run, so
+ * `npm run bench [-- name ...] [--rounds N] [--runs N] [--noisy] [--quick]`: runs the benchmarks
+ * and prints one JSON document (also written to bench/out/results.json). Each benchmark measures its
+ * own baseline in the same run, timed in windows interleaved with what it is the baseline of, so
+ * both see the same spell of the machine (engine: raw upsert windows between the engine's drains;
+ * ingest: the bare route before and after Hearth; households_pull: second pulls alternating with
+ * the listing; address: every parser on every set in turn, 1 s windows).
+ *
+ * A full run goes through every bench `--rounds` times (default 3), each time in a fresh process,
+ * and reports per figure the median of the rounds with min and max (backfill, minutes long, runs
+ * once and repeats its short parts inside). --runs N makes each round repeat a bench's runs N
+ * times instead of once. --noisy keeps a neighbour process burning one core for the whole run, so
  * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
  * shorter windows: a smoke test of the bench and a rough figure, not the published one (141 s on
- * the idle 2-core machine, 2 December 2026; 214 s before; a third of it is process start-up and
- * FEBRL's fixed files). The full run took 1,347-1,396 s before the interleaved rounds and the 10 s
- * idle windows, which add about two minutes (docs/bench/two-runs.md).
+ * the idle 2-core machine, 2 December 2026). `bench_seconds` in the output gives each bench's time.
  */
-type Opts = { runs?: number; quick: boolean };
+type Opts = { runs?: number; quick: boolean; rounds: number };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
+/** A round's share of a repetition count: the whole of it in a run of one round. */
+const part = (o: Opts, n: number): number => Math.max(1, Math.ceil(n / o.rounds));
+/** `runs` for benches that repeat their runs: --runs if given, else their share of 3. */
+const R = (o: Opts) => ({ runs: o.runs ?? part(o, 3) });
 const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
   address: async (o) =>
     (await import('./address.ts')).runAddressBench({
+      rounds: part(o, 8),
       ...Q(o, { seconds: 0.3, rounds: 3, synthetic: 10_000, warmMs: 200 }),
     }),
-  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...o, ...Q(o, { requests: 1000 }) }),
+  ingest: async (o) => (await import('./ingest.ts')).runIngestBench({ ...R(o), ...Q(o, { requests: 1000 }) }),
   engine: async (o) =>
-    (await import('./engine.ts')).runEngineBench({ ...o, ...Q(o, { events: 3000, baselineSeconds: 0.3 }) }),
+    (await import('./engine.ts')).runEngineBench({ ...R(o), ...Q(o, { events: 3000, baselineSeconds: 0.3 }) }),
   writeback_lag: async (o) =>
-    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...o, ...Q(o, { seconds: 3, warmup: 100 }) }),
-  identity: async (o) => (await import('./identity.ts')).runIdentityBench({ ...Q(o, { sizes: [5000] }) }),
+    (await import('./writeback-lag.ts')).runWritebackLagBench({ ...R(o), ...Q(o, { seconds: 3, warmup: 100 }) }),
+  identity: async (o) =>
+    (await import('./identity.ts')).runIdentityBench({ smallRuns: part(o, 3), ...Q(o, { sizes: [5000] }) }),
   loyalty: async (o) =>
-    (await import('./loyalty.ts')).runLoyaltyBench({ ...o, ...Q(o, { orders: 500, customers: 200 }) }),
+    (await import('./loyalty.ts')).runLoyaltyBench({ ...R(o), ...Q(o, { orders: 500, customers: 200 }) }),
   households_pull: async (o) =>
     (await import('./households-pull.ts')).runHouseholdsPullBench({
-      ...o,
+      ...R(o),
       ...Q(o, { contacts: 500, minSeconds: 0.3 }),
     }),
   audit: async (o) =>
-    (await import('./audit.ts')).runAuditBench({ ...Q(o, { contacts: 20_000, orderRows: 40_000, rounds: 1 }) }),
+    (await import('./audit.ts')).runAuditBench({
+      rounds: part(o, 3),
+      ...Q(o, { contacts: 20_000, orderRows: 40_000, rounds: 1 }),
+    }),
   backfill: async (o) =>
     (await import('./backfill.ts')).runBackfillBench({
       ...Q(o, { orders: 10_000, contacts: 500, sample: 300, perOrderSeconds: 0.3 }),
     }),
   scaleout: async (o) =>
-    (await import('./scaleout.ts')).runScaleoutBench({ ...o, ...Q(o, { events: 100, workers: [1, 2] }) }),
+    (await import('./scaleout.ts')).runScaleoutBench({ ...R(o), ...Q(o, { events: 100, workers: [1, 2] }) }),
   billing_fanout: async (o) =>
     (await import('./billing-fanout.ts')).runBillingFanoutBench({
-      ...o,
+      ...R(o),
       ...Q(o, { seconds: 2, burst: 50, warmup: 50, idleSeconds: 1 }),
     }),
 };
+/**
+ * Run once, in the first round: the 1M-order backfill on both dialects takes minutes, and its
+ * short sub-figures (the re-run, the per-order path) repeat inside it.
+ */
+const ONCE = new Set(['backfill']);
 
 const args = process.argv.slice(2);
-const runsAt = args.indexOf('--runs');
+const numberAfter = (flag: string): number | undefined =>
+  args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined;
 const quick = args.includes('--quick');
-const opts: Opts = { quick, ...(runsAt >= 0 ? { runs: Number(args[runsAt + 1]) } : quick ? { runs: 1 } : {}) };
-if (opts.runs !== undefined && !(opts.runs >= 1)) {
-  process.stderr.write('bench: --runs needs a number of at least 1\n');
-  process.exit(2);
+const runs = numberAfter('--runs') ?? (quick ? 1 : undefined);
+const rounds = numberAfter('--rounds') ?? (quick ? 1 : 3);
+const opts: Opts = { quick, rounds, ...(runs !== undefined ? { runs } : {}) };
+for (const [flag, n] of [
+  ['--runs', runs],
+  ['--rounds', rounds],
+] as const) {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) {
+    process.stderr.write(`bench: ${flag} needs a whole number of at least 1\n`);
+    process.exit(2);
+  }
 }
 const childAt = args.indexOf('--child');
 if (childAt >= 0) {
@@ -68,7 +91,8 @@ if (childAt >= 0) {
   console.log(JSON.stringify(await BENCHES[args[childAt + 1]!]!(opts)));
   process.exit(0);
 }
-const wanted = args.filter((a, i) => !a.startsWith('-') && !(runsAt >= 0 && i === runsAt + 1));
+const valueAt = new Set(['--runs', '--rounds'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
+const wanted = args.filter((a, i) => !a.startsWith('-') && !valueAt.has(i));
 const unknown = wanted.filter((w) => !BENCHES[w]);
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})\n`);
@@ -82,28 +106,45 @@ const results: Record<string, unknown> = {
 };
 const noisy = args.includes('--noisy') ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : null;
 results.noisy_neighbour = noisy !== null;
+results.rounds = rounds;
 const t0 = performance.now();
-const settled: Record<string, unknown> = {};
+const settled: Record<string, unknown[]> = {};
 results.settle = settled;
 // Per bench, the share of CPU time the hypervisor gave other guests (/proc/stat steal): context
 // for a figure that moved between runs with nothing changed on this machine.
-const steal: Record<string, number | null> = {};
+const steal: Record<string, unknown> = {};
 results.cpu_steal_share = steal;
-for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
-  // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
-  // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
-  // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
-  if (!noisy) settled[name] = await settle(quick ? 2 : 30);
-  process.stderr.write(`bench: ${name}...\n`);
-  const ticks = cpuTicks();
-  try {
-    results[name] = await runChild(name);
-  } catch (err) {
-    results[name] = { error: (err as Error).message };
-    process.exitCode = 1;
+const seconds: Record<string, unknown> = {};
+results.bench_seconds = seconds;
+const names = wanted.length ? wanted : Object.keys(BENCHES);
+const perRound: Record<string, Record<string, unknown>[]> = {};
+const stealPerRound: Record<string, (number | null)[]> = {};
+const secondsPerRound: Record<string, number[]> = {};
+// Every bench in turn, `rounds` times: each figure is the median over rounds spread across the
+// whole run, so a slow spell of the host (minutes long on this VM) lands in one sample of a figure
+// rather than in all of them. In one round per bench, two idle full runs disagreed by 20-35% on
+// the benches that happened to meet 10-16% steal (docs/bench/two-runs.md, runs F and G).
+for (let round = 0; round < rounds; round++) {
+  for (const name of names) {
+    if (round > 0 && ONCE.has(name)) continue;
+    // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
+    // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
+    // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
+    if (!noisy) (settled[name] ??= []).push(await settle(quick ? 2 : 30));
+    process.stderr.write(`bench: ${name} (round ${round + 1} of ${rounds})...\n`);
+    const ticks = cpuTicks();
+    const b0 = performance.now();
+    try {
+      (perRound[name] ??= []).push(await runChild(name));
+    } catch (err) {
+      results[name] = { error: (err as Error).message };
+      process.exitCode = 1;
+    }
+    (stealPerRound[name] ??= []).push(stealShare(ticks, cpuTicks()));
+    (secondsPerRound[name] ??= []).push(Math.round((performance.now() - b0) / 1000));
+    merge(name);
+    save(); // after every bench, so a long run interrupted late keeps what it measured
   }
-  steal[name] = stealShare(ticks, cpuTicks());
-  save(); // after every bench, so a long run interrupted late keeps what it measured
 }
 noisy?.kill();
 results.load_average_at_end = loadAverage();
@@ -116,7 +157,12 @@ console.log(JSON.stringify(results, null, 2));
  * same bench disagreed with itself across full runs by 20-38%.
  */
 function runChild(name: string): Promise<Record<string, unknown>> {
-  const flags = [...(quick ? ['--quick'] : []), ...(opts.runs ? ['--runs', String(opts.runs)] : [])];
+  const flags = [
+    ...(quick ? ['--quick'] : []),
+    ...(opts.runs ? ['--runs', String(opts.runs)] : []),
+    '--rounds',
+    String(rounds),
+  ];
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', name, ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -135,6 +181,16 @@ function runChild(name: string): Promise<Record<string, unknown>> {
       }
     });
   });
+}
+
+/** A bench's figures over the rounds so far: as measured for one, else median, min and max per figure. */
+function merge(name: string): void {
+  const done = perRound[name] ?? [];
+  if ((results[name] as { error?: string } | undefined)?.error) return;
+  results[name] =
+    done.length === 1 ? done[0] : { ...(summarise(done) as Record<string, unknown>), suite_rounds: done.length };
+  steal[name] = summarise(stealPerRound[name]!);
+  seconds[name] = secondsPerRound[name]!.reduce((x, y) => x + y, 0);
 }
 
 function save(): void {

@@ -31,6 +31,16 @@ function figure(v: unknown, unit = ''): string {
 
 type Fig = (path: string, unit?: string) => string;
 
+/**
+ * The 1-min load average of each run: a run's reading is [1, 5, 15 min]; repeated runs and rounds
+ * nest those readings in arrays.
+ */
+function oneMinute(v: unknown): number[] {
+  if (!Array.isArray(v)) return [];
+  if (typeof v[0] === 'number') return [v[0]];
+  return v.flatMap(oneMinute);
+}
+
 /** A row: what was measured, Hearth's figures, the baseline in the same run. */
 type Row = (f: Fig, loads: (path: string) => string) => [string, string, string];
 
@@ -189,7 +199,7 @@ export function benchTable(results: Tree): string {
     const r = at(results, bench) as Tree | undefined;
     if (!r || r.error) continue;
     const f: Fig = (path, unit) => figure(at(r, path), unit);
-    const loads = (path: string) => ((at(r, path) as number[][] | undefined) ?? []).map((l) => l[0]).join(' / ');
+    const loads = (path: string) => oneMinute(at(r, path)).join(' / ');
     lines.push(`| ${row(f, loads).join(' | ')} |`);
   }
   const m = results.machine as Tree | undefined;
