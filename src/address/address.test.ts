@@ -191,3 +191,20 @@ test('the tagger parses what the rule-based parser got wrong (issue #11 examples
   const sw = parseAddress('700 Oak Avenue Southwest, Rochester, MN 55902');
   assert.deepEqual([sw.street_name_post_directional, sw.place_name], ['SW', 'ROCHESTER']);
 });
+
+test('normaliser repairs of tagger slips (issue #11 error classes, addresses not in the test files)', () => {
+  const box = parseAddress('PO Box 4471 Rancho Palos Verdes CA 90275');
+  assert.deepEqual([box.usps_box_id, box.place_name], ['4471', 'RANCHO PALOS VERDES'], 'a box number is one token');
+  assert.equal(parseAddress('RR 517 Box, Milton, PA 17847').usps_box_id, '517', 'the number before a trailing Box');
+  assert.equal(parseAddress('15 E Lincoln Ave 604112233').street_name_post_type, 'AVE', 'a street type is no state');
+  const firm = parseAddress('ACME LOGISTICS MN MINNEAPOLIS OFFICE 400 N FRANKLIN AVE STE 12 MINNEAPOLIS MN 55401');
+  assert.deepEqual([firm.place_name, firm.state_name], ['MINNEAPOLIS', 'MN'], 'a city above the street is a name');
+  const rear = normalizeAddress('88 Elm Street Rear, Dayton, OH 45402');
+  assert.equal(rear.components.occupancy_identifier, 'REAR', 'a unit that takes no number is the unit');
+  assert.notEqual(rear.key, key('88 Elm Street, Dayton, OH 45402'));
+  assert.equal(key('88 Elm St Front, Dayton, OH 45402'), key('88 Elm Street Frnt, Dayton, OH 45402'));
+  assert.match(rear.standardized, /^88 ELM ST REAR,/);
+  assert.equal(parseAddress('5 Park Pl, 3rd Floor Board Room, Albany, NY 12207').occupancy_type, 'FLOOR BOARD ROOM');
+  assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
+  assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
+});

@@ -39,6 +39,8 @@ const NUMBER_WORDS = new Set(
     'THOUSAND',
   ]),
 );
+// Pub. 28 C2: the secondary unit designators that take no number.
+export const NO_NUMBER_UNITS = new Set(['BSMT', 'FRNT', 'LBBY', 'LOWR', 'OFC', 'PH', 'REAR', 'SIDE', 'UPPR']);
 const BOX_GROUPS: Readonly<Record<string, string>> = {
   RR: 'RR',
   RFD: 'RR',
@@ -98,14 +100,19 @@ function spans(tagged: Tagged): Map<string, string[]> {
       fixed[i] = 'StreetNamePostDirectional';
   }
   // "RHODE ISLAND": when the tagger calls part of a multi-word state name the state, all of it is.
+  const inMultiState = new Uint8Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
     for (const words of MULTI_STATES) {
       const n = words.length;
       if (!words.every((w, k) => cores[i + k] === w)) continue;
+      inMultiState.fill(1, i, i + n);
       if (fixed.slice(i, i + n).includes('StateName')) fixed.fill('StateName', i, i + n);
       break;
     }
   }
+  repairBoxes(tokens, cores, fixed);
+  repairStates(cores, fixed, inMultiState);
+  repairLeadingPlace(fixed);
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
     const c = t === '#' || t === '&' ? t : cores[i]!;
@@ -115,6 +122,59 @@ function spans(tagged: Tagged): Map<string, string[]> {
     else out.set(fixed[i]!, [c]);
   });
   return out;
+}
+
+const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'ROUTE', 'RTE', 'RT']);
+const BOX_WORDS = new Set(['BOX', 'BX']);
+const BOX_TAGS = new Set(['USPSBoxType', 'USPSBoxID', 'USPSBoxGroupType', 'USPSBoxGroupID']);
+
+/** Box repairs: a box number is one token, and "RR 422 Box" names box 422 on its route. */
+function repairBoxes(tokens: string[], cores: string[], fixed: string[]): void {
+  const n = tokens.length;
+  // "PO Box 9580 Rancho Santa Fe": a word after the box number (other than a one-letter suffix,
+  // "Box 164 A") is not part of it; it takes the tag of what follows the box (the city).
+  for (let i = 1; i < n; i++) {
+    if (fixed[i] !== 'USPSBoxID' || fixed[i - 1] !== 'USPSBoxID' || !/\d/.test(cores[i - 1]!)) continue;
+    if (/\d/.test(cores[i]!) || cores[i]!.length < 2 || tokens[i] === '#') continue;
+    let j = i;
+    while (j < n && fixed[j] === 'USPSBoxID') j++;
+    fixed.fill(j < n ? fixed[j]! : 'PlaceName', i, j);
+  }
+  if (fixed.includes('USPSBoxID')) return;
+  // "RR 422 Box," / "Route 7 RR 7 Box": a box word that ends its part with no number after it
+  // follows its number, which follows the route.
+  for (let i = 2; i < n; i++) {
+    const endsPart = i === n - 1 || tokens[i]!.endsWith(',');
+    if (!BOX_WORDS.has(cores[i]!) || !endsPart || !/^\d+$/.test(cores[i - 1]!)) continue;
+    if (!ROUTE_WORDS.has(cores[i - 2]!)) continue;
+    fixed[i - 2] = BOX_TAGS.has(fixed[i - 2]!) ? fixed[i - 2]! : 'USPSBoxGroupType';
+    fixed[i - 1] = 'USPSBoxID';
+    fixed[i] = 'USPSBoxType';
+    return;
+  }
+}
+
+/**
+ * A state is a state: a token tagged as the state that is no state but a street type right after
+ * the street name ("123 W Hastings St 123456789") ends the street.
+ */
+function repairStates(cores: string[], fixed: string[], inMultiState: Uint8Array): void {
+  for (let i = 1; i < cores.length; i++) {
+    if (fixed[i] !== 'StateName' || inMultiState[i] || STATES[cores[i]!] || STATE_CODES.has(cores[i]!)) continue;
+    if (SUFFIXES[cores[i]!] && fixed[i - 1] === 'StreetName') fixed[i] = 'StreetNamePostType';
+  }
+}
+
+/**
+ * "SOS SECURITY IL CHICAGO BRANCH 30 S WACKER DR ... CHICAGO IL 60606": a city or state before the
+ * house number, when one follows the street too, is part of the name or firm above the street.
+ */
+function repairLeadingPlace(fixed: string[]): void {
+  const street = fixed.findIndex((t) => t === 'AddressNumber' || t === 'USPSBoxID');
+  if (street <= 0) return;
+  const later = fixed.slice(street).some((t) => t === 'PlaceName' || t === 'StateName');
+  if (!later) return;
+  for (let i = 0; i < street; i++) if (fixed[i] === 'PlaceName' || fixed[i] === 'StateName') fixed[i] = 'Recipient';
 }
 
 const words = (list: string[] | undefined, table: Readonly<Record<string, string>>) =>
@@ -160,17 +220,22 @@ function unit(s: Map<string, string[]>, c: AddressComponents): void {
   const type = s.get(occupied ? 'OccupancyType' : 'SubaddressType') ?? [];
   const id = s.get(occupied ? 'OccupancyIdentifier' : 'SubaddressIdentifier') ?? [];
   const hash = type.includes('#') || id.includes('#');
-  const designator = words(
-    type.filter((t) => t !== '#'),
-    UNIT_DESIGNATORS,
-  );
-  if (designator) c.occupancy_type = designator;
-  else if (hash) c.occupancy_type = '#';
+  const typeWords = type.filter((t) => t !== '#');
+  // Pub. 28 designators are one word; "Floor Conference Room" is a description, kept as written.
+  const designator = typeWords.length === 1 ? words(typeWords, UNIT_DESIGNATORS) : typeWords.join(' ');
   // "4 B", "4-B" and "4B" are one identifier.
   const ident = id
     .filter((t) => t !== '#')
     .join('')
     .replace(/[-#]/g, '');
+  // "Avenue Frnt", "18th Rear": a designator that takes no number is the unit itself, so it keys.
+  const bare = UNIT_DESIGNATORS[ident || designator || ''];
+  if (bare && NO_NUMBER_UNITS.has(bare) && (!ident || !designator)) {
+    c.occupancy_identifier = bare;
+    return;
+  }
+  if (designator) c.occupancy_type = designator;
+  else if (hash) c.occupancy_type = '#';
   if (ident) c.occupancy_identifier = ident;
 }
 
