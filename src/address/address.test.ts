@@ -205,6 +205,11 @@ test('normaliser repairs of tagger slips (issue #11 error classes, addresses not
   assert.equal(key('88 Elm St Front, Dayton, OH 45402'), key('88 Elm Street Frnt, Dayton, OH 45402'));
   assert.match(rear.standardized, /^88 ELM ST REAR,/);
   assert.equal(parseAddress('5 Park Pl, 3rd Floor Board Room, Albany, NY 12207').occupancy_type, 'FLOOR BOARD ROOM');
+  const inlet = parseAddress('PO Box 77 Port Saint Lucie FL 34985');
+  assert.deepEqual([inlet.usps_box_id, inlet.place_name], ['77', 'PORT SAINT LUCIE'], 'no street without a number');
+  const state = parseAddress('18 ELM ST NORTH KINGSTOWN RHODE ISLAND 02852');
+  assert.deepEqual([state.place_name, state.state_name], ['NORTH KINGSTOWN', 'RI'], 'a state name ends the city');
+  assert.equal(parseAddress('400 Pine St, Washington').state_name, undefined, 'a city named after a state stays');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
 });

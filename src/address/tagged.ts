@@ -89,15 +89,17 @@ function spans(tagged: Tagged): Map<string, string[]> {
       if (!rest.includes('AddressNumber') && rest.includes('StreetName')) fixed[i] = 'StreetName';
     }
     // "Aurora Avenue North, Seattle": a place name never spans a comma, so a lone directional
-    // before the comma, right after the street type, ends the street.
+    // before the comma, right after the street type, ends the street; "Elm St Front, Dayton": a
+    // unit that takes no number there is the unit.
     if (
       fixed[i] === 'PlaceName' &&
       fixed[i + 1] === 'PlaceName' &&
       tokens[i]!.endsWith(',') &&
-      DIRECTIONALS[cores[i]!] &&
       fixed[i - 1] === 'StreetNamePostType'
-    )
-      fixed[i] = 'StreetNamePostDirectional';
+    ) {
+      if (DIRECTIONALS[cores[i]!]) fixed[i] = 'StreetNamePostDirectional';
+      else if (NO_NUMBER_UNITS.has(UNIT_DESIGNATORS[cores[i]!] ?? '')) fixed[i] = 'OccupancyIdentifier';
+    }
   }
   // "RHODE ISLAND": when the tagger calls part of a multi-word state name the state, all of it is.
   const inMultiState = new Uint8Array(tokens.length);
@@ -112,6 +114,7 @@ function spans(tagged: Tagged): Map<string, string[]> {
   }
   repairBoxes(tokens, cores, fixed);
   repairStates(cores, fixed, inMultiState);
+  repairTrailingState(cores, fixed);
   repairLeadingPlace(fixed);
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
@@ -140,7 +143,16 @@ function repairBoxes(tokens: string[], cores: string[], fixed: string[]): void {
     while (j < n && fixed[j] === 'USPSBoxID') j++;
     fixed.fill(j < n ? fixed[j]! : 'PlaceName', i, j);
   }
-  if (fixed.includes('USPSBoxID')) return;
+  // "PO Box 9580 Rancho Santa Fe": with no house number there is no street, so the words between
+  // the box number and the city are the city.
+  const lastBox = fixed.lastIndexOf('USPSBoxID');
+  if (lastBox >= 0 && !fixed.includes('AddressNumber')) {
+    let j = lastBox + 1;
+    while (j < n && fixed[j] === 'StreetName' && !/\d/.test(cores[j]!) && !tokens[j - 1]!.endsWith(',')) j++;
+    if (j > lastBox + 1 && fixed[j] === 'PlaceName' && !tokens[j - 1]!.endsWith(','))
+      fixed.fill('PlaceName', lastBox + 1, j);
+  }
+  if (lastBox >= 0) return;
   // "RR 422 Box," / "Route 7 RR 7 Box": a box word that ends its part with no number after it
   // follows its number, which follows the route.
   for (let i = 2; i < n; i++) {
@@ -162,6 +174,22 @@ function repairStates(cores: string[], fixed: string[], inMultiState: Uint8Array
   for (let i = 1; i < cores.length; i++) {
     if (fixed[i] !== 'StateName' || inMultiState[i] || STATES[cores[i]!] || STATE_CODES.has(cores[i]!)) continue;
     if (SUFFIXES[cores[i]!] && fixed[i - 1] === 'StreetName') fixed[i] = 'StreetNamePostType';
+  }
+}
+
+/**
+ * "EAST PROVIDENCE RHODE ISLAND 02914": with no state found, a state name that ends the city (just
+ * before the ZIP or the end) is the state; a city of its own ("Washington") is left alone.
+ */
+function repairTrailingState(cores: string[], fixed: string[]): void {
+  if (fixed.includes('StateName')) return;
+  let end = fixed.length;
+  while (end > 0 && (fixed[end - 1] === 'ZipCode' || fixed[end - 1] === 'CountryName')) end--;
+  for (const words of [...MULTI_STATES, [cores[end - 1]!]]) {
+    const from = end - words.length;
+    if (from < 1 || !words.every((w, k) => cores[from + k] === w) || !STATES[words.join(' ')]) continue;
+    if (fixed.slice(from - 1, end).every((t) => t === 'PlaceName')) fixed.fill('StateName', from, end);
+    return;
   }
 }
 

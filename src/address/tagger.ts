@@ -248,7 +248,7 @@ function contextOf(parts: Int32Array, i: number, own: CachedToken[], m: Compiled
   const prev = i > 0 ? own[i - 1]! : undefined;
   const next = i < n - 1 ? own[i + 1]! : undefined;
   const at = i * CONTEXT_PARTS;
-  // Each part is below 8 and there are far fewer than 64 classes: 6 * 3 + 3 * 6 = 36 bits.
+  // Each part is below 8 and there are far fewer than 64 classes: 7 * 3 + 3 * 6 = 39 bits.
   let key = 0;
   for (let k = 0; k < CONTEXT_PARTS; k++) key = key * 8 + parts[at + k]!;
   key = ((key * 64 + (prev?.clsId ?? 0)) * 64 + own[i]!.clsId) * 64 + (next?.clsId ?? 1);
