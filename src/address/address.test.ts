@@ -210,6 +210,13 @@ test('normaliser repairs of tagger slips (issue #11 error classes, addresses not
   const state = parseAddress('18 ELM ST NORTH KINGSTOWN RHODE ISLAND 02852');
   assert.deepEqual([state.place_name, state.state_name], ['NORTH KINGSTOWN', 'RI'], 'a state name ends the city');
   assert.equal(parseAddress('400 Pine St, Washington').state_name, undefined, 'a city named after a state stays');
+  const base = parseAddress('410 Kessler Drive, Whiteman A F B, MO 65305');
+  assert.equal(base.place_name, 'WHITEMAN A F B', 'a part that ends in the city is the city');
+  const two = parseAddress('12 Oak Dr Oak Ridge Townhomes, Unit C4 Oak Ridge, TN 37830');
+  assert.equal(two.place_name, 'OAK RIDGE', 'the city is the last run of words before the state');
+  const route = parseAddress('7101 Route # B, Dover, VT 05356');
+  assert.deepEqual([route.street_name_pre_type, route.street_name], ['RTE', 'B'], 'Route # B is a road');
+  assert.equal(parseAddress('Hwy 61 And West Pine, Festus, MO 63028').street_name?.includes('AND'), false);
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
 });

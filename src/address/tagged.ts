@@ -116,6 +116,8 @@ function spans(tagged: Tagged): Map<string, string[]> {
   repairStates(cores, fixed, inMultiState);
   repairTrailingState(cores, fixed);
   repairLeadingPlace(fixed);
+  repairPlaceParts(tokens, cores, fixed);
+  repairRouteNumber(tokens, fixed);
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
     const c = t === '#' || t === '&' ? t : cores[i]!;
@@ -194,6 +196,43 @@ function repairTrailingState(cores: string[], fixed: string[]): void {
 }
 
 /**
+ * The city is one run of words, the last before the state or ZIP. In "Legacy Mount Pleasant
+ * Apartments, Apt B2L Mount Pleasant, SC" an earlier run is a building's name; in "Goddard Drive,
+ * Malmstrom A F B, MT" a part that ends in the city and has no digit or unit word is all city.
+ */
+function repairPlaceParts(tokens: string[], cores: string[], fixed: string[]): void {
+  const last = fixed.lastIndexOf('PlaceName');
+  if (last < 0) return;
+  let first = last;
+  while (first > 0 && fixed[first - 1] === 'PlaceName') first--;
+  // The comma-separated part the city ends: from just after the previous comma.
+  let from = first;
+  while (from > 0 && !tokens[from - 1]!.endsWith(',')) from--;
+  if (from > 0 && from < first) {
+    const loose = fixed.slice(from, first).every((t) => /^(Occupancy|Subaddress|NotAddress|PlaceName)/.test(t));
+    const plain = cores.slice(from, first).every((c) => /^[A-Z]/.test(c) && !UNIT_DESIGNATORS[c]);
+    if (loose && plain) fixed.fill('PlaceName', (first = from), last);
+  }
+  for (let i = 0; i < first; i++) if (fixed[i] === 'PlaceName') fixed[i] = 'BuildingName';
+}
+
+/**
+ * "Route # A", "Highway # 54": after a route or highway type, `#` and what follows it name the
+ * road (when nothing else does), not a unit; "Hghwy 54 And East Hckry": "and" between street
+ * words joins two streets.
+ */
+function repairRouteNumber(tokens: string[], fixed: string[]): void {
+  for (let i = 1; i < tokens.length; i++) {
+    if ((tokens[i] === '&' || /^and$/i.test(tokens[i]!)) && fixed[i] === 'StreetName' && fixed[i - 1] === 'StreetName')
+      fixed[i] = 'IntersectionSeparator';
+  }
+  const hash = tokens.indexOf('#');
+  if (hash < 1 || fixed[hash - 1] !== 'StreetNamePreType' || hash + 1 >= tokens.length) return;
+  if (fixed.some((t, i) => t === 'StreetName' && i !== hash)) return;
+  if (/^Occupancy/.test(fixed[hash + 1]!)) fixed.fill('StreetName', hash, hash + 2);
+}
+
+/**
  * "SOS SECURITY IL CHICAGO BRANCH 30 S WACKER DR ... CHICAGO IL 60606": a city or state before the
  * house number, when one follows the street too, is part of the name or firm above the street.
  */
@@ -224,7 +263,7 @@ export function fromTags(tagged: Tagged, raw: string): TaggedParse {
   set('street_name_pre_type', words(s.get('StreetNamePreType'), SUFFIXES));
   const name = [
     ...(s.get('StreetNamePreModifier') ?? []),
-    ...(s.get('StreetName') ?? []),
+    ...(s.get('StreetName')?.filter((t) => t !== '#') ?? []),
     ...(s.get('StreetNamePostModifier') ?? []),
   ].join(' ');
   set('street_name', name);
