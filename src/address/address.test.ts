@@ -217,6 +217,10 @@ test('normaliser repairs of tagger slips (issue #11 error classes, addresses not
   const route = parseAddress('7101 Route # B, Dover, VT 05356');
   assert.deepEqual([route.street_name_pre_type, route.street_name], ['RTE', 'B'], 'Route # B is a road');
   assert.equal(parseAddress('Hwy 61 And West Pine, Festus, MO 63028').street_name?.includes('AND'), false);
+  const south = normalizeAddress('2612 south st Apt 14b, springfield, nj 07081');
+  assert.deepEqual([south.valid, south.components.street_name], [true, 'SOUTH'], 'a lone directional is the name');
+  const park = parseAddress('4526 park mer place, burlington, tx 78721');
+  assert.deepEqual([park.street_name, park.street_name_post_type], ['PARK MER', 'PL'], 'a street ends in its type');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
 });

@@ -118,6 +118,7 @@ function spans(tagged: Tagged): Map<string, string[]> {
   repairLeadingPlace(fixed);
   repairPlaceParts(tokens, cores, fixed);
   repairRouteNumber(tokens, fixed);
+  repairStreetEnd(cores, fixed);
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
     const c = t === '#' || t === '&' ? t : cores[i]!;
@@ -230,6 +231,32 @@ function repairRouteNumber(tokens: string[], fixed: string[]): void {
   if (hash < 1 || fixed[hash - 1] !== 'StreetNamePreType' || hash + 1 >= tokens.length) return;
   if (fixed.some((t, i) => t === 'StreetName' && i !== hash)) return;
   if (/^Occupancy/.test(fixed[hash + 1]!)) fixed.fill('StreetName', hash, hash + 2);
+}
+
+/**
+ * "6010 Lake Ris Place, Salem": a street name with no street type is not followed by a building
+ * whose name ends in a street type; those words end the street. And a street needs a name.
+ */
+function repairStreetEnd(cores: string[], fixed: string[]): void {
+  // "1482 South Ave Apt 29C": a directional with no other street name is the name.
+  const dir = fixed.indexOf('StreetNamePreDirectional');
+  const type = fixed[dir + 1];
+  if (dir > 0 && !fixed.includes('StreetName') && (type === 'StreetNamePreType' || type === 'StreetNamePostType')) {
+    if (fixed[dir - 1] === 'AddressNumber' && SUFFIXES[cores[dir + 1]!] && fixed[dir + 2] !== 'StreetName') {
+      fixed[dir] = 'StreetName';
+      fixed[dir + 1] = 'StreetNamePostType';
+    }
+  }
+  if (fixed.includes('StreetNamePostType')) return;
+  const a = fixed.indexOf('BuildingName');
+  // "4526 Park Mer Place, Burlington": after the house number, with no street name at all.
+  const afterNumber = fixed[a - 1] === 'AddressNumber' && !fixed.includes('StreetName');
+  if (a < 1 || (fixed[a - 1] !== 'StreetName' && !afterNumber)) return;
+  let b = a;
+  while (b + 1 < fixed.length && fixed[b + 1] === 'BuildingName') b++;
+  if (!SUFFIXES[cores[b]!] || b - a > 2) return;
+  fixed.fill('StreetName', a, b);
+  fixed[b] = 'StreetNamePostType';
 }
 
 /**
