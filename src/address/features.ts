@@ -174,10 +174,8 @@ export function contextParts(tokens: readonly string[], own: readonly { core: st
   for (let i = 0; i < n; i++) {
     out[i * CONTEXT_PARTS + 6] = stage;
     const cls = own[i]!.cls;
-    if (stage === 0 && /^(num|mixed)/.test(cls)) stage = 1;
+    if (stage === 0 && (cls.startsWith('num') || cls.startsWith('mixed'))) stage = 1;
     else if (stage === 1 && cls.startsWith('suffix')) stage = 2;
-  }
-  for (let i = 0; i < n; i++) {
     const comma = tokens[i]!.endsWith(',');
     const at = i * CONTEXT_PARTS;
     out[at] = Math.min(i, 4);

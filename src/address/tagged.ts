@@ -27,6 +27,7 @@ const MULTI_STATES = Object.keys(STATES)
   .filter((name) => name.includes(' '))
   .map((name) => name.split(' '))
   .sort((a, b) => b.length - a.length);
+const MULTI_FIRST = new Set(MULTI_STATES.map((words) => words[0]!));
 const NUMBER_WORDS = new Set(
   ['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE', 'TEN', 'MILE', 'MI'].concat([
     'ELEVEN',
@@ -104,6 +105,7 @@ function spans(tagged: Tagged): Map<string, string[]> {
   // "RHODE ISLAND": when the tagger calls part of a multi-word state name the state, all of it is.
   const inMultiState = new Uint8Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
+    if (!MULTI_FIRST.has(cores[i]!)) continue;
     for (const words of MULTI_STATES) {
       const n = words.length;
       if (!words.every((w, k) => cores[i + k] === w)) continue;
@@ -264,11 +266,13 @@ function repairStreetEnd(cores: string[], fixed: string[]): void {
  * house number, when one follows the street too, is part of the name or firm above the street.
  */
 function repairLeadingPlace(fixed: string[]): void {
-  const street = fixed.findIndex((t) => t === 'AddressNumber' || t === 'USPSBoxID');
-  if (street <= 0) return;
-  const later = fixed.slice(street).some((t) => t === 'PlaceName' || t === 'StateName');
-  if (!later) return;
-  for (let i = 0; i < street; i++) if (fixed[i] === 'PlaceName' || fixed[i] === 'StateName') fixed[i] = 'Recipient';
+  const place = (t: string | undefined) => t === 'PlaceName' || t === 'StateName';
+  let street = 0;
+  while (street < fixed.length && fixed[street] !== 'AddressNumber' && fixed[street] !== 'USPSBoxID') street++;
+  let later = street;
+  while (later < fixed.length && !place(fixed[later])) later++;
+  if (street === 0 || later === fixed.length) return;
+  for (let i = 0; i < street; i++) if (place(fixed[i])) fixed[i] = 'Recipient';
 }
 
 const words = (list: string[] | undefined, table: Readonly<Record<string, string>>) =>
