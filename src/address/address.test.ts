@@ -191,3 +191,36 @@ test('the tagger parses what the rule-based parser got wrong (issue #11 examples
   const sw = parseAddress('700 Oak Avenue Southwest, Rochester, MN 55902');
   assert.deepEqual([sw.street_name_post_directional, sw.place_name], ['SW', 'ROCHESTER']);
 });
+
+test('normaliser repairs of tagger slips (issue #11 error classes, addresses not in the test files)', () => {
+  const box = parseAddress('PO Box 4471 Rancho Palos Verdes CA 90275');
+  assert.deepEqual([box.usps_box_id, box.place_name], ['4471', 'RANCHO PALOS VERDES'], 'a box number is one token');
+  assert.equal(parseAddress('RR 517 Box, Milton, PA 17847').usps_box_id, '517', 'the number before a trailing Box');
+  assert.equal(parseAddress('15 E Lincoln Ave 604112233').street_name_post_type, 'AVE', 'a street type is no state');
+  const firm = parseAddress('ACME LOGISTICS MN MINNEAPOLIS OFFICE 400 N FRANKLIN AVE STE 12 MINNEAPOLIS MN 55401');
+  assert.deepEqual([firm.place_name, firm.state_name], ['MINNEAPOLIS', 'MN'], 'a city above the street is a name');
+  const rear = normalizeAddress('88 Elm Street Rear, Dayton, OH 45402');
+  assert.equal(rear.components.occupancy_identifier, 'REAR', 'a unit that takes no number is the unit');
+  assert.notEqual(rear.key, key('88 Elm Street, Dayton, OH 45402'));
+  assert.equal(key('88 Elm St Front, Dayton, OH 45402'), key('88 Elm Street Frnt, Dayton, OH 45402'));
+  assert.match(rear.standardized, /^88 ELM ST REAR,/);
+  assert.equal(parseAddress('5 Park Pl, 3rd Floor Board Room, Albany, NY 12207').occupancy_type, 'FLOOR BOARD ROOM');
+  const inlet = parseAddress('PO Box 77 Port Saint Lucie FL 34985');
+  assert.deepEqual([inlet.usps_box_id, inlet.place_name], ['77', 'PORT SAINT LUCIE'], 'no street without a number');
+  const state = parseAddress('18 ELM ST NORTH KINGSTOWN RHODE ISLAND 02852');
+  assert.deepEqual([state.place_name, state.state_name], ['NORTH KINGSTOWN', 'RI'], 'a state name ends the city');
+  assert.equal(parseAddress('400 Pine St, Washington').state_name, undefined, 'a city named after a state stays');
+  const base = parseAddress('410 Kessler Drive, Whiteman A F B, MO 65305');
+  assert.equal(base.place_name, 'WHITEMAN A F B', 'a part that ends in the city is the city');
+  const two = parseAddress('12 Oak Dr Oak Ridge Townhomes, Unit C4 Oak Ridge, TN 37830');
+  assert.equal(two.place_name, 'OAK RIDGE', 'the city is the last run of words before the state');
+  const route = parseAddress('7101 Route # B, Dover, VT 05356');
+  assert.deepEqual([route.street_name_pre_type, route.street_name], ['RTE', 'B'], 'Route # B is a road');
+  assert.equal(parseAddress('Hwy 61 And West Pine, Festus, MO 63028').street_name?.includes('AND'), false);
+  const south = normalizeAddress('2612 south st Apt 14b, springfield, nj 07081');
+  assert.deepEqual([south.valid, south.components.street_name], [true, 'SOUTH'], 'a lone directional is the name');
+  const park = parseAddress('4526 park mer place, burlington, tx 78721');
+  assert.deepEqual([park.street_name, park.street_name_post_type], ['PARK MER', 'PL'], 'a street ends in its type');
+  assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
+  assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
+});

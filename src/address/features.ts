@@ -145,14 +145,14 @@ export function tokenOwn(t: string): TokenOwn {
  * Per token, `CONTEXT_PARTS` small integers: position from the start and from the end, commas
  * before and after, in a multi-word state name, first/last in its comma-separated part.
  */
-export const CONTEXT_PARTS = 6;
+export const CONTEXT_PARTS = 7;
 const EDGES = ['-', 'f', 'l', 'fl'];
 
 /**
  * Where each token stands: position from either end, commas before and after, whether it is part
  * of a multi-word state name, and whether it is first and/or last in its comma-separated part.
  */
-export function contextParts(tokens: readonly string[], own: readonly { core: string }[]): Int32Array {
+export function contextParts(tokens: readonly string[], own: readonly { core: string; cls: string }[]): Int32Array {
   const n = tokens.length;
   const out = new Int32Array(n * CONTEXT_PARTS);
   for (let i = 0; i < n; i++) {
@@ -167,7 +167,15 @@ export function contextParts(tokens: readonly string[], own: readonly { core: st
   let commasTotal = 0;
   for (const t of tokens) if (t.endsWith(',')) commasTotal++;
   let commasBefore = 0;
+  // How far the street line has got before this token: 0 no number yet, 1 after a number,
+  // 2 after a number and then a street type (what follows a closed street is a unit, a
+  // building or the city, not more street name).
+  let stage = 0;
   for (let i = 0; i < n; i++) {
+    out[i * CONTEXT_PARTS + 6] = stage;
+    const cls = own[i]!.cls;
+    if (stage === 0 && (cls.startsWith('num') || cls.startsWith('mixed'))) stage = 1;
+    else if (stage === 1 && cls.startsWith('suffix')) stage = 2;
     const comma = tokens[i]!.endsWith(',');
     const at = i * CONTEXT_PARTS;
     out[at] = Math.min(i, 4);
@@ -183,8 +191,8 @@ export function contextParts(tokens: readonly string[], own: readonly { core: st
 /** The context of token `i` as one string (`contextNames` spells it out as features). */
 export function contextKey(parts: Int32Array, i: number, prev: string, cls: string, next: string): string {
   const at = i * CONTEXT_PARTS;
-  const [pos, rpos, cb, ca, multi, edge] = parts.subarray(at, at + CONTEXT_PARTS);
-  return `${pos} ${rpos} ${cb} ${ca} ${prev} ${cls} ${next} ${multi} ${EDGES[edge!]}`;
+  const [pos, rpos, cb, ca, multi, edge, stage] = parts.subarray(at, at + CONTEXT_PARTS);
+  return `${pos} ${rpos} ${cb} ${ca} ${prev} ${cls} ${next} ${multi} ${EDGES[edge!]} ${stage}`;
 }
 
 export function contextKeys(tokens: readonly string[], own: readonly { cls: string; core: string }[]): string[] {
@@ -200,7 +208,7 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
  * linear model cannot combine "a directional" with "after a street type" by itself.
  */
 export function contextNames(key: string): string[] {
-  const [pos, rpos, cb, ca, prev, cls, next, multiState, edge] = key.split(' ');
+  const [pos, rpos, cb, ca, prev, cls, next, multiState, edge, stage] = key.split(' ');
   const f = [
     `pos:${pos}`,
     `rpos:${rpos}`,
@@ -212,6 +220,9 @@ export function contextNames(key: string): string[] {
     `cca:${cls}|${ca}`,
     `part:${cb}|${edge}|${cls}`,
     `partn:${cb}|${edge}|${cls}|${next}`,
+    `st:${stage}|${cls}`,
+    `stp:${stage}|${prev}|${cls}`,
+    `stc:${stage}|${cb}|${cls}`,
   ];
   if (multiState === '1') f.push('state2');
   return f;

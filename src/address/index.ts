@@ -1,6 +1,6 @@
 import type { AddressComparison, AddressComponents, NormalizedAddress, PostalAddress } from './types.ts';
 import { tokenize } from './parse.ts';
-import { parseTagged } from './tagged.ts';
+import { NO_NUMBER_UNITS, parseTagged } from './tagged.ts';
 
 export { parseAddressByRules } from './parse.ts';
 export { loadTaggerModel } from './tagger.ts';
@@ -143,15 +143,19 @@ export function standardize(c: AddressComponents): string {
         c.street_name,
         c.street_name_post_type,
         c.street_name_post_directional,
-        c.occupancy_identifier
-          ? `${c.occupancy_type === '#' ? '#' : (c.occupancy_type ?? '#')} ${c.occupancy_identifier}`
-          : c.occupancy_type,
+        c.occupancy_identifier ? unitText(c.occupancy_type, c.occupancy_identifier) : c.occupancy_type,
       ]
         .filter(Boolean)
         .join(' ');
   const zip = c.zip_code ? (c.zip_plus4 ? `${c.zip_code}-${c.zip_plus4}` : c.zip_code) : '';
   const last = [c.place_name, [c.state_name, zip].filter(Boolean).join(' ')].filter(Boolean).join(', ');
   return [line1, last].filter(Boolean).join(', ');
+}
+
+/** "APT 4B", "# 4B", and a unit that takes no number on its own ("REAR"). */
+function unitText(type: string | undefined, id: string): string {
+  if (!type && NO_NUMBER_UNITS.has(id)) return id;
+  return `${type ?? '#'} ${id}`;
 }
 
 const COMPARED: (keyof AddressComponents)[] = [

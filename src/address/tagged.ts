@@ -27,6 +27,7 @@ const MULTI_STATES = Object.keys(STATES)
   .filter((name) => name.includes(' '))
   .map((name) => name.split(' '))
   .sort((a, b) => b.length - a.length);
+const MULTI_FIRST = new Set(MULTI_STATES.map((words) => words[0]!));
 const NUMBER_WORDS = new Set(
   ['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE', 'TEN', 'MILE', 'MI'].concat([
     'ELEVEN',
@@ -39,6 +40,8 @@ const NUMBER_WORDS = new Set(
     'THOUSAND',
   ]),
 );
+// Pub. 28 C2: the secondary unit designators that take no number.
+export const NO_NUMBER_UNITS = new Set(['BSMT', 'FRNT', 'LBBY', 'LOWR', 'OFC', 'PH', 'REAR', 'SIDE', 'UPPR']);
 const BOX_GROUPS: Readonly<Record<string, string>> = {
   RR: 'RR',
   RFD: 'RR',
@@ -87,25 +90,37 @@ function spans(tagged: Tagged): Map<string, string[]> {
       if (!rest.includes('AddressNumber') && rest.includes('StreetName')) fixed[i] = 'StreetName';
     }
     // "Aurora Avenue North, Seattle": a place name never spans a comma, so a lone directional
-    // before the comma, right after the street type, ends the street.
+    // before the comma, right after the street type, ends the street; "Elm St Front, Dayton": a
+    // unit that takes no number there is the unit.
     if (
       fixed[i] === 'PlaceName' &&
       fixed[i + 1] === 'PlaceName' &&
       tokens[i]!.endsWith(',') &&
-      DIRECTIONALS[cores[i]!] &&
       fixed[i - 1] === 'StreetNamePostType'
-    )
-      fixed[i] = 'StreetNamePostDirectional';
+    ) {
+      if (DIRECTIONALS[cores[i]!]) fixed[i] = 'StreetNamePostDirectional';
+      else if (NO_NUMBER_UNITS.has(UNIT_DESIGNATORS[cores[i]!] ?? '')) fixed[i] = 'OccupancyIdentifier';
+    }
   }
   // "RHODE ISLAND": when the tagger calls part of a multi-word state name the state, all of it is.
+  const inMultiState = new Uint8Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
+    if (!MULTI_FIRST.has(cores[i]!)) continue;
     for (const words of MULTI_STATES) {
       const n = words.length;
       if (!words.every((w, k) => cores[i + k] === w)) continue;
+      inMultiState.fill(1, i, i + n);
       if (fixed.slice(i, i + n).includes('StateName')) fixed.fill('StateName', i, i + n);
       break;
     }
   }
+  repairBoxes(tokens, cores, fixed);
+  repairStates(cores, fixed, inMultiState);
+  repairTrailingState(cores, fixed);
+  repairLeadingPlace(fixed);
+  repairPlaceParts(tokens, cores, fixed);
+  repairRouteNumber(tokens, fixed);
+  repairStreetEnd(cores, fixed);
   const out = new Map<string, string[]>();
   tokens.forEach((t, i) => {
     const c = t === '#' || t === '&' ? t : cores[i]!;
@@ -115,6 +130,149 @@ function spans(tagged: Tagged): Map<string, string[]> {
     else out.set(fixed[i]!, [c]);
   });
   return out;
+}
+
+const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'ROUTE', 'RTE', 'RT']);
+const BOX_WORDS = new Set(['BOX', 'BX']);
+const BOX_TAGS = new Set(['USPSBoxType', 'USPSBoxID', 'USPSBoxGroupType', 'USPSBoxGroupID']);
+
+/** Box repairs: a box number is one token, and "RR 422 Box" names box 422 on its route. */
+function repairBoxes(tokens: string[], cores: string[], fixed: string[]): void {
+  const n = tokens.length;
+  // "PO Box 9580 Rancho Santa Fe": a word after the box number (other than a one-letter suffix,
+  // "Box 164 A") is not part of it; it takes the tag of what follows the box (the city).
+  for (let i = 1; i < n; i++) {
+    if (fixed[i] !== 'USPSBoxID' || fixed[i - 1] !== 'USPSBoxID' || !/\d/.test(cores[i - 1]!)) continue;
+    if (/\d/.test(cores[i]!) || cores[i]!.length < 2 || tokens[i] === '#') continue;
+    let j = i;
+    while (j < n && fixed[j] === 'USPSBoxID') j++;
+    fixed.fill(j < n ? fixed[j]! : 'PlaceName', i, j);
+  }
+  // "PO Box 9580 Rancho Santa Fe": with no house number there is no street, so the words between
+  // the box number and the city are the city.
+  const lastBox = fixed.lastIndexOf('USPSBoxID');
+  if (lastBox >= 0 && !fixed.includes('AddressNumber')) {
+    let j = lastBox + 1;
+    while (j < n && fixed[j] === 'StreetName' && !/\d/.test(cores[j]!) && !tokens[j - 1]!.endsWith(',')) j++;
+    if (j > lastBox + 1 && fixed[j] === 'PlaceName' && !tokens[j - 1]!.endsWith(','))
+      fixed.fill('PlaceName', lastBox + 1, j);
+  }
+  if (lastBox >= 0) return;
+  // "RR 422 Box," / "Route 7 RR 7 Box": a box word that ends its part with no number after it
+  // follows its number, which follows the route.
+  for (let i = 2; i < n; i++) {
+    const endsPart = i === n - 1 || tokens[i]!.endsWith(',');
+    if (!BOX_WORDS.has(cores[i]!) || !endsPart || !/^\d+$/.test(cores[i - 1]!)) continue;
+    if (!ROUTE_WORDS.has(cores[i - 2]!)) continue;
+    fixed[i - 2] = BOX_TAGS.has(fixed[i - 2]!) ? fixed[i - 2]! : 'USPSBoxGroupType';
+    fixed[i - 1] = 'USPSBoxID';
+    fixed[i] = 'USPSBoxType';
+    return;
+  }
+}
+
+/**
+ * A state is a state: a token tagged as the state that is no state but a street type right after
+ * the street name ("123 W Hastings St 123456789") ends the street.
+ */
+function repairStates(cores: string[], fixed: string[], inMultiState: Uint8Array): void {
+  for (let i = 1; i < cores.length; i++) {
+    if (fixed[i] !== 'StateName' || inMultiState[i] || STATES[cores[i]!] || STATE_CODES.has(cores[i]!)) continue;
+    if (SUFFIXES[cores[i]!] && fixed[i - 1] === 'StreetName') fixed[i] = 'StreetNamePostType';
+  }
+}
+
+/**
+ * "EAST PROVIDENCE RHODE ISLAND 02914": with no state found, a state name that ends the city (just
+ * before the ZIP or the end) is the state; a city of its own ("Washington") is left alone.
+ */
+function repairTrailingState(cores: string[], fixed: string[]): void {
+  if (fixed.includes('StateName')) return;
+  let end = fixed.length;
+  while (end > 0 && (fixed[end - 1] === 'ZipCode' || fixed[end - 1] === 'CountryName')) end--;
+  for (const words of [...MULTI_STATES, [cores[end - 1]!]]) {
+    const from = end - words.length;
+    if (from < 1 || !words.every((w, k) => cores[from + k] === w) || !STATES[words.join(' ')]) continue;
+    if (fixed.slice(from - 1, end).every((t) => t === 'PlaceName')) fixed.fill('StateName', from, end);
+    return;
+  }
+}
+
+/**
+ * The city is one run of words, the last before the state or ZIP. In "Legacy Mount Pleasant
+ * Apartments, Apt B2L Mount Pleasant, SC" an earlier run is a building's name; in "Goddard Drive,
+ * Malmstrom A F B, MT" a part that ends in the city and has no digit or unit word is all city.
+ */
+function repairPlaceParts(tokens: string[], cores: string[], fixed: string[]): void {
+  const last = fixed.lastIndexOf('PlaceName');
+  if (last < 0) return;
+  let first = last;
+  while (first > 0 && fixed[first - 1] === 'PlaceName') first--;
+  // The comma-separated part the city ends: from just after the previous comma.
+  let from = first;
+  while (from > 0 && !tokens[from - 1]!.endsWith(',')) from--;
+  if (from > 0 && from < first) {
+    const loose = fixed.slice(from, first).every((t) => /^(Occupancy|Subaddress|NotAddress|PlaceName)/.test(t));
+    const plain = cores.slice(from, first).every((c) => /^[A-Z]/.test(c) && !UNIT_DESIGNATORS[c]);
+    if (loose && plain) fixed.fill('PlaceName', (first = from), last);
+  }
+  for (let i = 0; i < first; i++) if (fixed[i] === 'PlaceName') fixed[i] = 'BuildingName';
+}
+
+/**
+ * "Route # A", "Highway # 54": after a route or highway type, `#` and what follows it name the
+ * road (when nothing else does), not a unit; "Hghwy 54 And East Hckry": "and" between street
+ * words joins two streets.
+ */
+function repairRouteNumber(tokens: string[], fixed: string[]): void {
+  for (let i = 1; i < tokens.length; i++) {
+    if ((tokens[i] === '&' || /^and$/i.test(tokens[i]!)) && fixed[i] === 'StreetName' && fixed[i - 1] === 'StreetName')
+      fixed[i] = 'IntersectionSeparator';
+  }
+  const hash = tokens.indexOf('#');
+  if (hash < 1 || fixed[hash - 1] !== 'StreetNamePreType' || hash + 1 >= tokens.length) return;
+  if (fixed.some((t, i) => t === 'StreetName' && i !== hash)) return;
+  if (/^Occupancy/.test(fixed[hash + 1]!)) fixed.fill('StreetName', hash, hash + 2);
+}
+
+/**
+ * "6010 Lake Ris Place, Salem": a street name with no street type is not followed by a building
+ * whose name ends in a street type; those words end the street. And a street needs a name.
+ */
+function repairStreetEnd(cores: string[], fixed: string[]): void {
+  // "1482 South Ave Apt 29C": a directional with no other street name is the name.
+  const dir = fixed.indexOf('StreetNamePreDirectional');
+  const type = fixed[dir + 1];
+  if (dir > 0 && !fixed.includes('StreetName') && (type === 'StreetNamePreType' || type === 'StreetNamePostType')) {
+    if (fixed[dir - 1] === 'AddressNumber' && SUFFIXES[cores[dir + 1]!] && fixed[dir + 2] !== 'StreetName') {
+      fixed[dir] = 'StreetName';
+      fixed[dir + 1] = 'StreetNamePostType';
+    }
+  }
+  if (fixed.includes('StreetNamePostType')) return;
+  const a = fixed.indexOf('BuildingName');
+  // "4526 Park Mer Place, Burlington": after the house number, with no street name at all.
+  const afterNumber = fixed[a - 1] === 'AddressNumber' && !fixed.includes('StreetName');
+  if (a < 1 || (fixed[a - 1] !== 'StreetName' && !afterNumber)) return;
+  let b = a;
+  while (b + 1 < fixed.length && fixed[b + 1] === 'BuildingName') b++;
+  if (!SUFFIXES[cores[b]!] || b - a > 2) return;
+  fixed.fill('StreetName', a, b);
+  fixed[b] = 'StreetNamePostType';
+}
+
+/**
+ * "SOS SECURITY IL CHICAGO BRANCH 30 S WACKER DR ... CHICAGO IL 60606": a city or state before the
+ * house number, when one follows the street too, is part of the name or firm above the street.
+ */
+function repairLeadingPlace(fixed: string[]): void {
+  const place = (t: string | undefined) => t === 'PlaceName' || t === 'StateName';
+  let street = 0;
+  while (street < fixed.length && fixed[street] !== 'AddressNumber' && fixed[street] !== 'USPSBoxID') street++;
+  let later = street;
+  while (later < fixed.length && !place(fixed[later])) later++;
+  if (street === 0 || later === fixed.length) return;
+  for (let i = 0; i < street; i++) if (place(fixed[i])) fixed[i] = 'Recipient';
 }
 
 const words = (list: string[] | undefined, table: Readonly<Record<string, string>>) =>
@@ -136,7 +294,7 @@ export function fromTags(tagged: Tagged, raw: string): TaggedParse {
   set('street_name_pre_type', words(s.get('StreetNamePreType'), SUFFIXES));
   const name = [
     ...(s.get('StreetNamePreModifier') ?? []),
-    ...(s.get('StreetName') ?? []),
+    ...(s.get('StreetName')?.filter((t) => t !== '#') ?? []),
     ...(s.get('StreetNamePostModifier') ?? []),
   ].join(' ');
   set('street_name', name);
@@ -160,17 +318,22 @@ function unit(s: Map<string, string[]>, c: AddressComponents): void {
   const type = s.get(occupied ? 'OccupancyType' : 'SubaddressType') ?? [];
   const id = s.get(occupied ? 'OccupancyIdentifier' : 'SubaddressIdentifier') ?? [];
   const hash = type.includes('#') || id.includes('#');
-  const designator = words(
-    type.filter((t) => t !== '#'),
-    UNIT_DESIGNATORS,
-  );
-  if (designator) c.occupancy_type = designator;
-  else if (hash) c.occupancy_type = '#';
+  const typeWords = type.filter((t) => t !== '#');
+  // Pub. 28 designators are one word; "Floor Conference Room" is a description, kept as written.
+  const designator = typeWords.length === 1 ? words(typeWords, UNIT_DESIGNATORS) : typeWords.join(' ');
   // "4 B", "4-B" and "4B" are one identifier.
   const ident = id
     .filter((t) => t !== '#')
     .join('')
     .replace(/[-#]/g, '');
+  // "Avenue Frnt", "18th Rear": a designator that takes no number is the unit itself, so it keys.
+  const bare = UNIT_DESIGNATORS[ident || designator || ''];
+  if (bare && NO_NUMBER_UNITS.has(bare) && (!ident || !designator)) {
+    c.occupancy_identifier = bare;
+    return;
+  }
+  if (designator) c.occupancy_type = designator;
+  else if (hash) c.occupancy_type = '#';
   if (ident) c.occupancy_identifier = ident;
 }
 

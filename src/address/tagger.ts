@@ -156,7 +156,7 @@ export interface Tagged {
 
 /** Tokens of `raw` (usaddress's tokenizer) and the most likely tag of each. */
 export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
-  const tokens = tokenizeForTagger(raw.replace(/&(?:amp|#38);/g, '&'));
+  const tokens = tokenizeForTagger(plainText(raw));
   if (!tokens.length) return { tokens, tags: [], cores: [] };
   const own = tokens.map((t) => ownOf(t, model));
   const emissions = emissionScores(tokens, own, model);
@@ -171,6 +171,21 @@ export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
     tags: path.map((y) => model.tags[y]!),
     cores: own.map((o, i) => (o.core.startsWith('0') ? core(tokens[i]!) : o.core)),
   };
+}
+
+/**
+ * Text pasted from web forms: HTML character references decoded ("60642&#8212;2534") and any
+ * Unicode dash made a hyphen, so a ZIP+4 or a house-number range reads as one token.
+ */
+function plainText(raw: string): string {
+  if (!raw.includes('&') && !/[\u2010-\u2015\u2212]/.test(raw)) return raw;
+  return raw
+    .replace(/&(?:amp|#38);/g, '&')
+    .replace(/&#(\d{1,7});|&#x([\da-f]{1,6});/gi, (m, dec?: string, hex?: string) => {
+      const code = dec ? Number(dec) : Number.parseInt(hex!, 16);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    })
+    .replace(/[\u2010-\u2015\u2212]/g, '-');
 }
 
 const NUMBER = /^\d+[.,;)]*$/;
@@ -233,7 +248,7 @@ function contextOf(parts: Int32Array, i: number, own: CachedToken[], m: Compiled
   const prev = i > 0 ? own[i - 1]! : undefined;
   const next = i < n - 1 ? own[i + 1]! : undefined;
   const at = i * CONTEXT_PARTS;
-  // Each part is below 8 and there are far fewer than 64 classes: 6 * 3 + 3 * 6 = 36 bits.
+  // Each part is below 8 and there are far fewer than 64 classes: 7 * 3 + 3 * 6 = 39 bits.
   let key = 0;
   for (let k = 0; k < CONTEXT_PARTS; k++) key = key * 8 + parts[at + k]!;
   key = ((key * 64 + (prev?.clsId ?? 0)) * 64 + own[i]!.clsId) * 64 + (next?.clsId ?? 1);
