@@ -132,7 +132,8 @@ function spans(tagged: Tagged): Map<string, string[]> {
   return out;
 }
 
-const ROUTE_WORDS = new Set(['RR', 'RFD', 'HC', 'HCR', 'ROUTE', 'RTE', 'RT']);
+// The one-word route and highway-contract box groups (RR, RFD, HC, HCR, ROUTE, RTE, RT).
+const ROUTE_WORDS = new Set(Object.keys(BOX_GROUPS).filter((k) => !k.includes(' ')));
 const BOX_WORDS = new Set(['BOX', 'BX']);
 const BOX_TAGS = new Set(['USPSBoxType', 'USPSBoxID', 'USPSBoxGroupType', 'USPSBoxGroupID']);
 
