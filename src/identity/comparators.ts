@@ -213,8 +213,9 @@ export function compareStreetAddress(a: PreparedRecord, b: PreparedRecord): Leve
   let street: Level;
   if (a.street !== '' && b.street !== '') {
     street = streetLevel(a.street, b.street);
-    // The parsed streets differ: the lines as typed may still agree (a parser misread one side).
-    if (street === 0) street = rawLevel(a.streetRaw, b.streetRaw);
+    // The parsed streets differ: the lines as typed may still agree (a parser misread one side,
+    // e.g. `coplanddrive` read as a name, `copland drive` as name + type).
+    if (street < 2) street = Math.max(street, rawLevel(a.streetRaw, b.streetRaw)) as Level;
   } else {
     // No street parsed on a side (a line the parser cannot read): the lines as typed compare.
     if (a.streetRaw === '' || b.streetRaw === '') return -1;
