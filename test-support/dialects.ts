@@ -19,34 +19,34 @@ export interface DialectContext {
 }
 
 const ADMIN_URL = process.env.HEARTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-let pgReachable: Promise<boolean> | undefined;
 
-export function postgresAvailable(): Promise<boolean> {
-  pgReachable ??= (async () => {
-    const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await client.connect();
-      await client.end();
-      return true;
-    } catch {
-      console.log(`# notice: PostgreSQL not reachable at ${ADMIN_URL}; PostgreSQL suites are skipped`);
-      return false;
-    }
-  })();
-  return pgReachable;
+async function probePostgres(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    console.log(`# notice: PostgreSQL not reachable at ${ADMIN_URL}; PostgreSQL suites are skipped`);
+    return false;
+  }
 }
+
+/**
+ * Probed once, when a test file first imports this module. It must be known before any suite is
+ * registered: node:test attaches a test declared after an `await` inside a `describe` body to
+ * whichever suite happens to be running when the await resumes, so a file's second PostgreSQL
+ * suite used to end up empty (and pass) while its tests ran under the first suite.
+ */
+const PG_AVAILABLE = await probePostgres();
 
 export const DIALECTS = ['sqlite', 'postgres'] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
 export function describeEachDialect(title: string, body: (ctx: DialectContext, dialect: DialectName) => void): void {
   for (const dialect of DIALECTS) {
-    describe(`${title} [${dialect}]`, async () => {
-      const skip = dialect === 'postgres' && !(await postgresAvailable());
-      if (skip) {
-        describe.skip('PostgreSQL not reachable', () => {});
-        return;
-      }
+    const skip = dialect === 'postgres' && !PG_AVAILABLE ? 'PostgreSQL not reachable' : false;
+    describe(`${title} [${dialect}]`, { skip }, () => {
       const fixture = dialect === 'sqlite' ? sqliteFixture() : postgresFixture();
       before(() => fixture.setUp());
       after(() => fixture.tearDown());
