@@ -29,7 +29,7 @@ function value(v: unknown): number | undefined {
 
 function isCompared(path: string[]): boolean {
   const key = path.at(-1)!;
-  if (key === 'rate_per_second') return false; // the offered load, an input
+  if (/(^|_)rate_per_second$/.test(key)) return false; // the offered load, an input
   if (RATE.test(key)) return true;
   return key === 'p50' && path.some((p) => /lag|visible/.test(p));
 }
@@ -40,6 +40,9 @@ export function figures(tree: unknown, path: string[] = [], out = new Map<string
   for (const [key, v] of Object.entries(tree as Tree)) {
     const at = [...path, key];
     const n = isCompared(at) ? value(v) : undefined;
+    // A compared key holding anything else (a summary of summaries, once) must not drop out silently.
+    if (isCompared(at) && n === undefined && v && typeof v === 'object' && 'median' in v)
+      throw new Error(`${at.join('.')}: neither a number nor a {median, min, max} summary`);
     if (n !== undefined) out.set(at.join('.'), n);
     else if (!(v && typeof v === 'object' && 'median' in v)) figures(v, at, out);
   }

@@ -243,8 +243,29 @@ export async function medianRun(
   return { ...runs[Math.floor(n / 2)], runs: n, [`${key}_min`]: values[0], [`${key}_max`]: values.at(-1) };
 }
 
+type Summary = { median: number; min: number; max: number };
+const isSummary = (v: unknown): v is Summary =>
+  !!v && typeof v === 'object' && ['median', 'min', 'max'].every((k) => typeof (v as Summary)[k as keyof Summary] === 'number');
+
+/**
+ * Values that are already summaries (a bench that repeats its windows inside a round), perhaps
+ * beside plain numbers (a round whose windows all read the same): median of the medians, the
+ * lowest min and the highest max, so a merged figure stays one {median, min, max}.
+ */
+function mergeSummaries(values: (Summary | number)[]): Summary {
+  const s = values.map((v) => (typeof v === 'number' ? { median: v, min: v, max: v } : v));
+  const medians = s.map((x) => x.median).sort((a, b) => a - b);
+  return {
+    median: medians[Math.floor(medians.length / 2)]!,
+    min: Math.min(...s.map((x) => x.min)),
+    max: Math.max(...s.map((x) => x.max)),
+  };
+}
+
 export function summarise(values: unknown[]): unknown {
   const first = values[0];
+  const numeric = values.every((v) => typeof v === 'number' || isSummary(v));
+  if (numeric && values.some(isSummary)) return mergeSummaries(values as (Summary | number)[]);
   if (typeof first === 'number') {
     const nums = (values as number[]).slice().sort((a, b) => a - b);
     if (nums[0] === nums.at(-1)) return first;
