@@ -85,6 +85,11 @@ function main(): void {
       ` (load average at start: A ${JSON.stringify(a!.load_average_at_start)},` +
       ` B ${JSON.stringify(b!.load_average_at_start)})`,
   );
+  const [pa, pb] = [a!.host_probe_cpu_ms, b!.host_probe_cpu_ms] as (Tree | undefined)[];
+  if (pa && pb) {
+    const each = Object.keys(pa).map((k) => `${k} ${value(pa[k])} / ${value(pb[k])}`);
+    console.log(`host probe, CPU ms of the same fixed work before each bench (A / B): ${each.join(', ')}`);
+  }
   if (bad.length > 0) process.exitCode = 1;
 }
 

@@ -245,7 +245,9 @@ export async function medianRun(
 
 type Summary = { median: number; min: number; max: number };
 const isSummary = (v: unknown): v is Summary =>
-  !!v && typeof v === 'object' && ['median', 'min', 'max'].every((k) => typeof (v as Summary)[k as keyof Summary] === 'number');
+  !!v &&
+  typeof v === 'object' &&
+  ['median', 'min', 'max'].every((k) => typeof (v as Summary)[k as keyof Summary] === 'number');
 
 /**
  * Values that are already summaries (a bench that repeats its windows inside a round), perhaps
@@ -338,4 +340,28 @@ export async function settle(maxSeconds = 30): Promise<{ waited_s: number; cpu_b
   let busy = await cpuBusy(1000);
   while (busy !== null && busy > 0.1 && performance.now() - t0 < maxSeconds * 1000) busy = await cpuBusy(1000);
   return { waited_s: round((performance.now() - t0) / 1000), cpu_busy: busy === null ? null : round(busy, 2) };
+}
+
+/**
+ * CPU milliseconds a fixed piece of pure JavaScript takes (sorting 200,000 pseudo-random numbers
+ * with a JavaScript comparator; median of 5 after one warm-up). Same work, same code: when it moves
+ * between runs, the host's speed moved. On this VM the hypervisor reported no steal time while the
+ * same CSV parse took 40% more CPU time from one run to the next (docs/bench/two-runs.md, H and I).
+ */
+export function hostProbe(): number {
+  const once = (): number => {
+    let x = 12345;
+    const a: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      a.push(x);
+    }
+    const c0 = process.cpuUsage();
+    a.sort((p, q) => p - q);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
+  once();
+  const times = Array.from({ length: 5 }, once).sort((p, q) => p - q);
+  return round(times[2]!, 1);
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cpuTicks, loadAverage, settle, stealShare, summarise } from './procs.ts';
+import { cpuTicks, hostProbe, loadAverage, settle, stealShare, summarise } from './procs.ts';
 
 /**
  * `npm run bench [-- name ...] [--rounds N] [--runs N] [--noisy] [--quick]`: runs the benchmarks
@@ -114,11 +114,15 @@ results.settle = settled;
 // for a figure that moved between runs with nothing changed on this machine.
 const steal: Record<string, unknown> = {};
 results.cpu_steal_share = steal;
+// Per bench, hostProbe() just before each round: the host's speed, read the same way every time.
+const probe: Record<string, unknown> = {};
+results.host_probe_cpu_ms = probe;
 const seconds: Record<string, unknown> = {};
 results.bench_seconds = seconds;
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 const perRound: Record<string, Record<string, unknown>[]> = {};
 const stealPerRound: Record<string, (number | null)[]> = {};
+const probePerRound: Record<string, number[]> = {};
 const secondsPerRound: Record<string, number[]> = {};
 // Every bench in turn, `rounds` times: each figure is the median over rounds spread across the
 // whole run, so a slow spell of the host (minutes long on this VM) lands in one sample of a figure
@@ -131,6 +135,7 @@ for (let round = 0; round < rounds; round++) {
     // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
     // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
     if (!noisy) (settled[name] ??= []).push(await settle(quick ? 2 : 30));
+    (probePerRound[name] ??= []).push(hostProbe());
     process.stderr.write(`bench: ${name} (round ${round + 1} of ${rounds})...\n`);
     const ticks = cpuTicks();
     const b0 = performance.now();
@@ -190,6 +195,7 @@ function merge(name: string): void {
   results[name] =
     done.length === 1 ? done[0] : { ...(summarise(done) as Record<string, unknown>), suite_rounds: done.length };
   steal[name] = summarise(stealPerRound[name]!);
+  probe[name] = summarise(probePerRound[name]!);
   seconds[name] = secondsPerRound[name]!.reduce((x, y) => x + y, 0);
 }
 
