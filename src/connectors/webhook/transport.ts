@@ -45,7 +45,7 @@ function send(
       agent: agents[secure ? 'https:' : 'http:'],
       ...(init.signal ? { signal: init.signal } : {}),
     };
-    const req = (secure ? https : http).request(target, options, (res) => {
+    const answer = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       let kept = 0;
       res.on('data', (c: Buffer) => {
@@ -70,7 +70,8 @@ function send(
           text: () => Promise.resolve(text),
         });
       });
-    });
+    };
+    const req = secure ? https.request(target, options, answer) : http.request(target, options, answer);
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (retryStale && req.reusedSocket && err.code === 'ECONNRESET' && !init.signal?.aborted)
         send(agents, url, init, false).then(resolve, reject);
