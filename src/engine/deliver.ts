@@ -180,8 +180,7 @@ async function writeSettlements(
   const inbound = delivered.flatMap(({ result }) => result.inbound ?? []);
   if (inbound.length > 0) await insertEvents(trx, system, inbound, now);
   for (const { job, s } of settled) {
-    if (s.status === 'retry')
-      await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
+    if (s.status === 'retry') await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
     else if (s.status === 'dead') await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
   }
 }

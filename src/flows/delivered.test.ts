@@ -22,10 +22,7 @@ describeEachDialect('a delivered batch settles set-wise', (ctx) => {
       created_at: now,
       updated_at: now,
     });
-    await db
-      .insertInto('customers')
-      .values(['cus_s_a', 'cus_s_b', 'cus_s_c'].map(person))
-      .execute();
+    await db.insertInto('customers').values(['cus_s_a', 'cus_s_b', 'cus_s_c'].map(person)).execute();
     await linkSource(db, 'vend', 'X1', 'cus_s_a', { name: 'Old', phone: '1' }, now);
     // What each job's delivery reports, by its key.
     const results: Record<string, DeliveryResult> = {
@@ -80,9 +77,15 @@ describeEachDialect('a delivered batch settles set-wise', (ctx) => {
     });
     assert.equal(claimed, 6, 'one batch');
 
-    const jobs = await db.selectFrom('jobs').select(['job_key', 'status', 'last_error_kind']).where('id', 'in', ids).execute();
+    const jobs = await db
+      .selectFrom('jobs')
+      .select(['job_key', 'status', 'last_error_kind'])
+      .where('id', 'in', ids)
+      .execute();
     assert.deepEqual(
-      Object.fromEntries(jobs.map((j) => [j.job_key, `${j.status}${j.last_error_kind ? `:${j.last_error_kind}` : ''}`])),
+      Object.fromEntries(
+        jobs.map((j) => [j.job_key, `${j.status}${j.last_error_kind ? `:${j.last_error_kind}` : ''}`]),
+      ),
       { k1: 'done', k2: 'done', k3: 'done', k4: 'done', k5: 'pending:transient', k6: 'dead:invalid' },
     );
     const links = await db
@@ -109,14 +112,17 @@ describeEachDialect('a delivered batch settles set-wise', (ctx) => {
       .select(['external_id', 'job_id'])
       .where('system', '=', 'vend')
       .execute();
-    assert.deepEqual(
-      echoes.map((e) => `${e.external_id}:${keyOf.get(e.job_id!)}`).sort(),
-      ['X1:k3', 'X1:k4', 'X2:k1'],
-    );
-    const disclosed = await db.selectFrom('field_disclosures').select(['job_id', 'fields']).where('system', '=', 'vend').execute();
-    assert.deepEqual(
-      disclosed.map((d) => `${keyOf.get(d.job_id)}:${d.fields}`).sort(),
-      ['k1:["given_name"]', 'k2:["given_name"]', 'k3:["given_name"]', 'k4:["given_name"]'],
-    );
+    assert.deepEqual(echoes.map((e) => `${e.external_id}:${keyOf.get(e.job_id!)}`).sort(), ['X1:k3', 'X1:k4', 'X2:k1']);
+    const disclosed = await db
+      .selectFrom('field_disclosures')
+      .select(['job_id', 'fields'])
+      .where('system', '=', 'vend')
+      .execute();
+    assert.deepEqual(disclosed.map((d) => `${keyOf.get(d.job_id)}:${d.fields}`).sort(), [
+      'k1:["given_name"]',
+      'k2:["given_name"]',
+      'k3:["given_name"]',
+      'k4:["given_name"]',
+    ]);
   });
 });

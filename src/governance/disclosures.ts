@@ -45,7 +45,12 @@ export function fieldsCarried(kind: string, payload: unknown): string[] {
  * (the audit of data minimisation: `GET /v1/disclosures`), with one insert per 200 jobs. A job that
  * carried no such field is not recorded.
  */
-export async function recordDisclosures(trx: Db, system: string, jobs: readonly JobsTable[], now: number): Promise<void> {
+export async function recordDisclosures(
+  trx: Db,
+  system: string,
+  jobs: readonly JobsTable[],
+  now: number,
+): Promise<void> {
   const rows = jobs.flatMap((job) => {
     let payload: unknown;
     try {

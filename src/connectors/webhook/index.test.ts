@@ -81,10 +81,7 @@ test('posts to one receiver reuse a kept-alive connection; one the receiver clos
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(await deliver(['d', 'e']), ['ok', 'ok']);
   server.close();
-  assert.deepEqual(
-    bodies.map((b) => JSON.parse(b).id).sort(),
-    ['evt_a', 'evt_b', 'evt_c', 'evt_d', 'evt_e'],
-  );
+  assert.deepEqual(bodies.map((b) => JSON.parse(b).id).sort(), ['evt_a', 'evt_b', 'evt_c', 'evt_d', 'evt_e']);
   assert.ok(connections >= 2);
 });
 
