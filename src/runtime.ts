@@ -14,7 +14,7 @@ export { engineContext };
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startWorkers, type Workers } from './engine/worker.ts';
-import { learnLinkOnDelivery } from './flows/apply-events.ts';
+import { learnLinksOnDelivery } from './flows/delivered.ts';
 import { withDisclosures } from './governance/disclosures.ts';
 import { createReconcileRunner } from './flows/reconcile-run.ts';
 import { startStreams } from './flows/stream-inbox.ts';
@@ -79,8 +79,8 @@ export async function startHearth(config: HearthConfig, o: StartOptions): Promis
         : startWorkers({
             hdb,
             ...governedWorkerOptions(hdb, config, engineContext(config, connectors), metrics, o.logger),
-            // The crosswalk learns the record; the audit records which fields went to which system.
-            onDelivered: withDisclosures(learnLinkOnDelivery),
+            // Per settled batch: the crosswalk learns the records; the audit records which fields went where.
+            onDelivered: withDisclosures(learnLinksOnDelivery),
             connectors,
             targets: jobTargets(config.descriptors, config),
             retry: config.jobs,

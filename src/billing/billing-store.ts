@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { PostalAddress } from '../address/types.ts';
 import type { BillingStatus, Subscription } from '../canonical/types.ts';
+import { chunks } from '../db/chunks.ts';
 import type { Database } from '../db/schema.ts';
 
 type Db = Kysely<Database>;
@@ -118,25 +119,44 @@ export async function attachAccount(db: Db, system: string, externalId: string, 
 
 /** The customer's billing view: the most recent standing and address over their accounts. */
 export async function billingOf(db: Db, customerId: string): Promise<BillingView> {
-  const accounts = await db.selectFrom('billing_accounts').selectAll().where('customer_id', '=', customerId).execute();
-  const byStatus = [...accounts].filter((a) => a.status).sort((a, b) => (b.status_at ?? 0) - (a.status_at ?? 0))[0];
-  const byAddress = [...accounts].filter((a) => a.address_at).sort((a, b) => b.address_at! - a.address_at!)[0];
-  const subs = accounts.length
-    ? await db
-        .selectFrom('billing_subscriptions')
-        .selectAll()
-        .where((eb) =>
-          eb.or(accounts.map((a) => eb.and([eb('system', '=', a.system), eb('external_id', '=', a.external_id)]))),
-        )
-        .orderBy('subscription_id')
-        .execute()
-    : [];
-  return {
-    status: (byStatus?.status as BillingStatus | undefined) ?? null,
-    status_since: byStatus?.status_at ?? null,
-    billing_address: byAddress?.billing_address ? (JSON.parse(byAddress.billing_address) as PostalAddress) : null,
-    subscriptions: subs.map((s) => ({ system: s.system, id: s.subscription_id, name: s.name, status: s.status })),
-  };
+  return (await billingsOf(db, [customerId])).get(customerId)!;
+}
+
+/**
+ * The billing view of each of these customers (every one listed; none linked: an empty view),
+ * with two statements per 200 customers: their accounts, and those accounts' subscriptions.
+ */
+export async function billingsOf(db: Db, customerIds: readonly string[]): Promise<Map<string, BillingView>> {
+  const ids = [...new Set(customerIds)];
+  const out = new Map<string, BillingView>();
+  for (const part of chunks(ids, 200)) {
+    const accounts = await db.selectFrom('billing_accounts').selectAll().where('customer_id', 'in', part).execute();
+    const owner = new Map(accounts.map((a) => [`${a.system}\u0000${a.external_id}`, a.customer_id!]));
+    const subs = accounts.length
+      ? await db
+          .selectFrom('billing_subscriptions')
+          .selectAll()
+          .where((eb) =>
+            eb.or(accounts.map((a) => eb.and([eb('system', '=', a.system), eb('external_id', '=', a.external_id)]))),
+          )
+          .orderBy('subscription_id')
+          .execute()
+      : [];
+    for (const id of part) {
+      const mine = accounts.filter((a) => a.customer_id === id);
+      const byStatus = mine.filter((a) => a.status).sort((a, b) => (b.status_at ?? 0) - (a.status_at ?? 0))[0];
+      const byAddress = mine.filter((a) => a.address_at).sort((a, b) => b.address_at! - a.address_at!)[0];
+      out.set(id, {
+        status: (byStatus?.status as BillingStatus | undefined) ?? null,
+        status_since: byStatus?.status_at ?? null,
+        billing_address: byAddress?.billing_address ? (JSON.parse(byAddress.billing_address) as PostalAddress) : null,
+        subscriptions: subs
+          .filter((s) => owner.get(`${s.system}\u0000${s.external_id}`) === id)
+          .map((s) => ({ system: s.system, id: s.subscription_id, name: s.name, status: s.status })),
+      });
+    }
+  }
+  return out;
 }
 
 /** Billing records no customer could be linked to yet (the review list). */

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks } from '../db/chunks.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 
 type Db = Kysely<Database>;
@@ -38,24 +39,62 @@ export async function linkSource(
     .execute();
 }
 
-/** Merges changed vendor properties into the link's snapshot; returns the merged snapshot. */
-export async function mergeLinkSnapshot(
+/** Vendor properties a delivery reported for one record, to merge into its crosswalk snapshot. */
+export interface LinkSnapshotChange {
+  external_id: string;
+  customer_id: string;
+  fields: Record<string, string | null>;
+}
+
+const CHUNK = 200;
+
+/**
+ * Merges changed vendor properties into the links' snapshots of one system, set-wise: one read of
+ * the links and one multi-row upsert per 200 records. In order: a record named twice gets both
+ * changes merged, and the last one's customer.
+ */
+export async function mergeLinkSnapshots(
   db: Db,
   system: string,
-  externalId: string,
-  customerId: string,
-  fields: Record<string, string | null>,
+  changes: readonly LinkSnapshotChange[],
   now: number,
-): Promise<Record<string, string | null>> {
-  const row = await db
-    .selectFrom('source_links')
-    .select('snapshot')
-    .where('system', '=', system)
-    .where('external_id', '=', externalId)
-    .executeTakeFirst();
-  const merged = { ...(row?.snapshot ? (JSON.parse(row.snapshot) as Record<string, string | null>) : {}), ...fields };
-  await linkSource(db, system, externalId, customerId, merged, now);
-  return merged;
+): Promise<void> {
+  if (changes.length === 0) return;
+  const stored = new Map<string, Record<string, string | null>>();
+  for (const part of chunks([...new Set(changes.map((c) => c.external_id))], CHUNK)) {
+    const rows = await db
+      .selectFrom('source_links')
+      .select(['external_id', 'snapshot'])
+      .where('system', '=', system)
+      .where('external_id', 'in', part)
+      .execute();
+    for (const r of rows) if (r.snapshot) stored.set(r.external_id, JSON.parse(r.snapshot));
+  }
+  const merged = new Map<string, { customer_id: string; snapshot: Record<string, string | null> }>();
+  for (const c of changes) {
+    const before = merged.get(c.external_id)?.snapshot ?? stored.get(c.external_id) ?? {};
+    merged.set(c.external_id, { customer_id: c.customer_id, snapshot: { ...before, ...c.fields } });
+  }
+  const rows = [...merged].map(([external_id, m]) => ({
+    system,
+    external_id,
+    customer_id: m.customer_id,
+    snapshot: JSON.stringify(m.snapshot),
+    created_at: now,
+    updated_at: now,
+  }));
+  for (const part of chunks(rows, CHUNK))
+    await db
+      .insertInto('source_links')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['system', 'external_id']).doUpdateSet((eb) => ({
+          customer_id: eb.ref('excluded.customer_id'),
+          snapshot: eb.ref('excluded.snapshot'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
 }
 
 export async function listLinks(db: Db, customerId: string) {

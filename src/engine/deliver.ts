@@ -5,9 +5,9 @@ import type { Kysely } from 'kysely';
 import type { Database, JobsTable } from '../db/schema.ts';
 import { scrubSecrets } from '../log.ts';
 import { settle, type RetryPolicy, type Settlement } from './backoff.ts';
-import { rememberWrites } from './echo.ts';
+import { rememberWrites, type WrittenValues } from './echo.ts';
 import { insertEvents } from './inbox.ts';
-import { claimJobs, markAllDone, markDead, markDone, markRetry } from './jobs.ts';
+import { claimJobs, markAllDone, markDead, markRetry } from './jobs.ts';
 
 export interface DeliverOptions {
   worker_id: string;
@@ -17,14 +17,24 @@ export interface DeliverOptions {
   now: () => number;
   random: () => number;
   onSettled?: (job: JobsTable, s: Settlement, now: number) => void;
-  /** In the settling transaction of a done job (the crosswalk learns the record it landed on). */
-  onDelivered?: (
-    trx: Kysely<Database>,
-    system: string,
-    job: JobsTable,
-    result: Extract<DeliveryResult, { ok: true }>,
-    now: number,
-  ) => Promise<void>;
+  /**
+   * In the settling transaction, once per settled batch with its done jobs in claim order (the
+   * crosswalk learns the records they landed on): set-wise, a few statements for the whole batch.
+   */
+  onDelivered?: (trx: Kysely<Database>, system: string, delivered: readonly Delivered[], now: number) => Promise<void>;
+}
+
+/** A job a connector delivered, with what it reported. */
+export interface Delivered {
+  job: JobsTable;
+  result: Extract<DeliveryResult, { ok: true }>;
+}
+
+/** One job of a delivered batch with its result and what it settles to. */
+interface Settled {
+  job: JobsTable;
+  result: DeliveryResult;
+  s: Settlement;
 }
 
 /**
@@ -76,7 +86,7 @@ export async function deliverClaimedJobs(
   const batch = jobs.map(toOutbound);
   await rememberExpected(hdb, connector, batch, o.now());
   const results = await deliverSafely(outbound.deliver.bind(outbound), batch);
-  const settled = jobs.map((job, i) => {
+  const settled: Settled[] = jobs.map((job, i) => {
     const result = results[i] ?? {
       ok: false as const,
       kind: 'unknown' as const,
@@ -86,19 +96,15 @@ export async function deliverClaimedJobs(
   });
   const now = o.now();
   try {
-    // One commit for the whole batch: a commit costs more than the few rows each settlement writes.
-    // The done jobs are marked with one statement: per job, only what each taught is written.
-    await hdb.db.transaction().execute(async (trx) => {
-      const done = settled.filter((x) => x.s.status === 'done').map((x) => x.job.id);
-      await markAllDone(trx, done, now);
-      for (const x of settled) await writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o, true);
-    });
+    // One commit for the whole batch: a commit costs more than the few rows each settlement writes,
+    // and what the done jobs taught is written set-wise (a few statements, not a few per job).
+    await hdb.db.transaction().execute((trx) => writeSettlements(trx, connector.id, settled, now, o));
   } catch {
     // One settlement that cannot be written (a crosswalk conflict...) must not hold up the others.
     let failure: unknown;
     for (const x of settled) {
       try {
-        await hdb.db.transaction().execute((trx) => writeSettlement(trx, connector.id, x.job, x.result, x.s, now, o));
+        await hdb.db.transaction().execute((trx) => writeSettlements(trx, connector.id, [x], now, o));
         o.onSettled?.(x.job, x.s, now);
       } catch (err) {
         failure ??= err; // that job stays running until its lease expires, then is delivered again
@@ -110,13 +116,16 @@ export async function deliverClaimedJobs(
   for (const x of settled) o.onSettled?.(x.job, x.s, now);
 }
 
+/** Before sending: what the jobs are about to write to records already known (one insert for the batch). */
 async function rememberExpected(hdb: HearthDb, connector: Connector, batch: OutboundJob[], now: number): Promise<void> {
   const expect = connector.outbound?.expectedWrites;
   if (!expect) return;
+  const writes: WrittenValues[] = [];
   for (const job of batch) {
     const e = expect.call(connector.outbound, job);
-    if (e) await rememberWrites(hdb.db, connector.id, e.external_id, e.written, job.id, now);
+    if (e) writes.push({ external_id: e.external_id, written: e.written, job_id: job.id });
   }
+  await rememberWrites(hdb.db, connector.id, writes, now);
 }
 
 function toOutbound(j: JobsTable): OutboundJob {
@@ -136,27 +145,42 @@ async function deliverSafely(
   }
 }
 
-async function writeSettlement(
+/**
+ * Writes a batch's settlements in the caller's transaction: the done jobs marked with one
+ * statement, what they taught (crosswalk links, echo fingerprints, read events) set-wise for the
+ * batch; a retry or a dead letter (each with its own time and error) per job.
+ */
+async function writeSettlements(
   trx: Kysely<Database>,
   system: string,
-  job: JobsTable,
-  result: DeliveryResult,
-  s: Settlement,
+  settled: Settled[],
   now: number,
   o: DeliverOptions,
-  doneMarked = false,
 ): Promise<void> {
-  if (s.status === 'done') {
-    if (!doneMarked) await markDone(trx, job.id, now);
-    if (!result.ok) return;
-    if (o.onDelivered) await o.onDelivered(trx, system, job, result, now);
-    if (result.external_id && result.written)
-      await rememberWrites(trx, system, result.external_id, result.written, job.id, now);
-    // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
-    if (result.inbound?.length) await insertEvents(trx, system, result.inbound, now);
-  } else if (s.status === 'retry') {
-    await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
-  } else {
-    await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
+  const done = settled.filter((x) => x.s.status === 'done');
+  await markAllDone(
+    trx,
+    done.map((x) => x.job.id),
+    now,
+  );
+  const delivered: Delivered[] = [];
+  for (const { job, result } of done) if (result.ok) delivered.push({ job, result });
+  if (o.onDelivered && delivered.length > 0) await o.onDelivered(trx, system, delivered, now);
+  await rememberWrites(
+    trx,
+    system,
+    delivered.flatMap(({ job, result }) =>
+      result.external_id && result.written
+        ? [{ external_id: result.external_id, written: result.written, job_id: job.id }]
+        : [],
+    ),
+    now,
+  );
+  // A read job (contact fetch) hands back what it read as inbound events: they join the inbox here.
+  const inbound = delivered.flatMap(({ result }) => result.inbound ?? []);
+  if (inbound.length > 0) await insertEvents(trx, system, inbound, now);
+  for (const { job, s } of settled) {
+    if (s.status === 'retry') await markRetry(trx, job.id, now + s.delay_ms, scrubSecrets(s.error), s.kind, now);
+    else if (s.status === 'dead') await markDead(trx, job.id, scrubSecrets(s.error), s.kind, now);
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { chunks } from '../db/chunks.ts';
 import type { Database } from '../db/schema.ts';
 
 type Db = Kysely<Database>;
@@ -13,23 +14,28 @@ export function fingerprint(property: string, value: string | null): string {
   return createHash('sha256').update(`${property}\u0000${v}`).digest('hex').slice(0, 32);
 }
 
-/** Remembers the vendor property values a delivered job wrote to one record. */
-export async function rememberWrites(
-  db: Db,
-  system: string,
-  externalId: string,
-  written: Record<string, string | null>,
-  jobId: string,
-  now: number,
-): Promise<void> {
-  const rows = Object.entries(written).map(([prop, value]) => ({
-    system,
-    external_id: externalId,
-    fingerprint: fingerprint(prop, value),
-    job_id: jobId,
-    created_at: now,
-  }));
-  if (rows.length > 0) await db.insertInto('echo_fingerprints').values(rows).execute();
+/** The vendor property values one job wrote (or is about to write) to one record. */
+export interface WrittenValues {
+  external_id: string;
+  written: Record<string, string | null>;
+  job_id: string;
+}
+
+/** Rows per multi-row insert (5 columns each: well under both dialects' parameter limits). */
+const ROWS_PER_INSERT = 500;
+
+/** Remembers the vendor property values a batch of jobs wrote, with one insert per 500 values. */
+export async function rememberWrites(db: Db, system: string, writes: WrittenValues[], now: number): Promise<void> {
+  const rows = writes.flatMap((w) =>
+    Object.entries(w.written).map(([prop, value]) => ({
+      system,
+      external_id: w.external_id,
+      fingerprint: fingerprint(prop, value),
+      job_id: w.job_id,
+      created_at: now,
+    })),
+  );
+  for (const part of chunks(rows, ROWS_PER_INSERT)) await db.insertInto('echo_fingerprints').values(part).execute();
 }
 
 export async function pruneEchoes(db: Db, now: number): Promise<number> {

@@ -1,8 +1,4 @@
-import type { Kysely } from 'kysely';
-import { mergeLinkSnapshot } from '../customers/customer-store.ts';
-import { queueDeliveryReview } from '../identity/review-store.ts';
-import type { Database, JobsTable } from '../db/schema.ts';
-import type { CanonicalEvent, DeliveryResult } from '../canonical/types.ts';
+import type { CanonicalEvent } from '../canonical/types.ts';
 import type { ApplyOutcome, EventApplier } from '../engine/apply-loop.ts';
 import { flushBatch, loadBatch, settle, type BatchState } from './batch-state.ts';
 import { loadIdentityCandidates } from './identity-at-ingest.ts';
@@ -100,25 +96,4 @@ function project(
   if (ev.type === 'contact.updated') queueCrmFields(state, ctx, out.customer_id, origin, changed);
   queueProjection(state, ctx, out.customer_id, origin);
   return out;
-}
-
-/** A delivered job taught Hearth the record it landed on: the crosswalk keeps it with what it holds. */
-export async function learnLinkOnDelivery(
-  trx: Kysely<Database>,
-  system: string,
-  job: JobsTable,
-  result: Extract<DeliveryResult, { ok: true }>,
-  now: number,
-): Promise<void> {
-  if (result.review && job.customer_id)
-    await queueDeliveryReview(trx, { system, customer_id: job.customer_id, job_id: job.id, ...result.review }, now);
-  if (!result.external_id || !job.customer_id) return;
-  await mergeLinkSnapshot(
-    trx,
-    system,
-    result.external_id,
-    job.customer_id,
-    result.written ?? result.unchanged ?? {},
-    now,
-  );
 }

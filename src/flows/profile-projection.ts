@@ -1,50 +1,76 @@
 import type { Kysely } from 'kysely';
-import { billingOf } from '../billing/billing-store.ts';
+import { billingsOf } from '../billing/billing-store.ts';
 import { addressOf } from '../canonical/customer.ts';
 import { PROFILE_PROJECT, type ProfileProjectPayload } from '../canonical/types.ts';
 import { minimiseJobs } from '../governance/minimise.ts';
 import { FIELDS_WRITE, type FieldsWritePayload, WRITABLE_FIELDS } from '../connectors/fields-write.ts';
+import { chunks } from '../db/chunks.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { CLEARABLE_FIELDS, type ClearableField } from '../canonical/fields.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
-import { membershipAt } from '../households/membership-store.ts';
-import { balanceOf } from '../loyalty/ledger-store.ts';
+import { openMemberships } from '../households/membership-store.ts';
+import { accountSums } from '../loyalty/ledger-store.ts';
 import { accountAt } from '../loyalty/order-ledger.ts';
-import { tierOf } from '../loyalty/tier-store.ts';
+import { tierBasisOf } from '../loyalty/tier-store.ts';
+import { tierFor } from '../loyalty/tiers.ts';
 import type { BatchState } from './batch-state.ts';
 import type { EngineContext } from './context.ts';
 import type { ChangeOrigin } from './outbound-jobs.ts';
 
 type Db = Kysely<Database>;
 
-/** The customer as the systems that read the customer view should show it (null: unknown customer). */
-export async function profileOf(
+/** The customer view one projection carries (less the record id, which is per target). */
+type Profile = Omit<ProfileProjectPayload, 'external_id'>;
+
+/**
+ * The customers as the systems that read the customer view should show them, by id (an unknown
+ * customer is absent): read together, with a statement or two per table for all of them (the
+ * rows, the open household periods, the billing accounts and subscriptions, the ledger sums of
+ * the accounts that set each one's points and tier), not some seven per customer.
+ */
+export async function profilesOf(
   db: Db,
   ctx: Pick<EngineContext, 'loyalty'>,
-  customerId: string,
+  customerIds: readonly string[],
   now: number,
-): Promise<Omit<ProfileProjectPayload, 'external_id'> | null> {
-  const row = await db.selectFrom('customers').selectAll().where('id', '=', customerId).executeTakeFirst();
-  if (!row) return null;
-  const m = await membershipAt(db, customerId);
-  const billing = await billingOf(db, customerId);
-  return {
-    customer_id: row.id,
-    given_name: row.given_name,
-    family_name: row.family_name,
-    email: row.email,
-    phone: row.phone,
-    address: addressOf(row),
-    household_id: m?.household_id ?? null,
-    hierarchy_role: m?.role ?? null,
-    loyalty_tier: await tierOf(db, customerId, now, ctx.loyalty),
-    points_balance: await balanceOf(db, accountAt(customerId, m)),
-    billing_status: billing.status,
-    billing_status_since: billing.status_since,
-    billing_address: billing.billing_address,
-    subscriptions: billing.subscriptions.map(({ id, name, status }) => ({ id, name, status })),
-    ...clearedOf(row),
-  };
+): Promise<Map<string, Profile>> {
+  const rows: CustomersTable[] = [];
+  for (const part of chunks([...new Set(customerIds)], 200))
+    rows.push(...(await db.selectFrom('customers').selectAll().where('id', 'in', part).execute()));
+  const ids = rows.map((r) => r.id);
+  const memberships = await openMemberships(db, ids);
+  const billings = await billingsOf(db, ids);
+  // The points account (the pool for opted-in members) and the tier basis: the same account today.
+  const points = new Map(ids.map((id) => [id, accountAt(id, memberships.get(id))]));
+  const basis = new Map(ids.map((id) => [id, tierBasisOf(memberships.get(id), id).basis_id]));
+  const sums = await accountSums(
+    db,
+    [...new Set([...points.values(), ...basis.values()])],
+    now - ctx.loyalty.tier_window_ms,
+  );
+  const out = new Map<string, Profile>();
+  for (const row of rows) {
+    const m = memberships.get(row.id);
+    const billing = billings.get(row.id)!;
+    out.set(row.id, {
+      customer_id: row.id,
+      given_name: row.given_name,
+      family_name: row.family_name,
+      email: row.email,
+      phone: row.phone,
+      address: addressOf(row),
+      household_id: m?.household_id ?? null,
+      hierarchy_role: m?.role ?? null,
+      loyalty_tier: tierFor(sums.get(basis.get(row.id)!)!.spend, ctx.loyalty.tiers),
+      points_balance: sums.get(points.get(row.id)!)!.balance,
+      billing_status: billing.status,
+      billing_status_since: billing.status_since,
+      billing_address: billing.billing_address,
+      subscriptions: billing.subscriptions.map(({ id, name, status }) => ({ id, name, status })),
+      ...clearedOf(row),
+    });
+  }
+  return out;
 }
 
 /** Person fields an owning system cleared: empty, yet with a recorded writer (never known: no writer). */
@@ -109,9 +135,10 @@ async function writeProjections(trx: Db, ctx: EngineContext, byCustomer: Map<str
     [...wanted.keys()],
     [...new Set([...wanted.values()].flatMap((m) => [...m.keys()]))],
   );
+  const profiles = await profilesOf(trx, ctx, [...wanted.keys()], now);
   const jobs: NewJob[] = [];
   for (const [customerId, perTarget] of wanted) {
-    const profile = await profileOf(trx, ctx, customerId, now);
+    const profile = profiles.get(customerId);
     if (!profile) continue;
     for (const [target, origin] of perTarget) {
       const payload: ProfileProjectPayload = {

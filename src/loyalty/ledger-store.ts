@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { chunks } from '../db/chunks.ts';
 import type { Database, LedgerEntriesTable, LedgerKind } from '../db/schema.ts';
 import { newId } from '../ids.ts';
@@ -208,6 +208,36 @@ export async function spendsSince(db: Db, accounts: readonly string[], since: nu
       .groupBy('account_id')
       .execute();
     for (const r of rows) out.set(r.account_id, Number(r.s ?? 0));
+  }
+  return out;
+}
+
+/**
+ * Balance and qualifying spend since `since` of each account (every account listed; one without
+ * entries: 0 and 0), one grouped statement per 500 accounts.
+ */
+export async function accountSums(
+  db: Db,
+  accounts: readonly string[],
+  since: number,
+): Promise<Map<string, { balance: number; spend: number }>> {
+  const out = new Map(accounts.map((a) => [a, { balance: 0, spend: 0 }]));
+  for (const part of chunks([...out.keys()], 500)) {
+    const rows = await db
+      .selectFrom('ledger_entries')
+      .select((eb) => [
+        'account_id',
+        eb.fn.sum<number | string | null>('points').as('b'),
+        eb.fn
+          .sum<number | string | null>(
+            sql`case when ${eb.ref('occurred_at')} > ${since} then ${eb.ref('spend_minor')} else 0 end`,
+          )
+          .as('s'),
+      ])
+      .where('account_id', 'in', part)
+      .groupBy('account_id')
+      .execute();
+    for (const r of rows) out.set(r.account_id, { balance: Number(r.b ?? 0), spend: Number(r.s ?? 0) });
   }
   return out;
 }

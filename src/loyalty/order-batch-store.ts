@@ -1,9 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
 import { openMembersOf, toMembership } from '../households/membership-store.ts';
-import { ensureAccounts, type LedgerEntry } from './ledger-store.ts';
+import { accountSums, ensureAccounts, type LedgerEntry } from './ledger-store.ts';
 import { accountsOfRun, earnGuardKeys, periodAt, type BatchLedger } from './order-batch.ts';
 import type { OrderFacts } from './order-ledger.ts';
 import type { LoyaltySettings } from './settings.ts';
@@ -71,29 +71,9 @@ export async function loadBatchLedger(
 
 /** Balance and window spend of each account in one grouped statement (per 500 accounts). */
 async function loadSums(db: Db, l: BatchLedger, accounts: string[]): Promise<void> {
-  for (const a of accounts) {
-    l.balance.set(a, 0);
-    l.spend.set(a, 0);
-  }
-  for (const part of chunks(accounts, CHUNK)) {
-    const rows = await db
-      .selectFrom('ledger_entries')
-      .select((eb) => [
-        'account_id',
-        eb.fn.sum<number | string | null>('points').as('b'),
-        eb.fn
-          .sum<number | string | null>(
-            sql`case when ${eb.ref('occurred_at')} > ${l.window_start} then ${eb.ref('spend_minor')} else 0 end`,
-          )
-          .as('s'),
-      ])
-      .where('account_id', 'in', part)
-      .groupBy('account_id')
-      .execute();
-    for (const r of rows) {
-      l.balance.set(r.account_id, Number(r.b ?? 0));
-      l.spend.set(r.account_id, Number(r.s ?? 0));
-    }
+  for (const [a, sums] of await accountSums(db, accounts, l.window_start)) {
+    l.balance.set(a, sums.balance);
+    l.spend.set(a, sums.spend);
   }
 }
 

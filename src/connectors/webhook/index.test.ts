@@ -55,6 +55,36 @@ test('delivers signed JSON over HTTP and maps statuses to neutral kinds', async 
   assert.equal(JSON.parse(first.body).type, 'address.corrected');
 });
 
+test('posts to one receiver reuse a kept-alive connection; one the receiver closed meanwhile is replaced', async () => {
+  let connections = 0;
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(200).end('ok');
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const connector = createWebhookConnector([{ name: 'loyalty', url, secret: 'whsec_12345678' }]);
+  const deliver = async (ids: string[]) =>
+    (await connector.outbound!.deliver(ids.map(job))).map((r) => (r.ok ? 'ok' : r.kind));
+  assert.deepEqual(await deliver(['a']), ['ok']);
+  assert.deepEqual(await deliver(['b']), ['ok']);
+  assert.deepEqual(await deliver(['c']), ['ok']);
+  assert.equal(connections, 1);
+  // The receiver drops its idle connections: the next post goes out on a new one, and arrives.
+  server.closeIdleConnections();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(await deliver(['d', 'e']), ['ok', 'ok']);
+  server.close();
+  assert.deepEqual(bodies.map((b) => JSON.parse(b).id).sort(), ['evt_a', 'evt_b', 'evt_c', 'evt_d', 'evt_e']);
+  assert.ok(connections >= 2);
+});
+
 test('an unreachable receiver is a transient failure, an unknown target is invalid', async () => {
   const connector = createWebhookConnector(
     [{ name: 'loyalty', url: 'http://127.0.0.1:9/nothing', secret: 'whsec_12345678' }],

@@ -2,6 +2,7 @@ import { hmacSha256 } from '../hmac.ts';
 import type { Connector, DeliveryResult, OutboundJob } from '../../canonical/types.ts';
 import { scrubSecrets } from '../../log.ts';
 import { kindOfStatus, retryAfter, type FetchLike } from '../common/http.ts';
+import { keepAliveFetch } from './transport.ts';
 import type { WebhookEvent } from './versions.ts';
 
 export type { FetchLike };
@@ -31,7 +32,8 @@ export interface WebhookDeps {
  */
 export function createWebhookConnector(targets: WebhookTarget[], deps: WebhookDeps = {}): Connector {
   const byName = new Map(targets.map((t) => [t.name, t]));
-  const send = deps.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  // Kept-alive connections to the subscribers unless a fetch is handed in (tests, simulators).
+  const send = deps.fetch ?? keepAliveFetch();
   const now = deps.now ?? Date.now;
   const timeout = deps.timeout_ms ?? 10_000;
   return {
