@@ -44,7 +44,7 @@ const loyaltyConfig = parseConfig({
   },
 });
 
-function checkout(tag: string, i: number, street = 'Main Street'): CanonicalEvent {
+function checkout(tag: string, i: number, street: string): CanonicalEvent {
   return {
     type: 'checkout.address_confirmed',
     source: 'shopify',
@@ -96,7 +96,7 @@ describeEachDialect('apply: statements per event at batch size 1', (ctx, dialect
     const per = await perEvent(
       ctx.hdb(),
       engineContext(engineConfig),
-      Array.from({ length: N }, (_, i) => checkout('new', i)),
+      Array.from({ length: N }, (_, i) => checkout('new', i, 'Main Street')),
     );
     assert.equal((await count('customers')) - customers, N);
     // The CRM write-back and the webhook per event; blocking keys (email, address, name + postcode).
@@ -110,7 +110,7 @@ describeEachDialect('apply: statements per event at batch size 1', (ctx, dialect
     await perEvent(
       ctx.hdb(),
       ctxE,
-      Array.from({ length: N }, (_, i) => checkout('old', i)),
+      Array.from({ length: N }, (_, i) => checkout('old', i, 'Elm Street')),
     );
     const [customers, jobs] = [await count('customers'), await count('jobs')];
     const per = await perEvent(
