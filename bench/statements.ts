@@ -89,6 +89,21 @@ export const SCENARIOS: Scenario[] = [
     setUp: async () => Array.from({ length: N }, (_, i) => checkoutEvent(i, 100_000, 'bench')),
   },
   {
+    // Same name and delivery point as a customer known under another Shopify id and email: the
+    // identity candidates are read and matched.
+    name: 'checkout_new_record_with_candidate',
+    ctx: engineContext(engineConfig),
+    setUp: async (bdb) => {
+      await applyAll(
+        bdb.hdb,
+        engineContext(engineConfig),
+        Array.from({ length: N }, (_, i) => checkoutEvent(i, 200_000, 'seed')),
+        500,
+      );
+      return Array.from({ length: N }, (_, i) => checkoutEvent(i, 100_000, 'bench'));
+    },
+  },
+  {
     name: 'checkout_existing_customer',
     ctx: engineContext(engineConfig),
     setUp: async (bdb) => {

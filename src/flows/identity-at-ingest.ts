@@ -105,24 +105,21 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   // and the other keys (email, phone, delivery point) still find the candidates that matter.
   const ids = new Set<string>();
   for (const list of byKey.values()) if (list.length <= MAX_CUSTOMERS_PER_KEY) for (const id of list) ids.add(id);
-  const wanted = [...ids].filter((id) => !state.customers.has(id));
-  for (const part of chunks(wanted, CHUNK)) {
-    for (const row of await db
-      .selectFrom('customers')
-      .selectAll()
-      .where('id', 'in', part)
-      .where('merged_into', 'is', null)
-      .execute())
-      state.customers.set(row.id, row);
-  }
+  // The candidates not loaded yet (merged ones left out) and the systems each has a crosswalk
+  // entry in, with one statement per CHUNK (one row per entry, or one without).
   const systems = new Map<string, Set<string>>();
   for (const part of chunks([...ids], CHUNK)) {
-    for (const r of await db
-      .selectFrom('source_links')
-      .select(['customer_id', 'system'])
-      .where('customer_id', 'in', part)
-      .execute())
-      systems.set(r.customer_id, (systems.get(r.customer_id) ?? new Set()).add(r.system));
+    const rows = await db
+      .selectFrom('customers as c')
+      .leftJoin('source_links as l', 'l.customer_id', 'c.id')
+      .selectAll('c')
+      .select('l.system as linked_system')
+      .where('c.id', 'in', part)
+      .execute();
+    for (const { linked_system, ...row } of rows) {
+      if (!row.merged_into && !state.customers.has(row.id)) state.customers.set(row.id, row);
+      if (linked_system !== null) systems.set(row.id, (systems.get(row.id) ?? new Set()).add(linked_system));
+    }
   }
   storedSystems.set(state, systems);
 }
