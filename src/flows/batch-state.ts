@@ -1,4 +1,4 @@
-import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
@@ -59,9 +59,9 @@ export type BatchLoader = (db: Db, state: BatchState, events: CanonicalEvent[]) 
 /**
  * Loads what the batch's events can touch: their links, customers by link, Hearth id and email,
  * what `more` adds (identity candidates), the CRM links of all of them, echo fingerprints. The
- * links, the customers and the CRM links of those customers are read with one statement (a UNION
- * ALL of one arm per list); only customers found after it (merge survivors, identity candidates)
- * have their CRM links read on their own.
+ * links, the customers, the CRM links of those customers and the echo fingerprints are read with
+ * one statement (a UNION ALL of one arm per list); only customers found after it (merge
+ * survivors, identity candidates) have their CRM links read on their own.
  */
 export async function loadBatch(
   db: Db,
@@ -85,7 +85,7 @@ export async function loadBatch(
     statuses: new Map(),
     deferred: [],
   };
-  const found = await loadRecords(db, state, events, crm);
+  const found = await loadRecords(db, state, events, crm, now);
   if (more) await more(db, state, events);
   if (crm) {
     for (const r of found.crm) addCrmLink(state, r);
@@ -96,7 +96,6 @@ export async function loadBatch(
       [...state.customers.keys()].filter((id) => !found.covered.has(id)),
     );
   }
-  await loadEchoes(db, state, events, now);
   return state;
 }
 
@@ -107,8 +106,9 @@ function hearthIds(events: CanonicalEvent[]): string[] {
 
 /**
  * One row of the batch's record lookup: a crosswalk entry with its customer (arms `a`: the events'
- * links, `d`: the CRM links of the customers found), or a customer alone (`b`: by Hearth id, `c`: by
- * email). The link's snapshot keeps its column name, so an at-rest key opens it as any read does.
+ * links, `d`: the CRM links of the customers found), a customer alone (`b`: by Hearth id, `c`: by
+ * email), or an echo fingerprint (`e`: in `ord`, with its record's system and id). The link's
+ * snapshot keeps its column name, so an at-rest key opens it as any read does.
  */
 type FoundRow = {
   arm: string;
@@ -129,20 +129,27 @@ type Arm = SelectQueryBuilder<any, any, FoundRow>;
 const ARMS_PER_STATEMENT = 16;
 
 /**
- * Reads the events' links, their customers, customers by Hearth id and by email, and the CRM links
- * of all of those, with one statement (per ARMS_PER_STATEMENT lists of CHUNK): they were four
- * statements, each a round trip, for every batch. Applies them as the separate reads did: links,
- * customers by link and id (following merges), then by email in id order (the first wins).
- * Returns the CRM link rows (applied after identity candidates, as before) and the customers they cover.
+ * Reads the events' links, their customers, customers by Hearth id and by email, the CRM links of
+ * all of those and the echo fingerprints of the changes' records, with one statement (per
+ * ARMS_PER_STATEMENT lists of CHUNK): they were up to five statements, each a round trip, for
+ * every batch. Applies them as the separate reads did: links, customers by link and id (following
+ * merges), then by email in id order (the first wins). Returns the CRM link rows (applied after
+ * identity candidates, as before) and the customers they cover.
  */
 async function loadRecords(
   db: Db,
   state: BatchState,
   events: CanonicalEvent[],
   crm: string | null,
+  now: number,
 ): Promise<{ crm: FoundRow[]; covered: Set<string> }> {
   const nullText = sql<string | null>`cast(null as text)`;
   const nullBig = sql<number | null>`cast(null as bigint)`;
+  const customerColumns = CUSTOMER_KEYS.map((k) => `c.${k}` as const);
+  const nullOf = (k: string): RawBuilder<unknown> =>
+    k === 'version' ? sql`cast(null as integer)` : BIGINT_KEYS.has(k) ? sql`cast(null as bigint)` : sql`cast(null as text)`;
+  // Typed nulls: PostgreSQL resolves a UNION's column types pairwise, and null with null is text.
+  const noCustomer = CUSTOMER_KEYS.map((k) => nullOf(k).as(k));
   const linkArm = (arm: 'a' | 'd') =>
     db
       .selectFrom('source_links as l')
@@ -156,8 +163,8 @@ async function loadRecords(
         'l.snapshot',
         'l.created_at as link_created_at',
         'l.updated_at as link_updated_at',
-      ])
-      .selectAll('c');
+        ...customerColumns,
+      ]);
   const customerArm = (arm: 'b' | 'c') =>
     db
       .selectFrom('customers as c')
@@ -170,8 +177,8 @@ async function loadRecords(
         nullText.as('snapshot'),
         nullBig.as('link_created_at'),
         nullBig.as('link_updated_at'),
-      ])
-      .selectAll('c');
+        ...customerColumns,
+      ]);
   const arms: Arm[] = [];
   const crmArms: Arm[] = [];
   const bySystem = new Map<string, Set<string>>();
@@ -226,6 +233,32 @@ async function loadRecords(
           .$castTo<FoundRow>(),
       );
   }
+  // Fingerprints of our recent writes to the records these changes come from (not for our own echoes).
+  const echoed = new Map<string, Set<string>>();
+  for (const ev of events)
+    if (ev.type === 'contact.updated' && !ev.origin_is_hearth)
+      echoed.set(ev.source, (echoed.get(ev.source) ?? new Set()).add(ev.external_id));
+  for (const [system, ids] of echoed)
+    for (const part of chunks([...ids], CHUNK))
+      arms.push(
+        db
+          .selectFrom('echo_fingerprints as e')
+          .select([
+            sql.lit('e').as('arm'),
+            'e.fingerprint as ord',
+            'e.system',
+            'e.external_id',
+            nullText.as('link_customer_id'),
+            nullText.as('snapshot'),
+            nullBig.as('link_created_at'),
+            nullBig.as('link_updated_at'),
+            ...noCustomer,
+          ])
+          .where('e.system', '=', system)
+          .where('e.external_id', 'in', part)
+          .where('e.created_at', '>=', now - ECHO_TTL_MS)
+          .$castTo<FoundRow>(),
+      );
   const rows: FoundRow[] = [];
   const all = [...arms, ...crmArms];
   for (let i = 0; i < all.length; i += ARMS_PER_STATEMENT) {
@@ -262,6 +295,10 @@ async function loadRecords(
     if (!state.customers.has(r.id!)) state.customers.set(r.id!, customerOf(r));
     if (!state.byEmail.has(r.email_normalized!)) state.byEmail.set(r.email_normalized!, r.id!);
   }
+  for (const r of of('e')) {
+    const key = linkKey(r.system!, r.external_id!);
+    state.echoes.set(key, (state.echoes.get(key) ?? new Set()).add(r.ord!));
+  }
   // The CRM's links, by last update (the latest link of a customer wins); an arm may repeat one.
   const seen = new Set<string>();
   const crmRows = of('d')
@@ -295,6 +332,10 @@ const CUSTOMER_KEYS = [
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof CustomersTable)[];
+/** Every customer column is read (a column added to the table and not here fails to compile). */
+const everyColumn: Exclude<keyof CustomersTable, (typeof CUSTOMER_KEYS)[number]> extends never ? true : never = true;
+void everyColumn;
+const BIGINT_KEYS = new Set<string>(['address_validated_at', 'created_at', 'updated_at']);
 
 /** The customer columns of a found row, as `selectAll` from customers returns them. */
 function customerOf(r: FoundRow): CustomersTable {
@@ -341,30 +382,6 @@ async function loadCrmLinks(db: Db, state: BatchState, crm: string, customerIds:
       .execute();
     for (const r of rows)
       addCrmLink(state, { ...r, link_customer_id: r.customer_id, link_created_at: r.created_at });
-  }
-}
-
-async function loadEchoes(db: Db, state: BatchState, events: CanonicalEvent[], now: number): Promise<void> {
-  const updates = events.filter(
-    (e): e is Extract<CanonicalEvent, { type: 'contact.updated' }> =>
-      e.type === 'contact.updated' && !e.origin_is_hearth,
-  );
-  const bySystem = new Map<string, Set<string>>();
-  for (const ev of updates) bySystem.set(ev.source, (bySystem.get(ev.source) ?? new Set()).add(ev.external_id));
-  for (const [system, ids] of bySystem) {
-    for (const part of chunks([...ids], CHUNK)) {
-      const rows = await db
-        .selectFrom('echo_fingerprints')
-        .select(['external_id', 'fingerprint'])
-        .where('system', '=', system)
-        .where('external_id', 'in', part)
-        .where('created_at', '>=', now - ECHO_TTL_MS)
-        .execute();
-      for (const r of rows) {
-        const key = linkKey(system, r.external_id);
-        state.echoes.set(key, (state.echoes.get(key) ?? new Set()).add(r.fingerprint));
-      }
-    }
   }
 }
 
