@@ -52,7 +52,14 @@ function checkout(tag: string, i: number, street: string): CanonicalEvent {
     order_id: `#${tag}${i}`,
     occurred_at: 1_000,
     contact: { given_name: 'Ana', family_name: `${tag}${i}`, email: `${tag}${i}@example.com`, phone: null },
-    address: { line1: `${i + 1} ${street}`, line2: null, city: 'Springfield', region: 'IL', postal_code: '62701', country: 'US' },
+    address: {
+      line1: `${i + 1} ${street}`,
+      line2: null,
+      city: 'Springfield',
+      region: 'IL',
+      postal_code: '62701',
+      country: 'US',
+    },
   };
 }
 

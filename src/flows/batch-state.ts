@@ -147,7 +147,11 @@ async function loadRecords(
   const nullBig = sql<number | null>`cast(null as bigint)`;
   const customerColumns = CUSTOMER_KEYS.map((k) => `c.${k}` as const);
   const nullOf = (k: string): RawBuilder<unknown> =>
-    k === 'version' ? sql`cast(null as integer)` : BIGINT_KEYS.has(k) ? sql`cast(null as bigint)` : sql`cast(null as text)`;
+    k === 'version'
+      ? sql`cast(null as integer)`
+      : BIGINT_KEYS.has(k)
+        ? sql`cast(null as bigint)`
+        : sql`cast(null as text)`;
   // Typed nulls: PostgreSQL resolves a UNION's column types pairwise, and null with null is text.
   const noCustomer = CUSTOMER_KEYS.map((k) => nullOf(k).as(k));
   const linkArm = (arm: 'a' | 'd') =>
@@ -206,7 +210,8 @@ async function loadRecords(
   }
   for (const part of chunks([...new Set(hearthIds(events))], CHUNK)) {
     arms.push(customerArm('b').where('c.id', 'in', part).$castTo<FoundRow>());
-    if (crm) crmArms.push(linkArm('d').where('l.system', '=', crm).where('l.customer_id', 'in', part).$castTo<FoundRow>());
+    if (crm)
+      crmArms.push(linkArm('d').where('l.system', '=', crm).where('l.customer_id', 'in', part).$castTo<FoundRow>());
   }
   const emails = [
     ...new Set(
@@ -342,7 +347,10 @@ function customerOf(r: FoundRow): CustomersTable {
   return Object.fromEntries(CUSTOMER_KEYS.map((k) => [k, r[k]])) as unknown as CustomersTable;
 }
 
-function addCrmLink(state: BatchState, r: Pick<FoundRow, 'system' | 'external_id' | 'link_customer_id' | 'snapshot' | 'link_created_at'>): void {
+function addCrmLink(
+  state: BatchState,
+  r: Pick<FoundRow, 'system' | 'external_id' | 'link_customer_id' | 'snapshot' | 'link_created_at'>,
+): void {
   const key = linkKey(r.system!, r.external_id!);
   const link = state.links.get(key) ?? {
     system: r.system!,
@@ -380,8 +388,7 @@ async function loadCrmLinks(db: Db, state: BatchState, crm: string, customerIds:
       .where('customer_id', 'in', part)
       .orderBy('updated_at')
       .execute();
-    for (const r of rows)
-      addCrmLink(state, { ...r, link_customer_id: r.customer_id, link_created_at: r.created_at });
+    for (const r of rows) addCrmLink(state, { ...r, link_customer_id: r.customer_id, link_created_at: r.created_at });
   }
 }
 
