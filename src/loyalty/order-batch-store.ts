@@ -60,13 +60,18 @@ async function loadMemberships(db: Db, l: BatchLedger, customers: string[], earl
       .selectAll()
       .where('customer_id', 'in', part)
       .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', earliest)]));
+    // A semi-join: each member once (a join gave each member once per ordering customer of the household).
     const members = db
-      .selectFrom('household_members as h')
-      .innerJoin('household_members as m', 'm.household_id', 'h.household_id')
-      .selectAll('m')
-      .where('h.customer_id', 'in', part)
-      .where('h.valid_to', 'is', null)
-      .where('m.valid_to', 'is', null);
+      .selectFrom('household_members')
+      .selectAll()
+      .where('valid_to', 'is', null)
+      .where('household_id', 'in', (eb) =>
+        eb
+          .selectFrom('household_members as h')
+          .select('h.household_id')
+          .where('h.customer_id', 'in', part)
+          .where('h.valid_to', 'is', null),
+      );
     const rows = await periods.unionAll(members).execute();
     for (const r of rows) {
       // A row can come back twice: a customer's open period is also a member of their household.
