@@ -39,6 +39,8 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
     (await import('./writeback-lag.ts')).runWritebackLagBench({ ...R(o), ...Q(o, { seconds: 3, warmup: 100 }) }),
   identity: async (o) =>
     (await import('./identity.ts')).runIdentityBench({ smallRuns: part(o, 3), ...Q(o, { sizes: [5000] }) }),
+  // Deterministic: statements per applied event by scenario (issue #14), not a rate.
+  statements: async () => (await import('./statements.ts')).runStatementsBench(),
   loyalty: async (o) =>
     (await import('./loyalty.ts')).runLoyaltyBench({ ...R(o), ...Q(o, { orders: 500, customers: 200 }) }),
   households_pull: async (o) =>

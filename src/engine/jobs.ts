@@ -26,9 +26,19 @@ export interface NewJob {
  * not started when it says so: only the latest address of a contact is worth writing, while
  * webhook events are a stream and are all delivered.
  */
-export async function enqueueJobs(db: Db, jobs: NewJob[], maxAttempts: number, now: number): Promise<string[]> {
+export async function enqueueJobs(
+  db: Db,
+  jobs: NewJob[],
+  maxAttempts: number,
+  now: number,
+  opts: EnqueueOptions = {},
+): Promise<string[]> {
   if (jobs.length === 0) return [];
-  await supersedePending(db, jobs, now);
+  await supersedePending(
+    db,
+    jobs.filter((j) => !unseenKey(j, opts)),
+    now,
+  );
   // Within one call, too, only the last job of a superseding kind and key stays pending.
   const last = new Map<string, number>();
   jobs.forEach((j, i) => {
@@ -65,6 +75,19 @@ export async function enqueueJobs(db: Db, jobs: NewJob[], maxAttempts: number, n
       .values(rows.slice(i, i + 200))
       .execute();
   return rows.map((r) => r.id);
+}
+
+export interface EnqueueOptions {
+  /**
+   * Customers created in the caller's transaction: a job whose key names one of them has no
+   * earlier job to supersede (its id did not exist before), so the superseding update is skipped.
+   */
+  newCustomers?: ReadonlySet<string>;
+}
+
+function unseenKey(j: NewJob, opts: EnqueueOptions): boolean {
+  const c = j.customer_id;
+  return Boolean(c && opts.newCustomers?.has(c) && j.job_key.includes(c));
 }
 
 async function supersedePending(db: Db, jobs: NewJob[], now: number): Promise<void> {

@@ -1,7 +1,7 @@
 import type { CanonicalEvent } from '../canonical/types.ts';
 import type { ApplyOutcome, EventApplier } from '../engine/apply-loop.ts';
 import { flushBatch, loadBatch, settle, type BatchState } from './batch-state.ts';
-import { loadIdentityCandidates } from './identity-at-ingest.ts';
+import { loadIdentityCandidates, loadIdentityKeysOnly } from './identity-at-ingest.ts';
 import { applyCheckoutAddress, applyContactUpdate } from './contact-update.ts';
 import type { EngineContext } from './context.ts';
 import { applyHouseholdChanged, applyOptInFromUpdate } from './household-change.ts';
@@ -13,7 +13,9 @@ import { freshChange, rememberVersion } from './stale-change.ts';
 /** What each canonical event means, as the engine's apply loop runs it: one flow per event type. */
 export function createEventApplier(ctx: EngineContext): EventApplier<BatchState> {
   return {
-    load: (trx, events, now) => loadBatch(trx, events, ctx.writeback_crm, now, loadIdentityCandidates),
+    // With matching at ingest off, no candidates are read (the blocking keys still follow the writes).
+    load: (trx, events, now) =>
+      loadBatch(trx, events, ctx.writeback_crm, now, ctx.identity ? loadIdentityCandidates : loadIdentityKeysOnly),
     apply: (state, ev, eventId, now) => {
       // The change-log rows this event adds are the ones after `logged`: later reads look only there.
       const logged = state.changeLog.length;

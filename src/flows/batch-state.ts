@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
@@ -29,6 +29,8 @@ export interface BatchState {
   dirtyCustomers: Set<string>;
   /** The id of each customer write in this batch, in order (the identity matcher indexes each once). */
   customerEdits: string[];
+  /** Customers this batch created (no row, crosswalk key, identity key or job of theirs is stored yet). */
+  created: Set<string>;
   /** By `system \0 external_id`. */
   links: Map<string, LinkState>;
   dirtyLinks: Set<string>;
@@ -55,8 +57,11 @@ const CHUNK = 200;
 export type BatchLoader = (db: Db, state: BatchState, events: CanonicalEvent[]) => Promise<void>;
 
 /**
- * Loads what the batch's events can touch: their links, customers by link and email, what
- * `more` adds (identity candidates), the CRM links of all of them, echo fingerprints.
+ * Loads what the batch's events can touch: their links, customers by link, Hearth id and email,
+ * what `more` adds (identity candidates), the CRM links of all of them, echo fingerprints. The
+ * links, the customers, the CRM links of those customers and the echo fingerprints are read with
+ * one statement (a UNION ALL of one arm per list); only customers found after it (merge
+ * survivors, identity candidates) have their CRM links read on their own.
  */
 export async function loadBatch(
   db: Db,
@@ -69,6 +74,7 @@ export async function loadBatch(
     customers: new Map(),
     dirtyCustomers: new Set(),
     customerEdits: [],
+    created: new Set(),
     links: new Map(),
     dirtyLinks: new Set(),
     byEmail: new Map(),
@@ -79,12 +85,17 @@ export async function loadBatch(
     statuses: new Map(),
     deferred: [],
   };
-  await loadLinks(db, state, events);
-  await loadCustomers(db, state, [...state.links.values()].map((l) => l.customer_id).concat(hearthIds(events)));
-  await loadByEmail(db, state, events);
+  const found = await loadRecords(db, state, events, crm, now);
   if (more) await more(db, state, events);
-  if (crm) await loadCrmLinks(db, state, crm);
-  await loadEchoes(db, state, events, now);
+  if (crm) {
+    for (const r of found.crm) addCrmLink(state, r);
+    await loadCrmLinks(
+      db,
+      state,
+      crm,
+      [...state.customers.keys()].filter((id) => !found.covered.has(id)),
+    );
+  }
   return state;
 }
 
@@ -93,7 +104,87 @@ function hearthIds(events: CanonicalEvent[]): string[] {
   return events.flatMap((ev) => (ev.type === 'contact.updated' && ev.hearth_id ? [ev.hearth_id] : []));
 }
 
-async function loadLinks(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
+/**
+ * One row of the batch's record lookup: a crosswalk entry with its customer (arms `a`: the events'
+ * links, `d`: the CRM links of the customers found), a customer alone (`b`: by Hearth id, `c`: by
+ * email), or an echo fingerprint (`e`: in `ord`, with its record's system and id). The link's
+ * snapshot keeps its column name, so an at-rest key opens it as any read does.
+ */
+type FoundRow = {
+  arm: string;
+  ord: string | null;
+  system: string | null;
+  external_id: string | null;
+  link_customer_id: string | null;
+  snapshot: string | null;
+  link_created_at: number | null;
+  link_updated_at: number | null;
+} & { [K in keyof CustomersTable]: CustomersTable[K] | null };
+
+/** One arm of the lookup: its own FROM, the common row. */
+// The arms differ in their tables; as members of one UNION they share the row type.
+type Arm = SelectQueryBuilder<any, any, FoundRow>;
+
+/** Arms per statement: each carries at most CHUNK values (SQLite allows 500 arms and 32,766 values). */
+const ARMS_PER_STATEMENT = 16;
+
+/**
+ * Reads the events' links, their customers, customers by Hearth id and by email, the CRM links of
+ * all of those and the echo fingerprints of the changes' records, with one statement (per
+ * ARMS_PER_STATEMENT lists of CHUNK): they were up to five statements, each a round trip, for
+ * every batch. Applies them as the separate reads did: links, customers by link and id (following
+ * merges), then by email in id order (the first wins). Returns the CRM link rows (applied after
+ * identity candidates, as before) and the customers they cover.
+ */
+async function loadRecords(
+  db: Db,
+  state: BatchState,
+  events: CanonicalEvent[],
+  crm: string | null,
+  now: number,
+): Promise<{ crm: FoundRow[]; covered: Set<string> }> {
+  const nullText = sql<string | null>`cast(null as text)`;
+  const nullBig = sql<number | null>`cast(null as bigint)`;
+  const customerColumns = CUSTOMER_KEYS.map((k) => `c.${k}` as const);
+  const nullOf = (k: string): RawBuilder<unknown> =>
+    k === 'version'
+      ? sql`cast(null as integer)`
+      : BIGINT_KEYS.has(k)
+        ? sql`cast(null as bigint)`
+        : sql`cast(null as text)`;
+  // Typed nulls: PostgreSQL resolves a UNION's column types pairwise, and null with null is text.
+  const noCustomer = CUSTOMER_KEYS.map((k) => nullOf(k).as(k));
+  const linkArm = (arm: 'a' | 'd') =>
+    db
+      .selectFrom('source_links as l')
+      .leftJoin('customers as c', 'c.id', 'l.customer_id')
+      .select([
+        sql.lit(arm).as('arm'),
+        'c.id as ord',
+        'l.system',
+        'l.external_id',
+        'l.customer_id as link_customer_id',
+        'l.snapshot',
+        'l.created_at as link_created_at',
+        'l.updated_at as link_updated_at',
+        ...customerColumns,
+      ]);
+  const customerArm = (arm: 'b' | 'c') =>
+    db
+      .selectFrom('customers as c')
+      .select([
+        sql.lit(arm).as('arm'),
+        'c.id as ord',
+        nullText.as('system'),
+        nullText.as('external_id'),
+        nullText.as('link_customer_id'),
+        nullText.as('snapshot'),
+        nullBig.as('link_created_at'),
+        nullBig.as('link_updated_at'),
+        ...customerColumns,
+      ]);
+  const arms: Arm[] = [];
+  const crmArms: Arm[] = [];
   const bySystem = new Map<string, Set<string>>();
   for (const ev of events) {
     const ext = ev.type === 'unsupported' ? null : ev.external_id;
@@ -101,22 +192,175 @@ async function loadLinks(db: Db, state: BatchState, events: CanonicalEvent[]): P
   }
   for (const [system, ids] of bySystem) {
     for (const part of chunks([...ids], CHUNK)) {
-      const rows = await db
-        .selectFrom('source_links')
-        .selectAll()
-        .where('system', '=', system)
-        .where('external_id', 'in', part)
-        .execute();
-      for (const r of rows)
-        state.links.set(linkKey(r.system, r.external_id), {
-          system: r.system,
-          external_id: r.external_id,
-          customer_id: r.customer_id,
-          snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
-          created_at: r.created_at,
-        });
+      arms.push(linkArm('a').where('l.system', '=', system).where('l.external_id', 'in', part).$castTo<FoundRow>());
+      if (crm)
+        crmArms.push(
+          linkArm('d')
+            .where('l.system', '=', crm)
+            .where('l.customer_id', 'in', (eb) =>
+              eb
+                .selectFrom('source_links')
+                .select('customer_id')
+                .where('system', '=', system)
+                .where('external_id', 'in', part),
+            )
+            .$castTo<FoundRow>(),
+        );
     }
   }
+  for (const part of chunks([...new Set(hearthIds(events))], CHUNK)) {
+    arms.push(customerArm('b').where('c.id', 'in', part).$castTo<FoundRow>());
+    if (crm)
+      crmArms.push(linkArm('d').where('l.system', '=', crm).where('l.customer_id', 'in', part).$castTo<FoundRow>());
+  }
+  const emails = [
+    ...new Set(
+      events.flatMap((ev) =>
+        (ev.type === 'unsupported' ? [] : [normalizeEmail(ev.contact.email)]).filter((e): e is string => e !== null),
+      ),
+    ),
+  ];
+  for (const part of chunks(emails, CHUNK)) {
+    arms.push(
+      customerArm('c').where('c.email_normalized', 'in', part).where('c.merged_into', 'is', null).$castTo<FoundRow>(),
+    );
+    if (crm)
+      crmArms.push(
+        linkArm('d')
+          .where('l.system', '=', crm)
+          .where('l.customer_id', 'in', (eb) =>
+            eb
+              .selectFrom('customers')
+              .select('id')
+              .where('email_normalized', 'in', part)
+              .where('merged_into', 'is', null),
+          )
+          .$castTo<FoundRow>(),
+      );
+  }
+  // Fingerprints of our recent writes to the records these changes come from (not for our own echoes).
+  const echoed = new Map<string, Set<string>>();
+  for (const ev of events)
+    if (ev.type === 'contact.updated' && !ev.origin_is_hearth)
+      echoed.set(ev.source, (echoed.get(ev.source) ?? new Set()).add(ev.external_id));
+  for (const [system, ids] of echoed)
+    for (const part of chunks([...ids], CHUNK))
+      arms.push(
+        db
+          .selectFrom('echo_fingerprints as e')
+          .select([
+            sql.lit('e').as('arm'),
+            'e.fingerprint as ord',
+            'e.system',
+            'e.external_id',
+            nullText.as('link_customer_id'),
+            nullText.as('snapshot'),
+            nullBig.as('link_created_at'),
+            nullBig.as('link_updated_at'),
+            ...noCustomer,
+          ])
+          .where('e.system', '=', system)
+          .where('e.external_id', 'in', part)
+          .where('e.created_at', '>=', now - ECHO_TTL_MS)
+          .$castTo<FoundRow>(),
+      );
+  const rows: FoundRow[] = [];
+  const all = [...arms, ...crmArms];
+  for (let i = 0; i < all.length; i += ARMS_PER_STATEMENT) {
+    const [first, ...rest] = all.slice(i, i + ARMS_PER_STATEMENT);
+    let q = first!;
+    for (const arm of rest) q = q.unionAll(arm);
+    rows.push(...(await q.orderBy(sql`1`).orderBy(sql`2`).execute()));
+  }
+  const of = (arm: string) => rows.filter((r) => r.arm === arm);
+  const covered = new Set<string>();
+  for (const r of of('a')) {
+    state.links.set(linkKey(r.system!, r.external_id!), {
+      system: r.system!,
+      external_id: r.external_id!,
+      customer_id: r.link_customer_id!,
+      snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
+      created_at: r.link_created_at!,
+    });
+    covered.add(r.link_customer_id!);
+    if (r.id !== null) state.customers.set(r.id, customerOf(r));
+  }
+  for (const r of of('b')) {
+    covered.add(r.id!);
+    state.customers.set(r.id!, customerOf(r));
+  }
+  // Survivors of merged customers, as the read by id followed them.
+  await loadCustomers(
+    db,
+    state,
+    [...state.customers.values()].flatMap((c) => (c.merged_into ? [c.merged_into] : [])),
+  );
+  for (const r of of('c')) {
+    covered.add(r.id!);
+    if (!state.customers.has(r.id!)) state.customers.set(r.id!, customerOf(r));
+    if (!state.byEmail.has(r.email_normalized!)) state.byEmail.set(r.email_normalized!, r.id!);
+  }
+  for (const r of of('e')) {
+    const key = linkKey(r.system!, r.external_id!);
+    state.echoes.set(key, (state.echoes.get(key) ?? new Set()).add(r.ord!));
+  }
+  // The CRM's links, by last update (the latest link of a customer wins); an arm may repeat one.
+  const seen = new Set<string>();
+  const crmRows = of('d')
+    .filter((r) => {
+      const key = linkKey(r.system!, r.external_id!);
+      return !seen.has(key) && Boolean(seen.add(key));
+    })
+    .sort((x, y) => x.link_updated_at! - y.link_updated_at!);
+  return { crm: crmRows, covered };
+}
+
+const CUSTOMER_KEYS = [
+  'id',
+  'given_name',
+  'family_name',
+  'email',
+  'email_normalized',
+  'phone',
+  'address_line1',
+  'address_line2',
+  'city',
+  'region',
+  'postal_code',
+  'country',
+  'address_key',
+  'address_source',
+  'address_validated_at',
+  'field_sources',
+  'merged_into',
+  'version',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof CustomersTable)[];
+/** Every customer column is read (a column added to the table and not here fails to compile). */
+const everyColumn: Exclude<keyof CustomersTable, (typeof CUSTOMER_KEYS)[number]> extends never ? true : never = true;
+void everyColumn;
+const BIGINT_KEYS = new Set<string>(['address_validated_at', 'created_at', 'updated_at']);
+
+/** The customer columns of a found row, as `selectAll` from customers returns them. */
+function customerOf(r: FoundRow): CustomersTable {
+  return Object.fromEntries(CUSTOMER_KEYS.map((k) => [k, r[k]])) as unknown as CustomersTable;
+}
+
+function addCrmLink(
+  state: BatchState,
+  r: Pick<FoundRow, 'system' | 'external_id' | 'link_customer_id' | 'snapshot' | 'link_created_at'>,
+): void {
+  const key = linkKey(r.system!, r.external_id!);
+  const link = state.links.get(key) ?? {
+    system: r.system!,
+    external_id: r.external_id!,
+    customer_id: r.link_customer_id!,
+    snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
+    created_at: r.link_created_at!,
+  };
+  state.links.set(key, link);
+  state.crmLinks.set(r.link_customer_id!, link);
 }
 
 /** Loads customers by id, following `merged_into` to the survivors. */
@@ -134,31 +378,9 @@ async function loadCustomers(db: Db, state: BatchState, ids: string[]): Promise<
   }
 }
 
-async function loadByEmail(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
-  const emails = [
-    ...new Set(
-      events.flatMap((ev) =>
-        (ev.type === 'unsupported' ? [] : [normalizeEmail(ev.contact.email)]).filter((e): e is string => e !== null),
-      ),
-    ),
-  ];
-  for (const part of chunks(emails, CHUNK)) {
-    const rows = await db
-      .selectFrom('customers')
-      .selectAll()
-      .where('email_normalized', 'in', part)
-      .where('merged_into', 'is', null)
-      .orderBy('id')
-      .execute();
-    for (const row of rows) {
-      if (!state.customers.has(row.id)) state.customers.set(row.id, row);
-      if (!state.byEmail.has(row.email_normalized!)) state.byEmail.set(row.email_normalized!, row.id);
-    }
-  }
-}
-
-async function loadCrmLinks(db: Db, state: BatchState, crm: string): Promise<void> {
-  for (const part of chunks([...state.customers.keys()], CHUNK)) {
+/** The CRM links of these customers (the ones the record lookup did not cover). */
+async function loadCrmLinks(db: Db, state: BatchState, crm: string, customerIds: string[]): Promise<void> {
+  for (const part of chunks(customerIds, CHUNK)) {
     const rows = await db
       .selectFrom('source_links')
       .selectAll()
@@ -166,42 +388,7 @@ async function loadCrmLinks(db: Db, state: BatchState, crm: string): Promise<voi
       .where('customer_id', 'in', part)
       .orderBy('updated_at')
       .execute();
-    for (const r of rows) {
-      const key = linkKey(r.system, r.external_id);
-      const link = state.links.get(key) ?? {
-        system: r.system,
-        external_id: r.external_id,
-        customer_id: r.customer_id,
-        snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
-        created_at: r.created_at,
-      };
-      state.links.set(key, link);
-      state.crmLinks.set(r.customer_id, link);
-    }
-  }
-}
-
-async function loadEchoes(db: Db, state: BatchState, events: CanonicalEvent[], now: number): Promise<void> {
-  const updates = events.filter(
-    (e): e is Extract<CanonicalEvent, { type: 'contact.updated' }> =>
-      e.type === 'contact.updated' && !e.origin_is_hearth,
-  );
-  const bySystem = new Map<string, Set<string>>();
-  for (const ev of updates) bySystem.set(ev.source, (bySystem.get(ev.source) ?? new Set()).add(ev.external_id));
-  for (const [system, ids] of bySystem) {
-    for (const part of chunks([...ids], CHUNK)) {
-      const rows = await db
-        .selectFrom('echo_fingerprints')
-        .select(['external_id', 'fingerprint'])
-        .where('system', '=', system)
-        .where('external_id', 'in', part)
-        .where('created_at', '>=', now - ECHO_TTL_MS)
-        .execute();
-      for (const r of rows) {
-        const key = linkKey(system, r.external_id);
-        state.echoes.set(key, (state.echoes.get(key) ?? new Set()).add(r.fingerprint));
-      }
-    }
+    for (const r of rows) addCrmLink(state, { ...r, link_customer_id: r.customer_id, link_created_at: r.created_at });
   }
 }
 
@@ -269,6 +456,7 @@ function createCustomer(state: BatchState, now: number): CustomersTable {
   state.customers.set(row.id, row);
   state.dirtyCustomers.add(row.id);
   state.customerEdits.push(row.id);
+  state.created.add(row.id);
   return row;
 }
 
@@ -321,7 +509,7 @@ export async function flushBatch(db: Db, state: BatchState, maxAttempts: number,
   );
   for (const part of chunks(toLineage(state.changeLog), CHUNK))
     await db.insertInto('change_lineage').values(part).execute();
-  await enqueueJobs(db, state.jobs, maxAttempts, now);
+  await enqueueJobs(db, state.jobs, maxAttempts, now, { newCustomers: state.created });
   for (const task of state.deferred) await task(db);
   for (const [status, ids] of state.statuses) {
     for (const part of chunks(ids, CHUNK)) {

@@ -88,10 +88,11 @@ function describeIncoming(ev: CanonicalEvent): Incoming | null {
 export const MAX_CUSTOMERS_PER_KEY = 200;
 
 export async function loadIdentityCandidates(db: Db, state: BatchState, events: CanonicalEvent[]): Promise<void> {
-  // Blocking keys (and household suggestions) follow every customer the batch writes.
-  state.deferred.push((trx) => afterBatch(trx, state));
-  // The model this batch scores with: the latest trained version (`hearth identity train`).
-  models.set(state, await latestModel(db));
+  await loadIdentityKeysOnly(db, state, events);
+  // The model this batch scores with: the latest trained version (`hearth identity train`). Only a
+  // record the crosswalk does not know can be matched (the crosswalk only grows during a batch):
+  // a batch of only known records (orders, updates of linked contacts) does not read it.
+  if (events.some(mayMatch(state))) models.set(state, await latestModel(db));
   const keys = new Set<string>();
   for (const ev of events) {
     const incoming = incomingOf(ev);
@@ -104,26 +105,44 @@ export async function loadIdentityCandidates(db: Db, state: BatchState, events: 
   // and the other keys (email, phone, delivery point) still find the candidates that matter.
   const ids = new Set<string>();
   for (const list of byKey.values()) if (list.length <= MAX_CUSTOMERS_PER_KEY) for (const id of list) ids.add(id);
-  const wanted = [...ids].filter((id) => !state.customers.has(id));
-  for (const part of chunks(wanted, CHUNK)) {
-    for (const row of await db
-      .selectFrom('customers')
-      .selectAll()
-      .where('id', 'in', part)
-      .where('merged_into', 'is', null)
-      .execute())
-      state.customers.set(row.id, row);
-  }
+  // The candidates not loaded yet (merged ones left out) and the systems each has a crosswalk
+  // entry in, with one statement per CHUNK (one row per entry, or one without).
   const systems = new Map<string, Set<string>>();
   for (const part of chunks([...ids], CHUNK)) {
-    for (const r of await db
-      .selectFrom('source_links')
-      .select(['customer_id', 'system'])
-      .where('customer_id', 'in', part)
-      .execute())
-      systems.set(r.customer_id, (systems.get(r.customer_id) ?? new Set()).add(r.system));
+    const rows = await db
+      .selectFrom('customers as c')
+      .leftJoin('source_links as l', 'l.customer_id', 'c.id')
+      .selectAll('c')
+      .select('l.system as linked_system')
+      .where('c.id', 'in', part)
+      .execute();
+    for (const { linked_system, ...row } of rows) {
+      if (!row.merged_into && !state.customers.has(row.id)) state.customers.set(row.id, row);
+      if (linked_system !== null) systems.set(row.id, (systems.get(row.id) ?? new Set()).add(linked_system));
+    }
   }
   storedSystems.set(state, systems);
+}
+
+/**
+ * Can this event's record go through matching in its batch? Not when the crosswalk holds its
+ * source id already. Conservative: the event matching sees may be a screened or trimmed copy
+ * (quality rules, stale fields) whose email is not the one loaded, so the email is not relied on.
+ */
+const mayMatch =
+  (state: BatchState) =>
+  (ev: CanonicalEvent): boolean => {
+    const incoming = incomingOf(ev);
+    if (!incoming) return false;
+    return !(incoming.externalId && state.links.has(linkKey(incoming.system, incoming.externalId)));
+  };
+
+/**
+ * What a batch needs of identity when matching at ingest is off: its customers' blocking keys
+ * still follow every write (no candidates, model or stored links are read).
+ */
+export async function loadIdentityKeysOnly(_db: Db, state: BatchState, _events: CanonicalEvent[]): Promise<void> {
+  state.deferred.push((trx) => afterBatch(trx, state));
 }
 
 /**
@@ -243,7 +262,8 @@ const enabledBatches = new WeakSet<BatchState>();
 
 async function afterBatch(db: Db, state: BatchState): Promise<void> {
   const rows = [...state.dirtyCustomers].map((id) => state.customers.get(id)!);
-  await refreshIdentityKeys(db, rows);
+  // A customer this batch created has no keys stored: nothing to delete first.
+  await refreshIdentityKeys(db, rows, state.created);
   if (!enabledBatches.has(state)) return;
   const addressKeys = [...new Set(rows.filter((r) => !r.merged_into && r.address_key).map((r) => r.address_key!))];
   if (addressKeys.length > 0) await suggestHouseholds(db, addressKeys, Math.max(...rows.map((r) => r.updated_at)));

@@ -129,7 +129,7 @@ export async function earnOrders(
 ): Promise<void> {
   const facts = orders.map(factsOf);
   const ledger = await loadBatchLedger(trx, facts, now, s);
-  const writes: LedgerWrites = { entries: [], tiers: [] };
+  const writes: LedgerWrites = { entries: [], tiers: [], accounts: ledger.accounts };
   let jobs: NewJob[] = [];
   const flush = async () => {
     await writeLedgerWrites(trx, writes, now);

@@ -21,15 +21,8 @@ const familyKey = (r: CustomersTable): string => simplify(r.family_name ?? '').r
  * already one household (as the CRM describes households) is a proposal. Pure.
  */
 export function householdProposals(rows: CustomersTable[], householdOf: Map<string, string>): HouseholdProposal[] {
-  const groups = new Map<string, CustomersTable[]>();
-  for (const r of rows) {
-    const family = familyKey(r);
-    if (r.merged_into || !r.address_key || family === '') continue;
-    const key = `${r.address_key}|${family}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
   const out: HouseholdProposal[] = [];
-  for (const [subject, members] of groups) {
+  for (const [subject, members] of groupsOf(rows)) {
     if (members.length < 2) continue;
     const households = new Set(members.map((m) => householdOf.get(m.id) ?? `none:${m.id}`));
     if (households.size === 1) continue;
@@ -47,6 +40,18 @@ export function householdProposals(rows: CustomersTable[], householdOf: Map<stri
   return out;
 }
 
+/** Customers by delivery point and family name (merged ones and those lacking either left out). */
+function groupsOf(rows: CustomersTable[]): Map<string, CustomersTable[]> {
+  const groups = new Map<string, CustomersTable[]>();
+  for (const r of rows) {
+    const family = familyKey(r);
+    if (r.merged_into || !r.address_key || family === '') continue;
+    const key = `${r.address_key}|${family}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return groups;
+}
+
 /**
  * Proposes households for the customers at these delivery points (or at every address when
  * `addressKeys` is null) as `household_suggestion` review items. Never imposed: households
@@ -58,9 +63,12 @@ export async function suggestHouseholds(
   now: number,
 ): Promise<HouseholdProposal[]> {
   const rows = addressKeys === null ? await sharedAddressCustomers(db) : await customersAt(db, addressKeys);
+  // Only a group of two or more can be a proposal: only their households are read (none, mostly,
+  // for the delivery points of one apply batch).
+  const grouped = [...groupsOf(rows).values()].filter((g) => g.length >= 2).flat();
   const householdOf = await openHouseholds(
     db,
-    rows.map((r) => r.id),
+    grouped.map((r) => r.id),
   );
   const proposals = householdProposals(rows, householdOf);
   for (const p of proposals) await queueHouseholdSuggestion(db, p.subject, p.customer_ids, p.evidence, now);

@@ -116,17 +116,18 @@ export const rowKeys = (r: CustomersTable): string[] => identityKeys(personOfRow
 
 const CHUNK = 200;
 
-/** Rewrites the blocking keys of these customers (none for merged ones). */
-export async function refreshIdentityKeys(db: Db, rows: CustomersTable[]): Promise<void> {
+/**
+ * Rewrites the blocking keys of these customers (none for merged ones). `fresh`: customers created
+ * in the caller's transaction, which have no keys stored yet (their old keys are not deleted).
+ */
+export async function refreshIdentityKeys(
+  db: Db,
+  rows: CustomersTable[],
+  fresh: ReadonlySet<string> = new Set(),
+): Promise<void> {
   for (const part of chunks(rows, CHUNK)) {
-    await db
-      .deleteFrom('identity_keys')
-      .where(
-        'customer_id',
-        'in',
-        part.map((r) => r.id),
-      )
-      .execute();
+    const stored = part.filter((r) => !fresh.has(r.id)).map((r) => r.id);
+    if (stored.length > 0) await db.deleteFrom('identity_keys').where('customer_id', 'in', stored).execute();
     const values = part
       .filter((r) => !r.merged_into)
       .flatMap((r) => [...new Set(rowKeys(r))].map((key) => ({ key, customer_id: r.id })));

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { chunks } from '../db/chunks.ts';
-import type { Database, TierStateTable } from '../db/schema.ts';
+import type { Database, HouseholdMembersTable, TierStateTable } from '../db/schema.ts';
 import { HearthError } from '../errors.ts';
-import { openMembersOf, toMembership } from '../households/membership-store.ts';
-import { accountSums, ensureAccounts, type LedgerEntry } from './ledger-store.ts';
+import { toMembership } from '../households/membership-store.ts';
+import { ensureAccounts, type LedgerEntry } from './ledger-store.ts';
 import { accountsOfRun, earnGuardKeys, periodAt, type BatchLedger } from './order-batch.ts';
 import type { OrderFacts } from './order-ledger.ts';
 import type { LoyaltySettings } from './settings.ts';
@@ -14,9 +14,10 @@ type Db = Kysely<Database>;
 const CHUNK = 500;
 
 /**
- * Loads what a run of orders reads from the ledger, in a handful of set statements whatever the
- * run's length: the keys it could repeat, the membership periods of its customers, the open
- * members of their households, balance and window spend of every account involved, stored tiers.
+ * Loads what a run of orders reads from the ledger, in two set statements whatever the run's
+ * length (per 500 customers, keys or accounts): the membership periods of its customers with the
+ * open members of their households; then, in one UNION ALL, the keys it could repeat, balance and
+ * window spend of every account involved, which of those accounts exist, and the stored tiers.
  */
 export async function loadBatchLedger(
   db: Db,
@@ -34,53 +35,182 @@ export async function loadBatchLedger(
     window_start: now - s.tier_window_ms,
     tiers: new Map(),
     keys: new Set(),
+    accounts: new Set(),
   };
-  for (const part of chunks([...new Set(orders.flatMap(earnGuardKeys))], CHUNK)) {
-    const rows = await db
-      .selectFrom('ledger_entries')
-      .select('idempotency_key')
-      .where('idempotency_key', 'in', part)
-      .execute();
-    for (const r of rows) if (r.idempotency_key) l.keys.add(r.idempotency_key);
-  }
-  // Periods that closed before the earliest order can be in force neither then nor now.
-  for (const part of chunks(customers, CHUNK)) {
-    const rows = await db
-      .selectFrom('household_members')
-      .selectAll()
-      .where('customer_id', 'in', part)
-      .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', earliest)]))
-      .execute();
-    for (const r of rows) l.periods.set(r.customer_id, [...(l.periods.get(r.customer_id) ?? []), toMembership(r)]);
-  }
-  const households = new Set<string>();
-  for (const c of customers) {
-    const open = periodAt(l.periods.get(c));
-    if (open) households.add(open.household_id);
-  }
-  for (const [household, members] of await openMembersOf(db, [...households])) l.members.set(household, members);
-  await loadSums(db, l, accountsOfRun(l, orders));
+  await loadMemberships(db, l, customers, earliest);
   const tiered = new Set(customers);
   for (const ms of l.members.values()) for (const m of ms) tiered.add(m.customer_id);
-  for (const part of chunks([...tiered], CHUNK)) {
-    const rows = await db.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute();
-    for (const r of rows) l.tiers.set(r.customer_id, r);
-  }
+  await loadLedgerRows(db, l, [...new Set(orders.flatMap(earnGuardKeys))], accountsOfRun(l, orders), [...tiered]);
   return l;
 }
 
-/** Balance and window spend of each account in one grouped statement (per 500 accounts). */
-async function loadSums(db: Db, l: BatchLedger, accounts: string[]): Promise<void> {
-  for (const [a, sums] of await accountSums(db, accounts, l.window_start)) {
-    l.balance.set(a, sums.balance);
-    l.spend.set(a, sums.spend);
+/**
+ * The customers' membership periods that can be in force at an order's time or now (periods that
+ * closed before the earliest order cannot), and the open members of the households they are in
+ * now: one statement per 500 customers (it was two). Member order does not matter: the tiers are
+ * re-evaluated in customer id order whatever it is.
+ */
+async function loadMemberships(db: Db, l: BatchLedger, customers: string[], earliest: number): Promise<void> {
+  const mine = new Set(customers);
+  const open: HouseholdMembersTable[] = [];
+  const seen = new Set<string>();
+  for (const part of chunks(customers, CHUNK)) {
+    const periods = db
+      .selectFrom('household_members')
+      .selectAll()
+      .where('customer_id', 'in', part)
+      .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', earliest)]));
+    // A semi-join: each member once (a join gave each member once per ordering customer of the household).
+    const members = db
+      .selectFrom('household_members')
+      .selectAll()
+      .where('valid_to', 'is', null)
+      .where('household_id', 'in', (eb) =>
+        eb
+          .selectFrom('household_members as h')
+          .select('h.household_id')
+          .where('h.customer_id', 'in', part)
+          .where('h.valid_to', 'is', null),
+      );
+    const rows = await periods.unionAll(members).execute();
+    for (const r of rows) {
+      // A row can come back twice: a customer's open period is also a member of their household.
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      if (mine.has(r.customer_id) && (r.valid_to === null || r.valid_to > earliest))
+        l.periods.set(r.customer_id, [...(l.periods.get(r.customer_id) ?? []), toMembership(r)]);
+      if (r.valid_to === null) open.push(r);
+    }
+  }
+  const households = new Set<string>();
+  for (const c of customers) {
+    const period = periodAt(l.periods.get(c));
+    if (period) households.add(period.household_id);
+  }
+  for (const h of households) l.members.set(h, []);
+  for (const r of open) if (households.has(r.household_id)) l.members.get(r.household_id)!.push(toMembership(r));
+}
+
+type LedgerRow = {
+  kind: string;
+  id: string | null;
+  b: number | string | null;
+  s: number | string | null;
+  tier: string | null;
+  basis: string | null;
+  basis_id: string | null;
+  q: number | null;
+  u: number | null;
+};
+
+/**
+ * Keys the ledger holds already, balance and window spend per account (one grouped arm), which
+ * accounts have their row, and stored tiers, as one UNION ALL statement (per 500 of each list):
+ * they were four statements, each a round trip, for every run of orders.
+ */
+async function loadLedgerRows(
+  db: Db,
+  l: BatchLedger,
+  keys: string[],
+  accounts: string[],
+  tiered: string[],
+): Promise<void> {
+  for (const a of accounts) {
+    l.balance.set(a, 0);
+    l.spend.set(a, 0);
+  }
+  const text = sql<string | null>`cast(null as text)`;
+  const big = sql<number | null>`cast(null as bigint)`;
+  const none = [text.as('tier'), text.as('basis'), text.as('basis_id'), big.as('q'), big.as('u')] as const;
+  const arms: LedgerArm[] = [];
+  for (const part of chunks(keys, CHUNK))
+    arms.push(
+      db
+        .selectFrom('ledger_entries')
+        .select([sql.lit('k').as('kind'), 'idempotency_key as id', big.as('b'), big.as('s'), ...none])
+        .where('idempotency_key', 'in', part)
+        .$castTo<LedgerRow>(),
+    );
+  for (const part of chunks(accounts, CHUNK)) {
+    arms.push(
+      db
+        .selectFrom('ledger_entries')
+        .select((eb) => [
+          sql.lit('s').as('kind'),
+          'account_id as id',
+          eb.fn.sum<number | string | null>('points').as('b'),
+          eb.fn
+            .sum<number | string | null>(
+              sql`case when ${eb.ref('occurred_at')} > ${l.window_start} then ${eb.ref('spend_minor')} else 0 end`,
+            )
+            .as('s'),
+          ...none,
+        ])
+        .where('account_id', 'in', part)
+        .groupBy('account_id')
+        .$castTo<LedgerRow>(),
+    );
+    arms.push(
+      db
+        .selectFrom('loyalty_accounts')
+        .select([sql.lit('a').as('kind'), 'id', big.as('b'), big.as('s'), ...none])
+        .where('id', 'in', part)
+        .$castTo<LedgerRow>(),
+    );
+  }
+  for (const part of chunks(tiered, CHUNK))
+    arms.push(
+      db
+        .selectFrom('tier_state')
+        .select([
+          sql.lit('t').as('kind'),
+          'customer_id as id',
+          big.as('b'),
+          big.as('s'),
+          'tier',
+          'basis',
+          'basis_id',
+          'qualifying_spend_minor as q',
+          'updated_at as u',
+        ])
+        .where('customer_id', 'in', part)
+        .$castTo<LedgerRow>(),
+    );
+  for (let i = 0; i < arms.length; i += ARMS_PER_STATEMENT) {
+    const [first, ...rest] = arms.slice(i, i + ARMS_PER_STATEMENT);
+    let q = first!;
+    for (const arm of rest) q = q.unionAll(arm);
+    for (const r of await q.execute()) {
+      if (r.kind === 'k' && r.id) l.keys.add(r.id);
+      else if (r.kind === 'a') l.accounts.add(r.id!);
+      else if (r.kind === 's') {
+        l.balance.set(r.id!, Number(r.b ?? 0));
+        l.spend.set(r.id!, Number(r.s ?? 0));
+      } else if (r.kind === 't')
+        l.tiers.set(r.id!, {
+          customer_id: r.id!,
+          tier: r.tier,
+          basis: r.basis as TierStateTable['basis'],
+          basis_id: r.basis_id!,
+          qualifying_spend_minor: Number(r.q),
+          updated_at: Number(r.u),
+        });
+    }
   }
 }
+
+// The arms read different tables; as members of one UNION they share the row type.
+type LedgerArm = SelectQueryBuilder<any, any, LedgerRow>;
+
+/** Arms per statement (each with at most CHUNK values; SQLite allows 500 arms and 32,766 values). */
+const ARMS_PER_STATEMENT = 16;
 
 /** What a run of orders writes, gathered in memory and written with multi-row statements. */
 export interface LedgerWrites {
   entries: LedgerEntry[];
   tiers: TierStateTable[];
+  /** Accounts known to have their row (`BatchLedger.accounts`): not inserted again; grows as rows are written. */
+  accounts?: Set<string>;
 }
 
 /**
@@ -89,11 +219,9 @@ export interface LedgerWrites {
  * retries: the retry sees the key and earns nothing twice, nor forwards the order twice.
  */
 export async function writeLedgerWrites(db: Db, w: LedgerWrites, now: number): Promise<void> {
-  await ensureAccounts(
-    db,
-    w.entries.map((e) => e.account_id),
-    now,
-  );
+  const missing = w.entries.map((e) => e.account_id).filter((a) => !w.accounts?.has(a));
+  await ensureAccounts(db, missing, now);
+  for (const a of missing) w.accounts?.add(a);
   for (let i = 0; i < w.entries.length; i += 200) {
     const part = w.entries.slice(i, i + 200);
     const res = await db

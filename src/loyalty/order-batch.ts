@@ -27,6 +27,8 @@ export interface BatchLedger {
   tiers: Map<string, TierStateTable>;
   /** Idempotency keys the ledger holds (of the run's orders, and their by-name keys). */
   keys: Set<string>;
+  /** The run's accounts whose `loyalty_accounts` row exists (the others get it with their first entry). */
+  accounts: Set<string>;
 }
 
 /** The keys whose presence stops an order from earning: its own, and the key a by-name backfill used. */
