@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { chunks } from '../db/chunks.ts';
-import type { CustomersTable, Database } from '../db/schema.ts';
+import type { CustomersTable, Database, SourceLinksTable } from '../db/schema.ts';
 
 type Db = Kysely<Database>;
 
@@ -83,6 +83,11 @@ export async function mergeLinkSnapshots(
     created_at: now,
     updated_at: now,
   }));
+  await upsertSourceLinks(db, rows);
+}
+
+/** Crosswalk rows written in chunks; an existing (system, external_id) takes the new customer and snapshot. */
+export async function upsertSourceLinks(db: Db, rows: Insertable<SourceLinksTable>[]): Promise<void> {
   for (const part of chunks(rows, CHUNK))
     await db
       .insertInto('source_links')

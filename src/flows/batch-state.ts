@@ -5,6 +5,7 @@ import { chunks } from '../db/chunks.ts';
 import type { ChangeLogTable, CustomersTable, Database, InboxStatus } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { toLineage } from '../db/lineage.ts';
+import { upsertSourceLinks } from '../customers/customer-store.ts';
 import { ECHO_TTL_MS, fingerprint } from '../engine/echo.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 
@@ -522,26 +523,8 @@ export async function flushBatch(db: Db, state: BatchState, maxAttempts: number,
   }
 }
 
-const CUSTOMER_COLUMNS = [
-  'given_name',
-  'family_name',
-  'email',
-  'email_normalized',
-  'phone',
-  'address_line1',
-  'address_line2',
-  'city',
-  'region',
-  'postal_code',
-  'country',
-  'address_key',
-  'address_source',
-  'address_validated_at',
-  'field_sources',
-  'merged_into',
-  'version',
-  'updated_at',
-] as const;
+/** The columns an upsert of an existing customer overwrites: all but its id and creation time. */
+const CUSTOMER_COLUMNS = CUSTOMER_KEYS.filter((k) => k !== 'id' && k !== 'created_at');
 
 async function upsertCustomers(db: Db, rows: CustomersTable[]): Promise<void> {
   for (const part of chunks(rows, CHUNK)) {
@@ -566,17 +549,5 @@ async function upsertLinks(db: Db, links: LinkState[], now: number): Promise<voi
     created_at: l.created_at,
     updated_at: now,
   }));
-  for (const part of chunks(rows, CHUNK)) {
-    await db
-      .insertInto('source_links')
-      .values(part)
-      .onConflict((oc) =>
-        oc.columns(['system', 'external_id']).doUpdateSet((eb) => ({
-          customer_id: eb.ref('excluded.customer_id'),
-          snapshot: eb.ref('excluded.snapshot'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
+  await upsertSourceLinks(db, rows);
 }
