@@ -1,5 +1,5 @@
+import { ledgerConfig, writebackConfig } from '../test-support/engine-configs.ts';
 import type { CanonicalEvent } from '../src/canonical/types.ts';
-import { parseConfig } from '../src/config/loader.ts';
 import { loyaltySettings } from '../src/config/derive.ts';
 import type { HearthDb } from '../src/db/database.ts';
 import { applyPendingEvents } from '../src/engine/apply-loop.ts';
@@ -26,28 +26,8 @@ export interface Scenario {
 
 const N = 40;
 
-const engineConfig = parseConfig({
-  connectors: {
-    hubspot: { access_token: 'x', base_url: 'http://127.0.0.1:1' },
-    webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_bench_1' }] },
-  },
-  writeback: { crm: 'hubspot' },
-});
-
-const loyaltyConfig = parseConfig({
-  connectors: {
-    webhook: {
-      targets: [
-        {
-          name: 'loyalty',
-          url: 'http://127.0.0.1:1/x',
-          secret: 'whsec_bench_1',
-          events: ['order.enriched', 'tier.changed', 'address.corrected'],
-        },
-      ],
-    },
-  },
-});
+const engineConfig = writebackConfig();
+const loyaltyConfig = ledgerConfig();
 
 /** A corrected address for an existing customer (same Shopify id and email as checkoutEvent i). */
 function movedEvent(i: number): CanonicalEvent {
@@ -82,6 +62,15 @@ function orderEvent(i: number, customers: number): CanonicalEvent {
   };
 }
 
+/** The bench's checkout customers, applied before counting (not counted). */
+const seedCheckouts = (bdb: BenchDb) =>
+  applyAll(
+    bdb.hdb,
+    engineContext(engineConfig),
+    Array.from({ length: N }, (_, i) => checkoutEvent(i, 100_000, 'bench')),
+    500,
+  );
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'checkout_new_customer',
@@ -107,12 +96,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'checkout_existing_customer',
     ctx: engineContext(engineConfig),
     setUp: async (bdb) => {
-      await applyAll(
-        bdb.hdb,
-        engineContext(engineConfig),
-        Array.from({ length: N }, (_, i) => checkoutEvent(i, 100_000, 'bench')),
-        500,
-      );
+      await seedCheckouts(bdb);
       return Array.from({ length: N }, (_, i) => movedEvent(i));
     },
   },
@@ -120,12 +104,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'crm_contact_update_existing',
     ctx: engineContext(engineConfig),
     setUp: async (bdb) => {
-      await applyAll(
-        bdb.hdb,
-        engineContext(engineConfig),
-        Array.from({ length: N }, (_, i) => checkoutEvent(i, 100_000, 'bench')),
-        500,
-      );
+      await seedCheckouts(bdb);
       return Array.from({ length: N }, (_, i) => contactUpdate(i));
     },
   },

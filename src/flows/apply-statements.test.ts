@@ -1,3 +1,4 @@
+import { ledgerConfig, writebackConfig } from '../../test-support/engine-configs.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeEachDialect } from '../../test-support/dialects.ts';
@@ -5,7 +6,6 @@ import { addCustomer, addHousehold, join } from '../../test-support/loyalty-fixt
 import { countingDb } from '../../test-support/statement-count.ts';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { loyaltySettings } from '../config/derive.ts';
-import { parseConfig } from '../config/loader.ts';
 import type { HearthDb } from '../db/database.ts';
 import { applyPendingEvents } from '../engine/apply-loop.ts';
 import { insertEvents } from '../engine/inbox.ts';
@@ -21,28 +21,8 @@ import { engineContext } from './engine-context.ts';
  */
 const N = 6;
 
-const engineConfig = parseConfig({
-  connectors: {
-    hubspot: { access_token: 'x', base_url: 'http://127.0.0.1:1' },
-    webhook: { targets: [{ name: 'loyalty', url: 'http://127.0.0.1:1/x', secret: 'whsec_test_1' }] },
-  },
-  writeback: { crm: 'hubspot' },
-});
-
-const loyaltyConfig = parseConfig({
-  connectors: {
-    webhook: {
-      targets: [
-        {
-          name: 'loyalty',
-          url: 'http://127.0.0.1:1/x',
-          secret: 'whsec_test_1',
-          events: ['order.enriched', 'tier.changed', 'address.corrected'],
-        },
-      ],
-    },
-  },
-});
+const engineConfig = writebackConfig();
+const loyaltyConfig = ledgerConfig();
 
 function checkout(tag: string, i: number, street: string): CanonicalEvent {
   return {
