@@ -6,6 +6,11 @@ import { readFileSync } from 'node:fs';
  * `rows_per_s`) and every lag p50 (`p50` under a key with `lag` or `visible` in its path), taking
  * the median where a bench repeated its runs. Agreement is |a − b| / max(a, b) <= tolerance.
  * Exits 1 when a figure disagrees, so "two runs agree within 20%" is a command, not a claim.
+ *
+ * Cold-start lags (a path with `cold_start`: a fresh process's first seconds, JIT and first
+ * connections, while the backlog they cause drains) are compared and printed with their own count
+ * but do not decide the exit code: their p50 falls on the edge between backlog and steady state, so
+ * it moved 36-308 ms between the rounds of one idle run (H). The steady-state lags decide.
  */
 type Tree = { [key: string]: unknown };
 
@@ -15,6 +20,8 @@ export interface Comparison {
   b: number;
   difference: number;
   agrees: boolean;
+  /** A cold-start lag: printed and counted apart, not part of the verdict. */
+  coldStart: boolean;
 }
 
 const RATE = /(per_second|per_s|rows_per_s)$/;
@@ -57,7 +64,14 @@ export function compare(a: unknown, b: unknown, tolerance: number): Comparison[]
     const y = fb.get(path);
     if (y === undefined) continue;
     const difference = Math.max(x, y) === 0 ? 0 : Math.abs(x - y) / Math.max(x, y);
-    rows.push({ path, a: x, b: y, difference, agrees: difference <= tolerance });
+    rows.push({
+      path,
+      a: x,
+      b: y,
+      difference,
+      agrees: difference <= tolerance,
+      coldStart: path.includes('cold_start'),
+    });
   }
   return rows;
 }
@@ -79,9 +93,12 @@ function main(): void {
     console.log(
       `| ${r.path} | ${fmt(r.a)} | ${fmt(r.b)} | ${(r.difference * 100).toFixed(1)}%${r.agrees ? '' : ' ✗'} |`,
     );
-  const bad = rows.filter((r) => !r.agrees);
+  const steady = rows.filter((r) => !r.coldStart);
+  const cold = rows.filter((r) => r.coldStart);
+  const bad = steady.filter((r) => !r.agrees);
   console.log(
-    `\n${rows.length - bad.length} of ${rows.length} figures agree within ${tolerance * 100}%` +
+    `\n${steady.length - bad.length} of ${steady.length} figures agree within ${tolerance * 100}%` +
+      `; cold-start lags, apart: ${cold.filter((r) => r.agrees).length} of ${cold.length}` +
       ` (load average at start: A ${JSON.stringify(a!.load_average_at_start)},` +
       ` B ${JSON.stringify(b!.load_average_at_start)})`,
   );

@@ -365,3 +365,24 @@ export function hostProbe(): number {
   const times = Array.from({ length: 5 }, once).sort((p, q) => p - q);
   return round(times[2]!, 1);
 }
+
+/**
+ * Before a round: waits (at most `maxSeconds`, re-probing every 10 s) while hostProbe() reads more
+ * than `tolerance` times `best`, the fastest reading of the run so far. This VM's host changes
+ * speed for minutes at a time with no steal time reported (the probe read 61-105 ms within run J);
+ * a round started in such a spell measures the host. Returns the last reading and the wait, both
+ * kept in the results, so a round that ran on a slow host after all shows as such.
+ */
+export async function awaitHostSpeed(
+  best: number,
+  maxSeconds = 90,
+  tolerance = 1.15,
+): Promise<{ probe_ms: number; waited_s: number }> {
+  const t0 = performance.now();
+  let probe = hostProbe();
+  while (probe > best * tolerance && performance.now() - t0 < maxSeconds * 1000) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    probe = hostProbe();
+  }
+  return { probe_ms: probe, waited_s: round((performance.now() - t0) / 1000) };
+}
