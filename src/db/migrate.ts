@@ -15,6 +15,7 @@ import * as erasure from './migrations/0080-erasure.ts';
 import * as dataKeys from './migrations/0085-data-keys.ts';
 import * as governanceIndex from './migrations/0090-governance-index.ts';
 import * as identityModels from './migrations/0105-identity-models.ts';
+import * as sourceLinksCustomerSystem from './migrations/0110-source-links-customer-system.ts';
 
 /**
  * The one migration set, listed in code (no directory scanning): later migrations append here.
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0085-data-keys': dataKeys,
   '0090-governance-index': governanceIndex,
   '0105-identity-models': identityModels,
+  '0110-source-links-customer-system': sourceLinksCustomerSystem,
 };
 
 class StaticProvider implements MigrationProvider {
