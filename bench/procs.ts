@@ -376,7 +376,7 @@ export function hostProbe(): number {
 export async function awaitHostSpeed(
   best: number,
   maxSeconds = 90,
-  tolerance = 1.15,
+  tolerance = 1.2,
 ): Promise<{ probe_ms: number; waited_s: number }> {
   const t0 = performance.now();
   let probe = hostProbe();

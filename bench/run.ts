@@ -142,8 +142,12 @@ for (let round = 0; round < rounds; round++) {
     if (!noisy) (settled[name] ??= []).push(await settle(quick ? 2 : 30));
     if (quick || noisy) (probePerRound[name] ??= []).push(hostProbe());
     else {
-      // An idle full run also waits out a slow spell of the host (at most 90 s a round).
-      const host = await awaitHostSpeed(Math.min(...Object.values(probePerRound).flat()));
+      // An idle full run also waits out a slow spell of the host: at most 90 s a round, 10 min a run.
+      const waited = Object.values(hostWaits)
+        .flat()
+        .reduce((x, y) => x + y, 0);
+      const best = Math.min(...Object.values(probePerRound).flat());
+      const host = await awaitHostSpeed(best, Math.max(0, Math.min(90, 600 - waited)));
       (probePerRound[name] ??= []).push(host.probe_ms);
       (hostWaits[name] ??= []).push(host.waited_s);
     }
