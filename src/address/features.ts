@@ -229,7 +229,7 @@ export function contextNames(key: string): string[] {
     `stp:${stage}|${prev}|${cls}`,
     `stc:${stage}|${cb}|${cls}`,
     // Two tokens either side (cross-validation on the training set: 321 held-out addresses of
-    // 1407 mistagged, 330 with one token either side): "ST" before "FOREST COVE," is a street type.
+    // 1407 mistagged, 330 with one token either side): a street type two words before a comma.
     `ppc:${p2}|${prev}|${cls}`,
     `cnn:${cls}|${next}|${n2}`,
     `rnn:${rpos}|${cls}|${next}|${n2}`,
