@@ -9,7 +9,8 @@ const TEST = new URL('../../test-support/data/usaddress/measure_performance/test
 
 const FLOOR = {
   'labeled.xml': { fields: 98.5, whole: 96.5 }, // measured 98.6 / 96.6 (97.5 / 93.8 before issue #11's fixes)
-  'us50_test_tagged.xml': { fields: 99.5, whole: 98.4 }, // measured 99.6 / 98.5 (99.4 / 97.7 before)
+  // measured 99.6 / 98.7 with classes two tokens either side (99.6 / 98.5 before; 99.4 / 97.7 before #11)
+  'us50_test_tagged.xml': { fields: 99.5, whole: 98.6 },
 };
 
 for (const [file, floor] of Object.entries(FLOOR)) {

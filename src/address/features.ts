@@ -188,19 +188,24 @@ export function contextParts(tokens: readonly string[], own: readonly { core: st
   return out;
 }
 
+/** The classes of tokens i-2 .. i+2 (BOS / EOS past either end). */
+export function classWindow(classes: readonly string[], i: number): string[] {
+  const n = classes.length;
+  return [-2, -1, 0, 1, 2].map((d) => (i + d < 0 ? 'BOS' : i + d >= n ? 'EOS' : classes[i + d]!));
+}
+
 /** The context of token `i` as one string (`contextNames` spells it out as features). */
-export function contextKey(parts: Int32Array, i: number, prev: string, cls: string, next: string): string {
+export function contextKey(parts: Int32Array, i: number, classes: readonly string[]): string {
   const at = i * CONTEXT_PARTS;
   const [pos, rpos, cb, ca, multi, edge, stage] = parts.subarray(at, at + CONTEXT_PARTS);
-  return `${pos} ${rpos} ${cb} ${ca} ${prev} ${cls} ${next} ${multi} ${EDGES[edge!]} ${stage}`;
+  const [p2, prev, cls, next, n2] = classes;
+  return `${pos} ${rpos} ${cb} ${ca} ${prev} ${cls} ${next} ${multi} ${EDGES[edge!]} ${stage} ${p2} ${n2}`;
 }
 
 export function contextKeys(tokens: readonly string[], own: readonly { cls: string; core: string }[]): string[] {
   const parts = contextParts(tokens, own);
-  const n = tokens.length;
-  return tokens.map((_, i) =>
-    contextKey(parts, i, i > 0 ? own[i - 1]!.cls : 'BOS', own[i]!.cls, i < n - 1 ? own[i + 1]!.cls : 'EOS'),
-  );
+  const classes = own.map((o) => o.cls);
+  return tokens.map((_, i) => contextKey(parts, i, classWindow(classes, i)));
 }
 
 /**
@@ -208,7 +213,7 @@ export function contextKeys(tokens: readonly string[], own: readonly { cls: stri
  * linear model cannot combine "a directional" with "after a street type" by itself.
  */
 export function contextNames(key: string): string[] {
-  const [pos, rpos, cb, ca, prev, cls, next, multiState, edge, stage] = key.split(' ');
+  const [pos, rpos, cb, ca, prev, cls, next, multiState, edge, stage, p2, n2] = key.split(' ');
   const f = [
     `pos:${pos}`,
     `rpos:${rpos}`,
@@ -223,6 +228,11 @@ export function contextNames(key: string): string[] {
     `st:${stage}|${cls}`,
     `stp:${stage}|${prev}|${cls}`,
     `stc:${stage}|${cb}|${cls}`,
+    // Two tokens either side (cross-validation on the training set: 321 held-out addresses of
+    // 1407 mistagged, 330 with one token either side): a street type two words before a comma.
+    `ppc:${p2}|${prev}|${cls}`,
+    `cnn:${cls}|${next}|${n2}`,
+    `rnn:${rpos}|${cls}|${next}|${n2}`,
   ];
   if (multiState === '1') f.push('state2');
   return f;

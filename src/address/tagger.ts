@@ -3,6 +3,7 @@ import {
   AFTER_END,
   BEFORE_START,
   CONTEXT_PARTS,
+  classWindow,
   contextKey,
   contextNames,
   contextParts,
@@ -245,18 +246,21 @@ function edgeScores(m: Compiled, names: readonly string[]): Float32Array {
  */
 function contextOf(parts: Int32Array, i: number, own: CachedToken[], m: Compiled): Float32Array {
   const n = own.length;
-  const prev = i > 0 ? own[i - 1]! : undefined;
-  const next = i < n - 1 ? own[i + 1]! : undefined;
   const at = i * CONTEXT_PARTS;
-  // Each part is below 8 and there are far fewer than 64 classes: 7 * 3 + 3 * 6 = 39 bits.
+  // Each part is below 8 and there are far fewer than 64 classes: 7 * 3 + 5 * 6 = 51 bits,
+  // exact in a double.
   let key = 0;
   for (let k = 0; k < CONTEXT_PARTS; k++) key = key * 8 + parts[at + k]!;
-  key = ((key * 64 + (prev?.clsId ?? 0)) * 64 + own[i]!.clsId) * 64 + (next?.clsId ?? 1);
+  for (let j = i - 2; j <= i + 2; j++) key = key * 64 + (j < 0 ? 0 : j >= n ? 1 : own[j]!.clsId);
   let hit = m.contexts.get(key);
   if (hit) return hit;
   const { T, ids, rowOf, w } = m;
   hit = new Float32Array(T);
-  const names = contextNames(contextKey(parts, i, prev?.cls ?? 'BOS', own[i]!.cls, next?.cls ?? 'EOS'));
+  const classes = classWindow(
+    own.map((o) => o.cls),
+    i,
+  );
+  const names = contextNames(contextKey(parts, i, classes));
   for (const name of names) {
     const id = ids.get(name);
     const row = id === undefined ? -1 : rowOf[id * SLOTS + SELF]!;
