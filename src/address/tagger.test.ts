@@ -55,3 +55,22 @@ test('the model is read on the first address, not when the module is imported', 
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out), [false, true]);
 });
+
+test('cached tag paths give the tags of a fresh model: equal token entries, equal paths', () => {
+  // A fresh compiled model has empty caches; the shared one has seen the earlier addresses.
+  const addresses = [
+    '12 Oak Son Street Apt 4b',
+    '4567 Oak Son Street Apt 4b',
+    '4567 Oak Son Street, Springfield, IL 62704',
+    '12 Oak Son Street',
+    '1600 Pennsylvania Ave NW, Washington, DC 20500',
+    '1600 Pennsylvania Ave NW Washington DC 20500',
+  ];
+  for (const raw of [...addresses, ...addresses]) {
+    const fresh = tagAddress(raw, compileModel(shipped));
+    assert.deepEqual(tagAddress(raw), fresh, raw);
+  }
+  // Callers may change the tags they get: the cached path must not change with them.
+  tagAddress(addresses[0]!).tags.fill('X');
+  assert.notEqual(tagAddress(addresses[0]!).tags[0], 'X');
+});

@@ -61,6 +61,8 @@ interface Compiled {
   cache: Map<string, CachedToken>;
   /** Numeric context key -> the summed weights of its context features at the token's own slot. */
   contexts: Map<number, Float32Array>;
+  /** Ids of an address's cached tokens, joined -> its tags (bounded; cleared when full). */
+  paths: Map<string, string[]>;
   classIds: Map<string, number>;
   /** 0 decodes over every tag (exact Viterbi); otherwise the beam below. */
   beam?: number;
@@ -75,6 +77,8 @@ interface Compiled {
  * ~100 weight rows per token into 5 vector additions; the context features are added per address.
  */
 interface CachedToken {
+  /** Unique per cached token (never reused, also after the cache is cleared): keys `paths`. */
+  id: number;
   cls: string;
   /** Small integer id of `cls` (for numeric context keys). */
   clsId: number;
@@ -83,11 +87,16 @@ interface CachedToken {
 }
 
 const CACHE_LIMIT = 20_000;
+// Paths repeat far more than whole addresses: house numbers share one token (cacheKey), so every
+// house on a street (and every record of a household) reads the same tokens.
+const PATH_LIMIT = 100_000;
+let nextTokenId = 0;
 
 /** Forget cached tokens (the benchmark's cold-cache figure). */
 export function clearTaggerCache(): void {
   compiled?.cache.clear();
   compiled?.contexts.clear();
+  compiled?.paths.clear();
 }
 
 const MODEL_FILE = new URL('./model/tagger.json', import.meta.url);
@@ -126,6 +135,7 @@ export function compileModel(model: TaggerModel): Compiled {
     transComma: Float64Array.from(model.trans_comma),
     cache: new Map(),
     contexts: new Map(),
+    paths: new Map(),
     classIds: new Map([
       ['BOS', 0],
       ['EOS', 1],
@@ -160,6 +170,23 @@ export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
   const tokens = tokenizeForTagger(plainText(raw));
   if (!tokens.length) return { tokens, tags: [], cores: [] };
   const own = tokens.map((t) => ownOf(t, model));
+  // The path depends on the tokens only through their cached entries (a token's entry is a
+  // function of its cache key, commas included), so equal entry sequences give equal tags.
+  const key = own.map((o) => o.id).join(',');
+  let tags = model.paths.get(key);
+  if (tags === undefined) {
+    tags = decode(tokens, own, model);
+    if (model.paths.size >= PATH_LIMIT) model.paths.clear();
+    model.paths.set(key, tags);
+  }
+  return {
+    tokens,
+    tags: tags.slice(),
+    cores: own.map((o, i) => (o.core.startsWith('0') ? core(tokens[i]!) : o.core)),
+  };
+}
+
+function decode(tokens: string[], own: CachedToken[], model: Compiled): string[] {
   const emissions = emissionScores(tokens, own, model);
   const comma = commaBefore(tokens);
   const { T, start, trans, transComma, end } = model;
@@ -167,11 +194,7 @@ export function tagAddress(raw: string, model: Compiled = loaded()): Tagged {
     model.beam === 0
       ? viterbi(emissions, tokens.length, T, start, trans, end, comma, transComma)
       : beamViterbi(emissions, tokens.length, model, comma);
-  return {
-    tokens,
-    tags: path.map((y) => model.tags[y]!),
-    cores: own.map((o, i) => (o.core.startsWith('0') ? core(tokens[i]!) : o.core)),
-  };
+  return path.map((y) => model.tags[y]!);
 }
 
 /**
@@ -221,7 +244,7 @@ function ownOf(token: string, m: Compiled): CachedToken {
   for (const name of own.local) add(name, 1);
   let clsId = m.classIds.get(own.cls);
   if (clsId === undefined) m.classIds.set(own.cls, (clsId = m.classIds.size));
-  hit = { cls: own.cls, clsId, core: own.core, scores };
+  hit = { id: nextTokenId++, cls: own.cls, clsId, core: own.core, scores };
   if (m.cache.size >= CACHE_LIMIT) m.cache.clear();
   m.cache.set(key, hit);
   return hit;

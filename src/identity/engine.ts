@@ -1,5 +1,5 @@
 import { bandOf, DEFAULT_BANDS } from './bands.ts';
-import { blockPairs, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
+import { blockPairs, DEFAULT_BLOCKING_RULES, release, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { clusterPairs, type LinkPair } from './cluster.ts';
 import {
   compareDob,
@@ -139,6 +139,8 @@ export function matchRecords(
   );
   const patterns = comparePairs(local, codes, ctx, progress);
   const trainingPatterns = comparePairs(local, training.pairs, ctx, () => {});
+  const trainingPairs = training.pairs.length;
+  release(training.pairs);
   progress('fit', 0, 1);
   const model = fitModel(
     { inputOrder: prepared, localOrder: local },
@@ -151,6 +153,10 @@ export function matchRecords(
   );
   progress('score', 0, 1);
   const pairs = scorePairs(model, local, codes, patterns, config.bands, order);
+  release(patterns, trainingPatterns);
+  const candidatePairs = codes.length;
+  const candidateCodes = inputCodes(codes, order);
+  release(codes);
   const weightOf = pairScorer(model, prepared, ctx);
   const reviewWeight = Math.log2(config.bands.p_review / (1 - config.bands.p_review));
   const conflicts = (i: number, j: number, direct: boolean): boolean =>
@@ -168,20 +174,20 @@ export function matchRecords(
   for (let i = 0; i < n; i++) if (clusterOf[i] === i) clusters++;
   return {
     records: n,
-    candidatePairs: codes.length,
+    candidatePairs,
     blocking: {
       rulePairs: blocked.rulePairs,
       oversizeBlocks: blocked.oversizeBlocks,
       trainingRawPairs: training.rawPairs,
       trainingSampleRate: training.rate,
-      trainingPairs: training.pairs.length,
+      trainingPairs,
     },
     model,
     pairs,
     clusterOf,
     recordProbability,
     clusters,
-    candidateCodes: inputCodes(codes, order),
+    candidateCodes,
     explain: (a, b) => explainPair(model, unpackPattern(comparePair(prepared[a]!, prepared[b]!, ctx)), prepared[a]!),
   };
 }
@@ -334,6 +340,7 @@ function scorePairs(
     const band = bandOf(probability, bands);
     if (band !== 'reject') out.push({ a, b, probability, band, guarded: false });
   }
+  for (const t of tfFields) release(t.adjust);
   return sortByRecords(out, n);
 }
 
