@@ -136,3 +136,19 @@ export function checkoutEvent(i: number, idBase: number, prefix: string): Canoni
     },
   };
 }
+
+/** Shopify order i from the opted-in `member<i mod customers>@bench.example` (the ledger benches' seed). */
+export function orderEvent(i: number, customers: number): CanonicalEvent {
+  return {
+    type: 'order.placed',
+    source: 'shopify',
+    external_id: null,
+    order_id: String(500_000 + i),
+    order_name: `#${500_000 + i}`,
+    contact: { email: `member${i % customers}@bench.example` },
+    total_minor: 2_000 + (i % 50) * 1_000,
+    currency: 'USD',
+    line_count: 1,
+    occurred_at: Date.now(),
+  };
+}

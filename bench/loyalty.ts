@@ -7,6 +7,7 @@ import { storeDeliveries } from '../src/engine/inbox.ts';
 import {
   checkoutEvent,
   drainInbox,
+  orderEvent,
   postgresBenchDb,
   quiesce,
   round,
@@ -47,7 +48,7 @@ async function loyaltyRun(orders: number, customers: number): Promise<Record<str
       if (!bdb) break;
       try {
         await seedHouseholds(bdb, customers, size);
-        result[`household_of_${size}`] = await applyAll(bdb, orders, (i) => order(i, customers));
+        result[`household_of_${size}`] = await applyAll(bdb, orders, (i) => orderEvent(i, customers));
         if (size === 5) {
           result.baseline_address_events = await applyAll(bdb, orders, (i) => checkoutEvent(i, 900_000, 'addr'));
           result.baseline_raw_ledger_insert = await rawLedgerInserts(bdb, orders);
@@ -87,21 +88,6 @@ async function seedHouseholds(bdb: BenchDb, n: number, size: number): Promise<vo
       await join(db, id, { household_id: hh, role: k === 0 ? 'head' : 'member', opt_in: true }, now, s);
     }
   }
-}
-
-function order(i: number, customers: number): CanonicalEvent {
-  return {
-    type: 'order.placed',
-    source: 'shopify',
-    external_id: null,
-    order_id: String(500_000 + i),
-    order_name: `#${500_000 + i}`,
-    contact: { email: `member${i % customers}@bench.example` },
-    total_minor: 2_000 + (i % 50) * 1_000,
-    currency: 'USD',
-    line_count: 1,
-    occurred_at: Date.now(),
-  };
 }
 
 async function applyAll(bdb: BenchDb, n: number, make: (i: number) => CanonicalEvent) {

@@ -9,7 +9,7 @@ import type { EngineContext } from '../src/flows/context.ts';
 import { engineContext } from '../src/runtime.ts';
 import { addCustomer, addHousehold, join } from '../test-support/loyalty-fixtures.ts';
 import { countingDb } from '../test-support/statement-count.ts';
-import { checkoutEvent, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
+import { checkoutEvent, orderEvent, postgresBenchDb, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 
 /**
  * SQL statements (round trips) the engine sends per applied event, by scenario, at batch size 1
@@ -43,21 +43,6 @@ function contactUpdate(i: number): CanonicalEvent {
     contact: { email: `bench${i}@example.com`, phone: `+1512555${String(1000 + i).padStart(4, '0')}` },
     vendor_fields: { email: `bench${i}@example.com`, phone: `+1512555${String(1000 + i).padStart(4, '0')}` },
     origin_is_hearth: false,
-    occurred_at: Date.now(),
-  };
-}
-
-function orderEvent(i: number, customers: number): CanonicalEvent {
-  return {
-    type: 'order.placed',
-    source: 'shopify',
-    external_id: null,
-    order_id: String(500_000 + i),
-    order_name: `#${500_000 + i}`,
-    contact: { email: `member${i % customers}@bench.example` },
-    total_minor: 2_000 + (i % 50) * 1_000,
-    currency: 'USD',
-    line_count: 1,
     occurred_at: Date.now(),
   };
 }
