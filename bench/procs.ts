@@ -349,21 +349,23 @@ export async function settle(maxSeconds = 30): Promise<{ waited_s: number; cpu_b
  * same CSV parse took 40% more CPU time from one run to the next (docs/bench/two-runs.md, H and I).
  */
 export function hostProbe(): number {
-  const once = (): number => {
-    let x = 12345;
-    const a: number[] = [];
-    for (let i = 0; i < 200_000; i++) {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      a.push(x);
-    }
-    const c0 = process.cpuUsage();
-    a.sort((p, q) => p - q);
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000;
-  };
-  once();
-  const times = Array.from({ length: 5 }, once).sort((p, q) => p - q);
+  sortCpuMs(200_000);
+  const times = Array.from({ length: 5 }, () => sortCpuMs(200_000)).sort((p, q) => p - q);
   return round(times[2]!, 1);
+}
+
+/** CPU ms to sort `n` pseudo-random numbers with a JavaScript comparator: the probes' fixed work. */
+export function sortCpuMs(n: number): number {
+  let x = 12345;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    a.push(x);
+  }
+  const c0 = process.cpuUsage();
+  a.sort((p, q) => p - q);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
 }
 
 /**
