@@ -107,7 +107,23 @@ function main(): void {
     const each = Object.keys(pa).map((k) => `${k} ${value(pa[k])} / ${value(pb[k])}`);
     console.log(`host probe, CPU ms of the same fixed work before each bench (A / B): ${each.join(', ')}`);
   }
+  printRoundSpeeds(a!, b!);
   if (bad.length > 0) process.exitCode = 1;
+}
+
+/** Per bench, the host's speed during the rounds that count, and how many were set aside (run.ts). */
+function printRoundSpeeds(a: Tree, b: Tree): void {
+  type InRound = Record<string, { per_round: number[]; counted: number[] }>;
+  const [ra, rb] = [a.host_speed_in_round, b.host_speed_in_round] as (InRound | undefined)[];
+  if (!ra || !rb) return;
+  const of = (r: InRound[string] | undefined) => {
+    if (!r) return '-';
+    const used = r.counted.map((i) => r.per_round[i]!).sort((x, y) => x - y);
+    const aside = r.per_round.length - r.counted.length;
+    return `${used[Math.floor(used.length / 2)]}${aside ? ` (${aside} set aside)` : ''}`;
+  };
+  const each = Object.keys(ra).map((k) => `${k} ${of(ra[k])} / ${of(rb[k])}`);
+  console.log(`host speed during the rounds that count, CPU ms of a fixed sort (A / B): ${each.join(', ')}`);
 }
 
 if (import.meta.main) main();
