@@ -3,7 +3,7 @@ import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { linkKey, setLink, type BatchState } from './batch-state.ts';
+import { deferIndependent, linkKey, setLink, type BatchState } from './batch-state.ts';
 import {
   conflictOf,
   decide,
@@ -371,7 +371,7 @@ export function matchIncoming(
     });
   } else if (decision.band === 'review') {
     const { candidate, reason } = decision;
-    state.deferred.push(async (trx) => {
+    deferIndependent(state, async (trx) => {
       const incomingId = externalId
         ? state.links.get(linkKey(system, externalId))?.customer_id
         : state.byEmail.get(email!);
