@@ -6,6 +6,9 @@ import { newId } from '../ids.ts';
 
 type Db = Kysely<Database>;
 
+/** Events per insert statement. */
+const INSERT_CHUNK = 200;
+
 export interface StoreOutcome {
   accepted: string[];
   duplicates: number;
@@ -21,6 +24,9 @@ export async function storeDeliveries(
   events: InboundEvent[],
   now: number,
 ): Promise<StoreOutcome> {
+  // Up to one insert's worth of events, the statement is its own transaction: an explicit one
+  // only added a BEGIN and a COMMIT (and a connection hand-over) to every webhook.
+  if (events.length <= INSERT_CHUNK) return insertEvents(db, connector, events, now);
   return db.transaction().execute((trx) => insertEvents(trx, connector, events, now));
 }
 
@@ -47,11 +53,11 @@ export async function insertEvents(
     applied_at: null,
   }));
   const inserted = new Set<string>();
-  for (let i = 0; i < rows.length; i += 200) {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     // A redelivery (or the same delivery id twice in one body) inserts nothing and returns no id.
     const res = await trx
       .insertInto('inbox_events')
-      .values(rows.slice(i, i + 200))
+      .values(rows.slice(i, i + INSERT_CHUNK))
       .onConflict((oc) => oc.columns(['connector', 'delivery_id']).doNothing())
       .returning('id')
       .execute();

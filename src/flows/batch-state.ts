@@ -52,6 +52,27 @@ export interface BatchState {
 
 export const linkKey = (system: string, externalId: string): string => `${system}\u0000${externalId}`;
 
+type Deferred = BatchState['deferred'][number];
+
+/** Deferred tasks that touch none of what other deferred work reads or writes (a match review item). */
+const independentTasks = new WeakSet<Deferred>();
+
+/**
+ * Defers a task that commutes with every other deferred task (it writes only its own review item
+ * and reads only the batch's memory): work queued in runs (orders) may join a run across it.
+ */
+export function deferIndependent(state: BatchState, task: Deferred): void {
+  independentTasks.add(task);
+  state.deferred.push(task);
+}
+
+/** The last deferred task whose place in the order matters (independent ones skipped). */
+export function lastOrderedTask(state: BatchState): Deferred | undefined {
+  for (let i = state.deferred.length - 1; i >= 0; i--)
+    if (!independentTasks.has(state.deferred[i]!)) return state.deferred[i];
+  return undefined;
+}
+
 const CHUNK = 200;
 
 /** A further read into the batch before its CRM links (identity candidates, flows/identity-at-ingest.ts). */

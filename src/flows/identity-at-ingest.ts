@@ -3,7 +3,7 @@ import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
-import { linkKey, setLink, type BatchState } from './batch-state.ts';
+import { deferIndependent, linkKey, setLink, type BatchState } from './batch-state.ts';
 import {
   conflictOf,
   decide,
@@ -226,6 +226,27 @@ interface Matcher {
 }
 
 let nicknames: Map<string, number[]> | undefined;
+
+/**
+ * One preparer per default country, shared by batches: its memos (streets, names, phones) are pure
+ * functions of their input, and the same candidates come back batch after batch, so a preparer per
+ * batch parsed their addresses again each time. Renewed after PREPARER_USES records, which bounds
+ * its memory well below the preparer's own limit.
+ */
+const preparers = new Map<string, { prepare: (p: PersonInput) => PreparedRecord; uses: number }>();
+const PREPARER_USES = 100_000;
+
+function sharedPreparer(country: string): (p: PersonInput) => PreparedRecord {
+  return (p) => {
+    let entry = preparers.get(country);
+    if (!entry || entry.uses >= PREPARER_USES) {
+      entry = { prepare: createPreparer({ defaultCountry: country }), uses: 0 };
+      preparers.set(country, entry);
+    }
+    entry.uses++;
+    return entry.prepare(p);
+  };
+}
 const matchers = new WeakMap<BatchState, Matcher>();
 
 function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
@@ -234,7 +255,7 @@ function matcherFor(state: BatchState, settings: IdentitySettings): Matcher {
     nicknames ??= buildNicknameIndex();
     m = {
       ctx: { nicknames },
-      prepare: createPreparer({ defaultCountry: settings.default_country }),
+      prepare: sharedPreparer(settings.default_country),
       cache: new Map(),
       index: new Map(),
       indexed: new Map(),
@@ -350,7 +371,7 @@ export function matchIncoming(
     });
   } else if (decision.band === 'review') {
     const { candidate, reason } = decision;
-    state.deferred.push(async (trx) => {
+    deferIndependent(state, async (trx) => {
       const incomingId = externalId
         ? state.links.get(linkKey(system, externalId))?.customer_id
         : state.byEmail.get(email!);

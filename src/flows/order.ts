@@ -11,7 +11,7 @@ import type { TierBasis } from '../loyalty/tier-store.ts';
 import { shapeEvent } from '../connectors/webhook/versions.ts';
 import type { LoyaltySettings } from '../loyalty/settings.ts';
 import { identityPushesRead, reevaluateTiers, tierChangeJobs } from './tiers.ts';
-import { resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
+import { lastOrderedTask, resolveCustomer, updateCustomer, type BatchState } from './batch-state.ts';
 import type { ApplyOutcome, EngineContext } from './context.ts';
 import { enqueueJobs, type NewJob } from '../engine/jobs.ts';
 
@@ -91,11 +91,12 @@ const runs = new WeakMap<BatchState, OrderRun>();
 /**
  * Queues an order's ledger work. Orders that follow each other in the batch join one run (one
  * deferred task); any other deferred work in between (a reversal, a household change, a
- * projection) closes the run, so the batch's work keeps its order.
+ * projection) closes the run, so the batch's work keeps its order. A match review queued in
+ * between does not: it touches nothing the ledger reads or writes.
  */
 function queueEarn(state: BatchState, s: LoyaltySettings, p: PendingOrder, now: number): void {
   const run = runs.get(state);
-  if (run && state.deferred.at(-1) === run.task) {
+  if (run && lastOrderedTask(state) === run.task) {
     run.orders.push(p);
     return;
   }
