@@ -108,21 +108,52 @@ function main(): void {
     console.log(`host probe, CPU ms of the same fixed work before each bench (A / B): ${each.join(', ')}`);
   }
   printRoundSpeeds(a!, b!);
+  printHostCorrected(steady, a!, b!, tolerance);
   if (bad.length > 0) process.exitCode = 1;
+}
+
+type InRound = Record<string, { per_round: number[]; counted: number[] }>;
+
+/** The median host reading over a bench's rounds that count (CPU ms of the fixed sort), if recorded. */
+function speedOf(tree: Tree, bench: string): number | undefined {
+  const r = (tree.host_speed_in_round as InRound | undefined)?.[bench];
+  if (!r || r.counted.length === 0) return undefined;
+  const used = r.counted.map((i) => r.per_round[i]!).sort((x, y) => x - y);
+  return used[Math.floor(used.length / 2)];
+}
+
+/**
+ * A diagnostic, not the verdict: the steady figures again with run A's scaled by the ratio of the two
+ * runs' host readings for that bench (a rate by speedA / speedB, a lag by its inverse), as if both
+ * had run on the same host. If the figures apart agree once corrected, the host moved, not Hearth.
+ */
+function printHostCorrected(rows: Comparison[], a: Tree, b: Tree, tolerance: number): void {
+  let compared = 0;
+  let agree = 0;
+  for (const r of rows) {
+    const bench = r.path.split('.')[0]!;
+    const [sa, sb] = [speedOf(a, bench), speedOf(b, bench)];
+    if (sa === undefined || sb === undefined) continue;
+    const corrected = r.path.endsWith('.p50') ? (r.a * sb) / sa : (r.a * sa) / sb;
+    compared++;
+    if (Math.abs(corrected - r.b) / Math.max(corrected, r.b) <= tolerance) agree++;
+  }
+  if (compared > 0)
+    console.log(
+      `diagnostic, not the verdict: corrected for the host speed read during the rounds, ` +
+        `${agree} of ${compared} steady figures agree within ${tolerance * 100}%`,
+    );
 }
 
 /** Per bench, the host's speed during the rounds that count, and how many were set aside (run.ts). */
 function printRoundSpeeds(a: Tree, b: Tree): void {
-  type InRound = Record<string, { per_round: number[]; counted: number[] }>;
   const [ra, rb] = [a.host_speed_in_round, b.host_speed_in_round] as (InRound | undefined)[];
   if (!ra || !rb) return;
-  const of = (r: InRound[string] | undefined) => {
-    if (!r) return '-';
-    const used = r.counted.map((i) => r.per_round[i]!).sort((x, y) => x - y);
-    const aside = r.per_round.length - r.counted.length;
-    return `${used[Math.floor(used.length / 2)]}${aside ? ` (${aside} set aside)` : ''}`;
+  const of = (t: Tree, r: InRound, k: string) => {
+    const aside = r[k] ? r[k].per_round.length - r[k].counted.length : 0;
+    return `${speedOf(t, k) ?? '-'}${aside ? ` (${aside} set aside)` : ''}`;
   };
-  const each = Object.keys(ra).map((k) => `${k} ${of(ra[k])} / ${of(rb[k])}`);
+  const each = Object.keys(ra).map((k) => `${k} ${of(a, ra, k)} / ${of(b, rb, k)}`);
   console.log(`host speed during the rounds that count, CPU ms of a fixed sort (A / B): ${each.join(', ')}`);
 }
 
