@@ -32,7 +32,7 @@ export function sampleHost(everyMs = 1000): { stop(): number } {
 /**
  * Indexes of the rounds that count: those whose host reading is within SLOW_HOST of `fastest` (the
  * run's fastest round so far). When none is, every round counts: the figure then shows the slow host
- * rather than nothing, and `rounds_set_aside` stays empty.
+ * rather than nothing, and `host_speed_in_round` shows why.
  */
 export function countedRounds(speeds: number[], fastest: number): number[] {
   const fast = speeds.flatMap((s, i) => (s <= fastest * SLOW_HOST ? [i] : []));

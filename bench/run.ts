@@ -128,7 +128,8 @@ results.host_probe_cpu_ms = probe;
 // Per bench and round, seconds waited for the host to come back to speed (awaitHostSpeed()).
 const hostWaits: Record<string, number[]> = {};
 results.host_wait_seconds = hostWaits;
-// Per bench and round, the median of quickProbe() sampled during the round, and which rounds count.
+// Per bench and round, the median host reading sampled during the round (sampleHost()), and which
+// rounds count.
 const inRound: Record<string, { per_round: number[]; counted: number[] }> = {};
 results.host_speed_in_round = inRound;
 const seconds: Record<string, unknown> = {};
@@ -141,7 +142,8 @@ const speedPerRound: Record<string, number[]> = {};
 const secondsPerRound: Record<string, number[]> = {};
 // An idle full run spends at most this long waiting out the host's slow spells and making up the
 // rounds that met one anyway (host-speed.ts); quick and noisy runs spend none.
-let hostBudgetSeconds = quick || noisy ? 0 : 720;
+const hostAware = !(quick || noisy);
+let hostBudgetSeconds = hostAware ? 720 : 0;
 // Every bench in turn, `rounds` times: each figure is the median over rounds spread across the
 // whole run, so a slow spell of the host (minutes long on this VM) lands in one sample of a figure
 // rather than in all of them. In one round per bench, two idle full runs disagreed by 20-35% on
@@ -231,24 +233,21 @@ async function runRound(name: string, label: string): Promise<void> {
 async function makeUpSlowRounds(): Promise<void> {
   const extra: Record<string, number> = {};
   const short = (n: string): boolean => {
-    const ran = perRound[n]?.length ?? 0;
-    const errored = (results[n] as { error?: string } | undefined)?.error !== undefined;
-    const lasts = Math.max(...(secondsPerRound[n] ?? [0]));
-    const wanted = ONCE.has(n) ? 1 : rounds;
-    if (DETERMINISTIC.has(n)) return false;
-    return !errored && counted(n).length < wanted && (extra[n] ?? 0) < 3 && lasts <= hostBudgetSeconds && ran > 0;
+    if (DETERMINISTIC.has(n) || !perRound[n]?.length || (extra[n] ?? 0) >= 3) return false;
+    if ((results[n] as { error?: string } | undefined)?.error !== undefined) return false;
+    const lasts = Math.max(...secondsPerRound[n]!);
+    return counted(n).length < (ONCE.has(n) ? 1 : rounds) && lasts <= hostBudgetSeconds;
   };
   for (let name = names.find(short); name !== undefined; name = names.find(short)) {
     extra[name] = (extra[name] ?? 0) + 1;
-    const b0 = performance.now();
     await runRound(name, `make-up ${extra[name]} for a round on a slow host`);
-    hostBudgetSeconds -= (performance.now() - b0) / 1000;
+    hostBudgetSeconds -= secondsPerRound[name]!.at(-1)!; // the round itself; runRound() took its wait off
   }
 }
 
-/** The rounds of a bench that count, against the run's fastest round so far. */
+/** The rounds of a bench that count, against the run's fastest round so far (every round in quick and noisy runs). */
 function counted(name: string): number[] {
-  if (DETERMINISTIC.has(name)) return (perRound[name] ?? []).map((_, i) => i);
+  if (DETERMINISTIC.has(name) || !hostAware) return (perRound[name] ?? []).map((_, i) => i);
   return countedRounds(speedPerRound[name] ?? [], Math.min(...Object.values(speedPerRound).flat()));
 }
 
