@@ -264,7 +264,10 @@ function mergeSummaries(values: (Summary | number)[]): Summary {
   };
 }
 
-export function summarise(values: unknown[]): unknown {
+export function summarise(all: unknown[]): unknown {
+  // A part some rounds leave out (backfill's PostgreSQL part runs in the first round only) is
+  // summarised over the rounds that have it.
+  const values = all.filter((v) => v !== undefined);
   const first = values[0];
   const numeric = values.every((v) => typeof v === 'number' || isSummary(v));
   if (numeric && values.some(isSummary)) return mergeSummaries(values as (Summary | number)[]);
@@ -276,7 +279,8 @@ export function summarise(values: unknown[]): unknown {
   if (Array.isArray(first)) return values;
   if (first && typeof first === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(first)) out[key] = summarise(values.map((v) => (v as Record<string, unknown>)[key]));
+    const keys = new Set(values.flatMap((v) => Object.keys(v as object)));
+    for (const key of keys) out[key] = summarise(values.map((v) => (v as Record<string, unknown>)[key]));
     return out;
   }
   return first;
@@ -366,25 +370,4 @@ export function sortCpuMs(n: number): number {
   a.sort((p, q) => p - q);
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1000;
-}
-
-/**
- * Before a round: waits (at most `maxSeconds`, re-probing every 10 s) while hostProbe() reads more
- * than `tolerance` times `best`, the fastest reading of the run so far. This VM's host changes
- * speed for minutes at a time with no steal time reported (the probe read 61-105 ms within run J);
- * a round started in such a spell measures the host. Returns the last reading and the wait, both
- * kept in the results, so a round that ran on a slow host after all shows as such.
- */
-export async function awaitHostSpeed(
-  best: number,
-  maxSeconds = 90,
-  tolerance = 1.2,
-): Promise<{ probe_ms: number; waited_s: number }> {
-  const t0 = performance.now();
-  let probe = hostProbe();
-  while (probe > best * tolerance && performance.now() - t0 < maxSeconds * 1000) {
-    await new Promise((r) => setTimeout(r, 10_000));
-    probe = hostProbe();
-  }
-  return { probe_ms: probe, waited_s: round((performance.now() - t0) / 1000) };
 }

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { countedRounds, sampleHost } from './host-speed.ts';
-import { awaitHostSpeed, cpuTicks, hostProbe, loadAverage, settle, stealShare, summarise } from './procs.ts';
+import { sampleHost } from './host-speed.ts';
+import { cpuTicks, hostProbe, loadAverage, settle, stealShare, summarise } from './procs.ts';
 
 /**
  * `npm run bench [-- name ...] [--rounds N] [--runs N] [--noisy] [--quick]`: runs the benchmarks
@@ -14,17 +14,16 @@ import { awaitHostSpeed, cpuTicks, hostProbe, loadAverage, settle, stealShare, s
  * the listing; address: every parser on every set in turn, 1 s windows).
  *
  * A full run goes through every bench `--rounds` times (default 3), each time in a fresh process,
- * and reports per figure the median of the rounds with min and max (backfill, minutes long, runs
- * once and repeats its short parts inside). An idle full run also reads the host's speed during
- * every round (host-speed.ts): a round on a slow host is kept in `host_speed_in_round` but left out
- * of the figure, and run again at the end while a 12-minute budget (shared with the waits for the
- * host before rounds) lasts. --runs N makes each round repeat a bench's runs N
+ * and reports per figure the median of all rounds with min and max (backfill: its PostgreSQL part,
+ * minutes long, runs in the first round only). Every round also reads the host's speed while it
+ * runs (host-speed.ts, `host_speed_in_round`): context for a figure, never a filter on it.
+ * --runs N makes each round repeat a bench's runs N
  * times instead of once. --noisy keeps a neighbour process burning one core for the whole run, so
  * "under contention" is a figure. --quick runs each bench once on much smaller workloads and
  * shorter windows: a smoke test of the bench and a rough figure, not the published one (141 s on
  * the idle 2-core machine, 2 December 2026). `bench_seconds` in the output gives each bench's time.
  */
-type Opts = { runs?: number; quick: boolean; rounds: number };
+type Opts = { runs?: number; quick: boolean; rounds: number; round: number };
 const Q = <T>(o: Opts, small: T): T | undefined => (o.quick ? small : undefined);
 /** A round's share of a repetition count: the whole of it in a run of one round. */
 const part = (o: Opts, n: number): number => Math.max(1, Math.ceil(n / o.rounds));
@@ -59,6 +58,7 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
     }),
   backfill: async (o) =>
     (await import('./backfill.ts')).runBackfillBench({
+      postgres: o.round === 0,
       ...Q(o, { orders: 10_000, contacts: 500, sample: 300, perOrderSeconds: 0.3 }),
     }),
   scaleout: async (o) =>
@@ -69,13 +69,6 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
       ...Q(o, { seconds: 2, burst: 50, warmup: 50, idleSeconds: 1 }),
     }),
 };
-/**
- * Run once, in the first round: the 1M-order backfill on both dialects takes minutes, and its
- * short sub-figures (the re-run, the per-order path) repeat inside it.
- */
-const ONCE = new Set(['backfill']);
-/** Figures that do not depend on the host's speed (counts): never made up for a slow host. */
-const DETERMINISTIC = new Set(['statements']);
 
 const args = process.argv.slice(2);
 const numberAfter = (flag: string): number | undefined =>
@@ -83,7 +76,7 @@ const numberAfter = (flag: string): number | undefined =>
 const quick = args.includes('--quick');
 const runs = numberAfter('--runs') ?? (quick ? 1 : undefined);
 const rounds = numberAfter('--rounds') ?? (quick ? 1 : 3);
-const opts: Opts = { quick, rounds, ...(runs !== undefined ? { runs } : {}) };
+const opts: Opts = { quick, rounds, round: numberAfter('--round') ?? 0, ...(runs !== undefined ? { runs } : {}) };
 for (const [flag, n] of [
   ['--runs', runs],
   ['--rounds', rounds],
@@ -99,7 +92,7 @@ if (childAt >= 0) {
   console.log(JSON.stringify(await BENCHES[args[childAt + 1]!]!(opts)));
   process.exit(0);
 }
-const valueAt = new Set(['--runs', '--rounds'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
+const valueAt = new Set(['--runs', '--rounds', '--round'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
 const wanted = args.filter((a, i) => !a.startsWith('-') && !valueAt.has(i));
 const unknown = wanted.filter((w) => !BENCHES[w]);
 if (unknown.length > 0) {
@@ -125,11 +118,8 @@ results.cpu_steal_share = steal;
 // Per bench, hostProbe() just before each round: the host's speed, read the same way every time.
 const probe: Record<string, unknown> = {};
 results.host_probe_cpu_ms = probe;
-// Per bench and round, seconds waited for the host to come back to speed (awaitHostSpeed()).
-const hostWaits: Record<string, number[]> = {};
-results.host_wait_seconds = hostWaits;
-// Per bench and round, the median host reading sampled during the round (sampleHost()), and which
-// rounds count.
+// Per bench and round, the median host reading sampled during the round (sampleHost()); every
+// round counts (`counted` lists them, as compare.ts reads it).
 const inRound: Record<string, { per_round: number[]; counted: number[] }> = {};
 results.host_speed_in_round = inRound;
 const seconds: Record<string, unknown> = {};
@@ -140,22 +130,17 @@ const stealPerRound: Record<string, (number | null)[]> = {};
 const probePerRound: Record<string, number[]> = {};
 const speedPerRound: Record<string, number[]> = {};
 const secondsPerRound: Record<string, number[]> = {};
-// An idle full run spends at most this long waiting out the host's slow spells and making up the
-// rounds that met one anyway (host-speed.ts); quick and noisy runs spend none.
-const hostAware = !(quick || noisy);
-let hostBudgetSeconds = hostAware ? 720 : 0;
 // Every bench in turn, `rounds` times: each figure is the median over rounds spread across the
 // whole run, so a slow spell of the host (minutes long on this VM) lands in one sample of a figure
 // rather than in all of them. In one round per bench, two idle full runs disagreed by 20-35% on
 // the benches that happened to meet 10-16% steal (docs/bench/two-runs.md, runs F and G).
+// Runs M and N set aside rounds read on a slow host and made them up at the end, after waiting up
+// to 60 s before each round for the host to speed up: the waits took 10 minutes of each run and
+// rarely ended with a faster host, and a figure taken from a bench's one fast round stood against
+// the other run's three slow ones (address parsing, 33% apart). Every round now counts.
 for (let round = 0; round < rounds; round++) {
-  for (const name of names) {
-    if (round > 0 && ONCE.has(name)) continue;
-    await runRound(name, `round ${round + 1} of ${rounds}`);
-  }
+  for (const name of names) await runRound(name, round, `round ${round + 1} of ${rounds}`);
 }
-await makeUpSlowRounds();
-for (const name of names) merge(name); // against the run's fastest round, known only now
 noisy?.kill();
 results.load_average_at_end = loadAverage();
 save();
@@ -166,12 +151,14 @@ console.log(JSON.stringify(results, null, 2));
  * JIT state of the ones before it (the 1M-record identity bench leaves 1.6 GB behind), and the
  * same bench disagreed with itself across full runs by 20-38%.
  */
-function runChild(name: string): Promise<Record<string, unknown>> {
+function runChild(name: string, round: number): Promise<Record<string, unknown>> {
   const flags = [
     ...(quick ? ['--quick'] : []),
     ...(opts.runs ? ['--runs', String(opts.runs)] : []),
     '--rounds',
     String(rounds),
+    '--round',
+    String(round),
   ];
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', name, ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -194,26 +181,18 @@ function runChild(name: string): Promise<Record<string, unknown>> {
 }
 
 /** One round of one bench in a fresh process, with the host's speed read before and during it. */
-async function runRound(name: string, label: string): Promise<void> {
+async function runRound(name: string, round: number, label: string): Promise<void> {
   // Without --noisy, each bench starts once the machine is quiet again (the previous bench's
   // processes gone, PostgreSQL's dirty pages flushed), so it does not pay for its predecessor.
   // --quick waits at most 2 s: a smoke test on a busy machine should not wait for it to go quiet.
   if (!noisy) (settled[name] ??= []).push(await settle(quick ? 2 : 30));
-  if (hostBudgetSeconds <= 0) (probePerRound[name] ??= []).push(hostProbe());
-  else {
-    // An idle full run waits out a slow spell of the host: at most 60 s a round, within the budget.
-    const best = Math.min(...Object.values(probePerRound).flat());
-    const host = await awaitHostSpeed(best, Math.min(60, hostBudgetSeconds));
-    hostBudgetSeconds -= host.waited_s;
-    (probePerRound[name] ??= []).push(host.probe_ms);
-    (hostWaits[name] ??= []).push(host.waited_s);
-  }
+  (probePerRound[name] ??= []).push(hostProbe());
   process.stderr.write(`bench: ${name} (${label})...\n`);
   const ticks = cpuTicks();
   const b0 = performance.now();
   const host = sampleHost();
   try {
-    (perRound[name] ??= []).push(await runChild(name));
+    (perRound[name] ??= []).push(await runChild(name, round));
     (speedPerRound[name] ??= []).push(host.stop());
   } catch (err) {
     host.stop();
@@ -226,39 +205,13 @@ async function runRound(name: string, label: string): Promise<void> {
   save(); // after every bench, so a long run interrupted late keeps what it measured
 }
 
-/**
- * Runs a bench again, up to 3 times, while fewer of its rounds count than it ran (a slow host during
- * the others) and the host budget allows a round of its length.
- */
-async function makeUpSlowRounds(): Promise<void> {
-  const extra: Record<string, number> = {};
-  const short = (n: string): boolean => {
-    if (DETERMINISTIC.has(n) || !perRound[n]?.length || (extra[n] ?? 0) >= 3) return false;
-    if ((results[n] as { error?: string } | undefined)?.error !== undefined) return false;
-    const lasts = Math.max(...secondsPerRound[n]!);
-    return counted(n).length < (ONCE.has(n) ? 1 : rounds) && lasts <= hostBudgetSeconds;
-  };
-  for (let name = names.find(short); name !== undefined; name = names.find(short)) {
-    extra[name] = (extra[name] ?? 0) + 1;
-    await runRound(name, `make-up ${extra[name]} for a round on a slow host`);
-    hostBudgetSeconds -= secondsPerRound[name]!.at(-1)!; // the round itself; runRound() took its wait off
-  }
-}
-
-/** The rounds of a bench that count, against the run's fastest round so far (every round in quick and noisy runs). */
-function counted(name: string): number[] {
-  if (DETERMINISTIC.has(name) || !hostAware) return (perRound[name] ?? []).map((_, i) => i);
-  return countedRounds(speedPerRound[name] ?? [], Math.min(...Object.values(speedPerRound).flat()));
-}
-
 /** A bench's figures over the rounds so far: as measured for one, else median, min and max per figure. */
 function merge(name: string): void {
   if ((results[name] as { error?: string } | undefined)?.error) return;
-  const use = counted(name);
-  const done = use.map((i) => perRound[name]![i]!);
+  const done = perRound[name]!;
   results[name] =
     done.length === 1 ? done[0] : { ...(summarise(done) as Record<string, unknown>), suite_rounds: done.length };
-  inRound[name] = { per_round: speedPerRound[name]!, counted: use };
+  inRound[name] = { per_round: speedPerRound[name]!, counted: done.map((_, i) => i) };
   steal[name] = summarise(stealPerRound[name]!);
   probe[name] = summarise(probePerRound[name]!);
   seconds[name] = secondsPerRound[name]!.reduce((x, y) => x + y, 0);

@@ -17,7 +17,7 @@ const SECRET = 'shpss_scaleout';
 export async function runScaleoutBench(
   opts: { events?: number; workers?: number[]; runs?: number } = {},
 ): Promise<Record<string, unknown>> {
-  const n = opts.events ?? 1000;
+  const n = opts.events ?? 3000;
   const out: Record<string, unknown> = { events: n, database: 'postgres' };
   for (const k of opts.workers ?? [1, 2, 4]) {
     // Median of 3 (single runs of 2000 events moved 20-28% between full bench runs).
