@@ -70,8 +70,15 @@ type Outcome = 'credited_pool' | 'credited_individual' | 'already' | 'not_earnin
 const CURSOR_CONNECTOR = 'loyalty_backfill';
 /** Rows per multi-row statement: 17 columns x 1000 stays under both dialects' parameter limits. */
 const ROWS = 1000;
-/** Values per `in (...)` list. */
+/** Customers per transaction of the tier re-evaluation. */
 const IN = 2000;
+/**
+ * Values per `in (...)` lookup. With 2,000 e-mails against 200,000 customers PostgreSQL (default
+ * random_page_cost 4) planned a parallel sequential scan: 236 ms, against 7.6 ms through the
+ * index; at 250 values the index wins by a wide margin at any table size. SQLite always uses the
+ * index; the extra statements cost it little.
+ */
+const LOOKUP = 250;
 
 /**
  * The bulk path of `hearth loyalty backfill`: the rules of `backfillOrders` (flows/backfill.ts),
@@ -165,7 +172,7 @@ async function writeCursor(trx: Db, run: string, done: number, now: number): Pro
 /** Surviving customer id by normalized e-mail (the lowest id holding it, as the per-order path picks). */
 async function customersByEmail(db: Db, emails: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const part of chunks([...new Set(emails)], IN)) {
+  for (const part of chunks([...new Set(emails)], LOOKUP)) {
     const rows = await db
       .selectFrom('customers')
       .select(['id', 'merged_into', 'email_normalized'])
@@ -180,7 +187,7 @@ async function customersByEmail(db: Db, emails: string[]): Promise<Map<string, s
 
 async function keysPresent(db: Db, keys: string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const part of chunks([...new Set(keys)], IN)) {
+  for (const part of chunks([...new Set(keys)], LOOKUP)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('idempotency_key')
@@ -194,7 +201,7 @@ async function keysPresent(db: Db, keys: string[]): Promise<Set<string>> {
 /** Order names some earn entry already carries (an export without ids keys by name unless earned by id). */
 async function earnedNames(db: Db, names: string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const part of chunks([...new Set(names)], IN)) {
+  for (const part of chunks([...new Set(names)], LOOKUP)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('order_name')
@@ -208,7 +215,7 @@ async function earnedNames(db: Db, names: string[]): Promise<Set<string>> {
 
 async function periodsOf(db: Db, customers: string[]): Promise<Map<string, Membership[]>> {
   const out = new Map<string, Membership[]>();
-  for (const part of chunks([...new Set(customers)], IN)) {
+  for (const part of chunks([...new Set(customers)], LOOKUP)) {
     const rows = await db.selectFrom('household_members').selectAll().where('customer_id', 'in', part).execute();
     for (const r of rows) {
       const list = out.get(r.customer_id);
@@ -337,7 +344,7 @@ async function touchSkipped(db: Db, skipped: ExportedOrder[], source: string, to
     ...(x.id !== null ? [earnKey(source, x.id)] : []),
     earnKey(source, `name:${x.name}`),
   ]);
-  for (const part of chunks(keys, IN)) {
+  for (const part of chunks(keys, LOOKUP)) {
     const rows = await db
       .selectFrom('ledger_entries')
       .select('customer_id')
@@ -364,12 +371,16 @@ async function reevaluateTiersBulk(
   for (const slice of chunks(customers.sort(), IN)) {
     await db.transaction().execute(async (trx) => {
       const bases = new Map<string, TierBasis>();
-      const open = await trx
-        .selectFrom('household_members')
-        .selectAll()
-        .where('customer_id', 'in', slice)
-        .where('valid_to', 'is', null)
-        .execute();
+      const open = [];
+      for (const part of chunks(slice, LOOKUP))
+        open.push(
+          ...(await trx
+            .selectFrom('household_members')
+            .selectAll()
+            .where('customer_id', 'in', part)
+            .where('valid_to', 'is', null)
+            .execute()),
+        );
       const byCustomer = new Map<string, Membership[]>();
       for (const r of open) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), toMembership(r)]);
       const households = new Set<string>();
@@ -378,7 +389,7 @@ async function reevaluateTiersBulk(
         bases.set(id, tierBasisOf(m, id));
         if (m) households.add(m.household_id);
       }
-      for (const part of chunks([...households], IN)) {
+      for (const part of chunks([...households], LOOKUP)) {
         const rows = await trx
           .selectFrom('household_members')
           .selectAll()
@@ -389,7 +400,7 @@ async function reevaluateTiersBulk(
       }
       const spend = await spendsSince(trx, [...new Set([...bases.values()].map((b) => b.basis_id))], since);
       const stored = new Map<string, TierStateTable>();
-      for (const part of chunks([...bases.keys()], IN)) {
+      for (const part of chunks([...bases.keys()], LOOKUP)) {
         const rows = await trx.selectFrom('tier_state').selectAll().where('customer_id', 'in', part).execute();
         for (const r of rows) stored.set(r.customer_id, r);
       }
