@@ -12,7 +12,7 @@ import { createLogger } from '../src/log.ts';
 import { engineContext } from '../src/runtime.ts';
 import { postgresBenchDb, quiesce, round, sqliteBenchDb, type BenchDb } from './db-fixtures.ts';
 import { listAllContacts } from './households-pull.ts';
-import { loadAverage } from './procs.ts';
+import { cpuMs, loadAverage } from './procs.ts';
 
 type Db = Kysely<Database>;
 
@@ -312,6 +312,10 @@ async function perOrder(
   let orders = 0;
   let credited = 0;
   let seconds = 0;
+  // CPU of this process and of the database's server processes over the timed rounds: whether a
+  // slower run waited on PostgreSQL or spent its time here (two levels, 197-386 orders/s, in runs K-N).
+  const server0 = new Map((await serverPids(bdb)).map((pid) => [pid, cpuMs(pid) || 0]));
+  const node0 = cpuMsNow();
   for (let r = 0; r < rounds; r++) {
     await quiesce(bdb);
     const t0 = performance.now();
@@ -328,15 +332,30 @@ async function perOrder(
     seconds += t;
   }
   rates.sort((a, b) => a - b);
+  const node = cpuMsNow() - node0;
+  // Connections the pool opened meanwhile count from their start.
+  let server = 0;
+  for (const pid of new Set([...server0.keys(), ...(await serverPids(bdb))]))
+    server += (cpuMs(pid) || 0) - (server0.get(pid) ?? 0);
   return {
     orders,
     credited,
     rounds,
+    cpu_ms_per_order: { bench_process: round(node / orders, 2), database_server: round(server / orders, 2) },
     seconds: round(seconds),
     orders_per_second: rates[Math.floor(rates.length / 2)],
     orders_per_second_lowest_round: rates[0],
     orders_per_second_highest_round: rates.at(-1),
   };
+}
+
+/** PostgreSQL's server processes for this database (none for SQLite: it runs in this process). */
+async function serverPids(bdb: BenchDb): Promise<number[]> {
+  if (bdb.hdb.caps.name === 'sqlite') return [];
+  const { rows } = await sql<{
+    pid: number;
+  }>`select pid from pg_stat_activity where datname = current_database()`.execute(bdb.hdb.db);
+  return rows.map((r) => r.pid);
 }
 
 /** The same number of ledger rows, multi-row inserts of 1000 in transactions of 5000: the database's own speed. */
