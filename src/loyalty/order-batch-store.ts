@@ -55,24 +55,13 @@ async function loadMemberships(db: Db, l: BatchLedger, customers: string[], earl
   const open: HouseholdMembersTable[] = [];
   const seen = new Set<string>();
   for (const part of chunks(customers, CHUNK)) {
-    const periods = db
-      .selectFrom('household_members')
-      .selectAll()
-      .where('customer_id', 'in', part)
-      .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', earliest)]));
+    // Written as SQL, not built (every run of orders): the builder cost more than the statement.
+    const ids = sql.join(part);
     // A semi-join: each member once (a join gave each member once per ordering customer of the household).
-    const members = db
-      .selectFrom('household_members')
-      .selectAll()
-      .where('valid_to', 'is', null)
-      .where('household_id', 'in', (eb) =>
-        eb
-          .selectFrom('household_members as h')
-          .select('h.household_id')
-          .where('h.customer_id', 'in', part)
-          .where('h.valid_to', 'is', null),
+    const { rows } =
+      await sql<HouseholdMembersTable>`select * from "household_members" where "customer_id" in (${ids}) and ("valid_to" is null or "valid_to" > ${earliest}) union all select * from "household_members" where "valid_to" is null and "household_id" in (select "h"."household_id" from "household_members" as "h" where "h"."customer_id" in (${ids}) and "h"."valid_to" is null)`.execute(
+        db,
       );
-    const rows = await periods.unionAll(members).execute();
     for (const r of rows) {
       // A row can come back twice: a customer's open period is also a member of their household.
       if (seen.has(r.id)) continue;
