@@ -143,6 +143,16 @@ type FoundRow = {
   link_updated_at: number | null;
 } & { [K in keyof CustomersTable]: CustomersTable[K] | null };
 
+/** The link columns of a found row, read from the crosswalk (`l`). */
+const LINK_ROW =
+  '"l"."system", "l"."external_id", "l"."customer_id" as "link_customer_id", "l"."snapshot", ' +
+  '"l"."created_at" as "link_created_at", "l"."updated_at" as "link_updated_at"';
+/** The link columns after `system` and `external_id`, for an arm with no link: typed nulls. */
+const NULL_LINK_TAIL =
+  'cast(null as text) as "link_customer_id", cast(null as text) as "snapshot", ' +
+  'cast(null as bigint) as "link_created_at", cast(null as bigint) as "link_updated_at"';
+const NO_LINK = `cast(null as text) as "system", cast(null as text) as "external_id", ${NULL_LINK_TAIL}`;
+
 /** One arm of the lookup (a SELECT with its own FROM, the common row), joined by UNION ALL. */
 type Arm = RawBuilder<unknown>;
 
@@ -176,10 +186,15 @@ async function loadRecords(
     ).join(', '),
   );
   const inList = (values: readonly string[]) => sql.join(values);
+  const linkRow = sql.raw(LINK_ROW);
+  const noLink = sql.raw(NO_LINK);
+  const nullLinkTail = sql.raw(NULL_LINK_TAIL);
+  const fromLinks = sql`from ${links} as "l" left join "customers" as "c" on "c"."id" = "l"."customer_id"`;
   const linkArm = (arm: 'a' | 'd', where: RawBuilder<unknown>): Arm =>
-    sql`select ${sql.lit(arm)} as "arm", "c"."id" as "ord", "l"."system", "l"."external_id", "l"."customer_id" as "link_customer_id", "l"."snapshot", "l"."created_at" as "link_created_at", "l"."updated_at" as "link_updated_at", ${customerColumns} from ${links} as "l" left join "customers" as "c" on "c"."id" = "l"."customer_id" where ${where}`;
+    sql`select ${sql.lit(arm)} as "arm", "c"."id" as "ord", ${linkRow}, ${customerColumns} ${fromLinks} where ${where}`;
   const customerArm = (arm: 'b' | 'c', where: RawBuilder<unknown>): Arm =>
-    sql`select ${sql.lit(arm)} as "arm", "c"."id" as "ord", cast(null as text) as "system", cast(null as text) as "external_id", cast(null as text) as "link_customer_id", cast(null as text) as "snapshot", cast(null as bigint) as "link_created_at", cast(null as bigint) as "link_updated_at", ${customerColumns} from "customers" as "c" where ${where}`;
+    sql`select ${sql.lit(arm)} as "arm", "c"."id" as "ord", ${noLink}, ${customerColumns}
+    from "customers" as "c" where ${where}`;
   const arms: Arm[] = [];
   const crmArms: Arm[] = [];
   const bySystem = new Map<string, Set<string>>();
@@ -194,7 +209,8 @@ async function loadRecords(
         crmArms.push(
           linkArm(
             'd',
-            sql`"l"."system" = ${crm} and "l"."customer_id" in (select "customer_id" from ${links} where "system" = ${system} and "external_id" in (${inList(part)}))`,
+            sql`"l"."system" = ${crm} and "l"."customer_id" in (select "customer_id" from ${links}
+            where "system" = ${system} and "external_id" in (${inList(part)}))`,
           ),
         );
     }
@@ -216,7 +232,8 @@ async function loadRecords(
       crmArms.push(
         linkArm(
           'd',
-          sql`"l"."system" = ${crm} and "l"."customer_id" in (select "id" from "customers" where "email_normalized" in (${inList(part)}) and "merged_into" is null)`,
+          sql`"l"."system" = ${crm} and "l"."customer_id" in (select "id" from "customers"
+          where "email_normalized" in (${inList(part)}) and "merged_into" is null)`,
         ),
       );
   }
@@ -228,7 +245,9 @@ async function loadRecords(
   for (const [system, ids] of echoed)
     for (const part of chunks([...ids], CHUNK))
       arms.push(
-        sql`select 'e' as "arm", "e"."fingerprint" as "ord", "e"."system", "e"."external_id", cast(null as text) as "link_customer_id", cast(null as text) as "snapshot", cast(null as bigint) as "link_created_at", cast(null as bigint) as "link_updated_at", ${noCustomer} from "echo_fingerprints" as "e" where "e"."system" = ${system} and "e"."external_id" in (${inList(part)}) and "e"."created_at" >= ${now - ECHO_TTL_MS}`,
+        sql`select 'e' as "arm", "e"."fingerprint" as "ord", "e"."system", "e"."external_id", ${nullLinkTail},
+        ${noCustomer} from "echo_fingerprints" as "e" where "e"."system" = ${system}
+        and "e"."external_id" in (${inList(part)}) and "e"."created_at" >= ${now - ECHO_TTL_MS}`,
       );
   const rows: FoundRow[] = [];
   const all = [...arms, ...crmArms];

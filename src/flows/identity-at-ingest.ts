@@ -175,7 +175,8 @@ export async function customersByKey(db: Db, keys: string[]): Promise<Map<string
     // not built: the query builder spent more on the arms (one per key, every batch) than SQLite.
     const arms = part.map(
       (key) =>
-        sql`select "k"."key", "k"."customer_id" from (select "key", "customer_id" from "identity_keys" where "key" = ${key} limit ${cap}) as "k"`,
+        sql`select "k"."key", "k"."customer_id" from (select "key", "customer_id" from "identity_keys"
+        where "key" = ${key} limit ${cap}) as "k"`,
     );
     const { rows } = await sql<{ key: string; customer_id: string }>`${sql.join(arms, sql` union all `)}`.execute(db);
     rows.forEach(add);

@@ -58,10 +58,11 @@ async function loadMemberships(db: Db, l: BatchLedger, customers: string[], earl
     // Written as SQL, not built (every run of orders): the builder cost more than the statement.
     const ids = sql.join(part);
     // A semi-join: each member once (a join gave each member once per ordering customer of the household).
-    const { rows } =
-      await sql<HouseholdMembersTable>`select * from "household_members" where "customer_id" in (${ids}) and ("valid_to" is null or "valid_to" > ${earliest}) union all select * from "household_members" where "valid_to" is null and "household_id" in (select "h"."household_id" from "household_members" as "h" where "h"."customer_id" in (${ids}) and "h"."valid_to" is null)`.execute(
-        db,
-      );
+    const { rows } = await sql<HouseholdMembersTable>`select * from "household_members"
+      where "customer_id" in (${ids}) and ("valid_to" is null or "valid_to" > ${earliest})
+      union all select * from "household_members" where "valid_to" is null and "household_id" in
+      (select "h"."household_id" from "household_members" as "h" where "h"."customer_id" in (${ids})
+      and "h"."valid_to" is null)`.execute(db);
     for (const r of rows) {
       // A row can come back twice: a customer's open period is also a member of their household.
       if (seen.has(r.id)) continue;
@@ -111,24 +112,31 @@ async function loadLedgerRows(
   // Written as SQL, not built: the query builder spent more on these arms (every run of orders)
   // than the database spent running them. None of these tables holds encrypted columns.
   const none = sql.raw(
-    'cast(null as text) as "tier", cast(null as text) as "basis", cast(null as text) as "basis_id", cast(null as bigint) as "q", cast(null as bigint) as "u"',
+    'cast(null as text) as "tier", cast(null as text) as "basis", cast(null as text) as "basis_id", ' +
+      'cast(null as bigint) as "q", cast(null as bigint) as "u"',
   );
+  const noSums = sql.raw('cast(null as bigint) as "b", cast(null as bigint) as "s"');
   const arms: LedgerArm[] = [];
   for (const part of chunks(keys, CHUNK))
     arms.push(
-      sql`select 'k' as "kind", "idempotency_key" as "id", cast(null as bigint) as "b", cast(null as bigint) as "s", ${none} from "ledger_entries" where "idempotency_key" in (${sql.join(part)})`,
+      sql`select 'k' as "kind", "idempotency_key" as "id", ${noSums}, ${none} from "ledger_entries"
+      where "idempotency_key" in (${sql.join(part)})`,
     );
   for (const part of chunks(accounts, CHUNK)) {
     arms.push(
-      sql`select 's' as "kind", "account_id" as "id", sum("points") as "b", sum(case when "occurred_at" > ${l.window_start} then "spend_minor" else 0 end) as "s", ${none} from "ledger_entries" where "account_id" in (${sql.join(part)}) group by "account_id"`,
+      sql`select 's' as "kind", "account_id" as "id", sum("points") as "b",
+      sum(case when "occurred_at" > ${l.window_start} then "spend_minor" else 0 end) as "s", ${none}
+      from "ledger_entries" where "account_id" in (${sql.join(part)}) group by "account_id"`,
     );
     arms.push(
-      sql`select 'a' as "kind", "id", cast(null as bigint) as "b", cast(null as bigint) as "s", ${none} from "loyalty_accounts" where "id" in (${sql.join(part)})`,
+      sql`select 'a' as "kind", "id", ${noSums}, ${none} from "loyalty_accounts" where "id" in (${sql.join(part)})`,
     );
   }
   for (const part of chunks(tiered, CHUNK))
     arms.push(
-      sql`select 't' as "kind", "customer_id" as "id", cast(null as bigint) as "b", cast(null as bigint) as "s", "tier", "basis", "basis_id", "qualifying_spend_minor" as "q", "updated_at" as "u" from "tier_state" where "customer_id" in (${sql.join(part)})`,
+      sql`select 't' as "kind", "customer_id" as "id", ${noSums}, "tier", "basis", "basis_id",
+      "qualifying_spend_minor" as "q", "updated_at" as "u" from "tier_state"
+      where "customer_id" in (${sql.join(part)})`,
     );
   for (let i = 0; i < arms.length; i += ARMS_PER_STATEMENT) {
     const q = sql<LedgerRow>`${sql.join(arms.slice(i, i + ARMS_PER_STATEMENT), sql` union all `)}`;
