@@ -224,3 +224,17 @@ test('normaliser repairs of tagger slips (issue #11 error classes, addresses not
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701&#8211;1234').zip_plus4, '1234', 'an HTML-escaped dash');
   assert.equal(parseAddress('12 Oak St, Austin, TX 78701\u20141234').zip_plus4, '1234', 'a Unicode dash');
 });
+
+test('a repeated address gives the same result, and what a caller edits does not leak into the next', () => {
+  const a = { line1: '9 Elm St', city: 'Boston', region: 'MA', postal_code: '02108' };
+  const first = normalizeAddress(a);
+  first.components.street_name = 'CHANGED';
+  first.key = 'changed';
+  const again = normalizeAddress({ ...a });
+  assert.equal(again.components.street_name, 'ELM');
+  assert.equal(again.key, normalizeAddress('9 Elm St, Boston, MA 02108').key);
+  // The country changes the result of the same text: it is part of what is remembered.
+  const foreign = normalizeAddress({ ...a, country: 'CA' });
+  assert.equal(foreign.valid, false);
+  assert.equal(normalizeAddress(a).valid, true);
+});

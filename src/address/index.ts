@@ -62,6 +62,29 @@ export function parseAddress(raw: string): AddressComponents {
  */
 export function normalizeAddress(input: string | PostalAddress): NormalizedAddress {
   const raw = typeof input === 'string' ? input : joinPostal(input);
+  // The country is the only input beside the joined text that changes the result.
+  const cacheKey = typeof input === 'string' || !input.country ? raw : `${raw}\u0000${input.country}`;
+  let hit = recent.get(cacheKey);
+  if (hit) {
+    recent.delete(cacheKey); // most recently used last
+  } else {
+    hit = normalizeUncached(raw, input);
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
+  }
+  recent.set(cacheKey, hit);
+  // A copy: a caller may edit what it gets (components included) without changing the cache.
+  return { ...hit, components: { ...hit.components } };
+}
+
+/**
+ * One webhook's address is normalised by several stages (the apply flow's delivery-point key,
+ * identity blocking and comparison, the CRM connector's "already there" check): the parse is
+ * pure, so recent results are kept (bounded, least recently used dropped first).
+ */
+const recent = new Map<string, NormalizedAddress>();
+const RECENT_MAX = 2000;
+
+function normalizeUncached(raw: string, input: string | PostalAddress): NormalizedAddress {
   const parsed = parseTagged(raw);
   const components = parsed.components;
   let { valid, reason } = parsed;

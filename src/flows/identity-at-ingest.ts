@@ -168,23 +168,18 @@ export async function customersByKey(db: Db, keys: string[]): Promise<Map<string
     }
     return byKey;
   }
+  const cap = MAX_CUSTOMERS_PER_KEY + 1;
   for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
     const part = keys.slice(i, i + KEYS_PER_QUERY);
-    // Each arm is a subquery: SQLite takes no LIMIT on the arms of a bare UNION.
-    const one = (key: string) =>
-      db
-        .selectFrom((eb) =>
-          eb
-            .selectFrom('identity_keys')
-            .select(['key', 'customer_id'])
-            .where('key', '=', key)
-            .limit(MAX_CUSTOMERS_PER_KEY + 1)
-            .as('k'),
-        )
-        .select(['k.key', 'k.customer_id']);
-    let q = one(part[0]!);
-    for (const key of part.slice(1)) q = q.unionAll(one(key));
-    for (const r of await q.execute()) add(r);
+    // Each arm is a subquery: SQLite takes no LIMIT on the arms of a bare UNION. Written as SQL,
+    // not built: the query builder spent more on the arms (one per key, every batch) than SQLite.
+    const arms = part.map(
+      (key) =>
+        sql`select "k"."key", "k"."customer_id" from (select "key", "customer_id" from "identity_keys"
+        where "key" = ${key} limit ${cap}) as "k"`,
+    );
+    const { rows } = await sql<{ key: string; customer_id: string }>`${sql.join(arms, sql` union all `)}`.execute(db);
+    rows.forEach(add);
   }
   return byKey;
 }

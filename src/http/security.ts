@@ -1,9 +1,51 @@
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import { createRequire } from 'node:module';
 import rateLimit from '@fastify/rate-limit';
 import { HearthError } from '../errors.ts';
 import type { HearthConfig } from '../config/loader.ts';
+
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      // The console's modules are files served by Hearth (/console/*): no inline script at all.
+      scriptSrc: ["'self'"],
+      // Swagger UI sets inline styles; styles cannot run code.
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+
+type HelmetMiddleware = (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
+
+/**
+ * The headers helmet sets with HELMET_OPTIONS, worked out once: none depends on the request (no
+ * nonces, no functions in the directives). Helmet is the copy @fastify/helmet itself loads.
+ */
+function staticHelmetHeaders(): { set: [string, string | string[]][]; removed: string[] } {
+  const load = createRequire(createRequire(import.meta.url).resolve('@fastify/helmet'));
+  const helmetOf = load('helmet') as (options: object) => HelmetMiddleware;
+  const set = new Map<string, string | string[]>();
+  const removed: string[] = [];
+  const recorder = {
+    setHeader: (name: string, value: string | string[]) => void set.set(name, value),
+    removeHeader: (name: string) => void removed.push(name),
+  };
+  helmetOf(HELMET_OPTIONS)({}, recorder, (err) => {
+    if (err) throw err;
+  });
+  return { set: [...set], removed };
+}
 
 /**
  * Security headers for every response (helmet): a CSP that allows scripts from Hearth itself
@@ -13,24 +55,14 @@ import type { HearthConfig } from '../config/loader.ts';
  * CORS only for the configured origins.
  */
 export async function registerSecurity(app: FastifyInstance, config: HearthConfig): Promise<void> {
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        // The console's modules are files served by Hearth (/console/*): no inline script at all.
-        scriptSrc: ["'self'"],
-        // Swagger UI sets inline styles; styles cannot run code.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
+  // The plugin stays registered (`reply.helmet()`), but applies nothing per request itself: it
+  // rebuilt helmet from these options (CSP directives parsed again) for every request.
+  await app.register(helmet, { ...HELMET_OPTIONS, global: false });
+  const headers = staticHelmetHeaders();
+  app.addHook('onRequest', (_req, reply, done) => {
+    for (const name of headers.removed) reply.raw.removeHeader(name);
+    for (const [name, value] of headers.set) reply.raw.setHeader(name, value);
+    done();
   });
   app.addHook('onSend', async (req, reply) => {
     if (!req.url.startsWith('/docs')) void reply.header('cache-control', 'no-store');
