@@ -150,7 +150,8 @@ const ROWS: Record<string, Row> = {
   backfill: (f) => [
     `bulk path for history: \`hearth loyalty backfill\` of ${f('orders')} orders (${f('customers')} customers in ` +
       `households of four, transactions of ${f('batch_orders')} orders, orders streamed); \`hearth sync pull\` of ` +
-      `${f('contacts_pulled')} HubSpot contacts (pages of 100, each applied set-based; 1M extrapolated); PostgreSQL's backfill in the first round only`,
+      `${f('contacts_pulled')} HubSpot contacts (pages of 100, each applied set-based; 1M extrapolated); ` +
+      "PostgreSQL's backfill in the first round only",
     `backfill: SQLite ${f('sqlite.backfill.orders_per_second')} orders/s (${f('sqlite.backfill.seconds')} s) · ` +
       `PostgreSQL ${f('postgres.backfill.orders_per_second')} orders/s (${f('postgres.backfill.seconds')} s; ` +
       `10M orders ≈ ${f('postgres.extrapolated_10m_orders_minutes')} min); RSS start → after: SQLite ` +
