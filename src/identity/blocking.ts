@@ -1,4 +1,5 @@
 import { isUnitLine } from './comparators.ts';
+import { field, hashOf, keyOf, literal, unordered, type FieldPart, type KeyPart } from './block-keys.ts';
 import { hash52 } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
@@ -7,6 +8,11 @@ export interface BlockingRule {
   name: string;
   key(r: PreparedRecord): string;
   /**
+   * hash52(key(r)), or -1 when the key is '': the same blocks without building a key string per
+   * record and rule (rules built by keyRule have it).
+   */
+  hash?(r: PreparedRecord): number;
+  /**
    * Training only: the rule's pairs (a sample of them at scale) help fit the model but are not
    * scored. For broad rules whose blocks grow with the square of the input while they find
    * almost no true pair the other rules miss (see sampleTrainingPairs).
@@ -14,12 +20,32 @@ export interface BlockingRule {
   trainingOnly?: boolean;
 }
 
-const pre = (s: string, n: number): string => (s.length >= n ? s.slice(0, n) : '');
-// Two or three parts, '' if any is missing (no rest array: keys are built n times per rule).
-function join(a: string, b: string, c?: string): string {
-  if (a === '' || b === '' || c === '') return '';
-  return c === undefined ? `${a}|${b}` : `${a}|${b}|${c}`;
+/**
+ * A rule from its key parts (block-keys.ts): the key as a string, and its hash streamed from the
+ * parts for grouping. `skip` records get no key.
+ */
+function keyRule(
+  name: string,
+  parts: readonly KeyPart[],
+  opts: { trainingOnly?: true; skip?: (r: PreparedRecord) => boolean } = {},
+): BlockingRule {
+  const { skip } = opts;
+  return {
+    name,
+    key: skip ? (r) => (skip(r) ? '' : keyOf(parts, r)) : (r) => keyOf(parts, r),
+    hash: skip ? (r) => (skip(r) ? -1 : hashOf(parts, r)) : (r) => hashOf(parts, r),
+    ...(opts.trainingOnly ? { trainingOnly: true } : {}),
+  };
 }
+
+const given = field((r) => r.given);
+const family = field((r) => r.family);
+const dob = field((r) => r.dob);
+const postcode = field((r) => r.postcode);
+const givenSdx = field((r) => r.givenSdx);
+const familySdx = field((r) => r.familySdx);
+const streetNumber = field((r) => r.streetNumber);
+const initial = (get: (r: PreparedRecord) => string): FieldPart => field(get, 1);
 
 /**
  * Default rules. Their union forgives an error in any one field (a typo in the family name
@@ -30,59 +56,70 @@ function join(a: string, b: string, c?: string): string {
  * pairs only they find are few: blocking recall 0.9997 -> 0.9990 on synthetic data, FEBRL 3
  * 0.9928 -> 0.9917, FEBRL 4 0.9990 -> 0.9988, FEBRL 1 and 2 unchanged. Their pairs still shape
  * the model (a sample, weighted): the mix of pairs EM sees stays that of all the rules.
+ * Keys are parts joined by `|` ('' when any part is empty); `unordered` joins two by `~`.
  */
 export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
-  { name: 'soundex_names', key: (r) => join(r.givenSdx, r.familySdx), trainingOnly: true },
-  { name: 'dob_given_initial', key: (r) => join(r.dob, pre(r.given, 1)) },
-  { name: 'dob_family_initial', key: (r) => join(r.dob, pre(r.family, 1)) },
-  { name: 'national_id', key: (r) => r.nationalId },
-  { name: 'phone', key: (r) => r.phone },
-  { name: 'email', key: (r) => r.email },
-  { name: 'postcode_street', key: (r) => join(r.postcode, pre(r.street, 3)) },
-  { name: 'postcode_family_soundex', key: (r) => join(r.postcode, r.familySdx) },
-  { name: 'given_soundex_dob_year_month', key: (r) => join(r.givenSdx, pre(r.dob, 6)), trainingOnly: true },
-  {
-    name: 'family_soundex_dob_year',
-    key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)),
+  keyRule('soundex_names', [givenSdx, familySdx], { trainingOnly: true }),
+  keyRule('dob_given_initial', [dob, initial((r) => r.given)]),
+  keyRule('dob_family_initial', [dob, initial((r) => r.family)]),
+  keyRule('national_id', [field((r) => r.nationalId)]),
+  keyRule('phone', [field((r) => r.phone)]),
+  keyRule('email', [field((r) => r.email)]),
+  keyRule('postcode_street', [postcode, field((r) => r.street, 3)]),
+  keyRule('postcode_family_soundex', [postcode, familySdx]),
+  keyRule('given_soundex_dob_year_month', [givenSdx, field((r) => r.dob, 6)], { trainingOnly: true }),
+  keyRule('family_soundex_dob_year', [familySdx, field((r) => r.dob, 4), initial((r) => r.given)], {
     trainingOnly: true,
-  },
-  { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
+  }),
+  keyRule('street_number_street', [streetNumber, field((r) => r.street, 4), field((r) => r.city, 2)]),
   // Family name and the street as typed, in one region: the postcode or city changed (or missing)
   // on one side. The region keeps common names on common streets from forming huge blocks.
-  { name: 'family_street_typed', key: (r) => join(r.family, pre(r.streetRaw, 4), r.region) },
+  keyRule('family_street_typed', [family, field((r) => r.streetRaw, 4), field((r) => r.region)]),
   // Swaps: given and family name in each other's place, address lines in each other's place.
-  { name: 'dob_initials_unordered', key: (r) => join(r.dob, unordered(pre(r.given, 1), pre(r.family, 1))) },
-  { name: 'names_soundex_unordered_year', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.dob, 4)) },
-  { name: 'names_soundex_unordered_city', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.city, 3)) },
+  keyRule('dob_initials_unordered', [
+    dob,
+    unordered(
+      initial((r) => r.given),
+      initial((r) => r.family),
+    ),
+  ]),
+  keyRule('names_soundex_unordered_year', [unordered(givenSdx, familySdx), field((r) => r.dob, 4)]),
+  keyRule('names_soundex_unordered_city', [unordered(givenSdx, familySdx), field((r) => r.city, 3)]),
   // A family name changed (marriage, typo) together with the date of birth or the street.
-  { name: 'postcode_given_soundex', key: (r) => join(r.postcode, r.givenSdx) },
-  { name: 'postcode_line2', key: (r) => join(r.postcode, pre(r.line2, 5)) },
-  {
-    name: 'street_number_lines_unordered',
-    key: (r) => join(r.streetNumber, unordered(pre(r.street1, 4), pre(r.street2, 4))),
-  },
+  keyRule('postcode_given_soundex', [postcode, givenSdx]),
+  keyRule('postcode_line2', [postcode, field((r) => r.line2, 5)]),
+  keyRule('street_number_lines_unordered', [
+    streetNumber,
+    unordered(
+      field((r) => r.street1, 4),
+      field((r) => r.street2, 4),
+    ),
+  ]),
   // Both names replaced or swapped with typos, with the date of birth intact: the date with the
   // postcode or the house number (selective: few people share a birthday and a postcode).
-  { name: 'dob_postcode', key: (r) => join(r.dob, r.postcode) },
-  { name: 'dob_street_number', key: (r) => join(r.dob, r.streetNumber) },
+  keyRule('dob_postcode', [dob, postcode]),
+  keyRule('dob_street_number', [dob, streetNumber]),
   // The two address lines as typed, in either order: a house number missing or changed with the
   // postcode, the lines swapped. Not for a line 2 that is a unit (`Apt 4`, `Apartment 4-B`): a
   // unit designator with a common street would form blocks across the whole file.
-  {
-    name: 'lines_typed_unordered',
-    key: (r) => (isUnitLine(r.line2Raw) ? '' : join(unordered(pre(r.streetRaw, 5), pre(r.line2Key, 5)), '*')),
-  },
+  keyRule(
+    'lines_typed_unordered',
+    [
+      unordered(
+        field((r) => r.streetRaw, 5),
+        field((r) => r.line2Key, 5),
+      ),
+      literal('*'),
+    ],
+    {
+      skip: (r) => isUnitLine(r.line2Raw),
+    },
+  ),
   // The street as typed where the parser misread it (`6 mockridgedcrescent`), in the postcode.
   // (Given name + street as typed + city found one more FEBRL 3 pair but gave 21% more candidate
   // pairs on synthetic people, none of them a true pair the other rules miss: not kept.)
-  { name: 'postcode_street_typed', key: (r) => join(r.postcode, pre(r.streetRaw, 4)) },
+  keyRule('postcode_street_typed', [postcode, field((r) => r.streetRaw, 4)]),
 ];
-
-// The two values in a fixed order, so that a record and its swapped twin share the key.
-function unordered(a: string, b: string): string {
-  if (a === '' || b === '') return '';
-  return a < b ? `${a}~${b}` : `${b}~${a}`;
-}
 
 export interface BlockingOptions {
   /** Blocks larger than this are not expanded fully; each record meets its `window` neighbours. */
@@ -208,9 +245,10 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   const hashScale = 1 / 2 ** (indexBits - 1);
   const { packed, start, members } = scratch;
   let m = 0;
+  const hashed = rule.hash;
   for (let i = 0; i < n; i++) {
-    const k = rule.key(records[i]!);
-    if (k !== '') packed[m++] = Math.floor(hash52(k) * hashScale) * scale + i;
+    const h = hashed ? hashed(records[i]!) : keyHash(rule.key(records[i]!));
+    if (h >= 0) packed[m++] = Math.floor(h * hashScale) * scale + i;
   }
   const sorted = packed.subarray(0, m).sort();
   let count = 0;
@@ -224,6 +262,8 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   start[count] = m;
   return { start, members, count };
 }
+
+const keyHash = (k: string): number => (k === '' ? -1 : hash52(k));
 
 /** Calls `visit` with each block of two or more records: members[from..to). */
 function forEachBlock(
