@@ -142,6 +142,11 @@ export interface BlockingResult {
  * large typed-array allocations are what set off full garbage collections of the whole heap.
  */
 class PairBuffer {
+  /** Pairs per lower index, at lowCount[lo + 1]: counted as pairs come, for uniquePairCodes. */
+  readonly lowCount: Int32Array;
+  constructor(n: number) {
+    this.lowCount = new Int32Array(n + 1);
+  }
   chunks: { lo: Int32Array; hi: Int32Array; length: number }[] = [];
   length = 0;
   private current = { lo: new Int32Array(0), hi: new Int32Array(0), length: 0 };
@@ -157,6 +162,7 @@ class PairBuffer {
   release(): void {
     for (const c of this.chunks) release(c.lo, c.hi);
     this.chunks = [];
+    release(this.lowCount);
   }
   push(i: number, j: number): void {
     let c = this.current;
@@ -164,8 +170,10 @@ class PairBuffer {
       this.reserve(1 << 16);
       c = this.current;
     }
-    c.lo[c.length] = i < j ? i : j;
+    const lo = i < j ? i : j;
+    c.lo[c.length] = lo;
     c.hi[c.length++] = i < j ? j : i;
+    this.lowCount[lo + 1]!++;
     this.length++;
   }
 }
@@ -177,7 +185,7 @@ export function blockPairs(
   opts: BlockingOptions,
 ): BlockingResult {
   const n = records.length;
-  const buf = new PairBuffer();
+  const buf = new PairBuffer(n);
   const scratch = new BlockScratch(n);
   const rulePairs: Record<string, number> = {};
   let oversizeBlocks = 0;
@@ -331,7 +339,7 @@ export function sampleTrainingPairs(
   for (const g of grouped) rawPairs += blockPairCount(g, opts);
   const rate = rawPairs <= opts.budget ? 1 : opts.budget / rawPairs;
   const threshold = rate * 2 ** 32;
-  const buf = new PairBuffer();
+  const buf = new PairBuffer(records.length);
   const add = (i: number, j: number): void => {
     if (opts.sources && opts.sources[i] === opts.sources[j]) return;
     if (rate < 1 && pairHash(i < j ? i : j, i < j ? j : i) >= threshold) return;
@@ -395,12 +403,18 @@ function windowPairs(
  * sorts, where one sort of every code would be O(P log P).
  */
 function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
-  const start = new Int32Array(n + 1);
-  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) start[c.lo[p]! + 1]!++;
+  // The counts came with the pairs; each chunk is freed once scattered, so the chunks, the
+  // partners and the codes are never all held at once (fewer full collections, see release).
+  const start = buf.lowCount;
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const fill = start.slice(0, n);
   const partners = new Int32Array(buf.length);
-  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) partners[fill[c.lo[p]!]!++] = c.hi[p]!;
+  for (const c of buf.chunks) {
+    for (let p = 0; p < c.length; p++) partners[fill[c.lo[p]!]!++] = c.hi[p]!;
+    release(c.lo, c.hi);
+  }
+  buf.chunks = [];
+  release(fill);
   // Sort each record's partners and drop repeats in place; start[] becomes the compacted offsets.
   let w = 0;
   let from = 0;
@@ -418,7 +432,7 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
   start[n] = w;
   const codes = new Float64Array(w);
   for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
-  release(start, fill, partners);
+  release(partners);
   return codes;
 }
 
