@@ -38,7 +38,6 @@ function keyRule(
   };
 }
 
-const given = field((r) => r.given);
 const family = field((r) => r.family);
 const dob = field((r) => r.dob);
 const postcode = field((r) => r.postcode);
