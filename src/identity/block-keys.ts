@@ -2,9 +2,8 @@ import { Hash52Parts } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
 /**
- * A blocking key described by its parts, so that one description gives both the key string
- * (`keyOf`, for tests and explanations) and its hash52 streamed from the parts (`hashOf`, what
- * blocking groups by): no joined string per record and rule.
+ * A blocking key described by its parts (`keyOf` gives the key string), and hashes of the key
+ * shapes streamed from the fields (what blocking groups by): no joined string per record and rule.
  */
 export type KeyPart =
   /** A field, or its first `prefix` characters ('' when the field is shorter). */
@@ -24,12 +23,6 @@ const SEPARATOR = 124; // '|'
 const SWAP_SEPARATOR = 126; // '~'
 
 /** Characters of the part's value, 0 when it is empty (then the whole key is ''). */
-function fieldLength(p: FieldPart, r: PreparedRecord): number {
-  const length = p.get(r).length;
-  if (p.prefix === 0) return length;
-  return length >= p.prefix ? p.prefix : 0;
-}
-
 function fieldText(p: FieldPart, r: PreparedRecord): string {
   const s = p.get(r);
   if (p.prefix === 0) return s;
@@ -66,32 +59,76 @@ export function keyOf(parts: readonly KeyPart[], r: PreparedRecord): string {
 
 const hasher = new Hash52Parts();
 
-/** hash52(keyOf(parts, r)) without building the key, or -1 when the key is ''. */
-export function hashOf(parts: readonly KeyPart[], r: PreparedRecord): number {
-  for (let x = 0; x < parts.length; x++) {
-    const p = parts[x]!;
-    if (p.kind === 'field') {
-      if (fieldLength(p, r) === 0) return -1;
-    } else if (p.kind === 'unordered') {
-      if (fieldLength(p.a, r) === 0 || fieldLength(p.b, r) === 0) return -1;
-    } else if (p.text === '') return -1;
-  }
+// Hand-written hashes of the default rules' key shapes. Each rule calls one of these from its
+// own arrow function, so every field read is monomorphic; interpreting the parts (hashOf) costs
+// a megamorphic getter call per part. A prefix length of 0 means the whole field.
+
+const len = (s: string, n: number): number => (n === 0 ? s.length : s.length >= n ? n : 0);
+
+/** Key `a`. */
+export function hashField(a: string): number {
+  if (a === '') return -1;
   hasher.start();
-  for (let x = 0; x < parts.length; x++) {
-    const p = parts[x]!;
-    if (x > 0) hasher.char(SEPARATOR);
-    if (p.kind === 'field') hasher.text(p.get(r), fieldLength(p, r));
-    else if (p.kind === 'literal') hasher.text(p.text, p.text.length);
-    else {
-      const a = p.a.get(r);
-      const la = fieldLength(p.a, r);
-      const b = p.b.get(r);
-      const lb = fieldLength(p.b, r);
-      const aFirst = prefixLess(a, la, b, lb);
-      hasher.text(aFirst ? a : b, aFirst ? la : lb);
-      hasher.char(SWAP_SEPARATOR);
-      hasher.text(aFirst ? b : a, aFirst ? lb : la);
-    }
-  }
+  hasher.text(a, a.length);
   return hasher.done();
+}
+
+/** Key `a|b`. */
+export function hashJoin2(a: string, na: number, b: string, nb: number): number {
+  const la = len(a, na);
+  const lb = len(b, nb);
+  if (la === 0 || lb === 0) return -1;
+  hasher.start();
+  hasher.text(a, la);
+  hasher.char(SEPARATOR);
+  hasher.text(b, lb);
+  return hasher.done();
+}
+
+/** Key `a|b|c`. */
+export function hashJoin3(a: string, na: number, b: string, nb: number, c: string, nc: number): number {
+  const la = len(a, na);
+  const lb = len(b, nb);
+  const lc = len(c, nc);
+  if (la === 0 || lb === 0 || lc === 0) return -1;
+  hasher.start();
+  hasher.text(a, la);
+  hasher.char(SEPARATOR);
+  hasher.text(b, lb);
+  hasher.char(SEPARATOR);
+  hasher.text(c, lc);
+  return hasher.done();
+}
+
+/** Key `a|x~y` with x and y in sorted order. */
+export function hashFieldPair(a: string, na: number, x: string, nx: number, y: string, ny: number): number {
+  const la = len(a, na);
+  const lx = len(x, nx);
+  const ly = len(y, ny);
+  if (la === 0 || lx === 0 || ly === 0) return -1;
+  hasher.start();
+  hasher.text(a, la);
+  hasher.char(SEPARATOR);
+  feedPair(x, lx, y, ly);
+  return hasher.done();
+}
+
+/** Key `x~y|a` with x and y in sorted order. */
+export function hashPairField(x: string, nx: number, y: string, ny: number, a: string, na: number): number {
+  const lx = len(x, nx);
+  const ly = len(y, ny);
+  const la = len(a, na);
+  if (la === 0 || lx === 0 || ly === 0) return -1;
+  hasher.start();
+  feedPair(x, lx, y, ly);
+  hasher.char(SEPARATOR);
+  hasher.text(a, la);
+  return hasher.done();
+}
+
+function feedPair(x: string, lx: number, y: string, ly: number): void {
+  const xFirst = prefixLess(x, lx, y, ly);
+  hasher.text(xFirst ? x : y, xFirst ? lx : ly);
+  hasher.char(SWAP_SEPARATOR);
+  hasher.text(xFirst ? y : x, xFirst ? ly : lx);
 }
