@@ -60,7 +60,7 @@ export function keyOf(parts: readonly KeyPart[], r: PreparedRecord): string {
 const hasher = new Hash52Parts();
 
 // Hand-written hashes of the default rules' key shapes. Each rule calls one of these from its
-// own arrow function, so every field read is monomorphic; interpreting the parts (hashOf) costs
+// own arrow function, so every field read is monomorphic; interpreting the parts generically costs
 // a megamorphic getter call per part. A prefix length of 0 means the whole field.
 
 const len = (s: string, n: number): number => (n === 0 ? s.length : s.length >= n ? n : 0);
