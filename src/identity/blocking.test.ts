@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blockPairs, decodePair, DEFAULT_BLOCKING_RULES, sampleTrainingPairs, type BlockingRule } from './blocking.ts';
 import { mulberry32 } from './fellegi-sunter.ts';
+import { hash52 } from './strings.ts';
 import { createPreparer } from './prepare.ts';
 import type { PreparedRecord } from './types.ts';
 
@@ -104,4 +105,34 @@ test('address lines as typed block in either order, but not a unit line', () => 
   assert.equal(key('12 Main Street', 'Apt 4'), '');
   assert.equal(key('12 Main Street', 'Apartment 4-B'), '');
   assert.equal(key('12 Main Street', ''), '');
+});
+
+test('each default rule hashes its key without building it: hash52 of the key, -1 for none', () => {
+  const records = people(3000, 3);
+  // Swapped names and lines, prefixes that tie, a unit line 2: every branch of the key parts.
+  const prep = createPreparer({ defaultCountry: 'US' });
+  records.push(
+    prep({
+      given_name: 'smith',
+      family_name: 'smit',
+      address_line1: '4 oak st',
+      address_line2: 'pine rd',
+      national_id: 'x1',
+      city: 'oakland',
+      postal_code: '10001',
+    }),
+    prep({ email: 'A.b+c@gmail.com', region: 'ca', family_name: 'oakes', address_line1: 'oak street' }),
+    prep({ given_name: 'sm', family_name: 's', address_line1: 'pine rd', address_line2: '4 oak st', city: 'x' }),
+    prep({ given_name: 'a', family_name: 'a', street_number: '4', address_line1: 'oak', address_line2: 'apt 4' }),
+    prep({}),
+  );
+  for (const rule of DEFAULT_BLOCKING_RULES) {
+    let keyed = 0;
+    for (const r of records) {
+      const k = rule.key(r);
+      assert.equal(rule.hash!(r), k === '' ? -1 : hash52(k), `${rule.name}: ${k}`);
+      if (k !== '') keyed++;
+    }
+    assert.ok(keyed > 0, rule.name);
+  }
 });

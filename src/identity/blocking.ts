@@ -1,4 +1,17 @@
 import { isUnitLine } from './comparators.ts';
+import {
+  field,
+  hashField,
+  hashFieldPair,
+  hashJoin2,
+  hashJoin3,
+  hashPairField,
+  keyOf,
+  literal,
+  unordered,
+  type FieldPart,
+  type KeyPart,
+} from './block-keys.ts';
 import { hash52 } from './strings.ts';
 import type { PreparedRecord } from './types.ts';
 
@@ -7,6 +20,11 @@ export interface BlockingRule {
   name: string;
   key(r: PreparedRecord): string;
   /**
+   * hash52(key(r)), or -1 when the key is '': the same blocks without building a key string per
+   * record and rule (rules built by keyRule have it).
+   */
+  hash?(r: PreparedRecord): number;
+  /**
    * Training only: the rule's pairs (a sample of them at scale) help fit the model but are not
    * scored. For broad rules whose blocks grow with the square of the input while they find
    * almost no true pair the other rules miss (see sampleTrainingPairs).
@@ -14,12 +32,33 @@ export interface BlockingRule {
   trainingOnly?: boolean;
 }
 
-const pre = (s: string, n: number): string => (s.length >= n ? s.slice(0, n) : '');
-// Two or three parts, '' if any is missing (no rest array: keys are built n times per rule).
-function join(a: string, b: string, c?: string): string {
-  if (a === '' || b === '' || c === '') return '';
-  return c === undefined ? `${a}|${b}` : `${a}|${b}|${c}`;
+/**
+ * A rule from its key parts (block-keys.ts), which give the key as a string, and the hash of
+ * that key computed from the fields without building it (for grouping; the test checks the two
+ * agree for every default rule). `skip` records get no key.
+ */
+function keyRule(
+  name: string,
+  parts: readonly KeyPart[],
+  hash: (r: PreparedRecord) => number,
+  opts: { trainingOnly?: true; skip?: (r: PreparedRecord) => boolean } = {},
+): BlockingRule {
+  const { skip } = opts;
+  return {
+    name,
+    key: skip ? (r) => (skip(r) ? '' : keyOf(parts, r)) : (r) => keyOf(parts, r),
+    hash: skip ? (r) => (skip(r) ? -1 : hash(r)) : hash,
+    ...(opts.trainingOnly ? { trainingOnly: true } : {}),
+  };
 }
+
+const family = field((r) => r.family);
+const dob = field((r) => r.dob);
+const postcode = field((r) => r.postcode);
+const givenSdx = field((r) => r.givenSdx);
+const familySdx = field((r) => r.familySdx);
+const streetNumber = field((r) => r.streetNumber);
+const initial = (get: (r: PreparedRecord) => string): FieldPart => field(get, 1);
 
 /**
  * Default rules. Their union forgives an error in any one field (a typo in the family name
@@ -30,59 +69,98 @@ function join(a: string, b: string, c?: string): string {
  * pairs only they find are few: blocking recall 0.9997 -> 0.9990 on synthetic data, FEBRL 3
  * 0.9928 -> 0.9917, FEBRL 4 0.9990 -> 0.9988, FEBRL 1 and 2 unchanged. Their pairs still shape
  * the model (a sample, weighted): the mix of pairs EM sees stays that of all the rules.
+ * Keys are parts joined by `|` ('' when any part is empty); `unordered` joins two by `~`. The
+ * hash beside each rule is the same key's (prefix length 0 = the whole field).
  */
 export const DEFAULT_BLOCKING_RULES: readonly BlockingRule[] = [
-  { name: 'soundex_names', key: (r) => join(r.givenSdx, r.familySdx), trainingOnly: true },
-  { name: 'dob_given_initial', key: (r) => join(r.dob, pre(r.given, 1)) },
-  { name: 'dob_family_initial', key: (r) => join(r.dob, pre(r.family, 1)) },
-  { name: 'national_id', key: (r) => r.nationalId },
-  { name: 'phone', key: (r) => r.phone },
-  { name: 'email', key: (r) => r.email },
-  { name: 'postcode_street', key: (r) => join(r.postcode, pre(r.street, 3)) },
-  { name: 'postcode_family_soundex', key: (r) => join(r.postcode, r.familySdx) },
-  { name: 'given_soundex_dob_year_month', key: (r) => join(r.givenSdx, pre(r.dob, 6)), trainingOnly: true },
-  {
-    name: 'family_soundex_dob_year',
-    key: (r) => join(r.familySdx, pre(r.dob, 4), pre(r.given, 1)),
+  keyRule('soundex_names', [givenSdx, familySdx], (r) => hashJoin2(r.givenSdx, 0, r.familySdx, 0), {
     trainingOnly: true,
-  },
-  { name: 'street_number_street', key: (r) => join(r.streetNumber, pre(r.street, 4), pre(r.city, 2)) },
+  }),
+  keyRule('dob_given_initial', [dob, initial((r) => r.given)], (r) => hashJoin2(r.dob, 0, r.given, 1)),
+  keyRule('dob_family_initial', [dob, initial((r) => r.family)], (r) => hashJoin2(r.dob, 0, r.family, 1)),
+  keyRule('national_id', [field((r) => r.nationalId)], (r) => hashField(r.nationalId)),
+  keyRule('phone', [field((r) => r.phone)], (r) => hashField(r.phone)),
+  keyRule('email', [field((r) => r.email)], (r) => hashField(r.email)),
+  keyRule('postcode_street', [postcode, field((r) => r.street, 3)], (r) => hashJoin2(r.postcode, 0, r.street, 3)),
+  keyRule('postcode_family_soundex', [postcode, familySdx], (r) => hashJoin2(r.postcode, 0, r.familySdx, 0)),
+  keyRule(
+    'given_soundex_dob_year_month',
+    [givenSdx, field((r) => r.dob, 6)],
+    (r) => hashJoin2(r.givenSdx, 0, r.dob, 6),
+    { trainingOnly: true },
+  ),
+  keyRule(
+    'family_soundex_dob_year',
+    [familySdx, field((r) => r.dob, 4), initial((r) => r.given)],
+    (r) => hashJoin3(r.familySdx, 0, r.dob, 4, r.given, 1),
+    { trainingOnly: true },
+  ),
+  keyRule('street_number_street', [streetNumber, field((r) => r.street, 4), field((r) => r.city, 2)], (r) =>
+    hashJoin3(r.streetNumber, 0, r.street, 4, r.city, 2),
+  ),
   // Family name and the street as typed, in one region: the postcode or city changed (or missing)
   // on one side. The region keeps common names on common streets from forming huge blocks.
-  { name: 'family_street_typed', key: (r) => join(r.family, pre(r.streetRaw, 4), r.region) },
+  keyRule('family_street_typed', [family, field((r) => r.streetRaw, 4), field((r) => r.region)], (r) =>
+    hashJoin3(r.family, 0, r.streetRaw, 4, r.region, 0),
+  ),
   // Swaps: given and family name in each other's place, address lines in each other's place.
-  { name: 'dob_initials_unordered', key: (r) => join(r.dob, unordered(pre(r.given, 1), pre(r.family, 1))) },
-  { name: 'names_soundex_unordered_year', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.dob, 4)) },
-  { name: 'names_soundex_unordered_city', key: (r) => join(unordered(r.givenSdx, r.familySdx), pre(r.city, 3)) },
+  keyRule(
+    'dob_initials_unordered',
+    [
+      dob,
+      unordered(
+        initial((r) => r.given),
+        initial((r) => r.family),
+      ),
+    ],
+    (r) => hashFieldPair(r.dob, 0, r.given, 1, r.family, 1),
+  ),
+  keyRule('names_soundex_unordered_year', [unordered(givenSdx, familySdx), field((r) => r.dob, 4)], (r) =>
+    hashPairField(r.givenSdx, 0, r.familySdx, 0, r.dob, 4),
+  ),
+  keyRule('names_soundex_unordered_city', [unordered(givenSdx, familySdx), field((r) => r.city, 3)], (r) =>
+    hashPairField(r.givenSdx, 0, r.familySdx, 0, r.city, 3),
+  ),
   // A family name changed (marriage, typo) together with the date of birth or the street.
-  { name: 'postcode_given_soundex', key: (r) => join(r.postcode, r.givenSdx) },
-  { name: 'postcode_line2', key: (r) => join(r.postcode, pre(r.line2, 5)) },
-  {
-    name: 'street_number_lines_unordered',
-    key: (r) => join(r.streetNumber, unordered(pre(r.street1, 4), pre(r.street2, 4))),
-  },
+  keyRule('postcode_given_soundex', [postcode, givenSdx], (r) => hashJoin2(r.postcode, 0, r.givenSdx, 0)),
+  keyRule('postcode_line2', [postcode, field((r) => r.line2, 5)], (r) => hashJoin2(r.postcode, 0, r.line2, 5)),
+  keyRule(
+    'street_number_lines_unordered',
+    [
+      streetNumber,
+      unordered(
+        field((r) => r.street1, 4),
+        field((r) => r.street2, 4),
+      ),
+    ],
+    (r) => hashFieldPair(r.streetNumber, 0, r.street1, 4, r.street2, 4),
+  ),
   // Both names replaced or swapped with typos, with the date of birth intact: the date with the
   // postcode or the house number (selective: few people share a birthday and a postcode).
-  { name: 'dob_postcode', key: (r) => join(r.dob, r.postcode) },
-  { name: 'dob_street_number', key: (r) => join(r.dob, r.streetNumber) },
+  keyRule('dob_postcode', [dob, postcode], (r) => hashJoin2(r.dob, 0, r.postcode, 0)),
+  keyRule('dob_street_number', [dob, streetNumber], (r) => hashJoin2(r.dob, 0, r.streetNumber, 0)),
   // The two address lines as typed, in either order: a house number missing or changed with the
   // postcode, the lines swapped. Not for a line 2 that is a unit (`Apt 4`, `Apartment 4-B`): a
   // unit designator with a common street would form blocks across the whole file.
-  {
-    name: 'lines_typed_unordered',
-    key: (r) => (isUnitLine(r.line2Raw) ? '' : join(unordered(pre(r.streetRaw, 5), pre(r.line2Key, 5)), '*')),
-  },
+  keyRule(
+    'lines_typed_unordered',
+    [
+      unordered(
+        field((r) => r.streetRaw, 5),
+        field((r) => r.line2Key, 5),
+      ),
+      literal('*'),
+    ],
+    (r) => hashPairField(r.streetRaw, 5, r.line2Key, 5, '*', 0),
+    { skip: (r) => isUnitLine(r.line2Raw) },
+  ),
   // The street as typed where the parser misread it (`6 mockridgedcrescent`), in the postcode.
   // (Given name + street as typed + city found one more FEBRL 3 pair but gave 21% more candidate
   // pairs on synthetic people, none of them a true pair the other rules miss: not kept.)
-  { name: 'postcode_street_typed', key: (r) => join(r.postcode, pre(r.streetRaw, 4)) },
+  keyRule('postcode_street_typed', [postcode, field((r) => r.streetRaw, 4)], (r) =>
+    hashJoin2(r.postcode, 0, r.streetRaw, 4),
+  ),
 ];
-
-// The two values in a fixed order, so that a record and its swapped twin share the key.
-function unordered(a: string, b: string): string {
-  if (a === '' || b === '') return '';
-  return a < b ? `${a}~${b}` : `${b}~${a}`;
-}
 
 export interface BlockingOptions {
   /** Blocks larger than this are not expanded fully; each record meets its `window` neighbours. */
@@ -105,6 +183,11 @@ export interface BlockingResult {
  * large typed-array allocations are what set off full garbage collections of the whole heap.
  */
 class PairBuffer {
+  /** Pairs per lower index, at lowCount[lo + 1]: counted as pairs come, for uniquePairCodes. */
+  readonly lowCount: Int32Array;
+  constructor(n: number) {
+    this.lowCount = new Int32Array(n + 1);
+  }
   chunks: { lo: Int32Array; hi: Int32Array; length: number }[] = [];
   length = 0;
   private current = { lo: new Int32Array(0), hi: new Int32Array(0), length: 0 };
@@ -120,6 +203,7 @@ class PairBuffer {
   release(): void {
     for (const c of this.chunks) release(c.lo, c.hi);
     this.chunks = [];
+    release(this.lowCount);
   }
   push(i: number, j: number): void {
     let c = this.current;
@@ -127,8 +211,10 @@ class PairBuffer {
       this.reserve(1 << 16);
       c = this.current;
     }
-    c.lo[c.length] = i < j ? i : j;
+    const lo = i < j ? i : j;
+    c.lo[c.length] = lo;
     c.hi[c.length++] = i < j ? j : i;
+    this.lowCount[lo + 1]!++;
     this.length++;
   }
 }
@@ -140,7 +226,7 @@ export function blockPairs(
   opts: BlockingOptions,
 ): BlockingResult {
   const n = records.length;
-  const buf = new PairBuffer();
+  const buf = new PairBuffer(n);
   const scratch = new BlockScratch(n);
   const rulePairs: Record<string, number> = {};
   let oversizeBlocks = 0;
@@ -208,9 +294,10 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   const hashScale = 1 / 2 ** (indexBits - 1);
   const { packed, start, members } = scratch;
   let m = 0;
+  const hashed = rule.hash;
   for (let i = 0; i < n; i++) {
-    const k = rule.key(records[i]!);
-    if (k !== '') packed[m++] = Math.floor(hash52(k) * hashScale) * scale + i;
+    const h = hashed ? hashed(records[i]!) : keyHash(rule.key(records[i]!));
+    if (h >= 0) packed[m++] = Math.floor(h * hashScale) * scale + i;
   }
   const sorted = packed.subarray(0, m).sort();
   let count = 0;
@@ -224,6 +311,8 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
   start[count] = m;
   return { start, members, count };
 }
+
+const keyHash = (k: string): number => (k === '' ? -1 : hash52(k));
 
 /** Calls `visit` with each block of two or more records: members[from..to). */
 function forEachBlock(
@@ -291,7 +380,7 @@ export function sampleTrainingPairs(
   for (const g of grouped) rawPairs += blockPairCount(g, opts);
   const rate = rawPairs <= opts.budget ? 1 : opts.budget / rawPairs;
   const threshold = rate * 2 ** 32;
-  const buf = new PairBuffer();
+  const buf = new PairBuffer(records.length);
   const add = (i: number, j: number): void => {
     if (opts.sources && opts.sources[i] === opts.sources[j]) return;
     if (rate < 1 && pairHash(i < j ? i : j, i < j ? j : i) >= threshold) return;
@@ -355,12 +444,18 @@ function windowPairs(
  * sorts, where one sort of every code would be O(P log P).
  */
 function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
-  const start = new Int32Array(n + 1);
-  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) start[c.lo[p]! + 1]!++;
+  // The counts came with the pairs; each chunk is freed once scattered, so the chunks, the
+  // partners and the codes are never all held at once (fewer full collections, see release).
+  const start = buf.lowCount;
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const fill = start.slice(0, n);
   const partners = new Int32Array(buf.length);
-  for (const c of buf.chunks) for (let p = 0; p < c.length; p++) partners[fill[c.lo[p]!]!++] = c.hi[p]!;
+  for (const c of buf.chunks) {
+    for (let p = 0; p < c.length; p++) partners[fill[c.lo[p]!]!++] = c.hi[p]!;
+    release(c.lo, c.hi);
+  }
+  buf.chunks = [];
+  release(fill);
   // Sort each record's partners and drop repeats in place; start[] becomes the compacted offsets.
   let w = 0;
   let from = 0;
@@ -378,7 +473,7 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
   start[n] = w;
   const codes = new Float64Array(w);
   for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
-  release(start, fill, partners);
+  release(partners);
   return codes;
 }
 

@@ -272,3 +272,36 @@ test('given names compare the same with the per-run memo as without it, also onc
   const remembered = names.flatMap((x) => names.filter((y) => memo.get(x, y) !== undefined)).length;
   assert.equal(remembered, 20, 'the memo fills up to its limit and no further');
 });
+
+// The textbook string-building Soundex, as reference for the interned one in strings.ts.
+function soundexReference(s: string): string {
+  let out = '';
+  let last = '';
+  for (let i = 0; i < s.length && out.length < 4; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (c < 97 || c > 122) continue;
+    const code = '01230120022455012623010202'[c - 97]!;
+    if (out.length === 0) {
+      out = String.fromCharCode(c - 32);
+      last = code;
+      continue;
+    }
+    if (c === 104 || c === 119) continue;
+    if (code !== '0' && code !== last) out += code;
+    last = code;
+  }
+  return out.length === 0 ? '' : out.padEnd(4, '0');
+}
+
+test('soundex equals the textbook algorithm on random text, one string per code', () => {
+  let seed = 5;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzHW -1é';
+  for (let k = 0; k < 20_000; k++) {
+    let s = '';
+    for (let n = Math.floor(next() * 12); n > 0; n--) s += alphabet[Math.floor(next() * alphabet.length)];
+    assert.equal(soundex(s), soundexReference(s), s);
+  }
+  assert.equal(soundex(''), '');
+  assert.equal(soundex('Lee'), 'L000');
+});

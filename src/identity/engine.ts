@@ -155,8 +155,9 @@ export function matchRecords(
   const pairs = scorePairs(model, local, codes, patterns, config.bands, order);
   release(patterns, trainingPatterns);
   const candidatePairs = codes.length;
-  const candidateCodes = inputCodes(codes, order);
-  release(codes);
+  // In place: a second array of every candidate (72 MB at a million records) set off a full
+  // collection of the whole heap (see release in blocking.ts).
+  const candidateCodes = toInputCodes(codes, order);
   const weightOf = pairScorer(model, prepared, ctx);
   const reviewWeight = Math.log2(config.bands.p_review / (1 - config.bands.p_review));
   const conflicts = (i: number, j: number, direct: boolean): boolean =>
@@ -251,10 +252,10 @@ function prepareInOrder(
   return local;
 }
 
-/** Local pair codes -> input pair codes (i * n + j, i < j). */
-function inputCodes(codes: Float64Array, order: Int32Array): Float64Array {
+/** Local pair codes -> input pair codes (i * n + j, i < j), sorted, in the same array. */
+function toInputCodes(codes: Float64Array, order: Int32Array): Float64Array {
   const n = order.length;
-  const out = new Float64Array(codes.length);
+  const out = codes;
   for (let p = 0; p < codes.length; p++) {
     const r = Math.floor(codes[p]! / n);
     const a = order[r]!;

@@ -118,9 +118,14 @@ function phoneNormalizer(country: CountryCode): (digits: string) => string {
 }
 
 function phoneOf(raw: string, normalize: (digits: string) => string): string {
-  const digits = raw.replace(/[^0-9+]/g, '');
-  if (digits.replace(/\+/g, '').length < 4) return '';
-  return normalize(digits);
+  let count = 0;
+  for (let i = 0; i < raw.length && count < 4; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 48 && c <= 57) count++;
+  }
+  // Fewer than four digits: no phone (checked before building the digits string).
+  if (count < 4) return '';
+  return normalize(raw.replace(/[^0-9+]/g, ''));
 }
 
 /** Letters only: `Copland Drive` and `coplanddrive` give the same. */
@@ -146,14 +151,20 @@ export function normalizePhone(raw: string, country: CountryCode): string {
 // Google documents that dots in a Gmail address are ignored and that `+anything` is delivered
 // to the same inbox. No such rule is applied to other providers (for most it is not documented,
 // and for some dots are significant).
-const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
+const GMAIL_DOMAINS = ['gmail.com', 'googlemail.com'];
+
+// The domain compared in place: a domain substring per record was garbage.
+function isGmailDomain(email: string, from: number): boolean {
+  for (const d of GMAIL_DOMAINS) if (email.length - from === d.length && email.startsWith(d, from)) return true;
+  return false;
+}
 
 /** Lower-cased address; Gmail's documented dot and plus rules applied to Gmail only. */
 export function canonicalEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   const at = email.lastIndexOf('@');
   if (at <= 0 || at === email.length - 1) return email;
-  if (!GMAIL_DOMAINS.has(email.slice(at + 1))) return email;
+  if (!isGmailDomain(email, at + 1)) return email;
   // join, not a template: it gives a flat string, which compares faster in the pair loop.
   return [email.slice(0, at).split('+')[0]!.replace(/\./g, ''), 'gmail.com'].join('@');
 }
