@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
@@ -99,6 +99,7 @@ export async function bulkBackfillOrders(
   const currencies = new Set<string>();
   const touched = new Set<string>();
   const size = o.batch ?? 5000;
+  await refreshStatistics(db);
   const skip = await readCursor(db, o.run);
   let seen = 0;
   let batch: ExportedOrder[] = [];
@@ -167,6 +168,18 @@ async function writeCursor(trx: Db, run: string, done: number, now: number): Pro
     .values({ connector: CURSOR_CONNECTOR, stream: run, position: String(done), repull_pending: 0, updated_at: now })
     .onConflict((oc) => oc.columns(['connector', 'stream']).doUpdateSet({ position: String(done), updated_at: now }))
     .execute();
+}
+
+/**
+ * PostgreSQL: statistics for the tables the batches look up by long key lists. Without them (a
+ * freshly loaded database, or autovacuum off) the planner gives each value of an `in (...)` on a
+ * non-unique column a default selectivity of 0.5%, so every lookup of 250 e-mails scanned all the
+ * customers: a 1M-order backfill took 291-295 s on an idle machine (runs O and P), 400k orders 63.3
+ * s against 37.7 s with this. ANALYZE reads a sample (under a second at 200,000 customers) and is
+ * what autovacuum would have done.
+ */
+async function refreshStatistics(db: Db): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`ANALYZE customers, household_members`.execute(db);
 }
 
 /** Surviving customer id by normalized e-mail (the lowest id holding it, as the per-order path picks). */
