@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
 import type { Database, TierStateTable } from '../db/schema.ts';
@@ -99,7 +99,7 @@ export async function bulkBackfillOrders(
   const currencies = new Set<string>();
   const touched = new Set<string>();
   const size = o.batch ?? 5000;
-  await refreshStatistics(db);
+  await refreshStatistics(db, sql`customers, household_members`);
   const skip = await readCursor(db, o.run);
   let seen = 0;
   let batch: ExportedOrder[] = [];
@@ -134,6 +134,9 @@ export async function bulkBackfillOrders(
   }
   await touchSkipped(db, skipped, o.source, touched);
   await flush();
+  // The ledger grew by the whole run: its statistics (if any) describe the table before it, and
+  // the tier phase's spend lookups by account scanned it (1M orders: tier phase 80.5 s -> 7.2 s).
+  await refreshStatistics(db, sql`ledger_entries, tier_state`);
   report.tier_changes = await reevaluateTiersBulk(db, [...touched], o, () => report.transactions++);
   await db
     .deleteFrom('connector_cursors')
@@ -178,8 +181,8 @@ async function writeCursor(trx: Db, run: string, done: number, now: number): Pro
  * s against 37.7 s with this. ANALYZE reads a sample (under a second at 200,000 customers) and is
  * what autovacuum would have done.
  */
-async function refreshStatistics(db: Db): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`ANALYZE customers, household_members`.execute(db);
+async function refreshStatistics(db: Db, tables: RawBuilder<unknown>): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`ANALYZE ${tables}`.execute(db);
 }
 
 /** Surviving customer id by normalized e-mail (the lowest id holding it, as the per-order path picks). */
