@@ -112,13 +112,18 @@ function main(): void {
   if (bad.length > 0) process.exitCode = 1;
 }
 
-type InRound = Record<string, { per_round: number[]; counted: number[] }>;
+/** `counted`: the rounds that made the figure, in runs M and N only (later runs count every round). */
+type InRound = Record<string, { per_round: number[]; counted?: number[] }>;
+
+const countedOf = (r: InRound[string]): number[] => r.counted ?? r.per_round.map((_, i) => i);
 
 /** The median host reading over a bench's rounds that count (CPU ms of the fixed sort), if recorded. */
 function speedOf(tree: Tree, bench: string): number | undefined {
   const r = (tree.host_speed_in_round as InRound | undefined)?.[bench];
-  if (!r || r.counted.length === 0) return undefined;
-  const used = r.counted.map((i) => r.per_round[i]!).sort((x, y) => x - y);
+  if (!r || countedOf(r).length === 0) return undefined;
+  const used = countedOf(r)
+    .map((i) => r.per_round[i]!)
+    .sort((x, y) => x - y);
   return used[Math.floor(used.length / 2)];
 }
 
@@ -150,7 +155,7 @@ function printRoundSpeeds(a: Tree, b: Tree): void {
   const [ra, rb] = [a.host_speed_in_round, b.host_speed_in_round] as (InRound | undefined)[];
   if (!ra || !rb) return;
   const of = (t: Tree, r: InRound, k: string) => {
-    const aside = r[k] ? r[k].per_round.length - r[k].counted.length : 0;
+    const aside = r[k] ? r[k].per_round.length - countedOf(r[k]).length : 0;
     return `${speedOf(t, k) ?? '-'}${aside ? ` (${aside} set aside)` : ''}`;
   };
   const each = Object.keys(ra).map((k) => `${k} ${of(a, ra, k)} / ${of(b, rb, k)}`);

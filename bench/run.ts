@@ -118,9 +118,8 @@ results.cpu_steal_share = steal;
 // Per bench, hostProbe() just before each round: the host's speed, read the same way every time.
 const probe: Record<string, unknown> = {};
 results.host_probe_cpu_ms = probe;
-// Per bench and round, the median host reading sampled during the round (sampleHost()); every
-// round counts (`counted` lists them, as compare.ts reads it).
-const inRound: Record<string, { per_round: number[]; counted: number[] }> = {};
+// Per bench and round, the median host reading sampled during the round (sampleHost()).
+const inRound: Record<string, { per_round: number[] }> = {};
 results.host_speed_in_round = inRound;
 const seconds: Record<string, unknown> = {};
 results.bench_seconds = seconds;
@@ -211,7 +210,7 @@ function merge(name: string): void {
   const done = perRound[name]!;
   results[name] =
     done.length === 1 ? done[0] : { ...(summarise(done) as Record<string, unknown>), suite_rounds: done.length };
-  inRound[name] = { per_round: speedPerRound[name]!, counted: done.map((_, i) => i) };
+  inRound[name] = { per_round: speedPerRound[name]! };
   steal[name] = summarise(stealPerRound[name]!);
   probe[name] = summarise(probePerRound[name]!);
   seconds[name] = secondsPerRound[name]!.reduce((x, y) => x + y, 0);
