@@ -113,7 +113,7 @@ function main(): void {
 }
 
 /** `counted`: the rounds that made the figure, in runs M and N only (later runs count every round). */
-type InRound = Record<string, { per_round: number[]; counted?: number[] }>;
+type InRound = Record<string, { per_round: number[]; counted?: number[]; memory_per_round?: number[] }>;
 
 const countedOf = (r: InRound[string]): number[] => r.counted ?? r.per_round.map((_, i) => i);
 
@@ -160,6 +160,13 @@ function printRoundSpeeds(a: Tree, b: Tree): void {
   };
   const each = Object.keys(ra).map((k) => `${k} ${of(a, ra, k)} / ${of(b, rb, k)}`);
   console.log(`host speed during the rounds that count, CPU ms of a fixed sort (A / B): ${each.join(', ')}`);
+  const walk = (r: InRound, k: string) => {
+    const m = r[k]?.memory_per_round;
+    return m ? [...m].sort((x, y) => x - y)[Math.floor(m.length / 2)] : '-';
+  };
+  const walks = Object.keys(ra).map((k) => `${k} ${walk(ra, k)} / ${walk(rb, k)}`);
+  if (Object.values(ra).some((r) => r.memory_per_round))
+    console.log(`memory latency during the rounds, CPU ms of a 64 MB walk (A / B, from run Q on): ${walks.join(', ')}`);
 }
 
 if (import.meta.main) main();

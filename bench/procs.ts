@@ -358,6 +358,37 @@ export function hostProbe(): number {
   return round(times[2]!, 1);
 }
 
+let chain: Int32Array | undefined;
+
+/**
+ * CPU ms of `steps` dependent reads through a random cycle over 64 MB (16M int32, Sattolo's
+ * shuffle, built once): each read waits on the last, so the figure is memory latency, which a
+ * neighbour thrashing the host's cache or memory bus raises while a small sort stays the same.
+ */
+export function memoryCpuMs(steps = 60_000): number {
+  chain ??= randomCycle(16 * 1024 * 1024);
+  const c0 = process.cpuUsage();
+  let i = 0;
+  for (let k = 0; k < steps; k++) i = chain[i]!;
+  const c = process.cpuUsage(c0);
+  // `i` is used so the loop cannot be dropped.
+  return (c.user + c.system) / 1000 + (i < 0 ? 1 : 0);
+}
+
+function randomCycle(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  let x = 12345;
+  for (let i = n - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % i;
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
 /** CPU ms to sort `n` pseudo-random numbers with a JavaScript comparator: the probes' fixed work. */
 export function sortCpuMs(n: number): number {
   let x = 12345;

@@ -118,8 +118,9 @@ results.cpu_steal_share = steal;
 // Per bench, hostProbe() just before each round: the host's speed, read the same way every time.
 const probe: Record<string, unknown> = {};
 results.host_probe_cpu_ms = probe;
-// Per bench and round, the median host reading sampled during the round (sampleHost()).
-const inRound: Record<string, { per_round: number[] }> = {};
+// Per bench and round, the median host readings sampled during the round (sampleHost()): the sort
+// (`per_round`, the name runs before Q used) and the memory walk.
+const inRound: Record<string, { per_round: number[]; memory_per_round: number[] }> = {};
 results.host_speed_in_round = inRound;
 const seconds: Record<string, unknown> = {};
 results.bench_seconds = seconds;
@@ -128,6 +129,7 @@ const perRound: Record<string, Record<string, unknown>[]> = {};
 const stealPerRound: Record<string, (number | null)[]> = {};
 const probePerRound: Record<string, number[]> = {};
 const speedPerRound: Record<string, number[]> = {};
+const memoryPerRound: Record<string, number[]> = {};
 const secondsPerRound: Record<string, number[]> = {};
 // Every bench in turn, `rounds` times: each figure is the median over rounds spread across the
 // whole run, so a slow spell of the host (minutes long on this VM) lands in one sample of a figure
@@ -192,7 +194,9 @@ async function runRound(name: string, round: number, label: string): Promise<voi
   const host = sampleHost();
   try {
     (perRound[name] ??= []).push(await runChild(name, round));
-    (speedPerRound[name] ??= []).push(host.stop());
+    const reading = host.stop();
+    (speedPerRound[name] ??= []).push(reading.sort);
+    (memoryPerRound[name] ??= []).push(reading.memory);
   } catch (err) {
     host.stop();
     results[name] = { error: (err as Error).message };
@@ -210,7 +214,7 @@ function merge(name: string): void {
   const done = perRound[name]!;
   results[name] =
     done.length === 1 ? done[0] : { ...(summarise(done) as Record<string, unknown>), suite_rounds: done.length };
-  inRound[name] = { per_round: speedPerRound[name]! };
+  inRound[name] = { per_round: speedPerRound[name]!, memory_per_round: memoryPerRound[name]! };
   steal[name] = summarise(stealPerRound[name]!);
   probe[name] = summarise(probePerRound[name]!);
   seconds[name] = secondsPerRound[name]!.reduce((x, y) => x + y, 0);
