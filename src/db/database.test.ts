@@ -38,6 +38,28 @@ describeEachDialect('database', (ctx) => {
   });
 });
 
+describeEachDialect('postgres session options', (ctx, dialect) => {
+  if (dialect !== 'postgres') return;
+  const setting = async (url: string) => {
+    const hdb = openDatabase(url);
+    try {
+      const { rows } = await sql<{ v: string }>`select current_setting('max_parallel_workers_per_gather') as v`.execute(
+        hdb.db,
+      );
+      return rows[0]!.v;
+    } finally {
+      await hdb.close();
+    }
+  };
+
+  test('parallel query is off by default, and options in the URL replace the default', async () => {
+    assert.equal(await setting(ctx.url()), '0');
+    const url = new URL(ctx.url());
+    url.searchParams.set('options', '-c max_parallel_workers_per_gather=2');
+    assert.equal(await setting(url.toString()), '2');
+  });
+});
+
 test('unknown database URL schemes are rejected with a clear message', () => {
   assert.throws(() => openDatabase('mysql://x'), /must start with sqlite: or postgres:\/\//);
 });

@@ -91,7 +91,7 @@ function openPostgres(url: string, opts: OpenOptions): HearthDb {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
   };
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, types });
+  const pool = new pg.Pool({ connectionString: url, options: SESSION_OPTIONS, max: opts.poolSize ?? 10, types });
   // An idle client whose server connection drops (restart, failover) must not crash the
   // process; the pool replaces it on next use.
   pool.on('error', (err) => opts.onIdleError?.(err));
@@ -104,6 +104,16 @@ function openPostgres(url: string, opts: OpenOptions): HearthDb {
     close: () => db.destroy(),
   };
 }
+
+/**
+ * Session options of Hearth's connections. Its statements are short lookups and writes by key; when a
+ * table's statistics are missing or stale (a fresh load before autovacuum's analyze), PostgreSQL may
+ * plan a lookup of a few hundred keys as a parallel scan, and starting the two workers took 40-300 ms
+ * on a 2-core VM against a 15 ms scan: 60% of the engine bench's database time (auto_explain, 3
+ * December). An `options` parameter in the database URL replaces these (node-postgres: the URL's
+ * parameters win over the pool's).
+ */
+export const SESSION_OPTIONS = '-c max_parallel_workers_per_gather=0';
 
 const CHANNELS: Record<WorkChannel, string> = { inbox: 'hearth_inbox', jobs: 'hearth_jobs' };
 
