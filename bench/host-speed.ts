@@ -9,8 +9,8 @@ import { memoryCpuMs, round, sortCpuMs } from './procs.ts';
  *
  * Samples the CPU ms of sorting 50,000 numbers (about 15 ms) and of a memory walk (about 10 ms,
  * HostReading) now and every `everyMs` until stop(), which returns the median readings: about 2.5%
- * of one core, small enough beside a latency bench. One sort reading moves by +-25% from second to second, the median of a 10 s window by +-10%; a core burning
- * beside it did not move it.
+ * of one core, small enough beside a latency bench. One sort reading moves by +-25% from second to
+ * second, the median of a 10 s window by +-10%; a core burning beside it did not move it.
  */
 export function sampleHost(everyMs = 1000): { stop(): HostReading } {
   const sorts = [sortCpuMs(50_000)];

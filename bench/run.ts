@@ -73,6 +73,25 @@ const BENCHES: Record<string, (o: Opts) => Promise<Record<string, unknown>>> = {
 const args = process.argv.slice(2);
 const numberAfter = (flag: string): number | undefined =>
   args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : undefined;
+const FLAGS = ['--rounds', '--runs', '--round', '--noisy', '--quick', '--child', '--help', '-h'];
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(
+    'usage: npm run bench [-- name ...] [--rounds N] [--runs N] [--noisy] [--quick]\n' +
+      `benchmarks: ${Object.keys(BENCHES).join(', ')} (default: all)\n` +
+      '--rounds N  each bench N times in fresh processes, median with min/max (default 3; --quick 1)\n' +
+      "--runs N    repeat a bench's runs N times within a round\n" +
+      '--noisy     a neighbour process burns one core for the whole run\n' +
+      '--quick     small workloads and short windows: a smoke test (about 2.5 minutes)\n' +
+      'A full run takes about 38 minutes on a 2-core machine; the JSON goes to stdout and bench/out/results.json.\n',
+  );
+  process.exit(0);
+}
+// A mistyped flag must not start a 38-minute run.
+const badFlag = args.find((a) => a.startsWith('-') && !FLAGS.includes(a));
+if (badFlag) {
+  process.stderr.write(`bench: unknown option ${badFlag} (see --help)\n`);
+  process.exit(2);
+}
 const quick = args.includes('--quick');
 const runs = numberAfter('--runs') ?? (quick ? 1 : undefined);
 const rounds = numberAfter('--rounds') ?? (quick ? 1 : 3);
