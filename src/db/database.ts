@@ -120,11 +120,41 @@ const CHANNELS: Record<WorkChannel, string> = { inbox: 'hearth_inbox', jobs: 'he
 function postgresSignals(url: string, db: Kysely<Database>): WorkSignals {
   // The payload names the sending process, so a process does not wake itself twice.
   const self = randomUUID();
+  const send = (channel: WorkChannel) => async () => {
+    await sql`select pg_notify(${CHANNELS[channel]}, ${self})`.execute(db);
+  };
+  const notifiers = { inbox: coalesced(send('inbox')), jobs: coalesced(send('jobs')) };
   return {
-    notify: async (channel) => {
-      await sql`select pg_notify(${CHANNELS[channel]}, ${self})`.execute(db);
-    },
+    notify: (channel) => notifiers[channel](),
     listen: (on, onError) => listenLoop(url, self, on, onError),
+  };
+}
+
+/**
+ * `send` at most once at a time: a call while one is on its way (under load, one per stored
+ * webhook) queues a single further send, started once that one settles, shared by every call
+ * meanwhile. So each call is still followed by a notification sent after it was made (after its
+ * caller's commit), which is all a listener needs (a wake-up reads whatever is pending), with one
+ * statement per round trip instead of one per call. The promise settles with the send covering it.
+ */
+export function coalesced(send: () => Promise<void>): () => Promise<void> {
+  let inFlight: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const fire = (): Promise<void> => {
+    const p: Promise<void> = send().finally(() => {
+      if (inFlight === p) inFlight = null;
+    });
+    inFlight = p;
+    return p;
+  };
+  const ignore = () => {};
+  return () => {
+    if (!inFlight) return fire();
+    queued ??= inFlight.then(ignore, ignore).then(() => {
+      queued = null;
+      return fire();
+    });
+    return queued;
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { it, test } from 'node:test';
 import { describeEachDialect } from '../../test-support/dialects.ts';
-import { lockAcrossProcesses, openDatabase, type WorkChannel } from './database.ts';
+import { coalesced, lockAcrossProcesses, openDatabase, type WorkChannel } from './database.ts';
 
 describeEachDialect('work signals and the cross-process apply lock', (ctx, dialect) => {
   if (dialect === 'sqlite') {
@@ -72,4 +72,39 @@ describeEachDialect('work signals and the cross-process apply lock', (ctx, diale
       await other.close();
     }
   });
+});
+
+test('notifications coalesce: calls while one is on its way share one further send, started after it', async () => {
+  const sends: { resolve: () => void; reject: (e: Error) => void; settled: boolean }[] = [];
+  const notify = coalesced(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const s = { resolve: () => ((s.settled = true), resolve()), reject, settled: false };
+        sends.push(s);
+      }),
+  );
+  const done: string[] = [];
+  const first = notify().then(() => done.push('first'));
+  assert.equal(sends.length, 1);
+  const later = [notify(), notify(), notify()].map((p, i) => p.then(() => done.push(`later${i}`)));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sends.length, 1, 'no second send while the first is on its way');
+  sends[0]!.resolve();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sends.length, 2, 'one further send for the calls made meanwhile, begun after the first settled');
+  assert.deepEqual(done, ['first'], 'the calls made meanwhile wait for the send that follows them');
+  sends[1]!.resolve();
+  await Promise.all(later);
+  assert.deepEqual(done, ['first', 'later0', 'later1', 'later2']);
+  // Idle again: the next call sends at once; a failed send rejects its callers, and the next call sends anew.
+  const failing = notify();
+  assert.equal(sends.length, 3);
+  const queuedBehindFailure = notify();
+  sends[2]!.reject(new Error('connection lost'));
+  await assert.rejects(failing, /connection lost/);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sends.length, 4, 'a call made during a failed send still gets its own send');
+  sends[3]!.resolve();
+  await queuedBehindFailure;
 });

@@ -1,7 +1,7 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Insertable, type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
-import type { CustomersTable, Database } from '../db/schema.ts';
+import type { CustomersTable, Database, ReviewItemsTable } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { deferIndependent, linkKey, setLink, type BatchState } from './batch-state.ts';
 import {
@@ -24,10 +24,64 @@ import { suggestHouseholds } from '../identity/householding.ts';
 import { buildNicknameIndex } from '../identity/nicknames.ts';
 import { createPreparer } from '../identity/prepare.ts';
 import { latestModel, type IngestModel } from '../identity/model-store.ts';
-import { queueMatchReview } from '../identity/review-store.ts';
 import type { PersonInput, PreparedRecord } from '../identity/types.ts';
 
 const CHUNK = 200;
+
+/** A match review a batch's event raised, inserted when the batch's deferred tasks run. */
+interface PendingReview {
+  candidate: Candidate;
+  reason: unknown;
+  system: string;
+  externalId: string | null;
+  email: string | null;
+  version: number | null;
+  modelLabel: string;
+  eventId: string | null;
+  now: number;
+}
+const batchReviews = new WeakMap<BatchState, PendingReview[]>();
+
+/**
+ * The batch's match reviews, as queueMatchReview (identity/review-store.ts) would queue them one
+ * by one: a pair once (ON CONFLICT (kind, subject_key) DO NOTHING keeps the first of a subject,
+ * whether queued before or earlier in the same statement), the incoming record's customer read
+ * when the task runs, nothing for a record that resolved to the candidate itself. One INSERT per
+ * 200 reviews instead of one per review.
+ */
+async function queueBatchReviews(trx: Db, state: BatchState, reviews: PendingReview[]): Promise<void> {
+  const rows: Insertable<ReviewItemsTable>[] = [];
+  for (const r of reviews) {
+    const incomingId = r.externalId
+      ? state.links.get(linkKey(r.system, r.externalId))?.customer_id
+      : state.byEmail.get(r.email!);
+    const existing = r.candidate.customer_id;
+    if (!incomingId || incomingId === existing) continue;
+    rows.push({
+      kind: 'match',
+      subject_key: [existing, incomingId].sort().join('|'),
+      customer_ids: JSON.stringify([existing, incomingId]),
+      score: r.candidate.probability,
+      explanation: JSON.stringify({ ...r.candidate.explanation, guard: r.reason, model: r.modelLabel }),
+      source_system: r.system,
+      event_id: r.eventId,
+      model_version: r.version ?? null,
+      id: newId('rev', r.now),
+      status: 'pending',
+      merge_id: null,
+      decided_by: null,
+      decided_at: null,
+      created_at: r.now,
+      updated_at: r.now,
+    });
+  }
+  for (const part of chunks(rows, CHUNK))
+    await trx
+      .insertInto('review_items')
+      .values(part)
+      .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+      .execute();
+}
 
 type Db = Kysely<Database>;
 
@@ -366,25 +420,15 @@ export function matchIncoming(
     });
   } else if (decision.band === 'review') {
     const { candidate, reason } = decision;
-    deferIndependent(state, async (trx) => {
-      const incomingId = externalId
-        ? state.links.get(linkKey(system, externalId))?.customer_id
-        : state.byEmail.get(email!);
-      if (!incomingId || incomingId === candidate.customer_id) return;
-      await queueMatchReview(
-        trx,
-        {
-          existing: candidate.customer_id,
-          incoming: incomingId,
-          score: candidate.probability,
-          explanation: { ...candidate.explanation, guard: reason, model: modelLabel },
-          model_version: version,
-          source_system: system,
-          event_id: eventId,
-        },
-        now,
-      );
-    });
+    let reviews = batchReviews.get(state);
+    if (!reviews) {
+      // One deferred task inserts the batch's match reviews in one statement (a chunk at a time).
+      const queued: PendingReview[] = [];
+      batchReviews.set(state, queued);
+      deferIndependent(state, (trx) => queueBatchReviews(trx, state, queued));
+      reviews = queued;
+    }
+    reviews.push({ candidate, reason, system, externalId, email, version, modelLabel, eventId, now });
   }
   return decision;
 }
