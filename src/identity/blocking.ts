@@ -262,7 +262,8 @@ export function blockPairs(
   }
   release(fill);
   const pairs = sortedUniqueCodes(partners, start, n);
-  release(partners, start);
+  if (pairs.buffer !== partners.buffer) release(partners);
+  release(start);
   return { pairs, rulePairs, oversizeBlocks };
 }
 
@@ -503,13 +504,15 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
   buf.chunks = [];
   release(fill);
   const codes = sortedUniqueCodes(partners, start, n);
-  release(partners);
+  if (codes.buffer !== partners.buffer) release(partners);
   return codes;
 }
 
 /**
  * Sorted unique codes from each lower index's partners (partners[start[i]..start[i + 1])):
- * sorted and de-duplicated in place (start[] becomes the compacted offsets).
+ * sorted and de-duplicated in place (start[] becomes the compacted offsets). When the unique
+ * pairs fit (a pair is found by several rules: 4.5 per unique pair on synthetic people), the
+ * codes are written over the partners' own memory, so the pass allocates no second large array.
  */
 function sortedUniqueCodes(partners: Int32Array, start: Int32Array, n: number): Float64Array {
   // Sort each record's partners and drop repeats in place; start[] becomes the compacted offsets.
@@ -527,8 +530,14 @@ function sortedUniqueCodes(partners: Int32Array, start: Int32Array, n: number): 
     from = to;
   }
   start[n] = w;
-  const codes = new Float64Array(w);
-  for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
+  if (partners.byteOffset !== 0 || 2 * w > partners.length) {
+    const codes = new Float64Array(w);
+    for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
+    return codes;
+  }
+  // Backwards: code x overwrites partners 2x and 2x + 1, which are at or after x (already read).
+  const codes = new Float64Array(partners.buffer, 0, w);
+  for (let i = n - 1; i >= 0; i--) for (let x = start[i + 1]! - 1; x >= start[i]!; x--) codes[x] = i * n + partners[x]!;
   return codes;
 }
 
