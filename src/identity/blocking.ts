@@ -178,9 +178,9 @@ export interface BlockingResult {
 }
 
 /**
- * Pair list (lower index, higher index) in typed-array chunks. Callers reserve what a rule can
- * give, so a million-record run allocates each chunk once instead of doubling and copying:
- * large typed-array allocations are what set off full garbage collections of the whole heap.
+ * Pair list (lower index, higher index) in typed-array chunks, for the sampled training pairs
+ * (about the budget: small). Callers reserve what they expect, so each chunk is allocated once
+ * instead of doubling and copying. (Scored candidates are counted, then filled: blockPairs.)
  */
 class PairBuffer {
   /** Pairs per lower index, at lowCount[lo + 1]: counted as pairs come, for uniquePairCodes. */
