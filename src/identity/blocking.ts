@@ -178,9 +178,9 @@ export interface BlockingResult {
 }
 
 /**
- * Pair list (lower index, higher index) in typed-array chunks. Callers reserve what a rule can
- * give, so a million-record run allocates each chunk once instead of doubling and copying:
- * large typed-array allocations are what set off full garbage collections of the whole heap.
+ * Pair list (lower index, higher index) in typed-array chunks, for the sampled training pairs
+ * (about the budget: small). Callers reserve what they expect, so each chunk is allocated once
+ * instead of doubling and copying. (Scored candidates are counted, then filled: blockPairs.)
  */
 class PairBuffer {
   /** Pairs per lower index, at lowCount[lo + 1]: counted as pairs come, for uniquePairCodes. */
@@ -219,33 +219,51 @@ class PairBuffer {
   }
 }
 
-/** Candidate pairs from the union of the rules, de-duplicated. */
+/**
+ * Candidate pairs from the union of the rules, de-duplicated. Two passes over each rule's blocks
+ * of two or more records (kept from grouping, much smaller than their pairs): one counts the
+ * pairs per lower index, the other writes each pair's higher index straight into its bucket of
+ * an array of the exact size. No pair list grows or is copied: at a million records the pair
+ * chunks (8 bytes per pair of every rule) were what set off full collections of the whole heap.
+ */
 export function blockPairs(
   records: readonly PreparedRecord[],
   rules: readonly BlockingRule[],
   opts: BlockingOptions,
 ): BlockingResult {
   const n = records.length;
-  const buf = new PairBuffer(n);
   const scratch = new BlockScratch(n);
+  // Pairs per lower index at start[lo + 1], then (prefix sums) each lower index's offset.
+  const start = new Int32Array(n + 1);
   const rulePairs: Record<string, number> = {};
   let oversizeBlocks = 0;
-  const add = (i: number, j: number): void => {
-    if (opts.sources && opts.sources[i] === opts.sources[j]) return;
-    buf.push(i, j);
-  };
+  let total = 0;
+  const kept: Blocks[] = [];
   for (const rule of rules) {
-    const before = buf.length;
-    const blocks = groupBlocks(records, rule, scratch);
-    buf.reserve(blockPairCount(blocks, opts));
-    forEachBlock(blocks, (members, from, to) => {
-      if (blockPairsOf(members, from, to, records, opts, add)) oversizeBlocks++;
+    const blocks = keptBlocks(groupBlocks(records, rule, scratch), records, opts);
+    let count = 0;
+    oversizeBlocks += forEachPair(blocks, opts, (lo) => {
+      start[lo + 1]!++;
+      count++;
     });
-    rulePairs[rule.name] = buf.length - before;
+    rulePairs[rule.name] = count;
+    total += count;
+    kept.push(blocks);
   }
-  const pairs = uniquePairCodes(buf, n);
-  buf.release();
   release(scratch.packed, scratch.start, scratch.members);
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, n);
+  const partners = new Int32Array(total);
+  for (const blocks of kept) {
+    forEachPair(blocks, opts, (lo, hi) => {
+      partners[fill[lo]!++] = hi;
+    });
+    release(blocks.start, blocks.members);
+  }
+  release(fill);
+  const pairs = sortedUniqueCodes(partners, start, n);
+  if (pairs.buffer !== partners.buffer) release(partners);
+  release(start);
   return { pairs, rulePairs, oversizeBlocks };
 }
 
@@ -315,34 +333,74 @@ function groupBlocks(records: readonly PreparedRecord[], rule: BlockingRule, scr
 const keyHash = (k: string): number => (k === '' ? -1 : hash52(k));
 
 /** Calls `visit` with each block of two or more records: members[from..to). */
-function forEachBlock(
+function forEachBlock({ start, count }: Blocks, visit: (from: number, to: number) => void): void {
+  for (let b = 0; b < count; b++) if (start[b + 1]! - start[b]! >= 2) visit(start[b]!, start[b + 1]!);
+}
+
+/**
+ * The blocks of two or more records, in arrays of their exact size (a selective rule's blocks
+ * are mostly single records). An oversize block's members are stored in their sorted-
+ * neighbourhood order (see windowPairs), so its pairs are the same on every pass.
+ */
+function keptBlocks(blocks: Blocks, records: readonly PreparedRecord[], opts: BlockingOptions): Blocks {
+  let count = 0;
+  let size = 0;
+  for (let b = 0; b < blocks.count; b++) {
+    const s = blocks.start[b + 1]! - blocks.start[b]!;
+    if (s >= 2) [count, size] = [count + 1, size + s];
+  }
+  const start = new Int32Array(count + 1);
+  const members = new Int32Array(size);
+  let k = 0;
+  let w = 0;
+  forEachBlock(blocks, (from, to) => {
+    start[k++] = w;
+    if (to - from > opts.maxBlockSize) {
+      for (const i of windowOrder(Array.from(blocks.members.subarray(from, to)), records)) members[w++] = i;
+    } else {
+      members.set(blocks.members.subarray(from, to), w);
+      w += to - from;
+    }
+  });
+  start[k] = w;
+  return { start, members, count };
+}
+
+/**
+ * Calls `visit(lower, higher)` with each pair of kept blocks (see keptBlocks): every pair of a
+ * block, or in an oversize block each record with its `window` followers. Pairs within one
+ * source are skipped in linkage mode. Returns the number of oversize blocks.
+ */
+function forEachPair(
   { start, members, count }: Blocks,
-  visit: (members: Int32Array, from: number, to: number) => void,
-): void {
-  for (let b = 0; b < count; b++) if (start[b + 1]! - start[b]! >= 2) visit(members, start[b]!, start[b + 1]!);
+  opts: BlockingOptions,
+  visit: (lo: number, hi: number) => void,
+): number {
+  const sources = opts.sources;
+  let oversize = 0;
+  for (let b = 0; b < count; b++) {
+    const from = start[b]!;
+    const to = start[b + 1]!;
+    const big = to - from > opts.maxBlockSize;
+    if (big) oversize++;
+    for (let x = from; x < to; x++) {
+      const i = members[x]!;
+      const last = big ? Math.min(to, x + 1 + opts.window) : to;
+      for (let y = x + 1; y < last; y++) {
+        const j = members[y]!;
+        if (sources && sources[i] === sources[j]) continue;
+        if (i < j) visit(i, j);
+        else visit(j, i);
+      }
+    }
+  }
+  return oversize;
 }
 
 function blockPairCount(blocks: Blocks, opts: BlockingOptions): number {
   let total = 0;
   for (let b = 0; b < blocks.count; b++) total += pairCountOf(blocks.start[b + 1]! - blocks.start[b]!, opts);
   return total;
-}
-
-/** Emits a block's pairs: all of them, or the sorted-neighbourhood window of an oversize block. */
-function blockPairsOf(
-  members: Int32Array,
-  from: number,
-  to: number,
-  records: readonly PreparedRecord[],
-  opts: BlockingOptions,
-  add: (i: number, j: number) => void,
-): boolean {
-  if (to - from > opts.maxBlockSize) {
-    windowPairs(Array.from(members.subarray(from, to)), records, opts.window, add);
-    return true;
-  }
-  for (let x = from; x < to; x++) for (let y = x + 1; y < to; y++) add(members[x]!, members[y]!);
-  return false;
 }
 
 function pairCountOf(size: number, opts: BlockingOptions): number {
@@ -374,30 +432,25 @@ export function sampleTrainingPairs(
   exclude: Float64Array,
 ): TrainingPairs {
   const scratch = new BlockScratch(records.length);
-  const grouped = rules.map((rule) => copyBlocks(groupBlocks(records, rule, scratch)));
+  const grouped = rules.map((rule) => keptBlocks(groupBlocks(records, rule, scratch), records, opts));
   release(scratch.packed, scratch.start, scratch.members);
   let rawPairs = 0;
   for (const g of grouped) rawPairs += blockPairCount(g, opts);
   const rate = rawPairs <= opts.budget ? 1 : opts.budget / rawPairs;
   const threshold = rate * 2 ** 32;
   const buf = new PairBuffer(records.length);
-  const add = (i: number, j: number): void => {
-    if (opts.sources && opts.sources[i] === opts.sources[j]) return;
-    if (rate < 1 && pairHash(i < j ? i : j, i < j ? j : i) >= threshold) return;
-    buf.push(i, j);
+  const add = (lo: number, hi: number): void => {
+    if (rate < 1 && pairHash(lo, hi) >= threshold) return;
+    buf.push(lo, hi);
   };
   buf.reserve(Math.ceil(Math.min(rawPairs, opts.budget) * 1.05) + 1024);
-  for (const g of grouped) forEachBlock(g, (members, from, to) => blockPairsOf(members, from, to, records, opts, add));
+  for (const g of grouped) forEachPair(g, opts, add);
   for (const g of grouped) release(g.start, g.members);
   const sampled = uniquePairCodes(buf, records.length);
   buf.release();
   const pairs = without(sampled, exclude);
   release(sampled);
   return { pairs, rate, rawPairs };
-}
-
-function copyBlocks(b: Blocks): Blocks {
-  return { start: b.start.slice(0, b.count + 1), members: b.members.slice(0, b.start[b.count]!), count: b.count };
 }
 
 // A 32-bit mix of the two indexes (murmur3 finaliser), uniform enough to sample pairs by.
@@ -425,17 +478,11 @@ function without(a: Float64Array, b: Float64Array): Float64Array {
 
 // Sorted neighbourhood inside an oversize block: sort by full name and pair nearby records, so
 // a very common key (a popular name, a shared office phone) stays linear instead of quadratic.
-function windowPairs(
-  block: number[],
-  records: readonly PreparedRecord[],
-  window: number,
-  add: (i: number, j: number) => void,
-): void {
+// The block's records in that order (forEachPair pairs each with its `window` followers).
+function windowOrder(block: number[], records: readonly PreparedRecord[]): number[] {
   const sortKey = (i: number): string => `${records[i]!.family} ${records[i]!.given} ${records[i]!.dob}`;
   const sorted = block.map((i) => ({ i, k: sortKey(i) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i));
-  for (let x = 0; x < sorted.length; x++) {
-    for (let y = x + 1; y < Math.min(sorted.length, x + 1 + window); y++) add(sorted[x]!.i, sorted[y]!.i);
-  }
+  return sorted.map((x) => x.i);
 }
 
 /**
@@ -456,6 +503,18 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
   }
   buf.chunks = [];
   release(fill);
+  const codes = sortedUniqueCodes(partners, start, n);
+  if (codes.buffer !== partners.buffer) release(partners);
+  return codes;
+}
+
+/**
+ * Sorted unique codes from each lower index's partners (partners[start[i]..start[i + 1])):
+ * sorted and de-duplicated in place (start[] becomes the compacted offsets). When the unique
+ * pairs fit (a pair is found by several rules: 4.5 per unique pair on synthetic people), the
+ * codes are written over the partners' own memory, so the pass allocates no second large array.
+ */
+function sortedUniqueCodes(partners: Int32Array, start: Int32Array, n: number): Float64Array {
   // Sort each record's partners and drop repeats in place; start[] becomes the compacted offsets.
   let w = 0;
   let from = 0;
@@ -471,9 +530,14 @@ function uniquePairCodes(buf: PairBuffer, n: number): Float64Array {
     from = to;
   }
   start[n] = w;
-  const codes = new Float64Array(w);
-  for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
-  release(partners);
+  if (partners.byteOffset !== 0 || 2 * w > partners.length) {
+    const codes = new Float64Array(w);
+    for (let i = 0; i < n; i++) for (let x = start[i]!; x < start[i + 1]!; x++) codes[x] = i * n + partners[x]!;
+    return codes;
+  }
+  // Backwards: code x overwrites partners 2x and 2x + 1, which are at or after x (already read).
+  const codes = new Float64Array(partners.buffer, 0, w);
+  for (let i = n - 1; i >= 0; i--) for (let x = start[i + 1]! - 1; x >= start[i]!; x--) codes[x] = i * n + partners[x]!;
   return codes;
 }
 

@@ -15,7 +15,7 @@ import {
   estimateU,
   explainPair,
   fitEm,
-  levelWeights,
+  modelWeights,
   pairWeight,
   termFrequencies,
   tfAdjustment,
@@ -288,7 +288,7 @@ function pairScorer(
   prepared: PreparedRecord[],
   ctx: ComparisonContext,
 ): (i: number, j: number) => number {
-  const weights = levelWeights(model);
+  const weights = modelWeights(model);
   return (i, j) =>
     pairWeight(model, weights, unpackPattern(comparePair(prepared[i]!, prepared[j]!, ctx)), prepared[i]!);
 }
@@ -303,7 +303,7 @@ function scorePairs(
   order: Int32Array,
 ): ScoredPair[] {
   const n = prepared.length;
-  const weights = levelWeights(model);
+  const weights = modelWeights(model);
   const prior = Math.log2(model.lambda / (1 - model.lambda));
   const baseCache = new Map<number, number>();
   const tfFields = FIELD_COMPARATORS.map((c, f) => ({

@@ -193,6 +193,21 @@ export function levelWeights(model: Pick<FsModel, 'm' | 'u'>): number[][] {
   return model.m.map((row, f) => row.map((mv, l) => Math.log2(mv / model.u[f]![l]!)));
 }
 
+const weightCache = new WeakMap<object, { m: number[][]; u: number[][]; weights: number[][] }>();
+
+/**
+ * levelWeights of a model, computed once per model object (explainPair runs for every candidate
+ * of every ingested event). A model whose m or u arrays were replaced (re-estimated) gets new
+ * weights; the rows must not be changed in place (models are rebuilt, never edited).
+ */
+export function modelWeights(model: Pick<FsModel, 'm' | 'u'>): number[][] {
+  const hit = weightCache.get(model);
+  if (hit && hit.m === model.m && hit.u === model.u) return hit.weights;
+  const weights = levelWeights(model);
+  weightCache.set(model, { m: model.m, u: model.u, weights });
+  return weights;
+}
+
 /**
  * Term-frequency adjustment (bits) for an exact agreement on `value`: agreeing on a rare value
  * is stronger evidence than agreeing on a common one. Relative to the average agreement.
@@ -237,7 +252,7 @@ export interface Explanation {
 
 /** Why a pair scored as it did: each field's agreement level and its weight in bits. */
 export function explainPair(model: FsModel, levels: number[], a: PreparedRecord): Explanation {
-  const weights = levelWeights(model);
+  const weights = modelWeights(model);
   const prior = Math.log2(model.lambda / (1 - model.lambda));
   const fields = FIELD_COMPARATORS.map((c, f): FieldExplanation => {
     const l = levels[f]!;
