@@ -112,3 +112,15 @@ function must<T>(v: T | undefined): T {
   if (v === undefined) throw new Error('database fixture used outside its suite');
   return v;
 }
+
+/** The customer a crosswalk entry points at (the test fails if there is none). */
+export async function linkOf(ctx: DialectContext, system: string, id: string): Promise<string> {
+  const row = await ctx
+    .hdb()
+    .db.selectFrom('source_links')
+    .select('customer_id')
+    .where('system', '=', system)
+    .where('external_id', '=', id)
+    .executeTakeFirstOrThrow();
+  return row.customer_id;
+}

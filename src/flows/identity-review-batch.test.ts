@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeEachDialect, type DialectContext } from '../../test-support/dialects.ts';
+import { describeEachDialect, linkOf, type DialectContext } from '../../test-support/dialects.ts';
 import type { CanonicalContact, InboundEvent } from '../canonical/types.ts';
 import type { PostalAddress } from '../address/types.ts';
 import { parseConfig } from '../config/loader.ts';
@@ -43,17 +43,6 @@ async function ingest(ctx: DialectContext, connector: string, events: InboundEve
   const report = await applyPendingEvents(ctx.hdb(), createEventApplier(ectx), 100, () => T0 + 1000);
   assert.equal(report.failed, 0);
 }
-
-const linkOf = async (ctx: DialectContext, system: string, id: string) =>
-  (
-    await ctx
-      .hdb()
-      .db.selectFrom('source_links')
-      .select('customer_id')
-      .where('system', '=', system)
-      .where('external_id', '=', id)
-      .executeTakeFirstOrThrow()
-  ).customer_id;
 
 const BIRCH = { line1: '40 Birch Rd', city: 'Springfield', region: 'IL', postal_code: '62702', country: 'US' };
 const ELM = { line1: '7 Elm St', city: 'Springfield', region: 'IL', postal_code: '62703', country: 'US' };

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { PostalAddress } from '../address/types.ts';
 import { parseConfig } from '../config/loader.ts';
 import type { CanonicalContact, InboundEvent } from '../canonical/types.ts';
-import { describeEachDialect, type DialectContext } from '../../test-support/dialects.ts';
+import { describeEachDialect, linkOf, type DialectContext } from '../../test-support/dialects.ts';
 import { engineContext } from '../runtime.ts';
 import { createEventApplier } from '../flows/apply-events.ts';
 import { applyPendingEvents } from '../engine/apply-loop.ts';
@@ -64,17 +64,6 @@ async function ingest(
   assert.equal(report.failed, 0);
   return report;
 }
-
-const linkOf = async (ctx: DialectContext, system: string, id: string) =>
-  (
-    await ctx
-      .hdb()
-      .db.selectFrom('source_links')
-      .select('customer_id')
-      .where('system', '=', system)
-      .where('external_id', '=', id)
-      .executeTakeFirstOrThrow()
-  ).customer_id;
 
 const matchReviews = (ctx: DialectContext, customerId: string) =>
   ctx
