@@ -1,4 +1,4 @@
-import { type Kysely, PostgresAdapter, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
 import { chunks } from '../db/chunks.ts';
@@ -226,20 +226,8 @@ async function loadRecords(
       ),
     ),
   ];
-  // On PostgreSQL, one index probe per e-mail (a lateral subquery kept apart by `offset 0`): as an
-  // IN list, a customers table of ~30k rows without fresh statistics was read by a sequential scan
-  // (12 ms, against 1.2 ms for 200 probes), three times per batch of 600 e-mails.
-  const byEmailPg = (part: string[]): Arm =>
-    sql`select 'c' as "arm", "c"."id" as "ord", ${noLink}, ${customerColumns}
-    from unnest(cast(${part} as text[])) as "k"("v") cross join lateral (select * from "customers"
-    where "email_normalized" = "k"."v" and "merged_into" is null offset 0) as "c"`;
-  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   for (const part of chunks(emails, CHUNK)) {
-    arms.push(
-      pg
-        ? byEmailPg(part)
-        : customerArm('c', sql`"c"."email_normalized" in (${inList(part)}) and "c"."merged_into" is null`),
-    );
+    arms.push(customerArm('c', sql`"c"."email_normalized" in (${inList(part)}) and "c"."merged_into" is null`));
     if (crm)
       crmArms.push(
         linkArm(
