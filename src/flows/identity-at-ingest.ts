@@ -1,7 +1,7 @@
-import { type Insertable, type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { CanonicalEvent } from '../canonical/types.ts';
 import { normalizeEmail } from '../canonical/customer.ts';
-import type { CustomersTable, Database, ReviewItemsTable } from '../db/schema.ts';
+import type { CustomersTable, Database } from '../db/schema.ts';
 import { newId } from '../ids.ts';
 import { deferIndependent, linkKey, setLink, type BatchState } from './batch-state.ts';
 import {
@@ -24,6 +24,7 @@ import { suggestHouseholds } from '../identity/householding.ts';
 import { buildNicknameIndex } from '../identity/nicknames.ts';
 import { createPreparer } from '../identity/prepare.ts';
 import { latestModel, type IngestModel } from '../identity/model-store.ts';
+import { queueMatchReviews, type MatchReviewInput } from '../identity/review-store.ts';
 import type { PersonInput, PreparedRecord } from '../identity/types.ts';
 
 const CHUNK = 200;
@@ -43,44 +44,31 @@ interface PendingReview {
 const batchReviews = new WeakMap<BatchState, PendingReview[]>();
 
 /**
- * The batch's match reviews, as queueMatchReview (identity/review-store.ts) would queue them one
- * by one: a pair once (ON CONFLICT (kind, subject_key) DO NOTHING keeps the first of a subject,
- * whether queued before or earlier in the same statement), the incoming record's customer read
- * when the task runs, nothing for a record that resolved to the candidate itself. One INSERT per
- * 200 reviews instead of one per review.
+ * The batch's match reviews (identity/review-store.ts queueMatchReviews: one INSERT per 200, not
+ * one per review), the incoming record's customer read when the task runs, nothing for a record
+ * that resolved to the candidate itself.
  */
 async function queueBatchReviews(trx: Db, state: BatchState, reviews: PendingReview[]): Promise<void> {
-  const rows: Insertable<ReviewItemsTable>[] = [];
+  // By apply time (one per batch in the apply loop), each review keeping the time it was raised at.
+  const byTime = new Map<number, MatchReviewInput[]>();
   for (const r of reviews) {
-    const incomingId = r.externalId
+    const incoming = r.externalId
       ? state.links.get(linkKey(r.system, r.externalId))?.customer_id
       : state.byEmail.get(r.email!);
     const existing = r.candidate.customer_id;
-    if (!incomingId || incomingId === existing) continue;
-    rows.push({
-      kind: 'match',
-      subject_key: [existing, incomingId].sort().join('|'),
-      customer_ids: JSON.stringify([existing, incomingId]),
+    if (!incoming || incoming === existing) continue;
+    const inputs = byTime.get(r.now) ?? byTime.set(r.now, []).get(r.now)!;
+    inputs.push({
+      existing,
+      incoming,
       score: r.candidate.probability,
-      explanation: JSON.stringify({ ...r.candidate.explanation, guard: r.reason, model: r.modelLabel }),
+      explanation: { ...r.candidate.explanation, guard: r.reason, model: r.modelLabel },
+      model_version: r.version,
       source_system: r.system,
       event_id: r.eventId,
-      model_version: r.version ?? null,
-      id: newId('rev', r.now),
-      status: 'pending',
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: r.now,
-      updated_at: r.now,
     });
   }
-  for (const part of chunks(rows, CHUNK))
-    await trx
-      .insertInto('review_items')
-      .values(part)
-      .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-      .execute();
+  for (const [now, inputs] of byTime) await queueMatchReviews(trx, inputs, now);
 }
 
 type Db = Kysely<Database>;

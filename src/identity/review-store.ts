@@ -13,20 +13,28 @@ type NewReview = Pick<
 
 /** Inserts a pending item unless one of its kind and subject exists (pending or decided). */
 async function queueOnce(db: Db, item: NewReview, now: number): Promise<void> {
-  await db
-    .insertInto('review_items')
-    .values({
-      ...item,
-      id: newId('rev', now),
-      status: 'pending',
-      merge_id: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
-    .execute();
+  await queueAllOnce(db, [item], now);
+}
+
+/** queueOnce for many items, one INSERT per 200 (a statement's parameters stay under SQLite's limit). */
+async function queueAllOnce(db: Db, items: NewReview[], now: number): Promise<void> {
+  for (let i = 0; i < items.length; i += 200)
+    await db
+      .insertInto('review_items')
+      .values(
+        items.slice(i, i + 200).map((item) => ({
+          ...item,
+          id: newId('rev', now),
+          status: 'pending' as const,
+          merge_id: null,
+          decided_by: null,
+          decided_at: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['kind', 'subject_key']).doNothing())
+      .execute();
 }
 
 export interface MatchReviewInput {
@@ -44,21 +52,28 @@ export interface MatchReviewInput {
 
 /** Queues a pair once: a pair already queued (or decided) is not queued again. */
 export async function queueMatchReview(db: Db, input: MatchReviewInput, now: number): Promise<void> {
-  const subject = [input.existing, input.incoming].sort().join('|');
-  await queueOnce(
-    db,
-    {
+  await queueMatchReviews(db, [input], now);
+}
+
+/**
+ * Queues pairs as queueMatchReview does, in one INSERT per 200 (ON CONFLICT DO NOTHING keeps the
+ * first of a pair, whether queued before or earlier in the same statement): a batch at ingest
+ * raised one review per event, each its own round trip.
+ */
+export async function queueMatchReviews(db: Db, inputs: MatchReviewInput[], now: number): Promise<void> {
+  const items = inputs.map(
+    (input): NewReview => ({
       kind: 'match',
-      subject_key: subject,
+      subject_key: [input.existing, input.incoming].sort().join('|'),
       customer_ids: JSON.stringify([input.existing, input.incoming]),
       score: input.score,
       explanation: JSON.stringify(input.explanation),
       source_system: input.source_system,
       event_id: input.event_id,
       model_version: input.model_version ?? null,
-    },
-    now,
+    }),
   );
+  await queueAllOnce(db, items, now);
 }
 
 /**
