@@ -82,11 +82,11 @@ if (args.includes('--help') || args.includes('-h')) {
       "--runs N    repeat a bench's runs N times within a round\n" +
       '--noisy     a neighbour process burns one core for the whole run\n' +
       '--quick     small workloads and short windows: a smoke test (about 2.5 minutes)\n' +
-      'A full run takes about 38 minutes on a 2-core machine; the JSON goes to stdout and bench/out/results.json.\n',
+      'A full run takes about 33 minutes on a 2-core machine; the JSON goes to stdout and bench/out/results.json.\n',
   );
   process.exit(0);
 }
-// A mistyped flag must not start a 38-minute run.
+// A mistyped flag must not start a half-hour run.
 const badFlag = args.find((a) => a.startsWith('-') && !FLAGS.includes(a));
 if (badFlag) {
   process.stderr.write(`bench: unknown option ${badFlag} (see --help)\n`);
