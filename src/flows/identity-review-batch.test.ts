@@ -1,41 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeEachDialect, linkOf, type DialectContext } from '../../test-support/dialects.ts';
-import type { CanonicalContact, InboundEvent } from '../canonical/types.ts';
-import type { PostalAddress } from '../address/types.ts';
+import type { InboundEvent } from '../canonical/types.ts';
 import { parseConfig } from '../config/loader.ts';
 import { applyPendingEvents } from '../engine/apply-loop.ts';
 import { storeDeliveries } from '../engine/inbox.ts';
 import { engineContext } from '../runtime.ts';
 import { createEventApplier } from './apply-events.ts';
-
-const T0 = Date.UTC(2026, 0, 5);
-
-const crm = (id: string, contact: CanonicalContact): InboundEvent => ({
-  delivery_id: `crm-${id}`,
-  event: {
-    type: 'contact.updated',
-    source: 'hubspot',
-    external_id: id,
-    contact,
-    vendor_fields: { email: contact.email ?? null },
-    origin_is_hearth: false,
-    occurred_at: T0,
-  },
-});
-
-const checkout = (id: string, contact: CanonicalContact, address: PostalAddress): InboundEvent => ({
-  delivery_id: `shop-${id}`,
-  event: {
-    type: 'checkout.address_confirmed',
-    source: 'shopify',
-    external_id: id,
-    contact,
-    address,
-    order_id: `o-${id}`,
-    occurred_at: T0,
-  },
-});
+import { T0, checkout, crmContact } from '../../test-support/ingest-events.ts';
 
 async function ingest(ctx: DialectContext, connector: string, events: InboundEvent[]) {
   await storeDeliveries(ctx.hdb().db, connector, events, T0);
@@ -50,8 +22,8 @@ const ELM = { line1: '7 Elm St', city: 'Springfield', region: 'IL', postal_code:
 describeEachDialect('match reviews of one batch', (ctx) => {
   test('several uncertain matches in one batch each queue their own pending review, once', async () => {
     await ingest(ctx, 'hubspot', [
-      crm('h-1', { given_name: 'Katherine', family_name: 'Doyle', email: 'kdoyle@example.com', address: BIRCH }),
-      crm('h-2', {
+      crmContact('h-1', { given_name: 'Katherine', family_name: 'Doyle', email: 'kdoyle@example.com', address: BIRCH }),
+      crmContact('h-2', {
         given_name: 'Maria',
         family_name: 'Lopez',
         email: 'maria.lopez@example.com',

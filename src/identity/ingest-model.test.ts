@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import type { PostalAddress } from '../address/types.ts';
 import { parseConfig } from '../config/loader.ts';
-import type { CanonicalContact, InboundEvent } from '../canonical/types.ts';
+import type { InboundEvent } from '../canonical/types.ts';
 import { describeEachDialect, linkOf, type DialectContext } from '../../test-support/dialects.ts';
 import { engineContext } from '../runtime.ts';
 import { createEventApplier } from '../flows/apply-events.ts';
@@ -16,40 +15,10 @@ import { rebuildIdentityKeys } from './ingest-model.ts';
 import { buildNicknameIndex } from './nicknames.ts';
 import { createPreparer } from './prepare.ts';
 import type { PersonInput } from './types.ts';
+import { T0, checkout, crmContact } from '../../test-support/ingest-events.ts';
 
-const T0 = Date.UTC(2026, 0, 5);
 const ctxFor = (identity: Record<string, unknown> = {}) =>
   engineContext(parseConfig({ database: 'sqlite::memory:', identity }));
-
-function crmContact(id: string, contact: CanonicalContact): InboundEvent {
-  return {
-    delivery_id: `crm-${id}`,
-    event: {
-      type: 'contact.updated',
-      source: 'hubspot',
-      external_id: id,
-      contact,
-      vendor_fields: { email: contact.email ?? null },
-      origin_is_hearth: false,
-      occurred_at: T0,
-    },
-  };
-}
-
-function checkout(id: string, contact: CanonicalContact, address: PostalAddress): InboundEvent {
-  return {
-    delivery_id: `shop-${id}`,
-    event: {
-      type: 'checkout.address_confirmed',
-      source: 'shopify',
-      external_id: id,
-      contact,
-      address,
-      order_id: `o-${id}`,
-      occurred_at: T0,
-    },
-  };
-}
 
 /** Stores deliveries and applies them through the engine, as the inbox worker does. */
 async function ingest(

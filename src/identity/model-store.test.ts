@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PostalAddress } from '../address/types.ts';
 import type { CanonicalContact, InboundEvent } from '../canonical/types.ts';
 import { parseConfig } from '../config/loader.ts';
 import { applyPendingEvents } from '../engine/apply-loop.ts';
@@ -17,8 +16,7 @@ import { deserializeModel, latestModel, listModels, serializeModel, trainIdentit
 import { buildNicknameIndex } from './nicknames.ts';
 import { createPreparer } from './prepare.ts';
 import type { PersonRecord } from './types.ts';
-
-const T0 = Date.UTC(2026, 0, 5);
+import { T0, checkout, crmContact } from '../../test-support/ingest-events.ts';
 
 const GIVEN = ['Alice', 'Bruno', 'Chiara', 'Dmitri', 'Elena', 'Farid', 'Greta', 'Hiro', 'Ines', 'Jonas'];
 const FAMILY = ['Abbott', 'Baker', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Gallo', 'Haddad', 'Ivanova'];
@@ -106,36 +104,6 @@ async function ingest(ctx: DialectContext, connector: string, events: InboundEve
     assert.equal(report.failed, 0);
     if (report.applied + report.ignored + report.echo === 0) return;
   }
-}
-
-function crmContact(id: string, contact: CanonicalContact): InboundEvent {
-  return {
-    delivery_id: `crm-${id}`,
-    event: {
-      type: 'contact.updated',
-      source: 'hubspot',
-      external_id: id,
-      contact,
-      vendor_fields: { email: contact.email ?? null },
-      origin_is_hearth: false,
-      occurred_at: T0,
-    },
-  };
-}
-
-function checkout(id: string, contact: CanonicalContact, address: PostalAddress): InboundEvent {
-  return {
-    delivery_id: `shop-${id}`,
-    event: {
-      type: 'checkout.address_confirmed',
-      source: 'shopify',
-      external_id: id,
-      contact,
-      address,
-      order_id: `o-${id}`,
-      occurred_at: T0,
-    },
-  };
 }
 
 const contactOf = (p: PersonRecord): CanonicalContact => ({
