@@ -151,10 +151,12 @@ const ROWS: Record<string, Row> = {
     `bulk path for history: \`hearth loyalty backfill\` of ${f('orders')} orders (${f('customers')} customers in ` +
       `households of four, transactions of ${f('batch_orders')} orders, orders streamed); \`hearth sync pull\` of ` +
       `${f('contacts_pulled')} HubSpot contacts (pages of 100, each applied set-based; 1M extrapolated); ` +
-      "PostgreSQL's backfill in the first round only",
+      `PostgreSQL's backfill of all the orders in the first round only, and on ${f('postgres_sample_orders')} ` +
+      'orders (with its baselines) in every round',
     `backfill: SQLite ${f('sqlite.backfill.orders_per_second')} orders/s (${f('sqlite.backfill.seconds')} s) · ` +
       `PostgreSQL ${f('postgres.backfill.orders_per_second')} orders/s (${f('postgres.backfill.seconds')} s; ` +
-      `10M orders ≈ ${f('postgres.extrapolated_10m_orders_minutes')} min); RSS start → after: SQLite ` +
+      `10M orders ≈ ${f('postgres.extrapolated_10m_orders_minutes')} min; on ${f('postgres_sample_orders')}: ` +
+      `${f('postgres_sample.backfill.orders_per_second')} orders/s); RSS start → after: SQLite ` +
       `${f('sqlite.backfill.rss_mb_start')} → ${f('sqlite.backfill.rss_mb_after')} MB · PostgreSQL ` +
       `${f('postgres.backfill.rss_mb_start')} → ${f('postgres.backfill.rss_mb_after')} MB; pull: SQLite ` +
       `${f('pull.sqlite.contacts_per_second')} · PostgreSQL ${f('pull.postgres.contacts_per_second')} contacts/s ` +
@@ -162,9 +164,10 @@ const ROWS: Record<string, Row> = {
       `${f('pull.postgres.extrapolated_1m_contacts_minutes')} min)`,
     [
       `raw batched insert of as many ledger rows: SQLite ${f('sqlite.baseline_raw_insert.rows_per_second')} ·`,
-      `PostgreSQL ${f('postgres.baseline_raw_insert.rows_per_second')} rows/s; previous per-order path:`,
+      `PostgreSQL (${f('postgres_sample_orders')} rows) ${f('postgres_sample.baseline_raw_insert.rows_per_second')}`,
+      'rows/s; previous per-order path:',
       `SQLite ${f('sqlite.per_order_path.orders_per_second')} · PostgreSQL`,
-      `${f('postgres.per_order_path.orders_per_second')} orders/s; connector listing alone:`,
+      `${f('postgres_sample.per_order_path.orders_per_second')} orders/s; connector listing alone:`,
       `${f('pull.sqlite.baseline_listing_only.contacts_per_second')} contacts/s`,
     ].join(' '),
   ],
