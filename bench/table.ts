@@ -225,6 +225,16 @@ export function benchTable(results: Tree): string {
 
 function main(): void {
   const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a.startsWith('-') && a !== '--write');
+  if (unknown.length > 0) {
+    const help = unknown.every((a) => a === '--help' || a === '-h');
+    (help ? process.stdout : process.stderr).write(
+      'usage: node bench/table.ts [RESULTS.json] [--write]\n' +
+        '  prints the README performance table from RESULTS.json (default bench/out/results.json);\n' +
+        '  --write replaces the table between the README markers instead\n',
+    );
+    process.exit(help ? 0 : 2);
+  }
   const file = args.find((a) => !a.startsWith('--')) ?? new URL('./out/results.json', import.meta.url).pathname;
   const table = benchTable(JSON.parse(readFileSync(file, 'utf8')) as Tree);
   if (!args.includes('--write')) {
