@@ -44,15 +44,26 @@ export const DIALECTS = ['sqlite', 'postgres'] as const;
 export type DialectName = (typeof DIALECTS)[number];
 
 export function describeEachDialect(title: string, body: (ctx: DialectContext, dialect: DialectName) => void): void {
-  for (const dialect of DIALECTS) {
-    const skip = dialect === 'postgres' && !PG_AVAILABLE ? 'PostgreSQL not reachable' : false;
-    describe(`${title} [${dialect}]`, { skip }, () => {
-      const fixture = dialect === 'sqlite' ? sqliteFixture() : postgresFixture();
-      before(() => fixture.setUp());
-      after(() => fixture.tearDown());
-      body({ hdb: () => fixture.current(), url: () => fixture.url() }, dialect);
-    });
-  }
+  for (const dialect of DIALECTS) describeOn(dialect, title, body);
+}
+
+/** A suite about PostgreSQL alone (its session settings, say): skipped with a notice where no server answers. */
+export function describePostgres(title: string, body: (ctx: DialectContext) => void): void {
+  describeOn('postgres', title, body);
+}
+
+function describeOn(
+  dialect: DialectName,
+  title: string,
+  body: (ctx: DialectContext, dialect: DialectName) => void,
+): void {
+  const skip = dialect === 'postgres' && !PG_AVAILABLE ? 'PostgreSQL not reachable' : false;
+  describe(`${title} [${dialect}]`, { skip }, () => {
+    const fixture = dialect === 'sqlite' ? sqliteFixture() : postgresFixture();
+    before(() => fixture.setUp());
+    after(() => fixture.tearDown());
+    body({ hdb: () => fixture.current(), url: () => fixture.url() }, dialect);
+  });
 }
 
 interface Fixture {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { describeEachDialect } from '../../test-support/dialects.ts';
+import { describeEachDialect, describePostgres } from '../../test-support/dialects.ts';
 import { pendingMigrations } from './migrate.ts';
 import { openDatabase, redactUrl } from './database.ts';
 
@@ -38,8 +38,7 @@ describeEachDialect('database', (ctx) => {
   });
 });
 
-describeEachDialect('postgres session options', (ctx, dialect) => {
-  if (dialect !== 'postgres') return;
+describePostgres('postgres session options', (ctx) => {
   const setting = async (url: string) => {
     const hdb = openDatabase(url);
     try {
