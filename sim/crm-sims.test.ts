@@ -199,12 +199,21 @@ test('HubSpot sim: contacts batch/read by email (any case) and by id; 207 names 
     );
     assert.deepEqual('errors' in byId && byId.errors?.[0]?.context, { ids: ['999999'] });
   }
-  const status = (p: Promise<unknown>) => p.then(
-    () => 200,
-    (e: { code: number }) => e.code,
-  );
+  const status = (p: Promise<unknown>) =>
+    p.then(
+      () => 200,
+      (e: { code: number }) => e.code,
+    );
   assert.equal(await status(read('city', ['Austin'])), 400, 'only a unique property identifies');
-  assert.equal(await status(read('email', Array.from({ length: 101 }, (_, i) => `x${i}@example.com`))), 400);
+  assert.equal(
+    await status(
+      read(
+        'email',
+        Array.from({ length: 101 }, (_, i) => `x${i}@example.com`),
+      ),
+    ),
+    400,
+  );
   hs.faults.set({ rate_limit_next: 1 });
   assert.equal(await status(read('email', ['read.two@example.com'])), 429, 'faults apply to batch read');
   hs.faults.set({ hang_if_body_includes: 'hang-read@example.com' });

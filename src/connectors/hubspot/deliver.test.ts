@@ -152,7 +152,12 @@ test('an e-mail a 200 batch read simply leaves out is not_found', async () => {
     req.resume().on('end', () => {
       const contact = { id: '77', createdAt: T, updatedAt: T, archived: false };
       const body = req.url!.endsWith('/batch/read')
-        ? { status: 'COMPLETE', startedAt: T, completedAt: T, results: [{ ...contact, properties: { email: 'HERE@x.io' } }] }
+        ? {
+            status: 'COMPLETE',
+            startedAt: T,
+            completedAt: T,
+            results: [{ ...contact, properties: { email: 'HERE@x.io' } }],
+          }
         : { ...contact, properties: { address: '9 Oak St' } };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
