@@ -144,22 +144,28 @@ test('jobs with a crosswalk id skip the read; more than 100 e-mails are read 100
   assert.equal(crm.requests - before, 4);
 });
 
-test('an e-mail a 200 batch read simply leaves out is not_found', async () => {
-  // HubSpot may answer without the missing inputs and without errors: a stand-in that does.
+test('an e-mail a 200 batch read leaves out is not_found; one in another per-input error is retried', async () => {
+  // HubSpot may answer without the missing inputs and without errors: a stand-in that does, and
+  // that answers 207 with a non-OBJECT_NOT_FOUND error for one e-mail.
   const paths: string[] = [];
   const server = createServer((req, res) => {
     paths.push(`${req.method} ${req.url}`);
-    req.resume().on('end', () => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
       const contact = { id: '77', createdAt: T, updatedAt: T, archived: false };
+      const bad = Buffer.concat(chunks).toString().includes('bad@x.io');
+      const errors = [{ status: 'error', category: 'VALIDATION_ERROR', message: 'no', context: { ids: ['bad@x.io'] } }];
       const body = req.url!.endsWith('/batch/read')
         ? {
             status: 'COMPLETE',
             startedAt: T,
             completedAt: T,
             results: [{ ...contact, properties: { email: 'HERE@x.io' } }],
+            ...(bad ? { numErrors: 1, errors } : {}),
           }
         : { ...contact, properties: { address: '9 Oak St' } };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      res.writeHead(bad ? 207 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -169,6 +175,8 @@ test('an e-mail a 200 batch read simply leaves out is not_found', async () => {
     const rs = await connector.outbound!.deliver([byEmail('j_gone', 'gone@x.io'), byEmail('j_here', 'here@x.io')]);
     assert.deepEqual(kinds(rs), ['not_found', 'ok']);
     assert.deepEqual(paths, ['POST /crm/v3/objects/contacts/batch/read', 'PATCH /crm/v3/objects/contacts/77']);
+    const mixed = await connector.outbound!.deliver([byEmail('j_bad', 'bad@x.io'), byEmail('j_here2', 'here@x.io')]);
+    assert.deepEqual(kinds(mixed), ['unknown', 'ok']);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
