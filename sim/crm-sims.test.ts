@@ -99,7 +99,7 @@ after(async () => {
   await Promise.all([hs.close(), sf.close(), hsInbox.close(), sfInbox.close()]);
 });
 
-test('HubSpot: one job is a PATCH found by email search; line 2 folded into address', async () => {
+test('HubSpot: one job is a PATCH found by batch read on email; line 2 folded into address', async () => {
   const id = hs.createContact({ email: 'ana@example.com', address: '1 Old Rd' });
   const [r] = await hubspot.outbound!.deliver([job('j', { email: 'ANA@example.com' })]);
   assert.deepEqual(r, {
@@ -156,6 +156,72 @@ test('HubSpot sim: list paging and search paging through the SDK', async () => {
   assert.equal(found.total, 5);
   assert.equal(found.results.length, 3);
   assert.equal(found.paging?.next?.after, '3');
+});
+
+test('HubSpot sim: contacts batch/read by email (any case) and by id; 207 names the missing ids', async () => {
+  const client = new Client({ accessToken: hs.token, basePath: hs.url, numberOfApiCallRetries: 0 });
+  const a = hs.createContact({ email: 'Read.One@Example.com', city: 'Austin' });
+  const b = hs.createContact({ email: 'read.two@example.com', city: 'Boston' });
+  const read = (idProperty: string | undefined, ids: string[]) =>
+    client.crm.contacts.batchApi.read({
+      ...(idProperty ? { idProperty } : {}),
+      inputs: ids.map((id) => ({ id })),
+      properties: ['email', 'city'],
+      propertiesWithHistory: [],
+    });
+  const all = await read('email', ['read.one@example.com', 'READ.TWO@example.com']);
+  assert.equal(all.status, 'COMPLETE');
+  assert.equal('errors' in all ? all.errors : undefined, undefined);
+  assert.deepEqual(
+    all.results.map((c) => [c.id, c.properties]),
+    [
+      [a, { email: 'Read.One@Example.com', city: 'Austin' }],
+      [b, { email: 'read.two@example.com', city: 'Boston' }],
+    ],
+  );
+  const some = await read('email', ['read.two@example.com', 'nobody@example.com', 'none@example.com']);
+  assert.deepEqual(
+    some.results.map((c) => c.id),
+    [b],
+  );
+  const errors = 'errors' in some ? some.errors : undefined;
+  assert.equal('numErrors' in some && some.numErrors, 1);
+  assert.deepEqual(
+    errors?.map((e) => [e.status, e.category, e.context]),
+    [['error', 'OBJECT_NOT_FOUND', { ids: ['nobody@example.com', 'none@example.com'] }]],
+  );
+  // Without idProperty (or with hs_object_id) the inputs are record ids.
+  for (const idProperty of [undefined, 'hs_object_id']) {
+    const byId = await read(idProperty, [a, '999999']);
+    assert.deepEqual(
+      byId.results.map((c) => c.id),
+      [a],
+    );
+    assert.deepEqual('errors' in byId && byId.errors?.[0]?.context, { ids: ['999999'] });
+  }
+  const status = (p: Promise<unknown>) =>
+    p.then(
+      () => 200,
+      (e: { code: number }) => e.code,
+    );
+  assert.equal(await status(read('city', ['Austin'])), 400, 'only a unique property identifies');
+  assert.equal(
+    await status(
+      read(
+        'email',
+        Array.from({ length: 101 }, (_, i) => `x${i}@example.com`),
+      ),
+    ),
+    400,
+  );
+  hs.faults.set({ rate_limit_next: 1 });
+  assert.equal(await status(read('email', ['read.two@example.com'])), 429, 'faults apply to batch read');
+  hs.faults.set({ hang_if_body_includes: 'hang-read@example.com' });
+  const hung = hs.hung;
+  void read('email', ['hang-read@example.com']).catch(() => undefined);
+  while (hs.hung === hung) await new Promise((r) => setTimeout(r, 5));
+  hs.faults.set({});
+  hs.releaseHung();
 });
 
 test(

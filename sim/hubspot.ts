@@ -182,6 +182,7 @@ function gdprDelete(store: Store, body: any, reject: { status: number; message: 
 function route(store: Store, method: string, url: URL, body: any): Reply {
   const path = url.pathname.replace(/\/$/, '');
   if (method === 'POST' && path === `${BASE}/search`) return search(store, body);
+  if (method === 'POST' && path === `${BASE}/batch/read`) return batchRead(store, body);
   if (method === 'POST' && path === `${BASE}/batch/update`) return batchUpdate(store, body);
   if (method === 'POST' && path === BASE) return createOne(store, body);
   if (method === 'GET' && path === BASE) return list(store, url.searchParams);
@@ -216,13 +217,58 @@ function filterMatches(c: SimContact, f: any): boolean {
   return false;
 }
 
+const tooManyInputs = (): Reply => ({
+  status: 400,
+  body: error('VALIDATION_ERROR', `The maximum number of inputs supported in a batch request is ${MAX_BATCH}`),
+});
+
+/**
+ * Batch read by record id or, with `idProperty`, by a unique property (here `email`, matched
+ * case-insensitively as HubSpot does). Each contact is returned once, whatever input named it; 200
+ * when every input was found, else 207 with one OBJECT_NOT_FOUND error listing the missing ids.
+ */
+function batchRead(store: Store, body: any): Reply {
+  const inputs: any[] = Array.isArray(body.inputs) ? body.inputs : [];
+  if (inputs.length > MAX_BATCH) return tooManyInputs();
+  const idProperty: string = body.idProperty ?? 'hs_object_id';
+  if (idProperty !== 'hs_object_id' && idProperty !== 'email')
+    return { status: 400, body: error('VALIDATION_ERROR', `${idProperty} is not a unique identifier property`) };
+  const byEmail = idProperty === 'email' ? emailIndex(store) : null;
+  const find = (id: string) => (byEmail ? byEmail.get(id.toLowerCase()) : store.contacts.get(id));
+  const props: string[] = body.properties?.length ? body.properties : DEFAULT_PROPS;
+  const found = new Map<string, SimContact>();
+  const missing: string[] = [];
+  for (const id of inputs.map((i) => String(i?.id ?? ''))) {
+    const c = find(id);
+    if (c) found.set(c.id, c);
+    else missing.push(id);
+  }
+  const now = new Date().toISOString();
+  const results = [...found.values()].map((c) => view(c, props));
+  const out: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: now, completedAt: now };
+  if (missing.length === 0) return { status: 200, body: out };
+  const notFound = {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+    context: { ids: missing },
+  };
+  return { status: 207, body: { ...out, numErrors: 1, errors: [notFound] } };
+}
+
+/** Contacts by lower-cased e-mail, first created first (as `store.find`): one pass per request, not per input. */
+function emailIndex(store: Store): Map<string, SimContact> {
+  const index = new Map<string, SimContact>();
+  for (const c of store.ordered()) {
+    const email = c.properties.email?.toLowerCase();
+    if (email && !index.has(email)) index.set(email, c);
+  }
+  return index;
+}
+
 function batchUpdate(store: Store, body: any): Reply {
   const inputs: any[] = Array.isArray(body.inputs) ? body.inputs : [];
-  if (inputs.length > MAX_BATCH)
-    return {
-      status: 400,
-      body: error('VALIDATION_ERROR', `The maximum number of inputs supported in a batch request is ${MAX_BATCH}`),
-    };
+  if (inputs.length > MAX_BATCH) return tooManyInputs();
   const invalid = inputs.map((i) => invalidProperty(i.properties)).find(Boolean);
   if (invalid) return { status: 400, body: invalid };
   const found = inputs.filter((i) => store.contacts.has(String(i.id)));

@@ -1,6 +1,5 @@
 import type { Client } from '@hubspot/api-client';
 import { z } from 'zod';
-import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { HearthError } from '../../errors.ts';
 import { sameDeliveryPoint } from '../../address/index.ts';
 import type { PostalAddress } from '../../address/types.ts';
@@ -183,9 +182,9 @@ async function deliverAddresses(
 ): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array(jobs.length);
   const writes: Write[] = [];
+  const contacts = await findContacts(client, jobs, now, lookups);
   for (const [i, job] of jobs.entries()) {
-    const found =
-      lookups.get(job.id) ?? (await findContact(client, job.payload).catch((err: unknown) => mapError(err, now)));
+    const found = contacts[i];
     if (found && !('ok' in found) && !job.payload.external_id) lookups.set(job.id, found);
     if (found && 'ok' in found) results[i] = found;
     else if (!found)
@@ -257,27 +256,69 @@ async function writeBatch(
   }
 }
 
+type Failure = Extract<DeliveryResult, { ok: false }>;
+
 /**
- * The crosswalk id if known, else a search by email that also reads the contact's address (a
- * contact Hearth has never written holds an address Hearth has not seen); null when HubSpot has
- * no such contact.
+ * Each job's contact: the lookup kept from an earlier attempt, the crosswalk id if known, else the
+ * contact HubSpot holds under the job's e-mail with its address (a contact Hearth has never written
+ * holds an address Hearth has not seen); null when HubSpot has no such contact, a failure when the
+ * read failed. The e-mails are read by batch read on the unique `email` property, 100 a call: one
+ * search per job cost a worker ~15% of its CPU and search is limited to a few requests a second.
  */
-async function findContact(
+async function findContacts(
   client: Client,
-  p: AddressWritePayload,
-): Promise<{ id: string; current?: Record<string, string | null> } | null> {
-  if (p.external_id) return { id: p.external_id };
-  if (!p.email) return null;
-  const res = await client.crm.contacts.searchApi.doSearch({
-    filterGroups: [{ filters: [{ propertyName: 'email', operator: FilterOperatorEnum.Eq, value: p.email }] }],
+  jobs: OutboundJob<AddressWritePayload>[],
+  now: () => number,
+  lookups: LookupCache,
+): Promise<(Found | Failure | null)[]> {
+  const out: (Found | Failure | null)[] = jobs.map(() => null);
+  const byEmail = new Map<string, number[]>();
+  for (const [i, job] of jobs.entries()) {
+    const { external_id, email } = job.payload;
+    const key = email?.trim().toLowerCase();
+    out[i] = lookups.get(job.id) ?? (external_id ? { id: external_id } : null);
+    if (!out[i] && key) byEmail.set(key, [...(byEmail.get(key) ?? []), i]);
+  }
+  const emails = [...byEmail.keys()];
+  for (let k = 0; k < emails.length; k += MAX_BATCH) {
+    const chunk = emails.slice(k, k + MAX_BATCH);
+    const read = await readByEmail(client, chunk).catch((err: unknown) => mapError(err, now));
+    for (const email of chunk)
+      for (const i of byEmail.get(email)!) out[i] = read instanceof Map ? (read.get(email) ?? null) : read;
+  }
+  return out;
+}
+
+/**
+ * `POST /crm/v3/objects/contacts/batch/read` with `idProperty: 'email'` for lower-cased e-mails.
+ * Results do not say which input found them: they are matched back by their e-mail property. An
+ * e-mail HubSpot does not have is named in a 207's OBJECT_NOT_FOUND error or simply absent: absent
+ * from the map either way (not_found); an input named in any other per-input error fails alone.
+ */
+async function readByEmail(client: Client, emails: string[]): Promise<Map<string, Found | Failure>> {
+  const res = await client.crm.contacts.batchApi.read({
+    idProperty: 'email',
+    inputs: emails.map((id) => ({ id })),
     properties: ['email', ...ADDRESS_PROPS],
-    limit: 1,
-    after: '0',
-    sorts: [],
+    propertiesWithHistory: [],
   });
-  const hit = res.results[0];
-  if (!hit) return null;
-  return { id: hit.id, current: Object.fromEntries(ADDRESS_PROPS.map((k) => [k, hit.properties[k] ?? null])) };
+  const asked = new Set(emails);
+  const out = new Map<string, Found | Failure>();
+  for (const c of res.results) {
+    const email = c.properties.email?.trim().toLowerCase();
+    if (email && asked.has(email))
+      out.set(email, { id: c.id, current: Object.fromEntries(ADDRESS_PROPS.map((k) => [k, c.properties[k] ?? null])) });
+  }
+  const errors = 'errors' in res ? (res.errors ?? []) : [];
+  for (const e of errors.filter((e) => e.category !== 'OBJECT_NOT_FOUND'))
+    for (const id of e.context?.ids ?? [])
+      if (!out.has(id.toLowerCase()))
+        out.set(id.toLowerCase(), {
+          ok: false,
+          kind: 'unknown',
+          message: scrubSecrets(`HubSpot batch read of ${id}: ${e.category} ${e.message}`),
+        });
+  return out;
 }
 
 /** The contact's address properties as an address, to compare with what would be written. */
