@@ -54,7 +54,7 @@ export async function runBackfillBench(
   const out: Record<string, unknown> = {
     orders,
     customers: Math.ceil(orders / 5),
-    batch_orders: 5000,
+    batch_orders: '1,000 on SQLite, 5,000 on PostgreSQL',
     postgres_sample_orders: sampleOrders,
     contacts_pulled: contacts,
     pull_note:
